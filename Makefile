@@ -1,0 +1,38 @@
+# discmot developer entry points. `make demo` and `make test` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.discmot-installed
+
+.PHONY: install test test-slow bench lint demo clean
+
+install: $(STAMP)
+
+# torch first: `torch==2.13.0` resolves to the local CPU wheel; a bare `torch` would pull CUDA builds.
+# trackeval is only the reference for tests and benchmarks, installed without its heavy dependencies.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --no-deps trackeval==1.3.0
+	touch $(STAMP)
+
+test: install
+	$(PY) -m pytest -q -m "not slow" -p no:cacheprovider
+
+test-slow: install
+	$(PY) -m pytest -q -m slow -p no:cacheprovider
+
+bench: install
+	$(PY) benchmarks/run_all.py
+
+lint: install
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+demo: install
+	$(VENV)/bin/discmot demo
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

@@ -1,0 +1,21 @@
+"""discmot: multi-object tracking with discriminative object embeddings.
+
+The public face. Heavy modules (torch, the models) are imported only when the function that needs them is
+called, so ``import discmot`` and the evaluation CLI start fast.
+"""
+
+from __future__ import annotations
+
+from discmot._version import __version__
+
+__all__ = ["__version__", "evaluate"]
+
+
+def evaluate(*args, **kwargs):
+    """Evaluates tracker results against ground truth exactly as TrackEval does.
+
+    See `discmot.eval.runner.evaluate` for the arguments and the returned structure.
+    """
+    from discmot.eval.runner import evaluate as _evaluate
+
+    return _evaluate(*args, **kwargs)
