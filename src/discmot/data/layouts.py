@@ -1,0 +1,170 @@
+"""Where ground truth and tracker results live on disk, for evaluation.
+
+Two layouts are understood (spec ``eval.md`` §1.2-1.3, §11):
+
+* TrackEval's: ``GT/<BENCH>-<SPLIT>/<seq>/gt/gt.txt`` + ``seqinfo.ini``, seqmap
+  ``GT/seqmaps/<BENCH>-<SPLIT>.txt``, results ``TRACKERS/<BENCH>-<SPLIT>/<tracker>/data/<seq>.txt``.
+* The dataset-root layout of DanceTrack, SportsMOT and BFT: ``ROOT/<split>/<seq>/gt/gt.txt`` with the
+  seqmap ``ROOT/<split>_seqmap.txt``; results either a flat folder of ``<seq>.txt`` (one tracker, the
+  DanceTrack/MOTIP recipe) or one sub-folder per tracker.
+
+The layout is detected from what exists; when something is missing the error says what was expected
+where. This module only looks at paths and small index files (it imports no numpy).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from discmot.io.mot import MotFormatError, read_seqinfo, read_seqmap
+
+#: Files TrackEval (and discmot) write into a tracker folder; never mistaken for results.
+OUTPUT_FILE_NAMES = frozenset({"pedestrian_summary.txt", "pedestrian_detailed.csv", "pedestrian_plot.pdf"})
+
+
+class LayoutError(ValueError):
+    """The folders do not hold what evaluation needs; the message says what was expected where."""
+
+
+@dataclass(frozen=True)
+class SequenceFiles:
+    """One sequence to evaluate: its name, gt file and length (from ``seqinfo.ini``)."""
+
+    name: str
+    gt_file: Path
+    num_frames: int
+
+
+@dataclass(frozen=True)
+class EvalPlan:
+    """Everything an evaluation run reads and writes.
+
+    Attributes:
+        sequences: in sorted name order (TrackEval's serial order).
+        tracker_files: ``{tracker: {sequence: result file}}``.
+        output_folders: ``{tracker: folder for pedestrian_summary.txt / pedestrian_detailed.csv}``.
+        seqmap: the seqmap file used, if any.
+    """
+
+    sequences: list[SequenceFiles]
+    tracker_files: dict[str, dict[str, Path]] = field(default_factory=dict)
+    output_folders: dict[str, Path] = field(default_factory=dict)
+    seqmap: Path | None = None
+
+
+def resolve_eval_plan(
+    gt_folder: str | Path,
+    trackers_folder: str | Path,
+    benchmark: str,
+    split: str,
+    trackers: list[str] | None = None,
+    seqmap: str | Path | None = None,
+    skip_split_folder: bool = False,
+    tracker_sub_folder: str = "data",
+    output_folder: str | Path | None = None,
+) -> EvalPlan:
+    """Finds the sequences, their gt and every tracker's result files.
+
+    Raises:
+        LayoutError: a folder, seqmap, gt file, ``seqinfo.ini`` or result file is missing, or a
+            result file names no sequence of the seqmap.
+        MotFormatError: a ``seqinfo.ini`` or seqmap is malformed.
+    """
+    gt_folder, trackers_folder = Path(gt_folder), Path(trackers_folder)
+    split_name = f"{benchmark}-{split}"
+    gt_root, seqmap_file = _gt_root_and_seqmap(gt_folder, split_name, split, skip_split_folder, seqmap)
+    names = _sequence_names(gt_root, seqmap_file)
+    sequences = [_sequence_files(gt_root, name) for name in sorted(names)]
+    tracker_root = trackers_folder if skip_split_folder else trackers_folder / split_name
+    if not tracker_root.is_dir():
+        tracker_root = trackers_folder
+    if not tracker_root.is_dir():
+        raise LayoutError(f"{trackers_folder}: trackers folder not found")
+    files, outputs = _tracker_files(tracker_root, [s.name for s in sequences], trackers, tracker_sub_folder)
+    if output_folder is not None:
+        outputs = {name: Path(output_folder) / name if name else Path(output_folder) for name in outputs}
+    return EvalPlan(sequences, files, outputs, seqmap_file)
+
+
+def _gt_root_and_seqmap(gt_folder, split_name, split, skip_split_folder, seqmap) -> tuple[Path, Path | None]:
+    """The folder holding the sequence folders, and the seqmap to read (None: list the folder)."""
+    if not gt_folder.is_dir():
+        raise LayoutError(f"{gt_folder}: ground-truth folder not found")
+    candidates = [(gt_folder, gt_folder / "seqmaps" / f"{split_name}.txt")] if skip_split_folder else [
+        (gt_folder / split_name, gt_folder / "seqmaps" / f"{split_name}.txt"),  # TrackEval
+        (gt_folder / split, gt_folder / f"{split}_seqmap.txt"),  # DanceTrack / SportsMOT / BFT root
+    ]
+    for root, default_seqmap in candidates:
+        if root.is_dir():
+            if seqmap is not None:
+                return root, Path(seqmap)
+            return root, default_seqmap if default_seqmap.is_file() else None
+    expected = " or ".join(str(root) for root, _ in candidates)
+    raise LayoutError(f"{gt_folder}: no sequences for split {split!r}: expected the folder {expected}")
+
+
+def _sequence_names(gt_root: Path, seqmap_file: Path | None) -> list[str]:
+    if seqmap_file is not None:
+        if not seqmap_file.is_file():
+            raise LayoutError(f"{seqmap_file}: seqmap file not found")
+        names = read_seqmap(seqmap_file)
+        if not names:
+            raise LayoutError(f"{seqmap_file}: the seqmap lists no sequence (its first line is a header)")
+        return names
+    names = sorted(p.name for p in gt_root.iterdir() if (p / "gt" / "gt.txt").is_file())
+    if not names:
+        raise LayoutError(f"{gt_root}: no seqmap and no <seq>/gt/gt.txt below this folder")
+    return names
+
+
+def _sequence_files(gt_root: Path, name: str) -> SequenceFiles:
+    folder = gt_root / name
+    if not folder.is_dir():
+        raise LayoutError(f"{folder}: sequence folder of {name!r} (listed in the seqmap) not found")
+    gt_file = folder / "gt" / "gt.txt"
+    if not gt_file.is_file():
+        raise LayoutError(f"{gt_file}: ground-truth file of sequence {name!r} not found")
+    try:
+        info = read_seqinfo(folder / "seqinfo.ini")
+    except MotFormatError as error:
+        raise LayoutError(str(error)) from None
+    return SequenceFiles(name, gt_file, info.length)
+
+
+def _tracker_files(
+    root: Path, sequences: list[str], trackers: list[str] | None, sub_folder: str
+) -> tuple[dict[str, dict[str, Path]], dict[str, Path]]:
+    """Result files of every tracker; a folder holding ``<seq>.txt`` directly is one tracker."""
+    if trackers is None and any((root / f"{name}.txt").is_file() for name in sequences):
+        return {root.name: _result_files(root, sequences, root.name)}, {root.name: root}
+    if trackers is None:
+        trackers = sorted(p.name for p in root.iterdir() if p.is_dir())
+        if not trackers:
+            raise LayoutError(f"{root}: no tracker folders and no <seq>.txt result files here")
+    files, outputs = {}, {}
+    for tracker in trackers:
+        folder = root / tracker
+        if not folder.is_dir():
+            raise LayoutError(f"{folder}: folder of tracker {tracker!r} not found")
+        data = folder / sub_folder if sub_folder and (folder / sub_folder).is_dir() else folder
+        files[tracker] = _result_files(data, sequences, tracker)
+        outputs[tracker] = folder
+    return files, outputs
+
+
+def _result_files(folder: Path, sequences: list[str], tracker: str) -> dict[str, Path]:
+    expected = {name: folder / f"{name}.txt" for name in sequences}
+    missing = [str(path) for path in expected.values() if not path.is_file()]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise LayoutError(f"{missing[0]}: result file of tracker {tracker!r} not found{more}")
+    known = {path.name for path in expected.values()} | OUTPUT_FILE_NAMES
+    unknown = sorted(p for p in folder.glob("*.txt") if p.name not in known)
+    if unknown:
+        raise LayoutError(
+            f"{unknown[0]}: result file for a sequence that is not evaluated "
+            f"(expected only {', '.join(sorted(expected)[:5])}{', ...' if len(expected) > 5 else ''}); "
+            "remove it or list its sequence in the seqmap"
+        )
+    return expected

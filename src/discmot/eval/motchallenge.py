@@ -1,0 +1,397 @@
+"""MOTChallenge sequences for evaluation: loading, validation and TrackEval's preprocessing.
+
+Spec ``eval.md`` §1.4-1.5 (parsing, checks) and §3 (preprocessing). The result of `preprocess` is a
+`SequenceData`: the per-frame ground-truth and tracker ids after preprocessing and their similarity
+matrices, stored flat (all frames' matrices row-major, one after the other) so that the metrics can be
+computed with whole-sequence array operations.
+
+MOTChallenge class ids: 1 pedestrian, 2 person_on_vehicle, 3 car, 4 bicycle, 5 motorbike,
+6 non_mot_vehicle, 7 static_person, 8 distractor, 9 occluder, 10 occluder_on_ground, 11 occluder_full,
+12 reflection, 13 crowd.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from discmot.eval.fields import EPS
+from discmot.eval.matching import iou_matrix_xywh, maximum_assignment, pairwise_iou_xywh, partial_permutation_frames
+from discmot.io.mot import (
+    CLASS,
+    CONF,
+    FRAME,
+    ID,
+    X,
+    MotFormatError,
+    MotTable,
+    check_column_count,
+    check_frames,
+    check_positive_sizes,
+    check_unique_ids,
+    read_mot_table,
+)
+
+PEDESTRIAN = 1
+VALID_GT_CLASSES = range(1, 14)
+DISTRACTORS = frozenset({2, 7, 8, 12})  # person_on_vehicle, static_person, distractor, reflection
+
+
+@dataclass(frozen=True)
+class BenchmarkPreset:
+    """How a benchmark's ground truth is preprocessed before scoring (spec ``eval.md`` §3, §11).
+
+    Attributes:
+        name: the benchmark name as given by the user.
+        preprocess: False for MOT15: no distractor removal and no class filter (only rows with
+            ``conf == 0`` are ignored); True for every other benchmark.
+        distractor_classes: gt classes whose matched tracker boxes are removed.
+    """
+
+    name: str
+    preprocess: bool = True
+    distractor_classes: frozenset[int] = DISTRACTORS
+
+
+#: Named presets. DanceTrack, SportsMOT and BFT are evaluated with TrackEval's MOT17 code path, whose
+#: preprocessing is a no-op on their ground truth (every row is ``conf 1, class 1``).
+PRESETS: dict[str, BenchmarkPreset] = {
+    "MOT15": BenchmarkPreset("MOT15", preprocess=False, distractor_classes=frozenset()),
+    "MOT16": BenchmarkPreset("MOT16"),
+    "MOT17": BenchmarkPreset("MOT17"),
+    "MOT20": BenchmarkPreset("MOT20", distractor_classes=DISTRACTORS | {6}),  # + non_mot_vehicle
+    "DanceTrack": BenchmarkPreset("DanceTrack"),
+    "SportsMOT": BenchmarkPreset("SportsMOT"),
+    "BFT": BenchmarkPreset("BFT"),
+}
+
+
+def benchmark_preset(name: str) -> BenchmarkPreset:
+    """The preset of a benchmark name (case-insensitive); other names get MOT17's rules, as in TrackEval."""
+    for key, preset in PRESETS.items():
+        if key.lower() == name.lower():
+            return preset
+    return BenchmarkPreset(name)
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading
+
+
+@dataclass(frozen=True)
+class FrameGroupedRows:
+    """The rows of one MOT file regrouped by frame, keeping file order inside each frame.
+
+    Attributes:
+        table: the file's numbers.
+        rows: ``(N,)`` indices into ``table.values``, sorted by frame (stable).
+        offsets: ``(num_frames + 1,)``; rows of frame ``t`` (0-based) are ``rows[offsets[t]:offsets[t+1]]``.
+    """
+
+    table: MotTable
+    rows: np.ndarray
+    offsets: np.ndarray
+
+    @property
+    def path(self) -> Path:
+        return self.table.path
+
+    @property
+    def num_rows(self) -> int:
+        return int(self.rows.size)
+
+    def column(self, index: int) -> np.ndarray:
+        """Column ``index`` of the regrouped rows, ``(N,)`` float64."""
+        return self.table.values[self.rows, index] if self.num_rows else np.zeros(0)
+
+    def truncated(self, index: int) -> np.ndarray:
+        """Column ``index`` truncated to int64, as TrackEval's ``int(float(x))``."""
+        return np.trunc(self.column(index)).astype(np.int64)
+
+    def boxes(self) -> np.ndarray:
+        """``(N, 4)`` float64 boxes ``x, y, w, h``."""
+        return self.table.values[self.rows, X : X + 4] if self.num_rows else np.zeros((0, 4))
+
+    def line(self, position: int) -> int:
+        """The file line of regrouped row ``position``."""
+        return int(self.rows[position]) + 1
+
+
+def load_mot_sequence_file(path: str | Path, num_frames: int, min_columns: int, what: str) -> FrameGroupedRows:
+    """Reads and validates a gt or tracker file of a sequence of ``num_frames`` frames.
+
+    Checks (each a `MotFormatError` naming file and line): parsing (see `read_mot_table`), column
+    count, frames in ``1..num_frames``, box width and height > 0, unique ids within each frame.
+    """
+    table = read_mot_table(path)
+    check_column_count(table, min_columns, what)
+    check_frames(table, num_frames)
+    check_positive_sizes(table)
+    check_unique_ids(table)
+    return group_rows_by_frame(table, num_frames)
+
+
+def group_rows_by_frame(table: MotTable, num_frames: int) -> FrameGroupedRows:
+    """Regroups validated rows by (truncated) frame number, stable within a frame."""
+    if table.num_rows == 0:
+        return FrameGroupedRows(table, np.zeros(0, np.int64), np.zeros(num_frames + 1, np.int64))
+    frames = table.truncated(FRAME)
+    rows = np.argsort(frames, kind="stable")
+    offsets = np.concatenate(([0], np.cumsum(np.bincount(frames - 1, minlength=num_frames))))
+    return FrameGroupedRows(table, rows, offsets)
+
+
+def load_ground_truth(path: str | Path, num_frames: int) -> FrameGroupedRows:
+    """Ground truth needs 8 columns: frame, id, box, conf (zero-marked flag), class."""
+    return load_mot_sequence_file(path, num_frames, min_columns=8, what="ground-truth")
+
+
+def load_tracker_result(path: str | Path, num_frames: int) -> FrameGroupedRows:
+    """Tracker results need 7 columns: frame, id, box, conf (conf itself is never used)."""
+    return load_mot_sequence_file(path, num_frames, min_columns=7, what="tracker")
+
+
+# --------------------------------------------------------------------------------------------------
+# Preprocessing
+
+
+@dataclass(frozen=True)
+class SequenceData:
+    """One sequence after preprocessing: what every metric consumes (TrackEval's ``data`` dict).
+
+    Ids are relabelled to ``0..num_ids-1`` in sorted order of the original ids. Detections are grouped
+    by frame. Similarities are sparse: only pairs of boxes of the same frame that overlap are stored
+    (every other pair has IoU exactly 0), frame by frame and row-major inside a frame, so the pairs of
+    frame ``t`` are ``pair_offsets[t]:pair_offsets[t+1]``. `dense` rebuilds a frame's full matrix.
+
+    Attributes:
+        num_timesteps: frames in the sequence (``seqLength``).
+        num_gt_ids, num_tracker_ids: distinct ids kept.
+        gt_offsets, tracker_offsets: ``(num_timesteps + 1,)`` frame offsets into the id arrays.
+        gt_ids, tracker_ids: ``(num_gt_dets,)``, ``(num_tracker_dets,)`` relabelled ids.
+        pair_offsets: ``(num_timesteps + 1,)`` frame offsets into the pair arrays.
+        pair_frame, pair_gt, pair_tracker: ``(P,)`` frame, gt detection and tracker detection of
+            every overlapping pair (detections index ``gt_ids`` / ``tracker_ids``).
+        similarity: ``(P,)`` IoU of every overlapping pair.
+    """
+
+    num_timesteps: int
+    num_gt_ids: int
+    num_tracker_ids: int
+    gt_offsets: np.ndarray
+    gt_ids: np.ndarray
+    tracker_offsets: np.ndarray
+    tracker_ids: np.ndarray
+    pair_offsets: np.ndarray
+    pair_frame: np.ndarray
+    pair_gt: np.ndarray
+    pair_tracker: np.ndarray
+    similarity: np.ndarray
+
+    @property
+    def num_gt_dets(self) -> int:
+        return int(self.gt_ids.size)
+
+    @property
+    def num_tracker_dets(self) -> int:
+        return int(self.tracker_ids.size)
+
+    def frame_shape(self, t: int) -> tuple[int, int]:
+        """``(gt detections, tracker detections)`` of frame ``t``."""
+        return (
+            int(self.gt_offsets[t + 1] - self.gt_offsets[t]),
+            int(self.tracker_offsets[t + 1] - self.tracker_offsets[t]),
+        )
+
+    def dense(self, t: int, values: np.ndarray) -> np.ndarray:
+        """Frame ``t``'s ``(gt_t, tracker_t)`` C-contiguous matrix of per-pair ``values`` (0 elsewhere).
+
+        Args:
+            values: ``(P,)`` one value per stored pair (e.g. ``similarity``), or ``(P_t,)`` the values
+                of frame ``t``'s pairs only.
+        """
+        start, stop = self.pair_offsets[t], self.pair_offsets[t + 1]
+        matrix = np.zeros(self.frame_shape(t))
+        rows = self.pair_gt[start:stop] - self.gt_offsets[t]
+        cols = self.pair_tracker[start:stop] - self.tracker_offsets[t]
+        matrix[rows, cols] = values if values.size == stop - start else values[start:stop]
+        return matrix
+
+    def cell_index(self, t: int) -> np.ndarray:
+        """Frame ``t``'s ``(gt_t, tracker_t)`` matrix of stored-pair indices, -1 where boxes do not overlap."""
+        start, stop = self.pair_offsets[t], self.pair_offsets[t + 1]
+        index = np.full(self.frame_shape(t), -1, dtype=np.int64)
+        index[self.pair_gt[start:stop] - self.gt_offsets[t], self.pair_tracker[start:stop] - self.tracker_offsets[t]] = (
+            np.arange(start, stop)
+        )
+        return index
+
+
+def overlapping_pairs(
+    gt_offsets: np.ndarray, tracker_offsets: np.ndarray, gt_boxes: np.ndarray, tracker_boxes: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """The pairs of same-frame boxes that overlap, with their IoU, frame by frame and row-major.
+
+    A pair is kept when its intersection width and height (computed with TrackEval's arithmetic) are
+    both positive; every other pair has an IoU of exactly 0.
+
+    Args:
+        gt_offsets, tracker_offsets: ``(F+1,)`` frame offsets of the two detection lists.
+        gt_boxes, tracker_boxes: ``(G, 4)``, ``(T, 4)`` boxes ``x, y, w, h`` grouped by frame.
+
+    Returns:
+        ``pair_offsets (F+1,)``, ``pair_frame (P,)``, ``pair_gt (P,)``, ``pair_tracker (P,)``, ``iou (P,)``.
+    """
+    num_frames = gt_offsets.size - 1
+    gt_frame = np.repeat(np.arange(num_frames), np.diff(gt_offsets))
+    width = np.diff(tracker_offsets)[gt_frame]  # every gt box meets every tracker box of its frame
+    block_start = np.cumsum(width) - width
+    pair_tracker = np.arange(int(width.sum())) - np.repeat(block_start - tracker_offsets[:-1][gt_frame], width)
+    gt_x1, tracker_x1 = gt_boxes[:, 0] + gt_boxes[:, 2], tracker_boxes[:, 0] + tracker_boxes[:, 2]
+    overlap_x = np.minimum(np.repeat(gt_x1, width), tracker_x1[pair_tracker]) - np.maximum(
+        np.repeat(gt_boxes[:, 0], width), tracker_boxes[pair_tracker, 0]
+    )
+    keep = np.flatnonzero(overlap_x > 0)
+    pair_gt = np.repeat(np.arange(gt_frame.size), width)[keep]
+    pair_tracker = pair_tracker[keep]
+    gt_y1, tracker_y1 = gt_boxes[:, 1] + gt_boxes[:, 3], tracker_boxes[:, 1] + tracker_boxes[:, 3]
+    overlap_y = np.minimum(gt_y1[pair_gt], tracker_y1[pair_tracker]) - np.maximum(
+        gt_boxes[pair_gt, 1], tracker_boxes[pair_tracker, 1]
+    )
+    keep = overlap_y > 0
+    pair_gt, pair_tracker = pair_gt[keep], pair_tracker[keep]
+    iou = pairwise_iou_xywh(gt_boxes[pair_gt], tracker_boxes[pair_tracker])
+    pair_frame = gt_frame[pair_gt]
+    pair_offsets = np.concatenate(([0], np.cumsum(np.bincount(pair_frame, minlength=num_frames))))
+    return pair_offsets, pair_frame, pair_gt, pair_tracker, iou
+
+
+def preprocess(
+    gt: FrameGroupedRows, tracker: FrameGroupedRows, num_frames: int, preset: BenchmarkPreset
+) -> SequenceData:
+    """TrackEval's MOTChallenge preprocessing of one sequence (spec ``eval.md`` §3).
+
+    1. Checks: tracker class > 1 and (with preprocessing) gt classes outside 1..13 are errors.
+    2. Step A: tracker boxes matched (IoU >= 0.5, maximum-IoU assignment over all gt rows of the
+       frame) to a distractor gt row are removed.
+    3. Step B: gt rows are kept if ``int(conf) != 0`` and (with preprocessing) class is pedestrian.
+    4. Ids are relabelled; the IoU of every kept gt x kept tracker pair is computed.
+    """
+    _check_tracker_classes(tracker)
+    gt_classes = gt.truncated(CLASS) if gt.num_rows else np.zeros(0, np.int64)
+    if preset.preprocess:
+        _check_gt_classes(gt, tracker, gt_classes)
+    removed = _distractor_matches(gt, tracker, gt_classes, preset) if preset.preprocess else None
+    keep_tracker = np.ones(tracker.num_rows, bool) if removed is None else ~removed
+    keep_gt = gt.truncated(CONF) != 0
+    if preset.preprocess:
+        keep_gt &= gt_classes == PEDESTRIAN
+    gt_offsets, gt_rows = _compress(gt.offsets, keep_gt)
+    tracker_offsets, tracker_rows = _compress(tracker.offsets, keep_tracker)
+    pair_offsets, pair_frame, pair_gt, pair_tracker, similarity = overlapping_pairs(
+        gt_offsets, tracker_offsets, gt.boxes()[gt_rows], tracker.boxes()[tracker_rows]
+    )
+    gt_ids, num_gt_ids = _relabel(gt.truncated(ID)[gt_rows])
+    tracker_ids, num_tracker_ids = _relabel(tracker.truncated(ID)[tracker_rows])
+    return SequenceData(
+        num_timesteps=num_frames,
+        num_gt_ids=num_gt_ids,
+        num_tracker_ids=num_tracker_ids,
+        gt_offsets=gt_offsets,
+        gt_ids=gt_ids,
+        tracker_offsets=tracker_offsets,
+        tracker_ids=tracker_ids,
+        pair_offsets=pair_offsets,
+        pair_frame=pair_frame,
+        pair_gt=pair_gt,
+        pair_tracker=pair_tracker,
+        similarity=similarity,
+    )
+
+
+def _check_tracker_classes(tracker: FrameGroupedRows) -> None:
+    if tracker.num_rows == 0 or tracker.table.num_columns <= CLASS:
+        return
+    bad = np.flatnonzero(tracker.truncated(CLASS) > 1)
+    if bad.size:
+        position = int(bad[0])
+        raise MotFormatError(
+            tracker.path,
+            f"class {tracker.truncated(CLASS)[position]} found: evaluation is only valid for the pedestrian "
+            "class (column 8 must be 1, 0 or -1)",
+            tracker.line(position),
+        )
+
+
+def _check_gt_classes(gt: FrameGroupedRows, tracker: FrameGroupedRows, gt_classes: np.ndarray) -> None:
+    """TrackEval rejects gt classes outside 1..13, but only in frames that also have tracker boxes."""
+    if gt.num_rows == 0 or tracker.num_rows == 0:
+        return
+    has_tracker = np.diff(tracker.offsets) > 0
+    row_frames = np.repeat(np.arange(has_tracker.size), np.diff(gt.offsets))
+    invalid = (gt_classes < VALID_GT_CLASSES.start) | (gt_classes >= VALID_GT_CLASSES.stop)
+    bad = np.flatnonzero(invalid & has_tracker[row_frames])
+    if bad.size:
+        position = int(bad[0])
+        raise MotFormatError(
+            gt.path,
+            f"invalid ground-truth class {gt_classes[position]} (MOTChallenge classes are 1..13; "
+            "use the MOT15 benchmark preset for files without classes)",
+            gt.line(position),
+        )
+
+
+def _distractor_matches(
+    gt: FrameGroupedRows, tracker: FrameGroupedRows, gt_classes: np.ndarray, preset: BenchmarkPreset
+) -> np.ndarray:
+    """``(tracker rows,)`` bool: tracker rows matched to a distractor gt row (step A).
+
+    The matching (maximum summed IoU over pairs with IoU >= 0.5 - eps, all gt rows of the frame) is
+    read off directly where those pairs form a partial permutation (the unique optimum), and solved
+    with scipy on TrackEval's full frame matrix elsewhere. Frames where no distractor row reaches
+    IoU 0.5 with any tracker box cannot lose a box and are skipped.
+    """
+    removed = np.zeros(tracker.num_rows, dtype=bool)
+    if gt.num_rows == 0 or tracker.num_rows == 0:
+        return removed
+    is_distractor = np.isin(gt_classes, list(preset.distractor_classes))
+    gt_boxes, tracker_boxes = gt.boxes(), tracker.boxes()
+    num_frames = gt.offsets.size - 1
+    _, pair_frame, pair_gt, pair_tracker, iou = overlapping_pairs(gt.offsets, tracker.offsets, gt_boxes, tracker_boxes)
+    candidate = iou >= 0.5 - EPS
+    pair_frame, pair_gt, pair_tracker = pair_frame[candidate], pair_gt[candidate], pair_tracker[candidate]
+    on_distractor = is_distractor[pair_gt]
+    relevant = np.zeros(num_frames, dtype=bool)
+    relevant[pair_frame[on_distractor]] = True
+    unique = partial_permutation_frames(np.ones(pair_frame.size, bool), pair_frame, pair_gt, pair_tracker, num_frames)
+    removed[pair_tracker[on_distractor & unique[pair_frame]]] = True
+    for t in np.flatnonzero(relevant & ~unique).tolist():
+        removed |= _solve_distractor_frame(gt, tracker, t, is_distractor, gt_boxes, tracker_boxes)
+    return removed
+
+
+def _solve_distractor_frame(gt, tracker, t, is_distractor, gt_boxes, tracker_boxes) -> np.ndarray:
+    """Tracker rows of frame ``t`` matched to a distractor by TrackEval's assignment on the full matrix."""
+    removed = np.zeros(tracker.num_rows, dtype=bool)
+    g0, g1, k0, k1 = gt.offsets[t], gt.offsets[t + 1], tracker.offsets[t], tracker.offsets[t + 1]
+    scores = iou_matrix_xywh(gt_boxes[g0:g1], tracker_boxes[k0:k1])
+    scores[scores < 0.5 - EPS] = 0
+    match_rows, match_cols = maximum_assignment(scores)
+    matched = scores[match_rows, match_cols] > 0 + EPS
+    on_distractor = is_distractor[g0 + match_rows[matched]]
+    removed[k0 + match_cols[matched][on_distractor]] = True
+    return removed
+
+
+def _compress(offsets: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Frame offsets and regrouped-row positions of the rows where ``keep`` is True."""
+    kept_before = np.concatenate(([0], np.cumsum(keep)))
+    return kept_before[offsets], np.flatnonzero(keep)
+
+
+def _relabel(ids: np.ndarray) -> tuple[np.ndarray, int]:
+    """Maps ids to ``0..n-1`` in sorted order (TrackEval's relabelling)."""
+    unique, inverse = np.unique(ids, return_inverse=True)
+    return inverse.reshape(-1).astype(np.int64), int(unique.size)

@@ -1,0 +1,162 @@
+"""Evaluation of tracker results against MOTChallenge ground truth, as TrackEval does it.
+
+The flow: `resolve_eval_plan` finds the files -> each sequence's gt is read once and every tracker's
+result for it is preprocessed and scored (in parallel processes with ``workers > 1``) -> sequences are
+combined -> summaries are written. Results only reach disk after everything succeeded, each file
+atomically, so bad input never leaves partial outputs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from discmot.data.layouts import EvalPlan, LayoutError, SequenceFiles, resolve_eval_plan
+from discmot.eval import clear, count, hota, identity
+from discmot.eval.fields import COMBINED, METRIC_NAMES
+from discmot.eval.motchallenge import BenchmarkPreset, benchmark_preset, load_ground_truth, load_tracker_result, preprocess
+from discmot.io.mot import MotFormatError
+
+log = logging.getLogger(__name__)
+
+METRICS = {"HOTA": hota, "CLEAR": clear, "Identity": identity, "Count": count}
+DEFAULT_METRICS = ("HOTA", "CLEAR", "Identity")
+
+
+class EvalInputError(ValueError):
+    """Evaluation input is unusable (bad folders, files or options); the message says what and where."""
+
+
+def evaluate(
+    gt_folder: str | Path,
+    trackers_folder: str | Path,
+    benchmark: str = "MOT17",
+    split: str = "train",
+    trackers: Sequence[str] | None = None,
+    seqmap: str | Path | None = None,
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    workers: int = 1,
+    output_folder: str | Path | None = None,
+    json_path: str | Path | None = None,
+    skip_split_folder: bool = False,
+    tracker_sub_folder: str = "data",
+    write_summaries: bool = True,
+    progress: bool = False,
+) -> dict:
+    """Scores every tracker on every sequence with TrackEval's numbers.
+
+    Args:
+        gt_folder: TrackEval's ``GT_FOLDER`` or a dataset root (see `discmot.data.layouts`).
+        trackers_folder: TrackEval's ``TRACKERS_FOLDER``, a folder of tracker folders, or a flat
+            folder of ``<seq>.txt`` files (one tracker).
+        benchmark: MOT15, MOT16, MOT17, MOT20, DanceTrack, SportsMOT, BFT, or another name (MOT17 rules).
+        split: the split name (``train``, ``val``, ``test``).
+        trackers: which trackers to evaluate (default: all).
+        seqmap: a seqmap file overriding the default one.
+        metrics: any of HOTA, CLEAR, Identity; Count is always computed.
+        workers: processes evaluating sequences in parallel (results do not depend on it).
+        output_folder: where ``<tracker>/pedestrian_summary.txt`` and ``pedestrian_detailed.csv`` go
+            (default: each tracker's folder, like TrackEval).
+        json_path: also write the whole result structure as JSON there.
+        skip_split_folder: TrackEval's ``SKIP_SPLIT_FOL``.
+        tracker_sub_folder: TrackEval's ``TRACKER_SUB_FOLDER``.
+        write_summaries: write the per-tracker summary files.
+        progress: show a progress bar over sequences.
+
+    Returns:
+        ``{tracker: {sequence or "COMBINED": {"HOTA": {...}, "CLEAR": {...}, "Identity": {...},
+        "Count": {...}}}}`` with TrackEval's field names (HOTA arrays: one value per alpha).
+
+    Raises:
+        EvalInputError: missing folders/files, malformed files (the message names file and line).
+    """
+    metric_names = _metric_names(metrics)
+    preset = benchmark_preset(benchmark)
+    try:
+        plan = resolve_eval_plan(
+            gt_folder, trackers_folder, benchmark, split, list(trackers) if trackers else None, seqmap,
+            skip_split_folder, tracker_sub_folder, output_folder,
+        )
+        per_sequence = _evaluate_all(plan, preset, metric_names, workers, progress)
+    except (LayoutError, MotFormatError) as error:
+        raise EvalInputError(str(error)) from None
+    results = {tracker: _with_combined(per_sequence[tracker], metric_names) for tracker in plan.tracker_files}
+    _write_outputs(plan, results, metric_names, json_path, write_summaries)
+    return results
+
+
+def evaluate_files(
+    gt_file: str | Path, tracker_file: str | Path, num_frames: int, benchmark: str = "MOT17",
+    metrics: Sequence[str] = DEFAULT_METRICS,
+) -> dict:
+    """Scores one tracker file against one gt file: ``{"HOTA": {...}, ..., "Count": {...}}``."""
+    metric_names = _metric_names(metrics)
+    gt = load_ground_truth(gt_file, num_frames)
+    return _score(gt, load_tracker_result(tracker_file, num_frames), num_frames, benchmark_preset(benchmark), metric_names)
+
+
+def _metric_names(metrics: Sequence[str]) -> tuple[str, ...]:
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown:
+        raise EvalInputError(f"unknown metric {unknown[0]!r}; choose from HOTA, CLEAR, Identity")
+    return tuple(m for m in METRIC_NAMES if m in metrics or m == "Count")
+
+
+def _score(gt, tracker, num_frames: int, preset: BenchmarkPreset, metric_names: tuple[str, ...]) -> dict:
+    data = preprocess(gt, tracker, num_frames, preset)
+    return {name: METRICS[name].evaluate(data) for name in metric_names}
+
+
+def _evaluate_sequence(sequence: SequenceFiles, tracker_files: dict[str, Path], preset, metric_names) -> dict:
+    """``{tracker: metrics}`` for one sequence; its gt is read once for all trackers."""
+    gt = load_ground_truth(sequence.gt_file, sequence.num_frames)
+    return {
+        tracker: _score(gt, load_tracker_result(path, sequence.num_frames), sequence.num_frames, preset, metric_names)
+        for tracker, path in tracker_files.items()
+    }
+
+
+def _evaluate_all(plan: EvalPlan, preset, metric_names, workers: int, progress: bool) -> dict:
+    """``{tracker: {sequence: metrics}}`` with sequences in sorted order whatever the worker count."""
+    jobs = [(seq, {t: files[seq.name] for t, files in plan.tracker_files.items()}) for seq in plan.sequences]
+    if workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+            futures = [pool.submit(_evaluate_sequence, seq, files, preset, metric_names) for seq, files in jobs]
+            outcomes = [f.result() for f in _progress(futures, progress, len(jobs))]
+    else:
+        outcomes = [_evaluate_sequence(seq, files, preset, metric_names) for seq, files in _progress(jobs, progress, len(jobs))]
+    return {
+        tracker: {seq.name: outcome[tracker] for seq, outcome in zip(plan.sequences, outcomes)}
+        for tracker in plan.tracker_files
+    }
+
+
+def _progress(items, enabled: bool, total: int):
+    if not enabled:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, total=total, desc="sequences", unit="seq", leave=False)
+
+
+def _with_combined(per_sequence: dict[str, dict], metric_names: tuple[str, ...]) -> dict:
+    """Adds the COMBINED row: TrackEval's combination over sequences in sorted order."""
+    ordered = [per_sequence[name] for name in sorted(per_sequence)]
+    combined = {name: METRICS[name].combine([r[name] for r in ordered]) for name in metric_names}
+    return {**{name: per_sequence[name] for name in sorted(per_sequence)}, COMBINED: combined}
+
+
+def _write_outputs(plan: EvalPlan, results: dict, metric_names, json_path, write_summaries: bool) -> None:
+    from discmot.eval import report
+
+    if write_summaries:
+        for tracker, per_sequence in results.items():
+            folder = plan.output_folders[tracker]
+            try:
+                report.write_tracker_outputs(folder, per_sequence, metric_names)
+            except OSError as error:
+                log.warning("could not write summaries to %s (%s); use --output-folder", folder, error.strerror)
+    if json_path is not None:
+        report.write_json(json_path, results)

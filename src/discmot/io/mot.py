@@ -1,0 +1,415 @@
+"""MOTChallenge text files: ground truth, detections, tracker results, ``seqinfo.ini`` and seqmaps.
+
+Reading follows TrackEval's parser exactly (spec ``eval.md`` §1.4), because evaluation must see the same
+numbers TrackEval sees:
+
+* the delimiter is sniffed by `csv.Sniffer` from the first line, spaces after a delimiter are skipped;
+* one trailing delimiter per row is tolerated (its empty last field is dropped);
+* CR/CRLF line ends are read as LF; a 0-byte file has no rows;
+* numbers are parsed with Python's correctly rounded ``float``.
+
+Where TrackEval would crash with a bare traceback or silently compute garbage, discmot stops with a
+`MotFormatError` naming the file, the line and what is wrong: blank lines, rows with a different number
+of columns, non-numeric fields, NaN/inf, too few columns. Checks that need a meaning for the columns
+(frame range, positive box size, unique ids per frame) are separate functions below, used by readers
+that know which kind of file they read.
+
+Row ``i`` of a `MotTable` is line ``i + 1`` of its file (blank lines are errors, so the two never drift).
+"""
+
+from __future__ import annotations
+
+import configparser
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from discmot.io.atomic import atomic_open
+from discmot.io.fastfloat import parse_decimal_tokens
+
+#: Column indices of the MOTChallenge format (0-based).
+FRAME, ID, X, Y, W, H, CONF, CLASS, VISIBILITY = range(9)
+
+#: Delimiters handled by the vectorised fast path; anything else goes through `csv` row by row.
+_FAST_DELIMITERS = (",", ";", "\t", " ")
+_NUMBER_BYTES = b"0123456789+-.eE"
+
+
+class MotFormatError(ValueError):
+    """A MOTChallenge file (or folder) is not what it should be.
+
+    The message always starts with the path, then ``:line`` when one line is at fault, then what is
+    wrong, so a person can open the file at the right place.
+    """
+
+    def __init__(self, path: str | Path, message: str, line: int | None = None):
+        self.path = Path(path)
+        self.line = line
+        self.reason = message
+        where = f"{path}:{line}" if line is not None else f"{path}"
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class MotTable:
+    """The numbers of one MOTChallenge text file.
+
+    Attributes:
+        path: the file read.
+        values: float64 array of shape ``(rows, columns)``; row ``i`` is line ``i + 1``.
+            A 0-byte file gives shape ``(0, 0)``.
+    """
+
+    path: Path
+    values: np.ndarray
+
+    @property
+    def num_rows(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def num_columns(self) -> int:
+        return int(self.values.shape[1])
+
+    def column(self, index: int) -> np.ndarray:
+        """Column ``index`` as a float64 view, shape ``(rows,)``."""
+        return self.values[:, index]
+
+    def truncated(self, index: int) -> np.ndarray:
+        """Column ``index`` truncated towards zero as int64, like TrackEval's ``int(float(field))``."""
+        return np.trunc(self.values[:, index]).astype(np.int64)
+
+
+# --------------------------------------------------------------------------------------------------
+# Parsing
+
+
+def read_mot_table(path: str | Path, min_columns: int = 0) -> MotTable:
+    """Reads a MOTChallenge-style numeric text file with TrackEval's parsing rules.
+
+    Args:
+        path: the text file.
+        min_columns: rows with fewer columns are an error (0: no requirement).
+
+    Raises:
+        MotFormatError: unreadable file, undeterminable delimiter, blank line, inconsistent column
+            count, a non-numeric or non-finite field, or fewer than ``min_columns`` columns.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise MotFormatError(path, "file not found") from None
+    except OSError as error:
+        raise MotFormatError(path, f"cannot read file ({error.strerror})") from None
+    values = parse_mot_bytes(raw, path)
+    table = MotTable(path, values)
+    if table.num_rows and table.num_columns < min_columns:
+        raise MotFormatError(
+            path, f"has {table.num_columns} columns, at least {min_columns} are needed", line=1
+        )
+    return table
+
+
+def parse_mot_bytes(raw: bytes, path: str | Path = "<memory>") -> np.ndarray:
+    """Parses file contents into a float64 ``(rows, columns)`` array (see `read_mot_table`)."""
+    if not raw:
+        return np.zeros((0, 0))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise MotFormatError(path, f"is not UTF-8 text (byte {error.start})") from None
+    if "\r" in text:  # TrackEval opens files with universal newlines
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    delimiter = _sniff_delimiter(text, path)
+    values = _parse_fast(text, delimiter)
+    if values is None:
+        values = _parse_with_csv(text, delimiter, path)
+    _check_finite(values, path)
+    return values
+
+
+def _sniff_delimiter(text: str, path: str | Path) -> str:
+    first_line = text.split("\n", 1)[0] + "\n"
+    try:
+        return csv.Sniffer().sniff(first_line).delimiter
+    except csv.Error:
+        raise MotFormatError(path, "cannot determine the column delimiter", line=1) from None
+
+
+def _parse_fast(text: str, delimiter: str) -> np.ndarray | None:
+    """Vectorised parse of well-formed files; ``None`` when the file needs the exact `csv` path.
+
+    It only accepts files whose every character is a digit, sign, dot, exponent, the delimiter, a
+    space or a newline, with no empty field, no space inside a field and the same column count on
+    every line. For those files splitting on the delimiter is provably the same as `csv` with
+    ``skipinitialspace``; everything else (and every error) is handled by `_parse_with_csv`.
+    """
+    if delimiter not in _FAST_DELIMITERS:
+        return None
+    data = text.encode("ascii", errors="replace")
+    if data.translate(None, _NUMBER_BYTES + b" \n" + delimiter.encode()):
+        return None
+    if not data.endswith(b"\n"):
+        data += b"\n"
+    if delimiter == " ":
+        data = b"\n".join(b" ".join(line.split(b" ")) for line in data.split(b"\n"))
+    else:
+        data = _single_separated(data, delimiter.encode())
+        if data is None:
+            return None
+    return _numbers_from_single_separated(data)
+
+
+def _single_separated(data: bytes, sep: bytes) -> bytes | None:
+    """Rewrites a delimited file so that exactly one space or newline separates consecutive fields."""
+    if b" " in data:
+        not_in_field = rb"[^\s" + re.escape(sep) + rb"]"
+        if re.search(not_in_field + rb" +" + not_in_field, data):
+            return None  # a space inside a field: csv keeps it, float() rejects it
+        data = data.replace(b" ", b"")
+    if sep + sep in data or b"\n" + sep in data or data.startswith(sep):
+        return None  # an empty field
+    return data.replace(sep + b"\n", b"\n").replace(sep, b" ")
+
+
+def _numbers_from_single_separated(data: bytes) -> np.ndarray | None:
+    """Parses a newline-terminated text with exactly one separator between tokens into rows."""
+    if data.startswith((b"\n", b" ")) or b"\n\n" in data or b"  " in data or b" \n" in data or b"\n " in data:
+        return None  # blank line or stray separator: the csv path tells which line
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    separators = np.flatnonzero(buffer <= 32)
+    starts = np.concatenate(([0], separators[:-1] + 1))
+    line_breaks = np.flatnonzero(buffer[separators] == 10)
+    tokens_per_line = np.diff(line_breaks, prepend=-1)
+    if tokens_per_line.min() != tokens_per_line.max():
+        return None
+    values = parse_decimal_tokens(buffer, starts, separators)
+    if values is None:
+        return None
+    return values.reshape(line_breaks.size, int(tokens_per_line[0]))
+
+
+def _parse_with_csv(text: str, delimiter: str, path: str | Path) -> np.ndarray:
+    """The reference parse, row by row with `csv`, reporting the first bad line."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
+    rows: list[list[float]] = []
+    for row in reader:
+        line = reader.line_num
+        if row and row[-1] == "":
+            row = row[:-1]
+        if not row or (len(row) == 1 and not row[0].strip()):
+            raise MotFormatError(path, "blank line (TrackEval rejects blank lines, also at the end)", line)
+        if rows and len(row) != len(rows[0]):
+            raise MotFormatError(path, f"has {len(row)} columns, line 1 has {len(rows[0])}", line)
+        rows.append([_to_float(field, column, path, line) for column, field in enumerate(row)])
+    return np.asarray(rows, dtype=np.float64)
+
+
+def _to_float(field: str, column: int, path: str | Path, line: int) -> float:
+    try:
+        return float(field)
+    except ValueError:
+        raise MotFormatError(path, f"column {column + 1} is not a number: {field!r}", line) from None
+
+
+def _check_finite(values: np.ndarray, path: str | Path) -> None:
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row, column = (int(i) for i in np.argwhere(bad)[0])
+        raise MotFormatError(path, f"column {column + 1} is {float(values[row, column])} (not a finite number)", line=row + 1)
+
+
+# --------------------------------------------------------------------------------------------------
+# Checks that give the columns a meaning
+
+
+def check_column_count(table: MotTable, min_columns: int, what: str) -> None:
+    """Requires at least ``min_columns`` columns in a non-empty table."""
+    if table.num_rows and table.num_columns < min_columns:
+        raise MotFormatError(
+            table.path, f"{what} rows need at least {min_columns} columns, found {table.num_columns}", line=1
+        )
+
+
+def check_frames(table: MotTable, num_frames: int | None) -> None:
+    """Requires every frame number (truncated like TrackEval) to lie in ``1..num_frames``."""
+    if not table.num_rows:
+        return
+    frames = table.truncated(FRAME)
+    upper = np.iinfo(np.int64).max if num_frames is None else num_frames
+    bad = np.flatnonzero((frames < 1) | (frames > upper))
+    if bad.size:
+        row = int(bad[0])
+        limit = "frames start at 1" if frames[row] < 1 else f"the sequence has {num_frames} frames"
+        raise MotFormatError(table.path, f"frame {table.values[row, FRAME]:g} is out of range ({limit})", row + 1)
+
+
+def check_positive_sizes(table: MotTable) -> None:
+    """Requires box width and height (columns 5 and 6) to be strictly positive."""
+    if not table.num_rows:
+        return
+    sizes = table.values[:, W : H + 1]
+    bad = np.flatnonzero((sizes <= 0).any(axis=1))
+    if bad.size:
+        row = int(bad[0])
+        w, h = sizes[row]
+        raise MotFormatError(table.path, f"box width and height must be > 0, found w={w:g} h={h:g}", row + 1)
+
+
+def check_unique_ids(table: MotTable) -> None:
+    """Requires each (frame, id) pair (both truncated) to appear at most once."""
+    if table.num_rows < 2:
+        return
+    frames, ids = table.truncated(FRAME), table.truncated(ID)
+    order = np.lexsort((np.arange(table.num_rows), ids, frames))
+    same = (frames[order][1:] == frames[order][:-1]) & (ids[order][1:] == ids[order][:-1])
+    if same.any():
+        position = int(np.flatnonzero(same)[0])
+        first, second = int(order[position]), int(order[position + 1])  # row order: the index is a sort key
+        raise MotFormatError(
+            table.path,
+            f"id {ids[second]} appears twice in frame {frames[second]} (first on line {first + 1})",
+            second + 1,
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# seqinfo.ini and seqmaps
+
+
+@dataclass(frozen=True)
+class SeqInfo:
+    """The ``[Sequence]`` section of a MOTChallenge ``seqinfo.ini``."""
+
+    name: str
+    length: int
+    frame_rate: float | None = None
+    width: int | None = None
+    height: int | None = None
+    image_dir: str = "img1"
+    image_ext: str = ".jpg"
+
+
+def read_seqinfo(path: str | Path) -> SeqInfo:
+    """Reads ``seqinfo.ini``; only ``seqLength`` is required (as in TrackEval)."""
+    path = Path(path)
+    if not path.is_file():
+        raise MotFormatError(path, "seqinfo.ini not found (it gives the sequence length, seqLength)")
+    parser = configparser.ConfigParser()
+    try:
+        parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
+    except (configparser.Error, UnicodeDecodeError) as error:
+        raise MotFormatError(path, f"not a valid ini file ({error.__class__.__name__})") from None
+    if not parser.has_section("Sequence"):
+        raise MotFormatError(path, "no [Sequence] section")
+    section = parser["Sequence"]
+    return SeqInfo(
+        name=section.get("name", path.parent.name),
+        length=_ini_int(section, "seqLength", path, required=True),
+        frame_rate=_ini_number(section, "frameRate", path),
+        width=_ini_int(section, "imWidth", path),
+        height=_ini_int(section, "imHeight", path),
+        image_dir=section.get("imDir", "img1"),
+        image_ext=section.get("imExt", ".jpg"),
+    )
+
+
+def _ini_number(section: configparser.SectionProxy, key: str, path: Path) -> float | None:
+    if key not in section:
+        return None
+    try:
+        return float(section[key])
+    except ValueError:
+        raise MotFormatError(path, f"{key} is not a number: {section[key]!r}") from None
+
+
+def _ini_int(section: configparser.SectionProxy, key: str, path: Path, required: bool = False) -> int | None:
+    if key not in section:
+        if required:
+            raise MotFormatError(path, f"[Sequence] has no {key}")
+        return None
+    try:
+        return int(section[key])
+    except ValueError:
+        raise MotFormatError(path, f"{key} is not an integer: {section[key]!r}") from None
+
+
+def write_seqinfo(path: str | Path, info: SeqInfo) -> None:
+    """Writes ``seqinfo.ini`` atomically, in the key order MOTChallenge uses."""
+    lines = ["[Sequence]", f"name={info.name}", f"imDir={info.image_dir}"]
+    if info.frame_rate is not None:
+        lines.append(f"frameRate={info.frame_rate:g}")
+    lines.append(f"seqLength={info.length}")
+    if info.width is not None and info.height is not None:
+        lines += [f"imWidth={info.width}", f"imHeight={info.height}"]
+    lines.append(f"imExt={info.image_ext}")
+    with atomic_open(path) as handle:
+        handle.write("\n".join(lines) + "\n\n")
+
+
+def read_seqmap(path: str | Path) -> list[str]:
+    """Reads a seqmap like TrackEval: the first row is a header and is skipped, then one name per row.
+
+    The name is the first comma-separated field, not stripped of spaces (TrackEval keeps them);
+    rows whose first field is empty are skipped.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MotFormatError(path, "seqmap file not found")
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    return [row[0] for row in rows[1:] if row and row[0] != ""]
+
+
+def write_seqmap(path: str | Path, names: list[str]) -> None:
+    """Writes a seqmap (header ``name`` then one sequence per line) atomically."""
+    with atomic_open(path) as handle:
+        handle.write("\n".join(["name", *names]) + "\n")
+
+
+# --------------------------------------------------------------------------------------------------
+# Writing results
+
+
+def format_mot_rows(
+    frames: np.ndarray, ids: np.ndarray, boxes: np.ndarray, scores: np.ndarray | None = None
+) -> str:
+    """Formats tracker results as MOTChallenge rows ``frame,id,x,y,w,h,conf,-1,-1,-1``.
+
+    Args:
+        frames: ``(N,)`` 1-based frame numbers.
+        ids: ``(N,)`` track ids.
+        boxes: ``(N, 4)`` boxes as ``x, y, w, h`` (top-left corner, size) in pixels.
+        scores: ``(N,)`` confidences; 1 when omitted.
+    """
+    frames = np.asarray(frames, dtype=np.int64)
+    ids = np.asarray(ids, dtype=np.int64)
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    scores = np.ones(len(frames)) if scores is None else np.asarray(scores, dtype=np.float64)
+    lines = [
+        f"{f},{i},{x:.2f},{y:.2f},{w:.2f},{h:.2f},{s:.4g},-1,-1,-1\n"
+        for f, i, (x, y, w, h), s in zip(frames.tolist(), ids.tolist(), boxes.tolist(), scores.tolist())
+    ]
+    return "".join(lines)
+
+
+def write_mot_results(
+    path: str | Path,
+    frames: np.ndarray,
+    ids: np.ndarray,
+    boxes: np.ndarray,
+    scores: np.ndarray | None = None,
+) -> None:
+    """Writes tracker results atomically, sorted by frame then id (see `format_mot_rows`)."""
+    frames = np.asarray(frames, dtype=np.int64)
+    ids = np.asarray(ids, dtype=np.int64)
+    order = np.lexsort((ids, frames))
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)[order]
+    scores = None if scores is None else np.asarray(scores)[order]
+    with atomic_open(path) as handle:
+        handle.write(format_mot_rows(frames[order], ids[order], boxes, scores))
