@@ -8,9 +8,8 @@ their boxes overlap with IoU >= 0.5 (no eps here, unlike CLEAR).
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-
 from discmot.eval.fields import IDENTITY_INTEGER_FIELDS
+from discmot.eval.matching import minimum_assignment
 from discmot.eval.motchallenge import SequenceData
 
 THRESHOLD = 0.5
@@ -33,7 +32,7 @@ def evaluate(seq: SequenceData) -> dict:
     gt_count = np.bincount(seq.gt_ids, minlength=num_gt).astype(np.float64)
     tracker_count = np.bincount(seq.tracker_ids, minlength=num_tracker).astype(np.float64)
     fn_cost, fp_cost = _cost_matrices(potential, gt_count, tracker_count)
-    rows, cols = linear_sum_assignment(fn_cost + fp_cost)
+    rows, cols = minimum_assignment(fn_cost + fp_cost)
     res["IDFN"] = int(fn_cost[rows, cols].sum())
     res["IDFP"] = int(fp_cost[rows, cols].sum())
     res["IDTP"] = int(gt_count.sum()) - res["IDFN"]

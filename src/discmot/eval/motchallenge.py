@@ -13,12 +13,13 @@ MOTChallenge class ids: 1 pedestrian, 2 person_on_vehicle, 3 car, 4 bicycle, 5 m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from discmot.eval.fields import EPS
-from discmot.eval.matching import iou_matrix_xywh, maximum_assignment, pairwise_iou_xywh, partial_permutation_frames
+from discmot.eval.matching import maximum_assignment, pairwise_iou_xywh, partial_permutation_frames
 from discmot.io.mot import (
     CLASS,
     CONF,
@@ -111,7 +112,11 @@ class FrameGroupedRows:
         return np.trunc(self.column(index)).astype(np.int64)
 
     def boxes(self) -> np.ndarray:
-        """``(N, 4)`` float64 boxes ``x, y, w, h``."""
+        """``(N, 4)`` float64 boxes ``x, y, w, h`` (computed once; do not modify)."""
+        return self._boxes
+
+    @cached_property
+    def _boxes(self) -> np.ndarray:
         return self.table.values[self.rows, X : X + 4] if self.num_rows else np.zeros((0, 4))
 
     def line(self, position: int) -> int:
@@ -235,7 +240,8 @@ def overlapping_pairs(
     """The pairs of same-frame boxes that overlap, with their IoU, frame by frame and row-major.
 
     A pair is kept when its intersection width and height (computed with TrackEval's arithmetic) are
-    both positive; every other pair has an IoU of exactly 0.
+    both positive; every other pair has an IoU of exactly 0. Candidates come from a sweep over each
+    frame's tracker boxes sorted by left edge, so crowded frames do not cost gt x tracker work.
 
     Args:
         gt_offsets, tracker_offsets: ``(F+1,)`` frame offsets of the two detection lists.
@@ -245,27 +251,52 @@ def overlapping_pairs(
         ``pair_offsets (F+1,)``, ``pair_frame (P,)``, ``pair_gt (P,)``, ``pair_tracker (P,)``, ``iou (P,)``.
     """
     num_frames = gt_offsets.size - 1
-    gt_frame = np.repeat(np.arange(num_frames), np.diff(gt_offsets))
-    width = np.diff(tracker_offsets)[gt_frame]  # every gt box meets every tracker box of its frame
-    block_start = np.cumsum(width) - width
-    pair_tracker = np.arange(int(width.sum())) - np.repeat(block_start - tracker_offsets[:-1][gt_frame], width)
-    gt_x1, tracker_x1 = gt_boxes[:, 0] + gt_boxes[:, 2], tracker_boxes[:, 0] + tracker_boxes[:, 2]
-    overlap_x = np.minimum(np.repeat(gt_x1, width), tracker_x1[pair_tracker]) - np.maximum(
-        np.repeat(gt_boxes[:, 0], width), tracker_boxes[pair_tracker, 0]
-    )
-    keep = np.flatnonzero(overlap_x > 0)
-    pair_gt = np.repeat(np.arange(gt_frame.size), width)[keep]
-    pair_tracker = pair_tracker[keep]
-    gt_y1, tracker_y1 = gt_boxes[:, 1] + gt_boxes[:, 3], tracker_boxes[:, 1] + tracker_boxes[:, 3]
-    overlap_y = np.minimum(gt_y1[pair_gt], tracker_y1[pair_tracker]) - np.maximum(
-        gt_boxes[pair_gt, 1], tracker_boxes[pair_tracker, 1]
-    )
-    keep = overlap_y > 0
-    pair_gt, pair_tracker = pair_gt[keep], pair_tracker[keep]
+    pair_gt, pair_tracker = _candidate_pairs(gt_offsets, tracker_offsets, gt_boxes, tracker_boxes)
+    for axis in (0, 1):  # exact overlap tests, TrackEval's arithmetic
+        low_gt, low_tracker = gt_boxes[pair_gt, axis], tracker_boxes[pair_tracker, axis]
+        high_gt = low_gt + gt_boxes[pair_gt, axis + 2]
+        high_tracker = low_tracker + tracker_boxes[pair_tracker, axis + 2]
+        keep = np.minimum(high_gt, high_tracker) - np.maximum(low_gt, low_tracker) > 0
+        pair_gt, pair_tracker = pair_gt[keep], pair_tracker[keep]
+    order = np.lexsort((pair_tracker, pair_gt))  # row-major: gt row, then tracker row (file order)
+    pair_gt, pair_tracker = pair_gt[order], pair_tracker[order]
     iou = pairwise_iou_xywh(gt_boxes[pair_gt], tracker_boxes[pair_tracker])
-    pair_frame = gt_frame[pair_gt]
+    pair_frame = np.repeat(np.arange(num_frames), np.diff(gt_offsets))[pair_gt]
     pair_offsets = np.concatenate(([0], np.cumsum(np.bincount(pair_frame, minlength=num_frames))))
     return pair_offsets, pair_frame, pair_gt, pair_tracker, iou
+
+
+def _candidate_pairs(gt_offsets, tracker_offsets, gt_boxes, tracker_boxes) -> tuple[np.ndarray, np.ndarray]:
+    """A superset of the horizontally overlapping same-frame pairs, from a sweep over left edges.
+
+    A tracker box can only overlap gt box ``g`` horizontally if its left edge lies in
+    ``[g.x0 - widest tracker box of the frame, g.x1)``. Sorting all tracker boxes by the key
+    ``frame * span + x0`` (span a power of two larger than any coordinate distance) makes those
+    boxes one contiguous run per gt box, found with two binary searches. Both bounds are widened by a
+    margin covering the key's rounding; the exact overlap test comes afterwards.
+    """
+    num_gt, num_tracker = gt_boxes.shape[0], tracker_boxes.shape[0]
+    if num_gt == 0 or num_tracker == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    num_frames = gt_offsets.size - 1
+    gt_frame = np.repeat(np.arange(num_frames), np.diff(gt_offsets))
+    tracker_frame = np.repeat(np.arange(num_frames), np.diff(tracker_offsets))
+    widths = tracker_boxes[:, 2]
+    widest = np.zeros(num_frames)
+    np.maximum.at(widest, tracker_frame, widths)
+    extent = max(np.abs(gt_boxes[:, 0]).max() + gt_boxes[:, 2].max(), np.abs(tracker_boxes[:, 0]).max() + widths.max())
+    span = 2.0 ** np.ceil(np.log2(4 * extent + 16))
+    margin = 1.0 + 1e-12 * span * num_frames  # far above the rounding of frame * span + x
+    tracker_keys = tracker_frame * span + tracker_boxes[:, 0]
+    sorted_trackers = np.argsort(tracker_keys, kind="stable")
+    sorted_keys = tracker_keys[sorted_trackers]
+    gt_base = gt_frame * span
+    low = np.searchsorted(sorted_keys, gt_base + gt_boxes[:, 0] - widest[gt_frame] - margin)
+    high = np.searchsorted(sorted_keys, gt_base + gt_boxes[:, 0] + gt_boxes[:, 2] + margin)
+    counts = high - low
+    pair_gt = np.repeat(np.arange(num_gt), counts)
+    positions = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts - low, counts)
+    return pair_gt, sorted_trackers[positions]
 
 
 def preprocess(
@@ -283,16 +314,16 @@ def preprocess(
     gt_classes = gt.truncated(CLASS) if gt.num_rows else np.zeros(0, np.int64)
     if preset.preprocess:
         _check_gt_classes(gt, tracker, gt_classes)
-    removed = _distractor_matches(gt, tracker, gt_classes, preset) if preset.preprocess else None
-    keep_tracker = np.ones(tracker.num_rows, bool) if removed is None else ~removed
+    pairs = overlapping_pairs(gt.offsets, tracker.offsets, gt.boxes(), tracker.boxes())
+    keep_tracker = np.ones(tracker.num_rows, bool)
+    if preset.preprocess:
+        keep_tracker &= ~_distractor_matches(gt, tracker, gt_classes, preset, pairs)
     keep_gt = gt.truncated(CONF) != 0
     if preset.preprocess:
         keep_gt &= gt_classes == PEDESTRIAN
     gt_offsets, gt_rows = _compress(gt.offsets, keep_gt)
     tracker_offsets, tracker_rows = _compress(tracker.offsets, keep_tracker)
-    pair_offsets, pair_frame, pair_gt, pair_tracker, similarity = overlapping_pairs(
-        gt_offsets, tracker_offsets, gt.boxes()[gt_rows], tracker.boxes()[tracker_rows]
-    )
+    pair_offsets, pair_frame, pair_gt, pair_tracker, similarity = _kept_pairs(pairs, keep_gt, keep_tracker)
     gt_ids, num_gt_ids = _relabel(gt.truncated(ID)[gt_rows])
     tracker_ids, num_tracker_ids = _relabel(tracker.truncated(ID)[tracker_rows])
     return SequenceData(
@@ -344,7 +375,7 @@ def _check_gt_classes(gt: FrameGroupedRows, tracker: FrameGroupedRows, gt_classe
 
 
 def _distractor_matches(
-    gt: FrameGroupedRows, tracker: FrameGroupedRows, gt_classes: np.ndarray, preset: BenchmarkPreset
+    gt: FrameGroupedRows, tracker: FrameGroupedRows, gt_classes: np.ndarray, preset: BenchmarkPreset, pairs: tuple
 ) -> np.ndarray:
     """``(tracker rows,)`` bool: tracker rows matched to a distractor gt row (step A).
 
@@ -357,32 +388,34 @@ def _distractor_matches(
     if gt.num_rows == 0 or tracker.num_rows == 0:
         return removed
     is_distractor = np.isin(gt_classes, list(preset.distractor_classes))
-    gt_boxes, tracker_boxes = gt.boxes(), tracker.boxes()
     num_frames = gt.offsets.size - 1
-    _, pair_frame, pair_gt, pair_tracker, iou = overlapping_pairs(gt.offsets, tracker.offsets, gt_boxes, tracker_boxes)
+    _, pair_frame, pair_gt, pair_tracker, iou = pairs
     candidate = iou >= 0.5 - EPS
-    pair_frame, pair_gt, pair_tracker = pair_frame[candidate], pair_gt[candidate], pair_tracker[candidate]
+    pair_frame, pair_gt, pair_tracker, iou = pair_frame[candidate], pair_gt[candidate], pair_tracker[candidate], iou[candidate]
     on_distractor = is_distractor[pair_gt]
     relevant = np.zeros(num_frames, dtype=bool)
     relevant[pair_frame[on_distractor]] = True
     unique = partial_permutation_frames(np.ones(pair_frame.size, bool), pair_frame, pair_gt, pair_tracker, num_frames)
     removed[pair_tracker[on_distractor & unique[pair_frame]]] = True
     for t in np.flatnonzero(relevant & ~unique).tolist():
-        removed |= _solve_distractor_frame(gt, tracker, t, is_distractor, gt_boxes, tracker_boxes)
+        in_frame = slice(*np.searchsorted(pair_frame, (t, t + 1)))
+        g0, k0 = gt.offsets[t], tracker.offsets[t]
+        scores = np.zeros((gt.offsets[t + 1] - g0, tracker.offsets[t + 1] - k0))
+        scores[pair_gt[in_frame] - g0, pair_tracker[in_frame] - k0] = iou[in_frame]  # TrackEval's thresholded matrix
+        rows, cols = maximum_assignment(scores)
+        matched = scores[rows, cols] > 0 + EPS
+        removed[k0 + cols[matched][is_distractor[g0 + rows[matched]]]] = True
     return removed
 
 
-def _solve_distractor_frame(gt, tracker, t, is_distractor, gt_boxes, tracker_boxes) -> np.ndarray:
-    """Tracker rows of frame ``t`` matched to a distractor by TrackEval's assignment on the full matrix."""
-    removed = np.zeros(tracker.num_rows, dtype=bool)
-    g0, g1, k0, k1 = gt.offsets[t], gt.offsets[t + 1], tracker.offsets[t], tracker.offsets[t + 1]
-    scores = iou_matrix_xywh(gt_boxes[g0:g1], tracker_boxes[k0:k1])
-    scores[scores < 0.5 - EPS] = 0
-    match_rows, match_cols = maximum_assignment(scores)
-    matched = scores[match_rows, match_cols] > 0 + EPS
-    on_distractor = is_distractor[g0 + match_rows[matched]]
-    removed[k0 + match_cols[matched][on_distractor]] = True
-    return removed
+def _kept_pairs(pairs: tuple, keep_gt: np.ndarray, keep_tracker: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The overlapping pairs between kept rows, re-indexed to the kept rows (order is preserved)."""
+    pair_offsets, pair_frame, pair_gt, pair_tracker, iou = pairs
+    kept = keep_gt[pair_gt] & keep_tracker[pair_tracker]
+    new_gt = np.cumsum(keep_gt) - 1
+    new_tracker = np.cumsum(keep_tracker) - 1
+    kept_before = np.concatenate(([0], np.cumsum(kept)))
+    return kept_before[pair_offsets], pair_frame[kept], new_gt[pair_gt[kept]], new_tracker[pair_tracker[kept]], iou[kept]
 
 
 def _compress(offsets: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

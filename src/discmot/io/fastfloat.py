@@ -21,12 +21,15 @@ _POW10 = np.array([float(10**i) for i in range(23)])  # exact doubles
 _DOT, _MINUS, _PLUS, _ZERO = ord("."), ord("-"), ord("+"), ord("0")
 
 
-def parse_decimal_tokens(buffer: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray | None:
+def parse_decimal_tokens(
+    buffer: np.ndarray, starts: np.ndarray, ends: np.ndarray, has_exponent_letters: bool = True
+) -> np.ndarray | None:
     """Parses the tokens ``buffer[starts[i]:ends[i]]`` into float64, exactly as ``float()`` would.
 
     Args:
         buffer: ``(bytes,)`` uint8 text whose tokens contain only digits, ``.``, ``+``, ``-``, ``e``, ``E``.
         starts, ends: ``(tokens,)`` int64 half-open token bounds, ascending and non-overlapping.
+        has_exponent_letters: False when the caller knows the text has no ``e``/``E`` (skips a scan).
 
     Returns:
         ``(tokens,)`` float64 values, or ``None`` if some token is not a valid number (the caller's
@@ -36,23 +39,30 @@ def parse_decimal_tokens(buffer: np.ndarray, starts: np.ndarray, ends: np.ndarra
     dot_offsets = _dot_offsets(buffer, starts, ends)
     if dot_offsets is None:
         return None
-    signed = (buffer[starts] == _MINUS) | (buffer[starts] == _PLUS)
-    slow = (lengths > _MAX_FAST_LENGTH) | _has_exponent(buffer, starts)
+    first = buffer[starts]
+    signed = (first == _MINUS) | (first == _PLUS)
+    slow = lengths > _MAX_FAST_LENGTH
+    if has_exponent_letters:
+        slow |= _has_exponent(buffer, starts)
     values = np.empty(starts.size, dtype=np.float64)
     key = np.where(slow, 0, (lengths * 32 + dot_offsets) * 2 + signed).astype(np.int16)
     order = np.argsort(key, kind="stable")  # radix sort for int16
     sorted_keys = key[order]
     bounds = np.concatenate(([0], np.flatnonzero(np.diff(sorted_keys)) + 1, [key.size]))
+    # Every token's bytes as a row of a strided view: a group's tokens are then one fancy-indexed copy.
+    padded = np.concatenate((buffer, np.zeros(_MAX_FAST_LENGTH, np.uint8)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, _MAX_FAST_LENGTH)
     for begin, end in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
         group = order[begin:end]
         shape_key = int(sorted_keys[begin])
         if shape_key == 0:
             continue
-        group_values = _parse_group(buffer, starts[group], shape_key)
-        if group_values is None:
+        parsed = _parse_group(windows, starts[group], shape_key)
+        if parsed is None:
             return None
-        values[group] = group_values
-        slow[group] |= np.isnan(group_values)  # NaN marks "needs float()" (mantissa too large)
+        values[group], too_large = parsed
+        if too_large:
+            slow[group] |= np.isnan(parsed[0])  # NaN marks "needs float()" (mantissa too large)
     return _fill_with_python_float(values, buffer, starts, ends, slow)
 
 
@@ -74,28 +84,30 @@ def _has_exponent(buffer: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return marks
 
 
-def _parse_group(buffer: np.ndarray, starts: np.ndarray, shape_key: int) -> np.ndarray | None:
-    """Values of tokens sharing one shape; NaN where the mantissa is too large for the exact path."""
+def _parse_group(windows: np.ndarray, starts: np.ndarray, shape_key: int) -> tuple[np.ndarray, bool] | None:
+    """Values of tokens sharing one shape, and whether some are NaN because their mantissa is too
+    large for the exact path (those go to ``float()``); ``None`` if a token is malformed."""
     signed, rest = shape_key & 1, shape_key >> 1
     length, dot_offset = rest // 32, rest % 32
-    matrix = buffer[starts[:, None] + np.arange(length)]
+    matrix = windows[starts, :length]
     digit_columns = [c for c in range(signed, length) if dot_offset == 0 or c != length - dot_offset]
     if not digit_columns:
         return None
-    digits = matrix[:, digit_columns].astype(np.int16) - _ZERO
-    if digits.min() < 0 or digits.max() > 9:
+    digits = matrix[:, digit_columns] - np.uint8(_ZERO)  # non-digits wrap around to >= 208
+    if digits.max() > 9:
         return None
-    powers = _POW10[len(digit_columns) - 1 :: -1]  # 10**(n-1) ... 10**0
-    mantissa = digits.astype(np.float64) @ powers
-    fraction_digits = dot_offset - 1 if dot_offset else 0
-    values = mantissa / _POW10[fraction_digits]
-    values[mantissa >= _EXACT_LIMIT] = np.nan
+    values = digits @ _POW10[len(digit_columns) - 1 :: -1]  # 10**(n-1) ... 10**0: the mantissa
+    too_large = len(digit_columns) > 15  # 15 digits are always below 2**53
+    if too_large:
+        values[values >= _EXACT_LIMIT] = np.nan
+    if dot_offset > 1:
+        values /= _POW10[dot_offset - 1]
     if signed:
         sign_bytes = matrix[:, 0]
         if not np.isin(sign_bytes, (_MINUS, _PLUS)).all():
             return None
-        values = np.where(sign_bytes == _MINUS, -values, values)
-    return values
+        np.negative(values, out=values, where=sign_bytes == _MINUS)
+    return values, too_large
 
 
 def _fill_with_python_float(values, buffer, starts, ends, todo) -> np.ndarray | None:

@@ -188,7 +188,7 @@ def _numbers_from_single_separated(data: bytes) -> np.ndarray | None:
     tokens_per_line = np.diff(line_breaks, prepend=-1)
     if tokens_per_line.min() != tokens_per_line.max():
         return None
-    values = parse_decimal_tokens(buffer, starts, separators)
+    values = parse_decimal_tokens(buffer, starts, separators, has_exponent_letters=b"e" in data or b"E" in data)
     if values is None:
         return None
     return values.reshape(line_breaks.size, int(tokens_per_line[0]))
