@@ -91,10 +91,14 @@ def _gt_root_and_seqmap(gt_folder, split_name, split, skip_split_folder, seqmap)
     """The folder holding the sequence folders, and the seqmap to read (None: list the folder)."""
     if not gt_folder.is_dir():
         raise LayoutError(f"{gt_folder}: ground-truth folder not found")
-    candidates = [(gt_folder, gt_folder / "seqmaps" / f"{split_name}.txt")] if skip_split_folder else [
-        (gt_folder / split_name, gt_folder / "seqmaps" / f"{split_name}.txt"),  # TrackEval
-        (gt_folder / split, gt_folder / f"{split}_seqmap.txt"),  # DanceTrack / SportsMOT / BFT root
-    ]
+    candidates = (
+        [(gt_folder, gt_folder / "seqmaps" / f"{split_name}.txt")]
+        if skip_split_folder
+        else [
+            (gt_folder / split_name, gt_folder / "seqmaps" / f"{split_name}.txt"),  # TrackEval
+            (gt_folder / split, gt_folder / f"{split}_seqmap.txt"),  # DanceTrack / SportsMOT / BFT root
+        ]
+    )
     for root, default_seqmap in candidates:
         if root.is_dir():
             if seqmap is not None:

@@ -59,9 +59,11 @@ def _match_frames(seq: SequenceData) -> np.ndarray:
     candidate = seq.similarity >= THRESHOLD - EPS
     gt_of_pair = seq.gt_ids[seq.pair_gt]
     tracker_of_pair = seq.tracker_ids[seq.pair_tracker]
-    easy = partial_permutation_frames(candidate, seq.pair_frame, gt_of_pair, tracker_of_pair, seq.num_timesteps)
+    easy = partial_permutation_frames(
+        candidate, seq.pair_frame, gt_of_pair, tracker_of_pair, seq.num_timesteps
+    )
     easy_matched = np.flatnonzero(candidate & easy[seq.pair_frame])
-    processed = np.flatnonzero(np.diff(seq.pair_offsets) > 0)
+    processed = np.flatnonzero(_processed_frames(seq))
     hard = processed[~easy[processed]]
     if hard.size == 0:
         return easy_matched
@@ -80,14 +82,20 @@ def _match_frames(seq: SequenceData) -> np.ndarray:
     return np.sort(np.concatenate([easy_matched, *solved.values()]))
 
 
-def _solve_frame(seq: SequenceData, t: int, previous_gt: np.ndarray, previous_tracker: np.ndarray) -> np.ndarray:
+def _solve_frame(
+    seq: SequenceData, t: int, previous_gt: np.ndarray, previous_tracker: np.ndarray
+) -> np.ndarray:
     """Matched pair indices of frame ``t``: TrackEval's bonus-weighted assignment (spec §5.2)."""
     start, stop = seq.pair_offsets[t], seq.pair_offsets[t + 1]
     last_partner = np.full(seq.num_gt_ids, -1, dtype=np.int64)
     last_partner[previous_gt] = previous_tracker
     similarity = seq.similarity[start:stop]
-    kept_again = seq.tracker_ids[seq.pair_tracker[start:stop]] == last_partner[seq.gt_ids[seq.pair_gt[start:stop]]]
-    pairs, scores = solve_frame(seq, t, np.where(similarity < THRESHOLD - EPS, 0.0, 1000 * kept_again + similarity))
+    kept_again = (
+        seq.tracker_ids[seq.pair_tracker[start:stop]] == last_partner[seq.gt_ids[seq.pair_gt[start:stop]]]
+    )
+    pairs, scores = solve_frame(
+        seq, t, np.where(similarity < THRESHOLD - EPS, 0.0, 1000 * kept_again + similarity)
+    )
     return pairs[scores > 0 + EPS]
 
 
@@ -100,13 +108,21 @@ def _switches_and_fragments(seq, gt: np.ndarray, tracker: np.ndarray, frames: np
     """
     order = np.argsort(gt, kind="stable")
     gt, tracker, frames = gt[order], tracker[order], frames[order]
-    processed_index = np.cumsum(np.diff(seq.pair_offsets) > 0) - 1
+    processed_index = np.cumsum(_processed_frames(seq)) - 1
     step = processed_index[frames]
-    same_gt = np.concatenate(([False], gt[1:] == gt[:-1]))
-    switches = int(np.count_nonzero(same_gt[1:] & (tracker[1:] != tracker[:-1]))) if gt.size else 0
-    continues = np.concatenate(([False], step[1:] == step[:-1] + 1)) & same_gt
+    same_gt = np.zeros(gt.size, dtype=bool)
+    same_gt[1:] = gt[1:] == gt[:-1]
+    switches = int(np.count_nonzero(same_gt[1:] & (tracker[1:] != tracker[:-1])))
+    continues = np.zeros(gt.size, dtype=bool)
+    continues[1:] = same_gt[1:] & (step[1:] == step[:-1] + 1)
     segments = np.bincount(gt[~continues], minlength=seq.num_gt_ids)
     return switches, int(np.sum(segments[segments > 0] - 1))
+
+
+def _processed_frames(seq: SequenceData) -> np.ndarray:
+    """``(F,)`` bool: frames with both gt and tracker boxes, the only ones where TrackEval's CLEAR loop
+    matches and resets its previous-frame state (even when no box pair overlaps)."""
+    return (np.diff(seq.gt_offsets) > 0) & (np.diff(seq.tracker_offsets) > 0)
 
 
 def _coverage(seq: SequenceData, matched_gt: np.ndarray) -> tuple[int, int, int]:
@@ -137,7 +153,19 @@ def final_fields(res: dict) -> dict:
     res["FP_per_frame"] = fp / np.maximum(1.0, res["CLR_Frames"])
     safe_log_idsw = np.log10(idsw) if idsw > 0 else idsw
     res["MOTAL"] = (tp - fp - safe_log_idsw) / np.maximum(1.0, tp + fn)
-    for field in ("MTR", "MLR", "PTR", "CLR_Re", "CLR_Pr", "MODA", "MOTA", "MOTP", "sMOTA", "CLR_F1",
-                  "FP_per_frame", "MOTAL"):
+    for field in (
+        "MTR",
+        "MLR",
+        "PTR",
+        "CLR_Re",
+        "CLR_Pr",
+        "MODA",
+        "MOTA",
+        "MOTP",
+        "sMOTA",
+        "CLR_F1",
+        "FP_per_frame",
+        "MOTAL",
+    ):
         res[field] = float(res[field])
     return res

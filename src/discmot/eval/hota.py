@@ -27,7 +27,9 @@ def evaluate(seq: SequenceData) -> dict:
     gt_count = np.bincount(seq.gt_ids, minlength=seq.num_gt_ids).astype(np.float64)[:, None]
     tracker_count = np.bincount(seq.tracker_ids, minlength=seq.num_tracker_ids).astype(np.float64)[None, :]
     alignment = _global_alignment(seq, gt_of_pair, tracker_of_pair, gt_count, tracker_count)
-    matched = _matched_pairs(seq, alignment[gt_of_pair, tracker_of_pair] * seq.similarity, gt_of_pair, tracker_of_pair)
+    matched = _matched_pairs(
+        seq, alignment[gt_of_pair, tracker_of_pair] * seq.similarity, gt_of_pair, tracker_of_pair
+    )
     _accumulate_per_alpha(res, seq, matched, gt_of_pair, tracker_of_pair, gt_count, tracker_count)
     return _final_fields(res)
 
@@ -45,7 +47,9 @@ def combine(results: list[dict]) -> dict:
 
 
 def _empty_result() -> dict:
-    res: dict = {field: np.zeros(ALPHAS.size) for field in HOTA_FLOAT_ARRAY_FIELDS + HOTA_INTEGER_ARRAY_FIELDS}
+    res: dict = {
+        field: np.zeros(ALPHAS.size) for field in HOTA_FLOAT_ARRAY_FIELDS + HOTA_INTEGER_ARRAY_FIELDS
+    }
     res.update({"HOTA(0)": 0.0, "LocA(0)": 0.0, "HOTALocA(0)": 0.0})
     return res
 
@@ -97,7 +101,9 @@ def _matched_pairs(seq: SequenceData, scores: np.ndarray, gt_of_pair, tracker_of
     threshold keeps them.
     """
     positive = scores > 0
-    easy = partial_permutation_frames(positive, seq.pair_frame, gt_of_pair, tracker_of_pair, seq.num_timesteps)
+    easy = partial_permutation_frames(
+        positive, seq.pair_frame, gt_of_pair, tracker_of_pair, seq.num_timesteps
+    )
     matched = [np.flatnonzero(positive & easy[seq.pair_frame])]
     pair_counts = np.diff(seq.pair_offsets)
     for t in np.flatnonzero(~easy & (pair_counts > 0)).tolist():
@@ -138,7 +144,9 @@ def _accumulate_per_alpha(res, seq, matched, gt_of_pair, tracker_of_pair, gt_cou
         res["LocA"][a] = np.cumsum(frame_sums)[-1] if frame_sums.size else 0.0
         matches = np.bincount(cells[kept], minlength=num_cells).astype(np.float64).reshape(seq.num_gt_ids, -1)
         denominator = np.maximum(1, true_positives)
-        res["AssA"][a] = np.sum(matches * (matches / np.maximum(1, gt_count + tracker_count - matches))) / denominator
+        res["AssA"][a] = (
+            np.sum(matches * (matches / np.maximum(1, gt_count + tracker_count - matches))) / denominator
+        )
         res["AssRe"][a] = np.sum(matches * (matches / np.maximum(1, gt_count))) / denominator
         res["AssPr"][a] = np.sum(matches * (matches / np.maximum(1, tracker_count))) / denominator
     res["LocA"] = np.maximum(1e-10, res["LocA"]) / np.maximum(1e-10, res["HOTA_TP"])

@@ -8,6 +8,7 @@ their boxes overlap with IoU >= 0.5 (no eps here, unlike CLEAR).
 from __future__ import annotations
 
 import numpy as np
+
 from discmot.eval.fields import IDENTITY_INTEGER_FIELDS
 from discmot.eval.matching import minimum_assignment
 from discmot.eval.motchallenge import SequenceData
@@ -27,8 +28,12 @@ def evaluate(seq: SequenceData) -> dict:
         return res
     num_gt, num_tracker = seq.num_gt_ids, seq.num_tracker_ids
     overlapping = seq.similarity >= THRESHOLD
-    cells = seq.gt_ids[seq.pair_gt[overlapping]] * num_tracker + seq.tracker_ids[seq.pair_tracker[overlapping]]
-    potential = np.bincount(cells, minlength=num_gt * num_tracker).reshape(num_gt, num_tracker).astype(np.float64)
+    cells = (
+        seq.gt_ids[seq.pair_gt[overlapping]] * num_tracker + seq.tracker_ids[seq.pair_tracker[overlapping]]
+    )
+    potential = (
+        np.bincount(cells, minlength=num_gt * num_tracker).reshape(num_gt, num_tracker).astype(np.float64)
+    )
     gt_count = np.bincount(seq.gt_ids, minlength=num_gt).astype(np.float64)
     tracker_count = np.bincount(seq.tracker_ids, minlength=num_tracker).astype(np.float64)
     fn_cost, fp_cost = _cost_matrices(potential, gt_count, tracker_count)

@@ -36,7 +36,9 @@ def _load_linear_sum_assignment():
             path = folder / f"_lsap{suffix}"
             if path.is_file():
                 loader = importlib.machinery.ExtensionFileLoader("scipy.optimize._lsap", str(path))
-                spec = importlib.util.spec_from_file_location("scipy.optimize._lsap", str(path), loader=loader)
+                spec = importlib.util.spec_from_file_location(
+                    "scipy.optimize._lsap", str(path), loader=loader
+                )
                 module = importlib.util.module_from_spec(spec)
                 loader.exec_module(module)
                 return module.linear_sum_assignment

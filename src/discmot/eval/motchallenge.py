@@ -25,9 +25,9 @@ from discmot.io.mot import (
     CONF,
     FRAME,
     ID,
-    X,
     MotFormatError,
     MotTable,
+    X,
     check_column_count,
     check_frames,
     check_positive_sizes,
@@ -124,7 +124,9 @@ class FrameGroupedRows:
         return int(self.rows[position]) + 1
 
 
-def load_mot_sequence_file(path: str | Path, num_frames: int, min_columns: int, what: str) -> FrameGroupedRows:
+def load_mot_sequence_file(
+    path: str | Path, num_frames: int, min_columns: int, what: str
+) -> FrameGroupedRows:
     """Reads and validates a gt or tracker file of a sequence of ``num_frames`` frames.
 
     Checks (each a `MotFormatError` naming file and line): parsing (see `read_mot_table`), column
@@ -225,12 +227,13 @@ class SequenceData:
         return matrix
 
     def cell_index(self, t: int) -> np.ndarray:
-        """Frame ``t``'s ``(gt_t, tracker_t)`` matrix of stored-pair indices, -1 where boxes do not overlap."""
+        """Frame ``t``'s ``(gt_t, tracker_t)`` matrix of stored-pair indices; -1 where boxes are apart."""
         start, stop = self.pair_offsets[t], self.pair_offsets[t + 1]
         index = np.full(self.frame_shape(t), -1, dtype=np.int64)
-        index[self.pair_gt[start:stop] - self.gt_offsets[t], self.pair_tracker[start:stop] - self.tracker_offsets[t]] = (
-            np.arange(start, stop)
-        )
+        index[
+            self.pair_gt[start:stop] - self.gt_offsets[t],
+            self.pair_tracker[start:stop] - self.tracker_offsets[t],
+        ] = np.arange(start, stop)
         return index
 
 
@@ -284,7 +287,9 @@ def _candidate_pairs(gt_offsets, tracker_offsets, gt_boxes, tracker_boxes) -> tu
     widths = tracker_boxes[:, 2]
     widest = np.zeros(num_frames)
     np.maximum.at(widest, tracker_frame, widths)
-    extent = max(np.abs(gt_boxes[:, 0]).max() + gt_boxes[:, 2].max(), np.abs(tracker_boxes[:, 0]).max() + widths.max())
+    extent = max(
+        np.abs(gt_boxes[:, 0]).max() + gt_boxes[:, 2].max(), np.abs(tracker_boxes[:, 0]).max() + widths.max()
+    )
     span = 2.0 ** np.ceil(np.log2(4 * extent + 16))
     margin = 1.0 + 1e-12 * span * num_frames  # far above the rounding of frame * span + x
     tracker_keys = tracker_frame * span + tracker_boxes[:, 0]
@@ -375,7 +380,11 @@ def _check_gt_classes(gt: FrameGroupedRows, tracker: FrameGroupedRows, gt_classe
 
 
 def _distractor_matches(
-    gt: FrameGroupedRows, tracker: FrameGroupedRows, gt_classes: np.ndarray, preset: BenchmarkPreset, pairs: tuple
+    gt: FrameGroupedRows,
+    tracker: FrameGroupedRows,
+    gt_classes: np.ndarray,
+    preset: BenchmarkPreset,
+    pairs: tuple,
 ) -> np.ndarray:
     """``(tracker rows,)`` bool: tracker rows matched to a distractor gt row (step A).
 
@@ -391,17 +400,26 @@ def _distractor_matches(
     num_frames = gt.offsets.size - 1
     _, pair_frame, pair_gt, pair_tracker, iou = pairs
     candidate = iou >= 0.5 - EPS
-    pair_frame, pair_gt, pair_tracker, iou = pair_frame[candidate], pair_gt[candidate], pair_tracker[candidate], iou[candidate]
+    pair_frame, pair_gt, pair_tracker, iou = (
+        pair_frame[candidate],
+        pair_gt[candidate],
+        pair_tracker[candidate],
+        iou[candidate],
+    )
     on_distractor = is_distractor[pair_gt]
     relevant = np.zeros(num_frames, dtype=bool)
     relevant[pair_frame[on_distractor]] = True
-    unique = partial_permutation_frames(np.ones(pair_frame.size, bool), pair_frame, pair_gt, pair_tracker, num_frames)
+    unique = partial_permutation_frames(
+        np.ones(pair_frame.size, bool), pair_frame, pair_gt, pair_tracker, num_frames
+    )
     removed[pair_tracker[on_distractor & unique[pair_frame]]] = True
     for t in np.flatnonzero(relevant & ~unique).tolist():
         in_frame = slice(*np.searchsorted(pair_frame, (t, t + 1)))
         g0, k0 = gt.offsets[t], tracker.offsets[t]
         scores = np.zeros((gt.offsets[t + 1] - g0, tracker.offsets[t + 1] - k0))
-        scores[pair_gt[in_frame] - g0, pair_tracker[in_frame] - k0] = iou[in_frame]  # TrackEval's thresholded matrix
+        scores[pair_gt[in_frame] - g0, pair_tracker[in_frame] - k0] = iou[
+            in_frame
+        ]  # TrackEval's thresholded matrix
         rows, cols = maximum_assignment(scores)
         matched = scores[rows, cols] > 0 + EPS
         removed[k0 + cols[matched][is_distractor[g0 + rows[matched]]]] = True
@@ -415,7 +433,13 @@ def _kept_pairs(pairs: tuple, keep_gt: np.ndarray, keep_tracker: np.ndarray) -> 
     new_gt = np.cumsum(keep_gt) - 1
     new_tracker = np.cumsum(keep_tracker) - 1
     kept_before = np.concatenate(([0], np.cumsum(kept)))
-    return kept_before[pair_offsets], pair_frame[kept], new_gt[pair_gt[kept]], new_tracker[pair_tracker[kept]], iou[kept]
+    return (
+        kept_before[pair_offsets],
+        pair_frame[kept],
+        new_gt[pair_gt[kept]],
+        new_tracker[pair_tracker[kept]],
+        iou[kept],
+    )
 
 
 def _compress(offsets: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -93,8 +93,9 @@ TABLE_WIDTH = 110
 # Metric selection and summary numbers
 
 
-def resolve_metrics(metrics: Iterable[str] | None,
-                    available: Iterable[str] = F.METRIC_NAMES) -> tuple[str, ...]:
+def resolve_metrics(
+    metrics: Iterable[str] | None, available: Iterable[str] = F.METRIC_NAMES
+) -> tuple[str, ...]:
     """Canonical, TrackEval-ordered family names for ``metrics`` (``None``: the known ones in ``available``).
 
     ``Count`` is always included, as TrackEval always runs it. Unknown requested names raise ``ValueError``.
@@ -113,8 +114,9 @@ def _family(result: Mapping, metric: str) -> Mapping:
     try:
         return result[metric]
     except KeyError:
-        raise KeyError(f"metric family {metric!r} was requested but is not in the results "
-                       f"(present: {sorted(result)})") from None
+        raise KeyError(
+            f"metric family {metric!r} was requested but is not in the results (present: {sorted(result)})"
+        ) from None
 
 
 def _is_integer(metric: str, field: str) -> bool:
@@ -132,8 +134,9 @@ def _summary_number(metric: str, field: str, value) -> float | int:
     return float(value)
 
 
-def summary_values(result_of_one_seq: Mapping,
-                   metrics: Sequence[str] | None = None) -> dict[str, float | int]:
+def summary_values(
+    result_of_one_seq: Mapping, metrics: Sequence[str] | None = None
+) -> dict[str, float | int]:
     """The flat summary fields of one sequence (or COMBINED) as raw numbers, not ×100.
 
     Keys are TrackEval's summary fields of each requested family in family order (HOTA, CLEAR,
@@ -241,8 +244,9 @@ def _detailed_row(result: Mapping, metrics: Sequence[str], *, combined: bool, al
     for metric in metrics:
         family = _family(result, metric)
         zero_ints = _int_zero_fields(metric, family, combined=combined, all_early=all_early)
-        cells += [_scalar_cell(metric, field, family[field], zero_ints)
-                  for field in _DETAILED_SCALARS[metric]]
+        cells += [
+            _scalar_cell(metric, field, family[field], zero_ints) for field in _DETAILED_SCALARS[metric]
+        ]
         for field in _DETAILED_ARRAYS.get(metric, ()):
             cells += _array_cells(family[field])
     return cells
@@ -261,7 +265,8 @@ def detailed_csv_text(per_sequence: Mapping[str, Mapping], metrics: Sequence[str
     metrics = resolve_metrics(metrics, combined)
     # Only CLEAR's combined Frag depends on this; "all of no sequences" is True, as TrackEval's sum([]) = 0.
     all_early = "CLEAR" in metrics and all(
-        _early_exit("CLEAR", per_sequence[seq]["CLEAR"]) for seq in sequences)
+        _early_exit("CLEAR", per_sequence[seq]["CLEAR"]) for seq in sequences
+    )
     rows = [_detailed_header(metrics)]
     for seq in sequences:
         rows.append([seq] + _detailed_row(per_sequence[seq], metrics, combined=False, all_early=False))
@@ -269,9 +274,13 @@ def detailed_csv_text(per_sequence: Mapping[str, Mapping], metrics: Sequence[str
     return _csv_text(rows)
 
 
-def write_tracker_outputs(folder: str | os.PathLike, per_sequence: Mapping[str, Mapping],
-                          metrics: Sequence[str] | None = None, *,
-                          cls: str = "pedestrian") -> tuple[Path, Path]:
+def write_tracker_outputs(
+    folder: str | os.PathLike,
+    per_sequence: Mapping[str, Mapping],
+    metrics: Sequence[str] | None = None,
+    *,
+    cls: str = "pedestrian",
+) -> tuple[Path, Path]:
     """Writes ``<cls>_summary.txt`` and ``<cls>_detailed.csv`` atomically into ``folder`` (created if needed).
 
     Returns the two paths (summary, detailed).
@@ -323,9 +332,9 @@ def _chunks(fields: Sequence[str], rows, limit: int = TABLE_WIDTH) -> list[list[
     for count in range(1, len(fields) + 1):
         size = -(-len(fields) // count)  # ceiling division: groups of (nearly) equal size read better
         starts = range(0, len(fields), size)
-        if all(label + sum(widths[i:i + size]) <= limit for i in starts):
+        if all(label + sum(widths[i : i + size]) <= limit for i in starts):
             break
-    return [list(fields[i:i + size]) for i in starts]
+    return [list(fields[i : i + size]) for i in starts]
 
 
 def _full_tables(rows, metrics: Sequence[str], tracker_name: str) -> list[str]:
@@ -339,8 +348,13 @@ def _full_tables(rows, metrics: Sequence[str], tracker_name: str) -> list[str]:
     return lines
 
 
-def format_table(results_of_one_tracker: Mapping, metrics: Sequence[str] | None = None,
-                 tracker_name: str = "tracker", *, full: bool = False) -> str:
+def format_table(
+    results_of_one_tracker: Mapping,
+    metrics: Sequence[str] | None = None,
+    tracker_name: str = "tracker",
+    *,
+    full: bool = False,
+) -> str:
     """A readable console table of one tracker's results: sequences (sorted), then COMBINED.
 
     Compact form: HOTA DetA AssA LocA MOTA MOTP IDF1 (×100, 5 significant digits, as TrackEval prints)

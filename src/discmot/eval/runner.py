@@ -16,7 +16,13 @@ from pathlib import Path
 from discmot.data.layouts import EvalPlan, LayoutError, SequenceFiles, resolve_eval_plan
 from discmot.eval import clear, count, hota, identity
 from discmot.eval.fields import COMBINED, METRIC_NAMES
-from discmot.eval.motchallenge import BenchmarkPreset, benchmark_preset, load_ground_truth, load_tracker_result, preprocess
+from discmot.eval.motchallenge import (
+    BenchmarkPreset,
+    benchmark_preset,
+    load_ground_truth,
+    load_tracker_result,
+    preprocess,
+)
 from discmot.io.mot import MotFormatError
 
 log = logging.getLogger(__name__)
@@ -76,8 +82,15 @@ def evaluate(
     preset = benchmark_preset(benchmark)
     try:
         plan = resolve_eval_plan(
-            gt_folder, trackers_folder, benchmark, split, list(trackers) if trackers else None, seqmap,
-            skip_split_folder, tracker_sub_folder, output_folder,
+            gt_folder,
+            trackers_folder,
+            benchmark,
+            split,
+            list(trackers) if trackers else None,
+            seqmap,
+            skip_split_folder,
+            tracker_sub_folder,
+            output_folder,
         )
         per_sequence = _evaluate_all(plan, preset, metric_names, workers, progress)
     except (LayoutError, MotFormatError) as error:
@@ -88,13 +101,22 @@ def evaluate(
 
 
 def evaluate_files(
-    gt_file: str | Path, tracker_file: str | Path, num_frames: int, benchmark: str = "MOT17",
+    gt_file: str | Path,
+    tracker_file: str | Path,
+    num_frames: int,
+    benchmark: str = "MOT17",
     metrics: Sequence[str] = DEFAULT_METRICS,
 ) -> dict:
     """Scores one tracker file against one gt file: ``{"HOTA": {...}, ..., "Count": {...}}``."""
     metric_names = _metric_names(metrics)
     gt = load_ground_truth(gt_file, num_frames)
-    return _score(gt, load_tracker_result(tracker_file, num_frames), num_frames, benchmark_preset(benchmark), metric_names)
+    return _score(
+        gt,
+        load_tracker_result(tracker_file, num_frames),
+        num_frames,
+        benchmark_preset(benchmark),
+        metric_names,
+    )
 
 
 def _metric_names(metrics: Sequence[str]) -> tuple[str, ...]:
@@ -113,7 +135,9 @@ def _evaluate_sequence(sequence: SequenceFiles, tracker_files: dict[str, Path], 
     """``{tracker: metrics}`` for one sequence; its gt is read once for all trackers."""
     gt = load_ground_truth(sequence.gt_file, sequence.num_frames)
     return {
-        tracker: _score(gt, load_tracker_result(path, sequence.num_frames), sequence.num_frames, preset, metric_names)
+        tracker: _score(
+            gt, load_tracker_result(path, sequence.num_frames), sequence.num_frames, preset, metric_names
+        )
         for tracker, path in tracker_files.items()
     }
 
@@ -123,12 +147,17 @@ def _evaluate_all(plan: EvalPlan, preset, metric_names, workers: int, progress: 
     jobs = [(seq, {t: files[seq.name] for t, files in plan.tracker_files.items()}) for seq in plan.sequences]
     if workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-            futures = [pool.submit(_evaluate_sequence, seq, files, preset, metric_names) for seq, files in jobs]
+            futures = [
+                pool.submit(_evaluate_sequence, seq, files, preset, metric_names) for seq, files in jobs
+            ]
             outcomes = [f.result() for f in _progress(futures, progress, len(jobs))]
     else:
-        outcomes = [_evaluate_sequence(seq, files, preset, metric_names) for seq, files in _progress(jobs, progress, len(jobs))]
+        outcomes = [
+            _evaluate_sequence(seq, files, preset, metric_names)
+            for seq, files in _progress(jobs, progress, len(jobs))
+        ]
     return {
-        tracker: {seq.name: outcome[tracker] for seq, outcome in zip(plan.sequences, outcomes)}
+        tracker: {seq.name: outcome[tracker] for seq, outcome in zip(plan.sequences, outcomes, strict=True)}
         for tracker in plan.tracker_files
     }
 
@@ -157,6 +186,8 @@ def _write_outputs(plan: EvalPlan, results: dict, metric_names, json_path, write
             try:
                 report.write_tracker_outputs(folder, per_sequence, metric_names)
             except OSError as error:
-                log.warning("could not write summaries to %s (%s); use --output-folder", folder, error.strerror)
+                log.warning(
+                    "could not write summaries to %s (%s); use --output-folder", folder, error.strerror
+                )
     if json_path is not None:
         report.write_json(json_path, results)

@@ -27,7 +27,9 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=target.parent)
     try:
-        with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding, newline="" if "b" not in mode else None) as handle:
+        with os.fdopen(
+            fd, mode, encoding=None if "b" in mode else encoding, newline="" if "b" not in mode else None
+        ) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())

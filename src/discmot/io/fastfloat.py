@@ -52,7 +52,7 @@ def parse_decimal_tokens(
     # Every token's bytes as a row of a strided view: a group's tokens are then one fancy-indexed copy.
     padded = np.concatenate((buffer, np.zeros(_MAX_FAST_LENGTH, np.uint8)))
     windows = np.lib.stride_tricks.sliding_window_view(padded, _MAX_FAST_LENGTH)
-    for begin, end in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+    for begin, end in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         group = order[begin:end]
         shape_key = int(sorted_keys[begin])
         if shape_key == 0:
@@ -116,7 +116,9 @@ def _fill_with_python_float(values, buffer, starts, ends, todo) -> np.ndarray | 
         return values
     data = buffer.tobytes()
     try:
-        values[indices] = [float(data[s:e]) for s, e in zip(starts[indices].tolist(), ends[indices].tolist())]
+        values[indices] = [
+            float(data[s:e]) for s, e in zip(starts[indices].tolist(), ends[indices].tolist(), strict=True)
+        ]
     except ValueError:
         return None
     return values

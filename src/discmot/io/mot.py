@@ -188,7 +188,9 @@ def _numbers_from_single_separated(data: bytes) -> np.ndarray | None:
     tokens_per_line = np.diff(line_breaks, prepend=-1)
     if tokens_per_line.min() != tokens_per_line.max():
         return None
-    values = parse_decimal_tokens(buffer, starts, separators, has_exponent_letters=b"e" in data or b"E" in data)
+    values = parse_decimal_tokens(
+        buffer, starts, separators, has_exponent_letters=b"e" in data or b"E" in data
+    )
     if values is None:
         return None
     return values.reshape(line_breaks.size, int(tokens_per_line[0]))
@@ -221,7 +223,9 @@ def _check_finite(values: np.ndarray, path: str | Path) -> None:
     bad = ~np.isfinite(values)
     if bad.any():
         row, column = (int(i) for i in np.argwhere(bad)[0])
-        raise MotFormatError(path, f"column {column + 1} is {float(values[row, column])} (not a finite number)", line=row + 1)
+        raise MotFormatError(
+            path, f"column {column + 1} is {float(values[row, column])} (not a finite number)", line=row + 1
+        )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -246,7 +250,9 @@ def check_frames(table: MotTable, num_frames: int | None) -> None:
     if bad.size:
         row = int(bad[0])
         limit = "frames start at 1" if frames[row] < 1 else f"the sequence has {num_frames} frames"
-        raise MotFormatError(table.path, f"frame {table.values[row, FRAME]:g} is out of range ({limit})", row + 1)
+        raise MotFormatError(
+            table.path, f"frame {table.values[row, FRAME]:g} is out of range ({limit})", row + 1
+        )
 
 
 def check_positive_sizes(table: MotTable) -> None:
@@ -393,7 +399,9 @@ def format_mot_rows(
     scores = np.ones(len(frames)) if scores is None else np.asarray(scores, dtype=np.float64)
     lines = [
         f"{f},{i},{x:.2f},{y:.2f},{w:.2f},{h:.2f},{s:.4g},-1,-1,-1\n"
-        for f, i, (x, y, w, h), s in zip(frames.tolist(), ids.tolist(), boxes.tolist(), scores.tolist())
+        for f, i, (x, y, w, h), s in zip(
+            frames.tolist(), ids.tolist(), boxes.tolist(), scores.tolist(), strict=True
+        )
     ]
     return "".join(lines)
 

@@ -1,0 +1,52 @@
+"""Helpers shared by every test: where the shared data lives, and what happens when something is missing.
+
+The shared folder (`../shared` beside the repository, or ``$DISCMOT_SHARED``) holds real data, videos and
+weights that the project must not copy in. On a developer machine a missing file skips the test with a
+reason saying what to fetch; in CI (``CI=true``) the same absence is a failure, so a misconfigured runner
+cannot turn the parity tests into silent skips.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import os
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("DISCMOT_SHARED", REPO_ROOT.parent / "shared"))
+
+
+def in_ci() -> bool:
+    """True when the ``CI`` environment variable says we run under continuous integration."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1")
+
+
+def missing(reason: str) -> None:
+    """Skips the calling test, or fails it under CI, where every input must be present."""
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true: missing inputs are failures, not skips)", pytrace=False)
+    pytest.skip(reason)
+
+
+def shared_file(rel: str) -> Path:
+    """Returns ``SHARED / rel`` if it exists (file or folder), else skips the test (fails it in CI)."""
+    path = SHARED / rel
+    if not path.exists():
+        missing(f"shared data not found: {path} (set DISCMOT_SHARED to the shared folder)")
+    return path
+
+
+def require_module(name: str) -> ModuleType:
+    """Imports an optional test-only dependency, silencing its import-time prints; skip/fail when absent."""
+    try:
+        # trackeval prints "Error importing BURST ..." to stdout on import; it is harmless noise.
+        with contextlib.redirect_stdout(io.StringIO()):
+            return importlib.import_module(name)
+    except ImportError as err:
+        missing(f"optional test dependency {name!r} is not installed ({err}); run `make install`")
+        raise  # unreachable: missing() always raises

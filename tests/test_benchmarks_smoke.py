@@ -1,0 +1,75 @@
+"""Smoke test of the benchmark harness: it imports, and it rewrites docs sections correctly.
+
+Nothing here runs a benchmark or times anything; speed is measured by ``make bench``, never asserted.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+# The harness is a folder of scripts, not a package: make its modules importable the way run_all sees them.
+sys.path.insert(0, str(BENCH_DIR))
+
+import benchlib  # noqa: E402
+import run_all  # noqa: E402
+
+
+def test_every_benchmark_module_imports_and_has_run():
+    names = run_all.discover()
+    assert "eval" in names
+    for name in names:
+        assert callable(run_all.load(name).run)
+    # The TrackEval driver imports trackeval lazily, so importing it is free.
+    assert callable(importlib.import_module("trackeval_mot").main)
+
+
+def test_replace_section_rewrites_only_its_own_section():
+    text = (
+        "# Benchmarks\n\nintro\n\n"
+        "<!-- bench:eval:start -->\nold eval\n<!-- bench:eval:end -->\n\n"
+        "hand-written\n\n"
+        "<!-- bench:models:start -->\nmodels body\n<!-- bench:models:end -->\n"
+    )
+    out = benchlib.replace_section(text, "eval", "## new eval\n")
+    assert out == text.replace("old eval", "## new eval")
+    # Idempotent: the same body again changes nothing.
+    assert benchlib.replace_section(out, "eval", "## new eval\n") == out
+
+
+def test_replace_section_appends_a_missing_section():
+    start, end = benchlib.markers("tracking")
+    assert benchlib.replace_section("", "tracking", "body") == f"{start}\nbody\n{end}\n"
+    out = benchlib.replace_section("# Benchmarks\n", "tracking", "body")
+    assert out == f"# Benchmarks\n\n{start}\nbody\n{end}\n"
+    out = benchlib.replace_section("# Benchmarks", "tracking", "body")
+    assert out == f"# Benchmarks\n\n{start}\nbody\n{end}\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<!-- bench:eval:start -->\nno end\n",
+        "no start\n<!-- bench:eval:end -->\n",
+        "<!-- bench:eval:end -->\n<!-- bench:eval:start -->\n",
+    ],
+)
+def test_replace_section_refuses_broken_markers(text):
+    with pytest.raises(ValueError):
+        benchlib.replace_section(text, "eval", "body")
+
+
+def test_update_docs_creates_then_updates_the_page(tmp_path):
+    page = tmp_path / "docs" / "benchmarks.md"
+    first = benchlib.BenchResult(name="eval", title="Eval", table="| a |\n|---|\n| 1 |\n")
+    benchlib.update_docs(page, first)
+    assert page.read_text().startswith("# Benchmarks")
+    second = benchlib.BenchResult(name="eval", title="Eval", table="| a |\n|---|\n| 2 |\n", notes=["n"])
+    benchlib.update_docs(page, second)
+    text = page.read_text()
+    assert "| 2 |" in text and "| 1 |" not in text and "- n" in text
+    assert list(page.parent.iterdir()) == [page]  # no temporary file left behind
