@@ -1,0 +1,121 @@
+"""Bad evaluation input: one clear line naming file (and line), exit status 2, no output files.
+
+Each test writes a small valid benchmark in TrackEval's layout, breaks one thing, and runs the real
+command line (`discmot.cli.main`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from discmot.cli import main
+from discmot.eval.runner import evaluate
+
+GT_ROWS = ["1,1,10,10,20,40,1,1,1", "2,1,12,10,20,40,1,1,1", "1,2,60,10,20,40,1,1,1", "3,2,62,12,20,40,1,1,1"]
+TRACKER_ROWS = ["1,5,10,10,20,40,1,-1,-1,-1", "2,5,12,11,20,40,1,-1,-1,-1", "3,6,61,12,20,40,1,-1,-1,-1"]
+
+
+def write_benchmark(root: Path, gt_rows=GT_ROWS, tracker_rows=TRACKER_ROWS, length: int = 3) -> tuple[Path, Path]:
+    """One sequence ``seq-a`` of ``length`` frames and one tracker ``trk`` in TrackEval's layout."""
+    gt_folder, trackers_folder = root / "gt", root / "trackers"
+    seq = gt_folder / "MOT17-train" / "seq-a"
+    (seq / "gt").mkdir(parents=True)
+    (seq / "gt" / "gt.txt").write_text("\n".join(gt_rows) + "\n")
+    (seq / "seqinfo.ini").write_text(f"[Sequence]\nname=seq-a\nseqLength={length}\n")
+    (gt_folder / "seqmaps").mkdir()
+    (gt_folder / "seqmaps" / "MOT17-train.txt").write_text("name\nseq-a\n")
+    data = trackers_folder / "MOT17-train" / "trk" / "data"
+    data.mkdir(parents=True)
+    (data / "seq-a.txt").write_text("".join(row + "\n" for row in tracker_rows))
+    return gt_folder, trackers_folder
+
+
+def run_cli(gt_folder: Path, trackers_folder: Path, output: Path, capsys) -> tuple[int, str]:
+    status = main([
+        "eval", "--gt-folder", str(gt_folder), "--trackers-folder", str(trackers_folder),
+        "--benchmark", "MOT17", "--split", "train", "--output-folder", str(output), "--json", str(output / "r.json"),
+    ])
+    return status, capsys.readouterr().err
+
+
+def assert_clean_failure(status: int, stderr: str, output: Path, *fragments: str) -> None:
+    assert status == 2
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("discmot: error: ")
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    assert not output.exists() or not any(output.rglob("*")), "no partial output may be left"
+
+
+def test_valid_benchmark_succeeds(tmp_path, capsys):
+    gt, trackers = write_benchmark(tmp_path)
+    status, _ = run_cli(gt, trackers, tmp_path / "out", capsys)
+    assert status == 0
+    assert (tmp_path / "out" / "trk" / "pedestrian_summary.txt").is_file()
+    assert (tmp_path / "out" / "r.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("tracker_rows", "line", "words"),
+    [
+        (TRACKER_ROWS[:2] + ["3,6,61,12,20,40,1,-1,-1"], 3, "columns"),  # wrong column count
+        (TRACKER_ROWS[:1] + ["2,5,abc,11,20,40,1,-1,-1,-1"] + TRACKER_ROWS[2:], 2, "not a number"),
+        (TRACKER_ROWS[:2] + ["3,6,nan,12,20,40,1,-1,-1,-1"], 3, "finite"),
+        (TRACKER_ROWS[:2] + ["3,6,61,12,0,40,1,-1,-1,-1"], 3, "width and height"),  # zero width
+        (TRACKER_ROWS[:2] + ["3,6,61,12,20,-4,1,-1,-1,-1"], 3, "width and height"),  # negative height
+        (TRACKER_ROWS + ["3,6,80,12,20,40,1,-1,-1,-1"], 4, "appears twice"),  # duplicate id in a frame
+        (TRACKER_ROWS + ["4,7,80,12,20,40,1,-1,-1,-1"], 4, "out of range"),  # frame beyond seqLength
+        (TRACKER_ROWS[:2] + ["", TRACKER_ROWS[2]], 3, "blank line"),
+    ],
+)
+def test_bad_tracker_rows(tmp_path, capsys, tracker_rows, line, words):
+    gt, trackers = write_benchmark(tmp_path, tracker_rows=tracker_rows)
+    status, err = run_cli(gt, trackers, tmp_path / "out", capsys)
+    assert_clean_failure(status, err, tmp_path / "out", f"seq-a.txt:{line}:", words)
+
+
+def test_bad_gt_row_names_gt_file(tmp_path, capsys):
+    gt, trackers = write_benchmark(tmp_path, gt_rows=GT_ROWS[:2] + ["1,2,60,10,20,x,1,1,1"] + GT_ROWS[3:])
+    status, err = run_cli(gt, trackers, tmp_path / "out", capsys)
+    assert_clean_failure(status, err, tmp_path / "out", "gt.txt:3:", "not a number")
+
+
+def test_missing_seqinfo(tmp_path, capsys):
+    gt, trackers = write_benchmark(tmp_path)
+    (gt / "MOT17-train" / "seq-a" / "seqinfo.ini").unlink()
+    status, err = run_cli(gt, trackers, tmp_path / "out", capsys)
+    assert_clean_failure(status, err, tmp_path / "out", "seqinfo.ini", "not found")
+
+
+def test_seqmap_naming_missing_sequence(tmp_path, capsys):
+    gt, trackers = write_benchmark(tmp_path)
+    (gt / "seqmaps" / "MOT17-train.txt").write_text("name\nseq-a\nseq-zzz\n")
+    status, err = run_cli(gt, trackers, tmp_path / "out", capsys)
+    assert_clean_failure(status, err, tmp_path / "out", "seq-zzz", "not found")
+
+
+def test_tracker_file_for_unknown_sequence(tmp_path, capsys):
+    gt, trackers = write_benchmark(tmp_path)
+    (trackers / "MOT17-train" / "trk" / "data" / "seq-typo.txt").write_text(TRACKER_ROWS[0] + "\n")
+    status, err = run_cli(gt, trackers, tmp_path / "out", capsys)
+    assert_clean_failure(status, err, tmp_path / "out", "seq-typo.txt", "not evaluated")
+
+
+def test_missing_tracker_file(tmp_path, capsys):
+    gt, trackers = write_benchmark(tmp_path)
+    (trackers / "MOT17-train" / "trk" / "data" / "seq-a.txt").unlink()
+    status, err = run_cli(gt, trackers, tmp_path / "out", capsys)
+    assert_clean_failure(status, err, tmp_path / "out", "seq-a.txt", "not found")
+
+
+def test_empty_tracker_file_scores_as_all_misses(tmp_path):
+    """TrackEval's early exit: every gt box is a miss, LocA is 1, MOTA 0 and no error."""
+    gt, trackers = write_benchmark(tmp_path, tracker_rows=[])
+    results = evaluate(gt, trackers, benchmark="MOT17", write_summaries=False)
+    seq = results["trk"]["seq-a"]
+    assert seq["CLEAR"]["CLR_FN"] == len(GT_ROWS) and seq["CLEAR"]["MOTA"] == 0
+    assert seq["HOTA"]["LocA(0)"] == 1.0 and seq["HOTA"]["HOTA_FN"].tolist() == [len(GT_ROWS)] * 19
+    assert seq["Identity"]["IDFN"] == len(GT_ROWS) and seq["Count"]["Dets"] == 0

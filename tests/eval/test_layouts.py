@@ -1,0 +1,58 @@
+"""Both folder layouts find the same files and give the same numbers; missing pieces are named."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from discmot.data.layouts import LayoutError, resolve_eval_plan
+from discmot.eval.runner import evaluate
+from test_bad_input import GT_ROWS, TRACKER_ROWS, write_benchmark
+
+
+def write_dataset_root(root, split="val"):
+    """DanceTrack/SportsMOT/BFT layout: ROOT/<split>/<seq>/..., ROOT/<split>_seqmap.txt, flat results."""
+    seq = root / "DanceTrack" / split / "seq-a"
+    (seq / "gt").mkdir(parents=True)
+    (seq / "gt" / "gt.txt").write_text("\n".join(GT_ROWS) + "\n")
+    (seq / "seqinfo.ini").write_text("[Sequence]\nname=seq-a\nseqLength=3\nframeRate=20\n")
+    (root / "DanceTrack" / f"{split}_seqmap.txt").write_text("name\nseq-a\n")
+    results = root / "outputs" / "my_tracker"
+    results.mkdir(parents=True)
+    (results / "seq-a.txt").write_text("\n".join(TRACKER_ROWS) + "\n")
+    return root / "DanceTrack", results
+
+
+def test_dataset_root_layout_matches_trackeval_layout(tmp_path):
+    gt_root, results = write_dataset_root(tmp_path / "a")
+    gt, trackers = write_benchmark(tmp_path / "b")
+    flat = evaluate(gt_root, results, benchmark="DanceTrack", split="val", write_summaries=False)
+    nested = evaluate(gt, trackers, benchmark="MOT17", split="train", write_summaries=False)
+    assert list(flat) == ["my_tracker"]
+    ours, theirs = flat["my_tracker"]["COMBINED"], nested["trk"]["COMBINED"]
+    for metric in ("HOTA", "CLEAR", "Identity", "Count"):
+        for field, value in theirs[metric].items():
+            np.testing.assert_array_equal(ours[metric][field], value, err_msg=f"{metric}.{field}")
+
+
+def test_flat_results_folder_receives_summaries(tmp_path):
+    gt_root, results = write_dataset_root(tmp_path)
+    evaluate(gt_root, results, benchmark="DanceTrack", split="val")
+    assert (results / "pedestrian_summary.txt").is_file()
+    # A second run must not mistake its own summaries for results of an unknown sequence.
+    evaluate(gt_root, results, benchmark="DanceTrack", split="val")
+
+
+def test_missing_split_folder_says_what_was_expected(tmp_path):
+    gt_root, results = write_dataset_root(tmp_path)
+    with pytest.raises(LayoutError) as error:
+        resolve_eval_plan(gt_root, results, "DanceTrack", "test")
+    message = str(error.value)
+    assert "DanceTrack-test" in message and str(gt_root / "test") in message
+
+
+def test_missing_seqmap_lists_sequence_folders(tmp_path):
+    gt_root, results = write_dataset_root(tmp_path)
+    (gt_root / "val_seqmap.txt").unlink()
+    plan = resolve_eval_plan(gt_root, results, "DanceTrack", "val")
+    assert [s.name for s in plan.sequences] == ["seq-a"] and plan.sequences[0].num_frames == 3
