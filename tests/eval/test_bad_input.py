@@ -119,3 +119,15 @@ def test_empty_tracker_file_scores_as_all_misses(tmp_path):
     assert seq["CLEAR"]["CLR_FN"] == len(GT_ROWS) and seq["CLEAR"]["MOTA"] == 0
     assert seq["HOTA"]["LocA(0)"] == 1.0 and seq["HOTA"]["HOTA_FN"].tolist() == [len(GT_ROWS)] * 19
     assert seq["Identity"]["IDFN"] == len(GT_ROWS) and seq["Count"]["Dets"] == 0
+
+
+def test_tracker_class_other_than_pedestrian(tmp_path, capsys):
+    gt, trackers = write_benchmark(tmp_path, tracker_rows=TRACKER_ROWS[:2] + ["3,6,61,12,20,40,1,2,-1,-1"])
+    status, err = run_cli(gt, trackers, tmp_path / "out", capsys)
+    assert_clean_failure(status, err, tmp_path / "out", "seq-a.txt:3:", "pedestrian")
+
+
+def test_gt_class_outside_motchallenge_classes(tmp_path, capsys):
+    gt, trackers = write_benchmark(tmp_path, gt_rows=GT_ROWS[:3] + ["3,2,62,12,20,40,1,14,1"])
+    status, err = run_cli(gt, trackers, tmp_path / "out", capsys)
+    assert_clean_failure(status, err, tmp_path / "out", "gt.txt:4:", "class 14")

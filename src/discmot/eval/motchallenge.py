@@ -347,18 +347,29 @@ def preprocess(
     )
 
 
+def _reject_first(rows: FrameGroupedRows, bad: np.ndarray, describe) -> None:
+    """Raises `MotFormatError` at the first row (in frame order) where ``bad`` is True.
+
+    ``describe(position)`` gives the message for that regrouped row.
+    """
+    positions = np.flatnonzero(bad)
+    if positions.size:
+        position = int(positions[0])
+        raise MotFormatError(rows.path, describe(position), rows.line(position))
+
+
 def _check_tracker_classes(tracker: FrameGroupedRows) -> None:
     if tracker.num_rows == 0 or tracker.table.num_columns <= CLASS:
         return
-    bad = np.flatnonzero(tracker.truncated(CLASS) > 1)
-    if bad.size:
-        position = int(bad[0])
-        raise MotFormatError(
-            tracker.path,
-            f"class {tracker.truncated(CLASS)[position]} found: evaluation is only valid for the pedestrian "
-            "class (column 8 must be 1, 0 or -1)",
-            tracker.line(position),
-        )
+    classes = tracker.truncated(CLASS)
+    _reject_first(
+        tracker,
+        classes > 1,
+        lambda i: (
+            f"class {classes[i]} found: evaluation is only valid for the pedestrian class "
+            "(column 8 must be 1, 0 or -1)"
+        ),
+    )
 
 
 def _check_gt_classes(gt: FrameGroupedRows, tracker: FrameGroupedRows, gt_classes: np.ndarray) -> None:
@@ -368,15 +379,14 @@ def _check_gt_classes(gt: FrameGroupedRows, tracker: FrameGroupedRows, gt_classe
     has_tracker = np.diff(tracker.offsets) > 0
     row_frames = np.repeat(np.arange(has_tracker.size), np.diff(gt.offsets))
     invalid = (gt_classes < VALID_GT_CLASSES.start) | (gt_classes >= VALID_GT_CLASSES.stop)
-    bad = np.flatnonzero(invalid & has_tracker[row_frames])
-    if bad.size:
-        position = int(bad[0])
-        raise MotFormatError(
-            gt.path,
-            f"invalid ground-truth class {gt_classes[position]} (MOTChallenge classes are 1..13; "
-            "use the MOT15 benchmark preset for files without classes)",
-            gt.line(position),
-        )
+    _reject_first(
+        gt,
+        invalid & has_tracker[row_frames],
+        lambda i: (
+            f"invalid ground-truth class {gt_classes[i]} (MOTChallenge classes are 1..13; "
+            "use the MOT15 benchmark preset for files without classes)"
+        ),
+    )
 
 
 def _distractor_matches(
