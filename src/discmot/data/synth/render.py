@@ -1,0 +1,175 @@
+"""Rendering a `Scene` into frames: image, exact depth, visible boxes and visibility.
+
+Actors are painted far to near (painter's algorithm) into the colour image and into an id buffer that
+records which actor owns each pixel. An actor's box is the extent of the pixels it still owns at the
+end (so occlusion and the image border both cut it), and its visibility is that pixel count over the
+pixels its whole body covers (drawn alone, unclipped). Actors owning fewer than `MIN_VISIBLE_PIXELS`
+pixels are fully hidden in that frame and get no box; they re-appear later with the same id.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from discmot.data.synth import figures
+from discmot.data.synth.presets import BACKDROP_DEPTH, SynthConfig, build_scene
+from discmot.data.synth.scene import Actor, Scene
+
+MIN_VISIBLE_PIXELS = 4
+
+
+@dataclass(frozen=True)
+class SynthFrame:
+    """One rendered frame.
+
+    Attributes:
+        index: 1-based frame number.
+        image: ``(H, W, 3)`` uint8 BGR.
+        depth: ``(H, W)`` float32 depth in metres (``inf`` for the sky).
+        ids: ``(N,)`` int64 track ids (>= 1) of the visible objects.
+        boxes: ``(N, 4)`` float64 ``x, y, w, h`` of the visible extent, in pixels.
+        visibility: ``(N,)`` float64 visible fraction of each object, in ``(0, 1]``.
+    """
+
+    index: int
+    image: np.ndarray
+    depth: np.ndarray
+    ids: np.ndarray
+    boxes: np.ndarray
+    visibility: np.ndarray
+
+
+def sequence_rng(seed: int, preset: str, split: str = "train", index: int = 0) -> np.random.Generator:
+    """The random generator of one sequence; splits and sequences never share scenes."""
+    return np.random.default_rng([seed, zlib.crc32(preset.encode()), zlib.crc32(split.encode()), index])
+
+
+def make_scene(
+    config: SynthConfig,
+    seed: int,
+    num_frames: int,
+    size: tuple[int, int] | None = None,
+    split: str = "train",
+    index: int = 0,
+) -> Scene:
+    """The scene of sequence ``index`` of ``split`` for ``config`` and ``seed``."""
+    return build_scene(config, sequence_rng(seed, config.name, split, index), num_frames, size or config.size)
+
+
+def render_sequence(
+    config: SynthConfig,
+    seed: int,
+    num_frames: int | None = None,
+    size: tuple[int, int] | None = None,
+    split: str = "train",
+    index: int = 0,
+) -> Iterator[SynthFrame]:
+    """Renders the frames of one synthetic sequence, one at a time."""
+    scene = make_scene(config, seed, num_frames or config.frames, size, split, index)
+    static_depth = background_depth(scene, BACKDROP_DEPTH[config.name])
+    for frame in range(scene.num_frames):
+        yield render_frame(scene, frame, static_depth)
+
+
+def background_depth(scene: Scene, backdrop: float) -> np.ndarray:
+    """``(H, W)`` float32 depth of the empty scene: the ground, cut off by the backdrop (or the sky)."""
+    return np.minimum(scene.camera.ground_depth(), np.float32(backdrop))
+
+
+def render_frame(scene: Scene, frame: int, static_depth: np.ndarray) -> SynthFrame:
+    """Renders 0-based ``frame`` of ``scene``."""
+    camera = scene.camera
+    image = scene.background_view(frame).copy()
+    owner = np.zeros((camera.height, camera.width), np.uint8)  # 0: background, k: k-th painted actor
+    painted: list[tuple[Actor, tuple[int, int, int, int], int]] = []
+    for actor in _far_to_near(scene.actors, frame):
+        u, v = camera.project(actor.x[frame], actor.y[frame], actor.z[frame], scene.camera_x[frame])
+        shapes = figures.primitives(actor, frame, float(u), float(v), camera.focal / float(actor.z[frame]))
+        bounds = figures.primitives_bounds(shapes)
+        if not _overlaps_image(bounds, camera.width, camera.height) or len(painted) == 255:
+            continue
+        fixed = figures.to_fixed(shapes)
+        slot = len(painted) + 1
+        figures.paint(image, fixed, actor.colors)
+        figures.paint(owner, fixed, None, value=slot)
+        painted.append((actor, bounds, _full_pixel_count(owner, slot, fixed, bounds)))
+    ids, boxes, visibility = _visible_boxes(owner, painted)
+    depth = static_depth.copy()
+    if painted:
+        actor_depth = np.array([0.0] + [a.z[frame] for a, _, _ in painted], np.float32)
+        covered = owner > 0
+        depth[covered] = actor_depth[owner[covered]]
+    return SynthFrame(frame + 1, image, depth, ids, boxes, visibility)
+
+
+def _far_to_near(actors: Sequence[Actor], frame: int) -> list[Actor]:
+    alive = [a for a in actors if a.present[frame]]
+    return sorted(alive, key=lambda a: (-float(a.z[frame]), a.track_id))
+
+
+def _overlaps_image(bounds: tuple[int, int, int, int], width: int, height: int) -> bool:
+    x0, y0, x1, y1 = bounds
+    return x1 > 0 and y1 > 0 and x0 < width and y0 < height
+
+
+def _full_pixel_count(owner: np.ndarray, slot: int, fixed, bounds) -> int:
+    """Pixels the actor's whole body covers, occluded or not.
+
+    Right after the actor is painted it owns all its pixels inside the image; only an actor crossing
+    the image border is drawn again alone, unclipped, to count the part outside.
+    """
+    x0, y0, x1, y1 = bounds
+    height, width = owner.shape
+    if x0 >= 0 and y0 >= 0 and x1 <= width and y1 <= height:
+        return max(int(np.count_nonzero(owner[y0:y1, x0:x1] == slot)), 1)
+    canvas = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    figures.paint(canvas, fixed, None, value=1, origin=(x0, y0))
+    return max(int(np.count_nonzero(canvas)), 1)
+
+
+def _visible_boxes(owner: np.ndarray, painted) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Visible extent and fraction of every painted actor still owning enough pixels."""
+    height, width = owner.shape
+    ids, boxes, visibility = [], [], []
+    for slot, (actor, (x0, y0, x1, y1), full) in enumerate(painted, start=1):
+        cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
+        mine = owner[cy0:cy1, cx0:cx1] == slot
+        count = int(np.count_nonzero(mine))
+        if count < MIN_VISIBLE_PIXELS:
+            continue
+        rows = np.flatnonzero(mine.any(axis=1))
+        cols = np.flatnonzero(mine.any(axis=0))
+        boxes.append((cx0 + cols[0], cy0 + rows[0], cols[-1] - cols[0] + 1, rows[-1] - rows[0] + 1))
+        ids.append(actor.track_id)
+        visibility.append(min(count / full, 1.0))
+    order = np.argsort(np.asarray(ids, np.int64), kind="stable")  # rows by id, like MOTChallenge gt
+    return (
+        np.asarray(ids, np.int64)[order],
+        np.asarray(boxes, np.float64).reshape(-1, 4)[order],
+        np.asarray(visibility, np.float64)[order],
+    )
+
+
+def depth_to_png_values(depth: np.ndarray, max_inverse_depth: float) -> np.ndarray:
+    """FDTA's pseudo-depth encoding: ``floor(255 * D / max_seq(D))`` of inverse depth ``D = 1 / depth``.
+
+    Inverse depth (nearer is larger) mirrors the Depth-Anything-family outputs FDTA was trained on;
+    the sky (infinite depth) is 0, which FDTA's depth loss treats as out of range.
+    """
+    values = np.float32(255.0 / max_inverse_depth) / depth  # float32: 255 * (1 / depth) / max
+    return np.minimum(np.floor(values, out=values), 255).astype(np.uint8)
+
+
+def max_inverse_depth(scene: Scene, static_depth: np.ndarray) -> float:
+    """The largest inverse depth of the whole sequence (its nearest visible surface), known upfront."""
+    nearest = float(static_depth.min())
+    for actor in scene.actors:
+        present = actor.present
+        if present.any():
+            nearest = min(nearest, float(actor.z[present].min()))
+    return 1.0 / nearest if math.isfinite(nearest) and nearest > 0 else 1.0

@@ -1,0 +1,196 @@
+"""Writing synthetic sequences to disk in the layouts FDTA and CSTrack training read.
+
+DanceTrack/MOTChallenge layout (spec ``fdta.md`` §8.1-8.2)::
+
+    <root>/<split>/<seq>/img1/<frame>.jpg        8 digits (dancetrack, tiny) or 6 (sportsmot, bft, mot)
+    <root>/<split>/<seq>/gt/gt.txt               frame,id,x,y,w,h,1,1,visibility
+    <root>/<split>/<seq>/seqinfo.ini
+    <root>/<split>/<seq>/depth/<frame>.png       8-bit pseudo-depth, named like its image
+    <root>/<split>_seqmap.txt
+
+JDE layout for CSTrack (spec ``cstrack.md`` §6.1-6.2), with ``jde=True``::
+
+    <root>/jde/images/<split>/<seq>/img1/<frame>.jpg            (hard links to the images above)
+    <root>/jde/labels_with_ids/<split>/<seq>/img1/<frame>.txt   "0 id cx cy w h", normalised
+    <root>/jde/synth_<preset>.<split>                           image paths relative to <root>/jde
+
+A sequence is written into a hidden temporary folder and renamed into place when complete, so an
+interrupted run never leaves a half-written sequence; the same seed gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from discmot.data.synth.presets import BACKDROP_DEPTH, PRESETS, SynthConfig
+from discmot.data.synth.render import (
+    SynthFrame,
+    background_depth,
+    depth_to_png_values,
+    make_scene,
+    max_inverse_depth,
+    render_frame,
+)
+from discmot.io.atomic import atomic_write_bytes, atomic_write_text
+from discmot.io.mot import SeqInfo, write_seqinfo, write_seqmap
+
+JPEG_QUALITY = 92
+
+
+def generate_dataset(
+    root: str | Path,
+    preset: str | SynthConfig = "dancetrack",
+    split: str = "train",
+    sequences: int = 4,
+    frames: int | None = None,
+    size: tuple[int, int] | None = None,
+    seed: int = 0,
+    jde: bool = False,
+    progress: bool = False,
+) -> list[Path]:
+    """Renders ``sequences`` sequences of a preset into ``root`` and returns their folders.
+
+    Args:
+        root: dataset root (created if needed).
+        preset: a name of `PRESETS` or a `SynthConfig`.
+        split: split folder name (``train``, ``val``, ``test``); splits never share scenes.
+        frames: frames per sequence (default: the preset's).
+        size: ``(width, height)`` (default: the preset's).
+        seed: fixes every scene; the same arguments give byte-identical files.
+        jde: also write the JDE export for CSTrack training.
+        progress: show a progress bar over frames.
+    """
+    config = PRESETS[preset] if isinstance(preset, str) else preset
+    root = Path(root)
+    frames = frames or config.frames
+    names = [f"{config.name}-{split}-{k:04d}" for k in range(sequences)]
+    bar = _progress_bar(progress, sequences * frames, f"synth {config.name}")
+    folders = []
+    for index, name in enumerate(names):
+        folder = root / split / name
+        _write_sequence(folder, config, seed, frames, size or config.size, split, index, bar)
+        folders.append(folder)
+    write_seqmap(root / f"{split}_seqmap.txt", names)
+    if jde:
+        write_jde_export(root, config.name, split, folders)
+    if bar is not None:
+        bar.close()
+    return folders
+
+
+def _write_sequence(
+    folder: Path, config: SynthConfig, seed: int, frames: int, size, split: str, index: int, bar
+) -> None:
+    scene = make_scene(config, seed, frames, size, split, index)
+    static_depth = background_depth(scene, BACKDROP_DEPTH[config.name])
+    depth_scale = max_inverse_depth(scene, static_depth)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+    try:
+        for sub in ("img1", "depth", "gt"):
+            (staging / sub).mkdir()
+        rows = []
+        for frame in range(scene.num_frames):
+            rendered = render_frame(scene, frame, static_depth)
+            stem = f"{rendered.index:0{config.frame_digits}d}"
+            (staging / "img1" / f"{stem}.jpg").write_bytes(_encode(".jpg", rendered.image))
+            depth_values = depth_to_png_values(rendered.depth, depth_scale)
+            (staging / "depth" / f"{stem}.png").write_bytes(_encode(".png", depth_values))
+            rows.append(gt_rows(rendered))
+            if bar is not None:
+                bar.update(1)
+        (staging / "gt" / "gt.txt").write_text("".join(rows))
+        width, height = size
+        write_seqinfo(staging / "seqinfo.ini", SeqInfo(folder.name, frames, config.frame_rate, width, height))
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def gt_rows(frame: SynthFrame) -> str:
+    """The frame's ``gt.txt`` rows: ``frame,id,x,y,w,h,1,1,visibility`` (integer pixel boxes)."""
+    return "".join(
+        f"{frame.index},{i},{x:.0f},{y:.0f},{w:.0f},{h:.0f},1,1,{v:.4f}\n"
+        for i, (x, y, w, h), v in zip(
+            frame.ids.tolist(), frame.boxes.tolist(), frame.visibility.tolist(), strict=True
+        )
+    )
+
+
+def _encode(extension: str, image: np.ndarray) -> bytes:
+    params = (
+        [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if extension == ".jpg" else [cv2.IMWRITE_PNG_COMPRESSION, 1]
+    )
+    ok, data = cv2.imencode(extension, image, params)
+    if not ok:
+        raise RuntimeError(f"OpenCV could not encode a {extension} image")
+    return data.tobytes()
+
+
+def write_jde_export(root: Path, preset: str, split: str, folders: Iterable[Path]) -> Path:
+    """JDE ``images``/``labels_with_ids`` trees and the image list; returns the list file."""
+    jde = root / "jde"
+    listed = []
+    for folder in folders:
+        width, height = _image_size(folder)
+        rows_by_frame = _gt_by_frame(folder / "gt" / "gt.txt")
+        for image in sorted((folder / "img1").glob("*.jpg")):
+            relative = Path("images") / split / folder.name / "img1" / image.name
+            _link_or_copy(image, jde / relative)
+            label = jde / "labels_with_ids" / split / folder.name / "img1" / f"{image.stem}.txt"
+            label.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(label, _jde_labels(rows_by_frame.get(int(image.stem), []), width, height))
+            listed.append(relative.as_posix())
+    list_file = jde / f"synth_{preset}.{split}"
+    atomic_write_text(list_file, "\n".join(listed) + "\n")
+    return list_file
+
+
+def _jde_labels(rows: list[tuple[int, float, float, float, float]], width: int, height: int) -> str:
+    """``class identity cx cy w h`` per box, normalised by the image size (class is always 0)."""
+    return "".join(
+        f"0 {i} {(x + w / 2) / width:.6f} {(y + h / 2) / height:.6f} {w / width:.6f} {h / height:.6f}\n"
+        for i, x, y, w, h in rows
+    )
+
+
+def _gt_by_frame(path: Path) -> dict[int, list[tuple[int, float, float, float, float]]]:
+    rows: dict[int, list] = {}
+    for line in path.read_text().splitlines():
+        f, i, x, y, w, h = line.split(",")[:6]
+        rows.setdefault(int(f), []).append((int(i), float(x), float(y), float(w), float(h)))
+    return rows
+
+
+def _image_size(folder: Path) -> tuple[int, int]:
+    text = (folder / "seqinfo.ini").read_text()
+    values = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+    return int(values["imWidth"]), int(values["imHeight"])
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        target.unlink()
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or links not allowed
+        atomic_write_bytes(target, source.read_bytes())
+
+
+def _progress_bar(enabled: bool, total: int, description: str):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=description, unit="frame")
