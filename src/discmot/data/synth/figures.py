@@ -96,7 +96,7 @@ def _bird(actor: Actor, frame: int, u: float, v: float, scale: float) -> list[Pr
     flap = math.sin(float(actor.phase[frame]))
     body = (u, v)
     heading = actor.traits.get("heading", 1.0)
-    wing_tip_y = v - 0.45 * span * flap
+    wing_tip_y = v - 0.3 * span * flap
     shapes: list[Primitive] = [("ellipse", "shirt", body, (0.28 * span, 0.09 * span), 0.0)]
     for side in (-1.0, 1.0):
         tip = (u + side * 0.5 * span, wing_tip_y)

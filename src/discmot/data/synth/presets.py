@@ -6,7 +6,7 @@
 * ``sportsmot``: two teams in distinct kits plus a referee, fast variable-speed runs towards a moving
   ball, the camera panning with the play.
 * ``bft``: a flock of small, near-identical birds (boids: cohesion, alignment, separation) at depths
-  from 15 to 60 m against the sky.
+  from 12 to 40 m against the sky.
 * ``mot``: pedestrians of varied looks walking across a street at different depths, entering and
   leaving at the image borders; static camera.
 * ``tiny``: four pedestrians, low resolution, a few frames: for unit tests.
@@ -48,7 +48,7 @@ class SynthConfig:
 
 
 PRESETS: dict[str, SynthConfig] = {
-    "dancetrack": SynthConfig("dancetrack", frame_rate=20, frame_digits=8, objects=(8, 12)),
+    "dancetrack": SynthConfig("dancetrack", frame_rate=20, frame_digits=8, objects=(10, 14)),
     "sportsmot": SynthConfig("sportsmot", frame_rate=25, objects=(10, 13)),
     "bft": SynthConfig("bft", frame_rate=25, objects=(20, 32)),
     "mot": SynthConfig("mot", frame_rate=30, objects=(8, 14)),
@@ -164,10 +164,10 @@ def _dancetrack(
 
 
 def _formations(rng, count: int, num_frames: int, frame_rate: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(count, F)`` stage positions: dancers move between random formations, reshuffled every 2-4 s.
+    """``(count, F)`` stage positions: dancers move between random formations, reshuffled every 1-2.5 s.
 
-    Each change assigns dancers to new slots by a random permutation and eases them there over about a
-    second, so paths cross; a per-dancer sway is added on top.
+    Each change assigns dancers to new slots by a random permutation and eases them there in half a second to
+    a second, so paths cross; a per-dancer sway is added on top.
     """
     x = np.zeros((count, num_frames))
     z = np.zeros((count, num_frames))
@@ -175,8 +175,8 @@ def _formations(rng, count: int, num_frames: int, frame_rate: int) -> tuple[np.n
     previous = slots
     start, frame = 0, 0
     while frame < num_frames:
-        hold = int(rng.uniform(2.0, 4.0) * frame_rate)
-        move = int(rng.uniform(0.8, 1.4) * frame_rate)
+        hold = int(rng.uniform(1.2, 2.4) * frame_rate)
+        move = int(rng.uniform(0.5, 0.9) * frame_rate)
         for f in range(frame, min(frame + hold, num_frames)):
             t = min((f - start) / max(move, 1), 1.0)
             ease = t * t * (3 - 2 * t)
@@ -186,8 +186,8 @@ def _formations(rng, count: int, num_frames: int, frame_rate: int) -> tuple[np.n
         previous, start = slots, frame
         slots = _formation_slots(rng, count)[rng.permutation(count)]
     for k in range(count):
-        x[k] += _smooth(rng, num_frames, 0.35, (20, 60))
-        z[k] += _smooth(rng, num_frames, 0.25, (25, 70))
+        x[k] += _smooth(rng, num_frames, 0.5, (15, 45))
+        z[k] += _smooth(rng, num_frames, 0.3, (20, 60))
     return x, np.maximum(z, 3.5)
 
 
@@ -195,7 +195,7 @@ def _formation_slots(rng, count: int) -> np.ndarray:
     """``(count, 2)`` stage slots (X, Z) of a line, a V, two rows, a circle or a scatter."""
     kind = int(rng.integers(0, 5))
     k = np.arange(count, dtype=np.float64)
-    spread = np.linspace(-2.6, 2.6, count)
+    spread = np.linspace(-2.2, 2.2, count)
     if kind == 0:  # line across the stage
         return np.stack([spread, np.full(count, rng.uniform(5.5, 7.5))], axis=1)
     if kind == 1:  # V towards the audience
@@ -205,7 +205,7 @@ def _formation_slots(rng, count: int) -> np.ndarray:
     if kind == 3:  # circle
         angle = 2 * math.pi * k / count
         return np.stack([2.2 * np.cos(angle), 6.5 + 1.6 * np.sin(angle)], axis=1)
-    return np.stack([rng.uniform(-2.6, 2.6, count), rng.uniform(4.8, 8.5, count)], axis=1)
+    return np.stack([rng.uniform(-2.2, 2.2, count), rng.uniform(4.8, 8.5, count)], axis=1)
 
 
 def _stage(rng, width: int, height: int, camera: Camera) -> np.ndarray:
@@ -269,11 +269,11 @@ def _sportsmot(
 
 
 def _chase(rng, ball: np.ndarray, num_frames: int, frame_rate: int):
-    """A player's path: running towards an offset of the ball with a varying top speed (1-9 m/s)."""
+    """A player's path: running towards an offset of the ball with a varying top speed (1-7 m/s)."""
     position = np.array([rng.uniform(-12, 12), rng.uniform(9, 24)])
     velocity = np.zeros(2)
     offset = rng.uniform([-6, -4], [6, 4])
-    top_speed = 1.0 + 8.0 * (
+    top_speed = 1.0 + 6.0 * (
         0.5
         + 0.5
         * np.sin(np.arange(num_frames) * 2 * math.pi / rng.uniform(40, 120) + rng.uniform(0, 2 * math.pi))
@@ -334,7 +334,7 @@ def _bft(config: SynthConfig, rng: np.random.Generator, num_frames: int, size: t
                 k + 1,
                 "bird",
                 colors,
-                rng.uniform(0.55, 0.8),
+                rng.uniform(0.9, 1.3),
                 positions[k, :, 0],
                 positions[k, :, 1],
                 positions[k, :, 2],
@@ -348,8 +348,8 @@ def _bft(config: SynthConfig, rng: np.random.Generator, num_frames: int, size: t
 
 def _flock(rng, count: int, num_frames: int, frame_rate: int) -> tuple[np.ndarray, np.ndarray]:
     """``(count, F, 3)`` boid positions (X, Y, Z) and ``(count, F)`` speeds."""
-    centre = np.array([0.0, 14.0, 35.0])
-    position = centre + rng.normal(0, [6, 3, 8], size=(count, 3))
+    centre = np.array([0.0, 10.0, 25.0])
+    position = centre + rng.normal(0, [5, 2.5, 5], size=(count, 3))
     velocity = rng.normal([3, 0, 0], 1.5, size=(count, 3))
     out = np.zeros((count, num_frames, 3))
     speeds = np.zeros((count, num_frames))
@@ -357,8 +357,8 @@ def _flock(rng, count: int, num_frames: int, frame_rate: int) -> tuple[np.ndarra
     wander = np.stack(
         [
             _smooth(rng, num_frames, 10.0, (80, 200)),
-            14 + _smooth(rng, num_frames, 3.0, (80, 200)),
-            35 + _smooth(rng, num_frames, 10.0, (100, 250)),
+            10 + _smooth(rng, num_frames, 2.5, (80, 200)),
+            25 + _smooth(rng, num_frames, 6.0, (100, 250)),
         ],
         axis=1,
     )
@@ -373,9 +373,9 @@ def _flock(rng, count: int, num_frames: int, frame_rate: int) -> tuple[np.ndarra
         separation = -(offsets / distance[:, :, None] ** 2 * (distance < 2.0)[:, :, None]).sum(1) * 4.0
         velocity = velocity + (cohesion + alignment * 0.8 + separation + rng.normal(0, 1.0, (count, 3))) * dt
         norm = np.linalg.norm(velocity, axis=1, keepdims=True)
-        velocity *= np.clip(norm, 5.0, 12.0) / np.maximum(norm, 1e-9)
+        velocity *= np.clip(norm, 2.5, 5.5) / np.maximum(norm, 1e-9)
         position = position + velocity * dt
-        position[:, 2] = np.clip(position[:, 2], 15.0, 60.0)
+        position[:, 2] = np.clip(position[:, 2], 12.0, 40.0)
         out[:, f], speeds[:, f] = position, np.linalg.norm(velocity, axis=1)
     return out, speeds
 
