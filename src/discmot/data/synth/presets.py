@@ -102,6 +102,13 @@ def _finish(background: np.ndarray, rng: np.random.Generator, strength: float = 
     return np.clip(noisy, 0, 255).astype(np.uint8)
 
 
+def _backdrop(height: int, width: int, rows: int, depth: float) -> np.ndarray:
+    """``(H, W)`` float32 backdrop depth: ``depth`` on the top ``rows`` rows, ``inf`` below (ground)."""
+    backdrop = np.full((height, width), np.inf, np.float32)
+    backdrop[: max(rows, 0)] = depth
+    return backdrop
+
+
 def _walk_phase(speed: np.ndarray, stride: float, frame_rate: int, start: float) -> np.ndarray:
     """Gait phase advancing with distance walked (one cycle per two strides)."""
     return start + np.cumsum(np.abs(speed)) / frame_rate * math.pi / stride
@@ -160,7 +167,8 @@ def _dancetrack(
             )
         )
     background = _finish(_stage(rng, width, height, camera), rng, 6.0)
-    return Scene(camera, actors, np.zeros(num_frames), background)
+    backdrop = _backdrop(height, background.shape[1], int(camera.horizon), 11.0)  # the curtain
+    return Scene(camera, actors, np.zeros(num_frames), background, backdrop_depth=backdrop)
 
 
 def _formations(rng, count: int, num_frames: int, frame_rate: int) -> tuple[np.ndarray, np.ndarray]:
@@ -186,14 +194,18 @@ def _formations(rng, count: int, num_frames: int, frame_rate: int) -> tuple[np.n
         previous, start = slots, frame
         slots = _formation_slots(rng, count)[rng.permutation(count)]
     for k in range(count):
-        x[k] += _smooth(rng, num_frames, 0.5, (15, 45))
-        z[k] += _smooth(rng, num_frames, 0.3, (20, 60))
+        x[k] += _smooth(rng, num_frames, 0.15, (15, 45))
+        z[k] += _smooth(rng, num_frames, 0.15, (20, 60))
     return x, np.maximum(z, 3.5)
 
 
 def _formation_slots(rng, count: int) -> np.ndarray:
-    """``(count, 2)`` stage slots (X, Z) of a line, a V, two rows, a circle or a scatter."""
-    kind = int(rng.integers(0, 5))
+    """``(count, 2)`` stage slots (X, Z) of a line, a V, two rows, a circle, a scatter or files.
+
+    In files (dancers lined up one behind the other) the nearer dancer hides the ones behind for the
+    whole hold, as in real troupes: long full occlusions that end with the same identities.
+    """
+    kind = int(rng.choice(6, p=[0.15, 0.15, 0.15, 0.15, 0.1, 0.3]))
     k = np.arange(count, dtype=np.float64)
     spread = np.linspace(-2.2, 2.2, count)
     if kind == 0:  # line across the stage
@@ -205,7 +217,11 @@ def _formation_slots(rng, count: int) -> np.ndarray:
     if kind == 3:  # circle
         angle = 2 * math.pi * k / count
         return np.stack([2.2 * np.cos(angle), 6.5 + 1.6 * np.sin(angle)], axis=1)
-    return np.stack([rng.uniform(-2.2, 2.2, count), rng.uniform(4.8, 8.5, count)], axis=1)
+    if kind == 4:  # scatter
+        return np.stack([rng.uniform(-2.2, 2.2, count), rng.uniform(4.8, 8.5, count)], axis=1)
+    files = int(rng.integers(2, 5))  # files: columns along the depth axis
+    column, rank = k % files, k // files
+    return np.stack([np.linspace(-2.0, 2.0, files)[column.astype(int)], 5.0 + 0.9 * rank], axis=1)
 
 
 def _stage(rng, width: int, height: int, camera: Camera) -> np.ndarray:
@@ -228,7 +244,7 @@ def _sportsmot(
     config: SynthConfig, rng: np.random.Generator, num_frames: int, size: tuple[int, int]
 ) -> Scene:
     width, height = size
-    camera = Camera(width, height, focal=0.9 * width, horizon=0.06 * height, camera_height=3.0)
+    camera = Camera(width, height, focal=0.9 * width, horizon=0.06 * height, camera_height=5.0)
     count = int(rng.integers(config.objects[0], config.objects[1] + 1))
     kit_hues = rng.choice(np.arange(0, 360, 30), size=2, replace=False)
     ball = np.stack(
@@ -265,7 +281,10 @@ def _sportsmot(
     mean_x = np.mean([a.x for a in actors], axis=0)
     camera_x = np.convolve(np.pad(mean_x, 12, mode="edge"), np.ones(25) / 25, mode="valid")
     background = _finish(_field(rng, width, height, camera), rng, 8.0)
-    return Scene(camera, actors, camera_x, background, background_metres_per_column=0.12)
+    backdrop = _backdrop(height, background.shape[1], int(camera.horizon) + 1, 45.0)  # the stands
+    return Scene(
+        camera, actors, camera_x, background, background_metres_per_column=0.12, backdrop_depth=backdrop
+    )
 
 
 def _chase(rng, ball: np.ndarray, num_frames: int, frame_rate: int):
@@ -296,7 +315,8 @@ def _field(rng, width: int, height: int, camera: Camera) -> np.ndarray:
     wide = width * 3
     background = np.zeros((height, wide, 3), np.uint8)
     horizon = int(camera.horizon) + 1
-    background[:horizon] = rng.integers(60, 200, size=(horizon, wide, 3), dtype=np.uint8)  # crowd
+    crowd = rng.integers(60, 200, size=(max(horizon // 3, 1), wide // 3 + 1, 3), dtype=np.uint8)
+    background[:horizon] = cv2.resize(crowd, (wide, horizon), interpolation=cv2.INTER_NEAREST)  # spectators
     grass = np.array(_bgr(110, 0.55, 0.5), np.float32)
     stripes = 0.9 + 0.1 * (np.arange(wide) // 24 % 2)
     background[horizon:] = np.clip(grass[None, None, :] * stripes[None, :, None], 0, 255).astype(np.uint8)
@@ -396,7 +416,8 @@ def _mot(config: SynthConfig, rng: np.random.Generator, num_frames: int, size: t
     width, height = size
     camera = Camera(width, height, focal=1.0 * width, horizon=0.35 * height, camera_height=2.5)
     actors = _pedestrians(rng, config, num_frames, camera, depth_range=(7.0, 25.0))
-    return Scene(camera, actors, np.zeros(num_frames), _finish(_street(rng, width, height, camera), rng))
+    background, backdrop = _street(rng, width, height, camera)
+    return Scene(camera, actors, np.zeros(num_frames), _finish(background, rng), backdrop_depth=backdrop)
 
 
 def _tiny(config: SynthConfig, rng: np.random.Generator, num_frames: int, size: tuple[int, int]) -> Scene:
@@ -424,7 +445,8 @@ def _tiny(config: SynthConfig, rng: np.random.Generator, num_frames: int, size: 
                 traits=_person_traits(rng, 1.0),
             )
         )
-    return Scene(camera, actors, np.zeros(num_frames), _finish(_street(rng, width, height, camera), rng))
+    background, backdrop = _street(rng, width, height, camera)
+    return Scene(camera, actors, np.zeros(num_frames), _finish(background, rng), backdrop_depth=backdrop)
 
 
 def _casual_colors(rng) -> dict[str, tuple[int, int, int]]:
@@ -476,8 +498,10 @@ def _walker(rng, track_id, birth, already_in, config, num_frames, camera, depth_
     )
 
 
-def _street(rng, width: int, height: int, camera: Camera) -> np.ndarray:
+def _street(rng, width: int, height: int, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
+    """A street scene and its backdrop depth (buildings 35 m away, sky infinitely far)."""
     background = np.zeros((height, width + 64, 3), np.uint8)
+    backdrop = np.full((height, width + 64), np.inf, np.float32)
     horizon = int(camera.horizon)
     background[:horizon] = _bgr(210, 0.2, 0.8)
     x = 0
@@ -486,6 +510,7 @@ def _street(rng, width: int, height: int, camera: Camera) -> np.ndarray:
         top = int(rng.integers(0, max(horizon - 4, 1)))
         color = _bgr(rng.uniform(0, 60), rng.uniform(0.1, 0.4), rng.uniform(0.4, 0.8))
         cv2.rectangle(background, (x, top), (x + w, horizon), color, -1)
+        backdrop[top:horizon, x : x + w + 1] = 35.0
         for wy in range(top + 3, horizon - 3, 7):
             for wx in range(x + 3, x + w - 3, 7):
                 cv2.rectangle(background, (wx, wy), (wx + 3, wy + 3), (90, 80, 60), -1)
@@ -493,7 +518,7 @@ def _street(rng, width: int, height: int, camera: Camera) -> np.ndarray:
     background[horizon:] = _bgr(0, 0.0, 0.45)
     pavement = horizon + max((height - horizon) // 5, 1)
     background[horizon:pavement] = _bgr(30, 0.15, 0.65)
-    return background
+    return background, backdrop
 
 
 _BUILDERS: dict[str, Callable[..., Scene]] = {
@@ -502,13 +527,4 @@ _BUILDERS: dict[str, Callable[..., Scene]] = {
     "bft": _bft,
     "mot": _mot,
     "tiny": _tiny,
-}
-
-#: Depth of the backdrop (curtain, stands, buildings) per preset, metres; the sky is infinitely far.
-BACKDROP_DEPTH: dict[str, float] = {
-    "dancetrack": 11.0,
-    "sportsmot": 45.0,
-    "bft": math.inf,
-    "mot": 35.0,
-    "tiny": 35.0,
 }

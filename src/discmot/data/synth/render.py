@@ -3,8 +3,10 @@
 Actors are painted far to near (painter's algorithm) into the colour image and into an id buffer that
 records which actor owns each pixel. An actor's box is the extent of the pixels it still owns at the
 end (so occlusion and the image border both cut it), and its visibility is that pixel count over the
-pixels its whole body covers (drawn alone, unclipped). Actors owning fewer than `MIN_VISIBLE_PIXELS`
-pixels are fully hidden in that frame and get no box; they re-appear later with the same id.
+pixels its whole body covers (drawn alone, unclipped). An actor showing less than
+`MIN_VISIBLE_FRACTION` of its body (or fewer than `MIN_VISIBLE_PIXELS` pixels) counts as hidden in
+that frame and gets no box, so a sliver of a hand never becomes a box; it re-appears later with the
+same id.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from discmot.data.synth import figures
-from discmot.data.synth.presets import BACKDROP_DEPTH, SynthConfig, build_scene
+from discmot.data.synth.presets import SynthConfig, build_scene
 from discmot.data.synth.scene import Actor, Scene
 
 MIN_VISIBLE_PIXELS = 4
+MIN_VISIBLE_FRACTION = 0.1
 
 
 @dataclass(frozen=True)
@@ -71,18 +74,18 @@ def render_sequence(
 ) -> Iterator[SynthFrame]:
     """Renders the frames of one synthetic sequence, one at a time."""
     scene = make_scene(config, seed, num_frames or config.frames, size, split, index)
-    static_depth = background_depth(scene, BACKDROP_DEPTH[config.name])
+    ground = scene.camera.ground_depth()
     for frame in range(scene.num_frames):
-        yield render_frame(scene, frame, static_depth)
+        yield render_frame(scene, frame, ground)
 
 
-def background_depth(scene: Scene, backdrop: float) -> np.ndarray:
-    """``(H, W)`` float32 depth of the empty scene: the ground, cut off by the backdrop (or the sky)."""
-    return np.minimum(scene.camera.ground_depth(), np.float32(backdrop))
+def empty_scene_depth(scene: Scene, frame: int, ground: np.ndarray) -> np.ndarray:
+    """``(H, W)`` float32 depth of the empty scene: the nearer of the ground and the backdrop."""
+    return np.minimum(ground, scene.backdrop_view(frame))
 
 
-def render_frame(scene: Scene, frame: int, static_depth: np.ndarray) -> SynthFrame:
-    """Renders 0-based ``frame`` of ``scene``."""
+def render_frame(scene: Scene, frame: int, ground: np.ndarray) -> SynthFrame:
+    """Renders 0-based ``frame`` of ``scene``; ``ground`` is ``scene.camera.ground_depth()``."""
     camera = scene.camera
     image = scene.background_view(frame).copy()
     owner = np.zeros((camera.height, camera.width), np.uint8)  # 0: background, k: k-th painted actor
@@ -99,7 +102,7 @@ def render_frame(scene: Scene, frame: int, static_depth: np.ndarray) -> SynthFra
         figures.paint(owner, fixed, None, value=slot)
         painted.append((actor, bounds, _full_pixel_count(owner, slot, fixed, bounds)))
     ids, boxes, visibility = _visible_boxes(owner, painted)
-    depth = static_depth.copy()
+    depth = empty_scene_depth(scene, frame, ground)
     if painted:
         actor_depth = np.array([0.0] + [a.z[frame] for a, _, _ in painted], np.float32)
         covered = owner > 0
@@ -140,7 +143,7 @@ def _visible_boxes(owner: np.ndarray, painted) -> tuple[np.ndarray, np.ndarray, 
         cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
         mine = owner[cy0:cy1, cx0:cx1] == slot
         count = int(np.count_nonzero(mine))
-        if count < MIN_VISIBLE_PIXELS:
+        if count < MIN_VISIBLE_PIXELS or count < MIN_VISIBLE_FRACTION * full:
             continue
         rows = np.flatnonzero(mine.any(axis=1))
         cols = np.flatnonzero(mine.any(axis=0))
@@ -165,9 +168,12 @@ def depth_to_png_values(depth: np.ndarray, max_inverse_depth: float) -> np.ndarr
     return np.minimum(np.floor(values, out=values), 255).astype(np.uint8)
 
 
-def max_inverse_depth(scene: Scene, static_depth: np.ndarray) -> float:
-    """The largest inverse depth of the whole sequence (its nearest visible surface), known upfront."""
-    nearest = float(static_depth.min())
+def max_inverse_depth(scene: Scene, ground: np.ndarray) -> float:
+    """The largest inverse depth of the whole sequence (its nearest surface), known upfront."""
+    nearest = min(
+        float(ground.min()),
+        float(np.min(scene.backdrop_depth)) if scene.backdrop_depth is not None else np.inf,
+    )
     for actor in scene.actors:
         present = actor.present
         if present.any():

@@ -89,6 +89,9 @@ class Scene:
             the window starting at column ``background_offset(camera_x)``.
         background_metres_per_column: how far the camera moves for the background to shift one column
             (parallax of a backdrop at a fixed distance).
+        backdrop_depth: ``(H, W_bg)`` float32 depth of the background's backdrop pixels (curtain,
+            stands, buildings), ``inf`` for the sky and wherever the ground shows; panned like the
+            background. The rendered depth is the nearer of the backdrop and the ground plane.
     """
 
     camera: Camera
@@ -96,14 +99,26 @@ class Scene:
     camera_x: np.ndarray
     background: np.ndarray
     background_metres_per_column: float = 1.0
+    backdrop_depth: np.ndarray | None = None
 
     @property
     def num_frames(self) -> int:
         return int(self.camera_x.size)
 
-    def background_view(self, frame: int) -> np.ndarray:
-        """The ``(H, W, 3)`` background seen in ``frame`` (0-based), panned with the camera."""
+    def background_offset(self, frame: int) -> int:
+        """First background column seen in ``frame`` (0-based), panned with the camera."""
         span = self.background.shape[1] - self.camera.width
         offset = span // 2 + int(round(self.camera_x[frame] / self.background_metres_per_column))
-        offset = min(max(offset, 0), span)
+        return min(max(offset, 0), span)
+
+    def background_view(self, frame: int) -> np.ndarray:
+        """The ``(H, W, 3)`` background seen in ``frame`` (0-based)."""
+        offset = self.background_offset(frame)
         return self.background[:, offset : offset + self.camera.width]
+
+    def backdrop_view(self, frame: int) -> np.ndarray:
+        """The ``(H, W)`` backdrop depth seen in ``frame`` (``inf`` without a backdrop)."""
+        if self.backdrop_depth is None:
+            return np.full((self.camera.height, self.camera.width), np.inf, np.float32)
+        offset = self.background_offset(frame)
+        return self.backdrop_depth[:, offset : offset + self.camera.width]

@@ -29,16 +29,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from discmot.data.synth.presets import BACKDROP_DEPTH, PRESETS, SynthConfig
+from discmot.data.synth.presets import PRESETS, SynthConfig
 from discmot.data.synth.render import (
     SynthFrame,
-    background_depth,
     depth_to_png_values,
     make_scene,
     max_inverse_depth,
     render_frame,
 )
-from discmot.io.atomic import atomic_write_bytes, atomic_write_text
+from discmot.io.atomic import atomic_write_bytes, atomic_write_text, current_umask
 from discmot.io.mot import SeqInfo, write_seqinfo, write_seqmap
 
 JPEG_QUALITY = 92
@@ -89,8 +88,8 @@ def _write_sequence(
     folder: Path, config: SynthConfig, seed: int, frames: int, size, split: str, index: int, bar
 ) -> None:
     scene = make_scene(config, seed, frames, size, split, index)
-    static_depth = background_depth(scene, BACKDROP_DEPTH[config.name])
-    depth_scale = max_inverse_depth(scene, static_depth)
+    ground = scene.camera.ground_depth()
+    depth_scale = max_inverse_depth(scene, ground)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
     try:
@@ -98,7 +97,7 @@ def _write_sequence(
             (staging / sub).mkdir()
         rows = []
         for frame in range(scene.num_frames):
-            rendered = render_frame(scene, frame, static_depth)
+            rendered = render_frame(scene, frame, ground)
             stem = f"{rendered.index:0{config.frame_digits}d}"
             (staging / "img1" / f"{stem}.jpg").write_bytes(_encode(".jpg", rendered.image))
             depth_values = depth_to_png_values(rendered.depth, depth_scale)
@@ -109,6 +108,7 @@ def _write_sequence(
         (staging / "gt" / "gt.txt").write_text("".join(rows))
         width, height = size
         write_seqinfo(staging / "seqinfo.ini", SeqInfo(folder.name, frames, config.frame_rate, width, height))
+        os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp creates 0700
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(staging, folder)
