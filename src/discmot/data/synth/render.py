@@ -84,30 +84,48 @@ def empty_scene_depth(scene: Scene, frame: int, ground: np.ndarray) -> np.ndarra
     return np.minimum(ground, scene.backdrop_view(frame))
 
 
+#: Body parts; the id buffer stores ``slot * PART_CODES + part`` so that one drawing pass gives both
+#: which actor owns a pixel and which colour it has.
+PARTS = ("shirt", "pants", "skin", "hair", "accent")
+PART_CODES = 8
+
+
 def render_frame(scene: Scene, frame: int, ground: np.ndarray) -> SynthFrame:
     """Renders 0-based ``frame`` of ``scene``; ``ground`` is ``scene.camera.ground_depth()``."""
     camera = scene.camera
-    image = scene.background_view(frame).copy()
-    owner = np.zeros((camera.height, camera.width), np.uint8)  # 0: background, k: k-th painted actor
+    owner = np.zeros((camera.height, camera.width), np.uint16)  # slot * PART_CODES + part; 0: background
     painted: list[tuple[Actor, tuple[int, int, int, int], int]] = []
     for actor in _far_to_near(scene.actors, frame):
         u, v = camera.project(actor.x[frame], actor.y[frame], actor.z[frame], scene.camera_x[frame])
         shapes = figures.primitives(actor, frame, float(u), float(v), camera.focal / float(actor.z[frame]))
         bounds = figures.primitives_bounds(shapes)
-        if not _overlaps_image(bounds, camera.width, camera.height) or len(painted) == 255:
+        if not _overlaps_image(bounds, camera.width, camera.height) or len(painted) == 8000:
             continue
         fixed = figures.to_fixed(shapes)
         slot = len(painted) + 1
-        figures.paint(image, fixed, actor.colors)
-        figures.paint(owner, fixed, None, value=slot)
+        figures.paint(owner, fixed, {part: slot * PART_CODES + i for i, part in enumerate(PARTS)})
         painted.append((actor, bounds, _full_pixel_count(owner, slot, fixed, bounds)))
-    ids, boxes, visibility = _visible_boxes(owner, painted)
+    slots = owner // PART_CODES
+    image = _colour(scene.background_view(frame), owner, painted)
+    ids, boxes, visibility = _visible_boxes(slots, painted)
     depth = empty_scene_depth(scene, frame, ground)
     if painted:
         actor_depth = np.array([0.0] + [a.z[frame] for a, _, _ in painted], np.float32)
-        covered = owner > 0
-        depth[covered] = actor_depth[owner[covered]]
+        covered = slots > 0
+        depth[covered] = actor_depth[slots[covered]]
     return SynthFrame(frame + 1, image, depth, ids, boxes, visibility)
+
+
+def _colour(background: np.ndarray, owner: np.ndarray, painted) -> np.ndarray:
+    """The colour image: the background, with every owned pixel in its actor's part colour."""
+    image = background.copy()
+    if painted:
+        palette = np.zeros(((len(painted) + 1) * PART_CODES, 3), np.uint8)
+        for slot, (actor, _, _) in enumerate(painted, start=1):
+            palette[slot * PART_CODES : slot * PART_CODES + len(PARTS)] = [actor.colors[p] for p in PARTS]
+        covered = owner > 0
+        image[covered] = palette[owner[covered]]
+    return image
 
 
 def _far_to_near(actors: Sequence[Actor], frame: int) -> list[Actor]:
@@ -129,19 +147,20 @@ def _full_pixel_count(owner: np.ndarray, slot: int, fixed, bounds) -> int:
     x0, y0, x1, y1 = bounds
     height, width = owner.shape
     if x0 >= 0 and y0 >= 0 and x1 <= width and y1 <= height:
-        return max(int(np.count_nonzero(owner[y0:y1, x0:x1] == slot)), 1)
+        return max(int(np.count_nonzero(owner[y0:y1, x0:x1] // PART_CODES == slot)), 1)
     canvas = np.zeros((y1 - y0, x1 - x0), np.uint8)
     figures.paint(canvas, fixed, None, value=1, origin=(x0, y0))
     return max(int(np.count_nonzero(canvas)), 1)
 
 
-def _visible_boxes(owner: np.ndarray, painted) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Visible extent and fraction of every painted actor still owning enough pixels."""
-    height, width = owner.shape
+def _visible_boxes(slots: np.ndarray, painted) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Visible extent and fraction of every painted actor still owning enough pixels (``slots``:
+    the actor slot owning each pixel)."""
+    height, width = slots.shape
     ids, boxes, visibility = [], [], []
     for slot, (actor, (x0, y0, x1, y1), full) in enumerate(painted, start=1):
         cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
-        mine = owner[cy0:cy1, cx0:cx1] == slot
+        mine = slots[cy0:cy1, cx0:cx1] == slot
         count = int(np.count_nonzero(mine))
         if count < MIN_VISIBLE_PIXELS or count < MIN_VISIBLE_FRACTION * full:
             continue
