@@ -1,0 +1,89 @@
+"""The containers passed between detectors, trackers, writers and drawers.
+
+Boxes are always ``tlwh`` (top-left x, top-left y, width, height) in pixels of the original frame,
+float64, the MOTChallenge convention. Use `tlwh_to_tlbr` / `tlbr_to_tlwh` at the edges of code that
+needs corners. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Detections:
+    """The detections of one frame.
+
+    Attributes:
+        boxes: ``(N, 4)`` float64 ``tlwh`` boxes in frame pixels.
+        scores: ``(N,)`` float64 confidences.
+        embeddings: ``(N, D)`` float32 appearance vectors (raw, not necessarily unit length), or
+            ``None`` for a detector without appearance.
+        classes: ``(N,)`` int64 class ids, or ``None`` (single class).
+    """
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    embeddings: np.ndarray | None = None
+    classes: np.ndarray | None = None
+
+    def __post_init__(self):
+        n = len(self.boxes)
+        if self.boxes.shape != (n, 4) or self.scores.shape != (n,):
+            raise ValueError(f"Detections: boxes {self.boxes.shape} and scores {self.scores.shape} disagree")
+        if self.embeddings is not None and len(self.embeddings) != n:
+            raise ValueError(f"Detections: {len(self.embeddings)} embeddings for {n} boxes")
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    @staticmethod
+    def empty(embedding_dim: int | None = None) -> Detections:
+        """No detections (with an ``(0, D)`` embedding array when ``embedding_dim`` is given)."""
+        embeddings = None if embedding_dim is None else np.zeros((0, embedding_dim), np.float32)
+        return Detections(np.zeros((0, 4)), np.zeros(0), embeddings)
+
+    def select(self, keep: np.ndarray) -> Detections:
+        """The detections at indices or mask ``keep``."""
+        return Detections(
+            self.boxes[keep],
+            self.scores[keep],
+            None if self.embeddings is None else self.embeddings[keep],
+            None if self.classes is None else self.classes[keep],
+        )
+
+
+@dataclass(frozen=True)
+class Tracks:
+    """The tracks a tracker outputs for one frame.
+
+    Attributes:
+        ids: ``(N,)`` int64 track ids (>= 1, unique within a tracker instance).
+        boxes: ``(N, 4)`` float64 ``tlwh`` boxes in frame pixels.
+        scores: ``(N,)`` float64 confidence of the track's last detection.
+    """
+
+    ids: np.ndarray
+    boxes: np.ndarray
+    scores: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @staticmethod
+    def empty() -> Tracks:
+        return Tracks(np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0))
+
+
+def tlwh_to_tlbr(boxes: np.ndarray) -> np.ndarray:
+    """``(N, 4)`` ``x, y, w, h`` -> ``x1, y1, x2, y2``."""
+    boxes = np.asarray(boxes, dtype=np.float64)
+    return np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], axis=1)
+
+
+def tlbr_to_tlwh(boxes: np.ndarray) -> np.ndarray:
+    """``(N, 4)`` ``x1, y1, x2, y2`` -> ``x, y, w, h``."""
+    boxes = np.asarray(boxes, dtype=np.float64)
+    return np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
