@@ -1,0 +1,219 @@
+"""The JDE cascade on hand-made detections: each rule of spec cstrack.md §7.4-7.6 in a scripted scene."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from discmot.structures import Detections
+from discmot.trackers.association import (
+    JDETracker,
+    JDETrackerConfig,
+    assign_with_limit,
+    cosine_distance,
+    iou_plus_one,
+)
+
+EMBEDDINGS = np.eye(8, dtype=np.float32)  # object k looks like unit vector k: perfectly distinct
+
+
+def frame(*objects, embeddings=True) -> Detections:
+    """Detections from ``(k, x, y)`` triples: object ``k`` as a 40x100 box at ``(x, y)``."""
+    boxes = np.array([[x, y, 40.0, 100.0] for _, x, y in objects]).reshape(-1, 4)
+    scores = np.full(len(objects), 0.9)
+    features = EMBEDDINGS[[k for k, _, _ in objects]] if embeddings else None
+    return Detections(boxes, scores, features)
+
+
+def ids_by_object(tracker: JDETracker, detections: Detections) -> dict[int, int]:
+    """Runs one frame; maps each output track to the index of the detection it overlaps most."""
+    tracks = tracker.update(detections)
+    if not len(tracks) or not len(detections):
+        return {}
+    overlap = iou_plus_one(_tlbr(tracks.boxes), _tlbr(detections.boxes))
+    return {int(np.argmax(row)): int(track_id) for row, track_id in zip(overlap, tracks.ids, strict=True)}
+
+
+def _tlbr(tlwh):
+    out = np.array(tlwh, dtype=np.float64)
+    out[:, 2:] += out[:, :2]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# Assignment with a cost limit
+
+
+def brute_force(cost: np.ndarray, limit: float) -> float:
+    """Minimum of sum(matched costs) + limit/2 per unmatched row and column, over all partial matchings."""
+    rows, cols = cost.shape
+    best = (rows + cols) * limit / 2
+    for k in range(1, min(rows, cols) + 1):
+        for chosen_rows in itertools.combinations(range(rows), k):
+            for chosen_cols in itertools.permutations(range(cols), k):
+                total = sum(cost[r, c] for r, c in zip(chosen_rows, chosen_cols, strict=True))
+                best = min(best, total + (rows + cols - 2 * k) * limit / 2)
+    return best
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_assignment_with_limit_is_optimal(seed):
+    rng = np.random.default_rng(seed)
+    rows, cols = rng.integers(1, 5, size=2)
+    cost = rng.uniform(0, 1, size=(rows, cols))
+    cost[rng.uniform(size=cost.shape) < 0.2] = np.inf
+    limit = 0.5
+    matches, unmatched_rows, unmatched_cols = assign_with_limit(cost, limit)
+    total = sum(cost[r, c] for r, c in matches) + (len(unmatched_rows) + len(unmatched_cols)) * limit / 2
+    assert total == pytest.approx(brute_force(cost, limit))
+    assert all(cost[r, c] < limit for r, c in matches)
+    assert sorted([r for r, _ in matches] + unmatched_rows) == list(range(rows))
+    assert sorted([c for _, c in matches] + unmatched_cols) == list(range(cols))
+
+
+def test_assignment_with_limit_differs_from_solve_then_drop():
+    """Hungarian on C alone picks (0,1)+(1,0) = 0.7 (both below 0.5, so both kept); with the reject
+    option, (0,0) alone costs 0.1 + 0.25 + 0.25 = 0.6 < 0.7, so only (0,0) is matched."""
+    from scipy.optimize import linear_sum_assignment
+
+    cost = np.array([[0.1, 0.35], [0.35, 0.9]])
+    rows, cols = linear_sum_assignment(cost)
+    naive = [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if cost[r, c] < 0.5]
+    matches, unmatched_rows, unmatched_cols = assign_with_limit(cost, 0.5)
+    assert naive == [(0, 1), (1, 0)]
+    assert matches == [(0, 0)] and unmatched_rows == [1] and unmatched_cols == [1]
+
+
+def test_empty_assignment():
+    assert assign_with_limit(np.zeros((0, 3)), 0.5) == ([], [], [0, 1, 2])
+    assert assign_with_limit(np.zeros((2, 0)), 0.5) == ([], [0, 1], [])
+
+
+def test_iou_plus_one_convention():
+    # Corners 0..10 and 5..15 cover 11 and 11 pixel columns with +1, sharing 6 (5..10), all 11 rows.
+    a, b = np.array([[0.0, 0, 10, 10]]), np.array([[5.0, 0, 15, 10]])
+    assert iou_plus_one(a, b)[0, 0] == pytest.approx(66 / (121 + 121 - 66))
+    assert iou_plus_one(a, np.array([[20.0, 20, 30, 30]]))[0, 0] == 0
+
+
+def test_cosine_distance_matches_definition():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(3, 16)), rng.normal(size=(4, 16))
+    expected = 1 - (a @ b.T) / np.outer(np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1))
+    np.testing.assert_allclose(cosine_distance(a, b), expected, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Life cycle
+
+
+def test_new_track_is_output_from_its_second_detection_with_id_1():
+    tracker = JDETracker()
+    assert len(tracker.update(frame((0, 100, 100)))) == 0  # born unconfirmed, also on frame 1
+    tracks = tracker.update(frame((0, 102, 100)))
+    assert tracks.ids.tolist() == [1]
+
+
+def test_unconfirmed_track_seen_once_is_removed_and_its_id_spent():
+    tracker = JDETracker()
+    tracker.update(frame((0, 100, 100)))
+    tracker.update(frame())  # not re-detected: removed at once
+    tracker.update(frame((1, 400, 100)))
+    assert tracker.update(frame((1, 402, 100))).ids.tolist() == [2]
+
+
+def test_newcomers_get_fresh_ids():
+    tracker = JDETracker()
+    for t in range(3):
+        tracker.update(frame((0, 100 + 2 * t, 100)))
+    tracker.update(frame((0, 106, 100), (1, 500, 100)))
+    got = ids_by_object(tracker, frame((0, 108, 100), (1, 502, 100)))
+    assert got == {0: 1, 1: 2}
+
+
+def test_crossing_objects_keep_their_ids():
+    tracker = JDETracker()
+    seen = []
+    for t in range(40):  # object 0 walks right, object 1 walks left; they overlap around t = 20
+        got = ids_by_object(tracker, frame((0, 100 + 10 * t, 100), (1, 500 - 10 * t, 104)))
+        if len(got) == 2:
+            seen.append((got[0], got[1]))
+    assert len(seen) >= 35 and set(seen) == {(1, 2)}
+
+
+def occlusion_run(gap: int, frame_rate: float = 30.0) -> tuple[int, int]:
+    """Object 0 tracked for 10 frames, unseen for ``gap`` frames, then back where it left off.
+
+    Returns (id before the gap, id after re-appearing)."""
+    tracker = JDETracker(frame_rate=frame_rate)
+    for _ in range(10):
+        before = tracker.update(frame((0, 100, 100)))
+    for _ in range(gap):
+        tracker.update(frame())
+    tracker.update(frame((0, 100, 100)))
+    after = tracker.update(frame((0, 100, 100)))
+    return int(before.ids[0]), int(after.ids[0])
+
+
+def test_reappearance_within_the_buffer_keeps_the_id():
+    before, after = occlusion_run(gap=20)
+    assert before == after == 1
+
+
+def test_track_is_removed_after_the_buffer():
+    before, after = occlusion_run(gap=40)  # 30 fps: the buffer is 30 frames
+    assert before == 1 and after == 2
+
+
+def test_buffer_scales_with_frame_rate():
+    assert JDETracker(frame_rate=14).max_time_lost == 14
+    before, after = occlusion_run(gap=20, frame_rate=14)  # 20 > 14: removed
+    assert after != before
+
+
+def test_removal_lags_one_frame():
+    """Spec §7.4 step 10: lost at frame 11, buffer 30: removed at frame 42, still re-found at frame 43."""
+    for gap, kept in ((31, True), (32, False)):
+        tracker = JDETracker()
+        for _ in range(10):
+            tracker.update(frame((0, 100, 100)))  # frames 1-10; lost from frame 11
+        for _ in range(gap):
+            tracker.update(frame())
+        tracker.update(frame((0, 100, 100)))  # frame 11 + gap
+        after = tracker.update(frame((0, 100, 100)))
+        assert (int(after.ids[0]) == 1) is kept, gap
+
+
+def test_reset_restarts_ids():
+    tracker = JDETracker()
+    for _ in range(3):
+        tracker.update(frame((0, 100, 100)))
+    tracker.reset()
+    tracker.update(frame((0, 100, 100)))
+    assert tracker.update(frame((0, 100, 100))).ids.tolist() == [1]
+
+
+def test_tracking_without_embeddings_uses_iou():
+    tracker = JDETracker()
+    for t in range(20):
+        tracks = tracker.update(frame((0, 100 + 3 * t, 100), (1, 400 - 3 * t, 300), embeddings=False))
+    assert sorted(tracks.ids.tolist()) == [1, 2]
+
+
+def test_pedestrian_output_filter():
+    """Boxes wider than 0.6 x their height (or <= 100 px^2) are not written, the track lives on."""
+    wide = Detections(np.array([[100.0, 100, 90, 100]]), np.array([0.9]), EMBEDDINGS[:1])
+    plain, filtered = JDETracker(), JDETracker(JDETrackerConfig.for_benchmark("MOT17"))
+    for _ in range(3):
+        plain_out, filtered_out = plain.update(wide), filtered.update(wide)
+    assert len(plain_out) == 1 and len(filtered_out) == 0 and len(filtered.tracked) == 1
+
+
+def test_detections_below_threshold_are_ignored_and_birth_threshold_applies():
+    weak = Detections(np.array([[100.0, 100, 40, 100]]), np.array([0.4]), EMBEDDINGS[:1])
+    tracker = JDETracker(JDETrackerConfig(conf_threshold=0.3, birth_threshold=0.7))
+    for _ in range(3):
+        assert len(tracker.update(weak)) == 0  # used for association, but too weak to start a track
+    assert len(JDETracker().update(weak)) == 0 and not JDETracker().tracked
