@@ -20,8 +20,9 @@ What is adversarial about it, and why:
 * Ids include 0 and large values; gt rows are written sorted by id (like real gt), by frame, or shuffled,
   since row order fixes assignment-matrix order and therefore tie-breaking.
 * Files vary: 0-byte tracker (and gt) files, 8-10 gt columns, 7-10 tracker columns, tracker class
-  -1/0/1, LF or CRLF, with or without a final newline, integer, scaled or noisy float coordinates with
-  negative x/y; frames can be empty, gt-only or tracker-only.
+  -1/0/1, comma / comma+space / space delimiters, an occasional trailing delimiter, LF or CRLF, with or
+  without a final newline, integer, scaled or noisy float coordinates with negative x/y; frames can be
+  empty, gt-only or tracker-only.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ TRACKER_NAMES = ("trkA", "trkB")
 # Mixed case and punctuation so that the sorted order (TrackEval's serial order) differs from the seqmap.
 SEQUENCE_NAMES = ("seq-b", "SEQ-02", "a", "Cam_1")
 MAX_TRACKS = 5
-CR, SHOWN_CR = "\r", "\\r"
 MAX_LENGTH = 12
+CR, SHOWN_CR = "\r", "\\r"
 
 DISTRACTORS = frozenset({2, 7, 8, 12})
 MOT20_DISTRACTORS = DISTRACTORS | {6}
@@ -91,13 +92,15 @@ class TrackerRow:
 
 @dataclass(frozen=True)
 class FileFormat:
-    """How a file is written: column count (gt 8-10, tracker 7-10), line ends, tracker class/conf values."""
+    """How a file is written: columns (gt 8-10, tracker 7-10), delimiter, line ends, tracker class/conf."""
 
     columns: int
     crlf: bool = False
     final_newline: bool = True
     cls: int = -1
     conf: float = 1.0
+    delimiter: str = ","
+    trailing_delimiter: bool = False
 
 
 @dataclass(frozen=True)
@@ -168,31 +171,31 @@ def box_fields(box, noise, scale: float) -> list[str]:
     return [number(v * scale + n) for v, n in zip(box, noise, strict=True)]
 
 
-def lines_to_text(lines: list[str], fmt: FileFormat) -> str:
-    """Joins lines with the file's line ending; no rows means a 0-byte file (never a lone newline)."""
-    if not lines:
+def lines_to_text(rows: list[list[str]], fmt: FileFormat) -> str:
+    """Joins fields and lines as the format says; no rows means a 0-byte file (never a lone newline)."""
+    if not rows:
         return ""
     end = "\r\n" if fmt.crlf else "\n"
+    tail = fmt.delimiter if fmt.trailing_delimiter else ""
+    lines = [fmt.delimiter.join(fields) + tail for fields in rows]
     return end.join(lines) + (end if fmt.final_newline else "")
 
 
 def gt_text(seq: SequenceCase) -> str:
     """``frame,id,x,y,w,h,conf,class[,visibility[,-1]]`` per row, in the drawn row order."""
     extra = ["1", "-1"][: seq.gt_fmt.columns - 8]
-    lines = [
-        ",".join(
-            [
-                str(r.frame),
-                str(r.id),
-                *box_fields(r.box, r.noise, seq.scale),
-                number(r.conf),
-                number(r.cls),
-                *extra,
-            ]
-        )
+    rows = [
+        [
+            str(r.frame),
+            str(r.id),
+            *box_fields(r.box, r.noise, seq.scale),
+            number(r.conf),
+            number(r.cls),
+            *extra,
+        ]
         for r in seq.gt_rows
     ]
-    return lines_to_text(lines, seq.gt_fmt)
+    return lines_to_text(rows, seq.gt_fmt)
 
 
 def tracker_text(seq: SequenceCase, tracker_file: TrackerFile) -> str:
@@ -201,11 +204,10 @@ def tracker_text(seq: SequenceCase, tracker_file: TrackerFile) -> str:
         return ""
     fmt = tracker_file.fmt
     tail = [number(fmt.conf), number(fmt.cls), "-1", "-1"][: fmt.columns - 6]
-    lines = [
-        ",".join([str(r.frame), str(r.id), *box_fields(r.box, r.noise, seq.scale), *tail])
-        for r in tracker_file.rows
+    rows = [
+        [str(r.frame), str(r.id), *box_fields(r.box, r.noise, seq.scale), *tail] for r in tracker_file.rows
     ]
-    return lines_to_text(lines, fmt)
+    return lines_to_text(rows, fmt)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -227,9 +229,8 @@ def gt_track(draw, bench: str, length: int, noisy: bool, track_id: int, start) -
     rows = []
     for frame in range(1, length + 1):
         if not draw(weighted_bool(4)):  # present in 3 of 4 frames: gaps make fragmentation
-            flicker = draw(
-                st.sampled_from(range(20))
-            )  # real gt is per-track constant; TrackEval works per row
+            # Real gt has one class and conf per track, but TrackEval works per row: vary them now and then.
+            flicker = draw(st.sampled_from(range(20)))
             row_cls = draw(classes) if flicker == 0 else cls
             row_conf = draw(GT_CONFS) if flicker == 1 else conf
             noise = draw(st.sampled_from(NOISES)) if noisy else (0.0,) * 4
@@ -313,15 +314,30 @@ def tracker_rows(draw, gt_rows: tuple[GtRow, ...], length: int, noisy: bool) -> 
     return rows
 
 
+def file_format(columns, cls=None, conf=None) -> st.SearchStrategy[FileFormat]:
+    """Mostly plain ``a,b,c`` lines; sometimes ``a, b`` or ``a b`` (TrackEval sniffs the delimiter from the
+    first line), a trailing delimiter (TrackEval drops one empty last field), CRLF, no final newline."""
+    return st.builds(
+        FileFormat,
+        columns=columns,
+        crlf=weighted_bool(4),
+        final_newline=weighted_bool(4).map(lambda v: not v),
+        cls=st.just(-1) if cls is None else cls,
+        conf=st.just(1.0) if conf is None else conf,
+        delimiter=st.sampled_from([",", ",", ",", ", ", " "]),
+        trailing_delimiter=weighted_bool(6),
+    )
+
+
 @st.composite
 def tracker_file(draw, gt_rows: tuple[GtRow, ...], length: int, noisy: bool) -> TrackerFile:
     """A tracker's file: 0-byte about one time in seven, else rows in frame order or shuffled."""
-    fmt = FileFormat(
-        columns=draw(st.sampled_from([9, 10, 10, 7, 8])),
-        crlf=draw(weighted_bool(4)),
-        final_newline=not draw(weighted_bool(4)),
-        cls=draw(st.sampled_from([-1, 1, 0])),
-        conf=draw(st.sampled_from([1, 0.83, -1, 42.5])),  # TrackEval never uses tracker conf
+    fmt = draw(
+        file_format(
+            columns=st.sampled_from([9, 10, 10, 7, 8]),
+            cls=st.sampled_from([-1, 1, 0]),
+            conf=st.sampled_from([1, 0.83, -1, 42.5]),  # TrackEval never uses tracker conf
+        )
     )
     if draw(weighted_bool(7)):
         return TrackerFile(None, fmt)
@@ -336,11 +352,7 @@ def sequence_case(draw, bench: str, name: str) -> SequenceCase:
     length = draw(st.sampled_from(range(1, MAX_LENGTH + 1)))
     scale, noisy = draw(COORDINATE_STYLES)
     gt_rows = draw(ordered(draw(gt_rows_of(bench, length, noisy)), ("id", "frame", "shuffled")))
-    gt_fmt = FileFormat(
-        columns=draw(st.sampled_from([9, 9, 8, 10])),
-        crlf=draw(weighted_bool(4)),
-        final_newline=not draw(weighted_bool(4)),
-    )
+    gt_fmt = draw(file_format(columns=st.sampled_from([9, 9, 8, 10])))
     trackers = {t: draw(tracker_file(gt_rows, length, noisy)) for t in TRACKER_NAMES}
     return SequenceCase(name, length, scale, gt_rows, gt_fmt, trackers)
 
@@ -372,8 +384,8 @@ def sequence_features(bench: str, seq: SequenceCase) -> set[str]:
     gt_frames = {r.frame for r in seq.gt_rows}
     if not seq.gt_rows:
         found.add("empty_gt_file")
-    if seq.gt_fmt.crlf:
-        found.add("crlf")
+    for fmt in [seq.gt_fmt, *(f.fmt for f in seq.trackers.values())]:
+        found |= format_features(fmt)
     if seq.scale != 1.0 or seq.gt_rows and seq.gt_rows[0].noise != (0.0,) * 4:
         found.add("float_boxes")
     if any(r.box[0] < 0 or r.box[1] < 0 for r in seq.gt_rows):
@@ -397,6 +409,13 @@ def sequence_features(bench: str, seq: SequenceCase) -> set[str]:
         found |= id_switch_features(tracker_file.rows)
         found |= overlap_features(bench, seq.gt_rows, tracker_file.rows, distractors)
     return found
+
+
+def format_features(fmt: FileFormat) -> set[str]:
+    """'crlf', 'space_delimited', 'comma_space_delimited', 'trailing_delimiter', as the file is written."""
+    found = {"crlf"} if fmt.crlf else set()
+    found |= {" ": {"space_delimited"}, ", ": {"comma_space_delimited"}}.get(fmt.delimiter, set())
+    return found | ({"trailing_delimiter"} if fmt.trailing_delimiter else set())
 
 
 def id_switch_features(rows) -> set[str]:

@@ -17,7 +17,9 @@ GT_ROWS = ["1,1,10,10,20,40,1,1,1", "2,1,12,10,20,40,1,1,1", "1,2,60,10,20,40,1,
 TRACKER_ROWS = ["1,5,10,10,20,40,1,-1,-1,-1", "2,5,12,11,20,40,1,-1,-1,-1", "3,6,61,12,20,40,1,-1,-1,-1"]
 
 
-def write_benchmark(root: Path, gt_rows=GT_ROWS, tracker_rows=TRACKER_ROWS, length: int = 3) -> tuple[Path, Path]:
+def write_benchmark(
+    root: Path, gt_rows=GT_ROWS, tracker_rows=TRACKER_ROWS, length: int = 3
+) -> tuple[Path, Path]:
     """One sequence ``seq-a`` of ``length`` frames and one tracker ``trk`` in TrackEval's layout."""
     gt_folder, trackers_folder = root / "gt", root / "trackers"
     seq = gt_folder / "MOT17-train" / "seq-a"
@@ -33,10 +35,23 @@ def write_benchmark(root: Path, gt_rows=GT_ROWS, tracker_rows=TRACKER_ROWS, leng
 
 
 def run_cli(gt_folder: Path, trackers_folder: Path, output: Path, capsys) -> tuple[int, str]:
-    status = main([
-        "eval", "--gt-folder", str(gt_folder), "--trackers-folder", str(trackers_folder),
-        "--benchmark", "MOT17", "--split", "train", "--output-folder", str(output), "--json", str(output / "r.json"),
-    ])
+    status = main(
+        [
+            "eval",
+            "--gt-folder",
+            str(gt_folder),
+            "--trackers-folder",
+            str(trackers_folder),
+            "--benchmark",
+            "MOT17",
+            "--split",
+            "train",
+            "--output-folder",
+            str(output),
+            "--json",
+            str(output / "r.json"),
+        ]
+    )
     return status, capsys.readouterr().err
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_bad_input import GT_ROWS, TRACKER_ROWS, write_benchmark
 
 from discmot.data.layouts import LayoutError, resolve_eval_plan
 from discmot.eval.runner import evaluate
-from test_bad_input import GT_ROWS, TRACKER_ROWS, write_benchmark
 
 
 def write_dataset_root(root, split="val"):
