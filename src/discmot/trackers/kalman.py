@@ -85,25 +85,37 @@ class KalmanFilterXYAH:
         return np.sum(z * z, axis=1)
 
 
-def _cholesky4(matrices: np.ndarray) -> np.ndarray:
-    """Lower Cholesky factors of ``(N, 4, 4)`` symmetric positive-definite matrices, vectorised over N."""
-    a = matrices
+def _cholesky4(a: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factors of ``(N, 4, 4)`` symmetric positive-definite matrices, written out entry by
+    entry (a few dozen elementwise operations on ``(N,)`` arrays instead of N LAPACK calls)."""
+    l00 = np.sqrt(a[:, 0, 0])
+    l10, l20, l30 = a[:, 1, 0] / l00, a[:, 2, 0] / l00, a[:, 3, 0] / l00
+    l11 = np.sqrt(a[:, 1, 1] - l10 * l10)
+    l21 = (a[:, 2, 1] - l20 * l10) / l11
+    l31 = (a[:, 3, 1] - l30 * l10) / l11
+    l22 = np.sqrt(a[:, 2, 2] - l20 * l20 - l21 * l21)
+    l32 = (a[:, 3, 2] - l30 * l20 - l31 * l21) / l22
+    l33 = np.sqrt(a[:, 3, 3] - l30 * l30 - l31 * l31 - l32 * l32)
     lower = np.zeros_like(a)
-    for j in range(4):
-        diagonal = a[:, j, j] - np.sum(lower[:, j, :j] ** 2, axis=1)
-        lower[:, j, j] = np.sqrt(diagonal)
-        for i in range(j + 1, 4):
-            lower[:, i, j] = (a[:, i, j] - np.sum(lower[:, i, :j] * lower[:, j, :j], axis=1)) / lower[:, j, j]
+    lower[:, 0, 0], lower[:, 1, 0], lower[:, 2, 0], lower[:, 3, 0] = l00, l10, l20, l30
+    lower[:, 1, 1], lower[:, 2, 1], lower[:, 3, 1] = l11, l21, l31
+    lower[:, 2, 2], lower[:, 3, 2], lower[:, 3, 3] = l22, l32, l33
     return lower
 
 
-def _lower_triangular_inverse(lower: np.ndarray) -> np.ndarray:
-    """Inverses of ``(N, 4, 4)`` lower-triangular matrices by forward substitution, vectorised over N."""
-    inverse = np.zeros_like(lower)
-    for i in range(4):
-        inverse[:, i, i] = 1.0 / lower[:, i, i]
-        for j in range(i):
-            inverse[:, i, j] = -np.sum(lower[:, i, j:i] * inverse[:, j:i, j], axis=1) / lower[:, i, i]
+def _lower_triangular_inverse(m: np.ndarray) -> np.ndarray:
+    """Inverses of ``(N, 4, 4)`` lower-triangular matrices by forward substitution, entry by entry."""
+    i00, i11, i22, i33 = 1 / m[:, 0, 0], 1 / m[:, 1, 1], 1 / m[:, 2, 2], 1 / m[:, 3, 3]
+    i10 = -m[:, 1, 0] * i00 * i11
+    i21 = -m[:, 2, 1] * i11 * i22
+    i32 = -m[:, 3, 2] * i22 * i33
+    i20 = -(m[:, 2, 0] * i00 + m[:, 2, 1] * i10) * i22
+    i31 = -(m[:, 3, 1] * i11 + m[:, 3, 2] * i21) * i33
+    i30 = -(m[:, 3, 0] * i00 + m[:, 3, 1] * i10 + m[:, 3, 2] * i20) * i33
+    inverse = np.zeros_like(m)
+    inverse[:, 0, 0], inverse[:, 1, 1], inverse[:, 2, 2], inverse[:, 3, 3] = i00, i11, i22, i33
+    inverse[:, 1, 0], inverse[:, 2, 1], inverse[:, 3, 2] = i10, i21, i32
+    inverse[:, 2, 0], inverse[:, 3, 1], inverse[:, 3, 0] = i20, i31, i30
     return inverse
 
 
