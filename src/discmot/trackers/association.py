@@ -71,6 +71,27 @@ class JDETrackerConfig:
         is_mot = name is not None and name.upper() in MOT_BENCHMARKS
         return replace(cls(output_filter=is_mot), **overrides)
 
+    @classmethod
+    def preset(cls, name: str, benchmark: str | None = None, **overrides) -> JDETrackerConfig:
+        """Named settings for a kind of detector (`TRACKER_PRESETS`) plus the benchmark's output filter."""
+        if name not in TRACKER_PRESETS:
+            raise ValueError(f"unknown tracker preset {name!r}; choose from {', '.join(TRACKER_PRESETS)}")
+        return replace(cls.for_benchmark(benchmark), **{**TRACKER_PRESETS[name], **overrides})
+
+
+#: Settings per kind of detector, measured in docs/tracking.md.
+#: ``cstrack``: the original thresholds (CSTrack's own detector is calibrated for them).
+#: ``onnx``: a generic detector such as YOLOX-nano scoring every box from 0.1: weak detections keep tracks
+#: alive, only confident ones (>= 0.7) start tracks, and the matched detection box is written
+#: (PETS09-S2L1 with YOLOX-nano + OSNet: HOTA 0.557, MOTA 0.789, IDF1 0.734).
+#: ``public``: precomputed public detections (MOTChallenge det.txt): every detection is used and
+#: detection boxes are written (MOT17-05 FRCNN + DeepSORT features: HOTA 0.483 vs DeepSORT's 0.474).
+TRACKER_PRESETS: dict[str, dict] = {
+    "cstrack": {},
+    "onnx": {"conf_threshold": 0.3, "birth_threshold": 0.7, "output_detection_boxes": True},
+    "public": {"conf_threshold": 0.0, "output_detection_boxes": True},
+}
+
 
 class TrackState(IntEnum):
     NEW = 0
