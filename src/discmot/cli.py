@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="only log warnings and errors")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
     _add_eval(verbs)
+    _add_track(verbs)
     _add_synth(verbs)
     _add_demo(verbs)
     return parser
@@ -117,6 +118,159 @@ def _run_eval(args: argparse.Namespace) -> int:
         print(report.format_table(per_sequence, args.metrics, tracker, full=args.full))
         print()
     return 0
+
+
+TRACK_EPILOG = """\
+sources:
+  a video file (vtest.avi, clip.mp4), an image folder (natural order: 2.jpg before 10.jpg), a glob
+  ('frames/*.jpg', quoted), a webcam index (0; Ctrl-C stops and keeps what was tracked), a MOTChallenge
+  sequence folder (seqinfo.ini + img1/; with det/det.txt no detector is needed and images are optional),
+  or a split folder of sequences (writes <split-out>/<tracker-name>/data/<seq>.txt for `discmot eval`)
+
+examples:
+  discmot track vtest.avi --detector yolox_nano.onnx --reid osnet_x0_25_msmt17.onnx \\
+      --save-txt out/vtest.txt --save-video out/vtest.mp4
+  discmot track MOT15/train/PETS09-S2L1 --det-file det_yolox_nano_osnet.npy --save-txt out/PETS09-S2L1.txt
+  discmot track frames/ --detections dets.txt --frame-rate 25 --save-video out/frames.mp4
+  discmot track MOT17/train --benchmark MOT17 --split-out outputs/mot17-train
+  discmot eval --gt-folder MOT17 --split train --trackers-folder outputs/mot17-train
+
+Result rows are MOTChallenge's frame,id,x,y,w,h,score,-1,-1,-1 with 1-based frames: frame k of a video is
+frame k of its sequence. A frame that cannot be decoded is skipped with a warning; tracking goes on.
+"""
+
+
+def _add_track(verbs) -> None:
+    p = verbs.add_parser(
+        "track",
+        help="track objects in a video, image folder, glob, webcam, sequence or benchmark split",
+        description="Run a tracker over a source: frames are streamed, detected (ONNX detector + ReID model) "
+        "or read from precomputed detections, associated, and written as MOTChallenge results and/or an "
+        "annotated H.264 video.",
+        epilog=TRACK_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "source", metavar="SOURCE", help="video, image folder, glob, webcam index, sequence or split"
+    )
+    p.add_argument(
+        "--model", default="jde", choices=["jde"], help="tracker (default: jde, the JDE/CSTrack cascade)"
+    )
+    p.add_argument("--detector", metavar="PATH.onnx", help="YOLOX ONNX detector")
+    p.add_argument("--reid", metavar="PATH.onnx", help="ReID ONNX model for appearance embeddings")
+    p.add_argument(
+        "--conf",
+        type=float,
+        metavar="SCORE",
+        help="detector score threshold (default: the detector's, 0.3); drops precomputed detections below it",
+    )
+    p.add_argument(
+        "--classes",
+        type=int,
+        nargs="+",
+        default=[0],
+        metavar="ID",
+        help="detector classes to keep (default: 0, person)",
+    )
+    p.add_argument("--device", default="cpu", help="device of the ONNX models: cpu or cuda (default: cpu)")
+    p.add_argument(
+        "--detections", metavar="FILE", help="precomputed detections (MOT det.txt, or .npy with features)"
+    )
+    p.add_argument(
+        "--det-file",
+        default="det.txt",
+        metavar="NAME",
+        help="detections file in each sequence's det/ folder (default: det.txt)",
+    )
+    p.add_argument("--save-txt", metavar="FILE", help="write MOTChallenge results here")
+    p.add_argument("--save-video", metavar="FILE", help="write an annotated video here (.mp4)")
+    p.add_argument(
+        "--benchmark",
+        metavar="NAME",
+        help="tracker preset: MOT15/16/17/20 turn on the pedestrian output filter",
+    )
+    p.add_argument(
+        "--tracker-preset",
+        choices=["onnx", "public", "cstrack"],
+        help="association settings: onnx (default with --detector: tracks kept by detections >= 0.3, born "
+        "from >= 0.7, detection boxes written), public (default with precomputed detections: every "
+        "detection used), cstrack (CSTrack's own thresholds); see docs/tracking.md",
+    )
+    p.add_argument("--track-thresh", type=float, metavar="SCORE", help="ignore detections below (preset's)")
+    p.add_argument("--birth-thresh", type=float, metavar="SCORE", help="score to start a track (preset's)")
+    p.add_argument(
+        "--kalman-boxes", action="store_true", help="write Kalman-smoothed boxes instead of detection boxes"
+    )
+    p.add_argument(
+        "--frame-rate", type=float, metavar="FPS", help="frame rate (default: the source's, else 30)"
+    )
+    p.add_argument("--split-out", metavar="DIR", help="output folder when SOURCE is a folder of sequences")
+    p.add_argument(
+        "--tracker-name",
+        metavar="NAME",
+        help="tracker folder name under --split-out (default: the model name)",
+    )
+    p.set_defaults(run=_run_track)
+
+
+def _run_track(args: argparse.Namespace) -> int:
+    from discmot.engine.infer import track
+
+    result = track(
+        args.source,
+        model=args.model,
+        detector=args.detector,
+        reid=args.reid,
+        conf=args.conf,
+        classes=tuple(args.classes),
+        device=args.device,
+        detections=args.detections,
+        det_file=args.det_file,
+        save_txt=args.save_txt,
+        save_video=args.save_video,
+        benchmark=args.benchmark,
+        frame_rate=args.frame_rate,
+        split_out=args.split_out,
+        tracker_name=args.tracker_name,
+        progress=sys.stderr.isatty() and not args.quiet,
+        tracker_preset=args.tracker_preset,
+        track_thresh=args.track_thresh,
+        birth_thresh=args.birth_thresh,
+        kalman_boxes=args.kalman_boxes,
+    )
+    if "name" not in result:  # a split: {sequence: summary}
+        for summary in result.values():
+            print(_track_line(summary))
+        print(_eval_hint(args.source, args.split_out, args.benchmark))
+        return 0
+    print(_track_line(result))
+    return 130 if result["interrupted"] else 0
+
+
+def _track_line(summary: dict) -> str:
+    line = (
+        f"{summary['name']}: {summary['frames']} frames in {summary['seconds']:.1f} s "
+        f"({summary['fps']:.1f} fps), {summary['ids']} ids"
+    )
+    if summary["skipped"]:
+        line += f", {len(summary['skipped'])} undecodable frames skipped"
+    for key, what in (("save_txt", "results"), ("save_video", "video")):
+        if summary[key]:
+            line += f"; {what}: {summary[key]}"
+    return line
+
+
+def _eval_hint(split_folder: str, out: str, benchmark: str | None) -> str:
+    from pathlib import Path
+
+    split = Path(split_folder).resolve()
+    prefix, _, name = split.name.rpartition("-")
+    if prefix and name in ("train", "val", "test", "all"):  # TrackEval's <BENCH>-<SPLIT> folders
+        benchmark = prefix
+    else:
+        name = split.name
+    options = f"--benchmark {benchmark} --split {name}" if benchmark else f"--split {name}"
+    return f"evaluate with: discmot eval --gt-folder {split.parent} --trackers-folder {out} {options}"
 
 
 def _add_synth(verbs) -> None:

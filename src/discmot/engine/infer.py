@@ -1,0 +1,428 @@
+"""Running a tracker over videos, image folders and MOTChallenge sequences -> MOT result files and videos.
+
+The track flow reads straight through `track_source`:
+source frames (`discmot.io.video`) -> detections (an ONNX detector, plus an optional ReID embedder, or
+precomputed detections) -> ``tracker.update`` -> `Tracks` -> MOTChallenge rows (`discmot.io.mot`) and
+annotated frames (`discmot.viz.draw`) -> `VideoWriter`.
+
+`track_split` runs it over every sequence of a benchmark split and writes TrackEval's layout, and `track`
+is the whole ``discmot track`` verb as one call. Nothing here imports torch; the detector plug-ins import
+onnxruntime when they are built.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from discmot.io.mot import write_mot_results
+from discmot.io.video import FrameSource, SequenceFrames, VideoWriter, open_source
+from discmot.structures import Detections, Tracks
+from discmot.viz.draw import TrailHistory, draw_tracks
+
+log = logging.getLogger(__name__)
+
+#: ``frame_bgr -> Detections``, e.g. `discmot.trackers.detectors.YoloxDetector`.
+Detector = Callable[[np.ndarray], Detections]
+#: ``(frame_bgr, boxes_tlwh (N, 4)) -> (N, D) float32``, e.g. `OnnxReidEmbedder`.
+Embedder = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+class Tracker(Protocol):
+    """What the engine needs of a tracker (see `discmot.trackers`)."""
+
+    def update(self, detections: Detections, frame: np.ndarray | None = None) -> Tracks: ...
+
+    def reset(self) -> None: ...
+
+
+class FrameDetections(Protocol):
+    """Precomputed detections: ``detections[frame_number]`` (1-based) gives that frame's `Detections`."""
+
+    def __getitem__(self, frame_number: int) -> Detections: ...
+
+
+def track_source(
+    source: FrameSource | str | Path | int,
+    tracker: Tracker,
+    detect: Detector | None = None,
+    embed: Embedder | None = None,
+    detections: FrameDetections | str | Path | None = None,
+    save_txt: str | Path | None = None,
+    save_video: str | Path | None = None,
+    progress: bool | None = None,
+    min_score: float | None = None,
+    trail_length: int = 30,
+) -> dict:
+    """Tracks every frame of one source; writes MOTChallenge results and/or an annotated video.
+
+    The tracker is `reset` first, so ids start at 1. A frame the source cannot decode is not tracked (the
+    source warns); the frame numbers of the others stay those of the source, so result row ``k`` belongs
+    to frame ``k`` of the video or sequence.
+
+    Args:
+        source: a `FrameSource` or anything `open_source` accepts.
+        tracker: e.g. `discmot.trackers.association.JDETracker`.
+        detect: a detector; used when ``detections`` is ``None``.
+        embed: a ReID embedder run on each frame's boxes (it replaces precomputed embeddings).
+        detections: precomputed detections, or a file for `discmot.trackers.detectors.load_precomputed`.
+        save_txt: results file (rows ``frame,id,x,y,w,h,score,-1,-1,-1``, 1-based frames), written atomically.
+        save_video: annotated H.264 MP4 (boxes, ids, trails, a colour per id).
+        progress: show a progress bar with the frame rate on stderr (``None``: when stderr is a terminal).
+        min_score: drop precomputed detections scoring below (detectors apply their own threshold).
+        trail_length: frames of trail drawn behind each track.
+
+    Returns:
+        ``name``, ``frames`` (tracked), ``skipped`` (frame numbers not decodable), ``rows``, ``ids``
+        (distinct track ids), ``seconds``, ``fps``, ``interrupted``, ``save_txt``, ``save_video``.
+
+    Raises:
+        ValueError: unreadable source, no detector and no detections, or images needed (detector, embedder,
+            video) but the source has none.
+    """
+    frames = source if isinstance(source, FrameSource) else open_source(source)
+    detections = _load_detections(detections)
+    _check_inputs(frames, detect, embed, detections, save_video)
+    tracker.reset()
+    rows = _Rows()
+    interrupted = False
+    start = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        writer = stack.enter_context(VideoWriter(save_video, frames.fps, frames.size)) if save_video else None
+        bar = stack.enter_context(_progress_bar(frames, progress))
+        trails = TrailHistory(trail_length)
+        try:
+            for frame_number, image in frames:
+                found = _frame_detections(frame_number, image, detect, embed, detections, min_score)
+                tracks = tracker.update(found, image)
+                rows.add(frame_number, tracks)
+                if writer is not None:
+                    trails.update(tracks)
+                    writer.write(draw_tracks(image.copy(), tracks, trails))  # the tracker may keep the frame
+                bar.update(1)
+        except KeyboardInterrupt:
+            if frames.num_frames is not None:
+                raise  # a file: abort, write nothing (outputs are atomic)
+            interrupted = True  # a camera or stream: Ctrl-C is how it ends; keep what was tracked
+            log.info("%s: stopped at frame %d", frames.name, rows.last_frame)
+    if save_txt is not None:
+        write_mot_results(save_txt, *rows.arrays())
+    seconds = time.perf_counter() - start
+    return _summary(frames, rows, seconds, interrupted, save_txt, save_video)
+
+
+def track_split(
+    split_folder: str | Path,
+    out_folder: str | Path,
+    tracker_factory: Callable[[float], Tracker],
+    det_file: str = "det.txt",
+    layout: str = "trackeval",
+    tracker_name: str = "discmot",
+    detect: Detector | None = None,
+    embed: Embedder | None = None,
+    frame_rate: float | None = None,
+    progress: bool | None = None,
+) -> dict[str, dict]:
+    """Tracks every sequence of a benchmark split folder (``<split>/<seq>/{seqinfo.ini,det/,img1/}``).
+
+    Each sequence gets a fresh tracker, ``tracker_factory(frame_rate)``, built with the sequence's
+    ``frameRate`` from ``seqinfo.ini`` (or ``frame_rate`` when given). Detections come from
+    ``<seq>/det/<det_file>`` (images are then optional), or from ``detect`` run on the images.
+
+    Args:
+        layout: ``"trackeval"``: ``<out>/<tracker_name>/data/<seq>.txt``, ready for ``discmot eval
+            --trackers-folder <out>``; ``"flat"``: ``<out>/<seq>.txt``.
+
+    Returns:
+        ``{sequence name: summary}`` (see `track_source`), in sorted order.
+    """
+    if layout not in ("trackeval", "flat"):
+        raise ValueError(f"layout must be 'trackeval' or 'flat', not {layout!r}")
+    results = Path(out_folder) / tracker_name / "data" if layout == "trackeval" else Path(out_folder)
+    summaries = {}
+    for folder in find_sequences(split_folder, None if detect else det_file):
+        source = SequenceFrames(folder)
+        tracker = tracker_factory(frame_rate or source.fps or 30.0)
+        precomputed = None if detect else folder / "det" / det_file
+        summary = track_source(
+            source, tracker, detect, embed, precomputed, results / f"{folder.name}.txt", progress=progress
+        )
+        log.debug(
+            "%s: %d frames, %d ids, %.0f fps", folder.name, summary["frames"], summary["ids"], summary["fps"]
+        )
+        summaries[folder.name] = summary
+    return summaries
+
+
+def find_sequences(split_folder: str | Path, det_file: str | None = "det.txt") -> list[Path]:
+    """The sequence folders of a split: sub-folders with ``seqinfo.ini`` and ``det/<det_file>`` (with
+    ``det_file=None``: with an image folder instead), sorted by name.
+
+    Raises:
+        ValueError: the folder does not exist or holds no such sequence.
+    """
+    split = Path(split_folder)
+    if not split.is_dir():
+        raise ValueError(f"{split}: split folder not found")
+    sequences = sorted(p for p in split.iterdir() if (p / "seqinfo.ini").is_file())
+    if det_file is None:
+        found = [p for p in sequences if SequenceFrames(p).has_images]
+        needed = "seqinfo.ini and images"
+    else:
+        found = [p for p in sequences if (p / "det" / det_file).is_file()]
+        needed = f"seqinfo.ini and det/{det_file}"
+    if not found:
+        raise ValueError(f"{split}: no sequence folders with {needed} here")
+    for skipped in sorted(set(sequences) - set(found)):
+        log.warning("%s: skipped (no det/%s)", skipped, det_file)
+    return found
+
+
+def is_split_folder(path: str | Path | int) -> bool:
+    """True for a folder of sequence folders (its sub-folders have ``seqinfo.ini``, it has none)."""
+    if not isinstance(path, (str, Path)):
+        return False  # a webcam index
+    path = Path(path)
+    if not path.is_dir() or (path / "seqinfo.ini").exists():
+        return False
+    return any((p / "seqinfo.ini").is_file() for p in path.iterdir())
+
+
+# --------------------------------------------------------------------------------------------------
+# The loop's parts
+
+
+def _load_detections(detections):
+    if detections is None or not isinstance(detections, (str, Path)):
+        return detections
+    from discmot.trackers.detectors import load_precomputed
+
+    return load_precomputed(detections)
+
+
+def _check_inputs(frames: FrameSource, detect, embed, detections, save_video) -> None:
+    if detect is None and detections is None:
+        raise ValueError(
+            f"{frames.location}: no detector and no detections: pass a detector (--detector PATH.onnx) "
+            "or precomputed detections (--detections FILE)"
+        )
+    if not frames.has_images:
+        uses = {
+            "detector": detect is not None and detections is None,
+            "ReID model": embed is not None,
+            "video output": save_video is not None,
+        }
+        needs = [what for what, used in uses.items() if used]
+        if needs:
+            raise ValueError(f"{frames.location}: has no images, which the {' and '.join(needs)} need")
+    hint = getattr(detections, "num_frames_hint", None)
+    if hint and frames.num_frames and hint > frames.num_frames:
+        log.warning(
+            "%s: the detections reach frame %d but the source has %d frames; are they for this source?",
+            frames.location,
+            hint,
+            frames.num_frames,
+        )
+
+
+def _frame_detections(frame_number, image, detect, embed, precomputed, min_score) -> Detections:
+    if precomputed is not None:
+        found = precomputed[frame_number]
+        if min_score is not None:
+            found = found.select(found.scores >= min_score)
+    else:
+        found = detect(image)
+    if embed is not None and len(found):
+        found = replace(found, embeddings=np.asarray(embed(image, found.boxes), dtype=np.float32))
+    return found
+
+
+class _Rows:
+    """MOT result rows accumulated frame by frame."""
+
+    def __init__(self):
+        self.frames: list[np.ndarray] = []
+        self.tracks: list[Tracks] = []
+        self.last_frame = 0
+        self.count = 0
+
+    def add(self, frame_number: int, tracks: Tracks) -> None:
+        self.last_frame = frame_number
+        self.count += 1
+        if len(tracks):
+            self.frames.append(np.full(len(tracks), frame_number, np.int64))
+            self.tracks.append(tracks)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``frames, ids, boxes, scores`` of every row."""
+        if not self.tracks:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0)
+        return (
+            np.concatenate(self.frames),
+            np.concatenate([t.ids for t in self.tracks]),
+            np.concatenate([t.boxes for t in self.tracks]),
+            np.concatenate([t.scores for t in self.tracks]),
+        )
+
+
+def _progress_bar(frames: FrameSource, enabled: bool | None):
+    from tqdm import tqdm
+
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    return tqdm(
+        total=frames.num_frames,
+        desc=frames.name,
+        unit="frame",
+        file=sys.stderr,
+        disable=not enabled,
+        leave=False,
+    )
+
+
+def _summary(
+    frames: FrameSource, rows: _Rows, seconds: float, interrupted: bool, save_txt, save_video
+) -> dict:
+    ids = np.unique(np.concatenate([t.ids for t in rows.tracks])) if rows.tracks else np.zeros(0)
+    return {
+        "name": frames.name,
+        "frames": rows.count,
+        "skipped": list(frames.skipped),
+        "rows": int(sum(len(t) for t in rows.tracks)),
+        "ids": int(len(ids)),
+        "seconds": seconds,
+        "fps": rows.count / seconds if seconds > 0 else 0.0,
+        "interrupted": interrupted,
+        "save_txt": None if save_txt is None else str(save_txt),
+        "save_video": None if save_video is None else str(save_video),
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# The `discmot track` verb as one call
+
+
+def track(
+    source: str | Path | int,
+    *,
+    model: str = "jde",
+    detector: str | Path | None = None,
+    reid: str | Path | None = None,
+    conf: float | None = None,
+    classes: tuple[int, ...] = (0,),
+    device: str = "cpu",
+    detections: str | Path | None = None,
+    det_file: str = "det.txt",
+    save_txt: str | Path | None = None,
+    save_video: str | Path | None = None,
+    benchmark: str | None = None,
+    frame_rate: float | None = None,
+    split_out: str | Path | None = None,
+    tracker_name: str | None = None,
+    progress: bool | None = None,
+    tracker_preset: str | None = None,
+    track_thresh: float | None = None,
+    birth_thresh: float | None = None,
+    kalman_boxes: bool = False,
+) -> dict:
+    """Tracks a video, image folder, glob, webcam index, sequence folder or whole split (``discmot track``).
+
+    A folder of sequence folders runs `track_split` into ``split_out`` (TrackEval layout) and returns
+    ``{sequence: summary}``; anything else runs `track_source` and returns its summary. A sequence folder
+    with ``det/<det_file>`` uses those detections when neither ``detector`` nor ``detections`` is given.
+
+    Args:
+        model: the tracker; only ``"jde"`` (the JDE/CSTrack association cascade) for now.
+        detector, reid: ONNX files of a YOLOX detector and an OSNet-style ReID model.
+        conf: detector score threshold (its default when ``None``); with precomputed detections, drop
+            those scoring below.
+        classes: detector classes kept (COCO ids; 0 is person).
+        benchmark: MOT15-20 turn on CSTrack's pedestrian output filter.
+        tracker_preset: `discmot.trackers.association.TRACKER_PRESETS` entry (default: ``"onnx"`` with a
+            detector, ``"public"`` with precomputed detections; ``"cstrack"`` is the original's).
+        track_thresh, birth_thresh: override the preset's detection and track-birth score thresholds.
+        kalman_boxes: write the Kalman estimate instead of the matched detection box.
+        frame_rate: the tracker's frame rate (default: the source's, else 30); also the rate of an
+            image folder's output video.
+    """
+    overrides = {"conf_threshold": track_thresh, "birth_threshold": birth_thresh}
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if kalman_boxes:
+        overrides["output_detection_boxes"] = False
+    preset = tracker_preset or ("onnx" if detector is not None else "public")
+    factory = tracker_factory(model, benchmark, preset, **overrides)
+    if is_split_folder(source):
+        if save_txt or save_video or detections or split_out is None:
+            raise ValueError(
+                f"{source}: a folder of sequences writes one result per sequence: give --split-out DIR "
+                "(and no --save-txt, --save-video or --detections)"
+            )
+        detect, embed = _plugins(detector, reid, conf, classes, device)
+        return track_split(
+            source,
+            split_out,
+            factory,
+            det_file,
+            "trackeval",
+            tracker_name or model,
+            detect,
+            embed,
+            frame_rate,
+            progress,
+        )
+    if detector is not None and detections is not None:
+        raise ValueError(
+            "give either a detector (--detector) or precomputed detections (--detections), not both"
+        )
+    frames = open_source(source, fps=frame_rate)
+    if detector is None and detections is None and isinstance(frames, SequenceFrames):
+        if (frames.folder / "det" / det_file).is_file():
+            detections = frames.folder / "det" / det_file
+            log.info("%s: using the precomputed detections %s", frames.name, detections)
+    if detector is None and detections is None:
+        _check_inputs(frames, None, None, None, None)  # raises the "no detector and no detections" error
+    detect, embed = _plugins(detector, reid, conf, classes, device)
+    tracker = factory(frame_rate or frames.fps or 30.0)
+    min_score = conf if detections is not None else None
+    return track_source(frames, tracker, detect, embed, detections, save_txt, save_video, progress, min_score)
+
+
+def tracker_factory(
+    model: str = "jde", benchmark: str | None = None, preset: str = "cstrack", **overrides
+) -> Callable[[float], Tracker]:
+    """``frame_rate -> tracker`` for a tracker name, a settings preset and an optional benchmark."""
+    if model != "jde":
+        raise ValueError(
+            f"unknown tracker model {model!r}: only 'jde' is available (fdta and cstrack come later)"
+        )
+    from discmot.trackers.association import JDETracker, JDETrackerConfig
+
+    config = JDETrackerConfig.preset(preset, benchmark, **overrides)
+    return lambda frame_rate: JDETracker(config, frame_rate=frame_rate)
+
+
+def _plugins(detector, reid, conf, classes, device) -> tuple[Detector | None, Embedder | None]:
+    """Builds the ONNX detector and embedder (they raise ValueError for a missing or bad model file)."""
+    if detector is None and reid is None:
+        return None, None
+    from discmot.trackers import detectors
+
+    detect = embed = None
+    try:
+        if detector is not None:
+            options = {} if conf is None else {"conf": conf}
+            detect = detectors.YoloxDetector(detector, classes=tuple(classes), device=device, **options)
+        if reid is not None:
+            embed = detectors.OnnxReidEmbedder(reid, device=device)
+    except (FileNotFoundError, detectors.OnnxRuntimeMissingError, RuntimeError) as error:
+        # a missing model file, no onnxruntime, CUDA asked for but failing: one line, like bad input
+        raise ValueError(str(error)) from None
+    return detect, embed

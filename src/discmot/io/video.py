@@ -1,0 +1,503 @@
+"""Frames in, video out: stream frames from a video, an image folder, a glob, a webcam or a sequence folder,
+and write annotated videos.
+
+Reading. `open_source` turns what a user typed into a `FrameSource`, an iterable of
+``(frame_number, frame_bgr)`` with 1-based frame numbers: frame ``k`` of a video is frame ``k`` of its
+sequence, the ``k``-th image of a folder (natural order: ``img2`` before ``img10``) is frame ``k``.
+Frames are decoded one at a time, never all at once.
+
+Video files are read with PyAV rather than ``cv2.VideoCapture``: PyAV reports a packet that fails to
+decode as an exception, distinct from the end of the stream, while ``VideoCapture.read()`` returns
+``False`` for both and so cannot skip a bad frame and go on. Webcams are read with OpenCV.
+
+A frame that cannot be decoded mid-stream (a corrupt packet, a truncated or garbage image file) is
+skipped: its number is not yielded, one warning names the source and the frame number, and the
+following frames keep their numbers (so detections and results stay aligned; the tracker simply gets no
+update for that frame). The numbers skipped so far are in `FrameSource.skipped`. A source that cannot be
+opened at all raises ``ValueError("<source>: cannot open video ...")``.
+
+Writing. `VideoWriter` writes H.264 MP4 (yuv420p) with PyAV's bundled FFmpeg, falling back to OpenCV's
+``mp4v`` with a logged warning when no H.264 encoder is available. The file appears only when the writer
+is closed without error (temporary file + rename).
+
+OpenCV and PyAV are imported inside the functions that use them, so importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob as globlib
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from discmot.io.atomic import current_umask
+from discmot.io.mot import read_seqinfo
+
+log = logging.getLogger(__name__)
+
+#: File extensions read as images (lower case).
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+#: H.264 encoders tried in order by `VideoWriter`.
+H264_ENCODERS = ("libx264", "libopenh264", "h264")
+_GLOB_CHARACTERS = re.compile(r"[*?\[]")
+
+Frame = tuple[int, "np.ndarray | None"]
+
+
+class FrameSource:
+    """Frames of one source, streamed.
+
+    Iterating yields ``(frame_number, frame)``: 1-based frame numbers and ``(H, W, 3)`` uint8 BGR frames
+    (``None`` only for a `SequenceFrames` without images).
+
+    Attributes:
+        name: a short name (video file stem, folder name), e.g. for a results file.
+        location: what was opened (path, pattern or camera), used in messages.
+        fps: frames per second, ``None`` if unknown.
+        size: ``(width, height)`` in pixels, ``None`` if unknown.
+        num_frames: the number of frames, ``None`` if unknown (webcam, some containers).
+        has_images: ``False`` when the source yields ``None`` instead of images.
+        skipped: frame numbers skipped so far because they could not be decoded.
+    """
+
+    def __init__(self, name: str, location: str, fps=None, size=None, num_frames=None, has_images=True):
+        self.name = name
+        self.location = location
+        self.fps = fps
+        self.size = size
+        self.num_frames = num_frames
+        self.has_images = has_images
+        self.skipped: list[int] = []
+
+    def __iter__(self) -> Iterator[Frame]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.location!r}, fps={self.fps}, size={self.size}, "
+            f"num_frames={self.num_frames})"
+        )
+
+    def _skip(self, frame_number: int, where: str, reason: str) -> None:
+        self.skipped.append(frame_number)
+        log.warning("%s: frame %d %s; skipped", where, frame_number, reason)
+
+
+def open_source(source: str | os.PathLike | int, fps: float | None = None) -> FrameSource:
+    """Opens a video file, an image folder, a glob pattern, a webcam index or a MOTChallenge sequence.
+
+    Args:
+        source: a video path or URL; a folder of images (``.jpg``, ``.png``, ...) or a sequence folder
+            with ``seqinfo.ini``; a glob pattern such as ``"frames/*.jpg"``; a webcam index (``0``, ``"0"``).
+        fps: the frame rate of an image folder or glob (they have none of their own); ignored otherwise.
+
+    Raises:
+        ValueError: the source does not exist or cannot be opened (``"<source>: cannot open video ..."``),
+            or a folder or pattern has no images.
+    """
+    if isinstance(source, int) or (
+        isinstance(source, str) and source.isdigit() and not Path(source).exists()
+    ):
+        return Webcam(int(source))
+    text = os.fspath(source)
+    path = Path(text)
+    if path.is_dir():
+        if (path / "seqinfo.ini").is_file():
+            return SequenceFrames(path)
+        return ImageFiles.from_folder(path, fps)
+    if path.is_file():
+        if path.suffix.lower() in IMAGE_EXTENSIONS:
+            return ImageFiles([path], path.stem, text, fps)
+        return VideoFile(path)
+    if _GLOB_CHARACTERS.search(text):
+        return ImageFiles.from_glob(text, fps)
+    if "://" in text:
+        return VideoFile(text)
+    raise ValueError(f"{text}: cannot open video (no such file or folder)")
+
+
+def natural_key(name: str) -> list:
+    """Sort key comparing runs of digits as numbers: ``img2.jpg`` < ``img10.jpg``."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def read_image(path: str | os.PathLike) -> tuple[np.ndarray | None, str]:
+    """Decodes an image file to BGR; returns ``(image, "")`` or ``(None, why it is unreadable)``.
+
+    A JPEG without an end-of-image marker after its last scan is reported as truncated instead of being
+    decoded into a partly grey picture.
+    """
+    import cv2
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        return None, f"cannot be read ({error.strerror})"
+    if data[:2] == b"\xff\xd8" and data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda"):
+        return None, "is a truncated JPEG"
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+    if image is None:
+        return None, "is not a readable image"
+    return image, ""
+
+
+# --------------------------------------------------------------------------------------------------
+# Sources
+
+
+class VideoFile(FrameSource):
+    """A video file or stream URL, decoded with PyAV one packet at a time."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = os.fspath(path)
+        container = _open_container(self.path)
+        with container:
+            stream = container.streams.video[0]
+            rate = stream.average_rate or stream.guessed_rate
+            super().__init__(
+                name=Path(self.path).stem,
+                location=self.path,
+                fps=float(rate) if rate else None,
+                size=(stream.codec_context.width, stream.codec_context.height),
+                num_frames=stream.frames or None,
+            )
+
+    def __iter__(self) -> Iterator[Frame]:
+        import av
+
+        with _open_container(self.path) as container:
+            stream = container.streams.video[0]
+            frame_number = 0
+            packets = container.demux(stream)
+            while True:
+                try:
+                    packet = next(packets)
+                except StopIteration:
+                    return
+                except av.FFmpegError as error:
+                    log.warning(
+                        "%s: read error after frame %d (%s); stopping", self.path, frame_number, error
+                    )
+                    return
+                try:
+                    frames = packet.decode()
+                except av.FFmpegError as error:
+                    if packet.size:  # a data packet holds one frame; the final flush packet holds none
+                        frame_number += 1
+                        self._skip(frame_number, self.path, f"cannot be decoded ({error})")
+                    continue
+                for frame in frames:
+                    frame_number += 1
+                    yield frame_number, frame.to_ndarray(format="bgr24")
+
+
+def _open_container(path: str):
+    import av
+
+    try:
+        container = av.open(path, "r")
+    except (av.FFmpegError, OSError, ValueError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise ValueError(f"{path}: cannot open video ({reason})") from None
+    if not container.streams.video:
+        container.close()
+        raise ValueError(f"{path}: cannot open video (it has no video stream)")
+    return container
+
+
+class Webcam(FrameSource):
+    """A camera by index, read with OpenCV until it stops delivering frames."""
+
+    def __init__(self, index: int):
+        import cv2
+
+        self.capture = cv2.VideoCapture(index)
+        if not self.capture.isOpened():
+            raise ValueError(f"camera {index}: cannot open video (no such camera, or it is busy)")
+        fps = self.capture.get(cv2.CAP_PROP_FPS)
+        size = (
+            int(self.capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            int(self.capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+        )
+        super().__init__(f"camera{index}", f"camera {index}", fps=fps if fps > 0 else None, size=size)
+
+    def __iter__(self) -> Iterator[Frame]:
+        frame_number = 0
+        try:
+            while True:
+                ok, frame = self.capture.read()
+                if not ok:
+                    return
+                frame_number += 1
+                yield frame_number, frame
+        finally:
+            self.capture.release()
+
+
+class ImageFiles(FrameSource):
+    """An ordered list of image files; the ``k``-th file is frame ``k``."""
+
+    def __init__(self, paths: list[Path], name: str, location: str, fps: float | None = None):
+        self.paths = list(paths)
+        size = None
+        for path in self.paths:
+            image, _ = read_image(path)
+            if image is not None:
+                size = (image.shape[1], image.shape[0])
+                break
+        if size is None:
+            raise ValueError(
+                f"{location}: cannot open video (none of its {len(self.paths)} images is readable)"
+            )
+        super().__init__(name, location, fps=fps, size=size, num_frames=len(self.paths))
+
+    @classmethod
+    def from_folder(cls, folder: Path, fps: float | None = None) -> ImageFiles:
+        paths = _image_files(folder.iterdir())
+        if not paths:
+            raise ValueError(
+                f"{folder}: cannot open video (a folder with no images: {', '.join(IMAGE_EXTENSIONS)})"
+            )
+        return cls(paths, folder.name, str(folder), fps)
+
+    @classmethod
+    def from_glob(cls, pattern: str, fps: float | None = None) -> ImageFiles:
+        paths = _image_files(Path(p) for p in globlib.glob(pattern, recursive=True))
+        if not paths:
+            raise ValueError(f"{pattern}: cannot open video (the pattern matches no image file)")
+        name = Path(pattern).parent.name or "frames"
+        return cls(paths, name, pattern, fps)
+
+    def __iter__(self) -> Iterator[Frame]:
+        for frame_number, path in enumerate(self.paths, start=1):
+            image, reason = read_image(path)
+            if image is None:
+                self._skip(frame_number, str(path), reason)
+                continue
+            yield frame_number, image
+
+
+def _image_files(paths) -> list[Path]:
+    images = [p for p in paths if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
+    return sorted(images, key=lambda p: natural_key(str(p)))
+
+
+class SequenceFrames(FrameSource):
+    """A MOTChallenge sequence folder: ``seqinfo.ini`` and, optionally, its image folder (``img1/``).
+
+    Frame ``k`` is the image whose file name is the number ``k`` (``000001.jpg``, ``00000001.jpg``), as in
+    MOTChallenge and DanceTrack; a missing or unreadable image is skipped with a warning. Without an image
+    folder (precomputed detections need none) it yields ``(k, None)`` for ``k = 1..seqLength``.
+    """
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder)
+        info = read_seqinfo(self.folder / "seqinfo.ini")
+        self.images = self._numbered_images(self.folder / info.image_dir)
+        size = (info.width, info.height) if info.width and info.height else None
+        if size is None and self.images:
+            image, _ = read_image(next(iter(self.images.values())))
+            size = None if image is None else (image.shape[1], image.shape[0])
+        super().__init__(
+            self.folder.name,
+            str(self.folder),
+            fps=info.frame_rate,
+            size=size,
+            num_frames=info.length,
+            has_images=bool(self.images),
+        )
+
+    @staticmethod
+    def _numbered_images(image_dir: Path) -> dict[int, Path]:
+        if not image_dir.is_dir():
+            return {}
+        paths = _image_files(image_dir.iterdir())
+        if all(p.stem.isdigit() for p in paths):
+            return {int(p.stem): p for p in paths}
+        return dict(enumerate(paths, start=1))
+
+    def __iter__(self) -> Iterator[Frame]:
+        for frame_number in range(1, self.num_frames + 1):
+            if not self.has_images:
+                yield frame_number, None
+                continue
+            path = self.images.get(frame_number)
+            image, reason = (None, "has no image file") if path is None else read_image(path)
+            if image is None:
+                self._skip(frame_number, str(path or self.folder), reason)
+                continue
+            yield frame_number, image
+
+
+# --------------------------------------------------------------------------------------------------
+# Writing
+
+
+def find_h264_encoder() -> str | None:
+    """The first H.264 encoder of `H264_ENCODERS` that PyAV's FFmpeg provides, or ``None``."""
+    import av
+
+    for name in H264_ENCODERS:
+        try:
+            av.codec.Codec(name, "w")
+        except (ValueError, av.FFmpegError):
+            continue
+        return name
+    return None
+
+
+class VideoWriter:
+    """Writes BGR frames to a video file (H.264 MP4 through PyAV, else OpenCV ``mp4v``).
+
+    Use as a context manager. Frames of another size are resized to ``size``; odd sizes are padded with
+    black to even ones (yuv420p needs them). The file is written under a temporary name beside ``path``
+    and renamed onto it on a clean close; when the block raises, the temporary file is removed.
+
+    Args:
+        path: output file (``.mp4``; the extension picks the container).
+        fps: frame rate (30 when ``None``).
+        size: ``(width, height)`` of the frames given to `write`.
+        crf: H.264 quality (lower is better, 23 is FFmpeg's default).
+
+    Attributes:
+        backend: ``"pyav-<encoder>"`` or ``"opencv-mp4v"``.
+        frames_written: frames written so far.
+    """
+
+    def __init__(self, path: str | os.PathLike, fps: float | None, size: tuple[int, int], crf: int = 23):
+        self.path = Path(path)
+        self.fps = fps or 30.0
+        self.size = (int(size[0]), int(size[1]))
+        if min(self.size) < 1:
+            raise ValueError(f"{self.path}: cannot write a video of size {self.size}")
+        self.crf = crf
+        self.backend = ""
+        self.frames_written = 0
+        self._tmp: Path | None = None
+        self._encoder = None
+
+    def __enter__(self) -> VideoWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{self.path.stem}.tmp-", suffix=self.path.suffix, dir=self.path.parent
+        )
+        os.close(fd)
+        self._tmp = Path(tmp)
+        try:
+            self._encoder = self._open_encoder()
+        except BaseException:
+            self._remove_tmp()
+            raise
+        self.backend = self._encoder.backend
+        return self
+
+    def _open_encoder(self):
+        encoder = find_h264_encoder()
+        if encoder is not None:
+            try:
+                return _PyAVEncoder(self._tmp, encoder, self.fps, self.size, self.crf)
+            except Exception as error:  # an encoder that exists but cannot open (e.g. needs hardware)
+                log.warning("%s: H.264 encoder %s failed (%s)", self.path, encoder, error)
+        log.warning(
+            "%s: no usable H.264 encoder in PyAV; writing MPEG-4 part 2 (mp4v) with OpenCV", self.path
+        )
+        return _OpenCVEncoder(self._tmp, self.fps, self.size)
+
+    def write(self, frame: np.ndarray) -> None:
+        """Appends one ``(H, W, 3)`` uint8 BGR frame."""
+        if self._encoder is None:
+            raise RuntimeError("VideoWriter.write outside its `with` block")
+        self._encoder.write(_fit(frame, self.size))
+        self.frames_written += 1
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        encoder, self._encoder = self._encoder, None
+        if exc_type is not None:
+            with contextlib.suppress(Exception):
+                encoder.close()
+            self._remove_tmp()
+            return
+        try:
+            encoder.close()
+            os.chmod(self._tmp, 0o666 & ~current_umask())
+            os.replace(self._tmp, self.path)
+        except BaseException:
+            self._remove_tmp()
+            raise
+
+    def _remove_tmp(self) -> None:
+        if self._tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self._tmp.unlink()
+
+
+def _fit(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resizes to ``size`` if needed, then pads right/bottom with black to even width and height."""
+    import cv2
+
+    if (frame.shape[1], frame.shape[0]) != size:
+        frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    pad_w, pad_h = size[0] % 2, size[1] % 2
+    if pad_w or pad_h:
+        frame = cv2.copyMakeBorder(frame, 0, pad_h, 0, pad_w, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+    return np.ascontiguousarray(frame)
+
+
+class _PyAVEncoder:
+    def __init__(self, path: Path, encoder: str, fps: float, size: tuple[int, int], crf: int):
+        import av
+
+        self.backend = f"pyav-{encoder}"
+        self.rate = Fraction(fps).limit_denominator(1001)
+        self.container = av.open(str(path), "w")
+        try:
+            self.stream = self.container.add_stream(encoder, rate=self.rate)
+            self.stream.width, self.stream.height = size[0] + size[0] % 2, size[1] + size[1] % 2
+            self.stream.pix_fmt = "yuv420p"
+            if encoder == "libx264":
+                self.stream.options = {"crf": str(crf), "preset": "veryfast"}
+            self.stream.codec_context.open()
+        except BaseException:
+            self.container.close()
+            raise
+        self.index = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        import av
+
+        video_frame = av.VideoFrame.from_ndarray(frame, format="bgr24")
+        video_frame.pts = self.index
+        video_frame.time_base = 1 / self.rate
+        self.index += 1
+        self.container.mux(self.stream.encode(video_frame))
+
+    def close(self) -> None:
+        try:
+            self.container.mux(self.stream.encode(None))
+        finally:
+            self.container.close()
+
+
+class _OpenCVEncoder:
+    backend = "opencv-mp4v"
+
+    def __init__(self, path: Path, fps: float, size: tuple[int, int]):
+        import cv2
+
+        even = (size[0] + size[0] % 2, size[1] + size[1] % 2)
+        self.writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, even)
+        if not self.writer.isOpened():
+            raise ValueError(f"{path}: cannot write video (OpenCV mp4v writer failed to open)")
+
+    def write(self, frame: np.ndarray) -> None:
+        self.writer.write(frame)
+
+    def close(self) -> None:
+        self.writer.release()

@@ -1,0 +1,125 @@
+"""Drawing tracks on frames: boxes, id labels, short trails, one stable colour per id.
+
+Frames are ``(H, W, 3)`` uint8 BGR arrays and are drawn on in place (the functions also return them).
+Boxes come as ``tlwh`` from `discmot.structures`. OpenCV is imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import colorsys
+from collections import deque
+from functools import lru_cache
+
+import numpy as np
+
+from discmot.structures import Detections, Tracks
+
+#: Hue step between consecutive ids: the golden ratio spreads any run of ids evenly around the circle.
+GOLDEN_RATIO_CONJUGATE = 0.6180339887498949
+
+
+@lru_cache(maxsize=4096)
+def id_color(track_id: int) -> tuple[int, int, int]:
+    """A stable, distinct BGR colour for a track id (same id, same colour, in every run)."""
+    hue = (int(track_id) * GOLDEN_RATIO_CONJUGATE) % 1.0
+    saturation = 0.85 if int(track_id) % 2 else 0.65  # alternate to separate hues that land close
+    r, g, b = colorsys.hsv_to_rgb(hue, saturation, 0.95)
+    return int(b * 255), int(g * 255), int(r * 255)
+
+
+class TrailHistory:
+    """The last ``length`` bottom-centre points of every track, for drawing trails.
+
+    Call `update` once per frame with that frame's tracks; a track not seen for ``length`` frames is
+    forgotten.
+    """
+
+    def __init__(self, length: int = 30):
+        self.length = length
+        self.points: dict[int, deque[tuple[int, int]]] = {}
+        self._last_seen: dict[int, int] = {}
+        self._frame = 0
+
+    def update(self, tracks: Tracks) -> None:
+        self._frame += 1
+        for track_id, (x, y, w, h) in zip(tracks.ids.tolist(), tracks.boxes.tolist(), strict=True):
+            trail = self.points.setdefault(track_id, deque(maxlen=self.length))
+            trail.append((round(x + w / 2), round(y + h)))
+            self._last_seen[track_id] = self._frame
+        stale = [i for i, seen in self._last_seen.items() if self._frame - seen >= self.length]
+        for track_id in stale:
+            del self.points[track_id], self._last_seen[track_id]
+
+    def __getitem__(self, track_id: int) -> list[tuple[int, int]]:
+        return list(self.points.get(int(track_id), ()))
+
+
+def draw_tracks(
+    frame: np.ndarray, tracks: Tracks, trails: TrailHistory | None = None, show_scores: bool = False
+) -> np.ndarray:
+    """Draws each track's box, an id label on a filled background and, with ``trails``, its recent path.
+
+    ``trails`` should already be updated with ``tracks``. Returns ``frame`` (drawn in place).
+    """
+    import cv2
+
+    thickness = _line_width(frame)
+    for track_id, box, score in zip(tracks.ids.tolist(), tracks.boxes, tracks.scores.tolist(), strict=True):
+        color = id_color(track_id)
+        if trails is not None and len(trails[track_id]) > 1:
+            points = np.asarray(trails[track_id], np.int32).reshape(-1, 1, 2)
+            cv2.polylines(frame, [points], False, color, max(1, thickness - 1), cv2.LINE_AA)
+        x1, y1, x2, y2 = _corners(box)
+        cv2.rectangle(frame, (x1, y1), (x2, y2), color, thickness)  # axis-aligned: no anti-aliasing
+        label = f"{track_id} {score:.2f}" if show_scores else str(track_id)
+        draw_label(frame, label, (x1, y1), color)
+    return frame
+
+
+def draw_detections(frame: np.ndarray, detections: Detections, color=(200, 200, 200)) -> np.ndarray:
+    """Draws detection boxes with their scores in one colour (a debugging aid). Returns ``frame``."""
+    import cv2
+
+    thickness = max(1, _line_width(frame) - 1)
+    for box, score in zip(detections.boxes, detections.scores.tolist(), strict=True):
+        x1, y1, x2, y2 = _corners(box)
+        cv2.rectangle(frame, (x1, y1), (x2, y2), color, thickness)
+        draw_label(frame, f"{score:.2f}", (x1, y2), color, above=False)
+    return frame
+
+
+def draw_label(frame: np.ndarray, text: str, corner: tuple[int, int], color, above: bool = True) -> None:
+    """Writes ``text`` on a filled box of ``color`` above (or below) ``corner``, kept inside the frame."""
+    import cv2
+
+    scale = max(0.4, frame.shape[0] / 1200)
+    (width, height), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    box_h = height + baseline + 2
+    x = min(max(corner[0], 0), max(frame.shape[1] - width - 2, 0))
+    y = corner[1] - box_h if above else corner[1]
+    y = min(max(y, 0), max(frame.shape[0] - box_h, 0))
+    cv2.rectangle(frame, (x, y), (x + width + 2, y + box_h), color, cv2.FILLED)
+    cv2.putText(
+        frame,
+        text,
+        (x + 1, y + height + 1),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        scale,
+        _text_color(color),
+        1,
+        cv2.LINE_AA,
+    )
+
+
+def _text_color(background) -> tuple[int, int, int]:
+    b, g, r = background
+    return (0, 0, 0) if 0.114 * b + 0.587 * g + 0.299 * r > 140 else (255, 255, 255)
+
+
+def _corners(box) -> tuple[int, int, int, int]:
+    x, y, w, h = (float(v) for v in box)
+    return round(x), round(y), round(x + w), round(y + h)
+
+
+def _line_width(frame: np.ndarray) -> int:
+    return max(1, round(min(frame.shape[:2]) / 300))

@@ -1,0 +1,86 @@
+"""Contracts of the track drawing (`discmot.viz.draw`): stable distinct colours, boxes and labels where the
+tracks are, trails that follow the box bottoms and forget old tracks, and no heavy imports."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+
+import numpy as np
+
+from discmot.structures import Detections, Tracks
+from discmot.viz.draw import TrailHistory, draw_detections, draw_tracks, id_color
+
+
+def tracks(ids, boxes, scores=None) -> Tracks:
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    scores = np.ones(len(ids)) if scores is None else np.asarray(scores, dtype=np.float64)
+    return Tracks(np.asarray(ids, np.int64), boxes, scores)
+
+
+def test_id_colors_are_stable_and_distinct():
+    colors = [id_color(i) for i in range(1, 41)]
+    assert colors == [id_color(i) for i in range(1, 41)]
+    assert all(len(c) == 3 and all(isinstance(v, int) and 0 <= v <= 255 for v in c) for c in colors)
+    closest = min(np.abs(np.subtract(a, b)).sum() for a, b in itertools.combinations(colors[:12], 2))
+    assert closest > 30  # any dozen consecutive ids are told apart at a glance
+    assert len(set(colors)) == len(colors)
+
+
+def test_draw_tracks_draws_boxes_in_the_id_colour_and_a_label():
+    frame = np.zeros((120, 160, 3), np.uint8)
+    result = draw_tracks(frame, tracks([3], [[40, 50, 30, 40]]))
+    assert result is frame
+    assert tuple(int(v) for v in frame[70, 40]) == id_color(3)  # left edge of the box
+    assert tuple(int(v) for v in frame[70, 70]) == id_color(3)  # right edge
+    assert not frame[60:80, 45:65].any()  # inside stays untouched
+    label_area = frame[30:50, 40:60]
+    assert (label_area == id_color(3)).all(axis=2).sum() > 50  # the filled label background
+
+
+def test_draw_tracks_with_scores_and_boxes_outside_the_frame():
+    frame = np.zeros((60, 80, 3), np.uint8)
+    draw_tracks(frame, tracks([1, 2], [[-20, -10, 40, 30], [70, 50, 40, 40]], [0.5, 0.9]), show_scores=True)
+    assert frame.any()
+    draw_tracks(frame, Tracks.empty())
+
+
+def test_trails_follow_box_bottom_centres_and_are_drawn():
+    trails = TrailHistory(length=5)
+    frame = np.zeros((100, 200, 3), np.uint8)
+    for step in range(8):
+        current = tracks([7], [[10 + 20 * step, 20, 10, 30]])
+        trails.update(current)
+    assert trails[7] == [(15 + 20 * step, 50) for step in range(3, 8)]  # the last 5 points
+    draw_tracks(frame, current, trails)
+    column = frame[45:56, 100].astype(float)  # across the trail, away from the box
+    brightest = column[column.sum(axis=1).argmax()]
+    color = np.array(id_color(7), float)
+    assert np.allclose(brightest / brightest.max(), color / color.max(), atol=0.05)  # anti-aliased
+
+
+def test_trails_forget_tracks_not_seen_for_length_frames():
+    trails = TrailHistory(length=3)
+    trails.update(tracks([1, 2], [[0, 0, 10, 10], [20, 20, 10, 10]]))
+    for _ in range(2):
+        trails.update(tracks([1], [[0, 0, 10, 10]]))
+    assert trails[2] == [(25, 30)]
+    trails.update(tracks([1], [[0, 0, 10, 10]]))
+    assert trails[2] == [] and 2 not in trails.points
+
+
+def test_draw_detections():
+    frame = np.zeros((60, 80, 3), np.uint8)
+    detections = Detections(np.array([[10.0, 10, 20, 20]]), np.array([0.75]))
+    draw_detections(frame, detections)
+    assert tuple(int(v) for v in frame[20, 10]) == (200, 200, 200)
+
+
+def test_track_modules_import_no_heavy_libraries():
+    code = (
+        "import sys, discmot.viz.draw, discmot.io.video, discmot.engine.infer, discmot.cli\n"
+        "heavy = [m for m in ('torch', 'onnxruntime', 'av', 'cv2', 'tqdm') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
