@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from discmot._version import __version__
 
-__all__ = ["__version__", "evaluate"]
+__all__ = ["__version__", "evaluate", "track"]
 
 
 def evaluate(*args, **kwargs):
@@ -19,3 +19,13 @@ def evaluate(*args, **kwargs):
     from discmot.eval.runner import evaluate as _evaluate
 
     return _evaluate(*args, **kwargs)
+
+
+def track(*args, **kwargs):
+    """Tracks a video, image folder, glob, webcam, sequence folder or split (``discmot track``).
+
+    See `discmot.engine.infer.track` for the arguments; returns a summary (frames, fps, ids, files).
+    """
+    from discmot.engine.infer import track as _track
+
+    return _track(*args, **kwargs)
