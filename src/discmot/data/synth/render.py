@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from discmot.data.synth import figures
@@ -87,7 +88,7 @@ def empty_scene_depth(scene: Scene, frame: int, ground: np.ndarray) -> np.ndarra
 #: Body parts; the id buffer stores ``slot * PART_CODES + part`` so that one drawing pass gives both
 #: which actor owns a pixel and which colour it has.
 PARTS = ("shirt", "pants", "skin", "hair", "accent")
-PART_CODES = 8
+PART_CODES = len(PARTS)
 
 
 def render_frame(scene: Scene, frame: int, ground: np.ndarray) -> SynthFrame:
@@ -119,10 +120,19 @@ def render_frame(scene: Scene, frame: int, ground: np.ndarray) -> SynthFrame:
 def _colour(background: np.ndarray, owner: np.ndarray, painted) -> np.ndarray:
     """The colour image: the background, with every owned pixel in its actor's part colour."""
     image = background.copy()
-    if painted:
-        palette = np.zeros(((len(painted) + 1) * PART_CODES, 3), np.uint8)
-        for slot, (actor, _, _) in enumerate(painted, start=1):
-            palette[slot * PART_CODES : slot * PART_CODES + len(PARTS)] = [actor.colors[p] for p in PARTS]
+    if not painted:
+        return image
+    palette = np.zeros(((len(painted) + 1) * PART_CODES, 3), np.uint8)
+    for slot, (actor, _, _) in enumerate(painted, start=1):
+        palette[slot * PART_CODES : (slot + 1) * PART_CODES] = [actor.colors[p] for p in PARTS]
+    if len(palette) <= 256:  # codes fit in a byte: OpenCV's table lookup is ~8x faster than numpy's gather
+        codes = owner.astype(np.uint8)
+        table = np.zeros((256, 1, 3), np.uint8)
+        table[: len(palette), 0] = palette
+        owned = np.full(256, 255, np.uint8)
+        owned[0] = 0
+        cv2.copyTo(cv2.LUT(cv2.merge([codes, codes, codes]), table), cv2.LUT(codes, owned), image)
+    else:
         covered = owner > 0
         image[covered] = palette[owner[covered]]
     return image
