@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_eval(verbs)
     _add_track(verbs)
     _add_synth(verbs)
+    _add_convert(verbs)
     _add_demo(verbs)
     return parser
 
@@ -154,7 +155,20 @@ def _add_track(verbs) -> None:
         "source", metavar="SOURCE", help="video, image folder, glob, webcam index, sequence or split"
     )
     p.add_argument(
-        "--model", default="jde", choices=["jde"], help="tracker (default: jde, the JDE/CSTrack cascade)"
+        "--model",
+        default="jde",
+        choices=["jde", "fdta"],
+        help="tracker: jde (the JDE/CSTrack cascade on a detector's boxes, default) or fdta (end to end)",
+    )
+    p.add_argument(
+        "--weights", metavar="CKPT", help="FDTA checkpoint (official .pth or discmot .safetensors)"
+    )
+    p.add_argument(
+        "--preset", choices=["dancetrack", "sportsmot", "bft", "tiny"], help="FDTA preset (default: inferred)"
+    )
+    p.add_argument("--dtype", default="fp32", choices=["fp32", "fp16", "bf16"], help="FDTA precision")
+    p.add_argument(
+        "--input-size", type=_size_hw, metavar="HxW", help="FDTA network input size (default: 800 short side)"
     )
     p.add_argument("--detector", metavar="PATH.onnx", help="YOLOX ONNX detector")
     p.add_argument("--reid", metavar="PATH.onnx", help="ReID ONNX model for appearance embeddings")
@@ -237,6 +251,10 @@ def _run_track(args: argparse.Namespace) -> int:
         track_thresh=args.track_thresh,
         birth_thresh=args.birth_thresh,
         kalman_boxes=args.kalman_boxes,
+        weights=args.weights,
+        model_preset=args.preset,
+        dtype=args.dtype,
+        input_size=args.input_size,
     )
     if "name" not in result:  # a split: {sequence: summary}
         for summary in result.values():
@@ -303,6 +321,12 @@ def _add_synth(verbs) -> None:
     p.set_defaults(run=_run_synth)
 
 
+def _size_hw(text: str) -> tuple[int, int]:
+    """``HxW`` (height first, as the network's input)."""
+    width, height = _size(text)[::-1]
+    return height, width
+
+
 def _size(text: str) -> tuple[int, int]:
     try:
         width, height = (int(v) for v in text.lower().split("x"))
@@ -330,6 +354,32 @@ def _run_synth(args: argparse.Namespace) -> int:
         progress=sys.stderr.isatty() and not args.quiet,
     )
     log.info("wrote %d %s sequences to %s", len(folders), args.preset, folders[0].parent)
+    return 0
+
+
+def _add_convert(verbs) -> None:
+    p = verbs.add_parser(
+        "convert",
+        help="convert FDTA checkpoints between the official .pth format and discmot .safetensors",
+        description="Load a checkpoint strictly (every key and shape checked) and write it in the other "
+        "format: an official FDTA/MOTIP .pth ({'model': state_dict}) <-> a discmot .safetensors holding the "
+        "resolved config. The format is chosen by the output suffix.",
+    )
+    p.add_argument("source", metavar="IN", help="checkpoint to read (.pth/.pt official, or .safetensors)")
+    p.add_argument("target", metavar="OUT", help="checkpoint to write (.safetensors or .pth)")
+    p.add_argument(
+        "--preset",
+        choices=["dancetrack", "sportsmot", "bft", "tiny"],
+        help="FDTA preset of an official file (default: inferred from its shapes)",
+    )
+    p.set_defaults(run=_run_convert)
+
+
+def _run_convert(args: argparse.Namespace) -> int:
+    from discmot.models.fdta.checkpoint import convert
+
+    model = convert(args.source, args.target, args.preset)
+    log.info("wrote %s (FDTA %s preset)", args.target, model.config.name)
     return 0
 
 

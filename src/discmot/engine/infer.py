@@ -37,7 +37,11 @@ Embedder = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 class Tracker(Protocol):
-    """What the engine needs of a tracker (see `discmot.trackers`)."""
+    """What the engine needs of a tracker (see `discmot.trackers`).
+
+    Trackers that detect for themselves (FDTA, CSTrack) set a class attribute ``detects = True`` and are
+    called as ``update(frame)``; the others get the frame's detections.
+    """
 
     def update(self, detections: Detections, frame: np.ndarray | None = None) -> Tracks: ...
 
@@ -90,7 +94,12 @@ def track_source(
     """
     frames = source if isinstance(source, FrameSource) else open_source(source)
     detections = _load_detections(detections)
-    _check_inputs(frames, detect, embed, detections, save_video)
+    end_to_end = getattr(tracker, "detects", False)
+    if end_to_end:
+        if not frames.has_images:
+            raise ValueError(f"{frames.location}: has no images, which an end-to-end tracker needs")
+    else:
+        _check_inputs(frames, detect, embed, detections, save_video)
     tracker.reset()
     rows = _Rows()
     interrupted = False
@@ -101,8 +110,11 @@ def track_source(
         trails = TrailHistory(trail_length)
         try:
             for frame_number, image in frames:
-                found = _frame_detections(frame_number, image, detect, embed, detections, min_score)
-                tracks = tracker.update(found, image)
+                if end_to_end:
+                    tracks = tracker.update(image)
+                else:
+                    found = _frame_detections(frame_number, image, detect, embed, detections, min_score)
+                    tracks = tracker.update(found, image)
                 rows.add(frame_number, tracks)
                 if writer is not None:
                     trails.update(tracks)
@@ -332,6 +344,10 @@ def track(
     track_thresh: float | None = None,
     birth_thresh: float | None = None,
     kalman_boxes: bool = False,
+    weights: str | Path | None = None,
+    model_preset: str | None = None,
+    dtype: str = "fp32",
+    input_size: tuple[int, int] | None = None,
 ) -> dict:
     """Tracks a video, image folder, glob, webcam index, sequence folder or whole split (``discmot track``).
 
@@ -350,9 +366,16 @@ def track(
             detector, ``"public"`` with precomputed detections; ``"cstrack"`` is the original's).
         track_thresh, birth_thresh: override the preset's detection and track-birth score thresholds.
         kalman_boxes: write the Kalman estimate instead of the matched detection box.
+        weights, model_preset, dtype, input_size: for ``model="fdta"``: the checkpoint (official .pth or
+            discmot .safetensors), its preset if it cannot be inferred, ``fp32``/``fp16``/``bf16`` and an
+            explicit network input size ``(h, w)`` (default: shorter side 800, longer at most 1440).
         frame_rate: the tracker's frame rate (default: the source's, else 30); also the rate of an
             image folder's output video.
     """
+    if model == "fdta":
+        tracker = fdta_tracker(weights, model_preset, device, dtype, input_size)
+        frames = open_source(source, fps=frame_rate)
+        return track_source(frames, tracker, save_txt=save_txt, save_video=save_video, progress=progress)
     overrides = {"conf_threshold": track_thresh, "birth_threshold": birth_thresh}
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if kalman_boxes:
@@ -395,14 +418,31 @@ def track(
     return track_source(frames, tracker, detect, embed, detections, save_txt, save_video, progress, min_score)
 
 
+DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+
+
+def fdta_tracker(weights, preset_name: str | None, device: str, dtype: str, input_size):
+    """The FDTA runtime tracker on a checkpoint (official or discmot format) in ``dtype`` on ``device``."""
+    import torch
+
+    from discmot.models.fdta.checkpoint import load_fdta
+    from discmot.trackers.fdta import FDTATracker
+
+    if weights is None:
+        raise ValueError("--model fdta needs --weights CHECKPOINT (official .pth or discmot .safetensors)")
+    if dtype not in DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}; choose from {', '.join(DTYPES)}")
+    torch_dtype = getattr(torch, DTYPES[dtype])
+    model = load_fdta(weights, preset_name).to(device=device, dtype=torch_dtype)
+    return FDTATracker(model, device=device, dtype=torch_dtype, input_size=input_size)
+
+
 def tracker_factory(
     model: str = "jde", benchmark: str | None = None, preset: str = "cstrack", **overrides
 ) -> Callable[[float], Tracker]:
     """``frame_rate -> tracker`` for a tracker name, a settings preset and an optional benchmark."""
     if model != "jde":
-        raise ValueError(
-            f"unknown tracker model {model!r}: only 'jde' is available (fdta and cstrack come later)"
-        )
+        raise ValueError(f"unknown tracker model {model!r} for detection-based tracking: use 'jde'")
     from discmot.trackers.association import JDETracker, JDETrackerConfig
 
     config = JDETrackerConfig.preset(preset, benchmark, **overrides)

@@ -153,3 +153,29 @@ def preset(name: str, **overrides) -> FDTAConfig:
     if name not in PRESETS:
         raise ValueError(f"unknown FDTA preset {name!r}; choose from {', '.join(PRESETS)}")
     return replace(PRESETS[name], **overrides)
+
+
+def config_from_dict(values: dict) -> FDTAConfig:
+    """Rebuilds an `FDTAConfig` from ``dataclasses.asdict`` output (e.g. a checkpoint's metadata).
+
+    Unknown keys are errors, so a config written by a newer discmot is not silently misread.
+    """
+    parts = {
+        "backbone": ResNetConfig,
+        "detr": DETRConfig,
+        "spatial": SpatialAdapterConfig,
+        "temporal": TemporalAdapterConfig,
+        "id_decoder": IDDecoderConfig,
+        "runtime": RuntimeConfig,
+    }
+    unknown = set(values) - {"name", *parts}
+    if unknown:
+        raise ValueError(f"unknown FDTA config keys: {', '.join(sorted(unknown))}")
+    built = {}
+    for key, cls in parts.items():
+        if key in values:
+            fields = dict(values[key])
+            if key == "backbone" and "blocks" in fields:
+                fields["blocks"] = tuple(fields["blocks"])
+            built[key] = cls(**fields)
+    return FDTAConfig(name=values.get("name", "custom"), **built)

@@ -1,0 +1,230 @@
+"""Checkpoints: the official formats, loaded strictly and safely, and discmot's own safetensors format.
+
+* **Official** files are ``torch.save`` dicts whose ``model`` entry is the state dict (FDTA, MOTIP).
+  They are read with ``torch.load(weights_only=True)``, so nothing is unpickled beyond tensors and plain
+  containers, and matched key by key and shape by shape against the model; any difference is reported
+  in full (missing, unexpected, mis-shaped keys) with a hint at what the file probably is.
+* MOTIP's **DETR-only** pre-trains have no ``detr.`` prefix; they are recognised and prefixed, and the
+  91-class COCO head is sliced to the person row (spec ``fdta.md`` §7.1). Keys they lack keep their
+  initialisation.
+* **discmot** files are safetensors holding the model's tensors (each shared tensor once) and, in the
+  metadata, the resolved config as JSON, the model kind and the discmot version.
+
+Every write is atomic (temporary file + rename): a crash never leaves a half-written checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pickle
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from discmot._version import __version__
+from discmot.io.atomic import atomic_open
+
+DETR_ONLY_MARKER = "bbox_embed.0.layers.0.weight"
+COCO_PERSON_ROW = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint cannot be used for this model; the message lists every difference."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading
+
+
+def read_official(path: str | Path) -> dict[str, torch.Tensor]:
+    """The state dict of an official checkpoint (``{"model": state_dict, ...}`` or a bare state dict)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint file not found")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError) as error:
+        reason = str(error).splitlines()[0] if str(error) else error.__class__.__name__
+        raise CheckpointError(f"{path}: not a PyTorch checkpoint that loads safely ({reason})") from None
+    state = data.get("model", data) if isinstance(data, Mapping) else None
+    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(
+            f"{path}: no state dict of tensors in it (expected a dict with a 'model' entry)"
+        )
+    return dict(state)
+
+
+def adapt_detr_only(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """MOTIP's DETR pre-train keys -> FDTA keys: ``detr.`` prefix, COCO head sliced to one class."""
+    if DETR_ONLY_MARKER not in state:
+        return dict(state)
+    adapted = {}
+    for key, value in state.items():
+        if key.startswith("class_embed.") and value.shape[0] == 91:
+            value = value[COCO_PERSON_ROW : COCO_PERSON_ROW + 1].clone()
+        adapted[f"detr.{key}"] = value
+    return adapted
+
+
+def compare_state(model: nn.Module, state: Mapping[str, torch.Tensor]) -> list[str]:
+    """Human-readable differences between a model's state dict and ``state`` (empty when they agree)."""
+    expected = model.state_dict()
+    problems = [f"missing: {k} {tuple(v.shape)}" for k, v in expected.items() if k not in state]
+    problems += [f"unexpected: {k} {tuple(v.shape)}" for k, v in state.items() if k not in expected]
+    problems += [
+        f"shape of {k}: checkpoint {tuple(v.shape)}, model {tuple(expected[k].shape)}"
+        for k, v in state.items()
+        if k in expected and tuple(v.shape) != tuple(expected[k].shape)
+    ]
+    return problems
+
+
+def load_strict(
+    model: nn.Module, state: Mapping[str, torch.Tensor], source: str | Path, kind: str = "FDTA"
+) -> None:
+    """Loads ``state`` into ``model`` only if every key and shape matches; otherwise explains why not."""
+    problems = compare_state(model, state) or _alias_conflicts(model, state)
+    if problems:
+        raise CheckpointError(_mismatch_message(source, kind, problems, state))
+    model.load_state_dict(state, strict=True)
+
+
+def _alias_conflicts(model: nn.Module, state: Mapping[str, torch.Tensor]) -> list[str]:
+    """Keys naming one shared model tensor (e.g. ``decoder.bbox_embed`` / ``bbox_embed``) must agree."""
+    first_of = {}
+    problems = []
+    for key, value in model.state_dict().items():
+        identity = (value.untyped_storage().data_ptr(), value.storage_offset(), tuple(value.shape))
+        first = first_of.setdefault(identity, key)
+        if first != key and not torch.equal(state[first], state[key]):
+            problems.append(f"shared tensor written twice with different values: {first} and {key}")
+    return problems
+
+
+def load_detr_pretrain(model: nn.Module, state: Mapping[str, torch.Tensor], source: str | Path) -> list[str]:
+    """Loads a DETR-only pre-train into an FDTA model; returns the model keys it did not provide."""
+    adapted = adapt_detr_only(state)
+    expected = model.state_dict()
+    extra = [k for k in adapted if k not in expected]
+    wrong = [k for k in adapted if k in expected and adapted[k].shape != expected[k].shape]
+    if extra or wrong:
+        raise CheckpointError(_mismatch_message(source, "DETR pre-train", [*extra, *wrong], adapted))
+    merged = {**expected, **adapted}
+    model.load_state_dict(merged, strict=True)
+    return [k for k in expected if k not in adapted]
+
+
+def _mismatch_message(source, kind: str, problems: list[str], state: Mapping[str, torch.Tensor]) -> str:
+    hint = _guess_kind(state)
+    shown = "\n  ".join(problems[:12]) + (
+        f"\n  ... and {len(problems) - 12} more" if len(problems) > 12 else ""
+    )
+    return f"{source}: does not fit this {kind} model ({len(problems)} differences){hint}:\n  {shown}"
+
+
+def _guess_kind(state: Mapping[str, torch.Tensor]) -> str:
+    """A hint at what a state dict is, from its keys and the config-dependent shapes."""
+    keys = list(state)
+    if any(k.startswith("model.") and ".cv" in k or k.startswith("model.24.") for k in keys):
+        return " (this looks like a CSTrack/YOLOv5 checkpoint)"
+    bins = state.get("detr.depth_predictor.depth_bin_values")
+    window = state.get("id_decoder.rel_pos_embeds")
+    if bins is not None or window is not None:
+        guess = infer_fdta_preset(state)
+        return f" (this looks like an FDTA {guess} checkpoint; use that preset)" if guess else ""
+    if DETR_ONLY_MARKER in state:
+        return " (this looks like a DETR-only pre-train: load it with --detr-pretrain)"
+    return ""
+
+
+def infer_fdta_preset(state: Mapping[str, torch.Tensor]) -> str | None:
+    """``dancetrack``, ``sportsmot`` or ``bft`` from the config-dependent shapes (spec §7.3), else None."""
+    bins = state.get("detr.depth_predictor.depth_bin_values")
+    window = state.get("id_decoder.rel_pos_embeds")
+    if window is None:
+        return None
+    length = window.shape[1]
+    if bins is not None and bins.shape[0] == 121 and length == 20:
+        return "bft"
+    return {30: "dancetrack", 60: "sportsmot"}.get(length) if bins is None or bins.shape[0] == 151 else None
+
+
+# --------------------------------------------------------------------------------------------------
+# Writing
+
+
+def write_official(path: str | Path, model: nn.Module) -> None:
+    """Writes ``{"model": state_dict}`` with every key, shared tensors under each of their names."""
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    with atomic_open(path, "wb") as handle:
+        torch.save({"model": state}, handle)
+
+
+def write_safetensors(path: str | Path, model: nn.Module, config, kind: str = "fdta") -> None:
+    """discmot's format: unique tensors in safetensors, the resolved config and version in the metadata."""
+    from safetensors.torch import save
+
+    tensors = _unique_tensors(model.state_dict())
+    metadata = {
+        "format": "discmot",
+        "kind": kind,
+        "discmot_version": __version__,
+        "config": json.dumps(dataclasses.asdict(config)),
+    }
+    data = save(tensors, metadata=metadata)
+    with atomic_open(path, "wb") as handle:
+        handle.write(data)
+
+
+def read_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Tensors and metadata of a discmot safetensors file."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint file not found")
+    raw = path.read_bytes()
+    try:
+        tensors = load(raw)
+    except SafetensorError as error:
+        raise CheckpointError(f"{path}: not a safetensors file ({error})") from None
+    header_length = int.from_bytes(raw[:8], "little")
+    metadata = json.loads(raw[8 : 8 + header_length]).get("__metadata__", {})
+    if metadata.get("format") != "discmot":
+        raise CheckpointError(f"{path}: a safetensors file without discmot metadata (no config inside)")
+    return tensors, metadata
+
+
+def _unique_tensors(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Drops every key whose tensor shares storage with an earlier key (safetensors refuses aliases)."""
+    seen: dict[tuple[int, int, tuple], str] = {}
+    unique = {}
+    for key, value in state.items():
+        identity = (value.untyped_storage().data_ptr(), value.storage_offset(), tuple(value.shape))
+        if identity in seen:
+            continue
+        seen[identity] = key
+        unique[key] = value.detach().cpu().contiguous().clone()
+    return unique
+
+
+def fill_aliases(model: nn.Module, tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A full state dict from unique tensors: aliased keys take the tensor of their first name."""
+    state = model.state_dict()
+    first_name = {}
+    for key, value in state.items():
+        identity = (value.untyped_storage().data_ptr(), value.storage_offset(), tuple(value.shape))
+        first_name.setdefault(identity, key)
+    full = {}
+    for key, value in state.items():
+        identity = (value.untyped_storage().data_ptr(), value.storage_offset(), tuple(value.shape))
+        source = first_name[identity]
+        if source in tensors:
+            full[key] = tensors[source]
+    full.update({k: v for k, v in tensors.items() if k not in full})
+    return full

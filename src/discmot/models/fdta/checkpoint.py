@@ -1,0 +1,66 @@
+"""Loading, saving and converting FDTA checkpoints (official ``.pth`` and discmot ``.safetensors``).
+
+The preset of an official file is taken from the caller or inferred from the config-dependent shapes
+(LID bins, relative-bias window; spec ``fdta.md`` §7.3). Loading is strict: every key and shape must
+match (`discmot.io.checkpoints.CheckpointError` lists the differences otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from discmot.io import checkpoints
+from discmot.models.fdta.config import config_from_dict, preset
+from discmot.models.fdta.model import FDTA, build_fdta
+
+
+def load_fdta(path: str | Path, preset_name: str | None = None) -> FDTA:
+    """An FDTA model with the weights of ``path`` (official or discmot format), in eval mode."""
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        tensors, metadata = checkpoints.read_safetensors(path)
+        if metadata.get("kind") != "fdta":
+            raise checkpoints.CheckpointError(
+                f"{path}: a discmot {metadata.get('kind')!r} checkpoint, not FDTA"
+            )
+        model = FDTA(config_from_dict(json.loads(metadata["config"])))
+        checkpoints.load_strict(model, checkpoints.fill_aliases(model, tensors), path)
+        return model.eval()
+    state = checkpoints.read_official(path)
+    name = preset_name or checkpoints.infer_fdta_preset(state) or "dancetrack"
+    model = build_fdta(preset(name))
+    checkpoints.load_strict(model, state, path)
+    return model.eval()
+
+
+def save_fdta(path: str | Path, model: FDTA) -> None:
+    """Writes ``model`` as discmot safetensors (``.safetensors``) or in the official format (otherwise)."""
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        checkpoints.write_safetensors(path, model, model.config, kind="fdta")
+    else:
+        checkpoints.write_official(path, model)
+
+
+def convert(source: str | Path, target: str | Path, preset_name: str | None = None) -> FDTA:
+    """Converts between the official format and discmot's, returning the loaded model."""
+    model = load_fdta(source, preset_name)
+    save_fdta(target, model)
+    return model
+
+
+@torch.no_grad()
+def random_official_checkpoint(path: str | Path, preset_name: str = "dancetrack", seed: int = 0) -> FDTA:
+    """Writes an official-format checkpoint with random values for ``preset_name`` (for tests and demos)."""
+    torch.manual_seed(seed)
+    model = build_fdta(preset_name)
+    for key, tensor in model.state_dict().items():
+        if key.endswith("running_var"):
+            tensor.copy_(torch.rand_like(tensor) + 0.5)  # variances must stay positive
+        elif tensor.is_floating_point():
+            tensor.copy_(torch.randn_like(tensor) * 0.02)
+    checkpoints.write_official(path, model)
+    return model

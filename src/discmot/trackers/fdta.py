@@ -1,0 +1,419 @@
+"""FDTA's runtime tracker (spec ``fdta.md`` §5): DETR detections, ID labels from the ID decoder.
+
+The ID decoder does not output track ids: it classifies each detection into one of ``K`` *ID labels*
+(``K = 50``: `IDDecoderConfig.num_id_vocabulary`) or into the *newborn* label ``K``. A label is a slot
+that a track occupies while it is in the history window; the tracker maps each bound label to a *global
+id* and recycles labels least-recently-used first. The per-frame algorithm of spec §5.2, step by step:
+
+1. `select_detections`: ``sigmoid(logit) > det_thresh`` and ``w·W·h·H > area_thresh`` (strict), no NMS;
+2. `object_max_assignment` on ``softmax(id_logits)`` (history empty: everything newborn);
+3. `keep_confident_newborns`: a newborn needs ``score > newborn_thresh`` (strict);
+4. assigned labels are touched in the `LabelQueue`; `cap_newborns` keeps the first ``K - #assigned``
+   newborns in query order;
+5. newborns take the least recently used labels; an old track still holding one ends (its `TrackHistory`
+   column is deleted) and a new global id is bound to the label;
+6. the frame's tracks are emitted (boxes in original pixels, ``tlwh``);
+7. every label used in the frame is touched (query order);
+8. `TrackHistory.append`: the window keeps ``miss_tolerance - 1`` frames, times re-indexed ``0..T-1``;
+9. columns unseen in every kept frame are dropped (the track expired).
+
+Thresholds are compared in float32 with the threshold rounded to float32, as the original's tensor
+comparisons do (a score of exactly ``float32(0.6)`` is not ``> 0.6``).
+
+Deviations from the original, on purpose:
+
+* ids: the original numbers global ids from 0; `FDTATracker` outputs ``global id + 1`` so that ids start
+  at 1 like every MOT file and every discmot tracker (``ids_from_one=False`` gives the original's numbers).
+* newborn cap (step 4): the original crashes when it must cap newborns while some detection was assigned
+  (spec §12); here the intended rule is applied.
+* resizing: the original resizes the uint8 PIL image (antialiased bilinear, 8-bit output); here the float
+  ``[0, 1]`` image is resized by ``F.interpolate(bilinear, antialias=True)``, whose filter is PIL's but
+  which keeps full precision: pixels differ by about one 8-bit step at most.
+* a history with rows but no column (every track expired) is treated like an empty history: every
+  detection is newborn and the ID decoder is not called (the original would feed it an empty batch).
+* ``miss_tolerance`` must be at least 2.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import islice
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from discmot.models.fdta.config import RuntimeConfig
+from discmot.structures import Tracks
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+# --------------------------------------------------------------------------------------------------
+# Frame loading (spec §5.1)
+
+
+def resized_size(width: int, height: int, shorter_side: int, max_longer_side: int | None) -> tuple[int, int]:
+    """``(h, w)`` of a ``width x height`` image resized like ``torchvision`` ``Resize(shorter_side,
+    max_size=max_longer_side)``: shorter side ``shorter_side``, longer ``int(shorter_side * long / short)``
+    (truncated); if that exceeds ``max_longer_side``, the longer side becomes ``max_longer_side`` and the
+    shorter ``int(max_longer_side * shorter_side / new_long)``."""
+    short, long = (width, height) if width <= height else (height, width)
+    new_short, new_long = shorter_side, int(shorter_side * long / short)
+    if max_longer_side is not None and new_long > max_longer_side:
+        new_short, new_long = int(max_longer_side * new_short / new_long), max_longer_side
+    return (new_long, new_short) if width <= height else (new_short, new_long)
+
+
+def preprocess_frame(
+    frame_bgr: np.ndarray, runtime: RuntimeConfig, input_size: tuple[int, int] | None = None
+) -> tuple[torch.Tensor, tuple[int, int]]:
+    """A BGR ``uint8 (H, W, 3)`` frame -> ``([1, 3, h, w]`` float32 ImageNet-normalised RGB, ``(W, H))``.
+
+    The size is `resized_size` of the runtime config, or ``input_size = (h, w)`` when given. Resizing is
+    bilinear with antialiasing on the float ``[0, 1]`` image (see the module docstring for the difference
+    with the original's PIL resize).
+    """
+    if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 or frame_bgr.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 (H, W, 3) BGR frame, got {frame_bgr.dtype} {frame_bgr.shape}")
+    height, width = frame_bgr.shape[:2]
+    size = tuple(input_size or resized_size(width, height, runtime.shorter_side, runtime.max_longer_side))
+    image = torch.from_numpy(np.ascontiguousarray(frame_bgr[:, :, ::-1]))
+    image = image.permute(2, 0, 1)[None].float().div_(255.0)
+    if size != (height, width):
+        image = F.interpolate(image, size=size, mode="bilinear", antialias=True, align_corners=False)
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    return (image - mean) / std, (width, height)
+
+
+# --------------------------------------------------------------------------------------------------
+# The per-frame steps on plain tensors (spec §5.2)
+
+
+def select_detections(
+    logits: torch.Tensor, boxes: torch.Tensor, runtime: RuntimeConfig, image_size: tuple[int, int]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Step 1: the queries with ``score > det_thresh`` and ``w·W·h·H > area_thresh`` (both strict).
+
+    Args:
+        logits: ``[Q, C]`` class logits (score = max sigmoid over the classes).
+        boxes: ``[Q, 4]`` normalised ``cx, cy, w, h``.
+        image_size: ``(W, H)`` of the original frame.
+
+    Returns:
+        ``(indices [M] long``, in query order, ``scores [M] float32)``.
+    """
+    scores = logits.float().sigmoid().max(dim=-1).values
+    width, height = image_size
+    boxes = boxes.float()
+    area = boxes[:, 2] * width * boxes[:, 3] * height
+    indices = torch.nonzero((scores > runtime.det_thresh) & (area > runtime.area_thresh)).flatten()
+    return indices, scores[indices]
+
+
+def object_max_assignment(
+    probs: torch.Tensor, history_labels: Iterable[int], id_thresh: float
+) -> torch.Tensor:
+    """Step 2, ``ASSIGNMENT_PROTOCOL: object-max``.
+
+    Detection ``i`` takes its most likely label ``l = argmax probs[i]`` only if ``l`` is a label of the
+    history, ``probs[i, l] >= id_thresh``, ``probs[i, l]`` is the best probability of ``l`` over all
+    detections, and no earlier detection (query order) took ``l`` (this settles ties); otherwise it is
+    newborn.
+
+    Args:
+        probs: ``[M, K + 1]`` probabilities (last column: newborn).
+        history_labels: the labels that have a column in the history.
+
+    Returns:
+        ``[M]`` long labels on ``probs``' device, ``K`` for newborn.
+    """
+    newborn = probs.shape[1] - 1
+    labels = torch.full((probs.shape[0],), newborn, dtype=torch.long, device=probs.device)
+    if probs.shape[0] == 0:
+        return labels
+    best_prob, best_label = probs.max(dim=-1)
+    label_best = probs.max(dim=0).values.clone()
+    label_best[newborn] = 0.0
+    known = set(history_labels)
+    in_history = torch.tensor([label in known for label in best_label.tolist()], device=probs.device)
+    eligible = in_history & (best_prob >= id_thresh) & (best_prob == label_best[best_label])
+    taken: set[int] = set()
+    for index in torch.nonzero(eligible).flatten().tolist():
+        label = int(best_label[index])
+        if label not in taken:
+            labels[index] = label
+            taken.add(label)
+    return labels
+
+
+def keep_confident_newborns(
+    labels: torch.Tensor, scores: torch.Tensor, num_labels: int, newborn_thresh: float
+) -> torch.Tensor:
+    """Step 3: ``[M]`` bool, False for newborns (label ``num_labels``) with ``score <= newborn_thresh``."""
+    return (labels != num_labels) | (scores > newborn_thresh)
+
+
+def cap_newborns(labels: torch.Tensor, num_labels: int) -> torch.Tensor:
+    """Step 4: ``[M]`` bool keeping every assigned detection and the first ``num_labels - #assigned``
+    newborns in query order (more newborns than free labels: the later ones are dropped)."""
+    newborn = labels == num_labels
+    free = num_labels - int((~newborn).sum())
+    return ~newborn | (torch.cumsum(newborn.long(), 0) <= free)
+
+
+def boxes_to_pixels(boxes: torch.Tensor, image_size: tuple[int, int]) -> np.ndarray:
+    """Step 6: normalised ``[M, 4]`` ``cx, cy, w, h`` -> ``(M, 4)`` float64 ``tlwh`` pixels (computed in
+    float32 like the original, then widened)."""
+    cx, cy, w, h = boxes.float().cpu().unbind(-1)
+    width, height = image_size
+    scale = torch.tensor([width, height, width, height], dtype=torch.float32)
+    return (torch.stack([cx - 0.5 * w, cy - 0.5 * h, w, h], dim=-1) * scale).double().numpy()
+
+
+class LabelQueue:
+    """The ``K`` ID labels in least-recently-used order (the original's ``id_queue``): touching a label
+    moves it to the end, new tracks take labels from the front."""
+
+    def __init__(self, num_labels: int):
+        self._order: OrderedDict[int, None] = OrderedDict.fromkeys(range(num_labels))
+
+    def touch(self, labels: Iterable[int]) -> None:
+        for label in labels:
+            self._order.move_to_end(label)
+
+    def least_recent(self, n: int) -> list[int]:
+        """The ``n`` least recently used labels, oldest first."""
+        return list(islice(self._order, n))
+
+    def order(self) -> list[int]:
+        return list(self._order)
+
+
+class TrackHistory:
+    """The ID decoder's memory: a ``[T, N]`` grid of tokens, one row per frame of the window (oldest
+    first, at most ``window`` rows) and one column per label in the history.
+
+    A token is the DETR embedding of the detection that carried the column's label in that frame, or
+    zeros with ``mask`` True where the track was not seen.
+    """
+
+    def __init__(self, window: int):
+        if window < 1:
+            raise ValueError(f"the history window must hold at least one frame, got {window}")
+        self.window = window
+        self.features: torch.Tensor | None = None  # [T, N, F]
+        self.masks = torch.zeros((0, 0), dtype=torch.bool)  # [T, N], True = not seen
+        self.labels: list[int] = []  # label of each column
+
+    @property
+    def num_frames(self) -> int:
+        return self.masks.shape[0]
+
+    @property
+    def num_tracks(self) -> int:
+        return len(self.labels)
+
+    def remove(self, label: int) -> None:
+        """Deletes the column of ``label`` (its track ends); nothing if it has none."""
+        if label in self.labels:
+            self._keep_columns([c for c, other in enumerate(self.labels) if other != label])
+
+    def append(self, features: torch.Tensor, labels: list[int]) -> None:
+        """Steps 8-9: adds a frame whose detection ``i`` (``features [M, F]``) carries ``labels[i]``.
+
+        Keeps the last ``window - 1`` rows, adds a column per label not in the history (query order), adds
+        the row, then drops the columns unseen in every kept row.
+        """
+        dim = features.shape[1]
+        if self.features is None:
+            self.features = features.new_zeros((0, 0, dim))
+            self.masks = self.masks.to(features.device)
+        start = max(self.num_frames - (self.window - 1), 0)
+        self.features, self.masks = self.features[start:], self.masks[start:]
+        new = [label for label in labels if label not in self.labels]
+        self.features = torch.cat(
+            [self.features, self.features.new_zeros((self.num_frames, len(new), dim))], 1
+        )
+        self.masks = torch.cat([self.masks, self.masks.new_ones((self.num_frames, len(new)))], 1)
+        self.labels += new
+        row = self.features.new_zeros((1, self.num_tracks, dim))
+        row_mask = self.masks.new_ones((1, self.num_tracks))
+        index = {label: column for column, label in enumerate(self.labels)}
+        columns = torch.tensor([index[label] for label in labels], dtype=torch.long, device=row.device)
+        row[0, columns] = features.to(row.dtype)
+        row_mask[0, columns] = False
+        self.features = torch.cat([self.features, row])
+        self.masks = torch.cat([self.masks, row_mask])
+        self._keep_columns(torch.nonzero(~self.masks.all(dim=0)).flatten().tolist())
+
+    def model_inputs(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``features [1, 1, T, N, F]``, ``labels [1, 1, T, N]`` long, ``times [1, 1, T, N]`` long
+        (``0..T-1``), ``masks [1, 1, T, N]`` bool, as `FDTA.id_logits` takes them."""
+        device = self.masks.device
+        labels = torch.tensor(self.labels, dtype=torch.long, device=device).repeat(self.num_frames, 1)
+        times = torch.arange(self.num_frames, device=device)[:, None].repeat(1, self.num_tracks)
+        return self.features[None, None], labels[None, None], times[None, None], self.masks[None, None]
+
+    def _keep_columns(self, columns: list[int]) -> None:
+        index = torch.tensor(columns, dtype=torch.long, device=self.masks.device)
+        self.features = self.features[:, index]
+        self.masks = self.masks[:, index]
+        self.labels = [self.labels[c] for c in columns]
+
+
+# --------------------------------------------------------------------------------------------------
+# The tracker
+
+
+@dataclass
+class _FrameDetections:
+    """The detections of a frame still in play: ``scores [M]``, ``boxes [M, 4]`` (CPU), ``features
+    [M, F]`` (model device and dtype), ``labels [M]`` (CPU)."""
+
+    scores: torch.Tensor
+    boxes: torch.Tensor
+    features: torch.Tensor
+    labels: torch.Tensor
+
+    def select(self, keep: torch.Tensor) -> _FrameDetections:
+        return _FrameDetections(
+            self.scores[keep],
+            self.boxes[keep],
+            self.features[keep.to(self.features.device)],
+            self.labels[keep],
+        )
+
+
+class FDTATracker:
+    """FDTA/MOTIP's runtime tracker around a model with ``detect`` and ``id_logits`` (see
+    `discmot.models.fdta.model.FDTA`).
+
+    One instance tracks one video at a time; `reset` between videos. Ids are ``global id + 1`` (from 1)
+    unless ``ids_from_one=False`` (the original's numbering, from 0).
+
+    Args:
+        model: the FDTA model, already on ``device`` and in ``dtype`` (it is put in eval mode).
+        device: where the inputs go.
+        dtype: the model's floating dtype; images and history tokens are cast to it, the ID softmax and
+            all threshold tests run in float32.
+        input_size: a fixed network input ``(h, w)`` instead of the config's shorter/longer side rule.
+        ids_from_one: output ``global id + 1`` (default) or the original's global ids.
+    """
+
+    detects = True  # end to end: the engine calls update(frame)
+
+    def __init__(
+        self,
+        model,
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype = torch.float32,
+        input_size: tuple[int, int] | None = None,
+        ids_from_one: bool = True,
+    ):
+        self.model = model
+        self.runtime: RuntimeConfig = model.config.runtime
+        self.num_labels: int = model.config.id_decoder.num_id_vocabulary
+        if self.runtime.miss_tolerance < 2:
+            raise ValueError(f"miss_tolerance must be at least 2, got {self.runtime.miss_tolerance}")
+        self.device = torch.device(device)
+        self.dtype = dtype
+        self.input_size = input_size
+        self.id_offset = 1 if ids_from_one else 0
+        if isinstance(model, torch.nn.Module):
+            model.eval()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forgets every track; the next video starts with id 1 (0 with ``ids_from_one=False``)."""
+        self.queue = LabelQueue(self.num_labels)
+        self.label_to_id: dict[int, int] = {}
+        self.next_id = 0
+        self.history = TrackHistory(self.runtime.miss_tolerance - 1)
+        self.frame_count = 0
+        self.frame_size: tuple[int, int] | None = None
+
+    def update(self, frame_bgr: np.ndarray) -> Tracks:
+        """Tracks one BGR ``uint8 (H, W, 3)`` frame; returns its tracks (``tlwh`` in frame pixels).
+
+        Raises:
+            ValueError: the frame's size differs from the first frame's since the last `reset`.
+        """
+        self._check_size(frame_bgr)
+        image, image_size = preprocess_frame(frame_bgr, self.runtime, self.input_size)
+        with torch.inference_mode():
+            found = self._detect(image, image_size)
+            found.labels = self._predict_labels(found.features)
+            found = found.select(
+                keep_confident_newborns(
+                    found.labels, found.scores, self.num_labels, self.runtime.newborn_thresh
+                )
+            )
+            self.queue.touch(found.labels[found.labels != self.num_labels].tolist())
+            found = found.select(cap_newborns(found.labels, self.num_labels))
+            self._bind_newborns(found.labels)
+            tracks = self._tracks(found, image_size)
+            self.queue.touch(found.labels.tolist())
+            self.history.append(found.features.to(self.dtype), found.labels.tolist())
+        return tracks
+
+    def _check_size(self, frame_bgr: np.ndarray) -> None:
+        height, width = frame_bgr.shape[:2]
+        if self.frame_size is None:
+            self.frame_size = (width, height)
+        elif (width, height) != self.frame_size:
+            first_w, first_h = self.frame_size
+            raise ValueError(
+                f"frame {self.frame_count + 1} is {width}x{height} but the video started at "
+                f"{first_w}x{first_h}; call reset() between videos"
+            )
+        self.frame_count += 1
+
+    def _detect(self, image: torch.Tensor, image_size: tuple[int, int]) -> _FrameDetections:
+        out = self.model.detect(image.to(device=self.device, dtype=self.dtype), None)
+        boxes = out["pred_boxes"][0]
+        indices, scores = select_detections(out["pred_logits"][0], boxes, self.runtime, image_size)
+        labels = torch.full((len(indices),), self.num_labels, dtype=torch.long)
+        return _FrameDetections(
+            scores.cpu(), boxes[indices].float().cpu(), out["outputs"][0][indices], labels
+        )
+
+    def _predict_labels(self, features: torch.Tensor) -> torch.Tensor:
+        """Step 2: labels ``[M]`` (CPU) from the ID decoder; all newborn without history or detections."""
+        count = features.shape[0]
+        if count == 0 or self.history.num_tracks == 0:
+            return torch.full((count,), self.num_labels, dtype=torch.long)
+        unknown_times = torch.full(
+            (1, 1, 1, count), self.history.num_frames, dtype=torch.long, device=self.device
+        )
+        unknown_masks = torch.zeros((1, 1, 1, count), dtype=torch.bool, device=self.device)
+        logits = self.model.id_logits(
+            *self.history.model_inputs(),
+            features.to(self.dtype)[None, None, None],
+            unknown_times,
+            unknown_masks,
+        )
+        probs = logits[0, 0, 0].float().softmax(dim=-1).cpu()
+        return object_max_assignment(probs, self.history.labels, self.runtime.id_thresh)
+
+    def _bind_newborns(self, labels: torch.Tensor) -> None:
+        """Step 5: the newborns (query order) take the least recently used labels, in place; a track still
+        holding such a label ends, and the label is bound to a new global id."""
+        newborns = torch.nonzero(labels == self.num_labels).flatten().tolist()
+        for index, label in zip(newborns, self.queue.least_recent(len(newborns)), strict=True):
+            self.history.remove(label)
+            self.label_to_id[label] = self.next_id
+            self.next_id += 1
+            labels[index] = label
+
+    def _tracks(self, found: _FrameDetections, image_size: tuple[int, int]) -> Tracks:
+        ids = [self.label_to_id[label] + self.id_offset for label in found.labels.tolist()]
+        return Tracks(
+            np.array(ids, dtype=np.int64),
+            boxes_to_pixels(found.boxes, image_size),
+            found.scores.double().numpy(),
+        )
