@@ -162,3 +162,24 @@ def test_full_size_two_frame_forward_at_160x256():
     print(f"full-size FDTA, 2 frames at 160x256 on CPU: {seconds:.2f} s")
     assert out["pred_boxes"].shape == (2, 300, 4) and out["outputs"].shape == (2, 300, 256)
     assert torch.isfinite(out["pred_boxes"]).all()
+
+
+def test_detr_only_pretrain_loads_with_prefix_and_coco_head(tmp_path, contract):
+    """MOTIP's DETR pre-trains: no ``detr.`` prefix, 91-class COCO head sliced to the person row (§7.1)."""
+    from discmot.io.checkpoints import load_detr_pretrain
+
+    full = contract_checkpoint(contract)
+    detr_only = {
+        k[len("detr.") :]: v for k, v in full.items() if k.startswith("detr.") and "depth" not in k
+    }  # FDTA-only keys are not in these files
+    for layer in range(6):
+        detr_only[f"class_embed.{layer}.weight"] = torch.randn(91, 256)
+        detr_only[f"class_embed.{layer}.bias"] = torch.randn(91)
+    model = build_fdta("dancetrack")
+    untouched = load_detr_pretrain(model, detr_only, "coco.pth")
+    state = model.state_dict()
+    assert torch.equal(state["detr.class_embed.0.weight"], detr_only["class_embed.0.weight"][1:2])
+    assert torch.equal(state["detr.input_proj.0.0.weight"], detr_only["input_proj.0.0.weight"])
+    assert any("depth_predictor" in k for k in untouched) and any(
+        k.startswith("id_decoder") for k in untouched
+    )

@@ -52,3 +52,15 @@ def test_fdta_without_weights_is_a_clear_error(scene):
     folder, _, _ = scene
     with pytest.raises(ValueError, match="--weights"):
         discmot.track(folder / "img1", model="fdta")
+
+
+def test_fdta_over_a_split_writes_trackeval_layout_for_eval(scene, tmp_path):
+    """The original's evaluate mode: a whole split -> <out>/<tracker>/data/<seq>.txt -> discmot eval."""
+    folder, weights, _ = scene
+    summaries = discmot.track(folder.parent, model="fdta", weights=weights, split_out=tmp_path / "out")
+    assert list(summaries) == [folder.name]
+    assert (tmp_path / "out" / "fdta" / "data" / f"{folder.name}.txt").is_file()
+    results = discmot.evaluate(
+        folder.parents[1], tmp_path / "out", benchmark="DanceTrack", split="train", write_summaries=False
+    )
+    assert set(results) == {"fdta"} and "HOTA" in results["fdta"]["COMBINED"]

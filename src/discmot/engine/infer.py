@@ -142,6 +142,7 @@ def track_split(
     embed: Embedder | None = None,
     frame_rate: float | None = None,
     progress: bool | None = None,
+    needs_detections: bool = True,
 ) -> dict[str, dict]:
     """Tracks every sequence of a benchmark split folder (``<split>/<seq>/{seqinfo.ini,det/,img1/}``).
 
@@ -152,6 +153,7 @@ def track_split(
     Args:
         layout: ``"trackeval"``: ``<out>/<tracker_name>/data/<seq>.txt``, ready for ``discmot eval
             --trackers-folder <out>``; ``"flat"``: ``<out>/<seq>.txt``.
+        needs_detections: False for end-to-end trackers (FDTA), which only need the images.
 
     Returns:
         ``{sequence name: summary}`` (see `track_source`), in sorted order.
@@ -160,10 +162,11 @@ def track_split(
         raise ValueError(f"layout must be 'trackeval' or 'flat', not {layout!r}")
     results = Path(out_folder) / tracker_name / "data" if layout == "trackeval" else Path(out_folder)
     summaries = {}
-    for folder in find_sequences(split_folder, None if detect else det_file):
+    use_det_files = needs_detections and detect is None
+    for folder in find_sequences(split_folder, det_file if use_det_files else None):
         source = SequenceFrames(folder)
         tracker = tracker_factory(frame_rate or source.fps or 30.0)
-        precomputed = None if detect else folder / "det" / det_file
+        precomputed = folder / "det" / det_file if use_det_files else None
         summary = track_source(
             source, tracker, detect, embed, precomputed, results / f"{folder.name}.txt", progress=progress
         )
@@ -374,6 +377,21 @@ def track(
     """
     if model == "fdta":
         tracker = fdta_tracker(weights, model_preset, device, dtype, input_size)
+        if is_split_folder(source):
+            if split_out is None or save_txt or save_video:
+                raise ValueError(
+                    f"{source}: a folder of sequences writes one result per sequence: give --split-out DIR"
+                )
+            return track_split(
+                source,
+                split_out,
+                lambda _rate: tracker,
+                det_file,
+                "trackeval",
+                tracker_name or model,
+                progress=progress,
+                needs_detections=False,
+            )
         frames = open_source(source, fps=frame_rate)
         return track_source(frames, tracker, save_txt=save_txt, save_video=save_video, progress=progress)
     overrides = {"conf_threshold": track_thresh, "birth_threshold": birth_thresh}
