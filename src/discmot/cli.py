@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_track(verbs)
     _add_synth(verbs)
     _add_convert(verbs)
+    _add_depth(verbs)
     _add_demo(verbs)
     return parser
 
@@ -380,6 +381,38 @@ def _run_convert(args: argparse.Namespace) -> int:
 
     model = convert(args.source, args.target, args.preset)
     log.info("wrote %s (FDTA %s preset)", args.target, model.config.name)
+    return 0
+
+
+def _add_depth(verbs) -> None:
+    p = verbs.add_parser(
+        "depth",
+        help="write FDTA pseudo-depth maps (depth/<stem>.png per image) for a dataset",
+        description="Write the 8-bit pseudo-depth maps FDTA's Spatial Adapter is trained on: one PNG per "
+        "image, named like the image (<seq>/depth/<stem>.png for <seq>/img1/<stem>.jpg), inverse depth "
+        "scaled by its sequence maximum. Estimators: synthetic (exact depth of discmot synth sequences) and "
+        "depth-anything (a local Depth Anything model through the optional transformers package).",
+    )
+    p.add_argument("--data-root", required=True, metavar="DIR", help="dataset root (or a split folder)")
+    p.add_argument("--split", help="split folder under the root (default: sequences directly under it)")
+    p.add_argument("--estimator", required=True, choices=["synthetic", "depth-anything"])
+    p.add_argument("--model", metavar="PATH", help="local Depth Anything weights (depth-anything estimator)")
+    p.add_argument("--device", default="cpu", help="device for depth-anything (default: cpu)")
+    p.set_defaults(run=_run_depth)
+
+
+def _run_depth(args: argparse.Namespace) -> int:
+    from discmot.io.depth import depth_anything, sequences_of, synthetic_depth, write_depth_maps
+
+    if args.estimator == "depth-anything":
+        if not args.model:
+            raise ValueError("--estimator depth-anything needs --model PATH (local Depth Anything weights)")
+        estimate = depth_anything(args.model, args.device)
+    else:
+        estimate = synthetic_depth
+    for sequence in sequences_of(args.data_root, args.split):
+        count = write_depth_maps(sequence, estimate)
+        log.info("%s: %d depth maps", sequence.name, count)
     return 0
 
 

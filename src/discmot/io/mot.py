@@ -345,8 +345,12 @@ def _ini_int(section: configparser.SectionProxy, key: str, path: Path, required:
         raise MotFormatError(path, f"{key} is not an integer: {section[key]!r}") from None
 
 
-def write_seqinfo(path: str | Path, info: SeqInfo) -> None:
-    """Writes ``seqinfo.ini`` atomically, in the key order MOTChallenge uses."""
+def write_seqinfo(path: str | Path, info: SeqInfo, extra: dict[str, str] | None = None) -> None:
+    """Writes ``seqinfo.ini`` atomically, in the key order MOTChallenge uses.
+
+    ``extra`` keys go to a separate ``[discmot]`` section (e.g. how a synthetic sequence was made), which
+    MOTChallenge tools ignore.
+    """
     lines = ["[Sequence]", f"name={info.name}", f"imDir={info.image_dir}"]
     if info.frame_rate is not None:
         lines.append(f"frameRate={info.frame_rate:g}")
@@ -354,8 +358,18 @@ def write_seqinfo(path: str | Path, info: SeqInfo) -> None:
     if info.width is not None and info.height is not None:
         lines += [f"imWidth={info.width}", f"imHeight={info.height}"]
     lines.append(f"imExt={info.image_ext}")
+    if extra:
+        lines += ["", "[discmot]", *(f"{key}={value}" for key, value in extra.items())]
     with atomic_open(path) as handle:
         handle.write("\n".join(lines) + "\n\n")
+
+
+def read_seqinfo_extra(path: str | Path) -> dict[str, str]:
+    """The ``[discmot]`` section of a ``seqinfo.ini`` (empty when absent)."""
+    parser = configparser.ConfigParser()
+    parser.optionxform = str  # keep key case
+    parser.read_string(Path(path).read_text(encoding="utf-8"), source=str(path))
+    return dict(parser["discmot"]) if parser.has_section("discmot") else {}
 
 
 def read_seqmap(path: str | Path) -> list[str]:

@@ -11,7 +11,6 @@ same id.
 
 from __future__ import annotations
 
-import math
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -185,26 +184,3 @@ def _visible_boxes(slots: np.ndarray, painted) -> tuple[np.ndarray, np.ndarray, 
         np.asarray(boxes, np.float64).reshape(-1, 4)[order],
         np.asarray(visibility, np.float64)[order],
     )
-
-
-def depth_to_png_values(depth: np.ndarray, max_inverse_depth: float) -> np.ndarray:
-    """FDTA's pseudo-depth encoding: ``floor(255 * D / max_seq(D))`` of inverse depth ``D = 1 / depth``.
-
-    Inverse depth (nearer is larger) mirrors the Depth-Anything-family outputs FDTA was trained on;
-    the sky (infinite depth) is 0, which FDTA's depth loss treats as out of range.
-    """
-    values = np.float32(255.0 / max_inverse_depth) / depth  # float32: 255 * (1 / depth) / max
-    return np.minimum(np.floor(values, out=values), 255).astype(np.uint8)
-
-
-def max_inverse_depth(scene: Scene, ground: np.ndarray) -> float:
-    """The largest inverse depth of the whole sequence (its nearest surface), known upfront."""
-    nearest = min(
-        float(ground.min()),
-        float(np.min(scene.backdrop_depth)) if scene.backdrop_depth is not None else np.inf,
-    )
-    for actor in scene.actors:
-        present = actor.present
-        if present.any():
-            nearest = min(nearest, float(actor.z[present].min()))
-    return 1.0 / nearest if math.isfinite(nearest) and nearest > 0 else 1.0

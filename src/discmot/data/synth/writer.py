@@ -32,12 +32,11 @@ import numpy as np
 from discmot.data.synth.presets import PRESETS, SynthConfig
 from discmot.data.synth.render import (
     SynthFrame,
-    depth_to_png_values,
     make_scene,
-    max_inverse_depth,
     render_frame,
 )
 from discmot.io.atomic import atomic_write_bytes, atomic_write_text, current_umask
+from discmot.io.depth import DepthAccumulator, inverse_depth
 from discmot.io.mot import SeqInfo, write_seqinfo, write_seqmap
 
 JPEG_QUALITY = 92
@@ -89,25 +88,32 @@ def _write_sequence(
 ) -> None:
     scene = make_scene(config, seed, frames, size, split, index)
     ground = scene.camera.ground_depth()
-    depth_scale = max_inverse_depth(scene, ground)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
     try:
         for sub in ("img1", "depth", "gt"):
             (staging / sub).mkdir()
         rows = []
+        depths = DepthAccumulator()
         for frame in range(scene.num_frames):
             rendered = render_frame(scene, frame, ground)
             stem = f"{rendered.index:0{config.frame_digits}d}"
             (staging / "img1" / f"{stem}.jpg").write_bytes(_encode(".jpg", rendered.image))
-            depth_values = depth_to_png_values(rendered.depth, depth_scale)
-            (staging / "depth" / f"{stem}.png").write_bytes(_encode(".png", depth_values))
+            depths.add(stem, inverse_depth(rendered.depth))
             rows.append(gt_rows(rendered))
             if bar is not None:
                 bar.update(1)
+        depths.write(staging)  # normalised by the sequence's largest inverse depth (spec fdta.md 8.2)
         (staging / "gt" / "gt.txt").write_text("".join(rows))
         width, height = size
-        write_seqinfo(staging / "seqinfo.ini", SeqInfo(folder.name, frames, config.frame_rate, width, height))
+        made_by = {
+            "synthPreset": config.name,
+            "synthSeed": str(seed),
+            "synthSplit": split,
+            "synthIndex": str(index),
+        }
+        info = SeqInfo(folder.name, frames, config.frame_rate, width, height)
+        write_seqinfo(staging / "seqinfo.ini", info, made_by)
         os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp creates 0700
         if folder.exists():
             shutil.rmtree(folder)

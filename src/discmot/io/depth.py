@@ -1,0 +1,155 @@
+"""Pseudo-depth maps for FDTA's Spatial Adapter, in exactly the format and naming its loader reads.
+
+Format (spec ``fdta.md`` §8.2): one 8-bit single-channel PNG per frame, ``<seq>/depth/<stem>.png`` for the
+image ``<seq>/img1/<stem>.jpg`` (the image's own name: the official generator always wrote 8-digit names,
+which the loader cannot find for SportsMOT and BFT's 6-digit images; discmot names each map like its
+image). Value ``floor(255 * D / max_seq(D))`` where ``D`` is an inverse-depth-like estimate (larger =
+nearer) and the maximum runs over the whole sequence.
+
+Estimators: ``synthetic`` re-renders the exact depth of a ``discmot synth`` sequence from the generator
+parameters recorded in its ``seqinfo.ini``; ``depth-anything`` runs a Depth Anything model through the
+optional ``transformers`` package on weights the user has locally.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from discmot.io.atomic import atomic_write_bytes
+from discmot.io.mot import read_seqinfo, read_seqinfo_extra
+
+#: An estimator gives, for each frame of a sequence, an inverse-depth-like float map ``(H, W)``.
+SequenceEstimator = Callable[[Path], Iterator[tuple[str, np.ndarray]]]
+
+
+class DepthAccumulator:
+    """Collects a sequence's inverse-depth maps, then writes them scaled by the sequence maximum.
+
+    Maps stay in memory up to ``memory_limit`` bytes and spill to a temporary folder beyond, so long or
+    large sequences never exhaust memory. `write` produces ``<folder>/depth/<stem>.png``, atomically.
+    """
+
+    def __init__(self, memory_limit: int = 512 * 2**20):
+        self.memory_limit = memory_limit
+        self.stems: list[str] = []
+        self.maps: list[np.ndarray | Path] = []
+        self.largest = 0.0
+        self.held = 0
+        self._scratch: tempfile.TemporaryDirectory | None = None
+
+    def add(self, stem: str, inverse_depth: np.ndarray) -> None:
+        inverse = np.nan_to_num(np.asarray(inverse_depth, np.float32), nan=0.0, posinf=0.0).clip(min=0)
+        self.largest = max(self.largest, float(inverse.max(initial=0.0)))
+        if self.held + inverse.nbytes <= self.memory_limit:
+            self.maps.append(inverse)
+            self.held += inverse.nbytes
+        else:
+            if self._scratch is None:
+                self._scratch = tempfile.TemporaryDirectory(prefix="discmot-depth-")
+            path = Path(self._scratch.name) / f"{len(self.stems)}.npy"
+            np.save(path, inverse)
+            self.maps.append(path)
+        self.stems.append(stem)
+
+    def write(self, folder: str | Path) -> int:
+        """Writes every map as ``floor(255 * D / max)``; returns the number written."""
+        folder = Path(folder)
+        (folder / "depth").mkdir(exist_ok=True)
+        scale = np.float32(255.0 / self.largest if self.largest > 0 else 0.0)
+        try:
+            for stem, stored in zip(self.stems, self.maps, strict=True):
+                inverse = np.load(stored) if isinstance(stored, Path) else stored
+                values = np.minimum(np.floor(inverse * scale), 255).astype(np.uint8)
+                ok, png = cv2.imencode(".png", values, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+                if not ok:
+                    raise RuntimeError(f"{folder}: could not encode the depth map of {stem}")
+                atomic_write_bytes(folder / "depth" / f"{stem}.png", png.tobytes())
+        finally:
+            if self._scratch is not None:
+                self._scratch.cleanup()
+        return len(self.stems)
+
+
+def write_depth_maps(sequence: str | Path, estimate: SequenceEstimator) -> int:
+    """Writes ``depth/<stem>.png`` for every frame ``estimate(sequence)`` yields; returns the count."""
+    accumulator = DepthAccumulator()
+    for stem, inverse in estimate(Path(sequence)):
+        accumulator.add(stem, inverse)
+    return accumulator.write(sequence)
+
+
+def synthetic_depth(sequence: Path) -> Iterator[tuple[str, np.ndarray]]:
+    """Exact inverse depth of a ``discmot synth`` sequence, re-rendered from its recorded parameters."""
+    from discmot.data.synth.presets import PRESETS
+    from discmot.data.synth.render import render_sequence
+
+    extra = read_seqinfo_extra(sequence / "seqinfo.ini")
+    if "synthPreset" not in extra:
+        raise ValueError(f"{sequence}: not a discmot synth sequence (no [discmot] section in seqinfo.ini)")
+    info = read_seqinfo(sequence / "seqinfo.ini")
+    config = PRESETS[extra["synthPreset"]]
+    frames = render_sequence(
+        config,
+        int(extra["synthSeed"]),
+        info.length,
+        (info.width, info.height),
+        extra["synthSplit"],
+        int(extra["synthIndex"]),
+    )
+    for frame, image in zip(frames, _image_stems(sequence), strict=True):
+        yield image, inverse_depth(frame.depth)
+
+
+def depth_anything(model_path: str | Path, device: str = "cpu") -> SequenceEstimator:
+    """Depth Anything (relative, larger = nearer) through ``transformers``, from local weights only."""
+    try:
+        import torch
+        from transformers import AutoImageProcessor, AutoModelForDepthEstimation
+    except ImportError:
+        raise ImportError(
+            "the depth-anything estimator needs the optional 'transformers' package "
+            "(pip install transformers) and Depth Anything weights on disk (--model PATH)"
+        ) from None
+    if not Path(model_path).exists():
+        raise FileNotFoundError(f"{model_path}: Depth Anything weights not found (nothing is downloaded)")
+    processor = AutoImageProcessor.from_pretrained(model_path, local_files_only=True)
+    model = AutoModelForDepthEstimation.from_pretrained(model_path, local_files_only=True).to(device).eval()
+
+    def estimate(sequence: Path) -> Iterator[tuple[str, np.ndarray]]:
+        for stem in _image_stems(sequence):
+            image = cv2.imread(str(sequence / "img1" / f"{stem}.jpg"))[:, :, ::-1]
+            with torch.inference_mode():
+                inputs = processor(images=image, return_tensors="pt").to(device)
+                predicted = model(**inputs).predicted_depth[None]
+                resized = torch.nn.functional.interpolate(predicted, size=image.shape[:2], mode="bilinear")
+            yield stem, resized[0, 0].float().cpu().numpy()
+
+    return estimate
+
+
+def inverse_depth(depth: np.ndarray) -> np.ndarray:
+    """``1 / depth`` in float32 (0 for infinitely far pixels such as the sky)."""
+    return np.float32(1.0) / depth.astype(np.float32)
+
+
+def _image_stems(sequence: Path) -> list[str]:
+    stems = sorted(p.stem for p in (sequence / "img1").glob("*.jpg"))
+    if not stems:
+        raise ValueError(f"{sequence / 'img1'}: no .jpg images")
+    return stems
+
+
+def sequences_of(data_root: str | Path, split: str | None = None) -> list[Path]:
+    """Sequence folders (with ``img1/``) under ``<root>/<split>/`` or directly under ``root``."""
+    base = Path(data_root) / split if split else Path(data_root)
+    if not base.is_dir():
+        raise ValueError(f"{base}: folder not found")
+    found = sorted(p for p in base.iterdir() if (p / "img1").is_dir())
+    if not found:
+        raise ValueError(f"{base}: no sequence folders with img1/ below it")
+    return found

@@ -1,0 +1,64 @@
+"""`discmot depth`: pseudo-depth maps in the format and naming FDTA's loader reads (spec fdta.md 8.2)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from discmot.cli import main
+from discmot.data.synth import generate_dataset
+from discmot.io.depth import write_depth_maps
+
+
+@pytest.fixture()
+def sequence(tmp_path):
+    return generate_dataset(tmp_path / "synth", "tiny", sequences=1, frames=6)[0]
+
+
+def run_depth(sequence, *extra):
+    root = str(sequence.parents[1])
+    return main(["-v", "depth", "--data-root", root, "--split", "train", "--estimator", "synthetic", *extra])
+
+
+def test_synthetic_estimator_reproduces_the_generated_maps(sequence):
+    written = {p.name: p.read_bytes() for p in (sequence / "depth").glob("*.png")}
+    for png in (sequence / "depth").glob("*.png"):
+        png.unlink()
+    assert run_depth(sequence) == 0
+    again = {p.name: p.read_bytes() for p in (sequence / "depth").glob("*.png")}
+    assert again == written and len(again) == 6
+
+
+def test_maps_are_named_like_images_and_scaled_by_the_sequence_maximum(tmp_path):
+    folder = tmp_path / "seq"
+    (folder / "img1").mkdir(parents=True)
+    stems = ["000001", "000002"]  # 6-digit names (SportsMOT/BFT): the official generator wrote 8 digits
+    for stem in stems:
+        cv2.imwrite(str(folder / "img1" / f"{stem}.jpg"), np.zeros((4, 4, 3), np.uint8))
+
+    def estimate(_sequence):
+        yield stems[0], np.full((4, 4), 1.0)
+        yield stems[1], np.full((4, 4), 4.0)  # the sequence maximum
+
+    assert write_depth_maps(folder, estimate) == 2
+    first = cv2.imread(str(folder / "depth" / "000001.png"), cv2.IMREAD_UNCHANGED)
+    second = cv2.imread(str(folder / "depth" / "000002.png"), cv2.IMREAD_UNCHANGED)
+    assert first.dtype == np.uint8 and first.ndim == 2
+    assert int(first[0, 0]) == 63 and int(second[0, 0]) == 255  # floor(255 * 1/4), floor(255 * 4/4)
+
+
+def test_depth_anything_without_weights_is_a_clear_error(tmp_path):
+    missing = str(tmp_path / "missing")
+    with pytest.raises((ImportError, FileNotFoundError)) as error:
+        main(
+            ["-v", "depth", "--data-root", str(tmp_path), "--estimator", "depth-anything", "--model", missing]
+        )
+    assert "transformers" in str(error.value) or "not found" in str(error.value)
+
+
+def test_non_synthetic_sequence_is_refused(sequence):
+    info = sequence / "seqinfo.ini"
+    info.write_text(info.read_text().split("[discmot]")[0])
+    with pytest.raises(ValueError, match="not a discmot synth sequence"):
+        run_depth(sequence)
