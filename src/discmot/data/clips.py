@@ -1,0 +1,359 @@
+"""FDTA training clips: the clip sampler, the clip dataset and its collation.
+
+Flow: `discmot.data.sequences.SequenceIndex` (annotations and frame legality) -> `ClipSampler` (§2.10:
+which frames form each clip, shuffled per epoch, sharded per rank) -> `ClipDataset` (reads frames,
+augments them with `discmot.data.transforms`, builds the ID tables of `discmot.data.id_tables`) ->
+`collate_clips` (a padded batch). torch is imported only where tensors are built.
+
+Missing or corrupt files raise errors naming the file; missing depth maps already when the dataset is
+built, so a bad dataset fails before the first step, not in the middle of an epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from discmot.data.frames import read_depth, read_rgb
+from discmot.data.id_tables import IdTables, build_id_tables
+from discmot.data.sequences import SequenceIndex, SequenceRecord
+from discmot.data.transforms import AugmentConfig, ClipFrames, augment_clip, resize_for_eval
+
+__all__ = [
+    "Clip",
+    "ClipConfig",
+    "ClipDataset",
+    "ClipSampler",
+    "SequenceIndex",
+    "clip_sampler_factory",
+    "collate_clips",
+]
+
+
+# --------------------------------------------------------------------------------------------------
+# Sampling (spec §2.10, MOTIP's NaiveSampler)
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One training sample: a sequence of the index and T 0-based frame positions in it."""
+
+    sequence: int
+    frames: tuple[int, ...]
+    epoch: int = 0
+
+
+class ClipSampler:
+    """The clips of one epoch, shuffled identically on every rank, then this rank's shard.
+
+    For every sequence and start ``s`` with ``s + T <= length``: ``interval = min(randint(1,
+    max_interval), floor((length - s - 1) / (T - 1)))`` and frames ``s + k * interval``; clips with an
+    illegal frame are dropped. Static images give one clip, the frame repeated T times. Intervals come
+    from ``random.Random(seed + epoch)``, the shuffle from ``numpy.random.default_rng(seed + epoch)``.
+
+    Sharding follows ``torch.utils.data.DistributedSampler``: with ``pad`` the list is extended by its
+    first clips to a multiple of ``world_size`` (every rank gets the same number of clips, so no rank
+    waits at the end of an epoch), then rank r takes positions ``r, r + world_size, ...``. ``start``
+    skips the first clips of this rank's shard (resuming mid-epoch); ``len()`` counts what remains.
+    """
+
+    def __init__(
+        self,
+        index: SequenceIndex,
+        sample_length: int,
+        max_interval: int = 4,
+        epoch: int = 0,
+        seed: int = 1025,
+        world_size: int = 1,
+        rank: int = 0,
+        start: int = 0,
+        pad: bool = True,
+    ):
+        if sample_length < 1 or max_interval < 1:
+            raise ValueError("sample_length and max_interval must be >= 1")
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is outside 0..{world_size - 1}")
+        self.index = index
+        self.sample_length = sample_length
+        self.max_interval = max_interval
+        self.seed = seed
+        self.world_size = world_size
+        self.rank = rank
+        self.pad = pad
+        self.set_epoch(epoch, start)
+
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        """Selects the epoch (and the position in this rank's shard to resume from)."""
+        self.epoch = epoch
+        self.start = start
+        self._shard: list[Clip] | None = None
+
+    def clips(self) -> list[Clip]:
+        """All legal clips of the epoch in shuffled order (the same list on every rank)."""
+        intervals = random.Random(self.seed + self.epoch)
+        clips = []
+        for sequence, record in enumerate(self.index.records):
+            for frames in self._sequence_clips(record, intervals):
+                if record.legal[list(frames)].all():
+                    clips.append(Clip(sequence, frames, self.epoch))
+        if not clips:
+            raise ValueError(
+                f"no legal clip of {self.sample_length} frames in {len(self.index)} sequence(s): sequences "
+                "are shorter than the clip or their frames have no boxes, duplicate ids or > 300 boxes"
+            )
+        order = np.random.default_rng(self.seed + self.epoch).permutation(len(clips))
+        return [clips[i] for i in order]
+
+    def _sequence_clips(self, record: SequenceRecord, intervals: random.Random) -> Iterator[tuple[int, ...]]:
+        length, count = record.length, self.sample_length
+        if record.static:
+            yield (0,) * count
+            return
+        for start in range(length - count + 1):
+            interval = intervals.randint(1, self.max_interval)
+            if count > 1:
+                interval = min(interval, (length - start - 1) // (count - 1))
+            yield tuple(start + k * interval for k in range(count))
+
+    def shard(self) -> list[Clip]:
+        """This rank's clips of the epoch, from the beginning (ignoring ``start``)."""
+        if self._shard is None:
+            clips = self.clips()
+            if self.pad:
+                total = math.ceil(len(clips) / self.world_size) * self.world_size
+                clips = (clips * math.ceil(total / len(clips)))[:total]
+            self._shard = clips[self.rank :: self.world_size]
+        return self._shard
+
+    def __iter__(self) -> Iterator[Clip]:
+        return iter(self.shard()[self.start :])
+
+    def __len__(self) -> int:
+        return max(len(self.shard()) - self.start, 0)
+
+
+def clip_sampler_factory(index: SequenceIndex, sample_length: int, max_interval: int = 4, seed: int = 1025):
+    """``(epoch, rank, world_size, start) -> list[Clip]``: the engine's sampler-factory protocol."""
+
+    def clips_for(epoch: int, rank: int, world_size: int, start: int) -> list[Clip]:
+        return list(ClipSampler(index, sample_length, max_interval, epoch, seed, world_size, rank, start))
+
+    return clips_for
+
+
+# --------------------------------------------------------------------------------------------------
+# The dataset
+
+
+@dataclass(frozen=True)
+class ClipConfig:
+    """How a clip becomes a training sample (defaults: FDTA on DanceTrack).
+
+    Attributes:
+        sample_length: T, frames per clip (30 DanceTrack, 60 SportsMOT, 20 BFT).
+        num_groups: G, label groups per clip (``AUG_NUM_GROUPS``).
+        num_id_vocabulary: K, ID labels; label K means "newborn".
+        occlusion_prob, switch_prob: trajectory augmentation (§2.3); 0 disables it.
+        depth: read the depth maps (FDTA's Spatial Adapter); False for MOTIP-style training.
+        augment: the image augmentation of §8.3 (and the evaluation size).
+        seed: base of the per-clip random generators.
+    """
+
+    sample_length: int = 30
+    num_groups: int = 6
+    num_id_vocabulary: int = 50
+    occlusion_prob: float = 0.5
+    switch_prob: float = 0.5
+    depth: bool = True
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    seed: int = 1025
+
+
+class ClipDataset:
+    """Turns a `Clip` into tensors: ``dataset[clip]`` (usable as a map-style DataLoader dataset).
+
+    In training mode each clip is augmented (§8.3) and its trajectories augmented (§2.3); in evaluation
+    mode frames are only resized to ``augment.eval_scale`` and the ID tables have no occlusion or switch.
+    Randomness comes from a generator seeded by ``(config.seed, clip.epoch, clip.sequence, clip.frames)``,
+    so a clip looks the same whichever worker process loads it.
+
+    Raises (at construction): FileNotFoundError when ``config.depth`` and depth maps are missing.
+    """
+
+    def __init__(self, index: SequenceIndex, config: ClipConfig | None = None, train: bool = True):
+        config = ClipConfig() if config is None else config
+        self.index = index
+        self.config = config
+        self.train = train
+        if config.depth:
+            _require_depth_files(index)
+
+    def __getitem__(self, clip: Clip) -> dict:
+        if not isinstance(clip, Clip):
+            raise TypeError(f"ClipDataset is indexed by Clip objects (from ClipSampler), not {type(clip)}")
+        return self.load(clip)
+
+    def clip_rng(self, clip: Clip) -> np.random.Generator:
+        """The generator of ``clip``'s augmentation and ID tables."""
+        return np.random.default_rng([self.config.seed, clip.epoch, clip.sequence, *clip.frames])
+
+    def read_frames(self, clip: Clip) -> ClipFrames:
+        """The clip's images, depth maps and boxes (``x1, y1, x2, y2`` pixels) as stored on disk."""
+        record = self.index[clip.sequence]
+        cache: dict[int, tuple] = {}  # a static clip repeats one frame: read it once
+        for frame in clip.frames:
+            if frame not in cache:
+                cache[frame] = self._read_frame(record, frame)
+        images, depths, boxes, ids = zip(*(cache[f] for f in clip.frames), strict=True)
+        return ClipFrames(list(images), list(depths) if self.config.depth else None, list(boxes), list(ids))
+
+    def _read_frame(self, record: SequenceRecord, frame: int) -> tuple:
+        image_file = record.image_files[frame]
+        image = read_rgb(image_file)
+        depth = (
+            read_depth(record.depth_file(frame), image_file, image.shape[:2]) if self.config.depth else None
+        )
+        xywh, ids = record.annotations(frame)
+        xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
+        return image, depth, xyxy, ids.copy()
+
+    def load(self, clip: Clip, rng: np.random.Generator | None = None) -> dict:
+        """The sample of ``clip`` (see `collate_clips` for the batched form).
+
+        Returns a dict with
+            ``images``: uint8 ``[T, 3, H, W]`` RGB; ``depths``: uint8 ``[T, 1, H, W]`` or ``None``;
+            ``boxes``: T float32 ``[n_t, 4]`` normalised ``cx, cy, w, h``; ``track_ids``: T int64 ``[n_t]``;
+            ``trajectory_labels/ann_idx/masks``, ``unknown_labels/ann_idx/masks``: ``[G, T, N]``
+            (int64, int64, bool); ``slot_track_ids``: int64 ``[N]``; ``meta``: sequence name, frame
+            numbers, original and final ``(H, W)``.
+        """
+        rng = self.clip_rng(clip) if rng is None else rng
+        record = self.index[clip.sequence]
+        frames = self.read_frames(clip)
+        original_size = frames.size
+        if self.train:
+            frames = augment_clip(frames, rng, self.config.augment, static=record.static)
+        else:
+            frames = resize_for_eval(frames, self.config.augment)
+        tables = build_id_tables(
+            frames.ids,
+            rng,
+            self.config.num_groups,
+            self.config.num_id_vocabulary,
+            self.config.occlusion_prob if self.train else 0.0,
+            self.config.switch_prob if self.train else 0.0,
+        )
+        meta = {
+            "sequence": record.name,
+            "frames": [f + 1 for f in clip.frames],
+            "original_size": tuple(original_size),
+            "size": tuple(frames.size),
+        }
+        return _to_tensors(frames, tables, meta)
+
+
+def _require_depth_files(index: SequenceIndex) -> None:
+    missing = index.missing_depth_files()
+    if missing:
+        depth, image = missing[0]
+        raise FileNotFoundError(
+            f"{depth}: depth map not found (needed for the image {image}); {len(missing)} depth map(s) "
+            "missing in all. Generate them with `discmot depth` or train with depth=False."
+        )
+
+
+def _to_tensors(frames: ClipFrames, tables: IdTables, meta: dict) -> dict:
+    import torch
+
+    height, width = frames.size
+    scale = np.array([width, height, width, height], np.float64)
+    sample = {
+        "images": torch.from_numpy(np.stack(frames.images)).permute(0, 3, 1, 2).contiguous(),
+        "depths": None if frames.depths is None else torch.from_numpy(np.stack(frames.depths)[:, None]),
+        "boxes": [torch.from_numpy(_xyxy_to_cxcywh(b / scale).astype(np.float32)) for b in frames.boxes],
+        "track_ids": [torch.from_numpy(np.asarray(i, np.int64)) for i in frames.ids],
+        "slot_track_ids": torch.from_numpy(tables.slot_track_ids),
+        "meta": meta,
+    }
+    for name in IdTables.TABLES:
+        sample[name] = torch.from_numpy(np.ascontiguousarray(getattr(tables, name)))
+    return sample
+
+
+def _xyxy_to_cxcywh(boxes: np.ndarray) -> np.ndarray:
+    boxes = boxes.reshape(-1, 4)
+    return np.concatenate([(boxes[:, :2] + boxes[:, 2:]) / 2, boxes[:, 2:] - boxes[:, :2]], axis=1)
+
+
+# --------------------------------------------------------------------------------------------------
+# Collation
+
+#: Padding values of the ID tables: padded slots are masked, with label and annotation -1.
+_TABLE_PADDING = {"labels": -1, "ann_idx": -1, "masks": True}
+
+
+def collate_clips(samples: list[dict]) -> dict:
+    """Batches samples of one clip length T and group count G.
+
+    Returns a dict with
+        ``images``: uint8 ``[B, T, 3, H, W]`` zero-padded bottom/right to the largest size;
+        ``masks``: bool ``[B, T, H, W]``, True on padding (also the padding of ``depths``);
+        ``depths``: uint8 ``[B, T, 1, H, W]`` or ``None``;
+        ``boxes``, ``track_ids``: B lists of T tensors; ``meta``: B dicts;
+        the six ID tables ``[B, G, T, N_max]`` and ``slot_track_ids`` ``[B, N_max]``, padded with
+        mask True and label / annotation index / track id -1.
+    """
+    import torch
+
+    if not samples:
+        raise ValueError("collate_clips needs at least one sample")
+    shapes = {tuple(s["trajectory_labels"].shape[:2]) for s in samples}
+    if len(shapes) != 1:
+        raise ValueError(f"samples of one batch need the same (groups, frames), found {sorted(shapes)}")
+    with_depth = {s["depths"] is not None for s in samples}
+    if len(with_depth) != 1:
+        raise ValueError("either every sample of a batch has depth maps or none has")
+    height = max(s["images"].shape[2] for s in samples)
+    width = max(s["images"].shape[3] for s in samples)
+    frames = samples[0]["images"].shape[0]
+    images = torch.zeros((len(samples), frames, 3, height, width), dtype=torch.uint8)
+    masks = torch.ones((len(samples), frames, height, width), dtype=torch.bool)
+    depths = (
+        torch.zeros((len(samples), frames, 1, height, width), dtype=torch.uint8)
+        if True in with_depth
+        else None
+    )
+    for b, sample in enumerate(samples):
+        h, w = sample["images"].shape[2:]
+        images[b, :, :, :h, :w] = sample["images"]
+        masks[b, :, :h, :w] = False
+        if depths is not None:
+            depths[b, :, :, :h, :w] = sample["depths"]
+    batch = {
+        "images": images,
+        "masks": masks,
+        "depths": depths,
+        "boxes": [s["boxes"] for s in samples],
+        "track_ids": [s["track_ids"] for s in samples],
+        "meta": [s["meta"] for s in samples],
+    }
+    slots = max(s["trajectory_labels"].shape[2] for s in samples)
+    for name in IdTables.TABLES:
+        batch[name] = _pad_last(samples, name, slots, _TABLE_PADDING[name.split("_", 1)[1]])
+    batch["slot_track_ids"] = _pad_last(samples, "slot_track_ids", slots, -1)
+    return batch
+
+
+def _pad_last(samples: list[dict], name: str, size: int, value):
+    """Stacks ``samples[*][name]`` padded along the last dimension to ``size`` with ``value``."""
+    import torch
+
+    first = samples[0][name]
+    out = torch.full((len(samples), *first.shape[:-1], size), value, dtype=first.dtype)
+    for b, sample in enumerate(samples):
+        out[b, ..., : sample[name].shape[-1]] = sample[name]
+    return out

@@ -1,0 +1,167 @@
+"""The sequence index of FDTA training: per-frame annotations and legality of every sequence.
+
+Layouts (spec ``fdta.md`` §8.1-8.2; DanceTrack, SportsMOT, BFT and ``discmot synth``)::
+
+    <root>/<split>/<seq>/img1/<frame>.jpg     frame numbers 1..length (8 or 6 digits)
+    <root>/<split>/<seq>/gt/gt.txt            frame,id,x,y,w,h,... (every row used, category 0)
+    <root>/<split>/<seq>/seqinfo.ini          seqLength; absent for BFT (length = number of images)
+    <root>/<split>/<seq>/depth/<frame>.png    8-bit pseudo-depth named like its image
+
+CrowdHuman's still images are indexed by `discmot.data.static.StaticImageIndex` into the same records.
+
+A frame is **legal** when it has 1 to 300 boxes with unique ids (§2.10); the sampler only forms clips
+of legal frames, so empty or crowded frames are skipped instead of crashing training. Missing files
+and malformed annotations raise errors naming the file when the index is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from discmot.data.transforms import MAX_BOXES_PER_FRAME
+from discmot.io.mot import FRAME, ID, MotFormatError, check_frames, read_mot_table, read_seqinfo
+
+
+@dataclass(frozen=True)
+class SequenceRecord:
+    """One sequence (or one static image) and its annotations.
+
+    Attributes:
+        name: unique name, ``<split>/<sequence>``.
+        image_files: the image of each frame, in frame order (frame number = position + 1).
+        boxes: ``(R, 4)`` float64 ``x, y, w, h`` pixels of every annotation, grouped by frame.
+        ids: ``(R,)`` int64 track ids, row-aligned with ``boxes``.
+        offsets: ``(length + 1,)`` int64: frame k's rows are ``offsets[k]:offsets[k + 1]``.
+        legal: ``(length,)`` bool: 1..300 boxes with unique ids.
+        static: a still image that the sampler repeats to make a clip (CrowdHuman).
+    """
+
+    name: str
+    image_files: tuple[Path, ...]
+    boxes: np.ndarray
+    ids: np.ndarray
+    offsets: np.ndarray
+    legal: np.ndarray
+    static: bool = False
+
+    @property
+    def length(self) -> int:
+        return len(self.image_files)
+
+    def annotations(self, frame: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(boxes (n, 4) xywh, ids (n,))`` of 0-based ``frame``."""
+        rows = slice(self.offsets[frame], self.offsets[frame + 1])
+        return self.boxes[rows], self.ids[rows]
+
+    def depth_file(self, frame: int) -> Path:
+        """The depth map of 0-based ``frame``: ``img1/<stem>.jpg`` -> ``depth/<stem>.png``."""
+        image = self.image_files[frame]
+        return image.parent.parent / "depth" / f"{image.stem}.png"
+
+
+def records_from_rows(
+    name: str, image_files: Sequence[Path], frames: np.ndarray, values: np.ndarray, static: bool = False
+) -> SequenceRecord:
+    """A record from annotation rows: ``frames`` 0-based ``(R,)``, ``values`` ``(R, 5)`` = id, x, y, w, h."""
+    length = len(image_files)
+    order = np.lexsort((values[:, 0], frames))  # by frame, then id (duplicates become neighbours)
+    frames, values = frames[order], values[order]
+    ids = np.trunc(values[:, 0]).astype(np.int64)
+    offsets = np.searchsorted(frames, np.arange(length + 1)).astype(np.int64)
+    counts = np.diff(offsets)
+    duplicate = np.zeros(length, bool)
+    repeated = (frames[1:] == frames[:-1]) & (ids[1:] == ids[:-1])
+    duplicate[frames[1:][repeated]] = True
+    legal = (counts >= 1) & (counts <= MAX_BOXES_PER_FRAME) & ~duplicate
+    return SequenceRecord(name, tuple(image_files), values[:, 1:5].copy(), ids, offsets, legal, static)
+
+
+class SequenceIndex:
+    """The sequences of one or more dataset splits, with per-frame annotations and legality."""
+
+    def __init__(self, records: Sequence[SequenceRecord]):
+        self.records = list(records)
+
+    @classmethod
+    def from_root(cls, root: str | Path, split: str, sequences: Sequence[str] | None = None) -> SequenceIndex:
+        """Indexes ``<root>/<split>/<seq>`` for every sequence folder (or only ``sequences``).
+
+        Raises:
+            FileNotFoundError: the split folder, a sequence folder, its ``img1/`` or an image is missing.
+            MotFormatError: ``gt.txt`` or ``seqinfo.ini`` is malformed or names frames out of range.
+        """
+        base = Path(root) / split
+        if not base.is_dir():
+            raise FileNotFoundError(f"{base}: split folder not found (expected <root>/<split>/<seq>/img1)")
+        names = sorted(sequences) if sequences is not None else _sequence_names(base)
+        if not names:
+            raise FileNotFoundError(f"{base}: no sequence folders with an img1/ folder")
+        return cls([load_sequence(base / name, f"{split}/{name}") for name in names])
+
+    @classmethod
+    def merge(cls, *indices: SequenceIndex) -> SequenceIndex:
+        """One index over several (e.g. DanceTrack + CrowdHuman), in the order given."""
+        return cls([record for index in indices for record in index.records])
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, sequence: int) -> SequenceRecord:
+        return self.records[sequence]
+
+    def missing_depth_files(self) -> list[tuple[Path, Path]]:
+        """``(depth map, image)`` pairs whose depth map does not exist (one directory listing per folder)."""
+        missing, listed = [], {}
+        for record in self.records:
+            for frame, image in enumerate(record.image_files):
+                depth = record.depth_file(frame)
+                if depth.parent not in listed:
+                    listed[depth.parent] = set(_listdir(depth.parent))
+                if depth.name not in listed[depth.parent]:
+                    missing.append((depth, image))
+        return missing
+
+
+def _sequence_names(base: Path) -> list[str]:
+    """Sequence folders of a split (hidden folders, e.g. half-written ones, are not sequences)."""
+    return sorted(p.name for p in base.iterdir() if not p.name.startswith(".") and (p / "img1").is_dir())
+
+
+def _listdir(folder: Path) -> list[str]:
+    try:
+        return [entry.name for entry in folder.iterdir()]
+    except FileNotFoundError:
+        return []
+
+
+def load_sequence(folder: Path, name: str) -> SequenceRecord:
+    """Reads one sequence folder: images by frame number, ``gt/gt.txt``, length from ``seqinfo.ini``."""
+    images = _numbered_images(folder / "img1")
+    info = folder / "seqinfo.ini"
+    length = read_seqinfo(info).length if info.is_file() else len(images)
+    for frame in range(1, length + 1):
+        if frame not in images:
+            where = f"seqLength={length} in {info}" if info.is_file() else f"{len(images)} images"
+            raise FileNotFoundError(f"{folder / 'img1'}: no image for frame {frame} ({where})")
+    table = read_mot_table(folder / "gt" / "gt.txt", min_columns=6)
+    check_frames(table, length)
+    if table.num_rows:
+        frames, values = table.truncated(FRAME) - 1, table.values[:, ID : ID + 5]
+    else:
+        frames, values = np.zeros(0, np.int64), np.zeros((0, 5))
+    return records_from_rows(name, [images[f] for f in range(1, length + 1)], frames, values)
+
+
+def _numbered_images(folder: Path) -> dict[int, Path]:
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: image folder not found")
+    images = {}
+    for path in folder.glob("*.jpg"):
+        if not path.stem.isdigit():
+            raise MotFormatError(path, "image names must be frame numbers (e.g. 00000001.jpg)")
+        images[int(path.stem)] = path
+    return images
