@@ -1,0 +1,135 @@
+"""Training checkpoints: names, atomic writes, finding the latest complete one, safe loading, pruning.
+
+A checkpoint is one file written by rank 0 through `discmot.io.atomic` (temporary file, fsync, rename), so
+a kill at any moment leaves either the complete file or a hidden ``.<name>.tmp-*`` file that no loader
+ever looks at. Names say where training resumes:
+
+* ``epoch-EEE.pt`` after epoch ``EEE`` finished (resume at epoch EEE + 1, iteration 0); all are kept
+  unless ``keep_epoch_checkpoints`` says otherwise (spec ``fdta.md`` §4.5: one per epoch);
+* ``epoch-EEE-iter-IIIIII.pt`` in the middle of epoch EEE after IIIIII iterations; only the newest
+  checkpoint of this kind survives once a later checkpoint is complete.
+
+The content is a dict of tensors and plain values (model, optimizer, schedule, scaler, EMA, positions,
+every rank's RNG states, the resolved config); it loads with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+from pathlib import Path
+
+import torch
+
+from discmot._version import __version__
+from discmot.engine.run_folder import plain
+from discmot.io.atomic import atomic_open
+
+log = logging.getLogger(__name__)
+
+FORMAT = "discmot-train-checkpoint"
+FORMAT_VERSION = 1
+_NAME = re.compile(r"^epoch-(\d{3,})(?:-iter-(\d{6,}))?\.pt$")
+
+
+def checkpoint_name(epoch: int, iteration: int | None = None) -> str:
+    """``epoch-EEE.pt`` (end of ``epoch``) or ``epoch-EEE-iter-IIIIII.pt`` (mid-epoch)."""
+    if iteration is None:
+        return f"epoch-{epoch:03d}.pt"
+    return f"epoch-{epoch:03d}-iter-{iteration:06d}.pt"
+
+
+def resume_point(path: str | Path) -> tuple[int, int] | None:
+    """``(epoch, iteration)`` where training continues after this checkpoint; None for other names."""
+    match = _NAME.match(Path(path).name)
+    if match is None:
+        return None
+    epoch, iteration = match.groups()
+    return (int(epoch) + 1, 0) if iteration is None else (int(epoch), int(iteration))
+
+
+def list_checkpoints(folder: str | Path) -> list[Path]:
+    """Complete checkpoints in ``folder``, oldest first (temporary files never match the names)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = [p for p in folder.iterdir() if p.is_file() and resume_point(p) is not None]
+    return sorted(found, key=resume_point)
+
+
+def latest_checkpoint(folder: str | Path) -> Path | None:
+    """The checkpoint that resumes furthest into training, or None."""
+    found = list_checkpoints(folder)
+    return found[-1] if found else None
+
+
+def write_checkpoint(path: str | Path, payload: dict) -> None:
+    """Writes ``payload`` atomically: the file appears complete or not at all."""
+    with atomic_open(path, "wb") as handle:
+        _dump(payload, handle)
+
+
+def _dump(payload: dict, handle) -> None:
+    torch.save(payload, handle)
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """Loads a training checkpoint on the CPU without unpickling anything but tensors and plain values."""
+    payload = torch.load(Path(path), map_location="cpu", weights_only=True)
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a discmot training checkpoint")
+    if payload.get("format_version", 0) > FORMAT_VERSION:
+        raise ValueError(f"{path}: written by a newer discmot (format {payload['format_version']})")
+    return payload
+
+
+def prune(folder: str | Path, keep_epochs: int = 0) -> None:
+    """Deletes mid-epoch checkpoints older than the newest checkpoint and, with ``keep_epochs > 0``,
+    all but the newest ``keep_epochs`` end-of-epoch checkpoints."""
+    found = list_checkpoints(folder)
+    if not found:
+        return
+    newest = found[-1]
+    ends = [p for p in found if "-iter-" not in p.name]
+    doomed = [p for p in found[:-1] if "-iter-" in p.name]
+    if keep_epochs > 0:
+        doomed += [p for p in ends[:-keep_epochs] if p != newest]
+    for path in doomed:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            log.debug("removed old checkpoint %s", path)
+
+
+def remove_temporaries(folder: str | Path) -> list[Path]:
+    """Deletes the ``.<name>.tmp-*`` leftovers of writes that a kill interrupted; returns them.
+
+    Call it only when no process is writing into ``folder`` (on resume, before training restarts).
+    """
+    folder = Path(folder)
+    stale = [p for p in folder.glob(".*.pt.tmp-*") if p.is_file()] if folder.is_dir() else []
+    for path in stale:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            log.info("removed %s, left by an interrupted checkpoint write", path.name)
+    return stale
+
+
+def write_weights(path: str | Path, module, kind: str, model_config, train_config) -> None:
+    """Final weights in discmot's safetensors format (`discmot.io.checkpoints.read_safetensors` reads
+    them): unique tensors; metadata ``format``, ``kind``, ``discmot_version``, ``config`` (the model's
+    config as JSON, ``{}`` when none was given) and ``train_config``."""
+    from safetensors.torch import save
+
+    from discmot.io.checkpoints import _unique_tensors
+
+    metadata = {
+        "format": "discmot",
+        "kind": kind,
+        "discmot_version": __version__,
+        "config": json.dumps(plain(model_config) if model_config is not None else {}),
+        "train_config": json.dumps(plain(train_config)),
+    }
+    with atomic_open(path, "wb") as handle:
+        handle.write(save(_unique_tensors(module.state_dict()), metadata=metadata))

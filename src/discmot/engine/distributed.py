@@ -1,0 +1,180 @@
+"""Processes, devices, seeds and RNG states for training: the engine's only contact with torch.distributed.
+
+A run is one process, or several started by ``torchrun`` (which sets ``RANK``, ``WORLD_SIZE``,
+``LOCAL_RANK``, ``MASTER_ADDR`` and ``MASTER_PORT``). `init_distributed` reads that environment, picks the
+device (``cuda:<LOCAL_RANK>`` on a GPU machine, else the CPU) and the backend (NCCL on CUDA, gloo on the
+CPU), and is a no-op in a single process. Every helper here works the same with one process, so callers
+never branch on the world size.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    """Where this process stands: its rank among ``world_size`` processes and its device."""
+
+    rank: int
+    world_size: int
+    local_rank: int
+    device: torch.device
+
+    @property
+    def is_main(self) -> bool:
+        """True on rank 0, the process that writes files."""
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+
+def pick_device(device: str | torch.device | None, local_rank: int = 0) -> torch.device:
+    """``None``/``"auto"`` -> ``cuda:<local_rank>`` when CUDA is available, else the CPU.
+
+    A bare ``"cuda"`` also becomes ``cuda:<local_rank>``, so each torchrun process gets its own GPU.
+    """
+    if device is None or str(device) == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(device)
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", local_rank)
+    return device
+
+
+def init_distributed(device: str | torch.device | None = None) -> DistInfo:
+    """Joins the torchrun process group (once) and returns this process's rank, world size and device.
+
+    Without torchrun's environment (or with ``WORLD_SIZE=1``) nothing is initialised. The backend is NCCL
+    for CUDA devices and gloo otherwise.
+    """
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    device = pick_device(device, local_rank)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if world_size > 1 and not dist.is_initialized():
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        kwargs = {"device_id": device} if device.type == "cuda" else {}
+        dist.init_process_group(backend=backend, rank=rank, world_size=world_size, **kwargs)
+    return DistInfo(rank=rank, world_size=world_size, local_rank=local_rank, device=device)
+
+
+def cleanup_distributed() -> None:
+    """Leaves the process group, if one was joined."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def _active() -> bool:
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
+    """The sum of ``tensor`` over all processes (a new tensor; the input itself with one process)."""
+    if not _active():
+        return tensor
+    total = tensor.detach().clone()
+    dist.all_reduce(total, op=dist.ReduceOp.SUM)
+    return total
+
+
+def reduce_mean(tensor: torch.Tensor) -> torch.Tensor:
+    """The mean of ``tensor`` over all processes."""
+    if not _active():
+        return tensor
+    return reduce_sum(tensor) / dist.get_world_size()
+
+
+def all_min_max(value: int, device: torch.device) -> tuple[int, int]:
+    """The smallest and largest ``value`` over all processes."""
+    if not _active():
+        return value, value
+    both = torch.tensor([-value, value], dtype=torch.int64, device=device)
+    dist.all_reduce(both, op=dist.ReduceOp.MAX)
+    return -int(both[0]), int(both[1])
+
+
+def gather_objects(obj) -> list:
+    """``[obj of rank 0, obj of rank 1, ...]`` on every process (``[obj]`` with one process)."""
+    if not _active():
+        return [obj]
+    gathered = [None] * dist.get_world_size()
+    dist.all_gather_object(gathered, obj)
+    return gathered
+
+
+def barrier() -> None:
+    if _active():
+        dist.barrier()
+
+
+# --------------------------------------------------------------------------------------------------
+# Seeds and RNG states
+
+
+def seed_everything(seed: int) -> None:
+    """Seeds python's ``random``, numpy's global generator and torch (CPU and every CUDA device)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def configure_determinism(deterministic: bool) -> None:
+    """TF32 off always (spec ``fdta.md`` §4.3); with ``deterministic`` also deterministic kernels only.
+
+    Deterministic CUDA matmuls need ``CUBLAS_WORKSPACE_CONFIG``; it is set here when absent (it must be
+    set before the first cuBLAS call to take effect).
+    """
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+        torch.use_deterministic_algorithms(True)
+
+
+def capture_rng_state(device: torch.device) -> dict:
+    """This process's python, numpy, torch (and CUDA device) RNG states as tensors and plain values.
+
+    The numpy state's key array is stored as an int64 tensor so the checkpoint loads with
+    ``torch.load(weights_only=True)``.
+    """
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {
+        "python": random.getstate(),
+        "numpy": {
+            "name": name,
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached),
+        },
+        "torch": torch.get_rng_state(),
+    }
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device).cpu()
+    return state
+
+
+def restore_rng_state(state: dict, device: torch.device) -> None:
+    """Inverse of `capture_rng_state`."""
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    n = state["numpy"]
+    np.random.set_state(
+        (n["name"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached_gaussian"])
+    )
+    torch.set_rng_state(state["torch"].cpu())
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"].cpu(), device)

@@ -1,0 +1,193 @@
+"""The run folder: what a training run leaves behind besides checkpoints, so it can be reproduced.
+
+::
+
+    <run_dir>/
+      config.yaml         the resolved configuration (training + model + whatever the caller adds)
+      environment.json    git revision (and whether the tree was dirty), python/torch/numpy/... versions,
+                          hostname, command line, world size, device, seed, start time
+      resumes.jsonl       one line per resume: the same environment plus the checkpoint resumed from
+      metrics.jsonl       one JSON object per logged step (step, epoch, iteration, lr per group, losses)
+      checkpoints/        see `discmot.engine.checkpointing`
+      model.safetensors   final weights (the EMA weights when EMA is on), discmot's safetensors format
+      tensorboard/        event files, only with ``tensorboard: true`` (needs the ``tensorboard`` package)
+
+Only rank 0 writes here. ``config.yaml`` and ``environment.json`` are written atomically; ``metrics.jsonl``
+is appended and flushed line by line, and cut back to the resumed step on resume so that steps repeated
+after a kill are not logged twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import importlib.metadata
+import json
+import logging
+import platform
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from discmot._version import __version__
+from discmot.io.atomic import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+PACKAGES = ("torch", "numpy", "scipy", "safetensors", "tqdm", "PyYAML", "opencv-python-headless", "av")
+
+
+def plain(value):
+    """Dataclasses, tuples and paths -> dicts, lists and strings (what YAML/JSON can hold)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def git_revision(path: Path | None = None) -> dict:
+    """``{"commit": sha, "dirty": bool}`` of the git checkout holding ``path`` (the package by default);
+    ``{"commit": None}`` when it is not a checkout or git is missing."""
+    path = path or Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=path,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None}
+    return {"commit": commit, "dirty": bool(status.strip())}
+
+
+def package_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"python": platform.python_version(), "discmot": __version__}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def environment(seed: int, world_size: int, device: str) -> dict:
+    """Everything needed to say how a run was made (see the module docstring)."""
+    return {
+        "git": git_revision(),
+        "versions": package_versions(),
+        "hostname": socket.gethostname(),
+        "platform": platform.platform(),
+        "command": [sys.executable, *sys.argv],
+        "seed": seed,
+        "world_size": world_size,
+        "device": device,
+        "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+class RunFolder:
+    """Writes the run folder's files (on rank 0; every method is a no-op elsewhere)."""
+
+    def __init__(self, path: str | Path, is_main: bool = True, tensorboard: bool = False):
+        self.path = Path(path)
+        self.is_main = is_main
+        self.checkpoints = self.path / "checkpoints"
+        self.metrics_path = self.path / "metrics.jsonl"
+        self._metrics = None
+        self._tensorboard = None
+        if is_main:
+            self.checkpoints.mkdir(parents=True, exist_ok=True)
+            if tensorboard:
+                self._tensorboard = _summary_writer(self.path / "tensorboard")
+
+    def write_start(self, config: dict, env: dict) -> None:
+        """A fresh run: the resolved config and the environment; metrics of an earlier attempt that
+        died before its first checkpoint are dropped."""
+        if not self.is_main:
+            return
+        self._truncate_metrics(-1)
+        atomic_write_text(self.path / "config.yaml", yaml.safe_dump(plain(config), sort_keys=False))
+        atomic_write_text(self.path / "environment.json", json.dumps(env, indent=2) + "\n")
+
+    def write_resume(self, config: dict, env: dict, checkpoint: Path, step: int) -> None:
+        """A resumed run: notes the resume, warns about config changes, cuts metrics back to ``step``."""
+        if not self.is_main:
+            return
+        config = plain(config)
+        changed = _changed_keys(self._read_config(), config)
+        if changed:
+            log.warning("resuming with a different config; changed: %s", ", ".join(changed))
+            atomic_write_text(self.path / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+        record = {**env, "checkpoint": str(checkpoint), "step": step, "config_changed": changed}
+        with open(self.path / "resumes.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+        self._truncate_metrics(step)
+
+    def log(self, record: dict) -> None:
+        """Appends one metrics line (flushed) and, when enabled, the scalars to TensorBoard."""
+        if not self.is_main:
+            return
+        if self._metrics is None:
+            self._metrics = open(self.metrics_path, "a", encoding="utf-8")  # kept open: one flush per line
+        self._metrics.write(json.dumps(record) + "\n")
+        self._metrics.flush()
+        if self._tensorboard is not None:
+            for key, value in record.items():
+                if isinstance(value, (int, float)) and key not in ("step", "epoch", "iteration"):
+                    self._tensorboard.add_scalar(key, value, record["step"])
+
+    def close(self) -> None:
+        if self._metrics is not None:
+            self._metrics.close()
+            self._metrics = None
+        if self._tensorboard is not None:
+            self._tensorboard.close()
+            self._tensorboard = None
+
+    def _read_config(self) -> dict:
+        path = self.path / "config.yaml"
+        return yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+    def _truncate_metrics(self, step: int) -> None:
+        if not self.metrics_path.is_file():
+            return
+        kept = []
+        for line in self.metrics_path.read_text(encoding="utf-8").splitlines():
+            try:
+                if json.loads(line)["step"] <= step:
+                    kept.append(line + "\n")
+            except (ValueError, KeyError, TypeError):
+                continue  # a line cut short by a kill
+        atomic_write_text(self.metrics_path, "".join(kept))
+
+
+def _changed_keys(old, new, prefix: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = sorted(set(old) | set(new), key=str)
+        return [c for k in keys for c in _changed_keys(old.get(k), new.get(k), f"{prefix}{k}.")]
+    return [] if old == new else [prefix.rstrip(".")]
+
+
+def _summary_writer(folder: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError as error:
+        raise ImportError(
+            f"tensorboard logging was asked for but cannot be imported ({error}); "
+            "install it with `pip install tensorboard` or set tensorboard: false"
+        ) from None
+    return SummaryWriter(log_dir=str(folder))

@@ -1,0 +1,440 @@
+"""The training engine shared by FDTA and CSTrack: one loop that owns devices, processes, precision,
+optimizer, schedule, checkpoints and the run folder.
+
+The model-specific part is a *step function* ``step_fn(model, batch, context) -> (loss, logs)``: it
+runs the forward passes (FDTA: gradient and no-grad frames, activation-checkpointed chunks, criterion;
+spec ``fdta.md`` §4.1 steps 4-11) and returns a scalar loss and a dict of scalars to log. The engine
+does the rest of an iteration: learning-rate schedule, autocast, backward (through a ``GradScaler`` in
+fp16), gradient synchronisation, clipping, optimizer step, EMA, logging and checkpoints.
+
+Several processes: launch with ``torchrun`` (``torchrun --nproc_per_node 2 -m discmot train ...``);
+each process trains on its shard of every epoch and the gradients are averaged (DDP, gloo on the CPU,
+NCCL on CUDA). The DDP wrapper is around the step function itself, so a step may call any method of
+the model any number of times before the one backward pass, and gradients are still synchronised.
+With a per-process batch of ``B / world_size`` and a per-process loss that is a mean over its batch,
+the run follows the same trajectory as one process with batch ``B``.
+
+Resuming restores model, optimizer, schedule, scaler, EMA, epoch, position in the epoch and every
+rank's python/numpy/torch RNG states, so that on the CPU with ``deterministic: true`` and
+``num_workers: 0`` a killed and resumed run ends with the same weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from discmot._version import __version__
+from discmot.engine import checkpointing
+from discmot.engine.distributed import (
+    DistInfo,
+    all_min_max,
+    barrier,
+    capture_rng_state,
+    cleanup_distributed,
+    configure_determinism,
+    gather_objects,
+    init_distributed,
+    reduce_mean,
+    restore_rng_state,
+    seed_everything,
+)
+from discmot.engine.loading import ShardedSampler, build_loader, to_device
+from discmot.engine.optim import (
+    FDTA_PARAM_GROUPS,
+    CSTrackSchedule,
+    ModelEMA,
+    ParamGroupRule,
+    Schedule,
+    WarmupMultiStep,
+    build_optimizer,
+    build_param_groups,
+    clip_gradients,
+)
+from discmot.engine.run_folder import RunFolder, environment, plain
+from discmot.engine.step import SamplerFactory, StepContext, StepFn, StepModule
+from discmot.engine.train_config import TrainConfig, build_schedule, cstrack_train_config, fdta_train_config
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "FDTA_PARAM_GROUPS",
+    "CSTrackSchedule",
+    "ParamGroupRule",
+    "SamplerFactory",
+    "Schedule",
+    "ShardedSampler",
+    "StepContext",
+    "StepFn",
+    "TrainConfig",
+    "TrainSetup",
+    "Trainer",
+    "WarmupMultiStep",
+    "cstrack_train_config",
+    "fdta_train_config",
+    "launch",
+]
+
+# --------------------------------------------------------------------------------------------------
+# The trainer
+
+
+class Trainer:
+    """Trains ``model`` with ``step_fn`` over ``dataset``; see the module docstring.
+
+    ``param_groups`` (a callable ``model -> list of group dicts``) replaces the name rules of the config;
+    ``schedule`` (a callable ``optimizer -> Schedule``) replaces the config's schedule. ``model_config``
+    (a dataclass) and ``model_kind`` go into the final ``model.safetensors``; ``resolved_config`` (a dict)
+    is what ``config.yaml`` holds (default: the training config, and ``model_config`` when given).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        step_fn: StepFn,
+        dataset,
+        config: TrainConfig,
+        run_dir: str | Path,
+        *,
+        sampler_factory: SamplerFactory | None = None,
+        collate_fn: Callable | None = None,
+        device: str | torch.device | None = None,
+        model_config=None,
+        model_kind: str = "model",
+        resolved_config: dict | None = None,
+        param_groups: Callable[[nn.Module], list[dict]] | None = None,
+        schedule: Callable[[torch.optim.Optimizer], Schedule] | None = None,
+    ):
+        self.config = config
+        self.dist: DistInfo = init_distributed(device)
+        self.device = self.dist.device
+        configure_determinism(config.deterministic)
+        self.model = model.to(self.device)
+        self.dataset, self.collate_fn = dataset, collate_fn
+        self.sampler_factory = sampler_factory or ShardedSampler(len(dataset), config.sampler_seed)
+        self.model_config, self.model_kind = model_config, model_kind
+        self.resolved_config = resolved_config or {
+            "train": config,
+            **({"model": model_config} if model_config else {}),
+        }
+
+        groups = (param_groups or self._rule_groups)(self.model)
+        options = {
+            "betas": config.betas,
+            "eps": config.eps,
+            "momentum": config.momentum,
+            "nesterov": config.nesterov,
+        }
+        self.optimizer = build_optimizer(groups, config.optimizer, config.lr, **options)
+        self.schedule = (schedule or partial(build_schedule, config=config))(self.optimizer)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=config.precision == "fp16")
+        self.ema = ModelEMA(self.model, config.ema_decay, config.ema_ramp) if config.ema_decay else None
+
+        self.step_module = StepModule(self.model, step_fn)
+        self.runner: nn.Module = self.step_module
+        if self.dist.distributed:
+            self.runner = nn.parallel.DistributedDataParallel(
+                self.step_module,
+                device_ids=[self.device] if self.device.type == "cuda" else None,
+                find_unused_parameters=config.find_unused_parameters,
+            )
+        self.run = RunFolder(run_dir, self.dist.is_main, config.tensorboard)
+        self.epoch = self.iteration = self.global_step = self.optimizer_steps = 0
+        self._last_checkpoint_step = 0
+        seed_everything(config.seed + self.dist.rank)
+
+    def _rule_groups(self, model: nn.Module) -> list[dict]:
+        return build_param_groups(model, self.config.param_groups, self.config.lr, self.config.weight_decay)
+
+    # ---- the loop
+
+    def fit(self, resume: bool | str | Path | None = None) -> Path | None:
+        """Trains to ``config.epochs``; returns the final weights' path (on rank 0; None elsewhere).
+
+        ``resume``: None starts fresh (refused if the run folder already holds checkpoints), True resumes
+        from the latest complete checkpoint there (fresh start if none), a path resumes from that file.
+        """
+        checkpoint = self._resume_path(resume)
+        env = environment(self.config.seed, self.dist.world_size, str(self.device))
+        if checkpoint is None:
+            self.run.write_start(self.resolved_config, env)
+        else:
+            self.load_checkpoint(checkpoint)
+            if self.dist.is_main:
+                checkpointing.remove_temporaries(self.run.checkpoints)
+            self.run.write_resume(self.resolved_config, env, checkpoint, self.global_step)
+        self.optimizer.zero_grad(set_to_none=True)
+        try:
+            while self.epoch < self.config.epochs:
+                self._train_epoch(self.epoch)
+            return self._write_final()
+        finally:
+            self.run.close()
+
+    def _resume_path(self, resume) -> Path | None:
+        if resume is None or resume is False:
+            existing = checkpointing.latest_checkpoint(self.run.checkpoints)
+            if existing is not None:
+                raise FileExistsError(
+                    f"{self.run.path} already holds checkpoints ({existing.name}); resume or use a new folder"
+                )
+            return None
+        if resume is True:
+            return checkpointing.latest_checkpoint(self.run.checkpoints)
+        return Path(resume)
+
+    def _train_epoch(self, epoch: int) -> None:
+        c, d = self.config, self.dist
+        full = self.sampler_factory(epoch, d.rank, d.world_size, 0)
+        fewest, most = all_min_max(len(full) // c.batch_size, self.device)
+        if fewest != most:
+            raise RuntimeError(
+                f"epoch {epoch}: processes have {fewest} to {most} iterations; shards must be equal"
+            )
+        iters, start = fewest, self.iteration
+        indices = (
+            full if start == 0 else self.sampler_factory(epoch, d.rank, d.world_size, start * c.batch_size)
+        )
+        bar = tqdm(
+            total=iters, initial=start, desc=f"epoch {epoch}", disable=not self._show_progress(), leave=False
+        )
+        pending = 0
+        for i, batch in enumerate(self._loader(indices, epoch), start=start):
+            if i >= iters:
+                break
+            pending += 1
+            update = self.schedule.is_update_step(epoch, i, iters, pending)
+            record = self._iteration(batch, epoch, i, iters, update)
+            if update:
+                record.update(self._optimizer_step())
+                pending = 0
+            self.iteration, self.global_step = i + 1, self.global_step + 1
+            if self.global_step % c.log_every == 0 or i + 1 == iters:
+                self._log(record, epoch, i, bar)
+            bar.update(1)
+            due = c.checkpoint_every and self.global_step - self._last_checkpoint_step >= c.checkpoint_every
+            if update and due and i + 1 < iters:
+                self.save_checkpoint(checkpointing.checkpoint_name(epoch, i + 1))
+        bar.close()
+        self.schedule.after_epoch(self.optimizer, epoch)
+        self.epoch, self.iteration = epoch + 1, 0
+        self.save_checkpoint(checkpointing.checkpoint_name(epoch))
+
+    def _show_progress(self) -> bool:
+        return self.config.progress and self.dist.is_main and sys.stderr.isatty()
+
+    def _loader(self, indices, epoch: int) -> torch.utils.data.DataLoader:
+        c = self.config
+        seed = c.seed * 1_000_003 + epoch * 1009 + self.dist.rank
+        pin = c.pin_memory and self.device.type == "cuda"
+        return build_loader(self.dataset, indices, c.batch_size, self.collate_fn, seed, c.num_workers, pin)
+
+    def _iteration(self, batch, epoch: int, i: int, iters: int, update: bool) -> dict:
+        """Schedule, forward (step_fn under autocast) and backward of one iteration; returns its logs."""
+        self.schedule.before_iteration(self.optimizer, epoch, i, iters)
+        context = StepContext(
+            epoch,
+            i,
+            iters,
+            self.global_step,
+            self.device,
+            self.config.precision,
+            self.dist.rank,
+            self.dist.world_size,
+        )
+        batch = to_device(batch, self.device, non_blocking=self.config.pin_memory)
+        sync = update or not self.dist.distributed
+        self.model.train()
+        with contextlib.nullcontext() if sync else self.runner.no_sync():
+            with context.autocast():
+                loss, logs = self.runner(batch, context)
+            if self.config.precision != "fp16" and not torch.isfinite(loss):
+                raise FloatingPointError(
+                    f"loss is {loss.item()} at epoch {epoch} iteration {i} (rank {self.dist.rank})"
+                )
+            scaled = (
+                loss / self.schedule.accumulate_steps if self.config.divide_loss_by_accumulation else loss
+            )
+            self.scaler.scale(scaled).backward()
+        return {"loss": loss.detach(), **logs}
+
+    def _optimizer_step(self) -> dict:
+        """Unscale, clip, step, zero the gradients, update the EMA; returns the gradient norms."""
+        self.scaler.unscale_(self.optimizer)
+        norms = {}
+        if self.config.max_grad_norm:
+            norms = clip_gradients(
+                self.model.named_parameters(),
+                self.config.max_grad_norm,
+                self.config.separate_clip,
+                self.config.no_clip,
+            )
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.ema is not None:
+            self.ema.update(self.model)
+        self.optimizer_steps += 1
+        return norms
+
+    def _log(self, record: dict, epoch: int, i: int, bar) -> None:
+        """Averages the logged scalars over processes; rank 0 writes them (and shows the loss)."""
+        keys = sorted(record)
+        values = torch.stack([_scalar(record[k], self.device) for k in keys])
+        values = reduce_mean(values).tolist()
+        line = {
+            "step": self.global_step,
+            "epoch": epoch,
+            "iteration": i,
+            **dict(zip(keys, values, strict=True)),
+        }
+        for n, group in enumerate(self.optimizer.param_groups):
+            line[f"lr/{group.get('name', n)}"] = group["lr"]
+        self.run.log(line)
+        bar.set_postfix(loss=f"{line['loss']:.4g}", refresh=False)
+
+    # ---- checkpoints and weights
+
+    def save_checkpoint(self, name: str) -> Path:
+        """Every process hands over its RNG states; rank 0 writes the checkpoint atomically and prunes."""
+        rng = gather_objects(capture_rng_state(self.device))
+        path = self.run.checkpoints / name
+        self._last_checkpoint_step = self.global_step
+        if not self.dist.is_main:
+            return path
+        payload = {
+            "format": checkpointing.FORMAT,
+            "format_version": checkpointing.FORMAT_VERSION,
+            "discmot_version": __version__,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "epoch": self.epoch,
+            "iteration": self.iteration,
+            "global_step": self.global_step,
+            "optimizer_steps": self.optimizer_steps,
+            "world_size": self.dist.world_size,
+            "rng": rng,
+            "config": plain(self.config),
+        }
+        checkpointing.write_checkpoint(path, payload)
+        checkpointing.prune(self.run.checkpoints, self.config.keep_epoch_checkpoints)
+        log.info("checkpoint %s (step %d)", path, self.global_step)
+        return path
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        """Restores everything `save_checkpoint` wrote (RNG states last, for this process's rank)."""
+        payload = checkpointing.read_checkpoint(path)
+        self.model.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.schedule.load_state_dict(payload["schedule"])
+        if payload["scaler"] and self.scaler.is_enabled():
+            self.scaler.load_state_dict(payload["scaler"])
+        if self.ema is not None and payload["ema"] is not None:
+            self.ema.load_state_dict(payload["ema"])
+        self.epoch, self.iteration = payload["epoch"], payload["iteration"]
+        self.global_step, self.optimizer_steps = payload["global_step"], payload["optimizer_steps"]
+        self._last_checkpoint_step = self.global_step
+        if payload["world_size"] == self.dist.world_size:
+            restore_rng_state(payload["rng"][self.dist.rank], self.device)
+        elif self.iteration != 0:
+            raise ValueError(
+                f"{path}: a mid-epoch checkpoint of {payload['world_size']} processes needs as many to resume"
+            )
+        else:
+            log.warning(
+                "resuming %d processes from a checkpoint of %d: fresh RNG seeds",
+                self.dist.world_size,
+                payload["world_size"],
+            )
+            seed_everything(self.config.seed + self.dist.rank + 7919 * self.epoch)
+        log.info("resumed from %s at epoch %d iteration %d", path, self.epoch, self.iteration)
+
+    def _write_final(self) -> Path | None:
+        """``model.safetensors``: the (EMA) weights, the model config and the training config inside."""
+        if not self.dist.is_main:
+            return None
+        module = self.ema.module if self.ema is not None else self.model
+        path = self.run.path / "model.safetensors"
+        checkpointing.write_weights(path, module, self.model_kind, self.model_config, self.config)
+        return path
+
+
+def _scalar(value, device: torch.device) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value.detach().to(device=device, dtype=torch.float64).reshape(())
+    return torch.tensor(float(value), dtype=torch.float64, device=device)
+
+
+# --------------------------------------------------------------------------------------------------
+# Entry point for ``discmot train``
+
+
+@dataclass
+class TrainSetup:
+    """What a model's builder hands to `launch`: the model, its step function, data, and options for
+    `Trainer` (see there)."""
+
+    model: nn.Module
+    step_fn: StepFn
+    dataset: object
+    sampler_factory: SamplerFactory | None = None
+    collate_fn: Callable | None = None
+    model_config: object = None
+    model_kind: str = "model"
+    resolved_config: dict | None = None
+    param_groups: Callable | None = None
+    schedule: Callable | None = None
+
+
+def launch(
+    build: Callable[[DistInfo], TrainSetup],
+    config: TrainConfig,
+    run_dir: str | Path,
+    *,
+    resume: bool | str | Path | None = None,
+    device: str | torch.device | None = None,
+) -> Path | None:
+    """Runs one training process: joins torchrun's process group (if any), seeds ``seed + rank``, calls
+    ``build(dist_info)`` for the model and data, trains, and leaves the process group.
+
+    One process: ``discmot train ...``. Several: ``torchrun --nproc_per_node N -m discmot train ...``
+    (every process runs this function; rank 0 writes the run folder). Returns the final weights' path
+    on rank 0.
+    """
+    info = init_distributed(device)
+    try:
+        configure_determinism(config.deterministic)
+        seed_everything(config.seed + info.rank)
+        setup = build(info)
+        trainer = Trainer(
+            setup.model,
+            setup.step_fn,
+            setup.dataset,
+            config,
+            run_dir,
+            sampler_factory=setup.sampler_factory,
+            collate_fn=setup.collate_fn,
+            device=info.device,
+            model_config=setup.model_config,
+            model_kind=setup.model_kind,
+            resolved_config=setup.resolved_config,
+            param_groups=setup.param_groups,
+            schedule=setup.schedule,
+        )
+        weights = trainer.fit(resume)
+        barrier()  # leave together: a rank tearing gloo down while another still writes can abort
+        return weights
+    finally:
+        cleanup_distributed()

@@ -1,0 +1,168 @@
+"""The training engine's configuration (`TrainConfig`) and the two published recipes.
+
+`TrainConfig` holds what the engine needs (optimizer, groups, schedule, clipping, precision, seeds,
+checkpoints, logging); the model's own settings live in the model's config. Both go into the run's
+``config.yaml``. This module imports torch only for the autocast dtypes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import torch
+
+from discmot.engine.optim import FDTA_PARAM_GROUPS, CSTrackSchedule, ParamGroupRule, Schedule, WarmupMultiStep
+
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything the engine needs to know; the model's own settings live in the model's config.
+
+    ``batch_size`` is per process. ``checkpoint_every`` adds mid-epoch checkpoints every that many
+    iterations (0: only at epoch ends). ``schedule`` is ``"multistep"`` (FDTA: `WarmupMultiStep`) or
+    ``"cstrack"`` (`CSTrackSchedule`, whose step decay is at ``milestones[0]``). ``no_clip`` names
+    parameters that are never clipped (e.g. criterion parameters, spec ``fdta.md`` §4.1 step 12).
+    """
+
+    epochs: int = 13
+    batch_size: int = 1
+    lr: float = 1e-4
+    weight_decay: float = 5e-4
+    optimizer: str = "adamw"
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    momentum: float = 0.9
+    nesterov: bool = False
+    param_groups: tuple[ParamGroupRule, ...] = ()
+    schedule: str = "multistep"
+    warmup_epochs: int = 0
+    milestones: tuple[int, ...] = ()
+    gamma: float = 0.1
+    max_grad_norm: float | None = None
+    separate_clip: str | None = None
+    no_clip: tuple[str, ...] = ()
+    precision: str = "fp32"
+    accumulate_steps: int = 1
+    divide_loss_by_accumulation: bool = True
+    ema_decay: float | None = None
+    ema_ramp: float = 2000.0
+    seed: int = 3407
+    sampler_seed: int = 1025
+    deterministic: bool = False
+    checkpoint_every: int = 0
+    keep_epoch_checkpoints: int = 0
+    log_every: int = 20
+    tensorboard: bool = False
+    progress: bool = True
+    num_workers: int = 0
+    pin_memory: bool = False
+    find_unused_parameters: bool = False
+
+    def __post_init__(self):
+        checks = {
+            "precision": self.precision in PRECISIONS,
+            "optimizer": self.optimizer in ("adamw", "sgd"),
+            "schedule": self.schedule in ("multistep", "cstrack"),
+            "accumulate_steps": self.accumulate_steps >= 1,
+            "batch_size": self.batch_size >= 1,
+            "log_every": self.log_every >= 1,
+        }
+        bad = [k for k, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(
+                f"invalid training config values: {', '.join(f'{k}={getattr(self, k)!r}' for k in bad)}"
+            )
+
+    @classmethod
+    def from_dict(cls, values: Mapping) -> TrainConfig:
+        """Inverse of ``dataclasses.asdict`` (YAML lists become tuples); unknown keys are errors."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - names
+        if unknown:
+            raise ValueError(f"unknown training config keys: {', '.join(sorted(unknown))}")
+        fixed = dict(values)
+        for key in ("betas", "milestones", "no_clip"):
+            if key in fixed:
+                fixed[key] = tuple(fixed[key])
+        if "param_groups" in fixed:
+            fixed["param_groups"] = tuple(
+                r
+                if isinstance(r, ParamGroupRule)
+                else ParamGroupRule(**{**r, "match": tuple(r.get("match", ()))})
+                for r in fixed["param_groups"]
+            )
+        return cls(**fixed)
+
+
+def fdta_train_config(dataset: str = "dancetrack", **overrides) -> TrainConfig:
+    """FDTA's recipe (spec ``fdta.md`` §4.3, §6): AdamW 1e-4, groups, warm-up, steps, separate clip 0.1."""
+    epochs, milestones, warmup = {
+        "dancetrack": (13, (6, 9), 1),
+        "sportsmot": (13, (8, 12), 1),
+        "bft": (22, (16, 20), 2),
+    }[dataset]
+    base = TrainConfig(
+        epochs=epochs,
+        lr=1e-4,
+        weight_decay=5e-4,
+        optimizer="adamw",
+        param_groups=FDTA_PARAM_GROUPS,
+        warmup_epochs=warmup,
+        milestones=milestones,
+        gamma=0.1,
+        max_grad_norm=0.1,
+        separate_clip="detr",
+        seed=3407,
+        sampler_seed=1025,
+    )
+    return dataclasses.replace(base, **overrides)
+
+
+def cstrack_train_config(**overrides) -> TrainConfig:
+    """CSTrack's recipe (spec ``cstrack.md`` §6.5-6.7): SGD nesterov 0.95, lr 0.005, YOLOv5 warm-up,
+    decay at epoch 20, nominal batch 64 by accumulation, summed (not averaged) accumulation, EMA.
+
+    Its type-based parameter groups (no decay on biases and BN weights; the bias group named ``bias``)
+    come from the CSTrack builder through ``Trainer(param_groups=...)``.
+    """
+    base = TrainConfig(
+        epochs=30,
+        batch_size=8,
+        lr=0.005,
+        weight_decay=5e-4,
+        optimizer="sgd",
+        momentum=0.95,
+        nesterov=True,
+        schedule="cstrack",
+        warmup_epochs=3,
+        milestones=(20,),
+        gamma=0.1,
+        accumulate_steps=8,
+        divide_loss_by_accumulation=False,
+        ema_decay=0.9999,
+        ema_ramp=2000.0,
+        seed=2,
+        precision="fp16",
+    )
+    return dataclasses.replace(base, **overrides)
+
+
+def build_schedule(optimizer, config: TrainConfig) -> Schedule:
+    """The schedule ``config.schedule`` names, bound to ``optimizer``."""
+    c = config
+    if c.schedule == "cstrack":
+        return CSTrackSchedule(
+            lr0=c.lr,
+            epochs=c.epochs,
+            warmup_epochs=c.warmup_epochs,
+            decay_epoch=c.milestones[0] if c.milestones else c.epochs,
+            decay=c.gamma,
+            momentum=c.momentum,
+            nominal_batch=c.accumulate_steps * c.batch_size,
+            batch_size=c.batch_size,
+        )
+    return WarmupMultiStep(optimizer, c.lr, c.warmup_epochs, c.milestones, c.gamma, c.accumulate_steps)

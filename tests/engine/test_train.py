@@ -1,0 +1,503 @@
+"""Contracts of the training engine (`discmot.engine.train`), on toy models so that they run in seconds.
+
+* 2 processes under torchrun (gloo, CPU) log the same losses as 1 process with the same global batch;
+* a run killed with SIGKILL (inside an iteration, or half-way through writing a checkpoint) and resumed
+  ends with bit-identical weights; the half-written checkpoint is never loaded;
+* parameter groups, FDTA's warm-up formula and MultiStepLR at epoch ends; CSTrack's schedule and EMA;
+* separate gradient clipping of ``detr`` parameters and the rest;
+* the run folder; bf16 autocast and the fp16 GradScaler on the CPU.
+
+The subprocess runs use `toy_train.py` beside this file.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from torch import nn
+
+from discmot.engine import checkpointing
+from discmot.engine.optim import CSTrackSchedule, ModelEMA, build_param_groups, clip_gradients
+from discmot.engine.train import (
+    FDTA_PARAM_GROUPS,
+    ParamGroupRule,
+    ShardedSampler,
+    TrainConfig,
+    Trainer,
+    cstrack_train_config,
+    fdta_train_config,
+)
+from discmot.io.checkpoints import read_safetensors
+
+TOY_SCRIPT = Path(__file__).with_name("toy_train.py")
+
+
+# --------------------------------------------------------------------------------------------------
+# Subprocess helpers
+
+
+def _env() -> dict:
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_PORT")
+    }
+    env["OMP_NUM_THREADS"] = "1"
+    return env
+
+
+def _start(run_dir: Path, *args: str, nproc: int = 1) -> subprocess.Popen:
+    launcher = [sys.executable]
+    if nproc > 1:
+        launcher += ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
+    command = [*launcher, str(TOY_SCRIPT), str(run_dir), *args]
+    return subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _finish(proc: subprocess.Popen, timeout: float = 120) -> None:
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        output, _ = proc.communicate()
+    assert proc.returncode == 0, f"training subprocess failed ({proc.returncode}):\n{output[-4000:]}"
+
+
+def _kill_when_stalled(proc: subprocess.Popen, run_dir: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not (run_dir / "stalled").exists():
+        if proc.poll() is not None:
+            pytest.fail(f"training exited before stalling:\n{proc.stdout.read()[-4000:]}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("training never reached the stall point")
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate()
+
+
+def _metrics(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def _weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    return read_safetensors(run_dir / "model.safetensors")[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# (a) DDP under torchrun == one process with the same global batch
+
+
+def test_two_process_ddp_matches_one_process(tmp_path):
+    args = ("--global-batch", "8", "--samples", "64", "--epochs", "2")
+    single = _start(tmp_path / "single", *args)
+    double = _start(tmp_path / "ddp", *args, nproc=2)
+    _finish(single)
+    _finish(double)
+
+    one, two = _metrics(tmp_path / "single"), _metrics(tmp_path / "ddp")
+    assert [m["step"] for m in one] == [m["step"] for m in two] == list(range(1, 17))
+    for a, b in zip(one, two, strict=True):
+        assert b["loss"] == pytest.approx(a["loss"], rel=1e-6, abs=1e-7), f"step {a['step']}"
+        assert b["lr/default"] == a["lr/default"]
+    w1, w2 = _weights(tmp_path / "single"), _weights(tmp_path / "ddp")
+    for key in w1:
+        torch.testing.assert_close(w2[key], w1[key], rtol=1e-5, atol=1e-6)
+    assert json.loads((tmp_path / "ddp" / "environment.json").read_text())["world_size"] == 2
+
+
+# --------------------------------------------------------------------------------------------------
+# (b) SIGKILL and resume
+
+
+def test_sigkill_and_resume_gives_identical_weights(tmp_path):
+    # 48 samples, batch 4: 12 iterations per epoch, 36 in all; a checkpoint every 5 iterations and at
+    # every epoch end. "step": killed inside global step 19, after the mid-epoch checkpoint of step 17
+    # (epoch 1, 5 iterations). "write": killed half-way through writing the checkpoint of step 22.
+    args = ("--global-batch", "4", "--samples", "48", "--epochs", "3", "--checkpoint-every", "5")
+    args += ("--noisy", "--deterministic")
+    reference = _start(tmp_path / "reference", *args)
+    in_step = _start(tmp_path / "step", *args, "--stall-at-step", "19")
+    in_write = _start(tmp_path / "write", *args, "--stall-in-write", "22")
+    _kill_when_stalled(in_step, tmp_path / "step")
+    _kill_when_stalled(in_write, tmp_path / "write")
+
+    for name in ("step", "write"):
+        folder = tmp_path / name / "checkpoints"
+        complete = [p.name for p in checkpointing.list_checkpoints(folder)]
+        assert complete == ["epoch-000.pt", "epoch-001-iter-000005.pt"], name
+        for path in checkpointing.list_checkpoints(folder):
+            checkpointing.read_checkpoint(path)  # every complete-looking checkpoint loads
+    partial = list((tmp_path / "write" / "checkpoints").glob(".epoch-001-iter-000010.pt.tmp-*"))
+    assert len(partial) == 1 and partial[0].stat().st_size > 0
+    with pytest.raises((RuntimeError, OSError)):
+        torch.load(partial[0], weights_only=True)  # truly half-written, and never picked up
+
+    resumed = [_start(tmp_path / name, *args, "--resume") for name in ("step", "write")]
+    for proc in (reference, *resumed):
+        _finish(proc)
+
+    expected_weights, expected_losses = _weights(tmp_path / "reference"), _metrics(tmp_path / "reference")
+    assert len(expected_losses) == 36
+    for name in ("step", "write"):
+        weights = _weights(tmp_path / name)
+        assert weights.keys() == expected_weights.keys()
+        for key, value in expected_weights.items():
+            assert torch.equal(weights[key], value), f"{name}: {key} differs after resume"
+        losses = [(m["step"], m["loss"]) for m in _metrics(tmp_path / name)]
+        assert losses == [(m["step"], m["loss"]) for m in expected_losses], name
+        assert not list((tmp_path / name / "checkpoints").glob(".*.tmp-*")), "stale temporary left"
+        resumes = (tmp_path / name / "resumes.jsonl").read_text().splitlines()
+        assert json.loads(resumes[0])["checkpoint"].endswith("epoch-001-iter-000005.pt")
+
+
+# --------------------------------------------------------------------------------------------------
+# In-process toy setup
+
+
+class NamedToy(nn.Module):
+    """Parameter names like FDTA's: ``backbone.0``, ``detr.*.reference_points``, ``word_to_embed``."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.backbone = nn.Sequential(nn.Linear(4, 8))
+        self.detr = nn.ModuleDict(
+            {
+                "reference_points": nn.Linear(8, 8),
+                "sampling_offsets": nn.Linear(8, 8),
+                "head": nn.Linear(8, 1),
+            }
+        )
+        self.word_to_embed = nn.Linear(1, 1)
+        self.criterion = nn.Linear(1, 1)
+
+    def forward(self, x):
+        h = torch.tanh(self.backbone(x))
+        h = self.detr["reference_points"](h) + self.detr["sampling_offsets"](h)
+        return self.criterion(self.word_to_embed(self.detr["head"](h)))
+
+
+class Pairs(torch.utils.data.Dataset):
+    def __init__(self, n: int = 12):
+        g = torch.Generator().manual_seed(5)
+        self.x, self.y = torch.randn(n, 4, generator=g), torch.randn(n, 1, generator=g)
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return self.x[i], self.y[i]
+
+
+def mse_step(model, batch, context):
+    x, y = batch
+    loss = nn.functional.mse_loss(model(x), y)
+    return loss, {"mse": loss.detach()}
+
+
+def _config(**overrides) -> TrainConfig:
+    base = TrainConfig(
+        epochs=2, batch_size=2, lr=1e-3, param_groups=FDTA_PARAM_GROUPS, log_every=1, progress=False, seed=1
+    )
+    return TrainConfig.from_dict({**vars(base), **overrides})
+
+
+def _fit(tmp_path, config: TrainConfig, step=mse_step, resume=None, model=None, **kwargs) -> Trainer:
+    trainer = Trainer(model or NamedToy(), step, Pairs(), config, tmp_path / "run", device="cpu", **kwargs)
+    trainer.fit(resume)
+    return trainer
+
+
+# --------------------------------------------------------------------------------------------------
+# (c) parameter groups and schedule
+
+
+def test_param_groups_follow_name_rules():
+    model = NamedToy()
+    groups = build_param_groups(model, FDTA_PARAM_GROUPS, lr=1e-4, weight_decay=5e-4)
+    names = {id(p): n for n, p in model.named_parameters()}
+    by_group = {g["name"]: sorted(names[id(p)] for p in g["params"]) for g in groups}
+    assert by_group == {
+        "backbone": ["backbone.0.bias", "backbone.0.weight"],
+        "linear_proj": sorted(
+            f"detr.{m}.{t}" for m in ("reference_points", "sampling_offsets") for t in ("weight", "bias")
+        ),
+        "dictionary": ["word_to_embed.bias", "word_to_embed.weight"],
+        "default": ["criterion.bias", "criterion.weight", "detr.head.bias", "detr.head.weight"],
+    }
+    lrs = {g["name"]: g["lr"] for g in groups}
+    assert lrs == pytest.approx({"backbone": 1e-5, "linear_proj": 5e-6, "dictionary": 1e-4, "default": 1e-4})
+    assert all(g["weight_decay"] == 5e-4 for g in groups)
+
+    model.word_to_embed.requires_grad_(False)  # frozen parameters are left out
+    rules = (ParamGroupRule("bias", (".bias",), weight_decay=0.0), ParamGroupRule("rest", ()))
+    groups = build_param_groups(model, rules, lr=1.0, weight_decay=0.5)
+    assert [g["name"] for g in groups] == ["bias", "rest"]  # a catch-all rule leaves no default group
+    assert [g["weight_decay"] for g in groups] == [0.0, 0.5]
+    assert sum(len(g["params"]) for g in groups) == 10  # 12 tensors, 2 frozen
+
+
+def test_warmup_follows_the_formula_and_multistep_steps_at_epoch_ends(tmp_path):
+    lr, iters, warmup = 1e-3, 6, 2
+    _fit(tmp_path, _config(epochs=4, lr=lr, warmup_epochs=warmup, milestones=(3,), gamma=0.1))
+    lines = _metrics(tmp_path / "run")
+    assert len(lines) == 4 * iters
+    scales = {"backbone": 0.1, "linear_proj": 0.05, "dictionary": 1.0, "default": 1.0}
+    for line in lines:
+        e, i = line["epoch"], line["iteration"]
+        for name, scale in scales.items():
+            if e < warmup:
+                expected = lr * (e * iters + i + 1) / (warmup * iters) * scale  # spec fdta.md §4.3
+                assert line[f"lr/{name}"] == expected, (e, i, name)
+            else:
+                expected = lr * scale * (0.1 if e >= 3 else 1.0)
+                assert line[f"lr/{name}"] == pytest.approx(expected, rel=1e-12), (e, i, name)
+
+
+def test_fdta_recipe():
+    config = fdta_train_config("bft")
+    assert (config.epochs, config.milestones, config.warmup_epochs) == (22, (16, 20), 2)
+    assert (config.lr, config.weight_decay, config.max_grad_norm, config.separate_clip) == (
+        1e-4,
+        5e-4,
+        0.1,
+        "detr",
+    )
+    with pytest.raises(ValueError, match="unknown training config keys: nope"):
+        TrainConfig.from_dict({"nope": 1})
+    with pytest.raises(ValueError, match="precision"):
+        TrainConfig(precision="fp8")
+
+
+def test_cstrack_schedule_warmup_and_decay():
+    model = nn.Sequential(nn.Linear(2, 2))
+    groups = build_param_groups(model, (ParamGroupRule("bias", (".bias",), weight_decay=0.0),), 0.005, 5e-4)
+    optimizer = torch.optim.SGD(groups, lr=0.005, momentum=0.95, nesterov=True)
+    schedule = CSTrackSchedule(lr0=0.005, epochs=30, batch_size=8, nominal_batch=64)
+    nb = 500  # nw = max(3 * 500, 1000) = 1500
+    lr = {}
+
+    def at(epoch, i):
+        schedule.before_iteration(optimizer, epoch, i, nb)
+        return {g["name"]: (g["lr"], g["momentum"]) for g in optimizer.param_groups}
+
+    lr[0] = at(0, 0)
+    assert lr[0]["bias"] == (0.1, 0.9) and lr[0]["default"] == (0.0, 0.9)
+    mid = at(1, 250)  # ni = 750 = nw / 2
+    f1 = 0.1 + 0.9 * (1 + math.cos(math.pi / 30)) / 2
+    assert mid["default"][0] == pytest.approx(0.5 * 0.005 * f1)
+    assert mid["bias"][0] == pytest.approx(0.05 + 0.5 * 0.005 * f1)
+    assert mid["default"][1] == pytest.approx(0.925)
+    assert at(2, 500)["default"][0] == pytest.approx(
+        0.005 * (0.1 + 0.9 * (1 + math.cos(2 * math.pi / 30)) / 2)
+    )
+    assert at(10, 0)["default"][0] == 0.005 and at(20, 0)["bias"][0] == 0.005
+    assert at(20, 1)["default"][0] == pytest.approx(0.0005)
+    assert [schedule.accumulate(0, i, nb) for i in (0, 750, 1500)] == [1, round(4.5), 8]
+    assert schedule.is_update_step(10, 0, nb, 8) and not schedule.is_update_step(10, 1, nb, 1)
+
+
+def test_ema_follows_the_yolov5_formula():
+    model = nn.Linear(2, 1)
+    ema = ModelEMA(model, decay=0.9999, ramp=2000)
+    before = ema.module.weight.clone()
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    ema.update(model)
+    d = 0.9999 * (1 - math.exp(-1 / 2000))
+    torch.testing.assert_close(ema.module.weight, d * before + (1 - d) * model.weight)
+    assert not ema.module.weight.requires_grad
+
+
+# --------------------------------------------------------------------------------------------------
+# (d) separate clipping
+
+
+def test_detr_and_other_gradients_are_clipped_independently():
+    model = NamedToy()
+    for name, param in model.named_parameters():
+        param.grad = torch.full_like(param, 3.0 if "detr" in name else 1e-4)
+    small = {n: p.grad.clone() for n, p in model.named_parameters() if "detr" not in n}
+    detr_norm = torch.cat([p.grad.flatten() for n, p in model.named_parameters() if "detr" in n]).norm()
+    norms = clip_gradients(model.named_parameters(), 0.1, separate="detr", exclude=("criterion",))
+    assert set(norms) == {"grad_norm/detr", "grad_norm/other"}
+    assert norms["grad_norm/detr"] == pytest.approx(float(detr_norm))
+    clipped = torch.cat([p.grad.flatten() for n, p in model.named_parameters() if "detr" in n]).norm()
+    assert float(clipped) == pytest.approx(0.1, rel=1e-5)
+    for (
+        name,
+        param,
+    ) in model.named_parameters():  # the small group is untouched (joint clipping would scale it)
+        if "detr" not in name:
+            assert torch.equal(param.grad, small[name]), name
+
+    for param in model.parameters():
+        param.grad = torch.full_like(param, 3.0)
+    clip_gradients(model.named_parameters(), 0.1, separate="detr", exclude=("criterion",))
+    other = torch.cat(
+        [p.grad.flatten() for n, p in model.named_parameters() if "detr" not in n and "criterion" not in n]
+    )
+    assert float(other.norm()) == pytest.approx(0.1, rel=1e-5)
+    assert torch.equal(model.criterion.weight.grad, torch.full_like(model.criterion.weight, 3.0))
+
+
+def test_trainer_logs_both_clip_norms(tmp_path):
+    _fit(tmp_path, _config(epochs=1, max_grad_norm=0.1, separate_clip="detr", no_clip=("criterion",)))
+    line = _metrics(tmp_path / "run")[0]
+    assert line["grad_norm/detr"] > 0 and line["grad_norm/other"] > 0
+
+
+# --------------------------------------------------------------------------------------------------
+# (e) run folder, checkpoints, resume
+
+
+def test_run_folder_contents(tmp_path):
+    config = _config(epochs=2, checkpoint_every=4)
+    _fit(tmp_path, config)
+    run = tmp_path / "run"
+    assert sorted(p.name for p in run.iterdir()) == [
+        "checkpoints", "config.yaml", "environment.json", "metrics.jsonl", "model.safetensors"
+    ]  # fmt: skip
+    resolved = yaml.safe_load((run / "config.yaml").read_text())
+    assert TrainConfig.from_dict(resolved["train"]) == config  # the resolved config round-trips
+    env = json.loads((run / "environment.json").read_text())
+    assert env["seed"] == config.seed and env["world_size"] == 1 and env["device"] == "cpu"
+    assert env["versions"]["torch"] == torch.__version__.split("+")[0] or env["versions"]["torch"]
+    assert env["git"]["commit"] is None or len(env["git"]["commit"]) == 40
+    assert env["command"] and env["hostname"]
+    assert [m["step"] for m in _metrics(run)] == list(range(1, 13))
+    # 6 iterations per epoch, a checkpoint every 4: the mid-epoch ones are pruned once an epoch ends.
+    assert [p.name for p in checkpointing.list_checkpoints(run / "checkpoints")] == [
+        "epoch-000.pt",
+        "epoch-001.pt",
+    ]
+    tensors, meta = read_safetensors(run / "model.safetensors")
+    assert meta["kind"] == "model" and json.loads(meta["train_config"])["lr"] == config.lr
+    assert set(tensors) == set(NamedToy().state_dict())
+
+    with pytest.raises(FileExistsError, match="already holds checkpoints"):
+        Trainer(NamedToy(), mse_step, Pairs(), config, run, device="cpu").fit()
+
+
+def test_in_process_resume_extends_a_finished_run(tmp_path):
+    _fit(tmp_path, _config(epochs=1))
+    trainer = _fit(tmp_path, _config(epochs=2), resume=True)
+    assert trainer.global_step == 12 and trainer.epoch == 2
+    run = tmp_path / "run"
+    assert [m["step"] for m in _metrics(run)] == list(range(1, 13))
+    resume = json.loads((run / "resumes.jsonl").read_text())
+    assert resume["config_changed"] == ["train.epochs"] and resume["step"] == 6
+
+    reference = _fit(tmp_path / "again", _config(epochs=2))
+    for key, value in reference.model.state_dict().items():
+        assert torch.equal(trainer.model.state_dict()[key], value), key
+
+
+def test_latest_checkpoint_ignores_partial_and_foreign_files(tmp_path):
+    for name in ("epoch-000.pt", "epoch-001-iter-000004.pt", "epoch-001.pt", "epoch-002-iter-000003.pt"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / ".epoch-002.pt.tmp-abc123").write_bytes(b"half")
+    (tmp_path / "epoch-9.pt").write_bytes(b"not ours")
+    assert checkpointing.latest_checkpoint(tmp_path).name == "epoch-002-iter-000003.pt"
+    assert checkpointing.resume_point("epoch-001.pt") == (2, 0)
+    checkpointing.prune(tmp_path, keep_epochs=1)
+    assert [p.name for p in checkpointing.list_checkpoints(tmp_path)] == [
+        "epoch-001.pt",
+        "epoch-002-iter-000003.pt",
+    ]
+    assert [p.name for p in checkpointing.remove_temporaries(tmp_path)] == [".epoch-002.pt.tmp-abc123"]
+
+
+def test_sharded_sampler_splits_the_global_order():
+    sampler = ShardedSampler(10, seed=3)
+    whole = sampler(0, 0, 1)
+    halves = [sampler(0, r, 2) for r in (0, 1)]
+    assert sorted(whole) == list(range(10)) and whole != sampler(1, 0, 1)
+    assert [x for pair in zip(*halves, strict=True) for x in pair] == whole
+    assert sampler(0, 1, 2, start=2) == halves[1][2:]
+    assert len(ShardedSampler(11)(0, 0, 2)) == len(ShardedSampler(11)(0, 1, 2)) == 5
+
+
+# --------------------------------------------------------------------------------------------------
+# (f) precision
+
+
+def test_bf16_autocast_step_runs_on_cpu(tmp_path):
+    seen = []
+
+    def step(model, batch, context):
+        seen.append(
+            (torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu"), model(batch[0]).dtype)
+        )
+        with context.autocast(enabled=False):
+            seen.append(model(batch[0]).dtype)
+        return mse_step(model, batch, context)
+
+    _fit(tmp_path, _config(epochs=1, precision="bf16"), step=step)
+    assert seen[0] == (True, torch.bfloat16, torch.bfloat16) and seen[1] == torch.float32
+    assert all(math.isfinite(m["loss"]) for m in _metrics(tmp_path / "run"))
+
+
+def test_fp16_uses_a_grad_scaler(tmp_path):
+    # torch >= 2.3 has a CPU GradScaler and CPU fp16 autocast; it is enabled here exactly as on CUDA.
+    trainer = _fit(tmp_path, _config(epochs=1, precision="fp16"))
+    assert trainer.scaler.is_enabled()
+    assert trainer.scaler.get_scale() > 0
+    payload = checkpointing.read_checkpoint(tmp_path / "run" / "checkpoints" / "epoch-000.pt")
+    assert payload["scaler"]["scale"] == trainer.scaler.get_scale()
+    assert not Trainer(
+        NamedToy(), mse_step, Pairs(), _config(), tmp_path / "fp32", device="cpu"
+    ).scaler.is_enabled()
+
+
+# --------------------------------------------------------------------------------------------------
+# Accumulation, EMA, CSTrack recipe, TensorBoard
+
+
+def test_accumulating_two_half_batches_equals_one_full_batch(tmp_path):
+    full = _fit(tmp_path / "full", _config(epochs=2, batch_size=4, lr=1e-2))
+    accumulated = _fit(tmp_path / "acc", _config(epochs=2, batch_size=2, lr=1e-2, accumulate_steps=2))
+    assert full.optimizer_steps == accumulated.optimizer_steps == 6
+    for key, value in full.model.state_dict().items():
+        torch.testing.assert_close(accumulated.model.state_dict()[key], value, rtol=1e-5, atol=1e-7)
+
+
+def test_ema_weights_are_checkpointed_and_exported(tmp_path):
+    trainer = _fit(tmp_path, _config(epochs=1, lr=1e-2, ema_decay=0.9, ema_ramp=1.0))
+    assert trainer.ema.updates == 6
+    exported = read_safetensors(tmp_path / "run" / "model.safetensors")[0]
+    ema_state, live = trainer.ema.module.state_dict(), trainer.model.state_dict()
+    assert all(torch.equal(exported[k], ema_state[k]) for k in ema_state)
+    assert not all(torch.equal(exported[k], live[k]) for k in live)
+    payload = checkpointing.read_checkpoint(tmp_path / "run" / "checkpoints" / "epoch-000.pt")
+    assert payload["ema"]["updates"] == 6
+
+
+def test_cstrack_recipe_runs(tmp_path):
+    config = cstrack_train_config(
+        epochs=1, batch_size=2, accumulate_steps=2, precision="fp32", progress=False
+    )
+    trainer = _fit(tmp_path, config)
+    group = trainer.optimizer.param_groups[0]
+    assert group["nesterov"] and 0.9 < group["momentum"] < 0.95  # inside the momentum warm-up
+    assert trainer.ema is not None and trainer.optimizer_steps >= 3
+
+
+def test_tensorboard_is_an_optional_extra(tmp_path):
+    config = _config(epochs=1, tensorboard=True)
+    if importlib.util.find_spec("tensorboard") is None:
+        with pytest.raises(ImportError, match="pip install tensorboard"):
+            _fit(tmp_path, config)
+    else:
+        _fit(tmp_path, config)
+        assert list((tmp_path / "run" / "tensorboard").glob("events.*"))
