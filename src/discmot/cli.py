@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_synth(verbs)
     _add_convert(verbs)
     _add_depth(verbs)
+    _add_train(verbs)
     _add_demo(verbs)
     return parser
 
@@ -416,6 +417,83 @@ def _run_depth(args: argparse.Namespace) -> int:
     return 0
 
 
+TRAIN_EPILOG = """\
+recipes (--config): dancetrack, sportsmot, bft (the paper's, spec fdta.md §6), tiny (CPU-sized, for
+  `discmot synth` data), or a YAML file with the sections preset, schedule, split, adapters, clips,
+  augment, step, train (see docs/training.md).
+
+examples:
+  discmot synth --preset dancetrack --out data/synth --sequences 6 --frames 150 --size 256x160
+  discmot train --config tiny --data-root data/synth --run-dir runs/tiny
+  discmot train --config tiny --data-root data/synth --set adapters.spatial=false --set train.epochs=2
+  discmot train --config tiny --data-root data/synth --run-dir runs/tiny --resume
+  torchrun --nproc_per_node 8 -m discmot train --config dancetrack --data-root datasets/DanceTrack \\
+      --detr-pretrain pretrains/r50_deformable_detr_coco_dancetrack.pth --run-dir runs/fdta_dancetrack
+
+Real datasets need depth maps first: discmot depth --data-root DIR --split train --estimator ...
+
+The run folder gets config.yaml, environment.json, metrics.jsonl, checkpoints/ and, at the end,
+model.safetensors, which `discmot track --model fdta --weights` loads.
+"""
+
+
+def _add_train(verbs) -> None:
+    p = verbs.add_parser(
+        "train",
+        help="train FDTA from a recipe (one process, or many through torchrun)",
+        description="Train FDTA (Deformable-DETR + ID decoder + Spatial/Temporal/Identity adapters) on a "
+        "dataset root in DanceTrack layout (<root>/<split>/<seq>/{img1,gt/gt.txt,depth}). Under torchrun "
+        "every process runs this command and trains on its shard; gradients are averaged.",
+        epilog=TRAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--config", required=True, metavar="RECIPE", help="built-in recipe name or YAML file")
+    p.add_argument("--data-root", required=True, metavar="DIR", help="dataset root holding the split folder")
+    p.add_argument("--run-dir", metavar="DIR", help="run folder (default: runs/<recipe name>)")
+    p.add_argument(
+        "--resume",
+        nargs="?",
+        const=True,
+        default=None,
+        metavar="CKPT",
+        help="resume from the latest checkpoint of the run folder, or from CKPT",
+    )
+    p.add_argument("--detr-pretrain", metavar="PTH", help="Deformable-DETR pre-train to start from")
+    p.add_argument(
+        "--device", help="cpu, cuda, cuda:N (default: cuda when available; LOCAL_RANK under torchrun)"
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a recipe value, e.g. train.epochs=2 or adapters.temporal=false (repeatable)",
+    )
+    p.set_defaults(run=_run_train)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from discmot.engine.train import launch
+    from discmot.models.fdta.recipe import load_recipe
+    from discmot.models.fdta.training import fdta_setup
+
+    recipe = load_recipe(args.config, args.overrides)
+    data_root = Path(args.data_root)
+    if not (data_root / recipe.split).is_dir():
+        raise ValueError(
+            f"{data_root / recipe.split}: split folder not found (recipe split {recipe.split!r})"
+        )
+    run_dir = Path(args.run_dir or Path("runs") / recipe.name)
+    build = fdta_setup(recipe.model, data_root, recipe.split, recipe.clips, recipe.step, args.detr_pretrain)
+    weights = launch(build, recipe.train, run_dir, resume=args.resume, device=args.device)
+    if weights is not None:
+        log.info("wrote %s", weights)
+    return 0
+
+
 def _add_demo(verbs) -> None:
     p = verbs.add_parser(
         "demo",
@@ -497,7 +575,8 @@ def _configure_logging(verbose: bool, quiet: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``discmot`` console script; returns the exit status.
 
-    Input errors (a ``ValueError`` from the library: bad files, folders, options) are printed as one
+    Input errors (a ``ValueError``, ``FileNotFoundError`` or ``FileExistsError`` from the library: bad
+    files, folders, options, a run folder that would be overwritten) are printed as one
     line ``discmot: error: ...`` with exit status 2, without a traceback.
     """
     parser = build_parser()
@@ -509,7 +588,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return run(args)
-    except ValueError as error:
+    except (ValueError, FileNotFoundError, FileExistsError) as error:
         if args.verbose:
             raise
         print(f"discmot: error: {error}", file=sys.stderr)

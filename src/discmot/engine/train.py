@@ -94,7 +94,7 @@ class Trainer:
     ``param_groups`` (a callable ``model -> list of group dicts``) replaces the name rules of the config;
     ``schedule`` (a callable ``optimizer -> Schedule``) replaces the config's schedule. ``model_config``
     (a dataclass) and ``model_kind`` go into the final ``model.safetensors``; ``resolved_config`` (a dict)
-    is what ``config.yaml`` holds (default: the training config, and ``model_config`` when given).
+    is what ``config.yaml`` holds besides the training config and ``model_config`` (which are always there).
     """
 
     def __init__(
@@ -122,9 +122,10 @@ class Trainer:
         self.dataset, self.collate_fn = dataset, collate_fn
         self.sampler_factory = sampler_factory or ShardedSampler(len(dataset), config.sampler_seed)
         self.model_config, self.model_kind = model_config, model_kind
-        self.resolved_config = resolved_config or {
+        self.resolved_config = {
             "train": config,
             **({"model": model_config} if model_config else {}),
+            **(resolved_config or {}),
         }
 
         groups = (param_groups or self._rule_groups)(self.model)
@@ -362,10 +363,16 @@ class Trainer:
         log.info("resumed from %s at epoch %d iteration %d", path, self.epoch, self.iteration)
 
     def _write_final(self) -> Path | None:
-        """``model.safetensors``: the (EMA) weights, the model config and the training config inside."""
+        """``model.safetensors``: the (EMA) weights, the model config and the training config inside.
+
+        A model with an ``inference_module()`` method writes what that returns (FDTA: the network
+        without its criterion, so that the tracker loads the file directly).
+        """
         if not self.dist.is_main:
             return None
         module = self.ema.module if self.ema is not None else self.model
+        if hasattr(module, "inference_module"):
+            module = module.inference_module()
         path = self.run.path / "model.safetensors"
         checkpointing.write_weights(path, module, self.model_kind, self.model_config, self.config)
         return path

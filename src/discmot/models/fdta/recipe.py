@@ -1,0 +1,180 @@
+"""FDTA training recipes: one YAML file that says which network, which data, which adapters, and how to
+train (``discmot train --config dancetrack``).
+
+A recipe file (built-in names: ``dancetrack``, ``sportsmot``, ``bft`` — the paper's recipes, spec
+``fdta.md`` §6 — and ``tiny``, a CPU-sized one for synthetic data)::
+
+    preset: dancetrack        # FDTA architecture (discmot.models.fdta.config.PRESETS)
+    schedule: dancetrack      # epochs / milestones / warm-up of fdta_train_config
+    split: train              # folder under --data-root
+    adapters: {spatial: true, temporal: true, identity: true}   # the ablation switches
+    clips: {sample_length: 30, num_groups: 6}                   # ClipConfig fields
+    augment: {scales: [160, 192], max_size: 320}                # AugmentConfig fields (scales: rescaled)
+    step: {train_frames: 4, checkpoint_frames: 5, depth_fg_weight: 6}   # StepConfig fields
+    train: {epochs: 13}                                         # TrainConfig fields over the schedule
+
+``--set section.key=value`` overrides any of these (values are YAML: ``--set train.epochs=2``,
+``--set adapters.spatial=false``). Unknown keys are errors that name the file.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from discmot.data.clips import ClipConfig
+from discmot.data.transforms import AugmentConfig
+from discmot.engine.train_config import TrainConfig, fdta_train_config
+from discmot.models.fdta.config import FDTAConfig, preset
+from discmot.models.fdta.training import StepConfig
+
+SECTIONS = ("preset", "schedule", "split", "adapters", "clips", "augment", "step", "train")
+ADAPTERS = ("spatial", "temporal", "identity")
+
+
+class RecipeError(ValueError):
+    """A recipe file or override that cannot be used; the message names the source."""
+
+
+@dataclass(frozen=True)
+class FDTARecipe:
+    """Everything `discmot.models.fdta.training.fdta_setup` and `launch` need, resolved."""
+
+    name: str
+    model: FDTAConfig
+    split: str
+    clips: ClipConfig
+    step: StepConfig
+    train: TrainConfig
+
+    def as_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "model": dataclasses.asdict(self.model),
+            "split": self.split,
+            "clips": dataclasses.asdict(self.clips),
+            "step": dataclasses.asdict(self.step),
+            "train": dataclasses.asdict(self.train),
+        }
+
+
+def builtin_recipes() -> list[str]:
+    """Names of the recipes shipped with discmot."""
+    folder = resources.files("discmot") / "configs" / "fdta"
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def read_recipe_file(source: str | Path) -> tuple[str, dict, str]:
+    """``(name, raw dict, where)`` of a built-in name or a YAML path."""
+    path = Path(source)
+    if not path.suffix and str(source) in builtin_recipes():
+        text = (resources.files("discmot") / "configs" / "fdta" / f"{source}.yaml").read_text()
+        where = f"built-in recipe {source!r}"
+        name = str(source)
+    elif path.is_file():
+        text, where, name = path.read_text(), str(path), path.stem
+    else:
+        raise RecipeError(
+            f"{source}: no such recipe file and not a built-in recipe ({', '.join(builtin_recipes())})"
+        )
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        raise RecipeError(f"{where}: not valid YAML ({error})") from None
+    if not isinstance(raw, dict):
+        raise RecipeError(f"{where}: a recipe is a mapping of sections ({', '.join(SECTIONS)})")
+    return name, raw, where
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """``["train.epochs=2", "adapters.spatial=false"]`` applied to a copy of ``raw`` (values are YAML)."""
+    merged = copy.deepcopy(raw)
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise RecipeError(f"--set {item!r}: expected section.key=value")
+        *parents, leaf = key.split(".")
+        node = merged
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise RecipeError(f"--set {item!r}: {part} is not a section")
+        node[leaf] = yaml.safe_load(value)
+    return merged
+
+
+def load_recipe(source: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> FDTARecipe:
+    """The recipe of a built-in name or YAML file, with ``--set`` overrides applied and checked."""
+    name, raw, where = read_recipe_file(source)
+    raw = apply_overrides(raw, list(overrides))
+    try:
+        return resolve(name, raw)
+    except (TypeError, ValueError, KeyError) as error:
+        raise RecipeError(f"{where}: {error}") from None
+
+
+def resolve(name: str, raw: dict) -> FDTARecipe:
+    """Turns the raw sections into typed configs (see the module docstring for the sections)."""
+    unknown = set(raw) - set(SECTIONS)
+    if unknown:
+        raise ValueError(f"unknown section(s) {', '.join(sorted(unknown))}; known: {', '.join(SECTIONS)}")
+    adapters = {key: True for key in ADAPTERS} | _section(raw, "adapters")
+    unknown = set(adapters) - set(ADAPTERS)
+    if unknown:
+        raise ValueError(f"unknown adapter(s) {', '.join(sorted(unknown))}; known: {', '.join(ADAPTERS)}")
+    base = preset(raw.get("preset", "dancetrack"))
+    model = replace(
+        base,
+        spatial=replace(base.spatial, enabled=bool(adapters["spatial"])),
+        temporal=replace(base.temporal, enabled=bool(adapters["temporal"])),
+    )
+    augment = _augment(_section(raw, "augment"))
+    clip_fields = {
+        "sample_length": model.id_decoder.rel_pe_length,
+        "num_id_vocabulary": model.id_decoder.num_id_vocabulary,
+        "depth": model.spatial.enabled,
+        **_section(raw, "clips"),
+        "augment": augment,
+    }
+    clips = ClipConfig(**clip_fields)
+    if clips.num_id_vocabulary != model.id_decoder.num_id_vocabulary:
+        raise ValueError(
+            f"clips.num_id_vocabulary {clips.num_id_vocabulary} differs from the model's "
+            f"{model.id_decoder.num_id_vocabulary}"
+        )
+    if clips.depth and not model.spatial.enabled:
+        raise ValueError("clips.depth is true but the Spatial Adapter is off")
+    step = StepConfig(**{**_section(raw, "step"), "identity_adapter": bool(adapters["identity"])})
+    train = _train(raw.get("schedule", "dancetrack"), _section(raw, "train"))
+    return FDTARecipe(name, model, str(raw.get("split", "train")), clips, step, train)
+
+
+def _section(raw: dict, key: str) -> dict:
+    value = raw.get(key) or {}
+    if not isinstance(value, dict):
+        raise ValueError(f"section {key!r} must be a mapping, not {type(value).__name__}")
+    return dict(value)
+
+
+def _augment(values: dict) -> AugmentConfig:
+    scales, max_size = values.pop("scales", None), values.pop("max_size", None)
+    for key in ("brightness", "contrast", "saturation", "hue", "crop_scales"):
+        if key in values:
+            values[key] = tuple(values[key])
+    config = replace(AugmentConfig(), **values)
+    if scales is not None:
+        config = config.rescaled(tuple(int(s) for s in scales), int(max_size or config.max_size))
+    elif max_size is not None:
+        config = replace(config, max_size=int(max_size))
+    return config
+
+
+def _train(schedule: str, values: dict) -> TrainConfig:
+    # criterion parameters (the Identity Adapter MLP) are never clipped: spec fdta.md §4.1 step 12
+    base = dataclasses.asdict(fdta_train_config(schedule, no_clip=("criterion.",)))
+    return TrainConfig.from_dict({**base, **values})

@@ -1,0 +1,237 @@
+"""One FDTA training iteration (spec ``fdta.md`` §4.1-4.2) for `discmot.engine.train`.
+
+`FDTATraining` holds the network and its criterion; the criterion owns the Identity Adapter's MLP
+(``criterion.track_embed``), so discmot's training checkpoints save it (the official code never saves
+it: a documented deviation). Inference checkpoints (`discmot.models.fdta.checkpoint`) hold the network
+only, on the official key contract.
+
+`fdta_step` runs one clip batch: ImageNet-normalised frames; a random subset of ``train_frames``
+gradient frames (the others run without gradients, in chunks); optional activation checkpointing of the
+gradient frames; the DETR criterion with the depth and contrastive losses over every frame; the matched
+embeddings gathered into the ID tables; Temporal Adapter -> FFN adapter -> ID decoder; the ID loss.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+from discmot.models.detr.criterion import loss_weights, weighted_total
+from discmot.models.fdta.criterion import FDTACriterion
+from discmot.models.fdta.losses import count_id_tokens, id_loss
+from discmot.models.fdta.model import FDTA
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+STEP_OUTPUTS = ("pred_logits", "pred_boxes", "outputs", "pred_depth_map_logits")
+
+
+@dataclass(frozen=True)
+class StepConfig:
+    """Memory and loss switches of the iteration (spec §4.1, §6.1).
+
+    Attributes:
+        train_frames: frames of a clip that get gradients (``DETR_NUM_TRAIN_FRAMES``, 4).
+        checkpoint_frames: chunk size for activation checkpointing of the gradient frames
+            (``DETR_NUM_CHECKPOINT_FRAMES``; 0 or >= train_frames: off). No-grad frames run in chunks
+            of 4x this (all at once when 0).
+        depth_fg_weight: foreground weight of the depth loss (6 DanceTrack, 7 SportsMOT, 10 BFT).
+        identity_adapter: compute the contrastive loss (ablation switch).
+    """
+
+    train_frames: int = 4
+    checkpoint_frames: int = 5
+    depth_fg_weight: float = 6.0
+    identity_adapter: bool = True
+
+
+class FDTATraining(nn.Module):
+    """The network plus its criterion (which holds the Identity Adapter MLP): what the engine trains."""
+
+    def __init__(self, model: FDTA, step: StepConfig):
+        super().__init__()
+        self.model = model
+        self.criterion = FDTACriterion(model.config, depth_fg_weight=step.depth_fg_weight)
+        self.step = step
+
+    def inference_module(self) -> FDTA:
+        """What the final weights file holds: the network alone, on the official key contract."""
+        return self.model
+
+
+def normalise(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """uint8 ``[N, 3, H, W]`` -> ImageNet-normalised float, zero on padding (``masks [N, H, W]``)."""
+    mean = torch.tensor(IMAGENET_MEAN, device=images.device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=images.device).view(1, 3, 1, 1)
+    return (images.float() / 255 - mean) / std * (~masks).unsqueeze(1)
+
+
+def fdta_step(training: FDTATraining, batch: dict, context) -> tuple[torch.Tensor, dict]:
+    """One iteration; returns the weighted total loss and the per-term values for logging."""
+    device = context.device
+    images = batch["images"].to(device).flatten(0, 1)  # [B*T, 3, H, W]
+    masks = batch["masks"].to(device).flatten(0, 1)
+    frames = normalise(images, masks)
+    outputs = _detect_all(training, frames, masks)
+    targets = _targets(batch, device)
+    local_boxes = torch.tensor(float(sum(len(t["boxes"]) for t in targets)), device=device)
+    num_boxes = max(float(context.reduce_sum(local_boxes)) / context.world_size, 1.0)
+    depth_maps = None
+    if batch.get("depths") is not None:
+        depth_maps = batch["depths"].to(device).flatten(0, 1).float() * (~masks).unsqueeze(1)
+    epoch = context.epoch if training.step.identity_adapter else 0  # epoch 0: no contrastive loss
+    losses, matches = training.criterion(outputs, targets, num_boxes, epoch, depth_maps=depth_maps)
+    losses["loss_id"] = _id_loss(training.model, batch, outputs["outputs"], matches, context)
+    total = weighted_total(losses, loss_weights(len(outputs["aux_outputs"])))
+    return total, {name: value.detach() for name, value in losses.items()}
+
+
+def _detect_all(training: FDTATraining, frames: torch.Tensor, masks: torch.Tensor) -> dict:
+    """DETR on every frame: gradients on a random subset, no-grad chunks for the rest, original order."""
+    step, model = training.step, training.model
+    count = frames.shape[0]
+    order = torch.randperm(count, device=frames.device)
+    with_grad, without_grad = order[: min(step.train_frames, count)], order[step.train_frames :]
+    parts = []
+    if len(without_grad):
+        chunk = 4 * step.checkpoint_frames if step.checkpoint_frames else len(without_grad)
+        with torch.no_grad():
+            for ids in without_grad.split(chunk):
+                parts.append((ids, model.detect(frames[ids], masks[ids])))
+    chunk = step.checkpoint_frames
+    if chunk <= 0 or chunk >= len(with_grad):
+        parts.append((with_grad, model.detect(frames[with_grad], masks[with_grad])))
+    else:
+        for ids in with_grad.split(chunk):
+            parts.append((ids, checkpoint(model.detect, frames[ids], masks[ids], use_reentrant=False)))
+    return _merge(parts, count)
+
+
+def _merge(parts: list[tuple[torch.Tensor, dict]], count: int) -> dict:
+    """Concatenates chunk outputs and puts frames back in temporal order."""
+    ids = torch.cat([p[0] for p in parts])
+    inverse = torch.empty_like(ids)
+    inverse[ids] = torch.arange(count, device=ids.device)
+
+    def gather(values: list[torch.Tensor]) -> torch.Tensor:
+        return torch.cat(values)[inverse]
+
+    merged = {
+        key: gather([p[1][key] for p in parts]) for key in STEP_OUTPUTS if parts[0][1].get(key) is not None
+    }
+    layers = len(parts[0][1]["aux_outputs"])
+    merged["aux_outputs"] = [
+        {
+            key: gather([p[1]["aux_outputs"][layer][key] for p in parts])
+            for key in ("pred_logits", "pred_boxes")
+        }
+        for layer in range(layers)
+    ]
+    merged.setdefault("pred_depth_map_logits", None)
+    return merged
+
+
+def _targets(batch: dict, device) -> list[dict]:
+    """One DETR target per frame (clips in order): boxes (normalised cxcywh), labels 0, track ids."""
+    targets = []
+    for boxes, ids in zip(batch["boxes"], batch["track_ids"], strict=True):
+        for frame_boxes, frame_ids in zip(boxes, ids, strict=True):
+            targets.append(
+                {
+                    "boxes": frame_boxes.to(device).float(),
+                    "labels": torch.zeros(len(frame_boxes), dtype=torch.long, device=device),
+                    "id": frame_ids.to(device),
+                }
+            )
+    return targets
+
+
+def _id_loss(model: FDTA, batch: dict, embeddings: torch.Tensor, matches, context) -> torch.Tensor:
+    """ID tokens from the matched embeddings (spec §2.5) -> ID logits -> cross-entropy (spec §2.8)."""
+    device = embeddings.device
+    b, g, t, n = batch["trajectory_labels"].shape
+    object_embeddings = _object_embeddings(embeddings, matches, batch, t)  # [B, T, n_max, D]
+    traj = _gather(
+        object_embeddings, batch["trajectory_ann_idx"].to(device), batch["trajectory_masks"].to(device)
+    )
+    unk = _gather(object_embeddings, batch["unknown_ann_idx"].to(device), batch["unknown_masks"].to(device))
+    times = torch.arange(t, device=device).view(1, 1, t, 1).expand(b, g, t, n)
+    traj_masks, unk_masks = batch["trajectory_masks"].to(device), batch["unknown_masks"].to(device)
+    logits = model.id_logits(
+        traj, batch["trajectory_labels"].to(device).clamp(min=0), times, traj_masks, unk, times, unk_masks
+    )
+    local = torch.tensor(float(count_id_tokens(unk_masks)), device=device)
+    n_valid = float(context.reduce_sum(local)) / context.world_size
+    return id_loss(logits, batch["unknown_labels"].to(device), unk_masks, n_valid)
+
+
+def _object_embeddings(embeddings: torch.Tensor, matches, batch: dict, frames: int) -> torch.Tensor:
+    """``[B, T, n_max, D]``: for every GT object of every frame, the embedding of its matched query."""
+    counts = [len(ids) for clip in batch["track_ids"] for ids in clip]
+    n_max = max(counts + [1])
+    out = embeddings.new_zeros((len(counts), n_max, embeddings.shape[-1]))
+    for f, match in enumerate(matches):
+        out[f, match.targets.to(embeddings.device)] = embeddings[f, match.queries.to(embeddings.device)]
+    return out.view(-1, frames, n_max, embeddings.shape[-1])
+
+
+def _gather(objects: torch.Tensor, ann_idx: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """``[B, G, T, N, D]`` token features: ``objects[b, t, ann_idx]`` where not masked, else zeros."""
+    b, g, t, n = ann_idx.shape
+    index = ann_idx.clamp(min=0)
+    expanded = objects.unsqueeze(1).expand(b, g, *objects.shape[1:])  # [B, G, T, n_max, D]
+    picked = torch.gather(expanded, 3, index.unsqueeze(-1).expand(b, g, t, n, objects.shape[-1]))
+    return picked * (~masks).unsqueeze(-1)
+
+
+# --------------------------------------------------------------------------------------------------
+# What `discmot.engine.train.launch` needs
+
+
+def fdta_setup(
+    model_config,
+    data_root,
+    split: str = "train",
+    clip_config=None,
+    step_config: StepConfig | None = None,
+    detr_pretrain=None,
+):
+    """``build(dist_info) -> TrainSetup`` for `launch`: FDTA on the sequences of ``data_root/split``.
+
+    ``detr_pretrain``: a Deformable-DETR checkpoint whose detector weights initialise the network (the
+    paper's COCO/CrowdHuman-pretrained DETR; spec §4.1 step 1).
+    """
+    from dataclasses import asdict
+
+    from discmot.data.clips import ClipConfig, ClipDataset, SequenceIndex, clip_sampler_factory, collate_clips
+    from discmot.engine.train import TrainSetup
+
+    step_config = step_config or StepConfig()
+    clip_config = clip_config or ClipConfig(
+        sample_length=model_config.id_decoder.rel_pe_length,
+        num_id_vocabulary=model_config.id_decoder.num_id_vocabulary,
+        depth=model_config.spatial.enabled,
+    )
+
+    def build(_dist_info) -> TrainSetup:
+        model = FDTA(model_config)
+        if detr_pretrain is not None:
+            from discmot.io.checkpoints import load_detr_pretrain, read_official
+
+            load_detr_pretrain(model, read_official(detr_pretrain), detr_pretrain)
+        index = SequenceIndex.from_root(data_root, split)
+        return TrainSetup(
+            model=FDTATraining(model, step_config),
+            step_fn=fdta_step,
+            dataset=ClipDataset(index, clip_config, train=True),
+            sampler_factory=clip_sampler_factory(index, clip_config.sample_length, seed=clip_config.seed),
+            collate_fn=collate_clips,
+            model_config=model_config,
+            model_kind="fdta",
+            resolved_config={"clips": asdict(clip_config), "step": asdict(step_config)},
+        )
+
+    return build

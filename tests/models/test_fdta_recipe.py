@@ -1,0 +1,117 @@
+"""FDTA training recipes and ``discmot train``: the shipped recipes carry the spec's per-dataset values
+(``fdta.md`` §6.2), overrides and adapter switches reach the typed configs, bad recipes are refused with
+the file named, and the command trains a run folder whose weights the tracker loads.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from discmot.cli import main
+from discmot.data.synth import generate_dataset
+from discmot.models.fdta.checkpoint import load_fdta
+from discmot.models.fdta.recipe import RecipeError, builtin_recipes, load_recipe
+
+# spec fdta.md §6.2: sample length, epochs, milestones, warm-up, depth foreground weight, depth bins
+PAPER = {
+    "dancetrack": (30, 13, (6, 9), 1, 6, 150),
+    "sportsmot": (60, 13, (8, 12), 1, 7, 150),
+    "bft": (20, 22, (16, 20), 2, 10, 120),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAPER))
+def test_paper_recipes_carry_the_spec_values(name):
+    recipe = load_recipe(name)
+    length, epochs, milestones, warmup, fg_weight, bins = PAPER[name]
+    assert recipe.clips.sample_length == length == recipe.model.id_decoder.rel_pe_length
+    assert (recipe.train.epochs, recipe.train.milestones, recipe.train.warmup_epochs) == (
+        epochs,
+        milestones,
+        warmup,
+    )
+    assert recipe.step.depth_fg_weight == fg_weight
+    assert recipe.model.spatial.bins == bins
+    assert (recipe.train.lr, recipe.train.max_grad_norm, recipe.train.separate_clip) == (1e-4, 0.1, "detr")
+    assert recipe.train.no_clip == ("criterion.",)
+    assert (recipe.step.train_frames, recipe.step.checkpoint_frames, recipe.clips.num_groups) == (4, 5, 6)
+    assert recipe.clips.augment.scales == tuple(range(480, 801, 32))
+
+
+def test_builtin_list_includes_the_cpu_recipe():
+    assert set(builtin_recipes()) >= {"dancetrack", "sportsmot", "bft", "tiny"}
+
+
+def test_adapter_switches_reach_model_data_and_loss():
+    recipe = load_recipe(
+        "tiny", ["adapters.spatial=false", "adapters.temporal=false", "adapters.identity=false"]
+    )
+    assert not recipe.model.spatial.enabled and not recipe.clips.depth
+    assert not recipe.model.temporal.enabled
+    assert not recipe.step.identity_adapter
+    full = load_recipe("tiny")
+    assert full.model.spatial.enabled and full.clips.depth and full.step.identity_adapter
+
+
+def test_overrides_are_yaml_values():
+    recipe = load_recipe("tiny", ["train.epochs=2", "train.milestones=[1]", "augment.scales=[96, 112]"])
+    assert recipe.train.epochs == 2 and recipe.train.milestones == (1,)
+    assert recipe.clips.augment.scales == (96, 112)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("preset: tiny\nbogus: 1\n", "unknown section"),
+        ("preset: tiny\ntrain: {epoch: 3}\n", "unknown training config keys: epoch"),
+        ("preset: tiny\nadapters: {depth: false}\n", "unknown adapter"),
+        ("preset: nosuch\n", "unknown FDTA preset"),
+        ("preset: [tiny\n", "not valid YAML"),
+        ("- a list\n", "mapping of sections"),
+    ],
+)
+def test_bad_recipes_name_the_file(tmp_path, text, message):
+    path = tmp_path / "recipe.yaml"
+    path.write_text(text)
+    with pytest.raises(RecipeError, match=message) as error:
+        load_recipe(path)
+    assert str(path) in str(error.value)
+
+
+def test_unknown_recipe_lists_the_builtins():
+    with pytest.raises(RecipeError, match="dancetrack"):
+        load_recipe("no-such-recipe")
+
+
+def test_cli_train_writes_weights_the_tracker_loads(tmp_path, capsys):
+    root = tmp_path / "data"
+    generate_dataset(root, "tiny", split="train", sequences=1, frames=10, seed=2)
+    run = tmp_path / "run"
+    argv = [
+        "-q",
+        "train",
+        "--config",
+        "tiny",
+        "--data-root",
+        str(root),
+        "--run-dir",
+        str(run),
+        "--device",
+        "cpu",
+    ]
+    argv += ["--set", "train.epochs=1", "--set", "clips.sample_length=3", "--set", "augment.scales=[64]"]
+    argv += ["--set", "step.train_frames=2", "--set", "train.progress=false"]
+    assert main(argv) == 0
+    model = load_fdta(run / "model.safetensors")
+    assert model.config.name == "tiny"
+    assert "clips:" in (run / "config.yaml").read_text()
+    # a second start on the same folder without --resume is refused, nothing is overwritten
+    before = (run / "model.safetensors").read_bytes()
+    assert main(argv) == 2
+    assert "already holds checkpoints" in capsys.readouterr().err
+    assert (run / "model.safetensors").read_bytes() == before
+
+
+def test_cli_train_reports_a_missing_split(tmp_path, capsys):
+    assert main(["train", "--config", "tiny", "--data-root", str(tmp_path)]) == 2
+    assert "split folder not found" in capsys.readouterr().err
