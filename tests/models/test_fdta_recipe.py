@@ -53,6 +53,14 @@ def test_adapter_switches_reach_model_data_and_loss():
     assert full.model.spatial.enabled and full.clips.depth and full.step.identity_adapter
 
 
+def test_model_section_changes_the_architecture_and_the_id_tables_follow():
+    recipe = load_recipe("tiny", ["model.id_decoder.num_id_vocabulary=20", "model.detr.num_queries=30"])
+    assert recipe.model.id_decoder.num_id_vocabulary == 20 == recipe.clips.num_id_vocabulary
+    assert recipe.model.detr.num_queries == 30
+    with pytest.raises(RecipeError, match="not a sub-config"):
+        load_recipe("tiny", ["model.name=x"])
+
+
 def test_overrides_are_yaml_values():
     recipe = load_recipe("tiny", ["train.epochs=2", "train.milestones=[1]", "augment.scales=[96, 112]"])
     assert recipe.train.epochs == 2 and recipe.train.milestones == (1,)

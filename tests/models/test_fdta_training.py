@@ -147,3 +147,8 @@ def test_launch_trains_and_writes_weights_the_tracker_loads(data_root, tmp_path)
     model = load_fdta(weights)
     assert model.config == CONFIG
     assert (tmp_path / "run" / "metrics.jsonl").read_text().strip()
+    # the end-of-epoch training checkpoint loads as the same network (criterion parameters dropped)
+    from_checkpoint = load_fdta(tmp_path / "run" / "checkpoints" / "epoch-000.pt")
+    final = model.state_dict()
+    assert from_checkpoint.state_dict().keys() == final.keys()
+    assert all(torch.equal(value, final[key]) for key, value in from_checkpoint.state_dict().items())

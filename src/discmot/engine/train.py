@@ -328,6 +328,8 @@ class Trainer:
             "world_size": self.dist.world_size,
             "rng": rng,
             "config": plain(self.config),
+            "model_kind": self.model_kind,
+            "model_config": plain(self.model_config) if self.model_config is not None else None,
         }
         checkpointing.write_checkpoint(path, payload)
         checkpointing.prune(self.run.checkpoints, self.config.keep_epoch_checkpoints)

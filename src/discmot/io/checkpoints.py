@@ -40,16 +40,24 @@ class CheckpointError(ValueError):
 # Reading
 
 
-def read_official(path: str | Path) -> dict[str, torch.Tensor]:
-    """The state dict of an official checkpoint (``{"model": state_dict, ...}`` or a bare state dict)."""
+def read_torch(path: str | Path):
+    """What a ``.pth``/``.pt`` file holds, loaded safely (tensors and plain values only) on the CPU."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint file not found")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError) as error:
         reason = str(error).splitlines()[0] if str(error) else error.__class__.__name__
         raise CheckpointError(f"{path}: not a PyTorch checkpoint that loads safely ({reason})") from None
+
+
+def read_official(path: str | Path, data=None) -> dict[str, torch.Tensor]:
+    """The state dict of an official checkpoint (``{"model": state_dict, ...}`` or a bare state dict).
+
+    ``data``: the file's content when already loaded with `read_torch`.
+    """
+    data = read_torch(path) if data is None else data
     state = data.get("model", data) if isinstance(data, Mapping) else None
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(

@@ -11,7 +11,9 @@ import json
 from pathlib import Path
 
 import torch
+import yaml
 
+from discmot.engine.checkpointing import FORMAT as TRAINING_FORMAT
 from discmot.io import checkpoints
 from discmot.models.fdta.config import config_from_dict, preset
 from discmot.models.fdta.model import FDTA, build_fdta
@@ -29,10 +31,33 @@ def load_fdta(path: str | Path, preset_name: str | None = None) -> FDTA:
         model = FDTA(config_from_dict(json.loads(metadata["config"])))
         checkpoints.load_strict(model, checkpoints.fill_aliases(model, tensors), path)
         return model.eval()
-    state = checkpoints.read_official(path)
+    data = checkpoints.read_torch(path)
+    if isinstance(data, dict) and data.get("format") == TRAINING_FORMAT:
+        return _load_training_checkpoint(path, data)
+    state = checkpoints.read_official(path, data)
     name = preset_name or checkpoints.infer_fdta_preset(state) or "dancetrack"
     model = build_fdta(preset(name))
     checkpoints.load_strict(model, state, path)
+    return model.eval()
+
+
+def _load_training_checkpoint(path: Path, data: dict) -> FDTA:
+    """The network of a ``discmot train`` checkpoint (``checkpoints/epoch-NNN.pt``).
+
+    Its config is the checkpoint's ``model_config``, or (older checkpoints) the ``model`` section of
+    the run folder's ``config.yaml``. The criterion's parameters (Identity Adapter MLP) are dropped.
+    """
+    config = data.get("model_config")
+    if not config:
+        run_config = path.parent.parent / "config.yaml"
+        if not run_config.is_file():
+            raise checkpoints.CheckpointError(f"{path}: no model config inside and no {run_config} beside it")
+        config = yaml.safe_load(run_config.read_text()).get("model")
+    if data.get("model_kind", "fdta") != "fdta" or not config:
+        raise checkpoints.CheckpointError(f"{path}: a discmot training checkpoint, but not of FDTA")
+    model = FDTA(config_from_dict(config))
+    state = {k[len("model.") :]: v for k, v in data["model"].items() if k.startswith("model.")}
+    checkpoints.load_strict(model, checkpoints.fill_aliases(model, state), path)
     return model.eval()
 
 

@@ -5,6 +5,7 @@ A recipe file (built-in names: ``dancetrack``, ``sportsmot``, ``bft`` — the pa
 ``fdta.md`` §6 — and ``tiny``, a CPU-sized one for synthetic data)::
 
     preset: dancetrack        # FDTA architecture (discmot.models.fdta.config.PRESETS)
+    model: {id_decoder: {num_id_vocabulary: 50}}   # FDTAConfig sub-config fields over the preset
     schedule: dancetrack      # epochs / milestones / warm-up of fdta_train_config
     split: train              # folder under --data-root
     adapters: {spatial: true, temporal: true, identity: true}   # the ablation switches
@@ -33,7 +34,7 @@ from discmot.engine.train_config import TrainConfig, fdta_train_config
 from discmot.models.fdta.config import FDTAConfig, preset
 from discmot.models.fdta.training import StepConfig
 
-SECTIONS = ("preset", "schedule", "split", "adapters", "clips", "augment", "step", "train")
+SECTIONS = ("preset", "model", "schedule", "split", "adapters", "clips", "augment", "step", "train")
 ADAPTERS = ("spatial", "temporal", "identity")
 
 
@@ -127,7 +128,7 @@ def resolve(name: str, raw: dict) -> FDTARecipe:
     unknown = set(adapters) - set(ADAPTERS)
     if unknown:
         raise ValueError(f"unknown adapter(s) {', '.join(sorted(unknown))}; known: {', '.join(ADAPTERS)}")
-    base = preset(raw.get("preset", "dancetrack"))
+    base = _model(preset(raw.get("preset", "dancetrack")), _section(raw, "model"))
     model = replace(
         base,
         spatial=replace(base.spatial, enabled=bool(adapters["spatial"])),
@@ -159,6 +160,19 @@ def _section(raw: dict, key: str) -> dict:
     if not isinstance(value, dict):
         raise ValueError(f"section {key!r} must be a mapping, not {type(value).__name__}")
     return dict(value)
+
+
+def _model(base: FDTAConfig, values: dict) -> FDTAConfig:
+    """``{sub_config: {field: value}}`` over a preset, e.g. ``{"detr": {"num_queries": 30}}``."""
+    changes = {}
+    for name, fields in values.items():
+        current = getattr(base, name, None)
+        if not dataclasses.is_dataclass(current) or not isinstance(fields, dict):
+            fields_of = dataclasses.fields(base)
+            subs = [f.name for f in fields_of if dataclasses.is_dataclass(getattr(base, f.name))]
+            raise ValueError(f"model.{name}: not a sub-config of FDTAConfig ({', '.join(subs)})")
+        changes[name] = replace(current, **fields)
+    return replace(base, **changes)
 
 
 def _augment(values: dict) -> AugmentConfig:
