@@ -45,12 +45,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from discmot.models.fdta.config import RuntimeConfig
+from discmot.models.fdta.config import IMAGENET_MEAN, IMAGENET_STD, RuntimeConfig
 from discmot.structures import Tracks
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
 
 # --------------------------------------------------------------------------------------------------
 # Frame loading (spec §5.1)

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+#: ImageNet statistics the network input is normalised with (RGB, [0, 1] scale).
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
 
 @dataclass(frozen=True)
 class ResNetConfig:

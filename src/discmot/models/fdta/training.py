@@ -20,12 +20,11 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from discmot.models.detr.criterion import loss_weights, weighted_total
+from discmot.models.fdta.config import IMAGENET_MEAN, IMAGENET_STD
 from discmot.models.fdta.criterion import FDTACriterion
 from discmot.models.fdta.losses import count_id_tokens, id_loss
 from discmot.models.fdta.model import FDTA
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 STEP_OUTPUTS = ("pred_logits", "pred_boxes", "outputs", "pred_depth_map_logits")
 
 
