@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import benchlib
@@ -30,12 +27,6 @@ PETS_PEERS = [
     ("ByteTrack", 0.498, 0.651, 0.648),
     ("SORT", 0.469, 0.645, 0.613),
 ]
-
-
-def discmot(*args: str) -> float:
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "discmot", "-q", *args], check=True, capture_output=True)
-    return time.perf_counter() - start
 
 
 def score(results: Path, sequence: Path, benchmark: str, work: Path) -> dict:
@@ -66,7 +57,7 @@ def run(quick: bool) -> benchlib.BenchResult:
     weights = SHARED / "assets/weights"
     with tempfile.TemporaryDirectory(prefix="bench-track-") as tmp:
         work = Path(tmp)
-        seconds = discmot(
+        seconds = benchlib.run_discmot(
             "track",
             str(SHARED / "assets/videos/vtest.avi"),
             "--detector",
@@ -79,7 +70,7 @@ def run(quick: bool) -> benchlib.BenchResult:
             str(work / "vtest.mp4"),
         )
         video = score(work / "vtest.txt", pets, "MOT15", work / "pets")
-        public_seconds = discmot(
+        public_seconds = benchlib.run_discmot(
             "track",
             str(mot17),
             "--detections",

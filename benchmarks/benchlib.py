@@ -267,3 +267,10 @@ def python_executable() -> str:
     Normalized but not resolved: the venv's ``python`` is a symlink, and resolving it would leave the venv.
     """
     return os.path.normpath(os.path.abspath(sys.executable))
+
+
+def run_discmot(*args: str, capture: bool = True) -> float:
+    """Runs ``python -m discmot -q ARGS`` as a child process (raising on failure); returns its seconds."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "discmot", "-q", *args], check=True, capture_output=capture)
+    return time.perf_counter() - start

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import torch
 
-from discmot._version import __version__
 from discmot.engine.run_folder import plain
 from discmot.io.atomic import atomic_open
 
@@ -117,19 +116,8 @@ def remove_temporaries(folder: str | Path) -> list[Path]:
 
 
 def write_weights(path: str | Path, module, kind: str, model_config, train_config) -> None:
-    """Final weights in discmot's safetensors format (`discmot.io.checkpoints.read_safetensors` reads
-    them): unique tensors; metadata ``format``, ``kind``, ``discmot_version``, ``config`` (the model's
-    config as JSON, ``{}`` when none was given) and ``train_config``."""
-    from safetensors.torch import save
+    """Final weights in discmot's safetensors format (`discmot.io.checkpoints.write_safetensors`), with
+    the training config as ``train_config`` metadata."""
+    from discmot.io.checkpoints import write_safetensors
 
-    from discmot.io.checkpoints import _unique_tensors
-
-    metadata = {
-        "format": "discmot",
-        "kind": kind,
-        "discmot_version": __version__,
-        "config": json.dumps(plain(model_config) if model_config is not None else {}),
-        "train_config": json.dumps(plain(train_config)),
-    }
-    with atomic_open(path, "wb") as handle:
-        handle.write(save(_unique_tensors(module.state_dict()), metadata=metadata))
+    write_safetensors(path, module, model_config, kind, {"train_config": json.dumps(plain(train_config))})

@@ -172,8 +172,16 @@ def write_official(path: str | Path, model: nn.Module) -> None:
         torch.save({"model": state}, handle)
 
 
-def write_safetensors(path: str | Path, model: nn.Module, config, kind: str = "fdta") -> None:
-    """discmot's format: unique tensors in safetensors, the resolved config and version in the metadata."""
+def write_safetensors(
+    path: str | Path,
+    model: nn.Module,
+    config,
+    kind: str = "fdta",
+    extra_metadata: Mapping[str, str] | None = None,
+) -> None:
+    """discmot's format: unique tensors in safetensors; metadata ``format``, ``kind``, ``discmot_version``,
+    ``config`` (the model's config, a dataclass or a dict, as JSON; ``{}`` for None) and any
+    ``extra_metadata`` strings."""
     from safetensors.torch import save
 
     tensors = _unique_tensors(model.state_dict())
@@ -181,7 +189,10 @@ def write_safetensors(path: str | Path, model: nn.Module, config, kind: str = "f
         "format": "discmot",
         "kind": kind,
         "discmot_version": __version__,
-        "config": json.dumps(dataclasses.asdict(config)),
+        "config": json.dumps(
+            dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config or {}
+        ),
+        **(extra_metadata or {}),
     }
     data = save(tensors, metadata=metadata)
     with atomic_open(path, "wb") as handle:

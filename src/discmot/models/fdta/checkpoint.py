@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import torch
-import yaml
 
 from discmot.engine.checkpointing import FORMAT as TRAINING_FORMAT
 from discmot.io import checkpoints
@@ -44,15 +43,10 @@ def load_fdta(path: str | Path, preset_name: str | None = None) -> FDTA:
 def _load_training_checkpoint(path: Path, data: dict) -> FDTA:
     """The network of a ``discmot train`` checkpoint (``checkpoints/epoch-NNN.pt``).
 
-    Its config is the checkpoint's ``model_config``, or (older checkpoints) the ``model`` section of
-    the run folder's ``config.yaml``. The criterion's parameters (Identity Adapter MLP) are dropped.
+    Its config is the checkpoint's ``model_config``; the criterion's parameters (Identity Adapter MLP)
+    are dropped.
     """
     config = data.get("model_config")
-    if not config:
-        run_config = path.parent.parent / "config.yaml"
-        if not run_config.is_file():
-            raise checkpoints.CheckpointError(f"{path}: no model config inside and no {run_config} beside it")
-        config = yaml.safe_load(run_config.read_text()).get("model")
     if data.get("model_kind", "fdta") != "fdta" or not config:
         raise checkpoints.CheckpointError(f"{path}: a discmot training checkpoint, but not of FDTA")
     model = FDTA(config_from_dict(config))
