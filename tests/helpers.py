@@ -50,3 +50,15 @@ def require_module(name: str) -> ModuleType:
     except ImportError as err:
         missing(f"optional test dependency {name!r} is not installed ({err}); run `make install`")
         raise  # unreachable: missing() always raises
+
+
+def read_state_dict_contract(path: Path) -> dict[str, tuple[int, ...]]:
+    """``{key: shape}`` of a state-dict contract TSV (``#`` comments, a ``key<TAB>shape`` header, then
+    ``key<TAB>shape<TAB>dtype`` rows), in file order."""
+    contract = {}
+    for line in Path(path).read_text().splitlines():
+        if line.startswith("#") or line.startswith("key\t") or not line.strip():
+            continue
+        key, shape = line.split("\t")[:2]
+        contract[key] = tuple(int(v) for v in shape.strip("()").split(",") if v.strip())
+    return contract

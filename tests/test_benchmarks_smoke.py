@@ -28,6 +28,14 @@ def test_every_benchmark_module_imports_and_has_run():
     assert callable(importlib.import_module("trackeval_mot").main)
 
 
+def test_ablation_script_parses_its_options():
+    ablation = importlib.import_module("fdta_ablation")  # a script outside make bench: it must still import
+    args = ablation.parse_args(["--variants", "full", "+SA", "--seeds", "1", "2", "--epochs", "2"])
+    assert args.variants == ["full", "+SA"] and args.seeds == [1, 2] and args.epochs == 2
+    with pytest.raises(SystemExit):
+        ablation.parse_args(["--variants", "no-such-variant"])
+
+
 def test_replace_section_rewrites_only_its_own_section():
     text = (
         "# Benchmarks\n\nintro\n\n"

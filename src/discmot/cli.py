@@ -137,6 +137,11 @@ examples:
   discmot track frames/ --detections dets.txt --frame-rate 25 --save-video out/frames.mp4
   discmot track MOT17/train --benchmark MOT17 --split-out outputs/mot17-train
   discmot eval --gt-folder MOT17 --split train --trackers-folder outputs/mot17-train
+  discmot track clip.mp4 --model cstrack --weights cstrack.pt --save-txt out/clip.txt \
+      --save-video out/clip.mp4
+  discmot track MOT17/test --model cstrack --weights cstrack.pt --benchmark MOT17 --dtype fp16 \
+      --device cuda --split-out outputs/mot17-test
+  discmot track clip.mp4 --model fdta --weights dancetrack.pth --dtype bf16 --save-txt out/clip.txt
 
 Result rows are MOTChallenge's frame,id,x,y,w,h,score,-1,-1,-1 with 1-based frames: frame k of a video is
 frame k of its sequence. A frame that cannot be decoded is skipped with a warning; tracking goes on.
@@ -149,7 +154,7 @@ def _add_track(verbs) -> None:
         help="track objects in a video, image folder, glob, webcam, sequence or benchmark split",
         description="Run a tracker over a source: frames are streamed, detected (ONNX detector + ReID model) "
         "or read from precomputed detections, associated, and written as MOTChallenge results and/or an "
-        "annotated H.264 video.",
+        "annotated H.264 video. --model fdta and --model cstrack detect for themselves from --weights.",
         epilog=TRACK_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -159,18 +164,34 @@ def _add_track(verbs) -> None:
     p.add_argument(
         "--model",
         default="jde",
-        choices=["jde", "fdta"],
-        help="tracker: jde (the JDE/CSTrack cascade on a detector's boxes, default) or fdta (end to end)",
+        choices=["jde", "fdta", "cstrack"],
+        help="tracker: jde (the JDE/CSTrack cascade on a detector's boxes, default), fdta or cstrack (end "
+        "to end from --weights; cstrack = CSTrack's network + the cascade with the original's thresholds)",
     )
     p.add_argument(
-        "--weights", metavar="CKPT", help="FDTA checkpoint (official .pth or discmot .safetensors)"
+        "--weights",
+        metavar="CKPT",
+        help="FDTA or CSTrack checkpoint (official .pth/.pt, discmot .safetensors or a discmot train "
+        "checkpoint); required by --model fdta/cstrack",
     )
     p.add_argument(
-        "--preset", choices=["dancetrack", "sportsmot", "bft", "tiny"], help="FDTA preset (default: inferred)"
+        "--preset",
+        choices=["dancetrack", "sportsmot", "bft", "tiny", "cstrack", "cstrack_s"],
+        help="model preset of an official file: FDTA dancetrack/sportsmot/bft/tiny, CSTrack cstrack/"
+        "cstrack_s/tiny (default: inferred from the shapes)",
     )
-    p.add_argument("--dtype", default="fp32", choices=["fp32", "fp16", "bf16"], help="FDTA precision")
     p.add_argument(
-        "--input-size", type=_size_hw, metavar="HxW", help="FDTA network input size (default: 800 short side)"
+        "--dtype",
+        default="fp32",
+        choices=["fp32", "fp16", "bf16"],
+        help="FDTA/CSTrack network precision (decoding and thresholds stay fp32; default: fp32)",
+    )
+    p.add_argument(
+        "--input-size",
+        type=_size_hw,
+        metavar="HxW",
+        help="network input, height first (FDTA default: 800 short side; CSTrack default: the model's, "
+        "608x1088 for the official one, multiples of 32)",
     )
     p.add_argument("--detector", metavar="PATH.onnx", help="YOLOX ONNX detector")
     p.add_argument("--reid", metavar="PATH.onnx", help="ReID ONNX model for appearance embeddings")
@@ -178,7 +199,8 @@ def _add_track(verbs) -> None:
         "--conf",
         type=float,
         metavar="SCORE",
-        help="detector score threshold (default: the detector's, 0.3); drops precomputed detections below it",
+        help="detector score threshold (default: the detector's, 0.3; CSTrack's 0.5); drops precomputed "
+        "detections below it",
     )
     p.add_argument(
         "--classes",
@@ -188,7 +210,9 @@ def _add_track(verbs) -> None:
         metavar="ID",
         help="detector classes to keep (default: 0, person)",
     )
-    p.add_argument("--device", default="cpu", help="device of the ONNX models: cpu or cuda (default: cpu)")
+    p.add_argument(
+        "--device", default="cpu", help="device of the ONNX models or the FDTA/CSTrack network (default: cpu)"
+    )
     p.add_argument(
         "--detections", metavar="FILE", help="precomputed detections (MOT det.txt, or .npy with features)"
     )
@@ -210,7 +234,8 @@ def _add_track(verbs) -> None:
         choices=["onnx", "public", "cstrack"],
         help="association settings: onnx (default with --detector: tracks kept by detections >= 0.3, born "
         "from >= 0.7, detection boxes written), public (default with precomputed detections: every "
-        "detection used), cstrack (CSTrack's own thresholds); see docs/tracking.md",
+        "detection used), cstrack (CSTrack's own thresholds, default with --model cstrack); see "
+        "docs/tracking.md",
     )
     p.add_argument("--track-thresh", type=float, metavar="SCORE", help="ignore detections below (preset's)")
     p.add_argument("--birth-thresh", type=float, metavar="SCORE", help="score to start a track (preset's)")
@@ -362,22 +387,39 @@ def _run_synth(args: argparse.Namespace) -> int:
 def _add_convert(verbs) -> None:
     p = verbs.add_parser(
         "convert",
-        help="convert FDTA checkpoints between the official .pth format and discmot .safetensors",
+        help="convert FDTA/CSTrack checkpoints between the official formats and discmot .safetensors",
         description="Load a checkpoint strictly (every key and shape checked) and write it in the other "
-        "format: an official FDTA/MOTIP .pth ({'model': state_dict}) <-> a discmot .safetensors holding the "
-        "resolved config. The format is chosen by the output suffix.",
+        "format: an official FDTA/MOTIP .pth ({'model': state_dict}) or CSTrack .pt (a state dict, or the "
+        "old trainer's pickled fp16 model, read through an allow-listed unpickler) <-> a discmot "
+        ".safetensors holding the resolved config. The format is chosen by the output suffix; CSTrack "
+        "files are written as fp32 state dicts.",
     )
     p.add_argument("source", metavar="IN", help="checkpoint to read (.pth/.pt official, or .safetensors)")
-    p.add_argument("target", metavar="OUT", help="checkpoint to write (.safetensors or .pth)")
+    p.add_argument("target", metavar="OUT", help="checkpoint to write (.safetensors or .pth/.pt)")
+    p.add_argument(
+        "--model",
+        choices=["fdta", "cstrack"],
+        help="which model the checkpoint is for (default: inferred from its metadata or keys)",
+    )
     p.add_argument(
         "--preset",
-        choices=["dancetrack", "sportsmot", "bft", "tiny"],
-        help="FDTA preset of an official file (default: inferred from its shapes)",
+        choices=["dancetrack", "sportsmot", "bft", "tiny", "cstrack", "cstrack_s"],
+        help="preset of an official file: FDTA dancetrack/sportsmot/bft/tiny or CSTrack cstrack/cstrack_s/"
+        "tiny (default: inferred from its shapes)",
     )
     p.set_defaults(run=_run_convert)
 
 
 def _run_convert(args: argparse.Namespace) -> int:
+    from discmot.io.checkpoints import guess_file_kind
+
+    kind = args.model or guess_file_kind(args.source)
+    if kind == "cstrack":
+        from discmot.models.cstrack.checkpoint import convert as convert_cstrack
+
+        model = convert_cstrack(args.source, args.target, args.preset)
+        log.info("wrote %s (CSTrack %s preset)", args.target, model.config.name)
+        return 0
     from discmot.models.fdta.checkpoint import convert
 
     model = convert(args.source, args.target, args.preset)
@@ -418,9 +460,12 @@ def _run_depth(args: argparse.Namespace) -> int:
 
 
 TRAIN_EPILOG = """\
-recipes (--config): dancetrack, sportsmot, bft (the paper's, spec fdta.md §6), tiny (CPU-sized, for
-  `discmot synth` data), or a YAML file with the sections preset, schedule, split, adapters, clips,
-  augment, step, train (see docs/training.md).
+recipes (--config): a built-in name or a YAML file (see docs/training.md)
+  FDTA:    dancetrack, sportsmot, bft (the paper's, spec fdta.md §6), tiny (CPU-sized, `discmot synth`
+           data); sections preset, model, schedule, split, adapters, clips, augment, step, train
+  CSTrack: cstrack_mot17 (the paper's, spec cstrack.md §6: the 8-list JDE mix), cstrack_tiny (CPU-sized,
+           `discmot synth --preset mot --jde` data); a file says `model_kind: cstrack` and has the
+           sections preset, model, data, transform, loss, optim, train
 
 examples:
   discmot synth --preset dancetrack --out data/synth --sequences 6 --frames 150 --size 256x160
@@ -429,26 +474,37 @@ examples:
   discmot train --config tiny --data-root data/synth --run-dir runs/tiny --resume
   torchrun --nproc_per_node 8 -m discmot train --config dancetrack --data-root datasets/DanceTrack \\
       --detr-pretrain pretrains/r50_deformable_detr_coco_dancetrack.pth --run-dir runs/fdta_dancetrack
+  discmot synth --preset mot --out data/synth_mot --sequences 6 --frames 200 --size 320x192 --jde
+  discmot train --config cstrack_tiny --data-root data/synth_mot --run-dir runs/cstrack_tiny
+  discmot train --config cstrack_mot17 --data-root datasets/jde --pretrained yolov5l.pt
 
-Real datasets need depth maps first: discmot depth --data-root DIR --split train --estimator ...
+FDTA on real datasets needs depth maps first: discmot depth --data-root DIR --split train --estimator ...
+CSTrack's --data-root holds the JDE datasets and the list files (data.lists_dir, data.root).
 
 The run folder gets config.yaml, environment.json, metrics.jsonl, checkpoints/ and, at the end,
-model.safetensors, which `discmot track --model fdta --weights` loads.
+model.safetensors (the EMA weights for CSTrack), which `discmot track --model fdta|cstrack --weights`
+loads.
 """
 
 
 def _add_train(verbs) -> None:
     p = verbs.add_parser(
         "train",
-        help="train FDTA from a recipe (one process, or many through torchrun)",
+        help="train FDTA or CSTrack from a recipe (one process, or many through torchrun)",
         description="Train FDTA (Deformable-DETR + ID decoder + Spatial/Temporal/Identity adapters) on a "
-        "dataset root in DanceTrack layout (<root>/<split>/<seq>/{img1,gt/gt.txt,depth}). Under torchrun "
-        "every process runs this command and trains on its shard; gradients are averaged.",
+        "dataset root in DanceTrack layout (<root>/<split>/<seq>/{img1,gt/gt.txt,depth}), or CSTrack "
+        "(YOLOv5 + REN + SAAN) on JDE image lists (labels_with_ids). Under torchrun every process runs "
+        "this command and trains on its shard; gradients are averaged.",
         epilog=TRAIN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--config", required=True, metavar="RECIPE", help="built-in recipe name or YAML file")
-    p.add_argument("--data-root", required=True, metavar="DIR", help="dataset root holding the split folder")
+    p.add_argument(
+        "--data-root",
+        required=True,
+        metavar="DIR",
+        help="dataset root (FDTA: holding the split folder; CSTrack: the recipe's lists and images)",
+    )
     p.add_argument("--run-dir", metavar="DIR", help="run folder (default: runs/<recipe name>)")
     p.add_argument(
         "--resume",
@@ -458,7 +514,13 @@ def _add_train(verbs) -> None:
         metavar="CKPT",
         help="resume from the latest checkpoint of the run folder, or from CKPT",
     )
-    p.add_argument("--detr-pretrain", metavar="PTH", help="Deformable-DETR pre-train to start from")
+    p.add_argument("--detr-pretrain", metavar="PTH", help="FDTA: Deformable-DETR pre-train to start from")
+    p.add_argument(
+        "--pretrained",
+        metavar="PT",
+        help="CSTrack: YOLOv5/CSTrack weights (official formats) whose matching tensors initialise the "
+        "network, e.g. COCO YOLOv5-L v2.0 for layers 0-23",
+    )
     p.add_argument(
         "--device", help="cpu, cuda, cuda:N (default: cuda when available; LOCAL_RANK under torchrun)"
     )
@@ -476,22 +538,47 @@ def _add_train(verbs) -> None:
 def _run_train(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from discmot.config import read_recipe
     from discmot.engine.train import launch
-    from discmot.models.fdta.recipe import load_recipe
-    from discmot.models.fdta.training import fdta_setup
 
-    recipe = load_recipe(args.config, args.overrides)
+    recipe_file = read_recipe(args.config)
+    wrong = {"fdta": ("--pretrained", args.pretrained), "cstrack": ("--detr-pretrain", args.detr_pretrain)}
+    flag, given = wrong[recipe_file.kind]
+    if given:
+        raise ValueError(f"{flag} does not apply to {recipe_file.kind} recipe {args.config}")
     data_root = Path(args.data_root)
-    if not (data_root / recipe.split).is_dir():
-        raise ValueError(
-            f"{data_root / recipe.split}: split folder not found (recipe split {recipe.split!r})"
-        )
+    if recipe_file.kind == "cstrack":
+        recipe, build = _cstrack_build(recipe_file, args, data_root)
+    else:
+        recipe, build = _fdta_build(recipe_file, args, data_root)
     run_dir = Path(args.run_dir or Path("runs") / recipe.name)
-    build = fdta_setup(recipe.model, data_root, recipe.split, recipe.clips, recipe.step, args.detr_pretrain)
     weights = launch(build, recipe.train, run_dir, resume=args.resume, device=args.device)
     if weights is not None:
         log.info("wrote %s", weights)
     return 0
+
+
+def _fdta_build(recipe_file, args: argparse.Namespace, data_root):
+    from discmot.models.fdta.recipe import resolve_file
+    from discmot.models.fdta.training import fdta_setup
+
+    recipe = resolve_file(recipe_file, args.overrides)
+    if not (data_root / recipe.split).is_dir():
+        raise ValueError(
+            f"{data_root / recipe.split}: split folder not found (recipe split {recipe.split!r})"
+        )
+    build = fdta_setup(recipe.model, data_root, recipe.split, recipe.clips, recipe.step, args.detr_pretrain)
+    return recipe, build
+
+
+def _cstrack_build(recipe_file, args: argparse.Namespace, data_root):
+    from discmot.models.cstrack.recipe import resolve_file
+    from discmot.models.cstrack.training import cstrack_setup
+
+    recipe = resolve_file(recipe_file, args.overrides)
+    if not data_root.is_dir():
+        raise FileNotFoundError(f"{data_root}: data root not found")
+    return recipe, cstrack_setup(recipe, data_root, args.pretrained)
 
 
 def _add_demo(verbs) -> None:

@@ -357,6 +357,13 @@ def test_trainer_logs_both_clip_norms(tmp_path):
     assert line["grad_norm/detr"] > 0 and line["grad_norm/other"] > 0
 
 
+def test_metrics_carry_wall_clock_time(tmp_path):
+    _fit(tmp_path, _config(epochs=1))
+    elapsed = [m["elapsed_s"] for m in _metrics(tmp_path / "run")]
+    assert len(elapsed) > 1 and elapsed[0] > 0
+    assert elapsed == sorted(elapsed)
+
+
 # --------------------------------------------------------------------------------------------------
 # (e) run folder, checkpoints, resume
 

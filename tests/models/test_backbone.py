@@ -12,7 +12,7 @@ from discmot.models.backbones.joiner import build_backbone, level_mask
 from discmot.models.backbones.resnet import FrozenBatchNorm2d, ResNet
 from discmot.models.detr.position import PositionEmbeddingSine
 from discmot.models.fdta.config import PRESETS, ResNetConfig
-from helpers import shared_file
+from helpers import read_state_dict_contract, shared_file
 
 TSV_PREFIX = "detr.backbone."
 RESNET50_PARAMETERS = 23_454_912  # spec fdta.md §7.2, frozen stem and layer1 included
@@ -21,14 +21,8 @@ RESNET50_BUFFERS = 4 * 26_560  # four FrozenBN buffers per normalized channel
 
 def read_contract(prefix: str) -> dict[str, tuple[int, ...]]:
     """``{key without prefix: shape}`` for the TSV rows whose key starts with ``prefix``, in file order."""
-    rows = {}
-    for line in shared_file("spec/fdta_state_dict_keys.tsv").read_text().splitlines():
-        if not line.strip() or line.startswith("#") or line.startswith("key\tshape"):
-            continue
-        key, shape = line.split("\t")[:2]
-        if key.startswith(prefix):
-            rows[key[len(prefix) :]] = tuple(int(n) for n in shape.strip("()").split(",") if n.strip())
-    return rows
+    contract = read_state_dict_contract(shared_file("spec/fdta_state_dict_keys.tsv"))
+    return {key[len(prefix) :]: shape for key, shape in contract.items() if key.startswith(prefix)}
 
 
 @pytest.fixture(scope="module")

@@ -17,19 +17,9 @@ from discmot.cli import main
 from discmot.io.checkpoints import CheckpointError, write_official
 from discmot.models.fdta.checkpoint import convert, load_fdta
 from discmot.models.fdta.model import build_fdta, parameter_count
+from helpers import read_state_dict_contract
 
 SHARED_ALIASES = (("detr.transformer.decoder.bbox_embed.", "detr.bbox_embed."),)
-
-
-def read_contract(path) -> dict[str, tuple[int, ...]]:
-    """``{key: shape}`` of the TSV (comment lines start with '#', then a header line)."""
-    contract = {}
-    for line in path.read_text().splitlines():
-        if line.startswith("#") or line.startswith("key\t") or not line.strip():
-            continue
-        key, shape = line.split("\t")[:2]
-        contract[key] = tuple(int(v) for v in shape.strip("()").split(",") if v.strip())
-    return contract
 
 
 def contract_checkpoint(contract: dict, bins: int | None = None, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -55,7 +45,7 @@ def contract_checkpoint(contract: dict, bins: int | None = None, seed: int = 0) 
 
 @pytest.fixture(scope="module")
 def contract(shared_file):
-    return read_contract(shared_file("spec/fdta_state_dict_keys.tsv"))
+    return read_state_dict_contract(shared_file("spec/fdta_state_dict_keys.tsv"))
 
 
 def test_dancetrack_model_matches_the_contract(contract):

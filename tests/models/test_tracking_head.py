@@ -16,6 +16,7 @@ from discmot.models.fdta.id_decoder import IDDecoder
 from discmot.models.fdta.temporal_adapter import TemporalAdapter, dual_mask, sine_position_encoding
 from discmot.models.fdta.tracking_head import predict_id_logits, unknown_tokens
 from discmot.models.fdta.trajectory_modeling import TrajectoryModeling
+from helpers import read_state_dict_contract
 
 TINY = preset("tiny")
 FEATURE_DIM = TINY.id_decoder.feature_dim
@@ -43,16 +44,6 @@ def tiny_decoder(seed: int = 0) -> IDDecoder:
     with torch.no_grad():
         decoder.rel_pos_embeds.normal_()
     return decoder
-
-
-def read_contract(path) -> list[tuple[str, tuple[int, ...]]]:
-    """``(key, shape)`` of the contract lines with our prefixes, in file order."""
-    entries = []
-    for line in path.read_text().splitlines():
-        fields = line.split("\t")
-        if fields[0].startswith(PREFIXES):
-            entries.append((fields[0], tuple(int(d) for d in fields[1].strip("()").split(",") if d.strip())))
-    return entries
 
 
 def history(groups: int = 1, frames: int = 4, slots: int = 3, missing: float = 0.3, seed: int = 0):
@@ -92,7 +83,9 @@ def test_state_dict_keys_and_shapes_match_the_contract(shared_file, name, tsv):
         for prefix, module in modules.items()
         for key, value in module.state_dict().items()
     ]
-    assert ours == read_contract(shared_file(tsv))
+    assert ours == [
+        (k, v) for k, v in read_state_dict_contract(shared_file(tsv)).items() if k.startswith(PREFIXES)
+    ]
 
 
 def test_parameter_counts_and_rel_pe_widths():

@@ -3,11 +3,12 @@
 The track flow reads straight through `track_source`:
 source frames (`discmot.io.video`) -> detections (an ONNX detector, plus an optional ReID embedder, or
 precomputed detections) -> ``tracker.update`` -> `Tracks` -> MOTChallenge rows (`discmot.io.mot`) and
-annotated frames (`discmot.viz.draw`) -> `VideoWriter`.
+annotated frames (`discmot.viz.draw`) -> `VideoWriter`. End-to-end trackers (FDTA, CSTrack) take the
+frame itself: ``tracker.update(frame)``.
 
 `track_split` runs it over every sequence of a benchmark split and writes TrackEval's layout, and `track`
-is the whole ``discmot track`` verb as one call. Nothing here imports torch; the detector plug-ins import
-onnxruntime when they are built.
+is the whole ``discmot track`` verb as one call. Nothing here imports torch at import time: the FDTA and
+CSTrack builders import it when called, the detector plug-ins import onnxruntime when they are built.
 """
 
 from __future__ import annotations
@@ -359,45 +360,52 @@ def track(
     with ``det/<det_file>`` uses those detections when neither ``detector`` nor ``detections`` is given.
 
     Args:
-        model: the tracker; only ``"jde"`` (the JDE/CSTrack association cascade) for now.
-        detector, reid: ONNX files of a YOLOX detector and an OSNet-style ReID model.
+        model: the tracker: ``"jde"`` (the JDE/CSTrack association cascade on a detector's or precomputed
+            boxes), or an end-to-end model that detects for itself, ``"fdta"`` or ``"cstrack"`` (CSTrack's
+            network + the same cascade with the original's thresholds, `discmot.trackers.cstrack`).
+        detector, reid: ONNX files of a YOLOX detector and an OSNet-style ReID model (``jde`` only).
         conf: detector score threshold (its default when ``None``); with precomputed detections, drop
-            those scoring below.
+            those scoring below; for ``cstrack`` the network's ``conf_thres`` (0.5) unless
+            ``track_thresh`` is given.
         classes: detector classes kept (COCO ids; 0 is person).
         benchmark: MOT15-20 turn on CSTrack's pedestrian output filter.
         tracker_preset: `discmot.trackers.association.TRACKER_PRESETS` entry (default: ``"onnx"`` with a
-            detector, ``"public"`` with precomputed detections; ``"cstrack"`` is the original's).
+            detector, ``"public"`` with precomputed detections, ``"cstrack"`` (the original's) for
+            ``model="cstrack"``).
         track_thresh, birth_thresh: override the preset's detection and track-birth score thresholds.
         kalman_boxes: write the Kalman estimate instead of the matched detection box.
-        weights, model_preset, dtype, input_size: for ``model="fdta"``: the checkpoint (official .pth or
-            discmot .safetensors), its preset if it cannot be inferred, ``fp32``/``fp16``/``bf16`` and an
-            explicit network input size ``(h, w)`` (default: shorter side 800, longer at most 1440).
+        weights, model_preset, dtype, input_size: for ``fdta`` and ``cstrack``: the checkpoint (official
+            .pth/.pt or discmot .safetensors; required), its preset if it cannot be inferred,
+            ``fp32``/``fp16``/``bf16`` and an explicit network input size ``(h, w)`` (FDTA default: shorter
+            side 800, longer at most 1440; CSTrack default: the model's, 608x1088 for the official one,
+            multiples of 32).
+        device: where the ONNX models or the FDTA/CSTrack network run (``cpu``, ``cuda``, ``cuda:1``).
         frame_rate: the tracker's frame rate (default: the source's, else 30); also the rate of an
             image folder's output video.
     """
-    if model == "fdta":
-        tracker = fdta_tracker(weights, model_preset, device, dtype, input_size)
-        if is_split_folder(source):
-            if split_out is None or save_txt or save_video:
-                raise ValueError(
-                    f"{source}: a folder of sequences writes one result per sequence: give --split-out DIR"
-                )
-            return track_split(
-                source,
-                split_out,
-                lambda _rate: tracker,
-                det_file,
-                "trackeval",
-                tracker_name or model,
-                progress=progress,
-                needs_detections=False,
-            )
-        frames = open_source(source, fps=frame_rate)
-        return track_source(frames, tracker, save_txt=save_txt, save_video=save_video, progress=progress)
     overrides = {"conf_threshold": track_thresh, "birth_threshold": birth_thresh}
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if kalman_boxes:
         overrides["output_detection_boxes"] = False
+    from discmot.engine.end_to_end import END_TO_END, end_to_end_factory
+
+    if model in END_TO_END:
+        if detector is not None or reid is not None or detections is not None:
+            raise ValueError(f"--model {model} detects for itself: drop --detector, --reid and --detections")
+        if model == "cstrack" and conf is not None:
+            overrides.setdefault("conf_threshold", conf)
+        options = (model, weights, model_preset, device, dtype, input_size, benchmark, tracker_preset)
+        return _track_end_to_end(
+            source,
+            model,
+            lambda: end_to_end_factory(*options, overrides),
+            save_txt,
+            save_video,
+            frame_rate,
+            split_out,
+            tracker_name,
+            progress,
+        )
     preset = tracker_preset or ("onnx" if detector is not None else "public")
     factory = tracker_factory(model, benchmark, preset, **overrides)
     if is_split_folder(source):
@@ -436,23 +444,37 @@ def track(
     return track_source(frames, tracker, detect, embed, detections, save_txt, save_video, progress, min_score)
 
 
-DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
-
-
-def fdta_tracker(weights, preset_name: str | None, device: str, dtype: str, input_size):
-    """The FDTA runtime tracker on a checkpoint (official or discmot format) in ``dtype`` on ``device``."""
-    import torch
-
-    from discmot.models.fdta.checkpoint import load_fdta
-    from discmot.trackers.fdta import FDTATracker
-
-    if weights is None:
-        raise ValueError("--model fdta needs --weights CHECKPOINT (official .pth or discmot .safetensors)")
-    if dtype not in DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r}; choose from {', '.join(DTYPES)}")
-    torch_dtype = getattr(torch, DTYPES[dtype])
-    model = load_fdta(weights, preset_name).to(device=device, dtype=torch_dtype)
-    return FDTATracker(model, device=device, dtype=torch_dtype, input_size=input_size)
+def _track_end_to_end(
+    source,
+    model: str,
+    build: Callable[[], Callable[[float], Tracker]],
+    save_txt,
+    save_video,
+    frame_rate,
+    split_out,
+    tracker_name,
+    progress,
+) -> dict:
+    """`track` for FDTA and CSTrack: ``build()`` loads the model (after the cheap checks of the source)
+    and returns ``frame_rate -> tracker``."""
+    if is_split_folder(source):
+        if split_out is None or save_txt or save_video:
+            raise ValueError(
+                f"{source}: a folder of sequences writes one result per sequence: give --split-out DIR"
+            )
+        return track_split(
+            source,
+            split_out,
+            build(),
+            layout="trackeval",
+            tracker_name=tracker_name or model,
+            frame_rate=frame_rate,
+            progress=progress,
+            needs_detections=False,
+        )
+    frames = open_source(source, fps=frame_rate)
+    tracker = build()(frame_rate or frames.fps or 30.0)
+    return track_source(frames, tracker, save_txt=save_txt, save_video=save_video, progress=progress)
 
 
 def tracker_factory(

@@ -7,7 +7,8 @@
       environment.json    git revision (and whether the tree was dirty), python/torch/numpy/... versions,
                           hostname, command line, world size, device, seed, start time
       resumes.jsonl       one line per resume: the same environment plus the checkpoint resumed from
-      metrics.jsonl       one JSON object per logged step (step, epoch, iteration, lr per group, losses)
+      metrics.jsonl       one JSON object per logged step (step, epoch, iteration, elapsed_s, lr per
+                          group, losses; max_memory_mib on CUDA)
       checkpoints/        see `discmot.engine.checkpointing`
       model.safetensors   final weights (the EMA weights when EMA is on), discmot's safetensors format
       tensorboard/        event files, only with ``tensorboard: true`` (needs the ``tensorboard`` package)

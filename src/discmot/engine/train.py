@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -174,6 +175,7 @@ class Trainer:
                 checkpointing.remove_temporaries(self.run.checkpoints)
             self.run.write_resume(self.resolved_config, env, checkpoint, self.global_step)
         self.optimizer.zero_grad(set_to_none=True)
+        self._fit_started = time.perf_counter()
         try:
             while self.epoch < self.config.epochs:
                 self._train_epoch(self.epoch)
@@ -296,10 +298,14 @@ class Trainer:
             "step": self.global_step,
             "epoch": epoch,
             "iteration": i,
+            # wall-clock seconds since this process started (or resumed) fitting: throughput from the log
+            "elapsed_s": round(time.perf_counter() - self._fit_started, 3),
             **dict(zip(keys, values, strict=True)),
         }
         for n, group in enumerate(self.optimizer.param_groups):
             line[f"lr/{group.get('name', n)}"] = group["lr"]
+        if self.device.type == "cuda":  # the OOM question users ask first: peak memory so far, this rank
+            line["max_memory_mib"] = round(torch.cuda.max_memory_allocated(self.device) / 2**20, 1)
         self.run.log(line)
         bar.set_postfix(loss=f"{line['loss']:.4g}", refresh=False)
 

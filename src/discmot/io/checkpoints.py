@@ -29,11 +29,24 @@ from discmot._version import __version__
 from discmot.io.atomic import atomic_open
 
 DETR_ONLY_MARKER = "bbox_embed.0.layers.0.weight"
+FDTA_PREFIXES = ("detr.", "id_decoder.", "trajectory_embedding.", "trajectory_modeling.")
 COCO_PERSON_ROW = 1
 
 
 class CheckpointError(ValueError):
     """A checkpoint cannot be used for this model; the message lists every difference."""
+
+
+# What unpickling a file that is no checkpoint (text, truncated, corrupt) raises.
+UNREADABLE = (
+    pickle.UnpicklingError,
+    zipfile.BadZipFile,
+    RuntimeError,
+    EOFError,
+    ValueError,
+    KeyError,
+    IndexError,
+)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -47,7 +60,7 @@ def read_torch(path: str | Path):
         raise CheckpointError(f"{path}: checkpoint file not found")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError) as error:
+    except UNREADABLE as error:
         reason = str(error).splitlines()[0] if str(error) else error.__class__.__name__
         raise CheckpointError(f"{path}: not a PyTorch checkpoint that loads safely ({reason})") from None
 
@@ -127,17 +140,19 @@ def load_detr_pretrain(model: nn.Module, state: Mapping[str, torch.Tensor], sour
 
 
 def _mismatch_message(source, kind: str, problems: list[str], state: Mapping[str, torch.Tensor]) -> str:
-    hint = _guess_kind(state)
+    hint = _guess_kind(state, kind)
     shown = "\n  ".join(problems[:12]) + (
         f"\n  ... and {len(problems) - 12} more" if len(problems) > 12 else ""
     )
     return f"{source}: does not fit this {kind} model ({len(problems)} differences){hint}:\n  {shown}"
 
 
-def _guess_kind(state: Mapping[str, torch.Tensor]) -> str:
+def _guess_kind(state: Mapping[str, torch.Tensor], kind: str = "FDTA") -> str:
     """A hint at what a state dict is, from its keys and the config-dependent shapes."""
     keys = list(state)
-    if any(k.startswith("model.") and ".cv" in k or k.startswith("model.24.") for k in keys):
+    if kind.lower().startswith("cstrack") and any(k.startswith(FDTA_PREFIXES) for k in keys):
+        return " (this looks like an FDTA checkpoint: load it as an FDTA model, e.g. --model fdta)"
+    if looks_like_cstrack(state):
         return " (this looks like a CSTrack/YOLOv5 checkpoint)"
     bins = state.get("detr.depth_predictor.depth_bin_values")
     window = state.get("id_decoder.rel_pos_embeds")
@@ -159,6 +174,32 @@ def infer_fdta_preset(state: Mapping[str, torch.Tensor]) -> str | None:
     if bins is not None and bins.shape[0] == 121 and length == 20:
         return "bft"
     return {30: "dancetrack", 60: "sportsmot"}.get(length) if bins is None or bins.shape[0] == 151 else None
+
+
+def looks_like_cstrack(state: Mapping[str, torch.Tensor]) -> bool:
+    """True for YOLOv5/CSTrack state dicts (``model.<i>.`` keys with ``cv`` blocks or the REN layers)."""
+    return any(k.startswith("model.") and (".cv" in k or k.startswith("model.24.")) for k in state)
+
+
+def guess_file_kind(path: str | Path) -> str:
+    """``"fdta"`` or ``"cstrack"``: which model a checkpoint file is for, from its metadata or keys.
+
+    Files that do not load with ``weights_only=True`` are taken for CSTrack's pickled model objects (the
+    only official format that needs one); the CSTrack loader then reads them with the allow-list.
+    """
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        return read_safetensors(path)[1].get("kind", "fdta")
+    try:
+        data = read_torch(path)
+    except CheckpointError:
+        if not path.is_file():
+            raise
+        return "cstrack"
+    if isinstance(data, Mapping) and "model_kind" in data:
+        return str(data["model_kind"])
+    state = data.get("model", data) if isinstance(data, Mapping) else {}
+    return "cstrack" if isinstance(state, Mapping) and looks_like_cstrack(state) else "fdta"
 
 
 # --------------------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ import torch.nn.functional as F
 
 from discmot.models.fdta.config import IMAGENET_MEAN, IMAGENET_STD, RuntimeConfig
 from discmot.structures import Tracks
+from discmot.trackers.video_state import FrameSizeCheck
 
 # --------------------------------------------------------------------------------------------------
 # Frame loading (spec §5.1)
@@ -322,6 +323,7 @@ class FDTATracker:
         self.id_offset = 1 if ids_from_one else 0
         if isinstance(model, torch.nn.Module):
             model.eval()
+        self.frames = FrameSizeCheck()
         self.reset()
 
     def reset(self) -> None:
@@ -330,8 +332,7 @@ class FDTATracker:
         self.label_to_id: dict[int, int] = {}
         self.next_id = 0
         self.history = TrackHistory(self.runtime.miss_tolerance - 1)
-        self.frame_count = 0
-        self.frame_size: tuple[int, int] | None = None
+        self.frames.reset()
 
     def update(self, frame_bgr: np.ndarray) -> Tracks:
         """Tracks one BGR ``uint8 (H, W, 3)`` frame; returns its tracks (``tlwh`` in frame pixels).
@@ -339,7 +340,7 @@ class FDTATracker:
         Raises:
             ValueError: the frame's size differs from the first frame's since the last `reset`.
         """
-        self._check_size(frame_bgr)
+        self.frames(frame_bgr)
         image, image_size = preprocess_frame(frame_bgr, self.runtime, self.input_size)
         with torch.inference_mode():
             found = self._detect(image, image_size)
@@ -356,18 +357,6 @@ class FDTATracker:
             self.queue.touch(found.labels.tolist())
             self.history.append(found.features.to(self.dtype), found.labels.tolist())
         return tracks
-
-    def _check_size(self, frame_bgr: np.ndarray) -> None:
-        height, width = frame_bgr.shape[:2]
-        if self.frame_size is None:
-            self.frame_size = (width, height)
-        elif (width, height) != self.frame_size:
-            first_w, first_h = self.frame_size
-            raise ValueError(
-                f"frame {self.frame_count + 1} is {width}x{height} but the video started at "
-                f"{first_w}x{first_h}; call reset() between videos"
-            )
-        self.frame_count += 1
 
     def _detect(self, image: torch.Tensor, image_size: tuple[int, int]) -> _FrameDetections:
         out = self.model.detect(image.to(device=self.device, dtype=self.dtype), None)

@@ -15,31 +15,36 @@ A recipe file (built-in names: ``dancetrack``, ``sportsmot``, ``bft`` — the pa
     train: {epochs: 13}                                         # TrainConfig fields over the schedule
 
 ``--set section.key=value`` overrides any of these (values are YAML: ``--set train.epochs=2``,
-``--set adapters.spatial=false``). Unknown keys are errors that name the file.
+``--set adapters.spatial=false``). Unknown keys are errors that name the file. Reading, overrides and
+errors are the shared machinery of `discmot.config`; a recipe may say ``model_kind: fdta`` (the default).
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from dataclasses import dataclass, replace
-from importlib import resources
 from pathlib import Path
 
-import yaml
-
+from discmot import config as shared
+from discmot.config import RecipeError, apply_overrides
 from discmot.data.clips import ClipConfig
 from discmot.data.transforms import AugmentConfig
 from discmot.engine.train_config import TrainConfig, fdta_train_config
 from discmot.models.fdta.config import FDTAConfig, preset
 from discmot.models.fdta.training import StepConfig
 
+__all__ = [
+    "FDTARecipe",
+    "RecipeError",
+    "apply_overrides",
+    "builtin_recipes",
+    "load_recipe",
+    "resolve",
+    "resolve_file",
+]
+
 SECTIONS = ("preset", "model", "schedule", "split", "adapters", "clips", "augment", "step", "train")
 ADAPTERS = ("spatial", "temporal", "identity")
-
-
-class RecipeError(ValueError):
-    """A recipe file or override that cannot be used; the message names the source."""
 
 
 @dataclass(frozen=True)
@@ -65,65 +70,30 @@ class FDTARecipe:
 
 
 def builtin_recipes() -> list[str]:
-    """Names of the recipes shipped with discmot."""
-    folder = resources.files("discmot") / "configs" / "fdta"
-    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
-
-
-def read_recipe_file(source: str | Path) -> tuple[str, dict, str]:
-    """``(name, raw dict, where)`` of a built-in name or a YAML path."""
-    path = Path(source)
-    if not path.suffix and str(source) in builtin_recipes():
-        text = (resources.files("discmot") / "configs" / "fdta" / f"{source}.yaml").read_text()
-        where = f"built-in recipe {source!r}"
-        name = str(source)
-    elif path.is_file():
-        text, where, name = path.read_text(), str(path), path.stem
-    else:
-        raise RecipeError(
-            f"{source}: no such recipe file and not a built-in recipe ({', '.join(builtin_recipes())})"
-        )
-    try:
-        raw = yaml.safe_load(text) or {}
-    except yaml.YAMLError as error:
-        raise RecipeError(f"{where}: not valid YAML ({error})") from None
-    if not isinstance(raw, dict):
-        raise RecipeError(f"{where}: a recipe is a mapping of sections ({', '.join(SECTIONS)})")
-    return name, raw, where
-
-
-def apply_overrides(raw: dict, overrides: list[str]) -> dict:
-    """``["train.epochs=2", "adapters.spatial=false"]`` applied to a copy of ``raw`` (values are YAML)."""
-    merged = copy.deepcopy(raw)
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise RecipeError(f"--set {item!r}: expected section.key=value")
-        *parents, leaf = key.split(".")
-        node = merged
-        for part in parents:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise RecipeError(f"--set {item!r}: {part} is not a section")
-        node[leaf] = yaml.safe_load(value)
-    return merged
+    """Names of the FDTA recipes shipped with discmot."""
+    return shared.builtin_recipes("fdta")
 
 
 def load_recipe(source: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> FDTARecipe:
     """The recipe of a built-in name or YAML file, with ``--set`` overrides applied and checked."""
-    name, raw, where = read_recipe_file(source)
-    raw = apply_overrides(raw, list(overrides))
+    recipe = shared.read_recipe(source)
+    if recipe.kind != "fdta":
+        raise RecipeError(f"{recipe.where}: a {recipe.kind} recipe, not an FDTA one")
+    return resolve_file(recipe, overrides)
+
+
+def resolve_file(recipe: shared.RecipeFile, overrides: list[str] | tuple[str, ...] = ()) -> FDTARecipe:
+    """`resolve` of a recipe read by `discmot.config.read_recipe`; errors name the file."""
+    raw = apply_overrides(recipe.raw, list(overrides))
     try:
-        return resolve(name, raw)
+        return resolve(recipe.name, raw)
     except (TypeError, ValueError, KeyError) as error:
-        raise RecipeError(f"{where}: {error}") from None
+        raise RecipeError(f"{recipe.where}: {error}") from None
 
 
 def resolve(name: str, raw: dict) -> FDTARecipe:
     """Turns the raw sections into typed configs (see the module docstring for the sections)."""
-    unknown = set(raw) - set(SECTIONS)
-    if unknown:
-        raise ValueError(f"unknown section(s) {', '.join(sorted(unknown))}; known: {', '.join(SECTIONS)}")
+    shared.check_sections(raw, SECTIONS)
     adapters = {key: True for key in ADAPTERS} | _section(raw, "adapters")
     unknown = set(adapters) - set(ADAPTERS)
     if unknown:
@@ -156,10 +126,7 @@ def resolve(name: str, raw: dict) -> FDTARecipe:
 
 
 def _section(raw: dict, key: str) -> dict:
-    value = raw.get(key) or {}
-    if not isinstance(value, dict):
-        raise ValueError(f"section {key!r} must be a mapping, not {type(value).__name__}")
-    return dict(value)
+    return shared.section(raw, key)
 
 
 def _model(base: FDTAConfig, values: dict) -> FDTAConfig:

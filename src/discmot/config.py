@@ -1,0 +1,139 @@
+"""Training recipes shared by every model: finding a recipe file, reading its YAML, ``--set`` overrides,
+and errors that name the file. Each model turns the raw sections into its own typed configs
+(`discmot.models.fdta.recipe`, `discmot.models.cstrack.recipe`).
+
+A recipe is a YAML mapping of sections. Its optional top-level ``model_kind`` says which model it trains
+(``fdta`` when absent, so FDTA recipes written before CSTrack existed stay valid). Built-in recipes live
+in ``discmot/configs/<kind>/<name>.yaml`` and are named on the command line as ``<name>`` for FDTA
+(``dancetrack``, ``tiny``) and ``<kind>_<name>`` for the others (``cstrack_mot17``, ``cstrack_tiny``).
+
+This module imports no torch.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+#: Models that have recipes, and the prefix of their built-in names (FDTA's are unprefixed).
+MODEL_KINDS = {"fdta": "", "cstrack": "cstrack_"}
+DEFAULT_KIND = "fdta"
+KIND_KEY = "model_kind"
+
+
+class RecipeError(ValueError):
+    """A recipe file or override that cannot be used; the message names the source."""
+
+
+@dataclass(frozen=True)
+class RecipeFile:
+    """A recipe as read: ``name`` (built-in name or file stem), ``kind`` (its ``model_kind``), ``raw``
+    (the sections, ``model_kind`` removed) and ``where`` (what error messages call it)."""
+
+    name: str
+    kind: str
+    raw: dict
+    where: str
+
+
+def builtin_recipes(kind: str | None = None) -> list[str]:
+    """Command-line names of the recipes shipped with discmot (of one model kind, or of all)."""
+    names = []
+    for model_kind, prefix in MODEL_KINDS.items():
+        if kind is None or kind == model_kind:
+            names += [prefix + stem for stem in _builtin_stems(model_kind)]
+    return sorted(names)
+
+
+def _builtin_stems(kind: str) -> list[str]:
+    folder = resources.files("discmot") / "configs" / kind
+    if not folder.is_dir():
+        return []
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def _builtin_location(name: str) -> tuple[str, str] | None:
+    """``(kind, stem)`` of a built-in name; prefixed kinds first, so ``cstrack_tiny`` is not FDTA's."""
+    for kind, prefix in sorted(MODEL_KINDS.items(), key=lambda item: -len(item[1])):
+        stem = name[len(prefix) :] if name.startswith(prefix) else None
+        if stem and stem in _builtin_stems(kind):
+            return kind, stem
+    return None
+
+
+def read_recipe(source: str | Path) -> RecipeFile:
+    """The recipe of a built-in name or a YAML path (see the module docstring)."""
+    path = Path(source)
+    location = _builtin_location(str(source)) if not path.suffix else None
+    if location is not None:
+        kind, stem = location
+        text = (resources.files("discmot") / "configs" / kind / f"{stem}.yaml").read_text()
+        where, name = f"built-in recipe {source!r}", str(source)
+    elif path.is_file():
+        text, where, name = path.read_text(), str(path), path.stem
+    else:
+        raise RecipeError(
+            f"{source}: no such recipe file and not a built-in recipe ({', '.join(builtin_recipes())})"
+        )
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        raise RecipeError(f"{where}: not valid YAML ({error})") from None
+    if not isinstance(raw, dict):
+        raise RecipeError(f"{where}: a recipe is a mapping of sections")
+    kind = raw.pop(KIND_KEY, DEFAULT_KIND)
+    if kind not in MODEL_KINDS:
+        raise RecipeError(f"{where}: unknown {KIND_KEY} {kind!r}; known: {', '.join(MODEL_KINDS)}")
+    if location is not None and kind != location[0]:
+        raise RecipeError(f"{where}: says {KIND_KEY}: {kind} but lies in the {location[0]} recipes")
+    return RecipeFile(name, kind, raw, where)
+
+
+def apply_overrides(raw: dict, overrides: Iterable[str]) -> dict:
+    """``["train.epochs=2", "adapters.spatial=false"]`` applied to a copy of ``raw`` (values are YAML)."""
+    merged = copy.deepcopy(raw)
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise RecipeError(f"--set {item!r}: expected section.key=value")
+        *parents, leaf = key.split(".")
+        node = merged
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise RecipeError(f"--set {item!r}: {part} is not a section")
+        node[leaf] = yaml.safe_load(value)
+    return merged
+
+
+def section(raw: Mapping, key: str) -> dict:
+    """A copy of section ``key`` (``{}`` when absent); a section that is not a mapping is an error."""
+    value = raw.get(key) or {}
+    if not isinstance(value, dict):
+        raise ValueError(f"section {key!r} must be a mapping, not {type(value).__name__}")
+    return dict(value)
+
+
+def check_sections(raw: Mapping, known: Iterable[str]) -> None:
+    """Unknown top-level sections are errors that list the known ones."""
+    known = tuple(known)
+    unknown = set(raw) - set(known)
+    if unknown:
+        raise ValueError(f"unknown section(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}")
+
+
+def dataclass_from_section(cls, values: Mapping, what: str, tuples: Iterable[str] = ()):
+    """``cls(**values)`` with YAML lists turned into tuples for the fields named in ``tuples``; unknown
+    keys are errors naming ``what`` (e.g. ``"transform"``) and the known fields."""
+    known = [f.name for f in dataclasses.fields(cls)]
+    unknown = set(values) - set(known)
+    if unknown:
+        raise ValueError(f"unknown {what} key(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}")
+    fixed = {k: tuple(v) if k in tuples and isinstance(v, list) else v for k, v in values.items()}
+    return cls(**fixed)

@@ -1,0 +1,176 @@
+"""Loading, saving and converting CSTrack checkpoints (spec ``cstrack.md`` §9).
+
+Formats read by `load_cstrack`:
+
+* the **2022 trainer**'s ``{"model": state_dict, ...}`` (or a bare state dict), read with
+  ``torch.load(weights_only=True)``;
+* the **2020-21 trainer**'s ``{"model": <pickled fp16 nn.Module>, "epoch": -1, ...}`` (most likely the
+  released ``cstrack.pt``), read by `discmot.io.pickled.read_pickled_model`: an allow-listed unpickler
+  whose model classes are inert stand-ins, so nothing in the file is executed;
+* discmot's ``.safetensors`` (kind ``cstrack``, the config inside) and ``discmot train`` checkpoints.
+
+Official weights are cast to fp32 and matched strictly against the model (every key and shape; the error
+lists the differences and says when the file is an FDTA checkpoint), with the two exceptions of the
+official loader: the ``anchors``/``anchor_grid`` buffers come from the model's config (the file's values
+are ignored, only their shapes are checked), and ``model.28.k``, absent from the 2020 release, keeps its
+initial value 10 (which selects the same decoding the 2020 code had).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+
+from discmot.io import checkpoints, pickled
+from discmot.models.cstrack.config import PRESETS, CSTrackConfig, config_from_dict, scale_depth, scale_width
+from discmot.models.cstrack.model import CSTrack, build_cstrack
+
+log = logging.getLogger(__name__)
+
+KIND = "cstrack"
+HEAD_K_KEY = "model.28.k"
+# Checkpoints of ``discmot train`` (engine.checkpointing.FORMAT); not imported to keep the engine out.
+TRAINING_FORMAT = "discmot-train-checkpoint"
+
+
+def load_cstrack(path: str | Path, preset_name: str | None = None) -> CSTrack:
+    """A CSTrack model with the weights of ``path`` (any format above), in eval mode.
+
+    ``preset_name`` chooses the architecture of an official file; by default it is inferred from the
+    shapes (`infer_cstrack_preset`), falling back to ``cstrack``.
+    """
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        return _load_safetensors(path)
+    data = _read_torch_file(path)
+    if isinstance(data, Mapping) and data.get("format") == TRAINING_FORMAT:
+        return _load_training_checkpoint(path, data)
+    state = official_state(data, path)
+    model = build_cstrack(preset_name or infer_cstrack_preset(state) or "cstrack")
+    load_official_state(model, state, path)
+    return model.eval()
+
+
+def _read_torch_file(path: Path):
+    """The file's content: safely with ``weights_only=True``, else through the allow-listed unpickler."""
+    try:
+        return checkpoints.read_torch(path)
+    except checkpoints.CheckpointError:
+        if not path.is_file():
+            raise
+    # weights_only refuses any class; an old-trainer file holds the model object itself.
+    return pickled.read_pickled_model(path)
+
+
+def read_official_state(path: str | Path) -> dict[str, torch.Tensor]:
+    """The fp32 state dict of an official-format file (plain or pickled model), no model built: e.g. a
+    COCO YOLOv5 checkpoint to initialise training from (`discmot.models.cstrack.training`)."""
+    path = Path(path)
+    return official_state(_read_torch_file(path), path)
+
+
+def official_state(data, path: str | Path) -> dict[str, torch.Tensor]:
+    """The fp32 state dict of an official file's content (``{"model": ...}`` or a bare state dict).
+
+    ``model`` may be a state dict or a pickled module (a `discmot.io.pickled.PickledObject`).
+    """
+    entry = data.get("model", data) if isinstance(data, Mapping) else data
+    if isinstance(entry, pickled.PickledObject):
+        state = pickled.pickled_state_dict(entry)
+    elif isinstance(entry, Mapping) and all(isinstance(v, torch.Tensor) for v in entry.values()):
+        state = dict(entry)
+    else:
+        state = {}
+    if not state:
+        raise checkpoints.CheckpointError(
+            f"{path}: no CSTrack weights in it (expected a 'model' entry holding a state dict or a model)"
+        )
+    return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+
+
+def load_official_state(model: CSTrack, state: Mapping[str, torch.Tensor], source: str | Path) -> None:
+    """Loads an official state dict strictly, with the official loader's two exceptions (module docstring)."""
+    expected = model.state_dict()
+    state = dict(state)
+    for key in [k for k in expected if "anchor" in k]:
+        given = state.get(key)
+        if given is not None and given.shape != expected[key].shape:
+            continue  # left in place: the strict comparison reports it
+        if given is not None and not torch.allclose(given, expected[key]):
+            log.warning("%s: %s differs from the config's anchors; the config's are used", source, key)
+        state[key] = expected[key]
+    if HEAD_K_KEY not in state and HEAD_K_KEY in expected:
+        log.info("%s: no %s (2020 release); keeping k = %g", source, HEAD_K_KEY, float(expected[HEAD_K_KEY]))
+        state[HEAD_K_KEY] = expected[HEAD_K_KEY]
+    checkpoints.load_strict(model, state, source, kind="CSTrack")
+
+
+def infer_cstrack_preset(state: Mapping[str, torch.Tensor]) -> str | None:
+    """The preset whose architecture fits the state dict's widths, depth and embedding size, or None."""
+    for name, config in PRESETS.items():
+        if _fits(config, state):
+            return name
+    return None
+
+
+def _fits(config: CSTrackConfig, state: Mapping[str, torch.Tensor]) -> bool:
+    """Compares the config-dependent shapes: stem width, SAAN width, embedding size, repeats of layer 4."""
+    probes = {
+        "model.0.conv.conv.weight": scale_width(64, config.width_multiple),
+        "model.27.proj1.0.conv.weight": config.saan_channels,
+        "model.27.node.2.weight": config.embedding_dim,
+    }
+    for key, channels in probes.items():
+        if key not in state or state[key].shape[0] != channels:
+            return False
+    repeats = {k.split(".")[3] for k in state if k.startswith("model.4.m.")}
+    return len(repeats) == scale_depth(9, config.depth_multiple)
+
+
+def _load_safetensors(path: Path) -> CSTrack:
+    tensors, metadata = checkpoints.read_safetensors(path)
+    if metadata.get("kind") != KIND:
+        raise checkpoints.CheckpointError(
+            f"{path}: a discmot {metadata.get('kind')!r} checkpoint, not CSTrack"
+        )
+    model = CSTrack(config_from_dict(json.loads(metadata["config"])))
+    checkpoints.load_strict(model, checkpoints.fill_aliases(model, tensors), path, kind="CSTrack")
+    return model.eval()
+
+
+def _load_training_checkpoint(path: Path, data: Mapping) -> CSTrack:
+    """The network of a ``discmot train`` checkpoint: its ``model_config``, keys under the ``model.`` prefix
+    of the training wrapper (the loss's parameters, e.g. the ID classifier, are dropped). The EMA weights
+    when the checkpoint has them (what the original's checkpoints hold, spec §6.7), else the live ones."""
+    config = data.get("model_config")
+    if data.get("model_kind") != KIND or not config:
+        raise checkpoints.CheckpointError(f"{path}: a discmot training checkpoint, but not of CSTrack")
+    model = CSTrack(config_from_dict(config))
+    ema = data.get("ema")
+    weights = ema["model"] if isinstance(ema, Mapping) and ema.get("model") else data["model"]
+    state = {k[len("model.") :]: v for k, v in weights.items() if k.startswith("model.")}
+    checkpoints.load_strict(model, state, path, kind="CSTrack")
+    return model.eval()
+
+
+def save_cstrack(path: str | Path, model: CSTrack) -> None:
+    """Writes ``model`` as discmot safetensors (``.safetensors``) or as an official 2022-format state dict."""
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        checkpoints.write_safetensors(path, model, model.config, kind=KIND)
+    else:
+        checkpoints.write_official(path, model)
+
+
+def convert(source: str | Path, target: str | Path, preset_name: str | None = None) -> CSTrack:
+    """Converts between the official formats and discmot's, returning the loaded model.
+
+    Official -> official also works: it turns a pickled fp16 model into a plain fp32 state dict.
+    """
+    model = load_cstrack(source, preset_name)
+    save_cstrack(target, model)
+    return model

@@ -1,0 +1,231 @@
+"""CSTrack's inference pre- and post-processing (spec ``cstrack.md`` §1.3, §1.4, §7.1, §7.2).
+
+One frame goes through, in order:
+
+1. `letterbox` (aspect-preserving resize with cv2.INTER_AREA and grey padding) and `image_to_tensor`;
+2. the network; its raw per-level outputs are decoded by `decode_predictions` (the Detect head's
+   inference formula, as a pure function);
+3. `detect`: confidence filtering (`candidate_boxes`), the Cluster-DIoU-NMS of the code
+   (`cluster_diou_nms`, which replaces the paper's standard NMS, spec §12 item 7) and the 300-box cap;
+4. `embeddings_at_boxes`: the raw 512-d embedding at each box centre, read in network-input pixels;
+5. `scale_boxes_to_original`: boxes back to the frame (no clipping, no rounding, as the code).
+
+Everything works on one image except `decode_predictions` (batched). Boxes are ``xyxy`` pixels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from discmot.ops.boxes_torch import box_cxcywh_to_xyxy, distance_box_iou
+
+#: Network input (height, width) of the official tracker.
+INPUT_SIZE = (608, 1088)
+#: Padding value of the letterbox; cv2 rounds it to 128 for uint8 images.
+PAD_COLOUR = (127.5, 127.5, 127.5)
+
+
+@dataclass(frozen=True)
+class Letterboxed:
+    """A letterboxed image and its geometry.
+
+    Attributes:
+        image: ``[H, W, 3]`` uint8, same channel order as the input (BGR for OpenCV frames).
+        ratio: resize factor ``min(H / h0, W / w0)``.
+        dw, dh: half of the horizontal / vertical padding before rounding (may be ``x.5``).
+        borders: ``(top, bottom, left, right)`` padding in pixels.
+    """
+
+    image: np.ndarray
+    ratio: float
+    dw: float
+    dh: float
+    borders: tuple[int, int, int, int]
+
+
+def letterbox(
+    image: np.ndarray, size: tuple[int, int] = INPUT_SIZE, colour: tuple[float, float, float] = PAD_COLOUR
+) -> Letterboxed:
+    """Resize ``image`` ``[h0, w0, 3]`` keeping its aspect ratio and pad it to ``size`` = (H, W) (§1.3).
+
+    The resized size is ``(round(w0 r), round(h0 r))`` with ``r = min(H / h0, W / w0)``; the padding is
+    split ``round(d - 0.1)`` before and ``round(d + 0.1)`` after, ``d`` half the missing extent, with
+    Python's round-half-to-even (so 7 missing pixels give 3 + 4). Resizing uses cv2.INTER_AREA.
+    """
+    height, width = size
+    h0, w0 = image.shape[:2]
+    ratio = min(float(height) / h0, float(width) / w0)
+    new_w, new_h = round(w0 * ratio), round(h0 * ratio)
+    dw, dh = (width - new_w) / 2, (height - new_h) / 2
+    top, bottom = round(dh - 0.1), round(dh + 0.1)
+    left, right = round(dw - 0.1), round(dw + 0.1)
+    resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA)
+    padded = cv2.copyMakeBorder(resized, top, bottom, left, right, cv2.BORDER_CONSTANT, value=colour)
+    return Letterboxed(padded, ratio, dw, dh, (top, bottom, left, right))
+
+
+def image_to_tensor(image_bgr: np.ndarray) -> torch.Tensor:
+    """``[H, W, 3]`` uint8 BGR -> ``[3, H, W]`` float32 RGB in ``[0, 1]`` (no mean/std, §1.3)."""
+    rgb = np.ascontiguousarray(image_bgr[:, :, ::-1].transpose(2, 0, 1), dtype=np.float32)
+    return torch.from_numpy(rgb) / 255.0
+
+
+def scale_boxes_to_original(
+    boxes: torch.Tensor, input_hw: tuple[int, int], original_hw: tuple[int, int]
+) -> torch.Tensor:
+    """Boxes ``[K, 4]`` xyxy in letterboxed-input pixels -> original-frame pixels (YOLOv5 ``scale_coords``).
+
+    ``gain = min(H / h0, W / w0)``, ``pad = ((W - w0 gain) / 2, (H - h0 gain) / 2)`` from the shapes (not
+    from the rounded borders), ``x = (x - pad_x) / gain``. Unlike YOLOv5 the tracker neither clips nor
+    rounds (spec §1.3); use `clip_boxes` where a caller needs boxes inside the frame.
+    """
+    height, width = input_hw
+    h0, w0 = original_hw
+    gain = min(height / h0, width / w0)
+    pad_x, pad_y = (width - w0 * gain) / 2, (height - h0 * gain) / 2
+    scaled = boxes.clone()
+    scaled[:, [0, 2]] -= pad_x
+    scaled[:, [1, 3]] -= pad_y
+    scaled[:, :4] /= gain
+    return scaled
+
+
+def clip_boxes(boxes: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
+    """Boxes ``[K, 4]`` xyxy clamped to ``[0, W] x [0, H]`` (not part of the official tracker path)."""
+    height, width = hw
+    x = boxes[:, [0, 2]].clamp(0, width)
+    y = boxes[:, [1, 3]].clamp(0, height)
+    return torch.stack((x[:, 0], y[:, 0], x[:, 1], y[:, 1]), dim=1)
+
+
+def make_grid(height: int, width: int, device: torch.device | None = None) -> torch.Tensor:
+    """Cell corners ``[H, W, 2]`` float32: ``grid[r, c] = (c, r)`` (x = column, y = row)."""
+    rows, cols = torch.meshgrid(
+        torch.arange(height, device=device), torch.arange(width, device=device), indexing="ij"
+    )
+    return torch.stack((cols, rows), dim=2).float()
+
+
+def decode_level(raw: torch.Tensor, anchors_px: torch.Tensor, stride: float, k: float = 10.0) -> torch.Tensor:
+    """Decode one level ``[B, A, H, W, 5 + nc]`` of raw logits -> ``[B, A*H*W, 5 + nc]`` (§1.4).
+
+    ``cx = (2 sigmoid(tx) - 0.5 + col) * stride`` (for ``k == 10``; otherwise the code's
+    ``((sigmoid(tx) - 0.5) k + col) * stride``), ``w = (2 sigmoid(tw))^2 * anchor_w`` with ``anchors_px``
+    ``[A, 2]`` in pixels; objectness and class scores are sigmoids. Order: anchor, row, column.
+    """
+    batch, num_anchors, height, width, outputs = raw.shape
+    y = raw.sigmoid()
+    grid = make_grid(height, width, raw.device).to(raw.dtype)
+    if k == 10.0:
+        xy = (y[..., 0:2] * 2.0 - 0.5 + grid) * stride
+    else:
+        xy = ((y[..., 0:2] - 0.5) * k + grid) * stride
+    wh = (y[..., 2:4] * 2) ** 2 * anchors_px.to(raw.dtype).view(1, num_anchors, 1, 1, 2)
+    decoded = torch.cat((xy, wh, y[..., 4:]), dim=-1)
+    return decoded.view(batch, num_anchors * height * width, outputs)
+
+
+def decode_predictions(
+    raw_levels: Sequence[torch.Tensor], anchors_px: torch.Tensor, strides: Sequence[float], k: float = 10.0
+) -> torch.Tensor:
+    """All levels decoded and concatenated: ``[B, N, 5 + nc]`` rows ``(cx, cy, w, h, obj, cls...)`` in
+    input pixels, ``N = sum_i A H_i W_i`` (40,698 at 1088x608), levels P3, P4, P5 in order.
+
+    ``raw_levels``: ``[B, A, H_i, W_i, 5 + nc]`` logits; ``anchors_px``: ``[L, A, 2]`` pixels (the head's
+    ``anchor_grid`` ``[L, 1, A, 1, 1, 2]`` works as it is). Equal to the head's own decoding; this pure
+    form serves callers holding only tensors (e.g. outputs of an exported model).
+    """
+    return torch.cat(
+        [
+            decode_level(raw, level_anchors, stride, k)
+            for raw, level_anchors, stride in zip(raw_levels, anchors_px, strides, strict=True)
+        ],
+        dim=1,
+    )
+
+
+def candidate_boxes(decoded: torch.Tensor, conf_threshold: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Confident boxes of one image's decoded rows ``[N, 5 + nc]`` (§7.1 steps 2-4).
+
+    Keeps rows with ``obj > conf_threshold``, scores them ``obj * cls`` (the best class when
+    ``nc > 1``) and keeps scores ``> conf_threshold``. Returns ``(boxes [M, 4] xyxy, scores [M])`` in
+    the original row order. With one class the untrained class probability still scales the score.
+    """
+    rows = decoded[decoded[:, 4] > conf_threshold]
+    scores = (rows[:, 5:] * rows[:, 4:5]).max(dim=1).values
+    keep = scores > conf_threshold
+    return box_cxcywh_to_xyxy(rows[keep, :4]), scores[keep]
+
+
+def cluster_diou_nms(
+    boxes: torch.Tensor,
+    scores: torch.Tensor,
+    threshold: float = 0.6,
+    exponent: float = 0.7,
+    max_iterations: int = 200,
+) -> torch.Tensor:
+    """Cluster-DIoU-NMS in the code's matrix form (spec §7.2); returns kept indices, best score first.
+
+    Boxes ``[K, 4]`` xyxy are ranked by score (descending, ties by input order: a stable sort). With
+    ``D`` the strictly upper triangle of the pairwise ``IoU - (rho^2 / (c^2 + 1e-7))^exponent``, iterate
+    ``B = D * (max of column i of B < threshold)`` per row ``i``: a box keeps its power to suppress only
+    while it is itself kept. Stop when ``B`` no longer changes (at most ``max_iterations``); box ``j`` is
+    kept iff the column maximum of the last iterate is ``<= threshold`` (the code's boundary; the loop
+    uses ``<``). The fixed point equals greedy DIoU-NMS with the same criterion.
+    """
+    if boxes.shape[0] == 0:
+        return torch.zeros(0, dtype=torch.long, device=boxes.device)
+    order = torch.sort(scores, descending=True, stable=True).indices
+    ranked = boxes[order]
+    diou = distance_box_iou(ranked, ranked, exponent=exponent, eps=1e-7).triu(diagonal=1)
+    current = diou
+    for _ in range(max_iterations):
+        previous = current
+        column_max = previous.max(dim=0).values
+        current = diou * (column_max < threshold).to(diou.dtype).unsqueeze(1)
+        if torch.equal(previous, current):
+            break
+    return order[column_max <= threshold]
+
+
+def detect(
+    decoded: torch.Tensor, conf_threshold: float = 0.5, nms_threshold: float = 0.6, max_detections: int = 300
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One image's detections from its decoded rows ``[N, 5 + nc]`` (§7.1 steps 2-5).
+
+    Returns ``(boxes [K, 4] xyxy input pixels, scores [K])``, score-descending, ``K <= max_detections``.
+    Class-agnostic (the official model has one class).
+    """
+    boxes, scores = candidate_boxes(decoded, conf_threshold)
+    keep = cluster_diou_nms(boxes, scores, nms_threshold)[:max_detections]
+    return boxes[keep], scores[keep]
+
+
+def embedding_cells(
+    boxes: torch.Tensor, map_hw: tuple[int, int], stride: int = 8
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(rows, cols)`` int64 ``[K]`` of the embedding cells under the centres of ``boxes`` ``[K, 4]`` (§7.1).
+
+    ``col = floor((x1 + x2) / 2 / stride)``, ``row`` likewise, clamped into the map. The code clamps only
+    the high side and hard-codes 76x136; a centre left of or above the input (possible, up to about
+    ``-stride / 2``) would wrap around there and is clamped to 0 here.
+    """
+    height, width = map_hw
+    centres = (boxes[:, :2] + boxes[:, 2:4]) / 2
+    cells = torch.floor(centres / stride).long()
+    return cells[:, 1].clamp(0, height - 1), cells[:, 0].clamp(0, width - 1)
+
+
+def embeddings_at_boxes(embedding_map: torch.Tensor, boxes: torch.Tensor, stride: int = 8) -> torch.Tensor:
+    """Raw embeddings ``[K, D]`` at the box centres of one image's map ``[H, W, D]`` (channels last, §4).
+
+    Read **before** `scale_boxes_to_original`, with boxes in network-input pixels. Not normalised: the
+    tracker L2-normalises each feature (§7.3).
+    """
+    rows, cols = embedding_cells(boxes, tuple(embedding_map.shape[:2]), stride)
+    return embedding_map[rows, cols]

@@ -1,0 +1,164 @@
+"""CSTrack's online tracker, end to end (spec ``cstrack.md`` §1.3, §4, §7).
+
+One BGR frame goes through:
+
+1. `discmot.models.cstrack.postprocess.letterbox` to the network input (the model config's
+   ``input_size``, 608x1088 (h, w) for the official model) and `image_to_tensor` (RGB, /255, no
+   mean/std);
+2. `CSTrack.predict`: the raw per-level logits and the stride-8 ID-embedding map;
+3. `detect_frame`: the raw logits decoded in float32, ``obj > conf`` and ``obj * cls > conf``,
+   Cluster-DIoU-NMS (0.6, exponent 0.7), at most 300 boxes, score-descending; the raw embedding at each
+   box centre is read **before** the boxes are mapped back to the frame (no clipping, no rounding);
+4. `JDETracker` with CSTrack's thresholds (`JDETrackerConfig.preset("cstrack")`): the appearance + motion,
+   IoU and unconfirmed stages, births, deaths and duplicate removal of §7.4-7.8. It L2-normalises each
+   embedding in float32, as the original does.
+
+Differences from the original, on purpose:
+
+* embedding cells left of or above the map (box centres can be a few pixels outside the input) are
+  clamped to 0 instead of wrapping around (spec §7.1 step 6);
+* track ids start at 1 for every video (the original's global counter runs on across sequences);
+* the pedestrian output filter (``w/h > 0.6`` or area <= 100 not written, §7.8) is on only for MOT
+  benchmarks (``JDETrackerConfig.preset("cstrack", "MOT17")``), as for every discmot tracker; the original
+  script only ever ran on MOT sequences;
+* in fp16/bf16 the network runs in that dtype but its raw logits are decoded (sigmoids, box geometry) and
+  thresholded in float32, from the config's float32 anchors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from discmot.models.cstrack.config import CSTrackConfig
+from discmot.models.cstrack.postprocess import (
+    decode_predictions,
+    detect,
+    embeddings_at_boxes,
+    image_to_tensor,
+    letterbox,
+    scale_boxes_to_original,
+)
+from discmot.structures import Detections, Tracks
+from discmot.trackers.association import JDETracker, JDETrackerConfig
+from discmot.trackers.video_state import FrameSizeCheck
+
+#: Cluster-DIoU-NMS threshold and the cap on detections per frame (spec §7.9).
+NMS_THRESHOLD = 0.6
+MAX_DETECTIONS = 300
+
+
+def detect_frame(
+    raw: list[torch.Tensor],
+    embedding_map: torch.Tensor,
+    model_config: CSTrackConfig,
+    input_hw: tuple[int, int],
+    frame_hw: tuple[int, int],
+    conf_threshold: float = 0.5,
+    nms_threshold: float = NMS_THRESHOLD,
+    max_detections: int = MAX_DETECTIONS,
+    head_k: float = 10.0,
+) -> Detections:
+    """One frame's detections from the network outputs (spec §7.1 steps 2-7).
+
+    Args:
+        raw: per-level logits ``[1, A, H_i, W_i, 5 + nc]`` (any floating dtype; decoded in float32).
+        embedding_map: ``[1, H/8, W/8, E]`` ID-embedding map.
+        model_config: the model's `CSTrackConfig` (anchors, strides).
+        input_hw: ``(H, W)`` of the network input; ``frame_hw``: ``(h0, w0)`` of the frame.
+        head_k: the Detect head's ``k`` (10 selects the standard YOLOv5 decoding).
+
+    Returns:
+        `Detections` in NMS order (score-descending): ``tlwh`` frame pixels (computed in float32, then
+        float64, as the original), float64 scores and raw float32 embeddings ``(K, E)``.
+    """
+    anchors = torch.tensor(model_config.anchors, dtype=torch.float32, device=raw[0].device)
+    decoded = decode_predictions([r.float() for r in raw], anchors, model_config.strides, head_k)[0]
+    boxes, scores = detect(decoded, conf_threshold, nms_threshold, max_detections)
+    features = embeddings_at_boxes(embedding_map[0], boxes, model_config.strides[0]).float()
+    corners = scale_boxes_to_original(boxes, input_hw, frame_hw)
+    tlwh = torch.cat((corners[:, :2], corners[:, 2:4] - corners[:, :2]), dim=1)
+    return Detections(
+        tlwh.cpu().double().numpy(),
+        scores.cpu().double().numpy(),
+        features.cpu().numpy(),
+    )
+
+
+class CSTrackTracker:
+    """CSTrack end to end: ``update(frame_bgr) -> Tracks`` (see the module docstring for the steps).
+
+    One instance tracks one video at a time; `reset` between videos (ids restart at 1).
+
+    Args:
+        model: a `discmot.models.cstrack.model.CSTrack`, already on ``device`` and in ``dtype`` (it is put
+            in eval mode).
+        device: where the images go.
+        dtype: the model's floating dtype; images are cast to it, decoding and thresholds stay float32.
+        input_size: network input ``(h, w)``, multiples of 32 (default: the model config's, 608x1088 for
+            the official model).
+        config: association settings (default: CSTrack's, `JDETrackerConfig.preset("cstrack")`); its
+            ``conf_threshold`` is also the detection threshold (the original's single ``conf_thres``).
+        frame_rate: frames per second of the video (lost tracks are kept ``frame_rate`` frames).
+        nms_threshold, max_detections: Cluster-DIoU-NMS threshold and cap (0.6, 300).
+    """
+
+    detects = True  # end to end: the engine calls update(frame)
+
+    def __init__(
+        self,
+        model,
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype = torch.float32,
+        input_size: tuple[int, int] | None = None,
+        config: JDETrackerConfig | None = None,
+        frame_rate: float = 30.0,
+        nms_threshold: float = NMS_THRESHOLD,
+        max_detections: int = MAX_DETECTIONS,
+    ):
+        self.model = model
+        self.device = torch.device(device)
+        self.dtype = dtype
+        self.input_size = tuple(input_size or model.config.input_size)
+        if any(side % 32 for side in self.input_size):
+            raise ValueError(f"the CSTrack input size must be multiples of 32 (h, w), got {self.input_size}")
+        self.config = config or JDETrackerConfig.preset("cstrack")
+        self.nms_threshold = nms_threshold
+        self.max_detections = max_detections
+        self.association = JDETracker(self.config, frame_rate=frame_rate)
+        if isinstance(model, torch.nn.Module):
+            model.eval()
+        self.frames = FrameSizeCheck()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forgets every track; the next video starts with id 1."""
+        self.association.reset()
+        self.frames.reset()
+
+    def update(self, frame_bgr: np.ndarray) -> Tracks:
+        """Tracks one BGR ``uint8 (H, W, 3)`` frame; returns its confirmed tracks (``tlwh`` frame pixels).
+
+        Raises:
+            ValueError: not a uint8 BGR image, or its size differs from the first frame's since `reset`.
+        """
+        self.frames(frame_bgr)
+        return self.association.update(self.detections(frame_bgr))
+
+    def detections(self, frame_bgr: np.ndarray) -> Detections:
+        """The detection stage alone: one frame's boxes, scores and raw embeddings (see `detect_frame`)."""
+        boxed = letterbox(frame_bgr, self.input_size)
+        image = image_to_tensor(boxed.image)[None].to(device=self.device, dtype=self.dtype)
+        with torch.inference_mode():
+            out = self.model.predict(image)
+            return detect_frame(
+                out.raw,
+                out.embeddings,
+                self.model.config,
+                self.input_size,
+                frame_bgr.shape[:2],
+                self.config.conf_threshold,
+                self.nms_threshold,
+                self.max_detections,
+                float(self.model.head.k),
+            )

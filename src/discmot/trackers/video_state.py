@@ -1,0 +1,39 @@
+"""Per-video bookkeeping shared by the end-to-end trackers (FDTA, CSTrack)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class FrameSizeCheck:
+    """Remembers the size of the first frame since `reset`; a frame of another size is an error.
+
+    An end-to-end tracker's state (history, Kalman boxes in pixels) belongs to one video: a frame of
+    another size almost always means a new video was started without ``reset()``.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.size: tuple[int, int] | None = None  # (width, height)
+        self.count = 0
+
+    def __call__(self, frame_bgr: np.ndarray) -> None:
+        """Checks one ``uint8 (H, W, 3)`` BGR frame and counts it.
+
+        Raises:
+            ValueError: not a uint8 3-channel image, or its size differs from the video's first frame.
+        """
+        if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 or frame_bgr.dtype != np.uint8:
+            raise ValueError(f"expected a uint8 (H, W, 3) BGR frame, got {frame_bgr.dtype} {frame_bgr.shape}")
+        height, width = frame_bgr.shape[:2]
+        if self.size is None:
+            self.size = (width, height)
+        elif (width, height) != self.size:
+            first_w, first_h = self.size
+            raise ValueError(
+                f"frame {self.count + 1} is {width}x{height} but the video started at "
+                f"{first_w}x{first_h}; call reset() between videos"
+            )
+        self.count += 1
