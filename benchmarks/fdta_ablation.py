@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import statistics
 import sys
 import tempfile
@@ -69,7 +70,10 @@ def training_log(run: Path) -> dict:
     lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
     last = lines[-10:]
     id_loss = sum(line["loss_id"] for line in last) / len(last)
-    return {"steps": lines[-1]["step"], "seconds": lines[-1]["elapsed_s"], "final ID loss": id_loss}
+    seconds = lines[-1].get("elapsed_s")
+    if seconds is None:  # logs of discmot before 0.1.0's elapsed_s: start (environment) to final weights
+        seconds = (run / "model.safetensors").stat().st_mtime - (run / "environment.json").stat().st_mtime
+    return {"steps": lines[-1]["step"], "seconds": seconds, "final ID loss": id_loss}
 
 
 def train_and_score(work: Path, data: Path, name: str, seed: int, extra: list[str]) -> dict:
@@ -190,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         "diagnosis; lower is more discriminative). Final ID loss: the ID decoder's cross-entropy averaged "
         "over the last logged steps (chance level ln(K+1) = ln 11 = 2.40 for the recipe's 10 ID labels).",
         "Reproduce: `python benchmarks/fdta_ablation.py "
-        + " ".join(sys.argv[1:] if argv is None else argv)
+        + shlex.join(sys.argv[1:] if argv is None else argv)
         + "`.",
     ]
     result = benchlib.BenchResult(

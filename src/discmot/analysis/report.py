@@ -1,0 +1,95 @@
+"""The embedding report as one self-contained HTML file: inline CSS, PNGs as base64 data URIs, no scripts.
+
+The numbers table is generated from the same summary dictionary that is written as ``summary.json``, and
+every number cell carries ``data-key`` (``<view>.<statistic>``) so a test can compare the two.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from dataclasses import dataclass
+
+STYLE = (
+    "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+    "table{border-collapse:collapse;margin:1em 0}"
+    "td,th{border:1px solid #bbb;padding:4px 10px;text-align:right}"
+    "th{background:#eee}td:first-child{text-align:left}figure{margin:1.5em 0}"
+    "figcaption{font-size:90%;color:#444;max-width:800px}img{border:1px solid #ddd}"
+)
+
+#: Statistics in the table, in order: (summary key, column title, format).
+COLUMNS = (
+    ("frames", "frames", "{:d}"),
+    ("pairs", "different-object pairs", "{:d}"),
+    ("above", "pairs above threshold", "{:d}"),
+    ("fraction_above", "fraction above threshold", "{:.4f}"),
+    ("mean_similarity", "mean cosine", "{:.4f}"),
+)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A PNG figure of the report: file name, title, caption and the PNG bytes."""
+
+    name: str
+    title: str
+    caption: str
+    png: bytes
+
+
+def format_number(value, fmt: str) -> str:
+    """``fmt`` applied to ``value``; NaN and None print as ``n/a``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return fmt.format(value)
+
+
+def _table(summary: dict) -> str:
+    threshold = summary["settings"]["similarity_threshold"]
+    head = "".join(f"<th>{html.escape(title)}</th>" for _, title, _ in COLUMNS)
+    rows = []
+    for view, stats in summary["views"].items():
+        cells = "".join(
+            f'<td data-key="{view}.{key}">{format_number(stats[key], fmt)}</td>' for key, _, fmt in COLUMNS
+        )
+        rows.append(
+            f'<tr><td title="{html.escape(stats["description"])}">{html.escape(view)}</td>{cells}</tr>'
+        )
+    return (
+        f"<p>Threshold: cosine &gt; {threshold:g}. Pairs are different objects in the same frame.</p>"
+        f"<table><tr><th>embeddings</th>{head}</tr>{''.join(rows)}</table>"
+    )
+
+
+def _figure(figure: Figure) -> str:
+    data = base64.b64encode(figure.png).decode("ascii")
+    return (
+        f"<figure><h3>{html.escape(figure.title)}</h3>"
+        f'<img src="data:image/png;base64,{data}" alt="{html.escape(figure.title)}">'
+        f"<figcaption>{html.escape(figure.caption)}</figcaption></figure>"
+    )
+
+
+def render_html(summary: dict, figures: list[Figure]) -> str:
+    """The whole report: title, provenance, the numbers table, the views' meaning, then the figures."""
+    views = "".join(
+        f"<li><b>{html.escape(v)}</b>: {html.escape(s['description'])}</li>"
+        for v, s in summary["views"].items()
+    )
+    notes = "".join(f"<li>{html.escape(note)}</li>" for note in summary.get("notes", []))
+    provenance = (
+        f"model <b>{html.escape(summary['model'])}</b>, "
+        f"weights <code>{html.escape(summary['weights'])}</code>, "
+        f"source <code>{html.escape(summary['source'])}</code>, identities from "
+        f"{html.escape(summary['identities'])}"
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>discmot embedding report</title><style>{STYLE}</style></head><body>"
+        f"<h1>Embedding diagnostics</h1><p>{provenance}</p><h2>Numbers</h2>{_table(summary)}"
+        f"<ul>{views}</ul>{f'<h2>Notes</h2><ul>{notes}</ul>' if notes else ''}<h2>Figures</h2>"
+        + "".join(_figure(f) for f in figures)
+        + "</body></html>\n"
+    )

@@ -1,0 +1,78 @@
+"""The ``discmot`` command line: each verb parses its arguments and calls the library, nothing more.
+
+One module per verb (or pair of related verbs); this one builds the parser and runs the chosen verb.
+Heavy modules (torch, the models, video IO) are imported inside the verb that needs them, so that
+``discmot eval`` starts in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from discmot.cli import analyze, convert, data, demo, evaluate, track, train
+
+log = logging.getLogger("discmot")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="discmot",
+        description="Multi-object tracking with discriminative object embeddings (FDTA, CSTrack).",
+    )
+    parser.add_argument("--version", action="version", version=f"discmot {_version()}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only log warnings and errors")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB")
+    evaluate.add_eval(verbs)
+    track.add_track(verbs)
+    data.add_synth(verbs)
+    convert.add_convert(verbs)
+    data.add_depth(verbs)
+    train.add_train(verbs)
+    demo.add_demo(verbs)
+    analyze.add_analyze(verbs)
+    return parser
+
+
+def _version() -> str:
+    from discmot._version import __version__
+
+    return __version__
+
+
+def _configure_logging(verbose: bool, quiet: bool) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``discmot`` console script; returns the exit status.
+
+    Input errors (a ``ValueError``, ``FileNotFoundError`` or ``FileExistsError`` from the library: bad
+    files, folders, options, a run folder that would be overwritten) are printed as one
+    line ``discmot: error: ...`` with exit status 2, without a traceback.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args.verbose, args.quiet)
+    run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
+    if run is None:
+        parser.print_help()
+        return 2
+    try:
+        return run(args)
+    except (ValueError, FileNotFoundError, FileExistsError) as error:
+        if args.verbose:
+            raise
+        print(f"discmot: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("discmot: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""`discmot convert`: checkpoints between the official formats and discmot's safetensors."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+log = logging.getLogger("discmot")
+
+
+def add_convert(verbs) -> None:
+    p = verbs.add_parser(
+        "convert",
+        help="convert FDTA/CSTrack checkpoints between the official formats and discmot .safetensors",
+        description="Load a checkpoint strictly (every key and shape checked) and write it in the other "
+        "format: an official FDTA/MOTIP .pth ({'model': state_dict}) or CSTrack .pt (a state dict, or the "
+        "old trainer's pickled fp16 model, read through an allow-listed unpickler) <-> a discmot "
+        ".safetensors holding the resolved config. The format is chosen by the output suffix; CSTrack "
+        "files are written as fp32 state dicts.",
+    )
+    p.add_argument("source", metavar="IN", help="checkpoint to read (.pth/.pt official, or .safetensors)")
+    p.add_argument("target", metavar="OUT", help="checkpoint to write (.safetensors or .pth/.pt)")
+    p.add_argument(
+        "--model",
+        choices=["fdta", "cstrack"],
+        help="which model the checkpoint is for (default: inferred from its metadata or keys)",
+    )
+    p.add_argument(
+        "--preset",
+        choices=["dancetrack", "sportsmot", "bft", "tiny", "cstrack", "cstrack_s"],
+        help="preset of an official file: FDTA dancetrack/sportsmot/bft/tiny or CSTrack cstrack/cstrack_s/"
+        "tiny (default: inferred from its shapes)",
+    )
+    p.set_defaults(run=_run_convert)
+
+
+def _run_convert(args: argparse.Namespace) -> int:
+    from discmot.io.checkpoints import guess_file_kind
+
+    kind = args.model or guess_file_kind(args.source)
+    if kind == "cstrack":
+        from discmot.models.cstrack.checkpoint import convert as convert_cstrack
+
+        model = convert_cstrack(args.source, args.target, args.preset)
+        log.info("wrote %s (CSTrack %s preset)", args.target, model.config.name)
+        return 0
+    from discmot.models.fdta.checkpoint import convert
+
+    model = convert(args.source, args.target, args.preset)
+    log.info("wrote %s (FDTA %s preset)", args.target, model.config.name)
+    return 0

@@ -1,0 +1,100 @@
+"""`discmot eval`: TrackEval-exact evaluation of MOTChallenge-format results."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+log = logging.getLogger("discmot")
+
+
+EVAL_EPILOG = """\
+layouts (detected automatically):
+  TrackEval:     GT/<BENCH>-<SPLIT>/<seq>/{gt/gt.txt,seqinfo.ini}, seqmap GT/seqmaps/<BENCH>-<SPLIT>.txt,
+                 results TRACKERS/<BENCH>-<SPLIT>/<tracker>/data/<seq>.txt
+  dataset root:  ROOT/<split>/<seq>/{gt/gt.txt,seqinfo.ini}, seqmap ROOT/<split>_seqmap.txt (DanceTrack,
+                 SportsMOT, BFT); results: a folder of <seq>.txt (one tracker) or of tracker folders
+
+examples:
+  discmot eval --gt-folder data/gt/mot_challenge --trackers-folder data/trackers/mot_challenge \\
+      --benchmark MOT17 --split train
+  discmot eval --gt-folder DanceTrack --trackers-folder outputs/val --benchmark DanceTrack --split val
+
+Numbers are TrackEval's (trackeval 1.3.0 / git 12c8791) to the last bit; see docs/evaluation.md.
+"""
+
+
+def add_eval(verbs) -> None:
+    p = verbs.add_parser(
+        "eval",
+        help="score tracker results against ground truth (TrackEval-exact HOTA, CLEAR, Identity)",
+        description="Score MOTChallenge-format tracker results against ground truth with TrackEval's exact "
+        "numbers: HOTA, CLEAR (MOTA...), Identity (IDF1...) and Count.",
+        epilog=EVAL_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--gt-folder", required=True, help="ground-truth folder (TrackEval GT_FOLDER or dataset root)"
+    )
+    p.add_argument(
+        "--trackers-folder", required=True, help="tracker results folder (TrackEval TRACKERS_FOLDER)"
+    )
+    p.add_argument(
+        "--benchmark",
+        default="MOT17",
+        help="MOT15, MOT16, MOT17, MOT20, DanceTrack, SportsMOT or BFT (default: MOT17)",
+    )
+    p.add_argument("--split", default="train", help="split to evaluate (default: train)")
+    p.add_argument("--trackers", nargs="+", metavar="NAME", help="trackers to evaluate (default: all)")
+    p.add_argument(
+        "--seqmap", metavar="FILE", help="seqmap file listing the sequences (first line is a header)"
+    )
+    p.add_argument(
+        "--metrics",
+        nargs="+",
+        default=["HOTA", "CLEAR", "Identity"],
+        choices=["HOTA", "CLEAR", "Identity"],
+        help="metric families (Count is always computed)",
+    )
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="evaluate sequences in N processes")
+    p.add_argument(
+        "--output-folder",
+        metavar="DIR",
+        help="write <tracker>/pedestrian_summary.txt and pedestrian_detailed.csv here "
+        "(default: each tracker's folder, as TrackEval)",
+    )
+    p.add_argument("--json", metavar="FILE", help="also write all results as JSON")
+    p.add_argument("--skip-split-folder", action="store_true", help="TrackEval's SKIP_SPLIT_FOL")
+    p.add_argument(
+        "--tracker-sub-folder", default="data", help="TrackEval's TRACKER_SUB_FOLDER (default: data)"
+    )
+    p.add_argument("--no-summaries", action="store_true", help="do not write the per-tracker summary files")
+    p.add_argument("--full", action="store_true", help="print every summary field, not the compact table")
+    p.set_defaults(run=_run_eval)
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    from discmot.eval import report
+    from discmot.eval.runner import evaluate
+
+    results = evaluate(
+        args.gt_folder,
+        args.trackers_folder,
+        benchmark=args.benchmark,
+        split=args.split,
+        trackers=args.trackers,
+        seqmap=args.seqmap,
+        metrics=args.metrics,
+        workers=args.workers,
+        output_folder=args.output_folder,
+        json_path=args.json,
+        skip_split_folder=args.skip_split_folder,
+        tracker_sub_folder=args.tracker_sub_folder,
+        write_summaries=not args.no_summaries,
+        progress=sys.stderr.isatty() and not args.quiet,
+    )
+    for tracker, per_sequence in results.items():
+        print(report.format_table(per_sequence, args.metrics, tracker, full=args.full))
+        print()
+    return 0

@@ -1,0 +1,206 @@
+"""`discmot track`: run a tracker over videos, folders, webcams, sequences and splits."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from discmot.cli.arguments import size_hw
+
+log = logging.getLogger("discmot")
+
+
+TRACK_EPILOG = """\
+sources:
+  a video file (vtest.avi, clip.mp4), an image folder (natural order: 2.jpg before 10.jpg), a glob
+  ('frames/*.jpg', quoted), a webcam index (0; Ctrl-C stops and keeps what was tracked), a MOTChallenge
+  sequence folder (seqinfo.ini + img1/; with det/det.txt no detector is needed and images are optional),
+  or a split folder of sequences (writes <split-out>/<tracker-name>/data/<seq>.txt for `discmot eval`)
+
+examples:
+  discmot track vtest.avi --detector yolox_nano.onnx --reid osnet_x0_25_msmt17.onnx \\
+      --save-txt out/vtest.txt --save-video out/vtest.mp4
+  discmot track MOT15/train/PETS09-S2L1 --det-file det_yolox_nano_osnet.npy --save-txt out/PETS09-S2L1.txt
+  discmot track frames/ --detections dets.txt --frame-rate 25 --save-video out/frames.mp4
+  discmot track MOT17/train --benchmark MOT17 --split-out outputs/mot17-train
+  discmot eval --gt-folder MOT17 --split train --trackers-folder outputs/mot17-train
+  discmot track clip.mp4 --model cstrack --weights cstrack.pt --save-txt out/clip.txt \
+      --save-video out/clip.mp4
+  discmot track MOT17/test --model cstrack --weights cstrack.pt --benchmark MOT17 --dtype fp16 \
+      --device cuda --split-out outputs/mot17-test
+  discmot track clip.mp4 --model fdta --weights dancetrack.pth --dtype bf16 --save-txt out/clip.txt
+
+Result rows are MOTChallenge's frame,id,x,y,w,h,score,-1,-1,-1 with 1-based frames: frame k of a video is
+frame k of its sequence. A frame that cannot be decoded is skipped with a warning; tracking goes on.
+"""
+
+
+def add_track(verbs) -> None:
+    p = verbs.add_parser(
+        "track",
+        help="track objects in a video, image folder, glob, webcam, sequence or benchmark split",
+        description="Run a tracker over a source: frames are streamed, detected (ONNX detector + ReID model) "
+        "or read from precomputed detections, associated, and written as MOTChallenge results and/or an "
+        "annotated H.264 video. --model fdta and --model cstrack detect for themselves from --weights.",
+        epilog=TRACK_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "source", metavar="SOURCE", help="video, image folder, glob, webcam index, sequence or split"
+    )
+    p.add_argument(
+        "--model",
+        default="jde",
+        choices=["jde", "fdta", "cstrack"],
+        help="tracker: jde (the JDE/CSTrack cascade on a detector's boxes, default), fdta or cstrack (end "
+        "to end from --weights; cstrack = CSTrack's network + the cascade with the original's thresholds)",
+    )
+    p.add_argument(
+        "--weights",
+        metavar="CKPT",
+        help="FDTA or CSTrack checkpoint (official .pth/.pt, discmot .safetensors or a discmot train "
+        "checkpoint); required by --model fdta/cstrack",
+    )
+    p.add_argument(
+        "--preset",
+        choices=["dancetrack", "sportsmot", "bft", "tiny", "cstrack", "cstrack_s"],
+        help="model preset of an official file: FDTA dancetrack/sportsmot/bft/tiny, CSTrack cstrack/"
+        "cstrack_s/tiny (default: inferred from the shapes)",
+    )
+    p.add_argument(
+        "--dtype",
+        default="fp32",
+        choices=["fp32", "fp16", "bf16"],
+        help="FDTA/CSTrack network precision (decoding and thresholds stay fp32; default: fp32)",
+    )
+    p.add_argument(
+        "--input-size",
+        type=size_hw,
+        metavar="HxW",
+        help="network input, height first (FDTA default: 800 short side; CSTrack default: the model's, "
+        "608x1088 for the official one, multiples of 32)",
+    )
+    p.add_argument("--detector", metavar="PATH.onnx", help="YOLOX ONNX detector")
+    p.add_argument("--reid", metavar="PATH.onnx", help="ReID ONNX model for appearance embeddings")
+    p.add_argument(
+        "--conf",
+        type=float,
+        metavar="SCORE",
+        help="detector score threshold (default: the detector's, 0.3; CSTrack's 0.5); drops precomputed "
+        "detections below it",
+    )
+    p.add_argument(
+        "--classes",
+        type=int,
+        nargs="+",
+        default=[0],
+        metavar="ID",
+        help="detector classes to keep (default: 0, person)",
+    )
+    p.add_argument(
+        "--device", default="cpu", help="device of the ONNX models or the FDTA/CSTrack network (default: cpu)"
+    )
+    p.add_argument(
+        "--detections", metavar="FILE", help="precomputed detections (MOT det.txt, or .npy with features)"
+    )
+    p.add_argument(
+        "--det-file",
+        default="det.txt",
+        metavar="NAME",
+        help="detections file in each sequence's det/ folder (default: det.txt)",
+    )
+    p.add_argument("--save-txt", metavar="FILE", help="write MOTChallenge results here")
+    p.add_argument("--save-video", metavar="FILE", help="write an annotated video here (.mp4)")
+    p.add_argument(
+        "--benchmark",
+        metavar="NAME",
+        help="tracker preset: MOT15/16/17/20 turn on the pedestrian output filter",
+    )
+    p.add_argument(
+        "--tracker-preset",
+        choices=["onnx", "public", "cstrack"],
+        help="association settings: onnx (default with --detector: tracks kept by detections >= 0.3, born "
+        "from >= 0.7, detection boxes written), public (default with precomputed detections: every "
+        "detection used), cstrack (CSTrack's own thresholds, default with --model cstrack); see "
+        "docs/tracking.md",
+    )
+    p.add_argument("--track-thresh", type=float, metavar="SCORE", help="ignore detections below (preset's)")
+    p.add_argument("--birth-thresh", type=float, metavar="SCORE", help="score to start a track (preset's)")
+    p.add_argument(
+        "--kalman-boxes", action="store_true", help="write Kalman-smoothed boxes instead of detection boxes"
+    )
+    p.add_argument(
+        "--frame-rate", type=float, metavar="FPS", help="frame rate (default: the source's, else 30)"
+    )
+    p.add_argument("--split-out", metavar="DIR", help="output folder when SOURCE is a folder of sequences")
+    p.add_argument(
+        "--tracker-name",
+        metavar="NAME",
+        help="tracker folder name under --split-out (default: the model name)",
+    )
+    p.set_defaults(run=_run_track)
+
+
+def _run_track(args: argparse.Namespace) -> int:
+    from discmot.engine.infer import track
+
+    result = track(
+        args.source,
+        model=args.model,
+        detector=args.detector,
+        reid=args.reid,
+        conf=args.conf,
+        classes=tuple(args.classes),
+        device=args.device,
+        detections=args.detections,
+        det_file=args.det_file,
+        save_txt=args.save_txt,
+        save_video=args.save_video,
+        benchmark=args.benchmark,
+        frame_rate=args.frame_rate,
+        split_out=args.split_out,
+        tracker_name=args.tracker_name,
+        progress=sys.stderr.isatty() and not args.quiet,
+        tracker_preset=args.tracker_preset,
+        track_thresh=args.track_thresh,
+        birth_thresh=args.birth_thresh,
+        kalman_boxes=args.kalman_boxes,
+        weights=args.weights,
+        model_preset=args.preset,
+        dtype=args.dtype,
+        input_size=args.input_size,
+    )
+    if "name" not in result:  # a split: {sequence: summary}
+        for summary in result.values():
+            print(_track_line(summary))
+        print(_eval_hint(args.source, args.split_out, args.benchmark))
+        return 0
+    print(_track_line(result))
+    return 130 if result["interrupted"] else 0
+
+
+def _track_line(summary: dict) -> str:
+    line = (
+        f"{summary['name']}: {summary['frames']} frames in {summary['seconds']:.1f} s "
+        f"({summary['fps']:.1f} fps), {summary['ids']} ids"
+    )
+    if summary["skipped"]:
+        line += f", {len(summary['skipped'])} undecodable frames skipped"
+    for key, what in (("save_txt", "results"), ("save_video", "video")):
+        if summary[key]:
+            line += f"; {what}: {summary[key]}"
+    return line
+
+
+def _eval_hint(split_folder: str, out: str, benchmark: str | None) -> str:
+    from pathlib import Path
+
+    split = Path(split_folder).resolve()
+    prefix, _, name = split.name.rpartition("-")
+    if prefix and name in ("train", "val", "test", "all"):  # TrackEval's <BENCH>-<SPLIT> folders
+        benchmark = prefix
+    else:
+        name = split.name
+    options = f"--benchmark {benchmark} --split {name}" if benchmark else f"--split {name}"
+    return f"evaluate with: discmot eval --gt-folder {split.parent} --trackers-folder {out} {options}"

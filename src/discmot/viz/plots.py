@@ -1,0 +1,316 @@
+"""Small charts drawn with OpenCV and numpy only: histograms, line plots, heatmaps, scatter plots.
+
+matplotlib is not a dependency of discmot, so the embedding report's figures are drawn here directly:
+white background, black axes with ticks and labels, a title, and a legend or colour bar. Every function
+returns a ``(H, W, 3)`` uint8 BGR image; `encode_png` turns it into PNG bytes. OpenCV is imported inside
+the functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from discmot.viz.draw import id_color
+
+WHITE = (255, 255, 255)
+BLACK = (0, 0, 0)
+GREY = (170, 170, 170)
+RED = (40, 40, 220)
+#: Colours of successive series in line plots and histograms (BGR).
+SERIES_COLORS = ((180, 119, 31), (14, 127, 255), (44, 160, 44), (40, 39, 214), (189, 103, 148))
+FONT_SCALE = 0.45
+MARGIN = (70, 40, 30, 55)  # left, top, right, bottom (pixels around the plot area)
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """PNG bytes of a BGR uint8 image."""
+    import cv2
+
+    ok, data = cv2.imencode(".png", image)
+    if not ok:
+        raise ValueError("cannot encode the figure as PNG")
+    return data.tobytes()
+
+
+def _text(
+    image: np.ndarray,
+    text: str,
+    org: tuple[int, int],
+    scale: float = FONT_SCALE,
+    color=BLACK,
+    align: str = "left",
+    thickness: int = 1,
+) -> None:
+    """Draws ``text`` with its baseline at ``org``; ``align`` is left, centre or right of ``org[0]``."""
+    import cv2
+
+    width = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)[0][0]
+    x = org[0] - {"left": 0, "centre": width // 2, "right": width}[align]
+    cv2.putText(
+        image, text, (int(x), int(org[1])), cv2.FONT_HERSHEY_SIMPLEX, scale, color, thickness, cv2.LINE_AA
+    )
+
+
+def _vertical_text(image: np.ndarray, text: str, centre: tuple[int, int]) -> None:
+    """Draws ``text`` rotated 90 degrees counter-clockwise, centred on ``centre`` (a y-axis label)."""
+    import cv2
+
+    (width, height), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, FONT_SCALE, 1)
+    patch = np.full((height + base + 4, width + 4, 3), 255, np.uint8)
+    _text(patch, text, (2, height + 2))
+    patch = cv2.rotate(patch, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    top = max(centre[1] - patch.shape[0] // 2, 0)
+    left = max(centre[0] - patch.shape[1] // 2, 0)
+    region = image[top : top + patch.shape[0], left : left + patch.shape[1]]
+    region[...] = np.minimum(region, patch[: region.shape[0], : region.shape[1]])
+
+
+@dataclass(frozen=True)
+class Axes:
+    """A plot area: pixel rectangle ``(left, top, width, height)`` and data limits."""
+
+    left: int
+    top: int
+    width: int
+    height: int
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+
+    def x(self, value: float) -> int:
+        span = (self.xlim[1] - self.xlim[0]) or 1.0
+        return int(round(self.left + (value - self.xlim[0]) / span * self.width))
+
+    def y(self, value: float) -> int:
+        span = (self.ylim[1] - self.ylim[0]) or 1.0
+        return int(round(self.top + self.height - (value - self.ylim[0]) / span * self.height))
+
+
+def _figure(size: tuple[int, int], title: str) -> np.ndarray:
+    """A white ``(height, width)`` canvas with a centred title."""
+    image = np.full((size[0], size[1], 3), 255, np.uint8)
+    _text(image, title, (size[1] // 2, 24), 0.55, align="centre", thickness=1)
+    return image
+
+
+def _plot_axes(image: np.ndarray, xlim, ylim, right_space: int = 0) -> Axes:
+    left, top, right, bottom = MARGIN
+    height, width = image.shape[:2]
+    return Axes(left, top, width - left - right - right_space, height - top - bottom, xlim, ylim)
+
+
+def _draw_axes(image: np.ndarray, axes: Axes, xticks, yticks, xlabel: str, ylabel: str, fmt="{:g}") -> None:
+    """Axis lines, ticks with values, light grid lines and axis labels."""
+    import cv2
+
+    bottom, right = axes.top + axes.height, axes.left + axes.width
+    for value in yticks:
+        y = axes.y(value)
+        cv2.line(image, (axes.left, y), (right, y), (235, 235, 235), 1)
+        cv2.line(image, (axes.left - 4, y), (axes.left, y), BLACK, 1)
+        _text(image, fmt.format(value), (axes.left - 7, y + 4), align="right")
+    for value in xticks:
+        x = axes.x(value)
+        cv2.line(image, (x, bottom), (x, bottom + 4), BLACK, 1)
+        _text(image, fmt.format(value), (x, bottom + 18), align="centre")
+    cv2.rectangle(image, (axes.left, axes.top), (right, bottom), BLACK, 1)
+    _text(image, xlabel, (axes.left + axes.width // 2, bottom + 40), align="centre")
+    _vertical_text(image, ylabel, (14, axes.top + axes.height // 2))
+
+
+def _nice_ticks(low: float, high: float, count: int = 5) -> np.ndarray:
+    """About ``count`` round tick values covering ``[low, high]``."""
+    span = max(high - low, 1e-9)
+    step = 10 ** np.floor(np.log10(span / count))
+    step *= min((m for m in (1, 2, 5, 10) if span / (step * m) <= count), default=10)
+    return np.arange(np.ceil(low / step) * step, high + step * 1e-6, step)
+
+
+def _legend(
+    image: np.ndarray, entries: list[tuple[str, tuple[int, int, int]]], corner: tuple[int, int]
+) -> None:
+    """Coloured squares with labels, one per line, starting at the top-left ``corner``."""
+    import cv2
+
+    x, y = corner
+    for label, color in entries:
+        cv2.rectangle(image, (x, y), (x + 12, y + 12), color, -1)
+        _text(image, label, (x + 18, y + 11))
+        y += 18
+
+
+def histogram(
+    counts: dict[str, np.ndarray],
+    edges: np.ndarray,
+    title: str,
+    xlabel: str = "cosine similarity",
+    threshold: float | None = None,
+    size: tuple[int, int] = (380, 640),
+) -> np.ndarray:
+    """Histograms (one series per entry of ``counts``, each normalised to fractions of its total) as
+    side-by-side bars over the bins ``edges [bins + 1]``; a dashed red line marks ``threshold``."""
+    import cv2
+
+    fractions = {name: c / max(int(c.sum()), 1) for name, c in counts.items()}
+    top = max((float(f.max()) for f in fractions.values() if len(f)), default=1.0) or 1.0
+    image = _figure(size, title)
+    axes = _plot_axes(image, (float(edges[0]), float(edges[-1])), (0.0, top * 1.08))
+    _draw_axes(
+        image,
+        axes,
+        _nice_ticks(edges[0], edges[-1], 8),
+        _nice_ticks(0, top * 1.08),
+        xlabel,
+        "fraction of pairs",
+    )
+    series = len(fractions)
+    for k, values in enumerate(fractions.values()):
+        color = SERIES_COLORS[k % len(SERIES_COLORS)]
+        for i, value in enumerate(values):
+            width = (edges[i + 1] - edges[i]) / series
+            x0 = axes.x(edges[i] + k * width)
+            x1 = max(axes.x(edges[i] + (k + 1) * width) - 1, x0)
+            cv2.rectangle(image, (x0, axes.y(value)), (x1, axes.y(0)), color, -1)
+    if threshold is not None:
+        x = axes.x(threshold)
+        for y in range(axes.top, axes.top + axes.height, 8):
+            cv2.line(image, (x, y), (x, min(y + 4, axes.top + axes.height)), RED, 1)
+    entries = [(name, SERIES_COLORS[k % len(SERIES_COLORS)]) for k, name in enumerate(fractions)]
+    _legend(image, entries, (axes.left + 8, axes.top + 8))
+    return image
+
+
+def line_plot(
+    series: dict[str, tuple[np.ndarray, np.ndarray]],
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    ylim: tuple[float, float] = (0.0, 1.0),
+    size: tuple[int, int] = (340, 640),
+) -> np.ndarray:
+    """Lines ``name -> (x [n], y [n])`` with dots (NaN values leave gaps), legend top left."""
+    import cv2
+
+    xs = [float(v) for x, _ in series.values() for v in x]
+    xlim = (min(xs, default=0.0), max(xs, default=1.0))
+    xlim = xlim if xlim[1] > xlim[0] else (xlim[0] - 1, xlim[0] + 1)
+    image = _figure(size, title)
+    axes = _plot_axes(image, xlim, ylim)
+    _draw_axes(image, axes, _nice_ticks(*xlim, 8), _nice_ticks(*ylim), xlabel, ylabel)
+    for k, (x, y) in enumerate(series.values()):
+        color = SERIES_COLORS[k % len(SERIES_COLORS)]
+        points = [(axes.x(a), axes.y(b)) if np.isfinite(b) else None for a, b in zip(x, y, strict=True)]
+        for a, b in zip(points, points[1:], strict=False):
+            if a is not None and b is not None:
+                cv2.line(image, a, b, color, 2, cv2.LINE_AA)
+        for p in points:
+            if p is not None:
+                cv2.circle(image, p, 3, color, -1, cv2.LINE_AA)
+    entries = [(name, SERIES_COLORS[k % len(SERIES_COLORS)]) for k, name in enumerate(series)]
+    _legend(image, entries, (axes.left + 8, axes.top + 8))
+    return image
+
+
+def colormap(values: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
+    """``[...]`` values -> ``[..., 3]`` uint8 BGR colours of OpenCV's VIRIDIS map over ``[vmin, vmax]``."""
+    import cv2
+
+    scaled = np.clip((np.asarray(values, np.float64) - vmin) / ((vmax - vmin) or 1.0), 0, 1)
+    levels = np.round(scaled * 255).astype(np.uint8).reshape(-1, 1)
+    return cv2.applyColorMap(levels, cv2.COLORMAP_VIRIDIS).reshape(*scaled.shape, 3)
+
+
+def heatmap(
+    matrix: np.ndarray,
+    row_labels: list,
+    col_labels: list,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    vmin: float = -1.0,
+    vmax: float = 1.0,
+    cell: int | None = None,
+) -> np.ndarray:
+    """A matrix ``[m, n]`` as coloured cells with row/column labels, the values printed in the cells when
+    they fit, and a colour bar from ``vmin`` to ``vmax`` on the right."""
+    import cv2
+
+    m, n = matrix.shape
+    cell = cell or int(np.clip(360 // max(m, n, 1), 14, 48))
+    left, top = 80, 50
+    width = max(left + n * cell + 120, 420)
+    image = _figure((top + m * cell + 70, width), title)
+    colours = colormap(matrix, vmin, vmax)
+    for i in range(m):
+        for j in range(n):
+            x, y = left + j * cell, top + i * cell
+            cv2.rectangle(
+                image, (x, y), (x + cell - 1, y + cell - 1), tuple(int(c) for c in colours[i, j]), -1
+            )
+            if cell >= 34:
+                text_color = BLACK if matrix[i, j] > (vmin + vmax) / 2 else WHITE
+                _text(
+                    image,
+                    f"{matrix[i, j]:.2f}",
+                    (x + cell // 2, y + cell // 2 + 4),
+                    0.35,
+                    text_color,
+                    "centre",
+                )
+    for i, label in enumerate(row_labels):
+        _text(image, str(label), (left - 6, top + i * cell + cell // 2 + 4), align="right")
+    for j, label in enumerate(col_labels):
+        _text(image, str(label), (left + j * cell + cell // 2, top + m * cell + 16), align="centre")
+    _text(image, xlabel, (left + n * cell // 2, top + m * cell + 40), align="centre")
+    _vertical_text(image, ylabel, (14, top + m * cell // 2))
+    _colour_bar(image, (left + n * cell + 25, top), max(m * cell, 100), vmin, vmax)
+    return image
+
+
+def _colour_bar(image: np.ndarray, corner: tuple[int, int], height: int, vmin: float, vmax: float) -> None:
+    """A vertical colour bar (16 px wide) at ``corner`` with ticks at ``vmin``, the middle and ``vmax``."""
+    import cv2
+
+    x, y = corner
+    height = min(height, image.shape[0] - y - 10)
+    values = np.linspace(vmax, vmin, height)
+    image[y : y + height, x : x + 16] = colormap(values, vmin, vmax)[:, None, :]
+    cv2.rectangle(image, (x, y), (x + 16, y + height - 1), BLACK, 1)
+    for value in (vmax, (vmin + vmax) / 2, vmin):
+        ty = y + int(round((vmax - value) / ((vmax - vmin) or 1.0) * (height - 1)))
+        cv2.line(image, (x + 16, ty), (x + 20, ty), BLACK, 1)
+        _text(image, f"{value:g}", (x + 23, ty + 4))
+
+
+def scatter(
+    points: np.ndarray,
+    ids: np.ndarray,
+    title: str,
+    xlabel: str = "dimension 1",
+    ylabel: str = "dimension 2",
+    size: tuple[int, int] = (480, 640),
+    max_legend: int = 20,
+) -> np.ndarray:
+    """Points ``[N, 2]`` coloured by identity ``ids [N]`` (`discmot.viz.draw.id_color`), legend right."""
+    import cv2
+
+    points = np.asarray(points, np.float64).reshape(-1, 2)
+    low = points.min(axis=0) if len(points) else np.zeros(2)
+    high = points.max(axis=0) if len(points) else np.ones(2)
+    pad = (high - low) * 0.05 + 1e-9
+    image = _figure(size, title)
+    axes = _plot_axes(image, (low[0] - pad[0], high[0] + pad[0]), (low[1] - pad[1], high[1] + pad[1]), 90)
+    _draw_axes(image, axes, [], [], xlabel, ylabel)
+    for (px, py), identity in zip(points, ids, strict=True):
+        cv2.circle(image, (axes.x(px), axes.y(py)), 4, id_color(int(identity)), -1, cv2.LINE_AA)
+    unique = sorted({int(i) for i in ids})
+    entries = [(f"id {i}", id_color(i)) for i in unique[:max_legend]]
+    _legend(image, entries, (axes.left + axes.width + 12, axes.top))
+    if len(unique) > max_legend:
+        _text(
+            image,
+            f"+{len(unique) - max_legend} ids",
+            (axes.left + axes.width + 12, axes.top + 18 * max_legend + 12),
+        )
+    return image

@@ -1,0 +1,319 @@
+"""Embedding diagnostics: exact statistics on hand-made embeddings, and `discmot analyze` end to end on a
+synthetic sequence with the bundled tiny FDTA and CSTrack weights (report, PNGs, JSON agree)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from discmot.analysis.embeddings import (
+    AnalysisConfig,
+    FrameObjects,
+    cross_similarity,
+    fraction_above,
+    histogram_edges,
+    match_detections,
+    pair_similarities,
+    project_2d,
+    similarity_histogram,
+    view_statistics,
+)
+from discmot.cli import main
+
+ASSETS = Path(__file__).resolve().parents[2] / "src" / "discmot" / "assets"
+FDTA_WEIGHTS = ASSETS / "fdta_tiny_synth_dancetrack.safetensors"
+CSTRACK_WEIGHTS = ASSETS / "cstrack_tiny_synth_mot.safetensors"
+FRAMES = 10
+
+
+def unit_at(angles_deg) -> np.ndarray:
+    """2-D unit vectors at the given angles: cosines between them are cos(angle differences)."""
+    radians = np.deg2rad(np.asarray(angles_deg, dtype=np.float64))
+    return np.stack([np.cos(radians), np.sin(radians)], axis=1)
+
+
+# --------------------------------------------------------------------------------------------------
+# Statistics on hand-made embeddings
+
+
+def test_three_objects_with_known_cosines():
+    # Angles 0, 20, 90 degrees: cos 20 = 0.9397 (> 0.9), cos 90 = 0, cos 70 = 0.3420; scaled rows are
+    # normalised first, so the lengths do not matter.
+    embeddings = unit_at([0, 20, 90]) * np.array([[1.0], [3.0], [0.5]])
+    values = pair_similarities(embeddings, np.array([1, 2, 3]))
+    np.testing.assert_allclose(values, [np.cos(np.deg2rad(20)), 0.0, np.cos(np.deg2rad(70))], atol=1e-12)
+    assert fraction_above(values, 0.9) == pytest.approx(1 / 3)
+    assert fraction_above(values, 0.3) == pytest.approx(2 / 3)
+    # 4 bins over [-1, 1]: [-1, -.5), [-.5, 0), [0, .5), [.5, 1]; 0.0 falls in the third, 0.34 too.
+    assert similarity_histogram(values, 4).tolist() == [0, 0, 2, 1]
+    np.testing.assert_allclose(histogram_edges(4), [-1, -0.5, 0, 0.5, 1])
+
+
+def test_same_id_pairs_are_not_counted_and_cosine_one_lands_in_the_last_bin():
+    embeddings = unit_at([0, 0, 0])
+    assert len(pair_similarities(embeddings, np.array([5, 5, 5]))) == 0
+    values = pair_similarities(embeddings, np.array([5, 5, 6]))
+    assert len(values) == 2
+    assert similarity_histogram(values, 4).tolist() == [0, 0, 0, 2]
+    assert np.isnan(fraction_above(np.zeros(0)))
+
+
+def test_view_statistics_aggregate_pairs_within_frames_only():
+    config = AnalysisConfig(bins=4)
+    frame1 = FrameObjects(1, np.array([1, 2, 3]), np.zeros((3, 4)), {"v": unit_at([0, 20, 90])})
+    frame2 = FrameObjects(2, np.array([1, 2]), np.zeros((2, 4)), {"v": unit_at([0, 180])})
+    frame3 = FrameObjects(3, np.array([1]), np.zeros((1, 4)), {"v": unit_at([45])})
+    stats = view_statistics([frame1, frame2, frame3], "v", config)
+    assert (stats.pairs, stats.above) == (4, 1)
+    assert stats.fraction_above == pytest.approx(0.25)
+    assert stats.histogram.tolist() == [1, 0, 2, 1]
+    expected_mean = (np.cos(np.deg2rad(20)) + 0 + np.cos(np.deg2rad(70)) - 1) / 4
+    assert stats.mean_similarity == pytest.approx(expected_mean)
+    assert [p[:3] for p in stats.per_frame] == [(1, 3, 3), (2, 2, 1), (3, 1, 0)]
+    assert np.isnan(stats.per_frame[2][3])
+
+
+def test_cross_similarity_sorts_rows_and_columns_by_id():
+    current = FrameObjects(5, np.array([7, 3]), np.zeros((2, 4)), {"v": unit_at([90, 0])})
+    templates = FrameObjects(4, np.array([3, 9, 7]), np.zeros((3, 4)), {"v": unit_at([0, 45, 90])})
+    matrix, rows, cols = cross_similarity(current, templates, "v")
+    assert rows.tolist() == [3, 7] and cols.tolist() == [3, 7, 9]
+    c45 = np.cos(np.deg2rad(45))
+    np.testing.assert_allclose(matrix, [[1, 0, c45], [0, 1, c45]], atol=1e-12)
+
+
+def test_matching_keeps_only_iou_at_least_the_threshold():
+    detections = np.array([[0, 0, 10, 10], [100, 100, 110, 110], [50, 0, 60, 10]], dtype=float)
+    gt = np.array([[52, 0, 62, 10], [0, 0, 10, 10]], dtype=float)
+    rows, cols = match_detections(detections, gt, 0.5)
+    assert rows.tolist() == [0, 2] and cols.tolist() == [1, 0]  # IoU(det 2, gt 0) = 8/12 >= 0.5
+    rows, _ = match_detections(detections, gt, 0.7)
+    assert rows.tolist() == [0]
+
+
+def test_pca_projection_is_labelled_and_two_dimensional():
+    points, method = project_2d(np.random.default_rng(0).normal(size=(12, 6)), method="pca")
+    assert points.shape == (12, 2) and method.startswith("PCA")
+
+
+# --------------------------------------------------------------------------------------------------
+# `discmot analyze` end to end
+
+
+@pytest.fixture(scope="module")
+def sequences(tmp_path_factory) -> dict[str, Path]:
+    from discmot.data.synth import generate_dataset
+
+    root = tmp_path_factory.mktemp("synth")
+    return {
+        preset: generate_dataset(
+            root / preset, preset, split="val", sequences=1, frames=FRAMES, seed=99, size=(256, 160)
+        )[0]
+        for preset in ("dancetrack", "mot")
+    }
+
+
+@pytest.fixture(scope="module")
+def fdta_report(sequences, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("fdta")
+    argv = ["analyze", str(sequences["dancetrack"]), "--model", "fdta", "--weights", str(FDTA_WEIGHTS)]
+    assert main([*argv, "--input-size", "160x256", "--frames", "3", "8", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def cstrack_report(sequences, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("cstrack")
+    argv = ["analyze", str(sequences["mot"]), "--model", "cstrack", "--weights", str(CSTRACK_WEIGHTS)]
+    assert main([*argv, "--input-size", "192x320", "--max-frames", "8", "--out", str(out)]) == 0
+    return out
+
+
+class ReportParser(HTMLParser):
+    """Collects <img> sources and the table cells carrying ``data-key``."""
+
+    def __init__(self):
+        super().__init__()
+        self.images: list[str] = []
+        self.cells: dict[str, str] = {}
+        self.open_tags: list[str] = []
+        self._key: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img":
+            self.images.append(attrs["src"])
+        elif tag not in ("meta", "br"):
+            self.open_tags.append(tag)
+        if tag == "td" and "data-key" in attrs:
+            self._key = attrs["data-key"]
+
+    def handle_endtag(self, tag):
+        assert self.open_tags and self.open_tags[-1] == tag, f"</{tag}> closes {self.open_tags[-1:]}"
+        self.open_tags.pop()
+        self._key = None if tag == "td" else self._key
+
+    def handle_data(self, data):
+        if self._key is not None:
+            self.cells[self._key] = self.cells.get(self._key, "") + data
+
+
+def check_report(out: Path) -> dict:
+    """The report is well formed, its images are valid PNGs, its numbers are summary.json's."""
+    import cv2
+
+    summary = json.loads((out / "summary.json").read_text())
+    parser = ReportParser()
+    parser.feed((out / "report.html").read_text())
+    parser.close()
+    assert parser.open_tags == []
+    prefix = "data:image/png;base64,"
+    assert parser.images and all(src.startswith(prefix) for src in parser.images)
+    for src in parser.images:
+        image = cv2.imdecode(np.frombuffer(base64.b64decode(src[len(prefix) :]), np.uint8), cv2.IMREAD_COLOR)
+        assert image is not None and image.shape[0] > 100 and image.shape[1] > 100
+    assert len(parser.images) == len(list(out.glob("*.png")))
+    for view, stats in summary["views"].items():
+        for key in ("frames", "pairs", "above"):
+            assert int(parser.cells[f"{view}.{key}"]) == stats[key]
+        for key in ("fraction_above", "mean_similarity"):
+            assert float(parser.cells[f"{view}.{key}"]) == pytest.approx(stats[key], abs=5e-5)
+        assert sum(stats["histogram"]) == stats["pairs"]
+    return summary
+
+
+def test_fdta_report_files_and_numbers(fdta_report):
+    summary = check_report(fdta_report)
+    assert set(summary["views"]) == {"decoder", "adapted"}
+    assert summary["frames"] == FRAMES and summary["identities"].startswith("ground truth")
+    for name in (
+        "histogram.png",
+        "fraction_per_frame.png",
+        "projection_decoder.png",
+        "projection_adapted.png",
+    ):
+        assert (fdta_report / name).is_file()
+    assert {(m["view"], m["frame"]) for m in summary["matrices"]} == {
+        (v, t) for v in ("decoder", "adapted") for t in (3, 8)
+    }
+    assert (fdta_report / "matrix_adapted_frame8.png").is_file()
+    assert summary["views"]["decoder"]["pairs"] == summary["views"]["adapted"]["pairs"] > 0
+
+
+def test_cstrack_report_files_and_numbers(cstrack_report):
+    summary = check_report(cstrack_report)
+    assert set(summary["views"]) == {"reid"} and summary["frames"] == 8
+    assert summary["views"]["reid"]["pairs"] > 0
+    assert len(summary["matrices"]) == 3 and (cstrack_report / "projection_reid.png").is_file()
+
+
+def test_fdta_fraction_equals_the_benchmark_protocol(fdta_report, sequences):
+    """The paper's protocol as benchmarks/fdta_embeddings.py computed it before the refactor."""
+    import cv2
+    import torch
+    from scipy.optimize import linear_sum_assignment
+
+    from discmot.io.mot import read_mot_table
+    from discmot.models.fdta.checkpoint import load_fdta
+    from discmot.ops.boxes import box_iou
+    from discmot.trackers.fdta import preprocess_frame
+
+    model = load_fdta(FDTA_WEIGHTS)
+    sequence = sequences["dancetrack"]
+    table = read_mot_table(sequence / "gt" / "gt.txt", min_columns=6).values
+    above = total = 0
+    for image_file in sorted((sequence / "img1").iterdir()):
+        gt = table[table[:, 0] == int(image_file.stem), 2:6]
+        gt_xyxy = np.concatenate([gt[:, :2], gt[:, :2] + gt[:, 2:]], axis=1)
+        image, (width, height) = preprocess_frame(
+            cv2.imread(str(image_file)), model.config.runtime, (160, 256)
+        )
+        with torch.inference_mode():
+            out = model.detect(image)
+        scores = out["pred_logits"][0, :, 0].sigmoid().numpy()
+        cxcywh = out["pred_boxes"][0].numpy()
+        corners = np.concatenate([cxcywh[:, :2] - cxcywh[:, 2:] / 2, cxcywh[:, :2] + cxcywh[:, 2:] / 2], 1)
+        keep = np.flatnonzero(scores > 0.3)
+        iou = box_iou(corners[keep] * np.array([width, height, width, height]), gt_xyxy)
+        rows, cols = linear_sum_assignment(-iou)
+        matched = keep[rows[iou[rows, cols] >= 0.5]]
+        embeddings = out["outputs"][0, torch.from_numpy(matched)].numpy()
+        embeddings = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True).clip(min=1e-12)
+        pairs = (embeddings @ embeddings.T)[np.triu_indices(len(embeddings), k=1)]
+        above += int((pairs > 0.9).sum())
+        total += len(pairs)
+    decoder = json.loads((fdta_report / "summary.json").read_text())["views"]["decoder"]
+    assert (decoder["above"], decoder["pairs"]) == (above, total)
+
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from fdta_embeddings import similar_fraction
+
+    fraction, pairs = similar_fraction(model, sequence, (160, 256))
+    assert pairs == total and fraction == pytest.approx(above / total)
+
+
+def test_without_gt_identities_come_from_the_tracker(sequences, tmp_path):
+    images = sequences["dancetrack"] / "img1"  # a plain image folder: no gt to infer
+    out = tmp_path / "out"
+    argv = [
+        "analyze",
+        str(images),
+        "--model",
+        "fdta",
+        "--weights",
+        str(FDTA_WEIGHTS),
+        "--input-size",
+        "160x256",
+    ]
+    assert main([*argv, "--max-frames", "4", "--out", str(out)]) == 0
+    summary = check_report(out)
+    assert summary["identities"] == "the tracker's output ids" and summary["gt"] is None
+
+
+def test_clear_errors(sequences, tmp_path, capsys):
+    seq = str(sequences["dancetrack"])
+    out = str(tmp_path / "out")
+    assert main(["analyze", seq, "--model", "cstrack", "--weights", str(FDTA_WEIGHTS), "--out", out]) == 2
+    assert "not CSTrack" in capsys.readouterr().err
+    assert main(["analyze", seq, "--model", "fdta", "--weights", str(tmp_path / "no.pth"), "--out", out]) == 2
+    assert "no such checkpoint" in capsys.readouterr().err
+    argv = [
+        "analyze",
+        seq,
+        "--model",
+        "fdta",
+        "--weights",
+        str(FDTA_WEIGHTS),
+        "--gt",
+        str(tmp_path / "gt.txt"),
+    ]
+    assert main([*argv, "--out", out]) == 2
+    assert "no such ground-truth file" in capsys.readouterr().err
+
+
+def test_report_opens_in_headless_chromium(fdta_report):
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("no `chromium` binary on PATH; the report's structure is checked by check_report instead")
+    result = subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--disable-gpu",
+            "--no-sandbox",
+            "--dump-dom",
+            (fdta_report / "report.html").as_uri(),
+        ],
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 0 and b"Embedding diagnostics" in result.stdout
