@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
+
+T = TypeVar("T")
 
 #: Models that have recipes, and the prefix of their built-in names (FDTA's are unprefixed).
 MODEL_KINDS = {"fdta": "", "cstrack": "cstrack_"}
@@ -137,3 +140,13 @@ def dataclass_from_section(cls, values: Mapping, what: str, tuples: Iterable[str
         raise ValueError(f"unknown {what} key(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}")
     fixed = {k: tuple(v) if k in tuples and isinstance(v, list) else v for k, v in values.items()}
     return cls(**fixed)
+
+
+def resolve_recipe(recipe: RecipeFile, overrides: Iterable[str], resolve: Callable[[str, dict], T]) -> T:
+    """``resolve(name, raw)`` on a recipe read by `read_recipe` with ``--set`` overrides applied; any
+    error the resolver raises for a bad value becomes a `RecipeError` naming the file."""
+    raw = apply_overrides(recipe.raw, list(overrides))
+    try:
+        return resolve(recipe.name, raw)
+    except (TypeError, ValueError, KeyError) as error:
+        raise RecipeError(f"{recipe.where}: {error}") from None

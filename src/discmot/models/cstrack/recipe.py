@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from discmot import config as shared
-from discmot.config import RecipeError, apply_overrides
+from discmot.config import RecipeError
 from discmot.data.jde import JDEIndex, JDESource, list_file_for
 from discmot.data.jde_transforms import JDETransformConfig
 from discmot.engine.train_config import TrainConfig, cstrack_train_config
@@ -130,11 +130,7 @@ def load_recipe(source: str | Path, overrides: list[str] | tuple[str, ...] = ())
 
 def resolve_file(recipe: shared.RecipeFile, overrides: list[str] | tuple[str, ...] = ()) -> CSTrackRecipe:
     """`resolve` of a recipe read by `discmot.config.read_recipe`; errors name the file."""
-    raw = apply_overrides(recipe.raw, list(overrides))
-    try:
-        return resolve(recipe.name, raw)
-    except (TypeError, ValueError, KeyError) as error:
-        raise RecipeError(f"{recipe.where}: {error}") from None
+    return shared.resolve_recipe(recipe, overrides, resolve)
 
 
 def resolve(name: str, raw: dict) -> CSTrackRecipe:

@@ -84,11 +84,7 @@ def load_recipe(source: str | Path, overrides: list[str] | tuple[str, ...] = ())
 
 def resolve_file(recipe: shared.RecipeFile, overrides: list[str] | tuple[str, ...] = ()) -> FDTARecipe:
     """`resolve` of a recipe read by `discmot.config.read_recipe`; errors name the file."""
-    raw = apply_overrides(recipe.raw, list(overrides))
-    try:
-        return resolve(recipe.name, raw)
-    except (TypeError, ValueError, KeyError) as error:
-        raise RecipeError(f"{recipe.where}: {error}") from None
+    return shared.resolve_recipe(recipe, overrides, resolve)
 
 
 def resolve(name: str, raw: dict) -> FDTARecipe:
