@@ -70,8 +70,11 @@ def training_log(run: Path) -> dict:
     lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
     last = lines[-10:]
     id_loss = sum(line["loss_id"] for line in last) / len(last)
-    seconds = lines[-1].get("elapsed_s")
-    if seconds is None:  # logs of discmot before 0.1.0's elapsed_s: start (environment) to final weights
+    elapsed = [line["elapsed_s"] for line in lines if "elapsed_s" in line]
+    if len(elapsed) == len(lines):
+        # elapsed_s restarts at each --resume (the log is cut back to the checkpoint): add the segments
+        seconds = sum(a for a, b in zip(elapsed, elapsed[1:], strict=False) if b < a) + elapsed[-1]
+    else:  # logs of discmot before elapsed_s: start (environment) to final weights
         seconds = (run / "model.safetensors").stat().st_mtime - (run / "environment.json").stat().st_mtime
     return {"steps": lines[-1]["step"], "seconds": seconds, "final ID loss": id_loss}
 
