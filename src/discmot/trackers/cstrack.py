@@ -150,10 +150,11 @@ class CSTrackTracker:
         boxed = letterbox(frame_bgr, self.input_size)
         image = image_to_tensor(boxed.image)[None].to(device=self.device, dtype=self.dtype)
         with torch.inference_mode():
-            out = self.model.predict(image)
+            # the stages, not predict(): detect_frame decodes the raw logits in float32 itself
+            detection, reid = self.model.reciprocal(self.model.features(image))
             return detect_frame(
-                out.raw,
-                out.embeddings,
+                self.model.detect(detection),
+                self.model.embeddings(reid),
                 self.model.config,
                 self.input_size,
                 frame_bgr.shape[:2],

@@ -63,19 +63,6 @@ class DetectionHead(nn.Module):
         ``cx = (2 sigmoid(tx) - 0.5 + gx) * s`` and ``w = (2 sigmoid(tw))^2 * anchor_w``; when ``k`` is not 10
         the code's alternative centre ``((sigmoid(tx) - 0.5) * k + gx) * s`` is used.
         """
-        return torch.cat([self._decode_level(i, p) for i, p in enumerate(raw)], 1)
+        from discmot.models.cstrack.postprocess import decode_predictions  # cv2 only when decoding
 
-    def _decode_level(self, level: int, raw: torch.Tensor) -> torch.Tensor:
-        b, a, h, w, n = raw.shape
-        y = raw.sigmoid()
-        rows, cols = torch.meshgrid(
-            torch.arange(h, device=raw.device), torch.arange(w, device=raw.device), indexing="ij"
-        )
-        grid = torch.stack((cols, rows), -1).view(1, 1, h, w, 2).to(y.dtype)
-        stride = self.strides[level]
-        if bool(self.k == 10):
-            xy = (y[..., :2] * 2 - 0.5 + grid) * stride
-        else:
-            xy = ((y[..., :2] - 0.5) * self.k + grid) * stride
-        wh = (y[..., 2:4] * 2) ** 2 * self.anchor_grid[level].to(y.dtype)
-        return torch.cat((xy, wh, y[..., 4:]), -1).view(b, a * h * w, n)
+        return decode_predictions(raw, self.anchor_grid, self.strides, float(self.k))
