@@ -200,6 +200,12 @@ def main(argv: list[str] | None = None) -> int:
         + shlex.join(sys.argv[1:] if argv is None else argv)
         + "`.",
     ]
+    if len(args.seeds) == 1:
+        notes.append(
+            "One training seed per variant: the spread over seeds is not measured, so HOTA differences of a "
+            "few hundredths between variants are not resolved. Train minutes are wall-clock on a machine "
+            "that other jobs sometimes shared (see the issue notes); iterations/s is the cleaner figure."
+        )
     result = benchlib.BenchResult(
         NAME, TITLE, table(results), notes, benchlib.machine_info(("numpy", "torch")), results,
         ok=not problems, problems=problems,

@@ -29,7 +29,7 @@ from discmot.cli import main
 
 ASSETS = Path(__file__).resolve().parents[2] / "src" / "discmot" / "assets"
 FDTA_WEIGHTS = ASSETS / "fdta_tiny_synth_dancetrack.safetensors"
-CSTRACK_WEIGHTS = ASSETS / "cstrack_tiny_synth_mot.safetensors"
+CSTRACK_WEIGHTS = ASSETS / "cstrack_tiny_synth.safetensors"
 FRAMES = 10
 
 

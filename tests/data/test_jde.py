@@ -220,7 +220,7 @@ def test_reads_the_synthetic_export(tmp_path):
     for record in index:
         assert record.image.is_file() and record.label.is_file()
         raw = read_labels(record.label)
-        assert np.all(raw[:, 1] >= 1)  # synthetic ids start at 1
+        assert np.all(raw[:, 1] >= 1)  # exported ids start at 1
         np.testing.assert_array_equal(record.labels[:, 1], raw[:, 1] + 1)  # clean mapping, start 0
     max_id = int(max(read_labels(r.label)[:, 1].max() for r in index if r.labels.size))
     assert index.num_identities == max_id + 2

@@ -52,7 +52,7 @@ def test_paper_recipe_carries_the_spec_values():
 def test_tiny_recipe_is_cpu_sized():
     recipe = load_recipe("cstrack_tiny")
     assert recipe.model.name == "tiny" and recipe.transform.size == (320, 192)
-    assert recipe.data.datasets == ("synth_mot_train",) and recipe.data.root == "jde"
+    assert recipe.data.datasets == ("synth_mot_train", "synth_dancetrack_train") and recipe.data.root == "jde"
     assert (recipe.train.batch_size, recipe.train.precision) == (4, "fp32")
 
 

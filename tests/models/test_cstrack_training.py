@@ -39,6 +39,7 @@ SIZE_HW = (96, 160)  # the test network input: tiny images keep every test cheap
 CONFIG = preset("tiny", input_size=SIZE_HW)
 # Two epochs of four batches of two; an EMA that visibly lags the live weights (decay ~0.57 per step).
 OVERRIDES = [
+    "data.datasets=[synth_mot_train]",  # the recipe also reads a DanceTrack export, not needed here
     "model.input_size=[96, 160]",
     "train.epochs=2",
     "train.batch_size=2",

@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_synth(verbs)
     convert.add_convert(verbs)
     data.add_depth(verbs)
+    data.add_jde_export(verbs)
     train.add_train(verbs)
     demo.add_demo(verbs)
     analyze.add_analyze(verbs)

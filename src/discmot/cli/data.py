@@ -91,3 +91,46 @@ def _run_depth(args: argparse.Namespace) -> int:
         count = write_depth_maps(sequence, estimate)
         log.info("%s: %d depth maps", sequence.name, count)
     return 0
+
+
+def add_jde_export(verbs) -> None:
+    p = verbs.add_parser(
+        "jde-export",
+        help="convert MOTChallenge-layout sequences to CSTrack's JDE training layout (labels_with_ids)",
+        description="Write CSTrack's training layout for a dataset in MOTChallenge layout (<seq>/img1, "
+        "gt/gt.txt, seqinfo.ini): images (hard links), labels_with_ids/ ('0 identity cx cy w h', "
+        "normalised) and the list file <out>/<name>.<split>. Boxes with consider flag 0 or a class other "
+        "than 1 are dropped; identities are renumbered from 1 over the split, unique across sequences.",
+        epilog="example (then train with data: {datasets: [mot17_train], lists_dir: ., root: .} and "
+        "--data-root datasets/jde):\n  discmot jde-export --data-root datasets/MOT17 --split train "
+        "--out datasets/jde --name mot17",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--data-root", required=True, metavar="DIR", help="dataset root holding <split>/<seq>/")
+    p.add_argument("--split", default="train", help="split folder under the root (default: train)")
+    p.add_argument("--out", required=True, metavar="DIR", help="JDE root to write (list entries relative)")
+    p.add_argument("--name", required=True, help="dataset name: the list file is <out>/<name>.<split>")
+    p.add_argument("--sequences", nargs="+", metavar="SEQ", help="only these sequences (default: all)")
+    p.set_defaults(run=_run_jde_export)
+
+
+def _run_jde_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from discmot.data.jde_export import export_jde
+
+    split = Path(args.data_root) / args.split
+    if not split.is_dir():
+        raise FileNotFoundError(f"{split}: split folder not found (expected <data-root>/<split>/<seq>/img1)")
+    names = args.sequences or sorted(p.name for p in split.iterdir() if (p / "img1").is_dir())
+    if not names:
+        raise FileNotFoundError(f"{split}: no sequence folders with an img1/ folder")
+    missing = [n for n in names if not (split / n / "img1").is_dir()]
+    if missing:
+        raise FileNotFoundError(f"{split}: no sequence folder {missing[0]} (with img1/)")
+    done = export_jde([split / n for n in names], args.out, args.name, args.split)
+    print(
+        f"{done.list_file}: {done.images} images, {done.boxes} boxes, {done.identities} identities "
+        f"from {len(names)} sequences"
+    )
+    return 0

@@ -4,39 +4,156 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
+
+from discmot.cli.arguments import size_hw
 
 log = logging.getLogger("discmot")
+
+DEMO_EPILOG = """\
+what it does (no arguments):
+  1. renders a synthetic DanceTrack scene held out from training (data/val/dancetrack-val-0000),
+  2. tracks it with the bundled tiny FDTA and tiny CSTrack (trained on CPU on synthetic scenes),
+  3. scores both with discmot's TrackEval-exact evaluator (metrics.md, metrics.json),
+  4. draws both side by side into demo.mp4 (H.264) and demo.gif (a small preview),
+  5. writes the embedding diagnostics of each model (analysis/<model>/report.html).
+
+examples:
+  discmot demo
+  discmot demo --source clip.mp4 --model fdta --weights dancetrack.pth --input-size 800x1440
+  discmot demo --source MOT17/train/MOT17-04-SDP --model cstrack --weights cstrack.pt
+  discmot demo --eval-corpus ../shared/data/evaldata
+"""
 
 
 def add_demo(verbs) -> None:
     p = verbs.add_parser(
         "demo",
-        help="show discmot at work on bundled or shared data (what `make demo` runs)",
-        description="Scores two real MOT17 trackers on the shared MOTChallenge corpus with discmot's "
-        "TrackEval-exact evaluator and writes TrackEval-format summaries and JSON. (The tracking demo on "
-        "synthetic scenes arrives with the FDTA and CSTrack models.)",
+        help="see discmot work: track a held-out synthetic scene with both bundled models (make demo)",
+        description="Render a held-out synthetic DanceTrack scene, track it with the bundled tiny FDTA and "
+        "CSTrack, evaluate both, and write an annotated MP4, a GIF preview, the metrics table and the "
+        "embedding reports to one folder. --source runs the same on your own video or sequence.",
+        epilog=DEMO_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--data", metavar="DIR", help="evaluation corpus (default: ../shared/data/evaldata)")
     p.add_argument(
         "--out", default="outputs/demo", metavar="DIR", help="output folder (default: outputs/demo)"
+    )
+    p.add_argument(
+        "--source",
+        metavar="SOURCE",
+        help="your video, image folder or sequence folder instead of the synthetic scene (a sequence "
+        "with gt/gt.txt is also scored)",
+    )
+    p.add_argument(
+        "--model",
+        choices=["fdta", "cstrack"],
+        help="track with this model only (default: both bundled models)",
+    )
+    p.add_argument("--weights", metavar="CKPT", help="checkpoint for --model (default: the bundled tiny one)")
+    p.add_argument(
+        "--input-size",
+        type=size_hw,
+        metavar="HxW",
+        help="network input, height first (default: 160x256 on the synthetic scene, else the model's)",
+    )
+    p.add_argument(
+        "--frames", type=int, default=150, metavar="N", help="frames of the synthetic scene (default: 150)"
+    )
+    p.add_argument(
+        "--analyze-frames",
+        type=int,
+        default=40,
+        metavar="N",
+        help="frames given to the embedding diagnostics (default: 40)",
+    )
+    p.add_argument(
+        "--eval-corpus",
+        nargs="?",
+        const="",
+        metavar="DIR",
+        help="instead: score the real MOT17 trackers of an evaluation corpus (default: "
+        "../shared/data/evaldata) with the TrackEval-exact evaluator",
     )
     p.set_defaults(run=_run_demo)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
+    if args.eval_corpus is not None:
+        return _run_evaluation_demo(args.eval_corpus or None, args.out)
+    from dataclasses import replace
+
+    from discmot.engine.demo import DemoConfig, DemoModel, bundled_weights, run_demo
+
+    if args.weights and not args.model:
+        raise ValueError("--weights needs --model (fdta or cstrack)")
+    if args.frames < 2 or args.analyze_frames < 2:
+        raise ValueError("--frames and --analyze-frames must be at least 2")
+    config = DemoConfig(frames=args.frames, analyze_frames=args.analyze_frames)
+    if args.model:
+        config = replace(config, models=(args.model,))
+    input_size = args.input_size or (config.input_size if args.source is None else None)
+    models = [DemoModel(kind, bundled_weights(kind), input_size) for kind in config.models]
+    if args.weights:
+        models = [DemoModel(args.model, args.weights, input_size)]
+    summary = run_demo(
+        args.out,
+        config,
+        source=args.source,
+        models=models,
+        progress=sys.stderr.isatty() and not args.quiet,
+    )
+    _print_summary(summary, args.out)
+    return 0
+
+
+def _print_summary(summary: dict, out: str) -> None:
+    from discmot.eval import report
+
+    print(f"source: {summary['source']}")
+    for name, run in summary["tracking"].items():
+        print(f"{name}: tracked {run['frames']} frames at {run['fps']:.1f} fps, {run['ids']} ids")
+    if "scores" in summary:
+        for name, per_sequence in summary["scores"].items():
+            print()
+            print(report.format_table(per_sequence, None, name))
+        print(summary["table"])
+        if summary["rendered"]:
+            print(
+                f"same numbers from: discmot eval --gt-folder {out}/data --trackers-folder {out}/results "
+                "--benchmark DanceTrack --split val"
+            )
+    for name, fractions in summary["analysis"].items():
+        shown = ", ".join(f"{view} {_fraction(value)}" for view, value in fractions.items())
+        print(f"{name}: fraction of different-object embedding similarities above 0.9: {shown}")
+    seconds = sum(summary["seconds"].values())
+    print(f"done in {seconds:.0f} s. Files in {out}/:")
+    drawn = f"{summary['mp4_frames']} frames drawn, {summary['gif_frames']} in the GIF"
+    print(f"  demo.mp4, demo.gif        {drawn}")
+    if "scores" in summary:
+        print("  metrics.md, metrics.json  the table above / every metric")
+    for name, path in summary["reports"].items():
+        print(f"  {path.removeprefix(out + '/')}  embedding diagnostics of {name}")
+
+
+def _fraction(value: float | None) -> str:
+    return "n/a (fewer than two objects identified per frame)" if value is None else f"{value:.3f}"
+
+
+def _run_evaluation_demo(corpus: str | None, out_folder: str) -> int:
     import time
     from pathlib import Path
 
     from discmot.eval import report
     from discmot.eval.runner import evaluate
 
-    data = Path(args.data) if args.data else shared_folder() / "data" / "evaldata"
+    data = Path(corpus) if corpus else shared_folder() / "data" / "evaldata"
     if not (data / "gt" / "mot_challenge").is_dir():
         raise ValueError(
             f"{data}: evaluation corpus not found (expected gt/mot_challenge and trackers/mot_challenge); "
-            "pass --data DIR"
+            "pass --eval-corpus DIR"
         )
-    out = Path(args.out)
+    out = Path(out_folder)
     start = time.perf_counter()
     results = evaluate(
         data / "gt" / "mot_challenge",

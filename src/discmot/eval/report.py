@@ -150,7 +150,7 @@ def summary_values(
     return values
 
 
-def _display(value: float | int) -> str:
+def display_value(value: float | int) -> str:
     """TrackEval's printed form: counts ``%d``, rates ×100 with 5 significant digits."""
     if isinstance(value, int):
         return f"{value:d}"
@@ -174,7 +174,7 @@ def summary_text(combined: Mapping, metrics: Sequence[str] | None = None) -> str
     fields = [field for field in SUMMARY_FILE_ORDER if field in values]
     # TrackEval appends fields missing from its default order at the end; ours never are, but keep it.
     fields += [field for field in values if field not in SUMMARY_FILE_ORDER]
-    return _csv_text([fields, [_display(values[field]) for field in fields]], delimiter=" ")
+    return _csv_text([fields, [display_value(values[field]) for field in fields]], delimiter=" ")
 
 
 def _detailed_header(metrics: Sequence[str]) -> list[str]:
@@ -328,7 +328,9 @@ def _table_rows(results: Mapping, metrics: Sequence[str]) -> list[tuple[str, dic
 def _chunks(fields: Sequence[str], rows, limit: int = TABLE_WIDTH) -> list[list[str]]:
     """Splits a family's fields into the fewest equal-sized groups whose table lines fit in ``limit``."""
     label = max(len(name) for name, _ in rows + [("Sequence", None)])
-    widths = [2 + max(len(field), *(len(_display(values[field])) for _, values in rows)) for field in fields]
+    widths = [
+        2 + max(len(field), *(len(display_value(values[field])) for _, values in rows)) for field in fields
+    ]
     for count in range(1, len(fields) + 1):
         size = -(-len(fields) // count)  # ceiling division: groups of (nearly) equal size read better
         starts = range(0, len(fields), size)
@@ -343,7 +345,7 @@ def _full_tables(rows, metrics: Sequence[str], tracker_name: str) -> list[str]:
     for metric in metrics:
         for part, fields in enumerate(_chunks(F.SUMMARY_FIELDS[metric], rows)):
             title = f"{metric}: {tracker_name}" + (" (continued)" if part else "")
-            body = [[label] + [_display(values[f]) for f in fields] for label, values in rows]
+            body = [[label] + [display_value(values[f]) for f in fields] for label, values in rows]
             lines += [""] + _render(title, ["Sequence", *fields], body)
     return lines
 
@@ -369,7 +371,7 @@ def format_table(
     columns = [field for metric, field in TABLE_COLUMNS if metric in metrics]
     if not columns:  # only Count requested: show its fields instead of an empty table
         columns = list(F.COUNT_SUMMARY_FIELDS)
-    body = [[label] + [_display(values[f]) for f in columns] for label, values in rows]
+    body = [[label] + [display_value(values[f]) for f in columns] for label, values in rows]
     return "\n".join(_render(f"Tracker: {tracker_name}", ["Sequence", *columns], body)) + "\n"
 
 

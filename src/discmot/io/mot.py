@@ -435,3 +435,19 @@ def write_mot_results(
     scores = None if scores is None else np.asarray(scores)[order]
     with atomic_open(path) as handle:
         handle.write(format_mot_rows(frames[order], ids[order], boxes, scores))
+
+
+def read_results_by_frame(path: str | Path) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """A tracker result file -> ``{frame: (ids (n,) int64, tlwh boxes (n, 4) float64, scores (n,))}``
+    for the frames that have rows (a missing 7th column reads as score 1)."""
+    table = read_mot_table(path, min_columns=6)
+    if table.num_rows == 0:  # a tracker that found nothing writes an empty file
+        return {}
+    values = table.values
+    frames = values[:, 0].astype(np.int64)
+    scores = values[:, 6] if values.shape[1] >= 7 else np.ones(len(values))
+    return {
+        int(f): (values[rows, 1].astype(np.int64), values[rows, 2:6].astype(np.float64), scores[rows])
+        for f in np.unique(frames)
+        for rows in [frames == f]
+    }

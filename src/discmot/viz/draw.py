@@ -123,3 +123,25 @@ def _corners(box) -> tuple[int, int, int, int]:
 
 def _line_width(frame: np.ndarray) -> int:
     return max(1, round(min(frame.shape[:2]) / 300))
+
+
+def with_title(frame: np.ndarray, title: str, bar_height: int = 22) -> np.ndarray:
+    """A new frame: ``frame`` below a dark bar of ``bar_height`` pixels carrying ``title``."""
+    import cv2
+
+    bar = np.full((bar_height, frame.shape[1], 3), 32, np.uint8)
+    scale = bar_height / 40
+    (_, text_h), _ = cv2.getTextSize(title, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    baseline_y = (bar_height + text_h) // 2
+    cv2.putText(bar, title, (6, baseline_y), cv2.FONT_HERSHEY_SIMPLEX, scale, (235, 235, 235), 1, cv2.LINE_AA)
+    return np.concatenate([bar, frame])
+
+
+def side_by_side(panels: list[np.ndarray], gap: int = 4) -> np.ndarray:
+    """Panels of one height left to right, separated by ``gap`` black columns."""
+    height = panels[0].shape[0]
+    if any(p.shape[0] != height for p in panels):
+        raise ValueError("side_by_side panels must share one height")
+    spacer = np.zeros((height, gap, 3), np.uint8)
+    parts = [part for panel in panels for part in (panel, spacer)][:-1]
+    return np.concatenate(parts, axis=1)

@@ -35,7 +35,7 @@ from discmot.data.synth.render import (
     make_scene,
     render_frame,
 )
-from discmot.io.atomic import atomic_write_bytes, atomic_write_text, current_umask
+from discmot.io.atomic import current_umask
 from discmot.io.depth import DepthAccumulator, inverse_depth
 from discmot.io.mot import SeqInfo, write_seqinfo, write_seqmap
 
@@ -144,54 +144,11 @@ def _encode(extension: str, image: np.ndarray) -> bytes:
 
 
 def write_jde_export(root: Path, preset: str, split: str, folders: Iterable[Path]) -> Path:
-    """JDE ``images``/``labels_with_ids`` trees and the image list; returns the list file."""
-    jde = root / "jde"
-    listed = []
-    for folder in folders:
-        width, height = _image_size(folder)
-        rows_by_frame = _gt_by_frame(folder / "gt" / "gt.txt")
-        for image in sorted((folder / "img1").glob("*.jpg")):
-            relative = Path("images") / split / folder.name / "img1" / image.name
-            _link_or_copy(image, jde / relative)
-            label = jde / "labels_with_ids" / split / folder.name / "img1" / f"{image.stem}.txt"
-            label.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(label, _jde_labels(rows_by_frame.get(int(image.stem), []), width, height))
-            listed.append(relative.as_posix())
-    list_file = jde / f"synth_{preset}.{split}"
-    atomic_write_text(list_file, "\n".join(listed) + "\n")
-    return list_file
+    """The JDE layout of the rendered sequences under ``root/jde`` (`discmot.data.jde_export`), list
+    ``synth_<preset>.<split>``; returns the list file."""
+    from discmot.data.jde_export import export_jde
 
-
-def _jde_labels(rows: list[tuple[int, float, float, float, float]], width: int, height: int) -> str:
-    """``class identity cx cy w h`` per box, normalised by the image size (class is always 0)."""
-    return "".join(
-        f"0 {i} {(x + w / 2) / width:.6f} {(y + h / 2) / height:.6f} {w / width:.6f} {h / height:.6f}\n"
-        for i, x, y, w, h in rows
-    )
-
-
-def _gt_by_frame(path: Path) -> dict[int, list[tuple[int, float, float, float, float]]]:
-    rows: dict[int, list] = {}
-    for line in path.read_text().splitlines():
-        f, i, x, y, w, h = line.split(",")[:6]
-        rows.setdefault(int(f), []).append((int(i), float(x), float(y), float(w), float(h)))
-    return rows
-
-
-def _image_size(folder: Path) -> tuple[int, int]:
-    text = (folder / "seqinfo.ini").read_text()
-    values = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
-    return int(values["imWidth"]), int(values["imHeight"])
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        target.unlink()
-    try:
-        os.link(source, target)
-    except OSError:  # another file system, or links not allowed
-        atomic_write_bytes(target, source.read_bytes())
+    return export_jde(folders, root / "jde", f"synth_{preset}", split).list_file
 
 
 def _progress_bar(enabled: bool, total: int, description: str):

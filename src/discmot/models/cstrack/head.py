@@ -65,4 +65,5 @@ class DetectionHead(nn.Module):
         """
         from discmot.models.cstrack.postprocess import decode_predictions  # cv2 only when decoding
 
-        return decode_predictions(raw, self.anchor_grid, self.strides, float(self.k))
+        # k is a stored constant (the checkpoint carries it as a parameter), never differentiated here
+        return decode_predictions(raw, self.anchor_grid, self.strides, float(self.k.detach()))

@@ -1,0 +1,323 @@
+"""The tracking demo (`discmot demo`, `make demo`): render, track, evaluate, draw, diagnose, in one folder.
+
+With no source, a synthetic DanceTrack scene held out from training (the ``val`` split; the bundled
+models were trained on ``train`` scenes, which never coincide) is rendered with its ground truth, then
+each model tracks it and is scored by `discmot.eval.evaluate` on the written result files, exactly what
+``discmot eval`` would read. The tracks are drawn from those same files, so the video shows what was
+scored. With a user's source (video, image folder or sequence folder), the same runs on it; it is scored
+only when it is a sequence folder with ``gt/gt.txt``.
+
+Output folder::
+
+    data/val/<scene>/            the rendered scene (img1/, gt/gt.txt, seqinfo.ini) and val_seqmap.txt
+    results/<model>/data/*.txt   MOTChallenge results (TrackEval layout), pedestrian_summary.txt
+    metrics.json, metrics.md     every metric / the table HOTA DetA AssA IDF1 MOTA
+    demo.mp4, demo.gif           the models side by side (H.264; a small looping preview)
+    analysis/<model>/            `discmot analyze` report: report.html, PNGs, summary.json
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+#: The checkpoints shipped in ``discmot/assets`` (trained with ``discmot train --config tiny`` /
+#: ``cstrack_tiny`` on synthetic scenes; docs/model_zoo.md has their numbers).
+BUNDLED_WEIGHTS = {
+    "fdta": "fdta_tiny_synth_dancetrack.safetensors",
+    "cstrack": "cstrack_tiny_synth.safetensors",
+}
+#: The columns of the demo's metrics table (TrackEval summary fields).
+TABLE_FIELDS = ("HOTA", "DetA", "AssA", "IDF1", "MOTA", "IDSW")
+#: The demo scene's benchmark rules (DanceTrack: no distractor classes, every gt box counts).
+SCENE_BENCHMARK = "DanceTrack"
+SCENE_SPLIT = "val"
+
+
+@dataclass(frozen=True)
+class DemoModel:
+    """One tracker of the demo: the model kind, its checkpoint and network input ``(h, w)``."""
+
+    kind: str
+    weights: Path
+    input_size: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """What the demo renders and writes. The defaults take about half a minute on 2 CPU cores."""
+
+    frames: int = 150
+    #: ``(width, height)``: the size the bundled models were trained at.
+    scene_size: tuple[int, int] = (256, 160)
+    scene_seed: int = 0
+    #: Network input ``(h, w)`` of the bundled models on the scene.
+    input_size: tuple[int, int] = (160, 256)
+    #: Drawn frames are enlarged by this factor in the MP4 (small synthetic frames are hard to read).
+    video_scale: int = 2
+    gif_width: int = 480
+    gif_fps: float = 10.0
+    #: Every ``gif_step``-th frame goes into the GIF, at most ``gif_frames`` of them.
+    gif_step: int = 3
+    gif_frames: int = 50
+    #: Colour change (0-255 units) below which a GIF pixel is not re-coded (`discmot.io.gif.encode_gif`).
+    gif_tolerance: float = 16.0
+    analyze_frames: int = 40
+    models: tuple[str, ...] = field(default=("fdta", "cstrack"))
+
+
+def bundled_weights(kind: str) -> Path:
+    """The bundled checkpoint of ``kind`` (``"fdta"`` or ``"cstrack"``)."""
+    if kind not in BUNDLED_WEIGHTS:
+        raise ValueError(f"no bundled weights for {kind!r}; choose from {', '.join(BUNDLED_WEIGHTS)}")
+    path = Path(str(resources.files("discmot") / "assets" / BUNDLED_WEIGHTS[kind]))
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: the bundled {kind} weights are missing from the installation")
+    return path
+
+
+def render_scene(root: Path, config: DemoConfig) -> Path:
+    """Renders the held-out synthetic DanceTrack scene under ``root``; returns its sequence folder."""
+    from discmot.data.synth import generate_dataset
+
+    (folder,) = generate_dataset(
+        root,
+        "dancetrack",
+        split=SCENE_SPLIT,
+        sequences=1,
+        frames=config.frames,
+        size=config.scene_size,
+        seed=config.scene_seed,
+    )
+    return folder
+
+
+def track_with(model: DemoModel, source: Path, results: Path, progress: bool) -> dict:
+    """Tracks ``source`` with ``model`` and writes ``results`` (MOTChallenge rows); the track summary."""
+    from discmot.engine.infer import track
+
+    return track(
+        source,
+        model=model.kind,
+        weights=model.weights,
+        input_size=model.input_size,
+        save_txt=results,
+        progress=progress,
+    )
+
+
+def score_scene(data_root: Path, results_root: Path, out: Path) -> dict:
+    """`discmot.eval.evaluate` of every tracker in ``results_root`` on the scene: ``{model: results}``.
+    Writes TrackEval's summary files beside the results and all numbers to ``out/metrics.json``."""
+    from discmot.eval.runner import evaluate
+
+    return evaluate(
+        data_root,
+        results_root,
+        benchmark=SCENE_BENCHMARK,
+        split=SCENE_SPLIT,
+        json_path=out / "metrics.json",
+    )
+
+
+def score_sequence(sequence: Path, results: dict[str, Path], out: Path) -> dict:
+    """A user's sequence folder with ``gt/gt.txt``: every model's results scored on it (MOT17 rules)."""
+    from discmot.eval import report
+    from discmot.eval.runner import evaluate_files
+    from discmot.io.mot import read_seqinfo
+
+    num_frames = read_seqinfo(sequence / "seqinfo.ini").length
+    scored = {}
+    for name, path in results.items():
+        single = evaluate_files(sequence / "gt" / "gt.txt", path, num_frames)
+        scored[name] = {sequence.name: single, "COMBINED": single}
+    report.write_json(out / "metrics.json", scored)
+    return scored
+
+
+def metrics_table(scores: dict) -> str:
+    """A Markdown table of `TABLE_FIELDS` per model, printed as TrackEval prints them (×100, 5 digits)."""
+    from discmot.eval import report
+
+    lines = ["| model | " + " | ".join(TABLE_FIELDS) + " |", "|---" * (len(TABLE_FIELDS) + 1) + "|"]
+    for name, per_sequence in scores.items():
+        values = report.summary_values(per_sequence["COMBINED"])
+        cells = [report.display_value(values[f]) for f in TABLE_FIELDS]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def compose_frame(
+    image: np.ndarray, number: int, rows: dict[str, dict], trails: dict, scale: int
+) -> np.ndarray:
+    """One frame of the demo video: for each model, its tracks of frame ``number`` (``rows``: model ->
+    `discmot.io.mot.read_results_by_frame`) drawn with trails on a ``scale``-times enlarged copy of
+    ``image`` under a title bar; the panels side by side -> ``(H', W', 3)`` uint8 BGR."""
+    import cv2
+
+    from discmot.structures import Tracks
+    from discmot.viz.draw import draw_tracks, side_by_side, with_title
+
+    big = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+    panels = []
+    for name, by_frame in rows.items():
+        ids, boxes, scores = by_frame.get(number, (np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0)))
+        tracks = Tracks(ids, np.asarray(boxes) * scale, np.asarray(scores, np.float64))
+        trails[name].update(tracks)
+        panels.append(with_title(draw_tracks(big.copy(), tracks, trails[name]), f"{name}  #{number}"))
+    return side_by_side(panels)
+
+
+def draw_video(
+    source: Path, results: dict[str, Path], mp4: Path, gif: Path, config: DemoConfig, progress: bool
+) -> dict:
+    """Draws every model's tracks (read back from its result file) on the source's frames, the models
+    side by side, into an H.264 ``mp4`` and a small looping ``gif``; returns their frame counts."""
+    import cv2
+
+    from discmot.io.gif import write_gif
+    from discmot.io.mot import read_results_by_frame
+    from discmot.io.video import VideoWriter, open_source
+    from discmot.viz.draw import TrailHistory
+
+    frames = open_source(source)
+    rows = {name: read_results_by_frame(path) for name, path in results.items()}
+    trails = {name: TrailHistory() for name in results}
+    scale = config.video_scale if max(frames.size) * config.video_scale <= 1920 else 1
+    preview: list[np.ndarray] = []
+    with contextlib.ExitStack() as stack:
+        bar = stack.enter_context(_progress(frames.num_frames, "draw", progress))
+        writer = None
+        for number, image in frames:
+            if image is None:
+                raise ValueError(f"{frames.location}: the source has no images to draw on")
+            canvas = compose_frame(image, number, rows, trails, scale)
+            if writer is None:  # the canvas size is known once the first frame is composed
+                size = (canvas.shape[1], canvas.shape[0])
+                writer = stack.enter_context(VideoWriter(mp4, frames.fps or 25.0, size))
+            writer.write(canvas)
+            if (number - 1) % config.gif_step == 0 and len(preview) < config.gif_frames:
+                factor = min(1.0, config.gif_width / canvas.shape[1])
+                preview.append(cv2.resize(canvas, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA))
+            bar.update(1)
+        if writer is None:
+            raise ValueError(f"{frames.location}: no frames to draw")
+    write_gif(gif, preview, config.gif_fps, tolerance=config.gif_tolerance)
+    return {"mp4_frames": writer.frames_written, "gif_frames": len(preview)}
+
+
+def _progress(total, desc: str, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="frame", disable=not enabled, leave=False)
+
+
+def diagnose(model: DemoModel, source: Path, out: Path, config: DemoConfig, progress: bool) -> dict:
+    """`discmot.analysis.analyze.analyze` of ``model`` on the first ``config.analyze_frames`` frames."""
+    from discmot.analysis.analyze import analyze
+
+    return analyze(
+        source,
+        model.kind,
+        model.weights,
+        out,
+        input_size=model.input_size,
+        max_frames=config.analyze_frames,
+        progress=progress,
+    )
+
+
+def run_demo(
+    out: str | Path,
+    config: DemoConfig | None = None,
+    source: str | Path | None = None,
+    models: list[DemoModel] | None = None,
+    progress: bool = False,
+) -> dict:
+    """The whole demo into ``out``; returns what it did (see the module docstring for the files).
+
+    Args:
+        out: output folder (created; files of an earlier demo there are replaced, each atomically).
+        config: scene and output settings.
+        source: a video, image folder or sequence folder instead of the synthetic scene.
+        models: the trackers (default: the bundled tiny FDTA and CSTrack of ``config.models``).
+        progress: progress bars on stderr.
+
+    Returns:
+        ``source``, ``tracking`` (per model: `discmot.engine.infer.track`'s summary), ``scores`` (per model:
+        `discmot.eval.evaluate`'s results, absent without ground truth), ``table`` (Markdown), ``video``,
+        ``gif``, ``reports`` (per model: report.html), ``analysis`` (per model: view -> fraction of
+        different-object similarities above 0.9) and ``seconds`` per step.
+    """
+    config = config or DemoConfig()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(step: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[step] = now - clock
+        clock = now
+
+    if models is None:
+        models = [DemoModel(k, bundled_weights(k), config.input_size) for k in config.models]
+    rendered = source is None
+    if rendered:
+        source = render_scene(out / "data", config)
+        log.info("rendered the held-out synthetic DanceTrack scene %s (%d frames)", source, config.frames)
+        lap("render")
+    source = Path(source)
+    results = {m.kind: out / "results" / m.kind / "data" / f"{_sequence_name(source)}.txt" for m in models}
+    tracking = {}
+    for model in models:
+        run = tracking[model.kind] = track_with(model, source, results[model.kind], progress)
+        log.info("%s: %d frames at %.1f fps", model.kind, run["frames"], run["fps"])
+        lap(f"track {model.kind}")
+    summary: dict = {"source": str(source), "rendered": rendered, "tracking": tracking}
+    scores = None
+    if rendered:
+        scores = score_scene(out / "data", out / "results", out)
+    elif (source / "gt" / "gt.txt").is_file() and (source / "seqinfo.ini").is_file():
+        scores = score_sequence(source, results, out)
+    if scores is not None:
+        from discmot.io.atomic import atomic_write_text
+
+        summary["scores"] = scores
+        summary["table"] = metrics_table(scores)
+        atomic_write_text(out / "metrics.md", summary["table"])
+        lap("evaluate")
+    summary.update(draw_video(source, results, out / "demo.mp4", out / "demo.gif", config, progress))
+    summary["video"], summary["gif"] = str(out / "demo.mp4"), str(out / "demo.gif")
+    lap("draw")
+    summary["reports"], summary["analysis"] = {}, {}
+    for model in models:
+        analysis = diagnose(model, source, out / "analysis" / model.kind, config, progress)
+        summary["reports"][model.kind] = str(out / "analysis" / model.kind / "report.html")
+        summary["analysis"][model.kind] = {v: s["fraction_above"] for v, s in analysis["views"].items()}
+        lap(f"analyze {model.kind}")
+    summary["seconds"] = seconds
+    _write_index(out, summary)
+    return summary
+
+
+def _sequence_name(source: Path) -> str:
+    return source.stem if source.is_file() else source.name
+
+
+def _write_index(out: Path, summary: dict) -> None:
+    """``demo.json``: the run's summary without the bulky per-sequence metric arrays."""
+    from discmot.io.atomic import atomic_write_text
+
+    kept = {k: v for k, v in summary.items() if k != "scores"}
+    atomic_write_text(out / "demo.json", json.dumps(kept, indent=1, default=str) + "\n")

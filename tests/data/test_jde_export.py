@@ -1,0 +1,95 @@
+"""`discmot jde-export` / `discmot.data.jde_export`: MOTChallenge-layout sequences -> JDE training layout.
+
+Checked against hand-written gt (MOT17-style rows with consider flags and classes) and read back with the
+JDE reader that training uses (`discmot.data.jde`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from discmot.cli import main as cli_main
+from discmot.data.jde import read_image_list, read_labels
+from discmot.data.jde_export import export_jde
+from discmot.io.mot import SeqInfo, write_seqinfo
+
+
+def make_sequence(root: Path, name: str, gt: str, frames: int = 2, size=(100, 50)) -> Path:
+    folder = root / "train" / name
+    (folder / "img1").mkdir(parents=True)
+    (folder / "gt").mkdir()
+    for frame in range(1, frames + 1):
+        cv2.imwrite(str(folder / "img1" / f"{frame:06d}.jpg"), np.full((size[1], size[0], 3), 9, np.uint8))
+    (folder / "gt" / "gt.txt").write_text(gt)
+    write_seqinfo(folder / "seqinfo.ini", SeqInfo(name, frames, 30, size[0], size[1]))
+    return folder
+
+
+MOT17_GT = (
+    "1,7,10,10,20,30,1,1,0.9\n"  # kept
+    "1,8,0,0,10,10,0,1,1\n"  # consider flag 0: dropped
+    "2,7,12,10,20,30,1,1,0.8\n"  # kept, same person
+    "2,9,50,20,10,20,1,7,1\n"  # class 7 (static person): dropped
+    "2,3,60,0,40,50,1,1,1\n"  # kept, another person
+)
+
+
+def test_rows_filtered_and_identities_renumbered_across_sequences(tmp_path):
+    a = make_sequence(tmp_path / "data", "SEQ-A", MOT17_GT)
+    b = make_sequence(tmp_path / "data", "SEQ-B", "1,3,0,0,50,25\n2,3,0,0,50,25\n")  # 6 columns: all kept
+    done = export_jde([b, a], tmp_path / "jde", "mine", "train")
+    assert (done.images, done.boxes, done.identities) == (4, 5, 3)
+    pairs = read_image_list(done.list_file, tmp_path / "jde")
+    assert [p[0].relative_to(tmp_path / "jde").as_posix() for p in pairs] == [
+        "images/train/SEQ-A/img1/000001.jpg",
+        "images/train/SEQ-A/img1/000002.jpg",
+        "images/train/SEQ-B/img1/000001.jpg",
+        "images/train/SEQ-B/img1/000002.jpg",
+    ]
+    labels = [read_labels(label) for _, label in pairs]
+    # SEQ-A ids 3 and 7 -> 1 and 2 (sorted gt ids, from 1); SEQ-B's id 3 -> 3, not SEQ-A's 1
+    np.testing.assert_allclose(labels[0], [[0, 2, 0.2, 0.5, 0.2, 0.6]])
+    np.testing.assert_allclose(labels[1], [[0, 2, 0.22, 0.5, 0.2, 0.6], [0, 1, 0.8, 0.5, 0.4, 1.0]])
+    np.testing.assert_allclose(labels[2], [[0, 3, 0.25, 0.25, 0.5, 0.5]])
+    assert pairs[0][0].read_bytes() == (a / "img1" / "000001.jpg").read_bytes()
+
+
+def test_frames_without_boxes_get_empty_label_files(tmp_path):
+    seq = make_sequence(tmp_path / "data", "S", "2,1,0,0,10,10,1,1,1\n", frames=3)
+    done = export_jde([seq], tmp_path / "jde", "s", "train")
+    labels = sorted((tmp_path / "jde" / "labels_with_ids" / "train" / "S" / "img1").iterdir())
+    assert [p.read_text() == "" for p in labels] == [True, False, True]
+    assert done.identities == 1
+
+
+def test_cli_exports_and_bad_input_names_the_file(tmp_path, capsys):
+    make_sequence(tmp_path / "data", "S", "1,1,0,0,10,10,1,1,1\n")
+    args = ["jde-export", "--data-root", str(tmp_path / "data"), "--out", str(tmp_path / "jde")]
+    assert cli_main([*args, "--name", "s"]) == 0
+    assert "1 images" not in capsys.readouterr().out  # two images
+    assert (tmp_path / "jde" / "s.train").read_text().count("\n") == 2
+    bad = make_sequence(tmp_path / "bad", "B", "1,1,0,0,ten,10\n")
+    args = [
+        "jde-export",
+        "--data-root",
+        str(tmp_path / "bad"),
+        "--out",
+        str(tmp_path / "jde2"),
+        "--name",
+        "b",
+    ]
+    assert cli_main(args) == 2
+    err = capsys.readouterr().err
+    assert str(bad / "gt" / "gt.txt") in err and ":1:" in err
+    assert not (tmp_path / "jde2" / "b.train").exists()
+
+
+def test_missing_sequence_is_an_error(tmp_path):
+    make_sequence(tmp_path / "data", "S", "1,1,0,0,10,10\n")
+    with pytest.raises(FileNotFoundError, match="NOPE"):
+        cli_main(["-v", "jde-export", "--data-root", str(tmp_path / "data"), "--out", str(tmp_path / "j"),
+                  "--name", "x", "--sequences", "NOPE"])  # fmt: skip

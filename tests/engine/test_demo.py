@@ -1,0 +1,160 @@
+"""`discmot demo` (what `make demo` runs), on a short scene so that it fits the test budget.
+
+The acceptance points of the demo: on a fresh machine, with no arguments, it writes the annotated H.264
+MP4, the GIF preview, the metrics table and one embedding report per bundled model into one folder, and
+the metrics it prints are exactly what `discmot eval` prints for the written results. `--source` runs the
+same on a user's video (no metrics: no ground truth) or sequence folder (scored against its gt).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from discmot.cli import main as cli_main
+from discmot.data.synth import generate_dataset
+from discmot.engine.demo import DemoConfig, draw_video
+from discmot.io.video import VideoWriter, open_source
+
+FRAMES = 10
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
+    code = cli_main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def table_blocks(printed: str) -> dict[str, str]:
+    """``{tracker: its "Tracker: <name>" table}`` from printed output (blocks end at a blank line)."""
+    blocks = {}
+    for block in printed.split("\n\n"):
+        block = block.strip("\n")
+        if block.startswith("Tracker: "):
+            blocks[block.splitlines()[0].removeprefix("Tracker: ")] = block
+    return blocks
+
+
+def video_facts(path: Path) -> tuple[str, int, tuple[int, int]]:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = [f.to_ndarray(format="bgr24") for f in container.decode(stream)]
+        return stream.codec_context.name, len(frames), frames[0].shape[:2]
+
+
+@pytest.fixture(scope="module")
+def default_demo(tmp_path_factory):
+    """The no-argument demo (shortened scene), its printed output, and `discmot eval` on its results
+    (module scope, so capsys is not available: stdout is redirected instead)."""
+    out = tmp_path_factory.mktemp("demo") / "out"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = cli_main(["demo", "--out", str(out), "--frames", str(FRAMES), "--analyze-frames", "4"])
+    evaluated = io.StringIO()
+    with contextlib.redirect_stdout(evaluated):
+        eval_code = cli_main(
+            ["eval", "--gt-folder", str(out / "data"), "--trackers-folder", str(out / "results"),
+             "--benchmark", "DanceTrack", "--split", "val"]
+        )  # fmt: skip
+    return out, code, printed.getvalue(), eval_code, evaluated.getvalue()
+
+
+def test_demo_writes_every_promised_file(default_demo):
+    out, code, printed, _, _ = default_demo
+    assert code == 0, printed
+    codec, frames, (height, width) = video_facts(out / "demo.mp4")
+    assert codec == "h264" and frames == FRAMES
+    scene = open_source(out / "data" / "val" / "dancetrack-val-0000")
+    assert scene.num_frames == FRAMES
+    assert width > 2 * scene.size[0] and height > scene.size[1]  # two enlarged panels side by side
+    with av.open(str(out / "demo.gif")) as gif:
+        assert len(list(gif.decode(video=0))) == len(range(0, FRAMES, 3))  # every 3rd frame
+    for model in ("fdta", "cstrack"):
+        report = (out / "analysis" / model / "report.html").read_text()
+        assert report.startswith("<!DOCTYPE html>") and "Similarity between different objects" in report
+        assert (out / "results" / model / "data" / "dancetrack-val-0000.txt").is_file()
+    table = (out / "metrics.md").read_text().splitlines()
+    assert table[0] == "| model | HOTA | DetA | AssA | IDF1 | MOTA | IDSW |"
+    assert {row.split("|")[1].strip() for row in table[2:]} == {"fdta", "cstrack"}
+    summary = json.loads((out / "demo.json").read_text())
+    assert set(summary["reports"]) == {"fdta", "cstrack"} and summary["rendered"] is True
+    assert "report.html" in printed and "demo.mp4" in printed
+
+
+def test_printed_metrics_match_discmot_eval(default_demo):
+    _, _, printed, eval_code, evaluated = default_demo
+    assert eval_code == 0
+    demo_tables, eval_tables = table_blocks(printed), table_blocks(evaluated)
+    assert set(demo_tables) == {"fdta", "cstrack"}
+    assert demo_tables == eval_tables
+
+
+def test_bundled_fdta_tracks_the_held_out_scene(default_demo):
+    """The demo is only convincing if the bundled model tracks: HOTA well above an empty result."""
+    out = default_demo[0]
+    metrics = json.loads((out / "metrics.json").read_text())
+    hota = np.mean(metrics["fdta"]["COMBINED"]["HOTA"]["HOTA"])
+    assert hota > 0.3, hota
+
+
+def test_source_video_without_gt_is_drawn_and_analysed_not_scored(tmp_path, capsys):
+    (sequence,) = generate_dataset(tmp_path / "d", "dancetrack", split="val", sequences=1, frames=6,
+                                   size=(256, 160), seed=5)  # fmt: skip
+    video = tmp_path / "clip.mp4"
+    frames = open_source(sequence)
+    with VideoWriter(video, 25, frames.size) as writer:
+        for _, image in frames:
+            writer.write(image)
+    out = tmp_path / "out"
+    code, printed, err = run_cli(
+        ["demo", "--source", str(video), "--model", "fdta", "--input-size", "160x256", "--out", str(out),
+         "--analyze-frames", "3"], capsys
+    )  # fmt: skip
+    assert code == 0, err
+    assert video_facts(out / "demo.mp4")[:2] == ("h264", 6)
+    assert (out / "analysis" / "fdta" / "report.html").is_file()
+    assert not (out / "metrics.json").exists() and "Tracker:" not in printed
+    assert not (out / "analysis" / "cstrack").exists()
+
+
+def test_source_sequence_with_gt_is_scored(tmp_path, capsys):
+    (sequence,) = generate_dataset(tmp_path / "d", "dancetrack", split="val", sequences=1, frames=5,
+                                   size=(256, 160), seed=6)  # fmt: skip
+    out = tmp_path / "out"
+    code, printed, err = run_cli(
+        ["demo", "--source", str(sequence), "--model", "fdta", "--input-size", "160x256", "--out", str(out),
+         "--analyze-frames", "3"], capsys
+    )  # fmt: skip
+    assert code == 0, err
+    assert "Tracker: fdta" in printed
+    assert (out / "metrics.md").read_text().count("| fdta |") == 1
+
+
+def test_drawn_video_shows_the_result_file(tmp_path):
+    """A box from the result file appears in the drawn frame in its id's colour, where it was written."""
+    from discmot.viz.draw import id_color
+
+    (sequence,) = generate_dataset(tmp_path / "d", "tiny", split="val", sequences=1, frames=3, seed=1)
+    results = tmp_path / "r.txt"
+    results.write_text("2,5,10,8,20,16,0.9,-1,-1,-1\n")
+    config = DemoConfig(video_scale=1, gif_width=10_000, gif_step=1, gif_tolerance=0)
+    counts = draw_video(sequence, {"mine": results}, tmp_path / "v.mp4", tmp_path / "v.gif", config, False)
+    assert counts == {"mp4_frames": 3, "gif_frames": 3}
+    with av.open(str(tmp_path / "v.gif")) as gif:
+        decoded = [f.to_ndarray(format="bgr24") for f in gif.decode(video=0)]
+    bar = decoded[0].shape[0] - open_source(sequence).size[1]  # the title bar above the frame
+    left_edge = decoded[1][bar + 20, 10].astype(int)  # frame 2: x = 10, y = 8..24
+    assert np.abs(left_edge - np.array(id_color(5))).max() <= 24, left_edge
+    assert np.abs(decoded[0][bar + 20, 10].astype(int) - np.array(id_color(5))).max() > 24  # not in frame 1
+
+
+def test_weights_without_model_is_an_error(tmp_path, capsys):
+    code, _, err = run_cli(["demo", "--out", str(tmp_path / "o"), "--weights", "x.safetensors"], capsys)
+    assert code == 2 and "--weights needs --model" in err
+    assert not (tmp_path / "o").exists()
