@@ -79,9 +79,18 @@ def training_log(run: Path) -> dict:
     return {"steps": lines[-1]["step"], "seconds": seconds, "final ID loss": id_loss}
 
 
+def run_tag(name: str, seed: int) -> str:
+    """The folder name of one variant and seed under ``runs/`` and ``outputs/``."""
+    return f"{name.replace(' ', '_')}-seed{seed}"
+
+
+def is_finished(work: Path, name: str, seed: int) -> bool:
+    return (work / "runs" / run_tag(name, seed) / "model.safetensors").is_file()
+
+
 def train_and_score(work: Path, data: Path, name: str, seed: int, extra: list[str]) -> dict:
     """Trains one variant and seed (unless finished before) and scores it on the val split."""
-    tag = f"{name.replace(' ', '_')}-seed{seed}"
+    tag = run_tag(name, seed)
     run = work / "runs" / tag
     weights = run / "model.safetensors"
     if not weights.is_file():
@@ -140,8 +149,9 @@ def table(results: dict[str, list[dict]]) -> str:
         cells = [mean_spread([r["scores"][key] for r in runs]) for key in METRICS]
         minutes = statistics.mean(r["seconds"] for r in runs) / 60
         speed = statistics.mean(r["steps"] / r["seconds"] for r in runs)
-        rows.append([name, *cells, f"{minutes:.1f}", f"{speed:.2f}"])
-    return benchlib.markdown_table(["variant", *METRICS, "train minutes", "iterations/s"], rows)
+        seeds = ", ".join(str(r["seed"]) for r in runs)
+        rows.append([name, seeds, *cells, f"{minutes:.1f}", f"{speed:.2f}"])
+    return benchlib.markdown_table(["variant", "seeds", *METRICS, "train minutes", "iterations/s"], rows)
 
 
 def check(results: dict[str, list[dict]], schedule_overridden: bool) -> list[str]:
@@ -163,6 +173,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--train-sequences", type=int, default=6, help="synthetic training sequences")
     parser.add_argument("--dir", type=Path, help="keep data, runs and outputs here (and resume from it)")
     parser.add_argument("--no-docs", action="store_true", help="print the section, leave the docs alone")
+    parser.add_argument(
+        "--finished-only",
+        action="store_true",
+        help="with --dir: report the variant/seed runs already trained there, train nothing new",
+    )
     return parser.parse_args(argv)
 
 
@@ -177,9 +192,14 @@ def main(argv: list[str] | None = None) -> int:
         work = args.dir or Path(temporary)
         data = work / "data"
         make_data(data, args.train_sequences)
-        results = {
-            name: [train_and_score(work, data, name, seed, extra) for seed in args.seeds]
+        chosen = {
+            name: [s for s in args.seeds if not args.finished_only or is_finished(work, name, s)]
             for name in args.variants
+        }
+        results = {
+            name: [train_and_score(work, data, name, seed, extra) for seed in seeds]
+            for name, seeds in chosen.items()
+            if seeds
         }
     problems = check(results, args.epochs is not None)
     schedule = (
@@ -190,8 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         "(synth seed 0); scored on 2 held-out sequences of the val split (up to 13 dancers in identical "
         "costumes) with `discmot.evaluate` (DanceTrack rules).",
         f"Recipe `tiny` (src/discmot/configs/fdta/tiny.yaml), {schedule}; one process, fp32, 2 threads; "
-        f"training seeds {', '.join(map(str, args.seeds))} (mean ± sample standard deviation over seeds "
-        "when several). Iterations/s counts clips per second including data loading.",
+        "training seeds as listed per variant (mean ± sample standard deviation over seeds when "
+        "several). Iterations/s counts clips per second including data loading.",
         "similar>0.9: among the embeddings of different objects in one frame (queries matched to the ground "
         "truth at IoU >= 0.5), the fraction of pairs with cosine similarity above 0.9 (the paper's "
         "diagnosis; lower is more discriminative). Final ID loss: the ID decoder's cross-entropy averaged "
@@ -200,10 +220,10 @@ def main(argv: list[str] | None = None) -> int:
         + shlex.join(sys.argv[1:] if argv is None else argv)
         + "`.",
     ]
-    if len(args.seeds) == 1:
+    if any(len(runs) == 1 for runs in results.values()):
         notes.append(
-            "One training seed per variant: the spread over seeds is not measured, so HOTA differences of a "
-            "few hundredths between variants are not resolved. Train minutes are wall-clock on a machine "
+            "Variants with one training seed have no measured spread, so HOTA differences of a few "
+            "hundredths between variants are not resolved. Train minutes are wall-clock on a machine "
             "that other jobs sometimes shared (see the issue notes); iterations/s is the cleaner figure."
         )
     result = benchlib.BenchResult(

@@ -103,20 +103,29 @@ def test_bundled_fdta_tracks_the_held_out_scene(default_demo):
     assert hota > 0.3, hota
 
 
+def dancetrack_sequence(tmp_path: Path, frames: int, seed: int) -> Path:
+    (sequence,) = generate_dataset(
+        tmp_path / "d", "dancetrack", split="val", sequences=1, frames=frames, size=(256, 160), seed=seed
+    )
+    return sequence
+
+
+def demo_with_fdta(source: Path, out: Path, capsys) -> tuple[str, str]:
+    """`discmot demo --source SOURCE --model fdta` (bundled weights); returns stdout and stderr."""
+    args = ["demo", "--source", str(source), "--model", "fdta", "--input-size", "160x256"]
+    code, printed, err = run_cli([*args, "--out", str(out), "--analyze-frames", "3"], capsys)
+    assert code == 0, err
+    return printed, err
+
+
 def test_source_video_without_gt_is_drawn_and_analysed_not_scored(tmp_path, capsys):
-    (sequence,) = generate_dataset(tmp_path / "d", "dancetrack", split="val", sequences=1, frames=6,
-                                   size=(256, 160), seed=5)  # fmt: skip
     video = tmp_path / "clip.mp4"
-    frames = open_source(sequence)
+    frames = open_source(dancetrack_sequence(tmp_path, 6, seed=5))
     with VideoWriter(video, 25, frames.size) as writer:
         for _, image in frames:
             writer.write(image)
     out = tmp_path / "out"
-    code, printed, err = run_cli(
-        ["demo", "--source", str(video), "--model", "fdta", "--input-size", "160x256", "--out", str(out),
-         "--analyze-frames", "3"], capsys
-    )  # fmt: skip
-    assert code == 0, err
+    printed, _ = demo_with_fdta(video, out, capsys)
     assert video_facts(out / "demo.mp4")[:2] == ("h264", 6)
     assert (out / "analysis" / "fdta" / "report.html").is_file()
     assert not (out / "metrics.json").exists() and "Tracker:" not in printed
@@ -124,14 +133,8 @@ def test_source_video_without_gt_is_drawn_and_analysed_not_scored(tmp_path, caps
 
 
 def test_source_sequence_with_gt_is_scored(tmp_path, capsys):
-    (sequence,) = generate_dataset(tmp_path / "d", "dancetrack", split="val", sequences=1, frames=5,
-                                   size=(256, 160), seed=6)  # fmt: skip
     out = tmp_path / "out"
-    code, printed, err = run_cli(
-        ["demo", "--source", str(sequence), "--model", "fdta", "--input-size", "160x256", "--out", str(out),
-         "--analyze-frames", "3"], capsys
-    )  # fmt: skip
-    assert code == 0, err
+    printed, _ = demo_with_fdta(dancetrack_sequence(tmp_path, 5, seed=6), out, capsys)
     assert "Tracker: fdta" in printed
     assert (out / "metrics.md").read_text().count("| fdta |") == 1
 
