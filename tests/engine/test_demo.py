@@ -161,3 +161,18 @@ def test_weights_without_model_is_an_error(tmp_path, capsys):
     code, _, err = run_cli(["demo", "--out", str(tmp_path / "o"), "--weights", "x.safetensors"], capsys)
     assert code == 2 and "--weights needs --model" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_rerun_in_the_same_folder_scores_only_its_own_models(tmp_path, capsys):
+    """Results left by an earlier demo (another model, a longer scene) are not scored again."""
+    out = tmp_path / "out"
+    first = ["demo", "--out", str(out), "--frames", "6", "--analyze-frames", "2", "--model", "cstrack"]
+    assert run_cli(first, capsys)[0] == 0
+    code, printed, err = run_cli(
+        [*first[:3], "--frames", "4", "--analyze-frames", "2", "--model", "fdta"], capsys
+    )
+    assert code == 0, err
+    assert "Tracker: fdta" in printed and "Tracker: cstrack" not in printed
+    assert [line.split("|")[1].strip() for line in (out / "metrics.md").read_text().splitlines()[2:]] == [
+        "fdta"
+    ]

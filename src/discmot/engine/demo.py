@@ -115,9 +115,10 @@ def track_with(model: DemoModel, source: Path, results: Path, progress: bool) ->
     )
 
 
-def score_scene(data_root: Path, results_root: Path, out: Path) -> dict:
-    """`discmot.eval.evaluate` of every tracker in ``results_root`` on the scene: ``{model: results}``.
-    Writes TrackEval's summary files beside the results and all numbers to ``out/metrics.json``."""
+def score_scene(data_root: Path, results_root: Path, models: list[str], out: Path) -> dict:
+    """`discmot.eval.evaluate` of ``models``' results (folders of ``results_root``; others there, e.g. of an
+    earlier demo, are ignored) on the scene: ``{model: results}``. Writes TrackEval's summary files beside
+    the results and all numbers to ``out/metrics.json``."""
     from discmot.eval.runner import evaluate
 
     return evaluate(
@@ -125,6 +126,7 @@ def score_scene(data_root: Path, results_root: Path, out: Path) -> dict:
         results_root,
         benchmark=SCENE_BENCHMARK,
         split=SCENE_SPLIT,
+        trackers=models,
         json_path=out / "metrics.json",
     )
 
@@ -287,7 +289,7 @@ def run_demo(
     summary: dict = {"source": str(source), "rendered": rendered, "tracking": tracking}
     scores = None
     if rendered:
-        scores = score_scene(out / "data", out / "results", out)
+        scores = score_scene(out / "data", out / "results", [m.kind for m in models], out)
     elif (source / "gt" / "gt.txt").is_file() and (source / "seqinfo.ini").is_file():
         scores = score_sequence(source, results, out)
     if scores is not None:
