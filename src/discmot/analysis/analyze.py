@@ -40,15 +40,16 @@ def read_gt(path: str | Path) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     Rows whose 7th column (the "consider" flag) is 0 are dropped: MOT17 marks ignore regions and other
     classes that way; DanceTrack and synthetic gt have 1 everywhere, so nothing changes for them.
     """
-    from discmot.io.mot import read_mot_table
+    from discmot.io.mot import read_mot_table, rows_by_frame
 
     values = read_mot_table(path, min_columns=6).values
     if values.shape[1] >= 7:
         values = values[values[:, 6] != 0]
-    frames = values[:, 0].astype(np.int64)
+    if len(values) == 0:
+        return {}
     return {
-        int(f): (values[frames == f, 2:6].astype(np.float64), values[frames == f, 1].astype(np.int64))
-        for f in np.unique(frames)
+        frame: (rows[:, 2:6].astype(np.float64), rows[:, 1].astype(np.int64))
+        for frame, rows in rows_by_frame(values).items()
     }
 
 
