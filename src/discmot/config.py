@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
+import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -32,6 +34,26 @@ KIND_KEY = "model_kind"
 
 class RecipeError(ValueError):
     """A recipe file or override that cannot be used; the message names the source."""
+
+
+class RecipeLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that also reads exponent floats without a dot (``1e-4``, ``5E+3``) as floats.
+
+    PyYAML follows YAML 1.1, where ``lr: 1e-4`` is the *string* "1e-4" (a float needs a dot: ``1.0e-4``);
+    YAML 1.2, JSON and Python read it as a number, and so does every user writing a learning rate.
+    """
+
+
+RecipeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def load_yaml(text: str):
+    """``yaml.safe_load`` with `RecipeLoader` (exponent floats without a dot are floats)."""
+    return yaml.load(text, Loader=RecipeLoader)  # noqa: S506 - RecipeLoader is a SafeLoader
 
 
 @dataclass(frozen=True)
@@ -85,7 +107,7 @@ def read_recipe(source: str | Path) -> RecipeFile:
             f"{source}: no such recipe file and not a built-in recipe ({', '.join(builtin_recipes())})"
         )
     try:
-        raw = yaml.safe_load(text) or {}
+        raw = load_yaml(text) or {}
     except yaml.YAMLError as error:
         raise RecipeError(f"{where}: not valid YAML ({error})") from None
     if not isinstance(raw, dict):
@@ -111,7 +133,7 @@ def apply_overrides(raw: dict, overrides: Iterable[str]) -> dict:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise RecipeError(f"--set {item!r}: {part} is not a section")
-        node[leaf] = yaml.safe_load(value)
+        node[leaf] = load_yaml(value)
     return merged
 
 
@@ -139,7 +161,42 @@ def dataclass_from_section(cls, values: Mapping, what: str, tuples: Iterable[str
     if unknown:
         raise ValueError(f"unknown {what} key(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}")
     fixed = {k: tuple(v) if k in tuples and isinstance(v, list) else v for k, v in values.items()}
+    check_scalar_types(cls, fixed)
     return cls(**fixed)
+
+
+def check_scalar_types(cls, values: Mapping) -> None:
+    """Raises ValueError naming every entry of ``values`` (fields of dataclass ``cls``) whose value does not
+    fit a scalar annotation (``int``, ``float``, ``bool``, ``str``, optionally ``| None``); an int is a
+    valid float, a bool is never a number. Other annotations (tuples, nested configs) are not checked.
+    Called before the dataclass's own range checks, which would fail obscurely on a string."""
+    hints = typing.get_type_hints(cls)
+    wrong = []
+    for name, value in values.items():
+        allowed = _scalar_types(hints[name]) if name in hints else None
+        if allowed is None or (value is None and type(None) in allowed):
+            continue
+        number_for_bool = isinstance(value, bool) and bool not in allowed
+        if number_for_bool or not isinstance(value, tuple(t for t in allowed if t is not type(None))):
+            names = " or ".join("None" if t is type(None) else t.__name__ for t in allowed)
+            wrong.append(f"{name}={value!r} (expected {names})")
+    if wrong:
+        raise ValueError(f"{cls.__name__}: wrong value type: {'; '.join(wrong)}")
+
+
+def _scalar_types(annotation) -> tuple[type, ...] | None:
+    """The accepted runtime types of a scalar annotation, ``None`` for annotations not checked."""
+    options = (
+        typing.get_args(annotation)
+        if typing.get_origin(annotation) in (typing.Union, _UnionType)
+        else (annotation,)
+    )
+    if not all(option in (int, float, bool, str, type(None)) for option in options):
+        return None
+    return tuple(options) + ((int,) if float in options else ())
+
+
+_UnionType = type(int | None)
 
 
 def resolve_recipe(recipe: RecipeFile, overrides: Iterable[str], resolve: Callable[[str, dict], T]) -> T:

@@ -81,6 +81,7 @@ def test_overrides_are_yaml_values():
         ("model: {input_size: [100, 160]}\n", "multiples of the stride"),
         ("model: {depth: 2}\n", "unknown CSTrack config keys"),
         ("train: {precision: fp8}\n", "invalid training config values"),
+        ("optim: {nominal_batch: many}\n", "wrong value type: nominal_batch='many'"),
     ],
 )
 def test_bad_recipes_name_the_file(tmp_path, text, message):

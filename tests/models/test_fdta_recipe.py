@@ -67,6 +67,32 @@ def test_overrides_are_yaml_values():
     assert recipe.clips.augment.scales == (96, 112)
 
 
+@pytest.mark.parametrize(("text", "value"), [("6e-4", 6e-4), ("1E+2", 100.0), ("-2.5e-3", -2.5e-3), ("3", 3)])
+def test_exponent_numbers_without_a_dot_are_numbers(tmp_path, text, value):
+    # PyYAML's YAML 1.1 rules read "6e-4" as a string; a learning rate written that way used to crash
+    # the optimizer ("can't multiply sequence by non-int of type 'float'") instead of training.
+    assert load_recipe("tiny", [f"train.lr={text}"]).train.lr == value
+    path = tmp_path / "recipe.yaml"
+    path.write_text(f"preset: tiny\ntrain: {{lr: {text}, weight_decay: 5e-4}}\n")
+    recipe = load_recipe(path)
+    assert (recipe.train.lr, recipe.train.weight_decay) == (value, 5e-4)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("train.lr=fast", "TrainConfig: wrong value type: lr='fast' \\(expected float"),
+        ("train.epochs=2.5", "epochs=2.5 \\(expected int\\)"),
+        ("clips.num_groups=two", "ClipConfig: wrong value type: num_groups"),
+        ("step.train_frames=true", "StepConfig: wrong value type: train_frames=True"),
+        ("model.detr.hidden_dim=64.0", "DETRConfig: wrong value type: hidden_dim"),
+    ],
+)
+def test_values_of_the_wrong_type_are_refused_naming_the_field(override, message):
+    with pytest.raises(RecipeError, match=f"built-in recipe 'tiny'.*{message}"):
+        load_recipe("tiny", [override])
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

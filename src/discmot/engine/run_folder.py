@@ -34,6 +34,7 @@ from pathlib import Path
 import yaml
 
 from discmot._version import __version__
+from discmot.config import load_yaml
 from discmot.io.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -161,7 +162,7 @@ class RunFolder:
 
     def _read_config(self) -> dict:
         path = self.path / "config.yaml"
-        return yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        return load_yaml(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
     def _truncate_metrics(self, step: int) -> None:
         if not self.metrics_path.is_file():

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
+from discmot.config import check_scalar_types
 from discmot.engine.optim import FDTA_PARAM_GROUPS, CSTrackSchedule, ParamGroupRule, Schedule, WarmupMultiStep
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -63,6 +64,7 @@ class TrainConfig:
     find_unused_parameters: bool = False
 
     def __post_init__(self):
+        check_scalar_types(type(self), vars(self))
         checks = {
             "precision": self.precision in PRECISIONS,
             "optimizer": self.optimizer in ("adamw", "sgd"),

@@ -108,6 +108,7 @@ def resolve(name: str, raw: dict) -> FDTARecipe:
         **_section(raw, "clips"),
         "augment": augment,
     }
+    shared.check_scalar_types(ClipConfig, clip_fields)
     clips = ClipConfig(**clip_fields)
     if clips.num_id_vocabulary != model.id_decoder.num_id_vocabulary:
         raise ValueError(
@@ -116,7 +117,9 @@ def resolve(name: str, raw: dict) -> FDTARecipe:
         )
     if clips.depth and not model.spatial.enabled:
         raise ValueError("clips.depth is true but the Spatial Adapter is off")
-    step = StepConfig(**{**_section(raw, "step"), "identity_adapter": bool(adapters["identity"])})
+    step_fields = {**_section(raw, "step"), "identity_adapter": bool(adapters["identity"])}
+    shared.check_scalar_types(StepConfig, step_fields)
+    step = StepConfig(**step_fields)
     train = _train(raw.get("schedule", "dancetrack"), _section(raw, "train"))
     return FDTARecipe(name, model, str(raw.get("split", "train")), clips, step, train)
 
@@ -134,6 +137,7 @@ def _model(base: FDTAConfig, values: dict) -> FDTAConfig:
             fields_of = dataclasses.fields(base)
             subs = [f.name for f in fields_of if dataclasses.is_dataclass(getattr(base, f.name))]
             raise ValueError(f"model.{name}: not a sub-config of FDTAConfig ({', '.join(subs)})")
+        shared.check_scalar_types(type(current), fields)
         changes[name] = replace(current, **fields)
     return replace(base, **changes)
 
@@ -143,6 +147,7 @@ def _augment(values: dict) -> AugmentConfig:
     for key in ("brightness", "contrast", "saturation", "hue", "crop_scales"):
         if key in values:
             values[key] = tuple(values[key])
+    shared.check_scalar_types(AugmentConfig, values)
     config = replace(AugmentConfig(), **values)
     if scales is not None:
         config = config.rescaled(tuple(int(s) for s in scales), int(max_size or config.max_size))
