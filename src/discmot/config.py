@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
+import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -188,15 +189,12 @@ def _scalar_types(annotation) -> tuple[type, ...] | None:
     """The accepted runtime types of a scalar annotation, ``None`` for annotations not checked."""
     options = (
         typing.get_args(annotation)
-        if typing.get_origin(annotation) in (typing.Union, _UnionType)
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType)
         else (annotation,)
     )
     if not all(option in (int, float, bool, str, type(None)) for option in options):
         return None
     return tuple(options) + ((int,) if float in options else ())
-
-
-_UnionType = type(int | None)
 
 
 def resolve_recipe(recipe: RecipeFile, overrides: Iterable[str], resolve: Callable[[str, dict], T]) -> T:
