@@ -9,7 +9,9 @@ run), so it is a script of its own; it writes the ``fdta_ablation`` section of d
    three) and seed, timed.
 3. ``discmot track <val> --model fdta`` at the largest training size, then ``discmot.evaluate``: HOTA,
    DetA, AssA, IDF1, MOTA on the held-out sequences, and the paper's diagnosis (`fdta_embeddings`): the
-   fraction of different-object embedding pairs in a frame with cosine similarity > 0.9.
+   fraction of different-object embedding pairs in a frame with cosine similarity > 0.9; and the HOTA
+   of the same boxes with the ground truth's identities (`oracle_ids`): the ceiling of a perfect
+   association on that variant's detections.
 
     python benchmarks/fdta_ablation.py                                  # the whole ablation, seed 3407
     python benchmarks/fdta_ablation.py --variants full --epochs 5       # the reference run alone
@@ -51,7 +53,7 @@ VARIANTS = {
 }
 SIZE = "256x160"
 INPUT_SIZE = "160x256"  # the recipe trains at shorter sides 128-160; track at the largest
-METRICS = ("HOTA", "DetA", "AssA", "IDF1", "MOTA", "similar>0.9", "final ID loss")
+METRICS = ("HOTA", "DetA", "AssA", "IDF1", "MOTA", "HOTA, gt ids", "similar>0.9", "final ID loss")
 # training runs are long: let the children's output through
 discmot = partial(benchlib.run_discmot, capture=False)
 
@@ -79,6 +81,15 @@ def training_log(run: Path) -> dict:
     return {"steps": lines[-1]["step"], "seconds": seconds, "final ID loss": id_loss}
 
 
+def schedule_of(run: Path) -> str:
+    """``lr, epochs, lr step`` of a run, from its resolved config (runs of older recipes say theirs)."""
+    import yaml
+
+    train = yaml.safe_load((run / "config.yaml").read_text())["train"]
+    steps = ", ".join(str(m) for m in train["milestones"])
+    return f"{train['lr']:g}, {train['epochs']}, {steps}"
+
+
 def run_tag(name: str, seed: int) -> str:
     """The folder name of one variant and seed under ``runs/`` and ``outputs/``."""
     return f"{name.replace(' ', '_')}-seed{seed}"
@@ -101,25 +112,40 @@ def train_and_score(work: Path, data: Path, name: str, seed: int, extra: list[st
     out = work / "outputs" / tag
     cached = out / "scores.json"
     if cached.is_file() and cached.stat().st_mtime > weights.stat().st_mtime:
-        return json.loads(cached.read_text())
+        result = json.loads(cached.read_text()) | {"schedule": schedule_of(run)}
+        if "HOTA, gt ids" not in result["scores"]:  # scored before the column existed
+            result["scores"]["HOTA, gt ids"] = oracle_hota(data, out)
+            benchlib.write_text_atomic(cached, json.dumps(result))
+        return result
     discmot("track", str(data / "val"), "--model", "fdta", "--weights", str(weights),
             "--input-size", INPUT_SIZE, "--split-out", str(out), "--tracker-name", "fdta")  # fmt: skip
     log = training_log(run)
     scores = score(data, out) | {"similar>0.9": similarity(weights, data / "val")}
+    scores["HOTA, gt ids"] = oracle_hota(data, out)
     scores["final ID loss"] = log.pop("final ID loss")
     result = {"seed": seed, **log, "scores": scores}
     benchlib.write_text_atomic(cached, json.dumps(result))
-    return result
+    return result | {"schedule": schedule_of(run)}
 
 
-def score(data: Path, out: Path) -> dict:
+def score(data: Path, out: Path, tracker: str = "fdta") -> dict:
     """HOTA, DetA, AssA, IDF1, MOTA of the COMBINED row on the held-out split (DanceTrack rules)."""
     import discmot
 
-    combined = discmot.evaluate(data, out, benchmark="DanceTrack", split="val", write_summaries=False)
-    combined = combined["fdta"]["COMBINED"]
+    combined = discmot.evaluate(
+        data, out, benchmark="DanceTrack", split="val", trackers=[tracker], write_summaries=False
+    )
+    combined = combined[tracker]["COMBINED"]
     hota = {key: float(combined["HOTA"][key].mean()) for key in ("HOTA", "DetA", "AssA")}
     return hota | {"IDF1": float(combined["Identity"]["IDF1"]), "MOTA": float(combined["CLEAR"]["MOTA"])}
+
+
+def oracle_hota(data: Path, out: Path) -> float:
+    """HOTA of the tracker's own boxes with the gt identities (`oracle_ids`): perfect association."""
+    from oracle_ids import oracle_folder
+
+    oracle_folder(out / "fdta" / "data", data / "val", out / "fdta_gt_ids" / "data")
+    return score(data, out, "fdta_gt_ids")["HOTA"]
 
 
 def similarity(weights: Path, split: Path) -> float:
@@ -150,8 +176,10 @@ def table(results: dict[str, list[dict]]) -> str:
         minutes = statistics.mean(r["seconds"] for r in runs) / 60
         speed = statistics.mean(r["steps"] / r["seconds"] for r in runs)
         seeds = ", ".join(str(r["seed"]) for r in runs)
-        rows.append([name, seeds, *cells, f"{minutes:.1f}", f"{speed:.2f}"])
-    return benchlib.markdown_table(["variant", "seeds", *METRICS, "train minutes", "iterations/s"], rows)
+        schedules = " / ".join(sorted({r["schedule"] for r in runs}))
+        rows.append([name, schedules, seeds, *cells, f"{minutes:.1f}", f"{speed:.2f}"])
+    headers = ["variant", "lr, epochs, lr step", "seeds", *METRICS, "train minutes", "iterations/s"]
+    return benchlib.markdown_table(headers, rows)
 
 
 def check(results: dict[str, list[dict]], schedule_overridden: bool) -> list[str]:
@@ -210,12 +238,17 @@ def main(argv: list[str] | None = None) -> int:
         "(synth seed 0); scored on 2 held-out sequences of the val split (up to 13 dancers in identical "
         "costumes) with `discmot.evaluate` (DanceTrack rules).",
         f"Recipe `tiny` (src/discmot/configs/fdta/tiny.yaml), {schedule}; one process, fp32, 2 threads; "
+        "the column 'lr, epochs, lr step' is read from each run's config.yaml (runs trained before a "
+        "change of the recipe file keep their own values); "
         "training seeds as listed per variant (mean ± sample standard deviation over seeds when "
         "several). Iterations/s counts clips per second including data loading.",
         "similar>0.9: among the embeddings of different objects in one frame (queries matched to the ground "
         "truth at IoU >= 0.5), the fraction of pairs with cosine similarity above 0.9 (the paper's "
         "diagnosis; lower is more discriminative). Final ID loss: the ID decoder's cross-entropy averaged "
         "over the last logged steps (chance level ln(K+1) = ln 11 = 2.40 for the recipe's 10 ID labels).",
+        "HOTA, gt ids: the variant's own output boxes with every identity taken from the ground truth "
+        "(`benchmarks/oracle_ids.py`: per frame a Hungarian IoU pairing, IoU >= 0.5; unpaired boxes keep "
+        "ids of their own): the HOTA of a perfect association on that variant's detections.",
         "Reproduce: `python benchmarks/fdta_ablation.py "
         + shlex.join(sys.argv[1:] if argv is None else argv)
         + "`.",

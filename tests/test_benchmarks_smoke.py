@@ -81,3 +81,22 @@ def test_update_docs_creates_then_updates_the_page(tmp_path):
     text = page.read_text()
     assert "| 2 |" in text and "| 1 |" not in text and "- n" in text
     assert list(page.parent.iterdir()) == [page]  # no temporary file left behind
+
+
+def test_oracle_ids_give_each_box_the_identity_of_the_gt_box_it_overlaps(tmp_path):
+    oracle = importlib.import_module("oracle_ids")
+    # frame 1: gt 7 and 9; the tracker swapped them (ids 1, 2) and has a false positive far away (id 3)
+    # frame 2: gt 7 only; the tracker's box overlaps it at IoU 0.33 (< 0.5): no identity to take
+    gt = tmp_path / "gt.txt"
+    gt.write_text("1,7,0,0,10,10,1,1,1\n1,9,20,0,10,10,1,1,1\n2,7,0,0,10,10,1,1,1\n2,8,50,50,5,5,0,1,1\n")
+    result = tmp_path / "result.txt"
+    result.write_text(
+        "1,2,1,0,10,10,0.9,-1,-1\n1,1,21,0,10,10,0.8,-1,-1\n1,3,60,60,10,10,0.7,-1,-1\n"
+        "2,1,5,0,10,10,0.9,-1,-1\n2,4,50,50,5,5,0.9,-1,-1\n"
+    )
+    out = tmp_path / "out.txt"
+    oracle.with_gt_identities(result, gt, out)
+    rows = [line.split(",")[:2] for line in out.read_text().splitlines()]
+    # gt ids kept where paired; unpaired boxes (the false positive; the weak overlap; the box on the
+    # "not considered" gt row 8) get fresh ids above every gt id, one each
+    assert rows == [["1", "7"], ["1", "9"], ["1", "10"], ["2", "11"], ["2", "12"]]

@@ -1,0 +1,67 @@
+"""Association ceilings of a tracker's own boxes: what its HOTA would be if every identity were right.
+
+`with_gt_identities` keeps a result file's boxes (and so its detection accuracy) and replaces each
+identity by the ground truth's: per frame, result boxes and gt boxes are paired one to one by a
+Hungarian assignment maximising IoU, pairs with IoU >= 0.5 take the gt id, and every other box gets an
+id of its own (above all gt ids) so that it still counts as a false positive. Scoring that file says
+how much of the tracker's HOTA gap is detection (the ceiling is low) and how much association (the
+ceiling is high). Only for analysis: the assignment reads the ground truth.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from discmot.io.mot import read_mot_table, rows_by_frame, write_mot_results
+from iou_tracker import iou_matrix
+
+MIN_IOU = 0.5
+
+
+def gt_identities(boxes: np.ndarray, gt_boxes: np.ndarray, gt_ids: np.ndarray) -> np.ndarray:
+    """Ids ``(N,)`` for one frame's result boxes ``(N, 4)`` tlwh from its gt boxes ``(M, 4)`` and ids
+    ``(M,)``; -1 where a box is not paired with a gt box at IoU >= `MIN_IOU`."""
+    ids = np.full(len(boxes), -1, dtype=np.int64)
+    if len(boxes) == 0 or len(gt_boxes) == 0:
+        return ids
+    overlap = iou_matrix(boxes, gt_boxes)
+    rows, cols = linear_sum_assignment(-overlap)
+    paired = overlap[rows, cols] >= MIN_IOU
+    ids[rows[paired]] = gt_ids[cols[paired]]
+    return ids
+
+
+def with_gt_identities(result_file: Path, gt_file: Path, out_file: Path) -> None:
+    """Writes ``result_file``'s rows to ``out_file`` with the gt identities (see the module docstring)."""
+    result = read_mot_table(result_file, min_columns=7).values
+    gt = read_mot_table(gt_file, min_columns=6).values
+    gt = gt[gt[:, 6] != 0] if gt.shape[1] > 6 else gt  # rows marked "not considered" pair with nothing
+    gt_frames = rows_by_frame(gt) if len(gt) else {}
+    next_id = int(gt[:, 1].max()) + 1 if len(gt) else 1
+    frames, ids, boxes, scores = [], [], [], []
+    for frame, rows in (rows_by_frame(result) if len(result) else {}).items():
+        truth = gt_frames.get(frame, np.zeros((0, 6)))
+        assigned = gt_identities(rows[:, 2:6], truth[:, 2:6], truth[:, 1].astype(np.int64))
+        unpaired = assigned < 0
+        assigned[unpaired] = np.arange(next_id, next_id + unpaired.sum())
+        next_id += int(unpaired.sum())
+        frames.append(np.full(len(rows), frame))
+        ids.append(assigned)
+        boxes.append(rows[:, 2:6])
+        scores.append(rows[:, 6])
+    if not frames:
+        write_mot_results(out_file, np.zeros(0), np.zeros(0), np.zeros((0, 4)), np.zeros(0))
+        return
+    write_mot_results(
+        out_file, np.concatenate(frames), np.concatenate(ids), np.concatenate(boxes), np.concatenate(scores)
+    )
+
+
+def oracle_folder(tracker_data: Path, gt_split: Path, out_data: Path) -> None:
+    """`with_gt_identities` for every ``<seq>.txt`` of ``tracker_data`` (gt: ``gt_split/<seq>/gt/gt.txt``)."""
+    out_data.mkdir(parents=True, exist_ok=True)
+    for result in sorted(tracker_data.glob("*.txt")):
+        with_gt_identities(result, gt_split / result.stem / "gt" / "gt.txt", out_data / result.name)
