@@ -16,6 +16,7 @@ run), so it is a script of its own; it writes the ``fdta_ablation`` section of d
     python benchmarks/fdta_ablation.py                                  # the whole ablation, seed 3407
     python benchmarks/fdta_ablation.py --variants full --epochs 5       # the reference run alone
     python benchmarks/fdta_ablation.py --seeds 1 2 --epochs 2 --dir runs/ablation   # shorter, kept
+    python benchmarks/fdta_ablation.py --variants +SA --seeds 1 --set train.lr=2e-4 --dir runs/ablation
 
 Runs already finished in ``--dir`` (their ``model.safetensors`` exists) are not retrained and their scores
 are reused, so an interrupted ablation continues where it stopped, and several instances with different
@@ -198,6 +199,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[3407], help="training seeds")
     parser.add_argument("--epochs", type=int, help="epochs instead of the recipe's (lr step one before)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="recipe override passed to every training run, e.g. train.lr=2e-4 (repeatable)",
+    )
     parser.add_argument("--train-sequences", type=int, default=6, help="synthetic training sequences")
     parser.add_argument("--dir", type=Path, help="keep data, runs and outputs here (and resume from it)")
     parser.add_argument("--no-docs", action="store_true", help="print the section, leave the docs alone")
@@ -211,7 +219,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    extra = (
+    extra = args.set + (
         []
         if args.epochs is None
         else [f"train.epochs={args.epochs}", f"train.milestones=[{args.epochs - 1}]"]
@@ -229,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, seeds in chosen.items()
             if seeds
         }
-    problems = check(results, args.epochs is not None)
+    problems = check(results, args.epochs is not None or bool(args.set))
     schedule = (
         "the recipe's schedule" if args.epochs is None else f"{args.epochs} epochs (lr x0.1 for the last)"
     )

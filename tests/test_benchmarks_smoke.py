@@ -31,7 +31,9 @@ def test_every_benchmark_module_imports_and_has_run():
 def test_ablation_script_parses_its_options():
     ablation = importlib.import_module("fdta_ablation")  # a script outside make bench: it must still import
     args = ablation.parse_args(["--variants", "full", "+SA", "--seeds", "1", "2", "--epochs", "2"])
-    assert args.variants == ["full", "+SA"] and args.seeds == [1, 2] and args.epochs == 2
+    assert args.variants == ["full", "+SA"] and args.seeds == [1, 2] and args.epochs == 2 and args.set == []
+    args = ablation.parse_args(["--set", "train.lr=2e-4", "--set", "train.epochs=6"])
+    assert args.set == ["train.lr=2e-4", "train.epochs=6"]
     with pytest.raises(SystemExit):
         ablation.parse_args(["--variants", "no-such-variant"])
 
