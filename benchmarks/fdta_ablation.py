@@ -84,9 +84,9 @@ def training_log(run: Path) -> dict:
 
 def schedule_of(run: Path) -> str:
     """``lr, epochs, lr step`` of a run, from its resolved config (runs of older recipes say theirs)."""
-    import yaml
+    from discmot.config import load_yaml
 
-    train = yaml.safe_load((run / "config.yaml").read_text())["train"]
+    train = load_yaml((run / "config.yaml").read_text())["train"]
     steps = ", ".join(str(m) for m in train["milestones"])
     return f"{train['lr']:g}, {train['epochs']}, {steps}"
 

@@ -39,10 +39,10 @@ def with_gt_identities(result_file: Path, gt_file: Path, out_file: Path) -> None
     result = read_mot_table(result_file, min_columns=7).values
     gt = read_mot_table(gt_file, min_columns=6).values
     gt = gt[gt[:, 6] != 0] if gt.shape[1] > 6 else gt  # rows marked "not considered" pair with nothing
-    gt_frames = rows_by_frame(gt) if len(gt) else {}
+    gt_frames = rows_by_frame(gt)
     next_id = int(gt[:, 1].max()) + 1 if len(gt) else 1
     frames, ids, boxes, scores = [], [], [], []
-    for frame, rows in (rows_by_frame(result) if len(result) else {}).items():
+    for frame, rows in rows_by_frame(result).items():
         truth = gt_frames.get(frame, np.zeros((0, 6)))
         assigned = gt_identities(rows[:, 2:6], truth[:, 2:6], truth[:, 1].astype(np.int64))
         unpaired = assigned < 0

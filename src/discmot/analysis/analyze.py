@@ -45,8 +45,6 @@ def read_gt(path: str | Path) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     values = read_mot_table(path, min_columns=6).values
     if values.shape[1] >= 7:
         values = values[values[:, 6] != 0]
-    if len(values) == 0:
-        return {}
     return {
         frame: (rows[:, 2:6].astype(np.float64), rows[:, 1].astype(np.int64))
         for frame, rows in rows_by_frame(values).items()

@@ -439,20 +439,21 @@ def write_mot_results(
 
 def rows_by_frame(values: np.ndarray) -> dict[int, np.ndarray]:
     """Rows of a MOT table (``(N, C)``, frame in column 0) grouped by frame -> ``{frame: rows}``, each
-    group in file order. One stable sort instead of a scan per frame (long videos have 10^4 frames)."""
+    group in file order; an empty table (no rows, e.g. a 0-byte file's ``(0, 0)``) gives ``{}``. One stable
+    sort instead of a scan per frame (long videos have 10^4 frames)."""
+    if len(values) == 0:
+        return {}
     frames = values[:, 0].astype(np.int64)
     order = np.argsort(frames, kind="stable")
     starts = np.flatnonzero(np.diff(frames[order], prepend=frames[order][:1] - 1))
     groups = np.split(values[order], starts[1:])
-    return {int(group[0, 0]): group for group in groups if len(group)}
+    return {int(group[0, 0]): group for group in groups}
 
 
 def read_results_by_frame(path: str | Path) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """A tracker result file -> ``{frame: (ids (n,) int64, tlwh boxes (n, 4) float64, scores (n,))}``
     for the frames that have rows (a missing 7th column reads as score 1)."""
     table = read_mot_table(path, min_columns=6)
-    if table.num_rows == 0:  # a tracker that found nothing writes an empty file
-        return {}
     return {
         frame: (
             rows[:, 1].astype(np.int64),
