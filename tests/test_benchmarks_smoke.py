@@ -36,6 +36,48 @@ def test_ablation_script_parses_its_options():
     assert args.set == ["train.lr=2e-4", "train.epochs=6"]
     with pytest.raises(SystemExit):
         ablation.parse_args(["--variants", "no-such-variant"])
+    # several folders are for reporting: training writes into one
+    args = ablation.parse_args(["--finished-only", "--dir", "a", "--dir", "b"])
+    assert [str(d) for d in args.dir] == ["a", "b"]
+    for bad in (["--dir", "a", "--dir", "b"], ["--finished-only"]):
+        with pytest.raises(SystemExit):
+            ablation.parse_args(bad)
+
+
+def _ablation_run(seed: int, schedule: str, hota: float) -> dict:
+    metrics = importlib.import_module("fdta_ablation").METRICS
+    scores = dict.fromkeys(metrics, 0.5) | {"HOTA": hota}
+    return {"seed": seed, "schedule": schedule, "steps": 100, "seconds": 50.0, "scores": scores}
+
+
+def test_ablation_table_pools_seeds_of_one_schedule_only():
+    ablation = importlib.import_module("fdta_ablation")
+    results = {
+        "baseline (MOTIP)": [_ablation_run(1, "0.0002, 6, 4", 0.2)],
+        "full": [
+            _ablation_run(1, "0.0006, 7, 6", 0.3),
+            _ablation_run(1, "0.0002, 6, 4", 0.1),
+            _ablation_run(2, "0.0006, 7, 6", 0.5),
+        ],
+    }
+    rows = [line.split(" | ") for line in ablation.table(results).splitlines()[2:]]
+    # lower lr first, variants in their order within one schedule
+    assert [(row[0].lstrip("| "), row[1], row[2]) for row in rows] == [
+        ("baseline (MOTIP)", "0.0002, 6, 4", "1"),
+        ("full", "0.0002, 6, 4", "1"),
+        ("full", "0.0006, 7, 6", "1, 2"),
+    ]
+    assert rows[1][3] == "0.100" and rows[2][3] == "0.400 ± 0.141"
+
+
+def test_ablation_checks_targets_only_at_the_shipped_schedule():
+    ablation = importlib.import_module("fdta_ablation")
+    shipped = ablation.recipe_schedule()
+    results = {"full": [_ablation_run(1, shipped, 0.3), _ablation_run(2, "0.0001, 1, 0", 0.1)]}
+    assert ablation.check(results, schedule_overridden=False) == ["full recipe (seed 1) HOTA 0.300 < 0.5"]
+    assert ablation.check(results, schedule_overridden=True) == []
+    results["full"][0]["scores"]["HOTA"] = 0.5
+    assert ablation.check(results, schedule_overridden=False) == []
 
 
 def test_replace_section_rewrites_only_its_own_section():
