@@ -183,14 +183,21 @@ def mean_spread(values: list[float]) -> str:
     return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
 
 
-def table(results: dict[str, list[dict]]) -> str:
-    """One row per variant and schedule (seeds of one schedule pooled), the recipes in order of lr."""
+def by_schedule(results: dict[str, list[dict]]) -> list[tuple[str, str, list[dict]]]:
+    """``(schedule, variant, runs)`` per variant and schedule (seeds of one schedule pooled), recipes in
+    order of lr and variants in their given order within one."""
     groups: dict[tuple[str, str], list[dict]] = {}
     for name, runs in results.items():
         for run in runs:
             groups.setdefault((run["schedule"], name), []).append(run)
+    ordered = sorted(groups.items(), key=lambda item: float(item[0][0].split(",")[0]))
+    return [(schedule, name, runs) for (schedule, name), runs in ordered]
+
+
+def table(results: dict[str, list[dict]]) -> str:
+    """One row per variant and schedule."""
     rows = []
-    for (schedule, name), runs in sorted(groups.items(), key=lambda item: float(item[0][0].split(",")[0])):
+    for schedule, name, runs in by_schedule(results):
         cells = [mean_spread([r["scores"][key] for r in runs]) for key in METRICS]
         minutes = statistics.mean(r["seconds"] for r in runs) / 60
         speed = statistics.mean(r["steps"] / r["seconds"] for r in runs)
@@ -266,16 +273,17 @@ def main(argv: list[str] | None = None) -> int:
     results = {name: runs for name, runs in results.items() if runs}
     problems = check(results, args.epochs is not None or bool(args.set))
     schedule = (
-        "the recipe's schedule" if args.epochs is None else f"{args.epochs} epochs (lr x0.1 for the last)"
+        "the schedule in each row's 'lr, epochs, lr step' column (read from the run's config.yaml: runs "
+        f"of an earlier recipe file keep theirs; the file now says {recipe_schedule()})"
+        if args.epochs is None
+        else f"{args.epochs} epochs (lr x0.1 for the last)"
     )
     notes = [
         f"Training data: {args.train_sequences} synthetic DanceTrack sequences x 150 frames at 256x160 "
         "(synth seed 0); scored on 2 held-out sequences of the val split (up to 13 dancers in identical "
         "costumes) with `discmot.evaluate` (DanceTrack rules).",
         f"Recipe `tiny` (src/discmot/configs/fdta/tiny.yaml), {schedule}; one process, fp32, 2 threads; "
-        "the column 'lr, epochs, lr step' is read from each run's config.yaml (runs trained before a "
-        "change of the recipe file keep their own values); "
-        "training seeds as listed per variant (mean ± sample standard deviation over seeds when "
+        "training seeds as listed per row (mean ± sample standard deviation over seeds when "
         "several). Iterations/s counts clips per second including data loading.",
         "similar>0.9: among the embeddings of different objects in one frame (queries matched to the ground "
         "truth at IoU >= 0.5), the fraction of pairs with cosine similarity above 0.9 (the paper's "
@@ -288,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
         + shlex.join(sys.argv[1:] if argv is None else argv)
         + "`.",
     ]
-    if any(len(runs) == 1 for runs in results.values()):
+    if any(len(runs) == 1 for _, _, runs in by_schedule(results)):
         notes.append(
             "Variants with one training seed have no measured spread, so HOTA differences of a few "
             "hundredths between variants are not resolved. Train minutes are wall-clock on a machine "
