@@ -123,14 +123,18 @@ def train_and_score(work: Path, data: Path, name: str, seed: int, extra: list[st
         resume = ["--resume"] if (run / "checkpoints").is_dir() else []
         discmot("train", "--config", "tiny", "--data-root", str(data), "--run-dir", str(run),
                 "--set=train.progress=false", *resume, *overrides)  # fmt: skip
-    out = work / "outputs" / tag
+    return scored(run, data, work / "outputs" / tag, seed) | {"schedule": schedule_of(run)}
+
+
+def scored(run: Path, data: Path, out: Path, seed: int) -> dict:
+    """Tracks the val split with a run's weights and scores it, or reads the scores kept in ``out``
+    (when newer than the weights and holding every column)."""
+    weights = run / "model.safetensors"
     cached = out / "scores.json"
     if cached.is_file() and cached.stat().st_mtime > weights.stat().st_mtime:
-        result = json.loads(cached.read_text()) | {"schedule": schedule_of(run)}
-        if "HOTA, gt ids" not in result["scores"]:  # scored before the column existed
-            result["scores"]["HOTA, gt ids"] = oracle_hota(data, out)
-            benchlib.write_text_atomic(cached, json.dumps(result))
-        return result
+        result = json.loads(cached.read_text())
+        if set(METRICS) <= set(result["scores"]):
+            return result
     discmot("track", str(data / "val"), "--model", "fdta", "--weights", str(weights),
             "--input-size", INPUT_SIZE, "--split-out", str(out), "--tracker-name", "fdta")  # fmt: skip
     log = training_log(run)
@@ -139,7 +143,7 @@ def train_and_score(work: Path, data: Path, name: str, seed: int, extra: list[st
     scores["final ID loss"] = log.pop("final ID loss")
     result = {"seed": seed, **log, "scores": scores}
     benchlib.write_text_atomic(cached, json.dumps(result))
-    return result | {"schedule": schedule_of(run)}
+    return result
 
 
 def score(data: Path, out: Path, tracker: str = "fdta") -> dict:

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from discmot.io.mot import read_mot_table, rows_by_frame, write_mot_results
+from discmot.analysis.analyze import read_gt
+from discmot.io.mot import read_results_by_frame, write_mot_results
 from iou_tracker import iou_matrix
 
 MIN_IOU = 0.5
@@ -36,25 +37,21 @@ def gt_identities(boxes: np.ndarray, gt_boxes: np.ndarray, gt_ids: np.ndarray) -
 
 def with_gt_identities(result_file: Path, gt_file: Path, out_file: Path) -> None:
     """Writes ``result_file``'s rows to ``out_file`` with the gt identities (see the module docstring)."""
-    result = read_mot_table(result_file, min_columns=7).values
-    gt = read_mot_table(gt_file, min_columns=6).values
-    gt = gt[gt[:, 6] != 0] if gt.shape[1] > 6 else gt  # rows marked "not considered" pair with nothing
-    gt_frames = rows_by_frame(gt)
-    next_id = int(gt[:, 1].max()) + 1 if len(gt) else 1
-    frames, ids, boxes, scores = [], [], [], []
-    for frame, rows in rows_by_frame(result).items():
-        truth = gt_frames.get(frame, np.zeros((0, 6)))
-        assigned = gt_identities(rows[:, 2:6], truth[:, 2:6], truth[:, 1].astype(np.int64))
+    gt_frames = read_gt(gt_file)  # without the rows marked "not considered": they pair with nothing
+    next_id = max((int(ids.max()) for _, ids in gt_frames.values() if len(ids)), default=0) + 1
+    no_truth = (np.zeros((0, 4)), np.zeros(0, dtype=np.int64))
+    # empty first pieces: a result file without rows gives an empty output, not a failed concatenate
+    frames, ids, scores = [np.zeros(0)], [np.zeros(0, dtype=np.int64)], [np.zeros(0)]
+    boxes = [np.zeros((0, 4))]
+    for frame, (_, frame_boxes, frame_scores) in read_results_by_frame(result_file).items():
+        assigned = gt_identities(frame_boxes, *gt_frames.get(frame, no_truth))
         unpaired = assigned < 0
         assigned[unpaired] = np.arange(next_id, next_id + unpaired.sum())
         next_id += int(unpaired.sum())
-        frames.append(np.full(len(rows), frame))
+        frames.append(np.full(len(frame_boxes), frame))
         ids.append(assigned)
-        boxes.append(rows[:, 2:6])
-        scores.append(rows[:, 6])
-    if not frames:
-        write_mot_results(out_file, np.zeros(0), np.zeros(0), np.zeros((0, 4)), np.zeros(0))
-        return
+        boxes.append(frame_boxes)
+        scores.append(frame_scores)
     write_mot_results(
         out_file, np.concatenate(frames), np.concatenate(ids), np.concatenate(boxes), np.concatenate(scores)
     )
