@@ -6,6 +6,7 @@ Nothing here runs a benchmark or times anything; speed is measured by ``make ben
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 from pathlib import Path
 
@@ -144,3 +145,17 @@ def test_oracle_ids_give_each_box_the_identity_of_the_gt_box_it_overlaps(tmp_pat
     # gt ids kept where paired; unpaired boxes (the false positive; the weak overlap; the box on the
     # "not considered" gt row 8) get fresh ids above every gt id, one each
     assert rows == [["1", "7"], ["1", "9"], ["1", "10"], ["2", "11"], ["2", "12"]]
+
+
+def test_training_rate_and_peak_memory_from_a_run_log(tmp_path):
+    bench = run_all.load("fdta_train")
+    lines = [
+        {"step": 5, "elapsed_s": 10.0, "max_rss_mib": 500.0},
+        {"step": 15, "elapsed_s": 14.0, "max_rss_mib": 720.0},
+    ]
+    (tmp_path / "metrics.jsonl").write_text("".join(f"{json.dumps(line)}\n" for line in lines))
+    cpu = bench.logged_rate(tmp_path)  # first logged step to last: 10 iterations in 4 s
+    assert cpu == {"iterations": 15, "it_per_s": 2.5, "peak_memory_mib": 720.0}
+    lines[-1]["max_memory_mib"] = 3000.0  # a CUDA run logs the GPU's peak, which is the one reported
+    (tmp_path / "metrics.jsonl").write_text("".join(f"{json.dumps(line)}\n" for line in lines))
+    assert bench.logged_rate(tmp_path)["peak_memory_mib"] == 3000.0

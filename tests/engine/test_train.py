@@ -364,6 +364,15 @@ def test_metrics_carry_wall_clock_time(tmp_path):
     assert elapsed == sorted(elapsed)
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="the resource module (peak RSS) is Unix-only")
+def test_cpu_metrics_carry_the_peak_resident_memory(tmp_path):
+    _fit(tmp_path, _config(epochs=1))
+    peaks = [m["max_rss_mib"] for m in _metrics(tmp_path / "run")]
+    # at least the interpreter with torch loaded (well over 50 MiB), never decreasing (a peak so far)
+    assert peaks[0] > 50 and peaks == sorted(peaks)
+    assert all("max_memory_mib" not in m for m in _metrics(tmp_path / "run"))  # CUDA's key, not the CPU's
+
+
 # --------------------------------------------------------------------------------------------------
 # (e) run folder, checkpoints, resume
 

@@ -8,7 +8,7 @@
                           hostname, command line, world size, device, seed, start time
       resumes.jsonl       one line per resume: the same environment plus the checkpoint resumed from
       metrics.jsonl       one JSON object per logged step (step, epoch, iteration, elapsed_s, lr per
-                          group, losses; max_memory_mib on CUDA)
+                          group, losses; peak memory: max_memory_mib on CUDA, else max_rss_mib)
       checkpoints/        see `discmot.engine.checkpointing`
       model.safetensors   final weights (the EMA weights when EMA is on), discmot's safetensors format
       tensorboard/        event files, only with ``tensorboard: true`` (needs the ``tensorboard`` package)

@@ -306,6 +306,8 @@ class Trainer:
             line[f"lr/{group.get('name', n)}"] = group["lr"]
         if self.device.type == "cuda":  # the OOM question users ask first: peak memory so far, this rank
             line["max_memory_mib"] = round(torch.cuda.max_memory_allocated(self.device) / 2**20, 1)
+        elif (rss := peak_rss_mib()) is not None:  # on the CPU the tensors live in the process itself
+            line["max_rss_mib"] = rss
         self.run.log(line)
         bar.set_postfix(loss=f"{line['loss']:.4g}", refresh=False)
 
@@ -384,6 +386,17 @@ class Trainer:
         path = self.run.path / "model.safetensors"
         checkpointing.write_weights(path, module, self.model_kind, self.model_config, self.config)
         return path
+
+
+def peak_rss_mib() -> float | None:
+    """This process's peak resident memory so far in MiB (``None`` where the OS does not report it)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports KiB, macOS bytes
+    return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
 
 
 def _scalar(value, device: torch.device) -> torch.Tensor:
