@@ -11,9 +11,7 @@ frames at shorter side 480-800, 4 with gradients) for one epoch on one synthetic
 frames at 1280x720 (121 clips), with ``step.checkpoint_frames`` as the recipe ships it (5: the 4 gradient
 frames run without checkpointing, no-grad frames in chunks of 20) and 1 (every gradient frame recomputed in
 the backward pass, no-grad chunks of 4); peak memory is ``torch.cuda.max_memory_allocated``. Not on the
-CPU: the Spatial Adapter's depth encoder is full self-attention over the stride-8 tokens (17,800 at
-1422x800), and in training mode (dropout) CPU PyTorch materialises the score matrices, 10 GB per frame:
-full-size training does not fit a 24 GiB machine.
+CPU: full-size training does not fit a 24 GiB machine (the note in `run` says why).
 
 The full training-from-scratch results and the adapter ablation are ``benchmarks/fdta_ablation.py``
 (tens of minutes per run: not part of ``make bench``).
@@ -21,11 +19,11 @@ The full training-from-scratch results and the adapter ablation are ``benchmarks
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
 import benchlib
+from discmot.engine.run_folder import read_metrics
 
 NAME = "fdta_train"
 TITLE = "FDTA training speed"
@@ -42,7 +40,7 @@ FULL_SIZE_CHECKPOINTING = {"as shipped (5)": 5, "every gradient frame (1)": 1}
 
 def logged_rate(run: Path) -> dict:
     """Iterations/s between the first and last logged step, and the peak memory logged (CUDA or RSS)."""
-    lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    lines = read_metrics(run)
     first, last = lines[0], lines[-1]
     rate = (last["step"] - first["step"]) / (last["elapsed_s"] - first["elapsed_s"])
     peak = last.get("max_memory_mib", last.get("max_rss_mib"))

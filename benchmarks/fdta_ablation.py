@@ -38,6 +38,7 @@ from functools import partial
 from pathlib import Path
 
 import benchlib
+from discmot.engine.run_folder import read_metrics
 
 NAME = "fdta_ablation"
 TITLE = "FDTA trained on CPU: the tiny recipe on synthetic DanceTrack and the adapter mini-ablation"
@@ -71,7 +72,7 @@ def make_data(root: Path, train_sequences: int) -> None:
 
 def training_log(run: Path) -> dict:
     """Iterations, seconds of training and the ID loss at the end (mean of the last 10 logged steps)."""
-    lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    lines = read_metrics(run)
     last = lines[-10:]
     id_loss = sum(line["loss_id"] for line in last) / len(last)
     elapsed = [line["elapsed_s"] for line in lines if "elapsed_s" in line]

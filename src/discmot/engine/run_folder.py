@@ -101,6 +101,12 @@ def environment(seed: int, world_size: int, device: str) -> dict:
     }
 
 
+def read_metrics(run_dir: str | Path) -> list[dict]:
+    """The logged steps of a run folder's ``metrics.jsonl``, in order (blank lines skipped)."""
+    text = (Path(run_dir) / "metrics.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
 class RunFolder:
     """Writes the run folder's files (on rank 0; every method is a no-op elsewhere)."""
 
