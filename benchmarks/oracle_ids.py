@@ -1,4 +1,5 @@
-"""Association ceilings of a tracker's own boxes: what its HOTA would be if every identity were right.
+"""Association references on a tracker's own boxes: what its HOTA would be with every identity right,
+and with the plainest association of the same boxes.
 
 `with_gt_identities` keeps a result file's boxes (and so its detection accuracy) and replaces each
 identity by the ground truth's: per frame, result boxes and gt boxes are paired one to one by a
@@ -6,6 +7,10 @@ Hungarian assignment maximising IoU, pairs with IoU >= 0.5 take the gt id, and e
 id of its own (above all gt ids) so that it still counts as a false positive. Scoring that file says
 how much of the tracker's HOTA gap is detection (the ceiling is low) and how much association (the
 ceiling is high). Only for analysis: the assignment reads the ground truth.
+
+`with_iou_identities` keeps the boxes too and replaces the identities by those of the plain IoU tracker
+(`iou_tracker`: frame-to-frame overlap only, no motion, no appearance, no memory). A learned association
+that scores no better than that on its own boxes has learned nothing beyond overlap.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from scipy.optimize import linear_sum_assignment
 
 from discmot.analysis.analyze import read_gt
 from discmot.io.mot import read_results_by_frame, write_mot_results
-from iou_tracker import iou_matrix
+from iou_tracker import iou_matrix, track_boxes
 
 MIN_IOU = 0.5
 
@@ -59,6 +64,30 @@ def with_gt_identities(result_file: Path, gt_file: Path, out_file: Path) -> None
 
 def oracle_folder(tracker_data: Path, gt_split: Path, out_data: Path) -> None:
     """`with_gt_identities` for every ``<seq>.txt`` of ``tracker_data`` (gt: ``gt_split/<seq>/gt/gt.txt``)."""
+    for result, out_file in _result_files(tracker_data, out_data):
+        with_gt_identities(result, gt_split / result.stem / "gt" / "gt.txt", out_file)
+
+
+def with_iou_identities(result_file: Path, out_file: Path) -> None:
+    """Writes ``result_file``'s rows to ``out_file`` with the ids of a fresh `iou_tracker.IouTracker` run
+    over its boxes (every frame from 1 to the last visited, so a frame without rows ends every track)."""
+    by_frame = read_results_by_frame(result_file)
+    frames = np.concatenate(
+        [np.zeros(0, dtype=np.int64)] + [np.full(len(b), f) for f, (_, b, _) in by_frame.items()]
+    )
+    boxes = np.concatenate([np.zeros((0, 4))] + [b for _, b, _ in by_frame.values()])
+    scores = np.concatenate([np.zeros(0)] + [s for _, _, s in by_frame.values()])
+    ids = track_boxes(frames, boxes, int(frames.max(initial=0)))
+    write_mot_results(out_file, frames, ids, boxes, scores)
+
+
+def iou_folder(tracker_data: Path, out_data: Path) -> None:
+    """`with_iou_identities` for every ``<seq>.txt`` of ``tracker_data``."""
+    for result, out_file in _result_files(tracker_data, out_data):
+        with_iou_identities(result, out_file)
+
+
+def _result_files(tracker_data: Path, out_data: Path) -> list[tuple[Path, Path]]:
+    """``(<tracker_data>/<seq>.txt, <out_data>/<seq>.txt)`` per result file; creates ``out_data``."""
     out_data.mkdir(parents=True, exist_ok=True)
-    for result in sorted(tracker_data.glob("*.txt")):
-        with_gt_identities(result, gt_split / result.stem / "gt" / "gt.txt", out_data / result.name)
+    return [(result, out_data / result.name) for result in sorted(tracker_data.glob("*.txt"))]

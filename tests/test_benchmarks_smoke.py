@@ -147,6 +147,32 @@ def test_oracle_ids_give_each_box_the_identity_of_the_gt_box_it_overlaps(tmp_pat
     assert rows == [["1", "7"], ["1", "9"], ["1", "10"], ["2", "11"], ["2", "12"]]
 
 
+def test_iou_identities_relabel_a_tracker_output_by_overlap_alone(tmp_path):
+    oracle = importlib.import_module("oracle_ids")
+    # two boxes drifting right; the tracker swapped their ids every frame; frame 3 has no rows, so the
+    # IoU tracker ends both tracks there and frame 4's boxes start new ones
+    result = tmp_path / "result.txt"
+    result.write_text(
+        "1,1,0,0,10,10,0.9,-1,-1\n1,2,40,0,10,10,0.8,-1,-1\n"
+        "2,2,1,0,10,10,0.7,-1,-1\n2,1,41,0,10,10,0.6,-1,-1\n"
+        "4,5,2,0,10,10,0.5,-1,-1\n4,6,42,0,10,10,0.4,-1,-1\n"
+    )
+    out = tmp_path / "out.txt"
+    oracle.with_iou_identities(result, out)
+    rows = [line.split(",")[:7] for line in out.read_text().splitlines()]
+    ids = {(row[0], row[2]): row[1] for row in rows}  # (frame, x) -> id
+    assert ids["1", "0.00"] == ids["2", "1.00"] and ids["1", "40.00"] == ids["2", "41.00"]
+    assert ids["1", "0.00"] != ids["1", "40.00"]
+    assert not {ids["4", "2.00"], ids["4", "42.00"]} & {ids["1", "0.00"], ids["1", "40.00"]}
+    scores = {(row[0], row[2]): float(row[6]) for row in rows}  # boxes and scores are kept
+    assert scores == {("1", "0.00"): 0.9, ("1", "40.00"): 0.8, ("2", "1.00"): 0.7, ("2", "41.00"): 0.6,
+                      ("4", "2.00"): 0.5, ("4", "42.00"): 0.4}  # fmt: skip
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    oracle.with_iou_identities(empty, tmp_path / "empty_out.txt")
+    assert (tmp_path / "empty_out.txt").read_text() == ""
+
+
 def test_training_rate_and_peak_memory_from_a_run_log(tmp_path):
     bench = run_all.load("fdta_train")
     lines = [
