@@ -419,6 +419,24 @@ def test_in_process_resume_extends_a_finished_run(tmp_path):
         assert torch.equal(trainer.model.state_dict()[key], value), key
 
 
+def test_resume_from_another_runs_checkpoint_compares_with_that_runs_config(tmp_path):
+    _fit(tmp_path / "first", _config(epochs=1))
+    checkpoint = tmp_path / "first" / "run" / "checkpoints" / "epoch-000.pt"
+    _fit(tmp_path / "second", _config(epochs=2), resume=checkpoint)
+    run = tmp_path / "second" / "run"
+    resume = json.loads((run / "resumes.jsonl").read_text())
+    assert resume["config_changed"] == ["train.epochs"]  # not every key of a folder with no config yet
+    assert yaml.safe_load((run / "config.yaml").read_text())["train"]["epochs"] == 2
+    assert json.loads((run / "environment.json").read_text())["seed"] == 1
+    # a checkpoint outside any run folder: nothing to compare with, nothing claimed; the files written
+    alone = tmp_path / "alone.pt"
+    alone.write_bytes(checkpoint.read_bytes())
+    _fit(tmp_path / "third", _config(epochs=2), resume=alone)
+    run = tmp_path / "third" / "run"
+    assert json.loads((run / "resumes.jsonl").read_text())["config_changed"] == []
+    assert (run / "config.yaml").is_file() and (run / "environment.json").is_file()
+
+
 def test_latest_checkpoint_ignores_partial_and_foreign_files(tmp_path):
     for name in ("epoch-000.pt", "epoch-001-iter-000004.pt", "epoch-001.pt", "epoch-002-iter-000003.pt"):
         (tmp_path / name).write_bytes(b"x")

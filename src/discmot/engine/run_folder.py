@@ -132,14 +132,24 @@ class RunFolder:
         atomic_write_text(self.path / "environment.json", json.dumps(env, indent=2) + "\n")
 
     def write_resume(self, config: dict, env: dict, checkpoint: Path, step: int) -> None:
-        """A resumed run: notes the resume, warns about config changes, cuts metrics back to ``step``."""
+        """A resumed run: notes the resume, warns about config changes, cuts metrics back to ``step``.
+
+        The config is compared with this folder's ``config.yaml`` or, when this folder is new (a
+        checkpoint of another run continued elsewhere), with the config of the run that wrote the
+        checkpoint (``<run>/checkpoints/<file>`` -> ``<run>/config.yaml``)."""
         if not self.is_main:
             return
         config = plain(config)
-        changed = _changed_keys(self._read_config(), config)
+        earlier = self._read_config(self.path) or self._read_config(Path(checkpoint).parent.parent)
+        changed = _changed_keys(earlier, config) if earlier else []
+        if not earlier:
+            log.info("resuming from %s: no config of an earlier run to compare with", checkpoint)
         if changed:
             log.warning("resuming with a different config; changed: %s", ", ".join(changed))
+        if changed or not (self.path / "config.yaml").is_file():
             atomic_write_text(self.path / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+        if not (self.path / "environment.json").is_file():  # a new folder: its files as at a start
+            atomic_write_text(self.path / "environment.json", json.dumps(env, indent=2) + "\n")
         record = {**env, "checkpoint": str(checkpoint), "step": step, "config_changed": changed}
         with open(self.path / "resumes.jsonl", "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
@@ -166,8 +176,9 @@ class RunFolder:
             self._tensorboard.close()
             self._tensorboard = None
 
-    def _read_config(self) -> dict:
-        path = self.path / "config.yaml"
+    @staticmethod
+    def _read_config(run_dir: Path) -> dict:
+        path = run_dir / "config.yaml"
         return load_yaml(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
     def _truncate_metrics(self, step: int) -> None:
