@@ -313,8 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         "ids of their own): the HOTA of a perfect association on that variant's detections. "
         "HOTA, IoU tracker: the same boxes with the ids of the plain IoU tracker "
         "(`benchmarks/iou_tracker.py`: frame-to-frame Hungarian IoU >= 0.3, a track ends at its first "
-        "missed frame): the association "
-        "that overlap alone gives; a learned association scoring about the same has learned nothing more.",
+        "missed frame): the association that overlap alone gives; a learned association scoring about "
+        "the same has learned nothing more.",
         "Reproduce: `python benchmarks/fdta_ablation.py "
         + shlex.join(sys.argv[1:] if argv is None else argv)
         + "`.",

@@ -21,7 +21,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from discmot.analysis.analyze import read_gt
-from discmot.io.mot import read_results_by_frame, write_mot_results
+from discmot.io.mot import read_mot_table, read_results_by_frame, write_mot_results
 from iou_tracker import iou_matrix, track_boxes
 
 MIN_IOU = 0.5
@@ -71,12 +71,10 @@ def oracle_folder(tracker_data: Path, gt_split: Path, out_data: Path) -> None:
 def with_iou_identities(result_file: Path, out_file: Path) -> None:
     """Writes ``result_file``'s rows to ``out_file`` with the ids of a fresh `iou_tracker.IouTracker` run
     over its boxes (every frame from 1 to the last visited, so a frame without rows ends every track)."""
-    by_frame = read_results_by_frame(result_file)
-    frames = np.concatenate(
-        [np.zeros(0, dtype=np.int64)] + [np.full(len(b), f) for f, (_, b, _) in by_frame.items()]
-    )
-    boxes = np.concatenate([np.zeros((0, 4))] + [b for _, b, _ in by_frame.values()])
-    scores = np.concatenate([np.zeros(0)] + [s for _, _, s in by_frame.values()])
+    rows = read_mot_table(result_file, min_columns=6).values
+    rows = rows if rows.size else np.zeros((0, 7))  # a 0-byte file parses as (0, 0)
+    frames, boxes = rows[:, 0].astype(np.int64), rows[:, 2:6]
+    scores = rows[:, 6] if rows.shape[1] >= 7 else np.ones(len(rows))  # as read_results_by_frame
     ids = track_boxes(frames, boxes, int(frames.max(initial=0)))
     write_mot_results(out_file, frames, ids, boxes, scores)
 

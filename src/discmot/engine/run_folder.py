@@ -140,13 +140,14 @@ class RunFolder:
         if not self.is_main:
             return
         config = plain(config)
-        earlier = self._read_config(self.path) or self._read_config(Path(checkpoint).parent.parent)
+        own = self._read_config(self.path)
+        earlier = own or self._read_config(Path(checkpoint).parent.parent)
         changed = _changed_keys(earlier, config) if earlier else []
         if not earlier:
             log.info("resuming from %s: no config of an earlier run to compare with", checkpoint)
         if changed:
             log.warning("resuming with a different config; changed: %s", ", ".join(changed))
-        if changed or not (self.path / "config.yaml").is_file():
+        if changed or not own:
             atomic_write_text(self.path / "config.yaml", yaml.safe_dump(config, sort_keys=False))
         if not (self.path / "environment.json").is_file():  # a new folder: its files as at a start
             atomic_write_text(self.path / "environment.json", json.dumps(env, indent=2) + "\n")
