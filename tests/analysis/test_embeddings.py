@@ -22,6 +22,7 @@ from discmot.analysis.embeddings import (
     match_detections,
     pair_similarities,
     project_2d,
+    reidentification,
     similarity_histogram,
     view_statistics,
 )
@@ -78,6 +79,29 @@ def test_view_statistics_aggregate_pairs_within_frames_only():
     assert stats.mean_similarity == pytest.approx(expected_mean)
     assert [p[:3] for p in stats.per_frame] == [(1, 3, 3), (2, 2, 1), (3, 1, 0)]
     assert np.isnan(stats.per_frame[2][3])
+
+
+def test_reidentification_picks_the_most_similar_earlier_object_by_identity():
+    # Frame 1: ids 1, 2, 3 at 0, 90, 180 degrees. Frame 2: id 1 at 80 degrees (closest to id 2: a miss),
+    # id 3 at 170 (closest to itself: a hit), id 4 (not in frame 1: not a query).
+    frame1 = FrameObjects(1, np.array([1, 2, 3]), np.zeros((3, 4)), {"v": unit_at([0, 90, 180])})
+    frame2 = FrameObjects(2, np.array([1, 3, 4]), np.zeros((3, 4)), {"v": unit_at([80, 170, 0])})
+    # Frame 3: id 2 only; frame 1 is two frames back, frame 2 (no id 2) gives no query.
+    frame3 = FrameObjects(3, np.array([2]), np.zeros((1, 4)), {"v": unit_at([95])})
+    frames = [frame1, frame2, frame3]
+    gap1 = reidentification(frames, "v", 1)
+    assert (gap1.lag, gap1.queries, gap1.hits) == (1, 2, 1)
+    assert gap1.rank1 == pytest.approx(0.5) and gap1.chance == pytest.approx(1 / 3)
+    gap2 = reidentification(frames, "v", 2)
+    assert (gap2.queries, gap2.hits, gap2.rank1) == (1, 1, 1.0)
+    # A single earlier object is no choice at all: not counted.
+    lone = FrameObjects(4, np.array([2]), np.zeros((1, 4)), {"v": unit_at([0])})
+    assert reidentification([frame3, lone], "v", 1).queries == 0
+    assert np.isnan(reidentification([frame3, lone], "v", 1).rank1)
+    stats = view_statistics(frames, "v", AnalysisConfig(reid_lags=(1, 2, 7)))
+    assert [(r.lag, r.queries, r.hits) for r in stats.reid] == [(1, 2, 1), (2, 1, 1), (7, 0, 0)]
+    with pytest.raises(ValueError, match="reid_lags"):
+        AnalysisConfig(reid_lags=(0, 5))
 
 
 def test_cross_similarity_sorts_rows_and_columns_by_id():
@@ -186,6 +210,15 @@ def check_report(out: Path) -> dict:
         for key in ("fraction_above", "mean_similarity"):
             assert float(parser.cells[f"{view}.{key}"]) == pytest.approx(stats[key], abs=5e-5)
         assert sum(stats["histogram"]) == stats["pairs"]
+        assert [r["lag"] for r in stats["reid"]] == summary["settings"]["reid_lags"]
+        for r in stats["reid"]:
+            cell = parser.cells[f"{view}.reid.{r['lag']}.rank1"]
+            if r["queries"]:
+                assert 0 <= r["hits"] <= r["queries"]
+                assert float(cell.split()[0]) == pytest.approx(r["rank1"], abs=5e-4)
+                assert float(cell.split()[1].strip("()")) == pytest.approx(r["chance"], abs=5e-4)
+            else:
+                assert r["rank1"] is None and cell.startswith("n/a")
     return summary
 
 
@@ -196,6 +229,7 @@ def test_fdta_report_files_and_numbers(fdta_report):
     for name in (
         "histogram.png",
         "fraction_per_frame.png",
+        "reid.png",
         "projection_decoder.png",
         "projection_adapted.png",
     ):

@@ -128,6 +128,16 @@ def view_summary(stats: ViewStatistics, frames: int, description: str) -> dict:
             {"frame": f, "objects": m, "pairs": p, "fraction_above": _finite(r)}
             for f, m, p, r in stats.per_frame
         ],
+        "reid": [
+            {
+                "lag": r.lag,
+                "queries": r.queries,
+                "hits": r.hits,
+                "rank1": _finite(r.rank1),
+                "chance": _finite(r.chance),
+            }
+            for r in stats.reid
+        ],
     }
 
 
@@ -163,6 +173,16 @@ def statistics_figures(views: dict[str, ViewStatistics], config: AnalysisConfig,
         "frame",
         f"fraction > {t:g}",
     )
+    reid_series = {
+        v: (np.array([r.lag for r in s.reid], float), np.array([r.rank1 for r in s.reid]))
+        for v, s in views.items()
+    }
+    # Every view holds the same identified objects, so one chance line serves all.
+    first = next(iter(views.values())).reid
+    reid_series["chance"] = (np.array([r.lag for r in first], float), np.array([r.chance for r in first]))
+    reid = plots.line_plot(
+        reid_series, f"{model}: rank-1 re-identification across a gap", "gap (frames)", "rank-1 rate"
+    )
     return [
         Figure(
             "histogram.png",
@@ -178,6 +198,15 @@ def statistics_figures(views: dict[str, ViewStatistics], config: AnalysisConfig,
             "Per frame: the fraction of different-object pairs whose cosine similarity exceeds the "
             "threshold (gaps: frames with fewer than two objects).",
             plots.encode_png(line),
+        ),
+        Figure(
+            "reid.png",
+            "Re-identification across a gap",
+            "For each object, is the most similar embedding among the objects a given number of frames "
+            "earlier the same object? Rank-1 rate against the gap, with the rate of a random pick "
+            "(chance). Position is not used: at long gaps this is what the embedding alone tells about "
+            "identity, the cue that brings an object back after an occlusion.",
+            plots.encode_png(reid),
         ),
     ]
 

@@ -31,6 +31,9 @@ from discmot.ops.boxes import box_iou
 SCORE_THRESHOLD = 0.3
 IOU_THRESHOLD = 0.5
 SIMILARITY_THRESHOLD = 0.9
+#: Frame gaps at which re-identification is measured: next frame, a short and a long occlusion (1 and 2.5 s
+#: at 20 frames/s, DanceTrack's rate).
+REID_LAGS = (1, 5, 20, 50)
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class AnalysisConfig:
             reported (the paper's 0.9).
         bins: number of equal histogram bins over [-1, 1].
         template_lag: the templates of frame ``t`` are the same objects' embeddings at frame ``t - lag``.
+        reid_lags: frame gaps at which the re-identification rank-1 rate is measured (`reidentification`).
         max_projection_points: at most this many embeddings (evenly subsampled) go into the 2-D map.
         seed: seed of the t-SNE and of the subsampling.
     """
@@ -53,12 +57,15 @@ class AnalysisConfig:
     similarity_threshold: float = SIMILARITY_THRESHOLD
     bins: int = 20
     template_lag: int = 1
+    reid_lags: tuple[int, ...] = REID_LAGS
     max_projection_points: int = 1500
     seed: int = 0
 
     def __post_init__(self):
         if self.bins < 1 or self.template_lag < 1 or self.max_projection_points < 3:
             raise ValueError(f"invalid analysis settings: {self}")
+        if not self.reid_lags or min(self.reid_lags) < 1:
+            raise ValueError(f"reid_lags must be positive frame gaps, got {self.reid_lags}")
 
 
 @dataclass(frozen=True)
@@ -168,6 +175,56 @@ def cross_similarity(
 
 
 @dataclass(frozen=True)
+class ReidRate:
+    """Nearest-neighbour re-identification of objects ``lag`` frames apart (see `reidentification`).
+
+    Attributes:
+        lag: frame gap.
+        queries: objects of a frame ``t`` whose identity is among the candidates, the objects of frame
+            ``t - lag`` (counted only where that frame has at least two).
+        hits: queries whose most similar candidate (cosine) has their identity.
+        chance: expected rank-1 rate of a random pick, the mean of ``1 / candidates`` over the queries.
+    """
+
+    lag: int
+    queries: int
+    hits: int
+    chance: float
+
+    @property
+    def rank1(self) -> float:
+        """``hits / queries`` (NaN without queries)."""
+        return self.hits / self.queries if self.queries else float("nan")
+
+
+def reidentification(frames: list[FrameObjects], view: str, lag: int) -> ReidRate:
+    """Rank-1 re-identification of every object from the objects ``lag`` frames earlier.
+
+    For each analysed frame ``t`` whose frame ``t - lag`` was analysed and holds at least two objects, each
+    object of ``t`` whose identity is also in ``t - lag`` is a query; it is re-identified when the most
+    cosine-similar object of ``t - lag`` has its identity (ties: the first in row order). Position is not
+    used, so at large lags this measures what the embedding alone says about identity, the cue a tracker
+    needs after an occlusion.
+    """
+    by_frame = {objects.frame: objects for objects in frames}
+    queries = hits = 0
+    chance = 0.0
+    for objects in frames:
+        earlier = by_frame.get(objects.frame - lag)
+        if earlier is None or len(earlier) < 2 or not len(objects):
+            continue
+        known = np.isin(objects.ids, earlier.ids)
+        if not known.any():
+            continue
+        similarity = l2_normalize(objects.embeddings[view][known]) @ l2_normalize(earlier.embeddings[view]).T
+        best = earlier.ids[similarity.argmax(axis=1)]
+        queries += int(known.sum())
+        hits += int((best == objects.ids[known]).sum())
+        chance += known.sum() / len(earlier)
+    return ReidRate(lag, queries, hits, chance / queries if queries else float("nan"))
+
+
+@dataclass(frozen=True)
 class ViewStatistics:
     """Different-object similarity statistics of one embedding view over a run.
 
@@ -177,6 +234,7 @@ class ViewStatistics:
         mean_similarity: mean cosine over the pairs (NaN without pairs).
         histogram: ``[bins]`` counts over `histogram_edges`.
         per_frame: ``(frame, objects, pairs, fraction_above)`` for every frame analysed.
+        reid: one `ReidRate` per lag of the config.
     """
 
     pairs: int
@@ -185,6 +243,7 @@ class ViewStatistics:
     mean_similarity: float
     histogram: np.ndarray
     per_frame: list[tuple[int, int, int, float]]
+    reid: tuple[ReidRate, ...]
 
 
 def view_statistics(frames: list[FrameObjects], view: str, config: AnalysisConfig) -> ViewStatistics:
@@ -204,6 +263,7 @@ def view_statistics(frames: list[FrameObjects], view: str, config: AnalysisConfi
         mean_similarity=float(values.mean()) if len(values) else float("nan"),
         histogram=similarity_histogram(values, config.bins),
         per_frame=per_frame,
+        reid=tuple(reidentification(frames, view, lag) for lag in config.reid_lags),
     )
 
 

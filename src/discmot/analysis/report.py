@@ -63,6 +63,25 @@ def _table(summary: dict) -> str:
     )
 
 
+def _reid_table(summary: dict) -> str:
+    """Rank-1 re-identification per view and gap; cells ``data-key="<view>.reid.<lag>.rank1"``."""
+    lags = summary["settings"]["reid_lags"]
+    head = "".join(f"<th>gap {lag}</th>" for lag in lags)
+    rows = []
+    for view, stats in summary["views"].items():
+        cells = "".join(
+            f'<td data-key="{view}.reid.{r["lag"]}.rank1">{format_number(r["rank1"], "{:.3f}")}'
+            f" ({format_number(r['chance'], '{:.3f}')})</td>"
+            for r in stats["reid"]
+        )
+        rows.append(f"<tr><td>{html.escape(view)}</td>{cells}</tr>")
+    return (
+        "<p>Rank-1 re-identification: the most similar object that many frames earlier is the same "
+        "object (in brackets: chance).</p>"
+        f"<table><tr><th>embeddings</th>{head}</tr>{''.join(rows)}</table>"
+    )
+
+
 def _figure(figure: Figure) -> str:
     data = base64.b64encode(figure.png).decode("ascii")
     return (
@@ -88,7 +107,8 @@ def render_html(summary: dict, figures: list[Figure]) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>discmot embedding report</title><style>{STYLE}</style></head><body>"
-        f"<h1>Embedding diagnostics</h1><p>{provenance}</p><h2>Numbers</h2>{_table(summary)}"
+        f"<h1>Embedding diagnostics</h1><p>{provenance}</p>"
+        f"<h2>Numbers</h2>{_table(summary)}{_reid_table(summary)}"
         f"<ul>{views}</ul>{f'<h2>Notes</h2><ul>{notes}</ul>' if notes else ''}<h2>Figures</h2>"
         + "".join(_figure(f) for f in figures)
         + "</body></html>\n"
