@@ -24,8 +24,9 @@ test: install
 test-slow: install
 	$(PY) -m pytest -q -m slow -p no:cacheprovider
 
+# make bench ONLY="demo track" runs only those sections (names: the benchmarks/bench_<name>.py files).
 bench: install
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/run_all.py $(if $(ONLY),--only $(ONLY))
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks
