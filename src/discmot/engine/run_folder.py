@@ -128,8 +128,8 @@ class RunFolder:
         if not self.is_main:
             return
         self._truncate_metrics(-1)
-        atomic_write_text(self.path / "config.yaml", yaml.safe_dump(plain(config), sort_keys=False))
-        atomic_write_text(self.path / "environment.json", json.dumps(env, indent=2) + "\n")
+        self._write_config(plain(config))
+        self._write_environment(env)
 
     def write_resume(self, config: dict, env: dict, checkpoint: Path, step: int) -> None:
         """A resumed run: notes the resume, warns about config changes, cuts metrics back to ``step``.
@@ -148,9 +148,9 @@ class RunFolder:
         if changed:
             log.warning("resuming with a different config; changed: %s", ", ".join(changed))
         if changed or not own:
-            atomic_write_text(self.path / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+            self._write_config(config)
         if not (self.path / "environment.json").is_file():  # a new folder: its files as at a start
-            atomic_write_text(self.path / "environment.json", json.dumps(env, indent=2) + "\n")
+            self._write_environment(env)
         record = {**env, "checkpoint": str(checkpoint), "step": step, "config_changed": changed}
         with open(self.path / "resumes.jsonl", "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
@@ -176,6 +176,13 @@ class RunFolder:
         if self._tensorboard is not None:
             self._tensorboard.close()
             self._tensorboard = None
+
+    def _write_config(self, config: dict) -> None:
+        """``config.yaml`` from an already plain (YAML-safe) config, atomically."""
+        atomic_write_text(self.path / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+
+    def _write_environment(self, env: dict) -> None:
+        atomic_write_text(self.path / "environment.json", json.dumps(env, indent=2) + "\n")
 
     @staticmethod
     def _read_config(run_dir: Path) -> dict:
