@@ -8,6 +8,12 @@ id of its own (above all gt ids) so that it still counts as a false positive. Sc
 how much of the tracker's HOTA gap is detection (the ceiling is low) and how much association (the
 ceiling is high). Only for analysis: the assignment reads the ground truth.
 
+A tracker that forgets a track after a number of frames without it (FDTA's history window: at most
+``miss_tolerance - 2`` missed frames between two boxes of a track) cannot keep an identity across a
+longer gap, however good its association. ``with_gt_identities(..., max_missed=N)`` gives such an id a
+fresh one when it reappears after more than ``N`` frames without a box (`forget_after_gaps`): the
+ceiling of a perfect association under that memory.
+
 `with_iou_identities` keeps the boxes too and replaces the identities by those of the plain IoU tracker
 (`iou_tracker`: frame-to-frame overlap only, no motion, no appearance, no memory). A learned association
 that scores no better than that on its own boxes has learned nothing beyond overlap.
@@ -40,8 +46,30 @@ def gt_identities(boxes: np.ndarray, gt_boxes: np.ndarray, gt_ids: np.ndarray) -
     return ids
 
 
-def with_gt_identities(result_file: Path, gt_file: Path, out_file: Path) -> None:
-    """Writes ``result_file``'s rows to ``out_file`` with the gt identities (see the module docstring)."""
+def forget_after_gaps(frames: np.ndarray, ids: np.ndarray, max_missed: int, first_new: int) -> np.ndarray:
+    """Ids ``(N,)`` for rows of ``frames (N,)`` and ``ids (N,)``: each id as given until it reappears after
+    more than ``max_missed`` frames without a row, from there on a fresh id (``first_new``, then up)."""
+    if len(ids) == 0:
+        return ids.copy()
+    order = np.lexsort((frames, ids))  # by id, then frame
+    sorted_ids, sorted_frames = ids[order], frames[order]
+    same_id = np.r_[False, sorted_ids[1:] == sorted_ids[:-1]]
+    forgotten = same_id & (np.diff(sorted_frames, prepend=0) - 1 > max_missed)
+    # every forgotten reappearance starts a segment; a segment's rows share the id of its start
+    segment = np.cumsum(~same_id | forgotten) - 1
+    segment_ids = np.where(forgotten, first_new + np.cumsum(forgotten) - 1, sorted_ids)[
+        np.flatnonzero(~same_id | forgotten)
+    ]
+    out = np.empty_like(ids)
+    out[order] = segment_ids[segment]
+    return out
+
+
+def with_gt_identities(
+    result_file: Path, gt_file: Path, out_file: Path, max_missed: int | None = None
+) -> None:
+    """Writes ``result_file``'s rows to ``out_file`` with the gt identities (see the module docstring);
+    with ``max_missed``, an identity is forgotten after a longer gap (`forget_after_gaps`)."""
     gt_frames = read_gt(gt_file)  # without the rows marked "not considered": they pair with nothing
     next_id = max((int(ids.max()) for _, ids in gt_frames.values() if len(ids)), default=0) + 1
     no_truth = (np.zeros((0, 4)), np.zeros(0, dtype=np.int64))
@@ -57,15 +85,16 @@ def with_gt_identities(result_file: Path, gt_file: Path, out_file: Path) -> None
         ids.append(assigned)
         boxes.append(frame_boxes)
         scores.append(frame_scores)
-    write_mot_results(
-        out_file, np.concatenate(frames), np.concatenate(ids), np.concatenate(boxes), np.concatenate(scores)
-    )
+    frames, ids = np.concatenate(frames), np.concatenate(ids)
+    if max_missed is not None:
+        ids = forget_after_gaps(frames, ids, max_missed, first_new=next_id)
+    write_mot_results(out_file, frames, ids, np.concatenate(boxes), np.concatenate(scores))
 
 
-def oracle_folder(tracker_data: Path, gt_split: Path, out_data: Path) -> None:
+def oracle_folder(tracker_data: Path, gt_split: Path, out_data: Path, max_missed: int | None = None) -> None:
     """`with_gt_identities` for every ``<seq>.txt`` of ``tracker_data`` (gt: ``gt_split/<seq>/gt/gt.txt``)."""
     for result, out_file in _result_files(tracker_data, out_data):
-        with_gt_identities(result, gt_split / result.stem / "gt" / "gt.txt", out_file)
+        with_gt_identities(result, gt_split / result.stem / "gt" / "gt.txt", out_file, max_missed)
 
 
 def with_iou_identities(result_file: Path, out_file: Path) -> None:

@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -145,6 +146,31 @@ def test_oracle_ids_give_each_box_the_identity_of_the_gt_box_it_overlaps(tmp_pat
     # gt ids kept where paired; unpaired boxes (the false positive; the weak overlap; the box on the
     # "not considered" gt row 8) get fresh ids above every gt id, one each
     assert rows == [["1", "7"], ["1", "9"], ["1", "10"], ["2", "11"], ["2", "12"]]
+
+
+def test_a_tracker_with_short_memory_gets_a_fresh_id_after_a_longer_gap(tmp_path):
+    oracle = importlib.import_module("oracle_ids")
+    # id 7 in frames 1, 2, 5 (2 frames missed) and 9 (3 missed); id 9 in frames 3 and 1 (rows unsorted)
+    frames = np.array([9, 1, 3, 2, 5, 1])
+    ids = np.array([7, 7, 9, 7, 7, 9])
+    forgotten = oracle.forget_after_gaps(frames, ids, max_missed=2, first_new=20)
+    assert forgotten.tolist() == [20, 7, 9, 7, 7, 9]
+    assert oracle.forget_after_gaps(frames, ids, max_missed=3, first_new=20).tolist() == ids.tolist()
+    # no missed frame allowed: id 7 keeps frames 1-2, then 5 and 9 are new; id 9's frame 3 is new too
+    # (fresh ids numbered in (id, frame) order)
+    assert oracle.forget_after_gaps(frames, ids, max_missed=0, first_new=20).tolist() == [21, 7, 22, 7, 20, 9]
+    nothing = np.zeros(0, dtype=np.int64)
+    assert oracle.forget_after_gaps(nothing, nothing, max_missed=2, first_new=20).shape == (0,)
+    # through with_gt_identities: the paired box's gt id 7 is forgotten over the 3-frame gap
+    gt = tmp_path / "gt.txt"
+    gt.write_text("1,7,0,0,10,10,1,1,1\n5,7,0,0,10,10,1,1,1\n")
+    result = tmp_path / "result.txt"
+    result.write_text("1,1,0,0,10,10,0.9,-1,-1\n5,1,0,0,10,10,0.9,-1,-1\n")
+    out = tmp_path / "out.txt"
+    oracle.with_gt_identities(result, gt, out, max_missed=2)
+    assert [line.split(",")[:2] for line in out.read_text().splitlines()] == [["1", "7"], ["5", "8"]]
+    oracle.with_gt_identities(result, gt, out, max_missed=3)
+    assert [line.split(",")[:2] for line in out.read_text().splitlines()] == [["1", "7"], ["5", "7"]]
 
 
 def test_iou_identities_relabel_a_tracker_output_by_overlap_alone(tmp_path):
