@@ -55,13 +55,11 @@ def forget_after_gaps(frames: np.ndarray, ids: np.ndarray, max_missed: int, firs
     sorted_ids, sorted_frames = ids[order], frames[order]
     same_id = np.r_[False, sorted_ids[1:] == sorted_ids[:-1]]
     forgotten = same_id & (np.diff(sorted_frames, prepend=0) - 1 > max_missed)
-    # every forgotten reappearance starts a segment; a segment's rows share the id of its start
-    segment = np.cumsum(~same_id | forgotten) - 1
-    segment_ids = np.where(forgotten, first_new + np.cumsum(forgotten) - 1, sorted_ids)[
-        np.flatnonzero(~same_id | forgotten)
-    ]
+    # a segment starts at an id's first row and at each forgotten reappearance; its rows share one id
+    starts = ~same_id | forgotten
+    start_ids = np.where(forgotten, first_new + np.cumsum(forgotten) - 1, sorted_ids)[starts]
     out = np.empty_like(ids)
-    out[order] = segment_ids[segment]
+    out[order] = start_ids[np.cumsum(starts) - 1]
     return out
 
 
