@@ -46,40 +46,57 @@ def test_ablation_script_parses_its_options():
             ablation.parse_args(bad)
 
 
-def _ablation_run(seed: int, schedule: str, hota: float) -> dict:
+def _ablation_run(seed: int, recipe: str, hota: float) -> dict:
     metrics = importlib.import_module("fdta_ablation").METRICS
     scores = dict.fromkeys(metrics, 0.5) | {"HOTA": hota}
-    return {"seed": seed, "schedule": schedule, "steps": 100, "seconds": 50.0, "scores": scores}
+    return {"seed": seed, "recipe": recipe, "steps": 100, "seconds": 50.0, "scores": scores}
 
 
-def test_ablation_table_pools_seeds_of_one_schedule_only():
+def test_ablation_table_pools_seeds_of_one_recipe_only():
     ablation = importlib.import_module("fdta_ablation")
     results = {
-        "baseline (MOTIP)": [_ablation_run(1, "0.0002, 6, 4", 0.2)],
+        "baseline (MOTIP)": [_ablation_run(1, "0.0002, 6, 4, 32", 0.2)],
         "full": [
-            _ablation_run(1, "0.0006, 7, 6", 0.3),
-            _ablation_run(1, "0.0002, 6, 4", 0.1),
-            _ablation_run(2, "0.0006, 7, 6", 0.5),
+            _ablation_run(1, "0.0006, 7, 6, 64", 0.3),
+            _ablation_run(1, "0.0002, 6, 4, 32", 0.1),
+            _ablation_run(2, "0.0006, 7, 6, 64", 0.5),
+            _ablation_run(1, "0.0006, 7, 6, 32", 0.25),
         ],
     }
     rows = [line.split(" | ") for line in ablation.table(results).splitlines()[2:]]
-    # lower lr first, variants in their order within one schedule
+    # lower lr first, variants in their order within one recipe; a width of its own is a recipe of its own
     assert [(row[0].lstrip("| "), row[1], row[2]) for row in rows] == [
-        ("baseline (MOTIP)", "0.0002, 6, 4", "1"),
-        ("full", "0.0002, 6, 4", "1"),
-        ("full", "0.0006, 7, 6", "1, 2"),
+        ("baseline (MOTIP)", "0.0002, 6, 4, 32", "1"),
+        ("full", "0.0002, 6, 4, 32", "1"),
+        ("full", "0.0006, 7, 6, 64", "1, 2"),
+        ("full", "0.0006, 7, 6, 32", "1"),
     ]
     assert rows[1][3] == "0.100" and rows[2][3] == "0.400 ± 0.141"
 
 
-def test_ablation_checks_targets_only_at_the_shipped_schedule():
+def test_ablation_checks_targets_only_at_the_shipped_recipe():
     ablation = importlib.import_module("fdta_ablation")
-    shipped = ablation.recipe_schedule()
-    results = {"full": [_ablation_run(1, shipped, 0.3), _ablation_run(2, "0.0001, 1, 0", 0.1)]}
-    assert ablation.check(results, schedule_overridden=False) == ["full recipe (seed 1) HOTA 0.300 < 0.5"]
-    assert ablation.check(results, schedule_overridden=True) == []
+    shipped = ablation.shipped_recipe()
+    narrower = shipped.rsplit(", ", 1)[0] + ", 16"
+    results = {"full": [_ablation_run(1, shipped, 0.3), _ablation_run(2, "0.0001, 1, 0, 64", 0.1)]}
+    results["full"].append(_ablation_run(3, narrower, 0.1))
+    assert ablation.check(results, recipe_overridden=False) == ["full recipe (seed 1) HOTA 0.300 < 0.5"]
+    assert ablation.check(results, recipe_overridden=True) == []
     results["full"][0]["scores"]["HOTA"] = 0.5
-    assert ablation.check(results, schedule_overridden=False) == []
+    assert ablation.check(results, recipe_overridden=False) == []
+
+
+def test_ablation_reads_a_runs_recipe_from_its_config(tmp_path):
+    import yaml
+
+    from discmot.models.fdta.recipe import load_recipe
+
+    ablation = importlib.import_module("fdta_ablation")
+    for overrides, expected_width in (([], "64"), (["model.detr.hidden_dim=32"], "32")):
+        recipe = load_recipe("tiny", overrides)
+        (tmp_path / "config.yaml").write_text(yaml.safe_dump(recipe.as_dict(), sort_keys=False))
+        cell = ablation.recipe_of(tmp_path)
+        assert cell.rsplit(", ", 1) == [ablation.shipped_recipe().rsplit(", ", 1)[0], expected_width]
 
 
 def test_replace_section_rewrites_only_its_own_section():
