@@ -41,7 +41,7 @@ def test_demo_weights_detect_dancers_on_an_unseen_sequence(tmp_path):
         tmp_path / "data", "dancetrack", split="val", sequences=1, frames=20, seed=99, size=(256, 160)
     )
     random_weights = tmp_path / "random.safetensors"
-    save_fdta(random_weights, build_fdta("tiny"))
+    save_fdta(random_weights, build_fdta(load_fdta(DEMO).config))  # same shape, random weights
     trained, untrained = det_a(tmp_path, DEMO), det_a(tmp_path, random_weights)
     assert trained > 0.3, trained
     assert trained > untrained + 0.2, (trained, untrained)
