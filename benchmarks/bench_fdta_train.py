@@ -25,8 +25,10 @@ from pathlib import Path
 
 import benchlib
 from discmot.engine.run_folder import read_metrics
+from discmot.models.fdta.config import preset
 
 NAME = "fdta_train"
+TINY = preset("tiny")
 TITLE = "FDTA training speed"
 CPU_VARIANTS = {
     "full (all three adapters)": [],
@@ -37,10 +39,10 @@ CPU_VARIANTS = {
     ],
     # The recipe widens the preset's DETR and ID decoder from 32 to 64 channels; this row prices that.
     "full, 32 channels (the `tiny` preset's width)": [
-        "model.detr.hidden_dim=32",
-        "model.detr.ffn_dim=64",
-        "model.id_decoder.feature_dim=32",
-        "model.id_decoder.id_dim=32",
+        f"model.detr.hidden_dim={TINY.detr.hidden_dim}",
+        f"model.detr.ffn_dim={TINY.detr.ffn_dim}",
+        f"model.id_decoder.feature_dim={TINY.id_decoder.feature_dim}",
+        f"model.id_decoder.id_dim={TINY.id_decoder.id_dim}",
     ],
 }
 FULL_SIZE_CHECKPOINTING = {"as shipped (5)": 5, "every gradient frame (1)": 1}

@@ -86,28 +86,26 @@ def training_log(run: Path) -> dict:
     return {"steps": lines[-1]["step"], "seconds": seconds, "final ID loss": id_loss}
 
 
-def recipe_text(lr: float, epochs: int, milestones: list[int], width: int) -> str:
-    """The ``lr, epochs, lr step, width`` cell: how runs of different recipes are told apart (width: the
-    DETR's ``hidden_dim``)."""
-    return f"{lr:g}, {epochs}, {', '.join(str(m) for m in milestones)}, {width}"
+def recipe_text(config: dict) -> str:
+    """The ``lr, epochs, lr step, width`` cell of a resolved recipe (``FDTARecipe.as_dict()``, as a run's
+    ``config.yaml`` holds it): how runs of different recipes are told apart (width: the DETR's
+    ``hidden_dim``)."""
+    train, width = config["train"], config["model"]["detr"]["hidden_dim"]
+    return f"{train['lr']:g}, {train['epochs']}, {', '.join(str(m) for m in train['milestones'])}, {width}"
 
 
 def recipe_of(run: Path) -> str:
     """The recipe cell of a run, from its resolved config (runs of older recipes say theirs)."""
     from discmot.config import load_yaml
 
-    config = load_yaml((run / "config.yaml").read_text())
-    train, width = config["train"], config["model"]["detr"]["hidden_dim"]
-    return recipe_text(train["lr"], train["epochs"], train["milestones"], width)
+    return recipe_text(load_yaml((run / "config.yaml").read_text()))
 
 
 def shipped_recipe() -> str:
     """The recipe cell of the `tiny` recipe as the package ships it now."""
     from discmot.models.fdta.recipe import load_recipe
 
-    recipe = load_recipe("tiny")
-    train = recipe.train
-    return recipe_text(train.lr, train.epochs, list(train.milestones), recipe.model.detr.hidden_dim)
+    return recipe_text(load_recipe("tiny").as_dict())
 
 
 def run_tag(name: str, seed: int) -> str:

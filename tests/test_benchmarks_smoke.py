@@ -87,14 +87,13 @@ def test_ablation_checks_targets_only_at_the_shipped_recipe():
 
 
 def test_ablation_reads_a_runs_recipe_from_its_config(tmp_path):
-    import yaml
-
+    from discmot.engine.run_folder import RunFolder
     from discmot.models.fdta.recipe import load_recipe
 
     ablation = importlib.import_module("fdta_ablation")
     for overrides, expected_width in (([], "64"), (["model.detr.hidden_dim=32"], "32")):
         recipe = load_recipe("tiny", overrides)
-        (tmp_path / "config.yaml").write_text(yaml.safe_dump(recipe.as_dict(), sort_keys=False))
+        RunFolder(tmp_path).write_start(recipe.as_dict(), env={})  # config.yaml as training writes it
         cell = ablation.recipe_of(tmp_path)
         assert cell.rsplit(", ", 1) == [ablation.shipped_recipe().rsplit(", ", 1)[0], expected_width]
 
