@@ -9,8 +9,10 @@ Three measurements, every preset:
 2. **Association difficulty.** A plain IoU tracker (`iou_tracker.py`: Hungarian frame-to-frame IoU
    matching at IoU >= 0.3, no motion, no appearance, tracks die after one missed frame) runs on the gt
    boxes with 2% Gaussian jitter (seeded) and is scored by ``discmot.evaluate`` (DanceTrack rules).
-   Lower IDF1 means more identity switches and fragments for overlap alone: a harder scene. The same
-   tracker on real gt from the shared folder (SportsMOT, MOT17, MOT20, MOT15) gives orientation.
+   Lower IDF1 means more identity switches and fragments for overlap alone: a harder scene. A Kalman
+   tracker (`gt_trackers.py`: the JDE cascade without appearance) on the same boxes says how much motion
+   adds. The same trackers on real gt from the shared folder (SportsMOT, MOT17, MOT20, MOT15) give
+   orientation.
 3. **Appearance similarity.** A fixed random conv net (`appearance.py`) embeds every object crop;
    reported: mean cosine similarity between different objects of the same frame and the share of such
    pairs above 0.9 (raw, and centred on the data's mean embedding), the same object's similarity with
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import benchlib
+from gt_trackers import JITTER, track_gt_split
 
 NAME = "synth"
 TITLE = "Synthetic scenes: `discmot synth` speed, association difficulty, appearance similarity"
@@ -39,7 +42,6 @@ SPEED_PRESETS = (*BENCH_PRESETS, "tiny")
 SPEED_SIZE = (320, 192)
 SPEED_TARGET_FPS = 200.0
 SEED = 0
-JITTER = 0.02
 SIMILAR = 0.9
 
 SHARED = Path(os.environ.get("DISCMOT_SHARED", benchlib.REPO_ROOT.parent / "shared"))
@@ -114,31 +116,6 @@ def measure_speed(plan: Plan, work: Path) -> dict[str, dict]:
 # 2. association difficulty
 
 
-def track_dataset(root: Path, split: str, trackers: Path, seed: int, classes: bool = False) -> None:
-    """Runs the jittered IoU tracker on every sequence of ``root/split`` and writes ``trackers/<seq>.txt``.
-
-    With ``classes`` only gt rows with ``conf == 1`` and ``class == 1`` are tracked (MOT17/MOT20 gt also
-    holds ignore regions and other classes); otherwise rows with ``conf > 0``.
-    """
-    import numpy as np
-
-    from discmot.io.mot import read_mot_table, read_seqinfo, read_seqmap, write_mot_results
-    from iou_tracker import jitter_boxes, track_boxes
-
-    trackers.mkdir(parents=True, exist_ok=True)
-    for k, name in enumerate(read_seqmap(root / f"{split}_seqmap.txt")):
-        folder = root / split / name
-        values = read_mot_table(folder / "gt" / "gt.txt").values
-        keep = values[:, 6] > 0
-        if classes:
-            keep &= (values[:, 6] == 1) & (values[:, 7] == 1)
-        values = values[keep]
-        frames = values[:, 0].astype(np.int64)
-        boxes = jitter_boxes(values[:, 2:6], JITTER, np.random.default_rng([seed, k]))
-        ids = track_boxes(frames, boxes, read_seqinfo(folder / "seqinfo.ini").length)
-        write_mot_results(trackers / f"{name}.txt", frames, ids, boxes)
-
-
 def combined_scores(root: Path, trackers: Path, benchmark: str) -> dict:
     """HOTA / IDF1 / MOTA / IDSW (COMBINED) of the flat tracker folder ``trackers`` on ``root``."""
     import numpy as np
@@ -180,23 +157,32 @@ def gt_statistics(root: Path, split: str = "train") -> dict:
     }
 
 
+def reference_scores(root: Path, work: Path, benchmark: str, classes: bool = False) -> dict:
+    """The IoU tracker's scores on the jittered gt boxes of ``root``'s train split, plus the HOTA of the
+    Kalman tracker on the same boxes (``"HOTA_kalman"``); result files go under ``work``."""
+    track_gt_split(root, "train", work / "iou", SEED, "iou", classes)
+    track_gt_split(root, "train", work / "kalman", SEED, "kalman", classes)
+    kalman = combined_scores(root, work / "kalman", benchmark)
+    return {**combined_scores(root, work / "iou", benchmark), "HOTA_kalman": kalman["HOTA"]}
+
+
 def measure_difficulty(plan: Plan, work: Path) -> dict[str, dict]:
-    """Generates each benchmark preset (fixed seed), tracks it with the IoU tracker, scores it."""
+    """Generates each benchmark preset (fixed seed), tracks its gt boxes with the reference trackers,
+    scores them."""
     from discmot.data.synth import generate_dataset
 
     difficulty = {}
     for preset in BENCH_PRESETS:
         root = work / f"difficulty-{preset}"
         generate_dataset(root, preset=preset, sequences=plan.sequences, frames=plan.frames, seed=SEED)
-        track_dataset(root, "train", work / f"iou-{preset}", SEED)
-        scores = combined_scores(root, work / f"iou-{preset}", "DanceTrack")
+        scores = reference_scores(root, work / preset, "DanceTrack")
         difficulty[preset] = {**gt_statistics(root), **scores}
         _log(f"difficulty {preset}: IDF1 {difficulty[preset]['IDF1']:.3f}")
     return difficulty
 
 
 def measure_real_difficulty(work: Path) -> dict[str, dict]:
-    """The same tracker on real shared gt (linked into a dataset-root layout under ``work``)."""
+    """The same trackers on real shared gt (linked into a dataset-root layout under ``work``)."""
     real = {}
     for rel, benchmark, classes in REAL_SEQUENCES:
         source = SHARED / "data" / "mot" / rel
@@ -208,8 +194,7 @@ def measure_real_difficulty(work: Path) -> dict[str, dict]:
         (root / "train" / source.name / "gt" / "gt.txt").symlink_to(source / "gt" / "gt.txt")
         (root / "train" / source.name / "seqinfo.ini").symlink_to(source / "seqinfo.ini")
         (root / "train_seqmap.txt").write_text(f"name\n{source.name}\n")
-        track_dataset(root, "train", work / f"iou-real-{source.name}", SEED, classes=classes)
-        scores = combined_scores(root, work / f"iou-real-{source.name}", benchmark)
+        scores = reference_scores(root, work / source.name, benchmark, classes)
         real[f"{source.name} ({benchmark}, real)"] = scores
     return real
 
@@ -288,6 +273,7 @@ def speed_table(speed: dict) -> str:
 
 def difficulty_table(difficulty: dict, real: dict) -> str:
     headers = ["data", "objects/frame", "mean visibility", "ids re-appearing", "HOTA", "IDF1", "MOTA", "IDSW"]
+    headers += ["HOTA, Kalman tracker"]
     rows = [
         [p, f"{d['objects_per_frame']:.1f}", _f(d["mean_visibility"], 2)]
         + [
@@ -296,10 +282,14 @@ def difficulty_table(difficulty: dict, real: dict) -> str:
             f"**{_f(d['IDF1'])}**",
             _f(d["MOTA"]),
             d["IDSW"],
+            _f(d["HOTA_kalman"]),
         ]
         for p, d in difficulty.items()
     ]
-    rows += [[n, "", "", "", _f(d["HOTA"]), _f(d["IDF1"]), _f(d["MOTA"]), d["IDSW"]] for n, d in real.items()]
+    rows += [
+        [n, "", "", "", _f(d["HOTA"]), _f(d["IDF1"]), _f(d["MOTA"]), d["IDSW"], _f(d["HOTA_kalman"])]
+        for n, d in real.items()
+    ]
     return benchlib.markdown_table(headers, rows)
 
 
@@ -343,7 +333,11 @@ def build_notes(plan: Plan, quick: bool, speed: dict, difficulty: dict, similari
         "pairs below IoU 0.3 dropped, a new id for every unmatched box, a track ends at its first missed "
         f"frame; input: gt boxes with Gaussian jitter of {JITTER:.0%} of the box size on centre and size "
         "(seeded per sequence). Scored by `discmot.evaluate` (DanceTrack rules; real rows with their own "
-        "benchmark's). 'ids re-appearing': ids whose gt has a gap of at least one frame.",
+        "benchmark's). 'ids re-appearing': ids whose gt has a gap of at least one frame. 'HOTA, Kalman "
+        "tracker': `benchmarks/gt_trackers.py`, discmot's JDE cascade with CSTrack's thresholds and no "
+        "embeddings (constant-velocity Kalman prediction, IoU matching, lost tracks kept 30 frames at "
+        "30 frames/s, scaled by the sequence's rate; output boxes are the matched input boxes) on the same "
+        "jittered boxes.",
         "Real rows: shared gt only (no video), same tracker and jitter; MOT17/MOT20 gt boxes are amodal "
         "(full extent, occluded people included, tracked rows: conf 1, class 1), synthetic gt boxes are the "
         "visible extent. Frame rates differ: SportsMOT 25, MOT17-05 14, MOT20-01 25, PETS09-S2L1 7 frames/s.",

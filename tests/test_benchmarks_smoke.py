@@ -215,6 +215,40 @@ def test_iou_identities_relabel_a_tracker_output_by_overlap_alone(tmp_path):
     assert (tmp_path / "empty_out.txt").read_text() == ""
 
 
+def _moving_box_split(root: Path, missed: set[int]) -> None:
+    """A one-sequence split ``root/train``: one box moving 3 px right per frame for 12 frames at 10
+    frames/s, absent from the gt on the ``missed`` frames."""
+    folder = root / "train" / "seq-0"
+    (folder / "gt").mkdir(parents=True)
+    rows = [f"{t},1,{10 + 3 * t},20,20,40,1,1,1\n" for t in range(1, 13) if t not in missed]
+    (folder / "gt" / "gt.txt").write_text("".join(rows))
+    (folder / "seqinfo.ini").write_text("[Sequence]\nname=seq-0\nframeRate=10\nseqLength=12\n")
+    (root / "train_seqmap.txt").write_text("name\nseq-0\n")
+
+
+def test_gt_reference_trackers_keep_an_identity_across_a_gap_only_with_motion(tmp_path):
+    gt_trackers = importlib.import_module("gt_trackers")
+    # frames 6-8 missing: the box is 12 px (more than half its width) further on when it comes back
+    _moving_box_split(tmp_path, missed={6, 7, 8})
+    for name in gt_trackers.TRACKERS:
+        gt_trackers.track_gt_split(tmp_path, "train", tmp_path / name, seed=0, tracker=name)
+    iou = np.loadtxt(tmp_path / "iou" / "seq-0.txt", delimiter=",")
+    kalman = np.loadtxt(tmp_path / "kalman" / "seq-0.txt", delimiter=",")
+    # the IoU tracker outputs every box and starts a new identity after the gap
+    assert iou[:, 0].tolist() == [1, 2, 3, 4, 5, 9, 10, 11, 12]
+    before, after = set(iou[iou[:, 0] <= 5, 1]), set(iou[iou[:, 0] >= 9, 1])
+    assert len(before) == 1 and len(after) == 1 and before.isdisjoint(after)
+    # the Kalman tracker labels the same boxes and re-finds the box by its predicted motion
+    np.testing.assert_allclose(kalman[:, [0, 2, 3, 4, 5]], iou[:, [0, 2, 3, 4, 5]])
+    assert len(set(kalman[:, 1])) == 1
+    # with a one-frame memory (a gap of 3 frames is longer) it starts a new identity too
+    frames, boxes = iou[:, 0].astype(np.int64), iou[:, 2:6]
+    assert len(set(gt_trackers.kalman_track_boxes(frames, boxes, 12, max_missed=1))) == 2
+    assert len(set(gt_trackers.kalman_track_boxes(frames, boxes, 12, max_missed=3))) == 1
+    with pytest.raises(ValueError, match="unknown reference tracker"):
+        gt_trackers.track_gt_split(tmp_path, "train", tmp_path / "x", seed=0, tracker="sort")
+
+
 def test_training_rate_and_peak_memory_from_a_run_log(tmp_path):
     bench = run_all.load("fdta_train")
     lines = [
