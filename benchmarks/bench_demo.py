@@ -66,7 +66,7 @@ def _cells(values: dict[str, list[float]]) -> list[str]:
 def zoo_rows(work: Path, quick: bool) -> tuple[list[list[str]], list[list[str]], dict]:
     """The bundled models' rows, the association references' rows (same scenes), and the raw values."""
     from discmot.data.synth import generate_dataset
-    from discmot.engine.demo import bundled_weights
+    from discmot.engine.demo import BUNDLED_TRACK_OPTIONS, bundled_weights
     from discmot.engine.infer import track
     from gt_trackers import TRACKERS, track_gt_split
     from oracle_ids import oracle_folder
@@ -82,7 +82,8 @@ def zoo_rows(work: Path, quick: bool) -> tuple[list[list[str]], list[list[str]],
             out = work / f"out-{preset}-{model}"
             start = time.perf_counter()
             track(root / "val", model=model, weights=bundled_weights(model), input_size=input_size,
-                  split_out=out, tracker_name=model, progress=False)  # fmt: skip
+                  split_out=out, tracker_name=model, progress=False,
+                  **BUNDLED_TRACK_OPTIONS[model])  # fmt: skip
             fps = count * length / (time.perf_counter() - start)
             values = score_sequences(root, out / model, names)
             raw[f"{model}/{preset}"] = {**values, "fps": fps}

@@ -60,7 +60,8 @@ class Tracks:
     """The tracks a tracker outputs for one frame.
 
     Attributes:
-        ids: ``(N,)`` int64 track ids (>= 1, unique within a tracker instance).
+        ids: ``(N,)`` int64 track ids (>= 0, unique within a tracker instance: FDTA counts from 0 as
+            its original does, the JDE cascade from 1).
         boxes: ``(N, 4)`` float64 ``tlwh`` boxes in frame pixels.
         scores: ``(N,)`` float64 confidence of the track's last detection.
     """

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from discmot.io.mot import read_results_by_frame, rows_by_frame
+from discmot.io.mot import read_results_by_frame, rows_by_frame, write_mot_results
 
 
 def test_rows_are_grouped_by_frame_in_file_order():
@@ -24,3 +24,27 @@ def test_empty_tables_and_files_have_no_frames(tmp_path):
     one.write_text("2,4,1,2,3,4\n")
     ((frame, (ids, boxes, scores)),) = read_results_by_frame(one).items()
     assert frame == 2 and ids.tolist() == [4] and boxes.tolist() == [[1, 2, 3, 4]] and scores.tolist() == [1]
+
+
+def test_results_are_written_rounded_and_sorted_or_as_the_originals_write_them(tmp_path):
+    frames = np.array([2, 1, 2])
+    ids = np.array([5, 7, 0])
+    boxes = np.array([[1.0, 2.5, 3.125, 4.0], [885.9840087890625, 0.1, 10.0, 20.0], [1 / 3, 2.0, 3.0, 4.0]])
+    scores = np.array([0.91234, 0.5, 0.25])
+    rounded = tmp_path / "rounded.txt"
+    write_mot_results(rounded, frames, ids, boxes, scores)
+    assert rounded.read_text().splitlines() == [
+        "1,7,885.98,0.10,10.00,20.00,0.5,-1,-1,-1",
+        "2,0,0.33,2.00,3.00,4.00,0.25,-1,-1,-1",
+        "2,5,1.00,2.50,3.12,4.00,0.9123,-1,-1,-1",
+    ]
+    # the original FDTA/CSTrack rows: frames in order, each frame's rows as given, unrounded, confidence 1
+    original = tmp_path / "original.txt"
+    write_mot_results(original, frames, ids, boxes, scores, original_format=True)
+    assert original.read_text().splitlines() == [
+        "1,7,885.9840087890625,0.1,10.0,20.0,1,-1,-1,-1",
+        "2,5,1.0,2.5,3.125,4.0,1,-1,-1,-1",
+        "2,0,0.3333333333333333,2.0,3.0,4.0,1,-1,-1,-1",
+    ]
+    parsed = read_results_by_frame(original)
+    np.testing.assert_array_equal(parsed[2][1], boxes[[0, 2]])  # repr round-trips every float exactly

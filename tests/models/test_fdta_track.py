@@ -13,6 +13,7 @@ import torch
 
 import discmot
 from discmot.data.synth import generate_dataset
+from discmot.engine.end_to_end import end_to_end_factory
 from discmot.io.mot import read_mot_table
 from discmot.models.fdta.checkpoint import save_fdta
 from discmot.models.fdta.model import build_fdta
@@ -32,20 +33,40 @@ def scene(tmp_path_factory):
     return folder, weights, root
 
 
-def run(scene, dtype: str) -> np.ndarray:
+def run(scene, dtype: str, fast_resize: bool = False, input_size=None) -> np.ndarray:
     folder, weights, root = scene
-    out = root / f"out_{dtype}.txt"
-    summary = discmot.track(folder / "img1", model="fdta", weights=weights, dtype=dtype, save_txt=out)
+    out = root / f"out_{dtype}_{fast_resize}_{input_size}.txt"
+    options = {"dtype": dtype, "fast_resize": fast_resize, "input_size": input_size}
+    summary = discmot.track(folder / "img1", model="fdta", weights=weights, save_txt=out, **options)
     assert summary["frames"] == 6
     return read_mot_table(out).values
+
+
+def test_result_rows_are_the_originals(scene):
+    reference = run(scene, "fp32")
+    # 1-based frames, global ids from 0, confidence 1, boxes unrounded (float32 values, not 2 decimals)
+    assert reference[:, 0].min() == 1 and reference[:, 1].min() == 0 and (reference[:, 6] == 1).all()
+    assert np.abs(reference[:, 2:6] * 100 - np.round(reference[:, 2:6] * 100)).max() > 1e-3
 
 
 @pytest.mark.parametrize("dtype", ["bf16", "fp16"])
 def test_half_precision_runs_and_agrees_with_fp32(scene, dtype):
     reference, half = run(scene, "fp32"), run(scene, dtype)
-    assert reference[:, 0].min() == 1 and reference[:, 1].min() >= 1  # 1-based frames, ids from 1
     assert half.shape == reference.shape and np.array_equal(half[:, :2], reference[:, :2])
     assert np.abs(half[:, 2:6] - reference[:, 2:6]).max() < 2.0  # pixels at 128x80
+
+
+def test_fast_resize_stays_close_to_the_originals_resize(scene):
+    # the frames are 128x80; the network input 96x160 makes both ways resize
+    reference = run(scene, "fp32", input_size=(96, 160))
+    fast = run(scene, "fp32", fast_resize=True, input_size=(96, 160))
+    assert fast.shape == reference.shape and np.array_equal(fast[:, :2], reference[:, :2])
+    assert np.abs(fast[:, 2:6] - reference[:, 2:6]).max() < 2.0
+    # the option reaches the tracker (its effect on the pixels: test_fdta_tracker's preprocess tests)
+    assert end_to_end_factory("fdta", scene[1], fast_resize=True)(30).fast_resize
+    assert not end_to_end_factory("fdta", scene[1])(30).fast_resize
+    with pytest.raises(ValueError, match="FDTA option"):
+        discmot.track(scene[0] / "img1", model="cstrack", weights=scene[1], fast_resize=True)
 
 
 def test_fdta_without_weights_is_a_clear_error(scene):

@@ -19,7 +19,6 @@ import discmot
 from discmot.cli import main
 from discmot.data.synth import generate_dataset
 from discmot.engine.end_to_end import cstrack_factory
-from discmot.io.mot import write_mot_results
 from discmot.io.video import open_source
 from discmot.models.cstrack.checkpoint import save_cstrack
 from discmot.models.cstrack.model import build_cstrack
@@ -30,10 +29,14 @@ from discmot.models.cstrack.postprocess import (
     letterbox,
     scale_boxes_to_original,
 )
+from discmot.trackers.association import JDETrackerConfig
 from discmot.trackers.cstrack import CSTrackTracker
 
 FRAMES = 10
 SIZE = (320, 192)  # (w, h) of the frames: the tiny preset's network input
+# random weights draw boxes of any shape; the pedestrian output filter (on by default, as in the original)
+# would drop most of them, so the tests of the tracking itself turn it off
+UNFILTERED = JDETrackerConfig.preset("cstrack", output_filter=False)
 
 
 def random_tiny_cstrack(seed: int = 0):
@@ -70,7 +73,7 @@ def track_all(tracker: CSTrackTracker, frames) -> list:
 
 def test_tracks_a_synthetic_sequence_with_ids_from_one(scene):
     _, frames, model, _, _ = scene
-    tracker = CSTrackTracker(model, frame_rate=30)
+    tracker = CSTrackTracker(model, frame_rate=30, config=UNFILTERED)
     assert all(len(tracker.detections(frame)) > 0 for frame in frames)
     tracks = track_all(tracker, frames)
     assert len(tracks[0]) == 0  # every track is born unconfirmed, also on frame 1 (spec §7.4 step 5)
@@ -151,7 +154,8 @@ def test_detections_and_track_embeddings_follow_the_stages_by_hand(scene):
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 def test_half_precision_runs_with_float32_decoding(scene, dtype):
     _, frames, _, weights, _ = scene
-    tracker = cstrack_factory(weights, dtype={torch.bfloat16: "bf16", torch.float16: "fp16"}[dtype])(30)
+    precision = {torch.bfloat16: "bf16", torch.float16: "fp16"}[dtype]
+    tracker = cstrack_factory(weights, dtype=precision, output_filter=False)(30)
     assert next(tracker.model.parameters()).dtype == dtype
     found = tracker.detections(frames[0])
     assert len(found) > 0 and found.embeddings.dtype == np.float32 and found.boxes.dtype == np.float64
@@ -165,8 +169,11 @@ def test_factory_settings(scene):
     assert tracker.input_size == (160, 256) and tracker.association.max_time_lost == 25
     assert tracker.config.output_filter and tracker.config.conf_threshold == 0.6
     default = cstrack_factory(weights)(30)
-    assert not default.config.output_filter and default.config.conf_threshold == 0.5
+    # the original writes through its pedestrian filter on every input, benchmark or not
+    assert default.config.output_filter and default.config.conf_threshold == 0.5
     assert default.config.embedding_threshold == 0.4 and default.config.iou_threshold == 0.5
+    unfiltered = cstrack_factory(weights, benchmark="MOT17", output_filter=False)(30)
+    assert not unfiltered.config.output_filter
 
 
 # --------------------------------------------------------------------------------------------------
@@ -176,26 +183,37 @@ def test_factory_settings(scene):
 def test_cli_writes_the_rows_of_the_api(scene, tmp_path, capsys):
     folder, frames, model, weights, _ = scene
     out, video = tmp_path / "cli.txt", tmp_path / "cli.mp4"
-    argv = ["track", str(folder), "--model", "cstrack", "--weights", str(weights)]
+    argv = ["track", str(folder), "--model", "cstrack", "--weights", str(weights), "--no-output-filter"]
     status = main([*argv, "--save-txt", str(out), "--save-video", str(video)])
     assert status == 0 and f"{folder.name}: {FRAMES} frames" in capsys.readouterr().out
-    tracker = CSTrackTracker(model, frame_rate=30)  # the sequence's seqinfo.ini frame rate
+    tracker = CSTrackTracker(model, frame_rate=30, config=UNFILTERED)  # the seqinfo.ini frame rate
     tracks = track_all(tracker, frames)
-    numbers = np.concatenate([np.full(len(t), k + 1) for k, t in enumerate(tracks)])
-    write_mot_results(
-        tmp_path / "api.txt",
-        numbers,
-        np.concatenate([t.ids for t in tracks]),
-        np.concatenate([t.boxes for t in tracks]),
-        np.concatenate([t.scores for t in tracks]),
+    # the original's rows: frame, id, the unrounded Kalman box, confidence 1, in the tracker's order
+    expected = "".join(
+        f"{k + 1},{i},{x!r},{y!r},{w!r},{h!r},1,-1,-1,-1\n"
+        for k, t in enumerate(tracks)
+        for i, (x, y, w, h) in zip(t.ids.tolist(), t.boxes.tolist(), strict=True)
     )
-    assert out.read_text() == (tmp_path / "api.txt").read_text() and out.stat().st_size > 0
+    assert out.read_text() == expected and out.stat().st_size > 0
     assert open_source(video).num_frames == FRAMES
 
-    summaries = discmot.track(folder.parent, model="cstrack", weights=weights, split_out=tmp_path / "split")
+    split = tmp_path / "split"
+    summaries = discmot.track(
+        folder.parent, model="cstrack", weights=weights, split_out=split, output_filter=False
+    )
     assert list(summaries) == [folder.name]
-    split_result = tmp_path / "split" / "cstrack" / "data" / f"{folder.name}.txt"
+    split_result = split / "cstrack" / "data" / f"{folder.name}.txt"
     assert split_result.read_text() == out.read_text()
+
+    # by default the original's pedestrian filter drops boxes of area <= 100 or w/h > 0.6 from the file
+    filtered = tmp_path / "filtered.txt"
+    assert main([*argv[:-1], "--save-txt", str(filtered)]) == 0
+    kept = [
+        line
+        for line in expected.splitlines(keepends=True)
+        if (lambda w, h: w * h > 100 and not w / h > 0.6)(*map(float, line.split(",")[4:6]))
+    ]
+    assert len(kept) < len(expected.splitlines()) and filtered.read_text() == "".join(kept)
 
 
 def fdta_file(root, suffix: str):

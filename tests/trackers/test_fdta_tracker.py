@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 
+from discmot.data.pil_ops import resize_bilinear
 from discmot.models.fdta.config import FDTAConfig, IDDecoderConfig, RuntimeConfig
 from discmot.trackers.fdta import (
     FDTATracker,
@@ -133,8 +134,9 @@ class ScriptedFDTA:
         return logits
 
 
-def run(model: ScriptedFDTA, **kwargs) -> tuple[FDTATracker, list]:
-    tracker = FDTATracker(model, **kwargs)
+def run(model: ScriptedFDTA, ids_from_one: bool = True, **kwargs) -> tuple[FDTATracker, list]:
+    """Tracks the scripted frames; ids from 1 unless told otherwise (the expectations are written so)."""
+    tracker = FDTATracker(model, ids_from_one=ids_from_one, **kwargs)
     return tracker, [tracker.update(FRAME) for _ in model.frames]
 
 
@@ -181,6 +183,22 @@ def test_preprocess_frame_normalises_rgb_and_takes_an_explicit_size():
     expected = (torch.tensor([200, 100, 10]) / 255.0 - mean) / std  # RGB order
     torch.testing.assert_close(image[0].mean(dim=(1, 2)), expected, atol=1e-5, rtol=0)
     assert float(image.std(dim=(2, 3)).max()) < 1e-5  # a flat image stays flat
+
+
+def test_preprocess_frame_resizes_the_8_bit_image_like_pil_and_fast_resize_stays_within_a_step():
+    bgr = np.random.default_rng(0).integers(0, 256, (60, 90, 3), dtype=np.uint8)
+    image, _ = preprocess_frame(bgr, RuntimeConfig(), input_size=(40, 64))
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
+    pixels = (image[0] * std + mean) * 255  # back to 0-255 values
+    rgb = torch.from_numpy(resize_bilinear(np.ascontiguousarray(bgr[:, :, ::-1]), 64, 40)).permute(2, 0, 1)
+    torch.testing.assert_close(pixels, rgb.float(), atol=1e-3, rtol=0)  # whole 8-bit levels: PIL's output
+    fast, _ = preprocess_frame(bgr, RuntimeConfig(), input_size=(40, 64), fast_resize=True)
+    fast_pixels = (fast[0] * std + mean) * 255
+    assert float((fast_pixels - pixels).abs().max()) <= 1.0 + 1e-3  # within one 8-bit step
+    assert float((fast_pixels - fast_pixels.round()).abs().max()) > 0.1  # and not rounded to levels
+    same, _ = preprocess_frame(bgr, RuntimeConfig(), input_size=(60, 90), fast_resize=True)
+    torch.testing.assert_close(same, preprocess_frame(bgr, RuntimeConfig(), input_size=(60, 90))[0])
 
 
 def test_preprocess_frame_rejects_other_inputs():
@@ -315,9 +333,12 @@ def test_ids_start_at_one_and_boxes_are_original_pixels():
     assert tracks.boxes.dtype == np.float64 and tracks.ids.dtype == np.int64
 
 
-def test_ids_from_zero_reproduce_the_original_numbering():
-    _, results = run(ScriptedFDTA([frame(0, 1), frame(1, 2)]), ids_from_one=False)
-    assert [ids(t) for t in results] == [[0, 1], [1, 2]]
+def test_ids_count_from_zero_by_default_as_in_the_original():
+    model = ScriptedFDTA([frame(0, 1), frame(1, 2)])
+    tracker = FDTATracker(model)
+    assert [ids(tracker.update(FRAME)) for _ in model.frames] == [[0, 1], [1, 2]]
+    _, results = run(ScriptedFDTA([frame(0, 1), frame(1, 2)]), ids_from_one=True)
+    assert [ids(t) for t in results] == [[1, 2], [2, 3]]
 
 
 def test_identities_follow_the_id_decoder():
@@ -410,12 +431,12 @@ def test_newborn_overflow_with_assigned_labels():
 def test_reset_restarts_ids_and_forgets_the_history():
     model = ScriptedFDTA([frame(0, 1), frame(1), frame(1), frame(1)])
     tracker = FDTATracker(model)
-    assert ids(tracker.update(FRAME)) == [1, 2]
-    assert ids(tracker.update(FRAME)) == [2]
+    assert ids(tracker.update(FRAME)) == [0, 1]
+    assert ids(tracker.update(FRAME)) == [1]
     tracker.reset()
-    assert ids(tracker.update(FRAME)) == [1]
+    assert ids(tracker.update(FRAME)) == [0]
     assert len(model.id_calls) == 1  # the first frame after a reset has no history
-    assert ids(tracker.update(FRAME)) == [1]
+    assert ids(tracker.update(FRAME)) == [0]
 
 
 def test_a_frame_of_another_size_is_an_error():
@@ -426,7 +447,7 @@ def test_a_frame_of_another_size_is_an_error():
     with pytest.raises(ValueError, match=r"frame 3 is 32x48 but the video started at 64x48; call reset\(\)"):
         tracker.update(np.zeros((48, 32, 3), np.uint8))
     tracker.reset()
-    assert ids(tracker.update(np.zeros((48, 32, 3), np.uint8))) == [1]
+    assert ids(tracker.update(np.zeros((48, 32, 3), np.uint8))) == [0]
 
 
 def test_empty_frames_and_all_expired_history():

@@ -27,14 +27,18 @@ def end_to_end_factory(
     benchmark: str | None = None,
     tracker_preset: str | None = None,
     overrides: dict | None = None,
+    fast_resize: bool = False,
 ) -> Callable[[float], Tracker]:
     """``frame_rate -> tracker`` for ``"fdta"`` or ``"cstrack"``; the checkpoint is loaded once, here.
 
     ``benchmark``, ``tracker_preset`` and ``overrides`` (`JDETrackerConfig` fields) set CSTrack's
     association (default: the ``cstrack`` preset, the original's thresholds); FDTA has no such settings.
+    ``fast_resize`` is FDTA's (`discmot.trackers.fdta.preprocess_frame`).
     """
+    if fast_resize and model != "fdta":
+        raise ValueError("--fast-resize is an FDTA option (CSTrack resizes with OpenCV, as its original)")
     if model == "fdta":
-        tracker = fdta_tracker(weights, preset_name, device, dtype, input_size)
+        tracker = fdta_tracker(weights, preset_name, device, dtype, input_size, fast_resize)
         return lambda _frame_rate: tracker  # no frame-rate setting; track_source resets it per video
     if model == "cstrack":
         return cstrack_factory(
@@ -52,7 +56,9 @@ def torch_dtype(dtype: str):
     return getattr(torch, DTYPES[dtype])
 
 
-def fdta_tracker(weights, preset_name: str | None, device: str, dtype: str, input_size):
+def fdta_tracker(
+    weights, preset_name: str | None, device: str, dtype: str, input_size, fast_resize: bool = False
+):
     """The FDTA runtime tracker on a checkpoint (official or discmot format) in ``dtype`` on ``device``."""
     from discmot.models.fdta.checkpoint import load_fdta
     from discmot.trackers.fdta import FDTATracker
@@ -61,7 +67,7 @@ def fdta_tracker(weights, preset_name: str | None, device: str, dtype: str, inpu
         raise ValueError("--model fdta needs --weights CHECKPOINT (official .pth or discmot .safetensors)")
     dtype = torch_dtype(dtype)
     model = load_fdta(weights, preset_name).to(device=device, dtype=dtype)
-    return FDTATracker(model, device=device, dtype=dtype, input_size=input_size)
+    return FDTATracker(model, device=device, dtype=dtype, input_size=input_size, fast_resize=fast_resize)
 
 
 def cstrack_factory(

@@ -397,7 +397,11 @@ def write_seqmap(path: str | Path, names: list[str]) -> None:
 
 
 def format_mot_rows(
-    frames: np.ndarray, ids: np.ndarray, boxes: np.ndarray, scores: np.ndarray | None = None
+    frames: np.ndarray,
+    ids: np.ndarray,
+    boxes: np.ndarray,
+    scores: np.ndarray | None = None,
+    original_format: bool = False,
 ) -> str:
     """Formats tracker results as MOTChallenge rows ``frame,id,x,y,w,h,conf,-1,-1,-1``.
 
@@ -406,16 +410,22 @@ def format_mot_rows(
         ids: ``(N,)`` track ids.
         boxes: ``(N, 4)`` boxes as ``x, y, w, h`` (top-left corner, size) in pixels.
         scores: ``(N,)`` confidences; 1 when omitted.
+        original_format: the rows FDTA's and CSTrack's original code writes: every box value unrounded
+            (Python's float repr) and the confidence column ``1`` (``scores`` ignored). Otherwise boxes
+            have 2 decimals and the confidence 4 significant digits.
     """
-    frames = np.asarray(frames, dtype=np.int64)
-    ids = np.asarray(ids, dtype=np.int64)
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    frames = np.asarray(frames, dtype=np.int64).tolist()
+    ids = np.asarray(ids, dtype=np.int64).tolist()
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4).tolist()
+    if original_format:
+        return "".join(
+            f"{f},{i},{x!r},{y!r},{w!r},{h!r},1,-1,-1,-1\n"
+            for f, i, (x, y, w, h) in zip(frames, ids, boxes, strict=True)
+        )
     scores = np.ones(len(frames)) if scores is None else np.asarray(scores, dtype=np.float64)
     lines = [
         f"{f},{i},{x:.2f},{y:.2f},{w:.2f},{h:.2f},{s:.4g},-1,-1,-1\n"
-        for f, i, (x, y, w, h), s in zip(
-            frames.tolist(), ids.tolist(), boxes.tolist(), scores.tolist(), strict=True
-        )
+        for f, i, (x, y, w, h), s in zip(frames, ids, boxes, scores.tolist(), strict=True)
     ]
     return "".join(lines)
 
@@ -426,15 +436,17 @@ def write_mot_results(
     ids: np.ndarray,
     boxes: np.ndarray,
     scores: np.ndarray | None = None,
+    original_format: bool = False,
 ) -> None:
-    """Writes tracker results atomically, sorted by frame then id (see `format_mot_rows`)."""
+    """Writes tracker results atomically (see `format_mot_rows`), sorted by frame then id; in the
+    ``original_format`` sorted by frame only, each frame's rows in the order given (the tracker's)."""
     frames = np.asarray(frames, dtype=np.int64)
     ids = np.asarray(ids, dtype=np.int64)
-    order = np.lexsort((ids, frames))
+    order = np.argsort(frames, kind="stable") if original_format else np.lexsort((ids, frames))
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)[order]
     scores = None if scores is None else np.asarray(scores)[order]
     with atomic_open(path) as handle:
-        handle.write(format_mot_rows(frames[order], ids[order], boxes, scores))
+        handle.write(format_mot_rows(frames[order], ids[order], boxes, scores, original_format))
 
 
 def rows_by_frame(values: np.ndarray) -> dict[int, np.ndarray]:

@@ -10,17 +10,20 @@ One BGR frame goes through:
    Cluster-DIoU-NMS (0.6, exponent 0.7), at most 300 boxes, score-descending; the raw embedding at each
    box centre is read **before** the boxes are mapped back to the frame (no clipping, no rounding);
 4. `JDETracker` with CSTrack's thresholds (`JDETrackerConfig.preset("cstrack")`): the appearance + motion,
-   IoU and unconfirmed stages, births, deaths and duplicate removal of §7.4-7.8. It L2-normalises each
-   embedding in float32, as the original does.
+   IoU and unconfirmed stages, births, deaths, duplicate removal and the pedestrian output filter
+   (``w/h > 0.6`` or area <= 100 not written) of §7.4-7.8, the filter on every input as in the original
+   (``discmot track --no-output-filter`` turns it off for objects that are not standing people). It
+   L2-normalises each embedding in float32, as the original does.
 
 Differences from the original, on purpose:
 
 * embedding cells left of or above the map (box centres can be a few pixels outside the input) are
   clamped to 0 instead of wrapping around (spec §7.1 step 6);
 * track ids start at 1 for every video (the original's global counter runs on across sequences);
-* the pedestrian output filter (``w/h > 0.6`` or area <= 100 not written, §7.8) is on only for MOT
-  benchmarks (``JDETrackerConfig.preset("cstrack", "MOT17")``), as for every discmot tracker; the original
-  script only ever ran on MOT sequences;
+* appearance arithmetic: embeddings are normalised as one float32 array and templates kept in float64 (the
+  original normalises each vector on its own in float32, a detection's twice, and keeps float32
+  templates); costs differ by about 1e-7, which can flip a match only on an exact tie at a threshold;
+* NMS orders equal scores stably (the original's CUDA sort leaves their order unspecified);
 * in fp16/bf16 the network runs in that dtype but its raw logits are decoded (sigmoids, box geometry) and
   thresholded in float32, from the config's float32 anchors.
 """
