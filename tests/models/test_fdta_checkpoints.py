@@ -173,3 +173,47 @@ def test_detr_only_pretrain_loads_with_prefix_and_coco_head(tmp_path, contract):
     assert any("depth_predictor" in k for k in untouched) and any(
         k.startswith("id_decoder") for k in untouched
     )
+
+
+def test_motip_checkpoint_loads_as_fdta_without_spatial_and_temporal_adapters(tmp_path):
+    from dataclasses import replace
+
+    from discmot.models.fdta.config import preset
+
+    tiny = preset("tiny")
+    motip = build_fdta(
+        replace(
+            tiny, spatial=replace(tiny.spatial, enabled=False), temporal=replace(tiny.temporal, enabled=False)
+        )
+    ).eval()
+    assert not any(
+        k.startswith(("detr.depth_predictor.", "trajectory_embedding.")) for k in motip.state_dict()
+    )
+    path = tmp_path / "motip.pth"
+    write_official(path, motip)
+    loaded = load_fdta(path, "tiny")
+    assert not loaded.config.spatial.enabled and not loaded.config.temporal.enabled
+    images = torch.randn(1, 3, 64, 96)
+    with torch.inference_mode():
+        torch.testing.assert_close(loaded.detect(images)["pred_boxes"], motip.detect(images)["pred_boxes"])
+    # a full FDTA file still builds the full model
+    write_official(tmp_path / "fdta.pth", build_fdta("tiny"))
+    assert load_fdta(tmp_path / "fdta.pth", "tiny").config.spatial.enabled
+
+
+def test_official_file_with_training_args_and_torchvision_counters_loads(tmp_path):
+    """Deformable-DETR-style files keep the script's ``args`` (an argparse.Namespace) beside the weights,
+    and torchvision-derived backbones carry ``num_batches_tracked``: both load, nothing is executed."""
+    import argparse
+
+    from discmot.io.checkpoints import guess_file_kind
+
+    model = build_fdta("tiny").eval()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    state["detr.backbone.0.body.bn1.num_batches_tracked"] = torch.tensor(7)
+    path = tmp_path / "with_args.pth"
+    torch.save({"model": state, "args": argparse.Namespace(lr=2e-4, epochs=50), "epoch": 49}, path)
+    loaded = load_fdta(path, "tiny")
+    for key, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+    assert guess_file_kind(path) == "fdta"

@@ -1,8 +1,10 @@
 """Checkpoints: the official formats, loaded strictly and safely, and discmot's own safetensors format.
 
-* **Official** files are ``torch.save`` dicts whose ``model`` entry is the state dict (FDTA, MOTIP).
-  They are read with ``torch.load(weights_only=True)``, so nothing is unpickled beyond tensors and plain
-  containers, and matched key by key and shape by shape against the model; any difference is reported
+* **Official** files are ``torch.save`` dicts whose ``model`` entry is the state dict (FDTA, MOTIP: the
+  same network without the Spatial and Temporal Adapters). They are read with
+  ``torch.load(weights_only=True)`` (a training script's ``args`` beside the weights through the
+  allow-listed unpickler of `discmot.io.pickled`), so nothing from the file is executed, and matched key
+  by key and shape by shape against the model; any difference is reported
   in full (missing, unexpected, mis-shaped keys) with a hint at what the file probably is.
 * MOTIP's **DETR-only** pre-trains have no ``detr.`` prefix; they are recognised and prefixed, and the
   91-class COCO head is sliced to the person row (spec ``fdta.md`` §7.1). Keys they lack keep their
@@ -68,15 +70,20 @@ def read_torch(path: str | Path):
 def read_official(path: str | Path, data=None) -> dict[str, torch.Tensor]:
     """The state dict of an official checkpoint (``{"model": state_dict, ...}`` or a bare state dict).
 
-    ``data``: the file's content when already loaded with `read_torch`.
+    ``data``: the file's content when already loaded (`discmot.io.pickled.read_torch_file`).
     """
-    data = read_torch(path) if data is None else data
+    if data is None:
+        from discmot.io.pickled import read_torch_file  # (it imports this module)
+
+        data = read_torch_file(path)
     state = data.get("model", data) if isinstance(data, Mapping) else None
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(
             f"{path}: no state dict of tensors in it (expected a dict with a 'model' entry)"
         )
-    return dict(state)
+    # torchvision-derived ResNet weights carry BatchNorm step counters; the frozen BatchNorm has none
+    # (the original deletes them on load, spec §1.2)
+    return {k: v for k, v in state.items() if not (k.endswith(".num_batches_tracked") and "backbone." in k)}
 
 
 def adapt_detr_only(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -165,15 +172,24 @@ def _guess_kind(state: Mapping[str, torch.Tensor], kind: str = "FDTA") -> str:
 
 
 def infer_fdta_preset(state: Mapping[str, torch.Tensor]) -> str | None:
-    """``dancetrack``, ``sportsmot`` or ``bft`` from the config-dependent shapes (spec §7.3), else None."""
+    """``dancetrack``, ``sportsmot`` or ``bft`` from the config-dependent shapes (spec §7.3), else None.
+
+    MOTIP files (no depth bins) are told apart by the ID decoder's window alone (30 / 60 / 20)."""
     bins = state.get("detr.depth_predictor.depth_bin_values")
     window = state.get("id_decoder.rel_pos_embeds")
     if window is None:
         return None
-    length = window.shape[1]
-    if bins is not None and bins.shape[0] == 121 and length == 20:
-        return "bft"
-    return {30: "dancetrack", 60: "sportsmot"}.get(length) if bins is None or bins.shape[0] == 151 else None
+    by_window = {30: ("dancetrack", 151), 60: ("sportsmot", 151), 20: ("bft", 121)}
+    name, bin_rows = by_window.get(window.shape[1], (None, None))
+    return name if bins is None or bins.shape[0] == bin_rows else None
+
+
+def is_motip_state(state: Mapping[str, torch.Tensor]) -> bool:
+    """True for a MOTIP model (an FDTA state dict without the Spatial and Temporal Adapters' keys)."""
+    keys = list(state)
+    has_id_decoder = any(k.startswith("id_decoder.") for k in keys)
+    has_adapters = any(k.startswith(("detr.depth_predictor.", "trajectory_embedding.")) for k in keys)
+    return has_id_decoder and not has_adapters
 
 
 def looks_like_cstrack(state: Mapping[str, torch.Tensor]) -> bool:
@@ -184,22 +200,21 @@ def looks_like_cstrack(state: Mapping[str, torch.Tensor]) -> bool:
 def guess_file_kind(path: str | Path) -> str:
     """``"fdta"`` or ``"cstrack"``: which model a checkpoint file is for, from its metadata or keys.
 
-    Files that do not load with ``weights_only=True`` are taken for CSTrack's pickled model objects (the
-    only official format that needs one); the CSTrack loader then reads them with the allow-list.
+    Files that do not load with ``weights_only=True`` are read with the allow-listed unpickler: a pickled
+    model object (not a state dict) is CSTrack's released format.
     """
+    from discmot.io.pickled import read_torch_file  # (it imports this module)
+
     path = Path(path)
     if path.suffix == ".safetensors":
         return read_safetensors(path)[1].get("kind", "fdta")
-    try:
-        data = read_torch(path)
-    except CheckpointError:
-        if not path.is_file():
-            raise
-        return "cstrack"
+    data = read_torch_file(path)
     if isinstance(data, Mapping) and "model_kind" in data:
         return str(data["model_kind"])
     state = data.get("model", data) if isinstance(data, Mapping) else {}
-    return "cstrack" if isinstance(state, Mapping) and looks_like_cstrack(state) else "fdta"
+    if not isinstance(state, Mapping):
+        return "cstrack"  # a pickled model object
+    return "cstrack" if looks_like_cstrack(state) else "fdta"
 
 
 # --------------------------------------------------------------------------------------------------

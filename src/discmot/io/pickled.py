@@ -30,6 +30,8 @@ STAND_IN_MODULE = "discmot_pickled_stand_ins"
 # numpy globals an old trainer's ``best_fitness`` array needs; their values are never used.
 _NUMPY_STAND_INS = {"_reconstruct", "ndarray", "dtype", "scalar"}
 _NUMPY_MODULES = ("numpy", "numpy.core.multiarray", "numpy._core.multiarray")
+# Plain-value classes a training script saves beside the weights (Deformable-DETR's and MOTIP's ``args``).
+_PLAIN_STAND_INS = {"argparse.Namespace"}
 # Python 2 names that pickle protocol 2 writes for builtins.
 _PY2_MODULES = {"__builtin__": "builtins", "copy_reg": "copyreg"}
 
@@ -131,7 +133,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
             return real[dotted]
         if module.split(".")[0] in STAND_IN_PACKAGES or module.startswith(STAND_IN_TORCH_MODULES):
             return _stand_in(dotted)
-        if module in _NUMPY_MODULES and name in _NUMPY_STAND_INS:
+        if (module in _NUMPY_MODULES and name in _NUMPY_STAND_INS) or dotted in _PLAIN_STAND_INS:
             return _stand_in(dotted)
         raise RefusedGlobalError(dotted)
 
@@ -144,6 +146,20 @@ def _restricted_pickle_module():
     shim.Unpickler = _RestrictedUnpickler
     shim.load = lambda file, **kwargs: _RestrictedUnpickler(file, **kwargs).load()
     return shim
+
+
+def read_torch_file(path: str | Path):
+    """A ``torch.save`` file's content: safely with ``weights_only=True``, else (a file holding pickled
+    module objects or a script's ``args``) through the allow-listed unpickler of `read_pickled_model`."""
+    from discmot.io.checkpoints import read_torch
+
+    path = Path(path)
+    try:
+        return read_torch(path)
+    except CheckpointError:
+        if not path.is_file():
+            raise
+    return read_pickled_model(path)
 
 
 def read_pickled_model(path: str | Path):

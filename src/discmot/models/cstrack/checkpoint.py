@@ -46,7 +46,7 @@ def load_cstrack(path: str | Path, preset_name: str | None = None) -> CSTrack:
     path = Path(path)
     if path.suffix == ".safetensors":
         return _load_safetensors(path)
-    data = _read_torch_file(path)
+    data = pickled.read_torch_file(path)
     if isinstance(data, Mapping) and data.get("format") == TRAINING_FORMAT:
         return _load_training_checkpoint(path, data)
     state = official_state(data, path)
@@ -55,22 +55,11 @@ def load_cstrack(path: str | Path, preset_name: str | None = None) -> CSTrack:
     return model.eval()
 
 
-def _read_torch_file(path: Path):
-    """The file's content: safely with ``weights_only=True``, else through the allow-listed unpickler."""
-    try:
-        return checkpoints.read_torch(path)
-    except checkpoints.CheckpointError:
-        if not path.is_file():
-            raise
-    # weights_only refuses any class; an old-trainer file holds the model object itself.
-    return pickled.read_pickled_model(path)
-
-
 def read_official_state(path: str | Path) -> dict[str, torch.Tensor]:
     """The fp32 state dict of an official-format file (plain or pickled model), no model built: e.g. a
     COCO YOLOv5 checkpoint to initialise training from (`discmot.models.cstrack.training`)."""
     path = Path(path)
-    return official_state(_read_torch_file(path), path)
+    return official_state(pickled.read_torch_file(path), path)
 
 
 def official_state(data, path: str | Path) -> dict[str, torch.Tensor]:

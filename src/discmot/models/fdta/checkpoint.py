@@ -8,12 +8,14 @@ match (`discmot.io.checkpoints.CheckpointError` lists the differences otherwise)
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from discmot.engine.checkpointing import FORMAT as TRAINING_FORMAT
 from discmot.io import checkpoints
+from discmot.io.pickled import read_torch_file
 from discmot.models.fdta.config import config_from_dict, preset
 from discmot.models.fdta.model import FDTA, build_fdta
 
@@ -30,12 +32,20 @@ def load_fdta(path: str | Path, preset_name: str | None = None) -> FDTA:
         model = FDTA(config_from_dict(json.loads(metadata["config"])))
         checkpoints.load_strict(model, checkpoints.fill_aliases(model, tensors), path)
         return model.eval()
-    data = checkpoints.read_torch(path)
+    data = read_torch_file(path)  # an official file may hold the training script's args beside the weights
     if isinstance(data, dict) and data.get("format") == TRAINING_FORMAT:
         return _load_training_checkpoint(path, data)
     state = checkpoints.read_official(path, data)
     name = preset_name or checkpoints.infer_fdta_preset(state) or "dancetrack"
-    model = build_fdta(preset(name))
+    config = preset(name)
+    if checkpoints.is_motip_state(state):
+        # MOTIP, FDTA's base: the same network without the Spatial and Temporal Adapters' modules
+        config = replace(
+            config,
+            spatial=replace(config.spatial, enabled=False),
+            temporal=replace(config.temporal, enabled=False),
+        )
+    model = build_fdta(config)
     checkpoints.load_strict(model, state, path)
     return model.eval()
 
