@@ -131,7 +131,9 @@ def run(quick: bool) -> benchlib.BenchResult:
         "dancetrack, 192x320 for mot; fp32, 2 threads).",
         "Bundled: fdta = `fdta_tiny_synth_dancetrack.safetensors` (tiny FDTA, `discmot train --config tiny`, "
         "6 synthetic DanceTrack sequences); cstrack = `cstrack_tiny_synth.safetensors` (tiny CSTrack, "
-        "`--config cstrack_tiny`, synthetic mot + dancetrack JDE exports). Training seeds: one each.",
+        "`--config cstrack_tiny`, synthetic mot + dancetrack JDE exports). Training seeds: one each. cstrack "
+        "runs without the original's pedestrian output filter, as the demo does (most synthetic dancer boxes "
+        "are wider than w/h 0.6; `discmot.engine.demo.BUNDLED_TRACK_OPTIONS`).",
         "Association references (second table, the same sequences and scoring): a model's output boxes with "
         "every identity taken from the ground truth (`benchmarks/oracle_ids.py`: what a perfect association "
         "would score on its boxes), and two trackers on the ground-truth boxes themselves with 2% jitter "

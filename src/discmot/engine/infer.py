@@ -385,7 +385,7 @@ def track(
             side 800, longer at most 1440; CSTrack default: the model's, 608x1088 for the official one,
             multiples of 32).
         fast_resize: FDTA only: resize frames in float instead of the original's 8-bit PIL resize (about
-            ten times faster at 1080p; pixels within one 8-bit step).
+            four times faster at 1080p on a CPU; pixels within one 8-bit step).
         device: where the ONNX models or the FDTA/CSTrack network run (``cpu``, ``cuda``, ``cuda:1``).
         frame_rate: the tracker's frame rate (default: the source's, else 30); also the rate of an
             image folder's output video.

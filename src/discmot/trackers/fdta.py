@@ -21,7 +21,7 @@ Frames are resized as the original's PIL pipeline does, on the 8-bit image (`dis
 exact port of Pillow's antialiased bilinear filter), then scaled to ``[0, 1]`` by ``x * (1 / 255)``
 (torchvision's ``ToDtype(scale=True)``) and normalised. ``fast_resize=True`` resizes the float image with
 ``F.interpolate(bilinear, antialias=True)`` instead: the same filter without the 8-bit rounding (pixels
-within one 8-bit step of the original's), about ten times faster at 1080p on a CPU. Global ids count from
+within one 8-bit step of the original's), about four times faster at 1080p on a CPU. Global ids count from
 0, as in the original (``ids_from_one=True`` adds 1).
 
 Thresholds are compared in float32 with the threshold rounded to float32, as the original's tensor
