@@ -152,3 +152,27 @@ def test_launch_trains_and_writes_weights_the_tracker_loads(data_root, tmp_path)
     final = model.state_dict()
     assert from_checkpoint.state_dict().keys() == final.keys()
     assert all(torch.equal(value, final[key]) for key, value in from_checkpoint.state_dict().items())
+
+
+def test_two_processes_under_torchrun_train_with_a_process_local_identity_adapter(data_root, tmp_path):
+    """Epoch 0 gives the Identity Adapter MLP no gradient; DDP must neither wait for it nor average it
+    (the original keeps the criterion outside DDP), or the second iteration fails."""
+    import os
+    import subprocess
+    import sys
+
+    script = Path(__file__).with_name("fdta_ddp_train.py")
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
+    run = tmp_path / "run"
+    proc = subprocess.run(
+        [*command, str(script), str(data_root), str(run)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert (run / "checkpoints" / "epoch-001.pt").is_file() and load_fdta(run / "model.safetensors")
+    names = training().process_local_parameters()
+    assert names and all(name.startswith("criterion.track_embed.") for name in names)

@@ -64,7 +64,8 @@ def build_loader(
     num_workers: int = 0,
     pin_memory: bool = False,
 ) -> torch.utils.data.DataLoader:
-    """A DataLoader over ``indices`` in order, full batches only.
+    """A DataLoader over ``indices`` in order; the last batch may be partial (as YOLOv5's loader, which
+    CSTrack's epoch length ``ceil(images / batch)`` and schedule are counted in).
 
     It has a generator of its own (seeded by ``seed``): creating its iterator must not draw from the
     global torch RNG, or a loader recreated mid-epoch after a resume would shift every later random
@@ -77,7 +78,7 @@ def build_loader(
         collate_fn=collate_fn,
         num_workers=num_workers,
         pin_memory=pin_memory,
-        drop_last=True,
+        drop_last=False,
         generator=torch.Generator().manual_seed(seed),
         worker_init_fn=_seed_worker if num_workers else None,
     )

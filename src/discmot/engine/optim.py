@@ -19,6 +19,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -214,12 +215,9 @@ class CSTrackSchedule(Schedule):
 
 
 def _interp(x: float, x1: float, y0: float, y1: float) -> float:
-    """``numpy.interp(x, [0, x1], [y0, y1])`` for one value."""
-    if x <= 0:
-        return y0
-    if x >= x1:
-        return y1
-    return y0 + (y1 - y0) * (x / x1)
+    """``numpy.interp(x, [0, x1], [y0, y1])`` for one value: numpy's own, so every warm-up value is the
+    original's to the last bit."""
+    return float(np.interp(x, [0.0, x1], [y0, y1]))
 
 
 # --------------------------------------------------------------------------------------------------

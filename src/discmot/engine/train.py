@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -144,6 +145,7 @@ class Trainer:
         self.step_module = StepModule(self.model, step_fn)
         self.runner: nn.Module = self.step_module
         if self.dist.distributed:
+            self._keep_out_of_ddp(self.step_module)
             self.runner = nn.parallel.DistributedDataParallel(
                 self.step_module,
                 device_ids=[self.device] if self.device.type == "cuda" else None,
@@ -153,6 +155,18 @@ class Trainer:
         self.epoch = self.iteration = self.global_step = self.optimizer_steps = 0
         self._last_checkpoint_step = 0
         seed_everything(config.seed + self.dist.rank)
+
+    @staticmethod
+    def _keep_out_of_ddp(step_module: StepModule) -> None:
+        """Parameters the training module names in ``process_local_parameters()`` are trained by each
+        process on its own: DDP neither averages their gradients nor waits for them (FDTA's Identity
+        Adapter MLP, outside the original's DDP wrapper; it has no gradient in epoch 0)."""
+        local = getattr(step_module.model, "process_local_parameters", None)
+        if local is not None:
+            names = [f"model.{name}" for name in local()]
+            nn.parallel.DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(
+                step_module, names
+            )
 
     def _rule_groups(self, model: nn.Module) -> list[dict]:
         return build_param_groups(model, self.config.param_groups, self.config.lr, self.config.weight_decay)
@@ -198,7 +212,7 @@ class Trainer:
     def _train_epoch(self, epoch: int) -> None:
         c, d = self.config, self.dist
         full = self.sampler_factory(epoch, d.rank, d.world_size, 0)
-        fewest, most = all_min_max(len(full) // c.batch_size, self.device)
+        fewest, most = all_min_max(math.ceil(len(full) / c.batch_size), self.device)  # a partial last batch
         if fewest != most:
             raise RuntimeError(
                 f"epoch {epoch}: processes have {fewest} to {most} iterations; shards must be equal"

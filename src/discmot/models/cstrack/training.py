@@ -114,8 +114,11 @@ def cstrack_step(training: CSTrackTraining, batch: dict, context) -> tuple[torch
         context: the engine's `discmot.engine.step.StepContext`.
 
     Returns:
-        ``B * (box + obj + cls + 0.02 * id)`` and the detached terms ``box``, ``obj``, ``cls`` (as they
-        enter the sum) and ``id`` (the unweighted cross-entropy) for the log.
+        ``B * (box + obj + cls + 0.02 * id)`` times the number of processes, and the detached terms
+        ``box``, ``obj``, ``cls`` (as they enter the sum) and ``id`` (the unweighted cross-entropy) for the
+        log. The original sums over the whole batch (``B`` is the local batch) and, under DDP, which
+        averages gradients over processes, multiplies by the world size (YOLOv5's ``loss *= world_size``):
+        every process count then gives one process's gradient for the same global batch.
     """
     images = batch["images"].to(context.device)
     targets = batch["targets"].to(context.device).float()
@@ -124,7 +127,7 @@ def cstrack_step(training: CSTrackTraining, batch: dict, context) -> tuple[torch
     # eps 1e-16) and the scaled-embedding cross-entropy are where low precision would bite.
     with context.autocast(enabled=False):
         total, terms = training.loss([p.float() for p in raw], embeddings.float(), targets)
-    return total, {name: terms[name] for name in ("box", "obj", "cls", "id")}
+    return total * context.world_size, {name: terms[name] for name in ("box", "obj", "cls", "id")}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -60,6 +60,11 @@ class FDTATraining(nn.Module):
         """What the final weights file holds: the network alone, on the official key contract."""
         return self.model
 
+    def process_local_parameters(self) -> list[str]:
+        """The Identity Adapter MLP's parameter names: the original keeps the criterion (which holds it)
+        outside DDP, so each process trains its own copy (spec §3.3); the engine does the same."""
+        return [f"criterion.{name}" for name, _ in self.criterion.named_parameters()]
+
 
 def normalise(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     """uint8 ``[N, 3, H, W]`` -> ImageNet-normalised float, zero on padding (``masks [N, H, W]``)."""
