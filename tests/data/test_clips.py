@@ -412,7 +412,9 @@ def test_dataset_sample_on_disk_layout(tmp_path):
         frames, _, height, width = sample["images"].shape
         assert str(sample["images"].dtype) == "torch.uint8" and str(sample["depths"].dtype) == "torch.uint8"
         assert tuple(sample["depths"].shape) == (frames, 1, height, width)
-        assert tuple(sample["trajectory_labels"].shape) == (3, 4, 3)
+        # one column per object of the clip (3 rectangles; a random crop may leave fewer)
+        objects = len(set(np.concatenate([i.numpy() for i in sample["track_ids"]]).tolist()))
+        assert 1 <= objects <= 3 and tuple(sample["trajectory_labels"].shape) == (3, 4, objects)
         assert sample["meta"]["frames"] == [f + 1 for f in clip.frames]
         scale = np.array([width, height, width, height])
         boxes = []
@@ -573,3 +575,17 @@ def test_broken_sequence_folders_are_named(tmp_path):
         SequenceIndex.from_root(root, "train")
     with pytest.raises(FileNotFoundError, match="split folder"):
         SequenceIndex.from_root(root, "val")
+
+
+def test_annotations_keep_the_files_order_within_a_frame_and_duplicates_make_a_frame_illegal():
+    from discmot.data.sequences import records_from_rows
+
+    frames = np.array([1, 0, 1, 0, 2, 2])
+    values = np.array(
+        [[9, 0, 0, 5, 5], [7, 1, 1, 5, 5], [3, 2, 2, 5, 5], [2, 3, 3, 5, 5], [4, 0, 0, 1, 1]]
+        + [[4, 1, 1, 1, 1]],
+        float,
+    )
+    record = records_from_rows("seq", [Path(f"{k}.jpg") for k in range(3)], frames, values)
+    assert record.annotations(0)[1].tolist() == [7, 2] and record.annotations(1)[1].tolist() == [9, 3]
+    assert record.legal.tolist() == [True, True, False]  # frame 2 holds id 4 twice

@@ -149,3 +149,24 @@ def test_cli_train_writes_weights_the_tracker_loads(tmp_path, capsys):
 def test_cli_train_reports_a_missing_split(tmp_path, capsys):
     assert main(["train", "--config", "tiny", "--data-root", str(tmp_path)]) == 2
     assert "split folder not found" in capsys.readouterr().err
+
+
+def test_a_custom_recipe_takes_its_dataset_presets_defaults():
+    from discmot.models.fdta.recipe import resolve
+
+    bft = resolve("custom", {"preset": "bft"})
+    assert bft.step.depth_fg_weight == 10 and bft.train.epochs == 22
+    assert tuple(bft.train.milestones) == (16, 20) and bft.train.warmup_epochs == 2
+    assert resolve("custom", {"preset": "sportsmot"}).step.depth_fg_weight == 7
+    assert resolve("custom", {"preset": "tiny"}).train.epochs == 13  # no dataset of its own: dancetrack's
+    explicit = resolve("custom", {"preset": "bft", "step": {"depth_fg_weight": 3}, "schedule": "dancetrack"})
+    assert explicit.step.depth_fg_weight == 3 and explicit.train.epochs == 13
+
+
+def test_the_spatial_adapter_without_depth_maps_is_an_error():
+    from discmot.models.fdta.recipe import resolve
+
+    with pytest.raises(ValueError, match="clips.depth is false"):
+        resolve("custom", {"preset": "tiny", "clips": {"depth": False}})
+    without = resolve("custom", {"preset": "tiny", "adapters": {"spatial": False}})
+    assert not without.clips.depth and not without.model.spatial.enabled

@@ -105,8 +105,11 @@ class ClipSampler:
                 f"no legal clip of {self.sample_length} frames in {len(self.index)} sequence(s): sequences "
                 "are shorter than the clip or their frames have no boxes, duplicate ids or > 300 boxes"
             )
-        order = np.random.default_rng(self.seed + self.epoch).permutation(len(clips))
-        return [clips[i] for i in order]
+        import torch  # (only where tensors are built)
+
+        # a torch generator seeded seed + epoch, as a DistributedSampler shuffles (the original's sampler)
+        order = torch.randperm(len(clips), generator=torch.Generator().manual_seed(self.seed + self.epoch))
+        return [clips[i] for i in order.tolist()]
 
     def _sequence_clips(self, record: SequenceRecord, intervals: random.Random) -> Iterator[tuple[int, ...]]:
         length, count = record.length, self.sample_length

@@ -68,14 +68,15 @@ def records_from_rows(
 ) -> SequenceRecord:
     """A record from annotation rows: ``frames`` 0-based ``(R,)``, ``values`` ``(R, 5)`` = id, x, y, w, h."""
     length = len(image_files)
-    order = np.lexsort((values[:, 0], frames))  # by frame, then id (duplicates become neighbours)
+    order = np.argsort(frames, kind="stable")  # by frame; within a frame the file's order, as the original
     frames, values = frames[order], values[order]
     ids = np.trunc(values[:, 0]).astype(np.int64)
     offsets = np.searchsorted(frames, np.arange(length + 1)).astype(np.int64)
     counts = np.diff(offsets)
     duplicate = np.zeros(length, bool)
-    repeated = (frames[1:] == frames[:-1]) & (ids[1:] == ids[:-1])
-    duplicate[frames[1:][repeated]] = True
+    by_id = np.lexsort((ids, frames))  # duplicates become neighbours
+    repeated = (frames[by_id][1:] == frames[by_id][:-1]) & (ids[by_id][1:] == ids[by_id][:-1])
+    duplicate[frames[by_id][1:][repeated]] = True
     legal = (counts >= 1) & (counts <= MAX_BOXES_PER_FRAME) & ~duplicate
     return SequenceRecord(name, tuple(image_files), values[:, 1:5].copy(), ids, offsets, legal, static)
 

@@ -31,6 +31,7 @@ from discmot.data.clips import ClipConfig
 from discmot.data.transforms import AugmentConfig
 from discmot.engine.train_config import TrainConfig, fdta_train_config
 from discmot.models.fdta.config import FDTAConfig, preset
+from discmot.models.fdta.criterion import DEPTH_FG_WEIGHTS
 from discmot.models.fdta.training import StepConfig
 
 __all__ = [
@@ -94,7 +95,8 @@ def resolve(name: str, raw: dict) -> FDTARecipe:
     unknown = set(adapters) - set(ADAPTERS)
     if unknown:
         raise ValueError(f"unknown adapter(s) {', '.join(sorted(unknown))}; known: {', '.join(ADAPTERS)}")
-    base = _model(preset(raw.get("preset", "dancetrack")), _section(raw, "model"))
+    preset_name = raw.get("preset", "dancetrack")
+    base = _model(preset(preset_name), _section(raw, "model"))
     model = replace(
         base,
         spatial=replace(base.spatial, enabled=bool(adapters["spatial"])),
@@ -115,12 +117,22 @@ def resolve(name: str, raw: dict) -> FDTARecipe:
             f"clips.num_id_vocabulary {clips.num_id_vocabulary} differs from the model's "
             f"{model.id_decoder.num_id_vocabulary}"
         )
-    if clips.depth and not model.spatial.enabled:
-        raise ValueError("clips.depth is true but the Spatial Adapter is off")
-    step_fields = {**_section(raw, "step"), "identity_adapter": bool(adapters["identity"])}
+    if clips.depth != model.spatial.enabled:
+        raise ValueError(
+            "clips.depth is true but the Spatial Adapter is off"
+            if clips.depth
+            else "the Spatial Adapter is on but clips.depth is false: its depth loss would have no maps"
+        )
+    # a dataset preset's own defaults (spec §6.2): the depth foreground weight and the schedule
+    step_fields = {
+        "depth_fg_weight": DEPTH_FG_WEIGHTS.get(preset_name, StepConfig.depth_fg_weight),
+        **_section(raw, "step"),
+        "identity_adapter": bool(adapters["identity"]),
+    }
     shared.check_scalar_types(StepConfig, step_fields)
     step = StepConfig(**step_fields)
-    train = _train(raw.get("schedule", "dancetrack"), _section(raw, "train"))
+    schedule = raw.get("schedule", preset_name if preset_name in DEPTH_FG_WEIGHTS else "dancetrack")
+    train = _train(schedule, _section(raw, "train"))
     return FDTARecipe(name, model, str(raw.get("split", "train")), clips, step, train)
 
 

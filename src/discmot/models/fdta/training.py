@@ -70,7 +70,8 @@ def normalise(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     """uint8 ``[N, 3, H, W]`` -> ImageNet-normalised float, zero on padding (``masks [N, H, W]``)."""
     mean = torch.tensor(IMAGENET_MEAN, device=images.device).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD, device=images.device).view(1, 3, 1, 1)
-    return (images.float() / 255 - mean) / std * (~masks).unsqueeze(1)
+    scaled = images.float().mul_(1.0 / 255)  # torchvision's to_dtype(scale=True), the original's op
+    return (scaled - mean) / std * (~masks).unsqueeze(1)
 
 
 def fdta_step(training: FDTATraining, batch: dict, context) -> tuple[torch.Tensor, dict]:
