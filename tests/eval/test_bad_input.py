@@ -112,11 +112,17 @@ def test_seqmap_naming_missing_sequence(tmp_path, capsys):
     assert_clean_failure(status, err, tmp_path / "out", "seq-zzz", "not found")
 
 
-def test_tracker_file_for_unknown_sequence(tmp_path, capsys):
+def test_tracker_file_for_unknown_sequence_is_ignored_with_a_warning(tmp_path, capsys, caplog):
+    """As TrackEval, a result file no seqmap sequence names is not evaluated; discmot says so."""
     gt, trackers = write_benchmark(tmp_path)
+    clean_status, _ = run_cli(gt, trackers, tmp_path / "clean", capsys)
     (trackers / "MOT17-train" / "trk" / "data" / "seq-typo.txt").write_text(TRACKER_ROWS[0] + "\n")
-    status, err = run_cli(gt, trackers, tmp_path / "out", capsys)
-    assert_clean_failure(status, err, tmp_path / "out", "seq-typo.txt", "not evaluated")
+    with caplog.at_level("WARNING"):
+        status, _ = run_cli(gt, trackers, tmp_path / "out", capsys)
+    assert clean_status == status == 0
+    assert any("seq-typo.txt" in r.getMessage() and "not evaluated" in r.getMessage() for r in caplog.records)
+    summary = "trk/pedestrian_summary.txt"
+    assert (tmp_path / "out" / summary).read_text() == (tmp_path / "clean" / summary).read_text()
 
 
 def test_missing_tracker_file(tmp_path, capsys):

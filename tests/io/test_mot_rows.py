@@ -48,3 +48,26 @@ def test_results_are_written_rounded_and_sorted_or_as_the_originals_write_them(t
     ]
     parsed = read_results_by_frame(original)
     np.testing.assert_array_equal(parsed[2][1], boxes[[0, 2]])  # repr round-trips every float exactly
+
+
+def test_seqinfo_reads_seqlength_strictly_and_ignores_bad_optional_keys(tmp_path, caplog):
+    import pytest
+
+    from discmot.io.mot import MotFormatError, read_seqinfo
+
+    path = tmp_path / "seqinfo.ini"
+    path.write_text("[Sequence]\nname=seq%1\nseqLength=12\nimWidth=1920.0\nimHeight=tall\nframeRate=30fps\n")
+    with caplog.at_level("WARNING"):
+        info = read_seqinfo(path)
+    assert (info.name, info.length, info.width, info.height, info.frame_rate) == (
+        "seq%1",
+        12,
+        1920,
+        None,
+        None,
+    )
+    warned = " ".join(r.getMessage() for r in caplog.records)
+    assert "imHeight" in warned and "frameRate" in warned and "imWidth" not in warned
+    path.write_text("[Sequence]\nseqLength=12.0\n")
+    with pytest.raises(MotFormatError, match="seqLength is not an integer"):
+        read_seqinfo(path)

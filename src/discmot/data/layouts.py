@@ -14,10 +14,13 @@ where. This module only looks at paths and small index files (it imports no nump
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from discmot.io.mot import MotFormatError, read_seqinfo, read_seqmap
+
+log = logging.getLogger(__name__)
 
 #: Files TrackEval (and discmot) write into a tracker folder; never mistaken for results.
 OUTPUT_FILE_NAMES = frozenset({"pedestrian_summary.txt", "pedestrian_detailed.csv", "pedestrian_plot.pdf"})
@@ -165,10 +168,13 @@ def _result_files(folder: Path, sequences: list[str], tracker: str) -> dict[str,
         raise LayoutError(f"{missing[0]}: result file of tracker {tracker!r} not found{more}")
     known = {path.name for path in expected.values()} | OUTPUT_FILE_NAMES
     unknown = sorted(p for p in folder.glob("*.txt") if p.name not in known)
-    if unknown:
-        raise LayoutError(
-            f"{unknown[0]}: result file for a sequence that is not evaluated "
-            f"(expected only {', '.join(sorted(expected)[:5])}{', ...' if len(expected) > 5 else ''}); "
-            "remove it or list its sequence in the seqmap"
+    if unknown:  # as TrackEval: ignored (e.g. other detectors' results beside a subset's seqmap), but said
+        more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+        log.warning(
+            "%s%s: not evaluated, no sequence of that name in the seqmap (a typo? evaluating only %s%s)",
+            unknown[0],
+            more,
+            ", ".join(sorted(expected)[:5]),
+            ", ..." if len(expected) > 5 else "",
         )
     return expected

@@ -22,6 +22,7 @@ from __future__ import annotations
 import configparser
 import csv
 import io
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,8 @@ from discmot.io.fastfloat import parse_decimal_tokens
 
 #: Column indices of the MOTChallenge format (0-based).
 FRAME, ID, X, Y, W, H, CONF, CLASS, VISIBILITY = range(9)
+
+log = logging.getLogger(__name__)
 
 #: Delimiters handled by the vectorised fast path; anything else goes through `csv` row by row.
 _FAST_DELIMITERS = (",", ";", "\t", " ")
@@ -156,9 +159,7 @@ def _parse_fast(text: str, delimiter: str) -> np.ndarray | None:
         return None
     if not data.endswith(b"\n"):
         data += b"\n"
-    if delimiter == " ":
-        data = b"\n".join(b" ".join(line.split(b" ")) for line in data.split(b"\n"))
-    else:
+    if delimiter != " ":  # space-separated text is already in the single-separator form
         data = _single_separated(data, delimiter.encode())
         if data is None:
             return None
@@ -306,7 +307,7 @@ def read_seqinfo(path: str | Path) -> SeqInfo:
     path = Path(path)
     if not path.is_file():
         raise MotFormatError(path, "seqinfo.ini not found (it gives the sequence length, seqLength)")
-    parser = configparser.ConfigParser()
+    parser = configparser.ConfigParser(interpolation=None)  # a '%' in a name is just a character
     try:
         parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
     except (configparser.Error, UnicodeDecodeError) as error:
@@ -326,15 +327,19 @@ def read_seqinfo(path: str | Path) -> SeqInfo:
 
 
 def _ini_number(section: configparser.SectionProxy, key: str, path: Path) -> float | None:
+    """An optional number; a value that is none is ignored with a warning (TrackEval never reads it)."""
     if key not in section:
         return None
     try:
         return float(section[key])
     except ValueError:
-        raise MotFormatError(path, f"{key} is not a number: {section[key]!r}") from None
+        log.warning("%s: %s is not a number (%r): ignored", path, key, section[key])
+        return None
 
 
 def _ini_int(section: configparser.SectionProxy, key: str, path: Path, required: bool = False) -> int | None:
+    """An integer (``1920.0`` counts); a bad optional one is ignored with a warning, a bad required one
+    is an error (as ``seqLength`` is in TrackEval)."""
     if key not in section:
         if required:
             raise MotFormatError(path, f"[Sequence] has no {key}")
@@ -342,7 +347,14 @@ def _ini_int(section: configparser.SectionProxy, key: str, path: Path, required:
     try:
         return int(section[key])
     except ValueError:
-        raise MotFormatError(path, f"{key} is not an integer: {section[key]!r}") from None
+        if required:
+            raise MotFormatError(path, f"{key} is not an integer: {section[key]!r}") from None
+    number = _ini_number(section, key, path)
+    if number is not None and number.is_integer():
+        return int(number)
+    if number is not None:
+        log.warning("%s: %s is not an integer (%r): ignored", path, key, section[key])
+    return None
 
 
 def write_seqinfo(path: str | Path, info: SeqInfo, extra: dict[str, str] | None = None) -> None:
