@@ -93,3 +93,12 @@ def test_missing_sequence_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="NOPE"):
         cli_main(["-v", "jde-export", "--data-root", str(tmp_path / "data"), "--out", str(tmp_path / "j"),
                   "--name", "x", "--sequences", "NOPE"])  # fmt: skip
+
+
+def test_images_a_jde_list_cannot_name_are_an_error(tmp_path):
+    """The list's label paths come from replacing .jpg/.png: a .jpeg frame would give a list the reader
+    refuses, so the export refuses it first, naming the file."""
+    folder = make_sequence(tmp_path / "data", "S", MOT17_GT)
+    (folder / "img1" / "000002.jpg").rename(folder / "img1" / "000002.jpeg")
+    with pytest.raises(ValueError, match=r"000002\.jpeg: a JDE list can only name \.jpg and \.png"):
+        export_jde([folder], tmp_path / "jde", "x", "train")

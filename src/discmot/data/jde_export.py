@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 #: gt columns (0-based) of the "consider" flag and the class.
 CONSIDER_COLUMN, CLASS_COLUMN = 6, 7
 PEDESTRIAN_CLASS = 1
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+#: What a JDE list may name: the original derives label paths by replacing ``.jpg``/``.png`` (spec §6.1).
+IMAGE_SUFFIXES = (".jpg", ".png")
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,12 @@ def _frame_images(folder: Path) -> list[tuple[int, Path]]:
     """``(frame number, image)`` of ``folder/img1`` in frame order; a non-numeric name is an error."""
     images = []
     for path in sorted((folder / "img1").iterdir()):
-        if path.suffix.lower() not in IMAGE_SUFFIXES:
+        if path.suffix in (".jpeg", ".JPG", ".JPEG", ".PNG"):
+            raise ValueError(
+                f"{path}: a JDE list can only name .jpg and .png images (their label paths are derived by "
+                "replacing that suffix); rename the images"
+            )
+        if path.suffix not in IMAGE_SUFFIXES:
             continue
         if not path.stem.isdigit():
             raise ValueError(f"{path}: image names must be frame numbers (000001.jpg)")
