@@ -71,14 +71,7 @@ class KalmanIouTracker:
 
 def kalman_track_boxes(frames: np.ndarray, boxes: np.ndarray, num_frames: int, max_missed: int) -> np.ndarray:
     """Runs a fresh `KalmanIouTracker` over rows ``frames`` (N,) 1-based, ``boxes`` (N, 4); ids (N,)."""
-    ids = np.zeros(len(frames), dtype=np.int64)
-    order = np.argsort(frames, kind="stable")
-    starts = np.searchsorted(frames[order], np.arange(1, num_frames + 2))
-    tracker = KalmanIouTracker(max_missed)
-    for t in range(num_frames):
-        rows = order[starts[t] : starts[t + 1]]
-        ids[rows] = tracker.update(boxes[rows])
-    return ids
+    return track_boxes(frames, boxes, num_frames, KalmanIouTracker(max_missed))
 
 
 def track_gt_split(

@@ -62,13 +62,14 @@ class IouTracker:
         return ids
 
 
-def track_boxes(frames: np.ndarray, boxes: np.ndarray, num_frames: int) -> np.ndarray:
-    """Runs a fresh `IouTracker` over rows ``frames`` (N,) 1-based, ``boxes`` (N, 4); returns ids (N,)."""
+def track_boxes(frames: np.ndarray, boxes: np.ndarray, num_frames: int, tracker=None) -> np.ndarray:
+    """Runs ``tracker`` (default: a fresh `IouTracker`; anything with ``update(boxes) -> ids``) over rows
+    ``frames`` (N,) 1-based, ``boxes`` (N, 4), every frame from 1 to ``num_frames``; returns ids (N,)."""
     frames = np.asarray(frames, dtype=np.int64)
     ids = np.zeros(len(frames), dtype=np.int64)
     order = np.argsort(frames, kind="stable")
     starts = np.searchsorted(frames[order], np.arange(1, num_frames + 2))
-    tracker = IouTracker()
+    tracker = IouTracker() if tracker is None else tracker
     for t in range(num_frames):
         rows = order[starts[t] : starts[t + 1]]
         ids[rows] = tracker.update(boxes[rows])
