@@ -125,6 +125,16 @@ def test_tracker_file_for_unknown_sequence_is_ignored_with_a_warning(tmp_path, c
     assert (tmp_path / "out" / summary).read_text() == (tmp_path / "clean" / summary).read_text()
 
 
+def test_a_sequence_named_combined_is_refused(tmp_path, capsys):
+    gt, trackers = write_benchmark(tmp_path)
+    (gt / "MOT17-train" / "seq-a").rename(gt / "MOT17-train" / "COMBINED")
+    (gt / "seqmaps" / "MOT17-train.txt").write_text("name\nCOMBINED\n")
+    data = trackers / "MOT17-train" / "trk" / "data"
+    (data / "seq-a.txt").rename(data / "COMBINED.txt")
+    status, err = run_cli(gt, trackers, tmp_path / "out", capsys)
+    assert_clean_failure(status, err, tmp_path / "out", "MOT17-train.txt", "named COMBINED")
+
+
 def test_missing_tracker_file(tmp_path, capsys):
     gt, trackers = write_benchmark(tmp_path)
     (trackers / "MOT17-train" / "trk" / "data" / "seq-a.txt").unlink()

@@ -71,13 +71,17 @@ def resolve_eval_plan(
 
     Raises:
         LayoutError: a folder, seqmap, gt file, ``seqinfo.ini`` or result file is missing, or a
-            result file names no sequence of the seqmap.
+            sequence is named ``COMBINED`` (the name of the combined row).
         MotFormatError: a ``seqinfo.ini`` or seqmap is malformed.
     """
     gt_folder, trackers_folder = Path(gt_folder), Path(trackers_folder)
     split_name = f"{benchmark}-{split}"
     gt_root, seqmap_file = _gt_root_and_seqmap(gt_folder, split_name, split, skip_split_folder, seqmap)
     names = _sequence_names(gt_root, seqmap_file)
+    if "COMBINED" in names:  # TrackEval writes it and the combined row under one name; results would clash
+        raise LayoutError(
+            f"{seqmap_file or gt_root}: a sequence named COMBINED, the name of the combined row"
+        )
     sequences = [_sequence_files(gt_root, name) for name in sorted(names)]
     tracker_root = trackers_folder if skip_split_folder else trackers_folder / split_name
     if not tracker_root.is_dir():
