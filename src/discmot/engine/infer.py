@@ -69,9 +69,9 @@ def track_source(
 ) -> dict:
     """Tracks every frame of one source; writes MOTChallenge results and/or an annotated video.
 
-    The tracker is `reset` first, so ids start at 1. A frame the source cannot decode is not tracked (the
-    source warns); the frame numbers of the others stay those of the source, so result row ``k`` belongs
-    to frame ``k`` of the video or sequence.
+    The tracker is `reset` first, so ids start afresh (at 1; FDTA's at 0, as its original's). A frame the
+    source cannot decode is not tracked (the source warns); the frame numbers of the others stay those of
+    the source, so result row ``k`` belongs to frame ``k`` of the video or sequence.
 
     Args:
         source: a `FrameSource` or anything `open_source` accepts.
