@@ -217,3 +217,9 @@ def test_official_file_with_training_args_and_torchvision_counters_loads(tmp_pat
     for key, value in model.state_dict().items():
         assert torch.equal(loaded.state_dict()[key], value), key
     assert guess_file_kind(path) == "fdta"
+    # a state dict saved from a DDP-wrapped model ("module." prefixes) loads too
+    wrapped = tmp_path / "ddp.pth"
+    torch.save({"model": {f"module.{k}": v for k, v in model.state_dict().items()}}, wrapped)
+    assert torch.equal(
+        load_fdta(wrapped, "tiny").state_dict()["detr.query_embed.weight"], state["detr.query_embed.weight"]
+    )

@@ -81,6 +81,8 @@ def read_official(path: str | Path, data=None) -> dict[str, torch.Tensor]:
         raise CheckpointError(
             f"{path}: no state dict of tensors in it (expected a dict with a 'model' entry)"
         )
+    if state and all(k.startswith("module.") for k in state):  # saved from a DDP-wrapped model
+        state = {k[len("module.") :]: v for k, v in state.items()}
     # torchvision-derived ResNet weights carry BatchNorm step counters; the frozen BatchNorm has none
     # (the original deletes them on load, spec §1.2)
     return {k: v for k, v in state.items() if not (k.endswith(".num_batches_tracked") and "backbone." in k)}
