@@ -26,7 +26,7 @@ from discmot.data.clips import (
     clip_sampler_factory,
     collate_clips,
 )
-from discmot.data.frames import FrameReadError
+from discmot.data.frames import FrameReadError, read_depth
 from discmot.data.id_tables import build_id_tables
 from discmot.data.static import StaticImageIndex
 from discmot.data.synth import generate_dataset
@@ -552,14 +552,24 @@ def test_unreadable_image_is_named(tmp_path, damage):
         dataset[Clip(0, (1, 2, 3))]
 
 
-def test_colour_mapped_depth_is_rejected(tmp_path):
+@pytest.mark.parametrize("kind", ["colour-mapped", "16-bit"])
+def test_badly_formatted_depth_is_rejected_before_training_starts(tmp_path, kind):
     root = fresh_tiny(tmp_path)
     depth = sorted((root / "train").glob("*/depth/00000002.png"))[0]
     grey = cv2.imread(str(depth), cv2.IMREAD_UNCHANGED)
-    cv2.imwrite(str(depth), cv2.applyColorMap(grey, cv2.COLORMAP_INFERNO))
-    dataset = ClipDataset(SequenceIndex.from_root(root, "train"), ClipConfig(sample_length=3, augment=SMALL))
+    if kind == "colour-mapped":  # the official generator's default output
+        cv2.imwrite(str(depth), cv2.applyColorMap(grey, cv2.COLORMAP_INFERNO))
+    else:
+        cv2.imwrite(str(depth), grey.astype(np.uint16) * 257)
+    expected = "8-bit RGB" if kind == "colour-mapped" else "16-bit grey"
+    with pytest.raises(FrameReadError, match=f"{depth}.*single-channel PNGs, this one is {expected}"):
+        ClipDataset(SequenceIndex.from_root(root, "train"), ClipConfig(sample_length=3, augment=SMALL))
+    # read on its own (the dataset check bypassed), the map is refused as well
+    dataset = ClipDataset(
+        SequenceIndex.from_root(root, "train"), ClipConfig(sample_length=3, augment=SMALL, depth=False)
+    )
     with pytest.raises(FrameReadError, match=f"{depth}.*single-channel"):
-        dataset[Clip(0, (0, 1, 2))]
+        read_depth(depth, dataset.index[0].image_files[1], grey.shape)
 
 
 def test_broken_sequence_folders_are_named(tmp_path):
@@ -589,3 +599,31 @@ def test_annotations_keep_the_files_order_within_a_frame_and_duplicates_make_a_f
     record = records_from_rows("seq", [Path(f"{k}.jpg") for k in range(3)], frames, values)
     assert record.annotations(0)[1].tolist() == [7, 2] and record.annotations(1)[1].tolist() == [9, 3]
     assert record.legal.tolist() == [True, True, False]  # frame 2 holds id 4 twice
+
+
+def test_images_not_named_by_frame_number_are_ignored_with_a_warning(tmp_path, caplog):
+    root = fresh_tiny(tmp_path)
+    folder = next((root / "train").iterdir())
+    clean = SequenceIndex.from_root(root, "train")
+    shutil.copy(folder / "img1" / "00000001.jpg", folder / "img1" / "._00000001.jpg")  # macOS metadata
+    shutil.copy(folder / "img1" / "00000001.jpg", folder / "img1" / "thumbnail.jpg")
+    with caplog.at_level("WARNING"):
+        index = SequenceIndex.from_root(root, "train")
+    assert [r.image_files for r in index.records] == [r.image_files for r in clean.records]
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 1 and "1 image(s)" in warned[0] and "thumbnail.jpg" in warned[0]
+
+
+def test_more_images_than_seqlength_are_said(tmp_path, caplog):
+    """BFT's original loader counts the images, DanceTrack's reads seqLength: a disagreement is warned."""
+    root = fresh_tiny(tmp_path)
+    folder = next((root / "train").iterdir())
+    frames = sorted((folder / "img1").glob("*.jpg"))
+    shutil.copy(frames[-1], folder / "img1" / f"{int(frames[-1].stem) + 1:08d}.jpg")
+    with caplog.at_level("WARNING"):
+        index = SequenceIndex.from_root(root, "train")
+    assert len(index.records[0].image_files) == len(frames)
+    assert any(
+        f"{len(frames) + 1} numbered images but seqLength={len(frames)}" in r.getMessage()
+        for r in caplog.records
+    )

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from discmot.data.frames import read_depth, read_rgb
+from discmot.data.frames import FrameReadError, read_depth, read_rgb
 from discmot.data.id_tables import IdTables, build_id_tables
 from discmot.data.sequences import SequenceIndex, SequenceRecord
 from discmot.data.transforms import AugmentConfig, ClipFrames, augment_clip, resize_for_eval
@@ -53,7 +53,8 @@ class ClipSampler:
     For every sequence and start ``s`` with ``s + T <= length``: ``interval = min(randint(1,
     max_interval), floor((length - s - 1) / (T - 1)))`` and frames ``s + k * interval``; clips with an
     illegal frame are dropped. Static images give one clip, the frame repeated T times. Intervals come
-    from ``random.Random(seed + epoch)``, the shuffle from ``numpy.random.default_rng(seed + epoch)``.
+    from ``random.Random(seed + epoch)``, the shuffle from ``torch.randperm`` with a generator seeded
+    ``seed + epoch``.
 
     Sharding follows ``torch.utils.data.DistributedSampler``: with ``pad`` the list is extended by its
     first clips to a multiple of ``world_size`` (every rank gets the same number of clips, so no rank
@@ -266,6 +267,13 @@ def _require_depth_files(index: SequenceIndex) -> None:
         raise FileNotFoundError(
             f"{depth}: depth map not found (needed for the image {image}); {len(missing)} depth map(s) "
             "missing in all. Generate them with `discmot depth` or train with depth=False."
+        )
+    bad = index.badly_formatted_depth_files()
+    if bad:
+        depth, kind = bad[0]
+        raise FrameReadError(
+            f"{depth}: depth maps must be 8-bit single-channel PNGs, this one is {kind} ({len(bad)} such "
+            "map(s) in all; a colour-mapped depth image cannot be used: regenerate with `discmot depth`)"
         )
 
 

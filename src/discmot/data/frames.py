@@ -48,7 +48,7 @@ def read_depth(path: str | Path, image_path: str | Path, size: tuple[int, int]) 
         channels = 1 if depth.ndim == 2 else depth.shape[2]
         raise FrameReadError(
             f"{path}: depth maps must be 8-bit single-channel PNGs, found {channels} channel(s) of "
-            f"{depth.dtype} (a colour-mapped depth image cannot be used)"
+            f"{depth.dtype}" + (" (a colour-mapped depth image cannot be used)" if channels > 1 else "")
         )
     if depth.shape != tuple(size):
         raise FrameReadError(

@@ -16,6 +16,7 @@ and malformed annotations raise errors naming the file when the index is built.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from discmot.data.transforms import MAX_BOXES_PER_FRAME
-from discmot.io.mot import FRAME, ID, MotFormatError, check_frames, read_mot_table, read_seqinfo
+from discmot.io.mot import FRAME, ID, check_frames, read_mot_table, read_seqinfo
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,27 @@ class SequenceIndex:
                     missing.append((depth, image))
         return missing
 
+    def badly_formatted_depth_files(self) -> list[tuple[Path, str]]:
+        """``(depth map, what it is)`` for existing depth maps that are not 8-bit single-channel PNGs,
+        read from each file's PNG header (26 bytes), so that a wrong set fails before training starts."""
+        bad = []
+        for record in self.records:
+            for frame in range(len(record.image_files)):
+                depth = record.depth_file(frame)
+                if depth.is_file() and (kind := _png_kind(depth)) != "8-bit grey":
+                    bad.append((depth, kind))
+        return bad
+
+
+def _png_kind(path: Path) -> str:
+    """``"8-bit grey"``, another bit depth / colour type, or ``"not a PNG"``, from the IHDR chunk."""
+    with path.open("rb") as handle:
+        head = handle.read(26)
+    if len(head) < 26 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        return "not a PNG"
+    colour = {0: "grey", 2: "RGB", 3: "palette", 4: "grey + alpha", 6: "RGBA"}.get(head[25], "unknown colour")
+    return f"{head[24]}-bit {colour}"
+
 
 def _sequence_names(base: Path) -> list[str]:
     """Sequence folders of a split (hidden folders, e.g. half-written ones, are not sequences)."""
@@ -148,6 +172,15 @@ def load_sequence(folder: Path, name: str) -> SequenceRecord:
         if frame not in images:
             where = f"seqLength={length} in {info}" if info.is_file() else f"{len(images)} images"
             raise FileNotFoundError(f"{folder / 'img1'}: no image for frame {frame} ({where})")
+    if len(images) > length:  # BFT's loader counts the images; DanceTrack's and SportsMOT's read seqLength
+        log.warning(
+            "%s: %d numbered images but seqLength=%d in %s: frames after %d are not used",
+            folder / "img1",
+            len(images),
+            length,
+            info,
+            length,
+        )
     table = read_mot_table(folder / "gt" / "gt.txt", min_columns=6)
     check_frames(table, length)
     if table.num_rows:
@@ -160,9 +193,17 @@ def load_sequence(folder: Path, name: str) -> SequenceRecord:
 def _numbered_images(folder: Path) -> dict[int, Path]:
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: image folder not found")
-    images = {}
+    images, others = {}, []
     for path in folder.glob("*.jpg"):
-        if not path.stem.isdigit():
-            raise MotFormatError(path, "image names must be frame numbers (e.g. 00000001.jpg)")
-        images[int(path.stem)] = path
+        if path.stem.isdigit():
+            images[int(path.stem)] = path
+        elif not path.name.startswith("."):  # hidden files (e.g. macOS ._ copies) are not frames
+            others.append(path)
+    if others:  # the original builds frame paths from numbers, so other files never matter to it
+        log.warning(
+            "%s: %d image(s) not named by a frame number ignored, e.g. %s",
+            folder,
+            len(others),
+            others[0].name,
+        )
     return images

@@ -56,15 +56,21 @@ class DepthAccumulator:
             self.maps.append(path)
         self.stems.append(stem)
 
+    def quantise(self, inverse: np.ndarray) -> np.ndarray:
+        """``floor(255 * D / max)`` as uint8, exactly: in float64 (a float32 ``D * (255 / max)`` lands just
+        under 255 at the maximum for many maxima)."""
+        if self.largest <= 0:
+            return np.zeros(inverse.shape, np.uint8)
+        return np.minimum(np.floor(inverse.astype(np.float64) * 255.0 / self.largest), 255).astype(np.uint8)
+
     def write(self, folder: str | Path) -> int:
         """Writes every map as ``floor(255 * D / max)``; returns the number written."""
         folder = Path(folder)
         (folder / "depth").mkdir(exist_ok=True)
-        scale = np.float32(255.0 / self.largest if self.largest > 0 else 0.0)
         try:
             for stem, stored in zip(self.stems, self.maps, strict=True):
                 inverse = np.load(stored) if isinstance(stored, Path) else stored
-                values = np.minimum(np.floor(inverse * scale), 255).astype(np.uint8)
+                values = self.quantise(inverse)
                 ok, png = cv2.imencode(".png", values, [cv2.IMWRITE_PNG_COMPRESSION, 1])
                 if not ok:
                     raise RuntimeError(f"{folder}: could not encode the depth map of {stem}")
@@ -105,24 +111,42 @@ def synthetic_depth(sequence: Path) -> Iterator[tuple[str, np.ndarray]]:
         yield image, inverse_depth(frame.depth)
 
 
+class MissingExtraError(ValueError):
+    """An optional dependency the requested feature needs is not installed (the message says which)."""
+
+
 def depth_anything(model_path: str | Path, device: str = "cpu") -> SequenceEstimator:
     """Depth Anything (relative, larger = nearer) through ``transformers``, from local weights only."""
     try:
         import torch
         from transformers import AutoImageProcessor, AutoModelForDepthEstimation
     except ImportError:
-        raise ImportError(
+        raise MissingExtraError(
             "the depth-anything estimator needs the optional 'transformers' package "
             "(pip install transformers) and Depth Anything weights on disk (--model PATH)"
         ) from None
     if not Path(model_path).exists():
         raise FileNotFoundError(f"{model_path}: Depth Anything weights not found (nothing is downloaded)")
-    processor = AutoImageProcessor.from_pretrained(model_path, local_files_only=True)
-    model = AutoModelForDepthEstimation.from_pretrained(model_path, local_files_only=True).to(device).eval()
+    try:
+        processor = AutoImageProcessor.from_pretrained(model_path, local_files_only=True)
+        model = AutoModelForDepthEstimation.from_pretrained(model_path, local_files_only=True)
+    except OSError as error:
+        reason = str(error).splitlines()[0] if str(error) else error.__class__.__name__
+        raise FileNotFoundError(f"{model_path}: not a Depth Anything model folder ({reason})") from None
+    if getattr(model.config, "depth_estimation_type", None) == "metric":
+        raise ValueError(
+            f"{model_path}: a metric Depth Anything model (depth: larger = farther); the maps need a "
+            "relative one (inverse depth, larger = nearer)"
+        )
+    model = model.to(device).eval()
 
     def estimate(sequence: Path) -> Iterator[tuple[str, np.ndarray]]:
         for stem in _image_stems(sequence):
-            image = cv2.imread(str(sequence / "img1" / f"{stem}.jpg"))[:, :, ::-1]
+            path = sequence / "img1" / f"{stem}.jpg"
+            image = cv2.imread(str(path))
+            if image is None:
+                raise ValueError(f"{path}: cannot be read as an image")
+            image = image[:, :, ::-1]
             with torch.inference_mode():
                 inputs = processor(images=image, return_tensors="pt").to(device)
                 predicted = model(**inputs).predicted_depth[None]
@@ -149,7 +173,8 @@ def sequences_of(data_root: str | Path, split: str | None = None) -> list[Path]:
     base = Path(data_root) / split if split else Path(data_root)
     if not base.is_dir():
         raise ValueError(f"{base}: folder not found")
-    found = sorted(p for p in base.iterdir() if (p / "img1").is_dir())
+    # hidden folders (a half-written `discmot synth` sequence) are not sequences, as for training
+    found = sorted(p for p in base.iterdir() if not p.name.startswith(".") and (p / "img1").is_dir())
     if not found:
         raise ValueError(f"{base}: no sequence folders with img1/ below it")
     return found
