@@ -61,7 +61,10 @@ class DepthAccumulator:
         under 255 at the maximum for many maxima)."""
         if self.largest <= 0:
             return np.zeros(inverse.shape, np.uint8)
-        return np.minimum(np.floor(inverse.astype(np.float64) * 255.0 / self.largest), 255).astype(np.uint8)
+        # 255 * D is exact in float64 for float32 D, the division correctly rounded: values stay <= 255
+        scaled = np.multiply(inverse, 255.0, dtype=np.float64)
+        np.divide(scaled, self.largest, out=scaled)
+        return np.floor(scaled, out=scaled).astype(np.uint8)
 
     def write(self, folder: str | Path) -> int:
         """Writes every map as ``floor(255 * D / max)``; returns the number written."""
