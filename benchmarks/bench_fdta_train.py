@@ -46,6 +46,7 @@ CPU_VARIANTS = {
     ],
 }
 FULL_SIZE_CHECKPOINTING = {"as shipped (5)": 5, "every gradient frame (1)": 1}
+CPU_ROUNDS = 3
 
 
 def logged_rate(run: Path) -> dict:
@@ -70,17 +71,27 @@ def train(data: Path, run: Path, config: str, overrides: list[str], device: str 
 
 
 def cpu_rows(work: Path, quick: bool) -> list[list[str]]:
+    """Each variant `CPU_ROUNDS` times, the variants interleaved round by round, so that the machine's
+    drift over the run (this shared CPU varies by tens of percent) hits every variant alike; the ratio to
+    the full model is taken within each round, then the median."""
     data = work / "cpu-data"
     synth(data, 1 if quick else 2, 30 if quick else 60, "256x160")
+    variants = list(CPU_VARIANTS.items())[: 1 if quick else None]
+    seconds: dict[str, list[float]] = {name: [] for name, _ in variants}
+    peaks: dict[str, list[float]] = {name: [] for name, _ in variants}
+    for round_ in range(1 if quick else CPU_ROUNDS):
+        for k, (name, overrides) in enumerate(variants):
+            result = train(data, work / f"cpu-{round_}-{k}", "tiny", overrides)
+            seconds[name].append(1 / result["it_per_s"])
+            peaks[name].append(result["peak_memory_mib"])
+    full = seconds[variants[0][0]]
     rows = []
-    for name, overrides in CPU_VARIANTS.items():
-        result = train(data, work / f"cpu-{len(rows)}", "tiny", overrides)
+    for name, runs in seconds.items():
+        ratio = benchlib.median([run / reference for run, reference in zip(runs, full, strict=True)])
         rows.append([
-            "cpu", "tiny", name, f"{result['it_per_s']:.2f}", f"{1 / result['it_per_s']:.3f}",
-            f"{result['peak_memory_mib']:.0f}",
+            "cpu", "tiny", name, f"{1 / benchlib.median(runs):.2f}", f"**{benchlib.median(runs):.3f}**",
+            ", ".join(f"{run:.3f}" for run in runs), f"{ratio:.2f}x", f"{max(peaks[name]):.0f}",
         ])  # fmt: skip
-        if quick:
-            break
     return rows
 
 
@@ -98,7 +109,8 @@ def gpu_rows(work: Path) -> list[list[str]]:
         result = train(data, work / f"gpu-{frames}", "dancetrack", overrides, "cuda")
         rows.append([
             torch.cuda.get_device_name(0), "dancetrack", f"frame checkpointing {setting}",
-            f"{result['it_per_s']:.2f}", f"{1 / result['it_per_s']:.3f}", f"{result['peak_memory_mib']:.0f}",
+            f"{result['it_per_s']:.2f}", f"{1 / result['it_per_s']:.3f}", f"{1 / result['it_per_s']:.3f}", "",
+            f"{result['peak_memory_mib']:.0f}",
         ])  # fmt: skip
     return rows
 
@@ -107,8 +119,12 @@ def run(quick: bool) -> benchlib.BenchResult:
     with tempfile.TemporaryDirectory() as temporary:
         work = Path(temporary)
         rows = cpu_rows(work, quick) + ([] if quick else gpu_rows(work))
-    headers = ["device", "recipe", "variant", "iterations/s", "seconds/iteration", "peak memory MiB"]
+    headers = ["device", "recipe", "variant", "iterations/s", "seconds/iteration", "runs (seconds/iteration)"]
+    headers += ["vs the full model, same round", "peak memory MiB"]
     notes = [
+        f"CPU rows: each variant {CPU_ROUNDS} times (1 in quick mode), the variants interleaved round by "
+        "round; median seconds/iteration, and the median over rounds of the ratio to the full model of the "
+        "same round (the machine drifts during a run, so only ratios within a round compare).",
         "One iteration = one clip (batch 1): `tiny` 8 frames at shorter side 128-160 px, 4 with gradients; "
         "`dancetrack` 30 frames at shorter side 480-800 px (longer side at most 1440; the paper's recipe, "
         "random initialisation), 4 with gradients.",
