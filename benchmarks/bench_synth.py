@@ -9,9 +9,9 @@ Three measurements, every preset:
 2. **Association difficulty.** A plain IoU tracker (`iou_tracker.py`: Hungarian frame-to-frame IoU
    matching at IoU >= 0.3, no motion, no appearance, tracks die after one missed frame) runs on the gt
    boxes with 2% Gaussian jitter (seeded) and is scored by ``discmot.evaluate`` (DanceTrack rules).
-   Lower IDF1 means more identity switches and fragments for overlap alone: a harder scene. A Kalman
-   tracker (`gt_trackers.py`: the JDE cascade without appearance) on the same boxes says how much motion
-   adds. The same trackers on real gt from the shared folder (SportsMOT, MOT17, MOT20, MOT15) give
+   Lower IDF1 means more identity switches and fragments for overlap alone: a harder scene. A SORT-like
+   Kalman + IoU tracker with one second of memory (`gt_trackers.py`) on the same boxes says how much
+   motion adds. The same trackers on real gt from the shared folder (SportsMOT, MOT17, MOT20, MOT15) give
    orientation.
 3. **Appearance similarity.** A fixed random conv net (`appearance.py`) embeds every object crop;
    reported: mean cosine similarity between different objects of the same frame and the share of such
@@ -334,10 +334,10 @@ def build_notes(plan: Plan, quick: bool, speed: dict, difficulty: dict, similari
         f"frame; input: gt boxes with Gaussian jitter of {JITTER:.0%} of the box size on centre and size "
         "(seeded per sequence). Scored by `discmot.evaluate` (DanceTrack rules; real rows with their own "
         "benchmark's). 'ids re-appearing': ids whose gt has a gap of at least one frame. 'HOTA, Kalman "
-        "tracker': `benchmarks/gt_trackers.py`, discmot's JDE cascade with CSTrack's thresholds and no "
-        "embeddings (constant-velocity Kalman prediction, IoU matching, lost tracks kept 30 frames at "
-        "30 frames/s, scaled by the sequence's rate; output boxes are the matched input boxes) on the same "
-        "jittered boxes.",
+        "tracker': `benchmarks/gt_trackers.py`, SORT-like: Hungarian IoU matching (pairs below 0.3 dropped) "
+        "against each track's constant-velocity Kalman prediction (discmot's `KalmanFilterXYAH`), a track "
+        "kept for one second of missed frames (the sequence's frame rate); same boxes, only the identities "
+        "differ.",
         "Real rows: shared gt only (no video), same tracker and jitter; MOT17/MOT20 gt boxes are amodal "
         "(full extent, occluded people included, tracked rows: conf 1, class 1), synthetic gt boxes are the "
         "visible extent. Frame rates differ: SportsMOT 25, MOT17-05 14, MOT20-01 25, PETS09-S2L1 7 frames/s.",

@@ -130,13 +130,14 @@ class SequenceIndex:
         return missing
 
     def badly_formatted_depth_files(self) -> list[tuple[Path, str]]:
-        """``(depth map, what it is)`` for existing depth maps that are not 8-bit single-channel PNGs,
-        read from each file's PNG header (26 bytes), so that a wrong set fails before training starts."""
+        """``(depth map, what it is)`` for depth maps that are not 8-bit single-channel PNGs, read from each
+        file's PNG header (26 bytes), so that a wrong set fails before training starts. Call it once
+        `missing_depth_files` found none."""
         bad = []
         for record in self.records:
             for frame in range(len(record.image_files)):
                 depth = record.depth_file(frame)
-                if depth.is_file() and (kind := _png_kind(depth)) != "8-bit grey":
+                if (kind := _png_kind(depth)) != "8-bit grey":
                     bad.append((depth, kind))
         return bad
 

@@ -33,10 +33,8 @@ def end_to_end_factory(
 
     ``benchmark``, ``tracker_preset`` and ``overrides`` (`JDETrackerConfig` fields) set CSTrack's
     association (default: the ``cstrack`` preset, the original's thresholds); FDTA has no such settings.
-    ``fast_resize`` is FDTA's (`discmot.trackers.fdta.preprocess_frame`).
+    ``fast_resize`` is FDTA's (`discmot.trackers.fdta.preprocess_frame`); CSTrack has none.
     """
-    if fast_resize and model != "fdta":
-        raise ValueError("--fast-resize is an FDTA option (CSTrack resizes with OpenCV, as its original)")
     if model == "fdta":
         tracker = fdta_tracker(weights, preset_name, device, dtype, input_size, fast_resize)
         return lambda _frame_rate: tracker  # no frame-rate setting; track_source resets it per video

@@ -396,6 +396,8 @@ def track(
         overrides["output_detection_boxes"] = False
     if output_filter is not None:
         overrides["output_filter"] = output_filter
+    if fast_resize and model != "fdta":
+        raise ValueError("--fast-resize is an FDTA option (--model fdta)")
     from discmot.engine.end_to_end import END_TO_END, end_to_end_factory
 
     if model in END_TO_END:
@@ -415,8 +417,6 @@ def track(
             tracker_name,
             progress,
         )
-    if fast_resize:
-        raise ValueError("--fast-resize is an FDTA option (--model fdta)")
     preset = tracker_preset or ("onnx" if detector is not None else "public")
     factory = tracker_factory(model, benchmark, preset, **overrides)
     if is_split_folder(source):

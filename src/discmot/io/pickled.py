@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from discmot.io.checkpoints import UNREADABLE, CheckpointError
+from discmot.io.checkpoints import UNREADABLE, CheckpointError, read_torch
 
 # Classes from these packages become stand-ins: the original trainers' code and torch.nn's module classes.
 STAND_IN_PACKAGES = ("models", "utils", "core", "lib", "__main__")
@@ -151,8 +151,6 @@ def _restricted_pickle_module():
 def read_torch_file(path: str | Path):
     """A ``torch.save`` file's content: safely with ``weights_only=True``, else (a file holding pickled
     module objects or a script's ``args``) through the allow-listed unpickler of `read_pickled_model`."""
-    from discmot.io.checkpoints import read_torch
-
     path = Path(path)
     try:
         return read_torch(path)

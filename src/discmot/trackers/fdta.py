@@ -85,11 +85,11 @@ def preprocess_frame(
     height, width = frame_bgr.shape[:2]
     size = tuple(input_size or resized_size(width, height, runtime.shorter_side, runtime.max_longer_side))
     rgb = np.ascontiguousarray(frame_bgr[:, :, ::-1])
-    resize_floats = fast_resize and size != (height, width)
-    if not resize_floats:
-        rgb = resize_bilinear(rgb, size[1], size[0])  # a copy when the size is already right
+    resize = size != (height, width)
+    if resize and not fast_resize:
+        rgb = resize_bilinear(rgb, size[1], size[0])
     image = torch.from_numpy(rgb).permute(2, 0, 1)[None].float().mul_(1.0 / 255)  # as ToDtype(scale=True)
-    if resize_floats:
+    if resize and fast_resize:
         image = F.interpolate(image, size=size, mode="bilinear", antialias=True, align_corners=False)
     mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)

@@ -8,7 +8,6 @@ match (`discmot.io.checkpoints.CheckpointError` lists the differences otherwise)
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -16,7 +15,7 @@ import torch
 from discmot.engine.checkpointing import FORMAT as TRAINING_FORMAT
 from discmot.io import checkpoints
 from discmot.io.pickled import read_torch_file
-from discmot.models.fdta.config import config_from_dict, preset
+from discmot.models.fdta.config import config_from_dict, preset, with_adapters
 from discmot.models.fdta.model import FDTA, build_fdta
 
 
@@ -38,13 +37,8 @@ def load_fdta(path: str | Path, preset_name: str | None = None) -> FDTA:
     state = checkpoints.read_official(path, data)
     name = preset_name or checkpoints.infer_fdta_preset(state) or "dancetrack"
     config = preset(name)
-    if checkpoints.is_motip_state(state):
-        # MOTIP, FDTA's base: the same network without the Spatial and Temporal Adapters' modules
-        config = replace(
-            config,
-            spatial=replace(config.spatial, enabled=False),
-            temporal=replace(config.temporal, enabled=False),
-        )
+    if checkpoints.is_motip_state(state):  # MOTIP, FDTA's base: the network without these two adapters
+        config = with_adapters(config, spatial=False, temporal=False)
     model = build_fdta(config)
     checkpoints.load_strict(model, state, path)
     return model.eval()

@@ -159,6 +159,15 @@ def preset(name: str, **overrides) -> FDTAConfig:
     return replace(PRESETS[name], **overrides)
 
 
+def with_adapters(config: FDTAConfig, spatial: bool, temporal: bool) -> FDTAConfig:
+    """``config`` with the Spatial and Temporal Adapters switched on or off (both off: MOTIP's network)."""
+    return replace(
+        config,
+        spatial=replace(config.spatial, enabled=spatial),
+        temporal=replace(config.temporal, enabled=temporal),
+    )
+
+
 def config_from_dict(values: dict) -> FDTAConfig:
     """Rebuilds an `FDTAConfig` from ``dataclasses.asdict`` output (e.g. a checkpoint's metadata).
 

@@ -30,7 +30,7 @@ from discmot.config import RecipeError, apply_overrides
 from discmot.data.clips import ClipConfig
 from discmot.data.transforms import AugmentConfig
 from discmot.engine.train_config import TrainConfig, fdta_train_config
-from discmot.models.fdta.config import FDTAConfig, preset
+from discmot.models.fdta.config import FDTAConfig, preset, with_adapters
 from discmot.models.fdta.criterion import DEPTH_FG_WEIGHTS
 from discmot.models.fdta.training import StepConfig
 
@@ -97,11 +97,7 @@ def resolve(name: str, raw: dict) -> FDTARecipe:
         raise ValueError(f"unknown adapter(s) {', '.join(sorted(unknown))}; known: {', '.join(ADAPTERS)}")
     preset_name = raw.get("preset", "dancetrack")
     base = _model(preset(preset_name), _section(raw, "model"))
-    model = replace(
-        base,
-        spatial=replace(base.spatial, enabled=bool(adapters["spatial"])),
-        temporal=replace(base.temporal, enabled=bool(adapters["temporal"])),
-    )
+    model = with_adapters(base, spatial=bool(adapters["spatial"]), temporal=bool(adapters["temporal"]))
     augment = _augment(_section(raw, "augment"))
     clip_fields = {
         "sample_length": model.id_decoder.rel_pe_length,
