@@ -170,3 +170,20 @@ def test_the_spatial_adapter_without_depth_maps_is_an_error():
         resolve("custom", {"preset": "tiny", "clips": {"depth": False}})
     without = resolve("custom", {"preset": "tiny", "adapters": {"spatial": False}})
     assert not without.clips.depth and not without.model.spatial.enabled
+
+
+def test_the_clip_interval_reaches_the_training_sampler(tmp_path):
+    from discmot.models.fdta.training import fdta_setup
+
+    root = tmp_path / "data"
+    generate_dataset(root, "tiny", split="train", sequences=1, frames=40, seed=2)
+    assert load_recipe("tiny").clips.max_interval == 4  # SAMPLE_INTERVALS of every original config
+
+    def steps(overrides):
+        recipe = load_recipe("tiny", ["clips.sample_length=4", *overrides])
+        setup = fdta_setup(recipe.model, root, recipe.split, recipe.clips, recipe.step)(None)
+        return {clip.frames[1] - clip.frames[0] for clip in setup.sampler_factory(0, 0, 1, 0)}
+
+    assert max(steps([])) == 4
+    wide = steps(["clips.max_interval=12"])
+    assert max(wide) > 4 and wide <= set(range(1, 13))

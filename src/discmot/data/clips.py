@@ -159,6 +159,8 @@ class ClipConfig:
 
     Attributes:
         sample_length: T, frames per clip (30 DanceTrack, 60 SportsMOT, 20 BFT).
+        max_interval: the largest step between a clip's frames (``SAMPLE_INTERVALS``, 4 in every
+            original config); each clip draws its step from 1..max_interval (§2.10).
         num_groups: G, label groups per clip (``AUG_NUM_GROUPS``).
         num_id_vocabulary: K, ID labels; label K means "newborn".
         occlusion_prob, switch_prob: trajectory augmentation (§2.3); 0 disables it.
@@ -168,6 +170,7 @@ class ClipConfig:
     """
 
     sample_length: int = 30
+    max_interval: int = 4
     num_groups: int = 6
     num_id_vocabulary: int = 50
     occlusion_prob: float = 0.5

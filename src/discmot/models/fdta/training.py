@@ -232,7 +232,9 @@ def fdta_setup(
             model=FDTATraining(model, step_config),
             step_fn=fdta_step,
             dataset=ClipDataset(index, clip_config, train=True),
-            sampler_factory=clip_sampler_factory(index, clip_config.sample_length, seed=clip_config.seed),
+            sampler_factory=clip_sampler_factory(
+                index, clip_config.sample_length, clip_config.max_interval, seed=clip_config.seed
+            ),
             collate_fn=collate_clips,
             model_config=model_config,
             model_kind="fdta",
