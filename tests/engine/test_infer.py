@@ -268,6 +268,29 @@ def test_ctrl_c_on_a_file_aborts_without_outputs(tmp_path):
 # track_split
 
 
+@pytest.mark.parametrize(("frame_rate", "same_id"), [(None, True), (29, False)])
+def test_a_29_97_fps_video_keeps_lost_tracks_30_frames(tmp_path, frame_rate, same_id):
+    """The JDE tracker sees the video's rate rounded, as the original's video loader gives it: an object
+    missing from frame 5 to 35 of an NTSC video is found again at frame 36 (kept 30 frames); kept 29
+    frames (``frame_rate=29``) it comes back with a new id."""
+    from discmot.io.video import VideoWriter
+
+    video = tmp_path / "ntsc.mp4"
+    with VideoWriter(video, 30000 / 1001, (64, 64)) as writer:
+        for _ in range(37):
+            writer.write(np.zeros((64, 64, 3), np.uint8))
+    assert round(open_source(video).fps, 2) == 29.97
+    frames = [*range(1, 5), 36, 37]  # present on 1-4, missing 5-35, back on 36-37
+    rows = [[f, -1, 10, 10, 20, 40, 0.9, 1.0, 0.0, 0.0, 0.0] for f in frames]
+    np.save(tmp_path / "det.npy", np.array(rows))
+    out = tmp_path / "ntsc.txt"
+    discmot.track(
+        video, detections=tmp_path / "det.npy", tracker_preset="onnx", frame_rate=frame_rate, save_txt=out
+    )
+    ids = {int(frame): int(track) for frame, track in results_of(out)[:, :2]}
+    assert ids[2] == 1 and (ids[37] == 1) == same_id
+
+
 def test_track_split_writes_trackeval_layout_ready_for_eval(dataset, tmp_path):
     rates = []
 

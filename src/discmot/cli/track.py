@@ -145,7 +145,10 @@ def add_track(verbs) -> None:
         "--kalman-boxes", action="store_true", help="write Kalman-smoothed boxes instead of detection boxes"
     )
     p.add_argument(
-        "--frame-rate", type=float, metavar="FPS", help="frame rate (default: the source's, else 30)"
+        "--frame-rate",
+        type=float,
+        metavar="FPS",
+        help="frame rate (default: the source's, rounded to a whole number, else 30)",
     )
     p.add_argument("--split-out", metavar="DIR", help="output folder when SOURCE is a folder of sequences")
     p.add_argument(

@@ -167,7 +167,7 @@ def track_split(
     use_det_files = needs_detections and detect is None
     for folder in find_sequences(split_folder, det_file if use_det_files else None):
         source = SequenceFrames(folder)
-        tracker = tracker_factory(frame_rate or source.fps or 30.0)
+        tracker = tracker_factory(frame_rate or tracker_frame_rate(source.fps))
         precomputed = folder / "det" / det_file if use_det_files else None
         summary = track_source(
             source, tracker, detect, embed, precomputed, results / f"{folder.name}.txt", progress=progress
@@ -177,6 +177,16 @@ def track_split(
         )
         summaries[folder.name] = summary
     return summaries
+
+
+def tracker_frame_rate(source_fps: float | None) -> int:
+    """The frame rate a tracker is built with for a source: its rate rounded to a whole number, else 30.
+
+    The original trackers only see whole rates (``seqinfo.ini`` holds integers, JDE's video loader rounds
+    ``CAP_PROP_FPS``), and the lost-track buffer is ``int(frame_rate / 30 * 30)``: 29.97 fps keeps a
+    lost track 30 frames, not 29.
+    """
+    return round(source_fps) if source_fps else 30
 
 
 def find_sequences(split_folder: str | Path, det_file: str | None = "det.txt") -> list[Path]:
@@ -387,8 +397,8 @@ def track(
         fast_resize: FDTA only: resize frames in float instead of the original's 8-bit PIL resize (about
             four times faster at 1080p on a CPU; pixels within one 8-bit step).
         device: where the ONNX models or the FDTA/CSTrack network run (``cpu``, ``cuda``, ``cuda:1``).
-        frame_rate: the tracker's frame rate (default: the source's, else 30); also the rate of an
-            image folder's output video.
+        frame_rate: the tracker's frame rate (default: the source's, rounded to a whole number, else 30);
+            also the rate of an image folder's output video.
     """
     overrides = {"conf_threshold": track_thresh, "birth_threshold": birth_thresh}
     overrides = {k: v for k, v in overrides.items() if v is not None}
@@ -450,7 +460,7 @@ def track(
     if detector is None and detections is None:
         _check_inputs(frames, None, None, None, None)  # raises the "no detector and no detections" error
     detect, embed = _plugins(detector, reid, conf, classes, device)
-    tracker = factory(frame_rate or frames.fps or 30.0)
+    tracker = factory(frame_rate or tracker_frame_rate(frames.fps))
     min_score = conf if detections is not None else None
     return track_source(frames, tracker, detect, embed, detections, save_txt, save_video, progress, min_score)
 
@@ -484,7 +494,7 @@ def _track_end_to_end(
             needs_detections=False,
         )
     frames = open_source(source, fps=frame_rate)
-    tracker = build()(frame_rate or frames.fps or 30.0)
+    tracker = build()(frame_rate or tracker_frame_rate(frames.fps))
     return track_source(frames, tracker, save_txt=save_txt, save_video=save_video, progress=progress)
 
 

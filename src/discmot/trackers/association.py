@@ -4,10 +4,13 @@ Per frame: (1) appearance + motion: cosine distance between track templates and 
 gated and fused with the Kalman Mahalanobis distance, matched below 0.4; (2) IoU (+1-pixel convention)
 for the still-unmatched tracked tracks, below 0.5; (3) IoU for unconfirmed tracks (born last frame),
 below 0.7; (4) births; (5) deaths after a buffer of ``frame_rate`` frames; (6) duplicate removal. The
-matching of each stage is the assignment with a cost limit, solved exactly as the original's
+matching of each stage is the assignment with a cost limit, the same problem as the original's
 ``lap.lapjv(extend_cost=True, cost_limit=t)``: the augmented square problem where leaving a track or
 a detection unmatched costs ``t / 2`` (so a pair is only matched when that lowers the total cost; plain
-"solve, then drop pairs above t" differs in about 2% of frames).
+"solve, then drop pairs above t" differs in about 2% of frames). It is solved with scipy's
+``linear_sum_assignment`` (spec §7.5), which finds the same assignment whenever the optimum is unique;
+between assignments of exactly equal cost (two detections at exactly the same overlap with a track) the
+two solvers can pick differently, with no rule relating their choices.
 
 Everything works on plain arrays: `JDETracker.update` takes a `Detections` and returns `Tracks`. This
 module imports numpy and scipy only.
@@ -386,6 +389,7 @@ def assign_with_limit(cost: np.ndarray, limit: float) -> tuple[list[tuple[int, i
     Solves the square problem ``[[C, limit/2], [limit/2, 0]]`` of size ``rows + cols`` (the original's
     ``lap.lapjv(C, extend_cost=True, cost_limit=limit)``), so a pair is matched only when its cost is
     below ``limit`` and the total, reject options included, is minimal. Infinite costs are allowed.
+    Between optima of exactly equal cost, scipy and lapjv may choose differently.
 
     Returns:
         matches ``[(row, col)]`` sorted by row, unmatched rows, unmatched columns (ascending).
