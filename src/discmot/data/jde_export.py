@@ -69,12 +69,12 @@ def _frame_images(folder: Path) -> list[tuple[int, Path]]:
     """``(frame number, image)`` of ``folder/img1`` in frame order; a non-numeric name is an error."""
     images = []
     for path in sorted((folder / "img1").iterdir()):
-        if path.suffix.lower() in (*IMAGE_SUFFIXES, ".jpeg") and path.suffix not in IMAGE_SUFFIXES:
-            raise ValueError(
-                f"{path}: a JDE list can only name .jpg and .png images (their label paths are derived by "
-                "replacing that suffix); rename the images"
-            )
         if path.suffix not in IMAGE_SUFFIXES:
+            if path.suffix.lower() in (".jpg", ".jpeg", ".png"):  # an image the list could not name
+                raise ValueError(
+                    f"{path}: a JDE list can only name .jpg and .png images (their label paths are derived "
+                    "by replacing that suffix); rename the images"
+                )
             continue
         if not path.stem.isdigit():
             raise ValueError(f"{path}: image names must be frame numbers (000001.jpg)")

@@ -167,7 +167,7 @@ def track_split(
     use_det_files = needs_detections and detect is None
     for folder in find_sequences(split_folder, det_file if use_det_files else None):
         source = SequenceFrames(folder)
-        tracker = tracker_factory(frame_rate or tracker_frame_rate(source.fps))
+        tracker = tracker_factory(tracker_frame_rate(frame_rate, source.fps))
         precomputed = folder / "det" / det_file if use_det_files else None
         summary = track_source(
             source, tracker, detect, embed, precomputed, results / f"{folder.name}.txt", progress=progress
@@ -179,13 +179,16 @@ def track_split(
     return summaries
 
 
-def tracker_frame_rate(source_fps: float | None) -> int:
-    """The frame rate a tracker is built with for a source: its rate rounded to a whole number, else 30.
+def tracker_frame_rate(requested: float | None, source_fps: float | None) -> float:
+    """The frame rate a tracker is built with: the one asked for, else the source's rounded to a whole
+    number, else 30.
 
     The original trackers only see whole rates (``seqinfo.ini`` holds integers, JDE's video loader rounds
     ``CAP_PROP_FPS``), and the lost-track buffer is ``int(frame_rate / 30 * 30)``: 29.97 fps keeps a
     lost track 30 frames, not 29.
     """
+    if requested:
+        return requested
     return round(source_fps) if source_fps else 30
 
 
@@ -460,7 +463,7 @@ def track(
     if detector is None and detections is None:
         _check_inputs(frames, None, None, None, None)  # raises the "no detector and no detections" error
     detect, embed = _plugins(detector, reid, conf, classes, device)
-    tracker = factory(frame_rate or tracker_frame_rate(frames.fps))
+    tracker = factory(tracker_frame_rate(frame_rate, frames.fps))
     min_score = conf if detections is not None else None
     return track_source(frames, tracker, detect, embed, detections, save_txt, save_video, progress, min_score)
 
@@ -494,7 +497,7 @@ def _track_end_to_end(
             needs_detections=False,
         )
     frames = open_source(source, fps=frame_rate)
-    tracker = build()(frame_rate or tracker_frame_rate(frames.fps))
+    tracker = build()(tracker_frame_rate(frame_rate, frames.fps))
     return track_source(frames, tracker, save_txt=save_txt, save_video=save_video, progress=progress)
 
 
