@@ -176,3 +176,16 @@ def test_two_processes_under_torchrun_train_with_a_process_local_identity_adapte
     assert (run / "checkpoints" / "epoch-001.pt").is_file() and load_fdta(run / "model.safetensors")
     names = training().process_local_parameters()
     assert names and all(name.startswith("criterion.track_embed.") for name in names)
+
+
+def test_the_id_loss_weight_scales_the_id_term_of_the_total(data_root):
+    batch = one_batch(data_root)
+    totals, id_losses = [], []
+    for weight in (1.0, 3.0):
+        net = training(StepConfig(train_frames=2, checkpoint_frames=0, id_loss_weight=weight)).eval()
+        torch.manual_seed(7)  # the same gradient frames and trajectory draws in both runs
+        total, logs = fdta_step(net, batch, context())
+        totals.append(float(total))
+        id_losses.append(float(logs["loss_id"]))
+    assert id_losses[0] == pytest.approx(id_losses[1], rel=1e-6) and id_losses[0] > 0
+    assert totals[1] - totals[0] == pytest.approx(2.0 * id_losses[0], rel=1e-4)

@@ -29,13 +29,14 @@ from discmot.ops.boxes_torch import box_cxcywh_to_xyxy, paired_giou
 DETR_LOSS_WEIGHTS = {"loss_ce": 2.0, "loss_bbox": 5.0, "loss_giou": 2.0}
 
 
-def loss_weights(num_aux_layers: int = 5) -> dict[str, float]:
+def loss_weights(num_aux_layers: int = 5, id_weight: float = 1.0) -> dict[str, float]:
     """The weight of every loss term of FDTA (§4.2): DETR terms for the final and each auxiliary layer,
-    then the depth (Spatial Adapter), contrastive (Identity Adapter) and ID losses, all 1.0."""
+    then the depth (Spatial Adapter) and contrastive (Identity Adapter) losses, 1.0, and the ID loss,
+    ``id_weight`` (``ID_LOSS_WEIGHT``, 1.0 in every official config)."""
     weights = dict(DETR_LOSS_WEIGHTS)
     for layer in range(num_aux_layers):
         weights.update({f"{key}_{layer}": value for key, value in DETR_LOSS_WEIGHTS.items()})
-    weights.update(loss_depth=1.0, loss_contrastive=1.0, loss_id=1.0)
+    weights.update(loss_depth=1.0, loss_contrastive=1.0, loss_id=id_weight)
     return weights
 
 

@@ -39,12 +39,15 @@ class StepConfig:
             of 4x this (all at once when 0).
         depth_fg_weight: foreground weight of the depth loss (6 DanceTrack, 7 SportsMOT, 10 BFT).
         identity_adapter: compute the contrastive loss (ablation switch).
+        id_loss_weight: weight of the ID loss in the total (``ID_LOSS_WEIGHT``, 1.0 in every official
+            config; more gives identity a larger share of the DETR's gradient).
     """
 
     train_frames: int = 4
     checkpoint_frames: int = 5
     depth_fg_weight: float = 6.0
     identity_adapter: bool = True
+    id_loss_weight: float = 1.0
 
 
 class FDTATraining(nn.Module):
@@ -90,7 +93,8 @@ def fdta_step(training: FDTATraining, batch: dict, context) -> tuple[torch.Tenso
     epoch = context.epoch if training.step.identity_adapter else 0  # epoch 0: no contrastive loss
     losses, matches = training.criterion(outputs, targets, num_boxes, epoch, depth_maps=depth_maps)
     losses["loss_id"] = _id_loss(training.model, batch, outputs["outputs"], matches, context)
-    total = weighted_total(losses, loss_weights(len(outputs["aux_outputs"])))
+    weights = loss_weights(len(outputs["aux_outputs"]), id_weight=training.step.id_loss_weight)
+    total = weighted_total(losses, weights)
     return total, {name: value.detach() for name, value in losses.items()}
 
 
