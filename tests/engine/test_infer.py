@@ -21,7 +21,7 @@ from discmot.cli import main
 from discmot.data.synth import generate_dataset
 from discmot.engine.infer import find_sequences, is_split_folder, track_source, track_split
 from discmot.io.mot import read_mot_table
-from discmot.io.video import FrameSource, open_source
+from discmot.io.video import FrameSource, VideoWriter, open_source
 from discmot.structures import Detections, Tracks, tlwh_to_tlbr
 from helpers import shared_file
 
@@ -273,8 +273,6 @@ def test_a_29_97_fps_video_keeps_lost_tracks_30_frames(tmp_path, frame_rate, sam
     """The JDE tracker sees the video's rate rounded, as the original's video loader gives it: an object
     missing from frame 5 to 35 of an NTSC video is found again at frame 36 (kept 30 frames); kept 29
     frames (``frame_rate=29``) it comes back with a new id."""
-    from discmot.io.video import VideoWriter
-
     video = tmp_path / "ntsc.mp4"
     with VideoWriter(video, 30000 / 1001, (64, 64)) as writer:
         for _ in range(37):
@@ -377,8 +375,6 @@ def test_cli_track_split_then_eval(dataset, tmp_path, capsys):
 def test_cli_track_bad_input_is_one_line(dataset, tmp_path, capsys, argv, words):
     video = tmp_path / "clip.mp4"
     (tmp_path / "d.txt").write_text("1,-1,1,1,5,5,1\n")
-    from discmot.io.video import VideoWriter
-
     with VideoWriter(video, 10, (32, 32)) as writer:
         writer.write(np.zeros((32, 32, 3), np.uint8))
     argv = [a.format(tmp=tmp_path, video=video, split=dataset / "train") for a in argv]

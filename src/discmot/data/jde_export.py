@@ -70,7 +70,7 @@ def _frame_images(folder: Path) -> list[tuple[int, Path]]:
     images = []
     for path in sorted((folder / "img1").iterdir()):
         if path.suffix not in IMAGE_SUFFIXES:
-            if path.suffix.lower() in (".jpg", ".jpeg", ".png"):  # an image the list could not name
+            if path.suffix.lower() in (*IMAGE_SUFFIXES, ".jpeg"):  # an image the list could not name
                 raise ValueError(
                     f"{path}: a JDE list can only name .jpg and .png images (their label paths are derived "
                     "by replacing that suffix); rename the images"
