@@ -28,6 +28,8 @@ def test_every_benchmark_module_imports_and_has_run():
         assert callable(run_all.load(name).run)
     # The TrackEval driver imports trackeval lazily, so importing it is free.
     assert callable(importlib.import_module("trackeval_mot").main)
+    # Scripts outside make bench must still import.
+    assert callable(importlib.import_module("fdta_id_onset").main)
 
 
 def test_ablation_script_parses_its_options():
