@@ -15,7 +15,8 @@ averaged over 100 steps, exceeds 0.5. Compare them with the DETR embeddings of a
 when its embeddings are about as distinct as the fastest-learning separations here.
 
 Optimiser as the recipe: AdamW, lr 6e-4, weight decay 5e-4, gradients clipped at norm 0.1; no warm-up.
-Not part of ``make bench`` (a few minutes per separation on 2 cores):
+Not part of ``make bench`` (the four default separations: 5.6 minutes on the 2-core developer machine,
+while a training run shared it):
 
     python benchmarks/fdta_id_onset.py --separations 1.0 0.5 0.3 0.2 --steps 2500
 """
