@@ -1,5 +1,4 @@
-"""FDTA training speed: iterations per second of the `tiny` recipe on the CPU and, when a GPU is there,
-the full-size `dancetrack` recipe's iteration time and peak memory with and without frame checkpointing.
+"""FDTA training speed: iterations per second of the `tiny` recipe on the CPU.
 
 CPU, tiny: ``discmot train --config tiny`` for one epoch on 2 synthetic DanceTrack sequences (256x160),
 the full model, the baseline without adapters and the full model at the preset's width (32 channels, the
@@ -7,12 +6,9 @@ recipe's 64 halved); the rate is taken from the run's ``metrics.jsonl``
 (``elapsed_s`` between the first and the last logged step, so start-up and the first iterations are left
 out).
 
-GPU, full size: ``discmot train --config dancetrack --device cuda`` (the paper's network, clips of 30
-frames at shorter side 480-800, 4 with gradients) for one epoch on one synthetic DanceTrack sequence of 150
-frames at 1280x720 (121 clips), with ``step.checkpoint_frames`` as the recipe ships it (5: the 4 gradient
-frames run without checkpointing, no-grad frames in chunks of 20) and 1 (every gradient frame recomputed in
-the backward pass, no-grad chunks of 4); peak memory is ``torch.cuda.max_memory_allocated``. Not on the
-CPU: full-size training does not fit a 24 GiB machine (the note in `run` says why).
+The full-size ``dancetrack`` recipe's iteration time and peak memory with and without frame checkpointing
+are measured on a GPU by `bench_gpu`: full-size training does not fit this 24 GiB CPU machine (the note in
+`run` says why).
 
 The full training-from-scratch results and the adapter ablation are ``benchmarks/fdta_ablation.py``
 (tens of minutes per run: not part of ``make bench``).
@@ -45,7 +41,6 @@ CPU_VARIANTS = {
         f"model.id_decoder.id_dim={TINY.id_decoder.id_dim}",
     ],
 }
-FULL_SIZE_CHECKPOINTING = {"as shipped (5)": 5, "every gradient frame (1)": 1}
 CPU_ROUNDS = 3
 
 
@@ -95,30 +90,10 @@ def cpu_rows(work: Path, quick: bool) -> list[list[str]]:
     return rows
 
 
-def gpu_rows(work: Path) -> list[list[str]]:
-    """The dancetrack recipe with the shipped and the finest frame checkpointing, one epoch each."""
-    import torch
-
-    if not torch.cuda.is_available():
-        return []
-    data = work / "gpu-data"
-    synth(data, 1, 150, "1280x720")
-    rows = []
-    for setting, frames in FULL_SIZE_CHECKPOINTING.items():
-        overrides = [f"step.checkpoint_frames={frames}", "train.num_workers=0"]
-        result = train(data, work / f"gpu-{frames}", "dancetrack", overrides, "cuda")
-        rows.append([
-            torch.cuda.get_device_name(0), "dancetrack", f"frame checkpointing {setting}",
-            f"{result['it_per_s']:.2f}", f"{1 / result['it_per_s']:.3f}", f"{1 / result['it_per_s']:.3f}", "",
-            f"{result['peak_memory_mib']:.0f}",
-        ])  # fmt: skip
-    return rows
-
-
 def run(quick: bool) -> benchlib.BenchResult:
     with tempfile.TemporaryDirectory() as temporary:
         work = Path(temporary)
-        rows = cpu_rows(work, quick) + ([] if quick else gpu_rows(work))
+        rows = cpu_rows(work, quick)
     headers = ["device", "recipe", "variant", "iterations/s", "seconds/iteration", "runs (seconds/iteration)"]
     headers += ["vs the full model, same round", "peak memory MiB"]
     notes = [
@@ -130,19 +105,14 @@ def run(quick: bool) -> benchlib.BenchResult:
         "random initialisation), 4 with gradients.",
         "Rates from the training log (`elapsed_s`), first logged step to last: start-up excluded, data "
         "loading included (num_workers 0).",
-        "Frame checkpointing (GPU rows): `step.checkpoint_frames` 5 as the dancetrack recipe ships it (its 4 "
-        "gradient frames are not checkpointed; no-grad frames in chunks of 20) against 1 (each gradient "
-        "frame's activations recomputed in the backward pass; no-grad chunks of 4).",
-        "Peak memory: on a GPU `torch.cuda.max_memory_allocated`; on the CPU the training process's peak "
-        "resident set (`max_rss_mib` of the log: interpreter, weights, optimizer state and data included).",
+        "Peak memory: the training process's peak resident set (`max_rss_mib` of the log: interpreter, "
+        "weights, optimizer state and data included).",
+        "The full-size dancetrack recipe's iteration time and peak GPU memory, with and without frame "
+        "checkpointing, are in the GPU section below. They cannot run on this CPU: the Spatial Adapter's "
+        "depth encoder attends over all 17,800 stride-8 tokens of a 1422x800 frame, and in training mode "
+        "(dropout) CPU PyTorch materialises the scores (a first try asked for 122 GB in one no-grad chunk "
+        "of frames).",
     ]
-    if all(row[0] == "cpu" for row in rows):
-        notes.append(
-            "No GPU on this machine: the full-size dancetrack rows are measured only where CUDA is. They "
-            "cannot run on this CPU: the Spatial Adapter's depth encoder attends over all 17,800 stride-8 "
-            "tokens of a 1422x800 frame, and in training mode (dropout) CPU PyTorch materialises the scores "
-            "(a first try asked for 122 GB in one no-grad chunk of frames)."
-        )
     return benchlib.BenchResult(
         NAME, TITLE, benchlib.markdown_table(headers, rows), notes,
         benchlib.machine_info(("numpy", "torch")), {"rows": rows},

@@ -37,6 +37,11 @@ it names.
 """
 
 
+class Skipped(Exception):
+    """Raised by a benchmark's ``run`` that cannot measure on this machine (say, a GPU benchmark without
+    CUDA): ``run_all`` reports the reason and leaves the benchmark's docs section as it was."""
+
+
 @dataclass
 class BenchResult:
     """What one benchmark run produced: a titled markdown section plus its raw numbers.
@@ -227,7 +232,8 @@ def git_revision() -> str:
             check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+        # A copy of the tree without .git (a lent GPU machine gets one): the caller may name the commit.
+        return os.environ.get("DISCMOT_GIT_REVISION", "unknown")
     return rev + ("+dirty" if dirty else "")
 
 
@@ -248,6 +254,31 @@ def machine_info(packages: Sequence[str] = ("numpy", "scipy")) -> dict[str, str]
 
 # --------------------------------------------------------------------------------------------------
 # markdown
+
+
+def cuda_or_skip(quick: bool) -> str:
+    """The device of a GPU benchmark: ``"cuda"`` where CUDA is; else ``"cpu"`` in quick mode (a smoke run
+    of the code paths, not a measurement), else raises `Skipped` so the docs keep the last GPU numbers."""
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if quick:
+        return "cpu"
+    raise Skipped("no GPU on this machine: the section keeps its last GPU measurement")
+
+
+def gpu_machine_info(device: str) -> dict[str, str]:
+    """`machine_info` plus, on CUDA, the GPU's name and memory and the CUDA and cuDNN versions."""
+    import torch
+
+    info = machine_info(("numpy", "torch"))
+    if device.startswith("cuda"):
+        properties = torch.cuda.get_device_properties(device)
+        info["GPU"] = f"{properties.name} ({properties.total_memory / 2**30:.0f} GiB)"
+        info["CUDA"] = str(torch.version.cuda)
+        info["cuDNN"] = str(torch.backends.cudnn.version())
+    return info
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

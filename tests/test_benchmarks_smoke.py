@@ -263,3 +263,57 @@ def test_training_rate_and_peak_memory_from_a_run_log(tmp_path):
     lines[-1]["max_memory_mib"] = 3000.0  # a CUDA run logs the GPU's peak, which is the one reported
     (tmp_path / "metrics.jsonl").write_text("".join(f"{json.dumps(line)}\n" for line in lines))
     assert bench.logged_rate(tmp_path)["peak_memory_mib"] == 3000.0
+
+
+def test_gpu_training_rate_is_taken_over_the_last_epoch_and_memory_over_all(tmp_path):
+    bench = run_all.load("gpu_train")
+    lines = [
+        {"step": 2, "epoch": 0, "elapsed_s": 3.0, "max_memory_mib": 9000.0},
+        {"step": 20, "epoch": 0, "elapsed_s": 30.0, "max_memory_mib": 9500.0},
+        {"step": 22, "epoch": 1, "elapsed_s": 40.0, "max_memory_mib": 9400.0},
+        {"step": 42, "epoch": 1, "elapsed_s": 50.0, "max_memory_mib": 9450.0},
+    ]
+    (tmp_path / "metrics.jsonl").write_text("".join(f"{json.dumps(line)}\n" for line in lines))
+    # Epoch 1 alone: 20 iterations in 10 s; the peak is the largest logged anywhere.
+    assert bench.last_epoch_rate(tmp_path) == {
+        "it_per_s": 2.0,
+        "timed_iterations": 20,
+        "peak_memory_mib": 9500.0,
+    }
+
+
+def test_result_rows_are_compared_by_frame_and_id(tmp_path):
+    bench = run_all.load("gpu_inference")
+    reference, candidate = tmp_path / "ref.txt", tmp_path / "cand.txt"
+    reference.write_text(
+        "1,1,10,10,20,40,0.9,-1,-1,-1\n1,2,50,10,20,40,0.8,-1,-1,-1\n2,1,12,10,20,40,0.9,-1,-1,-1\n"
+    )
+    # frame 1 id 1 moved by 0.5 px, ids 1 and 2 swapped in frame 2's only row (so it has no partner), plus
+    # an extra row in frame 3
+    candidate.write_text(
+        "1,1,10.5,10,20,40,0.9,-1,-1,-1\n1,2,50,10,20,40,0.8,-1,-1,-1\n2,2,12,10,20,40,0.9,-1,-1,-1\n3,5,1,1,5,5,0.5,-1,-1,-1\n"
+    )
+    assert bench.compare_results(reference, candidate) == {
+        "same_id_share": 2 / 3,
+        "extra_rows": 2,
+        "max_px": 0.5,
+        "median_px": 0.25,
+    }
+    assert bench.compare_results(reference, reference)["same_id_share"] == 1.0
+
+
+def test_a_skipped_benchmark_leaves_its_section_and_the_exit_status_alone(tmp_path, monkeypatch):
+    docs = tmp_path / "benchmarks.md"
+    docs.write_text(
+        "# page\n<!-- bench:gpu_train:start -->\nmeasured on a GPU\n<!-- bench:gpu_train:end -->\n"
+    )
+    before = docs.read_text()
+
+    class NoGpu:
+        @staticmethod
+        def run(quick):
+            raise benchlib.Skipped("no GPU here")
+
+    monkeypatch.setattr(run_all, "load", lambda name: NoGpu)
+    assert run_all.main(["--only", "gpu_train", "--docs", str(docs)]) == 0
+    assert docs.read_text() == before
