@@ -217,3 +217,14 @@ def test_detections_below_threshold_are_ignored_and_birth_threshold_applies():
     for _ in range(3):
         assert len(tracker.update(weak)) == 0  # used for association, but too weak to start a track
     assert len(JDETracker().update(weak)) == 0 and not JDETracker().tracked
+
+
+def test_a_box_of_zero_height_is_dropped_instead_of_poisoning_the_filter():
+    """Its aspect ratio w / h would be infinite, the Kalman state NaN and every later assignment fail."""
+    tracker = JDETracker()
+    for t in range(6):
+        detections = frame((0, 100 + 3 * t, 100), (1, 400, 300))
+        detections.boxes[1, 3] = 0.0 if t == 2 else 100.0  # object 1 collapses for one frame
+        tracks = tracker.update(detections)
+        assert np.isfinite(tracker.table.mean[tracker.tracked]).all()
+    assert sorted(tracks.ids.tolist()) == [1, 2]

@@ -245,13 +245,16 @@ class JDETracker:
     # -- stages ---------------------------------------------------------------------------------
 
     def _candidates(self, detections: Detections) -> _Candidates:
-        keep = np.flatnonzero(detections.scores >= self.config.conf_threshold)
+        # A box of zero height has no aspect ratio (the Kalman state's w / h): the original divides by
+        # zero and its track turns to NaN, which breaks every later assignment; such a box is dropped.
+        # (A detector can emit one after clipping to the image, or a random or fp16-saturated network.)
+        boxes = np.asarray(detections.boxes, dtype=np.float64).reshape(-1, 4)
+        keep = np.flatnonzero((detections.scores >= self.config.conf_threshold) & (boxes[:, 3] > 0))
         features = None
         if detections.embeddings is not None:
             raw = np.asarray(detections.embeddings[keep], dtype=np.float32)
             features = raw / np.linalg.norm(raw, axis=1, keepdims=True)  # float32, as the original
-        boxes = np.asarray(detections.boxes[keep], dtype=np.float64).reshape(-1, 4)
-        return _Candidates(boxes, np.asarray(detections.scores[keep], dtype=np.float64), features)
+        return _Candidates(boxes[keep], np.asarray(detections.scores[keep], dtype=np.float64), features)
 
     def _predict(self, rows: list[int]) -> None:
         """Kalman prediction of the pool; lost tracks first lose their height velocity."""
