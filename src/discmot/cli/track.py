@@ -124,6 +124,14 @@ def add_track(verbs) -> None:
         "faster at 1080p on a CPU; pixels within one 8-bit step, so outputs differ slightly)",
     )
     p.add_argument(
+        "--deform-kernel",
+        default="auto",
+        choices=["auto", "pytorch", "triton"],
+        help="FDTA: deformable-attention kernel: auto (the fused Triton kernel when --device is CUDA, "
+        "triton is installed and the kernel checks equal to PyTorch's; else PyTorch; default), pytorch "
+        "(one grid_sample per level), triton (required: an error when it cannot be used)",
+    )
+    p.add_argument(
         "--output-filter",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -185,6 +193,7 @@ def _run_track(args: argparse.Namespace) -> int:
         kalman_boxes=args.kalman_boxes,
         output_filter=args.output_filter,
         fast_resize=args.fast_resize,
+        deform_kernel=args.deform_kernel,
         weights=args.weights,
         model_preset=args.preset,
         dtype=args.dtype,

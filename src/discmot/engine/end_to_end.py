@@ -6,11 +6,14 @@ torch is imported only when a builder is called.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from discmot.engine.infer import Tracker
+
+log = logging.getLogger(__name__)
 
 DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 #: The trackers that detect for themselves: they take whole frames and a checkpoint (``--weights``).
@@ -28,15 +31,17 @@ def end_to_end_factory(
     tracker_preset: str | None = None,
     overrides: dict | None = None,
     fast_resize: bool = False,
+    deform_kernel: str = "auto",
 ) -> Callable[[float], Tracker]:
     """``frame_rate -> tracker`` for ``"fdta"`` or ``"cstrack"``; the checkpoint is loaded once, here.
 
     ``benchmark``, ``tracker_preset`` and ``overrides`` (`JDETrackerConfig` fields) set CSTrack's
     association (default: the ``cstrack`` preset, the original's thresholds); FDTA has no such settings.
-    ``fast_resize`` is FDTA's (`discmot.trackers.fdta.preprocess_frame`); CSTrack has none.
+    ``fast_resize`` and ``deform_kernel`` are FDTA's (`discmot.trackers.fdta.preprocess_frame`,
+    `discmot.ops.deform_attn_triton.select_deform_kernel`); CSTrack has none.
     """
     if model == "fdta":
-        tracker = fdta_tracker(weights, preset_name, device, dtype, input_size, fast_resize)
+        tracker = fdta_tracker(weights, preset_name, device, dtype, input_size, fast_resize, deform_kernel)
         return lambda _frame_rate: tracker  # no frame-rate setting; track_source resets it per video
     if model == "cstrack":
         return cstrack_factory(
@@ -55,14 +60,27 @@ def torch_dtype(dtype: str):
 
 
 def fdta_tracker(
-    weights, preset_name: str | None, device: str, dtype: str, input_size, fast_resize: bool = False
+    weights,
+    preset_name: str | None,
+    device: str,
+    dtype: str,
+    input_size,
+    fast_resize: bool = False,
+    deform_kernel: str = "auto",
 ):
-    """The FDTA runtime tracker on a checkpoint (official or discmot format) in ``dtype`` on ``device``."""
+    """The FDTA runtime tracker on a checkpoint (official or discmot format) in ``dtype`` on ``device``.
+
+    ``deform_kernel`` picks the deformable-attention path (`select_deform_kernel`): ``auto`` (the fused
+    Triton kernel on CUDA when it is installed and checks equal, else PyTorch), ``pytorch`` or ``triton``.
+    """
     from discmot.models.fdta.checkpoint import load_fdta
+    from discmot.ops.deform_attn_triton import select_deform_kernel
     from discmot.trackers.fdta import FDTATracker
 
     if weights is None:
         raise ValueError("--model fdta needs --weights CHECKPOINT (official .pth or discmot .safetensors)")
+    path = select_deform_kernel(deform_kernel, device)  # before loading: a bad choice fails fast
+    log.info("FDTA deformable attention on %s: %s", device, path)
     dtype = torch_dtype(dtype)
     model = load_fdta(weights, preset_name).to(device=device, dtype=dtype)
     return FDTATracker(model, device=device, dtype=dtype, input_size=input_size, fast_resize=fast_resize)

@@ -368,6 +368,7 @@ def track(
     dtype: str = "fp32",
     input_size: tuple[int, int] | None = None,
     fast_resize: bool = False,
+    deform_kernel: str = "auto",
 ) -> dict:
     """Tracks a video, image folder, glob, webcam index, sequence folder or whole split (``discmot track``).
 
@@ -399,6 +400,10 @@ def track(
             multiples of 32).
         fast_resize: FDTA only: resize frames in float instead of the original's 8-bit PIL resize (about
             four times faster at 1080p on a CPU; pixels within one 8-bit step).
+        deform_kernel: FDTA only: its deformable attention's path, ``"auto"`` (the fused Triton kernel on
+            CUDA when triton is installed and the kernel checks equal to PyTorch's, else PyTorch),
+            ``"pytorch"`` or ``"triton"`` (an error when it cannot be used); see
+            `discmot.ops.deform_attn_triton.select_deform_kernel`.
         device: where the ONNX models or the FDTA/CSTrack network run (``cpu``, ``cuda``, ``cuda:1``).
         frame_rate: the tracker's frame rate (default: the source's, rounded to a whole number, else 30);
             also the rate of an image folder's output video.
@@ -411,6 +416,8 @@ def track(
         overrides["output_filter"] = output_filter
     if fast_resize and model != "fdta":
         raise ValueError("--fast-resize is an FDTA option (--model fdta)")
+    if deform_kernel != "auto" and model != "fdta":
+        raise ValueError("--deform-kernel is an FDTA option (--model fdta)")
     from discmot.engine.end_to_end import END_TO_END, end_to_end_factory
 
     if model in END_TO_END:
@@ -422,7 +429,7 @@ def track(
         return _track_end_to_end(
             source,
             model,
-            lambda: end_to_end_factory(*options, overrides, fast_resize),
+            lambda: end_to_end_factory(*options, overrides, fast_resize, deform_kernel),
             save_txt,
             save_video,
             frame_rate,

@@ -4,7 +4,10 @@
 the samples with the attention weights. The pure-PyTorch path (`ms_deform_attn_pytorch`, one
 ``F.grid_sample`` per level) computes the same function as the official CUDA kernel and is differentiable
 through autograd. A fused kernel can be plugged in per device type with `register_fused_kernel`; it is
-used only after it has been checked equal to the pure path on a random problem.
+used only after it has been checked equal to the pure path on a random problem, and only when autograd
+will not need it: fused kernels are forward-only (e.g. `discmot.ops.deform_attn_triton`, used for
+inference on CUDA), so under grad mode with any of ``value``, ``sampling_locations`` or
+``attention_weights`` requiring grad (training) the differentiable pure path always runs.
 """
 
 from __future__ import annotations
@@ -45,11 +48,14 @@ def ms_deform_attn(
 
     Returns:
         ``[B, Q, M * Dh]`` (head-major channels) in ``value``'s dtype. fp16/bf16 inputs are computed in
-        fp32 and cast back, as the official op does.
+        fp32 and cast back, as the official op does. A registered fused kernel computes it unless autograd
+        needs the graph (see the module docstring).
     """
     output_dtype = value.dtype
     compute_dtype = torch.float32 if value.dtype in _LOW_PRECISION else value.dtype
-    kernel = _FUSED_KERNELS.get(value.device.type, ms_deform_attn_pytorch)
+    kernel = ms_deform_attn_pytorch
+    if not _needs_autograd(value, sampling_locations, attention_weights):
+        kernel = _FUSED_KERNELS.get(value.device.type, ms_deform_attn_pytorch)
     output = kernel(
         value.to(compute_dtype),
         spatial_shapes,
@@ -58,6 +64,11 @@ def ms_deform_attn(
         attention_weights.to(compute_dtype),
     )
     return output.to(output_dtype)
+
+
+def _needs_autograd(*tensors: torch.Tensor) -> bool:
+    """True when autograd will record the op, which forward-only fused kernels cannot serve."""
+    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
 
 
 def ms_deform_attn_pytorch(
@@ -122,6 +133,9 @@ def register_fused_kernel(
 
     The check runs both on a float64 `random_problem` on that device; a mismatch raises ``ValueError``
     and nothing is registered (so a kernel built for another layout or precision never runs silently).
+    ``kernel`` needs no backward: `ms_deform_attn` calls it only when autograd does not record the op
+    (no grad mode, or no input requiring grad), so training always uses the differentiable pure path.
+    It gets ``float32`` or ``float64`` inputs (fp16/bf16 are cast to fp32 before).
     """
     problem = random_problem(torch.device(device_type))
     expected = ms_deform_attn_pytorch(*problem)
