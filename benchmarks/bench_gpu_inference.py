@@ -85,21 +85,33 @@ def precision_rows(work: Path, device: str, quick: bool) -> tuple[list[list[str]
     config = DemoConfig(frames=20) if quick else DemoConfig()
     scene = render_scene(work / "scene", config)
     gt = scene / "gt" / "gt.txt"
-    runs = [("cpu", "fp32")] + [(device, dtype) for dtype in DTYPES]
+
+    def tracked(kind: str, where: str, dtype: str, kernel: str, path: Path, reference: Path) -> dict:
+        """Tracks the scene into ``path``; its HOTA and its rows compared with ``reference``'s."""
+        options = {**BUNDLED_TRACK_OPTIONS[kind], **({"deform_kernel": kernel} if kind == "fdta" else {})}
+        track(scene, model=kind, weights=bundled_weights(kind), input_size=config.input_size, save_txt=path,
+              device=where, dtype=dtype, progress=False, **options)  # fmt: skip
+        hota = report.summary_values(evaluate_files(gt, path, config.frames, SCENE_BENCHMARK))["HOTA"]
+        return {"HOTA": hota, **compare_results(reference, path)}
+
     rows, data = [], {}
     for kind in ("fdta", "cstrack"):
-        paths = {}
-        for where, dtype in runs:
-            path = paths[where, dtype] = work / f"{kind}-{where}-{dtype}.txt"
-            track(scene, model=kind, weights=bundled_weights(kind), input_size=config.input_size,
-                  save_txt=path, device=where, dtype=dtype, progress=False,
-                  **BUNDLED_TRACK_OPTIONS[kind])  # fmt: skip
-            hota = report.summary_values(evaluate_files(gt, path, config.frames, SCENE_BENCHMARK))["HOTA"]
-            same = compare_results(paths["cpu", "fp32"], path)
-            data[f"{kind} {where} {dtype}"] = {"HOTA": hota, **same}
+        reference = work / f"{kind}-cpu-fp32-pytorch.txt"
+        # (device, dtype, FDTA's deformable-attention kernel): "auto" is Triton on CUDA where it registers
+        runs = [("cpu", "fp32", "pytorch")] + [(device, dtype, "auto") for dtype in DTYPES]
+        if kind == "fdta" and device == "cuda":
+            runs.insert(2, (device, "fp32", "pytorch"))
+        for where, dtype, kernel in runs:
+            kernel_name = kernel if kind == "fdta" else "–"
+            path = work / f"{kind}-{where}-{dtype}-{kernel}.txt"
+            label = f"{kind} {where} {dtype} {kernel_name}"
+            r = data[label] = benchlib.measured(label, tracked, kind, where, dtype, kernel, path, reference)
+            if "error" in r:
+                rows.append([kind, where, dtype, kernel_name, f"**failed**: {r['error']}", "", "", "", ""])
+                continue
             rows.append([
-                kind, where, dtype, f"{hota:.3f}", f"{100 * same['same_id_share']:.1f}%",
-                str(same["extra_rows"]), f"{same['median_px']:.3f}", f"{same['max_px']:.2f}",
+                kind, where, dtype, kernel_name, f"{r['HOTA']:.3f}", f"{100 * r['same_id_share']:.1f}%",
+                str(r["extra_rows"]), f"{r['median_px']:.3f}", f"{r['max_px']:.2f}",
             ])  # fmt: skip
     return rows, data
 
@@ -128,6 +140,16 @@ def fire_fdta(model, frame, count: int) -> None:
     threshold = max(runtime.det_thresh, runtime.newborn_thresh)  # a new track needs the newborn score
     with torch.no_grad():
         model.detr.class_embed[-1].bias += math.log(threshold / (1 - threshold)) - boundary
+
+
+def fdta_alive(tracker) -> int:
+    """FDTA's tracks alive: the columns of its ID history."""
+    return tracker.history.num_tracks
+
+
+def cstrack_alive(tracker) -> int:
+    """CSTrack's tracks alive: its tracked tracks, confirmed or not."""
+    return len(tracker.association.tracked)
 
 
 def timed_tracking(tracker, frames, device: str, alive) -> dict:
@@ -164,6 +186,7 @@ def fdta_speed(device: str, quick: bool) -> dict[str, dict]:
 
     from discmot.data.synth import PRESETS, render_sequence
     from discmot.models.fdta.model import build_fdta
+    from discmot.ops.deform_attn_triton import select_deform_kernel
     from discmot.trackers.fdta import FDTATracker, preprocess_frame
 
     preset, size, count = ("tiny", (320, 192), 8) if quick else ("dancetrack", (1920, 1080), 50)
@@ -172,16 +195,29 @@ def fdta_speed(device: str, quick: bool) -> dict[str, dict]:
     model = build_fdta(preset).to(device).eval()
     image, _ = preprocess_frame(frames[0], model.config.runtime)
     fire_fdta(model, image.to(device), FDTA_DETECTIONS)
+    kernels = ("pytorch", "triton") if device == "cuda" else ("pytorch",)
     results = {}
-    for name in DTYPES:
-        dtype = getattr(torch, {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}[name])
-        tracker = FDTATracker(model.to(dtype=dtype), device=device, dtype=dtype)
-        results[name] = timed_tracking(tracker, frames, device, lambda t: t.history.num_tracks)
+    for kernel in kernels:
+        if select_deform_kernel(kernel, device) != kernel:
+            continue
+        for name in DTYPES:
+            dtype = getattr(torch, {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}[name])
+            tracker = FDTATracker(model.to(dtype=dtype), device=device, dtype=dtype)
+            label = f"{name}, {kernel}"
+            results[label] = benchlib.measured(
+                f"fdta {label}", timed_tracking, tracker, frames, device, fdta_alive
+            )
+    select_deform_kernel("pytorch", device)
     return results
 
 
-def firing_cstrack(preset: str, seed: int = 0):
-    """A random CSTrack whose features depend on the image and whose head fires on some cells."""
+def firing_cstrack(preset: str, frame, seed: int = 0):
+    """A random CSTrack whose features depend on the image and whose head fires on some cells.
+
+    He-normal convolutions make the features depend on the image; their activations then grow past
+    fp16's range (65,504) through the residual stages, which a trained network's never do, so the batch
+    norms take their statistics from ``frame`` (``[1, 3, H, W]``), as training would have set them.
+    """
     import torch
 
     from discmot.models.cstrack.model import build_cstrack
@@ -192,6 +228,10 @@ def firing_cstrack(preset: str, seed: int = 0):
         for module in model.modules():
             if isinstance(module, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
                 torch.nn.init.kaiming_normal_(module.weight, a=0.1, nonlinearity="leaky_relu")
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                module.reset_running_stats()
+                module.momentum = None  # a cumulative average: after one pass, that pass's statistics
+        model.train()(frame)
         for conv in model.head.m:
             conv.bias.view(model.config.num_anchors, -1)[:, 5:] = 5.0
     return model.eval()
@@ -202,26 +242,34 @@ def cstrack_speed(device: str, quick: bool) -> dict[str, dict]:
     import torch
 
     from discmot.data.synth import PRESETS, render_sequence
+    from discmot.models.cstrack.config import preset as cstrack_preset
+    from discmot.models.cstrack.postprocess import image_to_tensor, letterbox
     from discmot.trackers.cstrack import CSTrackTracker
 
     preset, size, count = ("tiny", (320, 192), 8) if quick else ("cstrack", (1920, 1080), 100)
     frames = [f.image for f in render_sequence(PRESETS["mot"], 0, num_frames=count, size=size)]
-    model = firing_cstrack(preset)
+    input_size = cstrack_preset(preset).input_size
+    model = firing_cstrack(preset, image_to_tensor(letterbox(frames[0], input_size).image)[None])
     results = {}
     for name, dtype in (("fp32", torch.float32), ("fp16", torch.float16)):
         tracker = CSTrackTracker(model.to(device=device, dtype=dtype), device=device, dtype=dtype)
-        results[name] = timed_tracking(tracker, frames, device, lambda t: len(t.association.tracked))
+        results[name] = benchlib.measured(
+            f"cstrack {name}", timed_tracking, tracker, frames, device, cstrack_alive
+        )
     return results
 
 
 def speed_rows(device: str, quick: bool) -> tuple[list[list[str]], dict]:
     data = {"fdta": fdta_speed(device, quick), "cstrack": cstrack_speed(device, quick)}
     papers = {"fdta": FDTA_PAPER_FPS, "cstrack": CSTRACK_PAPER_FPS}
-    rows = [
-        [model, dtype, f"{r['fps']:.1f}", f"{r['fps'] / papers[model]:.2f}x", f"{r['boxes']:.1f}",
-         f"{r['tracks']:.1f}", f"{r['peak_mib']:.0f}"]
-        for model, by_dtype in data.items() for dtype, r in by_dtype.items()
-    ]  # fmt: skip
+    rows = []
+    for model, by_dtype in data.items():
+        for dtype, r in by_dtype.items():
+            if "error" in r:
+                rows.append([model, dtype, f"**failed**: {r['error']}", "", "", "", ""])
+                continue
+            rows.append([model, dtype, f"{r['fps']:.1f}", f"{r['fps'] / papers[model]:.2f}x",
+                         f"{r['boxes']:.1f}", f"{r['tracks']:.1f}", f"{r['peak_mib']:.0f}"])  # fmt: skip
     return rows, data
 
 
@@ -235,20 +283,24 @@ def run(quick: bool) -> benchlib.BenchResult:
     speed, speed_data = speed_rows(device, quick)
     tables = [
         benchlib.markdown_table(
-            ["model (bundled, tiny)", "device", "dtype", "HOTA", "rows as on CPU fp32 (frame, id)",
-             "other rows", "median box deviation px", "max box deviation px"], precision),
+            ["model (bundled, tiny)", "device", "dtype", "deformable attention", "HOTA",
+             "rows as on CPU fp32 (frame, id)", "other rows", "median box deviation px",
+             "max box deviation px"], precision),
         benchlib.markdown_table(
-            ["tracker at 1920x1080", "dtype", "FPS", "vs paper", "boxes out per frame", "tracks alive",
-             "peak memory MiB"], speed),
+            ["tracker at 1920x1080", "dtype, deformable attention (FDTA)", "FPS", "vs paper",
+             "boxes out per frame", "tracks alive", "peak memory MiB"], speed),
     ]  # fmt: skip
     notes = [
         "Precision: the bundled checkpoints on the demo scene (`discmot demo`'s, 150 frames at 256x160, "
         "network input 160x256), results written by `discmot.engine.infer.track` and scored by "
         "`discmot.eval` (DanceTrack rules). Rows are compared with the CPU fp32 run by (frame, id); box "
-        "deviation is the largest tlwh coordinate difference of a matched row.",
+        "deviation is the largest tlwh coordinate difference of a matched row. FDTA's deformable attention: "
+        "`--deform-kernel` pytorch (`grid_sample`) or auto (the fused Triton kernel on CUDA where it "
+        "registers, else pytorch).",
         f"Frame rates: end to end after {WARMUP_FRAMES} warm-up frames and a reset, frames rendered before "
-        "timing; FDTA 50 frames of a synthetic DanceTrack scene (input 800x1422, pure-PyTorch deformable "
-        "attention), CSTrack 100 frames of a synthetic MOT scene (input 1088x608). Random weights made to "
+        "timing; FDTA 50 frames of a synthetic DanceTrack scene (input 800x1422; deformable attention "
+        "through `grid_sample` (pytorch) or the fused Triton kernel (triton)), CSTrack 100 frames of a "
+        "synthetic MOT scene (input 1088x608). Random weights made to "
         f"fire (FDTA: about {FDTA_DETECTIONS} newborn-scoring queries on the first frame). Tracks alive: "
         "FDTA's history columns, CSTrack's tracked tracks (confirmed or not), after each frame. Peak "
         "memory: `torch.cuda.max_memory_allocated` over the timed frames. cuDNN defaults (TF32 "
@@ -256,7 +308,10 @@ def run(quick: bool) -> benchlib.BenchResult:
         f"Paper: FDTA {FDTA_PAPER_FPS} FPS at 1920x1080 (GPU not named), CSTrack {CSTRACK_PAPER_FPS} FPS "
         "(RTX 2080 Ti, PyTorch 1.6, whole system).",
     ]
+    failed = [f"{label}: {r['error']}" for label, r in precision_data.items() if "error" in r]
+    failed += [f"{model} {dtype}: {r['error']}" for model, by_dtype in speed_data.items()
+               for dtype, r in by_dtype.items() if "error" in r]  # fmt: skip
     return benchlib.BenchResult(
         NAME, TITLE, "\n\n".join(tables), notes, benchlib.gpu_machine_info(device),
-        {"precision": precision_data, "speed": speed_data},
+        {"precision": precision_data, "speed": speed_data}, ok=not failed, problems=failed,
     )  # fmt: skip

@@ -256,6 +256,18 @@ def machine_info(packages: Sequence[str] = ("numpy", "scipy")) -> dict[str, str]
 # markdown
 
 
+def measured(label: str, measure, *args) -> dict:
+    """``measure(*args)``'s dict of numbers, printed to stderr at once (a run cut short by a time limit,
+    as on a lent GPU, keeps what it measured), or ``{"error": ...}`` when it raised: one failing
+    configuration must not cost the others their numbers; the caller flags the error in its section."""
+    try:
+        result = measure(*args)
+    except Exception as error:  # reported, not hidden: the caller turns it into a failed check
+        result = {"error": f"{type(error).__name__}: {error}"}
+    print(f"== {label}: {result}", file=sys.stderr, flush=True)
+    return result
+
+
 def cuda_or_skip(quick: bool) -> str:
     """The device of a GPU benchmark: ``"cuda"`` where CUDA is; else ``"cpu"`` in quick mode (a smoke run
     of the code paths, not a measurement), else raises `Skipped` so the docs keep the last GPU numbers."""
