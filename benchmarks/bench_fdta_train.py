@@ -100,9 +100,7 @@ def run(quick: bool) -> benchlib.BenchResult:
         f"CPU rows: each variant {CPU_ROUNDS} times (1 in quick mode), the variants interleaved round by "
         "round; median seconds/iteration, and the median over rounds of the ratio to the full model of the "
         "same round (the machine drifts during a run, so only ratios within a round compare).",
-        "One iteration = one clip (batch 1): `tiny` 8 frames at shorter side 128-160 px, 4 with gradients; "
-        "`dancetrack` 30 frames at shorter side 480-800 px (longer side at most 1440; the paper's recipe, "
-        "random initialisation), 4 with gradients.",
+        "One iteration = one clip (batch 1): `tiny` 8 frames at shorter side 128-160 px, 4 with gradients.",
         "Rates from the training log (`elapsed_s`), first logged step to last: start-up excluded, data "
         "loading included (num_workers 0).",
         "Peak memory: the training process's peak resident set (`max_rss_mib` of the log: interpreter, "

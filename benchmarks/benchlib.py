@@ -217,7 +217,13 @@ def package_version(name: str) -> str:
 
 
 def git_revision() -> str:
-    """Short commit of the repo plus "+dirty" when the tree has changes, so numbers trace to code."""
+    """Short commit of the repo plus "+dirty" when the tree has changes, so numbers trace to code.
+
+    ``DISCMOT_GIT_REVISION``, when set, is taken as is: a copy of a commit run elsewhere (a lent GPU
+    machine) may carry no .git, or an older one than the code it runs.
+    """
+    if os.environ.get("DISCMOT_GIT_REVISION"):
+        return os.environ["DISCMOT_GIT_REVISION"]
     try:
         rev = subprocess.run(
             ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
@@ -232,8 +238,7 @@ def git_revision() -> str:
             check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        # A copy of the tree without .git (a lent GPU machine gets one): the caller may name the commit.
-        return os.environ.get("DISCMOT_GIT_REVISION", "unknown")
+        return "unknown"
     return rev + ("+dirty" if dirty else "")
 
 
