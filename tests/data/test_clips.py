@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from discmot.data import pil_ops
 from discmot.data.clips import (
@@ -396,6 +397,20 @@ def test_pil_ops_match_pillow_outputs():
             out = function(image, float(arg))
         digest[name] = hashlib.sha256(np.ascontiguousarray(out).tobytes()).hexdigest()[:16]
     assert digest == PILLOW_GOLDEN
+
+
+def test_the_tensor_resize_matches_pillow_too():
+    """`resize_bilinear_tensor` (the tracker's, run on its device) gives Pillow's bytes, as the numpy one."""
+    image = _golden_image()
+    resizes = [name for name in PILLOW_GOLDEN if name.startswith("resize")]
+    assert resizes
+    for name in resizes:
+        kind, _, arg = name.rpartition("_")
+        width, height = (int(v) for v in arg.split("x"))
+        source = image if kind == "resize_rgb" else np.ascontiguousarray(image[..., 1])
+        out = pil_ops.resize_bilinear_tensor(torch.from_numpy(source), width, height)
+        assert out.dtype == torch.uint8
+        assert hashlib.sha256(out.contiguous().numpy().tobytes()).hexdigest()[:16] == PILLOW_GOLDEN[name]
 
 
 # --------------------------------------------------------------------------------------------------

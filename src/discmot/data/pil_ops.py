@@ -7,7 +7,8 @@ arithmetic is written here on ``uint8`` numpy arrays:
 * `resize_bilinear`: Pillow's separable, antialiased bilinear resampling (``Resample.c``): a triangle
   filter whose support grows with the reduction factor, 22-bit fixed-point coefficients, two passes
   with an 8-bit intermediate, in Pillow 13's pass order. Identical output to Pillow 13 (versions that
-  always run the horizontal pass first differ by up to 1 level on some pixels).
+  always run the horizontal pass first differ by up to 1 level on some pixels). `resize_bilinear_tensor`
+  is the same arithmetic on a torch tensor, on the CPU or a GPU.
 * `blend`, `adjust_brightness`, `adjust_contrast`, `adjust_saturation`: ``Image.blend`` with the
   degenerate images of ``ImageEnhance`` (black, the mean grey, the per-pixel grey), float32 arithmetic
   truncated to 8 bits as in ``Blend.c``. Identical output to Pillow.
@@ -30,18 +31,47 @@ _PRECISION_BITS = 32 - 8 - 2
 
 def resize_bilinear(image: np.ndarray, width: int, height: int) -> np.ndarray:
     """``PIL.Image.resize((width, height), BILINEAR)`` of a uint8 ``(H, W[, C])`` array."""
-    in_height, in_width = image.shape[:2]
-    if (in_width, in_height) == (width, height):
+    if image.shape[:2] == (height, width):
         return image.copy()
-    # Recent Pillow (13 checked) runs the vertical pass first when the height shrinks more than twice the
-    # width; the pass order changes the 8-bit rounding of the intermediate image (up to 1 level).
-    vertical_first = 0 < in_height - height and in_height - height > (in_width - width) * 2
-    passes = [(height, 0), (width, 1)] if vertical_first else [(width, 1), (height, 0)]
     out = image
-    for size, axis in passes:
+    for size, axis in _resize_passes(image.shape[1], image.shape[0], width, height):
         if size != out.shape[axis]:
             out = _resample_axis(out, size, axis)
     return out
+
+
+def resize_bilinear_tensor(image, width: int, height: int):
+    """`resize_bilinear` of a uint8 ``[H, W(, C)]`` torch tensor on any device, with the same integer
+    arithmetic (identical output): the tracker resizes a frame where its network runs, on a GPU a
+    millisecond instead of the 0.1-0.2 s that the numpy passes take on one CPU core at 1080p."""
+    import torch
+
+    if tuple(image.shape[:2]) == (height, width):
+        return image.clone()
+    out = image
+    for size, axis in _resize_passes(image.shape[1], image.shape[0], width, height):
+        if size != out.shape[axis]:
+            index, weight = _bilinear_coefficients(out.shape[axis], size)
+            shape = [1] * out.ndim
+            shape[axis] = size
+            weight = torch.tensor(weight, device=out.device)
+            index = torch.tensor(index, device=out.device)
+            source = out.to(torch.int32)
+            total = torch.full_like(source.narrow(axis, 0, 1), 1 << (_PRECISION_BITS - 1))  # + 0.5
+            for tap in range(index.shape[1]):
+                total = total + source.index_select(axis, index[:, tap]) * weight[:, tap].view(shape)
+            out = (total >> _PRECISION_BITS).clamp_(0, 255).to(torch.uint8)
+    return out
+
+
+def _resize_passes(in_width: int, in_height: int, width: int, height: int) -> list[tuple[int, int]]:
+    """Pillow's two passes ``[(size, axis), ...]`` (axis 0 rows, 1 columns) in the order it runs them.
+
+    Recent Pillow (13 checked) runs the vertical pass first when the height shrinks more than twice the
+    width; the pass order changes the 8-bit rounding of the intermediate image (up to 1 level).
+    """
+    vertical_first = 0 < in_height - height and in_height - height > (in_width - width) * 2
+    return [(height, 0), (width, 1)] if vertical_first else [(width, 1), (height, 0)]
 
 
 def _resample_axis(image: np.ndarray, out_size: int, axis: int) -> np.ndarray:
@@ -58,8 +88,10 @@ def _resample_axis(image: np.ndarray, out_size: int, axis: int) -> np.ndarray:
     return np.clip(total >> _PRECISION_BITS, 0, 255).astype(np.uint8)
 
 
+@functools.lru_cache(maxsize=16)
 def _bilinear_coefficients(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pillow's ``precompute_coeffs`` for the bilinear filter, as gather indices and int32 weights.
+    """Pillow's ``precompute_coeffs`` for the bilinear filter, as gather indices and int32 weights
+    (cached: a video resizes every frame alike; the arrays are read-only).
 
     Returns:
         index: ``(out_size, K)`` int64 source positions (padding taps point at 0 with weight 0).
@@ -80,7 +112,9 @@ def _bilinear_coefficients(in_size: int, out_size: int) -> tuple[np.ndarray, np.
     sums = weight.sum(axis=1, keepdims=True)
     weight = np.divide(weight, sums, out=np.zeros_like(weight), where=sums != 0)
     fixed = np.where(weight < 0, -0.5, 0.5) + weight * (1 << _PRECISION_BITS)
-    return np.where(valid, position, 0), np.trunc(fixed).astype(np.int32)
+    index, weight = np.where(valid, position, 0), np.trunc(fixed).astype(np.int32)
+    index.flags.writeable = weight.flags.writeable = False
+    return index, weight
 
 
 # --------------------------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from discmot.data.pil_ops import resize_bilinear
+from discmot.data.pil_ops import resize_bilinear_tensor
 from discmot.models.fdta.config import IMAGENET_MEAN, IMAGENET_STD, RuntimeConfig
 from discmot.structures import Tracks
 from discmot.trackers.video_state import FrameSizeCheck
@@ -73,26 +73,30 @@ def preprocess_frame(
     runtime: RuntimeConfig,
     input_size: tuple[int, int] | None = None,
     fast_resize: bool = False,
+    device: str | torch.device = "cpu",
 ) -> tuple[torch.Tensor, tuple[int, int]]:
-    """A BGR ``uint8 (H, W, 3)`` frame -> ``([1, 3, h, w]`` float32 ImageNet-normalised RGB, ``(W, H))``.
+    """A BGR ``uint8 (H, W, 3)`` frame -> ``([1, 3, h, w]`` float32 ImageNet-normalised RGB on ``device``,
+    ``(W, H))``.
 
     The size is `resized_size` of the runtime config, or ``input_size = (h, w)`` when given. Resizing is
     the original's: PIL's antialiased bilinear filter on the 8-bit image; with ``fast_resize`` the same
-    filter on the float image (no 8-bit rounding; see the module docstring).
+    filter on the float image (no 8-bit rounding; see the module docstring). The 8-bit frame goes to
+    ``device`` first and is resized there (the same integer arithmetic, so the same image on any device):
+    on a GPU this takes a millisecond where the CPU needs 0.1-0.2 s at 1080p.
     """
     if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 or frame_bgr.dtype != np.uint8:
         raise ValueError(f"expected a uint8 (H, W, 3) BGR frame, got {frame_bgr.dtype} {frame_bgr.shape}")
     height, width = frame_bgr.shape[:2]
     size = tuple(input_size or resized_size(width, height, runtime.shorter_side, runtime.max_longer_side))
-    rgb = np.ascontiguousarray(frame_bgr[:, :, ::-1])
+    rgb = torch.from_numpy(np.ascontiguousarray(frame_bgr)).to(device).flip(-1)  # BGR -> RGB
     resize = size != (height, width)
     if resize and not fast_resize:
-        rgb = resize_bilinear(rgb, size[1], size[0])
-    image = torch.from_numpy(rgb).permute(2, 0, 1)[None].float().mul_(1.0 / 255)  # as ToDtype(scale=True)
+        rgb = resize_bilinear_tensor(rgb, size[1], size[0])
+    image = rgb.permute(2, 0, 1)[None].float().mul_(1.0 / 255)  # as ToDtype(scale=True)
     if resize and fast_resize:
         image = F.interpolate(image, size=size, mode="bilinear", antialias=True, align_corners=False)
-    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    mean = torch.tensor(IMAGENET_MEAN, device=image.device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=image.device).view(1, 3, 1, 1)
     return (image - mean) / std, (width, height)
 
 
@@ -353,7 +357,9 @@ class FDTATracker:
             ValueError: the frame's size differs from the first frame's since the last `reset`.
         """
         self.frames(frame_bgr)
-        image, image_size = preprocess_frame(frame_bgr, self.runtime, self.input_size, self.fast_resize)
+        image, image_size = preprocess_frame(
+            frame_bgr, self.runtime, self.input_size, self.fast_resize, self.device
+        )
         with torch.inference_mode():
             found = self._detect(image, image_size)
             found.labels = self._predict_labels(found.features)
