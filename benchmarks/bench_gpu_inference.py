@@ -19,6 +19,7 @@ sizes; those numbers are not measurements).
 
 from __future__ import annotations
 
+import copy
 import statistics
 import tempfile
 import time
@@ -185,6 +186,7 @@ def fdta_speed(device: str, quick: bool) -> dict[str, dict]:
     import torch
 
     from discmot.data.synth import PRESETS, render_sequence
+    from discmot.engine.end_to_end import torch_dtype
     from discmot.models.fdta.model import build_fdta
     from discmot.ops.deform_attn_triton import select_deform_kernel
     from discmot.trackers.fdta import FDTATracker, preprocess_frame
@@ -193,16 +195,16 @@ def fdta_speed(device: str, quick: bool) -> dict[str, dict]:
     frames = [f.image for f in render_sequence(PRESETS["dancetrack"], 0, num_frames=count, size=size)]
     torch.manual_seed(0)
     model = build_fdta(preset).to(device).eval()
-    image, _ = preprocess_frame(frames[0], model.config.runtime)
-    fire_fdta(model, image.to(device), FDTA_DETECTIONS)
+    fire_fdta(model, preprocess_frame(frames[0], model.config.runtime, device=device)[0], FDTA_DETECTIONS)
     kernels = ("pytorch", "triton") if device == "cuda" else ("pytorch",)
     results = {}
     for kernel in kernels:
         if select_deform_kernel(kernel, device) != kernel:
             continue
         for name in DTYPES:
-            dtype = getattr(torch, {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}[name])
-            tracker = FDTATracker(model.to(dtype=dtype), device=device, dtype=dtype)
+            dtype = torch_dtype(name)
+            # a copy per dtype: casting one model back and forth would round its fp32 weights
+            tracker = FDTATracker(copy.deepcopy(model).to(dtype=dtype), device=device, dtype=dtype)
             label = f"{name}, {kernel}"
             results[label] = benchlib.measured(
                 f"fdta {label}", timed_tracking, tracker, frames, device, fdta_alive
@@ -210,8 +212,10 @@ def fdta_speed(device: str, quick: bool) -> dict[str, dict]:
     # The fastest configurations again with the float resize of --fast-resize (both resizes run on the
     # tracker's device; the exact one was 0.2 s of CPU a 1080p frame before it moved there).
     for name in ("fp32", "bf16"):
-        dtype = torch.float32 if name == "fp32" else torch.bfloat16
-        tracker = FDTATracker(model.to(dtype=dtype), device=device, dtype=dtype, fast_resize=True)
+        dtype = torch_dtype(name)
+        tracker = FDTATracker(
+            copy.deepcopy(model).to(dtype=dtype), device=device, dtype=dtype, fast_resize=True
+        )
         label = f"{name}, {kernels[-1]}, --fast-resize"
         results[label] = benchlib.measured(
             f"fdta {label}", timed_tracking, tracker, frames, device, fdta_alive
@@ -261,7 +265,9 @@ def cstrack_speed(device: str, quick: bool) -> dict[str, dict]:
     model = firing_cstrack(preset, image_to_tensor(letterbox(frames[0], input_size).image)[None])
     results = {}
     for name, dtype in (("fp32", torch.float32), ("fp16", torch.float16)):
-        tracker = CSTrackTracker(model.to(device=device, dtype=dtype), device=device, dtype=dtype)
+        tracker = CSTrackTracker(
+            copy.deepcopy(model).to(device=device, dtype=dtype), device=device, dtype=dtype
+        )
         results[name] = benchlib.measured(
             f"cstrack {name}", timed_tracking, tracker, frames, device, cstrack_alive
         )
