@@ -7,7 +7,7 @@ those numbers are not measurements). Full-size training does not fit the 2-core,
 (`bench_fdta_train` says why), so this is where its cost is measured.
 
 ``discmot train --config dancetrack --device cuda`` (the paper's network, clips of 30 frames at shorter side
-480-800, 4 with gradients, random initialisation) on one synthetic DanceTrack sequence of 50 frames at
+480-800, 4 with gradients, random initialisation) on one synthetic DanceTrack sequence of 40 frames at
 1280x720 (11 clips per epoch), two epochs, timed over the second (the Identity Adapter's contrastive loss is
 off in epoch 0), with ``step.checkpoint_frames`` 5 as the recipe ships it and 1 (every gradient frame
 recomputed in the backward pass); peak memory is ``torch.cuda.max_memory_allocated``.

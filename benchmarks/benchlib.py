@@ -258,7 +258,7 @@ def machine_info(packages: Sequence[str] = ("numpy", "scipy")) -> dict[str, str]
 
 
 # --------------------------------------------------------------------------------------------------
-# markdown
+# measuring configurations; GPU benchmarks
 
 
 def measured(label: str, measure, *args) -> dict:
@@ -296,6 +296,10 @@ def gpu_machine_info(device: str) -> dict[str, str]:
         info["CUDA"] = str(torch.version.cuda)
         info["cuDNN"] = str(torch.backends.cudnn.version())
     return info
+
+
+# --------------------------------------------------------------------------------------------------
+# markdown
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

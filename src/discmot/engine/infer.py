@@ -399,7 +399,7 @@ def track(
             side 800, longer at most 1440; CSTrack default: the model's, 608x1088 for the official one,
             multiples of 32).
         fast_resize: FDTA only: resize frames in float instead of the original's 8-bit PIL resize (about
-            four times faster at 1080p on a CPU; pixels within one 8-bit step).
+            three times faster at 1080p on a CPU, no faster on a GPU; pixels within one 8-bit step).
         deform_kernel: FDTA only: its deformable attention's path, ``"auto"`` (the fused Triton kernel on
             CUDA when triton is installed and the kernel checks equal to PyTorch's, else PyTorch),
             ``"pytorch"`` or ``"triton"`` (an error when it cannot be used); see
