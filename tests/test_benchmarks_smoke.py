@@ -30,6 +30,7 @@ def test_every_benchmark_module_imports_and_has_run():
     assert callable(importlib.import_module("trackeval_mot").main)
     # Scripts outside make bench must still import.
     assert callable(importlib.import_module("fdta_id_onset").main)
+    assert callable(importlib.import_module("deform_attn_kernel").main)
 
 
 def test_ablation_script_parses_its_options():
