@@ -253,7 +253,9 @@ class JDETracker:
         features = None
         if detections.embeddings is not None:
             raw = np.asarray(detections.embeddings[keep], dtype=np.float32)
-            features = raw / np.linalg.norm(raw, axis=1, keepdims=True)  # float32, as the original
+            with np.errstate(invalid="ignore", divide="ignore"):  # a broken one is reported just below
+                features = raw / np.linalg.norm(raw, axis=1, keepdims=True)  # float32, as the original
+        _check_finite(boxes[keep], features, self.frame_id)
         return _Candidates(boxes[keep], np.asarray(detections.scores[keep], dtype=np.float64), features)
 
     def _predict(self, rows: list[int]) -> None:
@@ -384,6 +386,19 @@ class JDETracker:
 
 # --------------------------------------------------------------------------------------------------
 # Plain-array helpers
+
+
+def _check_finite(boxes: np.ndarray, features: np.ndarray | None, frame_id: int) -> None:
+    """A NaN or infinite box or embedding would fail the frame's assignment with an opaque solver error
+    (and poison the tracks it touches): name the likely cause instead."""
+    what = "boxes" if not np.isfinite(boxes).all() else None
+    if what is None and features is not None and not np.isfinite(features).all():
+        what = "embeddings (or an all-zero embedding, which has no direction)"
+    if what is not None:
+        raise ValueError(
+            f"frame {frame_id}: the detections carry non-finite {what}; a network in fp16 whose "
+            "activations overflow does this: try --dtype bf16 or fp32"
+        )
 
 
 def assign_with_limit(cost: np.ndarray, limit: float) -> tuple[list[tuple[int, int]], list[int], list[int]]:
