@@ -197,26 +197,19 @@ def fdta_speed(device: str, quick: bool) -> dict[str, dict]:
     model = build_fdta(preset).to(device).eval()
     fire_fdta(model, preprocess_frame(frames[0], model.config.runtime, device=device)[0], FDTA_DETECTIONS)
     kernels = ("pytorch", "triton") if device == "cuda" else ("pytorch",)
+    # (kernel, dtype, fast resize): every dtype on each path, then the fastest path's fp32 and bf16 again
+    # with --fast-resize (both resizes run on the tracker's device)
+    runs = [(kernel, name, False) for kernel in kernels for name in DTYPES]
+    runs += [(kernels[-1], name, True) for name in ("fp32", "bf16")]
     results = {}
-    for kernel in kernels:
+    for kernel, name, fast in runs:
         if select_deform_kernel(kernel, device) != kernel:
             continue
-        for name in DTYPES:
-            dtype = torch_dtype(name)
-            # a copy per dtype: casting one model back and forth would round its fp32 weights
-            tracker = FDTATracker(copy.deepcopy(model).to(dtype=dtype), device=device, dtype=dtype)
-            label = f"{name}, {kernel}"
-            results[label] = benchlib.measured(
-                f"fdta {label}", timed_tracking, tracker, frames, device, fdta_alive
-            )
-    # The fastest configurations again with the float resize of --fast-resize (both resizes run on the
-    # tracker's device; the exact one was 0.2 s of CPU a 1080p frame before it moved there).
-    for name in ("fp32", "bf16"):
         dtype = torch_dtype(name)
-        tracker = FDTATracker(
-            copy.deepcopy(model).to(dtype=dtype), device=device, dtype=dtype, fast_resize=True
-        )
-        label = f"{name}, {kernels[-1]}, --fast-resize"
+        # a copy per run: casting one model back and forth would round its fp32 weights
+        model_copy = copy.deepcopy(model).to(dtype=dtype)
+        tracker = FDTATracker(model_copy, device=device, dtype=dtype, fast_resize=fast)
+        label = f"{name}, {kernel}" + (", --fast-resize" if fast else "")
         results[label] = benchlib.measured(
             f"fdta {label}", timed_tracking, tracker, frames, device, fdta_alive
         )
