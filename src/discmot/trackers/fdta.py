@@ -22,7 +22,7 @@ exact port of Pillow's antialiased bilinear filter, run on the tracker's device)
 ``[0, 1]`` by ``x * (1 / 255)`` (torchvision's ``ToDtype(scale=True)``) and normalised.
 ``fast_resize=True`` resizes the float image with ``F.interpolate(bilinear, antialias=True)`` instead: the
 same filter without the 8-bit rounding (pixels within one 8-bit step of the original's), about three times
-faster at 1080p on a CPU (0.027 s against 0.084 s on the 2-core developer machine) and no faster on a GPU.
+faster at 1080p on a CPU (0.017 s against 0.051 s on the 2-core developer machine) and no faster on a GPU.
 Global ids count from 0, as in the original (``ids_from_one=True`` adds 1).
 
 Thresholds are compared in float32 with the threshold rounded to float32, as the original's tensor
