@@ -223,3 +223,24 @@ def test_official_file_with_training_args_and_torchvision_counters_loads(tmp_pat
     assert torch.equal(
         load_fdta(wrapped, "tiny").state_dict()["detr.query_embed.weight"], state["detr.query_embed.weight"]
     )
+
+
+def test_detr_pretrain_from_discmot_weights_takes_the_detector_only(tmp_path):
+    from discmot.io.checkpoints import load_detr_pretrain, read_detr_pretrain, write_safetensors
+    from discmot.models.fdta.config import preset
+
+    model = build_fdta("tiny")
+    path = tmp_path / "fdta.safetensors"
+    write_safetensors(path, model, preset("tiny"), kind="fdta")
+    detector = read_detr_pretrain(path)
+    assert detector and all(key.startswith("detr.") for key in detector)
+    fresh = build_fdta("tiny")  # another random draw
+    ids_before = {k: v.clone() for k, v in fresh.state_dict().items() if not k.startswith("detr.")}
+    load_detr_pretrain(fresh, detector, path)
+    # every detector tensor, aliases included (the file holds each shared tensor once), and nothing else
+    for key, value in fresh.state_dict().items():
+        expected = model.state_dict()[key] if key.startswith("detr.") else ids_before[key]
+        assert torch.equal(value, expected), key
+    write_safetensors(tmp_path / "cstrack.safetensors", model, {}, kind="cstrack")
+    with pytest.raises(CheckpointError, match="cstrack weights; a DETR pre-train must be FDTA"):
+        read_detr_pretrain(tmp_path / "cstrack.safetensors")

@@ -42,6 +42,20 @@ def test_builtin_list_includes_the_cpu_recipe():
     assert set(builtin_recipes()) >= {"dancetrack", "sportsmot", "bft", "tiny"}
 
 
+@pytest.mark.parametrize("name", sorted(PAPER))
+def test_detr_pretraining_recipes_carry_motips_stage(name):
+    """spec fdta.md §4.6: ONLY_DETR, SAMPLE_LENGTHS [1], DETR_NUM_TRAIN_FRAMES 100, BATCH_SIZE 2, lr 1e-4,
+    no warm-up, 20 epochs with the decay at 15 (60 and 45 for BFT); the dataset's detector otherwise."""
+    recipe, full = load_recipe(f"{name}_detr"), load_recipe(name)
+    assert recipe.step.only_detr and not full.step.only_detr
+    assert (recipe.clips.sample_length, recipe.step.train_frames, recipe.train.batch_size) == (1, 100, 2)
+    epochs, milestones = (60, (45,)) if name == "bft" else (20, (15,))
+    schedule = (recipe.train.epochs, recipe.train.milestones, recipe.train.warmup_epochs)
+    assert schedule == (epochs, milestones, 0)
+    assert recipe.train.lr == 1e-4 and recipe.step.depth_fg_weight == full.step.depth_fg_weight
+    assert recipe.model.detr == full.model.detr and recipe.model.spatial == full.model.spatial
+
+
 def test_adapter_switches_reach_model_data_and_loss():
     recipe = load_recipe(
         "tiny", ["adapters.spatial=false", "adapters.temporal=false", "adapters.identity=false"]

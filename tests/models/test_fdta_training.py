@@ -154,9 +154,8 @@ def test_launch_trains_and_writes_weights_the_tracker_loads(data_root, tmp_path)
     assert all(torch.equal(value, final[key]) for key, value in from_checkpoint.state_dict().items())
 
 
-def test_two_processes_under_torchrun_train_with_a_process_local_identity_adapter(data_root, tmp_path):
-    """Epoch 0 gives the Identity Adapter MLP no gradient; DDP must neither wait for it nor average it
-    (the original keeps the criterion outside DDP), or the second iteration fails."""
+def run_under_torchrun(data_root: Path, run: Path, *extra: str) -> None:
+    """`fdta_ddp_train.py` in 2 processes (gloo, CPU); fails the test with the processes' output."""
     import os
     import subprocess
     import sys
@@ -164,18 +163,63 @@ def test_two_processes_under_torchrun_train_with_a_process_local_identity_adapte
     script = Path(__file__).with_name("fdta_ddp_train.py")
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
-    run = tmp_path / "run"
     proc = subprocess.run(
-        [*command, str(script), str(data_root), str(run)],
+        [*command, str(script), str(data_root), str(run), *extra],
         env=env,
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert (run / "checkpoints" / "epoch-001.pt").is_file() and load_fdta(run / "model.safetensors")
+    assert (run / "checkpoints" / "epoch-001.pt").is_file()
+
+
+def test_two_processes_under_torchrun_train_with_a_process_local_identity_adapter(data_root, tmp_path):
+    """Epoch 0 gives the Identity Adapter MLP no gradient; DDP must neither wait for it nor average it
+    (the original keeps the criterion outside DDP), or the second iteration fails."""
+    run_under_torchrun(data_root, tmp_path / "run")
+    assert load_fdta(tmp_path / "run" / "model.safetensors")
     names = training().process_local_parameters()
     assert names and all(name.startswith("criterion.track_embed.") for name in names)
+
+
+def test_only_detr_trains_the_detector_alone(data_root):
+    """MOTIP's ``ONLY_DETR`` stage: detection (and depth) losses only; nothing outside the detector gets a
+    gradient, even in an epoch where the full step has a contrastive loss."""
+    batch = one_batch(data_root)
+    net = training(StepConfig(train_frames=2, checkpoint_frames=0, only_detr=True))
+    total, logs = fdta_step(net, batch, context(epoch=3))
+    assert "loss_id" not in logs and float(logs["loss_contrastive"]) == 0.0
+    assert float(logs["loss_depth"]) > 0 and float(logs["loss_giou"]) > 0
+    total.backward()
+    trained = {n for n, p in net.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
+    assert any(n.startswith("model.detr.backbone") for n in trained)
+    assert any(n.startswith("model.detr.depth_predictor") for n in trained)
+    assert all(n.startswith("model.detr.") for n in trained), sorted(trained)[:5]
+    ignored = set(net.process_local_parameters())
+    outside = {f"model.{n}" for n, _ in net.model.named_parameters() if not n.startswith("detr.")}
+    assert outside and outside <= ignored
+
+
+def test_only_detr_under_torchrun_then_its_detector_starts_a_full_run(data_root, tmp_path):
+    """The two-stage recipe: a 2-process ``only_detr`` run (DDP must not wait for the untrained ID path),
+    then its weights through ``--detr-pretrain``: the detector comes from the file, the rest is fresh."""
+    from discmot.io.checkpoints import load_detr_pretrain, read_detr_pretrain
+
+    run = tmp_path / "detr"
+    run_under_torchrun(data_root, run, "only_detr")
+    pretrained = load_fdta(run / "model.safetensors").state_dict()
+    fresh = FDTA(CONFIG)
+    before = {k: v.clone() for k, v in fresh.state_dict().items()}
+    untouched = load_detr_pretrain(fresh, read_detr_pretrain(run / "model.safetensors"), "detr")
+    after = fresh.state_dict()
+    assert untouched and not any(k.startswith("detr.") for k in untouched)
+    for key, value in after.items():
+        source = pretrained if key.startswith("detr.") else before
+        assert torch.equal(value, source[key]), key
+    # the pre-train changed the detector: it trained
+    changed = [k for k in after if k.startswith("detr.") and not torch.equal(after[k], before[k])]
+    assert any("backbone" in k for k in changed) and any("depth_predictor" in k for k in changed)
 
 
 def test_the_id_loss_weight_scales_the_id_term_of_the_total(data_root):

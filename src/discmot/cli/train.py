@@ -11,7 +11,9 @@ log = logging.getLogger("discmot")
 TRAIN_EPILOG = """\
 recipes (--config): a built-in name or a YAML file (see docs/training.md)
   FDTA:    dancetrack, sportsmot, bft (the paper's, spec fdta.md §6), tiny (CPU-sized, `discmot synth`
-           data); sections preset, model, schedule, split, adapters, clips, augment, step, train
+           data); dancetrack_detr, sportsmot_detr, bft_detr (the detector alone: MOTIP's pre-training
+           stage, spec §4.6, whose weights start the full recipe through --detr-pretrain); sections
+           preset, model, schedule, split, adapters, clips, augment, step, train
   CSTrack: cstrack_mot17 (the paper's, spec cstrack.md §6: the 8-list JDE mix), cstrack_tiny (CPU-sized,
            `discmot synth --preset mot --jde` data); a file says `model_kind: cstrack` and has the
            sections preset, model, data, transform, loss, optim, train
@@ -23,6 +25,9 @@ examples:
   discmot train --config tiny --data-root data/synth --run-dir runs/tiny --resume
   torchrun --nproc_per_node 8 -m discmot train --config dancetrack --data-root datasets/DanceTrack \\
       --detr-pretrain pretrains/r50_deformable_detr_coco_dancetrack.pth --run-dir runs/fdta_dancetrack
+  discmot train --config dancetrack_detr --data-root datasets/MyDance --detr-pretrain r50_deformable_detr.pth
+  discmot train --config dancetrack --data-root datasets/MyDance \\
+      --detr-pretrain runs/dancetrack_detr/model.safetensors
   discmot synth --preset mot --out data/synth_mot --sequences 6 --frames 200 --size 320x192 --jde
   discmot train --config cstrack_tiny --data-root data/synth_mot --run-dir runs/cstrack_tiny
   discmot train --config cstrack_mot17 --data-root datasets/jde --pretrained yolov5l.pt
@@ -63,7 +68,12 @@ def add_train(verbs) -> None:
         metavar="CKPT",
         help="resume from the latest checkpoint of the run folder, or from CKPT",
     )
-    p.add_argument("--detr-pretrain", metavar="PTH", help="FDTA: Deformable-DETR pre-train to start from")
+    p.add_argument(
+        "--detr-pretrain",
+        metavar="FILE",
+        help="FDTA: the detector to start from: a Deformable-DETR pre-train or official checkpoint (.pth), "
+        "or the detr.* tensors of discmot FDTA weights (.safetensors, e.g. a *_detr run's output)",
+    )
     p.add_argument(
         "--pretrained",
         metavar="PT",

@@ -135,9 +135,31 @@ def _alias_conflicts(model: nn.Module, state: Mapping[str, torch.Tensor]) -> lis
     return problems
 
 
+def read_detr_pretrain(path: str | Path) -> dict[str, torch.Tensor]:
+    """The tensors ``--detr-pretrain`` starts FDTA training from.
+
+    A ``.safetensors`` file is a discmot FDTA weights file (a ``step.only_detr`` run's output, or any
+    trained FDTA): only its detector, the ``detr.*`` tensors, is taken. Anything else is read by
+    `read_official` (MOTIP's DETR-only pre-trains, official FDTA/MOTIP checkpoints) and taken whole.
+    """
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        return read_official(path)
+    tensors, metadata = read_safetensors(path)
+    kind = metadata.get("kind", "fdta")
+    if kind != "fdta":
+        raise CheckpointError(f"{path}: {kind} weights; a DETR pre-train must be FDTA weights")
+    detector = {key: value for key, value in tensors.items() if key.startswith("detr.")}
+    if not detector:
+        raise CheckpointError(f"{path}: no detector (detr.*) tensors in it")
+    return detector
+
+
 def load_detr_pretrain(model: nn.Module, state: Mapping[str, torch.Tensor], source: str | Path) -> list[str]:
-    """Loads a DETR-only pre-train into an FDTA model; returns the model keys it did not provide."""
-    adapted = adapt_detr_only(state)
+    """Loads a DETR-only pre-train into an FDTA model; returns the model keys it did not provide (a key
+    sharing its tensor with a provided one, as discmot files store shared tensors once, counts as
+    provided)."""
+    adapted = fill_aliases(model, adapt_detr_only(state))
     expected = model.state_dict()
     extra = [k for k in adapted if k not in expected]
     wrong = [k for k in adapted if k in expected and adapted[k].shape != expected[k].shape]

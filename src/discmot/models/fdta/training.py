@@ -9,10 +9,13 @@ only, on the official key contract.
 gradient frames (the others run without gradients, in chunks); optional activation checkpointing of the
 gradient frames; the DETR criterion with the depth and contrastive losses over every frame; the matched
 embeddings gathered into the ID tables; Temporal Adapter -> FFN adapter -> ID decoder; the ID loss.
+With ``StepConfig.only_detr`` (MOTIP's detector pre-training stage) the step ends after the detector's
+losses.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import torch
@@ -24,6 +27,8 @@ from discmot.models.fdta.config import IMAGENET_MEAN, IMAGENET_STD
 from discmot.models.fdta.criterion import FDTACriterion
 from discmot.models.fdta.losses import count_id_tokens, id_loss
 from discmot.models.fdta.model import FDTA
+
+log = logging.getLogger(__name__)
 
 STEP_OUTPUTS = ("pred_logits", "pred_boxes", "outputs", "pred_depth_map_logits")
 
@@ -41,6 +46,10 @@ class StepConfig:
         identity_adapter: compute the contrastive loss (ablation switch).
         id_loss_weight: weight of the ID loss in the total (``ID_LOSS_WEIGHT``, 1.0 in every official
             config; more gives identity a larger share of the DETR's gradient).
+        only_detr: the detector alone (MOTIP's ``ONLY_DETR``, its pre-training stage, spec §4.6): the
+            DETR losses and, with the Spatial Adapter, the depth loss; no ID loss and no contrastive loss
+            (the ID path's parameters get no gradient). Its weights start a full run through
+            ``--detr-pretrain``.
     """
 
     train_frames: int = 4
@@ -48,6 +57,7 @@ class StepConfig:
     depth_fg_weight: float = 6.0
     identity_adapter: bool = True
     id_loss_weight: float = 1.0
+    only_detr: bool = False
 
 
 class FDTATraining(nn.Module):
@@ -64,9 +74,15 @@ class FDTATraining(nn.Module):
         return self.model
 
     def process_local_parameters(self) -> list[str]:
-        """The Identity Adapter MLP's parameter names: the original keeps the criterion (which holds it)
-        outside DDP, so each process trains its own copy (spec §3.3); the engine does the same."""
-        return [f"criterion.{name}" for name, _ in self.criterion.named_parameters()]
+        """The parameters DDP must leave alone. The Identity Adapter MLP: the original keeps the criterion
+        (which holds it) outside DDP, so each process trains its own copy (spec §3.3); the engine does the
+        same. With ``only_detr`` also everything outside the detector: it gets no gradient (DDP would
+        wait for it) and stays as the main process initialised it, which is the copy that is saved.
+        """
+        names = [f"criterion.{name}" for name, _ in self.criterion.named_parameters()]
+        if self.step.only_detr:
+            names += [f"model.{n}" for n, _ in self.model.named_parameters() if not n.startswith("detr.")]
+        return names
 
 
 def normalise(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
@@ -90,10 +106,13 @@ def fdta_step(training: FDTATraining, batch: dict, context) -> tuple[torch.Tenso
     depth_maps = None
     if batch.get("depths") is not None:
         depth_maps = batch["depths"].to(device).flatten(0, 1).float() * (~masks).unsqueeze(1)
-    epoch = context.epoch if training.step.identity_adapter else 0  # epoch 0: no contrastive loss
+    step = training.step
+    contrastive = step.identity_adapter and not step.only_detr
+    epoch = context.epoch if contrastive else 0  # epoch 0: no contrastive loss
     losses, matches = training.criterion(outputs, targets, num_boxes, epoch, depth_maps=depth_maps)
-    losses["loss_id"] = _id_loss(training.model, batch, outputs["outputs"], matches, context)
-    weights = loss_weights(len(outputs["aux_outputs"]), id_weight=training.step.id_loss_weight)
+    if not step.only_detr:
+        losses["loss_id"] = _id_loss(training.model, batch, outputs["outputs"], matches, context)
+    weights = loss_weights(len(outputs["aux_outputs"]), id_weight=step.id_loss_weight)
     total = weighted_total(losses, weights)
     return total, {name: value.detach() for name, value in losses.items()}
 
@@ -210,8 +229,9 @@ def fdta_setup(
 ):
     """``build(dist_info) -> TrainSetup`` for `launch`: FDTA on the sequences of ``data_root/split``.
 
-    ``detr_pretrain``: a Deformable-DETR checkpoint whose detector weights initialise the network (the
-    paper's COCO/CrowdHuman-pretrained DETR; spec §4.1 step 1).
+    ``detr_pretrain``: a checkpoint whose detector weights initialise the network (`read_detr_pretrain`:
+    the paper's COCO/CrowdHuman-pretrained DETR, spec §4.1 step 1, or a discmot FDTA weights file such
+    as the output of a ``step.only_detr`` run).
     """
     from dataclasses import asdict
 
@@ -228,9 +248,16 @@ def fdta_setup(
     def build(_dist_info) -> TrainSetup:
         model = FDTA(model_config)
         if detr_pretrain is not None:
-            from discmot.io.checkpoints import load_detr_pretrain, read_official
+            from discmot.io.checkpoints import load_detr_pretrain, read_detr_pretrain
 
-            load_detr_pretrain(model, read_official(detr_pretrain), detr_pretrain)
+            state = read_detr_pretrain(detr_pretrain)
+            untouched = load_detr_pretrain(model, state, detr_pretrain)
+            log.info(
+                "%s: %d tensors loaded, %d keep their initialisation",
+                detr_pretrain,
+                len(model.state_dict()) - len(untouched),
+                len(untouched),
+            )
         index = SequenceIndex.from_root(data_root, split)
         return TrainSetup(
             model=FDTATraining(model, step_config),
