@@ -209,3 +209,20 @@ def test_transfer_copies_matching_tensors_except_anchors(tmp_path):
     assert torch.equal(target.model[0].conv.conv.weight, source.model[0].conv.conv.weight)
     with pytest.raises(ValueError, match="no tensor matches"):
         transfer_pretrained(target, {"other.weight": torch.zeros(1)}, "x.pt")
+
+
+def test_the_run_records_which_pretrained_weights_it_started_from(data_root, tmp_path):
+    """config.yaml gets the ``--pretrained`` file's path and SHA-256 (a path alone does not say which
+    weights were there)."""
+    import hashlib
+    from types import SimpleNamespace
+
+    from discmot.models.cstrack.training import cstrack_setup
+
+    path = tmp_path / "pretrained.pt"
+    save_cstrack(path, training().model)
+    recipe = load_recipe("cstrack_tiny", OVERRIDES)
+    setup = cstrack_setup(recipe, data_root, path)(SimpleNamespace(world_size=1))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert setup.resolved_config["pretrained"] == {"path": str(path.resolve()), "sha256": digest}
+    assert "pretrained" not in cstrack_setup(recipe, data_root)(SimpleNamespace(world_size=1)).resolved_config

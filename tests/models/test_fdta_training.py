@@ -233,3 +233,21 @@ def test_the_id_loss_weight_scales_the_id_term_of_the_total(data_root):
         id_losses.append(float(logs["loss_id"]))
     assert id_losses[0] == pytest.approx(id_losses[1], rel=1e-6) and id_losses[0] > 0
     assert totals[1] - totals[0] == pytest.approx(2.0 * id_losses[0], rel=1e-4)
+
+
+def test_the_run_records_which_detr_pretrain_it_started_from(data_root, tmp_path):
+    """config.yaml gets the pre-train's path and SHA-256 (a path alone does not say which weights)."""
+    import hashlib
+
+    from discmot.io.checkpoints import write_safetensors
+
+    source = FDTA(CONFIG)
+    path = tmp_path / "detector.safetensors"
+    write_safetensors(path, source, CONFIG)
+    setup = fdta_setup(CONFIG, data_root, "train", clip_config(), StepConfig(), detr_pretrain=path)(None)
+    record = setup.resolved_config["detr_pretrain"]
+    assert record == {"path": str(path.resolve()), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    loaded = setup.model.model.state_dict()
+    assert all(torch.equal(v, loaded[k]) for k, v in source.state_dict().items() if k.startswith("detr."))
+    plain = fdta_setup(CONFIG, data_root, "train", clip_config(), StepConfig())(None)
+    assert "detr_pretrain" not in plain.resolved_config

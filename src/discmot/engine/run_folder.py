@@ -3,7 +3,8 @@
 ::
 
     <run_dir>/
-      config.yaml         the resolved configuration (training + model + whatever the caller adds)
+      config.yaml         the resolved configuration (training + model + whatever the caller adds, e.g.
+                          the path and SHA-256 of the pre-trained weights it started from)
       environment.json    git revision (and whether the tree was dirty), python/torch/numpy/... versions,
                           hostname, command line, world size, device, seed, start time
       resumes.jsonl       one line per resume: the same environment plus the checkpoint resumed from
@@ -84,6 +85,19 @@ def package_versions() -> dict[str, str | None]:
         except importlib.metadata.PackageNotFoundError:
             versions[name] = None
     return versions
+
+
+def file_record(path: str | Path) -> dict[str, str]:
+    """``{"path": absolute path, "sha256": hex digest}`` of a file a run starts from (pre-trained
+    weights), for ``config.yaml``: the path alone does not say which weights were there."""
+    import hashlib
+
+    path = Path(path).resolve()
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return {"path": str(path), "sha256": digest.hexdigest()}
 
 
 def environment(seed: int, world_size: int, device: str) -> dict:

@@ -227,6 +227,7 @@ def cstrack_setup(recipe, data_root: str | Path, pretrained: str | Path | None =
     from functools import partial
 
     from discmot.data.jde_transforms import JDEDataset, collate_jde, jde_sampler_factory
+    from discmot.engine.run_folder import file_record
     from discmot.engine.train import TrainSetup
 
     def build(dist_info) -> TrainSetup:
@@ -253,6 +254,7 @@ def cstrack_setup(recipe, data_root: str | Path, pretrained: str | Path | None =
                 "transform": dataclasses.asdict(recipe.transform),
                 "loss": dataclasses.asdict(loss_config),
                 "optim": {**dataclasses.asdict(recipe.optim), "scaled_weight_decay": decay},
+                **({"pretrained": file_record(pretrained)} if pretrained else {}),
             },
             param_groups=partial(cstrack_param_groups, lr=recipe.train.lr, weight_decay=decay),
             schedule=schedule if recipe.train.schedule == "cstrack" else None,

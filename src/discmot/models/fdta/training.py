@@ -236,6 +236,7 @@ def fdta_setup(
     from dataclasses import asdict
 
     from discmot.data.clips import ClipConfig, ClipDataset, SequenceIndex, clip_sampler_factory, collate_clips
+    from discmot.engine.run_folder import file_record
     from discmot.engine.train import TrainSetup
 
     step_config = step_config or StepConfig()
@@ -269,7 +270,11 @@ def fdta_setup(
             collate_fn=collate_clips,
             model_config=model_config,
             model_kind="fdta",
-            resolved_config={"clips": asdict(clip_config), "step": asdict(step_config)},
+            resolved_config={
+                "clips": asdict(clip_config),
+                "step": asdict(step_config),
+                **({"detr_pretrain": file_record(detr_pretrain)} if detr_pretrain else {}),
+            },
         )
 
     return build
