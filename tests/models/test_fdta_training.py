@@ -16,6 +16,7 @@ from discmot.data.synth import generate_dataset
 from discmot.data.transforms import AugmentConfig
 from discmot.engine.step import StepContext
 from discmot.engine.train import fdta_train_config, launch
+from discmot.io.checkpoints import read_safetensors
 from discmot.models.fdta.checkpoint import load_fdta
 from discmot.models.fdta.config import preset
 from discmot.models.fdta.model import FDTA
@@ -146,6 +147,7 @@ def test_launch_trains_and_writes_weights_the_tracker_loads(data_root, tmp_path)
     assert weights is not None and weights.is_file()
     model = load_fdta(weights)
     assert model.config == CONFIG
+    assert "stage" not in read_safetensors(weights)[1]  # a full run's file: no detector-stage warning
     assert (tmp_path / "run" / "metrics.jsonl").read_text().strip()
     # the end-of-epoch training checkpoint loads as the same network (criterion parameters dropped)
     from_checkpoint = load_fdta(tmp_path / "run" / "checkpoints" / "epoch-000.pt")
@@ -201,14 +203,18 @@ def test_only_detr_trains_the_detector_alone(data_root):
     assert outside and outside <= ignored
 
 
-def test_only_detr_under_torchrun_then_its_detector_starts_a_full_run(data_root, tmp_path):
+def test_only_detr_under_torchrun_then_its_detector_starts_a_full_run(data_root, tmp_path, caplog):
     """The two-stage recipe: a 2-process ``only_detr`` run (DDP must not wait for the untrained ID path),
-    then its weights through ``--detr-pretrain``: the detector comes from the file, the rest is fresh."""
+    then its weights through ``--detr-pretrain``: the detector comes from the file, the rest is fresh.
+    Loading the stage's file to track with warns that its ID path was never trained."""
     from discmot.io.checkpoints import load_detr_pretrain, read_detr_pretrain
 
     run = tmp_path / "detr"
     run_under_torchrun(data_root, run, "only_detr")
-    pretrained = load_fdta(run / "model.safetensors").state_dict()
+    assert read_safetensors(run / "model.safetensors")[1]["stage"] == "detector"
+    with caplog.at_level("WARNING", logger="discmot"):
+        pretrained = load_fdta(run / "model.safetensors").state_dict()
+    assert "ID decoder was never trained" in caplog.text
     fresh = FDTA(CONFIG)
     before = {k: v.clone() for k, v in fresh.state_dict().items()}
     untouched = load_detr_pretrain(fresh, read_detr_pretrain(run / "model.safetensors"), "detr")

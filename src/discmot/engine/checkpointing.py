@@ -115,9 +115,12 @@ def remove_temporaries(folder: str | Path) -> list[Path]:
     return stale
 
 
-def write_weights(path: str | Path, module, kind: str, model_config, train_config) -> None:
+def write_weights(
+    path: str | Path, module, kind: str, model_config, train_config, extra: dict[str, str] | None = None
+) -> None:
     """Final weights in discmot's safetensors format (`discmot.io.checkpoints.write_safetensors`), with
-    the training config as ``train_config`` metadata."""
+    the training config as ``train_config`` metadata and any ``extra`` metadata strings."""
     from discmot.io.checkpoints import write_safetensors
 
-    write_safetensors(path, module, model_config, kind, {"train_config": json.dumps(plain(train_config))})
+    metadata = {"train_config": json.dumps(plain(train_config)), **(extra or {})}
+    write_safetensors(path, module, model_config, kind, metadata)

@@ -390,15 +390,17 @@ class Trainer:
         """``model.safetensors``: the (EMA) weights, the model config and the training config inside.
 
         A model with an ``inference_module()`` method writes what that returns (FDTA: the network
-        without its criterion, so that the tracker loads the file directly).
+        without its criterion, so that the tracker loads the file directly); one with a
+        ``weights_metadata()`` method adds those strings to the file's metadata.
         """
         if not self.dist.is_main:
             return None
         module = self.ema.module if self.ema is not None else self.model
+        extra = module.weights_metadata() if hasattr(module, "weights_metadata") else {}
         if hasattr(module, "inference_module"):
             module = module.inference_module()
         path = self.run.path / "model.safetensors"
-        checkpointing.write_weights(path, module, self.model_kind, self.model_config, self.config)
+        checkpointing.write_weights(path, module, self.model_kind, self.model_config, self.config, extra)
         return path
 
 

@@ -8,6 +8,7 @@ match (`discmot.io.checkpoints.CheckpointError` lists the differences otherwise)
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import torch
@@ -17,6 +18,9 @@ from discmot.io import checkpoints
 from discmot.io.pickled import read_torch_file
 from discmot.models.fdta.config import config_from_dict, preset, with_adapters
 from discmot.models.fdta.model import FDTA, build_fdta
+from discmot.models.fdta.training import DETECTOR_STAGE
+
+log = logging.getLogger(__name__)
 
 
 def load_fdta(path: str | Path, preset_name: str | None = None) -> FDTA:
@@ -30,6 +34,13 @@ def load_fdta(path: str | Path, preset_name: str | None = None) -> FDTA:
             )
         model = FDTA(config_from_dict(json.loads(metadata["config"])))
         checkpoints.load_strict(model, checkpoints.fill_aliases(model, tensors), path)
+        if metadata.get("stage") == DETECTOR_STAGE:
+            log.warning(
+                "%s: a detector pre-training run's weights (step.only_detr): the ID decoder was never "
+                "trained, so the identities it gives are meaningless; start a full run from it with "
+                "discmot train --detr-pretrain",
+                path,
+            )
         return model.eval()
     data = read_torch_file(path)  # an official file may hold the training script's args beside the weights
     if isinstance(data, dict) and data.get("format") == TRAINING_FORMAT:

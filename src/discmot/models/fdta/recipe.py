@@ -2,7 +2,8 @@
 train (``discmot train --config dancetrack``).
 
 A recipe file (built-in names: ``dancetrack``, ``sportsmot``, ``bft`` — the paper's recipes, spec
-``fdta.md`` §6 — and ``tiny``, a CPU-sized one for synthetic data)::
+``fdta.md`` §6 — their detector pre-training stages ``dancetrack_detr``, ``sportsmot_detr``,
+``bft_detr`` (§4.6), and ``tiny``, a CPU-sized one for synthetic data)::
 
     preset: dancetrack        # FDTA architecture (discmot.models.fdta.config.PRESETS)
     model: {id_decoder: {num_id_vocabulary: 50}}   # FDTAConfig sub-config fields over the preset
@@ -11,7 +12,8 @@ A recipe file (built-in names: ``dancetrack``, ``sportsmot``, ``bft`` — the pa
     adapters: {spatial: true, temporal: true, identity: true}   # the ablation switches
     clips: {sample_length: 30, num_groups: 6}                   # ClipConfig fields
     augment: {scales: [160, 192], max_size: 320}                # AugmentConfig fields (scales: rescaled)
-    step: {train_frames: 4, checkpoint_frames: 5, depth_fg_weight: 6}   # StepConfig fields
+    step: {train_frames: 4, checkpoint_frames: 5, depth_fg_weight: 6}   # StepConfig fields (only_detr:
+                                                                        # the detector pre-training stage)
     train: {epochs: 13}                                         # TrainConfig fields over the schedule
 
 ``--set section.key=value`` overrides any of these (values are YAML: ``--set train.epochs=2``,

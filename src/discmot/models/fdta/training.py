@@ -30,6 +30,9 @@ from discmot.models.fdta.model import FDTA
 
 log = logging.getLogger(__name__)
 
+DETECTOR_STAGE = "detector"
+"""The ``stage`` metadata of weights written by a ``StepConfig.only_detr`` run."""
+
 STEP_OUTPUTS = ("pred_logits", "pred_boxes", "outputs", "pred_depth_map_logits")
 
 
@@ -72,6 +75,11 @@ class FDTATraining(nn.Module):
     def inference_module(self) -> FDTA:
         """What the final weights file holds: the network alone, on the official key contract."""
         return self.model
+
+    def weights_metadata(self) -> dict[str, str]:
+        """``{"stage": "detector"}`` for an ``only_detr`` run: its file's ID path was never trained, which
+        `discmot.models.fdta.checkpoint.load_fdta` warns about."""
+        return {"stage": DETECTOR_STAGE} if self.step.only_detr else {}
 
     def process_local_parameters(self) -> list[str]:
         """The parameters DDP must leave alone. The Identity Adapter MLP: the original keeps the criterion
