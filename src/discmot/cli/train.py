@@ -25,7 +25,8 @@ examples:
   discmot train --config tiny --data-root data/synth --run-dir runs/tiny --resume
   torchrun --nproc_per_node 8 -m discmot train --config dancetrack --data-root datasets/DanceTrack \\
       --detr-pretrain pretrains/r50_deformable_detr_coco_dancetrack.pth --run-dir runs/fdta_dancetrack
-  discmot train --config dancetrack_detr --data-root datasets/MyDance --detr-pretrain r50_deformable_detr.pth
+  discmot train --config dancetrack_detr --data-root datasets/MyDance \\
+      --detr-pretrain r50_deformable_detr_coco.pth
   discmot train --config dancetrack --data-root datasets/MyDance \\
       --detr-pretrain runs/dancetrack_detr/model.safetensors
   discmot synth --preset mot --out data/synth_mot --sequences 6 --frames 200 --size 320x192 --jde
