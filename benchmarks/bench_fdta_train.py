@@ -1,10 +1,10 @@
 """FDTA training speed: iterations per second of the `tiny` recipe on the CPU.
 
 CPU, tiny: ``discmot train --config tiny`` for one epoch on 2 synthetic DanceTrack sequences (256x160),
-the full model, the baseline without adapters and the full model at the preset's width (32 channels, the
-recipe's 64 halved); the rate is taken from the run's ``metrics.jsonl``
-(``elapsed_s`` between the first and the last logged step, so start-up and the first iterations are left
-out).
+the full model, the baseline without adapters, the full model at the preset's width (32 channels, the
+recipe's 64 halved) and the detector pre-training stage (``step.only_detr``); the rate is taken from the
+run's ``metrics.jsonl`` (``elapsed_s`` between the first and the last logged step, so start-up and the
+first iterations are left out).
 
 The full-size ``dancetrack`` recipe's iteration time and peak memory with and without frame checkpointing
 are measured on a GPU by `bench_gpu`: full-size training does not fit this 24 GiB CPU machine (the note in
@@ -39,6 +39,13 @@ CPU_VARIANTS = {
         f"model.detr.ffn_dim={TINY.detr.ffn_dim}",
         f"model.id_decoder.feature_dim={TINY.id_decoder.feature_dim}",
         f"model.id_decoder.id_dim={TINY.id_decoder.id_dim}",
+    ],
+    # The first of the two stages (MOTIP's ONLY_DETR, the `*_detr` recipes): an iteration is 4 single
+    # frames, all with gradients, and no ID path.
+    "detector stage (`step.only_detr`, 4 single frames)": [
+        "step.only_detr=true",
+        "clips.sample_length=1",
+        "train.batch_size=4",
     ],
 }
 CPU_ROUNDS = 3
@@ -100,7 +107,8 @@ def run(quick: bool) -> benchlib.BenchResult:
         f"CPU rows: each variant {CPU_ROUNDS} times (1 in quick mode), the variants interleaved round by "
         "round; median seconds/iteration, and the median over rounds of the ratio to the full model of the "
         "same round (the machine drifts during a run, so only ratios within a round compare).",
-        "One iteration = one clip (batch 1): `tiny` 8 frames at shorter side 128-160 px, 4 with gradients.",
+        "One iteration = one clip (batch 1): `tiny` 8 frames at shorter side 128-160 px, 4 with gradients; "
+        "in the detector stage 4 single frames, all 4 with gradients.",
         "Rates from the training log (`elapsed_s`), first logged step to last: start-up excluded, data "
         "loading included (num_workers 0).",
         "Peak memory: the training process's peak resident set (`max_rss_mib` of the log: interpreter, "
