@@ -235,7 +235,7 @@ def test_the_id_loss_weight_scales_the_id_term_of_the_total(data_root):
         net = training(StepConfig(train_frames=2, checkpoint_frames=0, id_loss_weight=weight)).eval()
         torch.manual_seed(7)  # the same gradient frames and trajectory draws in both runs
         total, logs = fdta_step(net, batch, context())
-        totals.append(float(total))
+        totals.append(float(total.detach()))
         id_losses.append(float(logs["loss_id"]))
     assert id_losses[0] == pytest.approx(id_losses[1], rel=1e-6) and id_losses[0] > 0
     assert totals[1] - totals[0] == pytest.approx(2.0 * id_losses[0], rel=1e-4)
