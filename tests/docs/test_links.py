@@ -3,6 +3,7 @@ the file has a heading with that GitHub anchor. Links to web pages are not follo
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -21,7 +22,8 @@ def github_anchor(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
 
 
-def anchors(page: Path) -> set[str]:
+@functools.cache
+def anchors(page: Path) -> frozenset[str]:
     """The anchors of a page's headings, with GitHub's ``-1``, ``-2`` suffixes for repeated ones."""
     seen: dict[str, int] = {}
     found = set()
@@ -31,7 +33,7 @@ def anchors(page: Path) -> set[str]:
             count = seen.get(anchor, 0)
             found.add(anchor if count == 0 else f"{anchor}-{count}")
             seen[anchor] = count + 1
-    return found
+    return frozenset(found)
 
 
 def test_github_anchor_follows_githubs_rule():

@@ -40,7 +40,6 @@ def resize_bilinear_tensor(image, width: int, height: int):
     """`resize_bilinear` of a uint8 ``[H, W(, C)]`` torch tensor on any device (the integer arithmetic
     is the same everywhere, so is the output): the tracker resizes a frame where its network runs, on a
     GPU in a few milliseconds instead of the 0.1-0.2 s that a CPU core takes at 1080p."""
-
     if tuple(image.shape[:2]) == (height, width):
         return image.clone()
     out = image

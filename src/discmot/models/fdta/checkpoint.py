@@ -18,9 +18,13 @@ from discmot.io import checkpoints
 from discmot.io.pickled import read_torch_file
 from discmot.models.fdta.config import config_from_dict, preset, with_adapters
 from discmot.models.fdta.model import FDTA, build_fdta
-from discmot.models.fdta.training import DETECTOR_STAGE
 
 log = logging.getLogger(__name__)
+
+# Here, not in the training module that writes it: the tracker's loading path would import training code
+# (the matcher, scipy) for a constant.
+DETECTOR_STAGE = "detector"
+"""The ``stage`` metadata of weights written by a ``StepConfig.only_detr`` run (`load_fdta` warns)."""
 
 
 def load_fdta(path: str | Path, preset_name: str | None = None) -> FDTA:

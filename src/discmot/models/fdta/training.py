@@ -23,15 +23,13 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from discmot.models.detr.criterion import loss_weights, weighted_total
+from discmot.models.fdta.checkpoint import DETECTOR_STAGE
 from discmot.models.fdta.config import IMAGENET_MEAN, IMAGENET_STD
 from discmot.models.fdta.criterion import FDTACriterion
 from discmot.models.fdta.losses import count_id_tokens, id_loss
 from discmot.models.fdta.model import FDTA
 
 log = logging.getLogger(__name__)
-
-DETECTOR_STAGE = "detector"
-"""The ``stage`` metadata of weights written by a ``StepConfig.only_detr`` run."""
 
 STEP_OUTPUTS = ("pred_logits", "pred_boxes", "outputs", "pred_depth_map_logits")
 
