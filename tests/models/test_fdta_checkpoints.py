@@ -244,3 +244,33 @@ def test_detr_pretrain_from_discmot_weights_takes_the_detector_only(tmp_path):
     write_safetensors(tmp_path / "cstrack.safetensors", model, {}, kind="cstrack")
     with pytest.raises(CheckpointError, match="cstrack weights; a DETR pre-train must be FDTA"):
         read_detr_pretrain(tmp_path / "cstrack.safetensors")
+
+
+def test_copies_of_a_shared_tensor_must_agree_in_every_loading_path(tmp_path):
+    """A box head is one tensor under two names (the decoder's and the model's); a file holding both
+    with different values is refused by name, whichever path reads it, and a file holding only the
+    second name fills the first."""
+    from discmot.io.checkpoints import load_detr_pretrain, shared_tensor_names
+
+    model = build_fdta("tiny")
+    names = next(group for group in shared_tensor_names(model) if len(group) > 1)
+    first, alias = names[0], names[-1]
+    detector = {k: v.clone() for k, v in model.state_dict().items() if k.startswith("detr.")}
+
+    only_alias = {k: v for k, v in detector.items() if k not in names[:-1]}
+    only_alias[alias] = only_alias[alias] + 1.0
+    fresh = build_fdta("tiny")
+    load_detr_pretrain(fresh, only_alias, "pretrain.pth")
+    for name in names:
+        assert torch.equal(fresh.state_dict()[name], only_alias[alias]), name
+
+    differing = dict(detector)
+    differing[alias] = differing[alias] + 1.0
+    with pytest.raises(CheckpointError, match=f"different values: {first} and {alias}"):
+        load_detr_pretrain(build_fdta("tiny"), differing, "pretrain.pth")
+
+    official = {k: v.clone() for k, v in model.state_dict().items()}
+    official[alias] = official[alias] + 1.0
+    torch.save({"model": official}, tmp_path / "fdta.pth")
+    with pytest.raises(CheckpointError, match=f"different values: {first} and {alias}"):
+        load_fdta(tmp_path / "fdta.pth", "tiny")

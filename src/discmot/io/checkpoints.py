@@ -124,15 +124,27 @@ def load_strict(
 
 
 def _alias_conflicts(model: nn.Module, state: Mapping[str, torch.Tensor]) -> list[str]:
-    """Keys naming one shared model tensor (e.g. ``decoder.bbox_embed`` / ``bbox_embed``) must agree."""
-    first_of = {}
+    """Keys naming one shared model tensor (e.g. ``decoder.bbox_embed`` / ``bbox_embed``) must agree
+    wherever ``state`` gives more than one of them."""
     problems = []
+    for names in shared_tensor_names(model):
+        given = [name for name in names if name in state]
+        problems += [
+            f"shared tensor written twice with different values: {given[0]} and {name}"
+            for name in given[1:]
+            if not torch.equal(state[given[0]], state[name])
+        ]
+    return problems
+
+
+def shared_tensor_names(model: nn.Module) -> list[list[str]]:
+    """The model's state-dict keys grouped by the tensor they name, in state-dict order (a group of
+    several names is one shared tensor, e.g. a box head reached from the decoder and from the model)."""
+    groups: dict[tuple[int, int, tuple], list[str]] = {}
     for key, value in model.state_dict().items():
         identity = (value.untyped_storage().data_ptr(), value.storage_offset(), tuple(value.shape))
-        first = first_of.setdefault(identity, key)
-        if first != key and not torch.equal(state[first], state[key]):
-            problems.append(f"shared tensor written twice with different values: {first} and {key}")
-    return problems
+        groups.setdefault(identity, []).append(key)
+    return list(groups.values())
 
 
 def read_detr_pretrain(path: str | Path) -> dict[str, torch.Tensor]:
@@ -163,8 +175,9 @@ def load_detr_pretrain(model: nn.Module, state: Mapping[str, torch.Tensor], sour
     expected = model.state_dict()
     extra = [k for k in adapted if k not in expected]
     wrong = [k for k in adapted if k in expected and adapted[k].shape != expected[k].shape]
-    if extra or wrong:
-        raise CheckpointError(_mismatch_message(source, "DETR pre-train", [*extra, *wrong], adapted))
+    problems = [*extra, *wrong] or _alias_conflicts(model, adapted)
+    if problems:
+        raise CheckpointError(_mismatch_message(source, "DETR pre-train", problems, adapted))
     merged = {**expected, **adapted}
     model.load_state_dict(merged, strict=True)
     return [k for k in expected if k not in adapted]
@@ -313,17 +326,12 @@ def _unique_tensors(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor
 
 
 def fill_aliases(model: nn.Module, tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """A full state dict from unique tensors: aliased keys take the tensor of their first name."""
-    state = model.state_dict()
-    first_name = {}
-    for key, value in state.items():
-        identity = (value.untyped_storage().data_ptr(), value.storage_offset(), tuple(value.shape))
-        first_name.setdefault(identity, key)
-    full = {}
-    for key, value in state.items():
-        identity = (value.untyped_storage().data_ptr(), value.storage_offset(), tuple(value.shape))
-        source = first_name[identity]
-        if source in tensors:
-            full[key] = tensors[source]
-    full.update({k: v for k, v in tensors.items() if k not in full})
+    """A full state dict from unique tensors: a shared tensor's names missing from ``tensors`` take the
+    tensor of its first name that is there (names given keep their own value: `load_strict` and
+    `load_detr_pretrain` refuse copies that differ)."""
+    full = dict(tensors)
+    for names in shared_tensor_names(model):
+        given = next((name for name in names if name in tensors), None)
+        if given is not None:
+            full.update({name: tensors[given] for name in names if name not in tensors})
     return full
