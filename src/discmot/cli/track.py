@@ -25,14 +25,15 @@ examples:
   discmot track frames/ --detections dets.txt --frame-rate 25 --save-video out/frames.mp4
   discmot track MOT17/train --benchmark MOT17 --split-out outputs/mot17-train
   discmot eval --gt-folder MOT17 --split train --trackers-folder outputs/mot17-train
-  discmot track clip.mp4 --model cstrack --weights cstrack.pt --save-txt out/clip.txt \
+  discmot track clip.mp4 --model cstrack --weights cstrack.pt --save-txt out/clip.txt \\
       --save-video out/clip.mp4
-  discmot track MOT17/test --model cstrack --weights cstrack.pt --benchmark MOT17 --dtype fp16 \
+  discmot track MOT17/test --model cstrack --weights cstrack.pt --benchmark MOT17 --dtype fp16 \\
       --device cuda --split-out outputs/mot17-test
   discmot track clip.mp4 --model fdta --weights dancetrack.pth --dtype bf16 --save-txt out/clip.txt
 
 Result rows are MOTChallenge's frame,id,x,y,w,h,score,-1,-1,-1 with 1-based frames: frame k of a video is
-frame k of its sequence. A frame that cannot be decoded is skipped with a warning; tracking goes on.
+frame k of its sequence. --model fdta and cstrack write their original code's rows: boxes unrounded, score 1,
+and FDTA's ids counted from 0. A frame that cannot be decoded is skipped with a warning; tracking goes on.
 """
 
 
@@ -50,81 +51,62 @@ def add_track(verbs) -> None:
         "source", metavar="SOURCE", help="video, image folder, glob, webcam index, sequence or split"
     )
     p.add_argument(
+        "--frame-rate",
+        type=float,
+        metavar="FPS",
+        help="frame rate (default: the source's, rounded to a whole number, else 30)",
+    )
+    _add_model_options(p.add_argument_group("the tracker and its network"))
+    _add_detection_options(p.add_argument_group("detections for --model jde"))
+    _add_association_options(p.add_argument_group("association (--model jde and cstrack)"))
+    _add_output_options(p.add_argument_group("outputs"))
+    p.set_defaults(run=_run_track)
+
+
+def _add_model_options(group) -> None:
+    group.add_argument(
         "--model",
         default="jde",
         choices=["jde", "fdta", "cstrack"],
         help="tracker: jde (the JDE/CSTrack cascade on a detector's boxes, default), fdta or cstrack (end "
         "to end from --weights; cstrack = CSTrack's network + the cascade with the original's thresholds)",
     )
-    p.add_argument(
+    group.add_argument(
         "--weights",
         metavar="CKPT",
         help="FDTA or CSTrack checkpoint (official .pth/.pt, discmot .safetensors or a discmot train "
         "checkpoint); required by --model fdta/cstrack",
     )
-    p.add_argument(
+    group.add_argument(
         "--preset",
         choices=["dancetrack", "sportsmot", "bft", "tiny", "cstrack", "cstrack_s"],
         help="model preset of an official file: FDTA dancetrack/sportsmot/bft/tiny, CSTrack cstrack/"
         "cstrack_s/tiny (default: inferred from the shapes)",
     )
-    p.add_argument(
+    group.add_argument(
         "--dtype",
         default="fp32",
         choices=["fp32", "fp16", "bf16"],
         help="FDTA/CSTrack network precision (decoding and thresholds stay fp32; default: fp32)",
     )
-    p.add_argument(
+    group.add_argument(
         "--input-size",
         type=size_hw,
         metavar="HxW",
         help="network input, height first (FDTA default: 800 short side; CSTrack default: the model's, "
         "608x1088 for the official one, multiples of 32)",
     )
-    p.add_argument("--detector", metavar="PATH.onnx", help="YOLOX ONNX detector")
-    p.add_argument("--reid", metavar="PATH.onnx", help="ReID ONNX model for appearance embeddings")
-    p.add_argument(
-        "--conf",
-        type=float,
-        metavar="SCORE",
-        help="detector score threshold (default: the detector's, 0.3; CSTrack's 0.5); drops precomputed "
-        "detections below it",
-    )
-    p.add_argument(
-        "--classes",
-        type=int,
-        nargs="+",
-        default=[0],
-        metavar="ID",
-        help="detector classes to keep (default: 0, person)",
-    )
-    p.add_argument(
+    group.add_argument(
         "--device", default="cpu", help="device of the ONNX models or the FDTA/CSTrack network (default: cpu)"
     )
-    p.add_argument(
-        "--detections", metavar="FILE", help="precomputed detections (MOT det.txt, or .npy with features)"
-    )
-    p.add_argument(
-        "--det-file",
-        default="det.txt",
-        metavar="NAME",
-        help="detections file in each sequence's det/ folder (default: det.txt)",
-    )
-    p.add_argument("--save-txt", metavar="FILE", help="write MOTChallenge results here")
-    p.add_argument("--save-video", metavar="FILE", help="write an annotated video here (.mp4)")
-    p.add_argument(
-        "--benchmark",
-        metavar="NAME",
-        help="tracker preset: MOT15/16/17/20 turn on the pedestrian output filter",
-    )
-    p.add_argument(
+    group.add_argument(
         "--fast-resize",
         action="store_true",
         help="FDTA: resize frames in float instead of the original's 8-bit PIL resize (about three times "
         "faster at 1080p on a CPU, no faster on a GPU; pixels within one 8-bit step, so outputs differ "
         "slightly)",
     )
-    p.add_argument(
+    group.add_argument(
         "--deform-kernel",
         default="auto",
         choices=["auto", "pytorch", "triton"],
@@ -132,15 +114,39 @@ def add_track(verbs) -> None:
         "triton is installed and the kernel checks equal to PyTorch's; else PyTorch; default), pytorch "
         "(one grid_sample per level), triton (required: an error when it cannot be used)",
     )
-    p.add_argument(
-        "--output-filter",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="drop output boxes of area <= 100 or w/h > 0.6 (CSTrack's pedestrian filter; default: on for "
-        "--model cstrack, as in the original, and on MOT15/16/17/20 otherwise; --no-output-filter for "
-        "objects that are not standing people)",
+
+
+def _add_detection_options(group) -> None:
+    group.add_argument("--detector", metavar="PATH.onnx", help="YOLOX ONNX detector")
+    group.add_argument("--reid", metavar="PATH.onnx", help="ReID ONNX model for appearance embeddings")
+    group.add_argument(
+        "--conf",
+        type=float,
+        metavar="SCORE",
+        help="detector score threshold (default: the detector's, 0.3; CSTrack's 0.5); drops precomputed "
+        "detections below it",
     )
-    p.add_argument(
+    group.add_argument(
+        "--classes",
+        type=int,
+        nargs="+",
+        default=[0],
+        metavar="ID",
+        help="detector classes to keep (default: 0, person)",
+    )
+    group.add_argument(
+        "--detections", metavar="FILE", help="precomputed detections (MOT det.txt, or .npy with features)"
+    )
+    group.add_argument(
+        "--det-file",
+        default="det.txt",
+        metavar="NAME",
+        help="detections file in each sequence's det/ folder (default: det.txt)",
+    )
+
+
+def _add_association_options(group) -> None:
+    group.add_argument(
         "--tracker-preset",
         choices=["onnx", "public", "cstrack"],
         help="association settings: onnx (default with --detector: tracks kept by detections >= 0.3, born "
@@ -148,24 +154,41 @@ def add_track(verbs) -> None:
         "detection used), cstrack (CSTrack's own thresholds, default with --model cstrack); see "
         "docs/tracking.md",
     )
-    p.add_argument("--track-thresh", type=float, metavar="SCORE", help="ignore detections below (preset's)")
-    p.add_argument("--birth-thresh", type=float, metavar="SCORE", help="score to start a track (preset's)")
-    p.add_argument(
+    group.add_argument(
+        "--track-thresh", type=float, metavar="SCORE", help="ignore detections below (preset's)"
+    )
+    group.add_argument(
+        "--birth-thresh", type=float, metavar="SCORE", help="score to start a track (preset's)"
+    )
+    group.add_argument(
         "--kalman-boxes", action="store_true", help="write Kalman-smoothed boxes instead of detection boxes"
     )
-    p.add_argument(
-        "--frame-rate",
-        type=float,
-        metavar="FPS",
-        help="frame rate (default: the source's, rounded to a whole number, else 30)",
+    group.add_argument(
+        "--benchmark",
+        metavar="NAME",
+        help="tracker preset: MOT15/16/17/20 turn on the pedestrian output filter",
     )
-    p.add_argument("--split-out", metavar="DIR", help="output folder when SOURCE is a folder of sequences")
-    p.add_argument(
+    group.add_argument(
+        "--output-filter",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="drop output boxes of area <= 100 or w/h > 0.6 (CSTrack's pedestrian filter; default: on for "
+        "--model cstrack, as in the original, and on MOT15/16/17/20 otherwise; --no-output-filter for "
+        "objects that are not standing people)",
+    )
+
+
+def _add_output_options(group) -> None:
+    group.add_argument("--save-txt", metavar="FILE", help="write MOTChallenge results here")
+    group.add_argument("--save-video", metavar="FILE", help="write an annotated video here (.mp4)")
+    group.add_argument(
+        "--split-out", metavar="DIR", help="output folder when SOURCE is a folder of sequences"
+    )
+    group.add_argument(
         "--tracker-name",
         metavar="NAME",
         help="tracker folder name under --split-out (default: the model name)",
     )
-    p.set_defaults(run=_run_track)
 
 
 def _run_track(args: argparse.Namespace) -> int:
