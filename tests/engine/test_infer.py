@@ -19,6 +19,7 @@ import pytest
 import discmot
 from discmot.cli import main
 from discmot.data.synth import generate_dataset
+from discmot.engine.demo import bundled_weights
 from discmot.engine.infer import find_sequences, is_split_folder, track_source, track_split
 from discmot.io.mot import read_mot_table
 from discmot.io.video import FrameSource, VideoWriter, open_source
@@ -370,6 +371,11 @@ def test_cli_track_split_then_eval(dataset, tmp_path, capsys):
         (["track", "{video}"], "no detector and no detections"),
         (["track", "{video}", "--detector", "{tmp}/missing.onnx", "--detections", "d.txt"], "not both"),
         (["track", "{split}"], "give --split-out DIR"),
+        (
+            ["track", "{video}", "--model", "cstrack", "--weights", "{cstrack}", "--device", "gpu"],
+            "not a device",
+        ),
+        (["track", "{video}", "--model", "fdta", "--weights", "{fdta}", "--device", "cuda:7"], "cuda:7"),
     ],
 )
 def test_cli_track_bad_input_is_one_line(dataset, tmp_path, capsys, argv, words):
@@ -377,9 +383,21 @@ def test_cli_track_bad_input_is_one_line(dataset, tmp_path, capsys, argv, words)
     (tmp_path / "d.txt").write_text("1,-1,1,1,5,5,1\n")
     with VideoWriter(video, 10, (32, 32)) as writer:
         writer.write(np.zeros((32, 32, 3), np.uint8))
-    argv = [a.format(tmp=tmp_path, video=video, split=dataset / "train") for a in argv]
+    weights = {kind: bundled_weights(kind) for kind in ("fdta", "cstrack")}
+    argv = [a.format(tmp=tmp_path, video=video, split=dataset / "train", **weights) for a in argv]
     status, _, err = run(argv, capsys)
     assert status == 2 and err.count("\n") == 1 and err.startswith("discmot: error: ") and words in err
+
+
+def test_a_benchmark_name_that_turns_nothing_on_is_warned(dataset, tmp_path, caplog):
+    sequence = sequences(dataset)[0]  # its det/det.txt is used
+    with caplog.at_level(logging.WARNING, logger="discmot"):
+        discmot.track(sequence, benchmark="MOT71")
+    assert "--benchmark MOT71 is none of MOT15" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="discmot"):
+        discmot.track(sequence, benchmark="mot17")
+    assert "--benchmark" not in caplog.text
 
 
 def test_cli_track_missing_onnx_model_is_a_clear_error(tmp_path, capsys):

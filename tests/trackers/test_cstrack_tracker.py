@@ -10,6 +10,8 @@ the CLI giving the API's rows.
 
 from __future__ import annotations
 
+import copy
+
 import cv2
 import numpy as np
 import pytest
@@ -29,6 +31,7 @@ from discmot.models.cstrack.postprocess import (
     letterbox,
     scale_boxes_to_original,
 )
+from discmot.structures import Tracks
 from discmot.trackers.association import JDETrackerConfig
 from discmot.trackers.cstrack import CSTrackTracker
 
@@ -104,6 +107,14 @@ def test_a_frame_of_another_size_is_an_error(scene):
     tracker.update(np.ascontiguousarray(frames[1][::2, ::2]))  # a new video may have another size
     with pytest.raises(ValueError, match="uint8"):
         tracker.update(frames[0].astype(np.float32))
+
+
+def test_the_model_must_already_be_in_the_trackers_dtype(scene):
+    _, frames, model, _, _ = scene
+    with pytest.raises(ValueError, match=r"float32 on cpu, the tracker runs torch.bfloat16 on cpu: give it"):
+        CSTrackTracker(model, dtype=torch.bfloat16)
+    half = copy.deepcopy(model).to(torch.bfloat16)
+    assert isinstance(CSTrackTracker(half, dtype=torch.bfloat16).update(frames[0]), Tracks)
 
 
 def test_the_input_size_must_be_multiples_of_32(scene):

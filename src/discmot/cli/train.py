@@ -15,8 +15,9 @@ recipes (--config): a built-in name or a YAML file (see docs/training.md)
            stage, spec §4.6, whose weights start the full recipe through --detr-pretrain); sections
            preset, model, schedule, split, adapters, clips, augment, step, train
   CSTrack: cstrack_mot17 (the paper's, spec cstrack.md §6: the 8-list JDE mix), cstrack_tiny (CPU-sized,
-           `discmot synth --preset mot --jde` data); a file says `model_kind: cstrack` and has the
-           sections preset, model, data, transform, loss, optim, train
+           two `discmot synth --jde` exports into one folder: --preset mot and --preset dancetrack); a
+           file says `model_kind: cstrack` and has the sections preset, model, data, transform, loss,
+           optim, train
 
 examples:
   discmot synth --preset dancetrack --out data/synth --sequences 6 --frames 150 --size 256x160

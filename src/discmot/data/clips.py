@@ -269,7 +269,8 @@ def _require_depth_files(index: SequenceIndex) -> None:
         depth, image = missing[0]
         raise FileNotFoundError(
             f"{depth}: depth map not found (needed for the image {image}); {len(missing)} depth map(s) "
-            "missing in all. Generate them with `discmot depth` or train with depth=False."
+            "missing in all. Generate them with `discmot depth`, or train without the Spatial Adapter: "
+            "--set adapters.spatial=false."
         )
     bad = index.badly_formatted_depth_files()
     if bad:

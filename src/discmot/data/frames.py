@@ -41,7 +41,7 @@ def read_depth(path: str | Path, image_path: str | Path, size: tuple[int, int]) 
     if not path.is_file():
         raise FileNotFoundError(
             f"{path}: depth map not found (needed for the image {image_path}; generate depth maps with "
-            "`discmot depth` or train with depth=False)"
+            "`discmot depth` or train without the Spatial Adapter: --set adapters.spatial=false)"
         )
     depth = _decode(path, cv2.IMREAD_UNCHANGED)
     if depth.ndim != 2 or depth.dtype != np.uint8:

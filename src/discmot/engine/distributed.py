@@ -41,13 +41,34 @@ def pick_device(device: str | torch.device | None, local_rank: int = 0) -> torch
     """``None``/``"auto"`` -> ``cuda:<local_rank>`` when CUDA is available, else the CPU.
 
     A bare ``"cuda"`` also becomes ``cuda:<local_rank>``, so each torchrun process gets its own GPU.
+
+    Raises:
+        ValueError: a device name torch does not know, or a CUDA device this PyTorch cannot use (a CPU
+            build, no GPU, or an index past the last GPU), said in one line.
     """
     if device is None or str(device) == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"device {device!r}: not a device name (cpu, cuda, cuda:1, ...)") from None
     if device.type == "cuda" and device.index is None:
         device = torch.device("cuda", local_rank)
+    if device.type == "cuda":
+        _check_cuda(device)
     return device
+
+
+def _check_cuda(device: torch.device) -> None:
+    if not torch.cuda.is_available():
+        build = (
+            "a CPU-only build" if torch.version.cuda is None else f"CUDA {torch.version.cuda}, no GPU found"
+        )
+        raise ValueError(
+            f"device {device}: this PyTorch {torch.__version__} cannot use CUDA ({build}); use cpu"
+        )
+    if device.index >= torch.cuda.device_count():
+        raise ValueError(f"device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
 
 
 def init_distributed(device: str | torch.device | None = None) -> DistInfo:

@@ -73,12 +73,14 @@ def fdta_tracker(
     ``deform_kernel`` picks the deformable-attention path (`select_deform_kernel`): ``auto`` (the fused
     Triton kernel on CUDA when it is installed and checks equal, else PyTorch), ``pytorch`` or ``triton``.
     """
+    from discmot.engine.distributed import pick_device
     from discmot.models.fdta.checkpoint import load_fdta
     from discmot.ops.deform_attn_triton import select_deform_kernel
     from discmot.trackers.fdta import FDTATracker
 
     if weights is None:
         raise ValueError("--model fdta needs --weights CHECKPOINT (official .pth or discmot .safetensors)")
+    device = pick_device(device)
     path = select_deform_kernel(deform_kernel, device)  # before loading: a bad choice fails fast
     log.info("FDTA deformable attention on %s: %s", device, path)
     dtype = torch_dtype(dtype)
@@ -98,6 +100,7 @@ def cstrack_factory(
 ) -> Callable[[float], Tracker]:
     """``frame_rate -> CSTrackTracker``, every tracker sharing one model loaded from ``weights`` (official
     .pt/.pth, discmot .safetensors or a ``discmot train`` checkpoint) in ``dtype`` on ``device``."""
+    from discmot.engine.distributed import pick_device
     from discmot.trackers.association import JDETrackerConfig
     from discmot.trackers.cstrack import CSTrackTracker
 
@@ -106,6 +109,7 @@ def cstrack_factory(
             "--model cstrack needs --weights CHECKPOINT (official .pt/.pth, discmot .safetensors or a "
             "discmot train checkpoint)"
         )
+    device = pick_device(device)
     dtype = torch_dtype(dtype)
     config = JDETrackerConfig.preset(tracker_preset or "cstrack", benchmark, **overrides)
     model = _load_cstrack(weights, preset_name).to(device=device, dtype=dtype)

@@ -414,6 +414,7 @@ def track(
         overrides["output_detection_boxes"] = False
     if output_filter is not None:
         overrides["output_filter"] = output_filter
+    _warn_unknown_benchmark(benchmark)
     if fast_resize and model != "fdta":
         raise ValueError("--fast-resize is an FDTA option (--model fdta)")
     if deform_kernel != "auto" and model != "fdta":
@@ -473,6 +474,20 @@ def track(
     tracker = factory(tracker_frame_rate(frame_rate, frames.fps))
     min_score = conf if detections is not None else None
     return track_source(frames, tracker, detect, embed, detections, save_txt, save_video, progress, min_score)
+
+
+def _warn_unknown_benchmark(benchmark: str | None) -> None:
+    """A benchmark name outside the evaluator's presets is allowed (a custom dataset), but it turns
+    nothing on, which a typo (``MOT71``) would hide."""
+    from discmot.eval.motchallenge import PRESETS
+
+    if benchmark is not None and benchmark.lower() not in {name.lower() for name in PRESETS}:
+        log.warning(
+            "--benchmark %s is none of %s: it changes nothing (MOT15/16/17/20 turn on the pedestrian "
+            "output filter)",
+            benchmark,
+            ", ".join(PRESETS),
+        )
 
 
 def _track_end_to_end(

@@ -44,7 +44,7 @@ from discmot.models.cstrack.postprocess import (
 )
 from discmot.structures import Detections, Tracks
 from discmot.trackers.association import JDETracker, JDETrackerConfig
-from discmot.trackers.video_state import FrameSizeCheck
+from discmot.trackers.video_state import FrameSizeCheck, require_model_on
 
 #: Cluster-DIoU-NMS threshold and the cap on detections per frame (spec §7.9).
 NMS_THRESHOLD = 0.6
@@ -122,6 +122,7 @@ class CSTrackTracker:
         self.model = model
         self.device = torch.device(device)
         self.dtype = dtype
+        require_model_on(model, self.device, dtype)
         self.input_size = tuple(input_size or model.config.input_size)
         if any(side % 32 for side in self.input_size):
             raise ValueError(f"the CSTrack input size must be multiples of 32 (h, w), got {self.input_size}")

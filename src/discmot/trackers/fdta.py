@@ -51,7 +51,7 @@ import torch.nn.functional as F
 from discmot.data.pil_ops import resize_bilinear_tensor
 from discmot.models.fdta.config import IMAGENET_MEAN, IMAGENET_STD, RuntimeConfig
 from discmot.structures import Tracks
-from discmot.trackers.video_state import FrameSizeCheck
+from discmot.trackers.video_state import FrameSizeCheck, require_model_on
 
 # --------------------------------------------------------------------------------------------------
 # Frame loading (spec §5.1)
@@ -335,6 +335,7 @@ class FDTATracker:
             raise ValueError(f"miss_tolerance must be at least 2, got {self.runtime.miss_tolerance}")
         self.device = torch.device(device)
         self.dtype = dtype
+        require_model_on(model, self.device, dtype)
         self.input_size = input_size
         self.id_offset = 1 if ids_from_one else 0
         self.fast_resize = fast_resize

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 
 class FrameSizeCheck:
@@ -37,3 +38,23 @@ class FrameSizeCheck:
                 f"{first_w}x{first_h}; call reset() between videos"
             )
         self.count += 1
+
+
+def require_model_on(model, device: torch.device, dtype: torch.dtype) -> None:
+    """An end-to-end tracker casts each frame to ``dtype`` on ``device``; its model must already be there.
+
+    Raises:
+        ValueError: the model's weights have another dtype or live elsewhere (said at construction, not as
+            a dtype clash inside the first frame's forward).
+    """
+    if not isinstance(model, torch.nn.Module):  # a stand-in model (tests, analysis recorders)
+        return
+    weight = next((p for p in model.parameters() if p.is_floating_point()), None)
+    if weight is None:
+        return
+    same_device = weight.device.type == device.type and device.index in (None, weight.device.index)
+    if weight.dtype != dtype or not same_device:
+        raise ValueError(
+            f"the model's weights are {weight.dtype} on {weight.device}, the tracker runs {dtype} on "
+            f"{device}: give it model.to({str(device)!r}, {dtype})"
+        )
