@@ -317,3 +317,22 @@ def test_training_checkpoints_load_their_network(tmp_path, tiny_state):
     assert guess_file_kind(tmp_path / "epoch-002.pt") == "cstrack"
     assert_state_equal(load_cstrack(tmp_path / "epoch-002.pt"), tiny_state, skip=())
     assert convert(tmp_path / "epoch-002.pt", tmp_path / "final.safetensors").config == config
+
+
+def test_a_model_no_preset_fits_round_trips_through_the_official_format(tmp_path):
+    """A config no preset has (a 32-d embedding) survives .pt and back: the file keeps discmot's config
+    beside ``"model"``."""
+    from discmot.models.cstrack.checkpoint import save_cstrack
+    from discmot.models.cstrack.config import PRESETS
+    from discmot.models.cstrack.model import CSTrack
+
+    config = dataclasses.replace(PRESETS["tiny"], name="tiny", embedding_dim=32)
+    torch.manual_seed(0)
+    model = CSTrack(config).eval()
+    assert infer_cstrack_preset(model.state_dict()) is None  # the premise: no preset rebuilds it
+    save_cstrack(tmp_path / "custom.pt", model)
+    assert main(["convert", str(tmp_path / "custom.pt"), str(tmp_path / "custom.safetensors")]) == 0
+    for name in ("custom.pt", "custom.safetensors"):
+        loaded = load_cstrack(tmp_path / name)
+        assert loaded.config == config, name
+        assert_state_equal(loaded, model.state_dict(), skip=())

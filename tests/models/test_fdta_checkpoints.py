@@ -274,3 +274,26 @@ def test_copies_of_a_shared_tensor_must_agree_in_every_loading_path(tmp_path):
     torch.save({"model": official}, tmp_path / "fdta.pth")
     with pytest.raises(CheckpointError, match=f"different values: {first} and {alias}"):
         load_fdta(tmp_path / "fdta.pth", "tiny")
+
+
+def test_a_model_no_preset_fits_round_trips_through_the_official_format(tmp_path, caplog):
+    """The bundled tiny FDTA is 64 wide, the ``tiny`` preset 32: its shapes name no preset, so the
+    official file keeps discmot's config beside ``"model"`` (which is all the original code reads)."""
+    from discmot.engine.demo import bundled_weights
+    from discmot.models.fdta.config import preset
+
+    bundled = load_fdta(bundled_weights("fdta"))
+    assert bundled.config != preset(bundled.config.name)  # the premise: no preset rebuilds it
+    assert main(["convert", str(bundled_weights("fdta")), str(tmp_path / "official.pth")]) == 0
+    content = torch.load(tmp_path / "official.pth", weights_only=True)
+    assert set(content) == {"model", "discmot_config"}
+    with caplog.at_level("WARNING", logger="discmot"):
+        back = load_fdta(tmp_path / "official.pth", "tiny")
+    assert "holds its config; --preset tiny is not used" in caplog.text
+    assert back.config == bundled.config
+    for key, value in bundled.state_dict().items():
+        assert torch.equal(back.state_dict()[key], value), key
+    # a file without the entry (the original's own) still goes by its shapes
+    torch.save({"model": content["model"]}, tmp_path / "bare.pth")
+    with pytest.raises(CheckpointError, match="does not fit this FDTA model"):
+        load_fdta(tmp_path / "bare.pth", "tiny")

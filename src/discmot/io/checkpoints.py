@@ -258,11 +258,29 @@ def guess_file_kind(path: str | Path) -> str:
 # Writing
 
 
-def write_official(path: str | Path, model: nn.Module) -> None:
-    """Writes ``{"model": state_dict}`` with every key, shared tensors under each of their names."""
+def write_official(path: str | Path, model: nn.Module, config=None) -> None:
+    """Writes ``{"model": state_dict}`` with every key, shared tensors under each of their names.
+
+    With ``config`` (the model's, a dataclass) the file also holds it as JSON under ``discmot_config``:
+    the original code reads only ``"model"``, and `official_config` gives discmot the exact architecture
+    back (a model that fits no preset, e.g. the bundled tiny FDTA, could not be rebuilt from shapes).
+    """
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    content = {"model": state}
+    if config is not None:
+        content[OFFICIAL_CONFIG_KEY] = json.dumps(dataclasses.asdict(config))
     with atomic_open(path, "wb") as handle:
-        torch.save({"model": state}, handle)
+        torch.save(content, handle)
+
+
+#: Where `write_official` keeps a discmot config beside an official file's ``"model"`` entry.
+OFFICIAL_CONFIG_KEY = "discmot_config"
+
+
+def official_config(data) -> dict | None:
+    """The config dict `write_official` stored in an official file's content, or None."""
+    text = data.get(OFFICIAL_CONFIG_KEY) if isinstance(data, Mapping) else None
+    return json.loads(text) if isinstance(text, str) else None
 
 
 def write_safetensors(

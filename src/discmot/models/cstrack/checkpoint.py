@@ -50,7 +50,13 @@ def load_cstrack(path: str | Path, preset_name: str | None = None) -> CSTrack:
     if isinstance(data, Mapping) and data.get("format") == TRAINING_FORMAT:
         return _load_training_checkpoint(path, data)
     state = official_state(data, path)
-    model = build_cstrack(preset_name or infer_cstrack_preset(state) or "cstrack")
+    stored = checkpoints.official_config(data)
+    if stored is not None:
+        if preset_name is not None:
+            log.warning("%s: the file holds its config; --preset %s is not used", path, preset_name)
+        model = CSTrack(config_from_dict(stored))
+    else:
+        model = build_cstrack(preset_name or infer_cstrack_preset(state) or "cstrack")
     load_official_state(model, state, path)
     return model.eval()
 
@@ -152,7 +158,7 @@ def save_cstrack(path: str | Path, model: CSTrack) -> None:
     if path.suffix == ".safetensors":
         checkpoints.write_safetensors(path, model, model.config, kind=KIND)
     else:
-        checkpoints.write_official(path, model)
+        checkpoints.write_official(path, model, model.config)
 
 
 def convert(source: str | Path, target: str | Path, preset_name: str | None = None) -> CSTrack:

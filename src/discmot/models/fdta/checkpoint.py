@@ -50,13 +50,23 @@ def load_fdta(path: str | Path, preset_name: str | None = None) -> FDTA:
     if isinstance(data, dict) and data.get("format") == TRAINING_FORMAT:
         return _load_training_checkpoint(path, data)
     state = checkpoints.read_official(path, data)
-    name = preset_name or checkpoints.infer_fdta_preset(state) or "dancetrack"
-    config = preset(name)
-    if checkpoints.is_motip_state(state):  # MOTIP, FDTA's base: the network without these two adapters
-        config = with_adapters(config, spatial=False, temporal=False)
-    model = build_fdta(config)
+    model = build_fdta(_official_file_config(path, data, state, preset_name))
     checkpoints.load_strict(model, state, path)
     return model.eval()
+
+
+def _official_file_config(path: Path, data, state, preset_name: str | None):
+    """The architecture of an official file: the config discmot wrote beside it, else ``preset_name``,
+    else the preset its shapes point to (MOTIP files: without the Spatial and Temporal Adapters)."""
+    stored = checkpoints.official_config(data)
+    if stored is not None:
+        if preset_name is not None:
+            log.warning("%s: the file holds its config; --preset %s is not used", path, preset_name)
+        return config_from_dict(stored)
+    config = preset(preset_name or checkpoints.infer_fdta_preset(state) or "dancetrack")
+    if checkpoints.is_motip_state(state):  # MOTIP, FDTA's base: the network without these two adapters
+        config = with_adapters(config, spatial=False, temporal=False)
+    return config
 
 
 def _load_training_checkpoint(path: Path, data: dict) -> FDTA:
@@ -80,7 +90,7 @@ def save_fdta(path: str | Path, model: FDTA) -> None:
     if path.suffix == ".safetensors":
         checkpoints.write_safetensors(path, model, model.config, kind="fdta")
     else:
-        checkpoints.write_official(path, model)
+        checkpoints.write_official(path, model, model.config)
 
 
 def convert(source: str | Path, target: str | Path, preset_name: str | None = None) -> FDTA:
