@@ -102,3 +102,25 @@ def test_images_a_jde_list_cannot_name_are_an_error(tmp_path):
     (folder / "img1" / "000002.jpg").rename(folder / "img1" / "000002.jpeg")
     with pytest.raises(ValueError, match=r"000002\.jpeg: a JDE list can only name \.jpg and \.png"):
         export_jde([folder], tmp_path / "jde", "x", "train")
+
+
+def test_images_are_checked_against_seqinfo_as_training_checks_them(tmp_path, caplog):
+    """The rules of FDTA training's loader: images not named by a number are ignored with a warning, so
+    are numbered ones after seqLength; a frame up to seqLength without an image is an error; and the
+    labels are normalised by seqinfo's size, so images of another size are an error, not wrong labels."""
+    folder = make_sequence(tmp_path / "data", "S", MOT17_GT, frames=3)
+    cv2.imwrite(str(folder / "img1" / "thumb.jpg"), np.zeros((5, 5, 3), np.uint8))
+    write_seqinfo(folder / "seqinfo.ini", SeqInfo("S", 2, 30, 100, 50))  # 3 images, seqLength 2
+    with caplog.at_level("WARNING"):
+        done = export_jde([folder], tmp_path / "jde", "s", "train")
+    assert done.images == 2
+    assert "1 image(s) not named by a frame number ignored, e.g. thumb.jpg" in caplog.text
+    assert "3 numbered images but seqLength=2" in caplog.text
+
+    write_seqinfo(folder / "seqinfo.ini", SeqInfo("S", 5, 30, 100, 50))
+    with pytest.raises(FileNotFoundError, match=r"img1: no image for frame 4 \(2 of seqLength=5"):
+        export_jde([folder], tmp_path / "jde2", "s", "train")
+    write_seqinfo(folder / "seqinfo.ini", SeqInfo("S", 3, 30, 1920, 1080))
+    with pytest.raises(ValueError, match=r"000001\.jpg: 100x50, but .*imWidth=1920, imHeight=1080"):
+        export_jde([folder], tmp_path / "jde3", "s", "train")
+    assert not (tmp_path / "jde3" / "s.train").exists()

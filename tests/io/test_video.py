@@ -256,6 +256,23 @@ def test_sequence_frames_skip_a_missing_image(tiny_sequence, tmp_path, caplog):
     assert "frame 7 has no image file; skipped" in caplog.records[0].getMessage()
 
 
+def test_sequence_frames_ignore_images_not_named_by_a_number(tiny_sequence, tmp_path, caplog):
+    """A stray image beside numbered frames (a thumbnail, a copy) is not a frame and shifts none of them;
+    a folder with no numbered image at all is read in name order."""
+    copy = shutil.copytree(tiny_sequence, tmp_path / "seq")
+    first = sorted((copy / "img1").iterdir())[0]
+    shutil.copy(first, copy / "img1" / "0_thumb.jpg")  # sorts before every frame
+    with caplog.at_level(logging.WARNING, logger="discmot"):
+        source = SequenceFrames(copy)
+    assert "1 image(s) not named by a frame number ignored, e.g. 0_thumb.jpg" in caplog.text
+    assert source.images[1] == first and len(source.images) == 12
+    (copy / "img1" / "0_thumb.jpg").unlink()
+    for number, path in enumerate(sorted((copy / "img1").iterdir()), 1):
+        path.rename(path.with_name(f"frame_{number}.jpg"))
+    renamed = SequenceFrames(copy).images
+    assert [renamed[k].name for k in (1, 2, 10)] == ["frame_1.jpg", "frame_2.jpg", "frame_10.jpg"]
+
+
 # --------------------------------------------------------------------------------------------------
 # Real video
 

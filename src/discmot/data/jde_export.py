@@ -23,10 +23,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from discmot.io.atomic import atomic_write_text, link_or_copy
-from discmot.io.mot import read_mot_table, read_seqinfo
+from discmot.io.mot import SeqInfo, numbered_frames, read_mot_table, read_seqinfo
 
 log = logging.getLogger(__name__)
 
@@ -65,31 +66,69 @@ def label_text(boxes: np.ndarray, identities: np.ndarray, width: int, height: in
     )
 
 
-def _frame_images(folder: Path) -> list[tuple[int, Path]]:
-    """``(frame number, image)`` of ``folder/img1`` in frame order; a non-numeric name is an error."""
-    images = []
-    for path in sorted((folder / "img1").iterdir()):
-        if path.suffix not in IMAGE_SUFFIXES:
-            if path.suffix.lower() in (*IMAGE_SUFFIXES, ".jpeg"):  # an image the list could not name
-                raise ValueError(
-                    f"{path}: a JDE list can only name .jpg and .png images (their label paths are derived "
-                    "by replacing that suffix); rename the images"
-                )
-            continue
-        if not path.stem.isdigit():
-            raise ValueError(f"{path}: image names must be frame numbers (000001.jpg)")
-        images.append((int(path.stem), path))
-    if not images:
-        raise FileNotFoundError(f"{folder / 'img1'}: no images")
-    return sorted(images)
+def _frame_images(folder: Path, info: SeqInfo) -> list[tuple[int, Path]]:
+    """``(frame number, image)`` of ``folder/img1`` for frames ``1..seqLength``, in frame order.
+
+    Images not named by a frame number are ignored with a warning, numbered ones after ``seqLength`` too
+    (the rules of FDTA training's loader). The first image must have ``seqinfo.ini``'s size, since the
+    labels are normalised by it.
+
+    Raises:
+        FileNotFoundError: a frame up to ``seqLength`` has no image.
+        ValueError: a ``.jpeg``/``.JPG`` image (a JDE list cannot name it), or the first image's size is
+            not ``seqinfo.ini``'s.
+    """
+    image_dir = folder / "img1"
+    if not image_dir.is_dir():
+        raise FileNotFoundError(f"{image_dir}: image folder not found")
+    paths = []
+    for path in sorted(image_dir.iterdir()):
+        if path.suffix in IMAGE_SUFFIXES:
+            paths.append(path)
+        elif path.suffix.lower() in (*IMAGE_SUFFIXES, ".jpeg"):  # an image the list could not name
+            raise ValueError(
+                f"{path}: a JDE list can only name .jpg and .png images (their label paths are derived "
+                "by replacing that suffix); rename the images"
+            )
+    frames = numbered_frames(image_dir, paths)
+    missing = [frame for frame in range(1, info.length + 1) if frame not in frames]
+    if missing:
+        raise FileNotFoundError(
+            f"{image_dir}: no image for frame {missing[0]} ({len(missing)} of seqLength={info.length} in "
+            f"{folder / 'seqinfo.ini'} missing)"
+        )
+    if len(frames) > info.length:
+        log.warning(
+            "%s: %d numbered images but seqLength=%d: frames after %d are not exported",
+            image_dir,
+            len(frames),
+            info.length,
+            info.length,
+        )
+    _check_image_size(frames[1], info, folder / "seqinfo.ini")
+    return [(frame, frames[frame]) for frame in range(1, info.length + 1)]
+
+
+def _check_image_size(image: Path, info: SeqInfo, seqinfo: Path) -> None:
+    decoded = cv2.imread(str(image), cv2.IMREAD_UNCHANGED)
+    if decoded is None:
+        raise ValueError(f"{image}: not a readable image")
+    height, width = decoded.shape[:2]
+    if (width, height) != (info.width, info.height):
+        raise ValueError(
+            f"{image}: {width}x{height}, but {seqinfo} says imWidth={info.width}, imHeight={info.height} "
+            "(the labels are normalised by it): correct seqinfo.ini"
+        )
 
 
 def export_jde(sequences: Iterable[Path], out: str | Path, name: str, split: str) -> JDEExport:
     """Writes the JDE layout of ``sequences`` (sequence folders) under ``out``; returns what it wrote.
 
     Raises:
-        FileNotFoundError: a sequence without ``img1/`` images, ``gt/gt.txt`` or ``seqinfo.ini``.
-        MotFormatError / ValueError: a malformed gt file or ``seqinfo.ini``, non-numeric image names.
+        FileNotFoundError: a sequence without ``gt/gt.txt`` or ``seqinfo.ini``, or without the image of
+            a frame up to ``seqLength``.
+        MotFormatError / ValueError: a malformed gt file or ``seqinfo.ini``, images of another size than
+            ``seqinfo.ini`` says, ``.jpeg`` images.
     """
     out = Path(out)
     listed: list[str] = []
@@ -104,7 +143,7 @@ def export_jde(sequences: Iterable[Path], out: str | Path, name: str, split: str
         identities = np.searchsorted(gt_ids, table[:, 1].astype(np.int64)) + next_identity
         next_identity += len(gt_ids)
         frames = table[:, 0].astype(np.int64)
-        for frame, image in _frame_images(folder):
+        for frame, image in _frame_images(folder, info):
             relative = Path("images") / split / folder.name / "img1" / image.name
             link_or_copy(image, out / relative)
             rows = frames == frame

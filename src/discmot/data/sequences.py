@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from discmot.data.transforms import MAX_BOXES_PER_FRAME
-from discmot.io.mot import FRAME, ID, check_frames, read_mot_table, read_seqinfo
+from discmot.io.mot import FRAME, ID, check_frames, numbered_frames, read_mot_table, read_seqinfo
 
 log = logging.getLogger(__name__)
 
@@ -194,17 +194,4 @@ def load_sequence(folder: Path, name: str) -> SequenceRecord:
 def _numbered_images(folder: Path) -> dict[int, Path]:
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: image folder not found")
-    images, others = {}, []
-    for path in folder.glob("*.jpg"):
-        if path.stem.isdigit():
-            images[int(path.stem)] = path
-        elif not path.name.startswith("."):  # hidden files (e.g. macOS ._ copies) are not frames
-            others.append(path)
-    if others:  # the original builds frame paths from numbers, so other files never matter to it
-        log.warning(
-            "%s: %d image(s) not named by a frame number ignored, e.g. %s",
-            folder,
-            len(others),
-            others[0].name,
-        )
-    return images
+    return numbered_frames(folder, folder.glob("*.jpg"))  # the original reads .jpg frames by number

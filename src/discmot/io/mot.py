@@ -24,6 +24,7 @@ import csv
 import io
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -324,6 +325,29 @@ def read_seqinfo(path: str | Path) -> SeqInfo:
         image_dir=section.get("imDir", "img1"),
         image_ext=section.get("imExt", ".jpg"),
     )
+
+
+def numbered_frames(folder: Path, images: Iterable[Path]) -> dict[int, Path]:
+    """Frame number -> image among the ``images`` of a sequence's image ``folder``.
+
+    An image named by a number is that frame (``000001.jpg``, ``00000001.jpg``), as in MOTChallenge and
+    DanceTrack, whose loaders build frame paths from numbers. Other names are not frames: they are
+    ignored, with one warning (hidden files, such as macOS ``._`` copies, silently).
+    """
+    frames, others = {}, []
+    for path in images:
+        if path.stem.isdigit():
+            frames[int(path.stem)] = path
+        elif not path.name.startswith("."):
+            others.append(path)
+    if others:
+        log.warning(
+            "%s: %d image(s) not named by a frame number ignored, e.g. %s",
+            folder,
+            len(others),
+            others[0].name,
+        )
+    return frames
 
 
 def _ini_number(section: configparser.SectionProxy, key: str, path: Path) -> float | None:

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from discmot.io.atomic import current_umask
-from discmot.io.mot import read_seqinfo
+from discmot.io.mot import numbered_frames, read_seqinfo
 
 log = logging.getLogger(__name__)
 
@@ -293,8 +293,10 @@ class SequenceFrames(FrameSource):
     """A MOTChallenge sequence folder: ``seqinfo.ini`` and, optionally, its image folder (``img1/``).
 
     Frame ``k`` is the image whose file name is the number ``k`` (``000001.jpg``, ``00000001.jpg``), as in
-    MOTChallenge and DanceTrack; a missing or unreadable image is skipped with a warning. Without an image
-    folder (precomputed detections need none) it yields ``(k, None)`` for ``k = 1..seqLength``.
+    MOTChallenge and DanceTrack; a missing or unreadable image is skipped with a warning, and images not
+    named by a number are ignored with a warning (when none is, frames follow the names' natural order).
+    Without an image folder (precomputed detections need none) it yields ``(k, None)`` for
+    ``k = 1..seqLength``.
     """
 
     def __init__(self, folder: str | os.PathLike):
@@ -319,9 +321,9 @@ class SequenceFrames(FrameSource):
         if not image_dir.is_dir():
             return {}
         paths = _image_files(image_dir.iterdir())
-        if all(p.stem.isdigit() for p in paths):
-            return {int(p.stem): p for p in paths}
-        return dict(enumerate(paths, start=1))
+        if not any(p.stem.isdigit() for p in paths):  # not MOTChallenge's naming: frames in name order
+            return dict(enumerate(paths, start=1))
+        return numbered_frames(image_dir, paths)
 
     def __iter__(self) -> Iterator[Frame]:
         for frame_number in range(1, self.num_frames + 1):
