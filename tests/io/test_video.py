@@ -210,9 +210,10 @@ def test_unreadable_sources_raise_a_clear_error(tmp_path, make, words):
     assert str(error.value).startswith(str(source)) and words in str(error.value)
 
 
-def test_missing_webcam_raises_a_clear_error():
+def test_missing_webcam_raises_a_clear_error(capfd):
     with pytest.raises(ValueError, match="camera 97: cannot open video"):
         open_source("97")
+    assert "WARN" not in capfd.readouterr().err  # OpenCV's own lines are kept out of the way
 
 
 # --------------------------------------------------------------------------------------------------

@@ -212,13 +212,25 @@ def _open_container(path: str):
     return container
 
 
+def _open_camera_quietly(cv2, index: int):
+    """``cv2.VideoCapture(index)`` without OpenCV's own warnings for a camera that is not there: the
+    error line that follows says it once, for people."""
+    logging_ = cv2.utils.logging
+    level = logging_.getLogLevel()
+    logging_.setLogLevel(logging_.LOG_LEVEL_ERROR)
+    try:
+        return cv2.VideoCapture(index)
+    finally:
+        logging_.setLogLevel(level)
+
+
 class Webcam(FrameSource):
     """A camera by index, read with OpenCV until it stops delivering frames."""
 
     def __init__(self, index: int):
         import cv2
 
-        self.capture = cv2.VideoCapture(index)
+        self.capture = _open_camera_quietly(cv2, index)
         if not self.capture.isOpened():
             raise ValueError(f"camera {index}: cannot open video (no such camera, or it is busy)")
         fps = self.capture.get(cv2.CAP_PROP_FPS)
