@@ -51,6 +51,15 @@ def test_missing_split_folder_says_what_was_expected(tmp_path):
     assert "DanceTrack-test" in message and str(gt_root / "test") in message
 
 
+def test_a_split_folder_in_another_case_is_pointed_out(tmp_path):
+    """Folder names are matched as typed (TrackEval's way); only the rules' preset name ignores case."""
+    gt, trackers = write_benchmark(tmp_path)
+    if (gt / "mot17-train").is_dir():
+        pytest.skip("a case-insensitive file system finds the folder anyway")
+    with pytest.raises(LayoutError, match=r"there is .*MOT17-train: folder names are case-sensitive"):
+        resolve_eval_plan(gt, trackers, "mot17", "train")
+
+
 def test_missing_seqmap_lists_sequence_folders(tmp_path):
     gt_root, results = write_dataset_root(tmp_path)
     (gt_root / "val_seqmap.txt").unlink()

@@ -112,7 +112,17 @@ def _gt_root_and_seqmap(gt_folder, split_name, split, skip_split_folder, seqmap)
                 return root, Path(seqmap)
             return root, default_seqmap if default_seqmap.is_file() else None
     expected = " or ".join(str(root) for root, _ in candidates)
-    raise LayoutError(f"{gt_folder}: no sequences for split {split!r}: expected the folder {expected}")
+    raise LayoutError(
+        f"{gt_folder}: no sequences for split {split!r}: expected the folder {expected}"
+        + _other_case_hint(gt_folder, [root.name for root, _ in candidates])
+    )
+
+
+def _other_case_hint(gt_folder: Path, names: list[str]) -> str:
+    """Folder names are matched as typed, as in TrackEval; a folder that differs only in case is named."""
+    wanted = {name.lower() for name in names}
+    found = sorted(p.name for p in gt_folder.iterdir() if p.is_dir() and p.name.lower() in wanted)
+    return f" (there is {gt_folder / found[0]}: folder names are case-sensitive)" if found else ""
 
 
 def _sequence_names(gt_root: Path, seqmap_file: Path | None) -> list[str]:
