@@ -167,10 +167,15 @@ def dataclass_from_section(cls, values: Mapping, what: str, tuples: Iterable[str
 
 
 def check_scalar_types(cls, values: Mapping) -> None:
-    """Raises ValueError naming every entry of ``values`` (fields of dataclass ``cls``) whose value does not
-    fit a scalar annotation (``int``, ``float``, ``bool``, ``str``, optionally ``| None``); an int is a
-    valid float, a bool is never a number. Other annotations (tuples, nested configs) are not checked.
-    Called before the dataclass's own range checks, which would fail obscurely on a string."""
+    """Raises ValueError naming the entries of ``values`` that are no field of dataclass ``cls`` (with the
+    fields it has), else every entry whose value does not fit a scalar annotation (``int``, ``float``,
+    ``bool``, ``str``, optionally ``| None``); an int is a valid float, a bool is never a number. Other
+    annotations (tuples, nested configs) are not checked. Called before the dataclass's own range
+    checks, which would fail obscurely on a string."""
+    known = [field.name for field in dataclasses.fields(cls)]
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown key(s) {', '.join(unknown)}; known: {', '.join(known)}")
     hints = typing.get_type_hints(cls)
     wrong = []
     for name, value in values.items():

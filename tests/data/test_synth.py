@@ -88,6 +88,20 @@ def test_tiny_set_has_the_returned_sequences_in_its_seqmap(tmp_path):
     assert (tmp_path / "train_seqmap.txt").read_text().splitlines()[0] == "name"
 
 
+def test_two_presets_in_one_root_are_both_in_the_seqmap(tmp_path):
+    """CSTrack's quick start renders mot and dancetrack into one folder: the second run keeps the first
+    one's sequences in the seqmap, and re-rendering a preset with fewer sequences lists only those."""
+    generate_dataset(tmp_path, "tiny", sequences=2, frames=2)
+    generate_dataset(tmp_path, "mot", sequences=1, frames=2, size=(64, 48))
+    assert read_seqmap(tmp_path / "train_seqmap.txt") == [
+        "tiny-train-0000",
+        "tiny-train-0001",
+        "mot-train-0000",
+    ]
+    generate_dataset(tmp_path, "tiny", sequences=1, frames=2)
+    assert read_seqmap(tmp_path / "train_seqmap.txt") == ["mot-train-0000", "tiny-train-0000"]
+
+
 def test_tiny_set_loads_through_discmots_readers(tiny_root):
     width, height = TINY.size
     for folder in sequence_folders(tiny_root):

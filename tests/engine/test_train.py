@@ -419,6 +419,17 @@ def test_in_process_resume_extends_a_finished_run(tmp_path):
         assert torch.equal(trainer.model.state_dict()[key], value), key
 
 
+def test_resume_with_nothing_to_resume_says_it_starts_from_the_beginning(tmp_path, caplog):
+    """``--resume`` in a new run folder (an auto-resuming job script's first start) trains from step 1
+    and says so; a named checkpoint that is not there is an error before anything is trained."""
+    with caplog.at_level("INFO", logger="discmot"):
+        trainer = _fit(tmp_path, _config(epochs=1), resume=True)
+    assert "no checkpoint to resume from yet; starting from the beginning" in caplog.text
+    assert [m["step"] for m in _metrics(tmp_path / "run")][0] == 1 and trainer.epoch == 1
+    with pytest.raises(FileNotFoundError, match="epoch-007.pt: checkpoint to resume from not found"):
+        _fit(tmp_path / "other", _config(epochs=1), resume=tmp_path / "epoch-007.pt")
+
+
 def test_resume_from_another_runs_checkpoint_compares_with_that_runs_config(tmp_path):
     _fit(tmp_path / "first", _config(epochs=1))
     checkpoint = tmp_path / "first" / "run" / "checkpoints" / "epoch-000.pt"
@@ -530,7 +541,7 @@ def test_cstrack_recipe_runs(tmp_path):
 def test_tensorboard_is_an_optional_extra(tmp_path):
     config = _config(epochs=1, tensorboard=True)
     if importlib.util.find_spec("tensorboard") is None:
-        with pytest.raises(ImportError, match="pip install tensorboard"):
+        with pytest.raises(ValueError, match="pip install tensorboard\\) or set train.tensorboard=false"):
             _fit(tmp_path, config)
     else:
         _fit(tmp_path, config)

@@ -100,9 +100,16 @@ def test_exponent_numbers_without_a_dot_are_numbers(tmp_path, text, value):
         ("clips.num_groups=two", "ClipConfig: wrong value type: num_groups"),
         ("step.train_frames=true", "StepConfig: wrong value type: train_frames=True"),
         ("model.detr.hidden_dim=64.0", "DETRConfig: wrong value type: hidden_dim"),
+        ("adapters.temporal=flase", "adapters: temporal='flase': expected true or false"),
+        ("schedule=dancetrak", "unknown schedule 'dancetrak'; choose from dancetrack, sportsmot, bft"),
+        ("clips.sample_lenght=4", "ClipConfig: unknown key\\(s\\) sample_lenght; known: sample_length"),
+        ("step.train_frame=2", "StepConfig: unknown key\\(s\\) train_frame; known: train_frames"),
+        ("model.detr.hidden=3", "DETRConfig: unknown key\\(s\\) hidden; known: hidden_dim"),
+        ("model.id_decoder.num_id_vocabulary=0", "IDDecoderConfig: num_id_vocabulary=0: must be at least 1"),
+        ("model.detr.num_heads=5", "hidden_dim \\(64\\) must be a multiple of num_heads \\(5\\)"),
     ],
 )
-def test_values_of_the_wrong_type_are_refused_naming_the_field(override, message):
+def test_bad_values_and_keys_are_refused_naming_them(override, message):
     with pytest.raises(RecipeError, match=f"built-in recipe 'tiny'.*{message}"):
         load_recipe("tiny", [override])
 

@@ -226,9 +226,9 @@ def _changed_keys(old, new, prefix: str = "") -> list[str]:
 def _summary_writer(folder: Path):
     try:
         from torch.utils.tensorboard import SummaryWriter
-    except ImportError as error:
-        raise ImportError(
-            f"tensorboard logging was asked for but cannot be imported ({error}); "
-            "install it with `pip install tensorboard` or set tensorboard: false"
+    except ImportError as error:  # a ValueError: the CLI says it in one line, like any bad setting
+        raise ValueError(
+            f"train.tensorboard is true but tensorboard cannot be imported ({error}); install it "
+            "(pip install 'discmot[train]' or pip install tensorboard) or set train.tensorboard=false"
         ) from None
     return SummaryWriter(log_dir=str(folder))

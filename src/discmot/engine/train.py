@@ -206,8 +206,14 @@ class Trainer:
                 )
             return None
         if resume is True:
-            return checkpointing.latest_checkpoint(self.run.checkpoints)
-        return Path(resume)
+            latest = checkpointing.latest_checkpoint(self.run.checkpoints)
+            if latest is None and self.dist.rank == 0:
+                log.info("%s: no checkpoint to resume from yet; starting from the beginning", self.run.path)
+            return latest
+        path = Path(resume)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: checkpoint to resume from not found")
+        return path
 
     def _train_epoch(self, epoch: int) -> None:
         c, d = self.config, self.dist

@@ -100,13 +100,19 @@ class TrainConfig:
         return cls(**fixed)
 
 
+#: FDTA's schedule per dataset (spec ``fdta.md`` §6): epochs, lr-step epochs, warm-up epochs.
+FDTA_SCHEDULES: dict[str, tuple[int, tuple[int, ...], int]] = {
+    "dancetrack": (13, (6, 9), 1),
+    "sportsmot": (13, (8, 12), 1),
+    "bft": (22, (16, 20), 2),
+}
+
+
 def fdta_train_config(dataset: str = "dancetrack", **overrides) -> TrainConfig:
     """FDTA's recipe (spec ``fdta.md`` §4.3, §6): AdamW 1e-4, groups, warm-up, steps, separate clip 0.1."""
-    epochs, milestones, warmup = {
-        "dancetrack": (13, (6, 9), 1),
-        "sportsmot": (13, (8, 12), 1),
-        "bft": (22, (16, 20), 2),
-    }[dataset]
+    if dataset not in FDTA_SCHEDULES:
+        raise ValueError(f"unknown schedule {dataset!r}; choose from {', '.join(FDTA_SCHEDULES)}")
+    epochs, milestones, warmup = FDTA_SCHEDULES[dataset]
     base = TrainConfig(
         epochs=epochs,
         lr=1e-4,

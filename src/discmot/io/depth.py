@@ -126,7 +126,8 @@ def depth_anything(model_path: str | Path, device: str = "cpu") -> SequenceEstim
     except ImportError:
         raise MissingExtraError(
             "the depth-anything estimator needs the optional 'transformers' package "
-            "(pip install transformers) and Depth Anything weights on disk (--model PATH)"
+            "(pip install 'discmot[depth]' or pip install transformers) and Depth Anything weights on disk "
+            "(--model PATH)"
         ) from None
     if not Path(model_path).exists():
         raise FileNotFoundError(f"{model_path}: Depth Anything weights not found (nothing is downloaded)")

@@ -37,7 +37,7 @@ from discmot.data.synth.render import (
 )
 from discmot.io.atomic import current_umask
 from discmot.io.depth import DepthAccumulator, inverse_depth
-from discmot.io.mot import SeqInfo, write_seqinfo, write_seqmap
+from discmot.io.mot import SeqInfo, read_seqmap, write_seqinfo, write_seqmap
 
 JPEG_QUALITY = 92
 
@@ -75,7 +75,7 @@ def generate_dataset(
         folder = root / split / name
         _write_sequence(folder, config, seed, frames, size or config.size, split, index, bar)
         folders.append(folder)
-    write_seqmap(root / f"{split}_seqmap.txt", names)
+    write_seqmap(root / f"{split}_seqmap.txt", _seqmap_with_other_presets(root, split, config.name, names))
     if jde:
         write_jde_export(root, config.name, split, folders)
     if bar is not None:
@@ -149,6 +149,17 @@ def write_jde_export(root: Path, preset: str, split: str, folders: Iterable[Path
     from discmot.data.jde_export import export_jde
 
     return export_jde(folders, root / "jde", f"synth_{preset}", split).list_file
+
+
+def _seqmap_with_other_presets(root: Path, split: str, preset_name: str, names: list[str]) -> list[str]:
+    """This run's sequences after those of other presets already in the split's seqmap (two presets
+    rendered into one root, as CSTrack's quick start does, are both listed); earlier sequences of this
+    preset are replaced, and names whose folder is gone dropped."""
+    path = root / f"{split}_seqmap.txt"
+    if not path.is_file():
+        return names
+    ours = f"{preset_name}-{split}-"
+    return [n for n in read_seqmap(path) if not n.startswith(ours) and (root / split / n).is_dir()] + names
 
 
 def _progress_bar(enabled: bool, total: int, description: str):

@@ -15,6 +15,20 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+def _require_positive(config, *names: str) -> None:
+    """A config's sizes and counts must be at least 1 (a 0 would fail deep inside a layer, or build a
+    network that cannot work)."""
+    small = [f"{name}={getattr(config, name)}" for name in names if getattr(config, name) < 1]
+    if small:
+        raise ValueError(f"{type(config).__name__}: {', '.join(small)}: must be at least 1")
+
+
+def _require_divisible(config, name: str, by: str) -> None:
+    value, divisor = getattr(config, name), getattr(config, by)
+    if value % divisor:
+        raise ValueError(f"{type(config).__name__}: {name} ({value}) must be a multiple of {by} ({divisor})")
+
+
 @dataclass(frozen=True)
 class ResNetConfig:
     """A torchvision-layout bottleneck ResNet (ResNet-50: blocks 3/4/6/3, width 64, expansion 4)."""
@@ -22,6 +36,11 @@ class ResNetConfig:
     blocks: tuple[int, int, int, int] = (3, 4, 6, 3)
     width: int = 64  # channels of layer1's 3x3 convs; doubled per stage
     expansion: int = 4
+
+    def __post_init__(self) -> None:
+        _require_positive(self, "width", "expansion")
+        if len(self.blocks) != 4 or min(self.blocks) < 1:
+            raise ValueError(f"ResNetConfig.blocks must be 4 counts of at least 1, got {self.blocks}")
 
     @property
     def out_channels(self) -> tuple[int, int, int]:
@@ -46,6 +65,13 @@ class DETRConfig:
     num_classes: int = 1
     group_norm_groups: int = 32
 
+    def __post_init__(self) -> None:
+        _require_positive(
+            self, "hidden_dim", "num_queries", "num_feature_levels", "num_heads", "enc_layers", "dec_layers",
+            "ffn_dim", "enc_points", "dec_points", "num_classes", "group_norm_groups",
+        )  # fmt: skip
+        _require_divisible(self, "hidden_dim", "num_heads")
+
 
 @dataclass(frozen=True)
 class SpatialAdapterConfig:
@@ -58,6 +84,14 @@ class SpatialAdapterConfig:
     encoder_ffn_dim: int = 256
     encoder_dropout: float = 0.1
 
+    def __post_init__(self) -> None:
+        _require_positive(self, "bins", "encoder_ffn_dim")
+        if not 0 < self.depth_min < self.depth_max:
+            raise ValueError(
+                "SpatialAdapterConfig needs 0 < depth_min < depth_max, "
+                f"got {self.depth_min} and {self.depth_max}"
+            )
+
 
 @dataclass(frozen=True)
 class TemporalAdapterConfig:
@@ -68,6 +102,9 @@ class TemporalAdapterConfig:
     num_heads: int = 8
     ffn_dim: int = 512
     dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        _require_positive(self, "layers", "num_heads", "ffn_dim")
 
 
 @dataclass(frozen=True)
@@ -81,6 +118,23 @@ class IDDecoderConfig:
     layers: int = 6
     ffn_dim_ratio: int = 2
     rel_pe_length: int = 30
+
+    def __post_init__(self) -> None:
+        _require_positive(
+            self,
+            "num_id_vocabulary",
+            "feature_dim",
+            "id_dim",
+            "head_dim",
+            "layers",
+            "ffn_dim_ratio",
+            "rel_pe_length",
+        )
+        if self.token_dim % self.head_dim:
+            raise ValueError(
+                f"IDDecoderConfig: feature_dim + id_dim ({self.token_dim}) must be a multiple of head_dim "
+                f"({self.head_dim})"
+            )
 
     @property
     def token_dim(self) -> int:

@@ -97,6 +97,9 @@ def resolve(name: str, raw: dict) -> FDTARecipe:
     unknown = set(adapters) - set(ADAPTERS)
     if unknown:
         raise ValueError(f"unknown adapter(s) {', '.join(sorted(unknown))}; known: {', '.join(ADAPTERS)}")
+    not_bool = [f"{key}={value!r}" for key, value in adapters.items() if not isinstance(value, bool)]
+    if not_bool:
+        raise ValueError(f"adapters: {', '.join(not_bool)}: expected true or false")
     preset_name = raw.get("preset", "dancetrack")
     base = _model(preset(preset_name), _section(raw, "model"))
     model = with_adapters(base, spatial=bool(adapters["spatial"]), temporal=bool(adapters["temporal"]))
