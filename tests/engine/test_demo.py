@@ -21,6 +21,7 @@ from discmot.cli import main as cli_main
 from discmot.data.synth import generate_dataset
 from discmot.engine.demo import DemoConfig, draw_video
 from discmot.io.video import VideoWriter, open_source
+from helpers import shared_file
 
 FRAMES = 10
 
@@ -176,3 +177,23 @@ def test_a_rerun_in_the_same_folder_scores_only_its_own_models(tmp_path, capsys)
     assert [line.split("|")[1].strip() for line in (out / "metrics.md").read_text().splitlines()[2:]] == [
         "fdta"
     ]
+
+
+def test_eval_corpus_demo_scores_the_shared_trackers_as_trackeval_does(tmp_path, capsys, monkeypatch):
+    """``discmot demo --eval-corpus``: both MOT17 trackers of the shared corpus, into its own default
+    folder (not the demo's), with TrackEval's committed numbers."""
+    corpus = shared_file("data/evaldata")
+    reference = json.loads((corpus / "REFERENCE_trackeval.json").read_text())["benchmarks"]["MOT17"]
+    reference = reference["trackers"]
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["demo", "--eval-corpus", str(corpus)]) == 0
+    out = tmp_path / "outputs" / "demo-eval-corpus"
+    assert "Evaluated 2 trackers x 7 MOT17 sequences" in capsys.readouterr().out
+    results = json.loads((out / "results.json").read_text())
+    assert sorted(results) == sorted(reference) and not (tmp_path / "outputs" / "demo").exists()
+    for tracker, sequences in reference.items():
+        assert (out / tracker / "pedestrian_summary.txt").is_file()
+        ours, theirs = results[tracker]["COMBINED"], sequences["COMBINED"]
+        np.testing.assert_allclose(ours["HOTA"]["HOTA"], theirs["HOTA"]["HOTA"], rtol=0, atol=1e-12)
+        assert ours["CLEAR"]["IDSW"] == theirs["CLEAR"]["IDSW"]
+        assert ours["Identity"]["IDF1"] == pytest.approx(theirs["Identity"]["IDF1"], abs=1e-12)

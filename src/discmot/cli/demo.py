@@ -37,7 +37,9 @@ def add_demo(verbs) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "--out", default="outputs/demo", metavar="DIR", help="output folder (default: outputs/demo)"
+        "--out",
+        metavar="DIR",
+        help="output folder (default: outputs/demo; with --eval-corpus outputs/demo-eval-corpus)",
     )
     p.add_argument(
         "--source",
@@ -80,7 +82,8 @@ def add_demo(verbs) -> None:
 
 def _run_demo(args: argparse.Namespace) -> int:
     if args.eval_corpus is not None:
-        return _run_evaluation_demo(args.eval_corpus or None, args.out)
+        return _run_evaluation_demo(args.eval_corpus or None, args.out or "outputs/demo-eval-corpus")
+    args.out = args.out or "outputs/demo"
     from dataclasses import replace
 
     from discmot.engine.demo import DemoConfig, DemoModel, bundled_weights, run_demo
