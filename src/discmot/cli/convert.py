@@ -40,12 +40,21 @@ def _run_convert(args: argparse.Namespace) -> int:
     kind = args.model or guess_file_kind(args.source)
     if kind == "cstrack":
         from discmot.models.cstrack.checkpoint import convert as convert_cstrack
+        from discmot.models.cstrack.config import PRESETS
 
         model = convert_cstrack(args.source, args.target, args.preset)
-        log.info("wrote %s (CSTrack %s preset)", args.target, model.config.name)
+        log.info("wrote %s (CSTrack, %s)", args.target, _architecture(model.config, PRESETS))
         return 0
     from discmot.models.fdta.checkpoint import convert
+    from discmot.models.fdta.config import PRESETS
 
     model = convert(args.source, args.target, args.preset)
-    log.info("wrote %s (FDTA %s preset)", args.target, model.config.name)
+    log.info("wrote %s (FDTA, %s)", args.target, _architecture(model.config, PRESETS))
     return 0
+
+
+def _architecture(config, presets: dict) -> str:
+    """``the tiny preset``, or ``the tiny preset with changes`` for a config no preset equals."""
+    if presets.get(config.name) == config:
+        return f"the {config.name} preset"
+    return f"the {config.name} preset with changes"
