@@ -91,6 +91,8 @@ def _frame_images(folder: Path, info: SeqInfo) -> list[tuple[int, Path]]:
                 "by replacing that suffix); rename the images"
             )
     frames = numbered_frames(image_dir, paths)
+    if info.length < 1:
+        raise ValueError(f"{folder / 'seqinfo.ini'}: seqLength={info.length}: no frames to export")
     missing = [frame for frame in range(1, info.length + 1) if frame not in frames]
     if missing:
         raise FileNotFoundError(

@@ -345,7 +345,7 @@ def numbered_frames(folder: Path, images: Iterable[Path]) -> dict[int, Path]:
             "%s: %d image(s) not named by a frame number ignored, e.g. %s",
             folder,
             len(others),
-            others[0].name,
+            min(others).name,
         )
     return frames
 

@@ -66,11 +66,12 @@ class DETRConfig:
     group_norm_groups: int = 32
 
     def __post_init__(self) -> None:
+        sizes = ("hidden_dim", "num_queries", "num_feature_levels", "num_heads", "enc_layers", "dec_layers")
         _require_positive(
-            self, "hidden_dim", "num_queries", "num_feature_levels", "num_heads", "enc_layers", "dec_layers",
-            "ffn_dim", "enc_points", "dec_points", "num_classes", "group_norm_groups",
-        )  # fmt: skip
+            self, *sizes, "ffn_dim", "enc_points", "dec_points", "num_classes", "group_norm_groups"
+        )
         _require_divisible(self, "hidden_dim", "num_heads")
+        _require_divisible(self, "hidden_dim", "group_norm_groups")  # the input projections' GroupNorm
 
 
 @dataclass(frozen=True)
@@ -120,16 +121,8 @@ class IDDecoderConfig:
     rel_pe_length: int = 30
 
     def __post_init__(self) -> None:
-        _require_positive(
-            self,
-            "num_id_vocabulary",
-            "feature_dim",
-            "id_dim",
-            "head_dim",
-            "layers",
-            "ffn_dim_ratio",
-            "rel_pe_length",
-        )
+        sizes = ("num_id_vocabulary", "feature_dim", "id_dim", "head_dim", "layers", "ffn_dim_ratio")
+        _require_positive(self, *sizes, "rel_pe_length")
         if self.token_dim % self.head_dim:
             raise ValueError(
                 f"IDDecoderConfig: feature_dim + id_dim ({self.token_dim}) must be a multiple of head_dim "
