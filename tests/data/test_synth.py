@@ -369,6 +369,14 @@ def test_cli_synth_writes_the_layout(tmp_path, capsys):
     assert len((out / "jde" / "synth_tiny.val").read_text().splitlines()) == 10
 
 
+def test_cli_an_output_folder_that_is_a_file_is_one_line(tmp_path, capsys):
+    """An OS error about the user's paths (here: --out names a file) is one line naming the path."""
+    (tmp_path / "afile").write_text("")
+    assert cli_main(["synth", "--preset", "tiny", "--out", str(tmp_path / "afile"), "--sequences", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"discmot: error: {tmp_path / 'afile' / 'train'}: not a directory\n"
+
+
 def test_cli_synth_rejects_bad_sizes(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli_main(["synth", "--preset", "tiny", "--out", str(tmp_path), "--size", "64by48"])

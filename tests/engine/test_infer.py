@@ -265,6 +265,60 @@ def test_ctrl_c_on_a_file_aborts_without_outputs(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+class Undecodable(FrameSource):
+    """A video file none of whose frames decodes (a truncated download): the source skips every one."""
+
+    def __init__(self):
+        super().__init__("broken", "broken.mp4", fps=25.0, size=(32, 24), num_frames=5)
+
+    def __iter__(self):
+        for k in range(1, 6):
+            self._skip(k, "broken.mp4", "cannot be decoded")
+        return
+        yield
+
+
+def test_a_video_with_no_decodable_frame_is_an_error_and_writes_nothing(tmp_path):
+    with pytest.raises(ValueError, match="broken.mp4: no frame could be decoded, nothing was tracked"):
+        track_source(
+            Undecodable(),
+            IouStandIn(),
+            detect=lambda frame: Detections.empty(),
+            save_txt=tmp_path / "a.txt",
+            save_video=tmp_path / "a.mp4",
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "outputs, words",
+    [
+        ({"save_video": "{source}"}, "--save-video would overwrite the source"),
+        ({"save_txt": "{detections}"}, "--save-txt would overwrite the detections"),
+        (
+            {"save_txt": "{tmp}/r.txt", "save_video": "{tmp}/r.txt"},
+            "--save-txt and --save-video name the same",
+        ),
+        ({"save_video": "{tmp}/r.png"}, "--save-video needs a video file name"),
+        ({"save_txt": "{tmp}"}, "--save-txt names a folder"),
+    ],
+)
+def test_outputs_that_would_destroy_an_input_or_cannot_be_written_are_refused_first(
+    dataset, tmp_path, outputs, words
+):
+    source = copy_sequence(sequences(dataset)[0], tmp_path / "in")
+    detections = source / "det" / "det.txt"
+    before = {p: p.read_bytes() for p in source.rglob("*") if p.is_file()}
+    paths = {k: v.format(source=source / "img1" / "00000001.jpg", detections=detections, tmp=tmp_path)
+             for k, v in outputs.items()}  # fmt: skip
+    if "{source}" in outputs.get("save_video", ""):
+        source = source / "img1" / "00000001.jpg"  # a single image is a source too
+    with pytest.raises(ValueError, match=words):
+        track_source(source, IouStandIn(), detections=detections, progress=False, **paths)
+    assert {p: p.read_bytes() for p in before} == before
+    assert not (tmp_path / "r.txt").exists() and not (tmp_path / "r.png").exists()
+
+
 # --------------------------------------------------------------------------------------------------
 # track_split
 
@@ -376,6 +430,10 @@ def test_cli_track_split_then_eval(dataset, tmp_path, capsys):
             "not a device",
         ),
         (["track", "{video}", "--model", "fdta", "--weights", "{fdta}", "--device", "cuda:7"], "cuda:7"),
+        (
+            ["track", "{video}", "--model", "fdta", "--weights", "{fdta}", "--device", "mps"],
+            "device mps: this",
+        ),
     ],
 )
 def test_cli_track_bad_input_is_one_line(dataset, tmp_path, capsys, argv, words):
@@ -387,6 +445,13 @@ def test_cli_track_bad_input_is_one_line(dataset, tmp_path, capsys, argv, words)
     argv = [a.format(tmp=tmp_path, video=video, split=dataset / "train", **weights) for a in argv]
     status, _, err = run(argv, capsys)
     assert status == 2 and err.count("\n") == 1 and err.startswith("discmot: error: ") and words in err
+
+
+@pytest.mark.parametrize("rate", ["inf", "nan", "-5", "1e-9", "fast"])
+def test_a_frame_rate_that_is_no_rate_is_refused_by_the_parser(dataset, capsys, rate):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["track", str(sequences(dataset)[0]), "--frame-rate", rate])
+    assert exit_info.value.code == 2 and "argument --frame-rate" in capsys.readouterr().err
 
 
 def test_a_benchmark_name_that_turns_nothing_on_is_warned(dataset, tmp_path, caplog):

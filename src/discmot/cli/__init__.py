@@ -52,9 +52,9 @@ def _configure_logging(verbose: bool, quiet: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``discmot`` console script; returns the exit status.
 
-    Input errors (a ``ValueError``, ``FileNotFoundError`` or ``FileExistsError`` from the library: bad
-    files, folders, options, a run folder that would be overwritten) are printed as one
-    line ``discmot: error: ...`` with exit status 2, without a traceback.
+    Input errors (a ``ValueError`` or an ``OSError`` from the library: bad files, folders and options, a
+    run folder that would be overwritten, an output folder that cannot be written) are printed as one
+    line ``discmot: error: ...`` with exit status 2, without a traceback (``-v`` shows it).
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -65,14 +65,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return run(args)
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
+    except (ValueError, OSError) as error:
         if args.verbose:
             raise
-        print(f"discmot: error: {error}", file=sys.stderr)
+        print(f"discmot: error: {_one_line(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("discmot: interrupted", file=sys.stderr)
         return 130
+
+
+def _one_line(error: Exception) -> str:
+    """The message of an input error; an OS error as ``path: what`` (``[Errno 13] Permission denied:
+    'x'`` becomes ``x: permission denied``)."""
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        target = f" -> {error.filename2}" if error.filename2 is not None else ""
+        return f"{error.filename}{target}: {error.strerror[:1].lower()}{error.strerror[1:]}"
+    return str(error)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from discmot.cli.arguments import size_hw
+from discmot.cli.arguments import frame_rate, size_hw
 
 log = logging.getLogger("discmot")
 
@@ -52,7 +52,7 @@ def add_track(verbs) -> None:
     )
     p.add_argument(
         "--frame-rate",
-        type=float,
+        type=frame_rate,
         metavar="FPS",
         help="frame rate (default: the source's, rounded to a whole number, else 30)",
     )

@@ -56,6 +56,13 @@ def pick_device(device: str | torch.device | None, local_rank: int = 0) -> torch
         device = torch.device("cuda", local_rank)
     if device.type == "cuda":
         _check_cuda(device)
+    elif device.type != "cpu":
+        try:
+            torch.empty(0, device=device)
+        except RuntimeError:  # e.g. "mps" on a PyTorch built without it
+            raise ValueError(
+                f"device {device}: this PyTorch {torch.__version__} cannot use it; use cpu"
+            ) from None
     return device
 
 

@@ -94,6 +94,7 @@ def track_source(
             video) but the source has none.
     """
     frames = source if isinstance(source, FrameSource) else open_source(source)
+    _check_outputs(frames, detections, save_txt, save_video)
     detections = _load_detections(detections)
     end_to_end = getattr(tracker, "detects", False)
     if end_to_end:
@@ -103,7 +104,7 @@ def track_source(
         _check_inputs(frames, detect, embed, detections, save_video)
     tracker.reset()
     rows = _Rows()
-    interrupted = False
+    interrupted, tracked = False, 0
     start = time.perf_counter()
     with contextlib.ExitStack() as stack:
         writer = stack.enter_context(VideoWriter(save_video, frames.fps, frames.size)) if save_video else None
@@ -117,6 +118,7 @@ def track_source(
                     found = _frame_detections(frame_number, image, detect, embed, detections, min_score)
                     tracks = tracker.update(found, image)
                 rows.add(frame_number, tracks)
+                tracked += 1
                 if writer is not None:
                     trails.update(tracks)
                     writer.write(draw_tracks(image.copy(), tracks, trails))  # the tracker may keep the frame
@@ -126,6 +128,8 @@ def track_source(
                 raise  # a file: abort, write nothing (outputs are atomic)
             interrupted = True  # a camera or stream: Ctrl-C is how it ends; keep what was tracked
             log.info("%s: stopped at frame %d", frames.name, rows.last_frame)
+        if not tracked and not interrupted:  # raised inside: the video writer keeps no empty file
+            raise ValueError(f"{frames.location}: no frame could be decoded, nothing was tracked")
     if save_txt is not None:
         # FDTA and CSTrack write their original code's rows (unrounded boxes, confidence 1, tracker order)
         write_mot_results(save_txt, *rows.arrays(), original_format=end_to_end)
@@ -236,6 +240,29 @@ def _load_detections(detections):
     from discmot.trackers.detectors import load_precomputed
 
     return load_precomputed(detections)
+
+
+#: Containers ``--save-video`` writes (an image suffix would make OpenCV write an image sequence).
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
+
+
+def _check_outputs(frames: FrameSource, detections, save_txt, save_video) -> None:
+    """Before any work: outputs must not be an input, each other, or a folder, and a video must have a
+    video container's suffix."""
+    named = ((frames.location, "the source"), (detections, "the detections"))
+    inputs = {Path(p).resolve(): what for p, what in named if isinstance(p, (str, Path)) and Path(p).exists()}
+    outputs = [
+        (Path(p), option) for p, option in ((save_txt, "--save-txt"), (save_video, "--save-video")) if p
+    ]
+    for path, option in outputs:
+        if path.resolve() in inputs:
+            raise ValueError(f"{path}: {option} would overwrite {inputs[path.resolve()]}; write elsewhere")
+        if path.is_dir():
+            raise ValueError(f"{path}: {option} names a folder; give a file name")
+    if len(outputs) == 2 and outputs[0][0].resolve() == outputs[1][0].resolve():
+        raise ValueError(f"{save_txt}: --save-txt and --save-video name the same file")
+    if save_video and Path(save_video).suffix.lower() not in VIDEO_SUFFIXES:
+        raise ValueError(f"{save_video}: --save-video needs a video file name ({', '.join(VIDEO_SUFFIXES)})")
 
 
 def _check_inputs(frames: FrameSource, detect, embed, detections, save_video) -> None:
