@@ -288,3 +288,70 @@ def test_vtest_avi_opens_with_795_frames():
         if frame_number == 3:
             break
     assert first == [(k, (576, 768, 3), np.uint8) for k in (1, 2, 3)]
+
+
+# --------------------------------------------------------------------------------------------------
+# Damaged videos: frame k stays frame k
+
+
+def numbered_clip(path: Path, count: int, faststart: bool = False) -> list[np.ndarray]:
+    """An H.264 MP4 with B-frames (x264's defaults) whose frame k shows a bright bar at column 8k."""
+    frames = []
+    for k in range(count):
+        image = np.full((64, 96, 3), 40, np.uint8)
+        image[:, 3 * k : 3 * k + 3] = 250
+        frames.append(image)
+    options = {"movflags": "faststart"} if faststart else {}
+    with av.open(str(path), "w", options=options) as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        for image in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
+        container.mux(stream.encode())
+    return frames
+
+
+def shown_frame(image: np.ndarray, frames: list[np.ndarray]) -> int:
+    """The 1-based number of the clip frame ``image`` shows."""
+    distances = [np.abs(image.astype(np.int16) - f).mean() for f in frames]
+    return int(np.argmin(distances)) + 1
+
+
+@pytest.fixture
+def x264():
+    try:
+        av.codec.Codec("libx264", "w")
+    except Exception:  # noqa: BLE001 - any missing-encoder error means the same
+        pytest.skip("this PyAV has no libx264 encoder")
+
+
+def test_a_frame_that_does_not_decode_keeps_the_others_numbers(tmp_path, x264, caplog):
+    """Packets come in decode order: with B-frames the lost frame (here decode index 10) is shown
+    before frames decoded earlier, so counting decoded frames shifted them by one (a helper's find)."""
+    clip = tmp_path / "clip.mp4"
+    frames = numbered_clip(clip, 30)
+    with av.open(str(clip)) as container:
+        packets = [(p.pts, p.pos) for p in container.demux(container.streams.video[0]) if p.size]
+    assert packets != sorted(packets), "the clip must have B-frames"
+    data = bytearray(clip.read_bytes())
+    position = packets[10][1]
+    data[position : position + 4] = b"\xff\xff\xff\xff"
+    (tmp_path / "bad.mp4").write_bytes(bytes(data))
+    source = open_source(tmp_path / "bad.mp4")
+    with caplog.at_level(logging.WARNING, logger="discmot.io.video"):
+        decoded = list(source)
+    assert len(decoded) == 29 and len(source.skipped) == 1
+    assert [shown_frame(image, frames) for _, image in decoded] == [k for k, _ in decoded]
+    assert source.skipped[0] not in [k for k, _ in decoded]
+
+
+def test_a_truncated_video_keeps_the_numbers_of_what_is_left(tmp_path, x264):
+    """A download cut short: the index lists every frame, the data of the last ones is gone."""
+    clip = tmp_path / "clip.mp4"
+    frames = numbered_clip(clip, 8, faststart=True)
+    data = clip.read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: int(len(data) * 0.9)])
+    source = open_source(tmp_path / "cut.mp4")
+    decoded = list(source)
+    assert decoded and [shown_frame(image, frames) for _, image in decoded] == [k for k, _ in decoded]
+    assert sorted(source.skipped + [k for k, _ in decoded]) == list(range(1, 9))

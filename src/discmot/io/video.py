@@ -174,28 +174,73 @@ class VideoFile(FrameSource):
 
         with _open_container(self.path) as container:
             stream = container.streams.video[0]
-            frame_number = 0
+            numbering = _FrameNumbering(stream, self.path, self._skip)
             packets = container.demux(stream)
+            data_packets = 0
             while True:
                 try:
                     packet = next(packets)
                 except StopIteration:
-                    return
+                    break
                 except av.FFmpegError as error:
                     log.warning(
-                        "%s: read error after frame %d (%s); stopping", self.path, frame_number, error
+                        "%s: read error after frame %d (%s); stopping", self.path, numbering.last, error
                     )
-                    return
+                    break
+                data_packets += bool(packet.size)
+                if not packet.size and stream.frames and data_packets < stream.frames:
+                    # the end of a truncated file: frames its index lists are not in it; the frames still
+                    # in the decoder take their places from their timestamps
+                    numbering.lost("missing from the file", stream.frames - data_packets)
                 try:
                     frames = packet.decode()
                 except av.FFmpegError as error:
                     if packet.size:  # a data packet holds one frame; the final flush packet holds none
-                        frame_number += 1
-                        self._skip(frame_number, self.path, f"cannot be decoded ({error})")
+                        numbering.lost(str(error))
                     continue
                 for frame in frames:
-                    frame_number += 1
-                    yield frame_number, frame.to_ndarray(format="bgr24")
+                    yield numbering.next(frame.pts), frame.to_ndarray(format="bgr24")
+            numbering.finish()
+
+
+class _FrameNumbering:
+    """Frame numbers of a video's decoded frames, in presentation order: 1, 2, 3, ...
+
+    A packet that fails to decode is one frame lost, but packets come in decode order: with B-frames the
+    lost frame may be shown before frames decoded earlier. So a loss is not numbered when it happens; the
+    next frames take their numbers from their timestamps' distance to the last frame (at most the lost
+    frames' count further), which puts the gap where the lost frame was shown. Without a loss the count
+    is plain (variable-rate videos keep 1, 2, 3, ...).
+    """
+
+    def __init__(self, stream, path: str, skip):
+        rate = stream.average_rate or stream.guessed_rate
+        self.frames_per_tick = float(stream.time_base * rate) if rate and stream.time_base else None
+        self.path, self.skip = path, skip
+        self.last, self.last_pts, self.pending, self.reason = 0, stream.start_time, 0, ""
+
+    def lost(self, reason: str, count: int = 1) -> None:
+        self.pending += count
+        self.reason = reason
+
+    def next(self, pts: int | None) -> int:
+        step = 1
+        if self.pending and pts is not None and self.last_pts is not None and self.frames_per_tick:
+            distance = round((pts - self.last_pts) * self.frames_per_tick)
+            step = max(1, min(self.pending + 1, distance + (1 if self.last == 0 else 0)))
+        for number in range(self.last + 1, self.last + step):
+            self.skip(number, self.path, f"cannot be decoded ({self.reason})")
+        self.pending -= step - 1
+        self.last += step
+        self.last_pts = pts
+        return self.last
+
+    def finish(self) -> None:
+        """Losses after the last decoded frame."""
+        for number in range(self.last + 1, self.last + self.pending + 1):
+            self.skip(number, self.path, f"cannot be decoded ({self.reason})")
+        self.last += self.pending
+        self.pending = 0
 
 
 def _open_container(path: str):
