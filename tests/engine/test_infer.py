@@ -211,7 +211,7 @@ def test_min_score_drops_weak_precomputed_detections(dataset, tmp_path):
     "options, words",
     [
         ({}, "no detector and no detections"),
-        ({"detect": lambda frame: None, "images": False}, "has no images, which the detector need"),
+        ({"detect": lambda frame: None, "images": False}, "has no images, which the detector needs$"),
         (
             {"save_video": "out.mp4", "images": False, "precomputed": True},
             "has no images, which the video output",
@@ -425,6 +425,7 @@ def test_cli_track_split_then_eval(dataset, tmp_path, capsys):
         (["track", "{video}"], "no detector and no detections"),
         (["track", "{video}", "--detector", "{tmp}/missing.onnx", "--detections", "d.txt"], "not both"),
         (["track", "{split}"], "give --split-out DIR"),
+        (["track", "{split}", "--split-out", "{tmp}/o", "--tracker-name", "../escape"], "without '/'"),
         (
             ["track", "{video}", "--model", "cstrack", "--weights", "{cstrack}", "--device", "gpu"],
             "not a device",

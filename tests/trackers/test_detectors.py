@@ -287,6 +287,13 @@ def test_npy_with_bad_content(tmp_path):
     np.save(tmp_path / "nan.npy", rows)
     with pytest.raises(MotFormatError, match=r"nan.npy: row 2 \(0-based\): column 9 is nan"):
         load_precomputed(tmp_path / "nan.npy")
+    mot_rows = np.array([[1, -1, 10, 20, 30, 40, 0.9, -1, -1, -1]] * 2)  # a det.txt saved as .npy
+    np.save(tmp_path / "mot.npy", mot_rows)
+    with pytest.raises(MotFormatError, match="mot.npy: columns 8-10 are MOTChallenge's -1 placeholders"):
+        load_precomputed(tmp_path / "mot.npy")
+    mot_rows[1, 9] = 0.5  # a 3-d feature that happens to start with -1s is a feature
+    np.save(tmp_path / "three.npy", mot_rows)
+    assert load_precomputed(tmp_path / "three.npy").embedding_dim == 3
     np.save(tmp_path / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(MotFormatError, match="objects.npy: not a readable .npy array"):
         load_precomputed(tmp_path / "objects.npy")

@@ -166,6 +166,10 @@ def track_split(
     """
     if layout not in ("trackeval", "flat"):
         raise ValueError(f"layout must be 'trackeval' or 'flat', not {layout!r}")
+    if Path(tracker_name).name != tracker_name or tracker_name in ("", ".", ".."):
+        raise ValueError(
+            f"--tracker-name {tracker_name!r}: a folder name, without '/' (it goes under --split-out)"
+        )
     results = Path(out_folder) / tracker_name / "data" if layout == "trackeval" else Path(out_folder)
     summaries = {}
     use_det_files = needs_detections and detect is None
@@ -279,7 +283,8 @@ def _check_inputs(frames: FrameSource, detect, embed, detections, save_video) ->
         }
         needs = [what for what, used in uses.items() if used]
         if needs:
-            raise ValueError(f"{frames.location}: has no images, which the {' and '.join(needs)} need")
+            verb = "needs" if len(needs) == 1 else "need"
+            raise ValueError(f"{frames.location}: has no images, which the {' and '.join(needs)} {verb}")
     hint = getattr(detections, "num_frames_hint", None)
     if hint and frames.num_frames and hint > frames.num_frames:
         log.warning(

@@ -22,6 +22,8 @@ from discmot.structures import Detections
 
 #: Columns before the appearance vector: frame, id, x, y, w, h, score.
 DET_COLUMNS = 7
+#: A full MOTChallenge row: the det columns and three -1 world coordinates.
+MOT_COLUMNS = 10
 
 
 class PrecomputedDetections:
@@ -131,6 +133,12 @@ def _load_npy_rows(path: Path) -> np.ndarray:
     if values.shape[1] <= DET_COLUMNS and values.shape[0]:
         raise MotFormatError(
             path, f"expected {expected} (more than {DET_COLUMNS} columns), found {values.shape}"
+        )
+    if values.shape[1] == MOT_COLUMNS and len(values) and np.all(values[:, DET_COLUMNS:] == -1):
+        raise MotFormatError(
+            path,
+            f"columns {DET_COLUMNS + 1}-{MOT_COLUMNS} are MOTChallenge's -1 placeholders, not appearance "
+            "features: a .npy holds det rows followed by features; keep plain detections in a .txt",
         )
     values = values.astype(np.float64).reshape(-1, max(values.shape[1], DET_COLUMNS + 1))
     bad = np.argwhere(~np.isfinite(values))
