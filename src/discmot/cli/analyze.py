@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from discmot.cli.arguments import size_hw
+from discmot.cli.arguments import cosine_threshold, positive_int, size_hw
 
 log = logging.getLogger("discmot")
 
@@ -58,15 +58,17 @@ def add_analyze(verbs) -> None:
     p.add_argument("--gt", metavar="FILE", help="MOTChallenge gt file (default: SOURCE/gt/gt.txt if present)")
     p.add_argument(
         "--frames",
-        type=int,
+        type=positive_int,
         nargs="+",
         default=[],
         metavar="T",
         help="frames (1-based) that get a similarity matrix (default: 3 spread over the video)",
     )
     p.add_argument("--input-size", type=size_hw, metavar="HxW", help="network input, height first")
-    p.add_argument("--max-frames", type=int, metavar="N", help="analyse at most the first N frames")
-    p.add_argument("--threshold", type=float, default=0.9, help="similarity threshold (default: 0.9)")
+    p.add_argument("--max-frames", type=positive_int, metavar="N", help="analyse at most the first N frames")
+    p.add_argument(
+        "--threshold", type=cosine_threshold, default=0.9, help="similarity threshold (default: 0.9)"
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.set_defaults(run=_run_analyze)
 

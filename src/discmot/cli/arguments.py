@@ -10,22 +10,24 @@ log = logging.getLogger("discmot")
 
 
 def size_hw(text: str) -> tuple[int, int]:
-    """``HxW`` (height first, as the network's input) -> ``(height, width)``."""
-    return _two_sizes(text, "HEIGHTxWIDTH such as 160x256")
+    """``HxW`` (height first, as the network's input) -> ``(height, width)``, each side 32-4096."""
+    return _two_sizes(text, "HEIGHTxWIDTH such as 160x256", largest=4096)
 
 
 def size_wh(text: str) -> tuple[int, int]:
-    """``WxH`` (width first, as an image's size) -> ``(width, height)``."""
-    return _two_sizes(text, "WIDTHxHEIGHT such as 320x192")
+    """``WxH`` (width first, as an image's size) -> ``(width, height)``, each side 32-8192."""
+    return _two_sizes(text, "WIDTHxHEIGHT such as 320x192", largest=8192)
 
 
-def _two_sizes(text: str, expected: str) -> tuple[int, int]:
+def _two_sizes(text: str, expected: str, largest: int) -> tuple[int, int]:
     try:
         first, second = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
     if first < 32 or second < 32:
         raise argparse.ArgumentTypeError(f"size {text} is too small (at least 32x32)")
+    if first > largest or second > largest:
+        raise argparse.ArgumentTypeError(f"size {text} is too large (each side at most {largest})")
     return first, second
 
 
@@ -39,4 +41,26 @@ def frame_rate(text: str) -> float:
         raise argparse.ArgumentTypeError(
             f"a frame rate must be a positive number of frames per second, got {text}"
         )
+    return value
+
+
+def positive_int(text: str) -> int:
+    """A whole number >= 1 (a count of frames, a 1-based frame number)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {text}")
+    return value
+
+
+def cosine_threshold(text: str) -> float:
+    """A cosine similarity in [-1, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not -1 <= value <= 1:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"a cosine similarity lies in [-1, 1], got {text}")
     return value

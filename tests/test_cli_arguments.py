@@ -1,0 +1,44 @@
+"""Values no run could use are refused by the parser, naming the option, before anything is loaded."""
+
+from __future__ import annotations
+
+import pytest
+
+from discmot.cli import build_parser
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["synth", "--preset", "tiny", "--out", "o", "--size", "100000x100000"], "at most 8192"),
+        (["synth", "--preset", "tiny", "--out", "o", "--size", "16x16"], "too small"),
+        (["track", "v.mp4", "--input-size", "8000x8000"], "at most 4096"),
+        (["track", "v.mp4", "--input-size", "160"], "HEIGHTxWIDTH"),
+        (["track", "v.mp4", "--frame-rate", "inf"], "positive number of frames per second"),
+        (
+            ["analyze", "v.mp4", "--model", "fdta", "--weights", "w", "--out", "o", "--max-frames", "0"],
+            "at least 1",
+        ),
+        (
+            ["analyze", "v.mp4", "--model", "fdta", "--weights", "w", "--out", "o", "--frames", "-3"],
+            "at least 1",
+        ),
+        (
+            ["analyze", "v.mp4", "--model", "fdta", "--weights", "w", "--out", "o", "--threshold", "nan"],
+            "[-1, 1]",
+        ),
+    ],
+)
+def test_unusable_values_are_refused_by_the_parser(argv, words, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(argv)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and words in err and f"argument {argv[-2]}" in err
+
+
+def test_the_edges_of_what_is_accepted_parse():
+    args = build_parser().parse_args(["track", "v.mp4", "--input-size", "4096x32", "--frame-rate", "0.5"])
+    assert args.input_size == (4096, 32) and args.frame_rate == 0.5
+    args = build_parser().parse_args(["analyze", "v", "--model", "fdta", "--weights", "w", "--out", "o",
+                                      "--threshold", "-1", "--max-frames", "1"])  # fmt: skip
+    assert args.threshold == -1.0 and args.max_frames == 1
