@@ -158,6 +158,14 @@ def test_drawn_video_shows_the_result_file(tmp_path):
     assert np.abs(decoded[0][bar + 20, 10].astype(int) - np.array(id_color(5))).max() > 24  # not in frame 1
 
 
+def test_a_setting_that_stops_one_model_stops_the_demo_before_any_runs(tmp_path, capsys):
+    """CSTrack needs multiples of 32; the demo said so only after FDTA had tracked and written."""
+    out = tmp_path / "o"
+    code, _, err = run_cli(["demo", "--out", str(out), "--input-size", "100x150"], capsys)
+    assert code == 2 and "CSTrack input size must be multiples of 32" in err
+    assert not out.exists()
+
+
 def test_weights_without_model_is_an_error(tmp_path, capsys):
     code, _, err = run_cli(["demo", "--out", str(tmp_path / "o"), "--weights", "x.safetensors"], capsys)
     assert code == 2 and "--weights needs --model" in err

@@ -265,6 +265,18 @@ def test_ctrl_c_on_a_file_aborts_without_outputs(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_frames_of_two_sizes_in_one_source_are_named_and_nothing_is_written(tmp_path):
+    import cv2
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for name, (height, width) in (("1.jpg", (48, 64)), ("2.jpg", (60, 80)), ("3.jpg", (48, 64))):
+        cv2.imwrite(str(folder / name), np.zeros((height, width, 3), np.uint8))
+    with pytest.raises(ValueError, match=r"frames: frame 2 is 80x60 but the first frame is 64x48"):
+        track_source(folder, IouStandIn(), detect=lambda f: Detections.empty(), save_video=tmp_path / "v.mp4")
+    assert not (tmp_path / "v.mp4").exists()
+
+
 class Undecodable(FrameSource):
     """A video file none of whose frames decodes (a truncated download): the source skips every one."""
 

@@ -244,6 +244,15 @@ def diagnose(model: DemoModel, source: Path, out: Path, config: DemoConfig, prog
     )
 
 
+def _check_models(models: list[DemoModel]) -> None:
+    """What would stop a model is found before any model runs (and leaves results behind)."""
+    from discmot.trackers.cstrack import check_input_size
+
+    for model in models:
+        if model.kind == "cstrack" and model.input_size is not None:
+            check_input_size(model.input_size)
+
+
 def run_demo(
     out: str | Path,
     config: DemoConfig | None = None,
@@ -267,6 +276,9 @@ def run_demo(
         different-object similarities above 0.9) and ``seconds`` per step.
     """
     config = config or DemoConfig()
+    if models is None:
+        models = [DemoModel(k, bundled_weights(k), config.input_size) for k in config.models]
+    _check_models(models)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
@@ -278,8 +290,6 @@ def run_demo(
         seconds[step] = now - clock
         clock = now
 
-    if models is None:
-        models = [DemoModel(k, bundled_weights(k), config.input_size) for k in config.models]
     rendered = source is None
     if rendered:
         source = render_scene(out / "data", config)

@@ -110,8 +110,11 @@ def track_source(
         writer = stack.enter_context(VideoWriter(save_video, frames.fps, frames.size)) if save_video else None
         bar = stack.enter_context(_progress_bar(frames, progress))
         trails = TrailHistory(trail_length)
+        first_size = None
         try:
             for frame_number, image in frames:
+                if image is not None and (end_to_end or writer is not None):  # one size per video
+                    first_size = _check_frame_size(frames, frame_number, image, first_size)
                 if end_to_end:
                     tracks = tracker.update(image)
                 else:
@@ -244,6 +247,18 @@ def _load_detections(detections):
     from discmot.trackers.detectors import load_precomputed
 
     return load_precomputed(detections)
+
+
+def _check_frame_size(frames: FrameSource, number: int, image: np.ndarray, first: tuple | None) -> tuple:
+    """The first frame's ``(width, height)``; a later frame of another size is an error naming the source
+    (an end-to-end tracker's state and the output video belong to one frame size)."""
+    size = (image.shape[1], image.shape[0])
+    if first is not None and size != first:
+        raise ValueError(
+            f"{frames.location}: frame {number} is {size[0]}x{size[1]} but the first frame is "
+            f"{first[0]}x{first[1]}; a video's frames must share one size (resize the images first)"
+        )
+    return size
 
 
 #: Containers ``--save-video`` writes (an image suffix would make OpenCV write an image sequence).

@@ -51,6 +51,12 @@ NMS_THRESHOLD = 0.6
 MAX_DETECTIONS = 300
 
 
+def check_input_size(input_size: tuple[int, int]) -> None:
+    """CSTrack's network input ``(h, w)`` must be multiples of its largest stride, 32."""
+    if any(side % 32 for side in input_size):
+        raise ValueError(f"the CSTrack input size must be multiples of 32 (h, w), got {tuple(input_size)}")
+
+
 def detect_frame(
     raw: list[torch.Tensor],
     embedding_map: torch.Tensor,
@@ -124,8 +130,7 @@ class CSTrackTracker:
         self.dtype = dtype
         require_model_on(model, self.device, dtype)
         self.input_size = tuple(input_size or model.config.input_size)
-        if any(side % 32 for side in self.input_size):
-            raise ValueError(f"the CSTrack input size must be multiples of 32 (h, w), got {self.input_size}")
+        check_input_size(self.input_size)
         self.config = config or JDETrackerConfig.preset("cstrack")
         self.nms_threshold = nms_threshold
         self.max_detections = max_detections
