@@ -557,3 +557,48 @@ def _one_sequence_seqmap(tmp_path: Path) -> Path:
     path = tmp_path / "seqmap.txt"
     path.write_text("name\nPETS09-S2L1\n")
     return path
+
+
+def test_sigterm_removes_the_half_written_outputs(tmp_path):
+    """``kill`` / ``timeout`` / a scheduler end a run as Ctrl-C does: no temporary video is left."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import cv2
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    cv2.imwrite(str(frames / "1.jpg"), np.full((48, 64, 3), 90, np.uint8))
+    for k in range(2, 3001):
+        os.link(frames / "1.jpg", frames / f"{k}.jpg")
+    (tmp_path / "det.txt").write_text("".join(f"{k},-1,5,5,20,30,0.9\n" for k in range(1, 3001)))
+    out = tmp_path / "out"
+    command = [
+        sys.executable,
+        "-m",
+        "discmot",
+        "track",
+        str(frames),
+        "--detections",
+        str(tmp_path / "det.txt"),
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen(
+        [*command, "--save-txt", str(out / "r.txt"), "--save-video", str(out / "r.mp4")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not (out.is_dir() and list(out.glob(".r.tmp-*"))):
+        assert proc.poll() is None, proc.communicate()[0][-2000:]
+        assert time.monotonic() < deadline, "no temporary video appeared"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, output[-2000:]
+    assert list(out.iterdir()) == []

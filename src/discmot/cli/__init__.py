@@ -8,8 +8,11 @@ Heavy modules (torch, the models, video IO) are imported inside the verb that ne
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 
 from discmot.cli import analyze, convert, data, demo, evaluate, track, train
@@ -64,7 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return run(args)
+        with _sigterm_as_exit():
+            return run(args)
     except (ValueError, OSError) as error:
         if args.verbose:
             raise
@@ -73,6 +77,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("discmot: interrupted", file=sys.stderr)
         return 130
+
+
+@contextlib.contextmanager
+def _sigterm_as_exit():
+    """SIGTERM (``kill``, ``timeout``, a job scheduler, torchrun stopping its workers) ends the verb with
+    ``SystemExit(143)`` instead of killing the process outright, so half-written outputs (temporary
+    video, result and checkpoint files) are removed on the way out, as on Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _one_line(error: Exception) -> str:
