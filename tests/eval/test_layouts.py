@@ -65,3 +65,11 @@ def test_missing_seqmap_lists_sequence_folders(tmp_path):
     (gt_root / "val_seqmap.txt").unlink()
     plan = resolve_eval_plan(gt_root, results, "DanceTrack", "val")
     assert [s.name for s in plan.sequences] == ["seq-a"] and plan.sequences[0].num_frames == 3
+
+
+def test_an_output_folder_asked_for_that_cannot_be_written_is_an_error(tmp_path):
+    """Read-only results only lose their summaries (a warning); a wrong --output-folder is an error."""
+    gt, trackers = write_benchmark(tmp_path)
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(NotADirectoryError):
+        evaluate(gt, trackers, benchmark="MOT17", split="train", output_folder=tmp_path / "afile")

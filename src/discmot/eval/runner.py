@@ -96,7 +96,7 @@ def evaluate(
     except (LayoutError, MotFormatError) as error:
         raise EvalInputError(str(error)) from None
     results = {tracker: _with_combined(per_sequence[tracker], metric_names) for tracker in plan.tracker_files}
-    _write_outputs(plan, results, metric_names, json_path, write_summaries)
+    _write_outputs(plan, results, metric_names, json_path, write_summaries, output_folder is not None)
     return results
 
 
@@ -177,7 +177,14 @@ def _with_combined(per_sequence: dict[str, dict], metric_names: tuple[str, ...])
     return {**{name: per_sequence[name] for name in sorted(per_sequence)}, COMBINED: combined}
 
 
-def _write_outputs(plan: EvalPlan, results: dict, metric_names, json_path, write_summaries: bool) -> None:
+def _write_outputs(
+    plan: EvalPlan, results: dict, metric_names, json_path, write_summaries: bool, asked_where: bool
+) -> None:
+    """Summaries per tracker (beside its results, or under the ``output_folder`` asked for) and the JSON.
+
+    A tracker folder that cannot be written (read-only results) only loses its summaries, with a
+    warning; an output folder the user asked for and that cannot be written is an error.
+    """
     from discmot.eval import report
 
     if write_summaries:
@@ -186,6 +193,8 @@ def _write_outputs(plan: EvalPlan, results: dict, metric_names, json_path, write
             try:
                 report.write_tracker_outputs(folder, per_sequence, metric_names)
             except OSError as error:
+                if asked_where:
+                    raise
                 log.warning(
                     "could not write summaries to %s (%s); use --output-folder", folder, error.strerror
                 )
