@@ -295,7 +295,7 @@ def test_fdta_fraction_equals_the_benchmark_protocol(fdta_report, sequences):
     assert pairs == total and fraction == pytest.approx(above / total)
 
 
-def test_without_gt_identities_come_from_the_tracker(sequences, tmp_path):
+def test_without_gt_identities_come_from_the_tracker(sequences, tmp_path, caplog):
     images = sequences["dancetrack"] / "img1"  # a plain image folder: no gt to infer
     out = tmp_path / "out"
     argv = [
@@ -308,9 +308,11 @@ def test_without_gt_identities_come_from_the_tracker(sequences, tmp_path):
         "--input-size",
         "160x256",
     ]
-    assert main([*argv, "--max-frames", "4", "--out", str(out)]) == 0
+    with caplog.at_level("WARNING", logger="discmot"):
+        assert main([*argv, "--max-frames", "4", "--frames", "99", "--out", str(out)]) == 0
     summary = check_report(out)
     assert summary["identities"] == "the tracker's output ids" and summary["gt"] is None
+    assert "frame 99: no matrix" in caplog.text  # a frame asked for and not there is said, not dropped
 
 
 def test_clear_errors(sequences, tmp_path, capsys):

@@ -325,6 +325,8 @@ def analyze(
     objects = collect(extractor, stream, truth, max_frames, progress)
     stats = {view: view_statistics(objects, view, config) for view in extractor.views}
     chosen, notes = matrix_frames(objects, list(frames), config.template_lag)
+    for note in notes:  # also in the report; said here since the user asked for those frames
+        log.warning("%s: %s", source, note)
     figures = statistics_figures(stats, config, model)
     matrix_figs, matrices = matrix_figures(objects, extractor.views, chosen, config.template_lag)
     projection_figs, methods = projection_figures(objects, extractor.views, config)
