@@ -124,3 +124,26 @@ def test_images_are_checked_against_seqinfo_as_training_checks_them(tmp_path, ca
     with pytest.raises(ValueError, match=r"000001\.jpg: 100x50, but .*imWidth=1920, imHeight=1080"):
         export_jde([folder], tmp_path / "jde3", "s", "train")
     assert not (tmp_path / "jde3" / "s.train").exists()
+
+
+def test_exporting_onto_the_source_layout_keeps_the_images(tmp_path):
+    """FairMOT's layout keeps the sequences under images/<split>/, so with --out at its root every image
+    'link' is the image itself: it must be left alone, not unlinked first."""
+    folder = make_sequence(tmp_path / "FM" / "images", "S", MOT17_GT)
+    before = (folder / "img1" / "000001.jpg").read_bytes()
+    done = export_jde([folder], tmp_path / "FM", "mot17", "train")
+    assert done.images == 2 and (folder / "img1" / "000001.jpg").read_bytes() == before
+
+
+def test_a_sequence_without_objects_exports_empty_labels_and_bad_gt_is_named(tmp_path):
+    empty = make_sequence(tmp_path / "data", "E", "")
+    done = export_jde([empty], tmp_path / "jde", "e", "train")
+    assert done.images == 2 and done.boxes == 0 and done.identities == 0
+    for gt, words in (
+        ("1,1,0,0,10,10,1,1,1\n1,1,5,5,10,10,1,1,1\n", ":2: .*id 1"),  # one id twice in a frame
+        ("1,1,0,0,0,10,1,1,1\n", ":1: .*width"),
+        ("3,1,0,0,10,10,1,1,1\n", ":1: .*frame"),  # the sequence has 2 frames
+    ):
+        bad = make_sequence(tmp_path / f"bad{len(words)}{gt[0]}", "B", gt)
+        with pytest.raises(ValueError, match=f"{bad / 'gt' / 'gt.txt'}{words}"):
+            export_jde([bad], tmp_path / "jde2", "b", "train")

@@ -92,6 +92,21 @@ def test_bad_tracker_rows(tmp_path, capsys, tracker_rows, line, words):
     assert_clean_failure(status, err, tmp_path / "out", f"seq-a.txt:{line}:", words)
 
 
+def test_bad_rows_found_by_worker_processes_are_the_same_one_line(tmp_path, capsys):
+    """``--workers 2``: the error crosses a process boundary (it must pickle) and still names file and
+    line; it was a traceback about the error class's arguments."""
+    gt, trackers = write_benchmark(tmp_path, tracker_rows=TRACKER_ROWS + ["4,7,80,12,20,40,1,-1,-1,-1"])
+    seq_b = gt / "MOT17-train" / "seq-b"  # a second sequence, so that two processes have work
+    (seq_b / "gt").mkdir(parents=True)
+    (seq_b / "gt" / "gt.txt").write_text("\n".join(GT_ROWS) + "\n")
+    (seq_b / "seqinfo.ini").write_text("[Sequence]\nname=seq-b\nseqLength=3\n")
+    (trackers / "MOT17-train" / "trk" / "data" / "seq-b.txt").write_text("\n".join(TRACKER_ROWS) + "\n")
+    (gt / "seqmaps" / "MOT17-train.txt").write_text("name\nseq-a\nseq-b\n")
+    status = main(["eval", "--gt-folder", str(gt), "--trackers-folder", str(trackers), "--workers", "2",
+                   "--output-folder", str(tmp_path / "out")])  # fmt: skip
+    assert_clean_failure(status, capsys.readouterr().err, tmp_path / "out", "seq-a.txt:4:", "out of range")
+
+
 def test_bad_gt_row_names_gt_file(tmp_path, capsys):
     gt, trackers = write_benchmark(tmp_path, gt_rows=GT_ROWS[:2] + ["1,2,60,10,20,x,1,1,1"] + GT_ROWS[3:])
     status, err = run_cli(gt, trackers, tmp_path / "out", capsys)

@@ -27,7 +27,15 @@ import cv2
 import numpy as np
 
 from discmot.io.atomic import atomic_write_text, link_or_copy
-from discmot.io.mot import SeqInfo, numbered_frames, read_mot_table, read_seqinfo
+from discmot.io.mot import (
+    SeqInfo,
+    check_frames,
+    check_positive_sizes,
+    check_unique_ids,
+    numbered_frames,
+    read_mot_table,
+    read_seqinfo,
+)
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +147,11 @@ def export_jde(sequences: Iterable[Path], out: str | Path, name: str, split: str
         info = read_seqinfo(folder / "seqinfo.ini")
         if info.width is None or info.height is None:
             raise ValueError(f"{folder / 'seqinfo.ini'}: imWidth and imHeight are needed for JDE labels")
-        table = read_mot_table(folder / "gt" / "gt.txt", min_columns=6).values
+        gt = read_mot_table(folder / "gt" / "gt.txt", min_columns=6)
+        check_frames(gt, info.length)  # as eval checks a gt file: each error names the file and line
+        check_positive_sizes(gt)
+        check_unique_ids(gt)
+        table = gt.values.reshape(-1, max(gt.num_columns, 6))  # an empty file (no objects) is (0, 6)
         table = table[kept_rows(table)]
         gt_ids = np.unique(table[:, 1].astype(np.int64))
         identities = np.searchsorted(gt_ids, table[:, 1].astype(np.int64)) + next_identity

@@ -66,6 +66,8 @@ def link_or_copy(source: str | os.PathLike, target: str | os.PathLike) -> None:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
+        if os.path.samefile(source, target):  # already the same file (or the source itself: keep it!)
+            return
         target.unlink()
     try:
         os.link(source, target)

@@ -57,6 +57,10 @@ class MotFormatError(ValueError):
         where = f"{path}:{line}" if line is not None else f"{path}"
         super().__init__(f"{where}: {message}")
 
+    def __reduce__(self):
+        # rebuilt from its parts when it crosses a process boundary (``discmot eval --workers``)
+        return type(self), (self.path, self.reason, self.line)
+
 
 @dataclass(frozen=True)
 class MotTable:
