@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import cv2
 import numpy as np
 import pytest
@@ -28,6 +30,48 @@ def test_synthetic_estimator_reproduces_the_generated_maps(sequence):
     assert run_depth(sequence) == 0
     again = {p.name: p.read_bytes() for p in (sequence / "depth").glob("*.png")}
     assert again == written and len(again) == 6
+
+
+def test_frames_are_matched_by_number_not_by_name_order(tmp_path, caplog):
+    """1.jpg ... 12.jpg (no zero padding): "10" sorts before "2" as text, which gave frame 2's map the
+    name 10; a stray image is ignored with a warning, as training ignores it."""
+    sequence = generate_dataset(tmp_path / "synth", "tiny", sequences=1, frames=12)[0]
+    expected = {}
+    for image in sorted((sequence / "img1").glob("*.jpg")):
+        number = int(image.stem)
+        image.rename(image.with_name(f"{number}.jpg"))
+        expected[f"{number}.png"] = (sequence / "depth" / f"{image.stem}.png").read_bytes()
+    (sequence / "img1" / "thumb.jpg").write_bytes((sequence / "img1" / "1.jpg").read_bytes())
+    for png in (sequence / "depth").glob("*.png"):
+        png.unlink()
+    with caplog.at_level("WARNING"):
+        assert run_depth(sequence) == 0
+    assert {p.name: p.read_bytes() for p in (sequence / "depth").glob("*.png")} == expected
+    assert "not named by a frame number ignored, e.g. thumb.jpg" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "damage, words",
+    [
+        (
+            lambda text: text.replace("synthPreset=tiny", "synthPreset=foo"),
+            "the .discmot. section is damaged",
+        ),
+        (lambda text: text.replace("synthSeed", "seed"), "the .discmot. section is damaged"),
+        (
+            lambda text: "\n".join(line for line in text.splitlines() if not line.startswith("imHeight")),
+            "imWidth and imHeight are needed",
+        ),
+    ],
+)
+def test_a_damaged_seqinfo_is_named(sequence, capsys, damage, words):
+    info = sequence / "seqinfo.ini"
+    info.write_text(damage(info.read_text()))
+    root = str(sequence.parents[1])
+    assert main(["depth", "--data-root", root, "--split", "train", "--estimator", "synthetic"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"discmot: error: {info}") and len(err.splitlines()) == 1
+    assert re.search(words, err)
 
 
 def test_maps_are_named_like_images_and_scaled_by_the_sequence_maximum(tmp_path):

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from discmot.io.atomic import atomic_write_bytes
-from discmot.io.mot import read_seqinfo, read_seqinfo_extra
+from discmot.io.mot import numbered_frames, read_seqinfo, read_seqinfo_extra
 
 #: An estimator gives, for each frame of a sequence, an inverse-depth-like float map ``(H, W)``.
 SequenceEstimator = Callable[[Path], Iterator[tuple[str, np.ndarray]]]
@@ -97,21 +97,24 @@ def synthetic_depth(sequence: Path) -> Iterator[tuple[str, np.ndarray]]:
     from discmot.data.synth.presets import PRESETS
     from discmot.data.synth.render import render_sequence
 
-    extra = read_seqinfo_extra(sequence / "seqinfo.ini")
+    seqinfo = sequence / "seqinfo.ini"
+    extra = read_seqinfo_extra(seqinfo)
     if "synthPreset" not in extra:
         raise ValueError(f"{sequence}: not a discmot synth sequence (no [discmot] section in seqinfo.ini)")
-    info = read_seqinfo(sequence / "seqinfo.ini")
-    config = PRESETS[extra["synthPreset"]]
-    frames = render_sequence(
-        config,
-        int(extra["synthSeed"]),
-        info.length,
-        (info.width, info.height),
-        extra["synthSplit"],
-        int(extra["synthIndex"]),
-    )
-    for frame, image in zip(frames, _image_stems(sequence), strict=True):
-        yield image, inverse_depth(frame.depth)
+    info = read_seqinfo(seqinfo)
+    stems = _frame_stems(sequence)  # before rendering: a missing image is said at once
+    try:
+        config = PRESETS[extra["synthPreset"]]
+        seed, split, index = int(extra["synthSeed"]), extra["synthSplit"], int(extra["synthIndex"])
+    except (KeyError, ValueError) as error:
+        raise ValueError(
+            f"{seqinfo}: the [discmot] section is damaged ({error!r}); render the sequence again"
+        ) from None
+    if info.width is None or info.height is None:
+        raise ValueError(f"{seqinfo}: imWidth and imHeight are needed to render the depth")
+    frames = render_sequence(config, seed, info.length, (info.width, info.height), split, index)
+    for frame, stem in zip(frames, stems, strict=True):
+        yield stem, inverse_depth(frame.depth)
 
 
 class MissingExtraError(ValueError):
@@ -145,7 +148,7 @@ def depth_anything(model_path: str | Path, device: str = "cpu") -> SequenceEstim
     model = model.to(device).eval()
 
     def estimate(sequence: Path) -> Iterator[tuple[str, np.ndarray]]:
-        for stem in _image_stems(sequence):
+        for stem in _frame_stems(sequence):
             path = sequence / "img1" / f"{stem}.jpg"
             image = cv2.imread(str(path))
             if image is None:
@@ -165,11 +168,19 @@ def inverse_depth(depth: np.ndarray) -> np.ndarray:
     return np.float32(1.0) / depth.astype(np.float32)
 
 
-def _image_stems(sequence: Path) -> list[str]:
-    stems = sorted(p.stem for p in (sequence / "img1").glob("*.jpg"))
-    if not stems:
-        raise ValueError(f"{sequence / 'img1'}: no .jpg images")
-    return stems
+def _frame_stems(sequence: Path) -> list[str]:
+    """The image stems of frames ``1..seqLength`` in frame order, by the rule training reads frames with
+    (`discmot.io.mot.numbered_frames`: ``2.jpg`` before ``10.jpg``, other names ignored with a warning)."""
+    folder = sequence / "img1"
+    images = numbered_frames(folder, folder.glob("*.jpg"))
+    if not images:
+        raise ValueError(f"{folder}: no .jpg images named by a frame number")
+    seqinfo = sequence / "seqinfo.ini"
+    length = read_seqinfo(seqinfo).length if seqinfo.is_file() else len(images)
+    missing = [k for k in range(1, length + 1) if k not in images]
+    if missing:
+        raise FileNotFoundError(f"{folder}: no image for frame {missing[0]} (seqLength={length})")
+    return [images[k].stem for k in range(1, length + 1)]
 
 
 def sequences_of(data_root: str | Path, split: str | None = None) -> list[Path]:
