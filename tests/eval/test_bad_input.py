@@ -177,3 +177,17 @@ def test_gt_class_outside_motchallenge_classes(tmp_path, capsys):
     gt, trackers = write_benchmark(tmp_path, gt_rows=GT_ROWS[:3] + ["3,2,62,12,20,40,1,14,1"])
     status, err = run_cli(gt, trackers, tmp_path / "out", capsys)
     assert_clean_failure(status, err, tmp_path / "out", "gt.txt:4:", "class 14")
+
+
+def test_a_json_path_that_is_an_input_or_a_folder_is_refused_first(tmp_path, capsys):
+    gt, trackers = write_benchmark(tmp_path)
+    result = trackers / "MOT17-train" / "trk" / "data" / "seq-a.txt"
+    before = result.read_bytes()
+    for target, words in (
+        (result, "would overwrite one of the files it evaluates"),
+        (tmp_path, "names a folder"),
+    ):
+        argv = ["eval", "--gt-folder", str(gt), "--trackers-folder", str(trackers), "--json", str(target)]
+        status = main([*argv, "--output-folder", str(tmp_path / "out")])
+        assert_clean_failure(status, capsys.readouterr().err, tmp_path / "out", words)
+    assert result.read_bytes() == before

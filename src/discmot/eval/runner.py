@@ -92,6 +92,7 @@ def evaluate(
             tracker_sub_folder,
             output_folder,
         )
+        _check_json_path(json_path, plan)
         per_sequence = _evaluate_all(plan, preset, metric_names, workers, progress)
     except (LayoutError, MotFormatError) as error:
         raise EvalInputError(str(error)) from None
@@ -175,6 +176,22 @@ def _with_combined(per_sequence: dict[str, dict], metric_names: tuple[str, ...])
     ordered = [per_sequence[name] for name in sorted(per_sequence)]
     combined = {name: METRICS[name].combine([r[name] for r in ordered]) for name in metric_names}
     return {**{name: per_sequence[name] for name in sorted(per_sequence)}, COMBINED: combined}
+
+
+def _check_json_path(json_path, plan: EvalPlan) -> None:
+    """Before any work: ``--json`` must name a file that is none of the inputs."""
+    if json_path is None:
+        return
+    path = Path(json_path)
+    if path.is_dir():
+        raise LayoutError(f"{path}: --json names a folder; give a file name")
+    inputs = [s.gt_file for s in plan.sequences] + [
+        f for files in plan.tracker_files.values() for f in files.values()
+    ]
+    if plan.seqmap is not None:
+        inputs.append(plan.seqmap)
+    if path.exists() and any(path.resolve() == Path(f).resolve() for f in inputs):
+        raise LayoutError(f"{path}: --json would overwrite one of the files it evaluates; write elsewhere")
 
 
 def _write_outputs(
