@@ -64,3 +64,21 @@ def cosine_threshold(text: str) -> float:
     if not -1 <= value <= 1:  # also refuses nan
         raise argparse.ArgumentTypeError(f"a cosine similarity lies in [-1, 1], got {text}")
     return value
+
+
+def folder_name(text: str) -> str:
+    """A plain folder name (a split): no path separators, not ``.`` or ``..``, not empty."""
+    if not text or text in (".", "..") or "/" in text or "\\" in text:
+        raise argparse.ArgumentTypeError(f"expected a plain folder name such as train or val, got {text!r}")
+    return text
+
+
+def non_negative_int(text: str) -> int:
+    """A whole number >= 0 (a random seed)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {text}")
+    return value

@@ -37,6 +37,7 @@ def add_convert(verbs) -> None:
 def _run_convert(args: argparse.Namespace) -> int:
     from discmot.io.checkpoints import guess_file_kind
 
+    _check_target(args.source, args.target)
     kind = args.model or guess_file_kind(args.source)
     if kind == "cstrack":
         from discmot.models.cstrack.checkpoint import convert as convert_cstrack
@@ -51,6 +52,19 @@ def _run_convert(args: argparse.Namespace) -> int:
     model = convert(args.source, args.target, args.preset)
     log.info("wrote %s (FDTA, %s)", args.target, _architecture(model.config, PRESETS))
     return 0
+
+
+def _check_target(source: str, target: str) -> None:
+    """The output suffix picks the format; an unknown one, a folder or the source itself is refused."""
+    from pathlib import Path
+
+    path = Path(target)
+    if path.suffix.lower() not in (".safetensors", ".pth", ".pt"):
+        raise ValueError(f"{target}: the output suffix picks the format: .safetensors, .pth or .pt")
+    if path.is_dir():
+        raise ValueError(f"{target}: a folder; give a file name")
+    if path.exists() and path.resolve() == Path(source).resolve():
+        raise ValueError(f"{target}: the output would overwrite the input; write elsewhere")
 
 
 def _architecture(config, presets: dict) -> str:

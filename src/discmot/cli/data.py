@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from discmot.cli.arguments import size_wh
+from discmot.cli.arguments import folder_name, non_negative_int, size_wh
 
 log = logging.getLogger("discmot")
 
@@ -27,14 +27,17 @@ def add_synth(verbs) -> None:
     )
     p.add_argument("--out", required=True, metavar="DIR", help="dataset root to write")
     p.add_argument(
-        "--split", default="train", help="split folder (default: train); splits never share scenes"
+        "--split",
+        type=folder_name,
+        default="train",
+        help="split folder (default: train); splits never share scenes",
     )
     p.add_argument("--sequences", type=int, default=4, metavar="N", help="number of sequences (default: 4)")
     p.add_argument("--frames", type=int, metavar="N", help="frames per sequence (default: the preset's)")
     p.add_argument(
         "--size", type=size_wh, metavar="WxH", help="image size, e.g. 320x192 (default: the preset's)"
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: 0)")
     p.add_argument(
         "--jde", action="store_true", help="also write the JDE layout (labels_with_ids) for CSTrack"
     )
@@ -71,7 +74,9 @@ def add_depth(verbs) -> None:
         "depth-anything (a local Depth Anything model through the optional transformers package).",
     )
     p.add_argument("--data-root", required=True, metavar="DIR", help="dataset root (or a split folder)")
-    p.add_argument("--split", help="split folder under the root (default: sequences directly under it)")
+    p.add_argument(
+        "--split", type=folder_name, help="split folder under the root (default: sequences directly under it)"
+    )
     p.add_argument("--estimator", required=True, choices=["synthetic", "depth-anything"])
     p.add_argument("--model", metavar="PATH", help="local Depth Anything weights (depth-anything estimator)")
     p.add_argument("--device", default="cpu", help="device for depth-anything (default: cpu)")
@@ -107,7 +112,9 @@ def add_jde_export(verbs) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--data-root", required=True, metavar="DIR", help="dataset root holding <split>/<seq>/")
-    p.add_argument("--split", default="train", help="split folder under the root (default: train)")
+    p.add_argument(
+        "--split", type=folder_name, default="train", help="split folder under the root (default: train)"
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="JDE root to write (list entries relative)")
     p.add_argument("--name", required=True, help="dataset name: the list file is <out>/<name>.<split>")
     p.add_argument("--sequences", nargs="+", metavar="SEQ", help="only these sequences (default: all)")

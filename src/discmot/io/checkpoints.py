@@ -155,7 +155,7 @@ def read_detr_pretrain(path: str | Path) -> dict[str, torch.Tensor]:
     `read_official` (MOTIP's DETR-only pre-trains, official FDTA/MOTIP checkpoints) and taken whole.
     """
     path = Path(path)
-    if path.suffix != ".safetensors":
+    if path.suffix.lower() != ".safetensors":
         return read_official(path)
     tensors, metadata = read_safetensors(path)
     kind = metadata.get("kind", "fdta")
@@ -243,7 +243,7 @@ def guess_file_kind(path: str | Path) -> str:
     from discmot.io.pickled import read_torch_file  # (it imports this module)
 
     path = Path(path)
-    if path.suffix == ".safetensors":
+    if path.suffix.lower() == ".safetensors":
         return read_safetensors(path)[1].get("kind", "fdta")
     data = read_torch_file(path)
     if isinstance(data, Mapping) and "model_kind" in data:

@@ -44,7 +44,7 @@ def load_cstrack(path: str | Path, preset_name: str | None = None) -> CSTrack:
     shapes (`infer_cstrack_preset`), falling back to ``cstrack``.
     """
     path = Path(path)
-    if path.suffix == ".safetensors":
+    if path.suffix.lower() == ".safetensors":
         return _load_safetensors(path)
     data = pickled.read_torch_file(path)
     if isinstance(data, Mapping) and data.get("format") == TRAINING_FORMAT:
@@ -155,7 +155,7 @@ def _load_training_checkpoint(path: Path, data: Mapping) -> CSTrack:
 def save_cstrack(path: str | Path, model: CSTrack) -> None:
     """Writes ``model`` as discmot safetensors (``.safetensors``) or as an official 2022-format state dict."""
     path = Path(path)
-    if path.suffix == ".safetensors":
+    if path.suffix.lower() == ".safetensors":
         checkpoints.write_safetensors(path, model, model.config, kind=KIND)
     else:
         checkpoints.write_official(path, model, model.config)

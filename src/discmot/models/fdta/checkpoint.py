@@ -30,7 +30,7 @@ DETECTOR_STAGE = "detector"
 def load_fdta(path: str | Path, preset_name: str | None = None) -> FDTA:
     """An FDTA model with the weights of ``path`` (official or discmot format), in eval mode."""
     path = Path(path)
-    if path.suffix == ".safetensors":
+    if path.suffix.lower() == ".safetensors":
         tensors, metadata = checkpoints.read_safetensors(path)
         if metadata.get("kind") != "fdta":
             raise checkpoints.CheckpointError(
@@ -87,7 +87,7 @@ def _load_training_checkpoint(path: Path, data: dict) -> FDTA:
 def save_fdta(path: str | Path, model: FDTA) -> None:
     """Writes ``model`` as discmot safetensors (``.safetensors``) or in the official format (otherwise)."""
     path = Path(path)
-    if path.suffix == ".safetensors":
+    if path.suffix.lower() == ".safetensors":
         checkpoints.write_safetensors(path, model, model.config, kind="fdta")
     else:
         checkpoints.write_official(path, model, model.config)
