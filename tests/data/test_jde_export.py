@@ -147,3 +147,14 @@ def test_a_sequence_without_objects_exports_empty_labels_and_bad_gt_is_named(tmp
         bad = make_sequence(tmp_path / f"bad{len(words)}{gt[0]}", "B", gt)
         with pytest.raises(ValueError, match=f"{bad / 'gt' / 'gt.txt'}{words}"):
             export_jde([bad], tmp_path / "jde2", "b", "train")
+
+
+def test_a_bad_later_sequence_leaves_no_partial_export_and_duplicates_count_once(tmp_path):
+    good = make_sequence(tmp_path / "data", "A", MOT17_GT)
+    bad = make_sequence(tmp_path / "data", "B", "1,1,0,0,10,10\n")
+    (bad / "img1" / "000002.jpg").unlink()
+    with pytest.raises(FileNotFoundError, match="no image for frame 2"):
+        export_jde([good, bad], tmp_path / "jde", "x", "train")
+    assert not (tmp_path / "jde").exists()
+    done = export_jde([good, good], tmp_path / "jde", "x", "train")  # a sequence named twice
+    assert done.images == 2 and done.identities == 2

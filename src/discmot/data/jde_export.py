@@ -134,6 +134,8 @@ def _check_image_size(image: Path, info: SeqInfo, seqinfo: Path) -> None:
 def export_jde(sequences: Iterable[Path], out: str | Path, name: str, split: str) -> JDEExport:
     """Writes the JDE layout of ``sequences`` (sequence folders) under ``out``; returns what it wrote.
 
+    Every sequence is read and checked before anything is written, so bad input leaves no partial export.
+
     Raises:
         FileNotFoundError: a sequence without ``gt/gt.txt`` or ``seqinfo.ini``, or without the image of
             a frame up to ``seqLength``.
@@ -141,23 +143,15 @@ def export_jde(sequences: Iterable[Path], out: str | Path, name: str, split: str
             ``seqinfo.ini`` says, ``.jpeg`` images.
     """
     out = Path(out)
+    read = [_read_sequence(folder) for folder in sorted({Path(s) for s in sequences})]
     listed: list[str] = []
     boxes, next_identity = 0, 1
-    for folder in sorted(Path(s) for s in sequences):
-        info = read_seqinfo(folder / "seqinfo.ini")
-        if info.width is None or info.height is None:
-            raise ValueError(f"{folder / 'seqinfo.ini'}: imWidth and imHeight are needed for JDE labels")
-        gt = read_mot_table(folder / "gt" / "gt.txt", min_columns=6)
-        check_frames(gt, info.length)  # as eval checks a gt file: each error names the file and line
-        check_positive_sizes(gt)
-        check_unique_ids(gt)
-        table = gt.values.reshape(-1, max(gt.num_columns, 6))  # an empty file (no objects) is (0, 6)
-        table = table[kept_rows(table)]
+    for folder, info, table, images in read:
         gt_ids = np.unique(table[:, 1].astype(np.int64))
         identities = np.searchsorted(gt_ids, table[:, 1].astype(np.int64)) + next_identity
         next_identity += len(gt_ids)
         frames = table[:, 0].astype(np.int64)
-        for frame, image in _frame_images(folder, info):
+        for frame, image in images:
             relative = Path("images") / split / folder.name / "img1" / image.name
             link_or_copy(image, out / relative)
             rows = frames == frame
@@ -172,3 +166,16 @@ def export_jde(sequences: Iterable[Path], out: str | Path, name: str, split: str
     identities = next_identity - 1
     log.info("%s: %d images, %d boxes, %d identities", list_file, len(listed), boxes, identities)
     return JDEExport(list_file, len(listed), boxes, identities)
+
+
+def _read_sequence(folder: Path) -> tuple[Path, SeqInfo, np.ndarray, list[tuple[int, Path]]]:
+    """One sequence's seqinfo, its training rows ``(n, >= 6)`` and its frame images, all checked."""
+    info = read_seqinfo(folder / "seqinfo.ini")
+    if info.width is None or info.height is None:
+        raise ValueError(f"{folder / 'seqinfo.ini'}: imWidth and imHeight are needed for JDE labels")
+    gt = read_mot_table(folder / "gt" / "gt.txt", min_columns=6)
+    check_frames(gt, info.length)  # as eval checks a gt file: each error names the file and line
+    check_positive_sizes(gt)
+    check_unique_ids(gt)
+    table = gt.values.reshape(-1, max(gt.num_columns, 6))  # an empty file (no objects) is (0, 6)
+    return folder, info, table[kept_rows(table)], _frame_images(folder, info)
