@@ -126,3 +126,13 @@ def test_quantisation_is_exactly_floor_255_d_over_max():
         largest = Fraction(float(values.max()))
         exact = [min(int(Fraction(float(v)) * 255 / largest), 255) for v in values]
         assert quantised.tolist() == exact and quantised[values.argmax()] == 255
+
+
+def test_a_bad_later_sequence_stops_the_run_before_any_map_is_written(tmp_path):
+    first, second = generate_dataset(tmp_path / "synth", "tiny", sequences=2, frames=4)
+    for png in [*(first / "depth").glob("*.png"), *(second / "depth").glob("*.png")]:
+        png.unlink()
+    next((second / "img1").glob("*.jpg")).unlink()
+    with pytest.raises(FileNotFoundError, match="tiny-train-0001/img1: no image for frame"):
+        run_depth(first)
+    assert not list((first / "depth").glob("*.png"))

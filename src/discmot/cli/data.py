@@ -84,7 +84,13 @@ def add_depth(verbs) -> None:
 
 
 def _run_depth(args: argparse.Namespace) -> int:
-    from discmot.io.depth import depth_anything, sequences_of, synthetic_depth, write_depth_maps
+    from discmot.io.depth import (
+        check_sequence,
+        depth_anything,
+        sequences_of,
+        synthetic_depth,
+        write_depth_maps,
+    )
 
     if args.estimator == "depth-anything":
         if not args.model:
@@ -92,7 +98,10 @@ def _run_depth(args: argparse.Namespace) -> int:
         estimate = depth_anything(args.model, args.device)
     else:
         estimate = synthetic_depth
-    for sequence in sequences_of(args.data_root, args.split):
+    sequences = sequences_of(args.data_root, args.split)
+    for sequence in sequences:  # every sequence checked first: bad input leaves no half-done split
+        check_sequence(sequence, synthetic=args.estimator == "synthetic")
+    for sequence in sequences:
         count = write_depth_maps(sequence, estimate)
         log.info("%s: %d depth maps", sequence.name, count)
     return 0

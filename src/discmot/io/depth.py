@@ -94,8 +94,26 @@ def write_depth_maps(sequence: str | Path, estimate: SequenceEstimator) -> int:
 
 def synthetic_depth(sequence: Path) -> Iterator[tuple[str, np.ndarray]]:
     """Exact inverse depth of a ``discmot synth`` sequence, re-rendered from its recorded parameters."""
-    from discmot.data.synth.presets import PRESETS
     from discmot.data.synth.render import render_sequence
+
+    stems, config, seed, split, index, info = _synthetic_parameters(sequence)
+    frames = render_sequence(config, seed, info.length, (info.width, info.height), split, index)
+    for frame, stem in zip(frames, stems, strict=True):
+        yield stem, inverse_depth(frame.depth)
+
+
+def check_sequence(sequence: Path, synthetic: bool) -> None:
+    """What would stop `write_depth_maps` on ``sequence`` (its frame images; for the synthetic estimator
+    its recorded parameters), raised before any sequence of a run is written."""
+    if synthetic:
+        _synthetic_parameters(sequence)
+    else:
+        _frame_stems(sequence)
+
+
+def _synthetic_parameters(sequence: Path):
+    """``(frame stems, preset config, seed, split, index, SeqInfo)`` of a ``discmot synth`` sequence."""
+    from discmot.data.synth.presets import PRESETS
 
     seqinfo = sequence / "seqinfo.ini"
     extra = read_seqinfo_extra(seqinfo)
@@ -112,9 +130,7 @@ def synthetic_depth(sequence: Path) -> Iterator[tuple[str, np.ndarray]]:
         ) from None
     if info.width is None or info.height is None:
         raise ValueError(f"{seqinfo}: imWidth and imHeight are needed to render the depth")
-    frames = render_sequence(config, seed, info.length, (info.width, info.height), split, index)
-    for frame, stem in zip(frames, stems, strict=True):
-        yield stem, inverse_depth(frame.depth)
+    return stems, config, seed, split, index, info
 
 
 class MissingExtraError(ValueError):
