@@ -86,7 +86,7 @@ def evaluate(
             trackers_folder,
             benchmark,
             split,
-            list(trackers) if trackers else None,
+            _tracker_names(trackers),
             seqmap,
             skip_split_folder,
             tracker_sub_folder,
@@ -176,6 +176,13 @@ def _with_combined(per_sequence: dict[str, dict], metric_names: tuple[str, ...])
     ordered = [per_sequence[name] for name in sorted(per_sequence)]
     combined = {name: METRICS[name].combine([r[name] for r in ordered]) for name in metric_names}
     return {**{name: per_sequence[name] for name in sorted(per_sequence)}, COMBINED: combined}
+
+
+def _tracker_names(trackers) -> list[str] | None:
+    """``--trackers`` as folder names: a tab-completed ``T1/`` is ``T1``; a name given twice counts once."""
+    if not trackers:
+        return None
+    return list(dict.fromkeys(str(name).rstrip("/\\") for name in trackers))
 
 
 def _check_json_path(json_path, plan: EvalPlan) -> None:
