@@ -353,3 +353,15 @@ def test_report_opens_in_headless_chromium(fdta_report):
         timeout=60,
     )
     assert result.returncode == 0 and b"Embedding diagnostics" in result.stdout
+
+
+def test_a_gt_file_eval_would_refuse_is_refused_naming_the_line(tmp_path):
+    from discmot.analysis.analyze import read_gt
+    from discmot.io.mot import MotFormatError
+
+    (tmp_path / "twice.txt").write_text("1,4,0,0,10,10,1,1,1\n1,4,20,0,10,10,1,1,1\n")
+    with pytest.raises(MotFormatError, match=r"twice.txt:2: .*4"):
+        read_gt(tmp_path / "twice.txt")
+    (tmp_path / "flat.txt").write_text("1,4,0,0,10,0,1,1,1\n")
+    with pytest.raises(MotFormatError, match=r"flat.txt:1: .*width and height"):
+        read_gt(tmp_path / "flat.txt")

@@ -40,9 +40,14 @@ def read_gt(path: str | Path) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     Rows whose 7th column (the "consider" flag) is 0 are dropped: MOT17 marks ignore regions and other
     classes that way; DanceTrack and synthetic gt have 1 everywhere, so nothing changes for them.
     """
-    from discmot.io.mot import read_mot_table, rows_by_frame
+    from discmot.io.mot import check_positive_sizes, check_unique_ids, read_mot_table, rows_by_frame
 
-    values = read_mot_table(path, min_columns=6).values
+    table = read_mot_table(path, min_columns=6)
+    check_positive_sizes(table)  # as eval checks a gt file: errors name the file and line
+    check_unique_ids(table)
+    values = table.values.reshape(-1, max(table.num_columns, 6))
+    if not len(values):
+        log.warning("%s: no ground-truth rows: no object is identified, so the figures will be empty", path)
     if values.shape[1] >= 7:
         values = values[values[:, 6] != 0]
     return {
