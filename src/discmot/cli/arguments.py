@@ -46,12 +46,21 @@ def frame_rate(text: str) -> float:
 
 def positive_int(text: str) -> int:
     """A whole number >= 1 (a count of frames, a 1-based frame number)."""
+    return _int_at_least(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """A whole number >= 0 (a random seed)."""
+    return _int_at_least(text, 0)
+
+
+def _int_at_least(text: str, smallest: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {text}")
+    if value < smallest:
+        raise argparse.ArgumentTypeError(f"expected a number of at least {smallest}, got {text}")
     return value
 
 
@@ -71,14 +80,3 @@ def folder_name(text: str) -> str:
     if not text or text in (".", "..") or "/" in text or "\\" in text:
         raise argparse.ArgumentTypeError(f"expected a plain folder name such as train or val, got {text!r}")
     return text
-
-
-def non_negative_int(text: str) -> int:
-    """A whole number >= 0 (a random seed)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {text}")
-    return value
