@@ -602,3 +602,24 @@ def test_sigterm_removes_the_half_written_outputs(tmp_path):
     output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM, output[-2000:]
     assert list(out.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_sigterm_still_kills_forked_children_outright():
+    """DataLoader workers are forked from the verb's process: they must keep dying of SIGTERM (their
+    parent stops them that way), not raise SystemExit in the parent's place."""
+    import os
+    import signal
+    import time
+
+    from discmot.cli import _sigterm_as_exit
+
+    with _sigterm_as_exit():
+        child = os.fork()
+        if child == 0:
+            time.sleep(30)
+            os._exit(0)
+        time.sleep(0.2)
+        os.kill(child, signal.SIGTERM)
+        _, status = os.waitpid(child, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM
