@@ -10,6 +10,7 @@ independent of the real trackers; the CLI tests use the real JDE tracker.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -604,7 +605,7 @@ def test_sigterm_removes_the_half_written_outputs(tmp_path):
     assert list(out.iterdir()) == []
 
 
-@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_sigterm_still_kills_forked_children_outright():
     """DataLoader workers are forked from the verb's process: they must keep dying of SIGTERM (their
     parent stops them that way), not raise SystemExit in the parent's place."""
