@@ -45,7 +45,7 @@ def read_gt(path: str | Path) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     table = read_mot_table(path, min_columns=6)
     check_positive_sizes(table)  # as eval checks a gt file: errors name the file and line
     check_unique_ids(table)
-    values = table.values.reshape(-1, max(table.num_columns, 6))
+    values = table.values
     if not len(values):
         log.warning("%s: no ground-truth rows: no object is identified, so the figures will be empty", path)
     if values.shape[1] >= 7:

@@ -98,11 +98,11 @@ def _run_depth(args: argparse.Namespace) -> int:
         estimate = depth_anything(args.model, args.device)
     else:
         estimate = synthetic_depth
-    sequences = sequences_of(args.data_root, args.split)
-    for sequence in sequences:  # every sequence checked first: bad input leaves no half-done split
-        check_sequence(sequence, synthetic=args.estimator == "synthetic")
-    for sequence in sequences:
-        count = write_depth_maps(sequence, estimate)
+    synthetic = args.estimator == "synthetic"
+    # every sequence checked first: bad input leaves no half-done split
+    checked = [(s, check_sequence(s, synthetic)) for s in sequences_of(args.data_root, args.split)]
+    for sequence, stems in checked:
+        count = write_depth_maps(sequence, estimate, stems)
         log.info("%s: %d depth maps", sequence.name, count)
     return 0
 

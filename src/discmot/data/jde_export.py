@@ -32,7 +32,7 @@ from discmot.io.mot import (
     check_frames,
     check_positive_sizes,
     check_unique_ids,
-    numbered_frames,
+    frame_images,
     read_mot_table,
     read_seqinfo,
 )
@@ -98,25 +98,11 @@ def _frame_images(folder: Path, info: SeqInfo) -> list[tuple[int, Path]]:
                 f"{path}: a JDE list can only name .jpg and .png images (their label paths are derived "
                 "by replacing that suffix); rename the images"
             )
-    frames = numbered_frames(image_dir, paths)
     if info.length < 1:
         raise ValueError(f"{folder / 'seqinfo.ini'}: seqLength={info.length}: no frames to export")
-    missing = [frame for frame in range(1, info.length + 1) if frame not in frames]
-    if missing:
-        raise FileNotFoundError(
-            f"{image_dir}: no image for frame {missing[0]} ({len(missing)} of seqLength={info.length} in "
-            f"{folder / 'seqinfo.ini'} missing)"
-        )
-    if len(frames) > info.length:
-        log.warning(
-            "%s: %d numbered images but seqLength=%d: frames after %d are not exported",
-            image_dir,
-            len(frames),
-            info.length,
-            info.length,
-        )
-    _check_image_size(frames[1], info, folder / "seqinfo.ini")
-    return [(frame, frames[frame]) for frame in range(1, info.length + 1)]
+    images = frame_images(image_dir, paths, info.length, folder / "seqinfo.ini")
+    _check_image_size(images[0], info, folder / "seqinfo.ini")
+    return list(enumerate(images, start=1))
 
 
 def _check_image_size(image: Path, info: SeqInfo, seqinfo: Path) -> None:
@@ -177,5 +163,4 @@ def _read_sequence(folder: Path) -> tuple[Path, SeqInfo, np.ndarray, list[tuple[
     check_frames(gt, info.length)  # as eval checks a gt file: each error names the file and line
     check_positive_sizes(gt)
     check_unique_ids(gt)
-    table = gt.values.reshape(-1, max(gt.num_columns, 6))  # an empty file (no objects) is (0, 6)
-    return folder, info, table[kept_rows(table)], _frame_images(folder, info)
+    return folder, info, gt.values[kept_rows(gt.values)], _frame_images(folder, info)

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from discmot.data.transforms import MAX_BOXES_PER_FRAME
-from discmot.io.mot import FRAME, ID, check_frames, numbered_frames, read_mot_table, read_seqinfo
+from discmot.io.mot import FRAME, ID, check_frames, frame_images, read_mot_table, read_seqinfo
 
 log = logging.getLogger(__name__)
 
@@ -166,32 +166,11 @@ def _listdir(folder: Path) -> list[str]:
 
 def load_sequence(folder: Path, name: str) -> SequenceRecord:
     """Reads one sequence folder: images by frame number, ``gt/gt.txt``, length from ``seqinfo.ini``."""
-    images = _numbered_images(folder / "img1")
-    info = folder / "seqinfo.ini"
-    length = read_seqinfo(info).length if info.is_file() else len(images)
-    for frame in range(1, length + 1):
-        if frame not in images:
-            where = f"seqLength={length} in {info}" if info.is_file() else f"{len(images)} images"
-            raise FileNotFoundError(f"{folder / 'img1'}: no image for frame {frame} ({where})")
-    if len(images) > length:  # BFT's loader counts the images; DanceTrack's and SportsMOT's read seqLength
-        log.warning(
-            "%s: %d numbered images but seqLength=%d in %s: frames after %d are not used",
-            folder / "img1",
-            len(images),
-            length,
-            info,
-            length,
-        )
+    image_dir, info = folder / "img1", folder / "seqinfo.ini"
+    if not image_dir.is_dir():
+        raise FileNotFoundError(f"{image_dir}: image folder not found")
+    length = read_seqinfo(info).length if info.is_file() else None
+    images = frame_images(image_dir, image_dir.glob("*.jpg"), length, info)  # the original reads .jpg
     table = read_mot_table(folder / "gt" / "gt.txt", min_columns=6)
-    check_frames(table, length)
-    if table.num_rows:
-        frames, values = table.truncated(FRAME) - 1, table.values[:, ID : ID + 5]
-    else:
-        frames, values = np.zeros(0, np.int64), np.zeros((0, 5))
-    return records_from_rows(name, [images[f] for f in range(1, length + 1)], frames, values)
-
-
-def _numbered_images(folder: Path) -> dict[int, Path]:
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: image folder not found")
-    return numbered_frames(folder, folder.glob("*.jpg"))  # the original reads .jpg frames by number
+    check_frames(table, len(images))
+    return records_from_rows(name, images, table.truncated(FRAME) - 1, table.values[:, ID : ID + 5])

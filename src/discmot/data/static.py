@@ -50,5 +50,5 @@ def _image_record(base: Path, split: str, name: str):
         raise FileNotFoundError(f"{gt}: annotation file not found (for the image {image})")
     table = read_mot_table(gt, min_columns=6)
     # Columns: frame (always 0: one still frame), track id, x, y, w, h; all rows used.
-    values = table.values[:, 1:6] if table.num_rows else np.zeros((0, 5))
+    values = table.values[:, 1:6]
     return records_from_rows(f"{split}/{name}", [image], np.zeros(len(values), np.int64), values, static=True)

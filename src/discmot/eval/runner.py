@@ -192,12 +192,13 @@ def _check_json_path(json_path, plan: EvalPlan) -> None:
     path = Path(json_path)
     if path.is_dir():
         raise LayoutError(f"{path}: --json names a folder; give a file name")
+    if not path.exists():
+        return
     inputs = [s.gt_file for s in plan.sequences] + [
         f for files in plan.tracker_files.values() for f in files.values()
     ]
-    if plan.seqmap is not None:
-        inputs.append(plan.seqmap)
-    if path.exists() and any(path.resolve() == Path(f).resolve() for f in inputs):
+    target = path.resolve()
+    if any(target == Path(f).resolve() for f in [*inputs, plan.seqmap] if f is not None):
         raise LayoutError(f"{path}: --json would overwrite one of the files it evaluates; write elsewhere")
 
 

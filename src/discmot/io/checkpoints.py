@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import pickle
 import zipfile
 from collections.abc import Mapping
@@ -29,6 +30,8 @@ from torch import nn
 
 from discmot._version import __version__
 from discmot.io.atomic import atomic_open
+
+log = logging.getLogger(__name__)
 
 DETR_ONLY_MARKER = "bbox_embed.0.layers.0.weight"
 FDTA_PREFIXES = ("detr.", "id_decoder.", "trajectory_embedding.", "trajectory_modeling.")
@@ -277,10 +280,15 @@ def write_official(path: str | Path, model: nn.Module, config=None) -> None:
 OFFICIAL_CONFIG_KEY = "discmot_config"
 
 
-def official_config(data) -> dict | None:
-    """The config dict `write_official` stored in an official file's content, or None."""
+def official_config(data, path: str | Path, preset_name: str | None = None) -> dict | None:
+    """The config dict `write_official` stored in an official file's content, or None; a preset the
+    caller asked for is not used when the file holds its own config (said with a warning)."""
     text = data.get(OFFICIAL_CONFIG_KEY) if isinstance(data, Mapping) else None
-    return json.loads(text) if isinstance(text, str) else None
+    if not isinstance(text, str):
+        return None
+    if preset_name is not None:
+        log.warning("%s: the file holds its config; --preset %s is not used", path, preset_name)
+    return json.loads(text)
 
 
 def write_safetensors(

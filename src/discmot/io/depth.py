@@ -21,10 +21,10 @@ import cv2
 import numpy as np
 
 from discmot.io.atomic import atomic_write_bytes
-from discmot.io.mot import numbered_frames, read_seqinfo, read_seqinfo_extra
+from discmot.io.mot import frame_images, read_seqinfo, read_seqinfo_extra
 
 #: An estimator gives, for each frame of a sequence, an inverse-depth-like float map ``(H, W)``.
-SequenceEstimator = Callable[[Path], Iterator[tuple[str, np.ndarray]]]
+SequenceEstimator = Callable[..., Iterator[tuple[str, np.ndarray]]]
 
 
 class DepthAccumulator:
@@ -84,34 +84,39 @@ class DepthAccumulator:
         return len(self.stems)
 
 
-def write_depth_maps(sequence: str | Path, estimate: SequenceEstimator) -> int:
-    """Writes ``depth/<stem>.png`` for every frame ``estimate(sequence)`` yields; returns the count."""
+def write_depth_maps(
+    sequence: str | Path, estimate: SequenceEstimator, stems: list[str] | None = None
+) -> int:
+    """Writes ``depth/<stem>.png`` for every frame ``estimate(sequence)`` yields; returns the count.
+
+    ``stems``: the sequence's frame stems when `check_sequence` has already found them (the estimators
+    of this module take them instead of reading the image folder again).
+    """
     accumulator = DepthAccumulator()
-    for stem, inverse in estimate(Path(sequence)):
+    frames = estimate(Path(sequence)) if stems is None else estimate(Path(sequence), stems=stems)
+    for stem, inverse in frames:
         accumulator.add(stem, inverse)
     return accumulator.write(sequence)
 
 
-def synthetic_depth(sequence: Path) -> Iterator[tuple[str, np.ndarray]]:
+def synthetic_depth(sequence: Path, stems: list[str] | None = None) -> Iterator[tuple[str, np.ndarray]]:
     """Exact inverse depth of a ``discmot synth`` sequence, re-rendered from its recorded parameters."""
     from discmot.data.synth.render import render_sequence
 
-    stems, config, seed, split, index, info = _synthetic_parameters(sequence)
+    stems, config, seed, split, index, info = _synthetic_parameters(sequence, stems)
     frames = render_sequence(config, seed, info.length, (info.width, info.height), split, index)
     for frame, stem in zip(frames, stems, strict=True):
         yield stem, inverse_depth(frame.depth)
 
 
-def check_sequence(sequence: Path, synthetic: bool) -> None:
+def check_sequence(sequence: Path, synthetic: bool) -> list[str]:
     """What would stop `write_depth_maps` on ``sequence`` (its frame images; for the synthetic estimator
-    its recorded parameters), raised before any sequence of a run is written."""
-    if synthetic:
-        _synthetic_parameters(sequence)
-    else:
-        _frame_stems(sequence)
+    its recorded parameters), raised before any sequence of a run is written; returns the frame stems
+    to pass on to it."""
+    return _synthetic_parameters(sequence)[0] if synthetic else _frame_stems(sequence)
 
 
-def _synthetic_parameters(sequence: Path):
+def _synthetic_parameters(sequence: Path, stems: list[str] | None = None):
     """``(frame stems, preset config, seed, split, index, SeqInfo)`` of a ``discmot synth`` sequence."""
     from discmot.data.synth.presets import PRESETS
 
@@ -120,7 +125,7 @@ def _synthetic_parameters(sequence: Path):
     if "synthPreset" not in extra:
         raise ValueError(f"{sequence}: not a discmot synth sequence (no [discmot] section in seqinfo.ini)")
     info = read_seqinfo(seqinfo)
-    stems = _frame_stems(sequence)  # before rendering: a missing image is said at once
+    stems = stems or _frame_stems(sequence)  # before rendering: a missing image is said at once
     try:
         config = PRESETS[extra["synthPreset"]]
         seed, split, index = int(extra["synthSeed"]), extra["synthSplit"], int(extra["synthIndex"])
@@ -163,8 +168,8 @@ def depth_anything(model_path: str | Path, device: str = "cpu") -> SequenceEstim
         )
     model = model.to(device).eval()
 
-    def estimate(sequence: Path) -> Iterator[tuple[str, np.ndarray]]:
-        for stem in _frame_stems(sequence):
+    def estimate(sequence: Path, stems: list[str] | None = None) -> Iterator[tuple[str, np.ndarray]]:
+        for stem in stems or _frame_stems(sequence):
             path = sequence / "img1" / f"{stem}.jpg"
             image = cv2.imread(str(path))
             if image is None:
@@ -186,17 +191,13 @@ def inverse_depth(depth: np.ndarray) -> np.ndarray:
 
 def _frame_stems(sequence: Path) -> list[str]:
     """The image stems of frames ``1..seqLength`` in frame order, by the rule training reads frames with
-    (`discmot.io.mot.numbered_frames`: ``2.jpg`` before ``10.jpg``, other names ignored with a warning)."""
-    folder = sequence / "img1"
-    images = numbered_frames(folder, folder.glob("*.jpg"))
-    if not images:
+    (`discmot.io.mot.frame_images`: ``2.jpg`` before ``10.jpg``, other names ignored with a warning)."""
+    folder, seqinfo = sequence / "img1", sequence / "seqinfo.ini"
+    length = read_seqinfo(seqinfo).length if seqinfo.is_file() else None
+    stems = [image.stem for image in frame_images(folder, folder.glob("*.jpg"), length, seqinfo)]
+    if not stems:
         raise ValueError(f"{folder}: no .jpg images named by a frame number")
-    seqinfo = sequence / "seqinfo.ini"
-    length = read_seqinfo(seqinfo).length if seqinfo.is_file() else len(images)
-    missing = [k for k in range(1, length + 1) if k not in images]
-    if missing:
-        raise FileNotFoundError(f"{folder}: no image for frame {missing[0]} (seqLength={length})")
-    return [images[k].stem for k in range(1, length + 1)]
+    return stems
 
 
 def sequences_of(data_root: str | Path, split: str | None = None) -> list[Path]:

@@ -101,7 +101,8 @@ def read_mot_table(path: str | Path, min_columns: int = 0) -> MotTable:
 
     Args:
         path: the text file.
-        min_columns: rows with fewer columns are an error (0: no requirement).
+        min_columns: rows with fewer columns are an error (0: no requirement); a file without rows
+            gives a ``(0, min_columns)`` table, so callers index its columns without a special case.
 
     Raises:
         MotFormatError: unreadable file, undeterminable delimiter, blank line, inconsistent column
@@ -115,6 +116,8 @@ def read_mot_table(path: str | Path, min_columns: int = 0) -> MotTable:
     except OSError as error:
         raise MotFormatError(path, f"cannot read file ({error.strerror})") from None
     values = parse_mot_bytes(raw, path)
+    if not len(values) and min_columns:
+        values = np.zeros((0, max(values.shape[1], min_columns)))
     table = MotTable(path, values)
     if table.num_rows and table.num_columns < min_columns:
         raise MotFormatError(
@@ -352,6 +355,36 @@ def numbered_frames(folder: Path, images: Iterable[Path]) -> dict[int, Path]:
             min(others).name,
         )
     return frames
+
+
+def frame_images(image_dir: Path, images: Iterable[Path], length: int | None, seqinfo: Path) -> list[Path]:
+    """The images of frames ``1..length`` in frame order, by the rule of `numbered_frames`.
+
+    ``length`` is ``seqinfo``'s ``seqLength`` (``None``: no seqinfo.ini, as many frames as numbered
+    images). Numbered images after it are not used, with a warning (BFT's loader counts images,
+    DanceTrack's and SportsMOT's read seqLength).
+
+    Raises:
+        FileNotFoundError: a frame up to ``length`` has no image.
+    """
+    frames = numbered_frames(image_dir, images)
+    count = len(frames) if length is None else length
+    missing = [frame for frame in range(1, count + 1) if frame not in frames]
+    if missing:
+        where = f"seqLength={count} in {seqinfo}" if length is not None else f"{len(frames)} images"
+        raise FileNotFoundError(
+            f"{image_dir}: no image for frame {missing[0]} ({len(missing)} of {where} missing)"
+        )
+    if len(frames) > count:
+        log.warning(
+            "%s: %d numbered images but seqLength=%d in %s: frames after %d are not used",
+            image_dir,
+            len(frames),
+            count,
+            seqinfo,
+            count,
+        )
+    return [frames[frame] for frame in range(1, count + 1)]
 
 
 def _ini_number(section: configparser.SectionProxy, key: str, path: Path) -> float | None:

@@ -50,10 +50,8 @@ def load_cstrack(path: str | Path, preset_name: str | None = None) -> CSTrack:
     if isinstance(data, Mapping) and data.get("format") == TRAINING_FORMAT:
         return _load_training_checkpoint(path, data)
     state = official_state(data, path)
-    stored = checkpoints.official_config(data)
+    stored = checkpoints.official_config(data, path, preset_name)
     if stored is not None:
-        if preset_name is not None:
-            log.warning("%s: the file holds its config; --preset %s is not used", path, preset_name)
         model = CSTrack(config_from_dict(stored))
     else:
         model = build_cstrack(preset_name or infer_cstrack_preset(state) or "cstrack")

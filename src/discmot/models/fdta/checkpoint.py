@@ -58,10 +58,8 @@ def load_fdta(path: str | Path, preset_name: str | None = None) -> FDTA:
 def _official_file_config(path: Path, data, state, preset_name: str | None):
     """The architecture of an official file: the config discmot wrote beside it, else ``preset_name``,
     else the preset its shapes point to (MOTIP files: without the Spatial and Temporal Adapters)."""
-    stored = checkpoints.official_config(data)
+    stored = checkpoints.official_config(data, path, preset_name)
     if stored is not None:
-        if preset_name is not None:
-            log.warning("%s: the file holds its config; --preset %s is not used", path, preset_name)
         return config_from_dict(stored)
     config = preset(preset_name or checkpoints.infer_fdta_preset(state) or "dancetrack")
     if checkpoints.is_motip_state(state):  # MOTIP, FDTA's base: the network without these two adapters

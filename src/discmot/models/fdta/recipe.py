@@ -31,7 +31,7 @@ from discmot import config as shared
 from discmot.config import RecipeError, apply_overrides
 from discmot.data.clips import ClipConfig
 from discmot.data.transforms import AugmentConfig
-from discmot.engine.train_config import TrainConfig, fdta_train_config
+from discmot.engine.train_config import FDTA_SCHEDULES, TrainConfig, fdta_train_config
 from discmot.models.fdta.config import FDTAConfig, preset, with_adapters
 from discmot.models.fdta.criterion import DEPTH_FG_WEIGHTS
 from discmot.models.fdta.training import StepConfig
@@ -132,7 +132,7 @@ def resolve(name: str, raw: dict) -> FDTARecipe:
     }
     shared.check_scalar_types(StepConfig, step_fields)
     step = StepConfig(**step_fields)
-    schedule = raw.get("schedule", preset_name if preset_name in DEPTH_FG_WEIGHTS else "dancetrack")
+    schedule = raw.get("schedule", preset_name if preset_name in FDTA_SCHEDULES else "dancetrack")
     train = _train(schedule, _section(raw, "train"))
     return FDTARecipe(name, model, str(raw.get("split", "train")), clips, step, train)
 

@@ -54,7 +54,7 @@ class PrecomputedDetections:
     def from_mot(cls, path: str | Path, min_score: float | None = None) -> PrecomputedDetections:
         """Reads a MOTChallenge ``det.txt``; rows scoring below ``min_score`` are dropped."""
         table = read_mot_table(path, min_columns=DET_COLUMNS)
-        values = table.values.reshape(-1, max(table.num_columns, DET_COLUMNS))
+        values = table.values
         _check_det_rows(values, lambda row, message: MotFormatError(path, message, line=row + 1))
         return cls._from_rows(values, None, min_score)
 
