@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from discmot.io.atomic import atomic_write_text
+
 log = logging.getLogger(__name__)
 
 #: The checkpoints shipped in ``discmot/assets`` (trained with ``discmot train --config tiny`` /
@@ -281,15 +283,7 @@ def run_demo(
     _check_models(models)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    seconds: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(step: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        seconds[step] = now - clock
-        clock = now
-
+    lap = _Stopwatch()
     rendered = source is None
     if rendered:
         source = render_scene(out / "data", config)
@@ -297,20 +291,10 @@ def run_demo(
         lap("render")
     source = Path(source)
     results = {m.kind: out / "results" / m.kind / "data" / f"{_sequence_name(source)}.txt" for m in models}
-    tracking = {}
-    for model in models:
-        run = tracking[model.kind] = track_with(model, source, results[model.kind], progress)
-        log.info("%s: %d frames at %.1f fps", model.kind, run["frames"], run["fps"])
-        lap(f"track {model.kind}")
-    summary: dict = {"source": str(source), "rendered": rendered, "tracking": tracking}
-    scores = None
-    if rendered:
-        scores = score_scene(out / "data", out / "results", [m.kind for m in models], out)
-    elif (source / "gt" / "gt.txt").is_file() and (source / "seqinfo.ini").is_file():
-        scores = score_sequence(source, results, out)
+    summary: dict = {"source": str(source), "rendered": rendered}
+    summary["tracking"] = _track_all(models, source, results, progress, lap)
+    scores = _score(source, results, out, [m.kind for m in models], rendered)
     if scores is not None:
-        from discmot.io.atomic import atomic_write_text
-
         summary["scores"] = scores
         summary["table"] = metrics_table(scores)
         atomic_write_text(out / "metrics.md", summary["table"])
@@ -318,15 +302,59 @@ def run_demo(
     summary.update(draw_video(source, results, out / "demo.mp4", out / "demo.gif", config, progress))
     summary["video"], summary["gif"] = str(out / "demo.mp4"), str(out / "demo.gif")
     lap("draw")
-    summary["reports"], summary["analysis"] = {}, {}
-    for model in models:
-        analysis = diagnose(model, source, out / "analysis" / model.kind, config, progress)
-        summary["reports"][model.kind] = str(out / "analysis" / model.kind / "report.html")
-        summary["analysis"][model.kind] = {v: s["fraction_above"] for v, s in analysis["views"].items()}
-        lap(f"analyze {model.kind}")
-    summary["seconds"] = seconds
+    summary["reports"], summary["analysis"] = _analyze_all(models, source, out, config, progress, lap)
+    summary["seconds"] = lap.seconds
     _write_index(out, summary)
     return summary
+
+
+class _Stopwatch:
+    """``lap(step)`` records the seconds since the previous lap (or creation) under ``step``."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self._clock = time.perf_counter()
+
+    def __call__(self, step: str) -> None:
+        now = time.perf_counter()
+        self.seconds[step] = now - self._clock
+        self._clock = now
+
+
+def _track_all(
+    models: list[DemoModel], source: Path, results: dict[str, Path], progress: bool, lap: _Stopwatch
+) -> dict:
+    """Each model over ``source`` into ``results[kind]``; per model `track_with`'s summary."""
+    tracking = {}
+    for model in models:
+        run = tracking[model.kind] = track_with(model, source, results[model.kind], progress)
+        log.info("%s: %d frames at %.1f fps", model.kind, run["frames"], run["fps"])
+        lap(f"track {model.kind}")
+    return tracking
+
+
+def _score(
+    source: Path, results: dict[str, Path], out: Path, kinds: list[str], rendered: bool
+) -> dict | None:
+    """The scores of the rendered scene, or of a sequence folder with ground truth; ``None`` without it."""
+    if rendered:
+        return score_scene(out / "data", out / "results", kinds, out)
+    if (source / "gt" / "gt.txt").is_file() and (source / "seqinfo.ini").is_file():
+        return score_sequence(source, results, out)
+    return None
+
+
+def _analyze_all(
+    models: list[DemoModel], source: Path, out: Path, config: DemoConfig, progress: bool, lap: _Stopwatch
+) -> tuple[dict, dict]:
+    """`diagnose` per model: ``(report.html paths, view -> fraction of similarities above 0.9)``."""
+    reports, analysis = {}, {}
+    for model in models:
+        views = diagnose(model, source, out / "analysis" / model.kind, config, progress)["views"]
+        reports[model.kind] = str(out / "analysis" / model.kind / "report.html")
+        analysis[model.kind] = {view: stats["fraction_above"] for view, stats in views.items()}
+        lap(f"analyze {model.kind}")
+    return reports, analysis
 
 
 def _sequence_name(source: Path) -> str:
@@ -335,7 +363,5 @@ def _sequence_name(source: Path) -> str:
 
 def _write_index(out: Path, summary: dict) -> None:
     """``demo.json``: the run's summary without the bulky per-sequence metric arrays."""
-    from discmot.io.atomic import atomic_write_text
-
     kept = {k: v for k, v in summary.items() if k != "scores"}
     atomic_write_text(out / "demo.json", json.dumps(kept, indent=1, default=str) + "\n")

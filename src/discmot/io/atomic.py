@@ -8,7 +8,9 @@ A crash or a kill mid-write leaves at most a stray ``.<name>.tmp-*`` file, never
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,11 +43,46 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
         raise
 
 
+@functools.cache
 def current_umask() -> int:
-    """The process umask (read without changing it for good)."""
+    """The process umask, read once: reading it means setting it, which would race with other threads
+    creating files if it were done on every write."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def publish_file(tmp_path: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Renames a finished temporary file onto ``target`` after flushing it to disk and giving it the
+    usual mode (``mkstemp`` creates 0600): for writers that must write the temporary file themselves
+    (video encoders), with the guarantees of `atomic_open`."""
+    with open(tmp_path, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.chmod(tmp_path, 0o666 & ~current_umask())
+    os.replace(tmp_path, target)
+
+
+def publish_folder(staging: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Moves a finished staging folder onto ``target``, replacing an existing folder there.
+
+    A folder cannot be renamed over a non-empty one, so an existing ``target`` is first renamed aside and
+    deleted only after the new folder is in place. If the move fails, the old folder is put back; a crash
+    between the renames leaves it under ``.<name>.old-*`` beside ``target``: never neither of them.
+    """
+    staging, target = Path(staging), Path(target)
+    os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp creates 0700
+    if not target.exists():
+        os.replace(staging, target)
+        return
+    aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    os.replace(target, aside / target.name)
+    try:
+        os.replace(staging, target)
+    except BaseException:
+        os.replace(aside / target.name, target)
+        aside.rmdir()
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

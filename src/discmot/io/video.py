@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from discmot.io.atomic import current_umask
+from discmot.io.atomic import publish_file
 from discmot.io.mot import numbered_frames, read_seqinfo
 
 log = logging.getLogger(__name__)
@@ -485,8 +485,7 @@ class VideoWriter:
             return
         try:
             encoder.close()
-            os.chmod(self._tmp, 0o666 & ~current_umask())
-            os.replace(self._tmp, self.path)
+            publish_file(self._tmp, self.path)
         except BaseException:
             self._remove_tmp()
             raise

@@ -20,7 +20,6 @@ interrupted run never leaves a half-written sequence; the same seed gives byte-i
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Iterable
@@ -35,7 +34,7 @@ from discmot.data.synth.render import (
     make_scene,
     render_frame,
 )
-from discmot.io.atomic import current_umask
+from discmot.io.atomic import publish_folder
 from discmot.io.depth import DepthAccumulator, inverse_depth
 from discmot.io.mot import SeqInfo, read_seqmap, write_seqinfo, write_seqmap
 
@@ -114,10 +113,7 @@ def _write_sequence(
         }
         info = SeqInfo(folder.name, frames, config.frame_rate, width, height)
         write_seqinfo(staging / "seqinfo.ini", info, made_by)
-        os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp creates 0700
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(staging, folder)
+        publish_folder(staging, folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

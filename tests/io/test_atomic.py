@@ -1,0 +1,69 @@
+"""Contracts of `discmot.io.atomic`: a reader finds the old output or the whole new one, never a part."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from discmot.io import atomic
+
+
+def make_folder(path, text: str):
+    path.mkdir()
+    (path / "a.txt").write_text(text)
+    return path
+
+
+def test_publish_folder_replaces_an_existing_folder_and_leaves_nothing_beside_it(tmp_path):
+    target = make_folder(tmp_path / "seq", "old")
+    (target / "only-in-old.txt").write_text("x")
+    atomic.publish_folder(make_folder(tmp_path / ".seq.tmp-1", "new"), target)
+    assert sorted(p.name for p in target.iterdir()) == ["a.txt"]
+    assert (target / "a.txt").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["seq"]
+    assert stat.S_IMODE(target.stat().st_mode) == 0o777 & ~atomic.current_umask()
+
+
+def test_publish_folder_keeps_the_old_folder_when_the_move_fails(tmp_path, monkeypatch):
+    target = make_folder(tmp_path / "seq", "old")
+    staging = make_folder(tmp_path / ".seq.tmp-1", "new")
+    real_replace = os.replace
+
+    def replace(source, destination):
+        if os.fspath(source) == os.fspath(staging):
+            raise OSError("disk full")
+        real_replace(source, destination)
+
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    with pytest.raises(OSError, match="disk full"):
+        atomic.publish_folder(staging, target)
+    assert (target / "a.txt").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".seq.tmp-1", "seq"]
+
+
+def test_publish_folder_into_a_new_place(tmp_path):
+    atomic.publish_folder(make_folder(tmp_path / ".seq.tmp-1", "new"), tmp_path / "seq")
+    assert (tmp_path / "seq" / "a.txt").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["seq"]
+
+
+def test_publish_file_renames_with_the_usual_mode(tmp_path):
+    tmp = tmp_path / ".out.mp4.tmp-1"
+    tmp.write_bytes(b"video")
+    tmp.chmod(0o600)
+    atomic.publish_file(tmp, tmp_path / "out.mp4")
+    assert (tmp_path / "out.mp4").read_bytes() == b"video"
+    assert not tmp.exists()
+    assert stat.S_IMODE((tmp_path / "out.mp4").stat().st_mode) == 0o666 & ~atomic.current_umask()
+
+
+def test_atomic_open_leaves_the_old_file_when_the_block_fails(tmp_path):
+    path = tmp_path / "r.txt"
+    path.write_text("old")
+    with pytest.raises(RuntimeError), atomic.atomic_open(path) as handle:
+        handle.write("half")
+        raise RuntimeError("killed")
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.txt"]
