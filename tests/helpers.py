@@ -62,3 +62,25 @@ def read_state_dict_contract(path: Path) -> dict[str, tuple[int, ...]]:
         key, shape = line.split("\t")[:2]
         contract[key] = tuple(int(v) for v in shape.strip("()").split(",") if v.strip())
     return contract
+
+
+def random_official_checkpoint(path: str | Path, preset_name: str = "dancetrack", seed: int = 0):
+    """Writes an official-format FDTA checkpoint with random values for ``preset_name``; returns the model.
+
+    torch and discmot's models are imported here: most tests that use this module need neither.
+    """
+    import torch
+
+    from discmot.io import checkpoints
+    from discmot.models.fdta.model import build_fdta
+
+    with torch.no_grad():
+        torch.manual_seed(seed)
+        model = build_fdta(preset_name)
+        for key, tensor in model.state_dict().items():
+            if key.endswith("running_var"):
+                tensor.copy_(torch.rand_like(tensor) + 0.5)  # variances must stay positive
+            elif tensor.is_floating_point():
+                tensor.copy_(torch.randn_like(tensor) * 0.02)
+        checkpoints.write_official(path, model)
+    return model

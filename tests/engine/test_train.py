@@ -12,6 +12,7 @@ The subprocess runs use `toy_train.py` beside this file.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import math
@@ -305,6 +306,33 @@ def test_cstrack_schedule_warmup_and_decay():
     assert at(20, 1)["default"][0] == pytest.approx(0.0005)
     assert [schedule.accumulate(0, i, nb) for i in (0, 750, 1500)] == [1, round(4.5), 8]
     assert schedule.is_update_step(10, 0, nb, 8) and not schedule.is_update_step(10, 1, nb, 1)
+
+
+def test_cstrack_schedule_from_the_train_config():
+    from discmot.engine.train_config import build_schedule
+    from discmot.models.cstrack.training import CSTrackOptimConfig, cstrack_schedule
+
+    train = cstrack_train_config(lr=0.01, epochs=12, warmup_epochs=2, milestones=(7, 9), gamma=0.5)
+    expected = {
+        "lr0": 0.01,
+        "epochs": 12,
+        "warmup_epochs": 2,
+        "min_warmup_iters": 1000,
+        "decay_epoch": 7,
+        "decay": 0.5,
+        "momentum": 0.95,
+        "warmup_momentum": 0.9,
+        "warmup_bias_lr": 0.1,
+        "accumulate_steps": 8,  # nominal batch 8 x 8 over batches of 8
+        "bias_group": "bias",
+    }
+    from_engine = build_schedule(None, train)  # the engine's default for ``schedule: cstrack``
+    assert isinstance(from_engine, CSTrackSchedule) and vars(from_engine) == expected
+    assert vars(cstrack_schedule(None, train, CSTrackOptimConfig())) == expected  # the recipe's defaults
+    optim = CSTrackOptimConfig(warmup_min_iters=10, warmup_bias_lr=0.2, warmup_momentum=0.8)
+    recipe = cstrack_schedule(None, dataclasses.replace(train, milestones=()), optim)
+    warmup = {"min_warmup_iters": 10, "warmup_bias_lr": 0.2, "warmup_momentum": 0.8, "decay_epoch": 12}
+    assert vars(recipe) == {**expected, **warmup}  # no milestone: no decay within the run
 
 
 def test_ema_follows_the_yolov5_formula():

@@ -29,6 +29,7 @@ from discmot.io.checkpoints import CheckpointError, guess_file_kind
 from discmot.io.pickled import read_pickled_model
 from discmot.models.cstrack.checkpoint import convert, infer_cstrack_preset, load_cstrack
 from discmot.models.cstrack.model import build_cstrack
+from helpers import random_official_checkpoint
 
 ORIGINAL_MODULES = {
     "models.mot.cstrack": ("Model", "Detect", "CCN", "SAAN", "SAAN_Attention"),
@@ -263,7 +264,7 @@ def test_mismatches_are_reported_key_by_key(tmp_path, tiny_state):
 
 
 def test_an_fdta_checkpoint_given_as_cstrack_is_named(tmp_path, capsys):
-    from discmot.models.fdta.checkpoint import random_official_checkpoint, save_fdta
+    from discmot.models.fdta.checkpoint import save_fdta
 
     fdta = random_official_checkpoint(tmp_path / "fdta.pth", "tiny")
     with pytest.raises(CheckpointError, match="this looks like an FDTA checkpoint"):

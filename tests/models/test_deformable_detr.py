@@ -137,6 +137,45 @@ def test_fused_kernel_is_used_only_after_it_checks_equal():
         unregister_fused_kernel("cpu")
 
 
+def test_level_shapes_replace_reading_the_shape_tensors_back(monkeypatch):
+    problem = deform_attn.random_problem(dtype=torch.float64)
+    expected = ms_deform_attn(*problem)
+    level_shapes = tuple(tuple(shape) for shape in problem[1].tolist())
+
+    def no_sync(self):
+        raise AssertionError("a tensor was read back to the host")
+
+    monkeypatch.setattr(torch.Tensor, "tolist", no_sync)
+    assert torch.equal(ms_deform_attn(*problem, level_shapes=level_shapes), expected)
+
+
+def test_detector_forward_never_reads_level_shapes_back(tiny_model, monkeypatch):
+    images, mask = padded_batch()
+    with torch.no_grad():
+        expected = tiny_model.detect(images, mask)
+    monkeypatch.setattr(torch.Tensor, "tolist", lambda self: pytest.fail("tensor read back to the host"))
+    with torch.no_grad():
+        got = tiny_model.detect(images, mask)
+    monkeypatch.undo()
+    calls = []
+
+    def fused(*args):  # how a registered fused kernel is called: the five tensors, nothing else
+        calls.append(len(args))
+        return deform_attn.ms_deform_attn_pytorch(*args)
+
+    try:
+        register_fused_kernel("cpu", fused)
+        calls.clear()
+        with torch.no_grad():
+            got_fused = tiny_model.detect(images, mask)
+    finally:
+        unregister_fused_kernel("cpu")
+    config = tiny_model.config.detr
+    assert calls == [5] * (config.enc_layers + config.dec_layers)
+    for key in ("pred_logits", "pred_boxes", "outputs"):
+        assert torch.equal(got[key], expected[key]) and torch.equal(got_fused[key], expected[key])
+
+
 def test_msdeformattn_initial_offsets_and_reference_points():
     attention = MSDeformAttn(d_model=16, n_levels=2, n_heads=8, n_points=3)
     offsets = attention.sampling_offsets.bias.view(8, 2, 3, 2)

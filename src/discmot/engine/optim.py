@@ -18,10 +18,14 @@ import copy
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
+
+if TYPE_CHECKING:  # train_config imports this module
+    from discmot.engine.train_config import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -182,6 +186,25 @@ class CSTrackSchedule(Schedule):
         self.warmup_epochs, self.min_warmup_iters = warmup_epochs, min_warmup_iters
         self.momentum, self.warmup_momentum, self.warmup_bias_lr = momentum, warmup_momentum, warmup_bias_lr
         self.bias_group = bias_group
+
+    @classmethod
+    def from_train_config(cls, train: TrainConfig, **warmup: float) -> CSTrackSchedule:
+        """The schedule of a training config: its lr, epochs, warm-up epochs, momentum, decay (``gamma`` at
+        ``milestones[0]``, none without milestones) and accumulation (``nominal_batch = accumulate_steps *
+        batch_size``). ``warmup`` sets ``min_warmup_iters``, ``warmup_momentum`` or ``warmup_bias_lr``
+        (CSTrack's recipe, `discmot.models.cstrack.training.CSTrackOptimConfig`); the defaults otherwise.
+        """
+        return cls(
+            lr0=train.lr,
+            epochs=train.epochs,
+            warmup_epochs=train.warmup_epochs,
+            decay_epoch=train.milestones[0] if train.milestones else train.epochs,
+            decay=train.gamma,
+            momentum=train.momentum,
+            nominal_batch=train.accumulate_steps * train.batch_size,
+            batch_size=train.batch_size,
+            **warmup,
+        )
 
     def epoch_factor(self, epoch: int) -> float:
         return ((1 + math.cos(epoch * math.pi / self.epochs)) / 2) * 0.9 + 0.1

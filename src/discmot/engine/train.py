@@ -129,32 +129,33 @@ class Trainer:
             **({"model": model_config} if model_config else {}),
             **(resolved_config or {}),
         }
-
-        groups = (param_groups or self._rule_groups)(self.model)
-        options = {
-            "betas": config.betas,
-            "eps": config.eps,
-            "momentum": config.momentum,
-            "nesterov": config.nesterov,
-        }
-        self.optimizer = build_optimizer(groups, config.optimizer, config.lr, **options)
+        self.optimizer = self._build_optimizer(param_groups or self._rule_groups)
         self.schedule = (schedule or partial(build_schedule, config=config))(self.optimizer)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=config.precision == "fp16")
         self.ema = ModelEMA(self.model, config.ema_decay, config.ema_ramp) if config.ema_decay else None
-
         self.step_module = StepModule(self.model, step_fn)
         self.runner: nn.Module = self.step_module
         if self.dist.distributed:
-            self._keep_out_of_ddp(self.step_module)
-            self.runner = nn.parallel.DistributedDataParallel(
-                self.step_module,
-                device_ids=[self.device] if self.device.type == "cuda" else None,
-                find_unused_parameters=config.find_unused_parameters,
-            )
+            self.runner = self._wrap_ddp(self.step_module)
         self.run = RunFolder(run_dir, self.dist.is_main, config.tensorboard)
         self.epoch = self.iteration = self.global_step = self.optimizer_steps = 0
         self._last_checkpoint_step = 0
         seed_everything(config.seed + self.dist.rank)
+
+    def _build_optimizer(self, param_groups: Callable[[nn.Module], list[dict]]) -> torch.optim.Optimizer:
+        """The config's optimizer over ``param_groups(model)``."""
+        c = self.config
+        options = {"betas": c.betas, "eps": c.eps, "momentum": c.momentum, "nesterov": c.nesterov}
+        return build_optimizer(param_groups(self.model), c.optimizer, c.lr, **options)
+
+    def _wrap_ddp(self, step_module: StepModule) -> nn.parallel.DistributedDataParallel:
+        """``step_module`` under DDP (several processes), its process-local parameters left out."""
+        self._keep_out_of_ddp(step_module)
+        return nn.parallel.DistributedDataParallel(
+            step_module,
+            device_ids=[self.device] if self.device.type == "cuda" else None,
+            find_unused_parameters=self.config.find_unused_parameters,
+        )
 
     @staticmethod
     def _keep_out_of_ddp(step_module: StepModule) -> None:

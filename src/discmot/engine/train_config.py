@@ -163,14 +163,5 @@ def build_schedule(optimizer, config: TrainConfig) -> Schedule:
     """The schedule ``config.schedule`` names, bound to ``optimizer``."""
     c = config
     if c.schedule == "cstrack":
-        return CSTrackSchedule(
-            lr0=c.lr,
-            epochs=c.epochs,
-            warmup_epochs=c.warmup_epochs,
-            decay_epoch=c.milestones[0] if c.milestones else c.epochs,
-            decay=c.gamma,
-            momentum=c.momentum,
-            nominal_batch=c.accumulate_steps * c.batch_size,
-            batch_size=c.batch_size,
-        )
+        return CSTrackSchedule.from_train_config(c)
     return WarmupMultiStep(optimizer, c.lr, c.warmup_epochs, c.milestones, c.gamma, c.accumulate_steps)

@@ -8,11 +8,16 @@ used only after it has been checked equal to the pure path on a random problem, 
 will not need it: fused kernels are forward-only (e.g. `discmot.ops.deform_attn_triton`, used for
 inference on CUDA), so under grad mode with any of ``value``, ``sampling_locations`` or
 ``attention_weights`` requiring grad (training) the differentiable pure path always runs.
+
+The pure path loops over the levels in Python, so it needs their sizes as Python ints. Callers that have
+them (the Deformable DETR's `FlatLevels`) pass them as ``level_shapes``: reading them back from the
+``spatial_shapes`` tensor would stop the host for the GPU on every call (twice per attention layer).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -21,6 +26,9 @@ import torch.nn.functional as F
 DeformAttnKernel = Callable[
     [torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor
 ]
+
+#: ``(H_l, W_l)`` of every level as Python ints: ``spatial_shapes.tolist()`` without a device sync.
+LevelShapes = Sequence[tuple[int, int]]
 
 # Fused kernels by device type ("cuda", ...); empty unless one was registered and passed the check.
 _FUSED_KERNELS: dict[str, DeformAttnKernel] = {}
@@ -34,6 +42,7 @@ def ms_deform_attn(
     level_start_index: torch.Tensor,
     sampling_locations: torch.Tensor,
     attention_weights: torch.Tensor,
+    level_shapes: LevelShapes | None = None,
 ) -> torch.Tensor:
     """Multi-scale deformable attention: weighted bilinear samples of per-head value maps.
 
@@ -45,6 +54,8 @@ def ms_deform_attn(
         sampling_locations: ``[B, Q, M, L, K, 2]`` normalised ``(x, y)`` in ``[0, 1]`` (0 and 1 are the
             outer edges of the map; locations outside sample zeros).
         attention_weights: ``[B, Q, M, L, K]`` weights of the samples.
+        level_shapes: ``spatial_shapes`` as Python ints, when the caller has them (see
+            `ms_deform_attn_pytorch`); fused kernels read the tensors on the device and do not need them.
 
     Returns:
         ``[B, Q, M * Dh]`` (head-major channels) in ``value``'s dtype. fp16/bf16 inputs are computed in
@@ -53,17 +64,19 @@ def ms_deform_attn(
     """
     output_dtype = value.dtype
     compute_dtype = torch.float32 if value.dtype in _LOW_PRECISION else value.dtype
-    kernel = ms_deform_attn_pytorch
-    if not _needs_autograd(value, sampling_locations, attention_weights):
-        kernel = _FUSED_KERNELS.get(value.device.type, ms_deform_attn_pytorch)
-    output = kernel(
+    inputs = (
         value.to(compute_dtype),
         spatial_shapes,
         level_start_index,
         sampling_locations.to(compute_dtype),
         attention_weights.to(compute_dtype),
     )
-    return output.to(output_dtype)
+    fused = None
+    if not _needs_autograd(value, sampling_locations, attention_weights):
+        fused = _FUSED_KERNELS.get(value.device.type)
+    if fused is not None:
+        return fused(*inputs).to(output_dtype)
+    return ms_deform_attn_pytorch(*inputs, level_shapes=level_shapes).to(output_dtype)
 
 
 def _needs_autograd(*tensors: torch.Tensor) -> bool:
@@ -77,19 +90,23 @@ def ms_deform_attn_pytorch(
     level_start_index: torch.Tensor,
     sampling_locations: torch.Tensor,
     attention_weights: torch.Tensor,
+    level_shapes: LevelShapes | None = None,
 ) -> torch.Tensor:
     """The reference computation of `ms_deform_attn` (same shapes; all inputs one floating dtype).
 
     Per level, the value map of every (batch, head) pair is sampled with
     ``grid_sample(bilinear, zeros, align_corners=False)`` at ``2p - 1``: pixel ``(p_x W - 0.5, p_y H - 0.5)``
     with zero padding. Levels are accumulated one at a time so only one level's samples are alive.
+
+    The level loop needs the shapes and offsets as Python ints: from ``level_shapes`` when given (the
+    offsets are then their running sums of ``H_l * W_l``, which ``level_start_index`` must hold), else read
+    back from ``spatial_shapes`` and ``level_start_index`` (a host sync for device tensors).
     """
     batch, _, heads, head_dim = value.shape
     _, queries, _, levels, points, _ = sampling_locations.shape
     grids = 2 * sampling_locations - 1
     output = value.new_zeros(batch * heads, head_dim, queries)
-    shapes = spatial_shapes.tolist()
-    starts = level_start_index.tolist()
+    shapes, starts = _python_levels(spatial_shapes, level_start_index, level_shapes)
     for level, ((height, width), start) in enumerate(zip(shapes, starts, strict=True)):
         # [B, H*W, M, Dh] -> [B*M, Dh, H, W]
         value_map = value[:, start : start + height * width].permute(0, 2, 3, 1)
@@ -101,6 +118,17 @@ def ms_deform_attn_pytorch(
         weights = attention_weights[:, :, :, level].transpose(1, 2).flatten(0, 1)[:, None]
         output = output + (samples * weights).sum(-1)
     return output.view(batch, heads * head_dim, queries).transpose(1, 2).contiguous()
+
+
+def _python_levels(
+    spatial_shapes: torch.Tensor, level_start_index: torch.Tensor, level_shapes: LevelShapes | None
+) -> tuple[list[tuple[int, int]], list[int]]:
+    """``(H_l, W_l)`` and start of every level as Python ints (no device sync with ``level_shapes``)."""
+    if level_shapes is None:
+        return spatial_shapes.tolist(), level_start_index.tolist()
+    shapes = [(int(height), int(width)) for height, width in level_shapes]
+    sizes = [height * width for height, width in shapes]
+    return shapes, list(itertools.accumulate(sizes, initial=0))[: len(shapes)]
 
 
 def random_problem(

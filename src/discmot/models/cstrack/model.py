@@ -20,6 +20,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from discmot.models import parameter_count as parameter_count  # re-exported: callers import it here
 from discmot.models.backbones.yolov5 import yolov5_features, yolov5_layers
 from discmot.models.cstrack.config import CSTrackConfig, preset
 from discmot.models.cstrack.head import DetectionHead
@@ -110,8 +111,3 @@ class CSTrack(nn.Module):
 def build_cstrack(config: CSTrackConfig | str = "cstrack") -> CSTrack:
     """A CSTrack model from a config or a preset name (``cstrack``, ``cstrack_s``, ``tiny``)."""
     return CSTrack(preset(config) if isinstance(config, str) else config)
-
-
-def parameter_count(model: nn.Module) -> int:
-    """Number of parameters (buffers excluded)."""
-    return sum(p.numel() for p in model.parameters())

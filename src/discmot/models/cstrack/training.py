@@ -178,18 +178,11 @@ def cstrack_schedule(optimizer, train, optim: CSTrackOptimConfig):
     """`discmot.engine.optim.CSTrackSchedule` from the training config and the warm-up details."""
     from discmot.engine.optim import CSTrackSchedule
 
-    return CSTrackSchedule(
-        lr0=train.lr,
-        epochs=train.epochs,
-        warmup_epochs=train.warmup_epochs,
+    return CSTrackSchedule.from_train_config(
+        train,
         min_warmup_iters=optim.warmup_min_iters,
-        decay_epoch=train.milestones[0] if train.milestones else train.epochs,
-        decay=train.gamma,
-        momentum=train.momentum,
         warmup_momentum=optim.warmup_momentum,
         warmup_bias_lr=optim.warmup_bias_lr,
-        nominal_batch=train.accumulate_steps * train.batch_size,
-        batch_size=train.batch_size,
     )
 
 

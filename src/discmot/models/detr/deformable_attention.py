@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from discmot.ops.deform_attn import ms_deform_attn
+from discmot.ops.deform_attn import LevelShapes, ms_deform_attn
 
 
 class MSDeformAttn(nn.Module):
@@ -90,6 +90,7 @@ class MSDeformAttn(nn.Module):
         spatial_shapes: torch.Tensor,
         level_start_index: torch.Tensor,
         padding_mask: torch.Tensor | None = None,
+        level_shapes: LevelShapes | None = None,
     ) -> torch.Tensor:
         """Attends from each query to ``L * K`` samples per head around its reference point.
 
@@ -100,6 +101,7 @@ class MSDeformAttn(nn.Module):
             value: ``[B, S, D]`` flattened feature maps of all levels.
             spatial_shapes: ``[L, 2]`` ``(H_l, W_l)``; ``level_start_index``: ``[L]``.
             padding_mask: ``[B, S]`` bool, True where ``value`` is padding (those values are zeroed).
+            level_shapes: ``spatial_shapes`` as Python ints when known (no device sync to read them back).
 
         Returns:
             ``[B, Q, D]``.
@@ -118,5 +120,5 @@ class MSDeformAttn(nn.Module):
         )
         weights = F.softmax(weights, -1).view(batch, queries, self.n_heads, self.n_levels, self.n_points)
         locations = self.sampling_locations(offsets, reference_points, spatial_shapes)
-        output = ms_deform_attn(value, spatial_shapes, level_start_index, locations, weights)
+        output = ms_deform_attn(value, spatial_shapes, level_start_index, locations, weights, level_shapes)
         return self.output_proj(output)

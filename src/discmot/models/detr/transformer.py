@@ -20,6 +20,7 @@ from torch import nn
 
 from discmot.models.detr.deformable_attention import MSDeformAttn
 from discmot.models.fdta.config import DETRConfig
+from discmot.ops.deform_attn import LevelShapes
 
 
 def inverse_sigmoid(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
@@ -61,12 +62,15 @@ def valid_ratios(mask: torch.Tensor, dtype: torch.dtype = torch.float32) -> torc
     return torch.stack([valid_width / width, valid_height / height], -1)
 
 
-def encoder_reference_points(spatial_shapes: torch.Tensor, ratios: torch.Tensor) -> torch.Tensor:
+def encoder_reference_points(
+    spatial_shapes: torch.Tensor, ratios: torch.Tensor, level_shapes: LevelShapes | None = None
+) -> torch.Tensor:
     """Pixel-centre reference points of every encoder token for every sampled level.
 
     Args:
         spatial_shapes: ``[L, 2]`` ``(H_l, W_l)``.
         ratios: ``[B, L, 2]`` valid ratios (`valid_ratios` per level).
+        level_shapes: the same shapes as Python ints when known (else read back: a device sync).
 
     Returns:
         ``[B, S, L, 2]``: token ``(i, j)`` of level l is at ``((j + 0.5) / (vr_x^l W_l), (i + 0.5) /
@@ -74,7 +78,8 @@ def encoder_reference_points(spatial_shapes: torch.Tensor, ratios: torch.Tensor)
         ratios of each sampled level.
     """
     points = []
-    for level, (height, width) in enumerate(spatial_shapes.tolist()):
+    shapes = spatial_shapes.tolist() if level_shapes is None else level_shapes
+    for level, (height, width) in enumerate(shapes):
         rows = torch.arange(height, dtype=ratios.dtype, device=ratios.device) + 0.5
         columns = torch.arange(width, dtype=ratios.dtype, device=ratios.device) + 0.5
         ref_y, ref_x = torch.meshgrid(rows, columns, indexing="ij")
@@ -107,13 +112,15 @@ class DeformableEncoderLayer(nn.Module):
         spatial_shapes: torch.Tensor,
         level_start_index: torch.Tensor,
         padding_mask: torch.Tensor | None,
+        level_shapes: LevelShapes | None = None,
     ) -> torch.Tensor:
         """One layer: ``src``, ``pos`` ``[B, S, D]`` -> ``[B, S, D]``.
 
-        ``pos`` is added to the queries only; ``reference_points [B, S, L, 2]``, ``padding_mask [B, S]``.
+        ``pos`` is added to the queries only; ``reference_points [B, S, L, 2]``, ``padding_mask [B, S]``;
+        ``level_shapes``: ``spatial_shapes`` as Python ints, when known.
         """
         attended = self.self_attn(
-            src + pos, reference_points, src, spatial_shapes, level_start_index, padding_mask
+            src + pos, reference_points, src, spatial_shapes, level_start_index, padding_mask, level_shapes
         )
         src = self.norm1(src + self.dropout_attn(attended))
         return self.norm2(src + self.feed_forward(src))
@@ -138,14 +145,18 @@ class DeformableEncoder(nn.Module):
         level_start_index: torch.Tensor,
         ratios: torch.Tensor,
         padding_mask: torch.Tensor | None,
+        level_shapes: LevelShapes | None = None,
     ) -> torch.Tensor:
         """All layers: ``src``, ``pos`` ``[B, S, D]`` -> memory ``[B, S, D]``.
 
-        ``ratios [B, L, 2]`` valid ratios per level, ``padding_mask [B, S]``.
+        ``ratios [B, L, 2]`` valid ratios per level, ``padding_mask [B, S]``; ``level_shapes``:
+        ``spatial_shapes`` as Python ints, when known.
         """
-        reference_points = encoder_reference_points(spatial_shapes, ratios)
+        reference_points = encoder_reference_points(spatial_shapes, ratios, level_shapes)
         for layer in self.layers:
-            src = layer(src, pos, reference_points, spatial_shapes, level_start_index, padding_mask)
+            src = layer(
+                src, pos, reference_points, spatial_shapes, level_start_index, padding_mask, level_shapes
+            )
         return src
 
 
@@ -208,6 +219,7 @@ class DeformableDecoderLayer(nn.Module):
         memory_padding_mask: torch.Tensor | None,
         depth_memory: torch.Tensor | None = None,
         depth_padding_mask: torch.Tensor | None = None,
+        level_shapes: LevelShapes | None = None,
     ) -> torch.Tensor:
         """One decoder layer.
 
@@ -217,13 +229,20 @@ class DeformableDecoderLayer(nn.Module):
             memory: ``[B, S, D]`` encoder output; ``memory_padding_mask``: ``[B, S]``.
             depth_memory: ``[H8*W8, B, D]`` (required iff the layer has ``cross_attn_depth``).
             depth_padding_mask: ``[B, H8*W8]`` bool, True = padding.
+            level_shapes: ``spatial_shapes`` as Python ints, when known (no device sync to read them).
 
         Returns:
             ``[B, Q, D]``.
         """
         tgt = self.self_attention(tgt, query_pos)
         attended = self.cross_attn(
-            tgt + query_pos, reference_points, memory, spatial_shapes, level_start_index, memory_padding_mask
+            tgt + query_pos,
+            reference_points,
+            memory,
+            spatial_shapes,
+            level_start_index,
+            memory_padding_mask,
+            level_shapes,
         )
         tgt = self.norm1(tgt + self.dropout_cross(attended))
         if self.cross_attn_depth is not None:
@@ -259,6 +278,7 @@ class DeformableDecoder(nn.Module):
         memory_padding_mask: torch.Tensor | None,
         depth_memory: torch.Tensor | None = None,
         depth_padding_mask: torch.Tensor | None = None,
+        level_shapes: LevelShapes | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Runs all layers, refining the reference boxes after each.
 
@@ -283,6 +303,7 @@ class DeformableDecoder(nn.Module):
                 memory_padding_mask,
                 depth_memory,
                 depth_padding_mask,
+                level_shapes,
             )
             if self.bbox_embed is not None:
                 # The next layer samples around the refined boxes but sends no gradient through them.
@@ -301,6 +322,8 @@ class FlatLevels(NamedTuple):
     spatial_shapes: torch.Tensor  # [L, 2] long (H_l, W_l)
     level_start_index: torch.Tensor  # [L] long
     ratios: torch.Tensor  # [B, L, 2] valid (width, height) ratios
+    # (H_l, W_l) as Python ints: the level loops need them, and reading `spatial_shapes` back is a sync.
+    level_shapes: tuple[tuple[int, int], ...]
 
 
 class DeformableTransformer(nn.Module):
@@ -339,7 +362,7 @@ class DeformableTransformer(nn.Module):
         self, srcs: list[torch.Tensor], masks: list[torch.Tensor], pos_embeds: list[torch.Tensor]
     ) -> FlatLevels:
         """Concatenates the levels ``[B, D, H_l, W_l]`` row-major into ``[B, S, D]`` tokens (level order)."""
-        shapes = [src.shape[-2:] for src in srcs]
+        shapes = tuple((int(src.shape[-2]), int(src.shape[-1])) for src in srcs)
         src = torch.cat([s.flatten(2).transpose(1, 2) for s in srcs], 1)
         pos = torch.cat(
             [p.flatten(2).transpose(1, 2) + self.level_embed[level] for level, p in enumerate(pos_embeds)], 1
@@ -350,7 +373,7 @@ class DeformableTransformer(nn.Module):
         # Ratios (hence all reference points) stay at least fp32 under fp16/bf16, as in the official code.
         ratio_dtype = torch.promote_types(src.dtype, torch.float32)
         ratios = torch.stack([valid_ratios(m, ratio_dtype) for m in masks], 1)
-        return FlatLevels(src, pos, padding_mask, spatial_shapes, level_start_index, ratios)
+        return FlatLevels(src, pos, padding_mask, spatial_shapes, level_start_index, ratios, shapes)
 
     def forward(
         self,
@@ -383,6 +406,7 @@ class DeformableTransformer(nn.Module):
             levels.level_start_index,
             levels.ratios,
             levels.padding_mask,
+            levels.level_shapes,
         )
         batch = memory.shape[0]
         query_pos, tgt = torch.split(query_embed, self.d_model, dim=1)
@@ -402,5 +426,6 @@ class DeformableTransformer(nn.Module):
             levels.padding_mask,
             depth_memory,
             depth_padding_mask,
+            levels.level_shapes,
         )
         return hs, init_reference, references

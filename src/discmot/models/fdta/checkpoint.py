@@ -11,8 +11,6 @@ import json
 import logging
 from pathlib import Path
 
-import torch
-
 from discmot.engine.checkpointing import FORMAT as TRAINING_FORMAT
 from discmot.io import checkpoints
 from discmot.io.pickled import read_torch_file
@@ -95,18 +93,4 @@ def convert(source: str | Path, target: str | Path, preset_name: str | None = No
     """Converts between the official format and discmot's, returning the loaded model."""
     model = load_fdta(source, preset_name)
     save_fdta(target, model)
-    return model
-
-
-@torch.no_grad()
-def random_official_checkpoint(path: str | Path, preset_name: str = "dancetrack", seed: int = 0) -> FDTA:
-    """Writes an official-format checkpoint with random values for ``preset_name`` (for tests and demos)."""
-    torch.manual_seed(seed)
-    model = build_fdta(preset_name)
-    for key, tensor in model.state_dict().items():
-        if key.endswith("running_var"):
-            tensor.copy_(torch.rand_like(tensor) + 0.5)  # variances must stay positive
-        elif tensor.is_floating_point():
-            tensor.copy_(torch.randn_like(tensor) * 0.02)
-    checkpoints.write_official(path, model)
     return model

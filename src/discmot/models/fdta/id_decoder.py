@@ -126,7 +126,8 @@ class IDDecoder(nn.Module):
         time_gap = query_times - key_times
         blocked = (time_gap <= 0) | history_masks.reshape(batch_groups, 1, -1)
         table_length = self.rel_pos_embeds.shape[1]
-        if bool((time_gap[~blocked] >= table_length).any()):
+        # One host sync for the check; boolean indexing (`time_gap[~blocked]`) would add a second.
+        if bool(((time_gap >= table_length) & ~blocked).any()):
             raise ValueError(
                 f"a query sees history {int(time_gap[~blocked].max())} frames back but the relative "
                 f"position table has {table_length} rows (rel_pe_length); shorten the history window"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from discmot.models import parameter_count as parameter_count  # re-exported: callers import it here
 from discmot.models.detr.deformable_detr import DeformableDETR
 from discmot.models.fdta.config import FDTAConfig, preset
 from discmot.models.fdta.id_decoder import IDDecoder
@@ -89,8 +90,3 @@ class FDTA(nn.Module):
 def build_fdta(config: FDTAConfig | str = "dancetrack") -> FDTA:
     """An FDTA model from a config or a preset name, randomly initialised (nothing is downloaded)."""
     return FDTA(preset(config) if isinstance(config, str) else config)
-
-
-def parameter_count(model: nn.Module) -> int:
-    """Unique parameters (shared tensors counted once), like the spec's 65,700,686 for dancetrack."""
-    return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())

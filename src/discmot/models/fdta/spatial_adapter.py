@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from discmot.models.fdta.config import SpatialAdapterConfig
+from discmot.models.fdta.encoder_layer import PostNormEncoderLayer
 
 
 def lid_bin_size(bins: int, depth_min: float, depth_max: float) -> float:
@@ -80,42 +81,19 @@ def conv_group_norm(channels: int, groups: int, kernel_size: int = 1) -> list[nn
     return [conv, nn.GroupNorm(groups, channels)]
 
 
-class DepthEncoderLayer(nn.Module):
-    """Post-norm transformer encoder layer (sequence-first) with the PE added to queries and keys."""
-
-    def __init__(self, d_model: int, num_heads: int, ffn_dim: int, dropout: float):
-        super().__init__()
-        # Registration order = the official state-dict order.
-        self.self_attn = nn.MultiheadAttention(d_model, num_heads, dropout=dropout)
-        self.linear1 = nn.Linear(d_model, ffn_dim)
-        self.dropout = nn.Dropout(dropout)
-        self.linear2 = nn.Linear(ffn_dim, d_model)
-        self.norm1 = nn.LayerNorm(d_model)
-        self.norm2 = nn.LayerNorm(d_model)
-        self.dropout1 = nn.Dropout(dropout)
-        self.dropout2 = nn.Dropout(dropout)
-
-    def forward(self, src: torch.Tensor, padding_mask: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-        """``src``, ``pos`` ``[S, B, D]``; ``padding_mask [B, S]`` (True = padding) -> ``[S, B, D]``."""
-        q = k = src + pos
-        attended = self.self_attn(q, k, value=src, key_padding_mask=padding_mask, need_weights=False)[0]
-        src = self.norm1(src + self.dropout1(attended))
-        hidden = self.linear2(self.dropout(F.relu(self.linear1(src))))
-        return self.norm2(src + self.dropout2(hidden))
-
-
 class DepthEncoder(nn.Module):
-    """``layers`` of `DepthEncoderLayer` (one in FDTA)."""
+    """``layers`` of `PostNormEncoderLayer` over the image tokens (one in FDTA), padding masked as keys."""
 
     def __init__(self, d_model: int, num_heads: int, ffn_dim: int, dropout: float, num_layers: int = 1):
         super().__init__()
         self.layers = nn.ModuleList(
-            DepthEncoderLayer(d_model, num_heads, ffn_dim, dropout) for _ in range(num_layers)
+            PostNormEncoderLayer(d_model, num_heads, ffn_dim, dropout) for _ in range(num_layers)
         )
 
     def forward(self, src: torch.Tensor, padding_mask: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        """``src``, ``pos`` ``[S, B, D]``; ``padding_mask [B, S]`` (True = padding) -> ``[S, B, D]``."""
         for layer in self.layers:
-            src = layer(src, padding_mask, pos)
+            src = layer(src, pos, key_padding_mask=padding_mask)
         return src
 
 

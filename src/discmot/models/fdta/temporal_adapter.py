@@ -2,10 +2,10 @@
 
 The paper's "Temporal Adapter" is a small trajectory transformer: every history sequence (one per batch,
 group and ID slot ``(b, g, n)``, ``T`` frames long) runs through a stack of post-norm Transformer encoder
-layers (``trca.{i}``) whose self-attention sees, from each frame, only the frames up to it and none of the
-missing ones except itself (the "dual mask", `dual_mask`). A 1-D sine encoding of the frame position is
-added to queries and keys at every layer. Only history (trajectory) tokens pass through it, before MOTIP's
-FFN adapter; the current detections enter the ID decoder raw.
+layers (``trca.{i}``, `PostNormEncoderLayer`) whose self-attention sees, from each frame, only the frames
+up to it and none of the missing ones except itself (the "dual mask", `dual_mask`). A 1-D sine encoding of
+the frame position is added to queries and keys at every layer. Only history (trajectory) tokens pass
+through it, before MOTIP's FFN adapter; the current detections enter the ID decoder raw.
 
 Deviations from the official code, both invisible on its own inputs:
 
@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from discmot.models.fdta.config import TemporalAdapterConfig
+from discmot.models.fdta.encoder_layer import PostNormEncoderLayer
 
 
 def sine_position_encoding(
@@ -64,32 +65,6 @@ def dual_mask(masks: torch.Tensor, num_heads: int) -> torch.Tensor:
     return blocked.repeat_interleave(num_heads, dim=0)
 
 
-class TemporalEncoderLayer(nn.Module):
-    """A post-norm Transformer encoder layer with the position added to queries and keys only (DETR style)."""
-
-    def __init__(self, dim: int, num_heads: int, ffn_dim: int, dropout: float):
-        super().__init__()
-        self.self_attn = nn.MultiheadAttention(dim, num_heads, dropout=dropout)
-        self.linear1 = nn.Linear(dim, ffn_dim)
-        self.dropout = nn.Dropout(dropout)
-        self.linear2 = nn.Linear(ffn_dim, dim)
-        self.norm1 = nn.LayerNorm(dim)
-        self.norm2 = nn.LayerNorm(dim)
-        self.dropout1 = nn.Dropout(dropout)
-        self.dropout2 = nn.Dropout(dropout)
-        self.activation = nn.ReLU()
-
-    def forward(
-        self, sequences: torch.Tensor, position: torch.Tensor, attn_mask: torch.Tensor
-    ) -> torch.Tensor:
-        """``sequences [T, S, D]`` (sequence-first), ``position [T, 1, D]``, ``attn_mask [S*heads, T, T]``."""
-        query = key = sequences + position
-        attended = self.self_attn(query, key, sequences, attn_mask=attn_mask, need_weights=False)[0]
-        sequences = self.norm1(sequences + self.dropout1(attended))
-        hidden = self.dropout(self.activation(self.linear1(sequences)))
-        return self.norm2(sequences + self.dropout2(self.linear2(hidden)))
-
-
 class TemporalAdapter(nn.Module):
     """FDTA's Temporal Adapter (``trajectory_embedding``): see the module docstring.
 
@@ -103,7 +78,7 @@ class TemporalAdapter(nn.Module):
         self.num_heads = config.num_heads
         num_layers = config.layers if config.enabled else 0
         self.trca = nn.ModuleList(
-            TemporalEncoderLayer(feature_dim, config.num_heads, config.ffn_dim, config.dropout)
+            PostNormEncoderLayer(feature_dim, config.num_heads, config.ffn_dim, config.dropout)
             for _ in range(num_layers)
         )
 
@@ -126,5 +101,5 @@ class TemporalAdapter(nn.Module):
         position = sine_position_encoding(length, dim, features.device, features.dtype)[:, None, :]
         attn_mask = dual_mask(masks, self.num_heads)
         for layer in self.trca:
-            sequences = layer(sequences, position, attn_mask)
+            sequences = layer(sequences, position, attn_mask=attn_mask)
         return sequences.reshape(length, batch, groups, slots, dim).permute(1, 2, 0, 3, 4)

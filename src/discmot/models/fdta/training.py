@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -188,12 +189,10 @@ def _id_loss(model: FDTA, batch: dict, embeddings: torch.Tensor, matches, contex
     device = embeddings.device
     b, g, t, n = batch["trajectory_labels"].shape
     object_embeddings = _object_embeddings(embeddings, matches, batch, t)  # [B, T, n_max, D]
-    traj = _gather(
-        object_embeddings, batch["trajectory_ann_idx"].to(device), batch["trajectory_masks"].to(device)
-    )
-    unk = _gather(object_embeddings, batch["unknown_ann_idx"].to(device), batch["unknown_masks"].to(device))
-    times = torch.arange(t, device=device).view(1, 1, t, 1).expand(b, g, t, n)
     traj_masks, unk_masks = batch["trajectory_masks"].to(device), batch["unknown_masks"].to(device)
+    traj = _gather(object_embeddings, batch["trajectory_ann_idx"].to(device), traj_masks)
+    unk = _gather(object_embeddings, batch["unknown_ann_idx"].to(device), unk_masks)
+    times = torch.arange(t, device=device).view(1, 1, t, 1).expand(b, g, t, n)
     logits = model.id_logits(
         traj, batch["trajectory_labels"].to(device).clamp(min=0), times, traj_masks, unk, times, unk_masks
     )
@@ -255,16 +254,7 @@ def fdta_setup(
     def build(_dist_info) -> TrainSetup:
         model = FDTA(model_config)
         if detr_pretrain is not None:
-            from discmot.io.checkpoints import load_detr_pretrain, read_detr_pretrain
-
-            state = read_detr_pretrain(detr_pretrain)
-            untouched = load_detr_pretrain(model, state, detr_pretrain)
-            log.info(
-                "%s: %d tensors loaded, %d keep their initialisation",
-                detr_pretrain,
-                len(model.state_dict()) - len(untouched),
-                len(untouched),
-            )
+            init_from_detr_pretrain(model, detr_pretrain)
         index = SequenceIndex.from_root(data_root, split)
         return TrainSetup(
             model=FDTATraining(model, step_config),
@@ -284,3 +274,17 @@ def fdta_setup(
         )
 
     return build
+
+
+def init_from_detr_pretrain(model: FDTA, path: str | Path) -> None:
+    """Loads the detector weights of the checkpoint ``path`` into ``model`` (`read_detr_pretrain`,
+    `load_detr_pretrain`); the tensors it does not hold keep their initialisation (logged)."""
+    from discmot.io.checkpoints import load_detr_pretrain, read_detr_pretrain
+
+    untouched = load_detr_pretrain(model, read_detr_pretrain(path), path)
+    log.info(
+        "%s: %d tensors loaded, %d keep their initialisation",
+        path,
+        len(model.state_dict()) - len(untouched),
+        len(untouched),
+    )
