@@ -67,7 +67,7 @@ def zoo_rows(work: Path, quick: bool) -> tuple[list[list[str]], list[list[str]],
     """The bundled models' rows, the association references' rows (same scenes), and the raw values."""
     from discmot.data.synth import generate_dataset
     from discmot.engine.demo import BUNDLED_TRACK_OPTIONS, bundled_weights
-    from discmot.engine.infer import track
+    from discmot.engine.track_verb import track
     from gt_trackers import TRACKERS, track_gt_split
     from oracle_ids import oracle_folder
 

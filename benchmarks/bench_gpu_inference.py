@@ -79,7 +79,7 @@ def precision_rows(work: Path, device: str, quick: bool) -> tuple[list[list[str]
         bundled_weights,
         render_scene,
     )
-    from discmot.engine.infer import track
+    from discmot.engine.track_verb import track
     from discmot.eval import report
     from discmot.eval.runner import evaluate_files
 

@@ -68,3 +68,70 @@ def test_convert_refuses_a_target_it_cannot_write_as_asked(tmp_path, capsys):
     from discmot.io.checkpoints import read_safetensors
 
     assert read_safetensors(tmp_path / "x.SAFETENSORS")[1]["kind"] == "cstrack"
+
+
+# --------------------------------------------------------------------------------------------------
+# Choice lists come from their source of truth, or agree with it
+
+
+def choices_of(verb: str, option: str) -> list:
+    import argparse
+
+    verbs = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    action = next(a for a in verbs.choices[verb]._actions if option in a.option_strings)
+    return list(action.choices)
+
+
+def test_model_choices_are_the_registrys():
+    from discmot.engine.end_to_end import END_TO_END
+    from discmot.models.cstrack.config import PRESETS as CSTRACK_PRESETS
+    from discmot.models.fdta.config import PRESETS as FDTA_PRESETS
+    from discmot.models.registry import DTYPES, MODEL_KINDS
+
+    assert choices_of("track", "--model") == ["jde", *END_TO_END]
+    assert set(END_TO_END) == set(MODEL_KINDS)
+    for verb in ("analyze", "convert", "demo"):
+        assert choices_of(verb, "--model") == list(MODEL_KINDS)
+    for verb in ("track", "convert"):
+        assert set(choices_of(verb, "--preset")) == set(FDTA_PRESETS) | set(CSTRACK_PRESETS)
+    assert choices_of("track", "--dtype") == list(DTYPES)
+
+
+def test_choices_written_out_agree_with_their_sources():
+    """Lists the parser cannot import without scipy, OpenCV or torch."""
+    from discmot.data.synth.presets import PRESETS as SYNTH_PRESETS
+    from discmot.eval.runner import METRICS
+    from discmot.ops.deform_attn_triton import DEFORM_KERNEL_CHOICES
+    from discmot.trackers.association import TRACKER_PRESETS
+
+    assert set(choices_of("track", "--tracker-preset")) == set(TRACKER_PRESETS)
+    assert choices_of("track", "--deform-kernel") == list(DEFORM_KERNEL_CHOICES)
+    assert set(choices_of("synth", "--preset")) == set(SYNTH_PRESETS)
+    assert set(choices_of("eval", "--metrics")) == set(METRICS) - {"Count"}  # Count: always computed
+
+
+def test_building_the_parser_imports_no_heavy_library():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from discmot.cli import build_parser\n"
+        "build_parser()\n"
+        "heavy = [m for m in ('torch', 'scipy', 'cv2', 'numpy', 'onnxruntime') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(
+    "terminal, quiet, shown", [(True, False, True), (True, True, False), (False, False, False)]
+)
+def test_progress_bars_show_on_a_terminal_unless_quiet(monkeypatch, terminal, quiet, shown):
+    import argparse
+    import sys
+
+    from discmot.cli.arguments import show_progress
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
+    assert show_progress(argparse.Namespace(quiet=quiet)) is shown

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from discmot._version import __version__
 
-__all__ = ["__version__", "evaluate", "track"]
+__all__ = ["__version__", "evaluate", "load_model", "track"]
 
 
 def evaluate(*args, **kwargs):
@@ -21,11 +21,24 @@ def evaluate(*args, **kwargs):
     return _evaluate(*args, **kwargs)
 
 
+def load_model(kind, weights, preset=None, device=None, dtype=None):
+    """The FDTA or CSTrack network of a checkpoint, in eval mode.
+
+    ``kind`` is ``"fdta"`` or ``"cstrack"``; ``weights`` an official file, a discmot .safetensors or a
+    ``discmot train`` checkpoint; ``preset`` the architecture of an official file (default: inferred);
+    ``device`` and ``dtype`` (``"fp32"``/``"fp16"``/``"bf16"``) where the network is put (default: CPU,
+    float32). A checkpoint of the other kind is a one-line error. See `discmot.models.registry.load_model`.
+    """
+    from discmot.models.registry import load_model as _load_model
+
+    return _load_model(kind, weights, preset, device=device, dtype=dtype)
+
+
 def track(*args, **kwargs):
     """Tracks a video, image folder, glob, webcam, sequence folder or split (``discmot track``).
 
-    See `discmot.engine.infer.track` for the arguments; returns a summary (frames, fps, ids, files).
+    See `discmot.engine.track_verb.track` for the arguments; returns a summary (frames, fps, ids, files).
     """
-    from discmot.engine.infer import track as _track
+    from discmot.engine.track_verb import track as _track
 
     return _track(*args, **kwargs)

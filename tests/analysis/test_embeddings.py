@@ -336,6 +336,18 @@ def test_clear_errors(sequences, tmp_path, capsys):
     assert "no such ground-truth file" in capsys.readouterr().err
 
 
+def test_a_checkpoint_of_the_other_kind_is_one_line_as_in_track(sequences, tmp_path, capsys):
+    """analyze loads through `discmot.models.registry.load_model`, as ``discmot track`` does."""
+    seq, out = str(sequences["dancetrack"]), str(tmp_path / "out")
+    for kind, weights, words in (
+        ("cstrack", FDTA_WEIGHTS, "an FDTA checkpoint, not CSTrack weights (track with --model fdta)"),
+        ("fdta", CSTRACK_WEIGHTS, "a CSTrack checkpoint, not FDTA weights (track with --model cstrack)"),
+    ):
+        assert main(["analyze", seq, "--model", kind, "--weights", str(weights), "--out", out]) == 2
+        assert capsys.readouterr().err == f"discmot: error: {weights}: {words}\n"
+    assert not (tmp_path / "out").exists()
+
+
 def test_report_opens_in_headless_chromium(fdta_report):
     chromium = shutil.which("chromium")
     if chromium is None:

@@ -390,6 +390,16 @@ def test_track_split_flat_layout_and_skipped_sequences(dataset, tmp_path, caplog
         find_sequences(split, "missing.txt")
 
 
+def test_sequences_without_images_are_skipped_saying_so(dataset, tmp_path, caplog):
+    """Looking for images (an end-to-end tracker's split), a sequence without them is skipped as such."""
+    split = tmp_path / "split"
+    with_images = copy_sequence(sequences(dataset)[0], split)
+    without = copy_sequence(sequences(dataset)[1], split, images=False)
+    with caplog.at_level(logging.WARNING):
+        assert find_sequences(split, None) == [with_images]
+    assert [r.getMessage() for r in caplog.records] == [f"{without}: skipped (no images)"]
+
+
 # --------------------------------------------------------------------------------------------------
 # discmot track
 
@@ -512,6 +522,61 @@ def test_cli_track_help_has_examples(capsys):
         main(["track", "--help"])
     out = capsys.readouterr().out
     assert exit_info.value.code == 0 and "examples:" in out and "--save-video" in out and "webcam" in out
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--model", "fdta", "--conf", "0.5"], "--model fdta keeps the detections scoring above its "
+         "checkpoint's runtime.det_thresh, which no option overrides: drop --conf"),
+        (["--model", "fdta", "--classes", "1"], "--model fdta detects for itself, on the images: drop "
+         "--classes (options of --model jde's detections)"),
+        (["--model", "cstrack", "--det-file", "d.txt"], "--model cstrack detects for itself, on the "
+         "images: drop --det-file"),
+        (["--model", "cstrack", "--classes", "2", "--det-file", "d.txt"], "drop --classes and --det-file"),
+        (["--model", "fdta", "--track-thresh", "0.4", "--no-output-filter"], "--model fdta has no "
+         "association settings: drop --track-thresh, --output-filter (they set the cascade of --model jde "
+         "and cstrack)"),
+        (["--model", "fdta", "--tracker-preset", "onnx"], "drop --tracker-preset"),
+        (["--model", "fdta", "--kalman-boxes"], "drop --kalman-boxes"),
+        (["--model", "cstrack", "--reid", "r.onnx"], "--model cstrack detects for itself: drop --detector"),
+    ],
+)  # fmt: skip
+def test_options_an_end_to_end_model_would_ignore_are_refused_first(dataset, tmp_path, capsys, argv, words):
+    """Before the (here missing) weights are loaded: one line naming the option."""
+    folder = sequences(dataset)[0]
+    status, _, err = run(["track", str(folder), "--weights", str(tmp_path / "missing.pth"), *argv], capsys)
+    assert status == 2 and err.count("\n") == 1 and words in err
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--weights", "w.safetensors"], "--model jde runs no network of its own: --weights is an option of "
+         "--model fdta and cstrack"),
+        (["--dtype", "fp16", "--input-size", "160x256"], "--input-size, --dtype are options of --model fdta "
+         "and cstrack"),
+        (["--preset", "tiny"], "--preset is an option"),
+    ],
+)  # fmt: skip
+def test_network_options_given_to_the_jde_tracker_are_refused(dataset, capsys, argv, words):
+    """``--model jde`` (the default) would ignore them: a user who forgot ``--model fdta`` is told."""
+    status, _, err = run(["track", str(sequences(dataset)[0]), *argv], capsys)
+    assert status == 2 and err.count("\n") == 1 and words in err
+
+
+def test_the_verb_is_importable_from_the_engine_and_the_trackers_say_their_kind():
+    from discmot.engine import infer, track_verb
+    from discmot.trackers.association import JDETracker, JDETrackerConfig
+    from discmot.trackers.base import is_end_to_end
+    from discmot.trackers.cstrack import CSTrackTracker
+    from discmot.trackers.fdta import FDTATracker
+
+    assert infer.track is track_verb.track is not None and infer.tracker_factory is track_verb.tracker_factory
+    assert FDTATracker.detects and CSTrackTracker.detects
+    assert not is_end_to_end(JDETracker(JDETrackerConfig())) and not is_end_to_end(IouStandIn())
+    with pytest.raises(AttributeError):
+        infer.no_such_name  # noqa: B018
 
 
 # --------------------------------------------------------------------------------------------------

@@ -26,10 +26,10 @@ from discmot.analysis.embeddings import (
     view_statistics,
 )
 from discmot.analysis.report import Figure, render_html
+from discmot.models.registry import load_model
 
 log = logging.getLogger(__name__)
 
-MODEL_KINDS = ("fdta", "cstrack")
 #: Frames given a similarity matrix when none are chosen.
 DEFAULT_MATRIX_FRAMES = 3
 
@@ -64,21 +64,6 @@ def resolve_gt(source: str | Path, gt: str | Path | None) -> Path | None:
         return Path(gt)
     inferred = Path(source) / "gt" / "gt.txt"
     return inferred if inferred.is_file() else None
-
-
-def load_model(kind: str, weights: str | Path):
-    """The FDTA or CSTrack network of ``weights``, eval mode (a checkpoint of another kind is an error)."""
-    if kind not in MODEL_KINDS:
-        raise ValueError(f"unknown model {kind!r}: choose fdta or cstrack")
-    if not Path(weights).is_file():
-        raise FileNotFoundError(f"{weights}: no such checkpoint")
-    if kind == "fdta":
-        from discmot.models.fdta.checkpoint import load_fdta
-
-        return load_fdta(weights)
-    from discmot.models.cstrack.checkpoint import load_cstrack
-
-    return load_cstrack(weights)
 
 
 def collect(extractor, source, gt: dict | None, max_frames: int | None, progress: bool) -> list[FrameObjects]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 
-from discmot.cli.arguments import cosine_threshold, positive_int, size_hw
+from discmot.cli.arguments import cosine_threshold, positive_int, show_progress, size_hw
+from discmot.models.registry import MODEL_KINDS
 
 log = logging.getLogger("discmot")
 
@@ -53,7 +53,7 @@ def add_analyze(verbs) -> None:
     p.add_argument(
         "source", metavar="SOURCE", help="video, image folder, glob or MOTChallenge sequence folder"
     )
-    p.add_argument("--model", required=True, choices=["fdta", "cstrack"], help="network kind of --weights")
+    p.add_argument("--model", required=True, choices=MODEL_KINDS, help="network kind of --weights")
     p.add_argument("--weights", required=True, metavar="CKPT", help="FDTA or CSTrack checkpoint (any format)")
     p.add_argument("--gt", metavar="FILE", help="MOTChallenge gt file (default: SOURCE/gt/gt.txt if present)")
     p.add_argument(
@@ -87,7 +87,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
         input_size=args.input_size,
         max_frames=args.max_frames,
         config=AnalysisConfig(similarity_threshold=args.threshold),
-        progress=sys.stderr.isatty() and not args.quiet,
+        progress=show_progress(args),
     )
     for view, stats in summary["views"].items():
         fraction = stats["fraction_above"]

@@ -1,12 +1,25 @@
-"""Argument types shared by several verbs."""
+"""Argument types and helpers shared by several verbs."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import math
+import sys
 
 log = logging.getLogger("discmot")
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """Whether a verb shows progress bars: when stderr is a terminal and ``--quiet`` was not given."""
+    return sys.stderr.isatty() and not args.quiet
+
+
+def model_presets() -> str:
+    """The ``--preset`` names per model kind, for help texts: ``FDTA dancetrack/...; CSTrack cstrack/...``."""
+    from discmot.models.registry import MODEL_KINDS, MODEL_NAMES, preset_names
+
+    return "; ".join(f"{MODEL_NAMES[kind]} {'/'.join(preset_names(kind))}" for kind in MODEL_KINDS)
 
 
 def size_hw(text: str) -> tuple[int, int]:

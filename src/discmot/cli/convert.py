@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 
+from discmot.cli.arguments import model_presets
+from discmot.models.registry import MODEL_KINDS, preset_names
+
 log = logging.getLogger("discmot")
 
 
@@ -22,14 +25,13 @@ def add_convert(verbs) -> None:
     p.add_argument("target", metavar="OUT", help="checkpoint to write (.safetensors or .pth/.pt)")
     p.add_argument(
         "--model",
-        choices=["fdta", "cstrack"],
+        choices=MODEL_KINDS,
         help="which model the checkpoint is for (default: inferred from its metadata or keys)",
     )
     p.add_argument(
         "--preset",
-        choices=["dancetrack", "sportsmot", "bft", "tiny", "cstrack", "cstrack_s"],
-        help="preset of an official file: FDTA dancetrack/sportsmot/bft/tiny or CSTrack cstrack/cstrack_s/"
-        "tiny (default: inferred from its shapes)",
+        choices=preset_names(),
+        help=f"preset of an official file: {model_presets()} (default: inferred from its shapes)",
     )
     p.set_defaults(run=_run_convert)
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 
-from discmot.cli.arguments import folder_name, non_negative_int, size_wh
+from discmot.cli.arguments import folder_name, non_negative_int, show_progress, size_wh
 
 log = logging.getLogger("discmot")
+
+#: ``discmot synth --preset`` choices, written out here because their source,
+#: `discmot.data.synth.presets.PRESETS`, imports OpenCV; tests/test_cli_arguments.py checks that they agree.
+SYNTH_PRESETS = ("dancetrack", "sportsmot", "bft", "mot", "tiny")
 
 
 def add_synth(verbs) -> None:
@@ -22,9 +25,7 @@ def add_synth(verbs) -> None:
         "(fast runs, camera pan, two teams), bft (small similar birds flocking), mot (varied pedestrians, "
         "entries and exits), tiny (unit tests)",
     )
-    p.add_argument(
-        "--preset", default="dancetrack", choices=["dancetrack", "sportsmot", "bft", "mot", "tiny"]
-    )
+    p.add_argument("--preset", default="dancetrack", choices=SYNTH_PRESETS)
     p.add_argument("--out", required=True, metavar="DIR", help="dataset root to write")
     p.add_argument(
         "--split",
@@ -58,7 +59,7 @@ def _run_synth(args: argparse.Namespace) -> int:
         size=args.size,
         seed=args.seed,
         jde=args.jde,
-        progress=sys.stderr.isatty() and not args.quiet,
+        progress=show_progress(args),
     )
     log.info("wrote %d %s sequences to %s", len(folders), args.preset, folders[0].parent)
     return 0

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 
-from discmot.cli.arguments import size_hw
+from discmot.cli.arguments import show_progress, size_hw
+from discmot.models.registry import MODEL_KINDS
 
 log = logging.getLogger("discmot")
 
@@ -49,7 +49,7 @@ def add_demo(verbs) -> None:
     )
     p.add_argument(
         "--model",
-        choices=["fdta", "cstrack"],
+        choices=MODEL_KINDS,
         help="track with this model only (default: both bundled models)",
     )
     p.add_argument("--weights", metavar="CKPT", help="checkpoint for --model (default: the bundled tiny one)")
@@ -104,7 +104,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         config,
         source=args.source,
         models=models,
-        progress=sys.stderr.isatty() and not args.quiet,
+        progress=show_progress(args),
     )
     _print_summary(summary, args.out)
     return 0

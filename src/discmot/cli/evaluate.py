@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
+
+from discmot.cli.arguments import show_progress
 
 log = logging.getLogger("discmot")
+
+#: ``--metrics`` choices: `discmot.eval.runner.METRICS` but Count, which is always computed; written out
+#: here because that module imports scipy; tests/test_cli_arguments.py checks that they agree.
+METRIC_FAMILIES = ("HOTA", "CLEAR", "Identity")
 
 
 EVAL_EPILOG = """\
@@ -53,8 +58,8 @@ def add_eval(verbs) -> None:
     p.add_argument(
         "--metrics",
         nargs="+",
-        default=["HOTA", "CLEAR", "Identity"],
-        choices=["HOTA", "CLEAR", "Identity"],
+        default=list(METRIC_FAMILIES),
+        choices=METRIC_FAMILIES,
         help="metric families (Count is always computed)",
     )
     p.add_argument("--workers", type=int, default=1, metavar="N", help="evaluate sequences in N processes")
@@ -92,7 +97,7 @@ def _run_eval(args: argparse.Namespace) -> int:
         skip_split_folder=args.skip_split_folder,
         tracker_sub_folder=args.tracker_sub_folder,
         write_summaries=not args.no_summaries,
-        progress=sys.stderr.isatty() and not args.quiet,
+        progress=show_progress(args),
     )
     for tracker, per_sequence in results.items():
         print(report.format_table(per_sequence, args.metrics, tracker, full=args.full))

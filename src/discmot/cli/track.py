@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 
-from discmot.cli.arguments import frame_rate, size_hw
+from discmot.cli.arguments import frame_rate, model_presets, show_progress, size_hw
+from discmot.engine.end_to_end import END_TO_END
+from discmot.models.registry import DTYPES, preset_names
 
 log = logging.getLogger("discmot")
+
+#: ``--tracker-preset`` and ``--deform-kernel`` choices, written out here because their sources,
+#: `discmot.trackers.association.TRACKER_PRESETS` and `discmot.ops.deform_attn_triton.DEFORM_KERNEL_CHOICES`,
+#: import scipy and torch; tests/test_cli_arguments.py checks that they agree.
+TRACKER_PRESETS = ("onnx", "public", "cstrack")
+DEFORM_KERNELS = ("auto", "pytorch", "triton")
 
 
 TRACK_EPILOG = """\
@@ -67,7 +74,7 @@ def _add_model_options(group) -> None:
     group.add_argument(
         "--model",
         default="jde",
-        choices=["jde", "fdta", "cstrack"],
+        choices=["jde", *END_TO_END],
         help="tracker: jde (the JDE/CSTrack cascade on a detector's boxes, default), fdta or cstrack (end "
         "to end from --weights; cstrack = CSTrack's network + the cascade with the original's thresholds)",
     )
@@ -79,14 +86,13 @@ def _add_model_options(group) -> None:
     )
     group.add_argument(
         "--preset",
-        choices=["dancetrack", "sportsmot", "bft", "tiny", "cstrack", "cstrack_s"],
-        help="model preset of an official file: FDTA dancetrack/sportsmot/bft/tiny, CSTrack cstrack/"
-        "cstrack_s/tiny (default: inferred from the shapes)",
+        choices=preset_names(),
+        help=f"model preset of an official file: {model_presets()} (default: inferred from the shapes)",
     )
     group.add_argument(
         "--dtype",
         default="fp32",
-        choices=["fp32", "fp16", "bf16"],
+        choices=list(DTYPES),
         help="FDTA/CSTrack network precision (decoding and thresholds stay fp32; default: fp32)",
     )
     group.add_argument(
@@ -109,7 +115,7 @@ def _add_model_options(group) -> None:
     group.add_argument(
         "--deform-kernel",
         default="auto",
-        choices=["auto", "pytorch", "triton"],
+        choices=DEFORM_KERNELS,
         help="FDTA: deformable-attention kernel: auto (the fused Triton kernel when --device is CUDA, "
         "triton is installed and the kernel checks equal to PyTorch's; else PyTorch; default), pytorch "
         "(one grid_sample per level), triton (required: an error when it cannot be used)",
@@ -124,7 +130,7 @@ def _add_detection_options(group) -> None:
         type=float,
         metavar="SCORE",
         help="detector score threshold (default: the detector's, 0.3; CSTrack's 0.5); drops precomputed "
-        "detections below it",
+        "detections below it (not for --model fdta: its checkpoint's runtime.det_thresh)",
     )
     group.add_argument(
         "--classes",
@@ -148,7 +154,7 @@ def _add_detection_options(group) -> None:
 def _add_association_options(group) -> None:
     group.add_argument(
         "--tracker-preset",
-        choices=["onnx", "public", "cstrack"],
+        choices=TRACKER_PRESETS,
         help="association settings: onnx (default with --detector: tracks kept by detections >= 0.3, born "
         "from >= 0.7, detection boxes written), public (default with precomputed detections: every "
         "detection used), cstrack (CSTrack's own thresholds, default with --model cstrack); see "
@@ -192,7 +198,7 @@ def _add_output_options(group) -> None:
 
 
 def _run_track(args: argparse.Namespace) -> int:
-    from discmot.engine.infer import track
+    from discmot.engine.track_verb import track
 
     result = track(
         args.source,
@@ -210,7 +216,7 @@ def _run_track(args: argparse.Namespace) -> int:
         frame_rate=args.frame_rate,
         split_out=args.split_out,
         tracker_name=args.tracker_name,
-        progress=sys.stderr.isatty() and not args.quiet,
+        progress=show_progress(args),
         tracker_preset=args.tracker_preset,
         track_thresh=args.track_thresh,
         birth_thresh=args.birth_thresh,

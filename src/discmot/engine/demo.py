@@ -110,7 +110,7 @@ def render_scene(root: Path, config: DemoConfig) -> Path:
 
 def track_with(model: DemoModel, source: Path, results: Path, progress: bool) -> dict:
     """Tracks ``source`` with ``model`` and writes ``results`` (MOTChallenge rows); the track summary."""
-    from discmot.engine.infer import track
+    from discmot.engine.track_verb import track
 
     return track(
         source,

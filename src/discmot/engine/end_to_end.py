@@ -1,28 +1,125 @@
 """End-to-end trackers built from a checkpoint: FDTA and CSTrack take whole frames and ``--weights``.
 
-`end_to_end_factory` loads the model once and returns ``frame_rate -> tracker`` for `discmot.engine.infer`.
-torch is imported only when a builder is called.
+`build_end_to_end` loads the model once and returns ``frame_rate -> tracker`` for `discmot.engine.infer`;
+what it loads and how is one `NetworkOptions`, CSTrack's association one `AssociationOptions`. torch is
+imported only when a builder is called.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from discmot.models.registry import MODEL_KINDS, load_model, torch_dtype
+
 if TYPE_CHECKING:
-    from discmot.engine.infer import Tracker
+    from pathlib import Path
+
+    from discmot.trackers.base import EndToEndTracker
 
 log = logging.getLogger(__name__)
 
-DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 #: The trackers that detect for themselves: they take whole frames and a checkpoint (``--weights``).
-END_TO_END = ("fdta", "cstrack")
+END_TO_END = MODEL_KINDS
+
+
+@dataclass(frozen=True)
+class NetworkOptions:
+    """Which end-to-end network is loaded and how it runs (``discmot track --weights --preset --device
+    --dtype --input-size --fast-resize --deform-kernel``).
+
+    Attributes:
+        weights: the checkpoint (official .pth/.pt, discmot .safetensors or a ``discmot train`` one).
+        preset: the architecture of an official file (default: inferred from its shapes).
+        device: where the network runs (``cpu``, ``cuda``, ``cuda:1``).
+        dtype: ``fp32``, ``fp16`` or ``bf16``.
+        input_size: an explicit network input ``(h, w)`` (default: the model's rule).
+        fast_resize: FDTA only: resize frames in float (`discmot.trackers.fdta.preprocess_frame`).
+        deform_kernel: FDTA only: the deformable-attention path
+            (`discmot.ops.deform_attn_triton.select_deform_kernel`).
+    """
+
+    weights: str | Path | None
+    preset: str | None = None
+    device: str = "cpu"
+    dtype: str = "fp32"
+    input_size: tuple[int, int] | None = None
+    fast_resize: bool = False
+    deform_kernel: str = "auto"
+
+
+@dataclass(frozen=True)
+class AssociationOptions:
+    """The JDE association cascade's settings (``--model jde`` and ``cstrack``): a
+    `discmot.trackers.association.TRACKER_PRESETS` entry, the benchmark's output filter, and
+    `JDETrackerConfig` fields that override the preset's (``None``: the preset's).
+
+    Attributes:
+        benchmark: MOT15-20 turn on CSTrack's pedestrian output filter.
+        preset: the settings preset (default: the caller's, by the kind of detections).
+        conf_threshold, birth_threshold: detection and track-birth score thresholds.
+        output_detection_boxes: write the matched detection box (False: the Kalman estimate).
+        output_filter: CSTrack's pedestrian output filter on or off.
+    """
+
+    benchmark: str | None = None
+    preset: str | None = None
+    conf_threshold: float | None = None
+    birth_threshold: float | None = None
+    output_detection_boxes: bool | None = None
+    output_filter: bool | None = None
+
+    def overrides(self) -> dict[str, float | bool]:
+        """The `JDETrackerConfig` fields that were given."""
+        fields = {
+            "conf_threshold": self.conf_threshold,
+            "birth_threshold": self.birth_threshold,
+            "output_detection_boxes": self.output_detection_boxes,
+            "output_filter": self.output_filter,
+        }
+        return {name: value for name, value in fields.items() if value is not None}
+
+
+def build_end_to_end(
+    model: str, network: NetworkOptions, association: AssociationOptions | None = None
+) -> Callable[[float], EndToEndTracker]:
+    """``frame_rate -> tracker`` for ``"fdta"`` or ``"cstrack"``; the checkpoint is loaded once, here.
+
+    ``association`` sets CSTrack's cascade (default: the ``cstrack`` preset, the original's thresholds);
+    FDTA has no such settings.
+    """
+    if model == "fdta":
+        tracker = fdta_tracker(
+            network.weights,
+            network.preset,
+            network.device,
+            network.dtype,
+            network.input_size,
+            fast_resize=network.fast_resize,
+            deform_kernel=network.deform_kernel,
+        )
+        return lambda _frame_rate: tracker  # no frame-rate setting; track_source resets it per video
+    if model == "cstrack":
+        association = association or AssociationOptions()
+        return cstrack_factory(
+            network.weights,
+            preset_name=network.preset,
+            device=network.device,
+            dtype=network.dtype,
+            input_size=network.input_size,
+            benchmark=association.benchmark,
+            tracker_preset=association.preset,
+            **association.overrides(),
+        )
+    raise ValueError(f"unknown end-to-end model {model!r}; choose from {', '.join(END_TO_END)}")
 
 
 def end_to_end_factory(
     model: str,
     weights,
+    *,
     preset_name: str | None = None,
     device: str = "cpu",
     dtype: str = "fp32",
@@ -32,31 +129,11 @@ def end_to_end_factory(
     overrides: dict | None = None,
     fast_resize: bool = False,
     deform_kernel: str = "auto",
-) -> Callable[[float], Tracker]:
-    """``frame_rate -> tracker`` for ``"fdta"`` or ``"cstrack"``; the checkpoint is loaded once, here.
-
-    ``benchmark``, ``tracker_preset`` and ``overrides`` (`JDETrackerConfig` fields) set CSTrack's
-    association (default: the ``cstrack`` preset, the original's thresholds); FDTA has no such settings.
-    ``fast_resize`` and ``deform_kernel`` are FDTA's (`discmot.trackers.fdta.preprocess_frame`,
-    `discmot.ops.deform_attn_triton.select_deform_kernel`); CSTrack has none.
-    """
-    if model == "fdta":
-        tracker = fdta_tracker(weights, preset_name, device, dtype, input_size, fast_resize, deform_kernel)
-        return lambda _frame_rate: tracker  # no frame-rate setting; track_source resets it per video
-    if model == "cstrack":
-        return cstrack_factory(
-            weights, preset_name, device, dtype, input_size, benchmark, tracker_preset, **(overrides or {})
-        )
-    raise ValueError(f"unknown end-to-end model {model!r}; choose from {', '.join(END_TO_END)}")
-
-
-def torch_dtype(dtype: str):
-    """``fp32``/``fp16``/``bf16`` -> the torch dtype."""
-    import torch
-
-    if dtype not in DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r}; choose from {', '.join(DTYPES)}")
-    return getattr(torch, DTYPES[dtype])
+) -> Callable[[float], EndToEndTracker]:
+    """`build_end_to_end` with the options as keywords; ``overrides`` are `AssociationOptions` fields."""
+    network = NetworkOptions(weights, preset_name, device, dtype, input_size, fast_resize, deform_kernel)
+    association = AssociationOptions(benchmark, tracker_preset, **(overrides or {}))
+    return build_end_to_end(model, network, association)
 
 
 def fdta_tracker(
@@ -74,7 +151,6 @@ def fdta_tracker(
     Triton kernel on CUDA when it is installed and checks equal, else PyTorch), ``pytorch`` or ``triton``.
     """
     from discmot.engine.distributed import pick_device
-    from discmot.models.fdta.checkpoint import load_fdta
     from discmot.ops.deform_attn_triton import select_deform_kernel
     from discmot.trackers.fdta import FDTATracker
 
@@ -84,7 +160,7 @@ def fdta_tracker(
     path = select_deform_kernel(deform_kernel, device)  # before loading: a bad choice fails fast
     log.info("FDTA deformable attention on %s: %s", device, path)
     dtype = torch_dtype(dtype)
-    model = load_fdta(weights, preset_name).to(device=device, dtype=dtype)
+    model = load_model("fdta", weights, preset_name, device=device, dtype=dtype)
     return FDTATracker(model, device=device, dtype=dtype, input_size=input_size, fast_resize=fast_resize)
 
 
@@ -97,7 +173,7 @@ def cstrack_factory(
     benchmark: str | None = None,
     tracker_preset: str | None = None,
     **overrides,
-) -> Callable[[float], Tracker]:
+) -> Callable[[float], EndToEndTracker]:
     """``frame_rate -> CSTrackTracker``, every tracker sharing one model loaded from ``weights`` (official
     .pt/.pth, discmot .safetensors or a ``discmot train`` checkpoint) in ``dtype`` on ``device``."""
     from discmot.engine.distributed import pick_device
@@ -112,20 +188,5 @@ def cstrack_factory(
     device = pick_device(device)
     dtype = torch_dtype(dtype)
     config = JDETrackerConfig.preset(tracker_preset or "cstrack", benchmark, **overrides)
-    model = _load_cstrack(weights, preset_name).to(device=device, dtype=dtype)
+    model = load_model("cstrack", weights, preset_name, device=device, dtype=dtype)
     return lambda frame_rate: CSTrackTracker(model, device, dtype, input_size, config, frame_rate)
-
-
-def _load_cstrack(weights, preset_name: str | None):
-    """`load_cstrack`, with a one-line error for an FDTA file (instead of its list of key differences)."""
-    from discmot.io.checkpoints import CheckpointError, guess_file_kind
-    from discmot.models.cstrack.checkpoint import load_cstrack
-
-    try:
-        return load_cstrack(weights, preset_name)
-    except CheckpointError:
-        if guess_file_kind(weights) == "fdta":
-            raise CheckpointError(
-                f"{weights}: an FDTA checkpoint, not CSTrack weights (track with --model fdta)"
-            ) from None
-        raise

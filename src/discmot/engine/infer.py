@@ -6,9 +6,10 @@ precomputed detections) -> ``tracker.update`` -> `Tracks` -> MOTChallenge rows (
 annotated frames (`discmot.viz.draw`) -> `VideoWriter`. End-to-end trackers (FDTA, CSTrack) take the
 frame itself: ``tracker.update(frame)``.
 
-`track_split` runs it over every sequence of a benchmark split and writes TrackEval's layout, and `track`
-is the whole ``discmot track`` verb as one call. Nothing here imports torch at import time: the FDTA and
-CSTrack builders import it when called, the detector plug-ins import onnxruntime when they are built.
+`track_split` runs it over every sequence of a benchmark split and writes TrackEval's layout. `track`, the
+whole ``discmot track`` verb as one call, lives in `discmot.engine.track_verb` and is importable from here.
+Nothing here imports torch at import time: the FDTA and CSTrack builders import it when called, the
+detector plug-ins import onnxruntime when they are built.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 from discmot.io.mot import write_mot_results
 from discmot.io.video import FrameSource, SequenceFrames, VideoWriter, open_source
 from discmot.structures import Detections, Tracks
+from discmot.trackers.base import Tracker, is_end_to_end
 from discmot.viz.draw import TrailHistory, draw_tracks
 
 log = logging.getLogger(__name__)
@@ -35,18 +37,6 @@ log = logging.getLogger(__name__)
 Detector = Callable[[np.ndarray], Detections]
 #: ``(frame_bgr, boxes_tlwh (N, 4)) -> (N, D) float32``, e.g. `OnnxReidEmbedder`.
 Embedder = Callable[[np.ndarray, np.ndarray], np.ndarray]
-
-
-class Tracker(Protocol):
-    """What the engine needs of a tracker (see `discmot.trackers`).
-
-    Trackers that detect for themselves (FDTA, CSTrack) set a class attribute ``detects = True`` and are
-    called as ``update(frame)``; the others get the frame's detections.
-    """
-
-    def update(self, detections: Detections, frame: np.ndarray | None = None) -> Tracks: ...
-
-    def reset(self) -> None: ...
 
 
 class FrameDetections(Protocol):
@@ -75,7 +65,8 @@ def track_source(
 
     Args:
         source: a `FrameSource` or anything `open_source` accepts.
-        tracker: e.g. `discmot.trackers.association.JDETracker`.
+        tracker: a `DetectionTracker` (e.g. `discmot.trackers.association.JDETracker`), or an
+            `EndToEndTracker` (FDTA, CSTrack: ``detects = True``), which gets the frame alone.
         detect: a detector; used when ``detections`` is ``None``.
         embed: a ReID embedder run on each frame's boxes (it replaces precomputed embeddings).
         detections: precomputed detections, or a file for `discmot.trackers.detectors.load_precomputed`.
@@ -96,7 +87,7 @@ def track_source(
     frames = source if isinstance(source, FrameSource) else open_source(source)
     _check_outputs(frames, detections, save_txt, save_video)
     detections = _load_detections(detections)
-    end_to_end = getattr(tracker, "detects", False)
+    end_to_end = is_end_to_end(tracker)
     if end_to_end:
         if not frames.has_images:
             raise ValueError(f"{frames.location}: has no images, which an end-to-end tracker needs")
@@ -216,14 +207,14 @@ def find_sequences(split_folder: str | Path, det_file: str | None = "det.txt") -
     sequences = sorted(p for p in split.iterdir() if (p / "seqinfo.ini").is_file())
     if det_file is None:
         found = [p for p in sequences if SequenceFrames(p).has_images]
-        needed = "seqinfo.ini and images"
+        needed, missing = "seqinfo.ini and images", "images"
     else:
         found = [p for p in sequences if (p / "det" / det_file).is_file()]
-        needed = f"seqinfo.ini and det/{det_file}"
+        needed, missing = f"seqinfo.ini and det/{det_file}", f"det/{det_file}"
     if not found:
         raise ValueError(f"{split}: no sequence folders with {needed} here")
     for skipped in sorted(set(sequences) - set(found)):
-        log.warning("%s: skipped (no det/%s)", skipped, det_file)
+        log.warning("%s: skipped (no %s)", skipped, missing)
     return found
 
 
@@ -284,12 +275,17 @@ def _check_outputs(frames: FrameSource, detections, save_txt, save_video) -> Non
         raise ValueError(f"{save_video}: --save-video needs a video file name ({', '.join(VIDEO_SUFFIXES)})")
 
 
+def no_detections_error(frames: FrameSource) -> ValueError:
+    """The error for a source tracked with neither a detector nor precomputed detections."""
+    return ValueError(
+        f"{frames.location}: no detector and no detections: pass a detector (--detector PATH.onnx) "
+        "or precomputed detections (--detections FILE)"
+    )
+
+
 def _check_inputs(frames: FrameSource, detect, embed, detections, save_video) -> None:
     if detect is None and detections is None:
-        raise ValueError(
-            f"{frames.location}: no detector and no detections: pass a detector (--detector PATH.onnx) "
-            "or precomputed detections (--detections FILE)"
-        )
+        raise no_detections_error(frames)
     if not frames.has_images:
         uses = {
             "detector": detect is not None and detections is None,
@@ -383,219 +379,11 @@ def _summary(
     }
 
 
-# --------------------------------------------------------------------------------------------------
-# The `discmot track` verb as one call
+def __getattr__(name: str):
+    """``discmot.engine.infer.track`` (and `tracker_factory`), re-exported from `discmot.engine.track_verb`
+    on first use: that module imports this one, so it cannot be imported at the top."""
+    if name in ("track", "tracker_factory"):
+        from discmot.engine import track_verb
 
-
-def track(
-    source: str | Path | int,
-    *,
-    model: str = "jde",
-    detector: str | Path | None = None,
-    reid: str | Path | None = None,
-    conf: float | None = None,
-    classes: tuple[int, ...] = (0,),
-    device: str = "cpu",
-    detections: str | Path | None = None,
-    det_file: str = "det.txt",
-    save_txt: str | Path | None = None,
-    save_video: str | Path | None = None,
-    benchmark: str | None = None,
-    frame_rate: float | None = None,
-    split_out: str | Path | None = None,
-    tracker_name: str | None = None,
-    progress: bool | None = None,
-    tracker_preset: str | None = None,
-    track_thresh: float | None = None,
-    birth_thresh: float | None = None,
-    kalman_boxes: bool = False,
-    output_filter: bool | None = None,
-    weights: str | Path | None = None,
-    model_preset: str | None = None,
-    dtype: str = "fp32",
-    input_size: tuple[int, int] | None = None,
-    fast_resize: bool = False,
-    deform_kernel: str = "auto",
-) -> dict:
-    """Tracks a video, image folder, glob, webcam index, sequence folder or whole split (``discmot track``).
-
-    A folder of sequence folders runs `track_split` into ``split_out`` (TrackEval layout) and returns
-    ``{sequence: summary}``; anything else runs `track_source` and returns its summary. A sequence folder
-    with ``det/<det_file>`` uses those detections when neither ``detector`` nor ``detections`` is given.
-
-    Args:
-        model: the tracker: ``"jde"`` (the JDE/CSTrack association cascade on a detector's or precomputed
-            boxes), or an end-to-end model that detects for itself, ``"fdta"`` or ``"cstrack"`` (CSTrack's
-            network + the same cascade with the original's thresholds, `discmot.trackers.cstrack`).
-        detector, reid: ONNX files of a YOLOX detector and an OSNet-style ReID model (``jde`` only).
-        conf: detector score threshold (its default when ``None``); with precomputed detections, drop
-            those scoring below; for ``cstrack`` the network's ``conf_thres`` (0.5) unless
-            ``track_thresh`` is given.
-        classes: detector classes kept (COCO ids; 0 is person).
-        benchmark: MOT15-20 turn on CSTrack's pedestrian output filter.
-        tracker_preset: `discmot.trackers.association.TRACKER_PRESETS` entry (default: ``"onnx"`` with a
-            detector, ``"public"`` with precomputed detections, ``"cstrack"`` (the original's) for
-            ``model="cstrack"``).
-        track_thresh, birth_thresh: override the preset's detection and track-birth score thresholds.
-        kalman_boxes: write the Kalman estimate instead of the matched detection box.
-        output_filter: force CSTrack's pedestrian output filter on or off (default: the preset's and the
-            benchmark's: on for ``cstrack``, as in the original, and for MOT15-20).
-        weights, model_preset, dtype, input_size: for ``fdta`` and ``cstrack``: the checkpoint (official
-            .pth/.pt or discmot .safetensors; required), its preset if it cannot be inferred,
-            ``fp32``/``fp16``/``bf16`` and an explicit network input size ``(h, w)`` (FDTA default: shorter
-            side 800, longer at most 1440; CSTrack default: the model's, 608x1088 for the official one,
-            multiples of 32).
-        fast_resize: FDTA only: resize frames in float instead of the original's 8-bit PIL resize (about
-            three times faster at 1080p on a CPU, no faster on a GPU; pixels within one 8-bit step).
-        deform_kernel: FDTA only: its deformable attention's path, ``"auto"`` (the fused Triton kernel on
-            CUDA when triton is installed and the kernel checks equal to PyTorch's, else PyTorch),
-            ``"pytorch"`` or ``"triton"`` (an error when it cannot be used); see
-            `discmot.ops.deform_attn_triton.select_deform_kernel`.
-        device: where the ONNX models or the FDTA/CSTrack network run (``cpu``, ``cuda``, ``cuda:1``).
-        frame_rate: the tracker's frame rate (default: the source's, rounded to a whole number, else 30);
-            also the rate of an image folder's output video.
-    """
-    overrides = {"conf_threshold": track_thresh, "birth_threshold": birth_thresh}
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    if kalman_boxes:
-        overrides["output_detection_boxes"] = False
-    if output_filter is not None:
-        overrides["output_filter"] = output_filter
-    _warn_unknown_benchmark(benchmark)
-    if fast_resize and model != "fdta":
-        raise ValueError("--fast-resize is an FDTA option (--model fdta)")
-    if deform_kernel != "auto" and model != "fdta":
-        raise ValueError("--deform-kernel is an FDTA option (--model fdta)")
-    from discmot.engine.end_to_end import END_TO_END, end_to_end_factory
-
-    if model in END_TO_END:
-        if detector is not None or reid is not None or detections is not None:
-            raise ValueError(f"--model {model} detects for itself: drop --detector, --reid and --detections")
-        if model == "cstrack" and conf is not None:
-            overrides.setdefault("conf_threshold", conf)
-        options = (model, weights, model_preset, device, dtype, input_size, benchmark, tracker_preset)
-        return _track_end_to_end(
-            source,
-            model,
-            lambda: end_to_end_factory(*options, overrides, fast_resize, deform_kernel),
-            save_txt,
-            save_video,
-            frame_rate,
-            split_out,
-            tracker_name,
-            progress,
-        )
-    preset = tracker_preset or ("onnx" if detector is not None else "public")
-    factory = tracker_factory(model, benchmark, preset, **overrides)
-    if is_split_folder(source):
-        if save_txt or save_video or detections or split_out is None:
-            raise ValueError(
-                f"{source}: a folder of sequences writes one result per sequence: give --split-out DIR "
-                "(and no --save-txt, --save-video or --detections)"
-            )
-        detect, embed = _plugins(detector, reid, conf, classes, device)
-        return track_split(
-            source,
-            split_out,
-            factory,
-            det_file,
-            "trackeval",
-            tracker_name or model,
-            detect,
-            embed,
-            frame_rate,
-            progress,
-        )
-    if detector is not None and detections is not None:
-        raise ValueError(
-            "give either a detector (--detector) or precomputed detections (--detections), not both"
-        )
-    frames = open_source(source, fps=frame_rate)
-    if detector is None and detections is None and isinstance(frames, SequenceFrames):
-        if (frames.folder / "det" / det_file).is_file():
-            detections = frames.folder / "det" / det_file
-            log.info("%s: using the precomputed detections %s", frames.name, detections)
-    if detector is None and detections is None:
-        _check_inputs(frames, None, None, None, None)  # raises the "no detector and no detections" error
-    detect, embed = _plugins(detector, reid, conf, classes, device)
-    tracker = factory(tracker_frame_rate(frame_rate, frames.fps))
-    min_score = conf if detections is not None else None
-    return track_source(frames, tracker, detect, embed, detections, save_txt, save_video, progress, min_score)
-
-
-def _warn_unknown_benchmark(benchmark: str | None) -> None:
-    """A benchmark name outside the evaluator's presets is allowed (a custom dataset), but it turns
-    nothing on, which a typo (``MOT71``) would hide."""
-    from discmot.eval.motchallenge import PRESETS
-
-    if benchmark is not None and benchmark.lower() not in {name.lower() for name in PRESETS}:
-        log.warning(
-            "--benchmark %s is none of %s: it changes nothing (MOT15/16/17/20 turn on the pedestrian "
-            "output filter)",
-            benchmark,
-            ", ".join(PRESETS),
-        )
-
-
-def _track_end_to_end(
-    source,
-    model: str,
-    build: Callable[[], Callable[[float], Tracker]],
-    save_txt,
-    save_video,
-    frame_rate,
-    split_out,
-    tracker_name,
-    progress,
-) -> dict:
-    """`track` for FDTA and CSTrack: ``build()`` loads the model (after the cheap checks of the source)
-    and returns ``frame_rate -> tracker``."""
-    if is_split_folder(source):
-        if split_out is None or save_txt or save_video:
-            raise ValueError(
-                f"{source}: a folder of sequences writes one result per sequence: give --split-out DIR"
-            )
-        return track_split(
-            source,
-            split_out,
-            build(),
-            layout="trackeval",
-            tracker_name=tracker_name or model,
-            frame_rate=frame_rate,
-            progress=progress,
-            needs_detections=False,
-        )
-    frames = open_source(source, fps=frame_rate)
-    tracker = build()(tracker_frame_rate(frame_rate, frames.fps))
-    return track_source(frames, tracker, save_txt=save_txt, save_video=save_video, progress=progress)
-
-
-def tracker_factory(
-    model: str = "jde", benchmark: str | None = None, preset: str = "cstrack", **overrides
-) -> Callable[[float], Tracker]:
-    """``frame_rate -> tracker`` for a tracker name, a settings preset and an optional benchmark."""
-    if model != "jde":
-        raise ValueError(f"unknown tracker model {model!r} for detection-based tracking: use 'jde'")
-    from discmot.trackers.association import JDETracker, JDETrackerConfig
-
-    config = JDETrackerConfig.preset(preset, benchmark, **overrides)
-    return lambda frame_rate: JDETracker(config, frame_rate=frame_rate)
-
-
-def _plugins(detector, reid, conf, classes, device) -> tuple[Detector | None, Embedder | None]:
-    """Builds the ONNX detector and embedder (they raise ValueError for a missing or bad model file)."""
-    if detector is None and reid is None:
-        return None, None
-    from discmot.trackers import detectors
-
-    detect = embed = None
-    try:
-        if detector is not None:
-            options = {} if conf is None else {"conf": conf}
-            detect = detectors.YoloxDetector(detector, classes=tuple(classes), device=device, **options)
-        if reid is not None:
-            embed = detectors.OnnxReidEmbedder(reid, device=device)
-    except (FileNotFoundError, detectors.OnnxRuntimeMissingError, RuntimeError) as error:
-        # a missing model file, no onnxruntime, CUDA asked for but failing: one line, like bad input
-        raise ValueError(str(error)) from None
-    return detect, embed
+        return getattr(track_verb, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

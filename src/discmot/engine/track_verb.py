@@ -1,0 +1,362 @@
+"""The ``discmot track`` verb as one call: `track` checks the options, picks a flow and runs it.
+
+- ``model="jde"``: detections from an ONNX detector (plus a ReID model) or precomputed files, associated by
+  the JDE cascade (`tracker_factory`);
+- ``model="fdta"``/``"cstrack"``: an end-to-end network from ``weights`` (`discmot.engine.end_to_end`);
+
+each over one source (`discmot.engine.infer.track_source`) or over every sequence of a split folder
+(`discmot.engine.infer.track_split`, TrackEval's layout). An option the chosen model would ignore is an
+error naming what to do instead. The options travel in small typed groups: `NetworkOptions`,
+`AssociationOptions` and, here, `_DetectionInputs` and `_Outputs`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from discmot.engine.end_to_end import END_TO_END, AssociationOptions, NetworkOptions, build_end_to_end
+from discmot.engine.infer import (
+    Detector,
+    Embedder,
+    is_split_folder,
+    no_detections_error,
+    track_source,
+    track_split,
+    tracker_frame_rate,
+)
+from discmot.io.video import SequenceFrames, open_source
+from discmot.trackers.base import DetectionTracker, EndToEndTracker
+
+log = logging.getLogger(__name__)
+
+#: ``track``'s defaults of the detection options that only ``model="jde"`` uses.
+DEFAULT_CLASSES = (0,)
+DEFAULT_DET_FILE = "det.txt"
+#: `AssociationOptions` fields -> the ``discmot track`` options that set them.
+ASSOCIATION_FLAGS = {
+    "preset": "--tracker-preset",
+    "conf_threshold": "--track-thresh",
+    "birth_threshold": "--birth-thresh",
+    "output_detection_boxes": "--kalman-boxes",
+    "output_filter": "--output-filter",
+}
+
+
+@dataclass(frozen=True)
+class _DetectionInputs:
+    """Where ``model="jde"`` gets its detections: ONNX models run on the frames, or precomputed files."""
+
+    detector: str | Path | None
+    reid: str | Path | None
+    conf: float | None
+    classes: tuple[int, ...]
+    device: str
+    detections: str | Path | None
+    det_file: str
+
+
+@dataclass(frozen=True)
+class _Outputs:
+    """Where `track` writes results, and the frame rate and progress display every flow shares."""
+
+    save_txt: str | Path | None
+    save_video: str | Path | None
+    split_out: str | Path | None
+    tracker_name: str
+    frame_rate: float | None
+    progress: bool | None
+
+
+def track(
+    source: str | Path | int,
+    *,
+    model: str = "jde",
+    detector: str | Path | None = None,
+    reid: str | Path | None = None,
+    conf: float | None = None,
+    classes: tuple[int, ...] = DEFAULT_CLASSES,
+    device: str = "cpu",
+    detections: str | Path | None = None,
+    det_file: str = DEFAULT_DET_FILE,
+    save_txt: str | Path | None = None,
+    save_video: str | Path | None = None,
+    benchmark: str | None = None,
+    frame_rate: float | None = None,
+    split_out: str | Path | None = None,
+    tracker_name: str | None = None,
+    progress: bool | None = None,
+    tracker_preset: str | None = None,
+    track_thresh: float | None = None,
+    birth_thresh: float | None = None,
+    kalman_boxes: bool = False,
+    output_filter: bool | None = None,
+    weights: str | Path | None = None,
+    model_preset: str | None = None,
+    dtype: str = "fp32",
+    input_size: tuple[int, int] | None = None,
+    fast_resize: bool = False,
+    deform_kernel: str = "auto",
+) -> dict:
+    """Tracks a video, image folder, glob, webcam index, sequence folder or whole split (``discmot track``).
+
+    A folder of sequence folders runs `track_split` into ``split_out`` (TrackEval layout) and returns
+    ``{sequence: summary}``; anything else runs `track_source` and returns its summary. A sequence folder
+    with ``det/<det_file>`` uses those detections when neither ``detector`` nor ``detections`` is given.
+
+    Args:
+        model: the tracker: ``"jde"`` (the JDE/CSTrack association cascade on a detector's or precomputed
+            boxes), or an end-to-end model that detects for itself, ``"fdta"`` or ``"cstrack"`` (CSTrack's
+            network + the same cascade with the original's thresholds, `discmot.trackers.cstrack`).
+        detector, reid: ONNX files of a YOLOX detector and an OSNet-style ReID model (``jde`` only).
+        conf: detector score threshold (its default when ``None``); with precomputed detections, drop
+            those scoring below; for ``cstrack`` the network's ``conf_thres`` (0.5) unless
+            ``track_thresh`` is given; not for ``fdta`` (its checkpoint's ``runtime.det_thresh``).
+        classes, detections, det_file: detector classes kept (COCO ids; 0 is person), a precomputed
+            detections file, and the detections file in a sequence's ``det/`` folder (``jde`` only).
+        benchmark: MOT15-20 turn on CSTrack's pedestrian output filter.
+        tracker_preset: `discmot.trackers.association.TRACKER_PRESETS` entry (default: ``"onnx"`` with a
+            detector, ``"public"`` with precomputed detections, ``"cstrack"`` (the original's) for
+            ``model="cstrack"``).
+        track_thresh, birth_thresh: override the preset's detection and track-birth score thresholds.
+        kalman_boxes: write the Kalman estimate instead of the matched detection box.
+        output_filter: force CSTrack's pedestrian output filter on or off (default: the preset's and the
+            benchmark's: on for ``cstrack``, as in the original, and for MOT15-20). ``tracker_preset``,
+            ``track_thresh``, ``birth_thresh``, ``kalman_boxes`` and ``output_filter`` set the association
+            cascade: ``jde`` and ``cstrack`` only.
+        weights, model_preset, dtype, input_size: for ``fdta`` and ``cstrack``: the checkpoint (official
+            .pth/.pt or discmot .safetensors; required), its preset if it cannot be inferred,
+            ``fp32``/``fp16``/``bf16`` and an explicit network input size ``(h, w)`` (FDTA default: shorter
+            side 800, longer at most 1440; CSTrack default: the model's, 608x1088 for the official one,
+            multiples of 32).
+        fast_resize: FDTA only: resize frames in float instead of the original's 8-bit PIL resize (about
+            three times faster at 1080p on a CPU, no faster on a GPU; pixels within one 8-bit step).
+        deform_kernel: FDTA only: its deformable attention's path, ``"auto"`` (the fused Triton kernel on
+            CUDA when triton is installed and the kernel checks equal to PyTorch's, else PyTorch),
+            ``"pytorch"`` or ``"triton"`` (an error when it cannot be used); see
+            `discmot.ops.deform_attn_triton.select_deform_kernel`.
+        device: where the ONNX models or the FDTA/CSTrack network run (``cpu``, ``cuda``, ``cuda:1``).
+        frame_rate: the tracker's frame rate (default: the source's, rounded to a whole number, else 30);
+            also the rate of an image folder's output video.
+
+    Raises:
+        ValueError: bad input, or an option the chosen model does not use (one line naming it).
+    """
+    association = AssociationOptions(
+        benchmark=benchmark,
+        preset=tracker_preset,
+        conf_threshold=track_thresh,
+        birth_threshold=birth_thresh,
+        output_detection_boxes=False if kalman_boxes else None,
+        output_filter=output_filter,
+    )
+    inputs = _DetectionInputs(detector, reid, conf, tuple(classes), device, detections, det_file)
+    outputs = _Outputs(save_txt, save_video, split_out, tracker_name or model, frame_rate, progress)
+    _warn_unknown_benchmark(benchmark)
+    _check_fdta_only_options(model, fast_resize, deform_kernel)
+    network = NetworkOptions(weights, model_preset, device, dtype, input_size, fast_resize, deform_kernel)
+    if model not in END_TO_END:
+        _check_detection_options(model, network)
+        return _track_detections(source, model, inputs, association, outputs)
+    _check_end_to_end_options(model, inputs, association)
+    if model == "cstrack" and conf is not None and association.conf_threshold is None:
+        association = replace(association, conf_threshold=conf)  # CSTrack's conf_thres
+    return _track_end_to_end(source, lambda: build_end_to_end(model, network, association), outputs)
+
+
+def _warn_unknown_benchmark(benchmark: str | None) -> None:
+    """A benchmark name outside the evaluator's presets is allowed (a custom dataset), but it turns
+    nothing on, which a typo (``MOT71``) would hide."""
+    from discmot.eval.motchallenge import PRESETS
+
+    if benchmark is not None and benchmark.lower() not in {name.lower() for name in PRESETS}:
+        log.warning(
+            "--benchmark %s is none of %s: it changes nothing (MOT15/16/17/20 turn on the pedestrian "
+            "output filter)",
+            benchmark,
+            ", ".join(PRESETS),
+        )
+
+
+def _check_fdta_only_options(model: str, fast_resize: bool, deform_kernel: str) -> None:
+    if fast_resize and model != "fdta":
+        raise ValueError("--fast-resize is an FDTA option (--model fdta)")
+    if deform_kernel != "auto" and model != "fdta":
+        raise ValueError("--deform-kernel is an FDTA option (--model fdta)")
+
+
+def _check_detection_options(model: str, network: NetworkOptions) -> None:
+    """One-line error for the network options of an end-to-end model given to ``model="jde"``, which
+    runs no network of its own (its detector and ReID model are ONNX files)."""
+    given = [
+        flag
+        for flag, value in (
+            ("--weights", network.weights),
+            ("--preset", network.preset),
+            ("--input-size", network.input_size),
+        )
+        if value is not None
+    ]
+    if network.dtype != "fp32":
+        given.append("--dtype")
+    if given:
+        raise ValueError(
+            f"--model {model} runs no network of its own: {', '.join(given)} "
+            f"{'is an option' if len(given) == 1 else 'are options'} of --model fdta and cstrack "
+            "(did you mean one of those?)"
+        )
+
+
+def _check_end_to_end_options(model: str, inputs: _DetectionInputs, association: AssociationOptions) -> None:
+    """One-line errors for the options an end-to-end model would ignore: it detects for itself, on the
+    images; FDTA also has no association settings and no runtime score threshold option."""
+    if inputs.detector is not None or inputs.reid is not None or inputs.detections is not None:
+        raise ValueError(f"--model {model} detects for itself: drop --detector, --reid and --detections")
+    unused = [
+        flag
+        for flag, given in (
+            ("--classes", inputs.classes != DEFAULT_CLASSES),
+            ("--det-file", inputs.det_file != DEFAULT_DET_FILE),
+        )
+        if given
+    ]
+    if unused:
+        raise ValueError(
+            f"--model {model} detects for itself, on the images: drop {' and '.join(unused)} (options of "
+            "--model jde's detections)"
+        )
+    if model != "fdta":
+        return
+    if inputs.conf is not None:
+        raise ValueError(
+            "--model fdta keeps the detections scoring above its checkpoint's runtime.det_thresh, which no "
+            "option overrides: drop --conf"
+        )
+    given = [flag for field, flag in ASSOCIATION_FLAGS.items() if getattr(association, field) is not None]
+    if given:
+        raise ValueError(
+            f"--model fdta has no association settings: drop {', '.join(given)} (they set the cascade of "
+            "--model jde and cstrack)"
+        )
+
+
+def _track_end_to_end(
+    source, build: Callable[[], Callable[[float], EndToEndTracker]], outputs: _Outputs
+) -> dict:
+    """`track` for FDTA and CSTrack: ``build()`` loads the model (after the cheap checks of the source)
+    and returns ``frame_rate -> tracker``."""
+    if is_split_folder(source):
+        if outputs.split_out is None or outputs.save_txt or outputs.save_video:
+            raise ValueError(
+                f"{source}: a folder of sequences writes one result per sequence: give --split-out DIR"
+            )
+        return track_split(
+            source,
+            outputs.split_out,
+            build(),
+            layout="trackeval",
+            tracker_name=outputs.tracker_name,
+            frame_rate=outputs.frame_rate,
+            progress=outputs.progress,
+            needs_detections=False,
+        )
+    frames = open_source(source, fps=outputs.frame_rate)
+    tracker = build()(tracker_frame_rate(outputs.frame_rate, frames.fps))
+    return track_source(
+        frames, tracker, save_txt=outputs.save_txt, save_video=outputs.save_video, progress=outputs.progress
+    )
+
+
+def _track_detections(
+    source, model: str, inputs: _DetectionInputs, association: AssociationOptions, outputs: _Outputs
+) -> dict:
+    """`track` for ``model="jde"``: the cascade on a detector's boxes or precomputed detections."""
+    preset = association.preset or ("onnx" if inputs.detector is not None else "public")
+    factory = tracker_factory(model, association.benchmark, preset, **association.overrides())
+    if is_split_folder(source):
+        return _track_split_of_detections(source, factory, inputs, outputs)
+    if inputs.detector is not None and inputs.detections is not None:
+        raise ValueError(
+            "give either a detector (--detector) or precomputed detections (--detections), not both"
+        )
+    frames = open_source(source, fps=outputs.frame_rate)
+    detections = inputs.detections
+    if inputs.detector is None and detections is None and isinstance(frames, SequenceFrames):
+        if (frames.folder / "det" / inputs.det_file).is_file():
+            detections = frames.folder / "det" / inputs.det_file
+            log.info("%s: using the precomputed detections %s", frames.name, detections)
+    if inputs.detector is None and detections is None:
+        raise no_detections_error(frames)
+    detect, embed = _plugins(inputs)
+    tracker = factory(tracker_frame_rate(outputs.frame_rate, frames.fps))
+    min_score = inputs.conf if detections is not None else None
+    return track_source(
+        frames,
+        tracker,
+        detect,
+        embed,
+        detections,
+        save_txt=outputs.save_txt,
+        save_video=outputs.save_video,
+        progress=outputs.progress,
+        min_score=min_score,
+    )
+
+
+def _track_split_of_detections(
+    source, factory: Callable[[float], DetectionTracker], inputs: _DetectionInputs, outputs: _Outputs
+) -> dict:
+    """`track_split` for ``model="jde"``: each sequence's ``det/<det_file>``, or the detector's boxes."""
+    if outputs.save_txt or outputs.save_video or inputs.detections or outputs.split_out is None:
+        raise ValueError(
+            f"{source}: a folder of sequences writes one result per sequence: give --split-out DIR "
+            "(and no --save-txt, --save-video or --detections)"
+        )
+    detect, embed = _plugins(inputs)
+    return track_split(
+        source,
+        outputs.split_out,
+        factory,
+        det_file=inputs.det_file,
+        layout="trackeval",
+        tracker_name=outputs.tracker_name,
+        detect=detect,
+        embed=embed,
+        frame_rate=outputs.frame_rate,
+        progress=outputs.progress,
+    )
+
+
+def tracker_factory(
+    model: str = "jde", benchmark: str | None = None, preset: str = "cstrack", **overrides
+) -> Callable[[float], DetectionTracker]:
+    """``frame_rate -> tracker`` for a tracker name, a settings preset and an optional benchmark."""
+    if model != "jde":
+        raise ValueError(f"unknown tracker model {model!r} for detection-based tracking: use 'jde'")
+    from discmot.trackers.association import JDETracker, JDETrackerConfig
+
+    config = JDETrackerConfig.preset(preset, benchmark, **overrides)
+    return lambda frame_rate: JDETracker(config, frame_rate=frame_rate)
+
+
+def _plugins(inputs: _DetectionInputs) -> tuple[Detector | None, Embedder | None]:
+    """Builds the ONNX detector and embedder (they raise ValueError for a missing or bad model file)."""
+    if inputs.detector is None and inputs.reid is None:
+        return None, None
+    from discmot.trackers import detectors
+
+    detect = embed = None
+    try:
+        if inputs.detector is not None:
+            options = {} if inputs.conf is None else {"conf": inputs.conf}
+            detect = detectors.YoloxDetector(
+                inputs.detector, classes=inputs.classes, device=inputs.device, **options
+            )
+        if inputs.reid is not None:
+            embed = detectors.OnnxReidEmbedder(inputs.reid, device=inputs.device)
+    except (FileNotFoundError, detectors.OnnxRuntimeMissingError, RuntimeError) as error:
+        # a missing model file, no onnxruntime, CUDA asked for but failing: one line, like bad input
+        raise ValueError(str(error)) from None
+    return detect, embed

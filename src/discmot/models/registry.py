@@ -1,0 +1,107 @@
+"""The model kinds by name: their presets and one checkpoint loader, `load_model`.
+
+``discmot track``, ``discmot analyze`` and `discmot.load_model` load a network through `load_model`, and the
+command line takes its choices (``--model``, ``--preset``, ``--dtype``) from the names here. Importing this
+module imports neither torch nor a model: the loaders are imported when called, and the preset names come
+from the torch-free config modules.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import torch
+
+#: The networks discmot loads from a checkpoint (both detect for themselves: ``discmot track --model``).
+MODEL_KINDS = ("fdta", "cstrack")
+#: What each kind is called in messages.
+MODEL_NAMES = {"fdta": "FDTA", "cstrack": "CSTrack"}
+#: ``--dtype`` names -> torch dtype names.
+DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+
+
+def preset_names(kind: str | None = None) -> tuple[str, ...]:
+    """The architecture presets of ``kind`` (`discmot.models.fdta.config.PRESETS`,
+    `discmot.models.cstrack.config.PRESETS`), or of every kind, each name once (FDTA's first)."""
+    from discmot.models.cstrack.config import PRESETS as CSTRACK_PRESETS
+    from discmot.models.fdta.config import PRESETS as FDTA_PRESETS
+
+    presets = {"fdta": tuple(FDTA_PRESETS), "cstrack": tuple(CSTRACK_PRESETS)}
+    if kind is not None:
+        return presets[_known_kind(kind)]
+    return tuple(dict.fromkeys(name for kind in MODEL_KINDS for name in presets[kind]))
+
+
+def torch_dtype(dtype: str) -> torch.dtype:
+    """``fp32``/``fp16``/``bf16`` -> the torch dtype."""
+    import torch
+
+    if dtype not in DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}; choose from {', '.join(DTYPES)}")
+    return getattr(torch, DTYPES[dtype])
+
+
+def load_model(
+    kind: str,
+    weights: str | Path,
+    preset: str | None = None,
+    device: str | torch.device | None = None,
+    dtype: str | torch.dtype | None = None,
+) -> torch.nn.Module:
+    """The FDTA or CSTrack network of a checkpoint, in eval mode.
+
+    Args:
+        kind: ``"fdta"`` (`discmot.models.fdta.model.FDTA`) or ``"cstrack"``
+            (`discmot.models.cstrack.model.CSTrack`).
+        weights: an official file (FDTA .pth, CSTrack .pt/.pth), a discmot .safetensors or a
+            ``discmot train`` checkpoint.
+        preset: the architecture of an official file (`preset_names`; default: inferred from its shapes).
+        device, dtype: where and in which precision the network is put (``"fp32"``/``"fp16"``/``"bf16"``
+            or a torch dtype); ``None``: as loaded (CPU, float32).
+
+    Raises:
+        ValueError: an unknown kind or dtype. FileNotFoundError: no such file.
+        discmot.io.checkpoints.CheckpointError: the weights do not fit the model; for a checkpoint of the
+            other kind, one line saying so.
+    """
+    from pathlib import Path  # (not at the top: the command line imports this module to build its parser)
+
+    kind = _known_kind(kind)
+    if not Path(weights).is_file():
+        raise FileNotFoundError(f"{weights}: no such checkpoint")
+    dtype = torch_dtype(dtype) if isinstance(dtype, str) else dtype  # a bad name fails before loading
+    model = _load_kind(kind, weights, preset)
+    if device is not None or dtype is not None:
+        model = model.to(device=device, dtype=dtype)
+    return model
+
+
+def _known_kind(kind: str) -> str:
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"unknown model {kind!r}: choose {' or '.join(MODEL_KINDS)}")
+    return kind
+
+
+def _load_kind(kind: str, weights: str | Path, preset: str | None):
+    """The kind's loader, with a one-line error for a checkpoint of the other kind (instead of the loader's
+    list of key differences)."""
+    from discmot.io.checkpoints import CheckpointError, guess_file_kind
+
+    if kind == "fdta":
+        from discmot.models.fdta.checkpoint import load_fdta as load
+    else:
+        from discmot.models.cstrack.checkpoint import load_cstrack as load
+    try:
+        return load(weights, preset)
+    except CheckpointError:
+        other = guess_file_kind(weights)
+        if other != kind and other in MODEL_KINDS:
+            article = "an" if other == "fdta" else "a"
+            raise CheckpointError(
+                f"{weights}: {article} {MODEL_NAMES[other]} checkpoint, not {MODEL_NAMES[kind]} weights "
+                f"(track with --model {other})"
+            ) from None
+        raise
