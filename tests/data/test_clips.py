@@ -215,7 +215,7 @@ def test_illegal_frames_are_never_sampled(tmp_path):
     assert np.flatnonzero(~index[0].legal).tolist() == [4, 8]
     clips = ClipSampler(index, 3).clips()
     assert clips and all(4 not in c.frames and 8 not in c.frames for c in clips)
-    with pytest.raises(ValueError, match="no legal clip"):
+    with pytest.raises(ValueError, match=f"no legal clip.*Legal frames: {index[0].name}: 14 of 16 frames$"):
         ClipSampler(index, 16).clips()
 
 
@@ -642,3 +642,38 @@ def test_more_images_than_seqlength_are_said(tmp_path, caplog):
         f"{len(frames) + 1} numbered images but seqLength={len(frames)}" in r.getMessage()
         for r in caplog.records
     )
+
+
+def test_bad_gt_boxes_and_wrong_image_sizes_are_named_before_training(tmp_path, caplog):
+    """What eval and jde-export refuse, training refuses too: a box without a positive size (file:line),
+    and images of another size than seqinfo.ini says (the gt would be in the wrong pixels)."""
+    root = fresh_tiny(tmp_path)
+    folder = next((root / "train").iterdir())
+    gt = folder / "gt" / "gt.txt"
+    rows = gt.read_text().splitlines(keepends=True)
+    frame, track = rows[0].split(",")[:2]
+    gt.write_text("".join(rows) + f"{frame},999,10,10,-20,40,1,1,1\n")
+    with pytest.raises(MotFormatError, match=f"{gt}:{len(rows) + 1}: box width and height must be > 0"):
+        SequenceIndex.from_root(root, "train")
+
+    gt.write_text("".join(rows) + f"{frame},{track},10,10,20,40,1,1,1\n")  # the id twice in that frame
+    with caplog.at_level("WARNING"):
+        index = SequenceIndex.from_root(root, "train")
+    assert f"{gt}:{len(rows) + 1}: id {track} appears twice in frame {frame}" in caplog.text
+    assert "not trained on" in caplog.text and not index.records[0].legal[int(frame) - 1]
+
+    gt.write_text("".join(rows))
+    info = folder / "seqinfo.ini"
+    info.write_text(info.read_text().replace("imWidth=", "imWidth=1"))
+    with pytest.raises(FrameReadError, match=r"00000001\.jpg: \d+x\d+, but .*seqinfo\.ini says imWidth=1"):
+        SequenceIndex.from_root(root, "train")
+
+
+def test_frames_in_another_format_are_named(tmp_path):
+    root = fresh_tiny(tmp_path)
+    folder = next((root / "train").iterdir())
+    for image in (folder / "img1").glob("*.jpg"):
+        cv2.imwrite(str(image.with_suffix(".png")), cv2.imread(str(image)))
+        image.unlink()
+    with pytest.raises(FileNotFoundError, match=r"frame 1 .*read \.jpg frames .* has \.png images"):
+        SequenceIndex.from_root(root, "train")

@@ -158,3 +158,26 @@ def test_a_bad_later_sequence_leaves_no_partial_export_and_duplicates_count_once
     assert not (tmp_path / "jde").exists()
     done = export_jde([good, good], tmp_path / "jde", "x", "train")  # a sequence named twice
     assert done.images == 2 and done.identities == 2
+
+
+MOT15_GT = (
+    "1,1,10,10,20,30,1,-1,-1,-1\n"  # MOT15: columns 8-10 are world coordinates, -1 when unknown
+    "2,1,12,10,20,30,1,-1,-1,-1\n"
+    "2,2,50,10,20,30,0,-1,-1,-1\n"  # consider 0: still dropped
+)
+
+
+def test_mot15_gt_without_a_class_keeps_every_considered_box(tmp_path):
+    seq = make_sequence(tmp_path / "data", "PETS", MOT15_GT)
+    done = export_jde([seq], tmp_path / "jde", "m15", "train")
+    assert (done.boxes, done.identities) == (2, 1)  # id 2 has no considered box
+
+
+def test_an_export_that_keeps_no_box_is_an_error_naming_the_sequences(tmp_path, caplog):
+    seq = make_sequence(tmp_path / "data", "S", "1,1,0,0,10,10,1,7,1\n2,1,0,0,10,10,0,1,1\n")
+    with pytest.raises(ValueError, match=f"no box to export: every gt row of {seq} has consider=0"):
+        export_jde([seq], tmp_path / "jde", "s", "train")
+    assert not (tmp_path / "jde").exists()
+    other = make_sequence(tmp_path / "data", "T", "1,1,0,0,10,10,1,1,1\n")
+    assert export_jde([seq, other], tmp_path / "jde", "s", "train").boxes == 1
+    assert "S/gt/gt.txt: none of its 2 rows is a considered pedestrian" in caplog.text

@@ -667,6 +667,7 @@ def test_sigterm_removes_the_half_written_outputs(tmp_path):
     proc.send_signal(signal.SIGTERM)
     output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM, output[-2000:]
+    assert output.rstrip().endswith("discmot: terminated (SIGTERM)"), output[-2000:]
     assert list(out.iterdir()) == []
 
 

@@ -257,3 +257,25 @@ def test_the_run_records_which_detr_pretrain_it_started_from(data_root, tmp_path
     assert all(torch.equal(v, loaded[k]) for k, v in source.state_dict().items() if k.startswith("detr."))
     plain = fdta_setup(CONFIG, data_root, "train", clip_config(), StepConfig())(None)
     assert "detr_pretrain" not in plain.resolved_config
+
+
+def test_frames_with_more_objects_than_queries_are_warned(caplog):
+    from pathlib import Path
+
+    import numpy as np
+
+    from discmot.data.sequences import SequenceIndex, records_from_rows
+    from discmot.models.fdta.training import warn_frames_beyond_queries
+
+    def record(name: str, objects_per_frame: list[int]):
+        frames = np.repeat(np.arange(len(objects_per_frame)), objects_per_frame)
+        ids = np.concatenate([np.arange(n) for n in objects_per_frame])
+        values = np.column_stack([ids, np.ones((len(ids), 4))]).astype(float)
+        images = [Path(f"{k}.jpg") for k in range(len(objects_per_frame))]
+        return records_from_rows(name, images, frames, values)
+
+    index = SequenceIndex([record("crowd", [3, 25, 21]), record("few", [20, 20])])
+    with caplog.at_level("WARNING"):
+        warn_frames_beyond_queries(index, 20)
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == ["crowd"]
+    assert "up to 25 objects in a frame, more than the model's 20 queries" in caplog.text

@@ -102,15 +102,26 @@ class ClipSampler:
                 if record.legal[list(frames)].all():
                     clips.append(Clip(sequence, frames, self.epoch))
         if not clips:
-            raise ValueError(
-                f"no legal clip of {self.sample_length} frames in {len(self.index)} sequence(s): sequences "
-                "are shorter than the clip or their frames have no boxes, duplicate ids or > 300 boxes"
-            )
+            raise ValueError(self._no_clip_message())
         import torch  # (only where tensors are built)
 
         # a torch generator seeded seed + epoch, as a DistributedSampler shuffles (the original's sampler)
         order = torch.randperm(len(clips), generator=torch.Generator().manual_seed(self.seed + self.epoch))
         return [clips[i] for i in order.tolist()]
+
+    def _no_clip_message(self) -> str:
+        """Why no clip is legal, with each sequence's count of legal frames (those with 1 to 300 boxes,
+        each id once): every frame of a clip must be legal, so sparse annotations make no clip."""
+        counts = [
+            f"{record.name}: {int(record.legal.sum())} of {record.length} frames"
+            for record in self.index.records[:5]
+        ]
+        more = f", and {len(self.index) - 5} more" if len(self.index) > 5 else ""
+        return (
+            f"no legal clip of {self.sample_length} frames in {len(self.index)} sequence(s): every frame of "
+            "a clip needs 1 to 300 boxes with unique ids, and a sequence must be longer than the clip. "
+            f"Legal frames: {'; '.join(counts)}{more}"
+        )
 
     def _sequence_clips(self, record: SequenceRecord, intervals: random.Random) -> Iterator[tuple[int, ...]]:
         length, count = record.length, self.sample_length

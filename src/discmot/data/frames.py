@@ -81,3 +81,22 @@ def _truncation(raw: bytes) -> str | None:
     if raw.startswith(b"\x89PNG") and b"IEND" not in raw[-16:]:
         return "truncated PNG (no IEND chunk)"
     return None
+
+
+def check_image_size(image: Path, width: int | None, height: int | None, seqinfo: Path) -> None:
+    """Requires ``image`` to be ``width x height`` as ``seqinfo`` says (``None``: not given, not checked).
+
+    gt boxes are pixels of that size, so an image of another size (a video resized without its gt) would
+    train on misplaced boxes without a word.
+
+    Raises:
+        FrameReadError: unreadable, or of another size.
+    """
+    if width is None or height is None:
+        return
+    decoded = _decode(Path(image), cv2.IMREAD_UNCHANGED)
+    if decoded.shape[1] != width or decoded.shape[0] != height:
+        raise FrameReadError(
+            f"{image}: {decoded.shape[1]}x{decoded.shape[0]}, but {seqinfo} says imWidth={width}, "
+            f"imHeight={height} (gt boxes are in its pixels): correct seqinfo.ini, or the gt and the images"
+        )

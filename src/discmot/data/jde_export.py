@@ -9,7 +9,10 @@ DanceTrack, SportsMOT, BFT, discmot's synthetic scenes, your own annotations in 
 
 Which boxes are kept: rows whose 7th column ("consider") is 0 are dropped, and when an 8th column (class)
 exists only class 1 (pedestrian in MOT16/17/20; every box in DanceTrack/SportsMOT/BFT and synthetic gt) is
-kept, the rule of the JDE/FairMOT label scripts the CSTrack authors used. Identities are renumbered
+kept, the rule of the JDE/FairMOT label scripts the CSTrack authors used. MOT15's gt has no class: its
+8th-10th columns are world coordinates, -1 where unknown; a sequence whose 8th column is -1 on every row
+is read that way (only "consider" filters, as the scripts' MOT15 variant does). An export that would keep
+no box at all is an error. Identities are renumbered
 1, 2, 3, ... over the whole split in (sequence name, gt id) order, so two sequences' "id 1" never become
 one identity of the ID classifier; they start at 1 like those scripts' labels, because the original's
 identity mapping (``data.faithful_ids``) reads 0 as "no identity". Every image gets a label file, empty
@@ -22,10 +25,11 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
-import cv2
 import numpy as np
 
+from discmot.data.frames import check_image_size
 from discmot.io.atomic import atomic_write_text, link_or_copy
 from discmot.io.mot import (
     SeqInfo,
@@ -61,9 +65,15 @@ def kept_rows(values: np.ndarray) -> np.ndarray:
     keep = np.ones(len(values), bool)
     if values.shape[1] > CONSIDER_COLUMN:
         keep &= values[:, CONSIDER_COLUMN] != 0
-    if values.shape[1] > CLASS_COLUMN:
+    if has_class_column(values):
         keep &= values[:, CLASS_COLUMN] == PEDESTRIAN_CLASS
     return keep
+
+
+def has_class_column(values: np.ndarray) -> bool:
+    """Whether the 8th column is a class: not in MOT15's layout, where it is a world coordinate that is
+    -1 on every row (no class is -1 in MOT16/17/20)."""
+    return values.shape[1] > CLASS_COLUMN and len(values) > 0 and bool((values[:, CLASS_COLUMN] != -1).any())
 
 
 def label_text(boxes: np.ndarray, identities: np.ndarray, width: int, height: int) -> str:
@@ -101,20 +111,8 @@ def _frame_images(folder: Path, info: SeqInfo) -> list[tuple[int, Path]]:
     if info.length < 1:
         raise ValueError(f"{folder / 'seqinfo.ini'}: seqLength={info.length}: no frames to export")
     images = frame_images(image_dir, paths, info.length, folder / "seqinfo.ini")
-    _check_image_size(images[0], info, folder / "seqinfo.ini")
+    check_image_size(images[0], info.width, info.height, folder / "seqinfo.ini")
     return list(enumerate(images, start=1))
-
-
-def _check_image_size(image: Path, info: SeqInfo, seqinfo: Path) -> None:
-    decoded = cv2.imread(str(image), cv2.IMREAD_UNCHANGED)
-    if decoded is None:
-        raise ValueError(f"{image}: not a readable image")
-    height, width = decoded.shape[:2]
-    if (width, height) != (info.width, info.height):
-        raise ValueError(
-            f"{image}: {width}x{height}, but {seqinfo} says imWidth={info.width}, imHeight={info.height} "
-            "(the labels are normalised by it): correct seqinfo.ini"
-        )
 
 
 def export_jde(sequences: Iterable[Path], out: str | Path, name: str, split: str) -> JDEExport:
@@ -130,9 +128,14 @@ def export_jde(sequences: Iterable[Path], out: str | Path, name: str, split: str
     """
     out = Path(out)
     read = [_read_sequence(folder) for folder in sorted({Path(s) for s in sequences})]
+    if not any(len(sequence.table) for sequence in read) and any(s.gt_rows for s in read):
+        raise ValueError(
+            f"no box to export: every gt row of {', '.join(str(s.folder) for s in read)} has consider=0 "
+            f"or a class other than {PEDESTRIAN_CLASS} (pedestrian) in its 7th/8th column"
+        )
     listed: list[str] = []
     boxes, next_identity = 0, 1
-    for folder, info, table, images in read:
+    for folder, info, table, images, _ in read:
         gt_ids = np.unique(table[:, 1].astype(np.int64))
         identities = np.searchsorted(gt_ids, table[:, 1].astype(np.int64)) + next_identity
         next_identity += len(gt_ids)
@@ -154,8 +157,18 @@ def export_jde(sequences: Iterable[Path], out: str | Path, name: str, split: str
     return JDEExport(list_file, len(listed), boxes, identities)
 
 
-def _read_sequence(folder: Path) -> tuple[Path, SeqInfo, np.ndarray, list[tuple[int, Path]]]:
-    """One sequence's seqinfo, its training rows ``(n, >= 6)`` and its frame images, all checked."""
+class _Sequence(NamedTuple):
+    """One sequence read and checked: its training rows ``table`` ``(n, >= 6)`` of ``gt_rows`` gt rows."""
+
+    folder: Path
+    info: SeqInfo
+    table: np.ndarray
+    images: list[tuple[int, Path]]
+    gt_rows: int
+
+
+def _read_sequence(folder: Path) -> _Sequence:
+    """One sequence's seqinfo, its training rows and its frame images, all checked."""
     info = read_seqinfo(folder / "seqinfo.ini")
     if info.width is None or info.height is None:
         raise ValueError(f"{folder / 'seqinfo.ini'}: imWidth and imHeight are needed for JDE labels")
@@ -163,4 +176,9 @@ def _read_sequence(folder: Path) -> tuple[Path, SeqInfo, np.ndarray, list[tuple[
     check_frames(gt, info.length)  # as eval checks a gt file: each error names the file and line
     check_positive_sizes(gt)
     check_unique_ids(gt)
-    return folder, info, gt.values[kept_rows(gt.values)], _frame_images(folder, info)
+    keep = kept_rows(gt.values)
+    if len(gt.values) and gt.values.shape[1] > CLASS_COLUMN and not has_class_column(gt.values):
+        log.info("%s: no class column (MOT15 layout: -1 in column 8), every considered box kept", gt.path)
+    if len(gt.values) and not keep.any():
+        log.warning("%s: none of its %d rows is a considered pedestrian: no box exported", gt.path, len(keep))
+    return _Sequence(folder, info, gt.values[keep], _frame_images(folder, info), len(keep))

@@ -10,8 +10,10 @@ Layouts (spec ``fdta.md`` §8.1-8.2; DanceTrack, SportsMOT, BFT and ``discmot sy
 CrowdHuman's still images are indexed by `discmot.data.static.StaticImageIndex` into the same records.
 
 A frame is **legal** when it has 1 to 300 boxes with unique ids (§2.10); the sampler only forms clips
-of legal frames, so empty or crowded frames are skipped instead of crashing training. Missing files
-and malformed annotations raise errors naming the file when the index is built.
+of legal frames, so empty or crowded frames are skipped instead of crashing training (a gt with an id
+twice in a frame is warned about, naming the line). Missing files, malformed annotations, boxes without
+a positive width and height, and a first image whose size is not ``seqinfo.ini``'s raise errors naming
+the file when the index is built.
 """
 
 from __future__ import annotations
@@ -23,8 +25,19 @@ from pathlib import Path
 
 import numpy as np
 
+from discmot.data.frames import check_image_size
 from discmot.data.transforms import MAX_BOXES_PER_FRAME
-from discmot.io.mot import FRAME, ID, check_frames, frame_images, read_mot_table, read_seqinfo
+from discmot.io.mot import (
+    FRAME,
+    ID,
+    MotFormatError,
+    check_frames,
+    check_positive_sizes,
+    check_unique_ids,
+    jpg_frame_images,
+    read_mot_table,
+    read_seqinfo,
+)
 
 log = logging.getLogger(__name__)
 
@@ -169,8 +182,15 @@ def load_sequence(folder: Path, name: str) -> SequenceRecord:
     image_dir, info = folder / "img1", folder / "seqinfo.ini"
     if not image_dir.is_dir():
         raise FileNotFoundError(f"{image_dir}: image folder not found")
-    length = read_seqinfo(info).length if info.is_file() else None
-    images = frame_images(image_dir, image_dir.glob("*.jpg"), length, info)  # the original reads .jpg
+    seqinfo = read_seqinfo(info) if info.is_file() else None
+    images = jpg_frame_images(image_dir, seqinfo and seqinfo.length, info)  # the original reads .jpg
+    if seqinfo is not None and images:
+        check_image_size(images[0], seqinfo.width, seqinfo.height, info)
     table = read_mot_table(folder / "gt" / "gt.txt", min_columns=6)
     check_frames(table, len(images))
+    check_positive_sizes(table)
+    try:
+        check_unique_ids(table)
+    except MotFormatError as error:  # not an error: the legality rule leaves such frames out (spec 2.10)
+        log.warning("%s; clips over frames with an id twice are not trained on", error)
     return records_from_rows(name, images, table.truncated(FRAME) - 1, table.values[:, ID : ID + 5])

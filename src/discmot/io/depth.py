@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from discmot.io.atomic import atomic_write_bytes
-from discmot.io.mot import frame_images, read_seqinfo, read_seqinfo_extra
+from discmot.io.mot import jpg_frame_images, read_seqinfo, read_seqinfo_extra
 
 #: An estimator gives, for each frame of a sequence, an inverse-depth-like float map ``(H, W)``.
 SequenceEstimator = Callable[..., Iterator[tuple[str, np.ndarray]]]
@@ -191,10 +191,10 @@ def inverse_depth(depth: np.ndarray) -> np.ndarray:
 
 def _frame_stems(sequence: Path) -> list[str]:
     """The image stems of frames ``1..seqLength`` in frame order, by the rule training reads frames with
-    (`discmot.io.mot.frame_images`: ``2.jpg`` before ``10.jpg``, other names ignored with a warning)."""
+    (`discmot.io.mot.jpg_frame_images`: ``2.jpg`` before ``10.jpg``, other names ignored with a warning)."""
     folder, seqinfo = sequence / "img1", sequence / "seqinfo.ini"
     length = read_seqinfo(seqinfo).length if seqinfo.is_file() else None
-    stems = [image.stem for image in frame_images(folder, folder.glob("*.jpg"), length, seqinfo)]
+    stems = [image.stem for image in jpg_frame_images(folder, length, seqinfo)]
     if not stems:
         raise ValueError(f"{folder}: no .jpg images named by a frame number")
     return stems

@@ -387,6 +387,27 @@ def frame_images(image_dir: Path, images: Iterable[Path], length: int | None, se
     return [frames[frame] for frame in range(1, count + 1)]
 
 
+def jpg_frame_images(image_dir: Path, length: int | None, seqinfo: Path) -> list[Path]:
+    """`frame_images` of the ``.jpg`` images: what FDTA training and ``discmot depth`` read, as the
+    original's loaders do. Frames missing because the folder holds another format are said to be so.
+    """
+    try:
+        return frame_images(image_dir, image_dir.glob("*.jpg"), length, seqinfo)
+    except FileNotFoundError as error:
+        suffixes = {path.suffix for path in image_dir.glob("*")}
+        others = sorted(s for s in suffixes if s.lower() in IMAGE_SUFFIXES and s != ".jpg")
+        if not others:
+            raise
+        raise FileNotFoundError(
+            f"{error}; FDTA training and discmot depth read .jpg frames (as the original), and this folder "
+            f"has {', '.join(others)} images: convert them to .jpg"
+        ) from None
+
+
+#: Image formats (lower case) `jpg_frame_images` names when frames are missing.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
 def _ini_number(section: configparser.SectionProxy, key: str, path: Path) -> float | None:
     """An optional number; a value that is none is ignored with a warning (TrackEval never reads it)."""
     if key not in section:

@@ -19,6 +19,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
@@ -256,6 +257,7 @@ def fdta_setup(
         if detr_pretrain is not None:
             init_from_detr_pretrain(model, detr_pretrain)
         index = SequenceIndex.from_root(data_root, split)
+        warn_frames_beyond_queries(index, model_config.detr.num_queries)
         return TrainSetup(
             model=FDTATraining(model, step_config),
             step_fn=fdta_step,
@@ -288,3 +290,19 @@ def init_from_detr_pretrain(model: FDTA, path: str | Path) -> None:
         len(model.state_dict()) - len(untouched),
         len(untouched),
     )
+
+
+def warn_frames_beyond_queries(index, num_queries: int) -> None:
+    """Warns about sequences with frames holding more objects than the DETR has queries: it can find at
+    most ``num_queries`` objects in a frame (the ``tiny`` preset has 20; a crowd needs the paper's 300)."""
+    for record in index.records:
+        most = int(np.diff(record.offsets).max(initial=0))
+        if most > num_queries:
+            log.warning(
+                "%s: up to %d objects in a frame, more than the model's %d queries: it can detect at most %d "
+                "a frame (set model.detr.num_queries)",
+                record.name,
+                most,
+                num_queries,
+                num_queries,
+            )
