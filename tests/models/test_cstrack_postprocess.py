@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from discmot.data.jde_transforms import letterbox as training_letterbox
 from discmot.models.cstrack.postprocess import (
     candidate_boxes,
     clip_boxes,
@@ -23,6 +24,7 @@ from discmot.models.cstrack.postprocess import (
     embeddings_at_boxes,
     image_to_tensor,
     letterbox,
+    make_grid,
     scale_boxes_to_original,
 )
 
@@ -66,6 +68,18 @@ def test_letterbox_rounds_half_to_even():
     boxed = letterbox(np.zeros((2, 3, 3), dtype=np.uint8), (3, 100))
     assert boxed.borders == (0, 0, 48, 48)
     assert boxed.image.shape == (3, 100, 3)
+
+
+@pytest.mark.parametrize(
+    ("h0", "w0", "size_hw"), [(50, 100, (64, 64)), (1080, 1920, (608, 1088)), (37, 23, (64, 32))]
+)
+def test_letterbox_equals_the_training_letterbox_given_width_first(h0, w0, size_hw):
+    """One implementation: the training pipeline's letterbox takes ``(W, H)`` and returns a tuple."""
+    image = np.random.default_rng(0).integers(0, 256, (h0, w0, 3), dtype=np.uint8)
+    boxed = letterbox(image, size_hw)
+    padded, ratio, (left, top) = training_letterbox(image, size_hw[::-1])
+    assert np.array_equal(boxed.image, padded) and boxed.ratio == ratio
+    assert (boxed.borders[2], boxed.borders[0]) == (left, top)
 
 
 def test_image_to_tensor_is_rgb_chw_over_255():
@@ -120,6 +134,20 @@ def test_decode_hand_values_and_k():
     # k != 10: cx = ((0.75 - 0.5) * 4 + 1) * 16 = 32, cy = (0 * 4 + 0) * 16 = 0
     decoded = decode_level(raw, torch.tensor([[8.0, 24.0]]), 16, k=4.0)
     torch.testing.assert_close(decoded[0, 1, :2], torch.tensor([32.0, 0.0]))
+
+
+def test_decode_reuses_its_grid_in_and_out_of_inference_mode():
+    """The cell grid is made once per level size, device and dtype; decoding stays differentiable."""
+    raw = torch.randn(1, 2, 3, 4, 6)
+    anchors = torch.tensor([[10.0, 20.0], [30.0, 40.0]])
+    with torch.inference_mode():
+        first = decode_level(raw, anchors, 8)
+    trained = raw.clone().requires_grad_(True)
+    again = decode_level(trained, anchors, 8)
+    again.sum().backward()
+    assert torch.equal(first, again.detach()) and trained.grad is not None
+    cx = (raw[..., 0].sigmoid() * 2 - 0.5 + make_grid(3, 4)[..., 0]) * 8
+    assert torch.equal(first.view(1, 2, 3, 4, 6)[..., 0], cx)
 
 
 def test_decode_predictions_concatenates_levels_in_order():

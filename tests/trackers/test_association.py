@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from discmot.structures import Detections
+from discmot.structures import Detections, tlwh_to_tlbr
 from discmot.trackers.association import (
     JDETracker,
     JDETrackerConfig,
@@ -32,14 +32,8 @@ def ids_by_object(tracker: JDETracker, detections: Detections) -> dict[int, int]
     tracks = tracker.update(detections)
     if not len(tracks) or not len(detections):
         return {}
-    overlap = iou_plus_one(_tlbr(tracks.boxes), _tlbr(detections.boxes))
+    overlap = iou_plus_one(tlwh_to_tlbr(tracks.boxes), tlwh_to_tlbr(detections.boxes))
     return {int(np.argmax(row)): int(track_id) for row, track_id in zip(overlap, tracks.ids, strict=True)}
-
-
-def _tlbr(tlwh):
-    out = np.array(tlwh, dtype=np.float64)
-    out[:, 2:] += out[:, :2]
-    return out
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -243,3 +237,59 @@ def test_non_finite_detections_get_a_clear_error_naming_the_frame(broken):
         detections.embeddings[1] = 0.0  # normalising it divides zero by zero
     with pytest.raises(ValueError, match="frame 2: the detections carry non-finite"):
         tracker.update(detections)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Long streams: the table keeps only the tracks still in play
+
+
+def churning_scene(frames: int, objects: int = 12, seed: int = 0):
+    """``objects`` people moving in a 900-pixel square, each leaving after 10-80 frames for a newcomer; every
+    person is missed in 30% of frames, one is detected twice, and up to two false positives appear per
+    frame: births, losses, re-finds (at 5 fps also of removed tracks), removals and duplicates happen."""
+    rng = np.random.default_rng(seed)
+    position, velocity = rng.uniform(0, 900, (objects, 2)), rng.normal(0, 2.0, (objects, 2))
+    size, identity = rng.uniform([25, 60], [60, 160], (objects, 2)), rng.normal(size=(objects, 16))
+    left = rng.integers(1, 80, objects)
+    for _ in range(frames):
+        left -= 1
+        new = left <= 0
+        position[new], identity[new] = rng.uniform(0, 900, (new.sum(), 2)), rng.normal(size=(new.sum(), 16))
+        left[new] = rng.integers(10, 80, new.sum())
+        position += velocity
+        seen = rng.random(objects) > 0.3
+        false = rng.integers(0, 3)
+        boxes = np.concatenate([position[seen], size[seen]], axis=1) + rng.normal(0, 1.0, (seen.sum(), 4))
+        features = identity[seen] + rng.normal(0, 0.1, (seen.sum(), 16))
+        double = boxes[:1] + rng.normal(0, 2.0, (len(boxes[:1]), 4))  # a second box on the first person
+        boxes = np.concatenate([boxes, double, rng.uniform([0, 0, 25, 60], [900, 900, 60, 160], (false, 4))])
+        features = np.concatenate([features, features[:1] + rng.normal(0, 0.3, (len(double), 16))])
+        features = np.concatenate([features, rng.normal(size=(false, 16))])
+        scores = rng.uniform(0.5, 0.95, len(boxes))
+        order = np.argsort(-scores, kind="stable")
+        yield Detections(boxes[order], scores[order], features[order].astype(np.float32))
+
+
+@pytest.mark.parametrize("frame_rate", [30.0, 5.0])  # 5 fps: lost tracks are removed after 5 frames
+def test_dropping_finished_tracks_changes_no_output(frame_rate):
+    """Compacting the table after every frame gives exactly what keeping every row ever made gives."""
+    compacting, keeping = JDETracker(frame_rate=frame_rate), JDETracker(frame_rate=frame_rate)
+    compacting.compact_after_finished = 0
+    keeping.compact_after_finished = 10**9  # the table grows forever, like the original's track lists
+    for detections in churning_scene(600):
+        a, b = compacting.update(detections), keeping.update(detections)
+        assert np.array_equal(a.ids, b.ids) and np.array_equal(a.boxes, b.boxes)
+        assert np.array_equal(a.scores, b.scores)
+    born = compacting._next_id - 1
+    assert keeping.table.size == born > 150 and compacting.table.size < 60
+
+
+def test_table_stays_bounded_on_a_long_stream():
+    tracker = JDETracker(frame_rate=10.0)
+    largest = 0
+    for detections in churning_scene(2000, seed=1):
+        tracker.update(detections)
+        largest = max(largest, tracker.table.size)
+        live = len(tracker.tracked) + len(tracker.lost)
+        assert tracker.table.size <= 2 * live + tracker.compact_after_finished
+    assert tracker._next_id - 1 > 10 * largest

@@ -28,6 +28,7 @@ from discmot.trackers.fdta import (
     resized_size,
     select_detections,
 )
+from discmot.trackers.video_state import FrameSizeCheck
 
 FRAME = np.zeros((48, 64, 3), dtype=np.uint8)  # W = 64, H = 48
 FEATURE_DIM = 4
@@ -204,6 +205,26 @@ def test_preprocess_frame_resizes_the_8_bit_image_like_pil_and_fast_resize_stays
 def test_preprocess_frame_rejects_other_inputs():
     with pytest.raises(ValueError, match="uint8"):
         preprocess_frame(np.zeros((8, 8, 3), np.float32), RuntimeConfig())
+
+
+def test_preprocess_frame_and_the_frame_size_check_share_the_plug_ins_frame_check():
+    message = r"expected an \(H, W, 3\) uint8 BGR frame"
+    for bad in (np.zeros((8, 8, 3), np.float32), np.zeros((8, 8), np.uint8), np.zeros((0, 8, 3), np.uint8)):
+        with pytest.raises(ValueError, match=message):
+            preprocess_frame(bad, RuntimeConfig())
+        with pytest.raises(ValueError, match=message):
+            FrameSizeCheck()(bad)
+    with pytest.raises(TypeError, match=message):
+        FrameSizeCheck()([[0, 0, 0]])
+
+
+def test_preprocess_frame_is_the_same_in_and_out_of_inference_mode():
+    """The normalisation constants are made once per device and serve both modes."""
+    bgr = np.random.default_rng(1).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    with torch.inference_mode():
+        inside, _ = preprocess_frame(bgr, RuntimeConfig(), input_size=(20, 24))
+    outside, _ = preprocess_frame(bgr, RuntimeConfig(), input_size=(20, 24))
+    assert torch.equal(inside, outside) and not outside.is_inference()
 
 
 # --------------------------------------------------------------------------------------------------

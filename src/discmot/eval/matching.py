@@ -79,14 +79,6 @@ def pairwise_iou_xywh(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
     return intersection / union
 
 
-def iou_matrix_xywh(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
-    """IoU of every box of ``boxes_a`` ``(N, 4)`` with every box of ``boxes_b`` ``(M, 4)``: ``(N, M)``."""
-    n, m = len(boxes_a), len(boxes_b)
-    pairs_a = np.repeat(np.asarray(boxes_a, dtype=np.float64), m, axis=0)
-    pairs_b = np.tile(np.asarray(boxes_b, dtype=np.float64), (n, 1))
-    return pairwise_iou_xywh(pairs_a, pairs_b).reshape(n, m)
-
-
 def minimum_assignment(costs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows and columns minimising the summed cost (scipy's solver), sorted by row."""
     return linear_sum_assignment(costs)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -237,9 +238,38 @@ class SequenceData:
         return index
 
 
+class OverlapPairs(NamedTuple):
+    """The pairs of same-frame gt and tracker boxes that overlap, frame by frame and row-major (gt row,
+    then tracker row), with their IoU.
+
+    Attributes:
+        offsets: ``(F+1,)`` frame offsets: the pairs of frame ``t`` are ``offsets[t]:offsets[t+1]``.
+        frame: ``(P,)`` frame of every pair.
+        gt_row, tracker_row: ``(P,)`` gt and tracker row (frame-grouped order) of every pair.
+        iou: ``(P,)`` IoU of every pair.
+    """
+
+    offsets: np.ndarray
+    frame: np.ndarray
+    gt_row: np.ndarray
+    tracker_row: np.ndarray
+    iou: np.ndarray
+
+    def select(self, keep: np.ndarray) -> OverlapPairs:
+        """The pairs where ``keep`` ``(P,)`` is True, in order, with the frame offsets recounted."""
+        kept_before = np.concatenate(([0], np.cumsum(keep)))
+        return OverlapPairs(
+            kept_before[self.offsets],
+            self.frame[keep],
+            self.gt_row[keep],
+            self.tracker_row[keep],
+            self.iou[keep],
+        )
+
+
 def overlapping_pairs(
     gt_offsets: np.ndarray, tracker_offsets: np.ndarray, gt_boxes: np.ndarray, tracker_boxes: np.ndarray
-) -> tuple[np.ndarray, ...]:
+) -> OverlapPairs:
     """The pairs of same-frame boxes that overlap, with their IoU, frame by frame and row-major.
 
     A pair is kept when its intersection width and height (computed with TrackEval's arithmetic) are
@@ -251,7 +281,7 @@ def overlapping_pairs(
         gt_boxes, tracker_boxes: ``(G, 4)``, ``(T, 4)`` boxes ``x, y, w, h`` grouped by frame.
 
     Returns:
-        ``pair_offsets (F+1,)``, ``pair_frame (P,)``, ``pair_gt (P,)``, ``pair_tracker (P,)``, ``iou (P,)``.
+        the pairs, `OverlapPairs`.
     """
     num_frames = gt_offsets.size - 1
     pair_gt, pair_tracker = _candidate_pairs(gt_offsets, tracker_offsets, gt_boxes, tracker_boxes)
@@ -266,7 +296,7 @@ def overlapping_pairs(
     iou = pairwise_iou_xywh(gt_boxes[pair_gt], tracker_boxes[pair_tracker])
     pair_frame = np.repeat(np.arange(num_frames), np.diff(gt_offsets))[pair_gt]
     pair_offsets = np.concatenate(([0], np.cumsum(np.bincount(pair_frame, minlength=num_frames))))
-    return pair_offsets, pair_frame, pair_gt, pair_tracker, iou
+    return OverlapPairs(pair_offsets, pair_frame, pair_gt, pair_tracker, iou)
 
 
 def _candidate_pairs(gt_offsets, tracker_offsets, gt_boxes, tracker_boxes) -> tuple[np.ndarray, np.ndarray]:
@@ -328,7 +358,7 @@ def preprocess(
         keep_gt &= gt_classes == PEDESTRIAN
     gt_offsets, gt_rows = _compress(gt.offsets, keep_gt)
     tracker_offsets, tracker_rows = _compress(tracker.offsets, keep_tracker)
-    pair_offsets, pair_frame, pair_gt, pair_tracker, similarity = _kept_pairs(pairs, keep_gt, keep_tracker)
+    kept_pairs = _kept_pairs(pairs, keep_gt, keep_tracker)
     gt_ids, num_gt_ids = _relabel(gt.truncated(ID)[gt_rows])
     tracker_ids, num_tracker_ids = _relabel(tracker.truncated(ID)[tracker_rows])
     return SequenceData(
@@ -339,11 +369,11 @@ def preprocess(
         gt_ids=gt_ids,
         tracker_offsets=tracker_offsets,
         tracker_ids=tracker_ids,
-        pair_offsets=pair_offsets,
-        pair_frame=pair_frame,
-        pair_gt=pair_gt,
-        pair_tracker=pair_tracker,
-        similarity=similarity,
+        pair_offsets=kept_pairs.offsets,
+        pair_frame=kept_pairs.frame,
+        pair_gt=kept_pairs.gt_row,
+        pair_tracker=kept_pairs.tracker_row,
+        similarity=kept_pairs.iou,
     )
 
 
@@ -394,7 +424,7 @@ def _distractor_matches(
     tracker: FrameGroupedRows,
     gt_classes: np.ndarray,
     preset: BenchmarkPreset,
-    pairs: tuple,
+    pairs: OverlapPairs,
 ) -> np.ndarray:
     """``(tracker rows,)`` bool: tracker rows matched to a distractor gt row (step A).
 
@@ -408,48 +438,52 @@ def _distractor_matches(
         return removed
     is_distractor = np.isin(gt_classes, list(preset.distractor_classes))
     num_frames = gt.offsets.size - 1
-    _, pair_frame, pair_gt, pair_tracker, iou = pairs
-    candidate = iou >= 0.5 - EPS
-    pair_frame, pair_gt, pair_tracker, iou = (
-        pair_frame[candidate],
-        pair_gt[candidate],
-        pair_tracker[candidate],
-        iou[candidate],
-    )
-    on_distractor = is_distractor[pair_gt]
+    candidates = pairs.select(pairs.iou >= 0.5 - EPS)
+    on_distractor = is_distractor[candidates.gt_row]
     relevant = np.zeros(num_frames, dtype=bool)
-    relevant[pair_frame[on_distractor]] = True
+    relevant[candidates.frame[on_distractor]] = True
     unique = partial_permutation_frames(
-        np.ones(pair_frame.size, bool), pair_frame, pair_gt, pair_tracker, num_frames
+        np.ones(candidates.frame.size, bool),
+        candidates.frame,
+        candidates.gt_row,
+        candidates.tracker_row,
+        num_frames,
     )
-    removed[pair_tracker[on_distractor & unique[pair_frame]]] = True
-    for t in np.flatnonzero(relevant & ~unique).tolist():
-        in_frame = slice(*np.searchsorted(pair_frame, (t, t + 1)))
-        g0, k0 = gt.offsets[t], tracker.offsets[t]
-        scores = np.zeros((gt.offsets[t + 1] - g0, tracker.offsets[t + 1] - k0))
-        scores[pair_gt[in_frame] - g0, pair_tracker[in_frame] - k0] = iou[
-            in_frame
-        ]  # TrackEval's thresholded matrix
-        rows, cols = maximum_assignment(scores)
-        matched = scores[rows, cols] > 0 + EPS
-        removed[k0 + cols[matched][is_distractor[g0 + rows[matched]]]] = True
+    removed[candidates.tracker_row[on_distractor & unique[candidates.frame]]] = True
+    solved = np.flatnonzero(relevant & ~unique).tolist()
+    removed[_solved_distractor_matches(gt, tracker, candidates, is_distractor, solved)] = True
     return removed
 
 
-def _kept_pairs(pairs: tuple, keep_gt: np.ndarray, keep_tracker: np.ndarray) -> tuple[np.ndarray, ...]:
+def _solved_distractor_matches(
+    gt: FrameGroupedRows,
+    tracker: FrameGroupedRows,
+    candidates: OverlapPairs,
+    is_distractor: np.ndarray,
+    frames: list[int],
+) -> np.ndarray:
+    """Tracker rows matched to a distractor gt row in ``frames``, by scipy's maximum-IoU assignment on
+    TrackEval's frame matrix (``candidates``' IoU, 0 elsewhere): the frames where the match is not
+    unique. Returns ``(K,)`` int64 tracker rows."""
+    matched_rows = [np.zeros(0, np.int64)]
+    for t in frames:
+        in_frame = slice(candidates.offsets[t], candidates.offsets[t + 1])
+        g0, k0 = gt.offsets[t], tracker.offsets[t]
+        scores = np.zeros((gt.offsets[t + 1] - g0, tracker.offsets[t + 1] - k0))
+        cells = (candidates.gt_row[in_frame] - g0, candidates.tracker_row[in_frame] - k0)
+        scores[cells] = candidates.iou[in_frame]  # TrackEval's thresholded matrix
+        rows, cols = maximum_assignment(scores)
+        matched = scores[rows, cols] > 0 + EPS
+        matched_rows.append(k0 + cols[matched][is_distractor[g0 + rows[matched]]])
+    return np.concatenate(matched_rows)
+
+
+def _kept_pairs(pairs: OverlapPairs, keep_gt: np.ndarray, keep_tracker: np.ndarray) -> OverlapPairs:
     """The overlapping pairs between kept rows, re-indexed to the kept rows (order is preserved)."""
-    pair_offsets, pair_frame, pair_gt, pair_tracker, iou = pairs
-    kept = keep_gt[pair_gt] & keep_tracker[pair_tracker]
+    kept = pairs.select(keep_gt[pairs.gt_row] & keep_tracker[pairs.tracker_row])
     new_gt = np.cumsum(keep_gt) - 1
     new_tracker = np.cumsum(keep_tracker) - 1
-    kept_before = np.concatenate(([0], np.cumsum(kept)))
-    return (
-        kept_before[pair_offsets],
-        pair_frame[kept],
-        new_gt[pair_gt[kept]],
-        new_tracker[pair_tracker[kept]],
-        iou[kept],
-    )
+    return kept._replace(gt_row=new_gt[kept.gt_row], tracker_row=new_tracker[kept.tracker_row])
 
 
 def _compress(offsets: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

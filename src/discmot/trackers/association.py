@@ -24,7 +24,7 @@ from enum import IntEnum
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from discmot.structures import Detections, Tracks
+from discmot.structures import Detections, Tracks, tlwh_to_tlbr
 from discmot.trackers.kalman import CHI2_95, KalmanFilterXYAH, tlwh_to_xyah, xyah_to_tlwh
 
 MOT_BENCHMARKS = ("MOT15", "MOT16", "MOT17", "MOT20")
@@ -113,12 +113,15 @@ def _select(rows: list[int], mask: np.ndarray) -> list[int]:
 
 
 class TrackTable:
-    """Every track of a video as rows of arrays (struct of arrays), so that stages run batched.
+    """The tracks of a video that can still take part in association, as rows of arrays (struct of
+    arrays), so that stages run batched.
 
     Row ``r`` holds one track: its Kalman ``mean (8,)`` and ``covariance (8, 8)``, appearance
     ``template (D,)`` (unit length, EMA of its detections' embeddings), last detection box ``tlwh``,
     ``score``, ``track_id``, life-cycle ``state``, ``activated`` flag, ``frame_id`` (last update),
-    ``start_frame`` and ``tracklet_len``. Rows are never reused within a video.
+    ``start_frame``, ``tracklet_len`` and ``was_removed`` (the track has been removed once: a removed
+    track refound by the appearance stage is never kept as lost again, as in the original). New tracks
+    are appended; `compact` drops the rows of finished tracks, renumbering the others.
     """
 
     def __init__(self) -> None:
@@ -134,6 +137,7 @@ class TrackTable:
         self.frame_id = np.zeros(0, np.int64)
         self.start_frame = np.zeros(0, np.int64)
         self.tracklet_len = np.zeros(0, np.int64)
+        self.was_removed = np.zeros(0, bool)
 
     def add(self, mean, covariance, tlwh, score, features, track_ids, frame_id: int) -> np.ndarray:
         """Appends new tracks (state Tracked, not yet activated); returns their rows."""
@@ -150,14 +154,47 @@ class TrackTable:
         self.frame_id = np.concatenate([self.frame_id, np.full(n, frame_id)])
         self.start_frame = np.concatenate([self.start_frame, np.full(n, frame_id)])
         self.tracklet_len = np.concatenate([self.tracklet_len, np.zeros(n, np.int64)])
+        self.was_removed = np.concatenate([self.was_removed, np.zeros(n, bool)])
         if features is not None:
             old = self.template if self.template is not None else np.zeros((rows[0], features.shape[1]))
             self.template = np.concatenate([old, features.astype(np.float64)])
         return rows
 
+    def compact(self, keep: np.ndarray) -> np.ndarray:
+        """Keeps only the rows ``keep`` (ascending), which become rows ``0..len(keep)-1`` in that order.
+
+        Returns:
+            ``(old size,)`` int64 map from old row to new row (-1 for a dropped row).
+        """
+        new_row = np.full(self.size, -1, np.int64)
+        new_row[keep] = np.arange(len(keep))
+        for name in _TABLE_COLUMNS:
+            setattr(self, name, getattr(self, name)[keep])
+        if self.template is not None:
+            # a template shorter than the table (frames without embeddings after some with) keeps its rows
+            self.template = self.template[keep[keep < len(self.template)]]
+        self.size = len(keep)
+        return new_row
+
     def boxes(self, rows) -> np.ndarray:
         """``(N, 4)`` Kalman ``tlwh`` of ``rows``."""
         return xyah_to_tlwh(self.mean[rows])
+
+
+#: The per-row arrays of `TrackTable` that always have one entry per row (``template`` may have fewer).
+_TABLE_COLUMNS = (
+    "mean",
+    "covariance",
+    "tlwh",
+    "score",
+    "track_id",
+    "state",
+    "activated",
+    "frame_id",
+    "start_frame",
+    "tracklet_len",
+    "was_removed",
+)
 
 
 @dataclass(frozen=True)
@@ -174,7 +211,15 @@ class JDETracker:
 
     Track ids start at 1 for every instance; `reset` starts a new video. Detections are processed in
     the order given (the original feeds them in descending score order after NMS).
+
+    Only the tracks in ``tracked`` and ``lost`` (rows of ``table``, in the original's list order) take
+    part in later frames; the rows of finished tracks are dropped from the table once they outnumber
+    the others (and at least `compact_after_finished` of them), so a long stream costs the same per
+    frame at its end as at its start.
     """
+
+    #: The table is compacted once its finished tracks outnumber both its live ones and this.
+    compact_after_finished = 64
 
     def __init__(self, config: JDETrackerConfig | None = None, frame_rate: float = 30.0):
         self.config = config or JDETrackerConfig()
@@ -193,7 +238,6 @@ class JDETracker:
         self.table = TrackTable()
         self.tracked: list[int] = []  # rows, in the original's list order
         self.lost: list[int] = []
-        self.removed: set[int] = set()
         self._next_id = 1
 
     def update(self, detections: Detections, frame: np.ndarray | None = None) -> Tracks:
@@ -205,41 +249,21 @@ class JDETracker:
         unconfirmed, confirmed = _select(self.tracked, ~activated_now), _select(self.tracked, activated_now)
         pool = _joint(confirmed, self.lost)
         self._predict(pool)
-        activated, refound, newly_lost, newly_removed = [], [], [], []
-
-        cost = self._fused_cost(pool, candidates)
-        matches, pool_left, remaining = assign_with_limit(cost, config.embedding_threshold)
-        self._apply([pool[t] for t, _ in matches], [d for _, d in matches], candidates, activated, refound)
-
-        left = [pool[i] for i in pool_left]
-        tracked_left = _select(left, table.state[left] == _TRACKED)
-        cost = self._iou_cost(tracked_left, candidates, remaining)
-        matches, unmatched, still = assign_with_limit(cost, config.iou_threshold)
-        self._apply(
-            [tracked_left[t] for t, _ in matches],
-            [remaining[d] for _, d in matches],
-            candidates,
-            activated,
-            refound,
+        activated, refound = [], []
+        pool_left, remaining = self._appearance_stage(pool, candidates, activated, refound)
+        tracked_left = _select(pool_left, table.state[pool_left] == _TRACKED)
+        newly_lost, remaining = self._iou_stage(
+            tracked_left, candidates, remaining, config.iou_threshold, activated, refound
         )
-        newly_lost += [tracked_left[i] for i in unmatched]
         table.state[newly_lost] = _LOST
-        remaining = [remaining[d] for d in still]
-
-        cost = self._iou_cost(unconfirmed, candidates, remaining)
-        matches, unmatched, still = assign_with_limit(cost, config.unconfirmed_threshold)
-        self._apply(
-            [unconfirmed[t] for t, _ in matches],
-            [remaining[d] for _, d in matches],
-            candidates,
-            activated,
-            [],
+        # unconfirmed tracks are all in state Tracked: none is refound
+        newly_removed, remaining = self._iou_stage(
+            unconfirmed, candidates, remaining, config.unconfirmed_threshold, activated, []
         )
-        newly_removed += [unconfirmed[i] for i in unmatched]
         table.state[newly_removed] = _REMOVED
-
-        activated += self._births(candidates, [remaining[d] for d in still])
+        activated += self._births(candidates, remaining)
         self._book_keeping(activated, refound, newly_lost, newly_removed)
+        self._drop_finished_tracks()
         return self._output()
 
     # -- stages ---------------------------------------------------------------------------------
@@ -267,6 +291,40 @@ class JDETracker:
         mean[table.state[rows] != _TRACKED, 7] = 0
         table.mean[rows], table.covariance[rows] = self.kalman.predict(mean, table.covariance[rows])
 
+    def _appearance_stage(
+        self, rows: list[int], candidates: _Candidates, activated: list[int], refound: list[int]
+    ) -> tuple[list[int], list[int]]:
+        """Stage 1: ``rows`` matched to all detections by `_fused_cost` below ``embedding_threshold``.
+
+        Returns:
+            the unmatched rows and the unmatched detections (indices into ``candidates``), in order.
+        """
+        cost = self._fused_cost(rows, candidates)
+        matches, rows_left, columns_left = assign_with_limit(cost, self.config.embedding_threshold)
+        self._apply([rows[t] for t, _ in matches], [d for _, d in matches], candidates, activated, refound)
+        return [rows[i] for i in rows_left], columns_left
+
+    def _iou_stage(
+        self,
+        rows: list[int],
+        candidates: _Candidates,
+        columns: list[int],
+        threshold: float,
+        activated: list[int],
+        refound: list[int],
+    ) -> tuple[list[int], list[int]]:
+        """Stages 2 and 3: ``rows`` matched to the detections ``columns`` by ``1 - IoU`` below ``threshold``.
+
+        Returns:
+            the unmatched rows and the unmatched detections (indices into ``candidates``), in order.
+        """
+        cost = self._iou_cost(rows, candidates, columns)
+        matches, rows_left, columns_left = assign_with_limit(cost, threshold)
+        self._apply(
+            [rows[t] for t, _ in matches], [columns[d] for _, d in matches], candidates, activated, refound
+        )
+        return [rows[i] for i in rows_left], [columns[d] for d in columns_left]
+
     def _fused_cost(self, rows: list[int], candidates: _Candidates) -> np.ndarray:
         """Stage 1 cost: ``0.98 * cosine + 0.02 * Mahalanobis^2``, infinite beyond the chi-square gate."""
         table = self.table
@@ -288,7 +346,7 @@ class JDETracker:
     def _iou_cost(self, rows: list[int], candidates: _Candidates, columns: list[int]) -> np.ndarray:
         if not rows or not columns:
             return np.zeros((len(rows), len(columns)))
-        return 1 - iou_plus_one(_to_tlbr(self.table.boxes(rows)), _to_tlbr(candidates.tlwh[columns]))
+        return 1 - iou_plus_one(tlwh_to_tlbr(self.table.boxes(rows)), tlwh_to_tlbr(candidates.tlwh[columns]))
 
     def _apply(
         self, rows: list[int], columns: list[int], candidates: _Candidates, activated, refound
@@ -344,11 +402,28 @@ class JDETracker:
         tracked = _select(self.tracked, table.state[self.tracked] == _TRACKED)
         tracked = _joint(_joint(tracked, activated), refound)
         lost = _subtract(self.lost, tracked) + newly_lost
-        lost = [
-            r for r in lost if r not in self.removed
-        ]  # the previous frames' removals: removal lags a frame
-        self.removed.update(newly_removed)
+        lost = _select(lost, ~table.was_removed[lost])  # the previous frames' removals: removal lags a frame
+        table.was_removed[newly_removed] = True
         self.tracked, self.lost = self._remove_duplicates(tracked, lost)
+
+    def _drop_finished_tracks(self) -> None:
+        """Compacts the table to the tracks of ``tracked`` and ``lost`` once the finished ones (in
+        neither list: removed, or dropped as duplicates) number more than those and at least
+        `compact_after_finished`.
+
+        A frame reads only the tracks of the two lists (a track removed this frame stays in ``lost``
+        until the next frame's book-keeping: the one-frame lag), so renumbering the rows changes no
+        result; each track is copied a bounded number of times on average.
+        """
+        if self.table.size - len(self.tracked) - len(self.lost) <= self.compact_after_finished:
+            return  # the common case, decided without sorting rows (the two lists are disjoint)
+        live = np.unique(np.array(self.tracked + self.lost, dtype=np.int64))
+        finished = self.table.size - len(live)
+        if finished <= max(len(live), self.compact_after_finished):
+            return
+        new_row = self.table.compact(live)
+        self.tracked = new_row[self.tracked].tolist()
+        self.lost = new_row[self.lost].tolist()
 
     def _remove_duplicates(self, tracked: list[int], lost: list[int]) -> tuple[list[int], list[int]]:
         """Of a tracked and a lost track overlapping with ``1 - IoU < 0.15`` the younger goes (ties: the
@@ -356,7 +431,7 @@ class JDETracker:
         if not tracked or not lost:
             return tracked, lost
         table = self.table
-        cost = 1 - iou_plus_one(_to_tlbr(table.boxes(tracked)), _to_tlbr(table.boxes(lost)))
+        cost = 1 - iou_plus_one(tlwh_to_tlbr(table.boxes(tracked)), tlwh_to_tlbr(table.boxes(lost)))
         drop_tracked, drop_lost = set(), set()
         for p, q in zip(*np.nonzero(cost < self.config.duplicate_threshold), strict=True):
             age_p = table.frame_id[tracked[p]] - table.start_frame[tracked[p]]
@@ -449,12 +524,6 @@ def iou_plus_one(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
     area_b = (b[:, 2] - b[:, 0] + 1) * (b[:, 3] - b[:, 1] + 1)
     union = area_b[None, :] + area_a[:, None] - intersection
     return np.where(intersection > 0, intersection / np.where(union > 0, union, 1.0), 0.0)
-
-
-def _to_tlbr(tlwh: np.ndarray) -> np.ndarray:
-    boxes = np.array(tlwh, dtype=np.float64, copy=True)
-    boxes[:, 2:] += boxes[:, :2]
-    return boxes
 
 
 def _joint(first: list[int], second: list[int]) -> list[int]:

@@ -57,6 +57,11 @@ def check_input_size(input_size: tuple[int, int]) -> None:
         raise ValueError(f"the CSTrack input size must be multiples of 32 (h, w), got {tuple(input_size)}")
 
 
+def anchor_tensor(model_config: CSTrackConfig, device: str | torch.device) -> torch.Tensor:
+    """The config's anchors ``[L, A, 2]``, input pixels, float32 on ``device`` (as `detect_frame` uses)."""
+    return torch.tensor(model_config.anchors, dtype=torch.float32, device=device)
+
+
 def detect_frame(
     raw: list[torch.Tensor],
     embedding_map: torch.Tensor,
@@ -67,6 +72,7 @@ def detect_frame(
     nms_threshold: float = NMS_THRESHOLD,
     max_detections: int = MAX_DETECTIONS,
     head_k: float = 10.0,
+    anchors_px: torch.Tensor | None = None,
 ) -> Detections:
     """One frame's detections from the network outputs (spec §7.1 steps 2-7).
 
@@ -76,13 +82,16 @@ def detect_frame(
         model_config: the model's `CSTrackConfig` (anchors, strides).
         input_hw: ``(H, W)`` of the network input; ``frame_hw``: ``(h0, w0)`` of the frame.
         head_k: the Detect head's ``k`` (10 selects the standard YOLOv5 decoding).
+        anchors_px: `anchor_tensor` of ``model_config`` on the outputs' device, when the caller keeps
+            one (built from ``model_config`` otherwise).
 
     Returns:
         `Detections` in NMS order (score-descending): ``tlwh`` frame pixels (computed in float32, then
         float64, as the original), float64 scores and raw float32 embeddings ``(K, E)``.
     """
-    anchors = torch.tensor(model_config.anchors, dtype=torch.float32, device=raw[0].device)
-    decoded = decode_predictions([r.float() for r in raw], anchors, model_config.strides, head_k)[0]
+    if anchors_px is None:
+        anchors_px = anchor_tensor(model_config, raw[0].device)
+    decoded = decode_predictions([r.float() for r in raw], anchors_px, model_config.strides, head_k)[0]
     boxes, scores = detect(decoded, conf_threshold, nms_threshold, max_detections)
     features = embeddings_at_boxes(embedding_map[0], boxes, model_config.strides[0]).float()
     corners = scale_boxes_to_original(boxes, input_hw, frame_hw)
@@ -135,6 +144,7 @@ class CSTrackTracker:
         self.nms_threshold = nms_threshold
         self.max_detections = max_detections
         self.association = JDETracker(self.config, frame_rate=frame_rate)
+        self.anchors_px = anchor_tensor(model.config, self.device)  # once, not a host-to-device copy a frame
         if isinstance(model, torch.nn.Module):
             model.eval()
         self.frames = FrameSizeCheck()
@@ -171,4 +181,5 @@ class CSTrackTracker:
                 self.nms_threshold,
                 self.max_detections,
                 float(self.model.head.k),
+                self.anchors_px,
             )

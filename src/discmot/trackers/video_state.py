@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from discmot.trackers.detectors.frames import check_bgr_frame
+
 
 class FrameSizeCheck:
     """Remembers the size of the first frame since `reset`; a frame of another size is an error.
@@ -24,10 +26,11 @@ class FrameSizeCheck:
         """Checks one ``uint8 (H, W, 3)`` BGR frame and counts it.
 
         Raises:
-            ValueError: not a uint8 3-channel image, or its size differs from the video's first frame.
+            TypeError: not a numpy array.
+            ValueError: not a non-empty uint8 3-channel image (`check_bgr_frame`), or its size differs
+                from the video's first frame.
         """
-        if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 or frame_bgr.dtype != np.uint8:
-            raise ValueError(f"expected a uint8 (H, W, 3) BGR frame, got {frame_bgr.dtype} {frame_bgr.shape}")
+        check_bgr_frame(frame_bgr)
         height, width = frame_bgr.shape[:2]
         if self.size is None:
             self.size = (width, height)

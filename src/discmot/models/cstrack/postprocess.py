@@ -16,12 +16,13 @@ Everything works on one image except `decode_predictions` (batched). Boxes are `
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
 import torch
 
+from discmot.data.jde_transforms import Letterboxed, letterbox_hw
 from discmot.ops.boxes_torch import box_cxcywh_to_xyxy, distance_box_iou
 
 #: Network input (height, width) of the official tracker.
@@ -30,43 +31,15 @@ INPUT_SIZE = (608, 1088)
 PAD_COLOUR = (127.5, 127.5, 127.5)
 
 
-@dataclass(frozen=True)
-class Letterboxed:
-    """A letterboxed image and its geometry.
-
-    Attributes:
-        image: ``[H, W, 3]`` uint8, same channel order as the input (BGR for OpenCV frames).
-        ratio: resize factor ``min(H / h0, W / w0)``.
-        dw, dh: half of the horizontal / vertical padding before rounding (may be ``x.5``).
-        borders: ``(top, bottom, left, right)`` padding in pixels.
-    """
-
-    image: np.ndarray
-    ratio: float
-    dw: float
-    dh: float
-    borders: tuple[int, int, int, int]
-
-
 def letterbox(
     image: np.ndarray, size: tuple[int, int] = INPUT_SIZE, colour: tuple[float, float, float] = PAD_COLOUR
 ) -> Letterboxed:
     """Resize ``image`` ``[h0, w0, 3]`` keeping its aspect ratio and pad it to ``size`` = (H, W) (§1.3).
 
-    The resized size is ``(round(w0 r), round(h0 r))`` with ``r = min(H / h0, W / w0)``; the padding is
-    split ``round(d - 0.1)`` before and ``round(d + 0.1)`` after, ``d`` half the missing extent, with
-    Python's round-half-to-even (so 7 missing pixels give 3 + 4). Resizing uses cv2.INTER_AREA.
+    `discmot.data.jde_transforms.letterbox_hw` with cv2.INTER_AREA (see there for the rounding: 7
+    missing pixels give 3 + 4).
     """
-    height, width = size
-    h0, w0 = image.shape[:2]
-    ratio = min(float(height) / h0, float(width) / w0)
-    new_w, new_h = round(w0 * ratio), round(h0 * ratio)
-    dw, dh = (width - new_w) / 2, (height - new_h) / 2
-    top, bottom = round(dh - 0.1), round(dh + 0.1)
-    left, right = round(dw - 0.1), round(dw + 0.1)
-    resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA)
-    padded = cv2.copyMakeBorder(resized, top, bottom, left, right, cv2.BORDER_CONSTANT, value=colour)
-    return Letterboxed(padded, ratio, dw, dh, (top, bottom, left, right))
+    return letterbox_hw(image, size, colour, cv2.INTER_AREA)
 
 
 def image_to_tensor(image_bgr: np.ndarray) -> torch.Tensor:
@@ -111,6 +84,14 @@ def make_grid(height: int, width: int, device: torch.device | None = None) -> to
     return torch.stack((cols, rows), dim=2).float()
 
 
+@lru_cache(maxsize=32)
+def _cached_grid(height: int, width: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """`make_grid` in ``dtype``, built once per level size, device and dtype (a tracker decodes the same
+    three levels every frame). Read-only: callers never write into it."""
+    with torch.inference_mode(False), torch.no_grad():  # a plain tensor, usable in and out of inference mode
+        return make_grid(height, width, device).to(dtype)
+
+
 def decode_level(raw: torch.Tensor, anchors_px: torch.Tensor, stride: float, k: float = 10.0) -> torch.Tensor:
     """Decode one level ``[B, A, H, W, 5 + nc]`` of raw logits -> ``[B, A*H*W, 5 + nc]`` (§1.4).
 
@@ -120,7 +101,7 @@ def decode_level(raw: torch.Tensor, anchors_px: torch.Tensor, stride: float, k: 
     """
     batch, num_anchors, height, width, outputs = raw.shape
     y = raw.sigmoid()
-    grid = make_grid(height, width, raw.device).to(raw.dtype)
+    grid = _cached_grid(height, width, raw.device, raw.dtype)
     if k == 10.0:
         xy = (y[..., 0:2] * 2.0 - 0.5 + grid) * stride
     else:

@@ -1,4 +1,6 @@
-"""The frame format every image-based plug-in accepts, checked once at the door with a clear message."""
+"""The frame format every image-based plug-in and end-to-end tracker accepts, checked once at the door
+with a clear message (the one check: `discmot.trackers.video_state.FrameSizeCheck` and FDTA's
+``preprocess_frame`` call it too). numpy only."""
 
 from __future__ import annotations
 
