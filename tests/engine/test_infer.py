@@ -527,16 +527,14 @@ def test_cli_track_help_has_examples(capsys):
 @pytest.mark.parametrize(
     "argv, words",
     [
-        (["--model", "fdta", "--conf", "0.5"], "--model fdta keeps the detections scoring above its "
-         "checkpoint's runtime.det_thresh, which no option overrides: drop --conf"),
         (["--model", "fdta", "--classes", "1"], "--model fdta detects for itself, on the images: drop "
          "--classes (options of --model jde's detections)"),
         (["--model", "cstrack", "--det-file", "d.txt"], "--model cstrack detects for itself, on the "
          "images: drop --det-file"),
         (["--model", "cstrack", "--classes", "2", "--det-file", "d.txt"], "drop --classes and --det-file"),
         (["--model", "fdta", "--track-thresh", "0.4", "--no-output-filter"], "--model fdta has no "
-         "association settings: drop --track-thresh, --output-filter (they set the cascade of --model jde "
-         "and cstrack)"),
+         "association cascade: drop --output-filter (they set the cascade of --model jde and cstrack; FDTA "
+         "takes --track-thresh and --birth-thresh)"),
         (["--model", "fdta", "--tracker-preset", "onnx"], "drop --tracker-preset"),
         (["--model", "fdta", "--kalman-boxes"], "drop --kalman-boxes"),
         (["--model", "cstrack", "--reid", "r.onnx"], "--model cstrack detects for itself: drop --detector"),

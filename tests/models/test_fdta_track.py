@@ -85,3 +85,23 @@ def test_fdta_over_a_split_writes_trackeval_layout_for_eval(scene, tmp_path):
         folder.parents[1], tmp_path / "out", benchmark="DanceTrack", split="train", write_summaries=False
     )
     assert set(results) == {"fdta"} and "HOTA" in results["fdta"]["COMBINED"]
+
+
+def test_the_two_thresholds_set_fdtas_runtime(scene):
+    """``--track-thresh`` (or ``--conf``) and ``--birth-thresh`` are FDTA's ``det_thresh`` and
+    ``newborn_thresh``: an undertrained model's weak detections can be looked at."""
+    folder, weights, root = scene
+    tracker = end_to_end_factory("fdta", weights, overrides={"conf_threshold": 0.05, "birth_threshold": 0.1})(
+        30
+    )
+    assert (tracker.runtime.det_thresh, tracker.runtime.newborn_thresh) == (0.05, 0.1)
+    assert end_to_end_factory("fdta", weights)(30).runtime == build_fdta("tiny").config.runtime
+
+    def rows(**options) -> int:
+        out = root / f"thresholds_{sorted(options.items())}.txt"
+        discmot.track(folder / "img1", model="fdta", weights=weights, save_txt=out, **options)
+        return len(read_mot_table(out).values)
+
+    default, strict = rows(), rows(track_thresh=0.95, birth_thresh=0.95)
+    assert 0 <= strict < default  # the class bias 2.0 gives scores about 0.88: none pass 0.95
+    assert rows(conf=0.95, birth_thresh=0.95) == strict

@@ -65,7 +65,9 @@ def add_track(verbs) -> None:
     )
     _add_model_options(p.add_argument_group("the tracker and its network"))
     _add_detection_options(p.add_argument_group("detections for --model jde"))
-    _add_association_options(p.add_argument_group("association (--model jde and cstrack)"))
+    _add_association_options(
+        p.add_argument_group("association (--model jde and cstrack; the two thresholds also fdta)")
+    )
     _add_output_options(p.add_argument_group("outputs"))
     p.set_defaults(run=_run_track)
 
@@ -129,8 +131,8 @@ def _add_detection_options(group) -> None:
         "--conf",
         type=float,
         metavar="SCORE",
-        help="detector score threshold (default: the detector's, 0.3; CSTrack's 0.5); drops precomputed "
-        "detections below it (not for --model fdta: its checkpoint's runtime.det_thresh)",
+        help="detector score threshold (default: the detector's, 0.3; CSTrack's 0.5; FDTA's checkpoint's "
+        "runtime.det_thresh, 0.3); drops precomputed detections below it",
     )
     group.add_argument(
         "--classes",
@@ -161,10 +163,16 @@ def _add_association_options(group) -> None:
         "docs/tracking.md",
     )
     group.add_argument(
-        "--track-thresh", type=float, metavar="SCORE", help="ignore detections below (preset's)"
+        "--track-thresh",
+        type=float,
+        metavar="SCORE",
+        help="ignore detections below (preset's; for fdta its runtime.det_thresh)",
     )
     group.add_argument(
-        "--birth-thresh", type=float, metavar="SCORE", help="score to start a track (preset's)"
+        "--birth-thresh",
+        type=float,
+        metavar="SCORE",
+        help="score to start a track (preset's; for fdta its runtime.newborn_thresh)",
     )
     group.add_argument(
         "--kalman-boxes", action="store_true", help="write Kalman-smoothed boxes instead of detection boxes"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from discmot.models.registry import MODEL_KINDS, load_model, torch_dtype
@@ -88,8 +88,10 @@ def build_end_to_end(
     """``frame_rate -> tracker`` for ``"fdta"`` or ``"cstrack"``; the checkpoint is loaded once, here.
 
     ``association`` sets CSTrack's cascade (default: the ``cstrack`` preset, the original's thresholds);
-    FDTA has no such settings.
+    for FDTA only its two thresholds apply, as the checkpoint's ``runtime.det_thresh`` (detections kept)
+    and ``runtime.newborn_thresh`` (tracks born).
     """
+    association = association or AssociationOptions()
     if model == "fdta":
         tracker = fdta_tracker(
             network.weights,
@@ -99,10 +101,11 @@ def build_end_to_end(
             network.input_size,
             fast_resize=network.fast_resize,
             deform_kernel=network.deform_kernel,
+            det_thresh=association.conf_threshold,
+            newborn_thresh=association.birth_threshold,
         )
         return lambda _frame_rate: tracker  # no frame-rate setting; track_source resets it per video
     if model == "cstrack":
-        association = association or AssociationOptions()
         return cstrack_factory(
             network.weights,
             preset_name=network.preset,
@@ -144,11 +147,14 @@ def fdta_tracker(
     input_size,
     fast_resize: bool = False,
     deform_kernel: str = "auto",
+    det_thresh: float | None = None,
+    newborn_thresh: float | None = None,
 ):
     """The FDTA runtime tracker on a checkpoint (official or discmot format) in ``dtype`` on ``device``.
 
     ``deform_kernel`` picks the deformable-attention path (`select_deform_kernel`): ``auto`` (the fused
     Triton kernel on CUDA when it is installed and checks equal, else PyTorch), ``pytorch`` or ``triton``.
+    ``det_thresh`` and ``newborn_thresh`` replace the checkpoint's runtime thresholds when given.
     """
     from discmot.engine.distributed import pick_device
     from discmot.ops.deform_attn_triton import select_deform_kernel
@@ -161,7 +167,11 @@ def fdta_tracker(
     log.info("FDTA deformable attention on %s: %s", device, path)
     dtype = torch_dtype(dtype)
     model = load_model("fdta", weights, preset_name, device=device, dtype=dtype)
-    return FDTATracker(model, device=device, dtype=dtype, input_size=input_size, fast_resize=fast_resize)
+    thresholds = {"det_thresh": det_thresh, "newborn_thresh": newborn_thresh}
+    runtime = replace(model.config.runtime, **{k: v for k, v in thresholds.items() if v is not None})
+    return FDTATracker(
+        model, device=device, dtype=dtype, input_size=input_size, fast_resize=fast_resize, runtime=runtime
+    )
 
 
 def cstrack_factory(

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 #: ``track``'s defaults of the detection options that only ``model="jde"`` uses.
 DEFAULT_CLASSES = (0,)
 DEFAULT_DET_FILE = "det.txt"
+#: The `AssociationOptions` fields FDTA takes, as its runtime ``det_thresh`` and ``newborn_thresh``.
+FDTA_THRESHOLDS = ("conf_threshold", "birth_threshold")
 #: `AssociationOptions` fields -> the ``discmot track`` options that set them.
 ASSOCIATION_FLAGS = {
     "preset": "--tracker-preset",
@@ -112,20 +114,21 @@ def track(
             network + the same cascade with the original's thresholds, `discmot.trackers.cstrack`).
         detector, reid: ONNX files of a YOLOX detector and an OSNet-style ReID model (``jde`` only).
         conf: detector score threshold (its default when ``None``); with precomputed detections, drop
-            those scoring below; for ``cstrack`` the network's ``conf_thres`` (0.5) unless
-            ``track_thresh`` is given; not for ``fdta`` (its checkpoint's ``runtime.det_thresh``).
+            those scoring below; for ``cstrack`` the network's ``conf_thres`` (0.5) and for ``fdta`` its
+            checkpoint's ``runtime.det_thresh`` (0.3), unless ``track_thresh`` is given.
         classes, detections, det_file: detector classes kept (COCO ids; 0 is person), a precomputed
             detections file, and the detections file in a sequence's ``det/`` folder (``jde`` only).
         benchmark: MOT15-20 turn on CSTrack's pedestrian output filter.
         tracker_preset: `discmot.trackers.association.TRACKER_PRESETS` entry (default: ``"onnx"`` with a
             detector, ``"public"`` with precomputed detections, ``"cstrack"`` (the original's) for
             ``model="cstrack"``).
-        track_thresh, birth_thresh: override the preset's detection and track-birth score thresholds.
+        track_thresh, birth_thresh: override the preset's detection and track-birth score thresholds
+            (for ``fdta``: the checkpoint's ``runtime.det_thresh`` and ``runtime.newborn_thresh``).
         kalman_boxes: write the Kalman estimate instead of the matched detection box.
         output_filter: force CSTrack's pedestrian output filter on or off (default: the preset's and the
             benchmark's: on for ``cstrack``, as in the original, and for MOT15-20). ``tracker_preset``,
-            ``track_thresh``, ``birth_thresh``, ``kalman_boxes`` and ``output_filter`` set the association
-            cascade: ``jde`` and ``cstrack`` only.
+            ``kalman_boxes`` and ``output_filter`` set the association cascade: ``jde`` and ``cstrack``
+            only.
         weights, model_preset, dtype, input_size: for ``fdta`` and ``cstrack``: the checkpoint (official
             .pth/.pt or discmot .safetensors; required), its preset if it cannot be inferred,
             ``fp32``/``fp16``/``bf16`` and an explicit network input size ``(h, w)`` (FDTA default: shorter
@@ -161,8 +164,8 @@ def track(
         _check_detection_options(model, network)
         return _track_detections(source, model, inputs, association, outputs)
     _check_end_to_end_options(model, inputs, association)
-    if model == "cstrack" and conf is not None and association.conf_threshold is None:
-        association = replace(association, conf_threshold=conf)  # CSTrack's conf_thres
+    if conf is not None and association.conf_threshold is None:
+        association = replace(association, conf_threshold=conf)  # CSTrack's conf_thres, FDTA's det_thresh
     return _track_end_to_end(source, lambda: build_end_to_end(model, network, association), outputs)
 
 
@@ -229,16 +232,15 @@ def _check_end_to_end_options(model: str, inputs: _DetectionInputs, association:
         )
     if model != "fdta":
         return
-    if inputs.conf is not None:
-        raise ValueError(
-            "--model fdta keeps the detections scoring above its checkpoint's runtime.det_thresh, which no "
-            "option overrides: drop --conf"
-        )
-    given = [flag for field, flag in ASSOCIATION_FLAGS.items() if getattr(association, field) is not None]
+    given = [
+        flag
+        for field, flag in ASSOCIATION_FLAGS.items()
+        if field not in FDTA_THRESHOLDS and getattr(association, field) is not None
+    ]
     if given:
         raise ValueError(
-            f"--model fdta has no association settings: drop {', '.join(given)} (they set the cascade of "
-            "--model jde and cstrack)"
+            f"--model fdta has no association cascade: drop {', '.join(given)} (they set the cascade of "
+            "--model jde and cstrack; FDTA takes --track-thresh and --birth-thresh)"
         )
 
 

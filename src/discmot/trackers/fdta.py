@@ -339,6 +339,8 @@ class FDTATracker:
         input_size: a fixed network input ``(h, w)`` instead of the config's shorter/longer side rule.
         ids_from_one: output ``global id + 1`` instead of the original's global ids (from 0).
         fast_resize: resize frames in float (`preprocess_frame`) instead of the original's 8-bit PIL way.
+        runtime: thresholds and window instead of the checkpoint's ``model.config.runtime`` (e.g.
+            ``dataclasses.replace(model.config.runtime, det_thresh=0.2)``).
     """
 
     detects = True  # end to end: the engine calls update(frame)
@@ -351,9 +353,10 @@ class FDTATracker:
         input_size: tuple[int, int] | None = None,
         ids_from_one: bool = False,
         fast_resize: bool = False,
+        runtime: RuntimeConfig | None = None,
     ):
         self.model = model
-        self.runtime: RuntimeConfig = model.config.runtime
+        self.runtime: RuntimeConfig = runtime or model.config.runtime
         self.num_labels: int = model.config.id_decoder.num_id_vocabulary
         if self.runtime.miss_tolerance < 2:
             raise ValueError(f"miss_tolerance must be at least 2, got {self.runtime.miss_tolerance}")
