@@ -669,11 +669,23 @@ def test_bad_gt_boxes_and_wrong_image_sizes_are_named_before_training(tmp_path, 
         SequenceIndex.from_root(root, "train")
 
 
-def test_frames_in_another_format_are_named(tmp_path):
+def test_png_frames_are_read_when_seqinfo_says_so_and_named_when_it_does_not(tmp_path):
+    from discmot.io.depth import check_sequence
+
     root = fresh_tiny(tmp_path)
     folder = next((root / "train").iterdir())
+    jpg_index = SequenceIndex.from_root(root, "train")
     for image in (folder / "img1").glob("*.jpg"):
         cv2.imwrite(str(image.with_suffix(".png")), cv2.imread(str(image)))
         image.unlink()
-    with pytest.raises(FileNotFoundError, match=r"frame 1 .*read \.jpg frames .* has \.png images"):
+    with pytest.raises(
+        FileNotFoundError, match=r"frame 1 .*read as \.jpg .* has \.png images: set imExt=\.png"
+    ):
         SequenceIndex.from_root(root, "train")
+    info = folder / "seqinfo.ini"
+    info.write_text(info.read_text().replace("imExt=.jpg", "imExt=.png"))
+    index = SequenceIndex.from_root(root, "train")
+    assert [p.with_suffix(".jpg") for p in index[0].image_files] == list(jpg_index[0].image_files)
+    assert all(p.suffix == ".png" for p in index[0].image_files)
+    assert index[0].annotations(3)[1].tolist() == jpg_index[0].annotations(3)[1].tolist()
+    assert check_sequence(folder, synthetic=False) == [p.stem for p in index[0].image_files]

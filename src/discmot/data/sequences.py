@@ -34,9 +34,9 @@ from discmot.io.mot import (
     check_frames,
     check_positive_sizes,
     check_unique_ids,
-    jpg_frame_images,
     read_mot_table,
     read_seqinfo,
+    training_frame_images,
 )
 
 log = logging.getLogger(__name__)
@@ -183,7 +183,7 @@ def load_sequence(folder: Path, name: str) -> SequenceRecord:
     if not image_dir.is_dir():
         raise FileNotFoundError(f"{image_dir}: image folder not found")
     seqinfo = read_seqinfo(info) if info.is_file() else None
-    images = jpg_frame_images(image_dir, seqinfo and seqinfo.length, info)  # the original reads .jpg
+    images = training_frame_images(image_dir, seqinfo, info)  # .jpg (the original's) or imExt=.png
     if seqinfo is not None and images:
         check_image_size(images[0], seqinfo.width, seqinfo.height, info)
     table = read_mot_table(folder / "gt" / "gt.txt", min_columns=6)

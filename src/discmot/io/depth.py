@@ -1,10 +1,10 @@
 """Pseudo-depth maps for FDTA's Spatial Adapter, in exactly the format and naming its loader reads.
 
 Format (spec ``fdta.md`` §8.2): one 8-bit single-channel PNG per frame, ``<seq>/depth/<stem>.png`` for the
-image ``<seq>/img1/<stem>.jpg`` (the image's own name: the official generator always wrote 8-digit names,
-which the loader cannot find for SportsMOT and BFT's 6-digit images; discmot names each map like its
-image). Value ``floor(255 * D / max_seq(D))`` where ``D`` is an inverse-depth-like estimate (larger =
-nearer) and the maximum runs over the whole sequence.
+image ``<seq>/img1/<stem>.jpg`` (or ``.png`` with ``imExt=.png``). The map takes the image's own name:
+the official generator always wrote 8-digit names, which the loader cannot find for SportsMOT and BFT's
+6-digit images. Value ``floor(255 * D / max_seq(D))`` where ``D`` is an inverse-depth-like estimate
+(larger = nearer) and the maximum runs over the whole sequence.
 
 Estimators: ``synthetic`` re-renders the exact depth of a ``discmot synth`` sequence from the generator
 parameters recorded in its ``seqinfo.ini``; ``depth-anything`` runs a Depth Anything model through the
@@ -21,7 +21,13 @@ import cv2
 import numpy as np
 
 from discmot.io.atomic import atomic_write_bytes
-from discmot.io.mot import jpg_frame_images, read_seqinfo, read_seqinfo_extra
+from discmot.io.mot import (
+    SeqInfo,
+    read_seqinfo,
+    read_seqinfo_extra,
+    training_frame_images,
+    training_image_suffix,
+)
 
 #: An estimator gives, for each frame of a sequence, an inverse-depth-like float map ``(H, W)``.
 SequenceEstimator = Callable[..., Iterator[tuple[str, np.ndarray]]]
@@ -169,8 +175,10 @@ def depth_anything(model_path: str | Path, device: str = "cpu") -> SequenceEstim
     model = model.to(device).eval()
 
     def estimate(sequence: Path, stems: list[str] | None = None) -> Iterator[tuple[str, np.ndarray]]:
-        for stem in stems or _frame_stems(sequence):
-            path = sequence / "img1" / f"{stem}.jpg"
+        stems = stems or _frame_stems(sequence)
+        suffix = training_image_suffix(_seqinfo(sequence))
+        for stem in stems:
+            path = sequence / "img1" / f"{stem}{suffix}"
             image = cv2.imread(str(path))
             if image is None:
                 raise ValueError(f"{path}: cannot be read as an image")
@@ -191,13 +199,19 @@ def inverse_depth(depth: np.ndarray) -> np.ndarray:
 
 def _frame_stems(sequence: Path) -> list[str]:
     """The image stems of frames ``1..seqLength`` in frame order, by the rule training reads frames with
-    (`discmot.io.mot.jpg_frame_images`: ``2.jpg`` before ``10.jpg``, other names ignored with a warning)."""
+    (`discmot.io.mot.training_frame_images`: ``2.jpg`` before ``10.jpg``, other names ignored with a
+    warning)."""
     folder, seqinfo = sequence / "img1", sequence / "seqinfo.ini"
-    length = read_seqinfo(seqinfo).length if seqinfo.is_file() else None
-    stems = [image.stem for image in jpg_frame_images(folder, length, seqinfo)]
+    stems = [image.stem for image in training_frame_images(folder, _seqinfo(sequence), seqinfo)]
     if not stems:
-        raise ValueError(f"{folder}: no .jpg images named by a frame number")
+        raise ValueError(f"{folder}: no images named by a frame number")
     return stems
+
+
+def _seqinfo(sequence: Path) -> SeqInfo | None:
+    """The sequence's ``seqinfo.ini``, or ``None`` without one."""
+    path = sequence / "seqinfo.ini"
+    return read_seqinfo(path) if path.is_file() else None
 
 
 def sequences_of(data_root: str | Path, split: str | None = None) -> list[Path]:

@@ -387,25 +387,34 @@ def frame_images(image_dir: Path, images: Iterable[Path], length: int | None, se
     return [frames[frame] for frame in range(1, count + 1)]
 
 
-def jpg_frame_images(image_dir: Path, length: int | None, seqinfo: Path) -> list[Path]:
-    """`frame_images` of the ``.jpg`` images: what FDTA training and ``discmot depth`` read, as the
-    original's loaders do. Frames missing because the folder holds another format are said to be so.
+#: Image formats (lower case) named when a sequence's frames are missing.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def training_image_suffix(info: SeqInfo | None) -> str:
+    """The suffix of a sequence's training frames: ``.png`` when ``seqinfo.ini``'s ``imExt`` says so,
+    else ``.jpg``, the original's (whatever ``imExt`` says, and without a seqinfo.ini, as BFT has none)."""
+    if info is not None and info.image_ext.lower().lstrip(".") == "png":
+        return ".png"
+    return ".jpg"
+
+
+def training_frame_images(image_dir: Path, info: SeqInfo | None, seqinfo: Path) -> list[Path]:
+    """`frame_images` of the frames FDTA training and ``discmot depth`` read: those with the sequence's
+    `training_image_suffix`. Frames missing because the folder holds another format are said to be so.
     """
+    suffix = training_image_suffix(info)
     try:
-        return frame_images(image_dir, image_dir.glob("*.jpg"), length, seqinfo)
+        return frame_images(image_dir, image_dir.glob(f"*{suffix}"), info and info.length, seqinfo)
     except FileNotFoundError as error:
         suffixes = {path.suffix for path in image_dir.glob("*")}
-        others = sorted(s for s in suffixes if s.lower() in IMAGE_SUFFIXES and s != ".jpg")
+        others = sorted(s for s in suffixes if s.lower() in IMAGE_SUFFIXES and s != suffix)
         if not others:
             raise
         raise FileNotFoundError(
-            f"{error}; FDTA training and discmot depth read .jpg frames (as the original), and this folder "
-            f"has {', '.join(others)} images: convert them to .jpg"
+            f"{error}; the frames are read as {suffix} (imExt in seqinfo.ini, .jpg by default) and this "
+            f"folder has {', '.join(others)} images: set imExt=.png for PNG frames, or convert them"
         ) from None
-
-
-#: Image formats (lower case) `jpg_frame_images` names when frames are missing.
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 
 def _ini_number(section: configparser.SectionProxy, key: str, path: Path) -> float | None:
