@@ -30,11 +30,17 @@ class Detections:
     classes: np.ndarray | None = None
 
     def __post_init__(self):
+        # lists and other sequences become arrays (the dataclass is frozen: hence object.__setattr__)
+        for name in ("boxes", "scores", "embeddings", "classes"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, np.ndarray):
+                object.__setattr__(self, name, np.asarray(value))
         n = len(self.boxes)
         if self.boxes.shape != (n, 4) or self.scores.shape != (n,):
             raise ValueError(f"Detections: boxes {self.boxes.shape} and scores {self.scores.shape} disagree")
-        if self.embeddings is not None and len(self.embeddings) != n:
-            raise ValueError(f"Detections: {len(self.embeddings)} embeddings for {n} boxes")
+        if self.embeddings is not None and (self.embeddings.ndim != 2 or len(self.embeddings) != n):
+            shape = self.embeddings.shape
+            raise ValueError(f"Detections: embeddings {shape} for {n} boxes (expected ({n}, D))")
 
     def __len__(self) -> int:
         return len(self.boxes)

@@ -689,3 +689,23 @@ def test_png_frames_are_read_when_seqinfo_says_so_and_named_when_it_does_not(tmp
     assert all(p.suffix == ".png" for p in index[0].image_files)
     assert index[0].annotations(3)[1].tolist() == jpg_index[0].annotations(3)[1].tolist()
     assert check_sequence(folder, synthetic=False) == [p.stem for p in index[0].image_files]
+
+
+def test_the_format_hint_fits_the_case(tmp_path):
+    from discmot.io.mot import training_frame_images
+
+    root = fresh_tiny(tmp_path)
+    folder = next((root / "train").iterdir())
+    info_path = folder / "seqinfo.ini"
+    info_path.write_text(info_path.read_text().replace("imExt=.jpg", "imExt=.png"))  # but the frames are .jpg
+    with pytest.raises(
+        FileNotFoundError, match=r"read as \.png \(seqinfo.ini's imExt\) .* has \.jpg images: correct"
+    ):
+        SequenceIndex.from_root(root, "train")
+    info_path.unlink()  # BFT's layout: no seqinfo.ini, so no length to miss a frame of
+    for image in (folder / "img1").glob("*.jpg"):
+        image.rename(image.with_suffix(".png"))
+    with pytest.raises(
+        FileNotFoundError, match=r"no \.jpg frames; .*no seqinfo.ini.* add a seqinfo.ini with imExt"
+    ):
+        training_frame_images(folder / "img1", None, info_path)

@@ -314,6 +314,8 @@ def test_a_video_with_no_decodable_frame_is_an_error_and_writes_nothing(tmp_path
         ),
         ({"save_video": "{tmp}/r.png"}, "--save-video needs a video file name"),
         ({"save_txt": "{tmp}"}, "--save-txt names a folder"),
+        ({"save_txt": "{tmp}/r.avi"}, "--save-txt writes MOT result rows \\(a .txt file\\), not a .avi"),
+        ({"save_txt": "{tmp}/weights.onnx"}, "not a .onnx file"),
     ],
 )
 def test_outputs_that_would_destroy_an_input_or_cannot_be_written_are_refused_first(
@@ -330,6 +332,23 @@ def test_outputs_that_would_destroy_an_input_or_cannot_be_written_are_refused_fi
         track_source(source, IouStandIn(), detections=detections, progress=False, **paths)
     assert {p: p.read_bytes() for p in before} == before
     assert not (tmp_path / "r.txt").exists() and not (tmp_path / "r.png").exists()
+
+
+def test_results_do_not_replace_a_file_that_is_not_text(dataset, tmp_path):
+    source = sequences(dataset)[0]
+    blob = tmp_path / "model.bin"
+    blob.write_bytes(b"\x89weights\0\0\1")
+    with pytest.raises(ValueError, match="model.bin: exists and is not a text file"):
+        track_source(
+            source, IouStandIn(), detections=source / "det" / "det.txt", save_txt=blob, progress=False
+        )
+    assert blob.read_bytes() == b"\x89weights\0\0\1"
+    old_results = tmp_path / "r.txt"
+    old_results.write_text("1,1,0,0,1,1,1,-1,-1,-1\n")  # an earlier run's results: replaced, as always
+    track_source(
+        source, IouStandIn(), detections=source / "det" / "det.txt", save_txt=old_results, progress=False
+    )
+    assert old_results.read_text() != "1,1,0,0,1,1,1,-1,-1,-1\n"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -688,3 +707,8 @@ def test_sigterm_still_kills_forked_children_outright():
         os.kill(child, signal.SIGTERM)
         _, status = os.waitpid(child, 0)
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM
+
+
+def test_an_unknown_model_name_is_said_first(dataset):
+    with pytest.raises(ValueError, match="unknown model 'FDTA': choose jde, fdta, cstrack"):
+        discmot.track(sequences(dataset)[0], model="FDTA", weights="w.safetensors")

@@ -239,6 +239,35 @@ def test_non_finite_detections_get_a_clear_error_naming_the_frame(broken):
         tracker.update(detections)
 
 
+def test_a_nan_score_is_an_error_not_a_box_that_vanishes():
+    tracker = JDETracker(JDETrackerConfig.preset("public"))  # threshold 0: every real score is used
+    detections = Detections(np.array([[10.0, 10, 20, 40], [60, 10, 20, 40]]), np.array([0.9, np.nan]))
+    with pytest.raises(ValueError, match="frame 1: the detections carry NaN scores"):
+        tracker.update(detections)
+
+
+def test_appearance_must_come_with_every_frame_in_one_dimension():
+    tracker = JDETracker()
+    tracker.update(frame((0, 100, 100), (1, 400, 300)))
+    boxes, scores = np.array([[100.0, 100, 40, 100]]), np.array([0.9])
+    with pytest.raises(ValueError, match="frame 2: detections without embeddings after frames with them"):
+        tracker.update(Detections(boxes, scores))
+    tracker.reset()
+    tracker.update(frame((0, 100, 100), (1, 400, 300)))
+    dim = tracker.table.template.shape[1]
+    with pytest.raises(ValueError, match=f"frame 2: {dim // 2}-d embeddings after {dim}-d ones"):
+        tracker.update(Detections(boxes, scores, np.ones((1, dim // 2), np.float32)))
+    tracker.update(Detections.empty())  # a frame without detections needs no embeddings
+
+
+def test_detections_take_lists_and_check_the_embedding_shape():
+    detections = Detections([[10, 10, 20, 40]], [0.9], [[1.0, 0.0]])
+    assert detections.boxes.shape == (1, 4) and detections.embeddings.shape == (1, 2)
+    assert len(JDETracker().update(detections).ids) == 0  # born, not yet confirmed
+    with pytest.raises(ValueError, match=r"embeddings \(2,\) for 2 boxes \(expected \(2, D\)\)"):
+        Detections(np.zeros((2, 4)), np.ones(2), np.ones(2))
+
+
 # ---------------------------------------------------------------------------------------------------
 # Long streams: the table keeps only the tracks still in play
 

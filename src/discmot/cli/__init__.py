@@ -96,7 +96,8 @@ def _sigterm_as_exit():
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             return
-        print("discmot: terminated (SIGTERM)", file=sys.stderr)  # as Ctrl-C says "interrupted"
+        with contextlib.suppress(OSError):  # (stderr may be a closed pipe: the exit matters, not the words)
+            print("discmot: terminated (SIGTERM)", file=sys.stderr)  # as Ctrl-C says "interrupted"
         raise SystemExit(128 + signum)
 
     previous = signal.signal(signal.SIGTERM, stop)

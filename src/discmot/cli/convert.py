@@ -41,6 +41,10 @@ def _run_convert(args: argparse.Namespace) -> int:
 
     _check_target(args.source, args.target)
     kind = args.model or guess_file_kind(args.source)
+    if kind == "unknown":
+        raise ValueError(
+            f"{args.source}: neither an FDTA nor a CSTrack checkpoint by its keys; give --model if it is one"
+        )
     if kind == "cstrack":
         from discmot.models.cstrack.checkpoint import convert as convert_cstrack
         from discmot.models.cstrack.config import PRESETS

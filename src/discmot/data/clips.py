@@ -119,7 +119,8 @@ class ClipSampler:
         more = f", and {len(self.index) - 5} more" if len(self.index) > 5 else ""
         return (
             f"no legal clip of {self.sample_length} frames in {len(self.index)} sequence(s): every frame of "
-            "a clip needs 1 to 300 boxes with unique ids, and a sequence must be longer than the clip. "
+            "a clip needs 1 to 300 boxes with unique ids, and a sequence must be at least as long as the "
+            "clip. "
             f"Legal frames: {'; '.join(counts)}{more}"
         )
 

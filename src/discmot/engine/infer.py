@@ -26,7 +26,7 @@ from typing import Protocol
 import numpy as np
 
 from discmot.io.mot import write_mot_results
-from discmot.io.video import FrameSource, SequenceFrames, VideoWriter, open_source
+from discmot.io.video import IMAGE_EXTENSIONS, FrameSource, SequenceFrames, VideoWriter, open_source
 from discmot.structures import Detections, Tracks
 from discmot.trackers.base import Tracker, is_end_to_end
 from discmot.viz.draw import TrailHistory, draw_tracks
@@ -273,6 +273,32 @@ def _check_outputs(frames: FrameSource, detections, save_txt, save_video) -> Non
         raise ValueError(f"{save_txt}: --save-txt and --save-video name the same file")
     if save_video and Path(save_video).suffix.lower() not in VIDEO_SUFFIXES:
         raise ValueError(f"{save_video}: --save-video needs a video file name ({', '.join(VIDEO_SUFFIXES)})")
+    if save_txt:
+        _check_results_path(Path(save_txt))
+
+
+#: Suffixes of files that MOT result rows never go into (media, models, arrays).
+NOT_RESULT_SUFFIXES = (
+    *VIDEO_SUFFIXES,
+    *IMAGE_EXTENSIONS,
+    ".onnx",
+    ".pt",
+    ".pth",
+    ".safetensors",
+    ".npy",
+    ".npz",
+)
+
+
+def _check_results_path(path: Path) -> None:
+    """``--save-txt`` must not name a media, model or array file, nor replace a file that is not text:
+    the results would silently take its place."""
+    if path.suffix.lower() in NOT_RESULT_SUFFIXES:
+        raise ValueError(f"{path}: --save-txt writes MOT result rows (a .txt file), not a {path.suffix} file")
+    if path.is_file():
+        with path.open("rb") as handle:
+            if b"\0" in handle.read(4096):
+                raise ValueError(f"{path}: exists and is not a text file; --save-txt will not replace it")
 
 
 def no_detections_error(frames: FrameSource) -> ValueError:

@@ -157,6 +157,8 @@ def track(
     )
     inputs = _DetectionInputs(detector, reid, conf, tuple(classes), device, detections, det_file)
     outputs = _Outputs(save_txt, save_video, split_out, tracker_name or model, frame_rate, progress)
+    if model not in ("jde", *END_TO_END):
+        raise ValueError(f"unknown model {model!r}: choose jde, {', '.join(END_TO_END)}")
     _warn_unknown_benchmark(benchmark)
     _check_fdta_only_options(model, fast_resize, deform_kernel)
     network = NetworkOptions(weights, model_preset, device, dtype, input_size, fast_resize, deform_kernel)

@@ -237,8 +237,14 @@ def looks_like_cstrack(state: Mapping[str, torch.Tensor]) -> bool:
     return any(k.startswith("model.") and (".cv" in k or k.startswith("model.24.")) for k in state)
 
 
+def looks_like_fdta(state: Mapping[str, torch.Tensor]) -> bool:
+    """True for FDTA/MOTIP state dicts (``detr.`` keys: the Deformable DETR inside)."""
+    return any(k.startswith("detr.") for k in state)
+
+
 def guess_file_kind(path: str | Path) -> str:
-    """``"fdta"`` or ``"cstrack"``: which model a checkpoint file is for, from its metadata or keys.
+    """``"fdta"``, ``"cstrack"`` or ``"unknown"``: which model a checkpoint file is for, from its metadata
+    or keys.
 
     Files that do not load with ``weights_only=True`` are read with the allow-listed unpickler: a pickled
     model object (not a state dict) is CSTrack's released format.
@@ -247,14 +253,18 @@ def guess_file_kind(path: str | Path) -> str:
 
     path = Path(path)
     if path.suffix.lower() == ".safetensors":
-        return read_safetensors(path)[1].get("kind", "fdta")
-    data = read_torch_file(path)
-    if isinstance(data, Mapping) and "model_kind" in data:
-        return str(data["model_kind"])
-    state = data.get("model", data) if isinstance(data, Mapping) else {}
-    if not isinstance(state, Mapping):
-        return "cstrack"  # a pickled model object
-    return "cstrack" if looks_like_cstrack(state) else "fdta"
+        tensors, metadata = read_safetensors(path)
+        if "kind" in metadata:
+            return metadata["kind"]
+        state = tensors
+    else:
+        data = read_torch_file(path)
+        if isinstance(data, Mapping) and "model_kind" in data:
+            return str(data["model_kind"])
+        state = data.get("model", data) if isinstance(data, Mapping) else {}
+        if not isinstance(state, Mapping):
+            return "cstrack"  # a pickled model object
+    return "cstrack" if looks_like_cstrack(state) else "fdta" if looks_like_fdta(state) else "unknown"
 
 
 # --------------------------------------------------------------------------------------------------

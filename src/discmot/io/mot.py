@@ -405,16 +405,31 @@ def training_frame_images(image_dir: Path, info: SeqInfo | None, seqinfo: Path) 
     """
     suffix = training_image_suffix(info)
     try:
-        return frame_images(image_dir, image_dir.glob(f"*{suffix}"), info and info.length, seqinfo)
+        images = frame_images(image_dir, image_dir.glob(f"*{suffix}"), info and info.length, seqinfo)
     except FileNotFoundError as error:
-        suffixes = {path.suffix for path in image_dir.glob("*")}
-        others = sorted(s for s in suffixes if s.lower() in IMAGE_SUFFIXES and s != suffix)
-        if not others:
-            raise
+        raise FileNotFoundError(f"{error}{_other_format_hint(image_dir, suffix, info)}") from None
+    if not images and _other_format_hint(image_dir, suffix, info):  # no seqinfo.ini: no length to miss
         raise FileNotFoundError(
-            f"{error}; the frames are read as {suffix} (imExt in seqinfo.ini, .jpg by default) and this "
-            f"folder has {', '.join(others)} images: set imExt=.png for PNG frames, or convert them"
-        ) from None
+            f"{image_dir}: no {suffix} frames{_other_format_hint(image_dir, suffix, info)}"
+        )
+    return images
+
+
+def _other_format_hint(image_dir: Path, suffix: str, info: SeqInfo | None) -> str:
+    """``"; ... this folder has .png images: ..."`` when the folder holds frames of another format."""
+    suffixes = {path.suffix for path in image_dir.glob("*")}
+    others = sorted(s for s in suffixes if s.lower() in IMAGE_SUFFIXES and s != suffix)
+    if not others:
+        return ""
+    if info is None:
+        remedy = "add a seqinfo.ini with imExt=.png for PNG frames, or convert them to .jpg"
+    elif suffix == ".png":
+        remedy = "correct imExt in seqinfo.ini"
+    else:
+        remedy = "set imExt=.png in seqinfo.ini for PNG frames, or convert them to .jpg"
+    where = "seqinfo.ini's imExt" if info is not None else "no seqinfo.ini: .jpg"
+    found = ", ".join(others)
+    return f"; the frames are read as {suffix} ({where}) and this folder has {found} images: {remedy}"
 
 
 def _ini_number(section: configparser.SectionProxy, key: str, path: Path) -> float | None:

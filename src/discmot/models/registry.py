@@ -8,12 +8,15 @@ from the torch-free config modules.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     import torch
+
+log = logging.getLogger(__name__)
 
 #: The networks discmot loads from a checkpoint (both detect for themselves: ``discmot track --model``).
 MODEL_KINDS = ("fdta", "cstrack")
@@ -35,13 +38,17 @@ def preset_names(kind: str | None = None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(name for kind in MODEL_KINDS for name in presets[kind]))
 
 
-def torch_dtype(dtype: str) -> torch.dtype:
-    """``fp32``/``fp16``/``bf16`` -> the torch dtype."""
+def torch_dtype(dtype: str | torch.dtype) -> torch.dtype:
+    """``fp32``/``fp16``/``bf16`` (or torch's names, ``float32``/``float16``/``bfloat16``, or one of
+    those torch dtypes itself) -> the torch dtype."""
     import torch
 
-    if dtype not in DTYPES:
+    names = {**DTYPES, **{name: name for name in DTYPES.values()}}
+    if isinstance(dtype, torch.dtype) and str(dtype).removeprefix("torch.") in names:
+        return dtype
+    if dtype not in names:
         raise ValueError(f"unknown dtype {dtype!r}; choose from {', '.join(DTYPES)}")
-    return getattr(torch, DTYPES[dtype])
+    return getattr(torch, names[dtype])
 
 
 def load_model(
@@ -58,21 +65,32 @@ def load_model(
             (`discmot.models.cstrack.model.CSTrack`).
         weights: an official file (FDTA .pth, CSTrack .pt/.pth), a discmot .safetensors or a
             ``discmot train`` checkpoint.
-        preset: the architecture of an official file (`preset_names`; default: inferred from its shapes).
+        preset: the architecture of an official file (`preset_names`; default: inferred from its shapes;
+            a discmot .safetensors carries its own, and a preset given for one is warned about).
         device, dtype: where and in which precision the network is put (``"fp32"``/``"fp16"``/``"bf16"``
             or a torch dtype); ``None``: as loaded (CPU, float32).
 
     Raises:
-        ValueError: an unknown kind or dtype. FileNotFoundError: no such file.
+        ValueError: an unknown kind, dtype or device, or a folder. FileNotFoundError: no such file.
         discmot.io.checkpoints.CheckpointError: the weights do not fit the model; for a checkpoint of the
             other kind, one line saying so.
     """
     from pathlib import Path  # (not at the top: the command line imports this module to build its parser)
 
     kind = _known_kind(kind)
+    if Path(weights).is_dir():
+        raise ValueError(f"{weights}: a folder, not a checkpoint file")
     if not Path(weights).is_file():
         raise FileNotFoundError(f"{weights}: no such checkpoint")
-    dtype = torch_dtype(dtype) if isinstance(dtype, str) else dtype  # a bad name fails before loading
+    dtype = None if dtype is None else torch_dtype(dtype)  # a bad name fails before loading
+    if device is not None:
+        from discmot.engine.distributed import pick_device
+
+        device = pick_device(device)  # one line for a device this PyTorch cannot use
+    if preset is not None and Path(weights).suffix.lower() == ".safetensors":
+        log.warning(
+            "%s: a discmot checkpoint carries its architecture: preset %r is not used", weights, preset
+        )
     model = _load_kind(kind, weights, preset)
     if device is not None or dtype is not None:
         model = model.to(device=device, dtype=dtype)
@@ -98,6 +116,11 @@ def _load_kind(kind: str, weights: str | Path, preset: str | None):
         return load(weights, preset)
     except CheckpointError:
         other = guess_file_kind(weights)
+        if other == "unknown":
+            raise CheckpointError(
+                f"{weights}: not a {MODEL_NAMES[kind]} checkpoint: its tensors are neither FDTA's (detr.*) "
+                "nor CSTrack's (model.*)"
+            ) from None
         if other != kind and other in MODEL_KINDS:
             article = "an" if other == "fdta" else "a"
             raise CheckpointError(

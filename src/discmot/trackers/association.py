@@ -171,8 +171,7 @@ class TrackTable:
         for name in _TABLE_COLUMNS:
             setattr(self, name, getattr(self, name)[keep])
         if self.template is not None:
-            # a template shorter than the table (frames without embeddings after some with) keeps its rows
-            self.template = self.template[keep[keep < len(self.template)]]
+            self.template = self.template[keep]  # one row per track: `add` gave earlier rows zeros
         self.size = len(keep)
         return new_row
 
@@ -273,6 +272,9 @@ class JDETracker:
         # zero and its track turns to NaN, which breaks every later assignment; such a box is dropped.
         # (A detector can emit one after clipping to the image, or a random or fp16-saturated network.)
         boxes = np.asarray(detections.boxes, dtype=np.float64).reshape(-1, 4)
+        self._check_embeddings(detections)
+        if np.isnan(detections.scores).any():  # a NaN score fails every threshold: the box would vanish
+            raise ValueError(f"frame {self.frame_id}: the detections carry NaN scores{_NON_FINITE_HINT}")
         keep = np.flatnonzero((detections.scores >= self.config.conf_threshold) & (boxes[:, 3] > 0))
         features = None
         if detections.embeddings is not None:
@@ -281,6 +283,23 @@ class JDETracker:
                 features = raw / np.linalg.norm(raw, axis=1, keepdims=True)  # float32, as the original
         _check_finite(boxes[keep], features, self.frame_id)
         return _Candidates(boxes[keep], np.asarray(detections.scores[keep], dtype=np.float64), features)
+
+    def _check_embeddings(self, detections: Detections) -> None:
+        """Appearance must come with every frame once it came with one, in one dimension: the tracks'
+        templates are compared with each frame's embeddings."""
+        template = self.table.template
+        if template is None or not len(detections):
+            return
+        if detections.embeddings is None:
+            raise ValueError(
+                f"frame {self.frame_id}: detections without embeddings after frames with them; give every "
+                "frame embeddings, or none (a new JDETracker, or reset(), for another kind of input)"
+            )
+        if detections.embeddings.shape[1] != template.shape[1]:
+            raise ValueError(
+                f"frame {self.frame_id}: {detections.embeddings.shape[1]}-d embeddings after "
+                f"{template.shape[1]}-d ones"
+            )
 
     def _predict(self, rows: list[int]) -> None:
         """Kalman prediction of the pool; lost tracks first lose their height velocity."""
@@ -470,10 +489,11 @@ def _check_finite(boxes: np.ndarray, features: np.ndarray | None, frame_id: int)
     if what is None and features is not None and not np.isfinite(features).all():
         what = "embeddings (or an all-zero embedding, which has no direction)"
     if what is not None:
-        raise ValueError(
-            f"frame {frame_id}: the detections carry non-finite {what}; a network in fp16 whose "
-            "activations overflow does this: try --dtype bf16 or fp32"
-        )
+        raise ValueError(f"frame {frame_id}: the detections carry non-finite {what}{_NON_FINITE_HINT}")
+
+
+#: The likely cause of non-finite detections from discmot's own networks.
+_NON_FINITE_HINT = " (a network in fp16 whose activations overflow does this: try --dtype bf16 or fp32)"
 
 
 def assign_with_limit(cost: np.ndarray, limit: float) -> tuple[list[tuple[int, int]], list[int], list[int]]:

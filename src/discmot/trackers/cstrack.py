@@ -42,6 +42,7 @@ from discmot.models.cstrack.postprocess import (
     letterbox,
     scale_boxes_to_original,
 )
+from discmot.models.registry import torch_dtype
 from discmot.structures import Detections, Tracks
 from discmot.trackers.association import JDETracker, JDETrackerConfig
 from discmot.trackers.video_state import FrameSizeCheck, require_model_on
@@ -127,17 +128,22 @@ class CSTrackTracker:
         self,
         model,
         device: str | torch.device = "cpu",
-        dtype: torch.dtype = torch.float32,
+        dtype: torch.dtype | str = torch.float32,
         input_size: tuple[int, int] | None = None,
         config: JDETrackerConfig | None = None,
         frame_rate: float = 30.0,
         nms_threshold: float = NMS_THRESHOLD,
         max_detections: int = MAX_DETECTIONS,
     ):
+        if not hasattr(getattr(model, "config", None), "anchors"):
+            raise TypeError(
+                "CSTrackTracker needs a CSTrack model (discmot.load_model('cstrack', ...)), "
+                f"got {type(model)}"
+            )
         self.model = model
         self.device = torch.device(device)
-        self.dtype = dtype
-        require_model_on(model, self.device, dtype)
+        self.dtype = torch_dtype(dtype)  # also "bf16", "bfloat16"
+        require_model_on(model, self.device, self.dtype)
         self.input_size = tuple(input_size or model.config.input_size)
         check_input_size(self.input_size)
         self.config = config or JDETrackerConfig.preset("cstrack")

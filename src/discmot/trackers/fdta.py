@@ -51,6 +51,7 @@ import torch.nn.functional as F
 
 from discmot.data.pil_ops import resize_bilinear_tensor
 from discmot.models.fdta.config import IMAGENET_MEAN, IMAGENET_STD, RuntimeConfig
+from discmot.models.registry import torch_dtype
 from discmot.structures import Tracks
 from discmot.trackers.detectors.frames import check_bgr_frame
 from discmot.trackers.video_state import FrameSizeCheck, require_model_on
@@ -349,20 +350,24 @@ class FDTATracker:
         self,
         model,
         device: str | torch.device = "cpu",
-        dtype: torch.dtype = torch.float32,
+        dtype: torch.dtype | str = torch.float32,
         input_size: tuple[int, int] | None = None,
         ids_from_one: bool = False,
         fast_resize: bool = False,
         runtime: RuntimeConfig | None = None,
     ):
+        if not hasattr(getattr(model, "config", None), "runtime"):
+            raise TypeError(
+                f"FDTATracker needs an FDTA model (discmot.load_model('fdta', ...)), got {type(model)}"
+            )
         self.model = model
         self.runtime: RuntimeConfig = runtime or model.config.runtime
         self.num_labels: int = model.config.id_decoder.num_id_vocabulary
         if self.runtime.miss_tolerance < 2:
             raise ValueError(f"miss_tolerance must be at least 2, got {self.runtime.miss_tolerance}")
         self.device = torch.device(device)
-        self.dtype = dtype
-        require_model_on(model, self.device, dtype)
+        self.dtype = torch_dtype(dtype)  # also "bf16", "bfloat16"
+        require_model_on(model, self.device, self.dtype)
         self.input_size = input_size
         self.id_offset = 1 if ids_from_one else 0
         self.fast_resize = fast_resize
