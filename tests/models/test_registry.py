@@ -76,3 +76,33 @@ def test_importing_the_package_and_the_registry_imports_no_torch():
         "assert callable(discmot.load_model) and 'torch' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_files_that_are_no_checkpoint_folders_and_devices_are_named(tmp_path, caplog):
+    torch.save({"a": torch.zeros(2)}, tmp_path / "other.pt")
+    for kind, name in (("cstrack", "CSTrack"), ("fdta", "FDTA")):
+        with pytest.raises(CheckpointError, match=f"other.pt: not a {name} checkpoint: its tensors are"):
+            load_model(kind, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="a folder, not a checkpoint file"):
+        load_model("fdta", tmp_path)
+    with pytest.raises(ValueError, match="device 'gpu': not a device name"):
+        load_model("fdta", bundled_weights("fdta"), device="gpu")
+    with caplog.at_level("WARNING"):
+        load_model("cstrack", bundled_weights("cstrack"), preset="cstrack")
+    assert "carries its architecture: preset 'cstrack' is not used" in caplog.text
+
+
+def test_dtype_names_and_trackers_take_either_form():
+    from discmot.models.registry import torch_dtype
+    from discmot.trackers.cstrack import CSTrackTracker
+    from discmot.trackers.fdta import FDTATracker
+
+    assert torch_dtype("bf16") is torch_dtype("bfloat16") is torch_dtype(torch.bfloat16) is torch.bfloat16
+    with pytest.raises(ValueError, match="unknown dtype torch.float64"):
+        torch_dtype(torch.float64)
+    fdta = load_model("fdta", bundled_weights("fdta"), dtype="bf16")
+    assert FDTATracker(fdta, dtype="bfloat16").dtype is torch.bfloat16
+    with pytest.raises(TypeError, match="CSTrackTracker needs a CSTrack model"):
+        CSTrackTracker(fdta)
+    with pytest.raises(TypeError, match="FDTATracker needs an FDTA model"):
+        FDTATracker(load_model("cstrack", bundled_weights("cstrack")))
