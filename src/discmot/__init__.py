@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from discmot._version import __version__
 
-__all__ = ["__version__", "evaluate", "load_model", "track"]
+__all__ = ["__version__", "bundled_weights", "evaluate", "load_model", "track"]
 
 
 def evaluate(*args, **kwargs):
@@ -19,6 +19,14 @@ def evaluate(*args, **kwargs):
     from discmot.eval.runner import evaluate as _evaluate
 
     return _evaluate(*args, **kwargs)
+
+
+def bundled_weights(kind):
+    """The path of the tiny ``"fdta"`` or ``"cstrack"`` checkpoint shipped with discmot (trained for
+    minutes on synthetic scenes: for trying the API and the demo, not for real footage)."""
+    from discmot.engine.demo import bundled_weights as _bundled_weights
+
+    return _bundled_weights(kind)
 
 
 def load_model(kind, weights, preset=None, device=None, dtype=None):

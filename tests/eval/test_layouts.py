@@ -73,3 +73,24 @@ def test_an_output_folder_asked_for_that_cannot_be_written_is_an_error(tmp_path)
     (tmp_path / "afile").write_text("")
     with pytest.raises(NotADirectoryError):
         evaluate(gt, trackers, benchmark="MOT17", split="train", output_folder=tmp_path / "afile")
+
+
+def test_one_sequence_of_a_benchmark_is_evaluated_by_name(tmp_path):
+    """``sequences=[...]`` instead of writing a seqmap: here the one sequence with results of the split."""
+    gt_root, results = write_dataset_root(tmp_path)
+    other = gt_root / "val" / "seq-b"  # a second sequence without results: not evaluated when not named
+    other.mkdir()
+    (gt_root / "val" / "seq-a").joinpath("gt").rename(other / "gt")
+    (gt_root / "val" / "seq-a" / "gt").mkdir()
+    (gt_root / "val" / "seq-a" / "gt" / "gt.txt").write_text((other / "gt" / "gt.txt").read_text())
+    (other / "seqinfo.ini").write_text("[Sequence]\nname=seq-b\nseqLength=3\n")
+    (gt_root / "val_seqmap.txt").write_text("name\nseq-a\nseq-b\n")
+    with pytest.raises(Exception, match="seq-b.txt: result file"):
+        evaluate(gt_root, results, benchmark="DanceTrack", split="val", write_summaries=False)
+    named = evaluate(
+        gt_root, results, benchmark="DanceTrack", split="val", write_summaries=False, sequences=["seq-a"]
+    )
+    assert list(named["my_tracker"]) == ["seq-a", "COMBINED"]
+    with pytest.raises(Exception, match="either a seqmap or the sequences"):
+        evaluate(gt_root, results, benchmark="DanceTrack", split="val", seqmap=gt_root / "val_seqmap.txt",
+                 sequences=["seq-a"])  # fmt: skip

@@ -22,7 +22,8 @@ LOADERS = {"fdta": load_fdta, "cstrack": load_cstrack}
 
 @pytest.mark.parametrize("kind", MODEL_KINDS)
 def test_the_bundled_checkpoints_load_as_their_own_loader_loads_them(kind):
-    model = discmot.load_model(kind, bundled_weights(kind))
+    assert discmot.bundled_weights(kind) == bundled_weights(kind)
+    model = discmot.load_model(kind, discmot.bundled_weights(kind))
     expected = LOADERS[kind](bundled_weights(kind)).state_dict()
     state = model.state_dict()
     assert not model.training and list(state) == list(expected)

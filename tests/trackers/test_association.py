@@ -322,3 +322,24 @@ def test_table_stays_bounded_on_a_long_stream():
         live = len(tracker.tracked) + len(tracker.lost)
         assert tracker.table.size <= 2 * live + tracker.compact_after_finished
     assert tracker._next_id - 1 > 10 * largest
+
+
+def test_a_filter_that_hides_most_tracks_is_warned_about_once(caplog):
+    """CSTrack's pedestrian output filter (w/h > 0.6 not written) on objects that are not standing people
+    (here square boxes) would write almost nothing without a word."""
+    tracker = JDETracker(JDETrackerConfig.preset("cstrack"))
+    square = np.array([[100.0, 100, 50, 50], [300, 100, 50, 50], [500, 100, 50, 50]])
+    with caplog.at_level("WARNING"):
+        written = sum(
+            len(tracker.update(Detections(square + t, np.full(3, 0.9), np.eye(3, 8, dtype=np.float32))).ids)
+            for t in range(40)
+        )
+    assert written == 0
+    warnings = [r.getMessage() for r in caplog.records if "pedestrian output filter" in r.getMessage()]
+    assert len(warnings) == 1 and "turn it off" in warnings[0] and "--no-output-filter" in warnings[0]
+    caplog.clear()
+    tracker = JDETracker(JDETrackerConfig.preset("cstrack", output_filter=False))
+    with caplog.at_level("WARNING"):
+        for t in range(40):
+            tracker.update(Detections(square + t, np.full(3, 0.9), np.eye(3, 8, dtype=np.float32)))
+    assert not caplog.records

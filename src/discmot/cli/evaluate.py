@@ -56,6 +56,12 @@ def add_eval(verbs) -> None:
         "--seqmap", metavar="FILE", help="seqmap file listing the sequences (first line is a header)"
     )
     p.add_argument(
+        "--sequences",
+        nargs="+",
+        metavar="NAME",
+        help="evaluate only these sequences (instead of a seqmap), e.g. one sequence of a benchmark",
+    )
+    p.add_argument(
         "--metrics",
         nargs="+",
         default=list(METRIC_FAMILIES),
@@ -90,6 +96,7 @@ def _run_eval(args: argparse.Namespace) -> int:
         split=args.split,
         trackers=args.trackers,
         seqmap=args.seqmap,
+        sequences=args.sequences,
         metrics=args.metrics,
         workers=args.workers,
         output_folder=args.output_folder,

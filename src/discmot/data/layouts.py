@@ -66,8 +66,11 @@ def resolve_eval_plan(
     skip_split_folder: bool = False,
     tracker_sub_folder: str = "data",
     output_folder: str | Path | None = None,
+    sequences: list[str] | None = None,
 ) -> EvalPlan:
     """Finds the sequences, their gt and every tracker's result files.
+
+    ``sequences`` names the sequences to evaluate instead of a seqmap (or the folder's sequences).
 
     Raises:
         LayoutError: a folder, seqmap, gt file, ``seqinfo.ini`` or result file is missing, or a
@@ -76,22 +79,29 @@ def resolve_eval_plan(
     """
     gt_folder, trackers_folder = Path(gt_folder), Path(trackers_folder)
     split_name = f"{benchmark}-{split}"
+    if sequences is not None and seqmap is not None:
+        raise LayoutError(f"{seqmap}: give either a seqmap or the sequences, not both")
     gt_root, seqmap_file = _gt_root_and_seqmap(gt_folder, split_name, split, skip_split_folder, seqmap)
-    names = _sequence_names(gt_root, seqmap_file)
+    if sequences is not None:
+        names, seqmap_file = list(sequences), None
+        if not names:
+            raise LayoutError(f"{gt_root}: no sequence named to evaluate")
+    else:
+        names = _sequence_names(gt_root, seqmap_file)
     if "COMBINED" in names:  # TrackEval writes it and the combined row under one name; results would clash
         raise LayoutError(
             f"{seqmap_file or gt_root}: a sequence named COMBINED, the name of the combined row"
         )
-    sequences = [_sequence_files(gt_root, name) for name in sorted(names)]
+    found = [_sequence_files(gt_root, name) for name in sorted(names)]
     tracker_root = trackers_folder if skip_split_folder else trackers_folder / split_name
     if not tracker_root.is_dir():
         tracker_root = trackers_folder
     if not tracker_root.is_dir():
         raise LayoutError(f"{trackers_folder}: trackers folder not found")
-    files, outputs = _tracker_files(tracker_root, [s.name for s in sequences], trackers, tracker_sub_folder)
+    files, outputs = _tracker_files(tracker_root, [s.name for s in found], trackers, tracker_sub_folder)
     if output_folder is not None:
         outputs = {name: Path(output_folder) / name if name else Path(output_folder) for name in outputs}
-    return EvalPlan(sequences, files, outputs, seqmap_file)
+    return EvalPlan(found, files, outputs, seqmap_file)
 
 
 def _gt_root_and_seqmap(gt_folder, split_name, split, skip_split_folder, seqmap) -> tuple[Path, Path | None]:
@@ -142,7 +152,7 @@ def _sequence_names(gt_root: Path, seqmap_file: Path | None) -> list[str]:
 def _sequence_files(gt_root: Path, name: str) -> SequenceFiles:
     folder = gt_root / name
     if not folder.is_dir():
-        raise LayoutError(f"{folder}: sequence folder of {name!r} (listed in the seqmap) not found")
+        raise LayoutError(f"{folder}: sequence folder of {name!r} not found")
     gt_file = folder / "gt" / "gt.txt"
     if not gt_file.is_file():
         raise LayoutError(f"{gt_file}: ground-truth file of sequence {name!r} not found")

@@ -50,6 +50,7 @@ def evaluate(
     tracker_sub_folder: str = "data",
     write_summaries: bool = True,
     progress: bool = False,
+    sequences: Sequence[str] | None = None,
 ) -> dict:
     """Scores every tracker on every sequence with TrackEval's numbers.
 
@@ -61,6 +62,8 @@ def evaluate(
         split: the split name (``train``, ``val``, ``test``).
         trackers: which trackers to evaluate (default: all).
         seqmap: a seqmap file overriding the default one.
+        sequences: the sequences to evaluate, instead of a seqmap (e.g. one sequence of a benchmark:
+            ``evaluate("MOT15", "results", benchmark="MOT15", sequences=["PETS09-S2L1"])``).
         metrics: any of HOTA, CLEAR, Identity; Count is always computed.
         workers: processes evaluating sequences in parallel (results do not depend on it).
         output_folder: where ``<tracker>/pedestrian_summary.txt`` and ``pedestrian_detailed.csv`` go
@@ -91,6 +94,7 @@ def evaluate(
             skip_split_folder,
             tracker_sub_folder,
             output_folder,
+            None if sequences is None else list(sequences),
         )
         _check_json_path(json_path, plan)
         per_sequence = _evaluate_all(plan, preset, metric_names, workers, progress)

@@ -18,6 +18,7 @@ module imports numpy and scipy only.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from enum import IntEnum
 
@@ -26,6 +27,8 @@ from scipy.optimize import linear_sum_assignment
 
 from discmot.structures import Detections, Tracks, tlwh_to_tlbr
 from discmot.trackers.kalman import CHI2_95, KalmanFilterXYAH, tlwh_to_xyah, xyah_to_tlwh
+
+log = logging.getLogger(__name__)
 
 MOT_BENCHMARKS = ("MOT15", "MOT16", "MOT17", "MOT20")
 
@@ -238,6 +241,8 @@ class JDETracker:
         self.tracked: list[int] = []  # rows, in the original's list order
         self.lost: list[int] = []
         self._next_id = 1
+        self._filtered = self._shown = 0  # output rows the pedestrian filter dropped / was given
+        self._filter_warned = False
 
     def update(self, detections: Detections, frame: np.ndarray | None = None) -> Tracks:
         """Associates one frame's detections and returns the confirmed tracks (``frame`` is unused)."""
@@ -475,7 +480,25 @@ class JDETracker:
             keep = (boxes[:, 2] * boxes[:, 3] > self.config.min_area) & ~(
                 boxes[:, 2] / boxes[:, 3] > self.config.max_aspect_ratio
             )
+            self._watch_the_filter(len(keep), int((~keep).sum()))
         return Tracks(table.track_id[shown][keep], boxes[keep], table.score[shown][keep])
+
+    def _watch_the_filter(self, shown: int, dropped: int) -> None:
+        """Warns once when the pedestrian output filter drops most confirmed tracks (at least 50 rows):
+        the objects are then not standing people, and the filter is hiding the tracker's output."""
+        self._shown += shown
+        self._filtered += dropped
+        if not self._filter_warned and self._filtered >= 50 and self._filtered > self._shown / 2:
+            self._filter_warned = True
+            log.warning(
+                "the pedestrian output filter (width/height > %g or area <= %g not written) has dropped %d "
+                "of %d confirmed track boxes: for objects that are not standing people turn it off "
+                "(discmot track --no-output-filter; output_filter=False in JDETrackerConfig)",
+                self.config.max_aspect_ratio,
+                self.config.min_area,
+                self._filtered,
+                self._shown,
+            )
 
 
 # --------------------------------------------------------------------------------------------------
