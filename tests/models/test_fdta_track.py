@@ -107,3 +107,9 @@ def test_the_two_thresholds_set_fdtas_runtime(scene):
     assert default > 0
     assert rows(track_thresh=0.95) == rows(conf=0.95) == rows(birth_thresh=0.95) == 0
     assert rows(track_thresh=0.5, birth_thresh=0.5) == default  # below every score: nothing changes
+
+
+def test_the_input_size_may_be_the_command_lines_text(scene):
+    assert np.array_equal(run(scene, "fp32", input_size="96x160"), run(scene, "fp32", input_size=(96, 160)))
+    with pytest.raises(ValueError, match=r"input_size '96:160': give \(height, width\)"):
+        run(scene, "fp32", input_size="96:160")

@@ -75,8 +75,23 @@ def test_importing_the_package_and_the_registry_imports_no_torch():
         "import sys, discmot, discmot.models.registry\n"
         "discmot.models.registry.preset_names()\n"
         "assert callable(discmot.load_model) and 'torch' not in sys.modules\n"
+        "assert callable(discmot.track) and 'torch' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_public_names_are_the_librarys_functions_with_their_signatures():
+    import inspect
+
+    from discmot.engine import track_verb
+    from discmot.eval import runner
+
+    assert discmot.track is track_verb.track and discmot.evaluate is runner.evaluate
+    assert discmot.load_model is load_model and "weights" in inspect.signature(discmot.load_model).parameters
+    assert "save_txt" in inspect.signature(discmot.track).parameters
+    assert set(discmot.__all__) <= set(dir(discmot))
+    with pytest.raises(AttributeError, match="no attribute 'trak'"):
+        discmot.trak  # noqa: B018
 
 
 def test_files_that_are_no_checkpoint_folders_and_devices_are_named(tmp_path, caplog):

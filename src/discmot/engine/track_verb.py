@@ -161,7 +161,9 @@ def track(
         raise ValueError(f"unknown model {model!r}: choose jde, {', '.join(END_TO_END)}")
     _warn_unknown_benchmark(benchmark)
     _check_fdta_only_options(model, fast_resize, deform_kernel)
-    network = NetworkOptions(weights, model_preset, device, dtype, input_size, fast_resize, deform_kernel)
+    network = NetworkOptions(
+        weights, model_preset, device, dtype, _network_input_size(input_size), fast_resize, deform_kernel
+    )
     if model not in END_TO_END:
         _check_detection_options(model, network)
         return _track_detections(source, model, inputs, association, outputs)
@@ -169,6 +171,20 @@ def track(
     if conf is not None and association.conf_threshold is None:
         association = replace(association, conf_threshold=conf)  # CSTrack's conf_thres, FDTA's det_thresh
     return _track_end_to_end(source, lambda: build_end_to_end(model, network, association), outputs)
+
+
+def _network_input_size(value) -> tuple[int, int] | None:
+    """``input_size`` as ``(h, w)`` ints: a pair, or the command line's ``"HxW"`` text."""
+    if value is None:
+        return None
+    pair = value.lower().split("x") if isinstance(value, str) else value
+    try:
+        height, width = (int(side) for side in pair)
+    except (TypeError, ValueError):
+        raise ValueError(f"input_size {value!r}: give (height, width): (160, 256) or '160x256'") from None
+    if height < 1 or width < 1:
+        raise ValueError(f"input_size {value!r}: sides must be positive")
+    return height, width
 
 
 def _warn_unknown_benchmark(benchmark: str | None) -> None:

@@ -19,7 +19,9 @@ module imports numpy and scipy only.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+import math
+import numbers
+from dataclasses import dataclass, fields, replace
 from enum import IntEnum
 
 import numpy as np
@@ -70,6 +72,19 @@ class JDETrackerConfig:
     output_detection_boxes: bool = False
     max_aspect_ratio: float = 0.6
     min_area: float = 100.0
+
+    def __post_init__(self):
+        """A wrong type would otherwise fail inside numpy on the first frame (``"0.5" >= scores``)."""
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if field.type in ("bool",):
+                ok = isinstance(value, (bool, np.bool_))
+            elif field.name == "birth_threshold" and value is None:
+                ok = True
+            else:
+                ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+            if not ok:
+                raise ValueError(f"JDETrackerConfig.{field.name} must be a {field.type}, got {value!r}")
 
     @classmethod
     def for_benchmark(cls, name: str | None, **overrides) -> JDETrackerConfig:
@@ -224,6 +239,8 @@ class JDETracker:
     compact_after_finished = 64
 
     def __init__(self, config: JDETrackerConfig | None = None, frame_rate: float = 30.0):
+        if not (isinstance(frame_rate, numbers.Real) and math.isfinite(frame_rate) and frame_rate > 0):
+            raise ValueError(f"frame_rate must be a positive number of frames per second, got {frame_rate!r}")
         self.config = config or JDETrackerConfig()
         self.frame_rate = frame_rate
         self.kalman = KalmanFilterXYAH()
