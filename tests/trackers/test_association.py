@@ -8,13 +8,8 @@ import numpy as np
 import pytest
 
 from discmot.structures import Detections, tlwh_to_tlbr
-from discmot.trackers.association import (
-    JDETracker,
-    JDETrackerConfig,
-    assign_with_limit,
-    cosine_distance,
-    iou_plus_one,
-)
+from discmot.trackers.association import JDETracker, JDETrackerConfig
+from discmot.trackers.costs import assign_with_limit, cosine_distance, iou_plus_one
 
 EMBEDDINGS = np.eye(8, dtype=np.float32)  # object k looks like unit vector k: perfectly distinct
 

@@ -22,13 +22,13 @@ import logging
 import math
 import numbers
 from dataclasses import dataclass, fields, replace
-from enum import IntEnum
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from discmot.structures import Detections, Tracks, tlwh_to_tlbr
-from discmot.trackers.kalman import CHI2_95, KalmanFilterXYAH, tlwh_to_xyah, xyah_to_tlwh
+from discmot.trackers.costs import assign_with_limit, cosine_distance, iou_plus_one
+from discmot.trackers.kalman import CHI2_95, KalmanFilterXYAH, tlwh_to_xyah
+from discmot.trackers.track_table import TrackState, TrackTable
 
 log = logging.getLogger(__name__)
 
@@ -115,103 +115,12 @@ TRACKER_PRESETS: dict[str, dict] = {
 }
 
 
-class TrackState(IntEnum):
-    NEW = 0
-    TRACKED = 1
-    LOST = 2
-    REMOVED = 3
-
-
 _TRACKED, _LOST, _REMOVED = int(TrackState.TRACKED), int(TrackState.LOST), int(TrackState.REMOVED)
 
 
 def _select(rows: list[int], mask: np.ndarray) -> list[int]:
     """The entries of ``rows`` where the boolean array ``mask`` (one value per entry) is True."""
     return np.asarray(rows, dtype=np.int64)[mask].tolist() if rows else []
-
-
-class TrackTable:
-    """The tracks of a video that can still take part in association, as rows of arrays (struct of
-    arrays), so that stages run batched.
-
-    Row ``r`` holds one track: its Kalman ``mean (8,)`` and ``covariance (8, 8)``, appearance
-    ``template (D,)`` (unit length, EMA of its detections' embeddings), last detection box ``tlwh``,
-    ``score``, ``track_id``, life-cycle ``state``, ``activated`` flag, ``frame_id`` (last update),
-    ``start_frame``, ``tracklet_len`` and ``was_removed`` (the track has been removed once: a removed
-    track refound by the appearance stage is never kept as lost again, as in the original). New tracks
-    are appended; `compact` drops the rows of finished tracks, renumbering the others.
-    """
-
-    def __init__(self) -> None:
-        self.size = 0
-        self.mean = np.zeros((0, 8))
-        self.covariance = np.zeros((0, 8, 8))
-        self.template: np.ndarray | None = None
-        self.tlwh = np.zeros((0, 4))
-        self.score = np.zeros(0)
-        self.track_id = np.zeros(0, np.int64)
-        self.state = np.zeros(0, np.int8)
-        self.activated = np.zeros(0, bool)
-        self.frame_id = np.zeros(0, np.int64)
-        self.start_frame = np.zeros(0, np.int64)
-        self.tracklet_len = np.zeros(0, np.int64)
-        self.was_removed = np.zeros(0, bool)
-
-    def add(self, mean, covariance, tlwh, score, features, track_ids, frame_id: int) -> np.ndarray:
-        """Appends new tracks (state Tracked, not yet activated); returns their rows."""
-        n = len(track_ids)
-        rows = np.arange(self.size, self.size + n)
-        self.size += n
-        self.mean = np.concatenate([self.mean, mean])
-        self.covariance = np.concatenate([self.covariance, covariance])
-        self.tlwh = np.concatenate([self.tlwh, tlwh])
-        self.score = np.concatenate([self.score, score])
-        self.track_id = np.concatenate([self.track_id, track_ids])
-        self.state = np.concatenate([self.state, np.full(n, TrackState.TRACKED, np.int8)])
-        self.activated = np.concatenate([self.activated, np.zeros(n, bool)])
-        self.frame_id = np.concatenate([self.frame_id, np.full(n, frame_id)])
-        self.start_frame = np.concatenate([self.start_frame, np.full(n, frame_id)])
-        self.tracklet_len = np.concatenate([self.tracklet_len, np.zeros(n, np.int64)])
-        self.was_removed = np.concatenate([self.was_removed, np.zeros(n, bool)])
-        if features is not None:
-            old = self.template if self.template is not None else np.zeros((rows[0], features.shape[1]))
-            self.template = np.concatenate([old, features.astype(np.float64)])
-        return rows
-
-    def compact(self, keep: np.ndarray) -> np.ndarray:
-        """Keeps only the rows ``keep`` (ascending), which become rows ``0..len(keep)-1`` in that order.
-
-        Returns:
-            ``(old size,)`` int64 map from old row to new row (-1 for a dropped row).
-        """
-        new_row = np.full(self.size, -1, np.int64)
-        new_row[keep] = np.arange(len(keep))
-        for name in _TABLE_COLUMNS:
-            setattr(self, name, getattr(self, name)[keep])
-        if self.template is not None:
-            self.template = self.template[keep]  # one row per track: `add` gave earlier rows zeros
-        self.size = len(keep)
-        return new_row
-
-    def boxes(self, rows) -> np.ndarray:
-        """``(N, 4)`` Kalman ``tlwh`` of ``rows``."""
-        return xyah_to_tlwh(self.mean[rows])
-
-
-#: The per-row arrays of `TrackTable` that always have one entry per row (``template`` may have fewer).
-_TABLE_COLUMNS = (
-    "mean",
-    "covariance",
-    "tlwh",
-    "score",
-    "track_id",
-    "state",
-    "activated",
-    "frame_id",
-    "start_frame",
-    "tracklet_len",
-    "was_removed",
-)
 
 
 @dataclass(frozen=True)
@@ -534,56 +443,6 @@ def _check_finite(boxes: np.ndarray, features: np.ndarray | None, frame_id: int)
 
 #: The likely cause of non-finite detections from discmot's own networks.
 _NON_FINITE_HINT = " (a network in fp16 whose activations overflow does this: try --dtype bf16 or fp32)"
-
-
-def assign_with_limit(cost: np.ndarray, limit: float) -> tuple[list[tuple[int, int]], list[int], list[int]]:
-    """Minimum-cost assignment where leaving a row or a column unmatched costs ``limit / 2``.
-
-    Solves the square problem ``[[C, limit/2], [limit/2, 0]]`` of size ``rows + cols`` (the original's
-    ``lap.lapjv(C, extend_cost=True, cost_limit=limit)``), so a pair is matched only when its cost is
-    below ``limit`` and the total, reject options included, is minimal. Infinite costs are allowed.
-    Between optima of exactly equal cost, scipy and lapjv may choose differently.
-
-    Returns:
-        matches ``[(row, col)]`` sorted by row, unmatched rows, unmatched columns (ascending).
-    """
-    rows, cols = cost.shape
-    if rows == 0 or cols == 0:
-        return [], list(range(rows)), list(range(cols))
-    extended = np.full((rows + cols, rows + cols), limit / 2.0)
-    extended[rows:, cols:] = 0
-    extended[:rows, :cols] = cost
-    row_index, col_index = linear_sum_assignment(extended)
-    matched = (row_index < rows) & (col_index < cols)
-    matches = list(zip(row_index[matched].tolist(), col_index[matched].tolist(), strict=True))
-    matched_rows = set(row_index[matched].tolist())
-    matched_cols = set(col_index[matched].tolist())
-    return (
-        matches,
-        [r for r in range(rows) if r not in matched_rows],
-        [c for c in range(cols) if c not in matched_cols],
-    )
-
-
-def cosine_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``(N, M)`` cosine distances ``1 - a.b / (|a| |b|)`` of the rows of ``a (N, D)`` and ``b (M, D)``
-    (scipy's ``cdist(..., "cosine")`` as one matrix product), in float64."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    norms = np.linalg.norm(a, axis=1)[:, None] * np.linalg.norm(b, axis=1)[None, :]
-    return 1.0 - (a @ b.T) / norms
-
-
-def iou_plus_one(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
-    """IoU ``(N, M)`` of ``tlbr`` boxes with the +1-pixel convention of py-faster-rcnn (spec §7.6)."""
-    a, b = np.asarray(boxes_a, np.float64), np.asarray(boxes_b, np.float64)
-    width = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]) + 1
-    height = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]) + 1
-    intersection = np.where((width > 0) & (height > 0), width * height, 0.0)
-    area_a = (a[:, 2] - a[:, 0] + 1) * (a[:, 3] - a[:, 1] + 1)
-    area_b = (b[:, 2] - b[:, 0] + 1) * (b[:, 3] - b[:, 1] + 1)
-    union = area_b[None, :] + area_a[:, None] - intersection
-    return np.where(intersection > 0, intersection / np.where(union > 0, union, 1.0), 0.0)
 
 
 def _joint(first: list[int], second: list[int]) -> list[int]:
