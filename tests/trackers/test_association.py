@@ -239,6 +239,7 @@ def test_a_nan_score_is_an_error_not_a_box_that_vanishes():
     detections = Detections(np.array([[10.0, 10, 20, 40], [60, 10, 20, 40]]), np.array([0.9, np.nan]))
     with pytest.raises(ValueError, match="frame 1: the detections carry NaN scores"):
         tracker.update(detections)
+    assert tracker.frame_id == 0  # the refused frame left no trace: the next one is frame 1 again
 
 
 def test_appearance_must_come_with_every_frame_in_one_dimension():

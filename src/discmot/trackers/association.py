@@ -171,10 +171,18 @@ class JDETracker:
         self._filter_warned = False
 
     def update(self, detections: Detections, frame: np.ndarray | None = None) -> Tracks:
-        """Associates one frame's detections and returns the confirmed tracks (``frame`` is unused)."""
+        """Associates one frame's detections and returns the confirmed tracks (``frame`` is unused).
+
+        Raises:
+            ValueError: detections the tracker cannot use (see `_candidates`); the tracker is unchanged.
+        """
         self.frame_id += 1
         table, config = self.table, self.config
-        candidates = self._candidates(detections)
+        try:
+            candidates = self._candidates(detections)
+        except ValueError:
+            self.frame_id -= 1  # nothing of the frame was taken: the caller may skip it and go on
+            raise
         activated_now = table.activated[self.tracked]
         unconfirmed, confirmed = _select(self.tracked, ~activated_now), _select(self.tracked, activated_now)
         pool = _joint(confirmed, self.lost)
