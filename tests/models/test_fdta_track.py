@@ -13,10 +13,16 @@ import torch
 
 import discmot
 from discmot.data.synth import generate_dataset
-from discmot.engine.end_to_end import end_to_end_factory
+from discmot.engine.end_to_end import AssociationOptions, NetworkOptions, build_end_to_end
 from discmot.io.mot import read_mot_table
 from discmot.models.fdta.checkpoint import save_fdta
 from discmot.models.fdta.model import build_fdta
+
+
+def end_to_end_factory(model: str, weights, *, fast_resize: bool = False, overrides: dict | None = None):
+    """``frame_rate -> tracker`` as ``discmot track`` builds it, from keywords."""
+    network = NetworkOptions(weights, fast_resize=fast_resize)
+    return build_end_to_end(model, network, AssociationOptions(**(overrides or {})))
 
 
 @pytest.fixture(scope="module")

@@ -119,26 +119,6 @@ def build_end_to_end(
     raise ValueError(f"unknown end-to-end model {model!r}; choose from {', '.join(END_TO_END)}")
 
 
-def end_to_end_factory(
-    model: str,
-    weights,
-    *,
-    preset_name: str | None = None,
-    device: str = "cpu",
-    dtype: str = "fp32",
-    input_size: tuple[int, int] | None = None,
-    benchmark: str | None = None,
-    tracker_preset: str | None = None,
-    overrides: dict | None = None,
-    fast_resize: bool = False,
-    deform_kernel: str = "auto",
-) -> Callable[[float], EndToEndTracker]:
-    """`build_end_to_end` with the options as keywords; ``overrides`` are `AssociationOptions` fields."""
-    network = NetworkOptions(weights, preset_name, device, dtype, input_size, fast_resize, deform_kernel)
-    association = AssociationOptions(benchmark, tracker_preset, **(overrides or {}))
-    return build_end_to_end(model, network, association)
-
-
 def fdta_tracker(
     weights,
     preset_name: str | None,

@@ -387,7 +387,7 @@ def frame_images(image_dir: Path, images: Iterable[Path], length: int | None, se
     return [frames[frame] for frame in range(1, count + 1)]
 
 
-#: Image formats (lower case) named when a sequence's frames are missing.
+#: Image formats (lower case) read as frames (`discmot.io.video`) and named when a sequence's are missing.
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 

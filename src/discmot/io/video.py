@@ -38,12 +38,12 @@ from pathlib import Path
 import numpy as np
 
 from discmot.io.atomic import publish_file
-from discmot.io.mot import numbered_frames, read_seqinfo
+from discmot.io.mot import IMAGE_SUFFIXES, numbered_frames, read_seqinfo
 
 log = logging.getLogger(__name__)
 
 #: File extensions read as images (lower case).
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+IMAGE_EXTENSIONS = IMAGE_SUFFIXES  # the image formats read as frames (one list, in io.mot)
 #: H.264 encoders tried in order by `VideoWriter`.
 H264_ENCODERS = ("libx264", "libopenh264", "h264")
 _GLOB_CHARACTERS = re.compile(r"[*?\[]")

@@ -9,11 +9,10 @@ from the torch-free config modules.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import torch
 
 log = logging.getLogger(__name__)
@@ -75,8 +74,6 @@ def load_model(
         discmot.io.checkpoints.CheckpointError: the weights do not fit the model; for a checkpoint of the
             other kind, one line saying so.
     """
-    from pathlib import Path  # (not at the top: the command line imports this module to build its parser)
-
     kind = _known_kind(kind)
     if Path(weights).is_dir():
         raise ValueError(f"{weights}: a folder, not a checkpoint file")
