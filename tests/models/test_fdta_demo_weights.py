@@ -13,6 +13,7 @@ import discmot
 from discmot.data.synth import generate_dataset
 from discmot.models.fdta.checkpoint import load_fdta, save_fdta
 from discmot.models.fdta.model import build_fdta
+from discmot.models.fdta.recipe import load_recipe
 
 DEMO = Path(str(resources.files("discmot") / "assets" / "fdta_tiny_synth_dancetrack.safetensors"))
 
@@ -34,6 +35,18 @@ def test_demo_weights_are_small_and_carry_their_config():
     assert DEMO.stat().st_size <= 20 * 2**20
     model = load_fdta(DEMO)
     assert model.config.name == "tiny"
+
+
+def test_demo_weights_track_at_the_scale_their_recipe_trains_at():
+    # Without --input-size a model tracks at its config's runtime size: the tiny recipe's largest training
+    # scale, not the bare preset's 96 px (the weights were trained at shorter sides 128-160).
+    runtime = load_fdta(DEMO).config.runtime
+    recipe = load_recipe("tiny")
+    assert runtime == recipe.model.runtime
+    assert (runtime.shorter_side, runtime.max_longer_side) == (
+        max(recipe.clips.augment.scales),
+        recipe.clips.augment.max_size,
+    )
 
 
 def test_demo_weights_detect_dancers_on_an_unseen_sequence(tmp_path):
