@@ -218,6 +218,39 @@ def test_iou_identities_relabel_a_tracker_output_by_overlap_alone(tmp_path):
     assert (tmp_path / "empty_out.txt").read_text() == ""
 
 
+def test_box_errors_measure_each_side_against_the_paired_gt_box_by_visibility(tmp_path):
+    errors = importlib.import_module("box_errors")
+    # gt: a 20x40 box seen whole (visibility 0.9), a 10x40 box half hidden (0.4), a "not considered" row
+    gt = tmp_path / "gt.txt"
+    gt.write_text(
+        "1,1,0,0,20,40,1,1,0.9\n1,2,100,0,10,40,1,1,0.4\n1,3,200,0,10,10,0,1,1\n"
+        "2,1,0,0,40,40,1,1,0.9\n2,2,100,0,10,40,1,1,0.4\n"
+    )
+    # results: the whole box 20% too wide on both sides (frame 1) and of the gt's width (frame 2); the
+    # half-hidden one 4 px lower (dy = +0.1) then of the gt's height but at IoU < 0.5 (not paired); and
+    # a box on the "not considered" row, which pairs with nothing
+    result = tmp_path / "result.txt"
+    result.write_text(
+        "1,7,-2,0,24,40,0.9,-1,-1\n1,8,100,4,10,40,0.9,-1,-1\n1,9,200,0,10,10,0.9,-1,-1\n"
+        "2,7,0,0,40,40,0.9,-1,-1\n2,8,106,0,10,40,0.9,-1,-1\n"
+    )
+    pairs = errors.paired_errors(result, gt)
+    assert pairs.shape == (3, 7)
+    summary = errors.box_errors(pairs, edges=(0.0, 0.5, 1.01))
+    hidden, whole = summary
+    assert (hidden.count, whole.count) == (1, 2)
+    np.testing.assert_allclose(hidden.bias, (0.0, 0.1, 0.0, 0.0), atol=1e-12)
+    np.testing.assert_allclose(hidden.mean_iou, 36 / 44)
+    np.testing.assert_allclose(whole.bias, (-0.05, 0.0, 0.1, 0.0), atol=1e-12)
+    np.testing.assert_allclose(whole.spread, (0.05, 0.0, 0.1, 0.0), atol=1e-12)
+    np.testing.assert_allclose(whole.mean_iou, (20 / 24 + 1) / 2)
+    # gt aspects 0.5 and 1.0, result aspects 0.6 and 1.0: they rise together
+    np.testing.assert_allclose(whole.aspect_correlation, 1.0)
+    assert np.isnan(hidden.aspect_correlation)  # one pair has no correlation
+    table = errors.format_table(summary)
+    assert "| 0.5-1.0 | 2 | 0.917 | -0.050 / +0.000 / +0.100 / +0.000 |" in table
+
+
 def _moving_box_split(root: Path, missed: set[int]) -> None:
     """A one-sequence split ``root/train``: one box moving 3 px right per frame for 12 frames at 10
     frames/s, absent from the gt on the ``missed`` frames."""
