@@ -52,6 +52,28 @@ def test_a_split_is_a_plain_folder_name(split, capsys):
     assert "plain folder name" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "argv, named",
+    [
+        (["track", "data/val", "--model", "fdta", "--weights", ""], "--weights"),
+        (["track", "", "--model", "fdta"], "SOURCE"),
+        (["eval", "--gt-folder=", "--trackers-folder", "t"], "--gt-folder"),
+        (["train", "--config", "tiny", "--data-root", "d", "--set", "train.epochs=1", "--set", ""], "--set"),
+        (["convert", "in.safetensors", ""], "TARGET"),
+    ],
+)
+def test_an_empty_argument_is_named_before_anything_runs(argv, named, tmp_path, monkeypatch, capsys):
+    # "" as a path would be the current folder: the error would name "." instead of the empty argument
+    from discmot.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and f"error: {named} is empty" in err
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
 def test_convert_refuses_a_target_it_cannot_write_as_asked(tmp_path, capsys):
     from discmot.cli import main
     from discmot.engine.demo import bundled_weights

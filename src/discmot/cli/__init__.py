@@ -62,6 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    empty = _empty_arguments(args, sys.argv[1:] if argv is None else list(argv))
+    if empty:
+        parser.error(f"{empty} is empty (an unset shell variable, or a $(...) that printed nothing?)")
     _configure_logging(args.verbose, args.quiet)
     run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
     if run is None:
@@ -78,6 +81,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("discmot: interrupted", file=sys.stderr)
         return 130
+
+
+def _empty_arguments(args: argparse.Namespace, argv: list[str]) -> str | None:
+    """The first argument given as an empty string, as the user wrote it (``--weights``, or ``SOURCE``
+    for a positional), else None. No option takes an empty value; as a path, ``""`` would mean the
+    current folder, and the error would name that instead of the empty argument."""
+    for name, value in vars(args).items():
+        if value == "" or (isinstance(value, list) and "" in value):
+            flag = "--" + name.replace("_", "-")
+            given = any(token == flag or token.startswith(flag + "=") for token in argv)
+            return flag if given else name.upper()
+    return None
 
 
 @contextlib.contextmanager

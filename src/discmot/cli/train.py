@@ -87,7 +87,6 @@ def add_train(verbs) -> None:
     )
     p.add_argument(
         "--set",
-        dest="overrides",
         action="append",
         default=[],
         metavar="KEY=VALUE",
@@ -123,7 +122,7 @@ def _fdta_build(recipe_file, args: argparse.Namespace, data_root):
     from discmot.models.fdta.recipe import resolve_file
     from discmot.models.fdta.training import fdta_setup
 
-    recipe = resolve_file(recipe_file, args.overrides)
+    recipe = resolve_file(recipe_file, args.set)
     if not (data_root / recipe.split).is_dir():
         raise ValueError(
             f"{data_root / recipe.split}: split folder not found (recipe split {recipe.split!r})"
@@ -136,7 +135,7 @@ def _cstrack_build(recipe_file, args: argparse.Namespace, data_root):
     from discmot.models.cstrack.recipe import resolve_file
     from discmot.models.cstrack.training import cstrack_setup
 
-    recipe = resolve_file(recipe_file, args.overrides)
+    recipe = resolve_file(recipe_file, args.set)
     if not data_root.is_dir():
         raise FileNotFoundError(f"{data_root}: data root not found")
     return recipe, cstrack_setup(recipe, data_root, args.pretrained)
