@@ -101,8 +101,9 @@ def _add_model_options(group) -> None:
         "--input-size",
         type=size_hw,
         metavar="HxW",
-        help="network input, height first (FDTA default: 800 short side; CSTrack default: the model's, "
-        "608x1088 for the official one, multiples of 32)",
+        help="network input, height first (default: the checkpoint's; FDTA: its shorter and longer side, "
+        "800 and <= 1440 for the official ones, 160 and <= 288 for the bundled tiny one; CSTrack: 608x1088 "
+        "for the official one, multiples of 32)",
     )
     group.add_argument(
         "--device", default="cpu", help="device of the ONNX models or the FDTA/CSTrack network (default: cpu)"

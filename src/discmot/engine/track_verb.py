@@ -131,9 +131,9 @@ def track(
             only.
         weights, model_preset, dtype, input_size: for ``fdta`` and ``cstrack``: the checkpoint (official
             .pth/.pt or discmot .safetensors; required), its preset if it cannot be inferred,
-            ``fp32``/``fp16``/``bf16`` and an explicit network input size ``(h, w)`` (FDTA default: shorter
-            side 800, longer at most 1440; CSTrack default: the model's, 608x1088 for the official one,
-            multiples of 32).
+            ``fp32``/``fp16``/``bf16`` and an explicit network input size ``(h, w)`` (default: the
+            checkpoint config's; FDTA: its ``runtime`` shorter and longer side, 800 and at most 1440 for
+            the official ones; CSTrack: 608x1088 for the official one, multiples of 32).
         fast_resize: FDTA only: resize frames in float instead of the original's 8-bit PIL resize (about
             three times faster at 1080p on a CPU, no faster on a GPU; pixels within one 8-bit step).
         deform_kernel: FDTA only: its deformable attention's path, ``"auto"`` (the fused Triton kernel on
