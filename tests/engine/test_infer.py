@@ -450,6 +450,23 @@ def test_cli_track_with_detections(dataset, tmp_path, capsys):
     assert open_source(tmp_path / "r.mp4").num_frames == 12
 
 
+def test_max_frames_tracks_the_first_frames_of_one_source_only(dataset, tmp_path, capsys):
+    folder = sequences(dataset)[0]  # its det/det.txt is found on its own, as without --max-frames
+    status, out, _ = run(
+        ["track", str(folder), "--max-frames", "5", "--save-txt", str(tmp_path / "r.txt")], capsys
+    )
+    assert status == 0 and f"{folder.name}: 5 frames" in out
+    assert run(["track", str(folder), "--save-txt", str(tmp_path / "all.txt")], capsys)[0] == 0
+    first, whole = results_of(tmp_path / "r.txt"), results_of(tmp_path / "all.txt")
+    assert first[:, 0].max() == 5 and whole[:, 0].max() == 12
+    np.testing.assert_array_equal(first, whole[whole[:, 0] <= 5])  # the same rows as a whole run's start
+    # a split is scored against every frame's gt: it is tracked whole
+    status, _, err = run(
+        ["track", str(dataset / "train"), "--split-out", str(tmp_path / "o"), "--max-frames", "5"], capsys
+    )
+    assert status == 2 and "tracked whole" in err and not (tmp_path / "o").exists()
+
+
 def test_cli_track_split_then_eval(dataset, tmp_path, capsys):
     status, out, _ = run(["track", str(dataset / "train"), "--split-out", str(tmp_path / "out")], capsys)
     assert status == 0 and "evaluate with: discmot eval" in out

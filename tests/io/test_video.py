@@ -20,6 +20,7 @@ import pytest
 from discmot.data.synth import generate_dataset
 from discmot.io import video
 from discmot.io.video import (
+    FirstFrames,
     ImageFiles,
     SequenceFrames,
     VideoFile,
@@ -255,6 +256,28 @@ def test_sequence_frames_skip_a_missing_image(tiny_sequence, tmp_path, caplog):
         numbers = [k for k, _ in source]
     assert numbers == [k for k in range(1, 13) if k != 7] and source.skipped == [7]
     assert "frame 7 has no image file; skipped" in caplog.records[0].getMessage()
+
+
+def test_first_frames_stop_at_the_last_frame_number_and_keep_the_numbers(tiny_sequence, tmp_path):
+    copy = shutil.copytree(tiny_sequence, tmp_path / "seq")
+    next(p for p in (copy / "img1").iterdir() if p.stem.lstrip("0") == "5").unlink()
+    first = FirstFrames(SequenceFrames(copy), 5)
+    assert (first.num_frames, first.name, first.fps, first.size) == (5, copy.name, 10.0, (128, 80))
+    assert [k for k, _ in first] == [1, 2, 3, 4]  # frame 5 has no image: the source skips it
+    assert first.skipped == [5]
+    assert [k for k, _ in FirstFrames(SequenceFrames(copy), 100)] == [k for k in range(1, 13) if k != 5]
+    assert FirstFrames(SequenceFrames(copy), 100).num_frames == 12
+    with pytest.raises(ValueError, match="at least 1"):
+        FirstFrames(SequenceFrames(copy), 0)
+
+
+def test_first_frames_of_a_video(tmp_path):
+    path = tmp_path / "v.mp4"
+    write_video(path, gray_frames(10))
+    first = FirstFrames(VideoFile(path), 4)
+    read = list(first)
+    assert [k for k, _ in read] == [1, 2, 3, 4]
+    assert [abs(int(image.mean()) - (20 + 20 * k)) <= 8 for k, (_, image) in enumerate(read)] == [True] * 4
 
 
 def test_sequence_frames_ignore_images_not_named_by_a_number(tiny_sequence, tmp_path, caplog):

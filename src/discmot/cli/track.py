@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import logging
 
-from discmot.cli.arguments import frame_rate, model_presets, show_progress, size_hw
+from discmot.cli.arguments import (
+    frame_rate,
+    hint_if_cores_busy,
+    model_presets,
+    positive_int,
+    show_progress,
+    size_hw,
+)
 from discmot.engine.end_to_end import END_TO_END
 from discmot.models.registry import DTYPES, preset_names
 
@@ -62,6 +69,12 @@ def add_track(verbs) -> None:
         type=frame_rate,
         metavar="FPS",
         help="frame rate (default: the source's, rounded to a whole number, else 30)",
+    )
+    p.add_argument(
+        "--max-frames",
+        type=positive_int,
+        metavar="N",
+        help="track only the first N frames of SOURCE (a quick look at a long video; not for a split)",
     )
     _add_model_options(p.add_argument_group("the tracker and its network"))
     _add_detection_options(p.add_argument_group("detections for --model jde"))
@@ -207,6 +220,7 @@ def _add_output_options(group) -> None:
 
 
 def _run_track(args: argparse.Namespace) -> int:
+    hint_if_cores_busy()
     from discmot.engine.track_verb import track
 
     result = track(
@@ -237,6 +251,7 @@ def _run_track(args: argparse.Namespace) -> int:
         model_preset=args.preset,
         dtype=args.dtype,
         input_size=args.input_size,
+        max_frames=args.max_frames,
     )
     if "name" not in result:  # a split: {sequence: summary}
         for summary in result.values():

@@ -27,7 +27,7 @@ from discmot.engine.infer import (
     track_split,
     tracker_frame_rate,
 )
-from discmot.io.video import SequenceFrames, open_source
+from discmot.io.video import SequenceFrames, first_frames, open_source
 from discmot.trackers.base import DetectionTracker, EndToEndTracker
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,8 @@ class _DetectionInputs:
 
 @dataclass(frozen=True)
 class _Outputs:
-    """Where `track` writes results, and the frame rate and progress display every flow shares."""
+    """Where `track` writes results, and the frame rate, frame limit and progress display every flow
+    shares."""
 
     save_txt: str | Path | None
     save_video: str | Path | None
@@ -70,6 +71,7 @@ class _Outputs:
     tracker_name: str
     frame_rate: float | None
     progress: bool | None
+    max_frames: int | None = None
 
 
 def track(
@@ -101,6 +103,7 @@ def track(
     input_size: tuple[int, int] | None = None,
     fast_resize: bool = False,
     deform_kernel: str = "auto",
+    max_frames: int | None = None,
 ) -> dict:
     """Tracks a video, image folder, glob, webcam index, sequence folder or whole split (``discmot track``).
 
@@ -143,6 +146,8 @@ def track(
         device: where the ONNX models or the FDTA/CSTrack network run (``cpu``, ``cuda``, ``cuda:1``).
         frame_rate: the tracker's frame rate (default: the source's, rounded to a whole number, else 30);
             also the rate of an image folder's output video.
+        max_frames: track only frames ``1..max_frames`` of one source (a quick look at a long video); a
+            folder of sequences is always tracked whole, as its scores need every frame.
 
     Raises:
         ValueError: bad input, or an option the chosen model does not use (one line naming it).
@@ -156,7 +161,9 @@ def track(
         output_filter=output_filter,
     )
     inputs = _DetectionInputs(detector, reid, conf, tuple(classes), device, detections, det_file)
-    outputs = _Outputs(save_txt, save_video, split_out, tracker_name or model, frame_rate, progress)
+    outputs = _Outputs(
+        save_txt, save_video, split_out, tracker_name or model, frame_rate, progress, max_frames
+    )
     if model not in ("jde", *END_TO_END):
         raise ValueError(f"unknown model {model!r}: choose jde, {', '.join(END_TO_END)}")
     _warn_unknown_benchmark(benchmark)
@@ -262,6 +269,14 @@ def _check_end_to_end_options(model: str, inputs: _DetectionInputs, association:
         )
 
 
+def _check_whole_split(source, outputs: _Outputs) -> None:
+    if outputs.max_frames is not None:
+        raise ValueError(
+            f"{source}: a folder of sequences is tracked whole (its scores need every frame): drop "
+            "--max-frames, or track one sequence"
+        )
+
+
 def _track_end_to_end(
     source, build: Callable[[], Callable[[float], EndToEndTracker]], outputs: _Outputs
 ) -> dict:
@@ -272,6 +287,7 @@ def _track_end_to_end(
             raise ValueError(
                 f"{source}: a folder of sequences writes one result per sequence: give --split-out DIR"
             )
+        _check_whole_split(source, outputs)
         return track_split(
             source,
             outputs.split_out,
@@ -282,7 +298,7 @@ def _track_end_to_end(
             progress=outputs.progress,
             needs_detections=False,
         )
-    frames = open_source(source, fps=outputs.frame_rate)
+    frames = first_frames(open_source(source, fps=outputs.frame_rate), outputs.max_frames)
     tracker = build()(tracker_frame_rate(outputs.frame_rate, frames.fps))
     return track_source(
         frames, tracker, save_txt=outputs.save_txt, save_video=outputs.save_video, progress=outputs.progress
@@ -313,7 +329,7 @@ def _track_detections(
     tracker = factory(tracker_frame_rate(outputs.frame_rate, frames.fps))
     min_score = inputs.conf if detections is not None else None
     return track_source(
-        frames,
+        first_frames(frames, outputs.max_frames),
         tracker,
         detect,
         embed,
@@ -334,6 +350,7 @@ def _track_split_of_detections(
             f"{source}: a folder of sequences writes one result per sequence: give --split-out DIR "
             "(and no --save-txt, --save-video or --detections)"
         )
+    _check_whole_split(source, outputs)
     detect, embed = _plugins(inputs)
     return track_split(
         source,

@@ -123,6 +123,35 @@ def open_source(source: str | os.PathLike | int, fps: float | None = None) -> Fr
     raise ValueError(f"{text}: cannot open video (no such file or folder)")
 
 
+class FirstFrames(FrameSource):
+    """Frames ``1..last`` of another source (a quick look at a long video), numbered as in the source.
+
+    It stops reading at frame ``last``, so the rest of a video is never decoded. ``num_frames`` is
+    ``last``, or the source's count when that is smaller.
+    """
+
+    def __init__(self, source: FrameSource, last: int):
+        if last < 1:
+            raise ValueError(f"max_frames {last}: must be at least 1")
+        total = last if source.num_frames is None else min(last, source.num_frames)
+        super().__init__(source.name, source.location, source.fps, source.size, total, source.has_images)
+        self.source, self.last = source, last
+        self.skipped = source.skipped  # the same list: the frames the source skips are skipped here
+
+    def __iter__(self) -> Iterator[Frame]:
+        for frame_number, image in self.source:
+            if frame_number > self.last:  # a skipped frame ``last`` leaves the next one to stop at
+                return
+            yield frame_number, image
+            if frame_number == self.last:
+                return
+
+
+def first_frames(source: FrameSource, last: int | None) -> FrameSource:
+    """``source`` limited to frames ``1..last`` (`FirstFrames`), or unchanged when ``last`` is None."""
+    return source if last is None else FirstFrames(source, last)
+
+
 def natural_key(name: str) -> list:
     """Sort key comparing runs of digits as numbers: ``img2.jpg`` < ``img10.jpg``."""
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
