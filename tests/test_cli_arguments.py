@@ -96,12 +96,15 @@ def test_convert_refuses_a_target_it_cannot_write_as_asked(tmp_path, capsys):
 # Choice lists come from their source of truth, or agree with it
 
 
-def choices_of(verb: str, option: str) -> list:
+def action_of(verb: str, option: str):
     import argparse
 
     verbs = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    action = next(a for a in verbs.choices[verb]._actions if option in a.option_strings)
-    return list(action.choices)
+    return next(a for a in verbs.choices[verb]._actions if option in a.option_strings)
+
+
+def choices_of(verb: str, option: str) -> list:
+    return list(action_of(verb, option).choices)
 
 
 def test_model_choices_are_the_registrys():
@@ -132,6 +135,13 @@ def test_choices_written_out_agree_with_their_sources():
     assert set(choices_of("eval", "--metrics")) == set(METRICS) - {"Count"}  # Count: always computed
 
 
+def test_defaults_written_out_in_help_agree_with_their_sources():
+    from discmot.engine.demo import DemoConfig
+
+    assert f"(default: {DemoConfig.analyze_frames}," in action_of("demo", "--analyze-frames").help
+    assert f"(default: {DemoConfig.frames})" in action_of("demo", "--frames").help
+
+
 def test_building_the_parser_imports_no_heavy_library():
     import subprocess
     import sys
@@ -157,3 +167,25 @@ def test_progress_bars_show_on_a_terminal_unless_quiet(monkeypatch, terminal, qu
 
     monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
     assert show_progress(argparse.Namespace(quiet=quiet)) is shown
+
+
+@pytest.mark.parametrize(
+    "load, cores, environment, spare",
+    [
+        (1.0, 2, {}, 1),  # one of two cores busy: one thread
+        (5.2, 8, {}, 3),
+        (0.5, 2, {}, None),  # idle enough
+        (3.0, 8, {}, None),  # most of the cores are free
+        (1.9, 2, {"OMP_NUM_THREADS": "2"}, None),  # the user chose
+        (3.0, 1, {}, None),  # one core: nothing to choose
+    ],
+)
+def test_busy_cores_are_hinted_with_the_threads_that_are_left(load, cores, environment, spare, caplog):
+    from discmot.cli.arguments import hint_if_cores_busy
+
+    with caplog.at_level("INFO", logger="discmot"):
+        hint = hint_if_cores_busy(load, cores, environment)
+    if spare is None:
+        assert hint is None and not caplog.records
+    else:
+        assert f"OMP_NUM_THREADS={spare} may be faster" in hint and hint in caplog.text

@@ -140,6 +140,25 @@ def test_source_sequence_with_gt_is_scored(tmp_path, capsys):
     assert (out / "metrics.md").read_text().count("| fdta |") == 1
 
 
+def test_frames_caps_a_source_and_a_capped_sequence_is_not_scored(tmp_path, capsys, caplog):
+    # --frames with --source: only its first N frames are tracked, drawn and analysed; its gt covers
+    # frames that were not tracked, so it is not scored (and the output says why)
+    sequence = dancetrack_sequence(tmp_path, 8, seed=7)
+    out = tmp_path / "out"
+    args = ["demo", "--source", str(sequence), "--model", "fdta", "--frames", "5", "--out", str(out)]
+    code, printed, err = run_cli(args, capsys)
+    assert code == 0, err
+    rows = np.loadtxt(out / "results" / "fdta" / "data" / f"{sequence.name}.txt", delimiter=",", ndmin=2)
+    assert rows[:, 0].max() == 5
+    assert video_facts(out / "demo.mp4")[1] == 5
+    summary = json.loads((out / "analysis" / "fdta" / "summary.json").read_text())
+    assert summary["frames"] == 5, summary["frames"]
+    assert "Tracker:" not in printed and not (out / "metrics.json").exists()
+    assert "not scored: only its first 5 of 8 frames were tracked" in printed
+    # the bundled models on a user's source: said once that they are tiny synthetic-scene models
+    assert "trained on small synthetic scenes" in caplog.text
+
+
 def test_drawn_video_shows_the_result_file(tmp_path):
     """A box from the result file appears in the drawn frame in its id's colour, where it was written."""
     from discmot.viz.draw import id_color

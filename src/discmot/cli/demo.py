@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from discmot.cli.arguments import show_progress, size_hw
+from discmot.cli.arguments import hint_if_cores_busy, show_progress, size_hw
 from discmot.models.registry import MODEL_KINDS
 
 log = logging.getLogger("discmot")
@@ -17,6 +17,10 @@ what it does (no arguments):
   3. scores both with discmot's TrackEval-exact evaluator (metrics.md, metrics.json),
   4. draws both side by side into demo.mp4 (H.264) and demo.gif (a small preview),
   5. writes the embedding diagnostics of each model (analysis/<model>/report.html).
+
+The bundled models are tiny networks trained on small synthetic scenes: on real video they find few
+people (docs/model_zoo.md). The bundled CSTrack runs here without the original's pedestrian output
+filter (most synthetic dancer boxes are wider than it allows); discmot track applies it by default.
 
 examples:
   discmot demo
@@ -60,14 +64,17 @@ def add_demo(verbs) -> None:
         help="network input, height first (default: 160x256 on the synthetic scene, else the model's)",
     )
     p.add_argument(
-        "--frames", type=int, default=150, metavar="N", help="frames of the synthetic scene (default: 150)"
+        "--frames",
+        type=int,
+        metavar="N",
+        help="frames of the synthetic scene (default: 150), or only the first N frames of --source "
+        "(default: all)",
     )
     p.add_argument(
         "--analyze-frames",
         type=int,
-        default=40,
         metavar="N",
-        help="frames given to the embedding diagnostics (default: 40)",
+        help="frames given to the embedding diagnostics (default: 80, enough for their 50-frame gap)",
     )
     p.add_argument(
         "--eval-corpus",
@@ -84,15 +91,25 @@ def _run_demo(args: argparse.Namespace) -> int:
     if args.eval_corpus is not None:
         return _run_evaluation_demo(args.eval_corpus or None, args.out or "outputs/demo-eval-corpus")
     args.out = args.out or "outputs/demo"
+    hint_if_cores_busy()
     from dataclasses import replace
 
     from discmot.engine.demo import DemoConfig, DemoModel, bundled_weights, run_demo
 
     if args.weights and not args.model:
         raise ValueError("--weights needs --model (fdta or cstrack)")
-    if args.frames < 2 or args.analyze_frames < 2:
+    if any(value is not None and value < 2 for value in (args.frames, args.analyze_frames)):
         raise ValueError("--frames and --analyze-frames must be at least 2")
-    config = DemoConfig(frames=args.frames, analyze_frames=args.analyze_frames)
+    config = DemoConfig(analyze_frames=args.analyze_frames or DemoConfig.analyze_frames)
+    if args.source is None:
+        config = replace(config, frames=args.frames or DemoConfig.frames)
+    else:
+        config = replace(config, source_frames=args.frames)
+        if not args.weights:
+            log.warning(
+                "the bundled models are tiny networks trained on small synthetic scenes: on real video "
+                "expect few and misplaced boxes (docs/model_zoo.md); --model and --weights run a real one"
+            )
     if args.model:
         config = replace(config, models=(args.model,))
     input_size = args.input_size or (config.input_size if args.source is None else None)
@@ -129,14 +146,20 @@ def _print_summary(summary: dict, out: str) -> None:
     for name, fractions in summary["analysis"].items():
         shown = ", ".join(f"{view} {_fraction(value)}" for view, value in fractions.items())
         print(f"{name}: fraction of different-object embedding similarities above 0.9: {shown}")
+    if summary.get("not_scored"):
+        print(f"not scored: {summary['not_scored']}")
     seconds = sum(summary["seconds"].values())
     print(f"done in {seconds:.0f} s. Files in {out}/:")
     drawn = f"{summary['mp4_frames']} frames drawn, {summary['gif_frames']} in the GIF"
     print(f"  demo.mp4, demo.gif        {drawn}")
     if "scores" in summary:
         print("  metrics.md, metrics.json  the table above / every metric")
+    print("  results/<model>/data/     each model's MOTChallenge results")
+    if summary["rendered"]:
+        print("  data/                     the rendered scene with its ground truth")
     for name, path in summary["reports"].items():
         print(f"  {path.removeprefix(out + '/')}  embedding diagnostics of {name}")
+    print("  demo.json                 what ran, with the seconds of each step")
 
 
 def _fraction(value: float | None) -> str:

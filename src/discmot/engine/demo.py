@@ -78,8 +78,11 @@ class DemoConfig:
     gif_frames: int = 50
     #: Colour change (0-255 units) below which a GIF pixel is not re-coded (`discmot.io.gif.encode_gif`).
     gif_tolerance: float = 16.0
-    analyze_frames: int = 40
+    #: Frames given to the embedding diagnostics: enough for their longest gap (50 frames) to be measured.
+    analyze_frames: int = 80
     models: tuple[str, ...] = field(default=("fdta", "cstrack"))
+    #: With a user's source: only its frames ``1..source_frames`` (``None``: all of them).
+    source_frames: int | None = None
 
 
 def bundled_weights(kind: str) -> Path:
@@ -108,8 +111,11 @@ def render_scene(root: Path, config: DemoConfig) -> Path:
     return folder
 
 
-def track_with(model: DemoModel, source: Path, results: Path, progress: bool) -> dict:
-    """Tracks ``source`` with ``model`` and writes ``results`` (MOTChallenge rows); the track summary."""
+def track_with(
+    model: DemoModel, source: Path, results: Path, progress: bool, max_frames: int | None = None
+) -> dict:
+    """Tracks frames ``1..max_frames`` (all: ``None``) of ``source`` with ``model`` and writes ``results``
+    (MOTChallenge rows); the track summary."""
     from discmot.engine.track_verb import track
 
     return track(
@@ -119,6 +125,7 @@ def track_with(model: DemoModel, source: Path, results: Path, progress: bool) ->
         input_size=model.input_size,
         save_txt=results,
         progress=progress,
+        max_frames=max_frames,
         **BUNDLED_TRACK_OPTIONS[model.kind],
     )
 
@@ -196,10 +203,10 @@ def draw_video(
 
     from discmot.io.gif import write_gif
     from discmot.io.mot import read_results_by_frame
-    from discmot.io.video import VideoWriter, open_source
+    from discmot.io.video import VideoWriter, first_frames, open_source
     from discmot.viz.draw import TrailHistory
 
-    frames = open_source(source)
+    frames = first_frames(open_source(source), config.source_frames)
     rows = {name: read_results_by_frame(path) for name, path in results.items()}
     trails = {name: TrailHistory() for name in results}
     scale = config.video_scale if max(frames.size) * config.video_scale <= 1920 else 1
@@ -232,7 +239,8 @@ def _progress(total, desc: str, enabled: bool):
 
 
 def diagnose(model: DemoModel, source: Path, out: Path, config: DemoConfig, progress: bool) -> dict:
-    """`discmot.analysis.analyze.analyze` of ``model`` on the first ``config.analyze_frames`` frames."""
+    """`discmot.analysis.analyze.analyze` of ``model`` on the first ``config.analyze_frames`` frames (of
+    the ``config.source_frames`` the demo tracks)."""
     from discmot.analysis.analyze import analyze
 
     return analyze(
@@ -241,7 +249,7 @@ def diagnose(model: DemoModel, source: Path, out: Path, config: DemoConfig, prog
         model.weights,
         out,
         input_size=model.input_size,
-        max_frames=config.analyze_frames,
+        max_frames=min(config.analyze_frames, config.source_frames or config.analyze_frames),
         progress=progress,
     )
 
@@ -273,7 +281,8 @@ def run_demo(
 
     Returns:
         ``source``, ``tracking`` (per model: `discmot.engine.infer.track`'s summary), ``scores`` (per model:
-        `discmot.eval.evaluate`'s results, absent without ground truth), ``table`` (Markdown), ``video``,
+        `discmot.eval.evaluate`'s results, absent without ground truth), ``not_scored`` (why there are no
+        scores, else ``None``), ``table`` (Markdown), ``video``,
         ``gif``, ``reports`` (per model: report.html), ``analysis`` (per model: view -> fraction of
         different-object similarities above 0.9) and ``seconds`` per step.
     """
@@ -292,8 +301,8 @@ def run_demo(
     source = Path(source)
     results = {m.kind: out / "results" / m.kind / "data" / f"{_sequence_name(source)}.txt" for m in models}
     summary: dict = {"source": str(source), "rendered": rendered}
-    summary["tracking"] = _track_all(models, source, results, progress, lap)
-    scores = _score(source, results, out, [m.kind for m in models], rendered)
+    summary["tracking"] = _track_all(models, source, results, progress, lap, config.source_frames)
+    scores, summary["not_scored"] = _score(source, results, out, [m.kind for m in models], rendered, config)
     if scores is not None:
         summary["scores"] = scores
         summary["table"] = metrics_table(scores)
@@ -322,26 +331,38 @@ class _Stopwatch:
 
 
 def _track_all(
-    models: list[DemoModel], source: Path, results: dict[str, Path], progress: bool, lap: _Stopwatch
+    models: list[DemoModel],
+    source: Path,
+    results: dict[str, Path],
+    progress: bool,
+    lap: _Stopwatch,
+    max_frames: int | None = None,
 ) -> dict:
     """Each model over ``source`` into ``results[kind]``; per model `track_with`'s summary."""
     tracking = {}
     for model in models:
-        run = tracking[model.kind] = track_with(model, source, results[model.kind], progress)
+        run = tracking[model.kind] = track_with(model, source, results[model.kind], progress, max_frames)
         log.info("%s: %d frames at %.1f fps", model.kind, run["frames"], run["fps"])
         lap(f"track {model.kind}")
     return tracking
 
 
 def _score(
-    source: Path, results: dict[str, Path], out: Path, kinds: list[str], rendered: bool
-) -> dict | None:
-    """The scores of the rendered scene, or of a sequence folder with ground truth; ``None`` without it."""
+    source: Path, results: dict[str, Path], out: Path, kinds: list[str], rendered: bool, config: DemoConfig
+) -> tuple[dict | None, str | None]:
+    """``(scores, None)`` for the rendered scene or a sequence folder with ground truth, tracked whole;
+    else ``(None, why it is not scored)``."""
+    from discmot.io.mot import read_seqinfo
+
     if rendered:
-        return score_scene(out / "data", out / "results", kinds, out)
-    if (source / "gt" / "gt.txt").is_file() and (source / "seqinfo.ini").is_file():
-        return score_sequence(source, results, out)
-    return None
+        return score_scene(out / "data", out / "results", kinds, out), None
+    if not ((source / "gt" / "gt.txt").is_file() and (source / "seqinfo.ini").is_file()):
+        return None, "no ground truth (a sequence folder with gt/gt.txt and seqinfo.ini is scored)"
+    length = read_seqinfo(source / "seqinfo.ini").length
+    if config.source_frames is not None and config.source_frames < length:
+        # its gt covers frames the demo did not track: scoring them as misses would say nothing
+        return None, f"only its first {config.source_frames} of {length} frames were tracked (--frames)"
+    return score_sequence(source, results, out), None
 
 
 def _analyze_all(
