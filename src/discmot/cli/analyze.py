@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from discmot.cli.arguments import cosine_threshold, positive_int, show_progress, size_hw
+from discmot.cli.arguments import cosine_threshold, hint_if_cores_busy, positive_int, show_progress, size_hw
 from discmot.models.registry import MODEL_KINDS
 
 log = logging.getLogger("discmot")
@@ -74,6 +74,7 @@ def add_analyze(verbs) -> None:
 
 
 def _run_analyze(args: argparse.Namespace) -> int:
+    hint_if_cores_busy()
     from discmot.analysis.analyze import analyze
     from discmot.analysis.embeddings import AnalysisConfig
 

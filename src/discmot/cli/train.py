@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
+from discmot.cli.arguments import hint_if_cores_busy
+
 log = logging.getLogger("discmot")
 
 
@@ -96,6 +98,7 @@ def add_train(verbs) -> None:
 
 
 def _run_train(args: argparse.Namespace) -> int:
+    hint_if_cores_busy()  # torchrun sets OMP_NUM_THREADS=1 for its workers: no hint there
     from pathlib import Path
 
     from discmot.config import read_recipe
