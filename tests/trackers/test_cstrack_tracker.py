@@ -250,6 +250,7 @@ def fdta_file(root, suffix: str):
         ),
         (["--weights", "{fdta.pth}"], "an FDTA checkpoint, not CSTrack weights"),
         ([], "--model cstrack needs --weights"),
+        ([], '--weights "$(python -c \'import discmot; print(discmot.bundled_weights("cstrack"))\')"'),
         (["--weights", "{tmp}/missing.pt"], "missing.pt"),
         (["--weights", "{cstrack}", "--detections", "d.txt"], "detects for itself"),
         (["--weights", "{cstrack}", "--input-size", "100x320"], "multiples of 32"),

@@ -61,7 +61,8 @@ def _run_synth(args: argparse.Namespace) -> int:
         jde=args.jde,
         progress=show_progress(args),
     )
-    log.info("wrote %d %s sequences to %s", len(folders), args.preset, folders[0].parent)
+    noun = "sequence" if len(folders) == 1 else "sequences"
+    log.info("wrote %d %s %s to %s", len(folders), args.preset, noun, folders[0].parent)
     return 0
 
 

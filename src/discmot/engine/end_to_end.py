@@ -23,6 +23,11 @@ log = logging.getLogger(__name__)
 
 #: The trackers that detect for themselves: they take whole frames and a checkpoint (``--weights``).
 END_TO_END = MODEL_KINDS
+#: Where the demo's tiny checkpoints are, said when no ``--weights`` is given.
+BUNDLED_HINT = (
+    "; for the demo's tiny model (trained on synthetic scenes only): "
+    '--weights "$(python -c \'import discmot; print(discmot.bundled_weights("KIND"))\')"'
+)
 
 
 @dataclass(frozen=True)
@@ -141,7 +146,10 @@ def fdta_tracker(
     from discmot.trackers.fdta import FDTATracker
 
     if weights is None:
-        raise ValueError("--model fdta needs --weights CHECKPOINT (official .pth or discmot .safetensors)")
+        raise ValueError(
+            "--model fdta needs --weights CHECKPOINT (official .pth or discmot .safetensors)"
+            + BUNDLED_HINT.replace("KIND", "fdta")
+        )
     device = pick_device(device)
     path = select_deform_kernel(deform_kernel, device)  # before loading: a bad choice fails fast
     log.info("FDTA deformable attention on %s: %s", device, path)
@@ -173,7 +181,7 @@ def cstrack_factory(
     if weights is None:
         raise ValueError(
             "--model cstrack needs --weights CHECKPOINT (official .pt/.pth, discmot .safetensors or a "
-            "discmot train checkpoint)"
+            "discmot train checkpoint)" + BUNDLED_HINT.replace("KIND", "cstrack")
         )
     device = pick_device(device)
     dtype = torch_dtype(dtype)
