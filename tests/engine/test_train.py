@@ -48,12 +48,20 @@ TOY_SCRIPT = Path(__file__).with_name("toy_train.py")
 # Subprocess helpers
 
 
-def _env() -> dict:
+def _env(run_dir: Path) -> dict:
     env = {
         k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_PORT")
     }
     env["OMP_NUM_THREADS"] = "1"
+    # torchrun leaves a torchelastic_* folder in the temporary directory: keep it in the test's own
+    env["TMPDIR"] = str(_temporary_folder(run_dir))
     return env
+
+
+def _temporary_folder(run_dir: Path) -> Path:
+    folder = run_dir.parent / f"{run_dir.name}-tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _start(run_dir: Path, *args: str, nproc: int = 1) -> subprocess.Popen:
@@ -61,7 +69,9 @@ def _start(run_dir: Path, *args: str, nproc: int = 1) -> subprocess.Popen:
     if nproc > 1:
         launcher += ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
     command = [*launcher, str(TOY_SCRIPT), str(run_dir), *args]
-    return subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        command, env=_env(run_dir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
 
 
 def _finish(proc: subprocess.Popen, timeout: float = 120) -> None:

@@ -165,6 +165,8 @@ def run_under_torchrun(data_root: Path, run: Path, *extra: str) -> None:
     script = Path(__file__).with_name("fdta_ddp_train.py")
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
+    env["TMPDIR"] = str(run.parent / f"{run.name}-tmp")  # torchrun's torchelastic_* folder goes there
+    Path(env["TMPDIR"]).mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
         [*command, str(script), str(data_root), str(run), *extra],
         env=env,
