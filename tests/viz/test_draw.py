@@ -39,6 +39,26 @@ def test_draw_tracks_draws_boxes_in_the_id_colour_and_a_label():
     assert (label_area == id_color(3)).all(axis=2).sum() > 50  # the filled label background
 
 
+def label_pixels(frame: np.ndarray, track_id: int, rows: slice) -> int:
+    return int((frame[rows] == id_color(track_id)).all(axis=2).sum())
+
+
+def test_crowded_labels_move_down_instead_of_covering_each_other():
+    # three boxes whose top-left corners are 3 px apart: their labels would land on one spot
+    boxes = [[40, 50, 30, 40], [43, 50, 30, 40], [46, 50, 30, 40]]
+    alone = np.zeros((120, 160, 3), np.uint8)
+    draw_tracks(alone, tracks([1], boxes[:1]))
+    one_label = label_pixels(alone, 1, slice(0, 50))  # the label above the box
+    crowded = np.zeros((120, 160, 3), np.uint8)
+    draw_tracks(crowded, tracks([1, 2, 7], boxes))
+    above = slice(0, 50)
+    assert label_pixels(crowded, 1, above) >= 0.9 * one_label  # the first label stays whole
+    # the others moved below it, inside the boxes, and stay nearly whole too (box edges pass by)
+    below = slice(50, 120)
+    assert label_pixels(crowded, 2, below) > 0.6 * one_label
+    assert label_pixels(crowded, 7, below) > 0.6 * one_label
+
+
 def test_draw_tracks_with_scores_and_boxes_outside_the_frame():
     frame = np.zeros((60, 80, 3), np.uint8)
     draw_tracks(frame, tracks([1, 2], [[-20, -10, 40, 30], [70, 50, 40, 40]], [0.5, 0.9]), show_scores=True)

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import colorsys
 from collections import deque
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
 
 from discmot.structures import Detections, Tracks
 
+#: A label's ``(x1, y1, x2, y2)`` in pixels.
+Rectangle = tuple[int, int, int, int]
 #: Hue step between consecutive ids: the golden ratio spreads any run of ids evenly around the circle.
 GOLDEN_RATIO_CONJUGATE = 0.6180339887498949
 
@@ -64,6 +67,7 @@ def draw_tracks(
     import cv2
 
     thickness = _line_width(frame)
+    placed: list[Rectangle] = []  # labels drawn so far: the next one moves down rather than cover them
     for track_id, box, score in zip(tracks.ids.tolist(), tracks.boxes, tracks.scores.tolist(), strict=True):
         color = id_color(track_id)
         if trails is not None and len(trails[track_id]) > 1:
@@ -72,7 +76,7 @@ def draw_tracks(
         x1, y1, x2, y2 = _corners(box)
         cv2.rectangle(frame, (x1, y1), (x2, y2), color, thickness)  # axis-aligned: no anti-aliasing
         label = f"{track_id} {score:.2f}" if show_scores else str(track_id)
-        draw_label(frame, label, (x1, y1), color)
+        placed.append(draw_label(frame, label, (x1, y1), color, avoid=placed))
     return frame
 
 
@@ -88,8 +92,17 @@ def draw_detections(frame: np.ndarray, detections: Detections, color=(200, 200, 
     return frame
 
 
-def draw_label(frame: np.ndarray, text: str, corner: tuple[int, int], color, above: bool = True) -> None:
-    """Writes ``text`` on a filled box of ``color`` above (or below) ``corner``, kept inside the frame."""
+def draw_label(
+    frame: np.ndarray,
+    text: str,
+    corner: tuple[int, int],
+    color,
+    above: bool = True,
+    avoid: Sequence[Rectangle] = (),
+) -> Rectangle:
+    """Writes ``text`` on a filled box of ``color`` above (or below) ``corner``, kept inside the frame,
+    and moved down past any of the ``avoid`` rectangles it would cover (crowded neighbours' labels).
+    Returns the label's rectangle ``(x1, y1, x2, y2)``."""
     import cv2
 
     scale = max(0.4, frame.shape[0] / 1200)
@@ -98,6 +111,7 @@ def draw_label(frame: np.ndarray, text: str, corner: tuple[int, int], color, abo
     x = min(max(corner[0], 0), max(frame.shape[1] - width - 2, 0))
     y = corner[1] - box_h if above else corner[1]
     y = min(max(y, 0), max(frame.shape[0] - box_h, 0))
+    y = _free_row(x, y, width + 2, box_h, avoid, frame.shape[0])
     cv2.rectangle(frame, (x, y), (x + width + 2, y + box_h), color, cv2.FILLED)
     cv2.putText(
         frame,
@@ -109,6 +123,23 @@ def draw_label(frame: np.ndarray, text: str, corner: tuple[int, int], color, abo
         1,
         cv2.LINE_AA,
     )
+    return x, y, x + width + 2, y + box_h
+
+
+def _free_row(x: int, y: int, width: int, height: int, avoid, frame_height: int) -> int:
+    """The first top ``>= y`` at which a ``width`` x ``height`` label at ``x`` overlaps none of ``avoid``
+    (each overlap moves it below that rectangle); ``y`` itself when that would leave the frame."""
+    top = y
+    for _ in range(len(avoid) + 1):
+        hit = next(
+            (r for r in avoid if x < r[2] and r[0] < x + width and top < r[3] and r[1] < top + height), None
+        )
+        if hit is None:
+            return top
+        top = hit[3]
+        if top + height > frame_height:
+            return y
+    return top
 
 
 def _text_color(background) -> tuple[int, int, int]:
