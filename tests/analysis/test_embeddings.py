@@ -4,7 +4,9 @@ synthetic sequence with the bundled tiny FDTA and CSTrack weights (report, PNGs,
 from __future__ import annotations
 
 import base64
+import html
 import json
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -104,13 +106,44 @@ def test_reidentification_picks_the_most_similar_earlier_object_by_identity():
         AnalysisConfig(reid_lags=(0, 5))
 
 
-def test_cross_similarity_sorts_rows_and_columns_by_id():
-    current = FrameObjects(5, np.array([7, 3]), np.zeros((2, 4)), {"v": unit_at([90, 0])})
-    templates = FrameObjects(4, np.array([3, 9, 7]), np.zeros((3, 4)), {"v": unit_at([0, 45, 90])})
-    matrix, rows, cols = cross_similarity(current, templates, "v")
-    assert rows.tolist() == [3, 7] and cols.tolist() == [3, 7, 9]
-    c45 = np.cos(np.deg2rad(45))
-    np.testing.assert_allclose(matrix, [[1, 0, c45], [0, 1, c45]], atol=1e-12)
+def test_a_gap_without_a_rate_says_why():
+    frames = [FrameObjects(t, np.array([1, 2]), np.zeros((2, 4)), {"v": unit_at([0, 90])}) for t in (1, 2, 5)]
+    assert reidentification(frames, "v", 1).reason == ""
+    assert reidentification(frames, "v", 50).reason == "gap longer than the 3 analysed frames span"
+    assert reidentification(frames, "v", 2).reason == "no two analysed frames 2 apart"
+    lone = [FrameObjects(t, np.array([1]), np.zeros((1, 4)), {"v": unit_at([0])}) for t in (1, 2)]
+    assert reidentification(lone, "v", 1).reason == (
+        "no object found again 1 frame later among two or more earlier objects"
+    )
+
+
+def test_cross_similarity_shows_the_ids_of_both_frames_in_the_same_order_on_both_axes():
+    # id 5 only in the current frame, id 9 only among the templates: both are left out, so the matrix
+    # is square and same-object pairs are its diagonal
+    current = FrameObjects(5, np.array([7, 5, 3]), np.zeros((3, 4)), {"v": unit_at([90, 30, 0])})
+    templates = FrameObjects(4, np.array([3, 9, 7]), np.zeros((3, 4)), {"v": unit_at([10, 45, 90])})
+    similarity = cross_similarity(current, templates, "v")
+    assert similarity.ids.tolist() == [3, 7]
+    assert similarity.only_current.tolist() == [5] and similarity.only_templates.tolist() == [9]
+    assert similarity.left_out == 2
+    # rows: current 3 (0 deg), 7 (90 deg); columns: templates 3 (10 deg), 7 (90 deg)
+    c10, c80 = np.cos(np.deg2rad(10)), np.cos(np.deg2rad(80))
+    np.testing.assert_allclose(similarity.matrix, [[c10, 0], [c80, 1]], atol=1e-12)
+
+
+def test_a_missing_id_leaves_same_object_cells_on_the_diagonal():
+    """The report's case: id 6 missing from the current frame of ten objects (ids 1..10)."""
+    angles = {i: 36.0 * i for i in range(1, 11)}  # one direction per id, the same in both frames
+    present = [i for i in angles if i != 6]
+    current = FrameObjects(
+        21, np.array(present), np.zeros((9, 4)), {"v": unit_at([angles[i] for i in present])}
+    )
+    templates = FrameObjects(20, np.arange(1, 11), np.zeros((10, 4)), {"v": unit_at(list(angles.values()))})
+    similarity = cross_similarity(current, templates, "v")
+    assert similarity.matrix.shape == (9, 9) and similarity.ids.tolist() == present
+    np.testing.assert_allclose(np.diag(similarity.matrix), 1.0, atol=1e-12)
+    assert (similarity.matrix[~np.eye(9, dtype=bool)] < 1 - 1e-6).all()
+    assert similarity.only_templates.tolist() == [6] and similarity.only_current.tolist() == []
 
 
 def test_matching_keeps_only_iou_at_least_the_threshold():
@@ -226,6 +259,8 @@ def test_fdta_report_files_and_numbers(fdta_report):
     summary = check_report(fdta_report)
     assert set(summary["views"]) == {"decoder", "adapted"}
     assert summary["frames"] == FRAMES and summary["identities"].startswith("ground truth")
+    assert summary["identity_source"] == "gt" and summary["reid_caveat"] is None
+    assert 'class="caveat"' not in (fdta_report / "report.html").read_text()
     for name in (
         "histogram.png",
         "fraction_per_frame.png",
@@ -295,24 +330,130 @@ def test_fdta_fraction_equals_the_benchmark_protocol(fdta_report, sequences):
     assert pairs == total and fraction == pytest.approx(above / total)
 
 
+def report_text(out: Path) -> str:
+    """report.html with its images dropped and its entities decoded, for searching its words."""
+    text = re.sub(r"data:image/png;base64,[^\"]*", "", (out / "report.html").read_text())
+    return html.unescape(text)
+
+
+def figure_caption(out: Path, title: str) -> str:
+    """The caption of the report's figure titled ``title``."""
+    match = re.search(
+        rf"<h3>{re.escape(title)}</h3>.*?<figcaption>(.*?)</figcaption>", report_text(out), re.S
+    )
+    assert match, title
+    return match.group(1)
+
+
+def test_gaps_longer_than_the_run_say_why(fdta_report):
+    # 10 frames analysed: frames 1..10 are at most 9 apart, so gaps 20 and 50 have no rate
+    summary = json.loads((fdta_report / "summary.json").read_text())
+    parser = ReportParser()
+    parser.feed((fdta_report / "report.html").read_text())
+    for view in ("decoder", "adapted"):
+        for gap in (20, 50):
+            assert (
+                parser.cells[f"{view}.reid.{gap}.rank1"]
+                == "n/a (gap longer than the 10 analysed frames span)"
+            )
+        assert summary["views"][view]["reid"][0]["reason"] is None  # gap 1 has a rate
+    caption = figure_caption(fdta_report, "Re-identification across a gap")
+    assert "gap 20: gap longer than the 10 analysed frames span; gap 50: gap longer than the 10" in caption
+
+
+def test_report_records_the_network_input_and_round_histogram_edges(fdta_report):
+    summary = json.loads((fdta_report / "summary.json").read_text())
+    assert summary["settings"]["input_size"] == [160, 256]  # --input-size 160x256
+    assert summary["settings"]["input_size_origin"] == "given"
+    assert "network input 160x256 (h x w; given)" in report_text(fdta_report)
+    assert summary["histogram_edges"] == [k / 10 for k in range(-10, 11)]  # -1.0, -0.9, ..., 1.0
+
+
+def test_matrices_are_square_over_the_ids_of_both_frames(fdta_report, cstrack_report):
+    for out in (fdta_report, cstrack_report):
+        for record in json.loads((out / "summary.json").read_text())["matrices"]:
+            assert len(record["matrix"]) == len(record["ids"]) > 0
+            assert all(len(row) == len(record["ids"]) for row in record["matrix"])
+            assert not set(record["ids"]) & set(
+                record["left_out_current_ids"] + record["left_out_template_ids"]
+            )
+
+
+def test_matrix_figures_name_the_model_and_the_ids_left_out():
+    from discmot.analysis.figures import matrix_figures
+    from discmot.viz import plots
+
+    earlier = FrameObjects(1, np.array([1, 2, 3]), np.zeros((3, 4)), {"v": unit_at([0, 90, 180])})
+    current = FrameObjects(2, np.array([1, 3, 4]), np.zeros((3, 4)), {"v": unit_at([0, 180, 45])})
+    figures, records = matrix_figures([earlier, current], ["v"], [2], 1, "cstrack")
+    assert records[0]["ids"] == [1, 3] and records[0]["matrix"] == [[1.0, -1.0], [-1.0, 1.0]]
+    assert (records[0]["left_out_current_ids"], records[0]["left_out_template_ids"]) == ([4], [2])
+    assert figures[0].title == "Similarity matrix, cstrack v, frame 2"
+    assert "2 ids left out, in one frame only (4: frame 2; 2: frame 1)." in figures[0].caption
+    expected = plots.heatmap(
+        np.array([[1.0, -1.0], [-1.0, 1.0]]),
+        [1, 3],
+        [1, 3],
+        "cstrack v: frame 2 vs templates at 1",
+        "template id (frame 1)",
+        "detection id (frame 2)",
+        subtitle="2 ids left out, in one frame only",
+    )
+    assert figures[0].png == plots.encode_png(expected)
+
+
 def test_without_gt_identities_come_from_the_tracker(sequences, tmp_path, caplog):
     images = sequences["dancetrack"] / "img1"  # a plain image folder: no gt to infer
     out = tmp_path / "out"
-    argv = [
-        "analyze",
-        str(images),
-        "--model",
-        "fdta",
-        "--weights",
-        str(FDTA_WEIGHTS),
-        "--input-size",
-        "160x256",
-    ]
+    argv = ["analyze", str(images), "--model", "fdta", "--weights", str(FDTA_WEIGHTS)]
     with caplog.at_level("WARNING", logger="discmot"):
         assert main([*argv, "--max-frames", "4", "--frames", "99", "--out", str(out)]) == 0
     summary = check_report(out)
     assert summary["identities"] == "the tracker's output ids" and summary["gt"] is None
     assert "frame 99: no matrix" in caplog.text  # a frame asked for and not there is said, not dropped
+    # the ids were assigned by the ID decoder reading these embeddings: the rates are no evidence
+    assert summary["identity_source"] == "tracker"
+    assert "ID decoder" in summary["reid_caveat"] and "self-consistency" in summary["reid_caveat"]
+    assert caplog.text.count("no ground truth") == 1
+    text = report_text(out)
+    assert f'<p class="caveat"><b>Self-consistency only.</b> {summary["reid_caveat"]}</p><table>' in text
+    assert summary["reid_caveat"] in figure_caption(out, "Re-identification across a gap")
+    # no --input-size: the bundled checkpoint's rule (shorter side 160, longer <= 288) on 256x160 frames
+    assert summary["settings"]["input_size"] == [160, 256]
+    assert "shorter side 160, longer side at most 288" in summary["settings"]["input_size_origin"]
+
+
+def test_cstrack_without_gt_says_its_tracker_matched_by_these_embeddings(sequences, tmp_path, caplog):
+    images = sequences["mot"] / "img1"
+    out = tmp_path / "out"
+    argv = [
+        "analyze",
+        str(images),
+        "--model",
+        "cstrack",
+        "--weights",
+        str(CSTRACK_WEIGHTS),
+        "--max-frames",
+        "4",
+    ]
+    with caplog.at_level("WARNING", logger="discmot"):
+        assert main([*argv, "--out", str(out)]) == 0
+    summary = check_report(out)
+    assert summary["identity_source"] == "tracker" and "JDE tracker" in summary["reid_caveat"]
+    assert caplog.text.count("no ground truth") == 1
+    # no --input-size: the bundled tiny CSTrack's config input size, 192x320
+    assert summary["settings"]["input_size"] == [192, 320]
+    assert "network input 192x320 (h x w; the checkpoint's config (input_size))" in report_text(out)
+
+
+def test_cstrack_tracker_ids_are_not_filtered_to_pedestrian_shapes(sequences, tmp_path):
+    # most dancer boxes are wider than CSTrack's pedestrian output filter allows (w/h 0.6): with it the
+    # tracker identified almost nothing, and there was nothing left to analyse
+    out = tmp_path / "out"
+    argv = ["analyze", str(sequences["dancetrack"] / "img1"), "--model", "cstrack", "--weights"]
+    assert main([*argv, str(CSTRACK_WEIGHTS), "--max-frames", "6", "--out", str(out)]) == 0
+    summary = check_report(out)
+    assert summary["views"]["reid"]["pairs"] > 50, summary["views"]["reid"]["pairs"]
 
 
 def test_clear_errors(sequences, tmp_path, capsys):

@@ -2,7 +2,7 @@
 
 The flow reads straight through: frames are streamed from `discmot.io.video.open_source`, each frame's
 identified embeddings are extracted (`discmot.analysis.extract`), then the statistics
-(`discmot.analysis.embeddings`), figures (`discmot.viz.plots`) and the report
+(`discmot.analysis.embeddings`), figures (`discmot.analysis.figures`) and the report
 (`discmot.analysis.report`) are made and every file is written atomically. Only the per-frame embeddings
 of the identified objects are kept in memory, never the frames.
 """
@@ -20,11 +20,10 @@ from discmot.analysis.embeddings import (
     AnalysisConfig,
     FrameObjects,
     ViewStatistics,
-    cross_similarity,
     histogram_edges,
-    project_2d,
     view_statistics,
 )
+from discmot.analysis.figures import matrix_figures, projection_figures, statistics_figures
 from discmot.analysis.report import Figure, render_html
 from discmot.models.registry import load_model
 
@@ -85,15 +84,15 @@ def collect(extractor, source, gt: dict | None, max_frames: int | None, progress
 
 
 def matrix_frames(frames: list[FrameObjects], chosen, lag: int) -> tuple[list[int], list[str]]:
-    """Frames that get a similarity matrix (frame ``t`` and ``t - lag`` analysed, objects in both), and
+    """Frames that get a similarity matrix (frames ``t`` and ``t - lag`` analysed, an id in both), and
     notes on requested frames that cannot have one. Without a choice, up to 3 evenly spaced frames."""
-    sizes = {f.frame: len(f) for f in frames}
-    usable = [t for t in sizes if sizes[t] and sizes.get(t - lag, 0)]
+    ids = {f.frame: f.ids for f in frames}
+    usable = [t for t in ids if t - lag in ids and np.intersect1d(ids[t], ids[t - lag]).size]
     if not chosen:
         index = np.unique(np.linspace(0, len(usable) - 1, DEFAULT_MATRIX_FRAMES).round().astype(int))
         return ([usable[i] for i in index] if usable else []), []
     notes = [
-        f"frame {t}: no matrix (frame {t} or {t - lag} not analysed or without objects)"
+        f"frame {t}: no matrix (frame {t} or {t - lag} not analysed, or no object in both)"
         for t in chosen
         if t not in usable
     ]
@@ -106,6 +105,7 @@ def _finite(value):
 
 
 def view_summary(stats: ViewStatistics, frames: int, description: str) -> dict:
+    """One view's statistics as JSON-ready values (NaN -> None; ``reason`` says why a rate is None)."""
     return {
         "description": description,
         "frames": frames,
@@ -125,150 +125,21 @@ def view_summary(stats: ViewStatistics, frames: int, description: str) -> dict:
                 "hits": r.hits,
                 "rank1": _finite(r.rank1),
                 "chance": _finite(r.chance),
+                "reason": r.reason or None,
             }
             for r in stats.reid
         ],
     }
 
 
-def _projection_input(frames: list[FrameObjects], view: str, limit: int) -> tuple[np.ndarray, np.ndarray]:
-    embeddings = np.concatenate([f.embeddings[view] for f in frames])
-    ids = np.concatenate([f.ids for f in frames])
-    if len(ids) > limit:  # evenly spaced rows keep every part of the video
-        rows = np.linspace(0, len(ids) - 1, limit).round().astype(int)
-        embeddings, ids = embeddings[rows], ids[rows]
-    return embeddings, ids
-
-
-def statistics_figures(views: dict[str, ViewStatistics], config: AnalysisConfig, model: str) -> list[Figure]:
-    """The histogram and the per-frame fraction line plot."""
-    from discmot.viz import plots
-
-    edges = histogram_edges(config.bins)
-    t = config.similarity_threshold
-    label = ", ".join(f"{v}: {s.fraction_above:.3f}" for v, s in views.items())
-    hist = plots.histogram(
-        {v: s.histogram for v, s in views.items()},
-        edges,
-        f"{model}: cosine similarity of different objects (> {t:g}: {label})",
-        threshold=t,
-    )
-    series = {
-        v: (np.array([p[0] for p in s.per_frame]), np.array([p[3] for p in s.per_frame]))
-        for v, s in views.items()
+def settings_summary(config: AnalysisConfig, input_size: tuple[int, int] | None, origin: str) -> dict:
+    """The analysis settings and the network input ``(h, w)`` (None: unknown) with where it comes from; the
+    input size changes the embeddings, so a report without it cannot be compared with another."""
+    return {
+        **{k: getattr(config, k) for k in config.__dataclass_fields__},
+        "input_size": list(input_size) if input_size else None,
+        "input_size_origin": origin,
     }
-    line = plots.line_plot(
-        series,
-        f"{model}: fraction of different-object pairs above {t:g}, per frame",
-        "frame",
-        f"fraction > {t:g}",
-    )
-    reid_series = {
-        v: (np.array([r.lag for r in s.reid], float), np.array([r.rank1 for r in s.reid]))
-        for v, s in views.items()
-    }
-    # Every view holds the same identified objects, so one chance line serves all.
-    first = next(iter(views.values())).reid
-    reid_series["chance"] = (np.array([r.lag for r in first], float), np.array([r.chance for r in first]))
-    reid = plots.line_plot(
-        reid_series, f"{model}: rank-1 re-identification across a gap", "gap (frames)", "rank-1 rate"
-    )
-    return [
-        Figure(
-            "histogram.png",
-            "Similarity between different objects",
-            f"Distribution of the cosine similarity between the embeddings of two different objects in the "
-            f"same frame, over all analysed frames (bars: fraction of pairs per bin; red dashes: {t:g}). "
-            "FDTA reports over 80% above 0.9 for DETR embeddings on DanceTrack.",
-            plots.encode_png(hist),
-        ),
-        Figure(
-            "fraction_per_frame.png",
-            "Fraction above the threshold, per frame",
-            "Per frame: the fraction of different-object pairs whose cosine similarity exceeds the "
-            "threshold (gaps: frames with fewer than two objects).",
-            plots.encode_png(line),
-        ),
-        Figure(
-            "reid.png",
-            "Re-identification across a gap",
-            "For each object, is the most similar embedding among the objects a given number of frames "
-            "earlier the same object? Rank-1 rate against the gap, with the rate of a random pick "
-            "(chance). Position is not used: at long gaps this is what the embedding alone tells about "
-            "identity, the cue that brings an object back after an occlusion.",
-            plots.encode_png(reid),
-        ),
-    ]
-
-
-def matrix_figures(
-    frames: list[FrameObjects], views, chosen: list[int], lag: int
-) -> tuple[list[Figure], list]:
-    """One heatmap per chosen frame and view: detections of frame t (rows) vs templates at t - lag."""
-    from discmot.viz import plots
-
-    by_frame = {f.frame: f for f in frames}
-    figures, records = [], []
-    for t in chosen:
-        for view in views:
-            matrix, rows, cols = cross_similarity(by_frame[t], by_frame[t - lag], view)
-            name = f"matrix_{view}_frame{t}.png"
-            image = plots.heatmap(
-                matrix,
-                rows.tolist(),
-                cols.tolist(),
-                f"{view}: frame {t} vs templates at {t - lag}",
-                f"template id (frame {t - lag})",
-                f"detection id (frame {t})",
-            )
-            figures.append(
-                Figure(
-                    name,
-                    f"Similarity matrix, {view}, frame {t}",
-                    "Cosine similarity between the detections of the current frame (rows) and the track "
-                    "templates, the same objects' embeddings earlier (columns), sorted by id; as "
-                    "CSTrack's Fig. 6: discriminative embeddings give a bright diagonal only.",
-                    plots.encode_png(image),
-                )
-            )
-            records.append(
-                {
-                    "view": view,
-                    "frame": t,
-                    "template_frame": t - lag,
-                    "row_ids": rows.tolist(),
-                    "col_ids": cols.tolist(),
-                    "matrix": np.round(matrix, 6).tolist(),
-                    "png": name,
-                }
-            )
-    return figures, records
-
-
-def projection_figures(
-    frames: list[FrameObjects], views, config: AnalysisConfig
-) -> tuple[list[Figure], dict]:
-    """One 2-D map per view (t-SNE with scikit-learn, else PCA, labelled)."""
-    from discmot.viz import plots
-
-    figures, methods = [], {}
-    for view in views:
-        embeddings, ids = _projection_input(frames, view, config.max_projection_points)
-        if len(ids) < 3:
-            continue
-        points, method = project_2d(embeddings, config.seed)
-        methods[view] = method
-        image = plots.scatter(points, ids, f"{view}: {method}")
-        figures.append(
-            Figure(
-                f"projection_{view}.png",
-                f"Embedding map, {view}",
-                f"{method} of {len(ids)} embeddings, one colour per identity: well-separated "
-                "embeddings form one tight cluster per identity.",
-                plots.encode_png(image),
-            )
-        )
-    return figures, methods
 
 
 def write_outputs(out: Path, figures: list[Figure], summary: dict) -> None:
@@ -295,15 +166,18 @@ def analyze(
 ) -> dict:
     """Embedding diagnostics of ``model`` (``"fdta"``/``"cstrack"``) on ``source``; returns the summary.
 
-    Writes to ``out``: ``histogram.png``, ``fraction_per_frame.png``, ``matrix_<view>_frame<t>.png`` for the
-    chosen ``frames`` (default: 3 spread over the video), ``projection_<view>.png``, ``summary.json`` and
-    ``report.html``. Identities come from ``gt`` (or ``SOURCE/gt/gt.txt``) if any, else from the tracker.
+    Writes to ``out``: ``histogram.png``, ``fraction_per_frame.png``, ``reid.png``,
+    ``matrix_<view>_frame<t>.png`` for the chosen ``frames`` (default: 3 spread over the video),
+    ``projection_<view>.png``, ``summary.json`` and ``report.html``. Identities come from ``gt`` (or
+    ``SOURCE/gt/gt.txt``) if any, else from the model's own tracker: then ``identity_source`` is
+    ``"tracker"``, ``reid_caveat`` says why the re-identification rates are self-consistency only, and a
+    warning is logged.
 
     Raises:
         FileNotFoundError: missing weights or gt. ValueError: unknown model kind, a checkpoint of another
         kind, an unreadable source.
     """
-    from discmot.analysis.extract import VIEW_DESCRIPTIONS, build_extractor
+    from discmot.analysis.extract import VIEW_DESCRIPTIONS, build_extractor, tracker_ids_caveat
     from discmot.io.video import open_source
 
     config = config or AnalysisConfig()
@@ -311,15 +185,18 @@ def analyze(
     network = load_model(model, weights)
     stream = open_source(source)
     truth = read_gt(gt_path) if gt_path else None
+    caveat = None if truth is not None else tracker_ids_caveat(model)
+    if caveat:  # the numbers would read as evidence otherwise; said once, before the run
+        log.warning("%s: no ground truth. %s", source, caveat)
     extractor = build_extractor(model, network, config, input_size, with_tracker=truth is None)
     objects = collect(extractor, stream, truth, max_frames, progress)
     stats = {view: view_statistics(objects, view, config) for view in extractor.views}
     chosen, notes = matrix_frames(objects, list(frames), config.template_lag)
     for note in notes:  # also in the report; said here since the user asked for those frames
         log.warning("%s: %s", source, note)
-    figures = statistics_figures(stats, config, model)
-    matrix_figs, matrices = matrix_figures(objects, extractor.views, chosen, config.template_lag)
-    projection_figs, methods = projection_figures(objects, extractor.views, config)
+    figures = statistics_figures(stats, config, model, caveat)
+    matrix_figs, matrices = matrix_figures(objects, extractor.views, chosen, config.template_lag, model)
+    projection_figs, methods = projection_figures(objects, extractor.views, config, model)
     if any(not m.startswith("t-SNE") for m in methods.values()):
         notes.append(
             "t-SNE skipped: scikit-learn is not installed (pip install 'discmot[analysis]'); PCA shown"
@@ -332,9 +209,12 @@ def analyze(
         "identities": "ground truth (Hungarian IoU matching)"
         if truth is not None
         else "the tracker's output ids",
+        "identity_source": "gt" if truth is not None else "tracker",
+        "reid_caveat": caveat,
         "frames": len(objects),
-        "settings": {k: getattr(config, k) for k in config.__dataclass_fields__},
-        "histogram_edges": histogram_edges(config.bins).tolist(),
+        "settings": settings_summary(config, *extractor.network_input(stream.size)),
+        # linspace leaves float noise (0.9000000000000001) that reads as a bug in a JSON file
+        "histogram_edges": np.round(histogram_edges(config.bins), 6).tolist(),
         "views": {v: view_summary(s, len(objects), VIEW_DESCRIPTIONS[v]) for v, s in stats.items()},
         "matrices": matrices,
         "projection": methods,

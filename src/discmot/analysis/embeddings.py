@@ -10,7 +10,7 @@ current frame and the track templates. This module computes those numbers on pla
 * `pair_similarities`, `similarity_histogram`, `fraction_above`: the per-frame distribution of cosine
   similarities between different objects (fixed bins over [-1, 1]) and the fraction above a threshold;
 * `cross_similarity`: the matrix between the objects of frame ``t`` and the templates (the same objects'
-  embeddings at an earlier frame), rows and columns sorted by id;
+  embeddings at an earlier frame), for the ids in both frames, the same id order on both axes;
 * `project_2d`: a 2-D map of embeddings (t-SNE with the optional scikit-learn, else PCA);
 * `fdta_detections` / `select_queries` / `fdta_matched_embeddings`: FDTA's decoder embeddings of one
   frame, the latter the paper's diagnosis protocol (queries with score > 0.3 matched to gt), also used by
@@ -158,20 +158,52 @@ def fraction_above(similarities: np.ndarray, threshold: float = SIMILARITY_THRES
     return float((similarities > threshold).mean()) if len(similarities) else float("nan")
 
 
-def cross_similarity(
-    current: FrameObjects, templates: FrameObjects, view: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cosine similarities between the objects of one frame and templates, rows and columns sorted by id.
+@dataclass(frozen=True)
+class SimilarityMatrix:
+    """Cosine similarities between the objects of one frame and the templates (see `cross_similarity`).
 
-    Returns:
-        ``(matrix [m, n], row_ids [m], col_ids [n])``; where an id is in both, its row and column hold the
-        same object, so a discriminative embedding shows a bright diagonal on a dark background.
+    Attributes:
+        matrix: ``[k, k]``; ``matrix[i, j]`` compares the object ``ids[i]`` of the current frame with the
+            template of ``ids[j]``, so same-object pairs are exactly the diagonal.
+        ids: ``[k]`` int64 ids present in both frames, increasing.
+        only_current: ids of the current frame without a template (left out), increasing.
+        only_templates: ids of the template frame absent from the current frame (left out), increasing.
     """
-    row_order = np.argsort(current.ids, kind="stable")
-    col_order = np.argsort(templates.ids, kind="stable")
-    rows = l2_normalize(current.embeddings[view][row_order])
-    cols = l2_normalize(templates.embeddings[view][col_order])
-    return rows @ cols.T, current.ids[row_order], templates.ids[col_order]
+
+    matrix: np.ndarray
+    ids: np.ndarray
+    only_current: np.ndarray
+    only_templates: np.ndarray
+
+    @property
+    def left_out(self) -> int:
+        """Number of ids left out because they were in only one of the two frames."""
+        return len(self.only_current) + len(self.only_templates)
+
+
+def _rows_of(frame_ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Row index in ``frame_ids [m]`` (unique) of each of ``wanted [k]`` (all present)."""
+    order = np.argsort(frame_ids, kind="stable")
+    return order[np.searchsorted(frame_ids[order], wanted)]
+
+
+def cross_similarity(current: FrameObjects, templates: FrameObjects, view: str) -> SimilarityMatrix:
+    """Cosine similarities between the objects of one frame and their templates, for the ids in both.
+
+    Rows (current frame) and columns (templates) hold the same ids in the same increasing order, so a
+    discriminative embedding shows a bright diagonal on a dark background. An id in only one frame has no
+    counterpart to sit on the diagonal with; it is left out (and listed) rather than shifting every later
+    same-object cell off the diagonal.
+    """
+    ids = np.intersect1d(current.ids, templates.ids).astype(np.int64)
+    rows = l2_normalize(current.embeddings[view][_rows_of(current.ids, ids)])
+    cols = l2_normalize(templates.embeddings[view][_rows_of(templates.ids, ids)])
+    return SimilarityMatrix(
+        rows @ cols.T,
+        ids,
+        np.setdiff1d(current.ids, templates.ids).astype(np.int64),
+        np.setdiff1d(templates.ids, current.ids).astype(np.int64),
+    )
 
 
 @dataclass(frozen=True)
@@ -184,12 +216,14 @@ class ReidRate:
             ``t - lag`` (counted only where that frame has at least two).
         hits: queries whose most similar candidate (cosine) has their identity.
         chance: expected rank-1 rate of a random pick, the mean of ``1 / candidates`` over the queries.
+        reason: why there are no queries (empty when there are), for a report's "n/a".
     """
 
     lag: int
     queries: int
     hits: int
     chance: float
+    reason: str = ""
 
     @property
     def rank1(self) -> float:
@@ -221,7 +255,22 @@ def reidentification(frames: list[FrameObjects], view: str, lag: int) -> ReidRat
         queries += int(known.sum())
         hits += int((best == objects.ids[known]).sum())
         chance += known.sum() / len(earlier)
-    return ReidRate(lag, queries, hits, chance / queries if queries else float("nan"))
+    if not queries:
+        return ReidRate(lag, 0, 0, float("nan"), no_reid_reason(frames, lag))
+    return ReidRate(lag, queries, hits, chance / queries)
+
+
+def no_reid_reason(frames: list[FrameObjects], lag: int) -> str:
+    """Why `reidentification` at ``lag`` found no query in ``frames``, in words."""
+    numbers = {objects.frame for objects in frames}
+    if not numbers:
+        return "no frame analysed"
+    if lag > max(numbers) - min(numbers):
+        return f"gap longer than the {len(numbers)} analysed frames span"
+    if not any(n - lag in numbers for n in numbers):
+        return f"no two analysed frames {lag} apart"
+    frames_later = f"{lag} frame{'s' if lag > 1 else ''} later"
+    return f"no object found again {frames_later} among two or more earlier objects"
 
 
 @dataclass(frozen=True)

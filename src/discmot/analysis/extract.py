@@ -46,6 +46,22 @@ VIEW_DESCRIPTIONS = {
     "reid": "CSTrack ID embeddings at the box centres (REN/SAAN branch, before association)",
 }
 
+#: How each model's tracker uses the analysed embeddings to assign the ids it outputs.
+TRACKER_ID_SOURCES = {
+    "fdta": "FDTA's tracker assigns them with the ID decoder, which reads these embeddings",
+    "cstrack": "CSTrack's JDE tracker assigns them mostly by the cosine similarity of these embeddings",
+}
+
+
+def tracker_ids_caveat(kind: str) -> str:
+    """What re-identification figures mean when the identities are the tracker's output ids (no gt)."""
+    return (
+        f"Identities here are the model's own tracker's output ids, not ground truth: "
+        f"{TRACKER_ID_SOURCES[kind]}. The re-identification rates therefore measure self-consistency (the "
+        "embeddings agree with ids they helped assign), not evidence that they discriminate objects; "
+        "measure against ground truth for that (a sequence folder with gt/gt.txt, or --gt)."
+    )
+
 
 def identify(
     detections_xyxy: np.ndarray,
@@ -115,6 +131,20 @@ class FDTAExtractor:
         tlwh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1)
         return FrameObjects(frame, ids, tlwh, {"decoder": decoder, "adapted": self._adapted(ids)})
 
+    def network_input(self, frame_size: tuple[int, int] | None) -> tuple[tuple[int, int] | None, str]:
+        """``((h, w) or None, origin)``: the network input for frames of ``frame_size = (w, h)`` (None:
+        unknown, then only the rule is known) and where it comes from."""
+        from discmot.trackers.fdta import resized_size
+
+        if self.input_size is not None:
+            return tuple(self.input_size), "given"
+        runtime = self.model.config.runtime
+        longer = f"at most {runtime.max_longer_side}" if runtime.max_longer_side else "not limited"
+        rule = f"the checkpoint's runtime config: shorter side {runtime.shorter_side}, longer side {longer}"
+        if frame_size is None:
+            return None, rule
+        return resized_size(*frame_size, runtime.shorter_side, runtime.max_longer_side), rule
+
     def _adapted(self, ids: np.ndarray) -> np.ndarray:
         """``[m, F]`` adapter outputs at the window's last frame for ``ids`` (see the module docstring)."""
         import torch
@@ -152,10 +182,15 @@ class CSTrackExtractor:
     views = ("reid",)
 
     def __init__(self, model, config: AnalysisConfig, input_size=None, with_tracker: bool = False):
+        from discmot.trackers.association import JDETrackerConfig
         from discmot.trackers.cstrack import CSTrackTracker
 
         self.config, self.with_tracker = config, with_tracker
-        self.tracker = CSTrackTracker(model, input_size=input_size)
+        self.given_input_size = input_size is not None
+        # every track identifies its boxes: the pedestrian output filter only chooses what a result file
+        # shows, and on wide boxes (dancers' arms out) it would leave nothing to analyse
+        tracker_config = JDETrackerConfig.preset("cstrack", output_filter=False)
+        self.tracker = CSTrackTracker(model, input_size=input_size, config=tracker_config)
 
     def __call__(self, frame: int, image_bgr: np.ndarray, references=None) -> FrameObjects:
         """``references = (tlwh [n, 4], ids [n])`` gt boxes (ignored with a tracker)."""
@@ -168,6 +203,11 @@ class CSTrackExtractor:
         rows = keep[rows]
         embeddings = detections.embeddings[rows].astype(np.float32)
         return FrameObjects(frame, ids, detections.boxes[rows], {"reid": embeddings})
+
+    def network_input(self, frame_size: tuple[int, int] | None) -> tuple[tuple[int, int], str]:
+        """``((h, w), origin)``: every frame is letterboxed to the tracker's input size, whatever its size."""
+        origin = "given" if self.given_input_size else "the checkpoint's config (input_size)"
+        return tuple(self.tracker.input_size), origin
 
 
 def build_extractor(kind: str, model, config: AnalysisConfig, input_size=None, with_tracker: bool = False):

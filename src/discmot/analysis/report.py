@@ -17,6 +17,7 @@ STYLE = (
     "td,th{border:1px solid #bbb;padding:4px 10px;text-align:right}"
     "th{background:#eee}td:first-child{text-align:left}figure{margin:1.5em 0}"
     "figcaption{font-size:90%;color:#444;max-width:800px}img{border:1px solid #ddd}"
+    ".caveat{border-left:4px solid #c60;background:#fff4e5;padding:6px 10px;max-width:800px}"
 )
 
 #: Statistics in the table, in order: (summary key, column title, format).
@@ -63,6 +64,19 @@ def _table(summary: dict) -> str:
     )
 
 
+def reid_cell(rate: dict) -> str:
+    """``"0.917 (0.104)"`` (rank-1, chance), or ``"n/a (<why>)"`` for a rate that could not be measured."""
+    if rate["rank1"] is None:
+        return f"n/a ({rate.get('reason') or 'no query'})"
+    return f"{format_number(rate['rank1'], '{:.3f}')} ({format_number(rate['chance'], '{:.3f}')})"
+
+
+def caveat_html(summary: dict) -> str:
+    """The tracker-ids warning as a highlighted paragraph (empty with ground truth)."""
+    caveat = summary.get("reid_caveat")
+    return f'<p class="caveat"><b>Self-consistency only.</b> {html.escape(caveat)}</p>' if caveat else ""
+
+
 def _reid_table(summary: dict) -> str:
     """Rank-1 re-identification per view and gap; cells ``data-key="<view>.reid.<lag>.rank1"``."""
     lags = summary["settings"]["reid_lags"]
@@ -70,16 +84,21 @@ def _reid_table(summary: dict) -> str:
     rows = []
     for view, stats in summary["views"].items():
         cells = "".join(
-            f'<td data-key="{view}.reid.{r["lag"]}.rank1">{format_number(r["rank1"], "{:.3f}")}'
-            f" ({format_number(r['chance'], '{:.3f}')})</td>"
+            f'<td data-key="{view}.reid.{r["lag"]}.rank1">{html.escape(reid_cell(r))}</td>'
             for r in stats["reid"]
         )
         rows.append(f"<tr><td>{html.escape(view)}</td>{cells}</tr>")
     return (
         "<p>Rank-1 re-identification: the most similar object that many frames earlier is the same "
         "object (in brackets: chance).</p>"
-        f"<table><tr><th>embeddings</th>{head}</tr>{''.join(rows)}</table>"
+        f"{caveat_html(summary)}<table><tr><th>embeddings</th>{head}</tr>{''.join(rows)}</table>"
     )
+
+
+def network_input_text(settings: dict) -> str:
+    """``"160x256 (h x w; given)"``, or the rule alone when the frame size was unknown."""
+    size, origin = settings.get("input_size"), settings.get("input_size_origin") or "unknown"
+    return f"{size[0]}x{size[1]} (h x w; {origin})" if size else origin
 
 
 def _figure(figure: Figure) -> str:
@@ -101,7 +120,8 @@ def render_html(summary: dict, figures: list[Figure]) -> str:
     provenance = (
         f"model <b>{html.escape(summary['model'])}</b>, "
         f"weights <code>{html.escape(summary['weights'])}</code>, "
-        f"source <code>{html.escape(summary['source'])}</code>, identities from "
+        f"source <code>{html.escape(summary['source'])}</code>, network input "
+        f"{html.escape(network_input_text(summary['settings']))}, identities from "
         f"{html.escape(summary['identities'])}"
     )
     return (

@@ -95,11 +95,16 @@ def _run_analyze(args: argparse.Namespace) -> int:
         shown = "n/a" if fraction is None else f"{fraction:.3f}"
         print(f"{view}: {stats['pairs']} different-object pairs, fraction > {args.threshold:g}: {shown}")
         rates = ", ".join(
-            f"{r['lag']}: n/a"
+            f"{r['lag']}: n/a ({r['reason']})"
             if r["rank1"] is None
             else f"{r['lag']}: {r['rank1']:.3f} (chance {r['chance']:.3f})"
             for r in stats["reid"]
         )
         print(f"{view}: rank-1 re-identification across a gap of (frames) {rates}")
+    if summary.get("reid_caveat"):  # the whole caveat was logged as the run started
+        print(
+            "note: no ground truth, so these rates only say that the embeddings agree with the ids they "
+            "helped assign"
+        )
     print(f"report: {args.out}/report.html")
     return 0

@@ -1,9 +1,9 @@
 """Small charts drawn with OpenCV and numpy only: histograms, line plots, heatmaps, scatter plots.
 
 matplotlib is not a dependency of discmot, so the embedding report's figures are drawn here directly:
-white background, black axes with ticks and labels, a title, and a legend or colour bar. Every function
-returns a ``(H, W, 3)`` uint8 BGR image; `encode_png` turns it into PNG bytes. OpenCV is imported inside
-the functions.
+white background, black axes with ticks and labels, a title (and an optional subtitle line), and a legend
+or colour bar. Every function returns a ``(H, W, 3)`` uint8 BGR image; `encode_png` turns it into PNG
+bytes. OpenCV is imported inside the functions.
 """
 
 from __future__ import annotations
@@ -20,6 +20,32 @@ GREY = (170, 170, 170)
 RED = (40, 40, 220)
 #: Colours of successive series in line plots and histograms (BGR).
 SERIES_COLORS = ((180, 119, 31), (14, 127, 255), (44, 160, 44), (40, 39, 214), (189, 103, 148))
+#: Colours of identities in scatter plots (BGR), one per id for up to 20 ids in a plot. The first ten are
+#: matplotlib's tab10; the other ten were picked to keep every pair at least 27 CIELAB units apart (tab20's
+#: light partners of tab10 come within 17 of each other) and none pale against the white background.
+#: `discmot.viz.draw.id_color`, made for video overlays, puts some ids a few degrees of hue apart.
+ID_PALETTE = (
+    (180, 119, 31),
+    (14, 127, 255),
+    (44, 160, 44),
+    (40, 39, 214),
+    (189, 103, 148),
+    (75, 86, 140),
+    (194, 119, 227),
+    (127, 127, 127),
+    (34, 189, 188),
+    (207, 190, 23),
+    (230, 50, 240),
+    (120, 187, 255),
+    (57, 121, 99),
+    (212, 190, 250),
+    (138, 223, 152),
+    (38, 61, 43),
+    (232, 199, 174),
+    (180, 30, 145),
+    (121, 59, 57),
+    (108, 68, 179),
+)
 FONT_SCALE = 0.45
 MARGIN = (70, 40, 30, 55)  # left, top, right, bottom (pixels around the plot area)
 
@@ -87,17 +113,30 @@ class Axes:
         return int(round(self.top + self.height - (value - self.ylim[0]) / span * self.height))
 
 
-def _figure(size: tuple[int, int], title: str) -> np.ndarray:
-    """A white ``(height, width)`` canvas with a centred title."""
+#: Extra space above the plot area taken by a subtitle line (pixels).
+SUBTITLE_SPACE = 18
+
+
+def _figure(size: tuple[int, int], title: str, subtitle: str = "") -> np.ndarray:
+    """A white ``(height, width)`` canvas with a centred title and, if given, a smaller subtitle below."""
     image = np.full((size[0], size[1], 3), 255, np.uint8)
     _text(image, title, (size[1] // 2, 24), 0.55, align="centre", thickness=1)
+    if subtitle:
+        _text(image, subtitle, (size[1] // 2, 24 + SUBTITLE_SPACE), 0.42, (60, 60, 60), "centre")
     return image
 
 
-def _plot_axes(image: np.ndarray, xlim, ylim, right_space: int = 0) -> Axes:
+def _plot_axes(image: np.ndarray, xlim, ylim, right_space: int = 0, top_space: int = 0) -> Axes:
     left, top, right, bottom = MARGIN
     height, width = image.shape[:2]
-    return Axes(left, top, width - left - right - right_space, height - top - bottom, xlim, ylim)
+    return Axes(
+        left,
+        top + top_space,
+        width - left - right - right_space,
+        height - top - top_space - bottom,
+        xlim,
+        ylim,
+    )
 
 
 def _draw_axes(image: np.ndarray, axes: Axes, xticks, yticks, xlabel: str, ylabel: str, fmt="{:g}") -> None:
@@ -125,6 +164,14 @@ def _nice_ticks(low: float, high: float, count: int = 5) -> np.ndarray:
     step = 10 ** np.floor(np.log10(span / count))
     step *= min((m for m in (1, 2, 5, 10) if span / (step * m) <= count), default=10)
     return np.arange(np.ceil(low / step) * step, high + step * 1e-6, step)
+
+
+def _legend_width(labels) -> int:
+    """Pixels a `_legend` of ``labels`` takes horizontally (square, gap, the widest label)."""
+    import cv2
+
+    widths = [cv2.getTextSize(str(label), cv2.FONT_HERSHEY_SIMPLEX, FONT_SCALE, 1)[0][0] for label in labels]
+    return 18 + max(widths, default=0)
 
 
 def _legend(
@@ -188,15 +235,18 @@ def line_plot(
     ylabel: str,
     ylim: tuple[float, float] = (0.0, 1.0),
     size: tuple[int, int] = (340, 640),
+    subtitle: str = "",
 ) -> np.ndarray:
-    """Lines ``name -> (x [n], y [n])`` with dots (NaN values leave gaps), legend top left."""
+    """Lines ``name -> (x [n], y [n])`` with dots (NaN values leave gaps), legend right of the plot area
+    (inside it, it would hide lines near its corner: rates near 1 sit at the top left)."""
     import cv2
 
     xs = [float(v) for x, _ in series.values() for v in x]
     xlim = (min(xs, default=0.0), max(xs, default=1.0))
     xlim = xlim if xlim[1] > xlim[0] else (xlim[0] - 1, xlim[0] + 1)
-    image = _figure(size, title)
-    axes = _plot_axes(image, xlim, ylim)
+    image = _figure(size, title, subtitle)
+    legend_space = _legend_width(series) + 12
+    axes = _plot_axes(image, xlim, ylim, legend_space, SUBTITLE_SPACE if subtitle else 0)
     _draw_axes(image, axes, _nice_ticks(*xlim, 8), _nice_ticks(*ylim), xlabel, ylabel)
     for k, (x, y) in enumerate(series.values()):
         color = SERIES_COLORS[k % len(SERIES_COLORS)]
@@ -208,7 +258,7 @@ def line_plot(
             if p is not None:
                 cv2.circle(image, p, 3, color, -1, cv2.LINE_AA)
     entries = [(name, SERIES_COLORS[k % len(SERIES_COLORS)]) for k, name in enumerate(series)]
-    _legend(image, entries, (axes.left + 8, axes.top + 8))
+    _legend(image, entries, (axes.left + axes.width + 12, axes.top))
     return image
 
 
@@ -231,6 +281,7 @@ def heatmap(
     vmin: float = -1.0,
     vmax: float = 1.0,
     cell: int | None = None,
+    subtitle: str = "",
 ) -> np.ndarray:
     """A matrix ``[m, n]`` as coloured cells with row/column labels, the values printed in the cells when
     they fit, and a colour bar from ``vmin`` to ``vmax`` on the right."""
@@ -238,9 +289,9 @@ def heatmap(
 
     m, n = matrix.shape
     cell = cell or int(np.clip(360 // max(m, n, 1), 14, 48))
-    left, top = 80, 50
+    left, top = 80, 50 + (SUBTITLE_SPACE if subtitle else 0)
     width = max(left + n * cell + 120, 420)
-    image = _figure((top + m * cell + 70, width), title)
+    image = _figure((top + m * cell + 70, width), title, subtitle)
     colours = colormap(matrix, vmin, vmax)
     for i in range(m):
         for j in range(n):
@@ -283,6 +334,16 @@ def _colour_bar(image: np.ndarray, corner: tuple[int, int], height: int, vmin: f
         _text(image, f"{value:g}", (x + 23, ty + 4))
 
 
+def id_colors(ids) -> dict[int, tuple[int, int, int]]:
+    """BGR colour of every distinct id in ``ids [N]``: `ID_PALETTE` in increasing id order when there are
+    at most 20 (so any 20 ids get 20 well-separated colours, whatever their values), else
+    `discmot.viz.draw.id_color` for all."""
+    unique = sorted({int(i) for i in np.asarray(ids).reshape(-1)})
+    if len(unique) > len(ID_PALETTE):
+        return {i: id_color(i) for i in unique}
+    return dict(zip(unique, ID_PALETTE, strict=False))
+
+
 def scatter(
     points: np.ndarray,
     ids: np.ndarray,
@@ -292,7 +353,7 @@ def scatter(
     size: tuple[int, int] = (480, 640),
     max_legend: int = 20,
 ) -> np.ndarray:
-    """Points ``[N, 2]`` coloured by identity ``ids [N]`` (`discmot.viz.draw.id_color`), legend right."""
+    """Points ``[N, 2]`` coloured by identity ``ids [N]`` (`id_colors`), legend right."""
     import cv2
 
     points = np.asarray(points, np.float64).reshape(-1, 2)
@@ -302,10 +363,11 @@ def scatter(
     image = _figure(size, title)
     axes = _plot_axes(image, (low[0] - pad[0], high[0] + pad[0]), (low[1] - pad[1], high[1] + pad[1]), 90)
     _draw_axes(image, axes, [], [], xlabel, ylabel)
+    colours = id_colors(ids)
     for (px, py), identity in zip(points, ids, strict=True):
-        cv2.circle(image, (axes.x(px), axes.y(py)), 4, id_color(int(identity)), -1, cv2.LINE_AA)
-    unique = sorted({int(i) for i in ids})
-    entries = [(f"id {i}", id_color(i)) for i in unique[:max_legend]]
+        cv2.circle(image, (axes.x(px), axes.y(py)), 4, colours[int(identity)], -1, cv2.LINE_AA)
+    unique = sorted(colours)
+    entries = [(f"id {i}", colours[i]) for i in unique[:max_legend]]
     _legend(image, entries, (axes.left + axes.width + 12, axes.top))
     if len(unique) > max_legend:
         _text(
