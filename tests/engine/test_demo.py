@@ -19,7 +19,7 @@ import pytest
 
 from discmot.cli import main as cli_main
 from discmot.data.synth import generate_dataset
-from discmot.engine.demo import DemoConfig, draw_video
+from discmot.engine.demo import DemoConfig, draw_video, gif_stride
 from discmot.io.video import VideoWriter, open_source
 from helpers import shared_file
 
@@ -175,6 +175,15 @@ def test_drawn_video_shows_the_result_file(tmp_path):
     left_edge = decoded[1][bar + 20, 10].astype(int)  # frame 2: x = 10, y = 8..24
     assert np.abs(left_edge - np.array(id_color(5))).max() <= 24, left_edge
     assert np.abs(decoded[0][bar + 20, 10].astype(int) - np.array(id_color(5))).max() > 24  # not in frame 1
+
+
+def test_the_gif_spans_a_long_source():
+    config = DemoConfig()  # at most 50 frames, every 3rd
+    assert gif_stride(150, config) == 3 and gif_stride(None, config) == 3
+    for length in (151, 795, 10_000):
+        stride = gif_stride(length, config)
+        taken = range(0, length, stride)[: config.gif_frames]
+        assert len(taken) <= config.gif_frames and taken[-1] >= length - stride  # up to the source's end
 
 
 def test_a_setting_that_stops_one_model_stops_the_demo_before_any_runs(tmp_path, capsys):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from importlib import resources
@@ -71,9 +72,11 @@ class DemoConfig:
     input_size: tuple[int, int] = (160, 256)
     #: Drawn frames are enlarged by this factor in the MP4 (small synthetic frames are hard to read).
     video_scale: int = 2
-    gif_width: int = 480
+    #: Wide enough for the id labels of two panels side by side to be read.
+    gif_width: int = 720
     gif_fps: float = 10.0
-    #: Every ``gif_step``-th frame goes into the GIF, at most ``gif_frames`` of them.
+    #: Every ``gif_step``-th frame goes into the GIF, at most ``gif_frames`` of them; a longer source
+    #: takes a longer step, so that the preview spans all of it (`gif_stride`).
     gif_step: int = 3
     gif_frames: int = 50
     #: Colour change (0-255 units) below which a GIF pixel is not re-coded (`discmot.io.gif.encode_gif`).
@@ -210,6 +213,7 @@ def draw_video(
     rows = {name: read_results_by_frame(path) for name, path in results.items()}
     trails = {name: TrailHistory() for name in results}
     scale = config.video_scale if max(frames.size) * config.video_scale <= 1920 else 1
+    stride = gif_stride(frames.num_frames, config)
     preview: list[np.ndarray] = []
     with contextlib.ExitStack() as stack:
         bar = stack.enter_context(_progress(frames.num_frames, "draw", progress))
@@ -222,7 +226,7 @@ def draw_video(
                 size = (canvas.shape[1], canvas.shape[0])
                 writer = stack.enter_context(VideoWriter(mp4, frames.fps or 25.0, size))
             writer.write(canvas)
-            if (number - 1) % config.gif_step == 0 and len(preview) < config.gif_frames:
+            if (number - 1) % stride == 0 and len(preview) < config.gif_frames:
                 factor = min(1.0, config.gif_width / canvas.shape[1])
                 preview.append(cv2.resize(canvas, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA))
             bar.update(1)
@@ -230,6 +234,14 @@ def draw_video(
             raise ValueError(f"{frames.location}: no frames to draw")
     write_gif(gif, preview, config.gif_fps, tolerance=config.gif_tolerance)
     return {"mp4_frames": writer.frames_written, "gif_frames": len(preview)}
+
+
+def gif_stride(num_frames: int | None, config: DemoConfig) -> int:
+    """The GIF takes every ``stride``-th frame: ``config.gif_step``, or more for a source too long for
+    ``config.gif_frames`` frames at that step (an unknown length keeps the step)."""
+    if num_frames is None:
+        return config.gif_step
+    return max(config.gif_step, math.ceil(num_frames / config.gif_frames))
 
 
 def _progress(total, desc: str, enabled: bool):
