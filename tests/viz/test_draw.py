@@ -10,7 +10,7 @@ import sys
 import numpy as np
 
 from discmot.structures import Detections, Tracks
-from discmot.viz.draw import TrailHistory, draw_detections, draw_tracks, id_color
+from discmot.viz.draw import TrailHistory, draw_caption, draw_detections, draw_tracks, id_color
 
 
 def tracks(ids, boxes, scores=None) -> Tracks:
@@ -57,6 +57,16 @@ def test_crowded_labels_move_down_instead_of_covering_each_other():
     below = slice(50, 120)
     assert label_pixels(crowded, 2, below) > 0.6 * one_label
     assert label_pixels(crowded, 7, below) > 0.6 * one_label
+
+
+def test_caption_sits_in_the_top_right_corner():
+    frame = np.full((120, 160, 3), 200, np.uint8)
+    assert draw_caption(frame, "frame 12") is frame
+    changed = (frame != 200).any(axis=2)
+    rows, cols = np.nonzero(changed)
+    assert rows.min() == 0 and cols.max() == 159  # the corner
+    assert rows.max() < 30 and cols.min() > 60  # and only there
+    assert (frame[rows, cols] == 32).all(axis=1).mean() > 0.5  # a dark box behind light text
 
 
 def test_draw_tracks_with_scores_and_boxes_outside_the_frame():

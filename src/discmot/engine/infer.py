@@ -29,7 +29,7 @@ from discmot.io.mot import write_mot_results
 from discmot.io.video import IMAGE_EXTENSIONS, FrameSource, SequenceFrames, VideoWriter, open_source
 from discmot.structures import Detections, Tracks
 from discmot.trackers.base import Tracker, is_end_to_end
-from discmot.viz.draw import TrailHistory, draw_tracks
+from discmot.viz.draw import TrailHistory, draw_caption, draw_tracks
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def track_source(
         embed: a ReID embedder run on each frame's boxes (it replaces precomputed embeddings).
         detections: precomputed detections, or a file for `discmot.trackers.detectors.load_precomputed`.
         save_txt: results file (rows ``frame,id,x,y,w,h,score,-1,-1,-1``, 1-based frames), written atomically.
-        save_video: annotated H.264 MP4 (boxes, ids, trails, a colour per id).
+        save_video: annotated H.264 MP4 (boxes, ids, trails, a colour per id, the frame number).
         progress: show a progress bar with the frame rate on stderr (``None``: when stderr is a terminal).
         min_score: drop precomputed detections scoring below (detectors apply their own threshold).
         trail_length: frames of trail drawn behind each track.
@@ -115,7 +115,10 @@ def track_source(
                 tracked += 1
                 if writer is not None:
                     trails.update(tracks)
-                    writer.write(draw_tracks(image.copy(), tracks, trails))  # the tracker may keep the frame
+                    drawn = draw_tracks(
+                        image.copy(), tracks, trails
+                    )  # a copy: the tracker may keep the frame
+                    writer.write(draw_caption(drawn, f"frame {frame_number}"))
                 bar.update(1)
         except KeyboardInterrupt:
             if frames.num_frames is not None:

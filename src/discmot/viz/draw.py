@@ -156,6 +156,21 @@ def _line_width(frame: np.ndarray) -> int:
     return max(1, round(min(frame.shape[:2]) / 300))
 
 
+def draw_caption(frame: np.ndarray, text: str) -> np.ndarray:
+    """Writes ``text`` in light grey on a dark box in the frame's top-right corner (e.g. the frame number,
+    to find a video frame's rows in the results). Returns ``frame`` (drawn in place)."""
+    import cv2
+
+    scale = max(0.4, frame.shape[0] / 1200)
+    (width, height), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    x, box_h = max(frame.shape[1] - width - 6, 0), height + baseline + 4
+    cv2.rectangle(frame, (x, 0), (frame.shape[1], box_h), (32, 32, 32), cv2.FILLED)
+    cv2.putText(
+        frame, text, (x + 3, height + 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (235, 235, 235), 1, cv2.LINE_AA
+    )
+    return frame
+
+
 def with_title(frame: np.ndarray, title: str, bar_height: int = 22) -> np.ndarray:
     """A new frame: ``frame`` below a dark bar of ``bar_height`` pixels carrying ``title``."""
     import cv2
