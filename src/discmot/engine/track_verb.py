@@ -150,7 +150,8 @@ def track(
             folder of sequences is always tracked whole, as its scores need every frame.
 
     Raises:
-        ValueError: bad input, or an option the chosen model does not use (one line naming it).
+        ValueError: bad input, or an option the chosen model does not use (one line naming it as the
+            command line spells it: ``--split-out`` for ``split_out``).
     """
     association = AssociationOptions(
         benchmark=benchmark,
