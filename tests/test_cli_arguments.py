@@ -16,6 +16,8 @@ from discmot.cli import build_parser
         (["track", "v.mp4", "--input-size", "8000x8000"], "at most 4096"),
         (["track", "v.mp4", "--input-size", "160"], "HEIGHTxWIDTH"),
         (["track", "v.mp4", "--frame-rate", "inf"], "positive number of frames per second"),
+        (["eval", "--gt-folder", "g", "--trackers-folder", "t", "--workers", "0"], "at least 1"),
+        (["track", "v.mp4", "--max-frames", "0"], "at least 1"),
         (
             ["analyze", "v.mp4", "--model", "fdta", "--weights", "w", "--out", "o", "--max-frames", "0"],
             "at least 1",

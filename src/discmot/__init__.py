@@ -1,10 +1,11 @@
 """discmot: multi-object tracking with discriminative object embeddings.
 
 The public face: `track` (``discmot track`` as one call), `evaluate` (TrackEval-exact scores),
-`load_model` (the FDTA or CSTrack network of a checkpoint) and `bundled_weights` (the tiny checkpoints
-shipped for the demo). Each is the library's own function, imported on first use (PEP 562), so
-``import discmot`` and the evaluation CLI start fast while ``help(discmot.track)`` and editors see the
-real signature and docstring.
+`load_model` (the FDTA or CSTrack network of a checkpoint), `bundled_weights` (the tiny checkpoints
+shipped for the demo) and `EvalInputError` (what `evaluate` raises for bad input; a ``ValueError``).
+Each is the library's own object, imported on first use (PEP 562), so ``import discmot`` and the
+evaluation CLI start fast while ``help(discmot.track)`` and editors see the real signature and
+docstring.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ _PUBLIC = {
     "evaluate": "discmot.eval.runner",
     "load_model": "discmot.models.registry",
     "bundled_weights": "discmot.engine.demo",
+    "EvalInputError": "discmot.eval.runner",
 }
 
 __all__ = ["__version__", *sorted(_PUBLIC)]

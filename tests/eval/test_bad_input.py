@@ -65,10 +65,15 @@ def assert_clean_failure(status: int, stderr: str, output: Path, *fragments: str
     assert not output.exists() or not any(output.rglob("*")), "no partial output may be left"
 
 
-def test_valid_benchmark_succeeds(tmp_path, capsys):
+def test_valid_benchmark_succeeds(tmp_path, capsys, caplog):
     gt, trackers = write_benchmark(tmp_path)
-    status, _ = run_cli(gt, trackers, tmp_path / "out", capsys)
+    with caplog.at_level("INFO", logger="discmot"):
+        status, _ = run_cli(gt, trackers, tmp_path / "out", capsys)
     assert status == 0
+    assert (
+        f"trk: wrote pedestrian_summary.txt and pedestrian_detailed.csv in {tmp_path / 'out' / 'trk'}"
+        in caplog.text
+    )
     assert (tmp_path / "out" / "trk" / "pedestrian_summary.txt").is_file()
     assert (tmp_path / "out" / "r.json").is_file()
 
@@ -84,6 +89,7 @@ def test_valid_benchmark_succeeds(tmp_path, capsys):
         (TRACKER_ROWS + ["3,6,80,12,20,40,1,-1,-1,-1"], 4, "appears twice"),  # duplicate id in a frame
         (TRACKER_ROWS + ["4,7,80,12,20,40,1,-1,-1,-1"], 4, "out of range"),  # frame beyond seqLength
         (TRACKER_ROWS[:2] + ["", TRACKER_ROWS[2]], 3, "blank line"),
+        (["\ufeff" + TRACKER_ROWS[0]] + TRACKER_ROWS[1:], 1, "byte-order mark (BOM)"),  # saved by Notepad
     ],
 )
 def test_bad_tracker_rows(tmp_path, capsys, tracker_rows, line, words):

@@ -94,3 +94,58 @@ def test_one_sequence_of_a_benchmark_is_evaluated_by_name(tmp_path):
     with pytest.raises(Exception, match="either a seqmap or the sequences"):
         evaluate(gt_root, results, benchmark="DanceTrack", split="val", seqmap=gt_root / "val_seqmap.txt",
                  sequences=["seq-a"])  # fmt: skip
+
+
+def two_sequence_root(tmp_path):
+    """`write_dataset_root` with a second sequence, seq-b, whose gt and results equal seq-a's."""
+    gt_root, results = write_dataset_root(tmp_path)
+    seq_b = gt_root / "val" / "seq-b"
+    (seq_b / "gt").mkdir(parents=True)
+    (seq_b / "gt" / "gt.txt").write_text((gt_root / "val" / "seq-a" / "gt" / "gt.txt").read_text())
+    (seq_b / "seqinfo.ini").write_text("[Sequence]\nname=seq-b\nseqLength=3\n")
+    (results / "seq-b.txt").write_text((results / "seq-a.txt").read_text())
+    return gt_root, results
+
+
+def test_a_seqmap_without_its_header_line_is_warned_about(tmp_path, caplog):
+    gt_root, results = two_sequence_root(tmp_path)
+    (gt_root / "val_seqmap.txt").write_text("seq-a\nseq-b\n")  # hand-written, no header line
+    with caplog.at_level("WARNING", logger="discmot"):
+        scored = evaluate(gt_root, results, benchmark="DanceTrack", split="val", write_summaries=False)
+    assert list(scored["my_tracker"]) == ["seq-b", "COMBINED"]  # as TrackEval: the first line is a header
+    assert "its first line 'seq-a' is read as the header" in caplog.text
+    caplog.clear()
+    (gt_root / "val_seqmap.txt").write_text("name\nseq-a\nseq-b\n")
+    with caplog.at_level("WARNING", logger="discmot"):
+        evaluate(gt_root, results, benchmark="DanceTrack", split="val", write_summaries=False)
+    assert "header" not in caplog.text
+
+
+def test_named_sequences_leave_the_other_result_files_unmentioned(tmp_path, caplog):
+    gt_root, results = two_sequence_root(tmp_path)
+    with caplog.at_level("WARNING", logger="discmot"):
+        evaluate(
+            gt_root, results, benchmark="DanceTrack", split="val", write_summaries=False, sequences=["seq-a"]
+        )
+    assert "not evaluated" not in caplog.text
+    (gt_root / "val_seqmap.txt").write_text("name\nseq-a\n")  # a seqmap may hide a typo: said
+    with caplog.at_level("WARNING", logger="discmot"):
+        evaluate(gt_root, results, benchmark="DanceTrack", split="val", write_summaries=False)
+    assert "seq-b.txt: not evaluated" in caplog.text
+
+
+def test_one_trackers_own_folder_is_named_after_the_tracker_not_data(tmp_path):
+    gt_root, results = write_dataset_root(tmp_path)
+    data = results / "data"
+    data.mkdir()
+    (results / "seq-a.txt").rename(data / "seq-a.txt")  # outputs/my_tracker/data/seq-a.txt
+    for folder in (results, data):
+        scored = evaluate(gt_root, folder, benchmark="DanceTrack", split="val", write_summaries=False)
+        assert list(scored) == ["my_tracker"], folder
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, True])
+def test_workers_must_be_a_positive_whole_number(tmp_path, workers):
+    gt_root, results = write_dataset_root(tmp_path)
+    with pytest.raises(ValueError, match="at least 1"):
+        evaluate(gt_root, results, benchmark="DanceTrack", split="val", workers=workers)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from discmot.cli.arguments import show_progress
+from discmot.cli.arguments import positive_int, show_progress
 
 log = logging.getLogger("discmot")
 
@@ -68,7 +68,9 @@ def add_eval(verbs) -> None:
         choices=METRIC_FAMILIES,
         help="metric families (Count is always computed)",
     )
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="evaluate sequences in N processes")
+    p.add_argument(
+        "--workers", type=positive_int, default=1, metavar="N", help="evaluate sequences in N processes"
+    )
     p.add_argument(
         "--output-folder",
         metavar="DIR",

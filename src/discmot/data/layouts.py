@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from discmot.io.mot import MotFormatError, read_seqinfo, read_seqmap
+from discmot.io.mot import MotFormatError, read_seqinfo, read_seqmap, read_seqmap_header
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,9 @@ def resolve_eval_plan(
         tracker_root = trackers_folder
     if not tracker_root.is_dir():
         raise LayoutError(f"{trackers_folder}: trackers folder not found")
-    files, outputs = _tracker_files(tracker_root, [s.name for s in found], trackers, tracker_sub_folder)
+    files, outputs = _tracker_files(
+        tracker_root, [s.name for s in found], trackers, tracker_sub_folder, warn_unlisted=sequences is None
+    )
     if output_folder is not None:
         outputs = {name: Path(output_folder) / name if name else Path(output_folder) for name in outputs}
     return EvalPlan(found, files, outputs, seqmap_file)
@@ -140,6 +142,7 @@ def _sequence_names(gt_root: Path, seqmap_file: Path | None) -> list[str]:
         if not seqmap_file.is_file():
             raise LayoutError(f"{seqmap_file}: seqmap file not found")
         names = read_seqmap(seqmap_file)
+        _warn_if_header_is_a_sequence(seqmap_file, gt_root)
         if not names:
             raise LayoutError(f"{seqmap_file}: the seqmap lists no sequence (its first line is a header)")
         return names
@@ -147,6 +150,20 @@ def _sequence_names(gt_root: Path, seqmap_file: Path | None) -> list[str]:
     if not names:
         raise LayoutError(f"{gt_root}: no seqmap and no <seq>/gt/gt.txt below this folder")
     return names
+
+
+def _warn_if_header_is_a_sequence(seqmap_file: Path, gt_root: Path) -> None:
+    """A hand-written seqmap without its header line loses its first sequence (TrackEval skips the first
+    line as the header, and so does discmot): said when that line names a sequence with ground truth."""
+    header = read_seqmap_header(seqmap_file)
+    if header and (gt_root / header / "gt" / "gt.txt").is_file():
+        log.warning(
+            "%s: its first line %r is read as the header (as TrackEval reads seqmaps), so sequence %r is "
+            "not evaluated; start the file with a header line such as 'name'",
+            seqmap_file,
+            header,
+            header,
+        )
 
 
 def _sequence_files(gt_root: Path, name: str) -> SequenceFiles:
@@ -164,11 +181,19 @@ def _sequence_files(gt_root: Path, name: str) -> SequenceFiles:
 
 
 def _tracker_files(
-    root: Path, sequences: list[str], trackers: list[str] | None, sub_folder: str
+    root: Path, sequences: list[str], trackers: list[str] | None, sub_folder: str, warn_unlisted: bool = True
 ) -> tuple[dict[str, dict[str, Path]], dict[str, Path]]:
-    """Result files of every tracker; a folder holding ``<seq>.txt`` directly is one tracker."""
+    """Result files of every tracker; a folder holding ``<seq>.txt`` directly is one tracker, named after
+    it (after its parent when it is the ``sub_folder`` itself: ``MyTracker/data`` is ``MyTracker``).
+    ``warn_unlisted``: say which result files no listed sequence matches (not when the user named the
+    sequences to evaluate)."""
     if trackers is None and any((root / f"{name}.txt").is_file() for name in sequences):
-        return {root.name: _result_files(root, sequences, root.name)}, {root.name: root}
+        name = root.resolve().parent.name if sub_folder and root.name == sub_folder else root.name
+        return {name: _result_files(root, sequences, name, warn_unlisted)}, {name: root}
+    data = root / sub_folder if sub_folder else None
+    if trackers is None and data is not None and any((data / f"{n}.txt").is_file() for n in sequences):
+        # one tracker's own folder (``MyTracker`` holding ``data/<seq>.txt``), not a folder of trackers
+        return {root.name: _result_files(data, sequences, root.name, warn_unlisted)}, {root.name: root}
     if trackers is None:
         trackers = sorted(p.name for p in root.iterdir() if p.is_dir())
         if not trackers:
@@ -179,19 +204,19 @@ def _tracker_files(
         if not folder.is_dir():
             raise LayoutError(f"{folder}: folder of tracker {tracker!r} not found")
         data = folder / sub_folder if sub_folder and (folder / sub_folder).is_dir() else folder
-        files[tracker] = _result_files(data, sequences, tracker)
+        files[tracker] = _result_files(data, sequences, tracker, warn_unlisted)
         outputs[tracker] = folder
     return files, outputs
 
 
-def _result_files(folder: Path, sequences: list[str], tracker: str) -> dict[str, Path]:
+def _result_files(folder: Path, sequences: list[str], tracker: str, warn_unlisted: bool) -> dict[str, Path]:
     expected = {name: folder / f"{name}.txt" for name in sequences}
     missing = [str(path) for path in expected.values() if not path.is_file()]
     if missing:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise LayoutError(f"{missing[0]}: result file of tracker {tracker!r} not found{more}")
     known = {path.name for path in expected.values()} | OUTPUT_FILE_NAMES
-    unknown = sorted(p for p in folder.glob("*.txt") if p.name not in known)
+    unknown = sorted(p for p in folder.glob("*.txt") if p.name not in known) if warn_unlisted else []
     if unknown:  # as TrackEval: ignored (e.g. other detectors' results beside a subset's seqmap), but said
         more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
         log.warning(

@@ -83,6 +83,8 @@ def evaluate(
     """
     metric_names = _metric_names(metrics)
     preset = benchmark_preset(benchmark)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise EvalInputError(f"workers {workers!r}: give a whole number of processes, at least 1")
     try:
         plan = resolve_eval_plan(
             gt_folder,
@@ -226,6 +228,10 @@ def _write_outputs(
                     raise
                 log.warning(
                     "could not write summaries to %s (%s); use --output-folder", folder, error.strerror
+                )
+            else:  # beside the results by default, as TrackEval: said, since it writes into their folder
+                log.info(
+                    "%s: wrote pedestrian_summary.txt and pedestrian_detailed.csv in %s", tracker, folder
                 )
     if json_path is not None:
         report.write_json(json_path, results)

@@ -225,6 +225,10 @@ def _to_float(field: str, column: int, path: str | Path, line: int) -> float:
     try:
         return float(field)
     except ValueError:
+        if line == 1 and column == 0 and field.startswith("\ufeff"):
+            raise MotFormatError(
+                path, "the file starts with a UTF-8 byte-order mark (BOM): save it without one", line
+            ) from None
         raise MotFormatError(path, f"column {column + 1} is not a number: {field!r}", line) from None
 
 
@@ -496,12 +500,21 @@ def read_seqmap(path: str | Path) -> list[str]:
     The name is the first comma-separated field, not stripped of spaces (TrackEval keeps them);
     rows whose first field is empty are skipped.
     """
+    return [row[0] for row in _seqmap_rows(path)[1:] if row and row[0] != ""]
+
+
+def read_seqmap_header(path: str | Path) -> str | None:
+    """The first field of a seqmap's first row (its header, ``name`` by convention); None if empty."""
+    rows = _seqmap_rows(path)
+    return rows[0][0] if rows and rows[0] else None
+
+
+def _seqmap_rows(path: str | Path) -> list[list[str]]:
     path = Path(path)
     if not path.is_file():
         raise MotFormatError(path, "seqmap file not found")
     with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
-    return [row[0] for row in rows[1:] if row and row[0] != ""]
+        return list(csv.reader(handle))
 
 
 def write_seqmap(path: str | Path, names: list[str]) -> None:
