@@ -122,3 +122,11 @@ def test_dtype_names_and_trackers_take_either_form():
         CSTrackTracker(fdta)
     with pytest.raises(TypeError, match="FDTATracker needs an FDTA model"):
         FDTATracker(load_model("cstrack", bundled_weights("cstrack")))
+
+
+@pytest.mark.parametrize("dtype, warned", [("fp16", True), ("bf16", False), ("fp32", False)])
+def test_fp16_on_a_cpu_is_said_to_be_slow(dtype, warned, caplog):
+    with caplog.at_level("WARNING", logger="discmot"):
+        model = load_model("cstrack", bundled_weights("cstrack"), device="cpu", dtype=dtype)
+    assert next(model.parameters()).dtype == discmot.models.registry.torch_dtype(dtype)  # still loaded
+    assert ("fp16 on a CPU is several times slower" in caplog.text) == warned
