@@ -282,7 +282,8 @@ def test_an_fdta_checkpoint_given_as_cstrack_is_named(tmp_path, capsys):
         main(["convert", str(tmp_path / "fdta.pth"), str(tmp_path / "c.safetensors"), "--model", "cstrack"])
         != 0
     )
-    assert "this looks like an FDTA checkpoint" in capsys.readouterr().err
+    # one line, as track and load_model say it (not the key differences)
+    assert "fdta.pth: an FDTA checkpoint, not CSTrack weights" in capsys.readouterr().err
 
 
 def test_files_that_are_not_checkpoints(tmp_path):

@@ -297,3 +297,20 @@ def test_a_model_no_preset_fits_round_trips_through_the_official_format(tmp_path
     torch.save({"model": content["model"]}, tmp_path / "bare.pth")
     with pytest.raises(CheckpointError, match="does not fit this FDTA model"):
         load_fdta(tmp_path / "bare.pth", "tiny")
+
+
+def test_convert_keeps_an_existing_target_unless_told_and_names_a_motip_architecture(tmp_path, caplog):
+    from discmot.models.fdta.config import preset, with_adapters
+
+    motip = build_fdta(with_adapters(preset("tiny"), spatial=False, temporal=False))  # FDTA's base, MOTIP
+    write_official(tmp_path / "motip.pth", motip, None)
+    target = tmp_path / "motip.safetensors"
+    target.write_bytes(b"a file the user keeps")
+    assert main(["convert", str(tmp_path / "motip.pth"), str(target), "--preset", "tiny"]) == 2
+    assert target.read_bytes() == b"a file the user keeps"
+    with caplog.at_level("INFO", logger="discmot"):
+        argv = ["convert", str(tmp_path / "motip.pth"), str(target), "--preset", "tiny", "--overwrite"]
+        assert main(argv) == 0
+    assert "(FDTA, the tiny preset with the spatial and temporal adapters off)" in caplog.text
+    loaded = load_fdta(target)
+    assert all(torch.equal(v, motip.state_dict()[k]) for k, v in loaded.state_dict().items())

@@ -129,4 +129,20 @@ def test_fp16_on_a_cpu_is_said_to_be_slow(dtype, warned, caplog):
     with caplog.at_level("WARNING", logger="discmot"):
         model = load_model("cstrack", bundled_weights("cstrack"), device="cpu", dtype=dtype)
     assert next(model.parameters()).dtype == discmot.models.registry.torch_dtype(dtype)  # still loaded
-    assert ("fp16 on a CPU is several times slower" in caplog.text) == warned
+    assert ("fp16 on a CPU is 4-60 times slower" in caplog.text) == warned
+
+
+def test_a_discmot_written_official_file_of_the_other_kind_is_one_line(tmp_path, caplog):
+    # the official-format files discmot convert writes carry their config: given as the other model,
+    # that config used to fail to parse ("unknown FDTA config keys: anchors, ...")
+    from discmot.models.cstrack.checkpoint import save_cstrack
+    from discmot.models.fdta.checkpoint import save_fdta
+
+    save_cstrack(tmp_path / "c.pt", load_model("cstrack", bundled_weights("cstrack")))
+    save_fdta(tmp_path / "f.pth", load_model("fdta", bundled_weights("fdta")))
+    with pytest.raises(CheckpointError, match=r"c\.pt: a CSTrack checkpoint, not FDTA weights"):
+        load_model("fdta", tmp_path / "c.pt")
+    with caplog.at_level("INFO", logger="discmot"):
+        with pytest.raises(CheckpointError, match=r"f\.pth: an FDTA checkpoint, not CSTrack weights"):
+            load_model("cstrack", tmp_path / "f.pth")
+    assert "2020 release" not in caplog.text  # no CSTrack-only remark about a file that is not CSTrack's

@@ -33,35 +33,37 @@ def add_convert(verbs) -> None:
         choices=preset_names(),
         help=f"preset of an official file: {model_presets()} (default: inferred from its shapes)",
     )
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace OUT if it exists (default: refuse, keeping it)"
+    )
     p.set_defaults(run=_run_convert)
 
 
 def _run_convert(args: argparse.Namespace) -> int:
     from discmot.io.checkpoints import guess_file_kind
+    from discmot.models.registry import MODEL_NAMES, load_model
 
-    _check_target(args.source, args.target)
+    _check_target(args.source, args.target, args.overwrite)
     kind = args.model or guess_file_kind(args.source)
     if kind == "unknown":
         raise ValueError(
             f"{args.source}: neither an FDTA nor a CSTrack checkpoint by its keys; give --model if it is one"
         )
+    model = load_model(kind, args.source, args.preset)  # one line for a file of the other model
     if kind == "cstrack":
-        from discmot.models.cstrack.checkpoint import convert as convert_cstrack
+        from discmot.models.cstrack.checkpoint import save_cstrack as save
         from discmot.models.cstrack.config import PRESETS
-
-        model = convert_cstrack(args.source, args.target, args.preset)
-        log.info("wrote %s (CSTrack, %s)", args.target, _architecture(model.config, PRESETS))
-        return 0
-    from discmot.models.fdta.checkpoint import convert
-    from discmot.models.fdta.config import PRESETS
-
-    model = convert(args.source, args.target, args.preset)
-    log.info("wrote %s (FDTA, %s)", args.target, _architecture(model.config, PRESETS))
+    else:
+        from discmot.models.fdta.checkpoint import save_fdta as save
+        from discmot.models.fdta.config import PRESETS
+    save(args.target, model)
+    log.info("wrote %s (%s, %s)", args.target, MODEL_NAMES[kind], _architecture(model.config, PRESETS))
     return 0
 
 
-def _check_target(source: str, target: str) -> None:
-    """The output suffix picks the format; an unknown one, a folder or the source itself is refused."""
+def _check_target(source: str, target: str, overwrite: bool = False) -> None:
+    """The output suffix picks the format; an unknown one, a folder, the source itself, or an existing
+    file without ``overwrite`` (a released checkpoint a typo would replace) is refused."""
     from pathlib import Path
 
     path = Path(target)
@@ -71,10 +73,25 @@ def _check_target(source: str, target: str) -> None:
         raise ValueError(f"{target}: a folder; give a file name")
     if path.exists() and path.resolve() == Path(source).resolve():
         raise ValueError(f"{target}: the output would overwrite the input; write elsewhere")
+    if path.exists() and not overwrite:
+        raise ValueError(f"{target}: exists; pass --overwrite to replace it")
 
 
 def _architecture(config, presets: dict) -> str:
-    """``the tiny preset``, or ``the tiny preset with changes`` for a config no preset equals."""
-    if presets.get(config.name) == config:
+    """``the tiny preset``, or for a config no preset equals what differs: ``the dancetrack preset with
+    the spatial and temporal adapters off`` (a MOTIP checkpoint), ``... with other id_decoder``."""
+    import dataclasses
+
+    preset = presets.get(config.name)
+    if preset == config:
         return f"the {config.name} preset"
-    return f"the {config.name} preset with changes"
+    if preset is None:
+        return f"an architecture of its own, named {config.name!r}"
+    changed = [
+        f.name for f in dataclasses.fields(config) if getattr(config, f.name) != getattr(preset, f.name)
+    ]
+    off = [name for name in changed if getattr(getattr(config, name), "enabled", True) is False]
+    other = [name for name in changed if name not in off]
+    parts = [f"the {' and '.join(off)} adapter{'s' if len(off) > 1 else ''} off"] if off else []
+    parts += [f"other {', '.join(other)}"] if other else []
+    return f"the {config.name} preset with {' and '.join(parts)}"

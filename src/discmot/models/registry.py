@@ -97,12 +97,15 @@ def load_model(
 
 def _warn_if_slow_precision(device, dtype) -> None:
     """fp16 on a CPU runs without native half-precision kernels: the bundled tiny FDTA tracked 5.6 frames/s
-    in fp16 against 21.8 in fp32 and 18.5 in bf16 (2-core CPU, 2026-11-23). Said, not refused."""
+    in fp16 against 21.8 in fp32 and 18.5 in bf16; a full-size CSTrack frame at 320x416 took 42 s in fp16
+    against 0.7 s in fp32, a full-size FDTA one about 10 times bf16's (2-core CPU, 2026-11-23). Said, not
+    refused."""
     import torch
 
     if dtype == torch.float16 and torch.device(device or "cpu").type == "cpu":
         log.warning(
-            "fp16 on a CPU is several times slower than fp32 (no native fp16 kernels): use fp32 or bf16"
+            "fp16 on a CPU is 4-60 times slower than fp32 (no native fp16 kernels; measured on 2 cores): "
+            "use fp32 or bf16"
         )
 
 
@@ -123,9 +126,12 @@ def _load_kind(kind: str, weights: str | Path, preset: str | None):
         from discmot.models.cstrack.checkpoint import load_cstrack as load
     try:
         return load(weights, preset)
-    except CheckpointError:
-        other = guess_file_kind(weights)
-        if other == "unknown":
+    except (CheckpointError, ValueError) as error:  # ValueError: the other kind's config in a discmot file
+        try:
+            other = guess_file_kind(weights)
+        except Exception:  # an unreadable file: the loader's own error says more
+            raise error from None
+        if other == "unknown" and isinstance(error, CheckpointError):
             raise CheckpointError(
                 f"{weights}: not a {MODEL_NAMES[kind]} checkpoint: its tensors are neither FDTA's (detr.*) "
                 "nor CSTrack's (model.*)"

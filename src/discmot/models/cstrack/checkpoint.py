@@ -96,10 +96,12 @@ def load_official_state(model: CSTrack, state: Mapping[str, torch.Tensor], sourc
         if given is not None and not torch.allclose(given, expected[key]):
             log.warning("%s: %s differs from the config's anchors; the config's are used", source, key)
         state[key] = expected[key]
-    if HEAD_K_KEY not in state and HEAD_K_KEY in expected:
-        log.info("%s: no %s (2020 release); keeping k = %g", source, HEAD_K_KEY, float(expected[HEAD_K_KEY]))
+    without_k = HEAD_K_KEY not in state and HEAD_K_KEY in expected
+    if without_k:
         state[HEAD_K_KEY] = expected[HEAD_K_KEY]
     checkpoints.load_strict(model, state, source, kind="CSTrack")
+    if without_k:  # said once the file is known to be CSTrack's (an FDTA file has no such key either)
+        log.info("%s: no %s (2020 release); keeping k = %g", source, HEAD_K_KEY, float(expected[HEAD_K_KEY]))
 
 
 def infer_cstrack_preset(state: Mapping[str, torch.Tensor]) -> str | None:
