@@ -190,7 +190,7 @@ def test_a_setting_that_stops_one_model_stops_the_demo_before_any_runs(tmp_path,
     """CSTrack needs multiples of 32; the demo said so only after FDTA had tracked and written."""
     out = tmp_path / "o"
     code, _, err = run_cli(["demo", "--out", str(out), "--input-size", "100x150"], capsys)
-    assert code == 2 and "CSTrack input size must be multiples of 32" in err
+    assert code == 2 and "CSTrack's must be multiples of 32" in err
     assert not out.exists()
 
 

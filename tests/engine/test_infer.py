@@ -22,6 +22,7 @@ from discmot.cli import main
 from discmot.data.synth import generate_dataset
 from discmot.engine.demo import bundled_weights
 from discmot.engine.infer import find_sequences, is_split_folder, track_source, track_split
+from discmot.engine.track_verb import track
 from discmot.io.mot import read_mot_table
 from discmot.io.video import FrameSource, VideoWriter, open_source
 from discmot.structures import Detections, Tracks, tlwh_to_tlbr
@@ -729,3 +730,43 @@ def test_sigterm_still_kills_forked_children_outright():
 def test_an_unknown_model_name_is_said_first(dataset):
     with pytest.raises(ValueError, match="unknown model 'FDTA': choose jde, fdta, cstrack"):
         discmot.track(sequences(dataset)[0], model="FDTA", weights="w.safetensors")
+
+
+def test_without_a_terminal_progress_is_a_log_line_now_and_then(caplog):
+    from discmot.engine.infer import LoggedProgress
+
+    slow = LoggedProgress("clip", 795)
+    slow.done = 120
+    assert slow.text(120 * 9.4) == "clip: 120/795 frames, 9.4 s/frame, about 1 h 46 min left"
+    fast = LoggedProgress("cam", None)
+    fast.done = 500
+    assert fast.text(20.0) == "cam: 500 frames, 25.0 fps"  # unknown length: no time left
+    every_update = LoggedProgress("clip", 3, interval=0.0)
+    with caplog.at_level("INFO", logger="discmot"), every_update:
+        for _ in range(3):
+            every_update.update(1)
+    assert [r.getMessage().split(",")[0] for r in caplog.records] == [
+        "clip: 1/3 frames", "clip: 2/3 frames", "clip: 3/3 frames"
+    ]  # fmt: skip
+    never = LoggedProgress("clip", 3)  # the default minute between lines: a short run says nothing
+    caplog.clear()
+    with caplog.at_level("INFO", logger="discmot"):
+        never.update(3)
+    assert not caplog.records
+
+
+def test_an_end_to_end_model_says_what_it_runs(dataset, tmp_path, caplog):
+    # which preset was inferred, the input size and precision: a user tracking with an official file
+    # otherwise learns none of them
+    folder = sequences(dataset)[0]
+    with caplog.at_level("INFO", logger="discmot"):
+        track(
+            folder, model="fdta", weights=bundled_weights("fdta"), max_frames=2, save_txt=tmp_path / "f.txt"
+        )
+        track(folder, model="cstrack", weights=bundled_weights("cstrack"), input_size=(96, 128), max_frames=2,
+              save_txt=tmp_path / "c.txt")  # fmt: skip
+    assert (
+        "FDTA, the tiny preset (1,078,694 parameters), input shorter side 160, longer at most 288"
+        in caplog.text
+    )
+    assert "CSTrack, the tiny preset (" in caplog.text and "input 96x128, float32 on cpu" in caplog.text

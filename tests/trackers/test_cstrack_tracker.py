@@ -254,6 +254,7 @@ def fdta_file(root, suffix: str):
         (["--weights", "{tmp}/missing.pt"], "missing.pt"),
         (["--weights", "{cstrack}", "--detections", "d.txt"], "detects for itself"),
         (["--weights", "{cstrack}", "--input-size", "100x320"], "multiples of 32"),
+        (["--weights", "{tmp}/missing.pt", "--input-size", "100x320"], "--input-size): CSTrack's"),  # first
     ],
 )
 def test_cli_bad_input_is_one_line(scene, tmp_path, capsys, argv, words):

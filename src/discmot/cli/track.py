@@ -263,9 +263,14 @@ def _run_track(args: argparse.Namespace) -> int:
 
 
 def _track_line(summary: dict) -> str:
+    speed = (
+        f"{summary['fps']:.1f} fps"
+        if summary["fps"] >= 1 or not summary["frames"]
+        else f"{summary['seconds'] / summary['frames']:.1f} s/frame"
+    )
     line = (
-        f"{summary['name']}: {summary['frames']} frames in {summary['seconds']:.1f} s "
-        f"({summary['fps']:.1f} fps), {summary['ids']} ids"
+        f"{summary['name']}: {summary['frames']} frames in {summary['seconds']:.1f} s ({speed}), "
+        f"{summary['ids']} ids"
     )
     if summary["skipped"]:
         line += f", {len(summary['skipped'])} undecodable frames skipped"

@@ -157,6 +157,12 @@ def fdta_tracker(
     model = load_model("fdta", weights, preset_name, device=device, dtype=dtype)
     thresholds = {"det_thresh": det_thresh, "newborn_thresh": newborn_thresh}
     runtime = replace(model.config.runtime, **{k: v for k, v in thresholds.items() if v is not None})
+    size = (
+        f"{input_size[0]}x{input_size[1]}"
+        if input_size
+        else f"shorter side {runtime.shorter_side}, longer at most {runtime.max_longer_side}"
+    )
+    log.info("%s: FDTA, %s, input %s, %s on %s", weights, _architecture(model), size, _name(dtype), device)
     return FDTATracker(
         model, device=device, dtype=dtype, input_size=input_size, fast_resize=fast_resize, runtime=runtime
     )
@@ -176,15 +182,32 @@ def cstrack_factory(
     .pt/.pth, discmot .safetensors or a ``discmot train`` checkpoint) in ``dtype`` on ``device``."""
     from discmot.engine.distributed import pick_device
     from discmot.trackers.association import JDETrackerConfig
-    from discmot.trackers.cstrack import CSTrackTracker
+    from discmot.trackers.cstrack import CSTrackTracker, check_input_size
 
     if weights is None:
         raise ValueError(
             "--model cstrack needs --weights CHECKPOINT (official .pt/.pth, discmot .safetensors or a "
             "discmot train checkpoint)" + BUNDLED_HINT.replace("KIND", "cstrack")
         )
+    if input_size is not None:
+        check_input_size(input_size)  # before the model loads (seconds for the official one)
     device = pick_device(device)
     dtype = torch_dtype(dtype)
     config = JDETrackerConfig.preset(tracker_preset or "cstrack", benchmark, **overrides)
     model = load_model("cstrack", weights, preset_name, device=device, dtype=dtype)
+    size = input_size or model.config.input_size
+    log.info(
+        "%s: CSTrack, %s, input %dx%d, %s on %s", weights, _architecture(model), *size, _name(dtype), device
+    )
     return lambda frame_rate: CSTrackTracker(model, device, dtype, input_size, config, frame_rate)
+
+
+def _name(dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def _architecture(model) -> str:
+    """``"the dancetrack preset (65,700,686 parameters)"``: what a log line says of a loaded network."""
+    from discmot.models import parameter_count
+
+    return f"the {model.config.name} preset ({parameter_count(model):,} parameters)"

@@ -376,10 +376,13 @@ class _Rows:
 
 
 def _progress_bar(frames: FrameSource, enabled: bool | None):
+    """A tqdm bar on a terminal; otherwise (a log file, a batch job) a log line now and then."""
     from tqdm import tqdm
 
     if enabled is None:
         enabled = sys.stderr.isatty()
+    if not enabled:
+        return LoggedProgress(frames.name, frames.num_frames)
     return tqdm(
         total=frames.num_frames,
         desc=frames.name,
@@ -388,6 +391,49 @@ def _progress_bar(frames: FrameSource, enabled: bool | None):
         disable=not enabled,
         leave=False,
     )
+
+
+class LoggedProgress:
+    """Progress where no bar is shown: every ``interval`` seconds, one log line with the frames done, the
+    speed and, for a source of known length, the time left (a full-size FDTA video on a CPU takes hours)."""
+
+    def __init__(self, name: str, total: int | None, interval: float = 60.0):
+        self.name, self.total, self.interval = name, total, interval
+        self.done = 0
+        self._start = self._last = time.perf_counter()
+
+    def __enter__(self) -> LoggedProgress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def update(self, count: int = 1) -> None:
+        self.done += count
+        now = time.perf_counter()
+        if now - self._last >= self.interval:
+            self._last = now
+            log.info("%s", self.text(now - self._start))
+
+    def text(self, seconds: float) -> str:
+        """``"clip: 120/795 frames, 9.4 s/frame, about 1 h 46 min left"``."""
+        seconds = max(seconds, 1e-9)
+        speed = (
+            f"{seconds / self.done:.1f} s/frame" if seconds >= self.done else f"{self.done / seconds:.1f} fps"
+        )
+        done = f"{self.done}/{self.total}" if self.total else str(self.done)
+        line = f"{self.name}: {done} frames, {speed}"
+        if self.total and self.total > self.done:
+            line += f", about {_duration(seconds / self.done * (self.total - self.done))} left"
+        return line
+
+
+def _duration(seconds: float) -> str:
+    """``"1 h 46 min"``, ``"12 min"``, ``"40 s"``."""
+    minutes = round(seconds / 60)
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 
 
 def _summary(

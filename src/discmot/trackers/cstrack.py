@@ -55,7 +55,10 @@ MAX_DETECTIONS = 300
 def check_input_size(input_size: tuple[int, int]) -> None:
     """CSTrack's network input ``(h, w)`` must be multiples of its largest stride, 32."""
     if any(side % 32 for side in input_size):
-        raise ValueError(f"the CSTrack input size must be multiples of 32 (h, w), got {tuple(input_size)}")
+        height, width = input_size
+        raise ValueError(
+            f"input size {height}x{width} (--input-size): CSTrack's must be multiples of 32 (h, w)"
+        )
 
 
 def anchor_tensor(model_config: CSTrackConfig, device: str | torch.device) -> torch.Tensor:
