@@ -407,7 +407,7 @@ def test_without_gt_identities_come_from_the_tracker(sequences, tmp_path, caplog
     out = tmp_path / "out"
     argv = ["analyze", str(images), "--model", "fdta", "--weights", str(FDTA_WEIGHTS)]
     with caplog.at_level("WARNING", logger="discmot"):
-        assert main([*argv, "--max-frames", "4", "--frames", "99", "--out", str(out)]) == 0
+        assert main([*argv, "--frames", "99", "--out", str(out)]) == 0  # the source has 10 frames
     summary = check_report(out)
     assert summary["identities"] == "the tracker's output ids" and summary["gt"] is None
     assert "frame 99: no matrix" in caplog.text  # a frame asked for and not there is said, not dropped
@@ -444,6 +444,14 @@ def test_cstrack_without_gt_says_its_tracker_matched_by_these_embeddings(sequenc
     # no --input-size: the bundled tiny CSTrack's config input size, 192x320
     assert summary["settings"]["input_size"] == [192, 320]
     assert "network input 192x320 (h x w; the checkpoint's config (input_size))" in report_text(out)
+
+
+def test_a_frame_beyond_max_frames_is_refused_before_the_run(sequences, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["analyze", str(sequences["dancetrack"]), "--model", "fdta", "--weights", str(FDTA_WEIGHTS)]
+    assert main([*argv, "--max-frames", "4", "--frames", "2", "9", "--out", str(out)]) == 2
+    assert "frame 9 (--frames) is beyond the 4 analysed (--max-frames)" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_cstrack_tracker_ids_are_not_filtered_to_pedestrian_shapes(sequences, tmp_path):

@@ -181,6 +181,9 @@ def analyze(
     from discmot.io.video import open_source
 
     config = config or AnalysisConfig()
+    beyond = [frame for frame in frames if max_frames is not None and frame > max_frames]
+    if beyond:  # known before anything runs: said now, not after minutes of analysis
+        raise ValueError(f"frame {beyond[0]} (--frames) is beyond the {max_frames} analysed (--max-frames)")
     gt_path = resolve_gt(source, gt)
     network = load_model(model, weights)
     stream = open_source(source)
