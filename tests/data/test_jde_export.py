@@ -135,10 +135,12 @@ def test_exporting_onto_the_source_layout_keeps_the_images(tmp_path):
     assert done.images == 2 and (folder / "img1" / "000001.jpg").read_bytes() == before
 
 
-def test_a_sequence_without_objects_exports_empty_labels_and_bad_gt_is_named(tmp_path):
+def test_a_sequence_without_objects_is_refused_and_bad_gt_is_named(tmp_path):
+    # its images would be training images whose people (unlabelled) are learned as background
     empty = make_sequence(tmp_path / "data", "E", "")
-    done = export_jde([empty], tmp_path / "jde", "e", "train")
-    assert done.images == 2 and done.boxes == 0 and done.identities == 0
+    with pytest.raises(ValueError, match=f"no box to export from {empty}: its gt file has no rows"):
+        export_jde([empty], tmp_path / "jde", "e", "train")
+    assert not (tmp_path / "jde").exists()
     for gt, words in (
         ("1,1,0,0,10,10,1,1,1\n1,1,5,5,10,10,1,1,1\n", ":2: .*id 1"),  # one id twice in a frame
         ("1,1,0,0,0,10,1,1,1\n", ":1: .*width"),
@@ -173,11 +175,20 @@ def test_mot15_gt_without_a_class_keeps_every_considered_box(tmp_path):
     assert (done.boxes, done.identities) == (2, 1)  # id 2 has no considered box
 
 
-def test_an_export_that_keeps_no_box_is_an_error_naming_the_sequences(tmp_path, caplog):
+def test_a_sequence_that_keeps_no_box_is_an_error_naming_it_also_beside_others(tmp_path):
     seq = make_sequence(tmp_path / "data", "S", "1,1,0,0,10,10,1,7,1\n2,1,0,0,10,10,0,1,1\n")
-    with pytest.raises(ValueError, match=f"no box to export: every gt row of {seq} has consider=0"):
+    with pytest.raises(ValueError, match=f"no box to export from {seq}: every gt row has consider=0"):
         export_jde([seq], tmp_path / "jde", "s", "train")
     assert not (tmp_path / "jde").exists()
     other = make_sequence(tmp_path / "data", "T", "1,1,0,0,10,10,1,1,1\n")
-    assert export_jde([seq, other], tmp_path / "jde", "s", "train").boxes == 1
-    assert "S/gt/gt.txt: none of its 2 rows is a considered pedestrian" in caplog.text
+    with pytest.raises(ValueError, match=f"no box to export from {seq}"):  # it exported silently beside T
+        export_jde([seq, other], tmp_path / "jde", "s", "train")
+    assert not (tmp_path / "jde").exists()
+
+
+def test_mot15_gt_with_world_coordinates_keeps_its_boxes(tmp_path):
+    # half of MOT15's training sequences (PETS09-S2L1 among them) have real positions in columns 8-10
+    gt = "1,9,4,8,31.03,75.17,1,-4.1554,-7.3591,0\n2,9,5,8,31.03,75.17,1,-4.1,-7.3,0\n"
+    seq = make_sequence(tmp_path / "data", "P", gt)
+    done = export_jde([seq], tmp_path / "jde", "p", "train")
+    assert done.boxes == 2 and done.identities == 1

@@ -11,12 +11,13 @@ Which boxes are kept: rows whose 7th column ("consider") is 0 are dropped, and w
 exists only class 1 (pedestrian in MOT16/17/20; every box in DanceTrack/SportsMOT/BFT and synthetic gt) is
 kept, the rule of the JDE/FairMOT label scripts the CSTrack authors used. MOT15's gt has no class: its
 8th-10th columns are world coordinates, -1 where unknown; a sequence whose 8th column is -1 on every row
-is read that way (only "consider" filters, as the scripts' MOT15 variant does). An export that would keep
-no box at all is an error. Identities are renumbered
-1, 2, 3, ... over the whole split in (sequence name, gt id) order, so two sequences' "id 1" never become
-one identity of the ID classifier; they start at 1 like those scripts' labels, because the original's
-identity mapping (``data.faithful_ids``) reads 0 as "no identity". Every image gets a label file, empty
-when it has no box.
+is read that way (only "consider" filters, as the scripts' MOT15 variant does); a column 8 that is not a
+whole number from 1 to 12 on every row is such a coordinate. A sequence that would export no box is an
+error: its images would be listed with empty labels, and the people in them learned as background.
+Identities are renumbered 1, 2, 3, ... over the whole split in (sequence name, gt id) order, so two
+sequences' "id 1" never become one identity of the ID classifier; they start at 1 like those scripts'
+labels, because the original's identity mapping (``data.faithful_ids``) reads 0 as "no identity". Every
+image gets a label file, empty when it has no box.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 #: gt columns (0-based) of the "consider" flag and the class.
 CONSIDER_COLUMN, CLASS_COLUMN = 6, 7
 PEDESTRIAN_CLASS = 1
+#: The largest MOT16/17/20 class id (12: occluder full); a column 8 beyond 1..12 is no class column.
+MAX_CLASS = 12
 #: What a JDE list may name: the original derives label paths by replacing ``.jpg``/``.png`` (spec §6.1).
 IMAGE_SUFFIXES = (".jpg", ".png")
 
@@ -71,9 +74,13 @@ def kept_rows(values: np.ndarray) -> np.ndarray:
 
 
 def has_class_column(values: np.ndarray) -> bool:
-    """Whether the 8th column is a class: not in MOT15's layout, where it is a world coordinate that is
-    -1 on every row (no class is -1 in MOT16/17/20)."""
-    return values.shape[1] > CLASS_COLUMN and len(values) > 0 and bool((values[:, CLASS_COLUMN] != -1).any())
+    """Whether the 8th column is a class: a whole number from 1 to 12 (MOT16/17/20's classes) on every
+    row. In MOT15's layout it is a world coordinate: -1 where unknown, and in half of its training
+    sequences real positions such as -4.1554."""
+    if values.shape[1] <= CLASS_COLUMN or len(values) == 0:
+        return False
+    column = values[:, CLASS_COLUMN]
+    return bool(np.all((column == np.round(column)) & (column >= 1) & (column <= MAX_CLASS)))
 
 
 def label_text(boxes: np.ndarray, identities: np.ndarray, width: int, height: int) -> str:
@@ -128,11 +135,9 @@ def export_jde(sequences: Iterable[Path], out: str | Path, name: str, split: str
     """
     out = Path(out)
     read = [_read_sequence(folder) for folder in sorted({Path(s) for s in sequences})]
-    if not any(len(sequence.table) for sequence in read) and any(s.gt_rows for s in read):
-        raise ValueError(
-            f"no box to export: every gt row of {', '.join(str(s.folder) for s in read)} has consider=0 "
-            f"or a class other than {PEDESTRIAN_CLASS} (pedestrian) in its 7th/8th column"
-        )
+    empty = [s for s in read if not len(s.table)]
+    if empty:  # its images would be listed with empty labels: the people in them trained as background
+        raise ValueError(f"no box to export from {empty[0].folder}: {_why_no_box(empty[0])}; {NO_BOX_ADVICE}")
     listed: list[str] = []
     boxes, next_identity = 0, 1
     for folder, info, table, images, _ in read:
@@ -157,6 +162,21 @@ def export_jde(sequences: Iterable[Path], out: str | Path, name: str, split: str
     return JDEExport(list_file, len(listed), boxes, identities)
 
 
+NO_BOX_ADVICE = (
+    "fix the gt, or leave the sequence out (every image of an exported sequence is a training image, and a "
+    "person without a box in it is learned as background)"
+)
+
+
+def _why_no_box(sequence: _Sequence) -> str:
+    if not sequence.gt_rows:
+        return "its gt file has no rows"
+    return (
+        f"every gt row has consider=0 or a class other than {PEDESTRIAN_CLASS} (pedestrian) in its 7th/8th "
+        "column"
+    )
+
+
 class _Sequence(NamedTuple):
     """One sequence read and checked: its training rows ``table`` ``(n, >= 6)`` of ``gt_rows`` gt rows."""
 
@@ -178,7 +198,8 @@ def _read_sequence(folder: Path) -> _Sequence:
     check_unique_ids(gt)
     keep = kept_rows(gt.values)
     if len(gt.values) and gt.values.shape[1] > CLASS_COLUMN and not has_class_column(gt.values):
-        log.info("%s: no class column (MOT15 layout: -1 in column 8), every considered box kept", gt.path)
-    if len(gt.values) and not keep.any():
-        log.warning("%s: none of its %d rows is a considered pedestrian: no box exported", gt.path, len(keep))
+        log.info(
+            "%s: no class column (MOT15 layout: world coordinates in column 8), every considered box kept",
+            gt.path,
+        )
     return _Sequence(folder, info, gt.values[keep], _frame_images(folder, info), len(keep))
