@@ -191,3 +191,24 @@ def test_busy_cores_are_hinted_with_the_threads_that_are_left(load, cores, envir
         assert hint is None and not caplog.records
     else:
         assert f"OMP_NUM_THREADS={spare} may be faster" in hint and hint in caplog.text
+
+
+def test_the_train_help_renders_the_data_its_cstrack_example_reads():
+    # the example trained on one export while the recipe reads two: it failed with "image list not found"
+    import shlex
+
+    from discmot.cli.train import TRAIN_EPILOG
+    from discmot.models.cstrack.recipe import load_recipe
+
+    lines = [line.rstrip(" \\") for line in TRAIN_EPILOG.splitlines() if line.strip().startswith("discmot")]
+    commands = [shlex.split(line) for line in lines]
+    train = next(c for c in commands if "cstrack_tiny" in c)
+    root = train[train.index("--data-root") + 1]
+    rendered = {
+        c[c.index("--preset") + 1] for c in commands if c[1] == "synth" and "--jde" in c and root in c
+    }
+    read = {
+        name.removeprefix("synth_").removesuffix("_train")
+        for name in load_recipe("cstrack_tiny").data.datasets
+    }
+    assert rendered == read

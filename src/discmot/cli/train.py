@@ -32,8 +32,9 @@ examples:
       --detr-pretrain r50_deformable_detr_coco.pth
   discmot train --config dancetrack --data-root datasets/MyDance \\
       --detr-pretrain runs/dancetrack_detr/model.safetensors
-  discmot synth --preset mot --out data/synth_mot --sequences 6 --frames 200 --size 320x192 --jde
-  discmot train --config cstrack_tiny --data-root data/synth_mot --run-dir runs/cstrack_tiny
+  discmot synth --preset mot --out data/synth_cs --sequences 6 --frames 200 --size 320x192 --jde
+  discmot synth --preset dancetrack --out data/synth_cs --sequences 6 --frames 150 --size 256x160 --jde
+  discmot train --config cstrack_tiny --data-root data/synth_cs --run-dir runs/cstrack_tiny
   discmot train --config cstrack_mot17 --data-root datasets/jde --pretrained yolov5l.pt
 
 FDTA on real datasets needs depth maps first: discmot depth --data-root DIR --split train --estimator ...
