@@ -381,3 +381,18 @@ def test_cli_synth_rejects_bad_sizes(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli_main(["synth", "--preset", "tiny", "--out", str(tmp_path), "--size", "64by48"])
     assert "WIDTHxHEIGHT" in capsys.readouterr().err
+
+
+def test_a_rerun_says_what_it_replaces_and_what_it_leaves(tmp_path, caplog):
+    # training and jde-export read every sequence folder of a split: an earlier render's leftovers and
+    # an earlier JDE list would be trained on without a word
+    generate_dataset(tmp_path, "tiny", sequences=2, frames=3, jde=True)
+    with caplog.at_level("INFO", logger="discmot"):
+        generate_dataset(tmp_path, "tiny", sequences=1, frames=3)
+    assert "replacing 1 sequences of an earlier render (tiny-train-0000)" in caplog.text
+    assert "keeps tiny-train-0001 from an earlier render (1 in all)" in caplog.text
+    assert "synth_tiny.train lists the earlier render's images" in caplog.text
+    caplog.clear()
+    with caplog.at_level("INFO", logger="discmot"):
+        generate_dataset(tmp_path / "fresh", "tiny", sequences=1, frames=3)
+    assert "earlier render" not in caplog.text

@@ -20,6 +20,7 @@ interrupted run never leaves a half-written sequence; the same seed gives byte-i
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 from collections.abc import Iterable
@@ -37,6 +38,8 @@ from discmot.data.synth.render import (
 from discmot.io.atomic import publish_folder
 from discmot.io.depth import DepthAccumulator, inverse_depth
 from discmot.io.mot import SeqInfo, read_seqmap, write_seqinfo, write_seqmap
+
+log = logging.getLogger(__name__)
 
 JPEG_QUALITY = 92
 
@@ -68,6 +71,7 @@ def generate_dataset(
     root = Path(root)
     frames = frames or config.frames
     names = [f"{config.name}-{split}-{k:04d}" for k in range(sequences)]
+    _say_what_a_rerun_leaves(root, split, config.name, names, jde)
     bar = _progress_bar(progress, sequences * frames, f"synth {config.name}")
     folders = []
     for index, name in enumerate(names):
@@ -80,6 +84,36 @@ def generate_dataset(
     if bar is not None:
         bar.close()
     return folders
+
+
+def _say_what_a_rerun_leaves(root: Path, split: str, preset: str, names: list[str], jde: bool) -> None:
+    """A render into a folder that holds an earlier one replaces its sequences of the same names, and
+    keeps the rest: said, since training and ``jde-export`` read every sequence folder of the split."""
+    split_folder = root / split
+    if not split_folder.is_dir():
+        return
+    existing = {p.name for p in split_folder.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    replaced = sorted(existing & set(names))
+    if replaced:
+        log.info(
+            "%s: replacing %d sequences of an earlier render (%s)", split_folder, len(replaced), replaced[0]
+        )
+    kept = sorted(n for n in existing - set(names) if n.startswith(f"{preset}-{split}-"))
+    if kept:
+        log.warning(
+            "%s: keeps %s from an earlier render (%d in all): not in the seqmap, but FDTA training and "
+            "jde-export read every sequence folder of the split; delete them if they should not be used",
+            split_folder,
+            kept[0],
+            len(kept),
+        )
+    stale_list = root / "jde" / f"synth_{preset}.{split}"
+    if not jde and stale_list.is_file():
+        log.warning(
+            "%s lists the earlier render's images, which this one replaces: re-run with --jde to refresh "
+            "it, or delete it",
+            stale_list,
+        )
 
 
 def _write_sequence(
