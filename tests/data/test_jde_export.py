@@ -66,12 +66,17 @@ def test_frames_without_boxes_get_empty_label_files(tmp_path):
     assert done.identities == 1
 
 
-def test_cli_exports_and_bad_input_names_the_file(tmp_path, capsys):
+def test_cli_exports_and_bad_input_names_the_file(tmp_path, capsys, caplog):
     make_sequence(tmp_path / "data", "S", "1,1,0,0,10,10,1,1,1\n")
     args = ["jde-export", "--data-root", str(tmp_path / "data"), "--out", str(tmp_path / "jde")]
-    assert cli_main([*args, "--name", "s"]) == 0
-    assert "1 images" not in capsys.readouterr().out  # two images
+    with caplog.at_level("INFO", logger="discmot"):
+        assert cli_main([*args, "--name", "s"]) == 0
+    assert "s.train: 2 images, 1 boxes, 1 identities" in caplog.text and "from 1 sequence" in caplog.text
     assert (tmp_path / "jde" / "s.train").read_text().count("\n") == 2
+    # the list's entries are relative to --out: a name with a path in it would break them
+    with pytest.raises(SystemExit):
+        cli_main([*args, "--name", "../s"])
+    assert "argument --name: expected a plain folder name" in capsys.readouterr().err
     bad = make_sequence(tmp_path / "bad", "B", "1,1,0,0,ten,10\n")
     args = [
         "jde-export",

@@ -127,7 +127,12 @@ def add_jde_export(verbs) -> None:
         "--split", type=folder_name, default="train", help="split folder under the root (default: train)"
     )
     p.add_argument("--out", required=True, metavar="DIR", help="JDE root to write (list entries relative)")
-    p.add_argument("--name", required=True, help="dataset name: the list file is <out>/<name>.<split>")
+    p.add_argument(
+        "--name",
+        type=folder_name,
+        required=True,
+        help="dataset name: the list file is <out>/<name>.<split> (its entries are relative to <out>)",
+    )
     p.add_argument("--sequences", nargs="+", metavar="SEQ", help="only these sequences (default: all)")
     p.set_defaults(run=_run_jde_export)
 
@@ -147,8 +152,6 @@ def _run_jde_export(args: argparse.Namespace) -> int:
     if missing:
         raise FileNotFoundError(f"{split}: no sequence folder {missing[0]} (with img1/)")
     done = export_jde([split / n for n in names], args.out, args.name, args.split)
-    print(
-        f"{done.list_file}: {done.images} images, {done.boxes} boxes, {done.identities} identities "
-        f"from {len(names)} sequences"
-    )
+    noun = "sequence" if len(names) == 1 else "sequences"
+    log.info("%s: from %d %s", done.list_file, len(names), noun)  # export_jde logged the counts
     return 0
