@@ -163,7 +163,7 @@ def test_cli_train_writes_weights_the_tracker_loads(tmp_path, capsys):
     # a second start on the same folder without --resume is refused, nothing is overwritten
     before = (run / "model.safetensors").read_bytes()
     assert main(argv) == 2
-    assert "already holds checkpoints" in capsys.readouterr().err
+    assert "already holds checkpoints (epoch-000.pt); continue it with --resume" in capsys.readouterr().err
     assert (run / "model.safetensors").read_bytes() == before
 
 

@@ -267,7 +267,7 @@ def test_frames_with_more_objects_than_queries_are_warned(caplog):
     import numpy as np
 
     from discmot.data.sequences import SequenceIndex, records_from_rows
-    from discmot.models.fdta.training import warn_frames_beyond_queries
+    from discmot.models.fdta.training import describe_index, warn_frames_beyond_queries
 
     def record(name: str, objects_per_frame: list[int]):
         frames = np.repeat(np.arange(len(objects_per_frame)), objects_per_frame)
@@ -281,3 +281,6 @@ def test_frames_with_more_objects_than_queries_are_warned(caplog):
         warn_frames_beyond_queries(index, 20)
     assert [r.getMessage().split(":")[0] for r in caplog.records] == ["crowd"]
     assert "up to 25 objects in a frame, more than the model's 20 queries" in caplog.text
+    # what training reads, said as it starts: 5 frames, all legal (1-300 boxes, each id once), 89 boxes,
+    # 25 identities in "crowd" (ids 0-24) and 20 in "few"
+    assert describe_index(index) == "2 sequences, 5 frames (5 legal), 89 boxes, 45 identities"

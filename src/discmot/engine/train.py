@@ -203,7 +203,8 @@ class Trainer:
             existing = checkpointing.latest_checkpoint(self.run.checkpoints)
             if existing is not None:
                 raise FileExistsError(
-                    f"{self.run.path} already holds checkpoints ({existing.name}); resume or use a new folder"
+                    f"{self.run.path} already holds checkpoints ({existing.name}); continue it with "
+                    "--resume, or start in another --run-dir"
                 )
             return None
         if resume is True:
