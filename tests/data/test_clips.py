@@ -577,8 +577,12 @@ def test_badly_formatted_depth_is_rejected_before_training_starts(tmp_path, kind
     else:
         cv2.imwrite(str(depth), grey.astype(np.uint16) * 257)
     expected = "8-bit RGB" if kind == "colour-mapped" else "16-bit grey"
-    with pytest.raises(FrameReadError, match=f"{depth}.*single-channel PNGs, this one is {expected}"):
+    with pytest.raises(
+        FrameReadError, match=f"{depth}.*single-channel PNGs, this one is {expected}"
+    ) as error:
         ClipDataset(SequenceIndex.from_root(root, "train"), ClipConfig(sample_length=3, augment=SMALL))
+    # the colour-map explanation only where it applies
+    assert ("colour-mapped depth image cannot be used" in str(error.value)) == (kind == "colour-mapped")
     # read on its own (the dataset check bypassed), the map is refused as well
     dataset = ClipDataset(
         SequenceIndex.from_root(root, "train"), ClipConfig(sample_length=3, augment=SMALL, depth=False)

@@ -287,9 +287,11 @@ def _require_depth_files(index: SequenceIndex) -> None:
     bad = index.badly_formatted_depth_files()
     if bad:
         depth, kind = bad[0]
+        coloured = kind.endswith(("RGB", "RGBA", "palette", "alpha"))
+        why = "a colour-mapped depth image cannot be used: regenerate them" if coloured else "regenerate them"
         raise FrameReadError(
             f"{depth}: depth maps must be 8-bit single-channel PNGs, this one is {kind} ({len(bad)} such "
-            "map(s) in all; a colour-mapped depth image cannot be used: regenerate with `discmot depth`)"
+            f"map(s) in all; {why} with `discmot depth`)"
         )
 
 
