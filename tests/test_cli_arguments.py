@@ -13,6 +13,8 @@ from discmot.cli import build_parser
         (["synth", "--preset", "tiny", "--out", "o", "--size", "100000x100000"], "at most 8192"),
         (["synth", "--preset", "tiny", "--out", "o", "--size", "16x16"], "too small"),
         (["synth", "--preset", "tiny", "--out", "o", "--seed", "-1"], "at least 0"),
+        (["synth", "--preset", "tiny", "--out", "o", "--frames", "0"], "at least 1"),
+        (["synth", "--preset", "tiny", "--out", "o", "--sequences", "0"], "at least 1"),
         (["track", "v.mp4", "--input-size", "8000x8000"], "at most 4096"),
         (["track", "v.mp4", "--input-size", "160"], "HEIGHTxWIDTH"),
         (["track", "v.mp4", "--frame-rate", "inf"], "positive number of frames per second"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from discmot.cli.arguments import folder_name, non_negative_int, show_progress, size_wh
+from discmot.cli.arguments import folder_name, non_negative_int, positive_int, show_progress, size_wh
 
 log = logging.getLogger("discmot")
 
@@ -33,8 +33,12 @@ def add_synth(verbs) -> None:
         default="train",
         help="split folder (default: train); splits never share scenes",
     )
-    p.add_argument("--sequences", type=int, default=4, metavar="N", help="number of sequences (default: 4)")
-    p.add_argument("--frames", type=int, metavar="N", help="frames per sequence (default: the preset's)")
+    p.add_argument(
+        "--sequences", type=positive_int, default=4, metavar="N", help="number of sequences (default: 4)"
+    )
+    p.add_argument(
+        "--frames", type=positive_int, metavar="N", help="frames per sequence (default: the preset's)"
+    )
     p.add_argument(
         "--size", type=size_wh, metavar="WxH", help="image size, e.g. 320x192 (default: the preset's)"
     )
@@ -48,8 +52,6 @@ def add_synth(verbs) -> None:
 def _run_synth(args: argparse.Namespace) -> int:
     from discmot.data.synth import generate_dataset
 
-    if args.sequences < 1 or (args.frames is not None and args.frames < 1):
-        raise ValueError("--sequences and --frames must be at least 1")
     folders = generate_dataset(
         args.out,
         args.preset,
