@@ -374,7 +374,7 @@ def test_cli_an_output_folder_that_is_a_file_is_one_line(tmp_path, capsys):
     (tmp_path / "afile").write_text("")
     assert cli_main(["synth", "--preset", "tiny", "--out", str(tmp_path / "afile"), "--sequences", "1"]) == 2
     err = capsys.readouterr().err
-    assert err == f"discmot: error: {tmp_path / 'afile' / 'train'}: not a directory\n"
+    assert err == f"discmot: error: {tmp_path / 'afile'}: a file, not a dataset folder (--out)\n"
 
 
 def test_cli_synth_rejects_bad_sizes(tmp_path, capsys):

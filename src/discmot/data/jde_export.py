@@ -134,6 +134,8 @@ def export_jde(sequences: Iterable[Path], out: str | Path, name: str, split: str
             ``seqinfo.ini`` says, ``.jpeg`` images.
     """
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{out}: a file, not a folder for the JDE layout (--out)")
     read = [_read_sequence(folder) for folder in sorted({Path(s) for s in sequences})]
     empty = [s for s in read if not len(s.table)]
     if empty:  # its images would be listed with empty labels: the people in them trained as background

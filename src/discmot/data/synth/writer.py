@@ -69,6 +69,8 @@ def generate_dataset(
     """
     config = PRESETS[preset] if isinstance(preset, str) else preset
     root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise NotADirectoryError(f"{root}: a file, not a dataset folder (--out)")
     frames = frames or config.frames
     names = [f"{config.name}-{split}-{k:04d}" for k in range(sequences)]
     _say_what_a_rerun_leaves(root, split, config.name, names, jde)
