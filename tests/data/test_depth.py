@@ -100,7 +100,15 @@ def test_depth_anything_without_weights_is_a_clear_error(tmp_path, capsys):
     )
     err = capsys.readouterr().err.strip()
     assert status == 2 and len(err.splitlines()) == 1 and err.startswith("discmot: error: ")
-    assert "transformers" in err or "not found" in err
+    assert (
+        f"{missing}: Depth Anything weights not found" in err
+    )  # the path first, with or without transformers
+
+
+def test_a_data_root_without_split_says_which_split_to_pass(sequence, capsys):
+    root = sequence.parent.parent  # <root>/train/<seq>
+    assert main(["depth", "--data-root", str(root), "--estimator", "synthetic"]) == 2
+    assert f"pass --split {sequence.parent.name}" in capsys.readouterr().err
 
 
 def test_non_synthetic_sequence_is_refused(sequence):

@@ -150,6 +150,8 @@ class MissingExtraError(ValueError):
 
 def depth_anything(model_path: str | Path, device: str = "cpu") -> SequenceEstimator:
     """Depth Anything (relative, larger = nearer) through ``transformers``, from local weights only."""
+    if not Path(model_path).exists():  # first: both are missing on a fresh machine, and this one is named
+        raise FileNotFoundError(f"{model_path}: Depth Anything weights not found (nothing is downloaded)")
     try:
         import torch
         from transformers import AutoImageProcessor, AutoModelForDepthEstimation
@@ -159,8 +161,6 @@ def depth_anything(model_path: str | Path, device: str = "cpu") -> SequenceEstim
             "(pip install 'discmot[depth]' or pip install transformers) and Depth Anything weights on disk "
             "(--model PATH)"
         ) from None
-    if not Path(model_path).exists():
-        raise FileNotFoundError(f"{model_path}: Depth Anything weights not found (nothing is downloaded)")
     try:
         processor = AutoImageProcessor.from_pretrained(model_path, local_files_only=True)
         model = AutoModelForDepthEstimation.from_pretrained(model_path, local_files_only=True)
@@ -222,5 +222,11 @@ def sequences_of(data_root: str | Path, split: str | None = None) -> list[Path]:
     # hidden folders (a half-written `discmot synth` sequence) are not sequences, as for training
     found = sorted(p for p in base.iterdir() if not p.name.startswith(".") and (p / "img1").is_dir())
     if not found:
-        raise ValueError(f"{base}: no sequence folders with img1/ below it")
+        splits = sorted(p.name for p in base.iterdir() if any((q / "img1").is_dir() for q in _folders(p)))
+        hint = f" (its split folders: {', '.join(splits)}; pass --split {splits[0]})" if splits else ""
+        raise ValueError(f"{base}: no sequence folders with img1/ below it{hint}")
     return found
+
+
+def _folders(path: Path) -> list[Path]:
+    return [p for p in path.iterdir() if p.is_dir()] if path.is_dir() else []
