@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from discmot.io.mot import MotFormatError, read_seqinfo, read_seqmap, read_seqmap_header
+from discmot.io.mot import MotFormatError, read_seqinfo, read_seqmap_with_header
 
 log = logging.getLogger(__name__)
 
@@ -141,8 +141,8 @@ def _sequence_names(gt_root: Path, seqmap_file: Path | None) -> list[str]:
     if seqmap_file is not None:
         if not seqmap_file.is_file():
             raise LayoutError(f"{seqmap_file}: seqmap file not found")
-        names = read_seqmap(seqmap_file)
-        _warn_if_header_is_a_sequence(seqmap_file, gt_root)
+        header, names = read_seqmap_with_header(seqmap_file)
+        _warn_if_header_is_a_sequence(seqmap_file, header, gt_root)
         if not names:
             raise LayoutError(f"{seqmap_file}: the seqmap lists no sequence (its first line is a header)")
         return names
@@ -152,10 +152,9 @@ def _sequence_names(gt_root: Path, seqmap_file: Path | None) -> list[str]:
     return names
 
 
-def _warn_if_header_is_a_sequence(seqmap_file: Path, gt_root: Path) -> None:
+def _warn_if_header_is_a_sequence(seqmap_file: Path, header: str | None, gt_root: Path) -> None:
     """A hand-written seqmap without its header line loses its first sequence (TrackEval skips the first
     line as the header, and so does discmot): said when that line names a sequence with ground truth."""
-    header = read_seqmap_header(seqmap_file)
     if header and (gt_root / header / "gt" / "gt.txt").is_file():
         log.warning(
             "%s: its first line %r is read as the header (as TrackEval reads seqmaps), so sequence %r is "

@@ -500,21 +500,19 @@ def read_seqmap(path: str | Path) -> list[str]:
     The name is the first comma-separated field, not stripped of spaces (TrackEval keeps them);
     rows whose first field is empty are skipped.
     """
-    return [row[0] for row in _seqmap_rows(path)[1:] if row and row[0] != ""]
+    return read_seqmap_with_header(path)[1]
 
 
-def read_seqmap_header(path: str | Path) -> str | None:
-    """The first field of a seqmap's first row (its header, ``name`` by convention); None if empty."""
-    rows = _seqmap_rows(path)
-    return rows[0][0] if rows and rows[0] else None
-
-
-def _seqmap_rows(path: str | Path) -> list[list[str]]:
+def read_seqmap_with_header(path: str | Path) -> tuple[str | None, list[str]]:
+    """``(header, names)``: the first field of the first row (``name`` by convention; None if empty) and
+    `read_seqmap`'s names, from one read of the file."""
     path = Path(path)
     if not path.is_file():
         raise MotFormatError(path, "seqmap file not found")
     with path.open(newline="", encoding="utf-8") as handle:
-        return list(csv.reader(handle))
+        rows = list(csv.reader(handle))
+    header = rows[0][0] if rows and rows[0] else None
+    return header, [row[0] for row in rows[1:] if row and row[0] != ""]
 
 
 def write_seqmap(path: str | Path, names: list[str]) -> None:
