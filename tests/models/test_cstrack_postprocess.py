@@ -14,6 +14,7 @@ import torch
 
 from discmot.data.jde_transforms import letterbox as training_letterbox
 from discmot.models.cstrack.postprocess import (
+    MATRIX_NMS_LIMIT,
     candidate_boxes,
     clip_boxes,
     cluster_diou_nms,
@@ -26,6 +27,9 @@ from discmot.models.cstrack.postprocess import (
     letterbox,
     make_grid,
     scale_boxes_to_original,
+)
+from discmot.models.cstrack.postprocess import (
+    greedy_diou_nms as box_by_box_diou_nms,
 )
 
 # ---------------------------------------------------------------- letterbox (§1.3)
@@ -248,6 +252,53 @@ def test_cluster_nms_equals_greedy_diou_nms(seed):
     scores = rng.permutation(40) / 40 + 0.01
     kept = cluster_diou_nms(torch.tensor(boxes), torch.tensor(scores), 0.6).tolist()
     assert kept == greedy_diou_nms(boxes, scores, 0.6)
+
+
+def crowded_boxes(count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``count`` boxes jittered around 15 centres (many overlap), random scores with a few exact ties."""
+    generator = torch.Generator().manual_seed(seed)
+    centres = torch.rand(15, 2, generator=generator) * 100
+    picked = centres[torch.randint(0, 15, (count,), generator=generator)]
+    centre = picked + torch.randn(count, 2, generator=generator) * 2
+    size = torch.rand(count, 2, generator=generator) * 10 + 20
+    scores = torch.randint(0, count // 2, (count,), generator=generator).float() / count
+    return torch.cat([centre - size / 2, centre + size / 2], dim=1).double(), scores
+
+
+@pytest.mark.parametrize("threshold", [0.3, 0.6, 0.9])
+@pytest.mark.parametrize("seed", range(3))
+def test_box_by_box_nms_equals_the_matrix_form(threshold, seed):
+    boxes, scores = crowded_boxes(300, seed)
+    matrix = cluster_diou_nms(boxes, scores, threshold)
+    assert 0 < matrix.numel() < 300
+    assert torch.equal(box_by_box_diou_nms(boxes, scores, threshold), matrix)
+    # stopping after k boxes gives the first k of the whole result
+    assert torch.equal(box_by_box_diou_nms(boxes, scores, threshold, max_kept=5), matrix[:5])
+
+
+def test_box_by_box_nms_keeps_the_matrix_forms_boundaries():
+    # identical boxes (DIoU' = 1): kept at threshold 1 (final test <=), suppressed below it
+    boxes = torch.tensor([[0.0, 0.0, 4.0, 4.0], [0.0, 0.0, 4.0, 4.0]])
+    assert box_by_box_diou_nms(boxes, torch.tensor([0.9, 0.8]), 1.0).tolist() == [0, 1]
+    assert box_by_box_diou_nms(boxes, torch.tensor([0.9, 0.8]), 0.99).tolist() == [0]
+    # a box suppressed by A cannot suppress C (the chain of the matrix form's iterations)
+    assert box_by_box_diou_nms(CHAIN, CHAIN_SCORES, 0.6).tolist() == [0, 2]
+    assert box_by_box_diou_nms(torch.zeros(0, 4), torch.zeros(0), 0.6).numel() == 0
+
+
+def test_detect_with_more_candidates_than_the_matrix_limit_gives_the_matrix_result():
+    count = MATRIX_NMS_LIMIT + 100
+    boxes, scores = crowded_boxes(count, seed=7)
+    # decoded rows (cx, cy, w, h, obj, cls) whose score obj * cls is the wanted one, all above 0.5
+    confidence = (0.51 + 0.49 * scores).sqrt()
+    centre, size = (boxes[:, :2] + boxes[:, 2:]) / 2, boxes[:, 2:] - boxes[:, :2]
+    decoded = torch.cat([centre, size, confidence[:, None], confidence[:, None]], dim=1).float()
+    candidates, candidate_scores = candidate_boxes(decoded)
+    assert candidates.shape[0] == count
+    expected = cluster_diou_nms(candidates, candidate_scores, 0.6)[:300]
+    kept_boxes, kept_scores = detect(decoded)
+    torch.testing.assert_close(kept_boxes, candidates[expected], rtol=0, atol=0)
+    torch.testing.assert_close(kept_scores, candidate_scores[expected], rtol=0, atol=0)
 
 
 def test_detect_filters_suppresses_and_caps():

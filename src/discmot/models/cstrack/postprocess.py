@@ -143,6 +143,13 @@ def candidate_boxes(decoded: torch.Tensor, conf_threshold: float = 0.5) -> tuple
     return box_cxcywh_to_xyxy(rows[keep, :4]), scores[keep]
 
 
+#: Above this many candidate boxes `detect` runs `greedy_diou_nms` instead of the matrix form: the
+#: pairwise matrix grows with the square of the count (40,698 rows at 1088x608 are 6.6 GB in fp32) and
+#: each iteration re-reads it. Trained weights leave tens of candidates per frame; untrained or
+#: degenerate ones can leave thousands.
+MATRIX_NMS_LIMIT = 4096
+
+
 def cluster_diou_nms(
     boxes: torch.Tensor,
     scores: torch.Tensor,
@@ -174,16 +181,56 @@ def cluster_diou_nms(
     return order[column_max <= threshold]
 
 
+def greedy_diou_nms(
+    boxes: torch.Tensor,
+    scores: torch.Tensor,
+    threshold: float = 0.6,
+    exponent: float = 0.7,
+    max_kept: int | None = None,
+) -> torch.Tensor:
+    """`cluster_diou_nms`'s fixed point, computed box by box; kept indices, best score first.
+
+    Same ranking (stable, score-descending) and the same two boundaries: box ``j`` is kept iff the
+    largest DIoU' with the *suppressing* boxes ranked above it (and 0) is ``<= threshold``, and it
+    suppresses others only if that value is ``< threshold``. Each suppressing box costs one row of
+    DIoU' against the boxes ranked below it, so memory is linear in the count, and the loop stops
+    after ``max_kept`` boxes (the first ``max_kept`` of the full result: later boxes cannot change
+    them). Equal to the matrix form wherever that converges within its iteration cap.
+    """
+    if boxes.shape[0] == 0:
+        return torch.zeros(0, dtype=torch.long, device=boxes.device)
+    order = torch.sort(scores, descending=True, stable=True).indices
+    ranked = boxes[order]
+    # The matrix form's column maxima include the zeros of its lower triangle: start at 0, not -inf.
+    column_max = torch.zeros(ranked.shape[0], dtype=ranked.dtype, device=ranked.device)
+    kept: list[int] = []
+    for j in range(ranked.shape[0]):
+        value = float(column_max[j])
+        if value > threshold:
+            continue
+        kept.append(j)
+        if max_kept is not None and len(kept) >= max_kept:
+            break
+        if value < threshold and j + 1 < ranked.shape[0]:
+            row = distance_box_iou(ranked[j : j + 1], ranked[j + 1 :], exponent=exponent, eps=1e-7)[0]
+            column_max[j + 1 :] = torch.maximum(column_max[j + 1 :], row)
+    return order[torch.tensor(kept, dtype=torch.long, device=boxes.device)]
+
+
 def detect(
     decoded: torch.Tensor, conf_threshold: float = 0.5, nms_threshold: float = 0.6, max_detections: int = 300
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One image's detections from its decoded rows ``[N, 5 + nc]`` (§7.1 steps 2-5).
 
     Returns ``(boxes [K, 4] xyxy input pixels, scores [K])``, score-descending, ``K <= max_detections``.
-    Class-agnostic (the official model has one class).
+    Class-agnostic (the official model has one class). Above `MATRIX_NMS_LIMIT` candidates the NMS runs
+    box by box (`greedy_diou_nms`, the same result) so that untrained weights cannot exhaust memory.
     """
     boxes, scores = candidate_boxes(decoded, conf_threshold)
-    keep = cluster_diou_nms(boxes, scores, nms_threshold)[:max_detections]
+    if boxes.shape[0] > MATRIX_NMS_LIMIT:
+        keep = greedy_diou_nms(boxes, scores, nms_threshold, max_kept=max_detections)
+    else:
+        keep = cluster_diou_nms(boxes, scores, nms_threshold)[:max_detections]
     return boxes[keep], scores[keep]
 
 
