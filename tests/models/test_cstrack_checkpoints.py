@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import dataclasses
+import logging
 import os
 import subprocess
 import sys
@@ -170,15 +171,21 @@ def test_old_trainer_fp16_model_object_with_the_contract_loads_strictly(tmp_path
     assert all(v.dtype in (torch.float32, torch.int64) for v in model.state_dict().values())
 
 
-def test_legacy_serialization_bare_state_and_preset_inference(tmp_path, tiny_state):
+def test_legacy_serialization_bare_state_and_preset_inference(tmp_path, tiny_state, caplog):
     save_old_trainer_file(tmp_path / "legacy.pt", tiny_state, legacy=True)
-    model = load_cstrack(tmp_path / "legacy.pt")
+    with caplog.at_level(logging.INFO, logger="discmot"):
+        model = load_cstrack(tmp_path / "legacy.pt")
+    floating = sum(v.is_floating_point() for v in tiny_state.values())
+    assert f"{floating} half-precision tensors, widened to fp32" in caplog.text
     assert model.config.name == "tiny" == infer_cstrack_preset(tiny_state)
     assert_state_equal(
         model, {k: v.half().float() if v.is_floating_point() else v for k, v in tiny_state.items()}
     )
     torch.save(tiny_state, tmp_path / "bare.pt")  # a bare state dict, no 'model' entry
-    assert_state_equal(load_cstrack(tmp_path / "bare.pt"), tiny_state)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="discmot"):
+        assert_state_equal(load_cstrack(tmp_path / "bare.pt"), tiny_state)
+    assert "half-precision" not in caplog.text  # fp32 already: nothing widened
 
 
 def test_2020_release_without_k_keeps_the_standard_decoding(tmp_path, tiny_state):

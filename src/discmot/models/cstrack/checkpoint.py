@@ -82,6 +82,9 @@ def official_state(data, path: str | Path) -> dict[str, torch.Tensor]:
         raise checkpoints.CheckpointError(
             f"{path}: no CSTrack weights in it (expected a 'model' entry holding a state dict or a model)"
         )
+    narrow = sum(v.dtype in (torch.float16, torch.bfloat16) for v in state.values())
+    if narrow:  # said because a converted file is then twice the size of the released one
+        log.info("%s: %d half-precision tensors, widened to fp32 (exactly)", path, narrow)
     return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
 
 
