@@ -36,7 +36,10 @@ class SynthConfig:
         frames: default frames per sequence.
         frame_rate: frames per second (written to ``seqinfo.ini``; motion is scaled by it).
         frame_digits: digits of image file names (DanceTrack 8, SportsMOT/BFT/MOT17 6).
-        objects: ``(min, max)`` number of objects alive at a time.
+        objects: ``(min, max)`` of the cast. ``dancetrack``, ``sportsmot`` and ``bft`` draw a count in
+            this range per sequence: the whole cast, in the world from the first frame to the last.
+            ``mot``'s walkers come and go, about the mean (11 for ``(8, 14)``) in view at a time, not
+            bounded by the range. ``tiny`` uses ``min``.
     """
 
     name: str
