@@ -17,7 +17,11 @@ error: its images would be listed with empty labels, and the people in them lear
 Identities are renumbered 1, 2, 3, ... over the whole split in (sequence name, gt id) order, so two
 sequences' "id 1" never become one identity of the ID classifier; they start at 1 like those scripts'
 labels, because the original's identity mapping (``data.faithful_ids``) reads 0 as "no identity". Every
-image gets a label file, empty when it has no box.
+image gets a label file, empty when it has no box. A box reaching past the frame is written as it is
+(its centre may fall outside 0..1, as the scripts write it); training clips boxes to the image (§6.4).
+An id twice in one frame is an error naming both lines: the scripts would write both rows and the ID
+classifier would learn two people as one identity. (FDTA's training index only warns and leaves such
+frames out, the legality rule of its spec.)
 """
 
 from __future__ import annotations
