@@ -284,6 +284,11 @@ def test_box_by_box_nms_keeps_the_matrix_forms_boundaries():
     # a box suppressed by A cannot suppress C (the chain of the matrix form's iterations)
     assert box_by_box_diou_nms(CHAIN, CHAIN_SCORES, 0.6).tolist() == [0, 2]
     assert box_by_box_diou_nms(torch.zeros(0, 4), torch.zeros(0), 0.6).numel() == 0
+    # a NaN overlap (non-finite activations give NaN boxes) drops the box in both forms
+    with_nan = torch.cat([CHAIN, torch.full((1, 4), float("nan"))])
+    nan_scores = torch.tensor([0.9, 0.8, 0.7, 0.6])
+    assert cluster_diou_nms(with_nan, nan_scores, 0.6).tolist() == [0, 2]
+    assert box_by_box_diou_nms(with_nan, nan_scores, 0.6).tolist() == [0, 2]
 
 
 def test_detect_with_more_candidates_than_the_matrix_limit_gives_the_matrix_result():

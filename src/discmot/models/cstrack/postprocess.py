@@ -206,7 +206,7 @@ def greedy_diou_nms(
     kept: list[int] = []
     for j in range(ranked.shape[0]):
         value = float(column_max[j])
-        if value > threshold:
+        if not value <= threshold:  # a NaN is neither kept nor suppressing, as in the matrix form
             continue
         kept.append(j)
         if max_kept is not None and len(kept) >= max_kept:
