@@ -55,6 +55,11 @@ PEDESTRIAN_CLASS = 1
 MAX_CLASS = 12
 #: What a JDE list may name: the original derives label paths by replacing ``.jpg``/``.png`` (spec §6.1).
 IMAGE_SUFFIXES = (".jpg", ".png")
+#: What the no-box error advises.
+NO_BOX_ADVICE = (
+    "fix the gt, or leave the sequence out (every image of an exported sequence is a training image, and a "
+    "person without a box in it is learned as background)"
+)
 
 
 @dataclass(frozen=True)
@@ -166,12 +171,6 @@ def export_jde(sequences: Iterable[Path], out: str | Path, name: str, split: str
     identities = next_identity - 1
     log.info("%s: %d images, %d boxes, %d identities", list_file, len(listed), boxes, identities)
     return JDEExport(list_file, len(listed), boxes, identities)
-
-
-NO_BOX_ADVICE = (
-    "fix the gt, or leave the sequence out (every image of an exported sequence is a training image, and a "
-    "person without a box in it is learned as background)"
-)
 
 
 def _why_no_box(sequence: _Sequence) -> str:

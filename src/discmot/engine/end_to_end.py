@@ -162,7 +162,7 @@ def fdta_tracker(
         if input_size
         else f"shorter side {runtime.shorter_side}, longer at most {runtime.max_longer_side}"
     )
-    log.info("%s: FDTA, %s, input %s, %s on %s", weights, _architecture(model), size, _name(dtype), device)
+    log.info("%s: FDTA, %s, input %s, %s on %s", weights, _network_summary(model), size, _name(dtype), device)
     return FDTATracker(
         model, device=device, dtype=dtype, input_size=input_size, fast_resize=fast_resize, runtime=runtime
     )
@@ -197,7 +197,12 @@ def cstrack_factory(
     model = load_model("cstrack", weights, preset_name, device=device, dtype=dtype)
     size = input_size or model.config.input_size
     log.info(
-        "%s: CSTrack, %s, input %dx%d, %s on %s", weights, _architecture(model), *size, _name(dtype), device
+        "%s: CSTrack, %s, input %dx%d, %s on %s",
+        weights,
+        _network_summary(model),
+        *size,
+        _name(dtype),
+        device,
     )
     return lambda frame_rate: CSTrackTracker(model, device, dtype, input_size, config, frame_rate)
 
@@ -206,7 +211,7 @@ def _name(dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
-def _architecture(model) -> str:
+def _network_summary(model) -> str:
     """``"the dancetrack preset (65,700,686 parameters)"``: what a log line says of a loaded network."""
     from discmot.models import parameter_count
 
