@@ -40,6 +40,9 @@ CPU_VARIANTS = {
         f"model.id_decoder.feature_dim={TINY.id_decoder.feature_dim}",
         f"model.id_decoder.id_dim={TINY.id_decoder.id_dim}",
     ],
+    # Deterministic kernels are the CPU default (the same command writes the same weights); this row
+    # prices them against the faster-in-principle kernels that add gradients in a varying order.
+    "full, deterministic kernels off (`train.deterministic=false`)": ["train.deterministic=false"],
     # The first of the two stages (MOTIP's ONLY_DETR, the `*_detr` recipes): an iteration is 4 single
     # frames, all with gradients, and no ID path.
     "detector stage (`step.only_detr`, 4 single frames)": [
@@ -109,6 +112,8 @@ def run(quick: bool) -> benchlib.BenchResult:
         "same round (the machine drifts during a run, so only ratios within a round compare).",
         "One iteration = one clip (batch 1): `tiny` 8 frames at shorter side 128-160 px, 4 with gradients; "
         "in the detector stage 4 single frames, all 4 with gradients.",
+        "Every variant but the one that says otherwise runs with deterministic kernels, the CPU default "
+        "(`train.deterministic` unset).",
         "Rates from the training log (`elapsed_s`), first logged step to last: start-up excluded, data "
         "loading included (num_workers 0).",
         "Peak memory: the training process's peak resident set (`max_rss_mib` of the log: interpreter, "

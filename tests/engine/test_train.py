@@ -29,6 +29,7 @@ import yaml
 from torch import nn
 
 from discmot.engine import checkpointing
+from discmot.engine.distributed import configure_determinism, deterministic_on
 from discmot.engine.optim import CSTrackSchedule, ModelEMA, build_param_groups, clip_gradients
 from discmot.engine.train import (
     FDTA_PARAM_GROUPS,
@@ -423,7 +424,9 @@ def test_run_folder_contents(tmp_path):
         "checkpoints", "config.yaml", "environment.json", "metrics.jsonl", "model.safetensors"
     ]  # fmt: skip
     resolved = yaml.safe_load((run / "config.yaml").read_text())
-    assert TrainConfig.from_dict(resolved["train"]) == config  # the resolved config round-trips
+    # the resolved config round-trips, its unset determinism settled as the run used it (on, on a CPU)
+    assert config.deterministic is None
+    assert TrainConfig.from_dict(resolved["train"]) == dataclasses.replace(config, deterministic=True)
     env = json.loads((run / "environment.json").read_text())
     assert env["seed"] == config.seed and env["world_size"] == 1 and env["device"] == "cpu"
     assert env["versions"]["torch"] == torch.__version__.split("+")[0] or env["versions"]["torch"]
@@ -441,6 +444,24 @@ def test_run_folder_contents(tmp_path):
 
     with pytest.raises(FileExistsError, match="already holds checkpoints"):
         Trainer(NamedToy(), mse_step, Pairs(), config, run, device="cpu").fit()
+
+
+def test_unset_determinism_is_on_for_the_cpu_off_on_cuda_and_set_both_ways():
+    assert deterministic_on(torch.device("cpu"), None) is True
+    assert deterministic_on(torch.device("cuda", 0), None) is False  # cuDNN's fastest kernels stay
+    assert deterministic_on(torch.device("cpu"), False) is False
+    assert deterministic_on(torch.device("cuda", 0), True) is True
+    before = torch.are_deterministic_algorithms_enabled()
+    try:
+        configure_determinism(True)
+        assert torch.are_deterministic_algorithms_enabled()
+        # a kernel without a deterministic version (CUDA's grid_sample backward) warns, not stops a run
+        assert torch.is_deterministic_algorithms_warn_only_enabled()
+        # a process that trained deterministically before does not stay so for a run that says no
+        configure_determinism(False)
+        assert not torch.are_deterministic_algorithms_enabled()
+    finally:
+        torch.use_deterministic_algorithms(before)
 
 
 def test_in_process_resume_extends_a_finished_run(tmp_path):

@@ -314,3 +314,35 @@ def test_convert_keeps_an_existing_target_unless_told_and_names_a_motip_architec
     assert "(FDTA, the tiny preset with the spatial and temporal adapters off)" in caplog.text
     loaded = load_fdta(target)
     assert all(torch.equal(v, motip.state_dict()[k]) for k, v in loaded.state_dict().items())
+
+
+def test_the_same_weights_and_config_always_write_the_same_bytes(tmp_path):
+    """A checkpoint's bytes depend only on its content: the safetensors writer orders its metadata
+    differently from call to call, so discmot writes the header in one form (sorted keys), and two runs
+    that end with the same weights leave files with the same checksum."""
+    import json
+
+    import safetensors.torch
+
+    from discmot.io.checkpoints import read_safetensors, write_safetensors
+    from discmot.models.fdta.config import preset
+
+    model = build_fdta("tiny")
+    extra = {"train_config": "{}", "seed": "3407", "git": "abc"}
+    paths = [tmp_path / f"copy{i}.safetensors" for i in range(6)]
+    for path in paths:
+        write_safetensors(path, model, preset("tiny"), kind="fdta", extra_metadata=extra)
+    contents = {path.read_bytes() for path in paths}
+    assert len(contents) == 1
+    raw = contents.pop()
+    header_length = int.from_bytes(raw[:8], "little")
+    assert header_length % 8 == 0  # the tensor data stays 8-byte aligned
+    header = json.loads(raw[8 : 8 + header_length])
+    assert list(header) == sorted(header)
+    assert list(header["__metadata__"]) == sorted(header["__metadata__"])
+    # still a valid file for safetensors itself and for discmot, with every tensor and metadata entry
+    tensors = safetensors.torch.load(raw)
+    state = model.state_dict()
+    assert tensors and all(torch.equal(value, state[key]) for key, value in tensors.items())
+    _, metadata = read_safetensors(paths[0])
+    assert {k: metadata[k] for k in extra} == extra and metadata["kind"] == "fdta"

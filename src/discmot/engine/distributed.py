@@ -157,19 +157,36 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def deterministic_on(device: torch.device, requested: bool | None) -> bool:
+    """Whether a run on ``device`` uses deterministic kernels: ``train.deterministic`` when set; unset
+    (None), on for the CPU and off on CUDA.
+
+    On the CPU the kernels it changes are the accumulating index writes of the backward pass (the
+    gradients of ``x[index]`` reads): with 2 threads they add in varying order, so two runs of one
+    command parted within their first 10 iterations. The deterministic ones cost the tiny FDTA about
+    4-6% per iteration (2 cores; docs/training.md), a price worth a run that can be repeated. On CUDA
+    they replace cuDNN's and cuBLAS's fastest algorithms, so there it stays a choice.
+    """
+    return requested if requested is not None else device.type == "cpu"
+
+
 def configure_determinism(deterministic: bool) -> None:
-    """TF32 off always (spec ``fdta.md`` §4.3); with ``deterministic`` also deterministic kernels only.
+    """TF32 off always (spec ``fdta.md`` §4.3); deterministic kernels only, or not, as ``deterministic``
+    says (set both ways: the setting is global to the process, which may have trained before).
 
     Deterministic CUDA matmuls need ``CUBLAS_WORKSPACE_CONFIG``; it is set here when absent (it must be
-    set before the first cuBLAS call to take effect).
+    set before the first cuBLAS call to take effect). A kernel with no deterministic version is warned
+    about, not refused: on CUDA the backward passes of ``grid_sample`` (FDTA's deformable attention) and
+    of upsampling (CSTrack's neck) have none, so there a run is as repeatable as PyTorch allows and says
+    where it is not. On the CPU every kernel the models use has one.
     """
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     if deterministic:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.backends.cudnn.benchmark = False
-        torch.backends.cudnn.deterministic = True
-        torch.use_deterministic_algorithms(True)
+    torch.backends.cudnn.deterministic = deterministic
+    torch.use_deterministic_algorithms(deterministic, warn_only=True)
 
 
 def capture_rng_state(device: torch.device) -> dict:

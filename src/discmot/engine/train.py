@@ -15,8 +15,9 @@ With a per-process batch of ``B / world_size`` and a per-process loss that is a 
 the run follows the same trajectory as one process with batch ``B``.
 
 Resuming restores model, optimizer, schedule, scaler, EMA, epoch, position in the epoch and every
-rank's python/numpy/torch RNG states, so that on the CPU with ``deterministic: true`` and
-``num_workers: 0`` a killed and resumed run ends with the same weights as an uninterrupted one.
+rank's python/numpy/torch RNG states, so that on the CPU (where ``deterministic`` is on unless set
+off) with ``num_workers: 0`` a killed and resumed run ends with the same weights as an uninterrupted one,
+and two runs of the same command with one another.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -44,6 +45,7 @@ from discmot.engine.distributed import (
     capture_rng_state,
     cleanup_distributed,
     configure_determinism,
+    deterministic_on,
     gather_objects,
     init_distributed,
     reduce_mean,
@@ -116,9 +118,11 @@ class Trainer:
         param_groups: Callable[[nn.Module], list[dict]] | None = None,
         schedule: Callable[[torch.optim.Optimizer], Schedule] | None = None,
     ):
-        self.config = config
         self.dist: DistInfo = init_distributed(device)
         self.device = self.dist.device
+        # an unset train.deterministic is settled for this device, so the run's config says what was used
+        config = replace(config, deterministic=deterministic_on(self.device, config.deterministic))
+        self.config = config
         configure_determinism(config.deterministic)
         self.model = model.to(self.device)
         self.dataset, self.collate_fn = dataset, collate_fn
@@ -467,7 +471,7 @@ def launch(
     """
     info = init_distributed(device)
     try:
-        configure_determinism(config.deterministic)
+        configure_determinism(deterministic_on(info.device, config.deterministic))
         seed_everything(config.seed + info.rank)
         setup = build(info)
         trainer = Trainer(

@@ -27,6 +27,8 @@ class TrainConfig:
     iterations (0: only at epoch ends). ``schedule`` is ``"multistep"`` (FDTA: `WarmupMultiStep`) or
     ``"cstrack"`` (`CSTrackSchedule`, whose step decay is at ``milestones[0]``). ``no_clip`` names
     parameters that are never clipped (e.g. criterion parameters, spec ``fdta.md`` §4.1 step 12).
+    ``deterministic``: deterministic kernels only; unset (None), on for the CPU and off on CUDA
+    (`discmot.engine.distributed.deterministic_on`; the run folder's config records what was used).
     """
 
     epochs: int = 13
@@ -53,7 +55,7 @@ class TrainConfig:
     ema_ramp: float = 2000.0
     seed: int = 3407
     sampler_seed: int = 1025
-    deterministic: bool = False
+    deterministic: bool | None = None
     checkpoint_every: int = 0
     keep_epoch_checkpoints: int = 0
     log_every: int = 20

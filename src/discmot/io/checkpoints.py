@@ -323,9 +323,24 @@ def write_safetensors(
         ),
         **(extra_metadata or {}),
     }
-    data = save(tensors, metadata=metadata)
+    data = canonical_safetensors(save(tensors, metadata=metadata))
     with atomic_open(path, "wb") as handle:
         handle.write(data)
+
+
+def canonical_safetensors(data: bytes) -> bytes:
+    """The same safetensors file with its JSON header in one fixed form: keys sorted, no spaces.
+
+    The safetensors writer keeps the metadata in a hash map whose order changes from call to call, so two
+    saves of the same weights and config differed in their header bytes (and checksums). The tensor
+    bytes and their offsets are untouched; the header is padded with spaces to a multiple of 8 bytes, as
+    the writer pads it, so the tensor data stays aligned.
+    """
+    header_length = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + header_length])
+    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return len(text).to_bytes(8, "little") + text + data[8 + header_length :]
 
 
 def read_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
