@@ -243,6 +243,58 @@ def firing_cstrack(preset: str, frame, seed: int = 0):
     return model.eval()
 
 
+CSTRACK_STAGES = (
+    "letterbox, upload",
+    "network",
+    "decoding, NMS, embeddings at boxes, copy back",
+    "association",
+)
+
+
+def timed_stage(totals: dict[str, float], stage: str, cuda: bool, function, *args):
+    """``function(*args)``, its seconds (the GPU synchronised before the clock stops) added to
+    ``totals[stage]``."""
+    import torch
+
+    start = time.perf_counter()
+    result = function(*args)
+    if cuda:
+        torch.cuda.synchronize()
+    totals[stage] += time.perf_counter() - start
+    return result
+
+
+def cstrack_stages(tracker, frames, device: str) -> dict:
+    """Milliseconds per frame of each stage of ``tracker.update`` (`CSTrackTracker.preprocess`,
+    `network`, `decode`, the association), the device synchronised at each boundary, after a warm-up and
+    a reset; and the mean number of NMS candidates (rows above the confidence threshold) per frame."""
+    import torch
+
+    from discmot.models.cstrack.postprocess import candidate_boxes, decode_predictions
+
+    cuda = device.startswith("cuda")
+    totals = dict.fromkeys(CSTRACK_STAGES, 0.0)
+    for frame in frames[:WARMUP_FRAMES]:
+        tracker.update(frame)
+    tracker.reset()
+    candidates = []
+    for frame in frames:
+        image = timed_stage(totals, CSTRACK_STAGES[0], cuda, tracker.preprocess, frame)
+        raw, embedding_map = timed_stage(totals, CSTRACK_STAGES[1], cuda, tracker.network, image)
+        detections = timed_stage(
+            totals, CSTRACK_STAGES[2], cuda, tracker.decode, raw, embedding_map, frame.shape[:2]
+        )
+        timed_stage(totals, CSTRACK_STAGES[3], cuda, tracker.association.update, detections)
+        with torch.inference_mode():  # untimed: how much work the NMS had
+            rows = [r.float() for r in raw]
+            decoded = decode_predictions(
+                rows, tracker.anchors_px, tracker.model.config.strides, float(tracker.model.head.k)
+            )[0]
+            candidates.append(len(candidate_boxes(decoded, tracker.config.conf_threshold)[0]))
+    result = {stage: 1000 * seconds / len(frames) for stage, seconds in totals.items()}
+    return {**result, "candidates": statistics.fmean(candidates)}
+
+
 def cstrack_speed(device: str, quick: bool) -> dict[str, dict]:
     """The firing full-size CSTrack tracker (tiny and small frames in quick mode) in fp32 and fp16."""
     import torch
@@ -264,6 +316,9 @@ def cstrack_speed(device: str, quick: bool) -> dict[str, dict]:
         results[name] = benchlib.measured(
             f"cstrack {name}", timed_tracking, tracker, frames, device, cstrack_alive
         )
+        results[name]["stages"] = benchlib.measured(
+            f"cstrack {name} stages", cstrack_stages, tracker, frames, device
+        )
     return results
 
 
@@ -279,6 +334,20 @@ def speed_rows(device: str, quick: bool) -> tuple[list[list[str]], dict]:
             rows.append([model, dtype, f"{r['fps']:.1f}", f"{r['fps'] / papers[model]:.2f}x",
                          f"{r['boxes']:.1f}", f"{r['tracks']:.1f}", f"{r['peak_mib']:.0f}"])  # fmt: skip
     return rows, data
+
+
+def cstrack_stage_rows(speed_data: dict) -> list[list[str]]:
+    """One row per CSTrack dtype: each stage's milliseconds per frame, their sum and the NMS candidates."""
+    rows = []
+    for dtype, r in speed_data["cstrack"].items():
+        stages = r.get("stages", {})
+        if "error" in r or "error" in stages:
+            rows.append([dtype, f"**failed**: {r.get('error') or stages.get('error')}", *[""] * 5])
+            continue
+        rows.append([dtype, *(f"{stages[stage]:.1f}" for stage in CSTRACK_STAGES),
+                     f"{sum(stages[stage] for stage in CSTRACK_STAGES):.1f}",
+                     f"{stages['candidates']:.0f}"])  # fmt: skip
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -297,6 +366,9 @@ def run(quick: bool) -> benchlib.BenchResult:
         benchlib.markdown_table(
             ["tracker at 1920x1080", "dtype, deformable attention (FDTA)", "FPS", "vs paper",
              "boxes out per frame", "tracks alive", "peak memory MiB"], speed),
+        benchlib.markdown_table(
+            ["CSTrack at 1920x1080, ms per frame", *CSTRACK_STAGES, "sum",
+             "NMS candidates per frame"], cstrack_stage_rows(speed_data)),
     ]  # fmt: skip
     notes = [
         "Precision: the bundled checkpoints on the demo scene (`discmot demo`'s, 150 frames at 256x160, "
@@ -314,6 +386,12 @@ def run(quick: bool) -> benchlib.BenchResult:
         "FDTA's history columns, CSTrack's tracked tracks (confirmed or not), after each frame. Peak "
         "memory: `torch.cuda.max_memory_allocated` over the timed frames. cuDNN defaults (TF32 "
         "convolutions in fp32; matrix products in full fp32).",
+        "CSTrack's stages: the same frames again, each stage of `CSTrackTracker.update` timed apart "
+        "(`preprocess`: letterbox on the CPU and upload; `network`; `decode`: float32 decoding, "
+        "Cluster-DIoU-NMS, embeddings at the box centres, results to the host; the JDE association on "
+        "the CPU), the GPU synchronised at each boundary, so the sum is above the end-to-end frame time "
+        "by what the synchronisations cost. NMS candidates: rows above the confidence threshold, the "
+        "NMS matrix's side.",
         f"Paper: FDTA {FDTA_PAPER_FPS} FPS at 1920x1080 (GPU not named), CSTrack {CSTRACK_PAPER_FPS} FPS "
         "(RTX 2080 Ti, PyTorch 1.6, whole system).",
     ]

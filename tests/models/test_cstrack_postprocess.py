@@ -18,6 +18,7 @@ from discmot.models.cstrack.postprocess import (
     candidate_boxes,
     clip_boxes,
     cluster_diou_nms,
+    cluster_fixed_point,
     decode_level,
     decode_predictions,
     detect,
@@ -289,6 +290,42 @@ def test_box_by_box_nms_keeps_the_matrix_forms_boundaries():
     nan_scores = torch.tensor([0.9, 0.8, 0.7, 0.6])
     assert cluster_diou_nms(with_nan, nan_scores, 0.6).tolist() == [0, 2]
     assert box_by_box_diou_nms(with_nan, nan_scores, 0.6).tolist() == [0, 2]
+
+
+def iterate_to_the_cap(diou: torch.Tensor, threshold: float, cap: int = 200) -> torch.Tensor:
+    """The original's loop as the spec states it (`torch.equal` as the stop), column maxima at the end."""
+    current = diou
+    for _ in range(cap):
+        previous = current
+        column_max = previous.max(dim=0).values
+        current = diou * (column_max < threshold).to(diou.dtype).unsqueeze(1)
+        if torch.equal(previous, current):
+            break
+    return column_max
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_nan_overlap_stops_the_matrix_iteration_early_with_the_originals_result(seed):
+    """Two identical zero-width boxes overlap by 0 / 0 = NaN. NaN stays NaN in every iterate, so the
+    original's `torch.equal` stop never holds and it runs all 200 iterations; the same fixed point is
+    reached in a few."""
+    boxes, scores = crowded_boxes(60, seed)
+    degenerate = torch.tensor([[30.0, 30.0, 30.0, 60.0], [30.0, 30.0, 30.0, 60.0]])
+    boxes = torch.cat([boxes, degenerate])
+    scores = torch.cat([scores, torch.tensor([0.55, 0.45])])
+    order = torch.sort(scores, descending=True, stable=True).indices
+    ranked = boxes[order]
+    from discmot.ops.boxes_torch import distance_box_iou
+
+    diou = distance_box_iou(ranked, ranked, exponent=0.7, eps=1e-7).triu(diagonal=1)
+    assert diou.isnan().any()
+    column_max, iterations = cluster_fixed_point(diou, 0.6)
+    assert iterations < 20
+    assert torch.equal(column_max.nan_to_num(nan=-9.0), iterate_to_the_cap(diou, 0.6).nan_to_num(nan=-9.0))
+    # and the kept boxes are the box-by-box form's (the NaN box is dropped by both)
+    kept = cluster_diou_nms(boxes, scores, 0.6)
+    assert torch.equal(kept, box_by_box_diou_nms(boxes, scores, 0.6))
+    assert 61 not in kept.tolist()
 
 
 def test_detect_with_more_candidates_than_the_matrix_limit_gives_the_matrix_result():

@@ -175,17 +175,32 @@ class CSTrackTracker:
 
     def detections(self, frame_bgr: np.ndarray) -> Detections:
         """The detection stage alone: one frame's boxes, scores and raw embeddings (see `detect_frame`)."""
+        raw, embedding_map = self.network(self.preprocess(frame_bgr))
+        return self.decode(raw, embedding_map, frame_bgr.shape[:2])
+
+    def preprocess(self, frame_bgr: np.ndarray) -> torch.Tensor:
+        """The letterboxed network input ``[1, 3, H, W]`` on the tracker's device, in its dtype."""
         boxed = letterbox(frame_bgr, self.input_size)
-        image = image_to_tensor(boxed.image)[None].to(device=self.device, dtype=self.dtype)
+        return image_to_tensor(boxed.image)[None].to(device=self.device, dtype=self.dtype)
+
+    def network(self, image: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """Raw per-level logits and the ID-embedding map of one `preprocess`ed image."""
         with torch.inference_mode():
-            # the stages, not predict(): detect_frame decodes the raw logits in float32 itself
+            # the stages, not predict(): decode takes the raw logits to float32 itself
             detection, reid = self.model.reciprocal(self.model.features(image))
+            return self.model.detect(detection), self.model.embeddings(reid)
+
+    def decode(
+        self, raw: list[torch.Tensor], embedding_map: torch.Tensor, frame_hw: tuple[int, int]
+    ) -> Detections:
+        """`detect_frame` with the tracker's thresholds: `network`'s outputs to frame-pixel detections."""
+        with torch.inference_mode():
             return detect_frame(
-                self.model.detect(detection),
-                self.model.embeddings(reid),
+                raw,
+                embedding_map,
                 self.model.config,
                 self.input_size,
-                frame_bgr.shape[:2],
+                frame_hw,
                 self.config.conf_threshold,
                 self.nms_threshold,
                 self.max_detections,
