@@ -184,7 +184,8 @@ class CSTrackTracker:
         return image_to_tensor(boxed.image)[None].to(device=self.device, dtype=self.dtype)
 
     def network(self, image: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
-        """Raw per-level logits and the ID-embedding map of one `preprocess`ed image."""
+        """One `preprocess`ed image's raw per-level logits ``[1, A, H_i, W_i, 5 + nc]`` (the model's
+        dtype) and its ID-embedding map ``[1, H/8, W/8, E]``."""
         with torch.inference_mode():
             # the stages, not predict(): decode takes the raw logits to float32 itself
             detection, reid = self.model.reciprocal(self.model.features(image))
