@@ -262,6 +262,46 @@ def _moving_box_split(root: Path, missed: set[int]) -> None:
     (root / "train_seqmap.txt").write_text("name\nseq-0\n")
 
 
+def test_overlap_reference_counts_a_box_whose_best_earlier_overlap_is_another_object():
+    clean = importlib.import_module("fdta_clean_id_accuracy")
+    from discmot.data.sequences import SequenceIndex, SequenceRecord
+
+    # frame 1: objects 1 and 2 far apart; frame 2: object 1 stays, object 2 lands next to object 1's
+    # place (IoU 2/3 with it, 0 with its own earlier box): one of the two boxes is misled
+    boxes = np.array([[0, 0, 10, 10], [50, 0, 10, 10], [0, 0, 10, 10], [2, 0, 10, 10]], dtype=np.float64)
+    record = SequenceRecord(
+        name="train/s",
+        image_files=(Path("1.jpg"), Path("2.jpg")),
+        boxes=boxes,
+        ids=np.array([1, 2, 1, 2]),
+        offsets=np.array([0, 2, 4]),
+        legal=np.array([True, True]),
+    )
+    assert clean.overlap_accuracy(SequenceIndex([record])) == (0.5, 2)
+
+
+def test_clean_id_accuracy_runs_a_model_on_clips_without_augmentation(tmp_path):
+    clean = importlib.import_module("fdta_clean_id_accuracy")
+    import torch
+
+    from discmot.data.sequences import SequenceIndex
+    from discmot.data.synth import generate_dataset
+    from discmot.models.fdta.model import FDTA
+    from discmot.models.fdta.recipe import load_recipe
+    from discmot.models.fdta.training import FDTATraining
+
+    generate_dataset(tmp_path, "tiny", split="train", sequences=1, frames=12, seed=1)
+    recipe = load_recipe("tiny")
+    index = SequenceIndex.from_root(tmp_path, "train")
+    dataset, clips = clean_clips = clean.clean_clips(index, recipe, every=4)
+    assert dataset.config.switch_prob == dataset.config.occlusion_prob == 0.0
+    assert [clip.frames for clip in clips] == [tuple(range(s, s + 8)) for s in (0, 4)]
+    torch.manual_seed(0)
+    result = clean.label_accuracy(FDTATraining(FDTA(recipe.model), recipe.step).eval(), *clean_clips)
+    assert result["tokens"] > 0 and 0.0 <= result["accuracy"] <= 1.0
+    assert list(result["by_frame"]) == list(range(2, 9))
+
+
 def test_gt_reference_trackers_keep_an_identity_across_a_gap_only_with_motion(tmp_path):
     gt_trackers = importlib.import_module("gt_trackers")
     # frames 6-8 missing: the box is 12 px (more than half its width) further on when it comes back

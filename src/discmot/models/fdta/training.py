@@ -108,7 +108,7 @@ def fdta_step(training: FDTATraining, batch: dict, context) -> tuple[torch.Tenso
     masks = batch["masks"].to(device).flatten(0, 1)
     frames = normalise(images, masks)
     outputs = _detect_all(training, frames, masks)
-    targets = _targets(batch, device)
+    targets = detr_targets(batch, device)
     local_boxes = torch.tensor(float(sum(len(t["boxes"]) for t in targets)), device=device)
     num_boxes = max(float(context.reduce_sum(local_boxes)) / context.world_size, 1.0)
     depth_maps = None
@@ -170,7 +170,7 @@ def _merge(parts: list[tuple[torch.Tensor, dict]], count: int) -> dict:
     return merged
 
 
-def _targets(batch: dict, device) -> list[dict]:
+def detr_targets(batch: dict, device) -> list[dict]:
     """One DETR target per frame (clips in order): boxes (normalised cxcywh), labels 0, track ids."""
     targets = []
     for boxes, ids in zip(batch["boxes"], batch["track_ids"], strict=True):
@@ -186,7 +186,24 @@ def _targets(batch: dict, device) -> list[dict]:
 
 
 def _id_loss(model: FDTA, batch: dict, embeddings: torch.Tensor, matches, context) -> torch.Tensor:
-    """ID tokens from the matched embeddings (spec §2.5) -> ID logits -> cross-entropy (spec §2.8)."""
+    """ID logits of the clip batch (`clip_id_logits`) -> cross-entropy (spec §2.8)."""
+    device = embeddings.device
+    logits = clip_id_logits(model, batch, embeddings, matches)
+    unk_masks = batch["unknown_masks"].to(device)
+    local = torch.tensor(float(count_id_tokens(unk_masks)), device=device)
+    n_valid = float(context.reduce_sum(local)) / context.world_size
+    return id_loss(logits, batch["unknown_labels"].to(device), unk_masks, n_valid)
+
+
+def clip_id_logits(model: FDTA, batch: dict, embeddings: torch.Tensor, matches) -> torch.Tensor:
+    """ID logits ``[B, G, T, N, K + 1]`` of a clip batch's unknown tokens (spec §2.5-2.7).
+
+    Args:
+        batch: `collate_clips` output (its ID tables: ``trajectory_*`` and ``unknown_*`` ``[B, G, T, N]``).
+        embeddings: the DETR's output embeddings ``[B * T, Q, D]`` of the batch's frames, in order.
+        matches: the final layer's Hungarian matches, one per frame: each gt object's token is the
+            embedding of its matched query.
+    """
     device = embeddings.device
     b, g, t, n = batch["trajectory_labels"].shape
     object_embeddings = _object_embeddings(embeddings, matches, batch, t)  # [B, T, n_max, D]
@@ -194,12 +211,9 @@ def _id_loss(model: FDTA, batch: dict, embeddings: torch.Tensor, matches, contex
     traj = _gather(object_embeddings, batch["trajectory_ann_idx"].to(device), traj_masks)
     unk = _gather(object_embeddings, batch["unknown_ann_idx"].to(device), unk_masks)
     times = torch.arange(t, device=device).view(1, 1, t, 1).expand(b, g, t, n)
-    logits = model.id_logits(
+    return model.id_logits(
         traj, batch["trajectory_labels"].to(device).clamp(min=0), times, traj_masks, unk, times, unk_masks
     )
-    local = torch.tensor(float(count_id_tokens(unk_masks)), device=device)
-    n_valid = float(context.reduce_sum(local)) / context.world_size
-    return id_loss(logits, batch["unknown_labels"].to(device), unk_masks, n_valid)
 
 
 def _object_embeddings(embeddings: torch.Tensor, matches, batch: dict, frames: int) -> torch.Tensor:
