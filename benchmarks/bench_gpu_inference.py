@@ -270,7 +270,8 @@ def cstrack_stages(tracker, frames, device: str) -> dict:
     a reset; and the mean number of NMS candidates (rows above the confidence threshold) per frame."""
     import torch
 
-    from discmot.models.cstrack.postprocess import candidate_boxes, decode_predictions
+    from discmot.models.cstrack.postprocess import candidate_boxes
+    from discmot.trackers.cstrack import decoded_rows
 
     cuda = device.startswith("cuda")
     totals = dict.fromkeys(CSTRACK_STAGES, 0.0)
@@ -286,10 +287,7 @@ def cstrack_stages(tracker, frames, device: str) -> dict:
         )
         timed_stage(totals, CSTRACK_STAGES[3], cuda, tracker.association.update, detections)
         with torch.inference_mode():  # untimed: how much work the NMS had
-            rows = [r.float() for r in raw]
-            decoded = decode_predictions(
-                rows, tracker.anchors_px, tracker.model.config.strides, float(tracker.model.head.k)
-            )[0]
+            decoded = decoded_rows(raw, tracker.model.config, float(tracker.model.head.k), tracker.anchors_px)
             candidates.append(len(candidate_boxes(decoded, tracker.config.conf_threshold)[0]))
     result = {stage: 1000 * seconds / len(frames) for stage, seconds in totals.items()}
     return {**result, "candidates": statistics.fmean(candidates)}

@@ -293,11 +293,11 @@ def test_clean_id_accuracy_runs_a_model_on_clips_without_augmentation(tmp_path):
     generate_dataset(tmp_path, "tiny", split="train", sequences=1, frames=12, seed=1)
     recipe = load_recipe("tiny")
     index = SequenceIndex.from_root(tmp_path, "train")
-    dataset, clips = clean_clips = clean.clean_clips(index, recipe, every=4)
+    dataset, clips = clean.clean_clips(index, recipe, every=4)
     assert dataset.config.switch_prob == dataset.config.occlusion_prob == 0.0
     assert [clip.frames for clip in clips] == [tuple(range(s, s + 8)) for s in (0, 4)]
     torch.manual_seed(0)
-    result = clean.label_accuracy(FDTATraining(FDTA(recipe.model), recipe.step).eval(), *clean_clips)
+    result = clean.label_accuracy(FDTATraining(FDTA(recipe.model), recipe.step).eval(), dataset, clips)
     assert result["tokens"] > 0 and 0.0 <= result["accuracy"] <= 1.0
     assert list(result["by_frame"]) == list(range(2, 9))
 

@@ -66,6 +66,19 @@ def anchor_tensor(model_config: CSTrackConfig, device: str | torch.device) -> to
     return torch.tensor(model_config.anchors, dtype=torch.float32, device=device)
 
 
+def decoded_rows(
+    raw: list[torch.Tensor],
+    model_config: CSTrackConfig,
+    head_k: float = 10.0,
+    anchors_px: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """One image's decoded rows ``[N, 5 + nc]`` (float32, input pixels) from its per-level raw logits
+    ``[1, A, H_i, W_i, 5 + nc]`` of any floating dtype (spec §7.1 step 2)."""
+    if anchors_px is None:
+        anchors_px = anchor_tensor(model_config, raw[0].device)
+    return decode_predictions([r.float() for r in raw], anchors_px, model_config.strides, head_k)[0]
+
+
 def detect_frame(
     raw: list[torch.Tensor],
     embedding_map: torch.Tensor,
@@ -93,9 +106,7 @@ def detect_frame(
         `Detections` in NMS order (score-descending): ``tlwh`` frame pixels (computed in float32, then
         float64, as the original), float64 scores and raw float32 embeddings ``(K, E)``.
     """
-    if anchors_px is None:
-        anchors_px = anchor_tensor(model_config, raw[0].device)
-    decoded = decode_predictions([r.float() for r in raw], anchors_px, model_config.strides, head_k)[0]
+    decoded = decoded_rows(raw, model_config, head_k, anchors_px)
     boxes, scores = detect(decoded, conf_threshold, nms_threshold, max_detections)
     features = embeddings_at_boxes(embedding_map[0], boxes, model_config.strides[0]).float()
     corners = scale_boxes_to_original(boxes, input_hw, frame_hw)

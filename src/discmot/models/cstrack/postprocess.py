@@ -187,18 +187,21 @@ def cluster_fixed_point(
     place: each iterate is a function of the one before, so once two agree every later one is the same,
     and the result is the original's in a few iterations instead of 200.
     """
-    has_nan = bool(diou.isnan().any())
+    same = _equal_with_nan if bool(diou.isnan().any()) else torch.equal
     current, iterations = diou, 0
     while iterations < max_iterations:
         iterations += 1
         previous = current
         column_max = previous.max(dim=0).values
         current = diou * (column_max < threshold).to(diou.dtype).unsqueeze(1)
-        if torch.equal(previous, current) or (
-            has_nan and torch.equal(previous.nan_to_num(nan=0.0), current.nan_to_num(nan=0.0))
-        ):
+        if same(previous, current):
             break
     return column_max, iterations
+
+
+def _equal_with_nan(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """`torch.equal` with NaN equal to NaN, for iterates whose NaN entries sit in the same places."""
+    return torch.equal(a.nan_to_num(nan=0.0), b.nan_to_num(nan=0.0))
 
 
 def greedy_diou_nms(
