@@ -346,3 +346,16 @@ def test_the_same_weights_and_config_always_write_the_same_bytes(tmp_path):
     assert tensors and all(torch.equal(value, state[key]) for key, value in tensors.items())
     _, metadata = read_safetensors(paths[0])
     assert {k: metadata[k] for k in extra} == extra and metadata["kind"] == "fdta"
+
+
+def test_the_runtime_assignment_protocol_is_saved_with_the_config(tmp_path):
+    from dataclasses import replace
+
+    from discmot.models.fdta.checkpoint import save_fdta
+
+    model = build_fdta("tiny")
+    model.config = replace(
+        model.config, runtime=replace(model.config.runtime, assignment_protocol="hungarian")
+    )
+    save_fdta(tmp_path / "tiny.safetensors", model)
+    assert load_fdta(tmp_path / "tiny.safetensors").config.runtime.assignment_protocol == "hungarian"

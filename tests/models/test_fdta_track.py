@@ -115,6 +115,21 @@ def test_the_two_thresholds_set_fdtas_runtime(scene):
     assert rows(track_thresh=0.5, birth_thresh=0.5) == default  # below every score: nothing changes
 
 
+def test_the_id_assignment_option_sets_fdtas_protocol(scene, tmp_path):
+    folder, weights, _ = scene
+    network = NetworkOptions(weights, id_assignment="hungarian")
+    assert build_end_to_end("fdta", network)(30).runtime.assignment_protocol == "hungarian"
+    assert end_to_end_factory("fdta", weights)(30).runtime.assignment_protocol == "object-max"
+    summary = discmot.track(
+        folder / "img1", model="fdta", weights=weights, id_assignment="id-max", save_txt=tmp_path / "t.txt"
+    )
+    assert summary["frames"] == 6 and len(read_mot_table(tmp_path / "t.txt").values) > 0
+    with pytest.raises(ValueError, match="FDTA option"):
+        discmot.track(folder / "img1", model="cstrack", weights=weights, id_assignment="hungarian")
+    with pytest.raises(ValueError, match="choose from object-max, hungarian, id-max"):
+        discmot.track(folder / "img1", model="fdta", weights=weights, id_assignment="greedy")
+
+
 def test_the_input_size_may_be_the_command_lines_text(scene):
     assert np.array_equal(run(scene, "fp32", input_size="96x160"), run(scene, "fp32", input_size=(96, 160)))
     with pytest.raises(ValueError, match=r"input_size '96:160': give \(height, width\)"):

@@ -8,8 +8,9 @@ embedding is ``[k, 0, 0, 0]``.
 
 from __future__ import annotations
 
+import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pytest
@@ -22,6 +23,8 @@ from discmot.trackers.fdta import (
     LabelQueue,
     TrackHistory,
     cap_newborns,
+    hungarian_assignment,
+    id_max_assignment,
     keep_confident_newborns,
     object_max_assignment,
     preprocess_frame,
@@ -277,6 +280,83 @@ def test_object_max_only_assigns_labels_of_the_history_and_never_newborn_by_argm
     p = probs([0.0, 0.9, 0.0, 0.1], [0.9, 0.0, 0.0, 0.1], [0.2, 0.0, 0.0, 0.8])
     assert object_max_assignment(p, {0, 2}, 0.2).tolist() == [3, 0, 3]
     assert object_max_assignment(torch.zeros(0, 4), {0}, 0.2).shape == (0,)
+
+
+def brute_force_assignment(p: torch.Tensor) -> list[int]:
+    """The columns of the cheapest one-to-one assignment of ``[M, K + 1]`` rows to ``K`` labels or
+    newborn (``K``, any number of times), minimising the summed ``1 - p``, by trying every one."""
+    count, newborn = p.shape[0], p.shape[1] - 1
+    best, best_cost = None, math.inf
+    for columns in itertools.product(range(newborn + 1), repeat=count):
+        labels = [c for c in columns if c != newborn]
+        if len(labels) != len(set(labels)):
+            continue
+        cost = sum(1 - float(p[i, c]) for i, c in enumerate(columns))
+        if cost < best_cost - 1e-9:
+            best, best_cost = list(columns), cost
+    return best
+
+
+def test_hungarian_maximises_the_summed_probability_where_object_max_gives_up():
+    # both detections like label 1 best; object-max gives label 1 to detection 1 and makes detection 0
+    # newborn, the one-to-one assignment gives detection 0 its second choice, label 0
+    p = probs([0.4, 0.5, 0.0, 0.1], [0.0, 0.8, 0.1, 0.1])
+    assert object_max_assignment(p, {0, 1, 2}, 0.2).tolist() == [3, 1]
+    assert hungarian_assignment(p, {0, 1, 2}, 0.2).tolist() == [0, 1]
+
+
+def test_hungarian_matches_a_brute_force_search_then_applies_the_acceptance_tests():
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(40):
+        count = int(torch.randint(1, 5, (1,), generator=generator))
+        p = torch.rand(count, 4, generator=generator).softmax(dim=1)
+        expected = [
+            c if c != 3 and float(p[i, c]) >= 0.3 and c in {0, 2} else 3
+            for i, c in enumerate(brute_force_assignment(p))
+        ]
+        assert hungarian_assignment(p, {0, 2}, 0.3).tolist() == expected
+
+
+def test_hungarian_lets_every_detection_be_newborn():
+    p = probs([0.1, 0.0, 0.0, 0.9], [0.0, 0.1, 0.0, 0.9], [0.0, 0.0, 0.1, 0.9])
+    assert hungarian_assignment(p, {0, 1, 2}, 0.05).tolist() == [3, 3, 3]
+    assert hungarian_assignment(torch.zeros(0, 4), {0}, 0.2).shape == (0,)
+
+
+def test_hungarian_accepts_the_id_threshold_itself_and_only_labels_of_the_history():
+    p = probs([f32(0.2), 0.0, 0.0, 0.1], [0.0, next_f32(0.2, 0.0), 0.0, 0.1], [0.0, 0.0, 0.9, 0.1])
+    assert hungarian_assignment(p, {0, 1}, 0.2).tolist() == [0, 3, 3]
+
+
+def test_id_max_lets_each_label_pick_its_detection():
+    # label 0 picks detection 1 (0.5), label 1 detection 0 (0.6), label 2 detection 1 (0.3 < 0.5: keeps 0)
+    p = probs([0.2, 0.6, 0.1, 0.1], [0.5, 0.1, 0.3, 0.1], [0.1, 0.1, 0.1, 0.7])
+    assert id_max_assignment(p, {0, 1, 2}, 0.2).tolist() == [1, 0, 3]
+    # a label outside the history picks nothing; the newborn column never does
+    assert id_max_assignment(p, {1, 2}, 0.2).tolist() == [1, 2, 3]
+
+
+def test_id_max_ties_go_to_the_first_detection_and_the_smallest_label_and_the_threshold_applies():
+    p = probs([0.4, 0.4, 0.0, 0.2], [0.4, 0.4, 0.1, 0.1], [0.0, 0.0, next_f32(0.2, 0.0), 0.8])
+    assert id_max_assignment(p, {0, 1, 2}, 0.2).tolist() == [0, 3, 3]
+    assert id_max_assignment(p, {0, 1, 2}, 0.1).tolist() == [0, 3, 2]
+
+
+def test_the_runtime_config_names_the_protocols():
+    assert RuntimeConfig().assignment_protocol == "object-max"
+    with pytest.raises(ValueError, match="hungarian, id-max"):
+        RuntimeConfig(assignment_protocol="greedy")
+
+
+@pytest.mark.parametrize(("protocol", "expected"), [("object-max", [3, 1]), ("hungarian", [2, 1])])
+def test_the_tracker_uses_the_configured_protocol(protocol, expected):
+    # frame 2: both detections like label 0 (track 1) best; object-max gives it to the likelier one and
+    # starts a new track for the other, the one-to-one assignment gives the other its second choice
+    scripted = [[0.5, 0.4, 0.0, 0.0, 0.0, 0.1], [0.8, 0.1, 0.0, 0.0, 0.0, 0.1]]
+    model = ScriptedFDTA([frame(0, 1), Frame([Query(1), Query(0)], scripted)])
+    runtime = replace(model.config.runtime, assignment_protocol=protocol)
+    _, results = run(model, runtime=runtime)
+    assert [ids(t) for t in results] == [[1, 2], expected]
 
 
 def test_newborns_need_a_score_strictly_above_the_newborn_threshold():

@@ -14,6 +14,7 @@ from discmot.cli.arguments import (
     size_hw,
 )
 from discmot.engine.end_to_end import END_TO_END
+from discmot.models.fdta.config import ASSIGNMENT_PROTOCOLS
 from discmot.models.registry import DTYPES, preset_names
 
 log = logging.getLogger("discmot")
@@ -136,6 +137,14 @@ def _add_model_options(group) -> None:
         "triton is installed and the kernel checks equal to PyTorch's; else PyTorch; default), pytorch "
         "(one grid_sample per level), triton (required: an error when it cannot be used)",
     )
+    group.add_argument(
+        "--id-assignment",
+        choices=ASSIGNMENT_PROTOCOLS,
+        help="FDTA: how ID probabilities become track labels: object-max (every official config's: a "
+        "detection takes its most likely label if no other detection is likelier for it), hungarian (a "
+        "one-to-one assignment maximising the summed probability) or id-max (each track picks its most "
+        "likely detection); default: the checkpoint's runtime.assignment_protocol",
+    )
 
 
 def _add_detection_options(group) -> None:
@@ -247,6 +256,7 @@ def _run_track(args: argparse.Namespace) -> int:
         output_filter=args.output_filter,
         fast_resize=args.fast_resize,
         deform_kernel=args.deform_kernel,
+        id_assignment=args.id_assignment,
         weights=args.weights,
         model_preset=args.preset,
         dtype=args.dtype,

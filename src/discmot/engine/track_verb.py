@@ -103,6 +103,7 @@ def track(
     input_size: tuple[int, int] | None = None,
     fast_resize: bool = False,
     deform_kernel: str = "auto",
+    id_assignment: str | None = None,
     max_frames: int | None = None,
 ) -> dict:
     """Tracks a video, image folder, glob, webcam index, sequence folder or whole split (``discmot track``).
@@ -143,6 +144,9 @@ def track(
             CUDA when triton is installed and the kernel checks equal to PyTorch's, else PyTorch),
             ``"pytorch"`` or ``"triton"`` (an error when it cannot be used); see
             `discmot.ops.deform_attn_triton.select_deform_kernel`.
+        id_assignment: FDTA only: how ID probabilities become labels, ``"object-max"`` (every
+            official config's), ``"hungarian"`` or ``"id-max"`` (the original's alternatives); default:
+            the checkpoint's ``runtime.assignment_protocol``.
         device: where the ONNX models or the FDTA/CSTrack network run (``cpu``, ``cuda``, ``cuda:1``).
         frame_rate: the tracker's frame rate (default: the source's, rounded to a whole number, else 30);
             also the rate of an image folder's output video.
@@ -168,9 +172,16 @@ def track(
     if model not in ("jde", *END_TO_END):
         raise ValueError(f"unknown model {model!r}: choose jde, {', '.join(END_TO_END)}")
     _warn_unknown_benchmark(benchmark)
-    _check_fdta_only_options(model, fast_resize, deform_kernel)
+    _check_fdta_only_options(model, fast_resize, deform_kernel, id_assignment)
     network = NetworkOptions(
-        weights, model_preset, device, dtype, _network_input_size(input_size), fast_resize, deform_kernel
+        weights,
+        model_preset,
+        device,
+        dtype,
+        _network_input_size(input_size),
+        fast_resize,
+        deform_kernel,
+        id_assignment,
     )
     if model not in END_TO_END:
         _check_detection_options(model, network)
@@ -209,11 +220,19 @@ def _warn_unknown_benchmark(benchmark: str | None) -> None:
         )
 
 
-def _check_fdta_only_options(model: str, fast_resize: bool, deform_kernel: str) -> None:
+def _check_fdta_only_options(
+    model: str, fast_resize: bool, deform_kernel: str, id_assignment: str | None
+) -> None:
+    from discmot.models.fdta.config import ASSIGNMENT_PROTOCOLS
+
     if fast_resize and model != "fdta":
         raise ValueError("--fast-resize is an FDTA option (--model fdta)")
     if deform_kernel != "auto" and model != "fdta":
         raise ValueError("--deform-kernel is an FDTA option (--model fdta)")
+    if id_assignment is not None and model != "fdta":
+        raise ValueError("--id-assignment is an FDTA option (--model fdta)")
+    if id_assignment is not None and id_assignment not in ASSIGNMENT_PROTOCOLS:
+        raise ValueError(f"--id-assignment {id_assignment!r}: choose from {', '.join(ASSIGNMENT_PROTOCOLS)}")
 
 
 def _check_detection_options(model: str, network: NetworkOptions) -> None:

@@ -6,7 +6,9 @@ that a track occupies while it is in the history window; the tracker maps each b
 id* and recycles labels least-recently-used first. The per-frame algorithm of spec §5.2, step by step:
 
 1. `select_detections`: ``sigmoid(logit) > det_thresh`` and ``w·W·h·H > area_thresh`` (strict), no NMS;
-2. `object_max_assignment` on ``softmax(id_logits)`` (history empty: everything newborn);
+2. `object_max_assignment` on ``softmax(id_logits)`` (history empty: everything newborn), or the
+   original's two alternatives, `hungarian_assignment` and `id_max_assignment`
+   (``RuntimeConfig.assignment_protocol``);
 3. `keep_confident_newborns`: a newborn needs ``score > newborn_thresh`` (strict);
 4. assigned labels are touched in the `LabelQueue`; `cap_newborns` keeps the first ``K - #assigned``
    newborns in query order;
@@ -48,6 +50,7 @@ from itertools import islice
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.optimize import linear_sum_assignment
 
 from discmot.data.pil_ops import resize_bilinear_tensor
 from discmot.models.fdta.config import IMAGENET_MEAN, IMAGENET_STD, RuntimeConfig
@@ -185,6 +188,85 @@ def object_max_assignment(
             labels[index] = label
             taken.add(label)
     return labels
+
+
+def hungarian_assignment(
+    probs: torch.Tensor, history_labels: Iterable[int], id_thresh: float
+) -> torch.Tensor:
+    """Step 2, ``ASSIGNMENT_PROTOCOL: hungarian`` (in the original's code; no official config uses it).
+
+    A one-to-one assignment of detections to labels minimising the summed ``1 - probs`` (scipy's
+    ``linear_sum_assignment``), with the newborn column repeated ``M - 1`` more times so that every
+    detection may be newborn. Then object-max's acceptance tests: a detection keeps its label only if
+    the label is in the history and its probability is ``>= id_thresh``; otherwise it is newborn.
+
+    Args:
+        probs: ``[M, K + 1]`` probabilities (last column: newborn).
+        history_labels: the labels that have a column in the history.
+
+    Returns:
+        ``[M]`` long labels on ``probs``' device, ``K`` for newborn.
+    """
+    count, newborn = probs.shape[0], probs.shape[1] - 1
+    if count == 0:
+        return torch.full((0,), newborn, dtype=torch.long, device=probs.device)
+    costs = 1 - probs.float()  # float32, as the original computes it: ties round the same way
+    costs = torch.cat((costs, costs[:, newborn:].expand(count, count - 1)), dim=1)
+    rows, columns = linear_sum_assignment(costs.cpu().numpy())
+    labels = torch.full((count,), newborn, dtype=torch.long)
+    labels[torch.from_numpy(rows)] = torch.from_numpy(columns).clamp(max=newborn)
+    return _accepted_labels(labels.to(probs.device), probs, history_labels, id_thresh)
+
+
+def id_max_assignment(probs: torch.Tensor, history_labels: Iterable[int], id_thresh: float) -> torch.Tensor:
+    """Step 2, ``ASSIGNMENT_PROTOCOL: id-max`` (in the original's code; no official config uses it).
+
+    Each label of the history picks its most likely detection (the first in query order on ties); a
+    detection picked by several labels takes the one it has the highest probability for (the smallest
+    label on ties). The spec names this protocol without its tie rules; these are discmot's. Then
+    object-max's acceptance tests (label in the history, probability ``>= id_thresh``); every other
+    detection is newborn.
+
+    Args:
+        probs: ``[M, K + 1]`` probabilities (last column: newborn, never picked).
+        history_labels: the labels that have a column in the history.
+
+    Returns:
+        ``[M]`` long labels on ``probs``' device, ``K`` for newborn.
+    """
+    newborn = probs.shape[1] - 1
+    labels = torch.full((probs.shape[0],), newborn, dtype=torch.long, device=probs.device)
+    if probs.shape[0] == 0:
+        return labels
+    best_detection = probs[:, :newborn].argmax(dim=0).tolist()  # argmax returns the first maximum
+    best_prob = probs.new_full((probs.shape[0],), -1.0)
+    for label in sorted(set(history_labels)):
+        detection = best_detection[label]
+        if probs[detection, label] > best_prob[detection]:
+            best_prob[detection] = probs[detection, label]
+            labels[detection] = label
+    return _accepted_labels(labels, probs, history_labels, id_thresh)
+
+
+def _accepted_labels(
+    labels: torch.Tensor, probs: torch.Tensor, history_labels: Iterable[int], id_thresh: float
+) -> torch.Tensor:
+    """``labels`` with every label that is not in the history or has a probability below ``id_thresh``
+    turned newborn (``K``): the acceptance tests all protocols share."""
+    newborn = probs.shape[1] - 1
+    known = set(history_labels)
+    label_probs = probs.gather(1, labels[:, None]).flatten()
+    in_history = torch.tensor([label in known for label in labels.tolist()], dtype=torch.bool)
+    accepted = in_history.to(probs.device) & (label_probs >= id_thresh) & (labels != newborn)
+    return torch.where(accepted, labels, torch.full_like(labels, newborn))
+
+
+#: ``RuntimeConfig.assignment_protocol`` -> its step 2.
+ASSIGNMENTS = {
+    "object-max": object_max_assignment,
+    "hungarian": hungarian_assignment,
+    "id-max": id_max_assignment,
+}
 
 
 def keep_confident_newborns(
@@ -435,7 +517,8 @@ class FDTATracker:
             unknown_masks,
         )
         probs = logits[0, 0, 0].float().softmax(dim=-1).cpu()
-        return object_max_assignment(probs, self.history.labels, self.runtime.id_thresh)
+        assign = ASSIGNMENTS[self.runtime.assignment_protocol]
+        return assign(probs, self.history.labels, self.runtime.id_thresh)
 
     def _bind_newborns(self, labels: torch.Tensor) -> None:
         """Step 5: the newborns (query order) take the least recently used labels, in place; a track still

@@ -138,9 +138,14 @@ class IDDecoderConfig:
         return self.token_dim // self.head_dim
 
 
+#: How the runtime tracker turns ID probabilities into labels (the original's ``ASSIGNMENT_PROTOCOL``):
+#: ``object-max`` (every official config), ``hungarian`` and ``id-max`` (in its code, used by no config).
+ASSIGNMENT_PROTOCOLS = ("object-max", "hungarian", "id-max")
+
+
 @dataclass(frozen=True)
 class RuntimeConfig:
-    """The runtime tracker (spec §5): input resizing and thresholds."""
+    """The runtime tracker (spec §5): input resizing, thresholds and the ID assignment protocol."""
 
     shorter_side: int = 800
     max_longer_side: int = 1440
@@ -149,6 +154,14 @@ class RuntimeConfig:
     id_thresh: float = 0.2
     area_thresh: float = 0.0
     miss_tolerance: int = 30
+    assignment_protocol: str = "object-max"
+
+    def __post_init__(self) -> None:
+        if self.assignment_protocol not in ASSIGNMENT_PROTOCOLS:
+            raise ValueError(
+                f"RuntimeConfig: assignment_protocol {self.assignment_protocol!r}; choose from "
+                f"{', '.join(ASSIGNMENT_PROTOCOLS)}"
+            )
 
 
 @dataclass(frozen=True)
