@@ -172,6 +172,26 @@ def test_cli_train_reports_a_missing_split(tmp_path, capsys):
     assert "split folder not found" in capsys.readouterr().err
 
 
+def test_several_split_folders_train_together(tmp_path, capsys):
+    """``split: [train, val]`` (the original's DATASET_SPLITS; what a test-server submission trains on)."""
+    from discmot.models.fdta.training import fdta_setup
+
+    root = tmp_path / "data"
+    generate_dataset(root, "tiny", split="train", sequences=1, frames=10, seed=2)
+    generate_dataset(root, "tiny", split="val", sequences=2, frames=8, seed=3)
+    recipe = load_recipe("tiny", ["split=[train, val]", "clips.sample_length=3"])
+    assert recipe.split == ("train", "val") and load_recipe("tiny").split == ("train",)
+    setup = fdta_setup(recipe.model, root, recipe.split, recipe.clips, recipe.step)(None)
+    names = [record.name for record in setup.dataset.index.records]
+    assert names == ["train/tiny-train-0000", "val/tiny-val-0000", "val/tiny-val-0001"]
+    for bad, message in (("split=[]", "a folder name or a list"), ("split=[val, val]", "named twice")):
+        with pytest.raises(RecipeError, match=message):
+            load_recipe("tiny", [bad])
+    argv = ["train", "--config", "tiny", "--data-root", str(root), "--set", "split=[train, test]"]
+    assert main(argv) == 2
+    assert "test: split folder not found (recipe split 'test')" in capsys.readouterr().err
+
+
 def test_a_custom_recipe_takes_its_dataset_presets_defaults():
     from discmot.models.fdta.recipe import resolve
 

@@ -127,10 +127,9 @@ def _fdta_build(recipe_file, args: argparse.Namespace, data_root):
     from discmot.models.fdta.training import fdta_setup
 
     recipe = resolve_file(recipe_file, args.set)
-    if not (data_root / recipe.split).is_dir():
-        raise ValueError(
-            f"{data_root / recipe.split}: split folder not found (recipe split {recipe.split!r})"
-        )
+    for split in recipe.split:
+        if not (data_root / split).is_dir():
+            raise ValueError(f"{data_root / split}: split folder not found (recipe split {split!r})")
     build = fdta_setup(recipe.model, data_root, recipe.split, recipe.clips, recipe.step, args.detr_pretrain)
     return recipe, build
 

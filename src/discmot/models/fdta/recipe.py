@@ -8,7 +8,7 @@ A recipe file (built-in names: ``dancetrack``, ``sportsmot``, ``bft`` — the pa
     preset: dancetrack        # FDTA architecture (discmot.models.fdta.config.PRESETS)
     model: {id_decoder: {num_id_vocabulary: 50}}   # FDTAConfig sub-config fields over the preset
     schedule: dancetrack      # epochs / milestones / warm-up of fdta_train_config
-    split: train              # folder under --data-root
+    split: train              # folder under --data-root, or several: [train, val] (DATASET_SPLITS)
     adapters: {spatial: true, temporal: true, identity: true}   # the ablation switches
     clips: {sample_length: 30, num_groups: 6}                   # ClipConfig fields
     augment: {scales: [160, 192], max_size: 320}                # AugmentConfig fields (scales: rescaled)
@@ -56,7 +56,7 @@ class FDTARecipe:
 
     name: str
     model: FDTAConfig
-    split: str
+    split: tuple[str, ...]  # the split folders under the data root, read in this order
     clips: ClipConfig
     step: StepConfig
     train: TrainConfig
@@ -65,7 +65,7 @@ class FDTARecipe:
         return {
             "name": self.name,
             "model": dataclasses.asdict(self.model),
-            "split": self.split,
+            "split": list(self.split),
             "clips": dataclasses.asdict(self.clips),
             "step": dataclasses.asdict(self.step),
             "train": dataclasses.asdict(self.train),
@@ -134,7 +134,18 @@ def resolve(name: str, raw: dict) -> FDTARecipe:
     step = StepConfig(**step_fields)
     schedule = raw.get("schedule", preset_name if preset_name in FDTA_SCHEDULES else "dancetrack")
     train = _train(schedule, _section(raw, "train"))
-    return FDTARecipe(name, model, str(raw.get("split", "train")), clips, step, train)
+    return FDTARecipe(name, model, _splits(raw.get("split", "train")), clips, step, train)
+
+
+def _splits(value) -> tuple[str, ...]:
+    """``split: train`` or ``split: [train, val]`` (the original's ``DATASET_SPLITS``) as a tuple of
+    distinct folder names."""
+    splits = (value,) if isinstance(value, str) else value
+    if not isinstance(splits, list | tuple) or not splits or not all(isinstance(s, str) for s in splits):
+        raise ValueError(f"split: {value!r}: give a folder name or a list of them (split: [train, val])")
+    if len(set(splits)) != len(splits):
+        raise ValueError(f"split: {value!r}: a folder is named twice")
+    return tuple(splits)
 
 
 def _section(raw: dict, key: str) -> dict:

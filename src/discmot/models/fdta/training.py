@@ -16,6 +16,7 @@ losses.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -242,12 +243,13 @@ def _gather(objects: torch.Tensor, ann_idx: torch.Tensor, masks: torch.Tensor) -
 def fdta_setup(
     model_config,
     data_root,
-    split: str = "train",
+    split: str | Sequence[str] = "train",
     clip_config=None,
     step_config: StepConfig | None = None,
     detr_pretrain=None,
 ):
-    """``build(dist_info) -> TrainSetup`` for `launch`: FDTA on the sequences of ``data_root/split``.
+    """``build(dist_info) -> TrainSetup`` for `launch`: FDTA on the sequences of ``data_root/split``,
+    or of several split folders (``("train", "val")``, the original's ``DATASET_SPLITS``), in that order.
 
     ``detr_pretrain``: a checkpoint whose detector weights initialise the network (`read_detr_pretrain`:
     the paper's COCO/CrowdHuman-pretrained DETR, spec §4.1 step 1, or a discmot FDTA weights file such
@@ -270,8 +272,10 @@ def fdta_setup(
         model = FDTA(model_config)
         if detr_pretrain is not None:
             init_from_detr_pretrain(model, detr_pretrain)
-        index = SequenceIndex.from_root(data_root, split)
-        log.info("%s: %s", Path(data_root) / split, describe_index(index))
+        splits = (split,) if isinstance(split, str) else tuple(split)
+        index = SequenceIndex.merge(*(SequenceIndex.from_root(data_root, name) for name in splits))
+        where = ", ".join(str(Path(data_root) / name) for name in splits)
+        log.info("%s: %s", where, describe_index(index))
         warn_frames_beyond_queries(index, model_config.detr.num_queries)
         return TrainSetup(
             model=FDTATraining(model, step_config),
