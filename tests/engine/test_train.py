@@ -285,6 +285,7 @@ def test_fdta_recipe():
         0.1,
         "detr",
     )
+    assert config.no_clip == ("criterion.",)  # the Identity Adapter's MLP is never clipped (§4.1 step 12)
     with pytest.raises(ValueError, match="unknown training config keys: nope"):
         TrainConfig.from_dict({"nope": 1})
     with pytest.raises(ValueError, match="precision"):

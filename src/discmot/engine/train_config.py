@@ -111,7 +111,8 @@ FDTA_SCHEDULES: dict[str, tuple[int, tuple[int, ...], int]] = {
 
 
 def fdta_train_config(dataset: str = "dancetrack", **overrides) -> TrainConfig:
-    """FDTA's recipe (spec ``fdta.md`` §4.3, §6): AdamW 1e-4, groups, warm-up, steps, separate clip 0.1."""
+    """FDTA's recipe (spec ``fdta.md`` §4.3, §6): AdamW 1e-4, groups, warm-up, steps, separate clip 0.1;
+    the criterion's parameters (the Identity Adapter's MLP) are never clipped (§4.1 step 12)."""
     if dataset not in FDTA_SCHEDULES:
         raise ValueError(f"unknown schedule {dataset!r}; choose from {', '.join(FDTA_SCHEDULES)}")
     epochs, milestones, warmup = FDTA_SCHEDULES[dataset]
@@ -126,6 +127,7 @@ def fdta_train_config(dataset: str = "dancetrack", **overrides) -> TrainConfig:
         gamma=0.1,
         max_grad_norm=0.1,
         separate_clip="detr",
+        no_clip=("criterion.",),
         seed=3407,
         sampler_seed=1025,
     )

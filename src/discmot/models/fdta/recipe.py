@@ -181,6 +181,5 @@ def _augment(values: dict) -> AugmentConfig:
 
 
 def _train(schedule: str, values: dict) -> TrainConfig:
-    # criterion parameters (the Identity Adapter MLP) are never clipped: spec fdta.md §4.1 step 12
-    base = dataclasses.asdict(fdta_train_config(schedule, no_clip=("criterion.",)))
+    base = dataclasses.asdict(fdta_train_config(schedule))
     return TrainConfig.from_dict({**base, **values})
