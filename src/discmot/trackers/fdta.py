@@ -36,7 +36,9 @@ Deviations from the original, on purpose:
   (spec §12); here the intended rule is applied.
 * a history with rows but no column (every track expired) is treated like an empty history: every
   detection is newborn and the ID decoder is not called (the original would feed it an empty batch).
-* ``miss_tolerance`` must be at least 2.
+* ``miss_tolerance`` must be at least 2, and at 2 the window keeps no earlier frame, as spec step 8
+  says (the original's slice ``[-MISS_TOLERANCE + 2:]`` is ``[-0:]`` there and keeps every frame; no
+  config uses 2).
 """
 
 from __future__ import annotations
