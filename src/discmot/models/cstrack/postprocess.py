@@ -247,7 +247,8 @@ def detect(
 
     Returns ``(boxes [K, 4] xyxy input pixels, scores [K])``, score-descending, ``K <= max_detections``.
     Class-agnostic (the official model has one class). Above `MATRIX_NMS_LIMIT` candidates the NMS runs
-    box by box (`greedy_diou_nms`, the same result) so that untrained weights cannot exhaust memory.
+    box by box (`greedy_diou_nms`: the same result wherever the matrix iteration converges within its
+    cap) so that untrained weights cannot exhaust memory.
     """
     boxes, scores = candidate_boxes(decoded, conf_threshold)
     if boxes.shape[0] > MATRIX_NMS_LIMIT:
