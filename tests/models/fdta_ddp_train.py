@@ -26,9 +26,7 @@ def main(data_root: Path, run_dir: Path, only_detr: bool = False) -> None:
         num_id_vocabulary=model.id_decoder.num_id_vocabulary,
         augment=AugmentConfig().rescaled((96, 112), max_size=160),
     )
-    config = fdta_train_config(
-        "dancetrack", epochs=2, warmup_epochs=0, milestones=(), progress=False
-    )
+    config = fdta_train_config("dancetrack", epochs=2, warmup_epochs=0, milestones=(), progress=False)
     step = StepConfig(train_frames=2, checkpoint_frames=1, only_detr=only_detr)
     launch(fdta_setup(model, data_root, "train", clips, step), config, run_dir, device="cpu")
 

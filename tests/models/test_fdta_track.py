@@ -115,19 +115,35 @@ def test_the_two_thresholds_set_fdtas_runtime(scene):
     assert rows(track_thresh=0.5, birth_thresh=0.5) == default  # below every score: nothing changes
 
 
-def test_the_id_assignment_option_sets_fdtas_protocol(scene, tmp_path):
+def test_the_fdta_runtime_options_set_its_runtime(scene, tmp_path):
+    """``--id-assignment``, ``--id-thresh`` and ``--miss-tolerance`` replace the checkpoint's runtime
+    fields; bad values and other models are refused before anything is loaded."""
     folder, weights, _ = scene
-    network = NetworkOptions(weights, id_assignment="hungarian")
-    assert build_end_to_end("fdta", network)(30).runtime.assignment_protocol == "hungarian"
-    assert end_to_end_factory("fdta", weights)(30).runtime.assignment_protocol == "object-max"
+    changed = {"assignment_protocol": "hungarian", "id_thresh": 0.1, "miss_tolerance": 5}
+    runtime = build_end_to_end("fdta", NetworkOptions(weights, fdta_runtime=changed))(30).runtime
+    assert (runtime.assignment_protocol, runtime.id_thresh, runtime.miss_tolerance) == ("hungarian", 0.1, 5)
+    assert end_to_end_factory("fdta", weights)(30).runtime == build_fdta("tiny").config.runtime
+    out = tmp_path / "t.txt"
     summary = discmot.track(
-        folder / "img1", model="fdta", weights=weights, id_assignment="id-max", save_txt=tmp_path / "t.txt"
+        folder / "img1", model="fdta", weights=weights, save_txt=out, id_assignment="id-max", miss_tolerance=3
     )
-    assert summary["frames"] == 6 and len(read_mot_table(tmp_path / "t.txt").values) > 0
-    with pytest.raises(ValueError, match="FDTA option"):
+    assert summary["frames"] == 6 and len(read_mot_table(out).values) > 0
+    with pytest.raises(ValueError, match="--id-assignment is an FDTA option"):
         discmot.track(folder / "img1", model="cstrack", weights=weights, id_assignment="hungarian")
-    with pytest.raises(ValueError, match="choose from object-max, hungarian, id-max"):
-        discmot.track(folder / "img1", model="fdta", weights=weights, id_assignment="greedy")
+    with pytest.raises(ValueError, match="--miss-tolerance is an FDTA option"):
+        discmot.track(folder / "img1", model="jde", miss_tolerance=5)
+    bad = {
+        "--id-assignment greedy: .*choose from object-max, hungarian, id-max": {"id_assignment": "greedy"},
+        "--id-thresh 1.5: .*a probability": {"id_thresh": 1.5},
+        "--miss-tolerance 1: .*at least 2": {"miss_tolerance": 1},
+        r"--miss-tolerance 2.5: .*expected int": {"miss_tolerance": 2.5},
+    }
+    for message, options in bad.items():
+        with pytest.raises(ValueError, match=message):
+            discmot.track(folder / "img1", model="fdta", weights=weights, **options)
+    # the tiny preset's ID decoder has 8 relative positions: it cannot look back 9 frames
+    with pytest.raises(ValueError, match="miss_tolerance 9 exceeds the model's rel_pe_length 8"):
+        discmot.track(folder / "img1", model="fdta", weights=weights, miss_tolerance=9)
 
 
 def test_the_input_size_may_be_the_command_lines_text(scene):

@@ -137,9 +137,7 @@ def test_without_temporal_adapter_or_identity_loss_the_step_still_trains(data_ro
 
 
 def test_launch_trains_and_writes_weights_the_tracker_loads(data_root, tmp_path):
-    config = fdta_train_config(
-        "dancetrack", epochs=1, warmup_epochs=0, milestones=(), progress=False
-    )
+    config = fdta_train_config("dancetrack", epochs=1, warmup_epochs=0, milestones=(), progress=False)
     step = StepConfig(train_frames=2, checkpoint_frames=1)
     weights = launch(
         fdta_setup(CONFIG, data_root, "train", clip_config(), step), config, tmp_path / "run", device="cpu"

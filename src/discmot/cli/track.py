@@ -145,6 +145,21 @@ def _add_model_options(group) -> None:
         "one-to-one assignment maximising the summed probability) or id-max (each track picks its most "
         "likely detection); default: the checkpoint's runtime.assignment_protocol",
     )
+    group.add_argument(
+        "--id-thresh",
+        type=float,
+        metavar="PROB",
+        help="FDTA: the least ID probability that continues a track (else the detection starts one); "
+        "default: the checkpoint's runtime.id_thresh, 0.2 in the released models",
+    )
+    group.add_argument(
+        "--miss-tolerance",
+        type=int,
+        metavar="FRAMES",
+        help="FDTA: frames a track is remembered after it was last seen (its history window is one frame "
+        "shorter; at most the model's rel_pe_length); default: the checkpoint's runtime.miss_tolerance, "
+        "30 for the released DanceTrack model, 8 for the bundled tiny one",
+    )
 
 
 def _add_detection_options(group) -> None:
@@ -257,6 +272,8 @@ def _run_track(args: argparse.Namespace) -> int:
         fast_resize=args.fast_resize,
         deform_kernel=args.deform_kernel,
         id_assignment=args.id_assignment,
+        id_thresh=args.id_thresh,
+        miss_tolerance=args.miss_tolerance,
         weights=args.weights,
         model_preset=args.preset,
         dtype=args.dtype,

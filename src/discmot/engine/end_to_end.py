@@ -8,8 +8,8 @@ imported only when a builder is called.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from discmot.models.registry import MODEL_KINDS, load_model, torch_dtype
@@ -33,7 +33,8 @@ BUNDLED_HINT = (
 @dataclass(frozen=True)
 class NetworkOptions:
     """Which end-to-end network is loaded and how it runs (``discmot track --weights --preset --device
-    --dtype --input-size --fast-resize --deform-kernel --id-assignment``).
+    --dtype --input-size --fast-resize --deform-kernel``, and FDTA's ``--id-assignment --id-thresh
+    --miss-tolerance``).
 
     Attributes:
         weights: the checkpoint (official .pth/.pt, discmot .safetensors or a ``discmot train`` one).
@@ -44,8 +45,8 @@ class NetworkOptions:
         fast_resize: FDTA only: resize frames in float (`discmot.trackers.fdta.preprocess_frame`).
         deform_kernel: FDTA only: the deformable-attention path
             (`discmot.ops.deform_attn_triton.select_deform_kernel`).
-        id_assignment: FDTA only: the runtime's ID assignment protocol
-            (`discmot.models.fdta.config.ASSIGNMENT_PROTOCOLS`; default: the checkpoint's).
+        fdta_runtime: FDTA only: `discmot.models.fdta.config.RuntimeConfig` fields that replace the
+            checkpoint's (``assignment_protocol``, ``id_thresh``, ``miss_tolerance``).
     """
 
     weights: str | Path | None
@@ -55,7 +56,7 @@ class NetworkOptions:
     input_size: tuple[int, int] | None = None
     fast_resize: bool = False
     deform_kernel: str = "auto"
-    id_assignment: str | None = None
+    fdta_runtime: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def build_end_to_end(
             deform_kernel=network.deform_kernel,
             det_thresh=association.conf_threshold,
             newborn_thresh=association.birth_threshold,
-            assignment_protocol=network.id_assignment,
+            runtime_overrides=network.fdta_runtime,
         )
         return lambda _frame_rate: tracker  # no frame-rate setting; track_source resets it per video
     if model == "cstrack":
@@ -138,14 +139,15 @@ def fdta_tracker(
     deform_kernel: str = "auto",
     det_thresh: float | None = None,
     newborn_thresh: float | None = None,
-    assignment_protocol: str | None = None,
+    runtime_overrides: Mapping[str, object] | None = None,
 ):
     """The FDTA runtime tracker on a checkpoint (official or discmot format) in ``dtype`` on ``device``.
 
     ``deform_kernel`` picks the deformable-attention path (`select_deform_kernel`): ``auto`` (the fused
     Triton kernel on CUDA when it is installed and checks equal, else PyTorch), ``pytorch`` or ``triton``.
-    ``det_thresh``, ``newborn_thresh`` and ``assignment_protocol`` (``object-max``, ``hungarian``,
-    ``id-max``) replace the checkpoint's runtime settings when given.
+    ``det_thresh``, ``newborn_thresh`` and ``runtime_overrides`` (other `RuntimeConfig` fields, e.g.
+    ``{"assignment_protocol": "hungarian", "miss_tolerance": 20}``) replace the checkpoint's runtime
+    settings when given.
     """
     from discmot.engine.distributed import pick_device
     from discmot.ops.deform_attn_triton import select_deform_kernel
@@ -161,12 +163,9 @@ def fdta_tracker(
     log.info("FDTA deformable attention on %s: %s", device, path)
     dtype = torch_dtype(dtype)
     model = load_model("fdta", weights, preset_name, device=device, dtype=dtype)
-    settings = {
-        "det_thresh": det_thresh,
-        "newborn_thresh": newborn_thresh,
-        "assignment_protocol": assignment_protocol,
-    }
-    runtime = replace(model.config.runtime, **{k: v for k, v in settings.items() if v is not None})
+    thresholds = {"det_thresh": det_thresh, "newborn_thresh": newborn_thresh}
+    settings = {k: v for k, v in thresholds.items() if v is not None} | dict(runtime_overrides or {})
+    runtime = replace(model.config.runtime, **settings)
     size = (
         f"{input_size[0]}x{input_size[1]}"
         if input_size

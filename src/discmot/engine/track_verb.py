@@ -104,6 +104,8 @@ def track(
     fast_resize: bool = False,
     deform_kernel: str = "auto",
     id_assignment: str | None = None,
+    id_thresh: float | None = None,
+    miss_tolerance: int | None = None,
     max_frames: int | None = None,
 ) -> dict:
     """Tracks a video, image folder, glob, webcam index, sequence folder or whole split (``discmot track``).
@@ -147,6 +149,9 @@ def track(
         id_assignment: FDTA only: how ID probabilities become labels, ``"object-max"`` (every
             official config's), ``"hungarian"`` or ``"id-max"`` (the original's alternatives); default:
             the checkpoint's ``runtime.assignment_protocol``.
+        id_thresh, miss_tolerance: FDTA only: the least ID probability that continues a track (0.2 in
+            the released models) and the frames a track is remembered (its history window is one frame
+            shorter; at most the model's ``id_decoder.rel_pe_length``); default: the checkpoint's.
         device: where the ONNX models or the FDTA/CSTrack network run (``cpu``, ``cuda``, ``cuda:1``).
         frame_rate: the tracker's frame rate (default: the source's, rounded to a whole number, else 30);
             also the rate of an image folder's output video.
@@ -172,7 +177,16 @@ def track(
     if model not in ("jde", *END_TO_END):
         raise ValueError(f"unknown model {model!r}: choose jde, {', '.join(END_TO_END)}")
     _warn_unknown_benchmark(benchmark)
-    _check_fdta_only_options(model, fast_resize, deform_kernel, id_assignment)
+    fdta_runtime = {
+        key: value
+        for key, value in (
+            ("assignment_protocol", id_assignment),
+            ("id_thresh", id_thresh),
+            ("miss_tolerance", miss_tolerance),
+        )
+        if value is not None
+    }
+    _check_fdta_only_options(model, fast_resize, deform_kernel, fdta_runtime)
     network = NetworkOptions(
         weights,
         model_preset,
@@ -181,7 +195,7 @@ def track(
         _network_input_size(input_size),
         fast_resize,
         deform_kernel,
-        id_assignment,
+        fdta_runtime,
     )
     if model not in END_TO_END:
         _check_detection_options(model, network)
@@ -220,19 +234,32 @@ def _warn_unknown_benchmark(benchmark: str | None) -> None:
         )
 
 
-def _check_fdta_only_options(
-    model: str, fast_resize: bool, deform_kernel: str, id_assignment: str | None
-) -> None:
-    from discmot.models.fdta.config import ASSIGNMENT_PROTOCOLS
+#: The `discmot.models.fdta.config.RuntimeConfig` fields ``discmot track`` sets, by their flags.
+FDTA_RUNTIME_FLAGS = {
+    "assignment_protocol": "--id-assignment",
+    "id_thresh": "--id-thresh",
+    "miss_tolerance": "--miss-tolerance",
+}
 
-    if fast_resize and model != "fdta":
-        raise ValueError("--fast-resize is an FDTA option (--model fdta)")
-    if deform_kernel != "auto" and model != "fdta":
-        raise ValueError("--deform-kernel is an FDTA option (--model fdta)")
-    if id_assignment is not None and model != "fdta":
-        raise ValueError("--id-assignment is an FDTA option (--model fdta)")
-    if id_assignment is not None and id_assignment not in ASSIGNMENT_PROTOCOLS:
-        raise ValueError(f"--id-assignment {id_assignment!r}: choose from {', '.join(ASSIGNMENT_PROTOCOLS)}")
+
+def _check_fdta_only_options(
+    model: str, fast_resize: bool, deform_kernel: str, fdta_runtime: dict[str, object]
+) -> None:
+    """One-line errors for FDTA's options given to another model, and for runtime values the
+    `RuntimeConfig` refuses (before any checkpoint is loaded)."""
+    from discmot.config import check_scalar_types
+    from discmot.models.fdta.config import RuntimeConfig
+
+    given = [FDTA_RUNTIME_FLAGS[key] for key in fdta_runtime]
+    given += ["--fast-resize"] * fast_resize + ["--deform-kernel"] * (deform_kernel != "auto")
+    if given and model != "fdta":
+        raise ValueError(f"{given[0]} is an FDTA option (--model fdta)")
+    try:
+        check_scalar_types(RuntimeConfig, fdta_runtime)
+        RuntimeConfig(**fdta_runtime)
+    except ValueError as error:
+        flags = ", ".join(f"{FDTA_RUNTIME_FLAGS[k]} {v}" for k, v in fdta_runtime.items())
+        raise ValueError(f"{flags}: {error}") from None
 
 
 def _check_detection_options(model: str, network: NetworkOptions) -> None:

@@ -36,9 +36,9 @@ Deviations from the original, on purpose:
   (spec §12); here the intended rule is applied.
 * a history with rows but no column (every track expired) is treated like an empty history: every
   detection is newborn and the ID decoder is not called (the original would feed it an empty batch).
-* ``miss_tolerance`` must be at least 2, and at 2 the window keeps no earlier frame, as spec step 8
-  says (the original's slice ``[-MISS_TOLERANCE + 2:]`` is ``[-0:]`` there and keeps every frame; no
-  config uses 2).
+* ``miss_tolerance`` must be at least 2 and at most the ID decoder's ``rel_pe_length``. At 2 the
+  window keeps no earlier frame, as spec step 8 says (the original's slice ``[-MISS_TOLERANCE + 2:]``
+  is ``[-0:]`` there and keeps every frame; no config uses 2).
 """
 
 from __future__ import annotations
@@ -447,8 +447,12 @@ class FDTATracker:
         self.model = model
         self.runtime: RuntimeConfig = runtime or model.config.runtime
         self.num_labels: int = model.config.id_decoder.num_id_vocabulary
-        if self.runtime.miss_tolerance < 2:
-            raise ValueError(f"miss_tolerance must be at least 2, got {self.runtime.miss_tolerance}")
+        window_limit = model.config.id_decoder.rel_pe_length
+        if self.runtime.miss_tolerance > window_limit:
+            raise ValueError(
+                f"miss_tolerance {self.runtime.miss_tolerance} exceeds the model's rel_pe_length "
+                f"{window_limit}: its ID decoder looks back at most {window_limit - 1} frames"
+            )
         self.device = torch.device(device)
         self.dtype = torch_dtype(dtype)  # also "bf16", "bfloat16"
         require_model_on(model, self.device, self.dtype)

@@ -157,6 +157,10 @@ class RuntimeConfig:
     assignment_protocol: str = "object-max"
 
     def __post_init__(self) -> None:
+        if self.miss_tolerance < 2:
+            raise ValueError(f"RuntimeConfig: miss_tolerance {self.miss_tolerance}: must be at least 2")
+        if not 0.0 <= self.id_thresh <= 1.0:
+            raise ValueError(f"RuntimeConfig: id_thresh {self.id_thresh}: a probability, 0 to 1")
         if self.assignment_protocol not in ASSIGNMENT_PROTOCOLS:
             raise ValueError(
                 f"RuntimeConfig: assignment_protocol {self.assignment_protocol!r}; choose from "
