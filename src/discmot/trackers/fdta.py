@@ -173,10 +173,10 @@ def object_max_assignment(
     Returns:
         ``[M]`` long labels on ``probs``' device, ``K`` for newborn.
     """
-    newborn = probs.shape[1] - 1
-    labels = torch.full((probs.shape[0],), newborn, dtype=torch.long, device=probs.device)
+    labels = _all_newborn(probs)
     if probs.shape[0] == 0:
         return labels
+    newborn = probs.shape[1] - 1
     best_prob, best_label = probs.max(dim=-1)
     label_best = probs.max(dim=0).values.clone()
     label_best[newborn] = 0.0
@@ -201,23 +201,19 @@ def hungarian_assignment(
     ``linear_sum_assignment``), with the newborn column repeated ``M - 1`` more times so that every
     detection may be newborn. Then object-max's acceptance tests: a detection keeps its label only if
     the label is in the history and its probability is ``>= id_thresh``; otherwise it is newborn.
-
-    Args:
-        probs: ``[M, K + 1]`` probabilities (last column: newborn).
-        history_labels: the labels that have a column in the history.
-
-    Returns:
-        ``[M]`` long labels on ``probs``' device, ``K`` for newborn.
+    Arguments and result as `object_max_assignment`'s.
     """
     count, newborn = probs.shape[0], probs.shape[1] - 1
     if count == 0:
-        return torch.full((0,), newborn, dtype=torch.long, device=probs.device)
+        return _all_newborn(probs)
     costs = 1 - probs.float()  # float32, as the original computes it: ties round the same way
     costs = torch.cat((costs, costs[:, newborn:].expand(count, count - 1)), dim=1)
     rows, columns = linear_sum_assignment(costs.cpu().numpy())
-    labels = torch.full((count,), newborn, dtype=torch.long)
-    labels[torch.from_numpy(rows)] = torch.from_numpy(columns).clamp(max=newborn)
-    return _accepted_labels(labels.to(probs.device), probs, history_labels, id_thresh)
+    labels = _all_newborn(probs)
+    labels[torch.from_numpy(rows).to(labels.device)] = (
+        torch.from_numpy(columns).to(labels.device).clamp(max=newborn)
+    )
+    return _accepted_labels(labels, probs, history_labels, id_thresh)
 
 
 def id_max_assignment(probs: torch.Tensor, history_labels: Iterable[int], id_thresh: float) -> torch.Tensor:
@@ -227,19 +223,13 @@ def id_max_assignment(probs: torch.Tensor, history_labels: Iterable[int], id_thr
     detection picked by several labels takes the one it has the highest probability for (the smallest
     label on ties). The spec names this protocol without its tie rules; these are discmot's. Then
     object-max's acceptance tests (label in the history, probability ``>= id_thresh``); every other
-    detection is newborn.
-
-    Args:
-        probs: ``[M, K + 1]`` probabilities (last column: newborn, never picked).
-        history_labels: the labels that have a column in the history.
-
-    Returns:
-        ``[M]`` long labels on ``probs``' device, ``K`` for newborn.
+    detection is newborn. The newborn column is never picked. Arguments and result as
+    `object_max_assignment`'s.
     """
-    newborn = probs.shape[1] - 1
-    labels = torch.full((probs.shape[0],), newborn, dtype=torch.long, device=probs.device)
+    labels = _all_newborn(probs)
     if probs.shape[0] == 0:
         return labels
+    newborn = probs.shape[1] - 1
     best_detection = probs[:, :newborn].argmax(dim=0).tolist()  # argmax returns the first maximum
     best_prob = probs.new_full((probs.shape[0],), -1.0)
     for label in sorted(set(history_labels)):
@@ -248,6 +238,11 @@ def id_max_assignment(probs: torch.Tensor, history_labels: Iterable[int], id_thr
             best_prob[detection] = probs[detection, label]
             labels[detection] = label
     return _accepted_labels(labels, probs, history_labels, id_thresh)
+
+
+def _all_newborn(probs: torch.Tensor) -> torch.Tensor:
+    """``[M]`` long, every detection newborn (``K``), on ``probs``' device."""
+    return torch.full((probs.shape[0],), probs.shape[1] - 1, dtype=torch.long, device=probs.device)
 
 
 def _accepted_labels(
