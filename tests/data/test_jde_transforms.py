@@ -6,6 +6,7 @@ the synthetic JDE export.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 
+from discmot.data.frames import read_rgb
 from discmot.data.jde import JDEIndex
 from discmot.data.jde_transforms import (
     JDEDataset,
@@ -243,6 +245,34 @@ def test_dataset_yields_every_target_of_the_export(synth_index):
         assert sample["original_size"] == (TINY_SIZE[1], TINY_SIZE[0])
         total += len(targets)
     assert total > 0
+
+
+def write_jpeg_turned_by_exif(path: Path, image_bgr: np.ndarray) -> None:
+    """``image_bgr`` as a JPEG whose EXIF orientation (6) tells viewers to turn it 90 degrees clockwise."""
+    jpeg = cv2.imencode(".jpg", image_bgr)[1].tobytes()
+    entry = struct.pack(">HHIHH", 0x0112, 3, 1, 6, 0)  # Orientation, SHORT, count 1, value 6
+    tiff = b"MM\x00\x2a" + struct.pack(">I", 8) + struct.pack(">H", 1) + entry + struct.pack(">I", 0)
+    app1 = b"Exif\x00\x00" + tiff
+    path.write_bytes(jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + jpeg[2:])
+
+
+def test_training_images_are_turned_by_their_exif_orientation_as_cv2_imread_does(tmp_path):
+    """The original reads training images with ``cv2.imread``, which applies a JPEG's EXIF orientation;
+    FDTA's reader (PIL's way) does not."""
+    root = tmp_path / "data"
+    generate_dataset(root, preset="tiny", sequences=1, frames=1, seed=2, jde=True)
+    index = JDEIndex.from_list(root / "jde" / "synth_tiny.train", root / "jde")
+    image = index[0].image
+    stored = cv2.imread(str(image), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    image.unlink()  # a hard link to the sequence's frame: write a new file, not through the link
+    write_jpeg_turned_by_exif(image, stored)
+    width, height = TINY_SIZE
+    assert read_rgb(image).shape == (height, width, 3)
+    turned = read_rgb(image, exif_orientation=True)
+    np.testing.assert_array_equal(turned, cv2.cvtColor(cv2.imread(str(image)), cv2.COLOR_BGR2RGB))
+    assert turned.shape == (width, height, 3)
+    dataset = JDEDataset(index, small_config(), train=False)
+    assert dataset[0]["original_size"] == (width, height)  # (h0, w0) of the turned picture
 
 
 def test_training_samples_keep_targets_and_resize(synth_index):

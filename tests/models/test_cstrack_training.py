@@ -6,6 +6,7 @@ repeated batch, and a resumed run that ends where an uninterrupted one does.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import cv2
@@ -226,3 +227,30 @@ def test_the_run_records_which_pretrained_weights_it_started_from(data_root, tmp
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     assert setup.resolved_config["pretrained"] == {"path": str(path.resolve()), "sha256": digest}
     assert "pretrained" not in cstrack_setup(recipe, data_root)(SimpleNamespace(world_size=1)).resolved_config
+
+
+def test_the_paper_recipe_accumulates_to_its_nominal_batch_on_any_number_of_processes(data_root):
+    """YOLOv5's ``accumulate = max(round(nbs / total_batch_size), 1)`` and weight decay ``x total_batch *
+    accumulate / nbs`` (spec §6.5): the paper's 8 x 8 on one process, 8 x 2 on four, 16 x 4 with a
+    batch of 4; an explicit ``train.accumulate_steps`` (the tiny recipe's 1) is kept."""
+    from types import SimpleNamespace
+
+    from discmot.models.cstrack.training import cstrack_setup
+
+    paper = load_recipe("cstrack_mot17")
+    assert paper.accumulation_from_nominal_batch and paper.train.accumulate_steps == 8
+    assert [paper.train_for(n).accumulate_steps for n in (1, 2, 4, 8, 16)] == [8, 4, 2, 1, 1]
+    assert load_recipe("cstrack_mot17", ["train.batch_size=4"]).train.accumulate_steps == 16
+    explicit = load_recipe("cstrack_mot17", ["train.accumulate_steps=3"])
+    assert not explicit.accumulation_from_nominal_batch and explicit.train_for(4).accumulate_steps == 3
+    tiny = load_recipe("cstrack_tiny")
+    assert tiny.train_for(2).accumulate_steps == tiny.train.accumulate_steps == 1
+
+    # the run's schedule and weight decay follow its process count
+    recipe = load_recipe("cstrack_tiny", [*OVERRIDES, "train.batch_size=8"])
+    recipe = dataclasses.replace(recipe, accumulation_from_nominal_batch=True)
+    for processes, steps in ((1, 8), (4, 2)):
+        setup = cstrack_setup(recipe, data_root)(SimpleNamespace(world_size=processes))
+        optim = setup.resolved_config["optim"]
+        assert optim["accumulate_steps"] == steps
+        assert optim["scaled_weight_decay"] == pytest.approx(5e-4)

@@ -1,6 +1,8 @@
 """Reading training frames and their depth maps, with errors that name the file at fault.
 
-Images are decoded like ``PIL.Image.open(path).convert("RGB")``: no EXIF rotation, RGB channel order.
+Images are decoded like ``PIL.Image.open(path).convert("RGB")`` (FDTA's loader): no EXIF rotation, RGB
+channel order; CSTrack's loader reads them with ``cv2.imread``, which turns a JPEG by its EXIF
+orientation (``exif_orientation=True``).
 A JPEG without its end-of-image marker or a PNG without its ``IEND`` chunk is reported as truncated
 instead of being decoded into a partly grey picture (OpenCV only warns about those). Depth maps must
 be 8-bit single-channel PNGs of the image's size (spec ``fdta.md`` §8.2).
@@ -18,15 +20,17 @@ class FrameReadError(ValueError):
     """An image or depth map exists but cannot be used; the message starts with its path."""
 
 
-def read_rgb(path: str | Path) -> np.ndarray:
-    """The image at ``path`` as ``(H, W, 3)`` uint8 RGB.
+def read_rgb(path: str | Path, exif_orientation: bool = False) -> np.ndarray:
+    """The image at ``path`` as ``(H, W, 3)`` uint8 RGB, turned by its EXIF orientation if asked (as
+    ``cv2.imread`` does; PIL, FDTA's reader, does not).
 
     Raises:
         FileNotFoundError: no such file.
         FrameReadError: unreadable, truncated or not an image.
     """
     path = Path(path)
-    image = _decode(path, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    flags = cv2.IMREAD_COLOR if exif_orientation else cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
+    image = _decode(path, flags)
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 

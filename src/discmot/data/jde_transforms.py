@@ -417,7 +417,7 @@ class JDEDataset:
         """Image ``index`` through the pipeline: ``(H, W, 3)`` uint8 RGB, ``(m, 6)`` float32 labels and
         the original ``(h0, w0)``."""
         record = self.index[index]
-        image = read_rgb(record.image)
+        image = read_rgb(record.image, exif_orientation=True)  # the original's cv2.imread turns it
         original_size = (int(image.shape[0]), int(image.shape[1]))
         image, labels = transform_sample(image, record.labels, rng, self.config, self.train)
         return image, labels, original_size

@@ -17,6 +17,10 @@ Built-in recipes: ``cstrack_mot17`` (the paper's, spec ``cstrack.md`` §6: the 8
     optim: {warmup_min_iters: 1000} # CSTrackOptimConfig fields
     train: {epochs: 30}       # TrainConfig fields over cstrack_train_config()
 
+Without ``train.accumulate_steps`` the accumulation is YOLOv5's: ``round(optim.nominal_batch / (batch_size
+x processes))``, at least 1, settled when training starts (8 for the paper's 8 x 8 on one process, 2 on
+four); given, it is used as it is.
+
 ``--set section.key=value`` overrides any of these (values are YAML: ``--set train.epochs=2``). Unknown
 sections and keys are errors that name the file (`discmot.config`).
 """
@@ -99,6 +103,16 @@ class CSTrackRecipe:
     loss: dict
     optim: CSTrackOptimConfig
     train: TrainConfig
+    accumulation_from_nominal_batch: bool = False  # no accumulate_steps given: YOLOv5's rule per run
+
+    def train_for(self, processes: int) -> TrainConfig:
+        """The training config of a run in ``processes`` processes: with
+        ``accumulation_from_nominal_batch``, ``accumulate_steps = max(round(nominal_batch / (batch_size *
+        processes)), 1)`` (YOLOv5's ``accumulate``, spec §6.5), else `train` as it is."""
+        if not self.accumulation_from_nominal_batch:
+            return self.train
+        steps = max(round(self.optim.nominal_batch / (self.train.batch_size * processes)), 1)
+        return dataclasses.replace(self.train, accumulate_steps=steps)
 
     def as_dict(self) -> dict:
         return {
@@ -146,8 +160,10 @@ def resolve(name: str, raw: dict) -> CSTrackRecipe:
     if unknown:
         raise ValueError(f"unknown loss key(s) {', '.join(sorted(unknown))}; known: {', '.join(LOSS_FIELDS)}")
     optim = shared.dataclass_from_section(CSTrackOptimConfig, shared.section(raw, "optim"), "optim")
-    train = _train(shared.section(raw, "train"))
-    return CSTrackRecipe(name, model, data, transform, loss, optim, train)
+    train_values = shared.section(raw, "train")
+    derived = "accumulate_steps" not in train_values
+    recipe = CSTrackRecipe(name, model, data, transform, loss, optim, _train(train_values), derived)
+    return dataclasses.replace(recipe, train=recipe.train_for(1))
 
 
 def _train(values: dict) -> TrainConfig:

@@ -232,8 +232,9 @@ def cstrack_setup(recipe, data_root: str | Path, pretrained: str | Path | None =
             from discmot.models.cstrack.checkpoint import read_official_state
 
             transfer_pretrained(model, read_official_state(pretrained), pretrained)
-        decay = scaled_weight_decay(recipe.train, recipe.optim, dist_info.world_size)
-        schedule = partial(cstrack_schedule, train=recipe.train, optim=recipe.optim)
+        train = recipe.train_for(dist_info.world_size)
+        decay = scaled_weight_decay(train, recipe.optim, dist_info.world_size)
+        schedule = partial(cstrack_schedule, train=train, optim=recipe.optim)
         return TrainSetup(
             model=CSTrackTraining(model, CSTrackLoss(loss_config)),
             step_fn=cstrack_step,
@@ -246,11 +247,15 @@ def cstrack_setup(recipe, data_root: str | Path, pretrained: str | Path | None =
                 "data": {**dataclasses.asdict(recipe.data), "summary": _summary(index)},
                 "transform": dataclasses.asdict(recipe.transform),
                 "loss": dataclasses.asdict(loss_config),
-                "optim": {**dataclasses.asdict(recipe.optim), "scaled_weight_decay": decay},
+                "optim": {
+                    **dataclasses.asdict(recipe.optim),
+                    "accumulate_steps": train.accumulate_steps,
+                    "scaled_weight_decay": decay,
+                },
                 **({"pretrained": file_record(pretrained)} if pretrained else {}),
             },
-            param_groups=partial(cstrack_param_groups, lr=recipe.train.lr, weight_decay=decay),
-            schedule=schedule if recipe.train.schedule == "cstrack" else None,
+            param_groups=partial(cstrack_param_groups, lr=train.lr, weight_decay=decay),
+            schedule=schedule if train.schedule == "cstrack" else None,
         )
 
     return build
