@@ -40,7 +40,7 @@ from discmot.engine.train import (
     cstrack_train_config,
     fdta_train_config,
 )
-from discmot.io.checkpoints import read_safetensors
+from discmot.io.checkpoints import CheckpointError, read_safetensors
 
 TOY_SCRIPT = Path(__file__).with_name("toy_train.py")
 
@@ -506,6 +506,33 @@ def test_resume_from_another_runs_checkpoint_compares_with_that_runs_config(tmp_
     run = tmp_path / "third" / "run"
     assert json.loads((run / "resumes.jsonl").read_text())["config_changed"] == []
     assert (run / "config.yaml").is_file() and (run / "environment.json").is_file()
+
+
+class WiderToy(NamedToy):
+    def __init__(self):
+        super().__init__()
+        self.backbone = nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 8))
+
+
+def test_resuming_from_a_bad_or_foreign_checkpoint_is_a_one_line_error(tmp_path):
+    """Every unusable file is a `CheckpointError` naming it (the CLI's exit 2 with one line), not a
+    traceback from deep inside torch.load or load_state_dict."""
+    _fit(tmp_path / "first", _config(epochs=1))
+    good = tmp_path / "first" / "run" / "checkpoints" / "epoch-000.pt"
+    files = {
+        "truncated.pt": good.read_bytes()[: len(good.read_bytes()) // 2],
+        "empty.pt": b"",
+        "text.pt": b"epoch 3\n",
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(CheckpointError, match=f"{name}: not a PyTorch checkpoint that loads safely"):
+            _fit(tmp_path / name.replace(".", "_"), _config(epochs=2), resume=tmp_path / name)
+    torch.save({"model": NamedToy().state_dict()}, tmp_path / "weights.pt")
+    with pytest.raises(CheckpointError, match="weights.pt: not a discmot training checkpoint"):
+        _fit(tmp_path / "w", _config(epochs=2), resume=tmp_path / "weights.pt")
+    with pytest.raises(CheckpointError, match=r"epoch-000.pt: its model does not fit this run's.*missing"):
+        _fit(tmp_path / "wider", _config(epochs=2), resume=good, model=WiderToy())
 
 
 def test_latest_checkpoint_ignores_partial_and_foreign_files(tmp_path):

@@ -75,12 +75,22 @@ def _dump(payload: dict, handle) -> None:
 
 
 def read_checkpoint(path: str | Path) -> dict:
-    """Loads a training checkpoint on the CPU without unpickling anything but tensors and plain values."""
-    payload = torch.load(Path(path), map_location="cpu", weights_only=True)
+    """Loads a training checkpoint on the CPU without unpickling anything but tensors and plain values.
+
+    Raises:
+        CheckpointError: missing, unreadable (truncated, not a PyTorch file, unsafe pickle), not a
+            discmot training checkpoint, or written by a newer discmot; the message starts with the path.
+    """
+    from discmot.io.checkpoints import CheckpointError, read_torch
+
+    payload = read_torch(path)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a discmot training checkpoint")
+        raise CheckpointError(
+            f"{path}: not a discmot training checkpoint (resume from a run's checkpoints/epoch-NNN.pt; "
+            "to start from weights, use --pretrained or --detr-pretrain)"
+        )
     if payload.get("format_version", 0) > FORMAT_VERSION:
-        raise ValueError(f"{path}: written by a newer discmot (format {payload['format_version']})")
+        raise CheckpointError(f"{path}: written by a newer discmot (format {payload['format_version']})")
     return payload
 
 

@@ -373,6 +373,7 @@ class Trainer:
     def load_checkpoint(self, path: str | Path) -> None:
         """Restores everything `save_checkpoint` wrote (RNG states last, for this process's rank)."""
         payload = checkpointing.read_checkpoint(path)
+        check_state_fits(self.model, payload["model"], path)
         self.model.load_state_dict(payload["model"])
         self.optimizer.load_state_dict(payload["optimizer"])
         self.schedule.load_state_dict(payload["schedule"])
@@ -414,6 +415,20 @@ class Trainer:
         path = self.run.path / "model.safetensors"
         checkpointing.write_weights(path, module, self.model_kind, self.model_config, self.config, extra)
         return path
+
+
+def check_state_fits(model: nn.Module, state, path: str | Path) -> None:
+    """Raises `CheckpointError` in one line when a training checkpoint's model state does not fit
+    ``model`` (the recipe or its ``--set model...`` changed since the checkpoint was written)."""
+    from discmot.io.checkpoints import CheckpointError, compare_state
+
+    problems = compare_state(model, state)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise CheckpointError(
+            f"{path}: its model does not fit this run's, was the recipe or a --set model.* changed since "
+            f"it was written? {problems[0]}{more}"
+        )
 
 
 def peak_rss_mib() -> float | None:

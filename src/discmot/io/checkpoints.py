@@ -63,9 +63,13 @@ def read_torch(path: str | Path):
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint file not found")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path}: not a PyTorch checkpoint that loads safely (the file is empty)")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except UNREADABLE as error:
+    except PermissionError:
+        raise CheckpointError(f"{path}: cannot read the checkpoint (permission denied)") from None
+    except (*UNREADABLE, OSError) as error:  # a truncated zip archive can raise EINVAL
         reason = str(error).splitlines()[0] if str(error) else error.__class__.__name__
         raise CheckpointError(f"{path}: not a PyTorch checkpoint that loads safely ({reason})") from None
 
