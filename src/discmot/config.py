@@ -42,7 +42,20 @@ class RecipeLoader(yaml.SafeLoader):
 
     PyYAML follows YAML 1.1, where ``lr: 1e-4`` is the *string* "1e-4" (a float needs a dot: ``1.0e-4``);
     YAML 1.2, JSON and Python read it as a number, and so does every user writing a learning rate.
+    A key written twice in one mapping is an error (PyYAML keeps the last silently: a recipe edited
+    in two places would train with one of them).
     """
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in one mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 RecipeLoader.add_implicit_resolver(
@@ -102,7 +115,11 @@ def read_recipe(source: str | Path) -> RecipeFile:
         text = (resources.files("discmot") / "configs" / kind / f"{stem}.yaml").read_text()
         where, name = f"built-in recipe {source!r}", str(source)
     elif path.is_file():
-        text, where, name = path.read_text(), str(path), path.stem
+        where, name = str(path), path.stem
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise RecipeError(f"{where}: not a UTF-8 text file (a recipe is YAML)") from None
     else:
         raise RecipeError(
             f"{source}: no such recipe file and not a built-in recipe ({', '.join(builtin_recipes())})"
@@ -110,7 +127,7 @@ def read_recipe(source: str | Path) -> RecipeFile:
     try:
         raw = load_yaml(text) or {}
     except yaml.YAMLError as error:
-        raise RecipeError(f"{where}: not valid YAML ({error})") from None
+        raise RecipeError(f"{where}{yaml_error_text(error)}") from None
     if not isinstance(raw, dict):
         raise RecipeError(f"{where}: a recipe is a mapping of sections")
     kind = raw.pop(KIND_KEY, DEFAULT_KIND)
@@ -134,8 +151,19 @@ def apply_overrides(raw: dict, overrides: Iterable[str]) -> dict:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise RecipeError(f"--set {item!r}: {part} is not a section")
-        node[leaf] = load_yaml(value)
+        try:
+            node[leaf] = load_yaml(value)
+        except yaml.YAMLError as error:
+            raise RecipeError(f"--set {item!r}{yaml_error_text(error)}") from None
     return merged
+
+
+def yaml_error_text(error: yaml.YAMLError) -> str:
+    """``":LINE:COLUMN: not valid YAML: PROBLEM"`` on one line, to follow a file name."""
+    mark = getattr(error, "problem_mark", None)
+    where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    return f"{where}: not valid YAML: {problem}"
 
 
 def section(raw: Mapping, key: str) -> dict:

@@ -485,6 +485,8 @@ def test_cli_track_split_then_eval(dataset, tmp_path, capsys):
         (["track", "{video}"], "no detector and no detections"),
         (["track", "{video}", "--detector", "{tmp}/missing.onnx", "--detections", "d.txt"], "not both"),
         (["track", "{split}"], "give --split-out DIR"),
+        (["track", "{sequence}", "--split-out", "{tmp}/o"], "one source, not a folder of sequence folders"),
+        (["track", "{sequence}", "--det-file", "nope.txt"], "det/nope.txt: detections file not found"),
         (["track", "{split}", "--split-out", "{tmp}/o", "--tracker-name", "../escape"], "without '/'"),
         (
             ["track", "{video}", "--model", "cstrack", "--weights", "{cstrack}", "--device", "gpu"],
@@ -503,7 +505,11 @@ def test_cli_track_bad_input_is_one_line(dataset, tmp_path, capsys, argv, words)
     with VideoWriter(video, 10, (32, 32)) as writer:
         writer.write(np.zeros((32, 32, 3), np.uint8))
     weights = {kind: bundled_weights(kind) for kind in ("fdta", "cstrack")}
-    argv = [a.format(tmp=tmp_path, video=video, split=dataset / "train", **weights) for a in argv]
+    sequence = sequences(dataset)[0]
+    argv = [
+        a.format(tmp=tmp_path, video=video, split=dataset / "train", sequence=sequence, **weights)
+        for a in argv
+    ]
     status, _, err = run(argv, capsys)
     assert status == 2 and err.count("\n") == 1 and err.startswith("discmot: error: ") and words in err
 
@@ -770,3 +776,11 @@ def test_an_end_to_end_model_says_what_it_runs(dataset, tmp_path, caplog):
         in caplog.text
     )
     assert "CSTrack, the tiny preset (" in caplog.text and "input 96x128, float32 on cpu" in caplog.text
+
+
+def test_one_source_without_outputs_is_tracked_and_said_to_write_nothing(dataset, caplog):
+    folder = sequences(dataset)[0]  # its det/det.txt is used
+    with caplog.at_level(logging.WARNING, logger="discmot"):
+        summary = track(folder, progress=False)
+    assert summary["frames"] > 0
+    assert "nothing will be written: give --save-txt FILE and/or --save-video FILE" in caplog.text

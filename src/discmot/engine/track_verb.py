@@ -316,6 +316,18 @@ def _check_end_to_end_options(model: str, inputs: _DetectionInputs, association:
         )
 
 
+def _check_one_source_outputs(source, outputs: _Outputs) -> None:
+    """``--split-out`` is for a folder of sequences; one source without any output is tracked (its
+    speed is printed) but said to write nothing."""
+    if outputs.split_out is not None:
+        raise ValueError(
+            f"{source}: one source, not a folder of sequence folders: --split-out writes one result per "
+            "sequence of a split; write this one with --save-txt FILE"
+        )
+    if outputs.save_txt is None and outputs.save_video is None:
+        log.warning("%s: nothing will be written: give --save-txt FILE and/or --save-video FILE", source)
+
+
 def _check_whole_split(source, outputs: _Outputs) -> None:
     if outputs.max_frames is not None:
         raise ValueError(
@@ -345,6 +357,7 @@ def _track_end_to_end(
             progress=outputs.progress,
             needs_detections=False,
         )
+    _check_one_source_outputs(source, outputs)
     frames = first_frames(open_source(source, fps=outputs.frame_rate), outputs.max_frames)
     tracker = build()(tracker_frame_rate(outputs.frame_rate, frames.fps))
     return track_source(
@@ -364,12 +377,16 @@ def _track_detections(
         raise ValueError(
             "give either a detector (--detector) or precomputed detections (--detections), not both"
         )
+    _check_one_source_outputs(source, outputs)
     frames = open_source(source, fps=outputs.frame_rate)
     detections = inputs.detections
     if inputs.detector is None and detections is None and isinstance(frames, SequenceFrames):
-        if (frames.folder / "det" / inputs.det_file).is_file():
-            detections = frames.folder / "det" / inputs.det_file
+        det_path = frames.folder / "det" / inputs.det_file
+        if det_path.is_file():
+            detections = det_path
             log.info("%s: using the precomputed detections %s", frames.name, detections)
+        elif inputs.det_file != DEFAULT_DET_FILE:
+            raise FileNotFoundError(f"{det_path}: detections file not found (--det-file {inputs.det_file})")
     if inputs.detector is None and detections is None:
         raise no_detections_error(frames)
     detect, embed = _plugins(inputs)

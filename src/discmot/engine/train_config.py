@@ -74,6 +74,12 @@ class TrainConfig:
             "accumulate_steps": self.accumulate_steps >= 1,
             "batch_size": self.batch_size >= 1,
             "log_every": self.log_every >= 1,
+            "epochs": self.epochs >= 1,
+            "lr": self.lr > 0,
+            "weight_decay": self.weight_decay >= 0,
+            "warmup_epochs": self.warmup_epochs >= 0,
+            "max_grad_norm": self.max_grad_norm is None or self.max_grad_norm > 0,
+            "num_workers": self.num_workers >= 0,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:

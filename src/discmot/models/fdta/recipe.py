@@ -174,6 +174,8 @@ def _augment(values: dict) -> AugmentConfig:
     shared.check_scalar_types(AugmentConfig, values)
     config = replace(AugmentConfig(), **values)
     if scales is not None:
+        if not isinstance(scales, list | tuple) or not scales or not all(isinstance(v, int) for v in scales):
+            raise ValueError(f"augment.scales: {scales!r}: give a list of shorter-side sizes ([160, 192])")
         config = config.rescaled(tuple(int(s) for s in scales), int(max_size or config.max_size))
     elif max_size is not None:
         config = replace(config, max_size=int(max_size))
