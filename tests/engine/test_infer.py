@@ -487,6 +487,7 @@ def test_cli_track_split_then_eval(dataset, tmp_path, capsys):
         (["track", "{split}"], "give --split-out DIR"),
         (["track", "{sequence}", "--split-out", "{tmp}/o"], "one source, not a folder of sequence folders"),
         (["track", "{sequence}", "--det-file", "nope.txt"], "det/nope.txt: detections file not found"),
+        (["track", "{sequence}", "--save-txt", "{tmp}/d.txt/x.txt"], "d.txt: not a folder (a file is in"),
         (["track", "{split}", "--split-out", "{tmp}/o", "--tracker-name", "../escape"], "without '/'"),
         (
             ["track", "{video}", "--model", "cstrack", "--weights", "{cstrack}", "--device", "gpu"],

@@ -74,3 +74,19 @@ def test_atomic_open_leaves_the_old_file_when_the_block_fails(tmp_path):
         raise RuntimeError("killed")
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["r.txt"]
+
+
+def test_a_file_in_the_way_of_the_output_folder_is_named(tmp_path):
+    (tmp_path / "results").write_text("a file, not a folder")
+    for write in (lambda p: atomic.atomic_write_text(p, "x"), atomic.check_writable):
+        with pytest.raises(NotADirectoryError) as error:
+            write(tmp_path / "results" / "seq" / "out.txt")
+        assert error.value.filename == str(tmp_path / "results")
+        assert error.value.strerror == "not a folder (a file is in the way)"
+    assert (tmp_path / "results").read_text() == "a file, not a folder"
+
+
+def test_check_writable_creates_the_folders_and_leaves_no_file(tmp_path):
+    target = tmp_path / "new" / "deeper" / "out.txt"
+    atomic.check_writable(target)
+    assert target.parent.is_dir() and list(target.parent.iterdir()) == []

@@ -27,6 +27,7 @@ from discmot.engine.infer import (
     track_split,
     tracker_frame_rate,
 )
+from discmot.io.atomic import check_writable
 from discmot.io.video import SequenceFrames, first_frames, open_source
 from discmot.trackers.base import DetectionTracker, EndToEndTracker
 
@@ -326,6 +327,9 @@ def _check_one_source_outputs(source, outputs: _Outputs) -> None:
         )
     if outputs.save_txt is None and outputs.save_video is None:
         log.warning("%s: nothing will be written: give --save-txt FILE and/or --save-video FILE", source)
+    for path in (outputs.save_txt, outputs.save_video):
+        if path is not None:
+            check_writable(path)  # now, not after the whole video was tracked
 
 
 def _check_whole_split(source, outputs: _Outputs) -> None:

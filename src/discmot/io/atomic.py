@@ -26,8 +26,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open supports modes 'w' and 'wb', not {mode!r}")
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=target.parent)
+    fd, tmp_name = _temporary_beside(target)
     try:
         with os.fdopen(
             fd, mode, encoding=None if "b" in mode else encoding, newline="" if "b" not in mode else None
@@ -41,6 +40,30 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Raises the `OSError` that writing ``path`` would raise at the end of a long run (a read-only or
+    foreign folder, a file where a folder should be), now: creates its missing parent folders and a
+    temporary file beside it, then removes the file."""
+    fd, tmp_name = _temporary_beside(Path(path))
+    os.close(fd)
+    os.unlink(tmp_name)
+
+
+def _temporary_beside(target: Path) -> tuple[int, str]:
+    """``mkstemp`` in ``target``'s folder (created if missing); errors name ``target`` or the path in
+    the way, not the temporary file."""
+    parent = target.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocking = next((p for p in (parent, *parent.parents) if p.exists() and not p.is_dir()), parent)
+        raise NotADirectoryError(20, "not a folder (a file is in the way)", str(blocking)) from None
+    try:
+        return tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=parent)
+    except OSError as error:
+        raise type(error)(error.errno, error.strerror, str(target)) from None
 
 
 @functools.cache
