@@ -785,3 +785,18 @@ def test_one_source_without_outputs_is_tracked_and_said_to_write_nothing(dataset
         summary = track(folder, progress=False)
     assert summary["frames"] > 0
     assert "nothing will be written: give --save-txt FILE and/or --save-video FILE" in caplog.text
+
+
+def test_a_split_with_an_unreadable_sequence_fails_before_writing_any_result(dataset, tmp_path):
+    """Sequence 2's images are all broken: the run stops before sequence 1's new result replaces the
+    old one, so the output folder never mixes new and old results."""
+    split = tmp_path / "split"
+    first, second = (copy_sequence(folder, split) for folder in sequences(dataset))
+    for image in (second / "img1").iterdir():
+        image.write_bytes(b"not a jpeg")
+    old = tmp_path / "out" / "fdta" / "data" / f"{first.name}.txt"
+    old.parent.mkdir(parents=True)
+    old.write_text("1,1,1,1,5,5,1,-1,-1,-1\n")
+    with pytest.raises(ValueError, match=f"{second.name}: no readable image"):
+        track(split, model="fdta", weights=bundled_weights("fdta"), split_out=tmp_path / "out", progress=False)
+    assert old.read_text() == "1,1,1,1,5,5,1,-1,-1,-1\n"

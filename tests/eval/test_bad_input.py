@@ -192,6 +192,7 @@ def test_a_json_path_that_is_an_input_or_a_folder_is_refused_first(tmp_path, cap
     for target, words in (
         (result, "would overwrite one of the files it evaluates"),
         (tmp_path, "names a folder"),
+        (result / "r.json", "seq-a.txt: not a folder (a file is in the way)"),  # before any summary
     ):
         argv = ["eval", "--gt-folder", str(gt), "--trackers-folder", str(trackers), "--json", str(target)]
         status = main([*argv, "--output-folder", str(tmp_path / "out")])

@@ -25,6 +25,7 @@ from typing import Protocol
 
 import numpy as np
 
+from discmot.io.atomic import check_writable
 from discmot.io.mot import write_mot_results
 from discmot.io.video import IMAGE_EXTENSIONS, FrameSource, SequenceFrames, VideoWriter, open_source
 from discmot.structures import Detections, Tracks
@@ -170,7 +171,11 @@ def track_split(
     results = Path(out_folder) / tracker_name / "data" if layout == "trackeval" else Path(out_folder)
     summaries = {}
     use_det_files = needs_detections and detect is None
-    for folder in find_sequences(split_folder, det_file if use_det_files else None):
+    folders = find_sequences(split_folder, det_file if use_det_files else None)
+    if not use_det_files:
+        _check_first_frames(folders)  # before any result is written: no mix of new and old results
+    check_writable(results / f"{folders[0].name}.txt")
+    for folder in folders:
         source = SequenceFrames(folder)
         tracker = tracker_factory(tracker_frame_rate(frame_rate, source.fps))
         precomputed = folder / "det" / det_file if use_det_files else None
@@ -182,6 +187,14 @@ def track_split(
         )
         summaries[folder.name] = summary
     return summaries
+
+
+def _check_first_frames(folders: list[Path]) -> None:
+    """Raises ValueError naming the first sequence none of whose images can be read, so that a split
+    whose last sequence is broken fails before the others' results replace older ones."""
+    for folder in folders:
+        if next(iter(SequenceFrames(folder)), None) is None:
+            raise ValueError(f"{folder}: no readable image in its image folder")
 
 
 def tracker_frame_rate(requested: float | None, source_fps: float | None) -> float:

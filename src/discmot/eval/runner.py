@@ -99,6 +99,7 @@ def evaluate(
             None if sequences is None else list(sequences),
         )
         _check_json_path(json_path, plan)
+        _check_json_writable(json_path)
         per_sequence = _evaluate_all(plan, preset, metric_names, workers, progress)
     except (LayoutError, MotFormatError) as error:
         raise EvalInputError(str(error)) from None
@@ -206,6 +207,15 @@ def _check_json_path(json_path, plan: EvalPlan) -> None:
     target = path.resolve()
     if any(target == Path(f).resolve() for f in [*inputs, plan.seqmap] if f is not None):
         raise LayoutError(f"{path}: --json would overwrite one of the files it evaluates; write elsewhere")
+
+
+def _check_json_writable(json_path) -> None:
+    """Before any output is written: a ``--json`` file that cannot be written (a file in the way of
+    its folder, a read-only place) fails the run before the summaries replace older ones."""
+    if json_path is not None:
+        from discmot.io.atomic import check_writable
+
+        check_writable(json_path)
 
 
 def _write_outputs(
