@@ -20,6 +20,10 @@ from discmot.cli import build_parser
         (["track", "v.mp4", "--frame-rate", "inf"], "positive number of frames per second"),
         (["eval", "--gt-folder", "g", "--trackers-folder", "t", "--workers", "0"], "at least 1"),
         (["track", "v.mp4", "--max-frames", "0"], "at least 1"),
+        (["track", "v.mp4", "--conf", "nan"], "finite number"),
+        (["track", "v.mp4", "--birth-thresh", "inf"], "finite number"),
+        (["track", "v.mp4", "--model", "fdta", "--id-thresh", "1.5"], "[0, 1]"),
+        (["track", "v.mp4", "--model", "fdta", "--miss-tolerance", "0"], "at least 1"),
         (
             ["analyze", "v.mp4", "--model", "fdta", "--weights", "w", "--out", "o", "--max-frames", "0"],
             "at least 1",
@@ -47,6 +51,11 @@ def test_the_edges_of_what_is_accepted_parse():
     args = build_parser().parse_args(["analyze", "v", "--model", "fdta", "--weights", "w", "--out", "o",
                                       "--threshold", "-1", "--max-frames", "1"])  # fmt: skip
     assert args.threshold == -1.0 and args.max_frames == 1
+    # precomputed detections may score outside [0, 1] (MOT17's DPM: -1 to 30)
+    args = build_parser().parse_args(
+        ["track", "v", "--conf", "-0.5", "--track-thresh", "12", "--id-thresh", "1"]
+    )
+    assert (args.conf, args.track_thresh, args.id_thresh) == (-0.5, 12.0, 1.0)
 
 
 @pytest.mark.parametrize("split", ["../x", "a/b", "", ".."])

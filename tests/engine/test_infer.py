@@ -798,5 +798,7 @@ def test_a_split_with_an_unreadable_sequence_fails_before_writing_any_result(dat
     old.parent.mkdir(parents=True)
     old.write_text("1,1,1,1,5,5,1,-1,-1,-1\n")
     with pytest.raises(ValueError, match=f"{second.name}: no readable image"):
-        track(split, model="fdta", weights=bundled_weights("fdta"), split_out=tmp_path / "out", progress=False)
+        track(
+            split, model="fdta", weights=bundled_weights("fdta"), split_out=tmp_path / "out", progress=False
+        )
     assert old.read_text() == "1,1,1,1,5,5,1,-1,-1,-1\n"

@@ -91,6 +91,26 @@ def frame_rate(text: str) -> float:
     return value
 
 
+def score(text: str) -> float:
+    """A finite number: a score threshold (detectors' and precomputed detections' scores need not lie
+    in [0, 1]: MOT17's DPM detections score -1 to 30)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a score, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"a score threshold must be a finite number, got {text}")
+    return value
+
+
+def probability(text: str) -> float:
+    """A number in [0, 1]."""
+    value = score(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"a probability lies in [0, 1], got {text}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """A whole number >= 1 (a count of frames, a 1-based frame number)."""
     return _int_at_least(text, 1)

@@ -10,6 +10,8 @@ from discmot.cli.arguments import (
     hint_if_cores_busy,
     model_presets,
     positive_int,
+    probability,
+    score,
     show_progress,
     size_hw,
 )
@@ -147,14 +149,14 @@ def _add_model_options(group) -> None:
     )
     group.add_argument(
         "--id-thresh",
-        type=float,
+        type=probability,
         metavar="PROB",
         help="FDTA: the least ID probability that continues a track (else the detection starts one); "
         "default: the checkpoint's runtime.id_thresh, 0.2 in the released models",
     )
     group.add_argument(
         "--miss-tolerance",
-        type=int,
+        type=positive_int,
         metavar="FRAMES",
         help="FDTA: frames a track is remembered after it was last seen (its history window is one frame "
         "shorter; at most the model's rel_pe_length); default: the checkpoint's runtime.miss_tolerance, "
@@ -167,7 +169,7 @@ def _add_detection_options(group) -> None:
     group.add_argument("--reid", metavar="PATH.onnx", help="ReID ONNX model for appearance embeddings")
     group.add_argument(
         "--conf",
-        type=float,
+        type=score,
         metavar="SCORE",
         help="detector score threshold (default: the detector's, 0.3; CSTrack's 0.5; FDTA's checkpoint's "
         "runtime.det_thresh, 0.3); drops precomputed detections below it",
@@ -202,13 +204,13 @@ def _add_association_options(group) -> None:
     )
     group.add_argument(
         "--track-thresh",
-        type=float,
+        type=score,
         metavar="SCORE",
         help="ignore detections below (preset's; for fdta its runtime.det_thresh)",
     )
     group.add_argument(
         "--birth-thresh",
-        type=float,
+        type=score,
         metavar="SCORE",
         help="score to start a track (preset's; for fdta its runtime.newborn_thresh)",
     )
