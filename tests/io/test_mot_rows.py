@@ -71,3 +71,23 @@ def test_seqinfo_reads_seqlength_strictly_and_ignores_bad_optional_keys(tmp_path
     path.write_text("[Sequence]\nseqLength=12.0\n")
     with pytest.raises(MotFormatError, match="seqLength is not an integer"):
         read_seqinfo(path)
+    for length in (0, -3):
+        path.write_text(f"[Sequence]\nseqLength={length}\n")
+        with pytest.raises(MotFormatError, match=f"seqLength={length}: a sequence has at least 1 frame"):
+            read_seqinfo(path)
+
+
+def test_a_sequence_with_more_images_than_its_seqlength_says_which_are_not_tracked(tmp_path, caplog):
+    import cv2
+    import numpy as np
+
+    from discmot.io.video import SequenceFrames
+
+    (tmp_path / "img1").mkdir()
+    for k in range(1, 5):
+        cv2.imwrite(str(tmp_path / "img1" / f"{k:06d}.jpg"), np.zeros((8, 8, 3), np.uint8))
+    (tmp_path / "seqinfo.ini").write_text("[Sequence]\nseqLength=3\n")
+    with caplog.at_level("WARNING"):
+        frames = [k for k, _ in SequenceFrames(tmp_path)]
+    assert frames == [1, 2, 3]
+    assert "1 image(s) after frame 3, the seqLength of its seqinfo.ini, are not tracked" in caplog.text

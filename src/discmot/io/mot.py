@@ -327,9 +327,12 @@ def read_seqinfo(path: str | Path) -> SeqInfo:
     if not parser.has_section("Sequence"):
         raise MotFormatError(path, "no [Sequence] section")
     section = parser["Sequence"]
+    length = _ini_int(section, "seqLength", path, required=True)
+    if length < 1:
+        raise MotFormatError(path, f"seqLength={length}: a sequence has at least 1 frame")
     return SeqInfo(
         name=section.get("name", path.parent.name),
-        length=_ini_int(section, "seqLength", path, required=True),
+        length=length,
         frame_rate=_ini_number(section, "frameRate", path),
         width=_ini_int(section, "imWidth", path),
         height=_ini_int(section, "imHeight", path),

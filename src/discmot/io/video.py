@@ -401,6 +401,14 @@ class SequenceFrames(FrameSource):
             num_frames=info.length,
             has_images=bool(self.images),
         )
+        beyond = [k for k in self.images if k > info.length]
+        if beyond:
+            log.warning(
+                "%s: %d image(s) after frame %d, the seqLength of its seqinfo.ini, are not tracked",
+                self.folder,
+                len(beyond),
+                info.length,
+            )
 
     @staticmethod
     def _numbered_images(image_dir: Path) -> dict[int, Path]:
