@@ -246,3 +246,22 @@ def test_the_same_command_twice_on_a_cpu_writes_the_same_weights_file(tmp_path):
     first, second = ((run / "model.safetensors").read_bytes() for run in runs)
     assert first == second
     assert "deterministic: true" in (runs[0] / "config.yaml").read_text()
+
+
+def test_the_papers_scales_on_small_frames_are_warned_about(tmp_path, caplog):
+    """A recipe of only ``preset: tiny`` keeps the paper's augmentation (shorter sides 480-800, for
+    1080p video): on 80-pixel synthetic frames that is 10 times larger, and said before training."""
+    from discmot.models.fdta.recipe import resolve
+    from discmot.models.fdta.training import fdta_setup
+
+    root = tmp_path / "data"
+    generate_dataset(root, "tiny", split="train", sequences=1, frames=4, seed=2)  # 128x80 frames
+    for raw, warned in (
+        ({"preset": "tiny"}, True),
+        ({"preset": "tiny", "augment": {"scales": [64, 80]}}, False),
+    ):
+        recipe = resolve("custom", raw)
+        with caplog.at_level("WARNING", logger="discmot"):
+            caplog.clear()
+            fdta_setup(recipe.model, root, recipe.split, recipe.clips, recipe.step)(None)
+        assert ("augment.scales up to 800 upscale these 80-pixel frames 10.0 times" in caplog.text) == warned

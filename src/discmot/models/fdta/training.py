@@ -277,6 +277,7 @@ def fdta_setup(
         where = ", ".join(str(Path(data_root) / name) for name in splits)
         log.info("%s: %s", where, describe_index(index))
         warn_frames_beyond_queries(index, model_config.detr.num_queries)
+        warn_upscaling(index, clip_config.augment.scales)
         return TrainSetup(
             model=FDTATraining(model, step_config),
             step_fn=fdta_step,
@@ -322,6 +323,30 @@ def describe_index(index) -> str:
     noun = "sequence" if len(records) == 1 else "sequences"
     counts = f"{frames:,} frames ({legal:,} legal), {boxes:,} boxes, {identities:,} identities"
     return f"{len(records)} {noun}, {counts}"
+
+
+def warn_upscaling(index, scales: tuple[int, ...]) -> None:
+    """Warns when the augmentation resizes the first sequence's frames to shorter sides over twice their
+    own: the paper's scales (480-800, for 1080p video) on small frames cost memory and time in the
+    square of the factor (a recipe of only ``preset: tiny`` on 160-px synthetic frames: 5x)."""
+    import cv2
+
+    first = next((r.image_files[0] for r in index.records if r.image_files), None)
+    image = None if first is None else cv2.imread(str(first), cv2.IMREAD_REDUCED_GRAYSCALE_2)
+    if image is None:
+        return
+    shorter = 2 * min(image.shape[:2])  # read at half size: only the size is needed
+    if max(scales) > 2 * shorter:
+        log.warning(
+            "%s: augment.scales up to %d upscale these %d-pixel frames %.1f times (memory and time "
+            "grow with the square of that); set scales for these frames, e.g. --set "
+            "'augment.scales=[%d]' (the tiny recipe's for 160-pixel frames: [128, 144, 160])",
+            first,
+            max(scales),
+            shorter,
+            max(scales) / shorter,
+            shorter,
+        )
 
 
 def warn_frames_beyond_queries(index, num_queries: int) -> None:
