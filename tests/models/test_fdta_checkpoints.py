@@ -359,3 +359,21 @@ def test_the_runtime_assignment_protocol_is_saved_with_the_config(tmp_path):
     )
     save_fdta(tmp_path / "tiny.safetensors", model)
     assert load_fdta(tmp_path / "tiny.safetensors").config.runtime.assignment_protocol == "hungarian"
+
+
+@pytest.mark.parametrize("everywhere", [False, True])
+def test_weights_holding_nan_are_refused_by_name(tmp_path, everywhere):
+    """A diverged training's file: one NaN tensor, or all of them (then also every shared copy differs
+    from itself, which must not be reported as a broken alias)."""
+    from discmot.models.fdta.checkpoint import save_fdta
+
+    model = build_fdta("tiny")
+    with torch.no_grad():
+        for name, tensor in model.state_dict().items():
+            if tensor.is_floating_point() and (everywhere or name == "detr.class_embed.0.bias"):
+                tensor.fill_(float("nan"))
+    save_fdta(tmp_path / "nan.safetensors", model)
+    with pytest.raises(
+        CheckpointError, match=r"nan.safetensors: \d+ tensor\(s\) hold NaN or infinite values"
+    ):
+        load_fdta(tmp_path / "nan.safetensors")

@@ -41,8 +41,8 @@ def test_device_and_dtype_are_applied():
 @pytest.mark.parametrize(
     "kind, other, words",
     [
-        ("cstrack", "fdta", "an FDTA checkpoint, not CSTrack weights (track with --model fdta)"),
-        ("fdta", "cstrack", "a CSTrack checkpoint, not FDTA weights (track with --model cstrack)"),
+        ("cstrack", "fdta", "an FDTA checkpoint, not CSTrack weights (give --model fdta)"),
+        ("fdta", "cstrack", "a CSTrack checkpoint, not FDTA weights (give --model cstrack)"),
     ],
 )
 def test_a_checkpoint_of_the_other_kind_is_one_line(kind, other, words):

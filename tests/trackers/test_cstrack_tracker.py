@@ -246,7 +246,7 @@ def fdta_file(root, suffix: str):
     [
         (
             ["--weights", "{fdta.safetensors}"],
-            "an FDTA checkpoint, not CSTrack weights (track with --model fdta)",
+            "an FDTA checkpoint, not CSTrack weights (give --model fdta)",
         ),
         (["--weights", "{fdta.pth}"], "an FDTA checkpoint, not CSTrack weights"),
         ([], "--model cstrack needs --weights"),

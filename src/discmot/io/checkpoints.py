@@ -124,10 +124,28 @@ def load_strict(
     model: nn.Module, state: Mapping[str, torch.Tensor], source: str | Path, kind: str = "FDTA"
 ) -> None:
     """Loads ``state`` into ``model`` only if every key and shape matches; otherwise explains why not."""
-    problems = compare_state(model, state) or _alias_conflicts(model, state)
+    problems = compare_state(model, state)
+    if problems:
+        raise CheckpointError(_mismatch_message(source, kind, problems, state))
+    broken = non_finite_tensors(state)
+    if broken:
+        raise CheckpointError(
+            f"{source}: {len(broken)} tensor(s) hold NaN or infinite values, e.g. {broken[0]}: the training "
+            "that wrote it diverged (a model with them detects nothing or everything)"
+        )
+    problems = _alias_conflicts(model, state)
     if problems:
         raise CheckpointError(_mismatch_message(source, kind, problems, state))
     model.load_state_dict(state, strict=True)
+
+
+def non_finite_tensors(state: Mapping[str, torch.Tensor]) -> list[str]:
+    """The names of the floating-point tensors of ``state`` that hold a NaN or an infinity."""
+    return [
+        name
+        for name, tensor in state.items()
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())
+    ]
 
 
 def _alias_conflicts(model: nn.Module, state: Mapping[str, torch.Tensor]) -> list[str]:

@@ -140,6 +140,6 @@ def _load_kind(kind: str, weights: str | Path, preset: str | None):
             article = "an" if other == "fdta" else "a"
             raise CheckpointError(
                 f"{weights}: {article} {MODEL_NAMES[other]} checkpoint, not {MODEL_NAMES[kind]} weights "
-                f"(track with --model {other})"
+                f"(give --model {other})"
             ) from None
         raise
