@@ -105,6 +105,26 @@ def test_convert_refuses_a_target_it_cannot_write_as_asked(tmp_path, capsys):
     assert read_safetensors(tmp_path / "x.SAFETENSORS")[1]["kind"] == "cstrack"
 
 
+@pytest.mark.parametrize("verb", ["demo", "analyze"])
+def test_an_output_folder_that_is_a_file_is_named_and_kept(verb, tmp_path, capsys):
+    from discmot.cli import main
+    from discmot.engine.demo import bundled_weights
+
+    out = tmp_path / "notes.txt"
+    out.write_text("keep me")
+    if verb == "demo":
+        argv = ["demo", "--out", str(out), "--frames", "5", "--analyze-frames", "5"]
+    else:
+        from discmot.data.synth import generate_dataset
+
+        (sequence,) = generate_dataset(tmp_path / "d", "tiny", sequences=1, frames=3)
+        weights = str(bundled_weights("fdta"))
+        argv = ["analyze", str(sequence / "img1"), "--model", "fdta", "--weights", weights, "--out", str(out)]
+    status = main(argv)
+    assert status == 2 and f"{out}: not a folder (a file is in the way)" in capsys.readouterr().err
+    assert out.read_text() == "keep me"
+
+
 # --------------------------------------------------------------------------------------------------
 # Choice lists come from their source of truth, or agree with it
 
