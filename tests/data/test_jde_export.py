@@ -66,6 +66,19 @@ def test_frames_without_boxes_get_empty_label_files(tmp_path):
     assert done.identities == 1
 
 
+def test_boxes_training_would_refuse_are_left_out_with_a_warning(tmp_path, caplog):
+    """A box wholly left of a 100x50 frame and one reaching past it by more than a frame are not
+    exported (CSTrack training refuses such rows); one half outside is written as it is."""
+    gt = "1,1,-50,10,20,30,1,1,1\n1,2,-10,10,20,30,1,1,1\n2,3,90,0,150,20,1,1,1\n2,4,10,10,20,30,1,1,1\n"
+    seq = make_sequence(tmp_path / "data", "S", gt)
+    with caplog.at_level("WARNING"):
+        done = export_jde([seq], tmp_path / "jde", "s", "train")
+    assert "2 box(es) wholly outside the 100x50 frame" in caplog.text and "e.g. frame 1 id 1" in caplog.text
+    labels = [read_labels(label) for _, label in read_image_list(done.list_file, tmp_path / "jde")]
+    assert [row[1] for rows in labels for row in rows] == [1, 2]  # ids renumbered from the kept rows
+    np.testing.assert_allclose(labels[0][0, 2:], [0.0, 0.5, 0.2, 0.6])  # half outside: as it is
+
+
 def test_cli_exports_and_bad_input_names_the_file(tmp_path, capsys, caplog):
     make_sequence(tmp_path / "data", "S", "1,1,0,0,10,10,1,1,1\n")
     args = ["jde-export", "--data-root", str(tmp_path / "data"), "--out", str(tmp_path / "jde")]

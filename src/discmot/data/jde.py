@@ -129,10 +129,18 @@ def _check_sizes(rows: np.ndarray) -> tuple[np.ndarray, str]:
 
 
 def _check_range(rows: np.ndarray) -> tuple[np.ndarray, str]:
-    low = rows[:, 2:4] - rows[:, 4:6] / 2
-    high = rows[:, 2:4] + rows[:, 4:6] / 2
+    return boxes_out_of_range(
+        rows[:, 2:6]
+    ), "box out of range (coordinates must be normalised to the image, in [0, 1])"
+
+
+def boxes_out_of_range(boxes: np.ndarray) -> np.ndarray:
+    """``(n,)`` bool for normalised ``(n, 4)`` ``cx, cy, w, h`` boxes that training refuses: wholly outside
+    the image, or reaching more than one image size past it."""
+    low = boxes[:, :2] - boxes[:, 2:] / 2
+    high = boxes[:, :2] + boxes[:, 2:] / 2
     outside = (low >= 1) | (high <= 0) | (low < -MAX_OUTSIDE) | (high > 1 + MAX_OUTSIDE)
-    return outside.any(axis=1), "box out of range (coordinates must be normalised to the image, in [0, 1])"
+    return outside.any(axis=1)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ sequences' "id 1" never become one identity of the ID classifier; they start at 
 labels, because the original's identity mapping (``data.faithful_ids``) reads 0 as "no identity". Every
 image gets a label file, empty when it has no box. A box reaching past the frame is written as it is
 (its centre may fall outside 0..1, as the scripts write it); training clips boxes to the image (§6.4).
+A box wholly outside its frame, or reaching more than a frame past it, is left out with a warning:
+training refuses such label rows.
 An id twice in one frame is an error naming both lines: the scripts would write both rows and the ID
 classifier would learn two people as one identity. (FDTA's training index only warns and leaves such
 frames out, the legality rule of its spec.)
@@ -35,6 +37,7 @@ from typing import NamedTuple
 import numpy as np
 
 from discmot.data.frames import check_image_size
+from discmot.data.jde import boxes_out_of_range
 from discmot.io.atomic import atomic_write_text, link_or_copy
 from discmot.io.mot import (
     SeqInfo,
@@ -207,4 +210,21 @@ def _read_sequence(folder: Path) -> _Sequence:
             "%s: no class column (MOT15 layout: world coordinates in column 8), every considered box kept",
             gt.path,
         )
-    return _Sequence(folder, info, gt.values[keep], _frame_images(folder, info), len(keep))
+    table = gt.values[keep]
+    size = np.array([info.width, info.height] * 2, np.float64)
+    boxes = table[:, 2:6].copy()
+    boxes[:, :2] += boxes[:, 2:] / 2
+    outside = boxes_out_of_range(boxes / size)
+    if outside.any():
+        first = table[np.flatnonzero(outside)[0]]
+        log.warning(
+            "%s: %d box(es) wholly outside the %dx%d frame (or reaching more than a frame past it) are "
+            "not exported, e.g. frame %d id %d",
+            gt.path,
+            int(outside.sum()),
+            info.width,
+            info.height,
+            int(first[0]),
+            int(first[1]),
+        )
+    return _Sequence(folder, info, table[~outside], _frame_images(folder, info), len(keep))
