@@ -198,3 +198,13 @@ def test_a_json_path_that_is_an_input_or_a_folder_is_refused_first(tmp_path, cap
         status = main([*argv, "--output-folder", str(tmp_path / "out")])
         assert_clean_failure(status, capsys.readouterr().err, tmp_path / "out", words)
     assert result.read_bytes() == before
+
+
+def test_an_empty_gt_file_is_scored_and_said(tmp_path, caplog):
+    gt, trackers = write_benchmark(tmp_path)
+    gt_file = gt / "MOT17-train" / "seq-a" / "gt" / "gt.txt"
+    gt_file.write_text("")
+    with caplog.at_level("WARNING", logger="discmot"):
+        results = evaluate(gt, trackers, benchmark="MOT17", split="train", write_summaries=False)
+    assert f"{gt_file}: empty: no ground-truth object" in caplog.text
+    assert results["trk"]["seq-a"]["CLEAR"]["CLR_FP"] == len(TRACKER_ROWS)

@@ -100,6 +100,7 @@ def evaluate(
         )
         _check_json_path(json_path, plan)
         _check_json_writable(json_path)
+        _warn_empty_ground_truth(plan)
         per_sequence = _evaluate_all(plan, preset, metric_names, workers, progress)
     except (LayoutError, MotFormatError) as error:
         raise EvalInputError(str(error)) from None
@@ -207,6 +208,19 @@ def _check_json_path(json_path, plan: EvalPlan) -> None:
     target = path.resolve()
     if any(target == Path(f).resolve() for f in [*inputs, plan.seqmap] if f is not None):
         raise LayoutError(f"{path}: --json would overwrite one of the files it evaluates; write elsewhere")
+
+
+def _warn_empty_ground_truth(plan: EvalPlan) -> None:
+    """An empty gt file is scored (as TrackEval does: every result row a false positive, MOTA of the
+    combined sequences can fall far below 0) but is more often a copying mistake than a scene without
+    people, so it is said."""
+    for sequence in plan.sequences:
+        if Path(sequence.gt_file).stat().st_size == 0:
+            log.warning(
+                "%s: empty: no ground-truth object in the whole sequence, so every result row counts as "
+                "a false positive",
+                sequence.gt_file,
+            )
 
 
 def _check_json_writable(json_path) -> None:
