@@ -7,6 +7,7 @@ must stay bit-identical through the round trip.
 
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
@@ -377,3 +378,23 @@ def test_weights_holding_nan_are_refused_by_name(tmp_path, everywhere):
         CheckpointError, match=r"nan.safetensors: \d+ tensor\(s\) hold NaN or infinite values"
     ):
         load_fdta(tmp_path / "nan.safetensors")
+
+
+def test_a_damaged_stored_config_is_named(tmp_path):
+    from safetensors.torch import save_file
+
+    from discmot.io.checkpoints import read_safetensors
+    from discmot.models.fdta.checkpoint import save_fdta
+
+    save_fdta(tmp_path / "tiny.safetensors", build_fdta("tiny"))
+    tensors, metadata = read_safetensors(tmp_path / "tiny.safetensors")
+    for config, words in (
+        ("{", "its stored config is damaged (not JSON"),
+        (
+            '{"detr": {"hidden_dim": 32}, "colour": 1}',
+            "its stored config cannot be used (unknown FDTA config keys",
+        ),
+    ):
+        save_file(tensors, tmp_path / "bad.safetensors", metadata={**metadata, "config": config})
+        with pytest.raises(CheckpointError, match=rf"bad.safetensors: {re.escape(words)}"):
+            load_fdta(tmp_path / "bad.safetensors")

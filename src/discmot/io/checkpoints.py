@@ -320,7 +320,34 @@ def official_config(data, path: str | Path, preset_name: str | None = None) -> d
         return None
     if preset_name is not None:
         log.warning("%s: the file holds its config; --preset %s is not used", path, preset_name)
-    return json.loads(text)
+    return stored_config(text, path)
+
+
+def config_of(text: str | None, path: str | Path, build):
+    """``build(stored_config(text, path))``: the typed config of a discmot file; a config it refuses
+    (written by a newer discmot, or edited) is a `CheckpointError` naming ``path``."""
+    try:
+        return build(stored_config(text, path))
+    except (TypeError, ValueError) as error:
+        if isinstance(error, CheckpointError):
+            raise
+        raise CheckpointError(f"{path}: its stored config cannot be used ({error})") from None
+
+
+def stored_config(text: str | None, path: str | Path) -> dict:
+    """The config dict a discmot file holds as JSON (its safetensors metadata ``config``, an official
+    file's ``discmot_config``).
+
+    Raises:
+        CheckpointError: missing or not a JSON object (a damaged file), naming ``path``.
+    """
+    try:
+        config = json.loads(text) if isinstance(text, str) else None
+    except json.JSONDecodeError as error:
+        raise CheckpointError(f"{path}: its stored config is damaged (not JSON: {error.msg})") from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path}: no model config stored in it (a discmot file holds one)")
+    return config
 
 
 def write_safetensors(

@@ -18,7 +18,6 @@ initial value 10 (which selects the same decoding the 2020 code had).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -135,7 +134,7 @@ def _load_safetensors(path: Path) -> CSTrack:
         raise checkpoints.CheckpointError(
             f"{path}: a discmot {metadata.get('kind')!r} checkpoint, not CSTrack"
         )
-    model = CSTrack(config_from_dict(json.loads(metadata["config"])))
+    model = CSTrack(checkpoints.config_of(metadata.get("config"), path, config_from_dict))
     checkpoints.load_strict(model, checkpoints.fill_aliases(model, tensors), path, kind="CSTrack")
     return model.eval()
 

@@ -7,7 +7,6 @@ match (`discmot.io.checkpoints.CheckpointError` lists the differences otherwise)
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -34,7 +33,7 @@ def load_fdta(path: str | Path, preset_name: str | None = None) -> FDTA:
             raise checkpoints.CheckpointError(
                 f"{path}: a discmot {metadata.get('kind')!r} checkpoint, not FDTA"
             )
-        model = FDTA(config_from_dict(json.loads(metadata["config"])))
+        model = FDTA(checkpoints.config_of(metadata.get("config"), path, config_from_dict))
         checkpoints.load_strict(model, checkpoints.fill_aliases(model, tensors), path)
         if metadata.get("stage") == DETECTOR_STAGE:
             log.warning(
