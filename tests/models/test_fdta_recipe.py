@@ -5,6 +5,8 @@ the file named, and the command trains a run folder whose weights the tracker lo
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from discmot.cli import main
@@ -81,7 +83,7 @@ def test_overrides_are_yaml_values():
     assert recipe.clips.augment.scales == (96, 112)
 
 
-@pytest.mark.parametrize(("text", "value"), [("6e-4", 6e-4), ("1E+2", 100.0), ("-2.5e-3", -2.5e-3), ("3", 3)])
+@pytest.mark.parametrize(("text", "value"), [("6e-4", 6e-4), ("1E+2", 100.0), ("+2.5e-3", 2.5e-3), ("3", 3)])
 def test_exponent_numbers_without_a_dot_are_numbers(tmp_path, text, value):
     # PyYAML's YAML 1.1 rules read "6e-4" as a string; a learning rate written that way used to crash
     # the optimizer ("can't multiply sequence by non-int of type 'float'") instead of training.
@@ -265,3 +267,28 @@ def test_the_papers_scales_on_small_frames_are_warned_about(tmp_path, caplog):
             caplog.clear()
             fdta_setup(recipe.model, root, recipe.split, recipe.clips, recipe.step)(None)
         assert ("augment.scales up to 800 upscale these 80-pixel frames 10.0 times" in caplog.text) == warned
+
+
+def test_unreadable_recipe_files_are_one_line_errors_with_the_place(tmp_path):
+    cases = {
+        "syntax.yaml": (b"preset: tiny\ntrain: {epochs: 2, lr: [1,\n", r"syntax.yaml:3:1: not valid YAML: "),
+        "twice.yaml": (
+            b"preset: tiny\ntrain: {epochs: 2}\ntrain: {epochs: 3}\n",
+            "twice.yaml:3:1: not valid YAML: key 'train' appears twice",
+        ),
+        "binary.yaml": (bytes(range(128, 256)), "binary.yaml: not a UTF-8 text file"),
+    }
+    for name, (content, words) in cases.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(RecipeError, match=words) as error:
+            load_recipe(tmp_path / name)
+        assert "\n" not in str(error.value)
+    with pytest.raises(RecipeError, match=r"--set 'train.lr=\[1,':1:4: not valid YAML"):
+        load_recipe("tiny", ["train.lr=[1,"])
+    for override, words in (
+        ("train.lr=-1", "lr=-1"),
+        ("train.epochs=0", "epochs=0"),
+        ("augment.scales=[]", "augment.scales"),
+    ):
+        with pytest.raises(RecipeError, match=re.escape(words)):
+            load_recipe("tiny", [override])
