@@ -23,7 +23,7 @@ from discmot.cli import build_parser
         (["track", "v.mp4", "--conf", "nan"], "finite number"),
         (["track", "v.mp4", "--birth-thresh", "inf"], "finite number"),
         (["track", "v.mp4", "--model", "fdta", "--id-thresh", "1.5"], "[0, 1]"),
-        (["track", "v.mp4", "--model", "fdta", "--miss-tolerance", "0"], "at least 1"),
+        (["track", "v.mp4", "--model", "fdta", "--miss-tolerance", "1"], "at least 2"),
         (
             ["analyze", "v.mp4", "--model", "fdta", "--weights", "w", "--out", "o", "--max-frames", "0"],
             "at least 1",

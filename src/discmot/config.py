@@ -47,8 +47,12 @@ class RecipeLoader(yaml.SafeLoader):
     """
 
     def construct_mapping(self, node, deep=False):
+        # Only the keys written in this mapping: merged ones (``<<: *base``) may be overridden, and an
+        # unhashable key is left for PyYAML's own error.
         seen = set()
         for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(

@@ -77,6 +77,11 @@ def test_boxes_training_would_refuse_are_left_out_with_a_warning(tmp_path, caplo
     labels = [read_labels(label) for _, label in read_image_list(done.list_file, tmp_path / "jde")]
     assert [row[1] for rows in labels for row in rows] == [1, 2]  # ids renumbered from the kept rows
     np.testing.assert_allclose(labels[0][0, 2:], [0.0, 0.5, 0.2, 0.6])  # half outside: as it is
+    outside = make_sequence(tmp_path / "data", "OUT", "1,1,-50,10,20,30,1,1,1\n")
+    with pytest.raises(
+        ValueError, match="each of its 1 considered box\\(es\\) lies wholly outside its frame"
+    ):
+        export_jde([outside], tmp_path / "jde2", "s", "train")
 
 
 def test_cli_exports_and_bad_input_names_the_file(tmp_path, capsys, caplog):

@@ -90,3 +90,15 @@ def test_check_writable_creates_the_folders_and_leaves_no_file(tmp_path):
     target = tmp_path / "new" / "deeper" / "out.txt"
     atomic.check_writable(target)
     assert target.parent.is_dir() and list(target.parent.iterdir()) == []
+    with pytest.raises(IsADirectoryError, match="a folder, not a file"):
+        atomic.check_writable(target.parent)
+
+
+def test_the_cli_names_the_file_in_the_way_of_a_folder_it_creates(tmp_path):
+    from discmot.cli import _one_line
+
+    (tmp_path / "f").write_text("x")
+    for folder in (tmp_path / "f", tmp_path / "f" / "sub" / "deeper"):
+        with pytest.raises(OSError) as error:
+            folder.mkdir(parents=True, exist_ok=True)
+        assert _one_line(error.value) == f"{tmp_path / 'f'}: not a folder (a file is in the way)"

@@ -252,5 +252,7 @@ def test_the_paper_recipe_accumulates_to_its_nominal_batch_on_any_number_of_proc
     for processes, steps in ((1, 8), (4, 2)):
         setup = cstrack_setup(recipe, data_root)(SimpleNamespace(world_size=processes))
         optim = setup.resolved_config["optim"]
-        assert optim["accumulate_steps"] == steps
+        assert optim["accumulate_steps"] == setup.config.accumulate_steps == steps  # the run's config
         assert optim["scaled_weight_decay"] == pytest.approx(5e-4)
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+        assert setup.schedule(optimizer).accumulate_steps == steps

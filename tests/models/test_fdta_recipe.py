@@ -277,12 +277,22 @@ def test_unreadable_recipe_files_are_one_line_errors_with_the_place(tmp_path):
             "twice.yaml:3:1: not valid YAML: key 'train' appears twice",
         ),
         "binary.yaml": (bytes(range(128, 256)), "binary.yaml: not a UTF-8 text file"),
+        "listkey.yaml": (
+            b"preset: tiny\n? [1]\n: 3\n",
+            "listkey.yaml:2:3: not valid YAML: found unhashable key",
+        ),
     }
     for name, (content, words) in cases.items():
         (tmp_path / name).write_bytes(content)
         with pytest.raises(RecipeError, match=words) as error:
             load_recipe(tmp_path / name)
         assert "\n" not in str(error.value)
+    # YAML merge keys are not keys written twice: the mapping's own value wins, as in YAML
+    (tmp_path / "merge.yaml").write_text(
+        "preset: tiny\nclips: &clips {sample_length: 4, num_groups: 2}\n"
+        "augment: {scales: [64]}\nstep: {<<: {train_frames: 2, checkpoint_frames: 0}, train_frames: 3}\n"
+    )
+    assert load_recipe(tmp_path / "merge.yaml").step.train_frames == 3
     with pytest.raises(RecipeError, match=r"--set 'train.lr=\[1,':1:4: not valid YAML"):
         load_recipe("tiny", ["train.lr=[1,"])
     for override, words in (

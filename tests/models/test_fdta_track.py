@@ -135,7 +135,7 @@ def test_the_fdta_runtime_options_set_its_runtime(scene, tmp_path):
     bad = {
         "--id-assignment greedy: .*choose from object-max, hungarian, id-max": {"id_assignment": "greedy"},
         "--id-thresh 1.5: .*a probability": {"id_thresh": 1.5},
-        "--miss-tolerance 1: .*at least 2": {"miss_tolerance": 1},
+        "^--miss-tolerance 1: miss_tolerance 1: must be at least 2$": {"miss_tolerance": 1},
         r"--miss-tolerance 2.5: .*expected int": {"miss_tolerance": 2.5},
     }
     for message, options in bad.items():

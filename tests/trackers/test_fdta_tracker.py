@@ -343,6 +343,10 @@ def test_id_max_ties_go_to_the_first_detection_and_the_smallest_label_and_the_th
 
 
 def test_the_runtime_config_names_the_protocols():
+    from discmot.models.fdta.config import ASSIGNMENT_PROTOCOLS
+    from discmot.trackers.fdta import ASSIGNMENTS
+
+    assert tuple(ASSIGNMENTS) == ASSIGNMENT_PROTOCOLS  # the config's names are the tracker's
     assert RuntimeConfig().assignment_protocol == "object-max"
     with pytest.raises(ValueError, match="hungarian, id-max"):
         RuntimeConfig(assignment_protocol="greedy")

@@ -15,9 +15,9 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from discmot.cli import analyze, convert, data, demo, evaluate, track, train
+from discmot.io.atomic import FILE_IN_THE_WAY, file_in_the_way
 
 log = logging.getLogger("discmot")
 
@@ -126,18 +126,12 @@ def _sigterm_as_exit():
 def _one_line(error: Exception) -> str:
     """The message of an input error; an OS error as ``path: what`` (``[Errno 13] Permission denied:
     'x'`` becomes ``x: permission denied``)."""
-    if isinstance(error, FileExistsError | NotADirectoryError) and _file_in_the_way(error.filename):
-        return f"{error.filename}: not a folder (a file is in the way)"
+    if isinstance(error, FileExistsError | NotADirectoryError) and file_in_the_way(error.filename):
+        return f"{file_in_the_way(error.filename)}: {FILE_IN_THE_WAY}"
     if isinstance(error, OSError) and error.filename is not None and error.strerror:
         target = f" -> {error.filename2}" if error.filename2 is not None else ""
         return f"{error.filename}{target}: {error.strerror[:1].lower()}{error.strerror[1:]}"
     return str(error)
-
-
-def _file_in_the_way(filename) -> bool:
-    """True when ``filename`` is an existing file: creating a folder there (``mkdir`` of an output
-    folder) failed with "File exists", which reads as if the folder were the problem."""
-    return filename is not None and Path(filename).exists() and not Path(filename).is_dir()
 
 
 if __name__ == "__main__":

@@ -116,6 +116,11 @@ def positive_int(text: str) -> int:
     return _int_at_least(text, 1)
 
 
+def miss_tolerance(text: str) -> int:
+    """A whole number >= 2 (FDTA's ``miss_tolerance``: its history window is one frame shorter)."""
+    return _int_at_least(text, 2)
+
+
 def non_negative_int(text: str) -> int:
     """A whole number >= 0 (a random seed)."""
     return _int_at_least(text, 0)

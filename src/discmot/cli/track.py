@@ -8,6 +8,7 @@ import logging
 from discmot.cli.arguments import (
     frame_rate,
     hint_if_cores_busy,
+    miss_tolerance,
     model_presets,
     positive_int,
     probability,
@@ -156,11 +157,11 @@ def _add_model_options(group) -> None:
     )
     group.add_argument(
         "--miss-tolerance",
-        type=positive_int,
+        type=miss_tolerance,
         metavar="FRAMES",
         help="FDTA: frames a track is remembered after it was last seen (its history window is one frame "
-        "shorter; at most the model's rel_pe_length); default: the checkpoint's runtime.miss_tolerance, "
-        "30 for the released DanceTrack model, 8 for the bundled tiny one",
+        "shorter; at least 2, at most the model's rel_pe_length); default: the checkpoint's "
+        "runtime.miss_tolerance, 30 for the released DanceTrack model, 8 for the bundled tiny one",
     )
 
 

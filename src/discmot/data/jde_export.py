@@ -154,7 +154,7 @@ def export_jde(sequences: Iterable[Path], out: str | Path, name: str, split: str
         raise ValueError(f"no box to export from {empty[0].folder}: {_why_no_box(empty[0])}; {NO_BOX_ADVICE}")
     listed: list[str] = []
     boxes, next_identity = 0, 1
-    for folder, info, table, images, _ in read:
+    for folder, info, table, images, _, _ in read:
         gt_ids = np.unique(table[:, 1].astype(np.int64))
         identities = np.searchsorted(gt_ids, table[:, 1].astype(np.int64)) + next_identity
         next_identity += len(gt_ids)
@@ -179,6 +179,8 @@ def export_jde(sequences: Iterable[Path], out: str | Path, name: str, split: str
 def _why_no_box(sequence: _Sequence) -> str:
     if not sequence.gt_rows:
         return "its gt file has no rows"
+    if sequence.outside:
+        return f"each of its {sequence.outside} considered box(es) lies wholly outside its frame"
     return (
         f"every gt row has consider=0 or a class other than {PEDESTRIAN_CLASS} (pedestrian) in its 7th/8th "
         "column"
@@ -193,6 +195,7 @@ class _Sequence(NamedTuple):
     table: np.ndarray
     images: list[tuple[int, Path]]
     gt_rows: int
+    outside: int = 0  # considered boxes left out: wholly outside the frame
 
 
 def _read_sequence(folder: Path) -> _Sequence:
@@ -227,4 +230,5 @@ def _read_sequence(folder: Path) -> _Sequence:
             int(first[0]),
             int(first[1]),
         )
-    return _Sequence(folder, info, table[~outside], _frame_images(folder, info), len(keep))
+    images = _frame_images(folder, info)
+    return _Sequence(folder, info, table[~outside], images, len(keep), int(outside.sum()))

@@ -255,12 +255,13 @@ def _check_fdta_only_options(
     given += ["--fast-resize"] * fast_resize + ["--deform-kernel"] * (deform_kernel != "auto")
     if given and model != "fdta":
         raise ValueError(f"{given[0]} is an FDTA option (--model fdta)")
-    try:
-        check_scalar_types(RuntimeConfig, fdta_runtime)
-        RuntimeConfig(**fdta_runtime)
-    except ValueError as error:
-        flags = ", ".join(f"{FDTA_RUNTIME_FLAGS[k]} {v}" for k, v in fdta_runtime.items())
-        raise ValueError(f"{flags}: {error}") from None
+    for key, value in fdta_runtime.items():  # one at a time, so that the error names the bad one
+        try:
+            check_scalar_types(RuntimeConfig, {key: value})
+            RuntimeConfig(**{key: value})
+        except ValueError as error:
+            reason = str(error).removeprefix("RuntimeConfig: ")
+            raise ValueError(f"{FDTA_RUNTIME_FLAGS[key]} {value}: {reason}") from None
 
 
 def _check_detection_options(model: str, network: NetworkOptions) -> None:

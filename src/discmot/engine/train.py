@@ -455,7 +455,8 @@ def _scalar(value, device: torch.device) -> torch.Tensor:
 @dataclass
 class TrainSetup:
     """What a model's builder hands to `launch`: the model, its step function, data, and options for
-    `Trainer` (see there)."""
+    `Trainer` (see there). ``config``: the training config settled for this run's process count (CSTrack's
+    accumulation follows it), used instead of the one given to `launch`."""
 
     model: nn.Module
     step_fn: StepFn
@@ -467,6 +468,7 @@ class TrainSetup:
     resolved_config: dict | None = None
     param_groups: Callable | None = None
     schedule: Callable | None = None
+    config: TrainConfig | None = None
 
 
 def launch(
@@ -493,7 +495,7 @@ def launch(
             setup.model,
             setup.step_fn,
             setup.dataset,
-            config,
+            setup.config or config,
             run_dir,
             sampler_factory=setup.sampler_factory,
             collate_fn=setup.collate_fn,

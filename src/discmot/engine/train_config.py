@@ -78,7 +78,7 @@ class TrainConfig:
             "lr": self.lr > 0,
             "weight_decay": self.weight_decay >= 0,
             "warmup_epochs": self.warmup_epochs >= 0,
-            "max_grad_norm": self.max_grad_norm is None or self.max_grad_norm > 0,
+            "max_grad_norm": self.max_grad_norm is None or self.max_grad_norm >= 0,  # 0: no clipping
             "num_workers": self.num_workers >= 0,
         }
         bad = [k for k, ok in checks.items() if not ok]

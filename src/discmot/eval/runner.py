@@ -215,7 +215,8 @@ def _warn_empty_ground_truth(plan: EvalPlan) -> None:
     combined sequences can fall far below 0) but is more often a copying mistake than a scene without
     people, so it is said."""
     for sequence in plan.sequences:
-        if Path(sequence.gt_file).stat().st_size == 0:
+        gt_file = Path(sequence.gt_file)
+        if gt_file.stat().st_size == 0:  # (blank lines alone are the loader's error: no delimiter)
             log.warning(
                 "%s: empty: no ground-truth object in the whole sequence, so every result row counts as "
                 "a false positive",

@@ -46,9 +46,23 @@ def check_writable(path: str | os.PathLike) -> None:
     """Raises the `OSError` that writing ``path`` would raise at the end of a long run (a read-only or
     foreign folder, a file where a folder should be), now: creates its missing parent folders and a
     temporary file beside it, then removes the file."""
+    if Path(path).is_dir():
+        raise IsADirectoryError(21, "a folder, not a file", str(path))
     fd, tmp_name = _temporary_beside(Path(path))
     os.close(fd)
     os.unlink(tmp_name)
+
+
+#: The message of a folder that cannot be created because a file has its name (or a parent's).
+FILE_IN_THE_WAY = "not a folder (a file is in the way)"
+
+
+def file_in_the_way(folder: str | os.PathLike | None) -> Path | None:
+    """The existing file among ``folder`` and its parents that stops ``folder`` from being created."""
+    if folder is None:
+        return None
+    folder = Path(folder)
+    return next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
 
 
 def _temporary_beside(target: Path) -> tuple[int, str]:
@@ -58,8 +72,7 @@ def _temporary_beside(target: Path) -> tuple[int, str]:
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        blocking = next((p for p in (parent, *parent.parents) if p.exists() and not p.is_dir()), parent)
-        raise NotADirectoryError(20, "not a folder (a file is in the way)", str(blocking)) from None
+        raise NotADirectoryError(20, FILE_IN_THE_WAY, str(file_in_the_way(parent) or parent)) from None
     try:
         return tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=parent)
     except OSError as error:

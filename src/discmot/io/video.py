@@ -26,6 +26,7 @@ OpenCV and PyAV are imported inside the functions that use them, so importing th
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob as globlib
 import logging
 import os
@@ -375,6 +376,17 @@ def _image_files(paths) -> list[Path]:
     return sorted(images, key=lambda p: natural_key(str(p)))
 
 
+@functools.cache
+def _warn_images_beyond_length(folder: str, count: int, length: int) -> None:
+    """Once per folder and process (a split's sequences are opened more than once)."""
+    log.warning(
+        "%s: %d image(s) after frame %d, the seqLength of its seqinfo.ini, are not tracked",
+        folder,
+        count,
+        length,
+    )
+
+
 class SequenceFrames(FrameSource):
     """A MOTChallenge sequence folder: ``seqinfo.ini`` and, optionally, its image folder (``img1/``).
 
@@ -401,14 +413,9 @@ class SequenceFrames(FrameSource):
             num_frames=info.length,
             has_images=bool(self.images),
         )
-        beyond = [k for k in self.images if k > info.length]
+        beyond = sum(1 for k in self.images if k > info.length)
         if beyond:
-            log.warning(
-                "%s: %d image(s) after frame %d, the seqLength of its seqinfo.ini, are not tracked",
-                self.folder,
-                len(beyond),
-                info.length,
-            )
+            _warn_images_beyond_length(str(self.folder), beyond, info.length)
 
     @staticmethod
     def _numbered_images(image_dir: Path) -> dict[int, Path]:

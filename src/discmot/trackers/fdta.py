@@ -200,7 +200,9 @@ def hungarian_assignment(
     A one-to-one assignment of detections to labels minimising the summed ``1 - probs`` (scipy's
     ``linear_sum_assignment``), with the newborn column repeated ``M - 1`` more times so that every
     detection may be newborn. Then object-max's acceptance tests: a detection keeps its label only if
-    the label is in the history and its probability is ``>= id_thresh``; otherwise it is newborn.
+    the label is in the history and its probability is ``>= id_thresh``; otherwise it is newborn. As in
+    the original, the assignment runs over every label, so it may give a detection a label without a
+    track, which the acceptance test then turns newborn even where a track's label was free for it.
     Arguments and result as `object_max_assignment`'s.
     """
     count, newborn = probs.shape[0], probs.shape[1] - 1

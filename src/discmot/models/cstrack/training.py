@@ -256,6 +256,7 @@ def cstrack_setup(recipe, data_root: str | Path, pretrained: str | Path | None =
             },
             param_groups=partial(cstrack_param_groups, lr=train.lr, weight_decay=decay),
             schedule=schedule if train.schedule == "cstrack" else None,
+            config=train,
         )
 
     return build
