@@ -526,3 +526,20 @@ def test_a_gt_file_eval_would_refuse_is_refused_naming_the_line(tmp_path):
     (tmp_path / "flat.txt").write_text("1,4,0,0,10,0,1,1,1\n")
     with pytest.raises(MotFormatError, match=r"flat.txt:1: .*width and height"):
         read_gt(tmp_path / "flat.txt")
+
+
+def test_a_second_run_into_the_same_folder_leaves_only_its_own_figures(fdta_report, tmp_path):
+    """Frames or views an earlier run drew, and this one did not, are removed; other files stay."""
+    from discmot.analysis.analyze import write_outputs
+    from discmot.analysis.report import Figure
+
+    out = Path(shutil.copytree(fdta_report, tmp_path / "report"))
+    figures = [Figure(p.name, p.stem, "", p.read_bytes()) for p in sorted(out.glob("*.png"))]
+    summary = json.loads((out / "summary.json").read_text())
+    stale = ["matrix_decoder_frame999.png", "projection_old.png"]
+    for name in [*stale, "notes.txt"]:
+        (out / name).write_bytes(b"an earlier run's")
+    write_outputs(out, figures, summary)
+    assert not any((out / name).exists() for name in stale) and (out / "notes.txt").exists()
+    assert sorted(p.name for p in out.glob("*.png")) == sorted(f.name for f in figures)
+    check_report(out)  # (it also counts the folder's PNGs against the report's images)

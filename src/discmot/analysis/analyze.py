@@ -143,13 +143,21 @@ def settings_summary(config: AnalysisConfig, input_size: tuple[int, int] | None,
 
 
 def write_outputs(out: Path, figures: list[Figure], summary: dict) -> None:
-    """PNGs, ``summary.json`` and ``report.html`` in ``out``, each written atomically."""
+    """PNGs, ``summary.json`` and ``report.html`` in ``out``, each written atomically; the per-frame and
+    per-view figures of an earlier run into ``out`` that this one did not draw are removed."""
     from discmot.io.atomic import atomic_write_bytes, atomic_write_text
 
     for figure in figures:
         atomic_write_bytes(out / figure.name, figure.png)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1) + "\n")
     atomic_write_text(out / "report.html", render_html(summary, figures))
+    # An earlier run into the same folder may have drawn other frames or views: its figures would sit
+    # beside this report without belonging to it. Only this verb's own per-frame and per-view names.
+    written = {figure.name for figure in figures}
+    for pattern in ("matrix_*_frame*.png", "projection_*.png"):
+        for stale in out.glob(pattern):
+            if stale.name not in written:
+                stale.unlink()
 
 
 def analyze(
