@@ -126,8 +126,10 @@ def _sigterm_as_exit():
 def _one_line(error: Exception) -> str:
     """The message of an input error; an OS error as ``path: what`` (``[Errno 13] Permission denied:
     'x'`` becomes ``x: permission denied``)."""
-    if isinstance(error, FileExistsError | NotADirectoryError) and file_in_the_way(error.filename):
-        return f"{file_in_the_way(error.filename)}: {FILE_IN_THE_WAY}"
+    if isinstance(error, FileExistsError | NotADirectoryError) and (
+        blocking := file_in_the_way(error.filename)
+    ):
+        return f"{blocking}: {FILE_IN_THE_WAY}"
     if isinstance(error, OSError) and error.filename is not None and error.strerror:
         target = f" -> {error.filename2}" if error.filename2 is not None else ""
         return f"{error.filename}{target}: {error.strerror[:1].lower()}{error.strerror[1:]}"

@@ -129,9 +129,8 @@ def _check_sizes(rows: np.ndarray) -> tuple[np.ndarray, str]:
 
 
 def _check_range(rows: np.ndarray) -> tuple[np.ndarray, str]:
-    return boxes_out_of_range(
-        rows[:, 2:6]
-    ), "box out of range (coordinates must be normalised to the image, in [0, 1])"
+    reason = "box out of range (coordinates must be normalised to the image, in [0, 1])"
+    return boxes_out_of_range(rows[:, 2:6]), reason
 
 
 def boxes_out_of_range(boxes: np.ndarray) -> np.ndarray:

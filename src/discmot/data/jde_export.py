@@ -98,9 +98,17 @@ def has_class_column(values: np.ndarray) -> bool:
 def label_text(boxes: np.ndarray, identities: np.ndarray, width: int, height: int) -> str:
     """``class identity cx cy w h`` lines for ``(n, 4)`` tlwh pixel boxes (class is always 0)."""
     return "".join(
-        f"0 {i} {(x + w / 2) / width:.6f} {(y + h / 2) / height:.6f} {w / width:.6f} {h / height:.6f}\n"
-        for i, (x, y, w, h) in zip(identities.tolist(), boxes.tolist(), strict=True)
+        f"0 {i} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}\n"
+        for i, (cx, cy, w, h) in zip(
+            identities.tolist(), normalised_cxcywh(boxes, width, height).tolist(), strict=True
+        )
     )
+
+
+def normalised_cxcywh(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``(n, 4)`` tlwh pixel boxes as ``cx, cy, w, h`` fractions of a ``width x height`` image."""
+    x, y, w, h = (boxes[:, k] for k in range(4))
+    return np.stack([(x + w / 2) / width, (y + h / 2) / height, w / width, h / height], axis=1)
 
 
 def _frame_images(folder: Path, info: SeqInfo) -> list[tuple[int, Path]]:
@@ -214,10 +222,7 @@ def _read_sequence(folder: Path) -> _Sequence:
             gt.path,
         )
     table = gt.values[keep]
-    size = np.array([info.width, info.height] * 2, np.float64)
-    boxes = table[:, 2:6].copy()
-    boxes[:, :2] += boxes[:, 2:] / 2
-    outside = boxes_out_of_range(boxes / size)
+    outside = boxes_out_of_range(normalised_cxcywh(table[:, 2:6], info.width, info.height))
     if outside.any():
         first = table[np.flatnonzero(outside)[0]]
         log.warning(

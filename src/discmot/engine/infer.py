@@ -171,12 +171,12 @@ def track_split(
     results = Path(out_folder) / tracker_name / "data" if layout == "trackeval" else Path(out_folder)
     summaries = {}
     use_det_files = needs_detections and detect is None
-    folders = find_sequences(split_folder, det_file if use_det_files else None)
+    sources = [SequenceFrames(f) for f in find_sequences(split_folder, det_file if use_det_files else None)]
     if not use_det_files:
-        _check_first_frames(folders)  # before any result is written: no mix of new and old results
-    check_writable(results / f"{folders[0].name}.txt")
-    for folder in folders:
-        source = SequenceFrames(folder)
+        _check_first_frames(sources)  # before any result is written: no mix of new and old results
+    check_writable(results / f"{sources[0].folder.name}.txt")
+    for source in sources:
+        folder = source.folder
         tracker = tracker_factory(tracker_frame_rate(frame_rate, source.fps))
         precomputed = folder / "det" / det_file if use_det_files else None
         summary = track_source(
@@ -189,12 +189,12 @@ def track_split(
     return summaries
 
 
-def _check_first_frames(folders: list[Path]) -> None:
+def _check_first_frames(sources: list[SequenceFrames]) -> None:
     """Raises ValueError naming the first sequence none of whose images can be read, so that a split
     whose last sequence is broken fails before the others' results replace older ones."""
-    for folder in folders:
-        if next(iter(SequenceFrames(folder)), None) is None:
-            raise ValueError(f"{folder}: no readable image in its image folder")
+    for source in sources:
+        if next(iter(source), None) is None:
+            raise ValueError(f"{source.folder}: no readable image in its image folder")
 
 
 def tracker_frame_rate(requested: float | None, source_fps: float | None) -> float:

@@ -99,7 +99,6 @@ def evaluate(
             None if sequences is None else list(sequences),
         )
         _check_json_path(json_path, plan)
-        _check_json_writable(json_path)
         _warn_empty_ground_truth(plan)
         per_sequence = _evaluate_all(plan, preset, metric_names, workers, progress)
     except (LayoutError, MotFormatError) as error:
@@ -194,20 +193,26 @@ def _tracker_names(trackers) -> list[str] | None:
 
 
 def _check_json_path(json_path, plan: EvalPlan) -> None:
-    """Before any work: ``--json`` must name a file that is none of the inputs."""
+    """Before any work (and before the summaries replace older ones): ``--json`` must name a file that is
+    none of the inputs and that can be written (not behind a file where a folder should be, not in a
+    read-only place)."""
+    from discmot.io.atomic import check_writable
+
     if json_path is None:
         return
     path = Path(json_path)
     if path.is_dir():
         raise LayoutError(f"{path}: --json names a folder; give a file name")
-    if not path.exists():
-        return
-    inputs = [s.gt_file for s in plan.sequences] + [
-        f for files in plan.tracker_files.values() for f in files.values()
-    ]
-    target = path.resolve()
-    if any(target == Path(f).resolve() for f in [*inputs, plan.seqmap] if f is not None):
-        raise LayoutError(f"{path}: --json would overwrite one of the files it evaluates; write elsewhere")
+    if path.exists():
+        inputs = [s.gt_file for s in plan.sequences] + [
+            f for files in plan.tracker_files.values() for f in files.values()
+        ]
+        target = path.resolve()
+        if any(target == Path(f).resolve() for f in [*inputs, plan.seqmap] if f is not None):
+            raise LayoutError(
+                f"{path}: --json would overwrite one of the files it evaluates; write elsewhere"
+            )
+    check_writable(path)
 
 
 def _warn_empty_ground_truth(plan: EvalPlan) -> None:
@@ -222,15 +227,6 @@ def _warn_empty_ground_truth(plan: EvalPlan) -> None:
                 "a false positive",
                 sequence.gt_file,
             )
-
-
-def _check_json_writable(json_path) -> None:
-    """Before any output is written: a ``--json`` file that cannot be written (a file in the way of
-    its folder, a read-only place) fails the run before the summaries replace older ones."""
-    if json_path is not None:
-        from discmot.io.atomic import check_writable
-
-        check_writable(json_path)
 
 
 def _write_outputs(

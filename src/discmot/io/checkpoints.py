@@ -326,11 +326,10 @@ def official_config(data, path: str | Path, preset_name: str | None = None) -> d
 def config_of(text: str | None, path: str | Path, build):
     """``build(stored_config(text, path))``: the typed config of a discmot file; a config it refuses
     (written by a newer discmot, or edited) is a `CheckpointError` naming ``path``."""
+    stored = stored_config(text, path)
     try:
-        return build(stored_config(text, path))
+        return build(stored)
     except (TypeError, ValueError) as error:
-        if isinstance(error, CheckpointError):
-            raise
         raise CheckpointError(f"{path}: its stored config cannot be used ({error})") from None
 
 

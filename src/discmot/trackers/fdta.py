@@ -180,16 +180,15 @@ def object_max_assignment(
     best_prob, best_label = probs.max(dim=-1)
     label_best = probs.max(dim=0).values.clone()
     label_best[newborn] = 0.0
-    known = set(history_labels)
-    in_history = torch.tensor([label in known for label in best_label.tolist()], device=probs.device)
-    eligible = in_history & (best_prob >= id_thresh) & (best_prob == label_best[best_label])
     taken: set[int] = set()
-    for index in torch.nonzero(eligible).flatten().tolist():
+    # Detections that take a label share its best probability, so the acceptance tests, which look at
+    # the label and that probability only, may come after the first-taker rule.
+    for index in torch.nonzero(best_prob == label_best[best_label]).flatten().tolist():
         label = int(best_label[index])
         if label not in taken:
             labels[index] = label
             taken.add(label)
-    return labels
+    return _accepted_labels(labels, probs, history_labels, id_thresh)
 
 
 def hungarian_assignment(
