@@ -391,3 +391,15 @@ def test_a_skipped_benchmark_leaves_its_section_and_the_exit_status_alone(tmp_pa
     monkeypatch.setattr(run_all, "load", lambda name: NoGpu)
     assert run_all.main(["--only", "gpu_train", "--docs", str(docs)]) == 0
     assert docs.read_text() == before
+
+
+def test_the_assignment_benchmark_checks_every_protocols_labelling():
+    bench = run_all.load("fdta_assignment")
+    result = bench.run(quick=True)
+    assert result.ok and set(result.data) == set(bench.DETECTIONS)
+    assert set(result.data[10]) == {"object-max_us", "hungarian", "id-max"}
+    probs, history = bench.frames(1, 3, seed=0)
+    import torch
+
+    duplicate = torch.tensor([next(iter(history)), next(iter(history)), bench.LABELS])
+    assert not bench.valid(duplicate, probs[0], history)  # a label given twice is caught
