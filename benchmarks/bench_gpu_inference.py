@@ -14,7 +14,10 @@ sizes; those numbers are not measurements).
    and fp16, and CSTrack (``cstrack`` preset, 1088x608 input, against the paper's 16.4 FPS) in fp32 and
    fp16. The weights are random and made to fire: FDTA's class bias is shifted so that about 15 queries
    score above the newborn threshold on the first frame (DanceTrack has about 9 dancers per frame), so the
-   ID decoder runs on a full history; CSTrack is re-initialised as `firing_cstrack` says.
+   ID decoder runs on a full history; CSTrack is re-initialised as
+   `discmot.engine.speed.firing_cstrack` says (about 40 anchor cells of each of the first 4 frames above
+   the confidence threshold). The timing is `discmot.engine.speed.measure_speed`, what ``discmot bench``
+   runs.
 """
 
 from __future__ import annotations
@@ -22,10 +25,10 @@ from __future__ import annotations
 import copy
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import benchlib
+from discmot.engine.speed import OTHER_STAGE, STAGES
 
 NAME = "gpu_inference"
 TITLE = "GPU inference: precision of the trained models and tracker FPS at 1920x1080"
@@ -34,6 +37,8 @@ FDTA_PAPER_FPS = 13.4
 CSTRACK_PAPER_FPS = 16.4
 WARMUP_FRAMES = 5
 FDTA_DETECTIONS = 15
+#: CSTrack's timed stages (`discmot.engine.speed.STAGES`, then what the frame holds besides them).
+CSTRACK_STAGES = (*(stage for stage, _ in STAGES["cstrack"]), OTHER_STAGE["cstrack"])
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -121,63 +126,19 @@ def precision_rows(work: Path, device: str, quick: bool) -> tuple[list[list[str]
 # tracker frame rates
 
 
-def fire_fdta(model, frame, count: int) -> None:
-    """Shifts the last decoder layer's class bias so that about ``count`` queries of ``frame`` score above
-    the newborn threshold (random weights otherwise detect nothing, and the ID decoder would never run).
+def speed_numbers(tracker, kind: str, frames) -> dict:
+    """`discmot.engine.speed.measure_speed` of ``tracker`` as this section's numbers: frames/s, boxes out
+    and tracks alive per frame, peak memory (MiB) and milliseconds per frame by stage."""
+    from discmot.engine.speed import measure_speed
 
-    Args:
-        model: an FDTA (fp32, on the device it will run on).
-        frame: ``[1, 3, H, W]`` normalised image.
-    """
-    import math
-
-    import torch
-
-    with torch.inference_mode():
-        logits = model.detect(frame, None)["pred_logits"][0].float().max(dim=-1).values
-    ranked = logits.sort(descending=True).values
-    boundary = (ranked[count - 1] + ranked[count]) / 2
-    runtime = model.config.runtime
-    threshold = max(runtime.det_thresh, runtime.newborn_thresh)  # a new track needs the newborn score
-    with torch.no_grad():
-        model.detr.class_embed[-1].bias += math.log(threshold / (1 - threshold)) - boundary
-
-
-def fdta_alive(tracker) -> int:
-    """FDTA's tracks alive: the columns of its ID history."""
-    return tracker.history.num_tracks
-
-
-def cstrack_alive(tracker) -> int:
-    """CSTrack's tracks alive: its tracked tracks, confirmed or not."""
-    return len(tracker.association.tracked)
-
-
-def timed_tracking(tracker, frames, device: str, alive) -> dict:
-    """Frames per second of ``tracker.update`` over ``frames`` after a warm-up and a reset; the mean
-    number of boxes output and of tracks alive (``alive(tracker)``) per frame, and the peak device memory
-    in MiB."""
-    import torch
-
-    for frame in frames[:WARMUP_FRAMES]:
-        tracker.update(frame)
-    tracker.reset()
-    cuda = device.startswith("cuda")
-    if cuda:
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-    boxes, tracks = [], []
-    start = time.perf_counter()
-    for frame in frames:
-        boxes.append(len(tracker.update(frame).ids))  # numpy results: the frame's device work is done
-        tracks.append(alive(tracker))
-    seconds = time.perf_counter() - start
-    peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else float("nan")
+    result = measure_speed(tracker, kind, frames, WARMUP_FRAMES)
+    peak = result.peak_memory_mib
     return {
-        "fps": len(frames) / seconds,
-        "boxes": statistics.fmean(boxes),
-        "tracks": statistics.fmean(tracks),
-        "peak_mib": peak,
+        "fps": result.fps,
+        "boxes": result.boxes_per_frame,
+        "tracks": result.tracks_alive,
+        "peak_mib": float("nan") if peak is None else peak,
+        "stages": result.stage_ms,
     }
 
 
@@ -185,14 +146,14 @@ def fdta_speed(device: str, quick: bool) -> dict[str, dict]:
     """The firing full-size FDTA tracker (tiny and small frames in quick mode) in every dtype."""
     import torch
 
-    from discmot.data.synth import PRESETS, render_sequence
     from discmot.engine.end_to_end import torch_dtype
+    from discmot.engine.speed import fire_fdta, synthetic_frames
     from discmot.models.fdta.model import build_fdta
     from discmot.ops.deform_attn_triton import select_deform_kernel
     from discmot.trackers.fdta import FDTATracker, preprocess_frame
 
     preset, size, count = ("tiny", (320, 192), 8) if quick else ("dancetrack", (1920, 1080), 50)
-    frames = [f.image for f in render_sequence(PRESETS["dancetrack"], 0, num_frames=count, size=size)]
+    frames = synthetic_frames("fdta", WARMUP_FRAMES + count, size)
     torch.manual_seed(0)
     model = build_fdta(preset).to(device).eval()
     fire_fdta(model, preprocess_frame(frames[0], model.config.runtime, device=device)[0], FDTA_DETECTIONS)
@@ -210,113 +171,41 @@ def fdta_speed(device: str, quick: bool) -> dict[str, dict]:
         model_copy = copy.deepcopy(model).to(dtype=dtype)
         tracker = FDTATracker(model_copy, device=device, dtype=dtype, fast_resize=fast)
         label = f"{name}, {kernel}" + (", --fast-resize" if fast else "")
-        results[label] = benchlib.measured(
-            f"fdta {label}", timed_tracking, tracker, frames, device, fdta_alive
-        )
+        results[label] = benchlib.measured(f"fdta {label}", speed_numbers, tracker, "fdta", frames)
     select_deform_kernel("pytorch", device)
     return results
 
 
-def firing_cstrack(preset: str, frame, seed: int = 0):
-    """A random CSTrack whose features depend on the image and whose head fires on some cells.
-
-    He-normal convolutions make the features depend on the image; their activations then grow past
-    fp16's range (65,504) through the residual stages, which a trained network's never do, so the batch
-    norms take their statistics from ``frame`` (``[1, 3, H, W]``), as training would have set them.
-    """
-    import torch
-
-    from discmot.models.cstrack.model import build_cstrack
-
-    torch.manual_seed(seed)
-    model = build_cstrack(preset)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
-                torch.nn.init.kaiming_normal_(module.weight, a=0.1, nonlinearity="leaky_relu")
-            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
-                module.reset_running_stats()
-                module.momentum = None  # a cumulative average: after one pass, that pass's statistics
-        model.train()(frame)
-        for conv in model.head.m:
-            conv.bias.view(model.config.num_anchors, -1)[:, 5:] = 5.0
-    return model.eval()
-
-
-CSTRACK_STAGES = (
-    "letterbox, upload",
-    "network",
-    "decoding, NMS, embeddings at boxes, copy back",
-    "association",
-)
-
-
-def timed_stage(totals: dict[str, float], stage: str, cuda: bool, function, *args):
-    """``function(*args)``, its seconds (the GPU synchronised before the clock stops) added to
-    ``totals[stage]``."""
-    import torch
-
-    start = time.perf_counter()
-    result = function(*args)
-    if cuda:
-        torch.cuda.synchronize()
-    totals[stage] += time.perf_counter() - start
-    return result
-
-
-def cstrack_stages(tracker, frames, device: str) -> dict:
-    """Milliseconds per frame of each stage of ``tracker.update`` (`CSTrackTracker.preprocess`,
-    `network`, `decode`, the association), the device synchronised at each boundary, after a warm-up and
-    a reset; and the mean number of NMS candidates (rows above the confidence threshold) per frame."""
+def nms_candidates(tracker, frames) -> float:
+    """Mean rows per frame above CSTrack's confidence threshold: the side of the NMS matrix."""
     import torch
 
     from discmot.models.cstrack.postprocess import candidate_boxes
     from discmot.trackers.cstrack import decoded_rows
 
-    cuda = device.startswith("cuda")
-    totals = dict.fromkeys(CSTRACK_STAGES, 0.0)
-    for frame in frames[:WARMUP_FRAMES]:
-        tracker.update(frame)
-    tracker.reset()
-    candidates = []
+    counts = []
     for frame in frames:
-        image = timed_stage(totals, CSTRACK_STAGES[0], cuda, tracker.preprocess, frame)
-        raw, embedding_map = timed_stage(totals, CSTRACK_STAGES[1], cuda, tracker.network, image)
-        detections = timed_stage(
-            totals, CSTRACK_STAGES[2], cuda, tracker.decode, raw, embedding_map, frame.shape[:2]
-        )
-        timed_stage(totals, CSTRACK_STAGES[3], cuda, tracker.association.update, detections)
-        with torch.inference_mode():  # untimed: how much work the NMS had
+        raw, _ = tracker.network(tracker.preprocess(frame))
+        with torch.inference_mode():
             decoded = decoded_rows(raw, tracker.model.config, float(tracker.model.head.k), tracker.anchors_px)
-            candidates.append(len(candidate_boxes(decoded, tracker.config.conf_threshold)[0]))
-    result = {stage: 1000 * seconds / len(frames) for stage, seconds in totals.items()}
-    return {**result, "candidates": statistics.fmean(candidates)}
+        counts.append(len(candidate_boxes(decoded, tracker.config.conf_threshold)[0]))
+    return statistics.fmean(counts)
 
 
 def cstrack_speed(device: str, quick: bool) -> dict[str, dict]:
-    """The firing full-size CSTrack tracker (tiny and small frames in quick mode) in fp32 and fp16."""
-    import torch
-
-    from discmot.data.synth import PRESETS, render_sequence
-    from discmot.models.cstrack.config import preset as cstrack_preset
-    from discmot.models.cstrack.postprocess import image_to_tensor, letterbox
-    from discmot.trackers.cstrack import CSTrackTracker
+    """The firing full-size CSTrack tracker (tiny and small frames in quick mode) in fp32 and fp16
+    (`discmot.engine.speed.build_bench_tracker`: the network ``discmot bench`` times)."""
+    from discmot.engine.speed import BenchOptions, build_bench_tracker, synthetic_frames
 
     preset, size, count = ("tiny", (320, 192), 8) if quick else ("cstrack", (1920, 1080), 100)
-    frames = [f.image for f in render_sequence(PRESETS["mot"], 0, num_frames=count, size=size)]
-    input_size = cstrack_preset(preset).input_size
-    model = firing_cstrack(preset, image_to_tensor(letterbox(frames[0], input_size).image)[None])
+    frames = synthetic_frames("cstrack", WARMUP_FRAMES + count, size)
+    options = BenchOptions(preset=preset, device=device)
     results = {}
-    for name, dtype in (("fp32", torch.float32), ("fp16", torch.float16)):
-        tracker = CSTrackTracker(
-            copy.deepcopy(model).to(device=device, dtype=dtype), device=device, dtype=dtype
-        )
-        results[name] = benchlib.measured(
-            f"cstrack {name}", timed_tracking, tracker, frames, device, cstrack_alive
-        )
-        results[name]["stages"] = benchlib.measured(
-            f"cstrack {name} stages", cstrack_stages, tracker, frames, device
-        )
+    for name in ("fp32", "fp16"):
+        tracker = build_bench_tracker("cstrack", name, options, frames)
+        results[name] = benchlib.measured(f"cstrack {name}", speed_numbers, tracker, "cstrack", frames)
+        if "error" not in results[name]:
+            results[name]["candidates"] = nms_candidates(tracker, frames[WARMUP_FRAMES:])
     return results
 
 
@@ -338,13 +227,12 @@ def cstrack_stage_rows(speed_data: dict) -> list[list[str]]:
     """One row per CSTrack dtype: each stage's milliseconds per frame, their sum and the NMS candidates."""
     rows = []
     for dtype, r in speed_data["cstrack"].items():
-        stages = r.get("stages", {})
-        if "error" in r or "error" in stages:
-            rows.append([dtype, f"**failed**: {r.get('error') or stages.get('error')}", *[""] * 5])
+        if "error" in r:
+            rows.append([dtype, f"**failed**: {r['error']}", *[""] * len(CSTRACK_STAGES)])
             continue
+        stages = r["stages"]
         rows.append([dtype, *(f"{stages[stage]:.1f}" for stage in CSTRACK_STAGES),
-                     f"{sum(stages[stage] for stage in CSTRACK_STAGES):.1f}",
-                     f"{stages['candidates']:.0f}"])  # fmt: skip
+                     f"{sum(stages.values()):.1f}", f"{r['candidates']:.0f}"])  # fmt: skip
     return rows
 
 
@@ -380,16 +268,18 @@ def run(quick: bool) -> benchlib.BenchResult:
         "through `grid_sample` (pytorch) or the fused Triton kernel (triton)), CSTrack 100 frames of a "
         "synthetic MOT scene (input 1088x608). FDTA resizes frames on the GPU with the original's exact "
         "8-bit PIL arithmetic unless `--fast-resize` (float resize) is named. Random weights made to "
-        f"fire (FDTA: about {FDTA_DETECTIONS} newborn-scoring queries on the first frame). Tracks alive: "
+        f"fire (FDTA: about {FDTA_DETECTIONS} newborn-scoring queries on the first frame; CSTrack: about "
+        "40 anchor cells of each of the first 4 frames above the confidence threshold, since 2026-11-23; "
+        "the run below fired on more, see its CSTrack tracks alive). Tracks alive: "
         "FDTA's history columns, CSTrack's tracked tracks (confirmed or not), after each frame. Peak "
         "memory: `torch.cuda.max_memory_allocated` over the timed frames. cuDNN defaults (TF32 "
         "convolutions in fp32; matrix products in full fp32).",
         "CSTrack's stages: the same frames again, each stage of `CSTrackTracker.update` timed apart "
         "(`preprocess`: letterbox on the CPU and upload; `network`; `decode`: float32 decoding, "
         "Cluster-DIoU-NMS, embeddings at the box centres, results to the host; the JDE association on "
-        "the CPU), the GPU synchronised at each boundary, so the sum is above the end-to-end frame time "
-        "by what the synchronisations cost. NMS candidates: rows above the confidence threshold, the "
-        "NMS matrix's side.",
+        "the CPU; `discmot.engine.speed.StageClock`), the GPU synchronised at each boundary, so the sum "
+        "(the second pass's frame time) is above the end-to-end frame time by what the synchronisations "
+        "cost. NMS candidates: rows above the confidence threshold, the NMS matrix's side.",
         f"Paper: FDTA {FDTA_PAPER_FPS} FPS at 1920x1080 (GPU not named), CSTrack {CSTRACK_PAPER_FPS} FPS "
         "(RTX 2080 Ti, PyTorch 1.6, whole system).",
     ]

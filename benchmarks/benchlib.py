@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from discmot.engine.run_folder import cpu_model
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 DOCS_PATH = REPO_ROOT / "docs" / "benchmarks.md"
@@ -182,15 +184,6 @@ def median(values: Sequence[float]) -> float:
 # machine description
 
 
-def _cpu_model() -> str:
-    """CPU model name from /proc/cpuinfo (Linux), else whatever ``platform`` knows."""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
 def _mem_total() -> str:
     """Total RAM in GiB from /proc/meminfo, or "unknown"."""
     with contextlib.suppress(OSError, ValueError, IndexError):
@@ -245,7 +238,7 @@ def git_revision() -> str:
 def machine_info(packages: Sequence[str] = ("numpy", "scipy")) -> dict[str, str]:
     """A one-line-per-fact description of where the numbers were measured."""
     info = {
-        "CPU": _cpu_model(),
+        "CPU": cpu_model(),
         "cores": str(_usable_cores()),
         "RAM": _mem_total(),
         "OS": f"{platform.system()} {platform.release()}",

@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 
-from discmot.cli import analyze, convert, data, demo, evaluate, track, train
+from discmot.cli import analyze, bench, convert, data, demo, evaluate, track, train
 from discmot.io.atomic import FILE_IN_THE_WAY, file_in_the_way
 
 log = logging.getLogger("discmot")
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_train(verbs)
     demo.add_demo(verbs)
     analyze.add_analyze(verbs)
+    bench.add_bench(verbs)
     return parser
 
 

@@ -21,6 +21,7 @@ after a kill are not logged twice.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import importlib.metadata
@@ -100,6 +101,15 @@ def file_record(path: str | Path) -> dict[str, str]:
     return {"path": str(path), "sha256": digest.hexdigest()}
 
 
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else whatever ``platform`` knows."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine() or "unknown"
+
+
 def environment(seed: int, world_size: int, device: str) -> dict:
     """Everything needed to say how a run was made (see the module docstring)."""
     return {
@@ -107,6 +117,7 @@ def environment(seed: int, world_size: int, device: str) -> dict:
         "versions": package_versions(),
         "hostname": socket.gethostname(),
         "platform": platform.platform(),
+        "cpu": cpu_model(),
         "command": [sys.executable, *sys.argv],
         "seed": seed,
         "world_size": world_size,
