@@ -243,3 +243,28 @@ def test_the_train_help_renders_the_data_its_cstrack_example_reads():
         for name in load_recipe("cstrack_tiny").data.datasets
     }
     assert rendered == read
+
+
+@pytest.mark.parametrize(
+    ("argv", "verbose", "quiet"),
+    [
+        (["synth", "--preset", "tiny", "--out", "o"], False, False),
+        (["-q", "synth", "--preset", "tiny", "--out", "o"], False, True),
+        (["synth", "--preset", "tiny", "--out", "o", "-q"], False, True),
+        (["synth", "-v", "--preset", "tiny", "--out", "o"], True, False),
+        (["-v", "synth", "--preset", "tiny", "--out", "o", "--quiet"], True, True),
+    ],
+)
+def test_the_log_options_work_before_and_after_the_verb(argv, verbose, quiet):
+    args = build_parser().parse_args(argv)
+    assert (args.verbose, args.quiet) == (verbose, quiet)
+
+
+def test_verbose_after_the_verb_shows_the_traceback_of_an_input_error(tmp_path, capsys):
+    from discmot.cli import main
+
+    argv = ["eval", "--gt-folder", str(tmp_path / "no-gt"), "--trackers-folder", str(tmp_path)]
+    assert main(argv) == 2  # one line
+    assert "discmot: error:" in capsys.readouterr().err
+    with pytest.raises((ValueError, OSError)):
+        main([*argv, "-v"])

@@ -28,8 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Multi-object tracking with discriminative object embeddings (FDTA, CSTrack).",
     )
     parser.add_argument("--version", action="version", version=f"discmot {_version()}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only log warnings and errors")
+    _add_log_options(parser)
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
     evaluate.add_eval(verbs)
     track.add_track(verbs)
@@ -41,7 +40,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_demo(verbs)
     analyze.add_analyze(verbs)
     bench.add_bench(verbs)
+    for verb in verbs.choices.values():
+        _add_log_options(verb, default=argparse.SUPPRESS)  # also after the verb: `discmot track ... -q`
     return parser
+
+
+def _add_log_options(parser: argparse.ArgumentParser, default=False) -> None:
+    """``-v``/``-q``. On a verb their default is ``SUPPRESS``: not given there, they leave the values
+    given before the verb (or the main parser's False) alone."""
+    parser.add_argument("-v", "--verbose", action="store_true", default=default, help="log debug messages")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", default=default, help="only log warnings and errors"
+    )
 
 
 def _version() -> str:
