@@ -189,6 +189,8 @@ def test_bench_times_the_frames_of_a_source(tmp_path, capsys):
         (["--preset", "dancetrack"], "not a CSTrack preset"),
         (["--model", "fdta", "--preset", "cstrack"], "not a FDTA preset"),
         (["--json", "a-file/bench.json"], "a file is in the way"),
+        (["--model", "fdta", "--weights", "missing.pth"], "missing.pth: no such checkpoint"),
+        (["--device", "no-such-device"], "not a device name"),
     ],
 )
 def test_bench_options_that_cannot_work_are_refused_before_timing(options, words, tmp_path, capsys):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from pathlib import Path
 
 from discmot.cli.arguments import (
     hint_if_cores_busy,
@@ -116,6 +117,7 @@ def _run_bench(args: argparse.Namespace) -> int:
 
         check_writable(args.json)
     hint_if_cores_busy()
+    from discmot.engine.distributed import pick_device
     from discmot.engine.speed import (
         BenchOptions,
         bench_runs,
@@ -133,6 +135,9 @@ def _run_bench(args: argparse.Namespace) -> int:
         deform_kernel=args.deform_kernel,
         warmup=args.warmup,
     )
+    pick_device(args.device)  # a device this PyTorch cannot use fails before any frame is rendered
+    if args.weights and not Path(args.weights).is_file():
+        raise FileNotFoundError(2, "no such checkpoint", args.weights)
     count = args.warmup + args.frames
     shared = source_frames(args.source, count) if args.source else None
     runs = []

@@ -163,7 +163,7 @@ def measure_speed(
     if not 0 <= warmup < len(frames):
         raise ValueError(f"a warm-up of {warmup} frames leaves none of the {len(frames)} frames to time")
     device = torch.device(tracker.device)
-    synchronize = torch.cuda.synchronize if device.type == "cuda" else None
+    synchronize = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else None
     for frame in frames[:warmup]:
         tracker.update(frame)
     timed = frames[warmup:]
