@@ -12,22 +12,21 @@ sizes; those numbers are not measurements).
    frames rendered before timing, as a decoded video would be), after 5 warm-up frames and a reset:
    the full-size FDTA (``dancetrack`` preset, 800x1422 input, against the paper's 13.4 FPS) in fp32, bf16
    and fp16, and CSTrack (``cstrack`` preset, 1088x608 input, against the paper's 16.4 FPS) in fp32 and
-   fp16. The weights are random and made to fire: FDTA's class bias is shifted so that about 15 queries
-   score above the newborn threshold on the first frame (DanceTrack has about 9 dancers per frame), so the
-   ID decoder runs on a full history; CSTrack is re-initialised as
-   `discmot.engine.speed.firing_cstrack` says (about 40 anchor cells of each of the first 4 frames above
-   the confidence threshold). The timing is `discmot.engine.speed.measure_speed`, what ``discmot bench``
-   runs.
+   fp16. The weights are random and made to fire (`discmot.engine.firing`): FDTA's class bias is shifted
+   so that 15 queries score above the newborn threshold on the first frame (DanceTrack has about 9
+   dancers per frame), so the ID decoder runs on a full history; CSTrack is re-initialised and its
+   objectness shifted so that on average 40 anchor cells of 4 frames spread over the scene pass the
+   confidence threshold. The timing is `discmot.engine.speed.measure_speed`, what ``discmot bench`` runs.
 """
 
 from __future__ import annotations
 
-import copy
 import statistics
 import tempfile
 from pathlib import Path
 
 import benchlib
+from discmot.engine.firing import CSTRACK_FIRING_CELLS, CSTRACK_FIRING_FRAMES, FDTA_FIRING_QUERIES
 from discmot.engine.speed import OTHER_STAGE, STAGES
 
 NAME = "gpu_inference"
@@ -36,7 +35,6 @@ DTYPES = ("fp32", "bf16", "fp16")
 FDTA_PAPER_FPS = 13.4
 CSTRACK_PAPER_FPS = 16.4
 WARMUP_FRAMES = 5
-FDTA_DETECTIONS = 15
 #: CSTrack's timed stages (`discmot.engine.speed.STAGES`, then what the frame holds besides them).
 CSTRACK_STAGES = (*(stage for stage, _ in STAGES["cstrack"]), OTHER_STAGE["cstrack"])
 
@@ -126,37 +124,36 @@ def precision_rows(work: Path, device: str, quick: bool) -> tuple[list[list[str]
 # tracker frame rates
 
 
-def speed_numbers(tracker, kind: str, frames) -> dict:
-    """`discmot.engine.speed.measure_speed` of ``tracker`` as this section's numbers: frames/s, boxes out
-    and tracks alive per frame, peak memory (MiB) and milliseconds per frame by stage."""
-    from discmot.engine.speed import measure_speed
+def speed_numbers(kind: str, dtype: str, options, network, frames, candidates: bool = False) -> dict:
+    """`discmot.engine.speed.measure_speed` of ``network`` (float32) copied into ``dtype`` as this
+    section's numbers: frames/s, boxes out and tracks alive per frame, peak memory (MiB), milliseconds
+    per frame by stage and, with ``candidates``, CSTrack's NMS candidates per frame."""
+    from discmot.engine.speed import bench_tracker, measure_speed
 
+    tracker = bench_tracker(kind, dtype, options, network)
     result = measure_speed(tracker, kind, frames, WARMUP_FRAMES)
     peak = result.peak_memory_mib
-    return {
+    numbers = {
         "fps": result.fps,
         "boxes": result.boxes_per_frame,
         "tracks": result.tracks_alive,
         "peak_mib": float("nan") if peak is None else peak,
         "stages": result.stage_ms,
     }
+    if candidates:
+        numbers["candidates"] = nms_candidates(tracker, frames[WARMUP_FRAMES:])
+    return numbers
 
 
 def fdta_speed(device: str, quick: bool) -> dict[str, dict]:
     """The firing full-size FDTA tracker (tiny and small frames in quick mode) in every dtype."""
-    import torch
-
-    from discmot.engine.end_to_end import torch_dtype
-    from discmot.engine.speed import fire_fdta, synthetic_frames
-    from discmot.models.fdta.model import build_fdta
+    from discmot.engine.firing import firing_network
+    from discmot.engine.speed import BenchOptions, synthetic_frames
     from discmot.ops.deform_attn_triton import select_deform_kernel
-    from discmot.trackers.fdta import FDTATracker, preprocess_frame
 
     preset, size, count = ("tiny", (320, 192), 8) if quick else ("dancetrack", (1920, 1080), 50)
     frames = synthetic_frames("fdta", WARMUP_FRAMES + count, size)
-    torch.manual_seed(0)
-    model = build_fdta(preset).to(device).eval()
-    fire_fdta(model, preprocess_frame(frames[0], model.config.runtime, device=device)[0], FDTA_DETECTIONS)
+    network = firing_network("fdta", frames, preset, device).cpu()  # a copy per run goes to the device
     kernels = ("pytorch", "triton") if device == "cuda" else ("pytorch",)
     # (kernel, dtype, fast resize): every dtype on each path, then the fastest path's fp32 and bf16 again
     # with --fast-resize (both resizes run on the tracker's device)
@@ -166,12 +163,11 @@ def fdta_speed(device: str, quick: bool) -> dict[str, dict]:
     for kernel, name, fast in runs:
         if select_deform_kernel(kernel, device) != kernel:
             continue
-        dtype = torch_dtype(name)
-        # a copy per run: casting one model back and forth would round its fp32 weights
-        model_copy = copy.deepcopy(model).to(dtype=dtype)
-        tracker = FDTATracker(model_copy, device=device, dtype=dtype, fast_resize=fast)
+        options = BenchOptions(device=device, deform_kernel=kernel, fast_resize=fast)
         label = f"{name}, {kernel}" + (", --fast-resize" if fast else "")
-        results[label] = benchlib.measured(f"fdta {label}", speed_numbers, tracker, "fdta", frames)
+        results[label] = benchlib.measured(
+            f"fdta {label}", speed_numbers, "fdta", name, options, network, frames
+        )
     select_deform_kernel("pytorch", device)
     return results
 
@@ -193,20 +189,21 @@ def nms_candidates(tracker, frames) -> float:
 
 
 def cstrack_speed(device: str, quick: bool) -> dict[str, dict]:
-    """The firing full-size CSTrack tracker (tiny and small frames in quick mode) in fp32 and fp16
-    (`discmot.engine.speed.build_bench_tracker`: the network ``discmot bench`` times)."""
-    from discmot.engine.speed import BenchOptions, build_bench_tracker, synthetic_frames
+    """The firing full-size CSTrack tracker (tiny and small frames in quick mode) in fp32 and fp16: the
+    network ``discmot bench`` times (`discmot.engine.firing.firing_network`)."""
+    from discmot.engine.firing import firing_network
+    from discmot.engine.speed import BenchOptions, synthetic_frames
 
     preset, size, count = ("tiny", (320, 192), 8) if quick else ("cstrack", (1920, 1080), 100)
     frames = synthetic_frames("cstrack", WARMUP_FRAMES + count, size)
-    options = BenchOptions(preset=preset, device=device)
-    results = {}
-    for name in ("fp32", "fp16"):
-        tracker = build_bench_tracker("cstrack", name, options, frames)
-        results[name] = benchlib.measured(f"cstrack {name}", speed_numbers, tracker, "cstrack", frames)
-        if "error" not in results[name]:
-            results[name]["candidates"] = nms_candidates(tracker, frames[WARMUP_FRAMES:])
-    return results
+    network = firing_network("cstrack", frames, preset, device).cpu()
+    options = BenchOptions(device=device)
+    return {
+        name: benchlib.measured(
+            f"cstrack {name}", speed_numbers, "cstrack", name, options, network, frames, True
+        )
+        for name in ("fp32", "fp16")
+    }
 
 
 def speed_rows(device: str, quick: bool) -> tuple[list[list[str]], dict]:
@@ -228,7 +225,7 @@ def cstrack_stage_rows(speed_data: dict) -> list[list[str]]:
     rows = []
     for dtype, r in speed_data["cstrack"].items():
         if "error" in r:
-            rows.append([dtype, f"**failed**: {r['error']}", *[""] * len(CSTRACK_STAGES)])
+            rows.append([dtype, f"**failed**: {r['error']}", *[""] * (len(CSTRACK_STAGES) + 1)])
             continue
         stages = r["stages"]
         rows.append([dtype, *(f"{stages[stage]:.1f}" for stage in CSTRACK_STAGES),
@@ -268,12 +265,14 @@ def run(quick: bool) -> benchlib.BenchResult:
         "through `grid_sample` (pytorch) or the fused Triton kernel (triton)), CSTrack 100 frames of a "
         "synthetic MOT scene (input 1088x608). FDTA resizes frames on the GPU with the original's exact "
         "8-bit PIL arithmetic unless `--fast-resize` (float resize) is named. Random weights made to "
-        f"fire (FDTA: about {FDTA_DETECTIONS} newborn-scoring queries on the first frame; CSTrack: about "
-        "40 anchor cells of each of the first 4 frames above the confidence threshold, since 2026-11-23; "
-        "the run below fired on more, see its CSTrack tracks alive). Tracks alive: "
-        "FDTA's history columns, CSTrack's tracked tracks (confirmed or not), after each frame. Peak "
-        "memory: `torch.cuda.max_memory_allocated` over the timed frames. cuDNN defaults (TF32 "
-        "convolutions in fp32; matrix products in full fp32).",
+        f"fire (FDTA: {FDTA_FIRING_QUERIES} newborn-scoring queries on the first frame; CSTrack: on "
+        f"average {CSTRACK_FIRING_CELLS} anchor cells of {CSTRACK_FIRING_FRAMES} frames spread over the "
+        "scene above the confidence threshold, since 2026-11-23: a run before then fired on more, see its "
+        "CSTrack tracks alive). Tracks alive: FDTA's history columns, CSTrack's tracked tracks (confirmed "
+        "or not), after each frame. Peak memory: `torch.cuda.max_memory_allocated` over the timed frames, "
+        "each run's model alone on the GPU (since 2026-11-23; before, FDTA's rows also held the float32 "
+        "original, 251 MiB for the dancetrack preset). cuDNN defaults (TF32 convolutions in fp32; matrix "
+        "products in full fp32).",
         "CSTrack's stages: the same frames again, each stage of `CSTrackTracker.update` timed apart "
         "(`preprocess`: letterbox on the CPU and upload; `network`; `decode`: float32 decoding, "
         "Cluster-DIoU-NMS, embeddings at the box centres, results to the host; the JDE association on "

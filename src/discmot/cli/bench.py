@@ -21,6 +21,9 @@ from discmot.models.registry import DTYPES, MODEL_KINDS, MODEL_NAMES, preset_nam
 
 log = logging.getLogger("discmot")
 
+#: The synthetic scene's frame size without ``--size``: the papers' 1080p videos.
+DEFAULT_SIZE = (1920, 1080)
+
 BENCH_EPILOG = """\
 what is timed:
   the tracker's update() on frames held in memory (decoding is not timed), after --warmup frames and a
@@ -28,7 +31,8 @@ what is timed:
   frame, and on CUDA the peak memory torch allocated. Without --weights the network is its preset's
   (FDTA dancetrack, CSTrack cstrack: the papers' sizes) with random weights made to fire, so the ID
   decoder and the association do a trained model's work; the time of a network does not depend on its
-  weights. Frames: a synthetic scene (dancers for FDTA, pedestrians for CSTrack) of --size, or SOURCE.
+  weights. Frames: a synthetic scene (dancers for FDTA, pedestrians for CSTrack) of --size, or SOURCE
+  (give it before --model and --dtype, which take several values).
 
 examples:
   discmot bench --device cuda --dtype fp32 bf16 fp16  # both full-size trackers at 1920x1080 on a GPU
@@ -87,9 +91,8 @@ def add_bench(verbs) -> None:
     p.add_argument(
         "--size",
         type=size_wh,
-        default=(1920, 1080),
         metavar="WxH",
-        help="frame size of the synthetic scene, width first (default: 1920x1080)",
+        help="frame size of the synthetic scene, width first (default: 1920x1080; not with SOURCE)",
     )
     p.add_argument(
         "--input-size",
@@ -112,20 +115,11 @@ def add_bench(verbs) -> None:
 def _run_bench(args: argparse.Namespace) -> int:
     models = list(dict.fromkeys(args.model))
     _check_arguments(args, models)
-    if args.json:
-        from discmot.io.atomic import check_writable
-
-        check_writable(args.json)
     hint_if_cores_busy()
     from discmot.engine.distributed import pick_device
-    from discmot.engine.speed import (
-        BenchOptions,
-        bench_runs,
-        machine,
-        source_frames,
-        synthetic_frames,
-    )
+    from discmot.engine.speed import BenchOptions, bench_runs, machine, source_frames, synthetic_frames
 
+    device = pick_device(args.device)  # a device this PyTorch cannot use fails before any frame is made
     options = BenchOptions(
         weights=args.weights,
         preset=args.preset,
@@ -135,46 +129,61 @@ def _run_bench(args: argparse.Namespace) -> int:
         deform_kernel=args.deform_kernel,
         warmup=args.warmup,
     )
-    pick_device(args.device)  # a device this PyTorch cannot use fails before any frame is rendered
-    if args.weights and not Path(args.weights).is_file():
-        raise FileNotFoundError(2, "no such checkpoint", args.weights)
     count = args.warmup + args.frames
     shared = source_frames(args.source, count) if args.source else None
-    runs = []
+    if shared is not None and len(shared) <= args.warmup:
+        raise ValueError(
+            f"{args.source}: {len(shared)} frames, none left to time after --warmup {args.warmup}"
+        )
+    report = {"machine": machine(device), "warmup": args.warmup, "runs": []}
     for kind in models:
-        frames = shared or synthetic_frames(kind, count, args.size)
+        frames = shared or synthetic_frames(kind, count, args.size or DEFAULT_SIZE)
         for run in bench_runs(kind, args.dtype, options, frames, show_progress(args)):
-            print(_run_line(run), flush=True)
-            runs.append(run)
-    print()
-    print(_stage_table(runs))
-    if args.json:
-        from discmot.io.atomic import atomic_write_text
+            print(_run_line(run))
+            print(_stage_lines(run), flush=True)
+            report["runs"].append(run)
+            if args.json:  # after each run: a later failure (out of memory, Ctrl-C) keeps these numbers
+                from discmot.io.atomic import atomic_write_text
 
-        report = {"machine": machine(), "warmup": args.warmup, "runs": runs}
-        atomic_write_text(args.json, json.dumps(report, indent=2) + "\n")
+                atomic_write_text(args.json, json.dumps(report, indent=2) + "\n")
     return 0
 
 
 def _check_arguments(args: argparse.Namespace, models: list[str]) -> None:
+    """What can be refused before any frame is made or network built."""
     if args.weights and len(models) > 1:
         raise ValueError("--weights is one model's: give --model fdta or --model cstrack with it")
+    if args.weights and Path(args.weights).is_dir():
+        raise ValueError(f"{args.weights}: a folder, not a checkpoint file")
+    if args.weights and not Path(args.weights).is_file():
+        raise FileNotFoundError(2, "no such checkpoint", args.weights)
     for kind in models:
         if args.preset and args.preset not in preset_names(kind):
             raise ValueError(
                 f"--preset {args.preset} is not a {MODEL_NAMES[kind]} preset; choose from "
                 f"{', '.join(preset_names(kind))}" + (" (or give --model)" if len(models) > 1 else "")
             )
+    if args.input_size and "cstrack" in models:
+        from discmot.models.cstrack.config import check_input_size
+
+        check_input_size(args.input_size)
+    if args.source and args.size:
+        raise ValueError("--size is the synthetic scene's: the frames of SOURCE keep their own size")
+    if args.json:
+        from discmot.io.atomic import check_writable
+
+        check_writable(args.json)
 
 
 def _run_line(run: dict) -> str:
-    """``FDTA dancetrack (random weights) fp32 on cpu, 1920x1080 -> 800x1422: 0.3 frames/s (3512 ms a
-    frame), 14.2 boxes, 15.0 tracks``."""
+    """``FDTA dancetrack (random weights) fp32 on cpu, 1920x1080 frames (WxH), input 800x1422 (HxW): 0.1
+    frames/s (14235 ms a frame), 19.7 boxes and 34.7 tracks a frame``."""
     what = run["weights"] or f"{run['preset']} (random weights)"
     frame = "x".join(str(side) for side in run["frame_size"])
     network = "x".join(str(side) for side in run["network_input"])
     line = (
-        f"{MODEL_NAMES[run['model']]} {what} {run['dtype']} on {run['device']}, {frame} -> {network}: "
+        f"{MODEL_NAMES[run['model']]} {what} {run['dtype']} on {run['device']}, {frame} frames (WxH), "
+        f"input {network} (HxW): "
         f"{run['fps']:.1f} frames/s ({run['ms_per_frame']:.0f} ms a frame), "
         f"{run['boxes_per_frame']:.1f} boxes and {run['tracks_alive']:.1f} tracks a frame"
     )
@@ -183,12 +192,9 @@ def _run_line(run: dict) -> str:
     return line
 
 
-def _stage_table(runs: list[dict]) -> str:
-    """Milliseconds per frame of each stage, one block per run."""
-    lines = []
-    for run in runs:
-        lines.append(f"{MODEL_NAMES[run['model']]} {run['dtype']}, ms per frame:")
-        total = sum(run["stage_ms"].values())
-        for stage, ms in run["stage_ms"].items():
-            lines.append(f"  {ms:9.1f}  {100 * ms / total:5.1f}%  {stage}")
-    return "\n".join(lines)
+def _stage_lines(run: dict) -> str:
+    """Milliseconds per frame of each stage of one run, with its share of the frame."""
+    total = sum(run["stage_ms"].values())
+    return "\n".join(
+        f"  {ms:9.1f} ms  {100 * ms / total:5.1f}%  {stage}" for stage, ms in run["stage_ms"].items()
+    )

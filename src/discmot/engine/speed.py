@@ -5,20 +5,19 @@ the user's video, as a decoder would hand them over), after a warm-up and a rese
 second end to end, milliseconds per frame by stage, boxes out and tracks alive per frame, and the peak
 device memory on CUDA.
 
-Without weights the network is its preset's with random weights *made to fire* (`fire_fdta`,
-`firing_cstrack`): random weights otherwise detect nothing, and the ID decoder and the association would
-never run. The time of a network does not depend on its values, but the work after it depends on how many
-boxes it gives; with a checkpoint, that is the checkpoint's own.
+Without weights the network is its preset's with random weights made to fire
+(`discmot.engine.firing`); with a checkpoint, it is loaded as ``discmot track`` loads it.
 
 Stages are timed by wrapping the tracker's own methods (`StageClock`), so what is timed is the code that
-tracks. On CUDA each stage boundary synchronises the device, which costs time itself: the frame rate comes
-from a first pass without the clocks, the stages from a second.
+tracks. On a GPU each stage boundary synchronises the device, which costs time itself: the frame rate
+comes from a first pass without the clocks, the stages from a second.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
-import math
+import os
 import statistics
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -44,19 +43,11 @@ STAGES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 #: What the frame time holds besides the timed stages.
 OTHER_STAGE = {
-    "fdta": "frame resize and upload, query selection, label assignment",
+    "fdta": "frame resize and upload, query selection, history inputs, ID softmax and label assignment",
     "cstrack": "frame checks and the rest",
 }
-#: The full-size preset a kind is timed at when neither weights nor a preset are given.
-DEFAULT_PRESETS = {"fdta": "dancetrack", "cstrack": "cstrack"}
 #: The synthetic scene each kind is timed on: dancers for FDTA (DanceTrack), pedestrians for CSTrack.
 SCENES = {"fdta": "dancetrack", "cstrack": "mot"}
-#: Queries a random FDTA is made to find on the first frame (DanceTrack has about 9 dancers a frame).
-FDTA_FIRING_QUERIES = 15
-#: Anchor cells a random CSTrack is made to fire on in the first frame (before NMS).
-CSTRACK_FIRING_CELLS = 40
-#: The frames a random CSTrack's batch norms and firing are calibrated on.
-CSTRACK_FIRING_FRAMES = 4
 
 
 @dataclass(frozen=True)
@@ -70,7 +61,7 @@ class SpeedResult:
         boxes_per_frame: mean number of tracks the tracker output per frame.
         tracks_alive: mean number of tracks it kept per frame (FDTA: history columns; CSTrack: tracked
             tracks, confirmed or not).
-        peak_memory_mib: peak device memory allocated by torch over the timed frames (CUDA only).
+        peak_memory_mib: peak memory torch allocated on the device over the timed frames (CUDA only).
     """
 
     frames: int
@@ -106,16 +97,17 @@ class StageClock:
     _wrapped: list[tuple[object, str]] = field(default_factory=list)
 
     def __enter__(self) -> StageClock:
-        for stage, path in self.stages:
-            self.totals.setdefault(stage, 0.0)
-            *parents, name = path.split(".")
-            holder = self.owner
-            for parent in parents:
-                holder = getattr(holder, parent)
-            if name in vars(holder):
-                raise ValueError(f"{path}: already replaced on this instance (a clock inside a clock?)")
-            setattr(holder, name, self._timed(stage, getattr(holder, name)))
-            self._wrapped.append((holder, name))
+        try:
+            for stage, path in self.stages:
+                self.totals.setdefault(stage, 0.0)
+                holder, name = method_holder(self.owner, path)
+                if name in vars(holder):
+                    raise ValueError(f"{path}: already replaced on this instance (a clock inside a clock?)")
+                setattr(holder, name, self._timed(stage, getattr(holder, name)))
+                self._wrapped.append((holder, name))
+        except BaseException:
+            self.__exit__()  # a bad path leaves no method of the earlier ones wrapped
+            raise
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -135,6 +127,15 @@ class StageClock:
             return result
 
         return timed
+
+
+def method_holder(owner: object, path: str) -> tuple[object, str]:
+    """The object holding the method named by the dotted ``path`` from ``owner``, and the method's name:
+    ``(tracker.model, "detect")`` for ``"model.detect"``."""
+    *parents, name = path.split(".")
+    for parent in parents:
+        owner = getattr(owner, parent)
+    return owner, name
 
 
 def tracks_alive(tracker) -> int:
@@ -163,7 +164,7 @@ def measure_speed(
     if not 0 <= warmup < len(frames):
         raise ValueError(f"a warm-up of {warmup} frames leaves none of the {len(frames)} frames to time")
     device = torch.device(tracker.device)
-    synchronize = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else None
+    synchronize = _synchronizer(device)
     for frame in frames[:warmup]:
         tracker.update(frame)
     timed = frames[warmup:]
@@ -172,9 +173,11 @@ def measure_speed(
             seconds, boxes, alive = _timed_pass(tracker, timed, None, progress)
         staged_seconds, peak = seconds, None
     else:
-        torch.cuda.reset_peak_memory_stats(device)
+        cuda = device.type == "cuda"
+        if cuda:
+            torch.cuda.reset_peak_memory_stats(device)
         seconds, boxes, alive = _timed_pass(tracker, timed, synchronize, progress)
-        peak = torch.cuda.max_memory_allocated(device) / 2**20
+        peak = torch.cuda.max_memory_allocated(device) / 2**20 if cuda else None
         with StageClock(tracker, STAGES[kind], synchronize) as clock:
             staged_seconds, _, _ = _timed_pass(tracker, timed, synchronize, progress)
     stage_seconds = {**clock.totals, OTHER_STAGE[kind]: staged_seconds - sum(clock.totals.values())}
@@ -186,6 +189,16 @@ def measure_speed(
         tracks_alive=statistics.fmean(alive),
         peak_memory_mib=peak,
     )
+
+
+def _synchronizer(device: torch.device) -> Callable[[], None] | None:
+    """What waits for ``device``'s queued work: none for the CPU, ``torch.cuda.synchronize`` for CUDA,
+    ``torch.accelerator.synchronize`` for another accelerator (e.g. ``mps``, ``xpu``)."""
+    if device.type == "cpu":
+        return None
+    if device.type == "cuda":
+        return lambda: torch.cuda.synchronize(device)
+    return lambda: torch.accelerator.synchronize(device)
 
 
 def _timed_pass(tracker, frames, synchronize, progress: bool) -> tuple[float, list[int], list[int]]:
@@ -210,94 +223,6 @@ def _bar(frames, progress: bool) -> Iterable:
 
 
 # ---------------------------------------------------------------------------------------------------
-# random networks made to fire
-
-
-def fire_fdta(model, image: torch.Tensor, count: int = FDTA_FIRING_QUERIES) -> None:
-    """Shifts the last decoder layer's class bias so that ``count`` queries of ``image`` score above the
-    newborn threshold (random weights otherwise detect nothing, and the ID decoder would never run).
-
-    Args:
-        model: an FDTA in float32, on ``image``'s device.
-        image: ``[1, 3, H, W]`` normalised image (`discmot.trackers.fdta.preprocess_frame`).
-    """
-    with torch.inference_mode():
-        logits = model.detect(image, None)["pred_logits"][0].float().max(dim=-1).values
-    ranked = logits.sort(descending=True).values
-    count = min(count, len(ranked) - 1)
-    boundary = (ranked[count - 1] + ranked[count]) / 2
-    runtime = model.config.runtime
-    threshold = max(runtime.det_thresh, runtime.newborn_thresh)  # a new track needs the newborn score
-    with torch.no_grad():
-        model.detr.class_embed[-1].bias += math.log(threshold / (1 - threshold)) - boundary
-
-
-def firing_cstrack(
-    preset: str,
-    images: torch.Tensor,
-    seed: int = 0,
-    cells: int = CSTRACK_FIRING_CELLS,
-    conf_threshold: float = 0.5,
-):
-    """A random CSTrack whose features depend on the image and whose head fires on about ``cells`` cells
-    of each of ``images`` (``[K, 3, H, W]``, letterboxed, in ``[0, 1]``; a few frames of the video).
-
-    He-normal convolutions make the features depend on the image; their activations then grow past
-    fp16's range (65,504) through the residual stages, which a trained network's never do, so the batch
-    norms take their statistics from ``images``, as training would have set them. The head's class logits
-    are raised (+5), and its objectness logits shifted so that on average ``cells`` anchor cells of an
-    image score above ``conf_threshold`` (`fire_cstrack`). Calibrated on one frame, the count of another
-    frame was 2-7 times it (1920x1080 synthetic pedestrians): several frames give a steadier load.
-    """
-    from discmot.models.cstrack.model import build_cstrack
-
-    torch.manual_seed(seed)
-    model = build_cstrack(preset)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
-                torch.nn.init.kaiming_normal_(module.weight, a=0.1, nonlinearity="leaky_relu")
-            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
-                module.reset_running_stats()
-                module.momentum = None  # a cumulative average: after one pass, that pass's statistics
-        model.train()(images)
-        for conv in model.head.m:
-            conv.bias.view(model.config.num_anchors, -1)[:, 5:] = 5.0
-    model.eval()
-    fire_cstrack(model, images, cells, conf_threshold)
-    return model
-
-
-def fire_cstrack(model, images: torch.Tensor, cells: int, conf_threshold: float = 0.5) -> None:
-    """Shifts the head's objectness biases so that about ``cells`` anchor cells of each of ``images`` pass
-    CSTrack's confidence test (objectness and objectness x class above ``conf_threshold``, as
-    `discmot.models.cstrack.postprocess.candidate_boxes`): a trained detector leaves tens of candidates a
-    frame, an untrained one none or thousands.
-
-    Args:
-        model: a CSTrack in float32, on ``images``' device, in eval mode.
-        images: ``[K, 3, H, W]`` letterboxed images in ``[0, 1]``.
-    """
-    with torch.inference_mode():
-        raw = model.detect(model.reciprocal(model.features(images))[0])
-    rows = torch.cat([level.reshape(len(images), -1, level.shape[-1]) for level in raw], dim=1).float()
-    objectness, class_probability = rows[..., 4], rows[..., 5:].sigmoid().max(dim=-1).values
-
-    def passing(shift: float) -> float:
-        """Mean cells per image passing the test with the objectness logits shifted by ``shift``."""
-        p = (objectness + shift).sigmoid()
-        return ((p > conf_threshold) & (p * class_probability > conf_threshold)).sum().item() / len(images)
-
-    low, high = -100.0, 100.0  # passing(low) < cells <= passing(high), unless cells exceeds every cell
-    for _ in range(60):
-        middle = (low + high) / 2
-        low, high = (low, middle) if passing(middle) >= cells else (middle, high)
-    with torch.no_grad():
-        for conv in model.head.m:
-            conv.bias.view(model.config.num_anchors, -1)[:, 4] += high
-
-
-# ---------------------------------------------------------------------------------------------------
 # what ``discmot bench`` times
 
 
@@ -307,7 +232,8 @@ class BenchOptions:
 
     Attributes:
         weights: a checkpoint; ``None``: the preset's network with random weights made to fire.
-        preset: the architecture (without weights; default `DEFAULT_PRESETS`) or an official file's.
+        preset: the architecture (without weights; default `discmot.engine.firing.DEFAULT_PRESETS`) or
+            an official file's.
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:1``.
         input_size: network input ``(h, w)``; default: the model's.
         fast_resize, deform_kernel: FDTA's (`discmot.engine.end_to_end.NetworkOptions`).
@@ -331,13 +257,36 @@ def synthetic_frames(kind: str, count: int, size: tuple[int, int], seed: int = 0
     return [frame.image for frame in scene]
 
 
-def build_bench_tracker(kind: str, dtype: str, options: BenchOptions, frames: Sequence[np.ndarray]):
-    """The tracker ``discmot bench`` times: from ``options.weights`` as ``discmot track`` builds it, else
-    the preset's network made to fire on the first of ``frames`` (FDTA) or the first few (CSTrack)."""
+def source_frames(source: str, count: int) -> list[np.ndarray]:
+    """The first ``count`` frames of a video, image folder, glob or sequence (`discmot.io.video.open_source`).
+
+    Raises:
+        ValueError: the source has no frames (or only a ground truth without images).
+    """
+    from discmot.io.video import first_frames, open_source
+
+    frames = []
+    for _number, frame in first_frames(open_source(source), count):
+        if frame is None:
+            raise ValueError(f"{source}: a sequence without images; time the trackers on frames")
+        frames.append(frame)
+    if not frames:
+        raise ValueError(f"{source}: no frames")
+    if len(frames) < count:
+        log.warning("%s: %d frames, fewer than the %d asked for", source, len(frames), count)
+    return frames
+
+
+def bench_tracker(kind: str, dtype: str, options: BenchOptions, network=None):
+    """The tracker ``discmot bench`` times in ``dtype``: from ``options.weights``, loaded as ``discmot
+    track`` loads it, else a copy of ``network`` (`discmot.engine.firing.firing_network`'s) in ``dtype``
+    on ``options.device``."""
+    from discmot.engine.distributed import pick_device
     from discmot.engine.end_to_end import NetworkOptions, build_end_to_end
+    from discmot.models.registry import torch_dtype, warn_if_slow_precision
 
     if options.weights is not None:
-        network = NetworkOptions(
+        network_options = NetworkOptions(
             weights=options.weights,
             preset=options.preset,
             device=options.device,
@@ -346,54 +295,32 @@ def build_bench_tracker(kind: str, dtype: str, options: BenchOptions, frames: Se
             fast_resize=options.fast_resize,
             deform_kernel=options.deform_kernel,
         )
-        return build_end_to_end(kind, network)(30.0)
+        return build_end_to_end(kind, network_options)(30.0)
+    device, precision = pick_device(options.device), torch_dtype(dtype)
+    warn_if_slow_precision(device, precision)
+    # a copy per dtype: casting one model back and forth would round its float32 weights
+    model = copy.deepcopy(network).to(device=device, dtype=precision)
     if kind == "fdta":
-        return _firing_fdta_tracker(dtype, options, frames[0])
-    return _firing_cstrack_tracker(dtype, options, frames[:CSTRACK_FIRING_FRAMES])
+        from discmot.ops.deform_attn_triton import select_deform_kernel
+        from discmot.trackers.fdta import FDTATracker
+
+        log.info(
+            "FDTA deformable attention on %s: %s", device, select_deform_kernel(options.deform_kernel, device)
+        )
+        return FDTATracker(
+            model, device, precision, input_size=options.input_size, fast_resize=options.fast_resize
+        )
+    from discmot.trackers.cstrack import CSTrackTracker
+
+    return CSTrackTracker(model, device, precision, options.input_size, _random_cstrack_association())
 
 
-def _firing_fdta_tracker(dtype: str, options: BenchOptions, first_frame: np.ndarray):
-    from discmot.engine.distributed import pick_device
-    from discmot.models.fdta.model import build_fdta
-    from discmot.models.registry import torch_dtype
-    from discmot.ops.deform_attn_triton import select_deform_kernel
-    from discmot.trackers.fdta import FDTATracker, preprocess_frame
-
-    device = pick_device(options.device)
-    path = select_deform_kernel(options.deform_kernel, device)
-    log.info("FDTA deformable attention on %s: %s", device, path)
-    torch.manual_seed(0)
-    model = build_fdta(options.preset or DEFAULT_PRESETS["fdta"]).to(device).eval()
-    image, _ = preprocess_frame(first_frame, model.config.runtime, options.input_size, device=device)
-    fire_fdta(model, image)
-    dtype = torch_dtype(dtype)
-    return FDTATracker(
-        model.to(dtype=dtype),
-        device=device,
-        dtype=dtype,
-        input_size=options.input_size,
-        fast_resize=options.fast_resize,
-    )
-
-
-def _firing_cstrack_tracker(dtype: str, options: BenchOptions, frames: Sequence[np.ndarray]):
-    from discmot.engine.distributed import pick_device
-    from discmot.models.cstrack.config import preset as cstrack_preset
-    from discmot.models.cstrack.postprocess import image_to_tensor, letterbox
-    from discmot.models.registry import torch_dtype
+def _random_cstrack_association():
+    """CSTrack's association, its pedestrian output filter off (it would only warn that random boxes are
+    not people's)."""
     from discmot.trackers.association import JDETrackerConfig
-    from discmot.trackers.cstrack import CSTrackTracker, check_input_size
 
-    preset = options.preset or DEFAULT_PRESETS["cstrack"]
-    input_size = tuple(options.input_size or cstrack_preset(preset).input_size)
-    check_input_size(input_size)
-    device = pick_device(options.device)
-    # the pedestrian output filter off: it would only warn that random boxes are not people's
-    config = JDETrackerConfig.preset("cstrack", None, output_filter=False)
-    images = torch.stack([image_to_tensor(letterbox(frame, input_size).image) for frame in frames])
-    model = firing_cstrack(preset, images, conf_threshold=config.conf_threshold)
-    dtype = torch_dtype(dtype)
-    return CSTrackTracker(model.to(device=device, dtype=dtype), device, dtype, input_size, config)
+    return JDETrackerConfig.preset("cstrack", None, output_filter=False)
 
 
 def bench_runs(
@@ -403,10 +330,19 @@ def bench_runs(
     frames: Sequence[np.ndarray],
     progress: bool = False,
 ) -> Iterator[dict]:
-    """One record per dtype: what ran (model, weights or preset, device, dtype, sizes) and its
-    `SpeedResult`, as plain values (what ``discmot bench --json`` writes)."""
+    """One record per dtype, yielded as each is measured: what ran (model, weights or preset, device,
+    dtype, sizes) and its `SpeedResult`, as plain values (what ``discmot bench --json`` writes)."""
+    from discmot.engine.distributed import pick_device
+    from discmot.engine.firing import firing_network
+
+    network = None
+    if options.weights is None:
+        device = pick_device(options.device)
+        conf = _random_cstrack_association().conf_threshold
+        fired = firing_network(kind, frames, options.preset, device, options.input_size, conf)
+        network = fired.cpu()  # each dtype's copy goes to the device: one model there at a time
     for dtype in dtypes:
-        tracker = build_bench_tracker(kind, dtype, options, frames)
+        tracker = bench_tracker(kind, dtype, options, network)
         result = measure_speed(tracker, kind, frames, options.warmup, progress)
         yield {
             "model": kind,
@@ -433,38 +369,19 @@ def _network_input(tracker, frame: np.ndarray) -> list[int]:
     return list(resized_size(frame.shape[1], frame.shape[0], runtime.shorter_side, runtime.max_longer_side))
 
 
-def source_frames(source: str, count: int) -> list[np.ndarray]:
-    """The first ``count`` frames of a video, image folder, glob or sequence (`discmot.io.video.open_source`).
-
-    Raises:
-        ValueError: the source has no frames (or only a ground truth without images).
-    """
-    from discmot.io.video import first_frames, open_source
-
-    frames = []
-    for _number, frame in first_frames(open_source(source), count):
-        if frame is None:
-            raise ValueError(f"{source}: a sequence without images; time the trackers on frames")
-        frames.append(frame)
-    if not frames:
-        raise ValueError(f"{source}: no frames")
-    if len(frames) < count:
-        log.warning("%s: %d frames, fewer than the %d asked for", source, len(frames), count)
-    return frames
-
-
-def machine() -> dict:
-    """The machine the numbers were measured on: CPU, cores, torch's threads, the GPU, torch's version."""
-    import os
-
+def machine(device: str | torch.device) -> dict:
+    """The machine the numbers were measured on: CPU, usable cores, torch's threads, ``device``'s GPU,
+    torch's version."""
     from discmot.engine.run_folder import cpu_model
 
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     info = {
         "cpu": cpu_model(),
-        "cpu_cores": os.cpu_count(),
+        "cpu_cores": cores,
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
     }
-    if torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name()
+    device = torch.device(device)
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
     return info

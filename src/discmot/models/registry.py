@@ -91,11 +91,11 @@ def load_model(
     model = _load_kind(kind, weights, preset)
     if device is not None or dtype is not None:
         model = model.to(device=device, dtype=dtype)
-    _warn_if_slow_precision(device, dtype)
+    warn_if_slow_precision(device, dtype)
     return model
 
 
-def _warn_if_slow_precision(device, dtype) -> None:
+def warn_if_slow_precision(device, dtype) -> None:
     """fp16 on a CPU runs without native half-precision kernels: the bundled tiny FDTA tracked 5.6 frames/s
     in fp16 against 21.8 in fp32 and 18.5 in bf16; a full-size CSTrack frame at 320x416 took 42 s in fp16
     against 0.7 s in fp32, a full-size FDTA one about 10 times bf16's (2-core CPU, 2026-11-23). Said, not

@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from discmot.models.cstrack.config import CSTrackConfig
+from discmot.models.cstrack.config import CSTrackConfig, check_input_size
 from discmot.models.cstrack.postprocess import (
     decode_predictions,
     detect,
@@ -50,15 +50,6 @@ from discmot.trackers.video_state import FrameSizeCheck, require_model_on
 #: Cluster-DIoU-NMS threshold and the cap on detections per frame (spec §7.9).
 NMS_THRESHOLD = 0.6
 MAX_DETECTIONS = 300
-
-
-def check_input_size(input_size: tuple[int, int]) -> None:
-    """CSTrack's network input ``(h, w)`` must be multiples of its largest stride, 32."""
-    if any(side % 32 for side in input_size):
-        height, width = input_size
-        raise ValueError(
-            f"input size {height}x{width} (--input-size): CSTrack's must be multiples of 32 (h, w)"
-        )
 
 
 def anchor_tensor(model_config: CSTrackConfig, device: str | torch.device) -> torch.Tensor:

@@ -134,3 +134,12 @@ def config_from_dict(values: dict) -> CSTrackConfig:
             fields[key] = tuple(fields[key])
     fields.setdefault("name", "custom")
     return CSTrackConfig(**fields)
+
+
+def check_input_size(input_size: tuple[int, int]) -> None:
+    """CSTrack's network input ``(h, w)`` must be multiples of its largest stride, 32."""
+    if any(side % 32 for side in input_size):
+        height, width = input_size
+        raise ValueError(
+            f"input size {height}x{width} (--input-size): CSTrack's must be multiples of 32 (h, w)"
+        )
