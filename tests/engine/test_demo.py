@@ -215,14 +215,18 @@ def test_a_rerun_in_the_same_folder_scores_only_its_own_models(tmp_path, capsys)
     ]
 
 
-def test_eval_corpus_demo_scores_the_shared_trackers_as_trackeval_does(tmp_path, capsys, monkeypatch):
-    """``discmot demo --eval-corpus``: both MOT17 trackers of the shared corpus, into its own default
-    folder (not the demo's), with TrackEval's committed numbers."""
+@pytest.mark.parametrize("folder_given", [True, False])
+def test_eval_corpus_demo_scores_the_shared_trackers_as_trackeval_does(
+    folder_given, tmp_path, capsys, monkeypatch
+):
+    """``discmot demo --eval-corpus [DIR]``: both MOT17 trackers of the shared corpus (DIR, or the shared
+    folder's), into its own default folder (not the demo's), with TrackEval's committed numbers."""
     corpus = shared_file("data/evaldata")
     reference = json.loads((corpus / "REFERENCE_trackeval.json").read_text())["benchmarks"]["MOT17"]
     reference = reference["trackers"]
     monkeypatch.chdir(tmp_path)
-    assert cli_main(["demo", "--eval-corpus", str(corpus)]) == 0
+    monkeypatch.setenv("DISCMOT_SHARED", str(corpus.parents[1]))
+    assert cli_main(["demo", "--eval-corpus", *([str(corpus)] if folder_given else [])]) == 0
     out = tmp_path / "outputs" / "demo-eval-corpus"
     assert "Evaluated 2 trackers x 7 MOT17 sequences" in capsys.readouterr().out
     results = json.loads((out / "results.json").read_text())
@@ -233,3 +237,11 @@ def test_eval_corpus_demo_scores_the_shared_trackers_as_trackeval_does(tmp_path,
         np.testing.assert_allclose(ours["HOTA"]["HOTA"], theirs["HOTA"]["HOTA"], rtol=0, atol=1e-12)
         assert ours["CLEAR"]["IDSW"] == theirs["CLEAR"]["IDSW"]
         assert ours["Identity"]["IDF1"] == pytest.approx(theirs["Identity"]["IDF1"], abs=1e-12)
+
+
+def test_eval_corpus_demo_without_a_corpus_says_where_it_looked(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("DISCMOT_SHARED", str(tmp_path / "no-shared"))
+    assert cli_main(["demo", "--eval-corpus", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'no-shared' / 'data' / 'evaldata'}: evaluation corpus not found" in err
+    assert "is empty" not in err

@@ -721,9 +721,9 @@ def test_sigterm_still_kills_forked_children_outright():
     import signal
     import time
 
-    from discmot.cli import _sigterm_as_exit
+    from discmot.engine.signals import sigterm_as_exit
 
-    with _sigterm_as_exit():
+    with sigterm_as_exit():
         child = os.fork()
         if child == 0:
             time.sleep(30)
@@ -802,3 +802,19 @@ def test_a_split_with_an_unreadable_sequence_fails_before_writing_any_result(dat
             split, model="fdta", weights=bundled_weights("fdta"), split_out=tmp_path / "out", progress=False
         )
     assert old.read_text() == "1,1,1,1,5,5,1,-1,-1,-1\n"
+
+
+@pytest.mark.parametrize(("last_detection_frame", "warned"), [(12, False), (20, True)])
+def test_detections_beyond_the_source_are_questioned_even_with_max_frames(
+    dataset, tmp_path, caplog, last_detection_frame, warned
+):
+    """--max-frames tracks the first frames of a longer source: detections for the whole source are
+    not 'beyond' it; detections past its last frame are."""
+    folder = sequences(dataset)[0]  # 12 frames
+    rows = (folder / "det" / "det.txt").read_text().splitlines()
+    rows.append(f"{last_detection_frame},-1,1,1,10,10,1,-1,-1,-1")
+    detections = tmp_path / "det.txt"
+    detections.write_text("\n".join(rows) + "\n")
+    with caplog.at_level(logging.WARNING):
+        track(folder / "img1", detections=detections, max_frames=3, save_txt=tmp_path / "out.txt")
+    assert ("are they for this source?" in caplog.text) == warned

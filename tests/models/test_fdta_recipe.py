@@ -5,7 +5,12 @@ the file named, and the command trains a run folder whose weights the tracker lo
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -302,3 +307,30 @@ def test_unreadable_recipe_files_are_one_line_errors_with_the_place(tmp_path):
     ):
         with pytest.raises(RecipeError, match=re.escape(words)):
             load_recipe("tiny", [override])
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="needs process groups")
+def test_training_with_workers_stopped_by_a_group_sigterm_ends_without_a_traceback(tmp_path):
+    """timeout and job schedulers signal the whole process group: the DataLoader workers die of the
+    SIGTERM too, and torch would report their deaths with a traceback while the stopping run shuts its
+    loader down. The run ends as any SIGTERM'd verb: one line, status 143, its checkpoints whole."""
+    root = tmp_path / "data"
+    generate_dataset(root, "tiny", split="train", sequences=1, frames=10, seed=2)
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "discmot", "train", "--config", "tiny", "--data-root", str(root)]
+    command += ["--run-dir", str(run), "--device", "cpu", "--set", "train.num_workers=2"]
+    command += ["--set", "train.epochs=100", "--set", "clips.sample_length=3", "--set", "augment.scales=[64]"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+    deadline = time.monotonic() + 120
+    while not (run / "checkpoints" / "epoch-001.pt").exists():  # workers running, one epoch done
+        assert proc.poll() is None, proc.communicate()[0][-2000:]
+        assert time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGTERM)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, output[-2000:]
+    assert "Traceback" not in output and "killed by signal" not in output, output[-3000:]
+    assert output.rstrip().endswith("discmot: terminated (SIGTERM)"), output[-2000:]

@@ -8,15 +8,12 @@ Heavy modules (torch, the models, video IO) are imported inside the verb that ne
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
-import os
-import signal
 import sys
-import threading
 from collections.abc import Callable, Sequence
 
 from discmot.cli import analyze, bench, convert, data, demo, evaluate, track, train
+from discmot.engine.signals import sigterm_as_exit
 from discmot.io.atomic import FILE_IN_THE_WAY, file_in_the_way
 
 log = logging.getLogger("discmot")
@@ -83,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        with _sigterm_as_exit():
+        with sigterm_as_exit():
             return run(args)
     except (ValueError, OSError) as error:
         if args.verbose:
@@ -105,33 +102,6 @@ def _empty_arguments(args: argparse.Namespace, argv: list[str]) -> str | None:
             given = any(token == flag or token.startswith(flag + "=") for token in argv)
             return flag if given else name.upper()
     return None
-
-
-@contextlib.contextmanager
-def _sigterm_as_exit():
-    """SIGTERM (``kill``, ``timeout``, a job scheduler, torchrun stopping its workers) ends the verb with
-    ``SystemExit(143)`` instead of killing the process outright, so half-written outputs (temporary
-    video, result and checkpoint files) are removed on the way out, as on Ctrl-C."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    owner = os.getpid()
-
-    def stop(signum, frame):
-        if os.getpid() != owner:  # a forked child (a DataLoader worker): die of the signal, as before
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-            return
-        with contextlib.suppress(OSError):  # (stderr may be a closed pipe: the exit matters, not the words)
-            print("discmot: terminated (SIGTERM)", file=sys.stderr)  # as Ctrl-C says "interrupted"
-        raise SystemExit(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _one_line(error: Exception) -> str:

@@ -30,6 +30,11 @@ examples:
 """
 
 
+#: ``--eval-corpus`` given without a folder: the shared corpus. Not an empty string, which the command
+#: line refuses as an unset shell variable.
+SHARED_CORPUS = object()
+
+
 def add_demo(verbs) -> None:
     p = verbs.add_parser(
         "demo",
@@ -79,7 +84,7 @@ def add_demo(verbs) -> None:
     p.add_argument(
         "--eval-corpus",
         nargs="?",
-        const="",
+        const=SHARED_CORPUS,
         metavar="DIR",
         help="instead: score the real MOT17 trackers of an evaluation corpus (default: "
         "../shared/data/evaldata) with the TrackEval-exact evaluator",
@@ -89,7 +94,8 @@ def add_demo(verbs) -> None:
 
 def _run_demo(args: argparse.Namespace) -> int:
     if args.eval_corpus is not None:
-        return _run_evaluation_demo(args.eval_corpus or None, args.out or "outputs/demo-eval-corpus")
+        corpus = None if args.eval_corpus is SHARED_CORPUS else args.eval_corpus
+        return _run_evaluation_demo(corpus, args.out or "outputs/demo-eval-corpus")
     args.out = args.out or "outputs/demo"
     hint_if_cores_busy()
     from dataclasses import replace

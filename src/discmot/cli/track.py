@@ -235,7 +235,12 @@ def _add_association_options(group) -> None:
 
 def _add_output_options(group) -> None:
     group.add_argument("--save-txt", metavar="FILE", help="write MOTChallenge results here")
-    group.add_argument("--save-video", metavar="FILE", help="write an annotated video here (.mp4)")
+    group.add_argument(
+        "--save-video",
+        metavar="FILE",
+        help="write an annotated video here: .mp4, .m4v, .mov, .mkv or .avi (H.264 through PyAV, else "
+        "OpenCV's mp4v with a warning)",
+    )
     group.add_argument(
         "--split-out", metavar="DIR", help="output folder when SOURCE is a folder of sequences"
     )

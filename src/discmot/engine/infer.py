@@ -339,12 +339,13 @@ def _check_inputs(frames: FrameSource, detect, embed, detections, save_video) ->
             verb = "needs" if len(needs) == 1 else "need"
             raise ValueError(f"{frames.location}: has no images, which the {' and '.join(needs)} {verb}")
     hint = getattr(detections, "num_frames_hint", None)
-    if hint and frames.num_frames and hint > frames.num_frames:
+    whole = getattr(frames, "source", frames)  # with --max-frames, the length of the whole source counts
+    if hint and whole.num_frames and hint > whole.num_frames:
         log.warning(
             "%s: the detections reach frame %d but the source has %d frames; are they for this source?",
             frames.location,
             hint,
-            frames.num_frames,
+            whole.num_frames,
         )
 
 

@@ -65,6 +65,7 @@ from discmot.engine.optim import (
     clip_gradients,
 )
 from discmot.engine.run_folder import RunFolder, environment, plain
+from discmot.engine.signals import sigterm_deferred
 from discmot.engine.step import SamplerFactory, StepContext, StepFn, StepModule
 from discmot.engine.train_config import TrainConfig, build_schedule, cstrack_train_config, fdta_train_config
 
@@ -236,27 +237,36 @@ class Trainer:
         bar = tqdm(
             total=iters, initial=start, desc=f"epoch {epoch}", disable=not self._show_progress(), leave=False
         )
+        # A SIGTERM stops the run between iterations, never inside one (`sigterm_deferred`): raised in
+        # the middle of backward, a loader's start or a DataLoader whose workers the same signal ended,
+        # the exit hung or printed tracebacks
+        with sigterm_deferred():
+            batches = iter(self._loader(indices, epoch))
         pending = 0
-        for i, batch in enumerate(self._loader(indices, epoch), start=start):
-            if i >= iters:
-                break
-            pending += 1
-            update = self.schedule.is_update_step(epoch, i, iters, pending)
-            record = self._iteration(batch, epoch, i, iters, update)
-            if update:
-                record.update(self._optimizer_step())
-                pending = 0
-            self.iteration, self.global_step = i + 1, self.global_step + 1
-            if self.global_step % c.log_every == 0 or i + 1 == iters:
-                self._log(record, epoch, i, bar)
-            bar.update(1)
-            due = c.checkpoint_every and self.global_step - self._last_checkpoint_step >= c.checkpoint_every
-            if update and due and i + 1 < iters:
-                self.save_checkpoint(checkpointing.checkpoint_name(epoch, i + 1))
+        for i in range(start, iters):
+            with sigterm_deferred():
+                batch = next(batches, None)
+                if batch is None:
+                    break
+                pending += 1
+                update = self.schedule.is_update_step(epoch, i, iters, pending)
+                record = self._iteration(batch, epoch, i, iters, update)
+                if update:
+                    record.update(self._optimizer_step())
+                    pending = 0
+                self.iteration, self.global_step = i + 1, self.global_step + 1
+                if self.global_step % c.log_every == 0 or i + 1 == iters:
+                    self._log(record, epoch, i, bar)
+                bar.update(1)
+                since = self.global_step - self._last_checkpoint_step
+                due = c.checkpoint_every and since >= c.checkpoint_every
+                if update and due and i + 1 < iters:
+                    self.save_checkpoint(checkpointing.checkpoint_name(epoch, i + 1))
         bar.close()
-        self.schedule.after_epoch(self.optimizer, epoch)
-        self.epoch, self.iteration = epoch + 1, 0
-        self.save_checkpoint(checkpointing.checkpoint_name(epoch))
+        with sigterm_deferred():
+            self.schedule.after_epoch(self.optimizer, epoch)
+            self.epoch, self.iteration = epoch + 1, 0
+            self.save_checkpoint(checkpointing.checkpoint_name(epoch))
 
     def _show_progress(self) -> bool:
         return self.config.progress and self.dist.is_main and sys.stderr.isatty()
