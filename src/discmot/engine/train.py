@@ -237,9 +237,9 @@ class Trainer:
         bar = tqdm(
             total=iters, initial=start, desc=f"epoch {epoch}", disable=not self._show_progress(), leave=False
         )
-        # A SIGTERM stops the run between iterations, never inside one (`sigterm_deferred`): raised in
-        # the middle of backward, a loader's start or a DataLoader whose workers the same signal ended,
-        # the exit hung or printed tracebacks
+        # A SIGTERM stops the run between iterations, never inside one (`sigterm_deferred`): raised
+        # wherever the handler ran (backward, a loader's start, a __del__ that swallows it), the exit
+        # printed DataLoader tracebacks or was lost and the run went on training
         with sigterm_deferred():
             batches = iter(self._loader(indices, epoch))
         pending = 0
