@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from discmot.engine.run_folder import cpu_model
+from discmot.engine.run_folder import cpu_model, usable_cores
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -193,14 +193,6 @@ def _mem_total() -> str:
     return "unknown"
 
 
-def _usable_cores() -> int:
-    """Cores this process may run on (affinity, as in a container), falling back to the CPU count."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
 def package_version(name: str) -> str:
     """Installed version of distribution ``name``, or "not installed"."""
     try:
@@ -239,7 +231,7 @@ def machine_info(packages: Sequence[str] = ("numpy", "scipy")) -> dict[str, str]
     """A one-line-per-fact description of where the numbers were measured."""
     info = {
         "CPU": cpu_model(),
-        "cores": str(_usable_cores()),
+        "cores": str(usable_cores()),
         "RAM": _mem_total(),
         "OS": f"{platform.system()} {platform.release()}",
         "Python": platform.python_version(),

@@ -37,7 +37,9 @@ def hint_if_cores_busy(
         except (AttributeError, OSError):  # not on Windows
             return None
     if cores is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        from discmot.engine.run_folder import usable_cores
+
+        cores = usable_cores()
     if cores < 2 or load_average < max(0.9, cores / 2):
         return None
     spare = max(1, cores - math.ceil(load_average - 0.5))

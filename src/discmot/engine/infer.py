@@ -27,7 +27,14 @@ import numpy as np
 
 from discmot.io.atomic import check_writable
 from discmot.io.mot import write_mot_results
-from discmot.io.video import IMAGE_EXTENSIONS, FrameSource, SequenceFrames, VideoWriter, open_source
+from discmot.io.video import (
+    IMAGE_EXTENSIONS,
+    FirstFrames,
+    FrameSource,
+    SequenceFrames,
+    VideoWriter,
+    open_source,
+)
 from discmot.structures import Detections, Tracks
 from discmot.trackers.base import Tracker, is_end_to_end
 from discmot.viz.draw import TrailHistory, draw_caption, draw_tracks
@@ -339,7 +346,7 @@ def _check_inputs(frames: FrameSource, detect, embed, detections, save_video) ->
             verb = "needs" if len(needs) == 1 else "need"
             raise ValueError(f"{frames.location}: has no images, which the {' and '.join(needs)} {verb}")
     hint = getattr(detections, "num_frames_hint", None)
-    whole = getattr(frames, "source", frames)  # with --max-frames, the length of the whole source counts
+    whole = frames.source if isinstance(frames, FirstFrames) else frames  # --max-frames: the whole source
     if hint and whole.num_frames and hint > whole.num_frames:
         log.warning(
             "%s: the detections reach frame %d but the source has %d frames; are they for this source?",

@@ -27,6 +27,7 @@ import datetime as _dt
 import importlib.metadata
 import json
 import logging
+import os
 import platform
 import socket
 import subprocess
@@ -108,6 +109,13 @@ def cpu_model() -> str:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return platform.processor() or platform.machine() or "unknown"
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, as in a container), else the CPU count."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def environment(seed: int, world_size: int, device: str) -> dict:

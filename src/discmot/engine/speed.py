@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 import statistics
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -372,12 +371,11 @@ def _network_input(tracker, frame: np.ndarray) -> list[int]:
 def machine(device: str | torch.device) -> dict:
     """The machine the numbers were measured on: CPU, usable cores, torch's threads, ``device``'s GPU,
     torch's version."""
-    from discmot.engine.run_folder import cpu_model
+    from discmot.engine.run_folder import cpu_model, usable_cores
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     info = {
         "cpu": cpu_model(),
-        "cpu_cores": cores,
+        "cpu_cores": usable_cores(),
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
     }
