@@ -67,7 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Input errors (a ``ValueError`` or an ``OSError`` from the library: bad files, folders and options, a
     run folder that would be overwritten, an output folder that cannot be written) are printed as one
-    line ``discmot: error: ...`` with exit status 2, without a traceback (``-v`` shows it).
+    line ``discmot: error: ...`` with exit status 2, without a traceback (``-v`` shows it). A
+    ``ValueError`` raised inside another package (numpy, torch, ...) rather than by one of discmot's
+    checks may as well be a bug: a second line says where it came from and asks for the traceback.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -86,6 +88,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verbose:
             raise
         print(f"discmot: error: {_one_line(error)}", file=sys.stderr)
+        if isinstance(error, ValueError) and (origin := _raised_outside_discmot(error)):
+            print(
+                f"discmot: (raised inside {origin}, not by a check of discmot's: if the input looks "
+                "right, run again with -v and report the traceback)",
+                file=sys.stderr,
+            )
         return 2
     except KeyboardInterrupt:
         print("discmot: interrupted", file=sys.stderr)
@@ -115,6 +123,19 @@ def _one_line(error: Exception) -> str:
         target = f" -> {error.filename2}" if error.filename2 is not None else ""
         return f"{error.filename}{target}: {error.strerror[:1].lower()}{error.strerror[1:]}"
     return str(error)
+
+
+def _raised_outside_discmot(error: BaseException) -> str | None:
+    """The package whose code raised ``error`` (``"numpy"``), when that is not discmot; None when
+    discmot raised it (its checks, or a builtin such as ``int()`` that discmot called)."""
+    traceback = error.__traceback__
+    if traceback is None:
+        return None
+    while traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    module = traceback.tb_frame.f_globals.get("__name__", "")
+    package = module.partition(".")[0]
+    return None if package in ("discmot", "__main__", "") else package
 
 
 if __name__ == "__main__":

@@ -1,0 +1,50 @@
+"""How the command line reports errors: discmot's own input checks in one line; a ValueError raised
+inside another package in one line plus where it came from (it may be a bug, not bad input)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+
+from discmot import cli
+from discmot.cli import evaluate as eval_verb
+
+
+def _eval_argv(tmp_path) -> list[str]:
+    return ["eval", "--gt-folder", str(tmp_path / "gt"), "--trackers-folder", str(tmp_path / "t")]
+
+
+def test_an_input_check_of_discmots_is_one_line_without_an_origin(tmp_path, capsys):
+    status = cli.main(_eval_argv(tmp_path))  # neither folder exists: the runner's own check
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith("discmot: error: ") and err.count("\n") == 1
+    assert "raised inside" not in err
+
+
+@pytest.mark.parametrize(
+    "raise_it, package",
+    [(lambda: np.loadtxt(io.StringIO("1 x")), "numpy"), (lambda: json.loads("{"), "json")],
+)
+def test_a_value_error_from_inside_another_package_names_it_and_asks_for_the_traceback(
+    tmp_path, capsys, monkeypatch, raise_it, package
+):
+    # The verb stands in for a code path that lets a third-party ValueError through unchecked.
+    monkeypatch.setattr(eval_verb, "_run_eval", lambda args: raise_it())
+
+    status = cli.main(_eval_argv(tmp_path))
+
+    first, second = capsys.readouterr().err.splitlines()
+    assert status == 2 and first.startswith("discmot: error: ")
+    assert f"raised inside {package}," in second and "-v" in second
+
+
+def test_with_verbose_the_traceback_is_raised(tmp_path, monkeypatch):
+    monkeypatch.setattr(eval_verb, "_run_eval", lambda args: json.loads("{"))
+
+    with pytest.raises(json.JSONDecodeError):
+        cli.main(["-v", *_eval_argv(tmp_path)])
