@@ -35,4 +35,8 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_PUBLIC})
+    """The public names and the subpackages already imported (not this module's own helpers)."""
+    submodules = {
+        name for name, value in globals().items() if type(value) is type(importlib) and name[0] != "_"
+    }
+    return sorted({*__all__, *(submodules - {"importlib"}), "__doc__", "__file__", "__path__"})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import stat
 from pathlib import Path
@@ -396,3 +397,38 @@ def test_a_rerun_says_what_it_replaces_and_what_it_leaves(tmp_path, caplog):
     with caplog.at_level("INFO", logger="discmot"):
         generate_dataset(tmp_path / "fresh", "tiny", sequences=1, frames=3)
     assert "earlier render" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"size": (4, 4)}, "32 to 8192"),  # a street of 4 px had no room for a building: it never ended
+        ({"size": (20, 60)}, "32 to 8192"),
+        ({"size": (64, 48.5)}, "whole pixels"),
+        ({"size": "64x48"}, "whole pixels"),
+        ({"frames": 0}, "at least 1"),  # was the preset's 12 frames
+        ({"frames": -3}, "at least 1"),
+        ({"frames": 2.5}, "at least 1"),
+        ({"seed": None}, "seed"),
+        ({"seed": -1}, "seed"),
+        ({"sequences": 0}, "sequences"),
+        ({"split": "../escape"}, "plain folder name"),  # would be written beside the root
+        ({"preset": "TINY"}, "unknown synthetic preset 'TINY': choose dancetrack"),
+    ],
+)
+def test_the_library_refuses_what_no_scene_can_be_built_from(tmp_path, kwargs, words):
+    arguments = {"preset": "tiny", "sequences": 1, "frames": 2, **kwargs}
+
+    with pytest.raises(ValueError, match=re.escape(words)):
+        generate_dataset(tmp_path / "out", **arguments)
+
+    assert not (tmp_path / "out").exists() and not (tmp_path / "escape").exists()
+
+
+def test_render_sequence_takes_a_preset_name_and_checks_its_request():
+    by_name = next(iter(render_sequence("tiny", seed=0, num_frames=1)))
+    by_config = next(iter(render_sequence(PRESETS["tiny"], seed=0, num_frames=1)))
+    assert np.array_equal(by_name.image, by_config.image)
+
+    with pytest.raises(ValueError, match="32 to 8192"):
+        next(iter(render_sequence(PRESETS["mot"], seed=0, num_frames=2, size=(4, 4))))

@@ -342,11 +342,11 @@ def test_a_filter_that_hides_most_tracks_is_warned_about_once(caplog):
 
 
 def test_settings_of_the_wrong_type_and_a_bad_frame_rate_are_refused_at_once():
-    with pytest.raises(ValueError, match="JDETrackerConfig.conf_threshold must be a float, got '0.5'"):
+    with pytest.raises(ValueError, match="JDETrackerConfig.conf_threshold must be a finite float, got '0.5'"):
         JDETrackerConfig(conf_threshold="0.5")
     with pytest.raises(ValueError, match="JDETrackerConfig.output_filter must be a bool"):
         JDETrackerConfig(output_filter="yes")
-    with pytest.raises(ValueError, match="iou_threshold must be a float, got nan"):
+    with pytest.raises(ValueError, match="iou_threshold must be a finite float, got nan"):
         JDETrackerConfig.preset("onnx", iou_threshold=float("nan"))
     assert JDETrackerConfig(conf_threshold=np.float32(0.4), track_buffer=60).track_buffer == 60
     for rate in (0, -5, float("inf")):

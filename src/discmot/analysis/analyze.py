@@ -25,6 +25,7 @@ from discmot.analysis.embeddings import (
 )
 from discmot.analysis.figures import matrix_figures, projection_figures, statistics_figures
 from discmot.analysis.report import Figure, render_html
+from discmot.models import network_input_size
 from discmot.models.registry import load_model
 
 log = logging.getLogger(__name__)
@@ -166,7 +167,7 @@ def analyze(
     weights: str | Path,
     out: str | Path,
     gt: str | Path | None = None,
-    frames: list[int] | tuple[int, ...] = (),
+    frames: int | list[int] | tuple[int, ...] = (),
     input_size: tuple[int, int] | None = None,
     max_frames: int | None = None,
     config: AnalysisConfig | None = None,
@@ -186,9 +187,12 @@ def analyze(
         kind, an unreadable source.
     """
     from discmot.analysis.extract import VIEW_DESCRIPTIONS, build_extractor, tracker_ids_caveat
-    from discmot.io.video import open_source
+    from discmot.io.video import check_max_frames, open_source
 
     config = config or AnalysisConfig()
+    frames = [frames] if isinstance(frames, int) else list(frames)
+    check_max_frames(max_frames)
+    input_size = network_input_size(input_size)
     beyond = [frame for frame in frames if max_frames is not None and frame > max_frames]
     if beyond:  # known before anything runs: said now, not after minutes of analysis
         raise ValueError(f"frame {beyond[0]} (--frames) is beyond the {max_frames} analysed (--max-frames)")

@@ -28,7 +28,8 @@ from discmot.engine.infer import (
     tracker_frame_rate,
 )
 from discmot.io.atomic import check_writable
-from discmot.io.video import SequenceFrames, first_frames, open_source
+from discmot.io.video import SequenceFrames, check_max_frames, first_frames, open_source
+from discmot.models import network_input_size
 from discmot.trackers.base import DetectionTracker, EndToEndTracker
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ def track(
     detector: str | Path | None = None,
     reid: str | Path | None = None,
     conf: float | None = None,
-    classes: tuple[int, ...] = DEFAULT_CLASSES,
+    classes: int | tuple[int, ...] = DEFAULT_CLASSES,
     device: str = "cpu",
     detections: str | Path | None = None,
     det_file: str = DEFAULT_DET_FILE,
@@ -123,8 +124,9 @@ def track(
         conf: detector score threshold (its default when ``None``); with precomputed detections, drop
             those scoring below; for ``cstrack`` the network's ``conf_thres`` (0.5) and for ``fdta`` its
             checkpoint's ``runtime.det_thresh`` (0.3), unless ``track_thresh`` is given.
-        classes, detections, det_file: detector classes kept (COCO ids; 0 is person), a precomputed
-            detections file, and the detections file in a sequence's ``det/`` folder (``jde`` only).
+        classes, detections, det_file: detector classes kept (COCO ids, one or several; 0 is person),
+            a precomputed detections file, and the detections file in a sequence's ``det/`` folder
+            (``jde`` only).
         benchmark: MOT15-20 turn on CSTrack's pedestrian output filter.
         tracker_preset: `discmot.trackers.association.TRACKER_PRESETS` entry (default: ``"onnx"`` with a
             detector, ``"public"`` with precomputed detections, ``"cstrack"`` (the original's) for
@@ -171,7 +173,9 @@ def track(
         output_detection_boxes=False if kalman_boxes else None,
         output_filter=output_filter,
     )
-    inputs = _DetectionInputs(detector, reid, conf, tuple(classes), device, detections, det_file)
+    check_max_frames(max_frames)
+    classes = (classes,) if isinstance(classes, int) else tuple(classes)  # one class id, or several
+    inputs = _DetectionInputs(detector, reid, conf, classes, device, detections, det_file)
     outputs = _Outputs(
         save_txt, save_video, split_out, tracker_name or model, frame_rate, progress, max_frames
     )
@@ -193,7 +197,7 @@ def track(
         model_preset,
         device,
         dtype,
-        _network_input_size(input_size),
+        network_input_size(input_size),
         fast_resize,
         deform_kernel,
         fdta_runtime,
@@ -205,20 +209,6 @@ def track(
     if conf is not None and association.conf_threshold is None:
         association = replace(association, conf_threshold=conf)  # CSTrack's conf_thres, FDTA's det_thresh
     return _track_end_to_end(source, lambda: build_end_to_end(model, network, association), outputs)
-
-
-def _network_input_size(value) -> tuple[int, int] | None:
-    """``input_size`` as ``(h, w)`` ints: a pair, or the command line's ``"HxW"`` text."""
-    if value is None:
-        return None
-    pair = value.lower().split("x") if isinstance(value, str) else value
-    try:
-        height, width = (int(side) for side in pair)
-    except (TypeError, ValueError):
-        raise ValueError(f"input_size {value!r}: give (height, width): (160, 256) or '160x256'") from None
-    if height < 1 or width < 1:
-        raise ValueError(f"input_size {value!r}: sides must be positive")
-    return height, width
 
 
 def _warn_unknown_benchmark(benchmark: str | None) -> None:
@@ -326,11 +316,15 @@ def _check_one_source_outputs(source, outputs: _Outputs) -> None:
             f"{source}: one source, not a folder of sequence folders: --split-out writes one result per "
             "sequence of a split; write this one with --save-txt FILE"
         )
-    if outputs.save_txt is None and outputs.save_video is None:
-        log.warning("%s: nothing will be written: give --save-txt FILE and/or --save-video FILE", source)
     for path in (outputs.save_txt, outputs.save_video):
         if path is not None:
             check_writable(path)  # now, not after the whole video was tracked
+
+
+def _warn_if_nothing_written(source, outputs: _Outputs) -> None:
+    """One source without outputs is tracked (its speed is printed); said once everything checked out."""
+    if outputs.save_txt is None and outputs.save_video is None:
+        log.warning("%s: nothing will be written: give --save-txt FILE and/or --save-video FILE", source)
 
 
 def _check_whole_split(source, outputs: _Outputs) -> None:
@@ -365,6 +359,7 @@ def _track_end_to_end(
     _check_one_source_outputs(source, outputs)
     frames = first_frames(open_source(source, fps=outputs.frame_rate), outputs.max_frames)
     tracker = build()(tracker_frame_rate(outputs.frame_rate, frames.fps))
+    _warn_if_nothing_written(source, outputs)
     return track_source(
         frames, tracker, save_txt=outputs.save_txt, save_video=outputs.save_video, progress=outputs.progress
     )
@@ -397,6 +392,7 @@ def _track_detections(
     detect, embed = _plugins(inputs)
     tracker = factory(tracker_frame_rate(outputs.frame_rate, frames.fps))
     min_score = inputs.conf if detections is not None else None
+    _warn_if_nothing_written(source, outputs)
     return track_source(
         first_frames(frames, outputs.max_frames),
         tracker,

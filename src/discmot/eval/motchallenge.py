@@ -72,6 +72,8 @@ PRESETS: dict[str, BenchmarkPreset] = {
 
 def benchmark_preset(name: str) -> BenchmarkPreset:
     """The preset of a benchmark name (case-insensitive); other names get MOT17's rules, as in TrackEval."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"benchmark {name!r}: give a name such as MOT17 or DanceTrack")
     for key, preset in PRESETS.items():
         if key.lower() == name.lower():
             return preset

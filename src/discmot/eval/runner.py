@@ -40,9 +40,9 @@ def evaluate(
     trackers_folder: str | Path,
     benchmark: str = "MOT17",
     split: str = "train",
-    trackers: Sequence[str] | None = None,
+    trackers: str | Sequence[str] | None = None,
     seqmap: str | Path | None = None,
-    metrics: Sequence[str] = DEFAULT_METRICS,
+    metrics: str | Sequence[str] = DEFAULT_METRICS,
     workers: int = 1,
     output_folder: str | Path | None = None,
     json_path: str | Path | None = None,
@@ -50,7 +50,7 @@ def evaluate(
     tracker_sub_folder: str = "data",
     write_summaries: bool = True,
     progress: bool = False,
-    sequences: Sequence[str] | None = None,
+    sequences: str | Sequence[str] | None = None,
 ) -> dict:
     """Scores every tracker on every sequence with TrackEval's numbers.
 
@@ -60,7 +60,7 @@ def evaluate(
             folder of ``<seq>.txt`` files (one tracker).
         benchmark: MOT15, MOT16, MOT17, MOT20, DanceTrack, SportsMOT, BFT, or another name (MOT17 rules).
         split: the split name (``train``, ``val``, ``test``).
-        trackers: which trackers to evaluate (default: all).
+        trackers: which trackers to evaluate, one name or several (default: all).
         seqmap: a seqmap file overriding the default one.
         sequences: the sequences to evaluate, instead of a seqmap (e.g. one sequence of a benchmark:
             ``evaluate("MOT15", "results", benchmark="MOT15", sequences=["PETS09-S2L1"])``).
@@ -82,7 +82,10 @@ def evaluate(
         EvalInputError: missing folders/files, malformed files (the message names file and line).
     """
     metric_names = _metric_names(metrics)
-    preset = benchmark_preset(benchmark)
+    try:
+        preset = benchmark_preset(benchmark)
+    except ValueError as error:
+        raise EvalInputError(str(error)) from None
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise EvalInputError(f"workers {workers!r}: give a whole number of processes, at least 1")
     try:
@@ -96,7 +99,7 @@ def evaluate(
             skip_split_folder,
             tracker_sub_folder,
             output_folder,
-            None if sequences is None else list(sequences),
+            _names(sequences, "sequences"),
         )
         _check_json_path(json_path, plan)
         _warn_empty_ground_truth(plan)
@@ -113,7 +116,7 @@ def evaluate_files(
     tracker_file: str | Path,
     num_frames: int,
     benchmark: str = "MOT17",
-    metrics: Sequence[str] = DEFAULT_METRICS,
+    metrics: str | Sequence[str] = DEFAULT_METRICS,
 ) -> dict:
     """Scores one tracker file against one gt file: ``{"HOTA": {...}, ..., "Count": {...}}``."""
     metric_names = _metric_names(metrics)
@@ -127,7 +130,19 @@ def evaluate_files(
     )
 
 
-def _metric_names(metrics: Sequence[str]) -> tuple[str, ...]:
+def _names(value: str | Sequence[str] | None, what: str) -> list[str] | None:
+    """A list of names given as one name or several (a bare string is one name, not its letters);
+    None stays None (the default)."""
+    if value is None:
+        return None
+    names = [value] if isinstance(value, str) else list(value)
+    if not names:
+        raise EvalInputError(f"{what} is empty: give one name or several (or leave it out for the default)")
+    return names
+
+
+def _metric_names(metrics: str | Sequence[str]) -> tuple[str, ...]:
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics)  # none: Count alone
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:
         raise EvalInputError(f"unknown metric {unknown[0]!r}; choose from HOTA, CLEAR, Identity")
@@ -187,9 +202,10 @@ def _with_combined(per_sequence: dict[str, dict], metric_names: tuple[str, ...])
 
 def _tracker_names(trackers) -> list[str] | None:
     """``--trackers`` as folder names: a tab-completed ``T1/`` is ``T1``; a name given twice counts once."""
-    if not trackers:
+    names = _names(trackers, "trackers")
+    if names is None:
         return None
-    return list(dict.fromkeys(str(name).rstrip("/\\") for name in trackers))
+    return list(dict.fromkeys(str(name).rstrip("/\\") for name in names))
 
 
 def _check_json_path(json_path, plan: EvalPlan) -> None:

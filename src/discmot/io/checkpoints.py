@@ -17,6 +17,7 @@ Every write is atomic (temporary file + rename): a crash never leaves a half-wri
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -65,6 +66,8 @@ def read_torch(path: str | Path):
         raise CheckpointError(f"{path}: checkpoint file not found")
     if path.stat().st_size == 0:
         raise CheckpointError(f"{path}: not a PyTorch checkpoint that loads safely (the file is empty)")
+    if looks_like_safetensors(path):
+        raise CheckpointError(f"{path}: a safetensors file, not a PyTorch one: name it .safetensors")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except PermissionError:
@@ -72,6 +75,15 @@ def read_torch(path: str | Path):
     except (*UNREADABLE, OSError) as error:  # a truncated zip archive can raise EINVAL
         reason = str(error).splitlines()[0] if str(error) else error.__class__.__name__
         raise CheckpointError(f"{path}: not a PyTorch checkpoint that loads safely ({reason})") from None
+
+
+def looks_like_safetensors(path: Path) -> bool:
+    """A safetensors file starts with its JSON header's length (8 bytes, little-endian), then ``{``;
+    PyTorch files start with ``PK`` (zip) or a pickle opcode."""
+    with contextlib.suppress(OSError), path.open("rb") as file:
+        head = file.read(9)
+        return len(head) == 9 and head[8:] == b"{" and 2 <= int.from_bytes(head[:8], "little") < 2**32
+    return False
 
 
 def read_official(path: str | Path, data=None) -> dict[str, torch.Tensor]:

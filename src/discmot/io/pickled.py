@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from discmot.io.checkpoints import UNREADABLE, CheckpointError, read_torch
+from discmot.io.checkpoints import UNREADABLE, CheckpointError, looks_like_safetensors, read_torch
 
 # Classes from these packages become stand-ins: the original trainers' code and torch.nn's module classes.
 STAND_IN_PACKAGES = ("models", "utils", "core", "lib", "__main__")
@@ -155,7 +155,7 @@ def read_torch_file(path: str | Path):
     try:
         return read_torch(path)
     except CheckpointError:
-        if not path.is_file():
+        if not path.is_file() or looks_like_safetensors(path):
             raise
     return read_pickled_model(path)
 

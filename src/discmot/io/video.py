@@ -124,6 +124,14 @@ def open_source(source: str | os.PathLike | int, fps: float | None = None) -> Fr
     raise ValueError(f"{text}: cannot open video (no such file or folder)")
 
 
+def check_max_frames(max_frames) -> None:
+    """``max_frames`` (frames ``1..max_frames``; None: all) must be a whole number of at least 1."""
+    if max_frames is None:
+        return
+    if isinstance(max_frames, bool) or not isinstance(max_frames, int | np.integer) or max_frames < 1:
+        raise ValueError(f"max_frames {max_frames!r}: must be a whole number of at least 1")
+
+
 class FirstFrames(FrameSource):
     """Frames ``1..last`` of another source (a quick look at a long video), numbered as in the source.
 
@@ -132,8 +140,7 @@ class FirstFrames(FrameSource):
     """
 
     def __init__(self, source: FrameSource, last: int):
-        if last < 1:
-            raise ValueError(f"max_frames {last}: must be at least 1")
+        check_max_frames(last)
         total = last if source.num_frames is None else min(last, source.num_frames)
         super().__init__(source.name, source.location, source.fps, source.size, total, source.has_images)
         self.source, self.last = source, last

@@ -84,7 +84,10 @@ class JDETrackerConfig:
             else:
                 ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
             if not ok:
-                raise ValueError(f"JDETrackerConfig.{field.name} must be a {field.type}, got {value!r}")
+                kind = field.type if field.type == "bool" else f"finite {field.type.split(' |')[0]}"
+                raise ValueError(f"JDETrackerConfig.{field.name} must be a {kind}, got {value!r}")
+        if self.track_buffer < 0:
+            raise ValueError(f"JDETrackerConfig.track_buffer must be at least 0, got {self.track_buffer}")
 
     @classmethod
     def for_benchmark(cls, name: str | None, **overrides) -> JDETrackerConfig:

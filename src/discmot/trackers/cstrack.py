@@ -33,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from discmot.models import network_input_size
 from discmot.models.cstrack.config import CSTrackConfig, check_input_size
 from discmot.models.cstrack.postprocess import (
     decode_predictions,
@@ -149,9 +150,11 @@ class CSTrackTracker:
         self.device = torch.device(device)
         self.dtype = torch_dtype(dtype)  # also "bf16", "bfloat16"
         require_model_on(model, self.device, self.dtype)
-        self.input_size = tuple(input_size or model.config.input_size)
+        self.input_size = network_input_size(input_size or model.config.input_size)
         check_input_size(self.input_size)
         self.config = config or JDETrackerConfig.preset("cstrack")
+        if not 0.0 <= self.config.conf_threshold <= 1.0:  # the network's scores are probabilities
+            raise ValueError(f"conf_threshold {self.config.conf_threshold}: CSTrack's scores lie in 0 to 1")
         self.nms_threshold = nms_threshold
         self.max_detections = max_detections
         self.association = JDETracker(self.config, frame_rate=frame_rate)

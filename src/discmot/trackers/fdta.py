@@ -55,6 +55,7 @@ import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
 
 from discmot.data.pil_ops import resize_bilinear_tensor
+from discmot.models import network_input_size
 from discmot.models.fdta.config import IMAGENET_MEAN, IMAGENET_STD, RuntimeConfig
 from discmot.models.registry import torch_dtype
 from discmot.structures import Tracks
@@ -457,7 +458,7 @@ class FDTATracker:
         self.device = torch.device(device)
         self.dtype = torch_dtype(dtype)  # also "bf16", "bfloat16"
         require_model_on(model, self.device, self.dtype)
-        self.input_size = input_size
+        self.input_size = network_input_size(input_size)
         self.id_offset = 1 if ids_from_one else 0
         self.fast_resize = fast_resize
         if isinstance(model, torch.nn.Module):

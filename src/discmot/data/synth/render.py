@@ -19,11 +19,13 @@ import cv2
 import numpy as np
 
 from discmot.data.synth import figures
-from discmot.data.synth.presets import SynthConfig, build_scene
+from discmot.data.synth.presets import PRESETS, SynthConfig, build_scene
 from discmot.data.synth.scene import Actor, Scene
 
 MIN_VISIBLE_PIXELS = 4
 MIN_VISIBLE_FRACTION = 0.1
+#: Frame sides a scene can be laid out in: below 32 px a street has no room for its buildings.
+MIN_SIDE, MAX_SIDE = 32, 8192
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,35 @@ def sequence_rng(seed: int, preset: str, split: str = "train", index: int = 0) -
     return np.random.default_rng([seed, zlib.crc32(preset.encode()), zlib.crc32(split.encode()), index])
 
 
+def synth_config(preset: str | SynthConfig) -> SynthConfig:
+    """``preset`` as a `SynthConfig`: a name of `PRESETS`, or a config as it is."""
+    if isinstance(preset, SynthConfig):
+        return preset
+    if preset not in PRESETS:
+        raise ValueError(f"unknown synthetic preset {preset!r}: choose {', '.join(PRESETS)}")
+    return PRESETS[preset]
+
+
+def check_render_request(seed: int, num_frames: int | None, size: tuple[int, int] | None) -> None:
+    """Refuses a seed, frame count or ``(width, height)`` no scene can be built from, naming it."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be an integer of at least 0, got {seed!r}")
+    if num_frames is not None and (
+        isinstance(num_frames, bool) or not isinstance(num_frames, int | np.integer) or num_frames < 1
+    ):
+        raise ValueError(f"the number of frames must be an integer of at least 1, got {num_frames!r}")
+    if size is None:
+        return
+    if (
+        not isinstance(size, tuple | list)
+        or len(size) != 2
+        or not all(isinstance(side, int | np.integer) and not isinstance(side, bool) for side in size)
+    ):
+        raise ValueError(f"size must be (width, height) in whole pixels, got {size!r}")
+    if not all(MIN_SIDE <= side <= MAX_SIDE for side in size):
+        raise ValueError(f"size {size[0]}x{size[1]}: each side must be {MIN_SIDE} to {MAX_SIDE} pixels")
+
+
 def make_scene(
     config: SynthConfig,
     seed: int,
@@ -65,14 +96,22 @@ def make_scene(
 
 
 def render_sequence(
-    config: SynthConfig,
+    config: str | SynthConfig,
     seed: int,
     num_frames: int | None = None,
     size: tuple[int, int] | None = None,
     split: str = "train",
     index: int = 0,
 ) -> Iterator[SynthFrame]:
-    """Renders the frames of one synthetic sequence, one at a time."""
+    """Renders the frames of one synthetic sequence, one at a time.
+
+    Args:
+        config: a name of `PRESETS` or a `SynthConfig`.
+        seed, split, index: which scene (`generate_dataset` writes sequence ``index`` of ``split``).
+        num_frames, size: frames and ``(width, height)`` (default: the preset's).
+    """
+    config = synth_config(config)
+    check_render_request(seed, num_frames, size)
     scene = make_scene(config, seed, num_frames or config.frames, size, split, index)
     ground = scene.camera.ground_depth()
     for frame in range(scene.num_frames):

@@ -29,11 +29,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from discmot.data.synth.presets import PRESETS, SynthConfig
+from discmot.data.synth.presets import SynthConfig
 from discmot.data.synth.render import (
     SynthFrame,
+    check_render_request,
     make_scene,
     render_frame,
+    synth_config,
 )
 from discmot.io.atomic import publish_folder
 from discmot.io.depth import DepthAccumulator, inverse_depth
@@ -67,7 +69,12 @@ def generate_dataset(
         jde: also write the JDE export for CSTrack training.
         progress: show a progress bar over frames.
     """
-    config = PRESETS[preset] if isinstance(preset, str) else preset
+    config = synth_config(preset)
+    check_render_request(seed, frames, size)
+    if isinstance(sequences, bool) or not isinstance(sequences, int) or sequences < 1:
+        raise ValueError(f"sequences must be an integer of at least 1, got {sequences!r}")
+    if not split or split in (".", "..") or "/" in split or "\\" in split:
+        raise ValueError(f"split must be a plain folder name such as train or val, got {split!r}")
     root = Path(root)
     if root.exists() and not root.is_dir():
         raise NotADirectoryError(f"{root}: a file, not a dataset folder (--out)")

@@ -137,8 +137,8 @@ def config_from_dict(values: dict) -> CSTrackConfig:
 
 
 def check_input_size(input_size: tuple[int, int]) -> None:
-    """CSTrack's network input ``(h, w)`` must be multiples of its largest stride, 32."""
-    if any(side % 32 for side in input_size):
+    """CSTrack's network input ``(h, w)`` must be positive multiples of its largest stride, 32."""
+    if any(side % 32 or side < 32 for side in input_size):
         height, width = input_size
         raise ValueError(
             f"input size {height}x{width} (--input-size): CSTrack's must be multiples of 32 (h, w)"

@@ -159,8 +159,12 @@ class RuntimeConfig:
     def __post_init__(self) -> None:
         if self.miss_tolerance < 2:
             raise ValueError(f"RuntimeConfig: miss_tolerance {self.miss_tolerance}: must be at least 2")
-        if not 0.0 <= self.id_thresh <= 1.0:
-            raise ValueError(f"RuntimeConfig: id_thresh {self.id_thresh}: a probability, 0 to 1")
+        for name in ("det_thresh", "newborn_thresh", "id_thresh"):  # scores are sigmoid/softmax outputs
+            if not 0.0 <= getattr(self, name) <= 1.0:  # also refuses nan
+                raise ValueError(f"RuntimeConfig: {name} {getattr(self, name)}: a probability, 0 to 1")
+        if not self.area_thresh >= 0.0:
+            raise ValueError(f"RuntimeConfig: area_thresh {self.area_thresh}: must be at least 0")
+        _require_positive(self, "shorter_side", "max_longer_side")
         if self.assignment_protocol not in ASSIGNMENT_PROTOCOLS:
             raise ValueError(
                 f"RuntimeConfig: assignment_protocol {self.assignment_protocol!r}; choose from "

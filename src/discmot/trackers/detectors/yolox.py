@@ -58,8 +58,8 @@ class YoloxDetector:
         self.input_size = _checked_input_size(self.model, input_size)
         self.num_classes = _checked_num_classes(self.model, self.input_size)
         self.classes = _checked_classes(classes, self.num_classes, self.model.path)
-        self.conf_threshold = float(conf)
-        self.nms_threshold = float(nms)
+        self.conf_threshold = _checked_fraction("conf", conf)
+        self.nms_threshold = _checked_fraction("nms", nms)
         self.grid, self.strides = yolox_grid(self.input_size)
 
     def __call__(self, frame_bgr: np.ndarray) -> Detections:
@@ -197,3 +197,10 @@ def _checked_classes(classes, num_classes: int, path: Path) -> np.ndarray | None
             f"{path}: classes must be ids in 0..{num_classes - 1} or None, got {classes.tolist()}"
         )
     return classes
+
+
+def _checked_fraction(name: str, value: float) -> float:
+    """A score or IoU threshold: a number from 0 to 1 (a string or nan would pass ``float()``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating) or not 0 <= value <= 1:
+        raise ValueError(f"YoloxDetector: {name} {value!r}: a threshold from 0 to 1")
+    return float(value)
