@@ -172,6 +172,24 @@ def test_sigkill_and_resume_gives_identical_weights(tmp_path):
         assert json.loads(resumes[0])["checkpoint"].endswith("epoch-001-iter-000005.pt")
 
 
+def test_two_process_resume_restores_each_process_own_parameters(tmp_path):
+    """Parameters a process trains alone (FDTA's Identity Adapter MLP) are each process's own in the
+    checkpoint: a 2-process run stopped after epoch 1 and resumed ends as the uninterrupted one. Before,
+    every rank got rank 0's copy back, and the shared weights came out different."""
+    args = ("--global-batch", "8", "--samples", "32", "--local-head", "--deterministic")
+    whole = _start(tmp_path / "whole", *args, "--epochs", "3", nproc=2)
+    _finish(whole)
+    _finish(_start(tmp_path / "cut", *args, "--epochs", "1", nproc=2))
+    _finish(_start(tmp_path / "cut", *args, "--epochs", "3", "--resume", nproc=2))
+
+    expected, resumed = _weights(tmp_path / "whole"), _weights(tmp_path / "cut")
+    for key, value in expected.items():
+        assert torch.equal(resumed[key], value), f"{key} differs after the 2-process resume"
+    payload = checkpointing.read_checkpoint(tmp_path / "cut" / "checkpoints" / "epoch-002.pt")
+    heads = [state["local.weight"][0] for state in payload["process_local"]]
+    assert len(heads) == 2 and not torch.equal(*heads)  # two different heads, both kept
+
+
 # --------------------------------------------------------------------------------------------------
 # In-process toy setup
 
@@ -422,7 +440,7 @@ def test_run_folder_contents(tmp_path):
     _fit(tmp_path, config)
     run = tmp_path / "run"
     assert sorted(p.name for p in run.iterdir()) == [
-        "checkpoints", "config.yaml", "environment.json", "metrics.jsonl", "model.safetensors"
+        ".lock", "checkpoints", "config.yaml", "environment.json", "metrics.jsonl", "model.safetensors"
     ]  # fmt: skip
     resolved = yaml.safe_load((run / "config.yaml").read_text())
     # the resolved config round-trips, its unset determinism settled as the run used it (on, on a CPU)
@@ -533,6 +551,73 @@ def test_resuming_from_a_bad_or_foreign_checkpoint_is_a_one_line_error(tmp_path)
         _fit(tmp_path / "w", _config(epochs=2), resume=tmp_path / "weights.pt")
     with pytest.raises(CheckpointError, match=r"epoch-000.pt: its model does not fit this run's.*missing"):
         _fit(tmp_path / "wider", _config(epochs=2), resume=good, model=WiderToy())
+
+
+def test_a_resume_trains_with_the_recipes_lr_weight_decay_and_milestones(tmp_path):
+    """The checkpoint gives the optimizer's moments and the epochs done; this run's recipe gives its
+    settings. Before, a resume with another lr, weight decay or milestones kept the checkpoint's while
+    config.yaml said the new ones."""
+    _fit(tmp_path, _config(epochs=2, milestones=(5,)))
+    changed = {"epochs": 4, "lr": 2e-3, "weight_decay": 0.05, "milestones": (3,), "gamma": 0.5}
+    trainer = _fit(tmp_path, _config(**changed), resume=True)
+
+    lrs = {m["epoch"]: m["lr/default"] for m in _metrics(tmp_path / "run")}
+    assert lrs[0] == lrs[1] == pytest.approx(1e-3)  # the first run's
+    assert lrs[2] == pytest.approx(2e-3) and lrs[3] == pytest.approx(1e-3)  # the new lr, halved at 3
+    assert {g["weight_decay"] for g in trainer.optimizer.param_groups if g["name"] == "default"} == {0.05}
+    resume = json.loads((tmp_path / "run" / "resumes.jsonl").read_text())
+    assert set(resume["config_changed"]) == {f"train.{key}" for key in changed}
+
+
+def test_a_mid_epoch_resume_needs_the_same_batch_size_and_epoch(tmp_path):
+    def crash_at_step_5(model, batch, context):  # after the checkpoint of iteration 4 (of 6)
+        if context.global_step == 4:
+            raise KeyboardInterrupt
+        return mse_step(model, batch, context)
+
+    with pytest.raises(KeyboardInterrupt):
+        _fit(tmp_path, _config(epochs=1, checkpoint_every=2), step=crash_at_step_5)
+    middle = checkpointing.latest_checkpoint(tmp_path / "run" / "checkpoints")
+    assert middle.name == "epoch-000-iter-000004.pt"
+
+    # batch 3 would have skipped samples 8-11 (4 iterations x 3) instead of resuming at sample 8
+    with pytest.raises(ValueError, match="batch size 2 cannot resume with train.batch_size 3"):
+        _fit(tmp_path / "b", _config(epochs=1, batch_size=3), resume=middle)
+    with pytest.raises(ValueError, match="epoch 0 is not the one the mid-epoch checkpoint was in"):
+        _fit(tmp_path / "s", _config(epochs=1, sampler_seed=99), resume=middle)
+    assert _fit(tmp_path / "same", _config(epochs=1), resume=middle).global_step == 6
+
+
+def test_a_second_run_into_a_folder_in_use_is_refused(tmp_path):
+    first = Trainer(NamedToy(), mse_step, Pairs(), _config(epochs=1), tmp_path / "run", device="cpu")
+    assert first.run.lock()  # as fit() holds it while training
+    try:
+        with pytest.raises(FileExistsError, match="another training is writing into this run folder"):
+            _fit(tmp_path, _config(epochs=1))
+        assert not (tmp_path / "run" / "config.yaml").exists()  # nothing of the second run written
+    finally:
+        first.run.close()
+    assert _fit(tmp_path, _config(epochs=1)).epoch == 1  # free again once the first one ends
+
+
+def test_a_fresh_start_removes_what_a_killed_checkpoint_write_left(tmp_path):
+    folder = tmp_path / "run" / "checkpoints"
+    folder.mkdir(parents=True)
+    (folder / ".epoch-000-iter-000001.pt.tmp-x1y2").write_bytes(b"half")
+    _fit(tmp_path, _config(epochs=1), resume=True)  # no checkpoint yet: starts from the beginning
+    assert not list(folder.glob(".*.tmp-*"))
+
+
+def test_an_epoch_without_samples_is_an_error(tmp_path):
+    with pytest.raises(ValueError, match=r"epoch 0: no samples for the 1 process \(0 in the dataset\)"):
+        Trainer(NamedToy(), mse_step, Pairs(0), _config(epochs=1), tmp_path / "run", device="cpu").fit()
+
+
+def test_a_checkpoint_of_another_model_kind_names_both(tmp_path):
+    _fit(tmp_path / "first", _config(epochs=1), model_kind="fdta")
+    checkpoint = tmp_path / "first" / "run" / "checkpoints" / "epoch-000.pt"
+    with pytest.raises(CheckpointError, match="a checkpoint of FDTA training; this run trains CSTrack"):
+        _fit(tmp_path / "second", _config(epochs=2), resume=checkpoint, model_kind="cstrack")
 
 
 def test_latest_checkpoint_ignores_partial_and_foreign_files(tmp_path):

@@ -58,6 +58,29 @@ def toy_model(dropout: float) -> nn.Module:
     return nn.Sequential(nn.Linear(FEATURES, 32), nn.Tanh(), nn.Dropout(dropout), nn.Linear(32, 1))
 
 
+class WithLocalHead(nn.Module):
+    """The toy MLP plus a head each process trains on its own (``process_local_parameters``, as FDTA's
+    Identity Adapter MLP): initialised per rank, kept out of DDP, and through its loss term it steers
+    the shared weights, so a resume that gives every rank rank 0's head ends with other weights."""
+
+    def __init__(self, net: nn.Module, rank: int):
+        super().__init__()
+        self.net = net
+        torch.manual_seed(100 + rank)
+        self.local = nn.Linear(32, 4)
+
+    def process_local_parameters(self) -> list[str]:
+        return [f"local.{name}" for name, _ in self.local.named_parameters()]
+
+
+def local_head_step(model, batch, context):
+    x, y = batch
+    hidden = model.net[:2](x)
+    fit = nn.functional.mse_loss(model.net[2:](hidden), y)
+    spread = model.local(hidden).pow(2).mean()
+    return fit + 0.1 * spread, {"mse": fit.detach()}
+
+
 def make_step(run_dir: Path, stall_at: int | None):
     def step(model, batch, context):
         if stall_at is not None and context.global_step == stall_at:
@@ -106,6 +129,7 @@ def main() -> None:
     parser.add_argument("--deterministic", action="store_true")
     parser.add_argument("--stall-at-step", type=int)
     parser.add_argument("--stall-in-write", type=int)
+    parser.add_argument("--local-head", action="store_true", help="add a process-local head (WithLocalHead)")
     args = parser.parse_args()
 
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
@@ -117,6 +141,9 @@ def main() -> None:
         warmup_epochs=1,
         milestones=(1,),
         max_grad_norm=1.0,
+        # as FDTA's Identity Adapter MLP: a process's own head is never clipped, or each process's
+        # clipping factor would differ and the shared weights drift apart between processes
+        no_clip=("local.",) if args.local_head else (),
         seed=7,
         deterministic=args.deterministic,
         checkpoint_every=args.checkpoint_every,
@@ -129,6 +156,8 @@ def main() -> None:
     def build(info):
         dataset = ToyRegression(args.samples, args.noisy)
         model = toy_model(0.2 if args.noisy else 0.0)
+        if args.local_head:
+            return TrainSetup(model=WithLocalHead(model, info.rank), step_fn=local_head_step, dataset=dataset)
         return TrainSetup(model=model, step_fn=make_step(args.run_dir, args.stall_at_step), dataset=dataset)
 
     launch(build, config, args.run_dir, resume=True if args.resume else None, device="cpu")

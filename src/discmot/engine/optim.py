@@ -149,7 +149,20 @@ class WarmupMultiStep(Schedule):
         return {"multistep": self.multistep.state_dict()}
 
     def load_state_dict(self, state):
-        self.multistep.load_state_dict(state["multistep"])
+        """The epochs done come from ``state``; milestones, gamma and base learning rates stay this
+        schedule's (its recipe's): a resume with other ones trains with them from the next epoch, the
+        learning rates set as if they had been the run's from the start."""
+        step = self.multistep
+        recipe = step.milestones, step.gamma, step.base_lrs
+        step.load_state_dict(state["multistep"])
+        if (step.milestones, step.gamma, step.base_lrs) == recipe:
+            return  # nothing changed: the learning rates stay as saved, to the last bit
+        step.milestones, step.gamma, step.base_lrs = recipe
+        passed = sum(count for milestone, count in step.milestones.items() if milestone <= step.last_epoch)
+        for group, base in zip(step.optimizer.param_groups, step.base_lrs, strict=True):
+            group["initial_lr"] = base
+            group["lr"] = base * step.gamma**passed
+        step._last_lr = [group["lr"] for group in step.optimizer.param_groups]
 
 
 class CSTrackSchedule(Schedule):

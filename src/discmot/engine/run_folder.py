@@ -6,11 +6,13 @@
       config.yaml         the resolved configuration (training + model + whatever the caller adds, e.g.
                           the path and SHA-256 of the pre-trained weights it started from)
       environment.json    git revision (and whether the tree was dirty), python/torch/numpy/... versions,
-                          hostname, command line, world size, device, seed, start time
+                          hostname, CPU, command line, world size, device, torch threads, seed, start
+                          time (of the first start; each resume's are in resumes.jsonl)
       resumes.jsonl       one line per resume: the same environment plus the checkpoint resumed from
       metrics.jsonl       one JSON object per logged step (step, epoch, iteration, elapsed_s, lr per
                           group, losses; peak memory: max_memory_mib on CUDA, else max_rss_mib)
       checkpoints/        see `discmot.engine.checkpointing`
+      .lock               held while a run trains here: a second run into the folder is refused
       model.safetensors   final weights (the EMA weights when EMA is on), discmot's safetensors format
       tensorboard/        event files, only with ``tensorboard: true`` (needs the ``tensorboard`` package)
 
@@ -130,8 +132,16 @@ def environment(seed: int, world_size: int, device: str) -> dict:
         "seed": seed,
         "world_size": world_size,
         "device": device,
+        "torch_threads": _torch_threads(),  # CPU results depend on it (reduction order)
         "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def _torch_threads() -> int | None:
+    """The intra-op threads of this process (torchrun sets ``OMP_NUM_THREADS=1`` per process)."""
+    import torch
+
+    return torch.get_num_threads()
 
 
 def read_metrics(run_dir: str | Path) -> list[dict]:
@@ -148,12 +158,35 @@ class RunFolder:
         self.is_main = is_main
         self.checkpoints = self.path / "checkpoints"
         self.metrics_path = self.path / "metrics.jsonl"
+        self.lock_path = self.path / ".lock"
         self._metrics = None
         self._tensorboard = None
+        self._lock = None
         if is_main:
             self.checkpoints.mkdir(parents=True, exist_ok=True)
             if tensorboard:
                 self._tensorboard = _summary_writer(self.path / "tensorboard")
+
+    def lock(self) -> bool:
+        """Takes the folder's ``.lock`` (rank 0; True elsewhere); False when another process holds it.
+
+        An advisory ``flock``, held until `close` or the process ends, however it ends (a SIGKILL
+        frees it too, so a killed run never blocks its own resume). Where ``fcntl`` does not exist
+        (Windows) nothing is locked."""
+        if not self.is_main or self._lock is not None:
+            return True
+        try:
+            import fcntl
+        except ImportError:
+            return True
+        handle = open(self.lock_path, "a+", encoding="utf-8")  # noqa: SIM115 (held until close)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._lock = handle
+        return True
 
     def write_start(self, config: dict, env: dict) -> None:
         """A fresh run: the resolved config and the environment; metrics of an earlier attempt that
@@ -209,6 +242,9 @@ class RunFolder:
         if self._tensorboard is not None:
             self._tensorboard.close()
             self._tensorboard = None
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the flock
+            self._lock = None
 
     def _write_config(self, config: dict) -> None:
         """``config.yaml`` from an already plain (YAML-safe) config, atomically."""

@@ -27,6 +27,7 @@ import logging
 import math
 import sys
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
@@ -145,6 +146,7 @@ class Trainer:
         self.run = RunFolder(run_dir, self.dist.is_main, config.tensorboard)
         self.epoch = self.iteration = self.global_step = self.optimizer_steps = 0
         self._last_checkpoint_step = 0
+        self._epoch_order: int | None = None  # `epoch_fingerprint` of the epoch in progress
         seed_everything(config.seed + self.dist.rank)
 
     def _build_optimizer(self, param_groups: Callable[[nn.Module], list[dict]]) -> torch.optim.Optimizer:
@@ -185,23 +187,38 @@ class Trainer:
         ``resume``: None starts fresh (refused if the run folder already holds checkpoints), True resumes
         from the latest complete checkpoint there (fresh start if none), a path resumes from that file.
         """
-        checkpoint = self._resume_path(resume)
-        env = environment(self.config.seed, self.dist.world_size, str(self.device))
-        if checkpoint is None:
-            self.run.write_start(self.resolved_config, env)
-        else:
-            self.load_checkpoint(checkpoint)
-            if self.dist.is_main:
-                checkpointing.remove_temporaries(self.run.checkpoints)
-            self.run.write_resume(self.resolved_config, env, checkpoint, self.global_step)
-        self.optimizer.zero_grad(set_to_none=True)
-        self._fit_started = time.perf_counter()
+        self._lock_run_folder()
         try:
+            checkpoint = self._resume_path(resume)
+            env = environment(self.config.seed, self.dist.world_size, str(self.device))
+            if checkpoint is None:
+                self.run.write_start(self.resolved_config, env)
+            else:
+                self.load_checkpoint(checkpoint)
+                self.run.write_resume(self.resolved_config, env, checkpoint, self.global_step)
+            if (
+                self.dist.is_main
+            ):  # what a killed checkpoint write left, with or without a checkpoint to resume
+                checkpointing.remove_temporaries(self.run.checkpoints)
+            self.optimizer.zero_grad(set_to_none=True)
+            self._fit_started = time.perf_counter()
             while self.epoch < self.config.epochs:
                 self._train_epoch(self.epoch)
             return self._write_final()
         finally:
             self.run.close()
+
+    def _lock_run_folder(self) -> None:
+        """Refuses (on every process) a run folder that another training is writing into: two runs
+        started into one folder each wrote their checkpoints, config and metrics over the other's."""
+        held = self.run.lock()
+        fewest, _ = all_min_max(int(held), self.device)
+        if not fewest:
+            self.run.close()
+            raise FileExistsError(
+                f"{self.run.path}: another training is writing into this run folder (it holds "
+                f"{self.run.lock_path.name}); wait for it to end, or use another --run-dir"
+            )
 
     def _resume_path(self, resume) -> Path | None:
         if resume is None or resume is False:
@@ -230,6 +247,13 @@ class Trainer:
             raise RuntimeError(
                 f"epoch {epoch}: processes have {fewest} to {most} iterations; shards must be equal"
             )
+        if most == 0:  # else every epoch "trains" nothing and the untrained weights are written
+            raise ValueError(
+                f"epoch {epoch}: no samples for {'each of the' if d.distributed else 'the'} "
+                f"{d.world_size} process{'es' if d.distributed else ''} ({len(self.dataset)} in the "
+                "dataset); give more data or use fewer processes"
+            )
+        self._epoch_order = epoch_fingerprint(full)
         iters, start = fewest, self.iteration
         indices = (
             full if start == 0 else self.sampler_factory(epoch, d.rank, d.world_size, start * c.batch_size)
@@ -351,7 +375,11 @@ class Trainer:
 
     def save_checkpoint(self, name: str) -> Path:
         """Every process hands over its RNG states; rank 0 writes the checkpoint atomically and prunes."""
-        rng = gather_objects(capture_rng_state(self.device))
+        # every process's own state: RNGs, its epoch order, the parameters it trains alone
+        rng, orders, local = zip(
+            *gather_objects((capture_rng_state(self.device), self._epoch_order, self._process_local_state())),
+            strict=True,
+        )
         path = self.run.checkpoints / name
         self._last_checkpoint_step = self.global_step
         if not self.dist.is_main:
@@ -370,7 +398,10 @@ class Trainer:
             "global_step": self.global_step,
             "optimizer_steps": self.optimizer_steps,
             "world_size": self.dist.world_size,
-            "rng": rng,
+            "batch_size": self.config.batch_size,
+            "epoch_orders": list(orders),
+            "process_local": list(local),
+            "rng": list(rng),
             "config": plain(self.config),
             "model_kind": self.model_kind,
             "model_config": plain(self.model_config) if self.model_config is not None else None,
@@ -383,9 +414,16 @@ class Trainer:
     def load_checkpoint(self, path: str | Path) -> None:
         """Restores everything `save_checkpoint` wrote (RNG states last, for this process's rank)."""
         payload = checkpointing.read_checkpoint(path)
+        check_kind(payload.get("model_kind"), self.model_kind, path)
         check_state_fits(self.model, payload["model"], path)
         self.model.load_state_dict(payload["model"])
+        # The optimizer's state (moments) comes from the checkpoint, its settings from this run's recipe:
+        # a resume with another lr, weight decay or milestones (or, for CSTrack, a weight decay scaled
+        # for another number of processes) trains with them, as config.yaml then says
+        recipe = [_settings(group) for group in self.optimizer.param_groups]
         self.optimizer.load_state_dict(payload["optimizer"])
+        for group, settings in zip(self.optimizer.param_groups, recipe, strict=True):
+            group.update(settings)
         self.schedule.load_state_dict(payload["schedule"])
         if payload["scaler"] and self.scaler.is_enabled():
             self.scaler.load_state_dict(payload["scaler"])
@@ -395,10 +433,16 @@ class Trainer:
         self.global_step, self.optimizer_steps = payload["global_step"], payload["optimizer_steps"]
         self._last_checkpoint_step = self.global_step
         if payload["world_size"] == self.dist.world_size:
+            if self.iteration != 0:
+                self._check_same_epoch(payload, path)
             restore_rng_state(payload["rng"][self.dist.rank], self.device)
+            local = payload.get("process_local")  # absent in checkpoints written before 2026-11-24
+            if local:
+                self._restore_process_local(local[self.dist.rank])
         elif self.iteration != 0:
             raise ValueError(
-                f"{path}: a mid-epoch checkpoint of {payload['world_size']} processes needs as many to resume"
+                f"{path}: a mid-epoch checkpoint of {payload['world_size']} processes needs as many to "
+                "resume; an end-of-epoch one (--resume RUN/checkpoints/epoch-NNN.pt) takes any number"
             )
         else:
             log.warning(
@@ -408,6 +452,54 @@ class Trainer:
             )
             seed_everything(self.config.seed + self.dist.rank + 7919 * self.epoch)
         log.info("resumed from %s at epoch %d iteration %d", path, self.epoch, self.iteration)
+
+    def _check_same_epoch(self, payload: dict, path) -> None:
+        """A mid-epoch resume skips the samples the checkpoint's iterations took: only right with the
+        same batch size and the same epoch order (another batch size skipped or repeated samples)."""
+        batch_size = payload.get("batch_size", self.config.batch_size)
+        if batch_size != self.config.batch_size:
+            raise ValueError(
+                f"{path}: a mid-epoch checkpoint of batch size {batch_size} cannot resume with "
+                f"train.batch_size {self.config.batch_size} (its epoch position would skip or repeat "
+                "samples); resume with the same, or from an end-of-epoch checkpoint (epoch-NNN.pt)"
+            )
+        orders = payload.get("epoch_orders")
+        full = self.sampler_factory(self.epoch, self.dist.rank, self.dist.world_size, 0)
+        if orders and orders[self.dist.rank] != epoch_fingerprint(full):
+            raise ValueError(
+                f"{path}: this run's epoch {self.epoch} is not the one the mid-epoch checkpoint was in "
+                "(the data or the sampler changed); resume from an end-of-epoch checkpoint (epoch-NNN.pt)"
+            )
+
+    def _process_local_state(self) -> dict:
+        """``{name: (value, optimizer state)}`` of the parameters this process trains alone (DDP leaves
+        them out: FDTA's Identity Adapter MLP); empty with one process, where the model state has them."""
+        local = getattr(self.model, "process_local_parameters", None)
+        if local is None or not self.dist.distributed:
+            return {}
+        parameters = dict(self.model.named_parameters())
+        return {
+            name: (
+                parameters[name].detach().cpu().clone(),
+                {
+                    k: v.detach().cpu().clone() if torch.is_tensor(v) else v
+                    for k, v in self.optimizer.state.get(parameters[name], {}).items()
+                },
+            )
+            for name in local()
+        }
+
+    def _restore_process_local(self, state: dict) -> None:
+        """This process's own copies back (the model and optimizer states hold rank 0's)."""
+        parameters = dict(self.model.named_parameters())
+        with torch.no_grad():
+            for name, (value, moments) in state.items():
+                parameter = parameters[name]
+                parameter.copy_(value)
+                self.optimizer.state[parameter] = {
+                    k: v.to(parameter.device) if torch.is_tensor(v) and v.dim() else v
+                    for k, v in moments.items()
+                }
 
     def _write_final(self) -> Path | None:
         """``model.safetensors``: the (EMA) weights, the model config and the training config inside.
@@ -425,6 +517,27 @@ class Trainer:
         path = self.run.path / "model.safetensors"
         checkpointing.write_weights(path, module, self.model_kind, self.model_config, self.config, extra)
         return path
+
+
+def check_kind(written_by: str | None, kind: str, path: str | Path) -> None:
+    """Raises `CheckpointError` naming both models when a training checkpoint is another model's."""
+    from discmot.io.checkpoints import CheckpointError
+    from discmot.models.registry import MODEL_NAMES
+
+    if written_by and written_by != kind:
+        names = (MODEL_NAMES.get(written_by, written_by), MODEL_NAMES.get(kind, kind))
+        raise CheckpointError(f"{path}: a checkpoint of {names[0]} training; this run trains {names[1]}")
+
+
+def _settings(group: dict) -> dict:
+    """An optimizer group's settings, without its parameters and the learning rates its schedule sets."""
+    return {k: v for k, v in group.items() if k not in ("params", "lr", "initial_lr")}
+
+
+def epoch_fingerprint(indices) -> int:
+    """CRC-32 of one process's sample order in an epoch (what a mid-epoch resume must find again):
+    dataset indices, or whatever a sampler factory yields (FDTA's clips), by their ``repr``."""
+    return zlib.crc32(repr(list(indices)).encode())
 
 
 def check_state_fits(model: nn.Module, state, path: str | Path) -> None:
