@@ -8,6 +8,7 @@ import logging
 import math
 import shutil
 
+import numpy as np
 import pytest
 
 import discmot
@@ -17,6 +18,7 @@ from discmot.engine.demo import bundled_weights
 from discmot.io.checkpoints import CheckpointError
 from discmot.models import network_input_size
 from discmot.models.fdta.config import RuntimeConfig
+from discmot.structures import Detections
 from discmot.trackers.association import JDETrackerConfig
 
 
@@ -156,3 +158,10 @@ def test_dir_lists_the_public_names_not_the_modules_helpers():
     names = dir(discmot)
     assert {"track", "evaluate", "load_model", "bundled_weights", "EvalInputError"} <= set(names)
     assert not {"importlib", "annotations", "_PUBLIC", "_version"} & set(names)
+
+
+def test_detections_check_the_length_of_their_classes():
+    boxes, scores = np.zeros((2, 4)), np.ones(2)
+    assert Detections(boxes, scores, classes=np.array([0, 2])).classes.tolist() == [0, 2]
+    with pytest.raises(ValueError, match=r"classes \(3,\) for 2 boxes"):
+        Detections(boxes, scores, classes=np.array([0, 0, 1]))

@@ -41,6 +41,8 @@ class Detections:
         if self.embeddings is not None and (self.embeddings.ndim != 2 or len(self.embeddings) != n):
             shape = self.embeddings.shape
             raise ValueError(f"Detections: embeddings {shape} for {n} boxes (expected ({n}, D))")
+        if self.classes is not None and self.classes.shape != (n,):
+            raise ValueError(f"Detections: classes {self.classes.shape} for {n} boxes (expected ({n},))")
 
     def __len__(self) -> int:
         return len(self.boxes)

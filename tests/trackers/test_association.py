@@ -219,13 +219,15 @@ def test_a_box_of_zero_height_is_dropped_instead_of_poisoning_the_filter():
     assert sorted(tracks.ids.tolist()) == [1, 2]
 
 
-@pytest.mark.parametrize("broken", ["box", "embedding", "zero embedding"])
+@pytest.mark.parametrize("broken", ["box", "box height", "embedding", "zero embedding"])
 def test_non_finite_detections_get_a_clear_error_naming_the_frame(broken):
     tracker = JDETracker()
     tracker.update(frame((0, 100, 100), (1, 400, 300)))
     detections = frame((0, 103, 100), (1, 397, 300))  # its arrays are fresh copies: safe to break
     if broken == "box":
         detections.boxes[1, 0] = np.nan
+    elif broken == "box height":  # was dropped silently with the zero-height boxes
+        detections.boxes[1, 3] = np.nan
     elif broken == "embedding":
         detections.embeddings[1, 1] = np.inf
     else:

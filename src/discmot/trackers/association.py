@@ -217,7 +217,9 @@ class JDETracker:
         self._check_embeddings(detections)
         if np.isnan(detections.scores).any():  # a NaN score fails every threshold: the box would vanish
             raise ValueError(f"frame {self.frame_id}: the detections carry NaN scores{_NON_FINITE_HINT}")
-        keep = np.flatnonzero((detections.scores >= self.config.conf_threshold) & (boxes[:, 3] > 0))
+        above = detections.scores >= self.config.conf_threshold
+        _check_finite(boxes[above], None, self.frame_id)  # before the height test, which a NaN fails
+        keep = np.flatnonzero(above & (boxes[:, 3] > 0))
         features = None
         if detections.embeddings is not None:
             raw = np.asarray(detections.embeddings[keep], dtype=np.float32)
