@@ -17,6 +17,7 @@ import importlib.util
 import json
 import math
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -37,8 +38,10 @@ from discmot.engine.train import (
     ShardedSampler,
     TrainConfig,
     Trainer,
+    TrainSetup,
     cstrack_train_config,
     fdta_train_config,
+    launch,
 )
 from discmot.io.checkpoints import CheckpointError, read_safetensors
 
@@ -718,3 +721,27 @@ def test_tensorboard_is_an_optional_extra(tmp_path):
     else:
         _fit(tmp_path, config)
         assert list((tmp_path / "run" / "tensorboard").glob("events.*"))
+
+
+def test_launch_gives_back_the_process_wide_settings_it_changes(tmp_path):
+    """A notebook that trains and then does other work finds its RNGs and kernel switches as they were
+    (the run seeds the global RNGs and turns deterministic kernels on for the CPU)."""
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(False)
+    try:
+        random.seed(11)
+        torch.manual_seed(11)
+        expected = random.random(), torch.rand(1).item()
+        random.seed(11)
+        torch.manual_seed(11)
+
+        def build(info):
+            return TrainSetup(model=NamedToy(), step_fn=mse_step, dataset=Pairs())
+
+        weights = launch(build, _config(epochs=1), tmp_path / "run", device="cpu")
+
+        assert weights is not None and weights.is_file()
+        assert not torch.are_deterministic_algorithms_enabled()  # the run had them on (CPU default)
+        assert (random.random(), torch.rand(1).item()) == expected
+    finally:
+        torch.use_deterministic_algorithms(before)

@@ -9,8 +9,10 @@ never branch on the world size.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -187,6 +189,34 @@ def configure_determinism(deterministic: bool) -> None:
         torch.backends.cudnn.benchmark = False
     torch.backends.cudnn.deterministic = deterministic
     torch.use_deterministic_algorithms(deterministic, warn_only=True)
+
+
+@contextlib.contextmanager
+def process_settings_kept() -> Iterator[None]:
+    """Gives back, on exit, the process-wide settings a training run changes: TF32, cuDNN's and
+    deterministic-algorithm switches, and the python/numpy/torch global RNGs (seeded by the run). A
+    script or notebook that trains, then does other work, finds them as they were."""
+    switches = (
+        torch.backends.cuda.matmul.allow_tf32,
+        torch.backends.cudnn.allow_tf32,
+        torch.backends.cudnn.benchmark,
+        torch.backends.cudnn.deterministic,
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+    )
+    generators = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    try:
+        yield
+    finally:
+        tf32_matmul, tf32_cudnn, benchmark, cudnn_deterministic, deterministic, warn_only = switches
+        torch.backends.cuda.matmul.allow_tf32 = tf32_matmul
+        torch.backends.cudnn.allow_tf32 = tf32_cudnn
+        torch.backends.cudnn.benchmark = benchmark
+        torch.backends.cudnn.deterministic = cudnn_deterministic
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+        random.setstate(generators[0])
+        np.random.set_state(generators[1])
+        torch.set_rng_state(generators[2])
 
 
 def capture_rng_state(device: torch.device) -> dict:

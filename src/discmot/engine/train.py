@@ -49,6 +49,7 @@ from discmot.engine.distributed import (
     deterministic_on,
     gather_objects,
     init_distributed,
+    process_settings_kept,
     reduce_mean,
     restore_rng_state,
     seed_everything,
@@ -607,8 +608,14 @@ def launch(
 
     One process: ``discmot train ...``. Several: ``torchrun --nproc_per_node N -m discmot train ...``
     (every process runs this function; rank 0 writes the run folder). Returns the final weights' path
-    on rank 0.
+    on rank 0. The process-wide settings the run changes (deterministic kernels, TF32, the global RNGs)
+    are given back when it returns (`process_settings_kept`).
     """
+    with process_settings_kept():
+        return _launch(build, config, run_dir, resume, device)
+
+
+def _launch(build, config: TrainConfig, run_dir, resume, device) -> Path | None:
     info = init_distributed(device)
     try:
         configure_determinism(deterministic_on(info.device, config.deterministic))
