@@ -218,14 +218,14 @@ class JDETracker:
         if np.isnan(detections.scores).any():  # a NaN score fails every threshold: the box would vanish
             raise ValueError(f"frame {self.frame_id}: the detections carry NaN scores{_NON_FINITE_HINT}")
         above = detections.scores >= self.config.conf_threshold
-        _check_finite(boxes[above], None, self.frame_id)  # before the height test, which a NaN fails
         keep = np.flatnonzero(above & (boxes[:, 3] > 0))
         features = None
         if detections.embeddings is not None:
             raw = np.asarray(detections.embeddings[keep], dtype=np.float32)
             with np.errstate(invalid="ignore", divide="ignore"):  # a broken one is reported just below
                 features = raw / np.linalg.norm(raw, axis=1, keepdims=True)  # float32, as the original
-        _check_finite(boxes[keep], features, self.frame_id)
+        # the boxes above the threshold, not only those kept: a NaN height fails the height test
+        _check_finite(boxes[above], features, self.frame_id)
         return _Candidates(boxes[keep], np.asarray(detections.scores[keep], dtype=np.float64), features)
 
     def _check_embeddings(self, detections: Detections) -> None:
