@@ -48,3 +48,24 @@ def test_with_verbose_the_traceback_is_raised(tmp_path, monkeypatch):
 
     with pytest.raises(json.JSONDecodeError):
         cli.main(["-v", *_eval_argv(tmp_path)])
+
+
+def test_an_error_raised_again_from_a_dataloader_worker_is_not_blamed_on_torch():
+    """A dataset's own check failing in a worker is raised again by torch in the main process."""
+    import torch
+
+    from discmot.cli import _raised_outside_discmot
+
+    class BadImage(torch.utils.data.Dataset):
+        def __len__(self):
+            return 1
+
+        def __getitem__(self, index):
+            raise ValueError("x.jpg: unreadable image")
+
+    with pytest.raises(ValueError, match="x.jpg: unreadable image") as caught:
+        next(iter(torch.utils.data.DataLoader(BadImage(), num_workers=1)))
+    assert _raised_outside_discmot(caught.value) is None
+    with pytest.raises(ValueError) as direct:
+        np.loadtxt(io.StringIO("1 x"))
+    assert _raised_outside_discmot(direct.value) == "numpy"

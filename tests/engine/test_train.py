@@ -745,3 +745,71 @@ def test_launch_gives_back_the_process_wide_settings_it_changes(tmp_path):
         assert (random.random(), torch.rand(1).item()) == expected
     finally:
         torch.use_deterministic_algorithms(before)
+
+
+def test_a_file_system_without_flock_trains_unlocked_with_a_warning(tmp_path, monkeypatch, caplog):
+    import errno
+    import fcntl
+
+    def no_flock(fd, operation):
+        raise OSError(errno.ENOSYS, "Function not implemented")  # Lustre mounted without -o flock
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)
+    with caplog.at_level("WARNING"):
+        trainer = _fit(tmp_path, _config(epochs=1))
+    assert trainer.epoch == 1 and "cannot lock the run folder" in caplog.text
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
+def test_a_forked_worker_does_not_keep_the_run_folder_locked(tmp_path):
+    """A flock lasts while any descriptor of it is open, and forked DataLoader workers inherit the
+    trainer's: they close theirs at the fork, so a killed trainer's folder is free for its resume."""
+    from discmot.engine.run_folder import RunFolder
+
+    first = RunFolder(tmp_path / "run")
+    assert first.lock()
+    started, ready = os.pipe()
+    child = os.fork()
+    if child == 0:  # a worker that outlives its trainer for a while
+        os.write(ready, b"1")  # after the fork hooks ran, as they do before a worker starts its loop
+        time.sleep(3)
+        os._exit(0)
+    try:
+        os.read(started, 1)
+        first.close()
+        second = RunFolder(tmp_path / "run")
+        assert second.lock(), "the forked child kept the lock"
+        second.close()
+    finally:
+        os.waitpid(child, 0)
+
+
+def test_a_resume_with_other_optimizer_groups_names_them(tmp_path):
+    _fit(tmp_path, _config(epochs=1))
+    with pytest.raises(
+        CheckpointError,
+        match=r"its optimizer groups \(backbone \(2\), .*\) are not this run.s \(default \(12\)\)",
+    ):
+        _fit(tmp_path, _config(epochs=2, param_groups=()), resume=True)
+
+
+def test_a_resume_with_a_new_lr_skips_milestones_inside_the_warm_up(tmp_path):
+    """As an uninterrupted run: a milestone inside the warm-up is overwritten by it, not counted."""
+    schedule = {"warmup_epochs": 2, "milestones": (1, 3), "gamma": 0.1}
+    _fit(tmp_path / "whole", _config(epochs=4, lr=2e-3, **schedule))
+    _fit(tmp_path / "cut", _config(epochs=2, lr=1e-3, **schedule))
+    _fit(tmp_path / "cut", _config(epochs=4, lr=2e-3, **schedule), resume=True)
+
+    def lr_per_epoch(run):
+        return {m["epoch"]: m["lr/default"] for m in _metrics(run / "run")}
+
+    whole, resumed = lr_per_epoch(tmp_path / "whole"), lr_per_epoch(tmp_path / "cut")
+    assert resumed[2] == pytest.approx(whole[2]) == pytest.approx(2e-3)
+    assert resumed[3] == pytest.approx(whole[3]) == pytest.approx(2e-4)
+
+
+def test_resuming_from_the_final_weights_file_says_what_it_is(tmp_path):
+    _fit(tmp_path, _config(epochs=1))
+    weights = tmp_path / "run" / "model.safetensors"
+    with pytest.raises(CheckpointError, match="model.safetensors: not a discmot training checkpoint"):
+        _fit(tmp_path / "other", _config(epochs=2), resume=weights)

@@ -134,8 +134,15 @@ def _raised_outside_discmot(error: BaseException) -> str | None:
     while traceback.tb_next is not None:
         traceback = traceback.tb_next
     module = traceback.tb_frame.f_globals.get("__name__", "")
+    if module in _RERAISED_FROM_WORKERS:  # its origin is in another process: unknown here
+        return None
     package = module.partition(".")[0]
     return None if package in ("discmot", "__main__", "") else package
+
+
+#: Where an error of a worker process (a DataLoader worker, `evaluate`'s process pool) is raised again
+#: in the main process: discmot's own checks come through these too.
+_RERAISED_FROM_WORKERS = ("torch._utils", "concurrent.futures._base", "multiprocessing.pool")
 
 
 if __name__ == "__main__":

@@ -81,14 +81,17 @@ def read_checkpoint(path: str | Path) -> dict:
         CheckpointError: missing, unreadable (truncated, not a PyTorch file, unsafe pickle), not a
             discmot training checkpoint, or written by a newer discmot; the message starts with the path.
     """
-    from discmot.io.checkpoints import CheckpointError, read_torch
+    from discmot.io.checkpoints import CheckpointError, looks_like_safetensors, read_torch
 
+    not_ours = CheckpointError(
+        f"{path}: not a discmot training checkpoint (resume from a run's checkpoints/epoch-NNN.pt; "
+        "to start from weights, use --pretrained or --detr-pretrain)"
+    )
+    if Path(path).is_file() and looks_like_safetensors(Path(path)):  # a run's model.safetensors
+        raise not_ours
     payload = read_torch(path)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(
-            f"{path}: not a discmot training checkpoint (resume from a run's checkpoints/epoch-NNN.pt; "
-            "to start from weights, use --pretrained or --detr-pretrain)"
-        )
+        raise not_ours
     if payload.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(f"{path}: written by a newer discmot (format {payload['format_version']})")
     return payload

@@ -194,8 +194,9 @@ def configure_determinism(deterministic: bool) -> None:
 @contextlib.contextmanager
 def process_settings_kept() -> Iterator[None]:
     """Gives back, on exit, the process-wide settings a training run changes: TF32, cuDNN's and
-    deterministic-algorithm switches, and the python/numpy/torch global RNGs (seeded by the run). A
-    script or notebook that trains, then does other work, finds them as they were."""
+    deterministic-algorithm switches, ``CUBLAS_WORKSPACE_CONFIG``, and the python/numpy/torch global
+    RNGs (seeded by the run; CUDA's too when CUDA was in use before). A script or notebook that
+    trains, then does other work, finds them as they were."""
     switches = (
         torch.backends.cuda.matmul.allow_tf32,
         torch.backends.cudnn.allow_tf32,
@@ -205,9 +206,18 @@ def process_settings_kept() -> Iterator[None]:
         torch.is_deterministic_algorithms_warn_only_enabled(),
     )
     generators = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    # CUDA's generators only when CUDA is already in use: reading them would start it for a CPU run
+    cuda_generators = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+    workspace = os.environ.get("CUBLAS_WORKSPACE_CONFIG")
     try:
         yield
     finally:
+        if workspace is None:
+            os.environ.pop("CUBLAS_WORKSPACE_CONFIG", None)
+        else:
+            os.environ["CUBLAS_WORKSPACE_CONFIG"] = workspace
+        if cuda_generators is not None:
+            torch.cuda.set_rng_state_all(cuda_generators)
         tf32_matmul, tf32_cudnn, benchmark, cudnn_deterministic, deterministic, warn_only = switches
         torch.backends.cuda.matmul.allow_tf32 = tf32_matmul
         torch.backends.cudnn.allow_tf32 = tf32_cudnn

@@ -158,7 +158,12 @@ class WarmupMultiStep(Schedule):
         if (step.milestones, step.gamma, step.base_lrs) == recipe:
             return  # nothing changed: the learning rates stay as saved, to the last bit
         step.milestones, step.gamma, step.base_lrs = recipe
-        passed = sum(count for milestone, count in step.milestones.items() if milestone <= step.last_epoch)
+        # a milestone inside the warm-up is overwritten by it (the class docstring): not counted
+        passed = sum(
+            count
+            for milestone, count in step.milestones.items()
+            if self.warmup_epochs <= milestone <= step.last_epoch
+        )
         for group, base in zip(step.optimizer.param_groups, step.base_lrs, strict=True):
             group["initial_lr"] = base
             group["lr"] = base * step.gamma**passed

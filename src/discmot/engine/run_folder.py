@@ -137,7 +137,7 @@ def environment(seed: int, world_size: int, device: str) -> dict:
     }
 
 
-def _torch_threads() -> int | None:
+def _torch_threads() -> int:
     """The intra-op threads of this process (torchrun sets ``OMP_NUM_THREADS=1`` per process)."""
     import torch
 
@@ -161,31 +161,41 @@ class RunFolder:
         self.lock_path = self.path / ".lock"
         self._metrics = None
         self._tensorboard = None
-        self._lock = None
+        self._tensorboard_wanted = tensorboard
+        self._lock_fd: int | None = None
         if is_main:
             self.checkpoints.mkdir(parents=True, exist_ok=True)
-            if tensorboard:
-                self._tensorboard = _summary_writer(self.path / "tensorboard")
 
     def lock(self) -> bool:
         """Takes the folder's ``.lock`` (rank 0; True elsewhere); False when another process holds it.
 
-        An advisory ``flock``, held until `close` or the process ends, however it ends (a SIGKILL
-        frees it too, so a killed run never blocks its own resume). Where ``fcntl`` does not exist
-        (Windows) nothing is locked."""
-        if not self.is_main or self._lock is not None:
+        An advisory ``flock``, held until `close` or the process ends, however it ends: a SIGKILL frees
+        it too (forked DataLoader workers close their copy at once, `_close_locks_in_child`), so a
+        killed run never blocks its own resume. Where locking is not available (Windows, or a file
+        system without ``flock`` such as Lustre mounted without it) the folder is used unlocked, with
+        a warning on such a file system."""
+        if not self.is_main or self._lock_fd is not None:
             return True
         try:
             import fcntl
         except ImportError:
             return True
-        handle = open(self.lock_path, "a+", encoding="utf-8")  # noqa: SIM115 (held until close)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            handle.close()
+            os.close(fd)
             return False
-        self._lock = handle
+        except OSError as error:  # ENOSYS, ENOLCK, EOPNOTSUPP: this file system cannot lock
+            os.close(fd)
+            log.warning(
+                "%s: cannot lock the run folder (%s); a second run into it would not be refused",
+                self.path,
+                error.strerror or error,
+            )
+            return True
+        self._lock_fd = fd
+        _HELD_LOCKS.add(fd)
         return True
 
     def write_start(self, config: dict, env: dict) -> None:
@@ -193,6 +203,7 @@ class RunFolder:
         died before its first checkpoint are dropped."""
         if not self.is_main:
             return
+        self._open_tensorboard()
         self._truncate_metrics(-1)
         self._write_config(plain(config))
         self._write_environment(env)
@@ -205,6 +216,7 @@ class RunFolder:
         checkpoint (``<run>/checkpoints/<file>`` -> ``<run>/config.yaml``)."""
         if not self.is_main:
             return
+        self._open_tensorboard()
         config = plain(config)
         own = self._read_config(self.path)
         earlier = own or self._read_config(Path(checkpoint).parent.parent)
@@ -242,9 +254,16 @@ class RunFolder:
         if self._tensorboard is not None:
             self._tensorboard.close()
             self._tensorboard = None
-        if self._lock is not None:
-            self._lock.close()  # closing the file releases the flock
-            self._lock = None
+        if self._lock_fd is not None:
+            if self._lock_fd in _HELD_LOCKS:  # not in a forked child, which closed it at the fork
+                _HELD_LOCKS.discard(self._lock_fd)
+                os.close(self._lock_fd)  # releases the flock
+            self._lock_fd = None
+
+    def _open_tensorboard(self) -> None:
+        """The event writer, created once the run owns the folder (it writes a file at once)."""
+        if self._tensorboard_wanted and self._tensorboard is None:
+            self._tensorboard = _summary_writer(self.path / "tensorboard")
 
     def _write_config(self, config: dict) -> None:
         """``config.yaml`` from an already plain (YAML-safe) config, atomically."""
@@ -269,6 +288,24 @@ class RunFolder:
             except (ValueError, KeyError, TypeError):
                 continue  # a line cut short by a kill
         atomic_write_text(self.metrics_path, "".join(kept))
+
+
+#: The run-folder locks this process holds (file descriptors).
+_HELD_LOCKS: set[int] = set()
+
+
+def _close_locks_in_child() -> None:
+    """In a forked child (a DataLoader worker): close the inherited lock descriptors. A ``flock``
+    lasts until every descriptor of it is closed, so a worker outliving a killed trainer by a few
+    seconds would otherwise keep the folder locked against its resume."""
+    for fd in _HELD_LOCKS:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD_LOCKS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_locks_in_child)
 
 
 def _changed_keys(old, new, prefix: str = "") -> list[str]:

@@ -197,9 +197,8 @@ class Trainer:
             else:
                 self.load_checkpoint(checkpoint)
                 self.run.write_resume(self.resolved_config, env, checkpoint, self.global_step)
-            if (
-                self.dist.is_main
-            ):  # what a killed checkpoint write left, with or without a checkpoint to resume
+            # what a killed checkpoint write left, with or without a checkpoint to resume
+            if self.dist.is_main:
                 checkpointing.remove_temporaries(self.run.checkpoints)
             self.optimizer.zero_grad(set_to_none=True)
             self._fit_started = time.perf_counter()
@@ -249,10 +248,11 @@ class Trainer:
                 f"epoch {epoch}: processes have {fewest} to {most} iterations; shards must be equal"
             )
         if most == 0:  # else every epoch "trains" nothing and the untrained weights are written
+            size = f" ({len(self.dataset)} in the dataset)" if hasattr(self.dataset, "__len__") else ""
             raise ValueError(
                 f"epoch {epoch}: no samples for {'each of the' if d.distributed else 'the'} "
-                f"{d.world_size} process{'es' if d.distributed else ''} ({len(self.dataset)} in the "
-                "dataset); give more data or use fewer processes"
+                f"{d.world_size} process{'es' if d.distributed else ''}{size}; give more data or use "
+                "fewer processes"
             )
         self._epoch_order = epoch_fingerprint(full)
         iters, start = fewest, self.iteration
@@ -422,6 +422,7 @@ class Trainer:
         # a resume with another lr, weight decay or milestones (or, for CSTrack, a weight decay scaled
         # for another number of processes) trains with them, as config.yaml then says
         recipe = [_settings(group) for group in self.optimizer.param_groups]
+        check_groups_fit(self.optimizer, payload["optimizer"], path)
         self.optimizer.load_state_dict(payload["optimizer"])
         for group, settings in zip(self.optimizer.param_groups, recipe, strict=True):
             group.update(settings)
@@ -454,7 +455,7 @@ class Trainer:
             seed_everything(self.config.seed + self.dist.rank + 7919 * self.epoch)
         log.info("resumed from %s at epoch %d iteration %d", path, self.epoch, self.iteration)
 
-    def _check_same_epoch(self, payload: dict, path) -> None:
+    def _check_same_epoch(self, payload: dict, path: Path) -> None:
         """A mid-epoch resume skips the samples the checkpoint's iterations took: only right with the
         same batch size and the same epoch order (another batch size skipped or repeated samples)."""
         batch_size = payload.get("batch_size", self.config.batch_size)
@@ -462,14 +463,16 @@ class Trainer:
             raise ValueError(
                 f"{path}: a mid-epoch checkpoint of batch size {batch_size} cannot resume with "
                 f"train.batch_size {self.config.batch_size} (its epoch position would skip or repeat "
-                "samples); resume with the same, or from an end-of-epoch checkpoint (epoch-NNN.pt)"
+                "samples); resume with the same, or from an end-of-epoch checkpoint (epoch-NNN.pt) if "
+                "the run has one"
             )
         orders = payload.get("epoch_orders")
         full = self.sampler_factory(self.epoch, self.dist.rank, self.dist.world_size, 0)
         if orders and orders[self.dist.rank] != epoch_fingerprint(full):
             raise ValueError(
                 f"{path}: this run's epoch {self.epoch} is not the one the mid-epoch checkpoint was in "
-                "(the data or the sampler changed); resume from an end-of-epoch checkpoint (epoch-NNN.pt)"
+                "(the data or the sampler changed); resume from an end-of-epoch checkpoint "
+                "(epoch-NNN.pt) if the run has one"
             )
 
     def _process_local_state(self) -> dict:
@@ -479,6 +482,8 @@ class Trainer:
         if local is None or not self.dist.distributed:
             return {}
         parameters = dict(self.model.named_parameters())
+        # only the ones this process has trained (an optimizer state): the others, such as what a
+        # detector-only stage leaves untouched, are the same as rank 0's copy for what they do
         return {
             name: (
                 parameters[name].detach().cpu().clone(),
@@ -488,13 +493,18 @@ class Trainer:
                 },
             )
             for name in local()
+            if self.optimizer.state.get(parameters[name])
         }
 
     def _restore_process_local(self, state: dict) -> None:
-        """This process's own copies back (the model and optimizer states hold rank 0's)."""
+        """This process's own copies back (the model and optimizer states hold rank 0's), of the
+        parameters it still trains alone (a run resumed without ``only_detr`` shares what it kept apart)."""
         parameters = dict(self.model.named_parameters())
+        still_local = set(getattr(self.model, "process_local_parameters", list)())
         with torch.no_grad():
             for name, (value, moments) in state.items():
+                if name not in still_local:
+                    continue
                 parameter = parameters[name]
                 parameter.copy_(value)
                 self.optimizer.state[parameter] = {
@@ -528,6 +538,22 @@ def check_kind(written_by: str | None, kind: str, path: str | Path) -> None:
     if written_by and written_by != kind:
         names = (MODEL_NAMES.get(written_by, written_by), MODEL_NAMES.get(kind, kind))
         raise CheckpointError(f"{path}: a checkpoint of {names[0]} training; this run trains {names[1]}")
+
+
+def check_groups_fit(optimizer: torch.optim.Optimizer, state: dict, path: str | Path) -> None:
+    """Raises `CheckpointError` naming both group lists when a training checkpoint's optimizer groups
+    are not this run's (``train.param_groups`` changed since): torch's own error names neither."""
+    from discmot.io.checkpoints import CheckpointError
+
+    def described(groups) -> list[str]:
+        return [f"{group.get('name', n)} ({len(group['params'])})" for n, group in enumerate(groups)]
+
+    saved, ours = described(state["param_groups"]), described(optimizer.param_groups)
+    if saved != ours:
+        raise CheckpointError(
+            f"{path}: its optimizer groups ({', '.join(saved)} parameters) are not this run's "
+            f"({', '.join(ours)}); was train.param_groups changed since it was written?"
+        )
 
 
 def _settings(group: dict) -> dict:

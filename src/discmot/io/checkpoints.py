@@ -66,7 +66,7 @@ def read_torch(path: str | Path):
         raise CheckpointError(f"{path}: checkpoint file not found")
     if path.stat().st_size == 0:
         raise CheckpointError(f"{path}: not a PyTorch checkpoint that loads safely (the file is empty)")
-    if looks_like_safetensors(path):
+    if looks_like_safetensors(path) and path.suffix.lower() != ".safetensors":
         raise CheckpointError(f"{path}: a safetensors file, not a PyTorch one: name it .safetensors")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)

@@ -27,12 +27,12 @@ def network_input_size(value) -> tuple[int, int] | None:
     """
     if value is None:
         return None
-    pair = [int(side) for side in value.lower().split("x")] if _is_hxw(value) else value
+    pair = value.lower().split("x") if _is_hxw(value) else value
     try:
-        height, width = pair
-        if any(isinstance(side, bool) or int(side) != side for side in pair):
+        height, width = (int(side) if isinstance(side, str) else side for side in pair)
+        if any(isinstance(side, bool) or int(side) != side for side in (height, width)):
             raise ValueError
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"input_size {value!r}: give (height, width): (160, 256) or '160x256'") from None
     if height < 1 or width < 1:
         raise ValueError(f"input_size {value!r}: sides must be positive")
