@@ -215,3 +215,26 @@ def test_mot15_gt_with_world_coordinates_keeps_its_boxes(tmp_path):
     seq = make_sequence(tmp_path / "data", "P", gt)
     done = export_jde([seq], tmp_path / "jde", "p", "train")
     assert done.boxes == 2 and done.identities == 1
+
+
+def test_an_unexpected_class_keeps_the_class_filter_and_is_named(tmp_path, caplog):
+    """One class outside MOT's 1-12 (a 13, or a 0-based numbering) used to switch the filter off for
+    the whole file (read as MOT15's world coordinates): cars and static people became persons."""
+    gt = MOT17_GT + "2,5,70,20,10,20,1,13,1\n"  # line 6: class 13
+    seq = make_sequence(tmp_path / "data", "S", gt)
+    with caplog.at_level("WARNING"):
+        done = export_jde([seq], tmp_path / "jde", "s", "train")
+    assert (done.boxes, done.identities) == (3, 2)  # as MOT17_GT alone: class 7 and 13 rows dropped
+    assert "gt.txt:6: class 13 is none of MOT16/17/20's 1-12" in caplog.text
+
+
+def test_a_sparsely_annotated_sequence_is_warned_about(tmp_path, caplog):
+    seq = make_sequence(tmp_path / "data", "SPARSE", "1,1,0,0,10,10,1,1,1\n", frames=5)
+    with caplog.at_level("WARNING"):
+        export_jde([seq], tmp_path / "jde", "s", "train")
+    assert "SPARSE: only 1 of its 5 frames have a box" in caplog.text
+    caplog.clear()
+    dense = make_sequence(tmp_path / "data", "DENSE", "1,1,0,0,10,10,1,1,1\n2,1,0,0,10,10,1,1,1\n")
+    with caplog.at_level("WARNING"):
+        export_jde([dense], tmp_path / "jde2", "d", "train")
+    assert "frames have a box" not in caplog.text

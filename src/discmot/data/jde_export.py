@@ -11,9 +11,10 @@ Which boxes are kept: rows whose 7th column ("consider") is 0 are dropped, and w
 exists only class 1 (pedestrian in MOT16/17/20; every box in DanceTrack/SportsMOT/BFT and synthetic gt) is
 kept, the rule of the JDE/FairMOT label scripts the CSTrack authors used. MOT15's gt has no class: its
 8th-10th columns are world coordinates, -1 where unknown; a sequence whose 8th column is -1 on every row
-is read that way (only "consider" filters, as the scripts' MOT15 variant does); a column 8 that is not a
-whole number from 1 to 12 on every row is such a coordinate. A sequence that would export no box is an
-error: its images would be listed with empty labels, and the people in them learned as background.
+is read that way (only "consider" filters, as the scripts' MOT15 variant does), and so is a column 8
+that is not a whole number on every row. A class outside MOT's 1-12 is warned about, naming its line.
+A sequence that would export no box is an error: its images would be listed with empty labels, and the
+people in them learned as background; one with boxes on fewer than half its frames is warned about.
 Identities are renumbered 1, 2, 3, ... over the whole split in (sequence name, gt id) order, so two
 sequences' "id 1" never become one identity of the ID classifier; they start at 1 like those scripts'
 labels, because the original's identity mapping (``data.faithful_ids``) reads 0 as "no identity". Every
@@ -86,13 +87,21 @@ def kept_rows(values: np.ndarray) -> np.ndarray:
 
 
 def has_class_column(values: np.ndarray) -> bool:
-    """Whether the 8th column is a class: a whole number from 1 to 12 (MOT16/17/20's classes) on every
-    row. In MOT15's layout it is a world coordinate: -1 where unknown, and in half of its training
-    sequences real positions such as -4.1554."""
+    """Whether the 8th column is a class: a whole number on every row, not -1 on all of them. In
+    MOT15's layout it is a world coordinate: -1 where unknown, and in half of its training sequences
+    real positions such as -4.1554. (A class outside MOT16/17/20's 1-12 does not make the column a
+    coordinate: `odd_class_row` finds it, and only class 1 is kept.)"""
     if values.shape[1] <= CLASS_COLUMN or len(values) == 0:
         return False
     column = values[:, CLASS_COLUMN]
-    return bool(np.all((column == np.round(column)) & (column >= 1) & (column <= MAX_CLASS)))
+    return bool(np.all(column == np.round(column)) and not np.all(column == -1))
+
+
+def odd_class_row(values: np.ndarray) -> int | None:
+    """The first row (0-based) of a class column whose class is not one of MOT16/17/20's 1-12 (a
+    0-based or another dataset's class numbering, where class 1 may not mean pedestrian), else None."""
+    odd = np.flatnonzero((values[:, CLASS_COLUMN] < 1) | (values[:, CLASS_COLUMN] > MAX_CLASS))
+    return int(odd[0]) if len(odd) else None
 
 
 def label_text(boxes: np.ndarray, identities: np.ndarray, width: int, height: int) -> str:
@@ -221,6 +230,14 @@ def _read_sequence(folder: Path) -> _Sequence:
             "%s: no class column (MOT15 layout: world coordinates in column 8), every considered box kept",
             gt.path,
         )
+    elif has_class_column(gt.values) and (row := odd_class_row(gt.values)) is not None:
+        log.warning(
+            "%s:%d: class %d is none of MOT16/17/20's 1-12; only class 1 (pedestrian there) is exported, "
+            "so check what this file's class numbers mean",
+            gt.path,
+            row + 1,
+            int(gt.values[row, CLASS_COLUMN]),
+        )
     table = gt.values[keep]
     outside = boxes_out_of_range(normalised_cxcywh(table[:, 2:6], info.width, info.height))
     if outside.any():
@@ -236,4 +253,19 @@ def _read_sequence(folder: Path) -> _Sequence:
             int(first[1]),
         )
     images = _frame_images(folder, info)
+    _warn_if_mostly_unlabelled(folder, table[~outside], len(images))
     return _Sequence(folder, info, table[~outside], images, len(keep), int(outside.sum()))
+
+
+def _warn_if_mostly_unlabelled(folder: Path, rows: np.ndarray, frames: int) -> None:
+    """Every image is exported and trained on, so a sequence annotated on every k-th frame only (or
+    whose boxes stop early) teaches its unlabelled people as background: said, naming it."""
+    labelled = len(np.unique(rows[:, 0])) if len(rows) else 0
+    if rows.size and labelled * 2 < frames:
+        log.warning(
+            "%s: only %d of its %d frames have a box; every frame is exported, and the people in the "
+            "others are learned as background (sparse gt? leave the sequence out or annotate every frame)",
+            folder,
+            labelled,
+            frames,
+        )
