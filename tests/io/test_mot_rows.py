@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from discmot.io.mot import read_results_by_frame, rows_by_frame, write_mot_results
+from discmot.io.mot import (
+    SeqInfo,
+    read_results_by_frame,
+    rows_by_frame,
+    sequence_folders,
+    write_mot_results,
+    write_seqinfo,
+)
 
 
 def test_rows_are_grouped_by_frame_in_file_order():
@@ -91,3 +98,17 @@ def test_a_sequence_with_more_images_than_its_seqlength_says_which_are_not_track
         frames = [k for k, _ in SequenceFrames(tmp_path)]
     assert frames == [1, 2, 3]
     assert "1 image(s) after frame 3, the seqLength of its seqinfo.ini, are not tracked" in caplog.text
+
+
+def test_sequence_folders_name_one_whose_seqinfo_points_elsewhere(tmp_path, caplog):
+    """Training, depth and jde-export read <seq>/img1 (as the original's loaders); a sequence whose
+    seqinfo.ini says imDir=images used to vanish from all three without a word."""
+    (tmp_path / "A" / "img1").mkdir(parents=True)
+    (tmp_path / "B" / "images").mkdir(parents=True)
+    write_seqinfo(tmp_path / "B" / "seqinfo.ini", SeqInfo("B", 3, 30, 64, 48, image_dir="images"))
+    (tmp_path / ".C.tmp" / "img1").mkdir(parents=True)  # half-written: not a sequence
+    (tmp_path / "notes").mkdir()  # neither: left out without a word
+
+    with caplog.at_level("WARNING"):
+        assert sequence_folders(tmp_path) == [tmp_path / "A"]
+    assert caplog.text.count("left out") == 1 and "says imDir=images" in caplog.text

@@ -143,11 +143,12 @@ def _run_jde_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from discmot.data.jde_export import export_jde
+    from discmot.io.mot import sequence_folders
 
     split = Path(args.data_root) / args.split
     if not split.is_dir():
         raise FileNotFoundError(f"{split}: split folder not found (expected <data-root>/<split>/<seq>/img1)")
-    names = args.sequences or sorted(p.name for p in split.iterdir() if (p / "img1").is_dir())
+    names = args.sequences or [folder.name for folder in sequence_folders(split)]
     if not names:
         raise FileNotFoundError(f"{split}: no sequence folders with an img1/ folder")
     missing = [n for n in names if not (split / n / "img1").is_dir()]

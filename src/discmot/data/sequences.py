@@ -36,6 +36,7 @@ from discmot.io.mot import (
     check_unique_ids,
     read_mot_table,
     read_seqinfo,
+    sequence_folders,
     training_frame_images,
 )
 
@@ -166,8 +167,8 @@ def _png_kind(path: Path) -> str:
 
 
 def _sequence_names(base: Path) -> list[str]:
-    """Sequence folders of a split (hidden folders, e.g. half-written ones, are not sequences)."""
-    return sorted(p.name for p in base.iterdir() if not p.name.startswith(".") and (p / "img1").is_dir())
+    """Sequence folders of a split (`discmot.io.mot.sequence_folders`)."""
+    return [folder.name for folder in sequence_folders(base)]
 
 
 def _listdir(folder: Path) -> list[str]:

@@ -25,6 +25,7 @@ from discmot.io.mot import (
     SeqInfo,
     read_seqinfo,
     read_seqinfo_extra,
+    sequence_folders,
     training_frame_images,
     training_image_suffix,
 )
@@ -219,8 +220,7 @@ def sequences_of(data_root: str | Path, split: str | None = None) -> list[Path]:
     base = Path(data_root) / split if split else Path(data_root)
     if not base.is_dir():
         raise ValueError(f"{base}: folder not found")
-    # hidden folders (a half-written `discmot synth` sequence) are not sequences, as for training
-    found = sorted(p for p in base.iterdir() if not p.name.startswith(".") and (p / "img1").is_dir())
+    found = sequence_folders(base)  # as training reads them
     if not found:
         splits = sorted(p.name for p in base.iterdir() if any((q / "img1").is_dir() for q in _folders(p)))
         hint = f" (its split folders: {', '.join(splits)}; pass --split {splits[0]})" if splits else ""

@@ -341,6 +341,34 @@ def read_seqinfo(path: str | Path) -> SeqInfo:
     )
 
 
+def sequence_folders(base: Path) -> list[Path]:
+    """The sequence folders of a split folder, sorted: those with an ``img1/`` folder, the layout
+    training, ``depth`` and ``jde-export`` read (as the original's loaders, which hard-code it). Hidden
+    folders (a half-written ``discmot synth`` sequence) are not sequences. A folder whose seqinfo.ini
+    names another ``imDir`` that exists is left out with a warning naming it, not silently."""
+    found = []
+    for folder in sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if (folder / "img1").is_dir():
+            found.append(folder)
+        elif (image_dir := _other_image_dir(folder)) is not None:
+            log.warning(
+                "%s: left out: its seqinfo.ini says imDir=%s, and training, depth and jde-export read "
+                "img1/ (rename the folder to img1)",
+                folder,
+                image_dir,
+            )
+    return found
+
+
+def _other_image_dir(folder: Path) -> str | None:
+    """The ``imDir`` of ``folder``'s seqinfo.ini when it is not ``img1`` and exists, else None."""
+    try:
+        image_dir = read_seqinfo(folder / "seqinfo.ini").image_dir
+    except MotFormatError:
+        return None
+    return image_dir if image_dir != "img1" and (folder / image_dir).is_dir() else None
+
+
 def numbered_frames(folder: Path, images: Iterable[Path]) -> dict[int, Path]:
     """Frame number -> image among the ``images`` of a sequence's image ``folder``.
 
