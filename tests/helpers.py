@@ -12,9 +12,12 @@ import contextlib
 import importlib
 import io
 import os
+import struct
 from pathlib import Path
 from types import ModuleType
 
+import cv2
+import numpy as np
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -84,3 +87,12 @@ def random_official_checkpoint(path: str | Path, preset_name: str = "dancetrack"
                 tensor.copy_(torch.randn_like(tensor) * 0.02)
         checkpoints.write_official(path, model)
     return model
+
+
+def write_jpeg_turned_by_exif(path: Path, image_bgr: np.ndarray) -> None:
+    """``image_bgr`` as a JPEG whose EXIF orientation (6) tells viewers to turn it 90 degrees clockwise."""
+    jpeg = cv2.imencode(".jpg", image_bgr)[1].tobytes()
+    entry = struct.pack(">HHIHH", 0x0112, 3, 1, 6, 0)  # Orientation, SHORT, count 1, value 6
+    tiff = b"MM\x00\x2a" + struct.pack(">I", 8) + struct.pack(">H", 1) + entry + struct.pack(">I", 0)
+    app1 = b"Exif\x00\x00" + tiff
+    path.write_bytes(jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + jpeg[2:])

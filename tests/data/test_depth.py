@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 
 import cv2
 import numpy as np
@@ -144,3 +145,68 @@ def test_a_bad_later_sequence_stops_the_run_before_any_map_is_written(tmp_path):
     with pytest.raises(FileNotFoundError, match="tiny-train-0001/img1: no image for frame"):
         run_depth(first)
     assert not list((first / "depth").glob("*.png"))
+
+
+class _StandInDepthModel:
+    """What `depth_anything` calls of ``transformers`` (the optional extra, absent in CI): the
+    "depth" it predicts is the image's brightness, so the written map shows the image it was given."""
+
+    class Output:
+        def __init__(self, depth):
+            self.predicted_depth = depth
+
+    config = type("Config", (), {"depth_estimation_type": "relative"})()
+
+    @classmethod
+    def from_pretrained(cls, path, local_files_only):
+        return cls()
+
+    def to(self, device):
+        return self
+
+    def eval(self):
+        return self
+
+    def __call__(self, images):
+        return self.Output(images.mean(dim=-1)[None])  # [1, H, W]
+
+
+class _StandInProcessor:
+    @classmethod
+    def from_pretrained(cls, path, local_files_only):
+        return cls()
+
+    def __call__(self, images, return_tensors):
+        import torch
+
+        tensor = torch.from_numpy(np.ascontiguousarray(images)).float()
+        return type("Inputs", (dict,), {"to": lambda self, device: self})({"images": tensor})
+
+
+def test_depth_anything_reads_frames_as_training_does_ignoring_exif(tmp_path, monkeypatch):
+    """FDTA training reads frames as PIL does, without turning them by their EXIF orientation; the
+    maps came from cv2.imread, which turns them: upside down, or the wrong size, against their frame."""
+    import types
+
+    import helpers
+
+    fake = types.ModuleType("transformers")
+    fake.AutoImageProcessor, fake.AutoModelForDepthEstimation = _StandInProcessor, _StandInDepthModel
+    monkeypatch.setitem(sys.modules, "transformers", fake)
+    sequence = generate_dataset(tmp_path / "data", "tiny", sequences=1, frames=2, seed=3)[0]
+    frame = sequence / "img1" / "00000001.jpg"
+    stored = cv2.imread(str(frame), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    helpers.write_jpeg_turned_by_exif(frame, stored)
+    assert cv2.imread(str(frame)).shape[:2] == stored.shape[1::-1]  # turned by a plain imread
+    (tmp_path / "weights").mkdir()
+
+    status = main(
+        ["depth", "--data-root", str(tmp_path / "data"), "--split", "train", "--estimator", "depth-anything",
+         "--model", str(tmp_path / "weights")]
+    )  # fmt: skip
+
+    assert status == 0
+    written = cv2.imread(str(sequence / "depth" / "00000001.png"), cv2.IMREAD_UNCHANGED)
+    assert written.shape == stored.shape[:2]  # the frame as training reads it (80x128), not turned
+    brightness = cv2.cvtColor(stored, cv2.COLOR_BGR2GRAY).astype(float)
+    assert np.corrcoef(written.ravel(), brightness.ravel())[0, 1] > 0.9

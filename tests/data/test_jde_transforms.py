@@ -6,7 +6,6 @@ the synthetic JDE export.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+import helpers
 from discmot.data.frames import read_rgb
 from discmot.data.jde import JDEIndex
 from discmot.data.jde_transforms import (
@@ -247,15 +247,6 @@ def test_dataset_yields_every_target_of_the_export(synth_index):
     assert total > 0
 
 
-def write_jpeg_turned_by_exif(path: Path, image_bgr: np.ndarray) -> None:
-    """``image_bgr`` as a JPEG whose EXIF orientation (6) tells viewers to turn it 90 degrees clockwise."""
-    jpeg = cv2.imencode(".jpg", image_bgr)[1].tobytes()
-    entry = struct.pack(">HHIHH", 0x0112, 3, 1, 6, 0)  # Orientation, SHORT, count 1, value 6
-    tiff = b"MM\x00\x2a" + struct.pack(">I", 8) + struct.pack(">H", 1) + entry + struct.pack(">I", 0)
-    app1 = b"Exif\x00\x00" + tiff
-    path.write_bytes(jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + jpeg[2:])
-
-
 def test_training_images_are_turned_by_their_exif_orientation_as_cv2_imread_does(tmp_path):
     """The original reads training images with ``cv2.imread``, which applies a JPEG's EXIF orientation;
     FDTA's reader (PIL's way) does not."""
@@ -265,7 +256,7 @@ def test_training_images_are_turned_by_their_exif_orientation_as_cv2_imread_does
     image = index[0].image
     stored = cv2.imread(str(image), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     image.unlink()  # a hard link to the sequence's frame: write a new file, not through the link
-    write_jpeg_turned_by_exif(image, stored)
+    helpers.write_jpeg_turned_by_exif(image, stored)
     width, height = TINY_SIZE
     assert read_rgb(image).shape == (height, width, 3)
     turned = read_rgb(image, exif_orientation=True)

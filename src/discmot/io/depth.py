@@ -165,6 +165,12 @@ def depth_anything(model_path: str | Path, device: str = "cpu") -> SequenceEstim
     try:
         processor = AutoImageProcessor.from_pretrained(model_path, local_files_only=True)
         model = AutoModelForDepthEstimation.from_pretrained(model_path, local_files_only=True)
+    except ImportError as error:  # the image processor needs Pillow, which transformers does not pull in
+        reason = next((line.strip() for line in str(error).splitlines() if line.strip()), "ImportError")
+        raise MissingExtraError(
+            f"the depth-anything estimator needs a package transformers could not import ({reason}); "
+            "pip install 'discmot[depth]'"
+        ) from None
     except OSError as error:
         reason = str(error).splitlines()[0] if str(error) else error.__class__.__name__
         raise FileNotFoundError(f"{model_path}: not a Depth Anything model folder ({reason})") from None
@@ -174,16 +180,15 @@ def depth_anything(model_path: str | Path, device: str = "cpu") -> SequenceEstim
             "relative one (inverse depth, larger = nearer)"
         )
     model = model.to(device).eval()
+    from discmot.data.frames import read_rgb
 
     def estimate(sequence: Path, stems: list[str] | None = None) -> Iterator[tuple[str, np.ndarray]]:
         stems = stems or _frame_stems(sequence)
         suffix = training_image_suffix(_seqinfo(sequence))
         for stem in stems:
-            path = sequence / "img1" / f"{stem}{suffix}"
-            image = cv2.imread(str(path))
-            if image is None:
-                raise ValueError(f"{path}: cannot be read as an image")
-            image = image[:, :, ::-1]
+            # read as FDTA training reads it (EXIF orientation ignored, as PIL does): a map of the
+            # turned image would be upside down or the wrong size against the frame it teaches
+            image = read_rgb(sequence / "img1" / f"{stem}{suffix}")
             with torch.inference_mode():
                 inputs = processor(images=image, return_tensors="pt").to(device)
                 predicted = model(**inputs).predicted_depth[None]
