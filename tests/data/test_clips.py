@@ -24,8 +24,10 @@ from discmot.data.clips import (
     ClipDataset,
     ClipSampler,
     SequenceIndex,
+    can_give_clips,
     clip_sampler_factory,
     collate_clips,
+    warn_sequences_without_clips,
 )
 from discmot.data.frames import FrameReadError, read_depth
 from discmot.data.id_tables import build_id_tables
@@ -217,6 +219,26 @@ def test_illegal_frames_are_never_sampled(tmp_path):
     assert clips and all(4 not in c.frames and 8 not in c.frames for c in clips)
     with pytest.raises(ValueError, match=f"no legal clip.*Legal frames: {index[0].name}: 14 of 16 frames$"):
         ClipSampler(index, 16).clips()
+
+
+def test_a_sequence_that_gives_no_clip_is_named_when_others_train(tmp_path, caplog):
+    """gt on every 5th frame makes no clip (frames at most 4 apart must all be annotated): the
+    sequence used to be left out of training without a word while the others trained."""
+    generate_dataset(tmp_path, "tiny", split="train", sequences=2, frames=16, seed=1)
+    gt = sorted((tmp_path / "train").glob("*/gt/gt.txt"))[1]
+    rows = gt.read_text().splitlines()
+    gt.write_text("\n".join(r for r in rows if int(r.split(",")[0]) % 5 == 1) + "\n")
+    index = SequenceIndex.from_root(tmp_path, "train")
+
+    assert [can_give_clips(r, 4, 4) for r in index.records] == [True, False]
+    assert can_give_clips(index.records[1], 4, 5)  # frames 1, 6, 11, 16: a step of 5 would do
+    used = {clip.sequence for epoch in range(3) for clip in ClipSampler(index, 4, epoch=epoch).clips()}
+    assert used == {0}
+    with caplog.at_level("WARNING"):
+        warn_sequences_without_clips(index, 4, 4)
+    sparse = index.records[1].name
+    assert "1 sequence(s) give no training clip of 4 frames" in caplog.text
+    assert f"{sparse} (4 of 16 frames legal)" in caplog.text
 
 
 # --------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ built, so a bad dataset fails before the first step, not in the middle of an epo
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 from collections.abc import Iterator
@@ -22,6 +23,8 @@ from discmot.data.frames import FrameReadError, read_depth, read_rgb
 from discmot.data.id_tables import IdTables, build_id_tables
 from discmot.data.sequences import SequenceIndex, SequenceRecord
 from discmot.data.transforms import AugmentConfig, ClipFrames, augment_clip, resize_for_eval
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "Clip",
@@ -150,6 +153,36 @@ class ClipSampler:
 
     def __len__(self) -> int:
         return max(len(self.shard()) - self.start, 0)
+
+
+def can_give_clips(record: SequenceRecord, sample_length: int, max_interval: int) -> bool:
+    """Whether some start and step (1..``max_interval``, capped as the sampler caps it) give a clip of
+    legal frames only: a sequence for which none does never trains (gt on every 5th frame, too short)."""
+    if record.static:
+        return bool(record.legal[0])
+    length = record.length
+    for start in range(length - sample_length + 1):
+        room = (length - start - 1) // (sample_length - 1) if sample_length > 1 else max_interval
+        for step in range(1, min(max_interval, room) + 1):
+            if record.legal[start : start + step * (sample_length - 1) + 1 : step].all():
+                return True
+    return False
+
+
+def warn_sequences_without_clips(index: SequenceIndex, sample_length: int, max_interval: int) -> None:
+    """Names the sequences that give no clip (when others do; with none, `ClipSampler.clips` fails),
+    so that a sparsely annotated one is not silently left out of training."""
+    idle = [r for r in index.records if not can_give_clips(r, sample_length, max_interval)]
+    if idle and len(idle) < len(index.records):
+        log.warning(
+            "%d sequence(s) give no training clip of %d frames (every frame of a clip needs 1 to 300 boxes "
+            "with unique ids, frames at most %d apart) and are not trained on: %s",
+            len(idle),
+            sample_length,
+            max_interval,
+            ", ".join(f"{r.name} ({int(r.legal.sum())} of {r.length} frames legal)" for r in idle[:5])
+            + (f", and {len(idle) - 5} more" if len(idle) > 5 else ""),
+        )
 
 
 def clip_sampler_factory(index: SequenceIndex, sample_length: int, max_interval: int = 4, seed: int = 1025):

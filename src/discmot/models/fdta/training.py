@@ -257,7 +257,14 @@ def fdta_setup(
     """
     from dataclasses import asdict
 
-    from discmot.data.clips import ClipConfig, ClipDataset, SequenceIndex, clip_sampler_factory, collate_clips
+    from discmot.data.clips import (
+        ClipConfig,
+        ClipDataset,
+        SequenceIndex,
+        clip_sampler_factory,
+        collate_clips,
+        warn_sequences_without_clips,
+    )
     from discmot.engine.run_folder import file_record
     from discmot.engine.train import TrainSetup
 
@@ -278,6 +285,7 @@ def fdta_setup(
         log.info("%s: %s", where, describe_index(index))
         warn_frames_beyond_queries(index, model_config.detr.num_queries)
         warn_upscaling(index, clip_config.augment.scales)
+        warn_sequences_without_clips(index, clip_config.sample_length, clip_config.max_interval)
         return TrainSetup(
             model=FDTATraining(model, step_config),
             step_fn=fdta_step,
