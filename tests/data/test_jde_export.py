@@ -238,3 +238,12 @@ def test_a_sparsely_annotated_sequence_is_warned_about(tmp_path, caplog):
     with caplog.at_level("WARNING"):
         export_jde([dense], tmp_path / "jde2", "d", "train")
     assert "frames have a box" not in caplog.text
+
+
+def test_a_sequence_name_that_training_would_rewrite_is_refused(tmp_path):
+    """CSTrack training derives a label path by replacing 'images' anywhere in the image's entry (the
+    original's rule): cam2_images/... became cam2_labels_with_ids/..., found only when training."""
+    seq = make_sequence(tmp_path / "data", "cam2_images", "1,1,0,0,10,10,1,1,1\n")
+    with pytest.raises(ValueError, match="cam2_images: CSTrack training would look for its labels at"):
+        export_jde([seq], tmp_path / "jde", "s", "train")
+    assert not (tmp_path / "jde").exists()

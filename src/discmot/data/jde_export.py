@@ -38,7 +38,7 @@ from typing import NamedTuple
 import numpy as np
 
 from discmot.data.frames import check_image_size
-from discmot.data.jde import boxes_out_of_range
+from discmot.data.jde import boxes_out_of_range, label_path_for
 from discmot.io.atomic import atomic_write_text, link_or_copy
 from discmot.io.mot import (
     SeqInfo,
@@ -166,6 +166,8 @@ def export_jde(sequences: Iterable[Path], out: str | Path, name: str, split: str
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out}: a file, not a folder for the JDE layout (--out)")
     read = [_read_sequence(folder) for folder in sorted({Path(s) for s in sequences})]
+    for sequence in read:
+        _check_label_path(sequence.folder, sequence.images[0][1], split)
     empty = [s for s in read if not len(s.table)]
     if empty:  # its images would be listed with empty labels: the people in them trained as background
         raise ValueError(f"no box to export from {empty[0].folder}: {_why_no_box(empty[0])}; {NO_BOX_ADVICE}")
@@ -191,6 +193,20 @@ def export_jde(sequences: Iterable[Path], out: str | Path, name: str, split: str
     identities = next_identity - 1
     log.info("%s: %d images, %d boxes, %d identities", list_file, len(listed), boxes, identities)
     return JDEExport(list_file, len(listed), boxes, identities)
+
+
+def _check_label_path(folder: Path, image: Path, split: str) -> None:
+    """CSTrack training finds a label by replacing ``images`` and ``.jpg``/``.png`` anywhere in the
+    image's list entry (the original's rule, `label_path_for`): a sequence or split name holding one of
+    them would send it to another file, so it is refused before anything is written."""
+    entry = f"images/{split}/{folder.name}/img1/{image.name}"
+    expected = f"labels_with_ids/{split}/{folder.name}/img1/{image.stem}.txt"
+    if label_path_for(entry) != expected:
+        raise ValueError(
+            f"{folder}: CSTrack training would look for its labels at {label_path_for(entry)}, not "
+            f"{expected}: it replaces 'images', '.jpg' and '.png' anywhere in an image's path (as the "
+            "original does); rename the sequence (or split) folder"
+        )
 
 
 def _why_no_box(sequence: _Sequence) -> str:
