@@ -735,3 +735,19 @@ def test_the_format_hint_fits_the_case(tmp_path):
         FileNotFoundError, match=r"no \.jpg frames; .*no seqinfo.ini.* add a seqinfo.ini with imExt"
     ):
         training_frame_images(folder / "img1", None, info_path)
+
+
+def test_upper_case_jpg_frames_are_told_to_be_renamed(tmp_path):
+    """Frames named .JPG under imExt=.JPG: the hint spoke of seqinfo's imExt and of PNG frames."""
+    root = fresh_tiny(tmp_path)
+    folder = next((root / "train").iterdir())
+    for image in (folder / "img1").glob("*.jpg"):
+        image.rename(image.with_suffix(".JPG"))
+    info_path = folder / "seqinfo.ini"
+    info_path.write_text(info_path.read_text().replace("imExt=.jpg", "imExt=.JPG"))
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"read as \.jpg \(seqinfo.ini's imExt=\.JPG: any but \.png is read as \.jpg\) and this "
+        r"folder has \.JPG images: rename them to <frame>\.jpg",
+    ):
+        SequenceIndex.from_root(root, "train")

@@ -456,13 +456,20 @@ def _other_format_hint(image_dir: Path, suffix: str, info: SeqInfo | None) -> st
     others = sorted(s for s in suffixes if s.lower() in IMAGE_SUFFIXES and s != suffix)
     if not others:
         return ""
-    if info is None:
+    if suffix == ".jpg" and all(o.lower() in (".jpg", ".jpeg") for o in others):  # .JPG, .jpeg: a name
+        remedy = f"rename them to <frame>{suffix} (the original's loaders build that name)"
+    elif info is None:
         remedy = "add a seqinfo.ini with imExt=.png for PNG frames, or convert them to .jpg"
     elif suffix == ".png":
         remedy = "correct imExt in seqinfo.ini"
     else:
         remedy = "set imExt=.png in seqinfo.ini for PNG frames, or convert them to .jpg"
-    where = "seqinfo.ini's imExt" if info is not None else "no seqinfo.ini: .jpg"
+    if info is None:
+        where = "no seqinfo.ini: .jpg"
+    elif info.image_ext == suffix:
+        where = "seqinfo.ini's imExt"
+    else:
+        where = f"seqinfo.ini's imExt={info.image_ext}: any but .png is read as .jpg"
     found = ", ".join(others)
     return f"; the frames are read as {suffix} ({where}) and this folder has {found} images: {remedy}"
 
