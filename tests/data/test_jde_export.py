@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+import helpers
 from discmot.cli import main as cli_main
 from discmot.data.jde import read_image_list, read_labels
 from discmot.data.jde_export import export_jde
@@ -247,3 +248,16 @@ def test_a_sequence_name_that_training_would_rewrite_is_refused(tmp_path):
     with pytest.raises(ValueError, match="cam2_images: CSTrack training would look for its labels at"):
         export_jde([seq], tmp_path / "jde", "s", "train")
     assert not (tmp_path / "jde").exists()
+
+
+def test_frames_turned_by_their_exif_orientation_are_warned_about(tmp_path, caplog):
+    """CSTrack training reads a frame turned by its EXIF orientation (cv2.imread, as the original), the
+    gt is in the stored pixels: every box was misplaced without a word."""
+    seq = make_sequence(tmp_path / "data", "S", "1,1,0,0,10,10,1,1,1\n2,1,0,0,10,10,1,1,1\n")
+    first = seq / "img1" / "000001.jpg"
+    stored = cv2.imread(str(first))
+    stored[:10] = 200  # not symmetric: a turned copy differs
+    helpers.write_jpeg_turned_by_exif(first, stored)
+    with caplog.at_level("WARNING"):
+        export_jde([seq], tmp_path / "jde", "s", "train")
+    assert "000001.jpg: its EXIF orientation turns it" in caplog.text

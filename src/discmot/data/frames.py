@@ -87,6 +87,14 @@ def _truncation(raw: bytes) -> str | None:
     return None
 
 
+def turned_by_exif(image: Path) -> bool:
+    """Whether ``image``'s EXIF orientation turns or mirrors it when read as ``cv2.imread`` reads it
+    (two decodes of one image: meant for the first frame of a sequence)."""
+    plain = _decode(Path(image), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    turned = _decode(Path(image), cv2.IMREAD_COLOR)
+    return plain.shape != turned.shape or not np.array_equal(plain, turned)
+
+
 def check_image_size(image: Path, width: int | None, height: int | None, seqinfo: Path) -> None:
     """Requires ``image`` to be ``width x height`` as ``seqinfo`` says (``None``: not given, not checked).
 

@@ -37,7 +37,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from discmot.data.frames import check_image_size
+from discmot.data.frames import check_image_size, turned_by_exif
 from discmot.data.jde import boxes_out_of_range, label_path_for
 from discmot.io.atomic import atomic_write_text, link_or_copy
 from discmot.io.mot import (
@@ -148,6 +148,13 @@ def _frame_images(folder: Path, info: SeqInfo) -> list[tuple[int, Path]]:
         raise ValueError(f"{folder / 'seqinfo.ini'}: seqLength={info.length}: no frames to export")
     images = frame_images(image_dir, paths, info.length, folder / "seqinfo.ini")
     check_image_size(images[0], info.width, info.height, folder / "seqinfo.ini")
+    if turned_by_exif(images[0]):
+        log.warning(
+            "%s: its EXIF orientation turns it; CSTrack training reads frames turned (the original's "
+            "cv2.imread) while gt boxes, like seqinfo.ini's size, are usually in the stored pixels: "
+            "re-save the frames without the orientation tag, or the boxes will be misplaced",
+            images[0],
+        )
     return list(enumerate(images, start=1))
 
 
