@@ -751,3 +751,14 @@ def test_upper_case_jpg_frames_are_told_to_be_renamed(tmp_path):
         r"folder has \.JPG images: rename them to <frame>\.jpg",
     ):
         SequenceIndex.from_root(root, "train")
+
+
+def test_an_empty_frames_folder_without_seqinfo_says_so(tmp_path):
+    """Without seqinfo.ini the length is the number of images: 0 made the gt's first line the error."""
+    root = fresh_tiny(tmp_path)
+    folder = next((root / "train").iterdir())
+    (folder / "seqinfo.ini").unlink()
+    for image in (folder / "img1").iterdir():
+        image.unlink()
+    with pytest.raises(FileNotFoundError, match=r"img1: no \.jpg frames$"):
+        SequenceIndex.from_root(root, "train")

@@ -443,7 +443,7 @@ def training_frame_images(image_dir: Path, info: SeqInfo | None, seqinfo: Path) 
         images = frame_images(image_dir, image_dir.glob(f"*{suffix}"), info and info.length, seqinfo)
     except FileNotFoundError as error:
         raise FileNotFoundError(f"{error}{_other_format_hint(image_dir, suffix, info)}") from None
-    if not images and _other_format_hint(image_dir, suffix, info):  # no seqinfo.ini: no length to miss
+    if not images:  # no seqinfo.ini: no length to miss a frame of, and an empty folder has none
         raise FileNotFoundError(
             f"{image_dir}: no {suffix} frames{_other_format_hint(image_dir, suffix, info)}"
         )
