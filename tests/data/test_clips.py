@@ -600,7 +600,7 @@ def test_badly_formatted_depth_is_rejected_before_training_starts(tmp_path, kind
         cv2.imwrite(str(depth), grey.astype(np.uint16) * 257)
     expected = "8-bit RGB" if kind == "colour-mapped" else "16-bit grey"
     with pytest.raises(
-        FrameReadError, match=f"{depth}.*single-channel PNGs, this one is {expected}"
+        FrameReadError, match=f"{depth}.*single-channel PNGs of their image's size, this one is {expected}"
     ) as error:
         ClipDataset(SequenceIndex.from_root(root, "train"), ClipConfig(sample_length=3, augment=SMALL))
     # the colour-map explanation only where it applies
@@ -611,6 +611,16 @@ def test_badly_formatted_depth_is_rejected_before_training_starts(tmp_path, kind
     )
     with pytest.raises(FrameReadError, match=f"{depth}.*single-channel"):
         read_depth(depth, dataset.index[0].image_files[1], grey.shape)
+
+
+def test_depth_maps_of_another_size_are_rejected_before_training_starts(tmp_path):
+    """A set made at another size (or from EXIF-turned frames) failed mid-epoch, at its first use."""
+    root = fresh_tiny(tmp_path)
+    for depth in (root / "train").glob("*/depth/*.png"):
+        grey = cv2.imread(str(depth), cv2.IMREAD_UNCHANGED)
+        cv2.imwrite(str(depth), cv2.resize(grey, (grey.shape[0], grey.shape[1])))  # turned: h x w swapped
+    with pytest.raises(FrameReadError, match=r"00000001.png: .* this one is 80x128, its image 128x80"):
+        ClipDataset(SequenceIndex.from_root(root, "train"), ClipConfig(sample_length=3, augment=SMALL))
 
 
 def test_broken_sequence_folders_are_named(tmp_path):

@@ -323,8 +323,8 @@ def _require_depth_files(index: SequenceIndex) -> None:
         coloured = kind.endswith(("RGB", "RGBA", "palette", "alpha"))
         why = "a colour-mapped depth image cannot be used: regenerate them" if coloured else "regenerate them"
         raise FrameReadError(
-            f"{depth}: depth maps must be 8-bit single-channel PNGs, this one is {kind} ({len(bad)} such "
-            f"map(s) in all; {why} with `discmot depth`)"
+            f"{depth}: depth maps must be 8-bit single-channel PNGs of their image's size, this one is "
+            f"{kind} ({len(bad)} such map(s) in all; {why} with `discmot depth`)"
         )
 
 

@@ -151,19 +151,34 @@ class SequenceIndex:
         for record in self.records:
             for frame in range(len(record.image_files)):
                 depth = record.depth_file(frame)
-                if (kind := _png_kind(depth)) != "8-bit grey":
+                kind, size = _png_header(depth)
+                if kind != "8-bit grey":
                     bad.append((depth, kind))
+                elif frame == 0 and size != (image_size := _image_size(record.image_files[0])):
+                    # a whole set made at another size (or from EXIF-turned frames), found mid-epoch
+                    # otherwise; each later frame's map is checked against its image when read
+                    bad.append((depth, f"{size[0]}x{size[1]}, its image {image_size[0]}x{image_size[1]}"))
         return bad
 
 
-def _png_kind(path: Path) -> str:
-    """``"8-bit grey"``, another bit depth / colour type, or ``"not a PNG"``, from the IHDR chunk."""
+def _png_header(path: Path) -> tuple[str, tuple[int, int] | None]:
+    """``("8-bit grey", (width, height))``, another bit depth / colour type, or ``("not a PNG", None)``,
+    from the IHDR chunk."""
     with path.open("rb") as handle:
         head = handle.read(26)
     if len(head) < 26 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
-        return "not a PNG"
+        return "not a PNG", None
     colour = {0: "grey", 2: "RGB", 3: "palette", 4: "grey + alpha", 6: "RGBA"}.get(head[25], "unknown colour")
-    return f"{head[24]}-bit {colour}"
+    size = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    return f"{head[24]}-bit {colour}", size
+
+
+def _image_size(image: Path) -> tuple[int, int]:
+    """``(width, height)`` of a frame as training reads it (EXIF orientation ignored, as PIL does)."""
+    from discmot.data.frames import read_rgb
+
+    height, width = read_rgb(image).shape[:2]
+    return width, height
 
 
 def _sequence_names(base: Path) -> list[str]:
