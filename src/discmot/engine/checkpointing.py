@@ -10,7 +10,9 @@ ever looks at. Names say where training resumes:
   checkpoint of this kind survives once a later checkpoint is complete.
 
 The content is a dict of tensors and plain values (model, optimizer, schedule, scaler, EMA, positions,
-every rank's RNG states, the resolved config); it loads with ``torch.load(weights_only=True)``.
+the batch size, every rank's RNG states, epoch order fingerprint and process-local parameters, the
+resolved config); it loads with ``torch.load(weights_only=True)``. The ``check_*`` functions say in one
+line why a checkpoint cannot resume a run (another model, another model shape, other optimizer groups).
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ import contextlib
 import json
 import logging
 import re
+import zlib
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from discmot.engine.run_folder import plain
 from discmot.io.atomic import atomic_open
@@ -137,3 +141,58 @@ def write_weights(
 
     metadata = {"train_config": json.dumps(plain(train_config)), **(extra or {})}
     write_safetensors(path, module, model_config, kind, metadata)
+
+
+# --------------------------------------------------------------------------------------------------
+# Does a checkpoint fit the run resuming from it?
+
+
+def check_kind(written_by: str | None, kind: str, path: str | Path) -> None:
+    """Raises `CheckpointError` naming both models when a training checkpoint is another model's."""
+    from discmot.io.checkpoints import CheckpointError
+    from discmot.models.registry import MODEL_NAMES
+
+    if written_by and written_by != kind:
+        names = (MODEL_NAMES.get(written_by, written_by), MODEL_NAMES.get(kind, kind))
+        raise CheckpointError(f"{path}: a checkpoint of {names[0]} training; this run trains {names[1]}")
+
+
+def check_groups_fit(optimizer: torch.optim.Optimizer, state: dict, path: str | Path) -> None:
+    """Raises `CheckpointError` naming both group lists when a training checkpoint's optimizer groups
+    are not this run's (``train.param_groups`` changed since): torch's own error names neither."""
+    from discmot.io.checkpoints import CheckpointError
+
+    def described(groups) -> list[str]:
+        return [f"{group.get('name', n)} ({len(group['params'])})" for n, group in enumerate(groups)]
+
+    saved, ours = described(state["param_groups"]), described(optimizer.param_groups)
+    if saved != ours:
+        raise CheckpointError(
+            f"{path}: its optimizer groups ({', '.join(saved)} parameters) are not this run's "
+            f"({', '.join(ours)}); was train.param_groups changed since it was written?"
+        )
+
+
+def recipe_settings(group: dict) -> dict:
+    """An optimizer group's settings, without its parameters and the learning rates its schedule sets."""
+    return {k: v for k, v in group.items() if k not in ("params", "lr", "initial_lr")}
+
+
+def epoch_fingerprint(indices) -> int:
+    """CRC-32 of one process's sample order in an epoch (what a mid-epoch resume must find again):
+    dataset indices, or whatever a sampler factory yields (FDTA's clips), by their ``repr``."""
+    return zlib.crc32(repr(list(indices)).encode())
+
+
+def check_state_fits(model: nn.Module, state, path: str | Path) -> None:
+    """Raises `CheckpointError` in one line when a training checkpoint's model state does not fit
+    ``model`` (the recipe or its ``--set model...`` changed since the checkpoint was written)."""
+    from discmot.io.checkpoints import CheckpointError, compare_state
+
+    problems = compare_state(model, state)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise CheckpointError(
+            f"{path}: its model does not fit this run's, was the recipe or a --set model.* changed since "
+            f"it was written? {problems[0]}{more}"
+        )

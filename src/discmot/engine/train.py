@@ -27,7 +27,6 @@ import logging
 import math
 import sys
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
@@ -147,7 +146,7 @@ class Trainer:
         self.run = RunFolder(run_dir, self.dist.is_main, config.tensorboard)
         self.epoch = self.iteration = self.global_step = self.optimizer_steps = 0
         self._last_checkpoint_step = 0
-        self._epoch_order: int | None = None  # `epoch_fingerprint` of the epoch in progress
+        self._epoch_order: int | None = None  # `checkpointing.epoch_fingerprint` of the epoch in progress
         seed_everything(config.seed + self.dist.rank)
 
     def _build_optimizer(self, param_groups: Callable[[nn.Module], list[dict]]) -> torch.optim.Optimizer:
@@ -254,7 +253,7 @@ class Trainer:
                 f"{d.world_size} process{'es' if d.distributed else ''}{size}; give more data or use "
                 "fewer processes"
             )
-        self._epoch_order = epoch_fingerprint(full)
+        self._epoch_order = checkpointing.epoch_fingerprint(full)
         iters, start = fewest, self.iteration
         indices = (
             full if start == 0 else self.sampler_factory(epoch, d.rank, d.world_size, start * c.batch_size)
@@ -415,14 +414,14 @@ class Trainer:
     def load_checkpoint(self, path: str | Path) -> None:
         """Restores everything `save_checkpoint` wrote (RNG states last, for this process's rank)."""
         payload = checkpointing.read_checkpoint(path)
-        check_kind(payload.get("model_kind"), self.model_kind, path)
-        check_state_fits(self.model, payload["model"], path)
+        checkpointing.check_kind(payload.get("model_kind"), self.model_kind, path)
+        checkpointing.check_state_fits(self.model, payload["model"], path)
         self.model.load_state_dict(payload["model"])
         # The optimizer's state (moments) comes from the checkpoint, its settings from this run's recipe:
         # a resume with another lr, weight decay or milestones (or, for CSTrack, a weight decay scaled
         # for another number of processes) trains with them, as config.yaml then says
-        recipe = [_settings(group) for group in self.optimizer.param_groups]
-        check_groups_fit(self.optimizer, payload["optimizer"], path)
+        recipe = [checkpointing.recipe_settings(group) for group in self.optimizer.param_groups]
+        checkpointing.check_groups_fit(self.optimizer, payload["optimizer"], path)
         self.optimizer.load_state_dict(payload["optimizer"])
         for group, settings in zip(self.optimizer.param_groups, recipe, strict=True):
             group.update(settings)
@@ -438,7 +437,7 @@ class Trainer:
             if self.iteration != 0:
                 self._check_same_epoch(payload, path)
             restore_rng_state(payload["rng"][self.dist.rank], self.device)
-            local = payload.get("process_local")  # absent in checkpoints written before 2026-11-24
+            local = payload.get("process_local")  # absent in older checkpoints
             if local:
                 self._restore_process_local(local[self.dist.rank])
         elif self.iteration != 0:
@@ -468,7 +467,7 @@ class Trainer:
             )
         orders = payload.get("epoch_orders")
         full = self.sampler_factory(self.epoch, self.dist.rank, self.dist.world_size, 0)
-        if orders and orders[self.dist.rank] != epoch_fingerprint(full):
+        if orders and orders[self.dist.rank] != checkpointing.epoch_fingerprint(full):
             raise ValueError(
                 f"{path}: this run's epoch {self.epoch} is not the one the mid-epoch checkpoint was in "
                 "(the data or the sampler changed); resume from an end-of-epoch checkpoint "
@@ -528,57 +527,6 @@ class Trainer:
         path = self.run.path / "model.safetensors"
         checkpointing.write_weights(path, module, self.model_kind, self.model_config, self.config, extra)
         return path
-
-
-def check_kind(written_by: str | None, kind: str, path: str | Path) -> None:
-    """Raises `CheckpointError` naming both models when a training checkpoint is another model's."""
-    from discmot.io.checkpoints import CheckpointError
-    from discmot.models.registry import MODEL_NAMES
-
-    if written_by and written_by != kind:
-        names = (MODEL_NAMES.get(written_by, written_by), MODEL_NAMES.get(kind, kind))
-        raise CheckpointError(f"{path}: a checkpoint of {names[0]} training; this run trains {names[1]}")
-
-
-def check_groups_fit(optimizer: torch.optim.Optimizer, state: dict, path: str | Path) -> None:
-    """Raises `CheckpointError` naming both group lists when a training checkpoint's optimizer groups
-    are not this run's (``train.param_groups`` changed since): torch's own error names neither."""
-    from discmot.io.checkpoints import CheckpointError
-
-    def described(groups) -> list[str]:
-        return [f"{group.get('name', n)} ({len(group['params'])})" for n, group in enumerate(groups)]
-
-    saved, ours = described(state["param_groups"]), described(optimizer.param_groups)
-    if saved != ours:
-        raise CheckpointError(
-            f"{path}: its optimizer groups ({', '.join(saved)} parameters) are not this run's "
-            f"({', '.join(ours)}); was train.param_groups changed since it was written?"
-        )
-
-
-def _settings(group: dict) -> dict:
-    """An optimizer group's settings, without its parameters and the learning rates its schedule sets."""
-    return {k: v for k, v in group.items() if k not in ("params", "lr", "initial_lr")}
-
-
-def epoch_fingerprint(indices) -> int:
-    """CRC-32 of one process's sample order in an epoch (what a mid-epoch resume must find again):
-    dataset indices, or whatever a sampler factory yields (FDTA's clips), by their ``repr``."""
-    return zlib.crc32(repr(list(indices)).encode())
-
-
-def check_state_fits(model: nn.Module, state, path: str | Path) -> None:
-    """Raises `CheckpointError` in one line when a training checkpoint's model state does not fit
-    ``model`` (the recipe or its ``--set model...`` changed since the checkpoint was written)."""
-    from discmot.io.checkpoints import CheckpointError, compare_state
-
-    problems = compare_state(model, state)
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise CheckpointError(
-            f"{path}: its model does not fit this run's, was the recipe or a --set model.* changed since "
-            f"it was written? {problems[0]}{more}"
-        )
 
 
 def peak_rss_mib() -> float | None:
