@@ -210,3 +210,31 @@ def test_depth_anything_reads_frames_as_training_does_ignoring_exif(tmp_path, mo
     assert written.shape == stored.shape[:2]  # the frame as training reads it (80x128), not turned
     brightness = cv2.cvtColor(stored, cv2.COLOR_BGR2GRAY).astype(float)
     assert np.corrcoef(written.ravel(), brightness.ravel())[0, 1] > 0.9
+
+
+def test_depth_anything_without_an_image_package_is_the_missing_extra_error(tmp_path, monkeypatch, capsys):
+    """transformers' image processor needs Pillow, which transformers does not install: a traceback."""
+    import types
+
+    class NeedsPillow(_StandInProcessor):
+        @classmethod
+        def from_pretrained(cls, path, local_files_only):
+            raise ImportError("\nAutoImageProcessor requires the PIL library but it was not found.\nmore")
+
+    fake = types.ModuleType("transformers")
+    fake.AutoImageProcessor, fake.AutoModelForDepthEstimation = NeedsPillow, _StandInDepthModel
+    monkeypatch.setitem(sys.modules, "transformers", fake)
+    generate_dataset(tmp_path / "data", "tiny", sequences=1, frames=1, seed=3)
+    (tmp_path / "weights").mkdir()
+
+    status = main(
+        ["depth", "--data-root", str(tmp_path / "data"), "--split", "train", "--estimator", "depth-anything",
+         "--model", str(tmp_path / "weights")]
+    )  # fmt: skip
+
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1
+    assert (
+        "(AutoImageProcessor requires the PIL library but it was not found.); pip install 'discmot[depth]'"
+        in err
+    )

@@ -219,14 +219,21 @@ def test_mot15_gt_with_world_coordinates_keeps_its_boxes(tmp_path):
 
 
 def test_an_unexpected_class_keeps_the_class_filter_and_is_named(tmp_path, caplog):
-    """One class outside MOT's 1-12 (a 13, or a 0-based numbering) used to switch the filter off for
+    """One class outside MOT's 1-13 (a 14, or a 0-based numbering) used to switch the filter off for
     the whole file (read as MOT15's world coordinates): cars and static people became persons."""
-    gt = MOT17_GT + "2,5,70,20,10,20,1,13,1\n"  # line 6: class 13
+    gt = MOT17_GT + "2,5,70,20,10,20,1,14,1\n"  # line 6: class 14
     seq = make_sequence(tmp_path / "data", "S", gt)
     with caplog.at_level("WARNING"):
         done = export_jde([seq], tmp_path / "jde", "s", "train")
-    assert (done.boxes, done.identities) == (3, 2)  # as MOT17_GT alone: class 7 and 13 rows dropped
-    assert "gt.txt:6: class 13 is none of MOT16/17/20's 1-12" in caplog.text
+    assert (done.boxes, done.identities) == (3, 2)  # as MOT17_GT alone: class 7 and 14 rows dropped
+    assert "gt.txt:6: class 14 is none of MOTChallenge's 1-13" in caplog.text
+    assert "EXIF" not in caplog.text and "frames have a box" not in caplog.text  # no false alarm
+
+
+def test_zero_based_classes_are_named_when_nothing_is_exported(tmp_path):
+    seq = make_sequence(tmp_path / "data", "Z", "1,1,0,0,10,10,1,0,1\n2,1,0,0,10,10,1,0,1\n")
+    with pytest.raises(ValueError, match=r"a class other than 1 \(pedestrian\).* classes: 0\)"):
+        export_jde([seq], tmp_path / "jde", "z", "train")
 
 
 def test_a_sparsely_annotated_sequence_is_warned_about(tmp_path, caplog):

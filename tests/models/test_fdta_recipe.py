@@ -179,6 +179,20 @@ def test_cli_train_reports_a_missing_split(tmp_path, capsys):
     assert "split folder not found" in capsys.readouterr().err
 
 
+def test_training_setup_names_a_sequence_that_gives_no_clip(tmp_path, caplog):
+    """`fdta_setup` says which sequences are not trained on (gt on every 5th frame: no clip)."""
+    from discmot.models.fdta.training import fdta_setup
+
+    root = tmp_path / "data"
+    generate_dataset(root, "tiny", split="train", sequences=2, frames=12, seed=2)
+    gt = root / "train" / "tiny-train-0001" / "gt" / "gt.txt"
+    gt.write_text("".join(r + "\n" for r in gt.read_text().splitlines() if int(r.split(",")[0]) % 5 == 1))
+    recipe = load_recipe("tiny", ["clips.sample_length=3"])
+    with caplog.at_level("WARNING"):
+        fdta_setup(recipe.model, root, recipe.split, recipe.clips, recipe.step)(None)
+    assert "train/tiny-train-0001 (3 of 12 frames legal)" in caplog.text
+
+
 def test_several_split_folders_train_together(tmp_path, capsys):
     """``split: [train, val]`` (the original's DATASET_SPLITS; what a test-server submission trains on)."""
     from discmot.models.fdta.training import fdta_setup

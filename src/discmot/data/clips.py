@@ -172,7 +172,8 @@ def can_give_clips(record: SequenceRecord, sample_length: int, max_interval: int
 def warn_sequences_without_clips(index: SequenceIndex, sample_length: int, max_interval: int) -> None:
     """Names the sequences that give no clip (when others do; with none, `ClipSampler.clips` fails),
     so that a sparsely annotated one is not silently left out of training."""
-    idle = [r for r in index.records if not can_give_clips(r, sample_length, max_interval)]
+    # still images (CrowdHuman) are left out: one with no box, or over 300, is not a sparse sequence
+    idle = [r for r in index.records if not r.static and not can_give_clips(r, sample_length, max_interval)]
     if idle and len(idle) < len(index.records):
         log.warning(
             "%d sequence(s) give no training clip of %d frames (every frame of a clip needs 1 to 300 boxes "
@@ -324,7 +325,8 @@ def _require_depth_files(index: SequenceIndex) -> None:
         why = "a colour-mapped depth image cannot be used: regenerate them" if coloured else "regenerate them"
         raise FrameReadError(
             f"{depth}: depth maps must be 8-bit single-channel PNGs of their image's size, this one is "
-            f"{kind} ({len(bad)} such map(s) in all; {why} with `discmot depth`)"
+            f"{kind} ({len(bad)} such map(s) found, sizes checked on each sequence's first; {why} with "
+            "`discmot depth`)"
         )
 
 

@@ -87,6 +87,12 @@ def _truncation(raw: bytes) -> str | None:
     return None
 
 
+def stored_size(image: Path) -> tuple[int, int]:
+    """``(width, height)`` of an image's stored pixels, as training reads it (EXIF orientation ignored)."""
+    height, width = _decode(Path(image), cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION).shape[:2]
+    return width, height
+
+
 def turned_by_exif(image: Path) -> bool:
     """Whether ``image``'s EXIF orientation turns or mirrors it when read as ``cv2.imread`` reads it
     (two decodes of one image: meant for the first frame of a sequence)."""

@@ -12,7 +12,7 @@ exists only class 1 (pedestrian in MOT16/17/20; every box in DanceTrack/SportsMO
 kept, the rule of the JDE/FairMOT label scripts the CSTrack authors used. MOT15's gt has no class: its
 8th-10th columns are world coordinates, -1 where unknown; a sequence whose 8th column is -1 on every row
 is read that way (only "consider" filters, as the scripts' MOT15 variant does), and so is a column 8
-that is not a whole number on every row. A class outside MOT's 1-12 is warned about, naming its line.
+that is not a whole number on every row. A class outside MOT's 1-13 is warned about, naming its line.
 A sequence that would export no box is an error: its images would be listed with empty labels, and the
 people in them learned as background; one with boxes on fewer than half its frames is warned about.
 Identities are renumbered 1, 2, 3, ... over the whole split in (sequence name, gt id) order, so two
@@ -55,8 +55,8 @@ log = logging.getLogger(__name__)
 #: gt columns (0-based) of the "consider" flag and the class.
 CONSIDER_COLUMN, CLASS_COLUMN = 6, 7
 PEDESTRIAN_CLASS = 1
-#: The largest MOT16/17/20 class id (12: occluder full); a column 8 beyond 1..12 is no class column.
-MAX_CLASS = 12
+#: The largest MOTChallenge class id (13: crowd, added for MOT20; TrackEval's table has 1-13).
+MAX_CLASS = 13
 #: What a JDE list may name: the original derives label paths by replacing ``.jpg``/``.png`` (spec §6.1).
 IMAGE_SUFFIXES = (".jpg", ".png")
 #: What the no-box error advises.
@@ -89,7 +89,7 @@ def kept_rows(values: np.ndarray) -> np.ndarray:
 def has_class_column(values: np.ndarray) -> bool:
     """Whether the 8th column is a class: a whole number on every row, not -1 on all of them. In
     MOT15's layout it is a world coordinate: -1 where unknown, and in half of its training sequences
-    real positions such as -4.1554. (A class outside MOT16/17/20's 1-12 does not make the column a
+    real positions such as -4.1554. (A class outside MOTChallenge's 1-13 does not make the column a
     coordinate: `odd_class_row` finds it, and only class 1 is kept.)"""
     if values.shape[1] <= CLASS_COLUMN or len(values) == 0:
         return False
@@ -98,7 +98,7 @@ def has_class_column(values: np.ndarray) -> bool:
 
 
 def odd_class_row(values: np.ndarray) -> int | None:
-    """The first row (0-based) of a class column whose class is not one of MOT16/17/20's 1-12 (a
+    """The first row (0-based) of a class column whose class is not one of MOTChallenge's 1-13 (a
     0-based or another dataset's class numbering, where class 1 may not mean pedestrian), else None."""
     odd = np.flatnonzero((values[:, CLASS_COLUMN] < 1) | (values[:, CLASS_COLUMN] > MAX_CLASS))
     return int(odd[0]) if len(odd) else None
@@ -151,8 +151,8 @@ def _frame_images(folder: Path, info: SeqInfo) -> list[tuple[int, Path]]:
     if turned_by_exif(images[0]):
         log.warning(
             "%s: its EXIF orientation turns it; CSTrack training reads frames turned (the original's "
-            "cv2.imread) while gt boxes, like seqinfo.ini's size, are usually in the stored pixels: "
-            "re-save the frames without the orientation tag, or the boxes will be misplaced",
+            "cv2.imread), and the boxes are misplaced unless the gt was drawn on the turned picture: "
+            "re-save the frames without the orientation tag if it is in the stored pixels",
             images[0],
         )
     return list(enumerate(images, start=1))
@@ -180,7 +180,7 @@ def export_jde(sequences: Iterable[Path], out: str | Path, name: str, split: str
         raise ValueError(f"no box to export from {empty[0].folder}: {_why_no_box(empty[0])}; {NO_BOX_ADVICE}")
     listed: list[str] = []
     boxes, next_identity = 0, 1
-    for folder, info, table, images, _, _ in read:
+    for folder, info, table, images, *_ in read:
         gt_ids = np.unique(table[:, 1].astype(np.int64))
         identities = np.searchsorted(gt_ids, table[:, 1].astype(np.int64)) + next_identity
         next_identity += len(gt_ids)
@@ -221,9 +221,11 @@ def _why_no_box(sequence: _Sequence) -> str:
         return "its gt file has no rows"
     if sequence.outside:
         return f"each of its {sequence.outside} considered box(es) lies wholly outside its frame"
+    classes = ", ".join(str(c) for c in sequence.classes[:5])
+    found = f" (its considered rows' classes: {classes})" if classes else ""
     return (
         f"every gt row has consider=0 or a class other than {PEDESTRIAN_CLASS} (pedestrian) in its 7th/8th "
-        "column"
+        f"column{found}"
     )
 
 
@@ -236,6 +238,7 @@ class _Sequence(NamedTuple):
     images: list[tuple[int, Path]]
     gt_rows: int
     outside: int = 0  # considered boxes left out: wholly outside the frame
+    classes: tuple[int, ...] = ()  # the classes of its considered rows (with a class column)
 
 
 def _read_sequence(folder: Path) -> _Sequence:
@@ -255,7 +258,7 @@ def _read_sequence(folder: Path) -> _Sequence:
         )
     elif has_class_column(gt.values) and (row := odd_class_row(gt.values)) is not None:
         log.warning(
-            "%s:%d: class %d is none of MOT16/17/20's 1-12; only class 1 (pedestrian there) is exported, "
+            "%s:%d: class %d is none of MOTChallenge's 1-13; only class 1 (pedestrian there) is exported, "
             "so check what this file's class numbers mean",
             gt.path,
             row + 1,
@@ -277,7 +280,16 @@ def _read_sequence(folder: Path) -> _Sequence:
         )
     images = _frame_images(folder, info)
     _warn_if_mostly_unlabelled(folder, table[~outside], len(images))
-    return _Sequence(folder, info, table[~outside], images, len(keep), int(outside.sum()))
+    classes = _considered_classes(gt.values)
+    return _Sequence(folder, info, table[~outside], images, len(keep), int(outside.sum()), classes)
+
+
+def _considered_classes(values: np.ndarray) -> tuple[int, ...]:
+    """The distinct classes of the rows not marked consider=0 (none without a class column)."""
+    if not has_class_column(values):
+        return ()
+    considered = values[values[:, CONSIDER_COLUMN] != 0]
+    return tuple(int(c) for c in np.unique(considered[:, CLASS_COLUMN]))
 
 
 def _warn_if_mostly_unlabelled(folder: Path, rows: np.ndarray, frames: int) -> None:

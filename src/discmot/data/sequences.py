@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from discmot.data.frames import check_image_size
+from discmot.data.frames import check_image_size, stored_size
 from discmot.data.transforms import MAX_BOXES_PER_FRAME
 from discmot.io.mot import (
     FRAME,
@@ -154,9 +154,14 @@ class SequenceIndex:
                 kind, size = _png_header(depth)
                 if kind != "8-bit grey":
                     bad.append((depth, kind))
-                elif frame == 0 and size != (image_size := _image_size(record.image_files[0])):
+                elif (
+                    frame == 0
+                    and not record.static
+                    and size != (image_size := stored_size(record.image_files[0]))
+                ):
                     # a whole set made at another size (or from EXIF-turned frames), found mid-epoch
-                    # otherwise; each later frame's map is checked against its image when read
+                    # otherwise; one decode a sequence (a still image's map, and each later frame's, is
+                    # checked against its image when read)
                     bad.append((depth, f"{size[0]}x{size[1]}, its image {image_size[0]}x{image_size[1]}"))
         return bad
 
@@ -171,14 +176,6 @@ def _png_header(path: Path) -> tuple[str, tuple[int, int] | None]:
     colour = {0: "grey", 2: "RGB", 3: "palette", 4: "grey + alpha", 6: "RGBA"}.get(head[25], "unknown colour")
     size = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
     return f"{head[24]}-bit {colour}", size
-
-
-def _image_size(image: Path) -> tuple[int, int]:
-    """``(width, height)`` of a frame as training reads it (EXIF orientation ignored, as PIL does)."""
-    from discmot.data.frames import read_rgb
-
-    height, width = read_rgb(image).shape[:2]
-    return width, height
 
 
 def _sequence_names(base: Path) -> list[str]:

@@ -466,7 +466,7 @@ def _other_format_hint(image_dir: Path, suffix: str, info: SeqInfo | None) -> st
         remedy = "set imExt=.png in seqinfo.ini for PNG frames, or convert them to .jpg"
     if info is None:
         where = "no seqinfo.ini: .jpg"
-    elif info.image_ext == suffix:
+    elif info.image_ext == suffix or suffix == ".png":  # imExt=PNG, png: read as .png too
         where = "seqinfo.ini's imExt"
     else:
         where = f"seqinfo.ini's imExt={info.image_ext}: any but .png is read as .jpg"
