@@ -180,15 +180,19 @@ def test_two_process_resume_restores_each_process_own_parameters(tmp_path):
     checkpoint: a 2-process run stopped after epoch 1 and resumed ends as the uninterrupted one. Before,
     every rank got rank 0's copy back, and the shared weights came out different."""
     args = ("--global-batch", "8", "--samples", "32", "--local-head", "--deterministic")
-    whole = _start(tmp_path / "whole", *args, "--epochs", "3", nproc=2)
+    whole = _start(tmp_path / "whole", *args, "--epochs", "4", nproc=2)
     _finish(whole)
+    # resumed from epoch 0's checkpoint (no head trained yet), epoch 1's (rank 1's not yet) and epoch 2's
+    # (both trained)
     _finish(_start(tmp_path / "cut", *args, "--epochs", "1", nproc=2))
+    _finish(_start(tmp_path / "cut", *args, "--epochs", "2", "--resume", nproc=2))
     _finish(_start(tmp_path / "cut", *args, "--epochs", "3", "--resume", nproc=2))
+    _finish(_start(tmp_path / "cut", *args, "--epochs", "4", "--resume", nproc=2))
 
     expected, resumed = _weights(tmp_path / "whole"), _weights(tmp_path / "cut")
     for key, value in expected.items():
         assert torch.equal(resumed[key], value), f"{key} differs after the 2-process resume"
-    payload = checkpointing.read_checkpoint(tmp_path / "cut" / "checkpoints" / "epoch-002.pt")
+    payload = checkpointing.read_checkpoint(tmp_path / "cut" / "checkpoints" / "epoch-003.pt")
     heads = [state["local.weight"][0] for state in payload["process_local"]]
     assert len(heads) == 2 and not torch.equal(*heads)  # two different heads, both kept
 

@@ -375,9 +375,9 @@ class Trainer:
 
     def save_checkpoint(self, name: str) -> Path:
         """Every process hands over its RNG states; rank 0 writes the checkpoint atomically and prunes."""
-        # every process's own state: RNGs, its epoch order, the parameters it trains alone
+        # every process's own state: RNGs, its epoch order, the parameters it trains as its own copy
         rng, orders, local = zip(
-            *gather_objects((capture_rng_state(self.device), self._epoch_order, self._process_local_state())),
+            *gather_objects((capture_rng_state(self.device), self._epoch_order, self._own_copies())),
             strict=True,
         )
         path = self.run.checkpoints / name
@@ -474,15 +474,19 @@ class Trainer:
                 "(epoch-NNN.pt) if the run has one"
             )
 
-    def _process_local_state(self) -> dict:
-        """``{name: (value, optimizer state)}`` of the parameters this process trains alone (DDP leaves
-        them out: FDTA's Identity Adapter MLP); empty with one process, where the model state has them."""
-        local = getattr(self.model, "process_local_parameters", None)
-        if local is None or not self.dist.distributed:
-            return {}
+    def _own_copy_names(self) -> list[str]:
+        """The parameters this process trains as its own copy (the model's ``own_copy_parameters()``,
+        else its ``process_local_parameters()``: those DDP leaves out); none with one process."""
+        model = self.model
+        names = getattr(model, "own_copy_parameters", None) or getattr(
+            model, "process_local_parameters", None
+        )
+        return names() if names is not None and self.dist.distributed else []
+
+    def _own_copies(self) -> dict:
+        """``{name: (value, optimizer state or {})}`` of this process's own copies, untrained ones too
+        (FDTA's MLP is initialised per process and first trained in epoch 1)."""
         parameters = dict(self.model.named_parameters())
-        # only the ones this process has trained (an optimizer state): the others, such as what a
-        # detector-only stage leaves untouched, are the same as rank 0's copy for what they do
         return {
             name: (
                 parameters[name].detach().cpu().clone(),
@@ -491,21 +495,23 @@ class Trainer:
                     for k, v in self.optimizer.state.get(parameters[name], {}).items()
                 },
             )
-            for name in local()
-            if self.optimizer.state.get(parameters[name])
+            for name in self._own_copy_names()
         }
 
     def _restore_process_local(self, state: dict) -> None:
         """This process's own copies back (the model and optimizer states hold rank 0's), of the
-        parameters it still trains alone (a run resumed without ``only_detr`` shares what it kept apart)."""
+        parameters it still trains as its own (a recipe change may have made one shared)."""
         parameters = dict(self.model.named_parameters())
-        still_local = set(getattr(self.model, "process_local_parameters", list)())
+        still_local = set(self._own_copy_names())
         with torch.no_grad():
             for name, (value, moments) in state.items():
                 if name not in still_local:
                     continue
                 parameter = parameters[name]
                 parameter.copy_(value)
+                if not moments:  # not trained here yet: no state, as before the checkpoint
+                    self.optimizer.state.pop(parameter, None)
+                    continue
                 self.optimizer.state[parameter] = {
                     k: v.to(parameter.device) if torch.is_tensor(v) and v.dim() else v
                     for k, v in moments.items()

@@ -93,6 +93,12 @@ class FDTATraining(nn.Module):
             names += [f"model.{n}" for n, _ in self.model.named_parameters() if not n.startswith("detr.")]
         return names
 
+    def own_copy_parameters(self) -> list[str]:
+        """The process-local parameters each process trains as its own copy, which training checkpoints
+        keep per process: the Identity Adapter MLP (none with ``only_detr``, which never trains it; the
+        rest such a stage leaves alone is the same as rank 0's copy for all it does)."""
+        return [] if self.step.only_detr else [f"criterion.{n}" for n, _ in self.criterion.named_parameters()]
+
 
 def normalise(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     """uint8 ``[N, 3, H, W]`` -> ImageNet-normalised float, zero on padding (``masks [N, H, W]``)."""
