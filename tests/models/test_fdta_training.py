@@ -183,6 +183,10 @@ def test_two_processes_under_torchrun_train_with_a_process_local_identity_adapte
     assert load_fdta(tmp_path / "run" / "model.safetensors")
     names = training().process_local_parameters()
     assert names and all(name.startswith("criterion.track_embed.") for name in names)
+    # each process's copy goes into the checkpoints (a resume continues it), except in a detector-only
+    # stage, which never trains it
+    assert training().own_copy_parameters() == names
+    assert training(StepConfig(only_detr=True)).own_copy_parameters() == []
 
 
 def test_only_detr_trains_the_detector_alone(data_root):
