@@ -7,6 +7,8 @@ import logging
 import math
 import sys
 
+from discmot.io.atomic import is_plain_folder_name
+
 log = logging.getLogger("discmot")
 
 
@@ -151,6 +153,6 @@ def cosine_threshold(text: str) -> float:
 
 def folder_name(text: str) -> str:
     """A plain folder name (a split): no path separators, not ``.`` or ``..``, not empty."""
-    if not text or text in (".", "..") or "/" in text or "\\" in text:
+    if not is_plain_folder_name(text):
         raise argparse.ArgumentTypeError(f"expected a plain folder name such as train or val, got {text!r}")
     return text

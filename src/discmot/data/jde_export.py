@@ -76,12 +76,13 @@ class JDEExport:
     identities: int
 
 
-def kept_rows(values: np.ndarray) -> np.ndarray:
-    """Boolean mask of the gt rows that become training boxes (see the module docstring)."""
+def kept_rows(values: np.ndarray, class_column: bool | None = None) -> np.ndarray:
+    """Boolean mask of the gt rows that become training boxes (see the module docstring);
+    ``class_column``: `has_class_column` of ``values`` when already known."""
     keep = np.ones(len(values), bool)
     if values.shape[1] > CONSIDER_COLUMN:
         keep &= values[:, CONSIDER_COLUMN] != 0
-    if has_class_column(values):
+    if has_class_column(values) if class_column is None else class_column:
         keep &= values[:, CLASS_COLUMN] == PEDESTRIAN_CLASS
     return keep
 
@@ -186,14 +187,14 @@ def export_jde(sequences: Iterable[Path], out: str | Path, name: str, split: str
         next_identity += len(gt_ids)
         frames = table[:, 0].astype(np.int64)
         for frame, image in images:
-            relative = Path("images") / split / folder.name / "img1" / image.name
-            link_or_copy(image, out / relative)
+            entry, label_entry = _entries(split, folder, image)
+            link_or_copy(image, out / entry)
             rows = frames == frame
-            label = out / "labels_with_ids" / split / folder.name / "img1" / f"{image.stem}.txt"
+            label = out / label_entry
             label.parent.mkdir(parents=True, exist_ok=True)
             text = label_text(table[rows, 2:6], identities[rows], info.width, info.height)
             atomic_write_text(label, text)
-            listed.append(relative.as_posix())
+            listed.append(entry)
             boxes += int(rows.sum())
     list_file = out / f"{name}.{split}"
     atomic_write_text(list_file, "\n".join(listed) + "\n")
@@ -202,12 +203,17 @@ def export_jde(sequences: Iterable[Path], out: str | Path, name: str, split: str
     return JDEExport(list_file, len(listed), boxes, identities)
 
 
+def _entries(split: str, folder: Path, image: Path) -> tuple[str, str]:
+    """An exported image's list entry and its label file, both relative to the export folder."""
+    within = f"{split}/{folder.name}/img1"
+    return f"images/{within}/{image.name}", f"labels_with_ids/{within}/{image.stem}.txt"
+
+
 def _check_label_path(folder: Path, image: Path, split: str) -> None:
     """CSTrack training finds a label by replacing ``images`` and ``.jpg``/``.png`` anywhere in the
     image's list entry (the original's rule, `label_path_for`): a sequence or split name holding one of
     them would send it to another file, so it is refused before anything is written."""
-    entry = f"images/{split}/{folder.name}/img1/{image.name}"
-    expected = f"labels_with_ids/{split}/{folder.name}/img1/{image.stem}.txt"
+    entry, expected = _entries(split, folder, image)
     if label_path_for(entry) != expected:
         raise ValueError(
             f"{folder}: CSTrack training would look for its labels at {label_path_for(entry)}, not "
@@ -238,7 +244,7 @@ class _Sequence(NamedTuple):
     images: list[tuple[int, Path]]
     gt_rows: int
     outside: int = 0  # considered boxes left out: wholly outside the frame
-    classes: tuple[int, ...] = ()  # the classes of its considered rows (with a class column)
+    classes: tuple[int, ...] = ()  # the classes of its considered rows, when it exports no box
 
 
 def _read_sequence(folder: Path) -> _Sequence:
@@ -250,13 +256,14 @@ def _read_sequence(folder: Path) -> _Sequence:
     check_frames(gt, info.length)  # as eval checks a gt file: each error names the file and line
     check_positive_sizes(gt)
     check_unique_ids(gt)
-    keep = kept_rows(gt.values)
-    if len(gt.values) and gt.values.shape[1] > CLASS_COLUMN and not has_class_column(gt.values):
+    class_column = has_class_column(gt.values)
+    keep = kept_rows(gt.values, class_column)
+    if len(gt.values) and gt.values.shape[1] > CLASS_COLUMN and not class_column:
         log.info(
             "%s: no class column (MOT15 layout: world coordinates in column 8), every considered box kept",
             gt.path,
         )
-    elif has_class_column(gt.values) and (row := odd_class_row(gt.values)) is not None:
+    elif class_column and (row := odd_class_row(gt.values)) is not None:
         log.warning(
             "%s:%d: class %d is none of MOTChallenge's 1-13; only class 1 (pedestrian there) is exported, "
             "so check what this file's class numbers mean",
@@ -279,15 +286,15 @@ def _read_sequence(folder: Path) -> _Sequence:
             int(first[1]),
         )
     images = _frame_images(folder, info)
-    _warn_if_mostly_unlabelled(folder, table[~outside], len(images))
-    classes = _considered_classes(gt.values)
-    return _Sequence(folder, info, table[~outside], images, len(keep), int(outside.sum()), classes)
+    table = table[~outside]
+    _warn_if_mostly_unlabelled(folder, table, len(images))
+    # what the no-box error names (a 0-based class numbering): found only for a sequence that needs it
+    classes = _considered_classes(gt.values) if class_column and not len(table) else ()
+    return _Sequence(folder, info, table, images, len(keep), int(outside.sum()), classes)
 
 
 def _considered_classes(values: np.ndarray) -> tuple[int, ...]:
-    """The distinct classes of the rows not marked consider=0 (none without a class column)."""
-    if not has_class_column(values):
-        return ()
+    """The distinct classes (column 8) of the rows not marked consider=0."""
     considered = values[values[:, CONSIDER_COLUMN] != 0]
     return tuple(int(c) for c in np.unique(considered[:, CLASS_COLUMN]))
 

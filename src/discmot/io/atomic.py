@@ -65,6 +65,12 @@ def file_in_the_way(folder: str | os.PathLike | None) -> Path | None:
     return next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
 
 
+def is_plain_folder_name(text: str) -> bool:
+    """A name that stays inside the folder it is joined to (a split, a sequence): not empty, not ``.``
+    or ``..``, no path separator."""
+    return bool(text) and text not in (".", "..") and "/" not in text and "\\" not in text
+
+
 def _temporary_beside(target: Path) -> tuple[int, str]:
     """``mkstemp`` in ``target``'s folder (created if missing); errors name ``target`` or the path in
     the way, not the temporary file."""

@@ -37,7 +37,7 @@ from discmot.data.synth.render import (
     render_frame,
     synth_config,
 )
-from discmot.io.atomic import publish_folder
+from discmot.io.atomic import is_plain_folder_name, publish_folder
 from discmot.io.depth import DepthAccumulator, inverse_depth
 from discmot.io.mot import SeqInfo, read_seqmap, write_seqinfo, write_seqmap
 
@@ -73,7 +73,7 @@ def generate_dataset(
     check_render_request(seed, frames, size)
     if isinstance(sequences, bool) or not isinstance(sequences, int) or sequences < 1:
         raise ValueError(f"sequences must be an integer of at least 1, got {sequences!r}")
-    if not split or split in (".", "..") or "/" in split or "\\" in split:
+    if not is_plain_folder_name(split):
         raise ValueError(f"split must be a plain folder name such as train or val, got {split!r}")
     root = Path(root)
     if root.exists() and not root.is_dir():
