@@ -398,6 +398,7 @@ def test_matrix_figures_name_the_model_and_the_ids_left_out():
         "template id (frame 1)",
         "detection id (frame 2)",
         subtitle="2 ids left out, in one frame only",
+        colorbar_label="cosine similarity",
     )
     assert figures[0].png == plots.encode_png(expected)
 

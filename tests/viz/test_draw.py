@@ -7,10 +7,11 @@ import itertools
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 
 from discmot.structures import Detections, Tracks
-from discmot.viz.draw import TrailHistory, draw_caption, draw_detections, draw_tracks, id_color
+from discmot.viz.draw import TrailHistory, draw_caption, draw_detections, draw_label, draw_tracks, id_color
 
 
 def tracks(ids, boxes, scores=None) -> Tracks:
@@ -19,13 +20,31 @@ def tracks(ids, boxes, scores=None) -> Tracks:
     return Tracks(np.asarray(ids, np.int64), boxes, scores)
 
 
+def lab(bgr_colours) -> np.ndarray:
+    """``[n, 3]`` CIELAB (L in 0..100) of BGR uint8 colours: distances there follow perceived difference."""
+    pixels = np.asarray(bgr_colours, np.float32).reshape(-1, 1, 3) / 255
+    return cv2.cvtColor(pixels, cv2.COLOR_BGR2LAB).reshape(-1, 3)
+
+
 def test_id_colors_are_stable_and_distinct():
-    colors = [id_color(i) for i in range(1, 41)]
-    assert colors == [id_color(i) for i in range(1, 41)]
+    colors = [id_color(i) for i in range(0, 64)]
+    assert colors == [id_color(i) for i in range(0, 64)]
     assert all(len(c) == 3 and all(isinstance(v, int) and 0 <= v <= 255 for v in c) for c in colors)
-    closest = min(np.abs(np.subtract(a, b)).sum() for a, b in itertools.combinations(colors[:12], 2))
-    assert closest > 30  # any dozen consecutive ids are told apart at a glance
-    assert len(set(colors)) == len(colors)
+    assert len(set(colors[1:25])) == 24  # any 24 consecutive ids: 24 colours
+
+
+def test_ids_alive_together_get_clearly_different_colours():
+    # the golden-ratio hues drew ids 5 and 26 both orange, 2, 7, 15 and 23 all green in one crowd of the
+    # demo video, and ids 1 and 14 at 5.5 CIELAB units
+    values = lab([id_color(i) for i in range(64)])
+    for a, b in itertools.combinations(range(64), 2):
+        if b - a < 24:  # ids given out close in time, so often on screen together
+            difference = values[a] - values[b]
+            assert np.linalg.norm(difference) > 28, (a, b)
+            # shades of one hue look alike in a thin line: differ in hue and chroma, not only lightness
+            assert np.linalg.norm(difference * [0.5, 1, 1]) > 27, (a, b)
+    hsv = cv2.cvtColor(np.uint8([id_color(i) for i in range(24)]).reshape(-1, 1, 3), cv2.COLOR_BGR2HSV)
+    assert hsv[..., 2].min() >= 0.8 * 255  # bright enough for a box over a dark street
 
 
 def test_draw_tracks_draws_boxes_in_the_id_colour_and_a_label():
@@ -114,3 +133,45 @@ def test_track_modules_import_no_heavy_libraries():
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def stem_width(image: np.ndarray) -> int:
+    """Widest run of dark pixels across the middle row of the dark text in ``image``."""
+    dark = image.max(axis=2) < 128
+    rows = np.flatnonzero(dark.any(axis=1))
+    widest = run = 0
+    for pixel in dark[(rows[0] + rows[-1]) // 2]:
+        run = run + 1 if pixel else 0
+        widest = max(widest, run)
+    return widest
+
+
+def test_label_strokes_thicken_with_the_frame():
+    # a 1-pixel stroke at 1080p fades when the video is watched shrunk to a window
+    heights = {}
+    for height in (576, 1080, 2160):
+        frame = np.zeros((height, height * 16 // 9, 3), np.uint8)
+        x1, y1, x2, y2 = draw_label(frame, "1", (100, 100), (255, 255, 255))  # black text on white
+        label = frame[y1:y2, x1:x2]
+        text_rows = np.flatnonzero((label.max(axis=2) < 128).any(axis=1))
+        heights[height] = (stem_width(label), text_rows[-1] - text_rows[0] + 1)
+    assert heights[576][0] >= 1
+    for height in (1080, 2160):  # the old fixed stroke: 3 of 24 and 5 of 49 pixels
+        stem, text_height = heights[height]
+        assert stem >= text_height / 7, (height, heights)
+    assert heights[2160][0] > heights[1080][0]
+
+
+def test_labels_stay_inside_the_frame_and_their_box_at_every_size():
+    for height, width in ((160, 256), (1080, 1920)):
+        frame = np.zeros((height, width, 3), np.uint8)
+        # boxes leaving the frame top-left and right, and a corner label at the bottom right
+        x1, y1, x2, y2 = draw_label(frame, "123", (-40, -30), (255, 255, 255))
+        assert 0 <= x1 and 0 <= y1 and x2 < width and y2 < height
+        drawn = frame.any(axis=2)
+        assert not drawn[y2 + 1 :].any() and not drawn[:, x2 + 1 :].any()  # the text stays on its box
+        frame[:] = 0
+        x1, y1, x2, y2 = draw_label(frame, "123", (width - 5, height), (255, 255, 255), above=False)
+        assert 0 <= x1 and 0 <= y1 and x2 < width and y2 < height
+        drawn = frame.any(axis=2)
+        assert not drawn[:y1].any() and not drawn[:, :x1].any()

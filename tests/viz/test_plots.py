@@ -97,3 +97,31 @@ def test_subtitle_goes_under_the_title_and_moves_the_plot_area_down():
 def test_line_plot_draws_nan_as_a_gap():
     line = plots.line_plot({"a": (np.array([1, 2, 3]), np.array([0.1, np.nan, 0.5]))}, "t", "frame", "f")
     assert line.shape == (340, 640, 3)
+
+
+def test_heatmap_colour_bar_is_named_beside_its_ticks():
+    matrix = np.array([[1.0, -1.0], [0.5, 0.0]])
+    plain = plots.heatmap(matrix, [1, 2], [1, 2], "t", "x", "y", cell=40)
+    named = plots.heatmap(matrix, [1, 2], [1, 2], "t", "x", "y", cell=40, colorbar_label="cosine similarity")
+    # right of the bar (80 + 2 * 40 + 25 = 185, 16 wide) and its tick values ("-1", "0", "1": < 25 px)
+    beyond_ticks = slice(185 + 16 + 4 + 30, None)
+    assert not (plain[:, beyond_ticks] < 128).any()  # nothing named what the colours measure
+    ink = np.argwhere((named[:, beyond_ticks] < 128).all(axis=2))
+    assert len(ink) > 100  # the rotated label
+    rows = ink[:, 0]
+    assert rows.max() - rows.min() > 2 * (ink[:, 1].max() - ink[:, 1].min())  # written upwards
+    assert named.shape[1] - (beyond_ticks.start + ink[:, 1].max()) > 5  # and inside the image
+
+
+def test_histogram_legend_names_the_threshold_line():
+    edges = np.linspace(-1, 1, 5)
+    counts = {"a": np.array([0, 1, 0, 3])}
+    with_line = plots.histogram(counts, edges, "t", threshold=0.9)
+    without = plots.histogram(counts, edges, "t")
+    left, top, _, _ = plot_area(without)
+    # the legend's second line (18 pixels under the first, which starts 8 pixels into the plot area)
+    line = (slice(top + 8 + 18, top + 8 + 36), slice(left + 8, left + 120))
+    assert not (without[line] < 128).all(axis=2).any()
+    red = (with_line[line] == plots.RED).all(axis=2).sum()
+    dark = (with_line[line] < 100).all(axis=2).sum()
+    assert red >= 8 and dark > 40  # the dashes in the line's red, and the words

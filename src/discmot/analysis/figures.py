@@ -168,6 +168,7 @@ def _matrix_figure(
         f"template id (frame {t - lag})",
         f"detection id (frame {t})",
         subtitle=left_out_count(similarity),
+        colorbar_label="cosine similarity",
     )
     caption = (
         f"Cosine similarity between the objects of frame {t} (rows) and the track templates, the same "

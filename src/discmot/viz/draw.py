@@ -6,10 +6,8 @@ Boxes come as ``tlwh`` from `discmot.structures`. OpenCV is imported inside the 
 
 from __future__ import annotations
 
-import colorsys
 from collections import deque
 from collections.abc import Sequence
-from functools import lru_cache
 
 import numpy as np
 
@@ -17,17 +15,43 @@ from discmot.structures import Detections, Tracks
 
 #: A label's ``(x1, y1, x2, y2)`` in pixels.
 Rectangle = tuple[int, int, int, int]
-#: Hue step between consecutive ids: the golden ratio spreads any run of ids evenly around the circle.
-GOLDEN_RATIO_CONJUGATE = 0.6180339887498949
+#: Box and label colours (BGR) of consecutive ids. Picked once by greedy farthest-point sampling in
+#: CIELAB, lightness differences counted half (two shades of one hue look alike in a thin box line),
+#: among vivid sRGB colours (HSV saturation >= 0.5, value >= 0.8): any two ids fewer than 24 apart are
+#: more than 28 CIELAB units apart, so neighbours in a crowd, often born close in time, are told apart.
+#: (Golden-ratio hue steps, used before, put ids 1 and 14 at 5.5 units and 2, 7, 15, 23 all in green.)
+ID_COLORS = (
+    (240, 90, 30),
+    (0, 255, 0),
+    (0, 0, 255),
+    (255, 255, 105),
+    (60, 195, 225),
+    (165, 0, 255),
+    (120, 135, 240),
+    (255, 0, 210),
+    (105, 210, 105),
+    (210, 135, 0),
+    (0, 255, 210),
+    (210, 105, 195),
+    (0, 135, 255),
+    (90, 0, 255),
+    (255, 0, 0),
+    (150, 105, 210),
+    (105, 165, 210),
+    (195, 255, 0),
+    (45, 75, 225),
+    (195, 0, 210),
+    (30, 210, 90),
+    (210, 180, 105),
+    (225, 120, 105),
+    (120, 255, 225),
+)
 
 
-@lru_cache(maxsize=4096)
 def id_color(track_id: int) -> tuple[int, int, int]:
-    """A stable, distinct BGR colour for a track id (same id, same colour, in every run)."""
-    hue = (int(track_id) * GOLDEN_RATIO_CONJUGATE) % 1.0
-    saturation = 0.85 if int(track_id) % 2 else 0.65  # alternate to separate hues that land close
-    r, g, b = colorsys.hsv_to_rgb(hue, saturation, 0.95)
-    return int(b * 255), int(g * 255), int(r * 255)
+    """A stable, distinct BGR colour for a track id (same id, same colour, in every run; `ID_COLORS`
+    repeats every 24 ids)."""
+    return ID_COLORS[int(track_id) % len(ID_COLORS)]
 
 
 class TrailHistory:
@@ -105,12 +129,13 @@ def draw_label(
     Returns the label's rectangle ``(x1, y1, x2, y2)``."""
     import cv2
 
-    scale = max(0.4, frame.shape[0] / 1200)
-    (width, height), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    scale, stroke = _font(frame)
+    (width, height), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, stroke)
     box_h = height + baseline + 2
-    x = min(max(corner[0], 0), max(frame.shape[1] - width - 2, 0))
+    # the rectangle spans x..x + width + 2 and y..y + box_h inclusive: its last pixel must be in the frame
+    x = min(max(corner[0], 0), max(frame.shape[1] - width - 3, 0))
     y = corner[1] - box_h if above else corner[1]
-    y = min(max(y, 0), max(frame.shape[0] - box_h, 0))
+    y = min(max(y, 0), max(frame.shape[0] - box_h - 1, 0))
     y = _free_row(x, y, width + 2, box_h, avoid, frame.shape[0])
     cv2.rectangle(frame, (x, y), (x + width + 2, y + box_h), color, cv2.FILLED)
     cv2.putText(
@@ -120,7 +145,7 @@ def draw_label(
         cv2.FONT_HERSHEY_SIMPLEX,
         scale,
         _text_color(color),
-        1,
+        stroke,
         cv2.LINE_AA,
     )
     return x, y, x + width + 2, y + box_h
@@ -152,6 +177,13 @@ def _corners(box) -> tuple[int, int, int, int]:
     return round(x), round(y), round(x + w), round(y + h)
 
 
+def _font(frame: np.ndarray) -> tuple[float, int]:
+    """Label font scale and stroke width for a frame: both grow with its height, so that labels stay
+    legible when a 1080p video is watched shrunk to a window (a 1-pixel stroke fades there)."""
+    scale = max(0.4, frame.shape[0] / 1200)
+    return scale, max(1, round(scale / 0.6))
+
+
 def _line_width(frame: np.ndarray) -> int:
     return max(1, round(min(frame.shape[:2]) / 300))
 
@@ -161,12 +193,19 @@ def draw_caption(frame: np.ndarray, text: str) -> np.ndarray:
     to find a video frame's rows in the results). Returns ``frame`` (drawn in place)."""
     import cv2
 
-    scale = max(0.4, frame.shape[0] / 1200)
-    (width, height), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    scale, stroke = _font(frame)
+    (width, height), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, stroke)
     x, box_h = max(frame.shape[1] - width - 6, 0), height + baseline + 4
     cv2.rectangle(frame, (x, 0), (frame.shape[1], box_h), (32, 32, 32), cv2.FILLED)
     cv2.putText(
-        frame, text, (x + 3, height + 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (235, 235, 235), 1, cv2.LINE_AA
+        frame,
+        text,
+        (x + 3, height + 2),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        scale,
+        (235, 235, 235),
+        stroke,
+        cv2.LINE_AA,
     )
     return frame
 

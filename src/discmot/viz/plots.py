@@ -23,7 +23,7 @@ SERIES_COLORS = ((180, 119, 31), (14, 127, 255), (44, 160, 44), (40, 39, 214), (
 #: Colours of identities in scatter plots (BGR), one per id for up to 20 ids in a plot. The first ten are
 #: matplotlib's tab10; the other ten were picked to keep every pair at least 27 CIELAB units apart (tab20's
 #: light partners of tab10 come within 17 of each other) and none pale against the white background.
-#: `discmot.viz.draw.id_color`, made for video overlays, puts some ids a few degrees of hue apart.
+#: (`discmot.viz.draw.id_color`, made for video overlays, picks vivid colours, some pale on white.)
 ID_PALETTE = (
     (180, 119, 31),
     (14, 127, 255),
@@ -225,6 +225,11 @@ def histogram(
             cv2.line(image, (x, y), (x, min(y + 4, axes.top + axes.height)), RED, 1)
     entries = [(name, SERIES_COLORS[k % len(SERIES_COLORS)]) for k, name in enumerate(fractions)]
     _legend(image, entries, (axes.left + 8, axes.top + 8))
+    if threshold is not None:  # the dashed line's own legend line: a reader of the PNG alone learns it
+        x, y = axes.left + 8, axes.top + 8 + 18 * len(entries) + 6
+        for start in (0, 8):
+            cv2.line(image, (x + start, y), (x + start + 4, y), RED, 1)
+        _text(image, f"threshold {threshold:g}", (x + 18, y + 5))
     return image
 
 
@@ -282,15 +287,17 @@ def heatmap(
     vmax: float = 1.0,
     cell: int | None = None,
     subtitle: str = "",
+    colorbar_label: str = "",
 ) -> np.ndarray:
     """A matrix ``[m, n]`` as coloured cells with row/column labels, the values printed in the cells when
-    they fit, and a colour bar from ``vmin`` to ``vmax`` on the right."""
+    they fit, and a colour bar from ``vmin`` to ``vmax`` on the right, named ``colorbar_label`` (what the
+    colours measure) beside its ticks."""
     import cv2
 
     m, n = matrix.shape
     cell = cell or int(np.clip(360 // max(m, n, 1), 14, 48))
     left, top = 80, 50 + (SUBTITLE_SPACE if subtitle else 0)
-    width = max(left + n * cell + 120, 420)
+    width = max(left + n * cell + max(_colour_bar_width(vmin, vmax, colorbar_label), 120), 420)
     image = _figure((top + m * cell + 70, width), title, subtitle)
     colours = colormap(matrix, vmin, vmax)
     for i in range(m):
@@ -315,12 +322,31 @@ def heatmap(
         _text(image, str(label), (left + j * cell + cell // 2, top + m * cell + 16), align="centre")
     _text(image, xlabel, (left + n * cell // 2, top + m * cell + 40), align="centre")
     _vertical_text(image, ylabel, (14, top + m * cell // 2))
-    _colour_bar(image, (left + n * cell + 25, top), max(m * cell, 100), vmin, vmax)
+    bar_x = left + n * cell + 25
+    label_x = _colour_bar(image, (bar_x, top), max(m * cell, 100), vmin, vmax) + 14
+    if colorbar_label:
+        _vertical_text(image, colorbar_label, (label_x, top + max(m * cell, 100) // 2))
     return image
 
 
-def _colour_bar(image: np.ndarray, corner: tuple[int, int], height: int, vmin: float, vmax: float) -> None:
-    """A vertical colour bar (16 px wide) at ``corner`` with ticks at ``vmin``, the middle and ``vmax``."""
+def _colour_bar_ticks(vmin: float, vmax: float) -> tuple[float, float, float]:
+    return vmax, (vmin + vmax) / 2, vmin
+
+
+def _colour_bar_width(vmin: float, vmax: float, label: str) -> int:
+    """Pixels right of the cells that the colour bar takes: gap, bar, ticks, their values and the label."""
+    import cv2
+
+    ticks = max(
+        cv2.getTextSize(f"{v:g}", cv2.FONT_HERSHEY_SIMPLEX, FONT_SCALE, 1)[0][0]
+        for v in _colour_bar_ticks(vmin, vmax)
+    )
+    return 25 + 23 + ticks + (14 + 10 + 10 if label else 0)
+
+
+def _colour_bar(image: np.ndarray, corner: tuple[int, int], height: int, vmin: float, vmax: float) -> int:
+    """A vertical colour bar (16 px wide) at ``corner`` with ticks at ``vmin``, the middle and ``vmax``.
+    Returns the x just right of its widest tick label."""
     import cv2
 
     x, y = corner
@@ -328,10 +354,15 @@ def _colour_bar(image: np.ndarray, corner: tuple[int, int], height: int, vmin: f
     values = np.linspace(vmax, vmin, height)
     image[y : y + height, x : x + 16] = colormap(values, vmin, vmax)[:, None, :]
     cv2.rectangle(image, (x, y), (x + 16, y + height - 1), BLACK, 1)
-    for value in (vmax, (vmin + vmax) / 2, vmin):
+    right = x + 23
+    for value in _colour_bar_ticks(vmin, vmax):
         ty = y + int(round((vmax - value) / ((vmax - vmin) or 1.0) * (height - 1)))
         cv2.line(image, (x + 16, ty), (x + 20, ty), BLACK, 1)
         _text(image, f"{value:g}", (x + 23, ty + 4))
+        right = max(
+            right, x + 23 + cv2.getTextSize(f"{value:g}", cv2.FONT_HERSHEY_SIMPLEX, FONT_SCALE, 1)[0][0]
+        )
+    return right
 
 
 def id_colors(ids) -> dict[int, tuple[int, int, int]]:
