@@ -8,7 +8,9 @@ Frames are decoded one at a time, never all at once.
 
 Video files are read with PyAV rather than ``cv2.VideoCapture``: PyAV reports a packet that fails to
 decode as an exception, distinct from the end of the stream, while ``VideoCapture.read()`` returns
-``False`` for both and so cannot skip a bad frame and go on. Webcams are read with OpenCV.
+``False`` for both and so cannot skip a bad frame and go on. Webcams are read with OpenCV. Frames are
+those players show: a video's display rotation (phones) is applied, as an image's EXIF orientation is,
+so boxes and results are in the displayed picture's coordinates.
 
 A frame that cannot be decoded mid-stream (a corrupt packet, a truncated or garbage image file) is
 skipped: its number is not yielded, one warning names the source and the frame number, and the
@@ -190,19 +192,32 @@ def read_image(path: str | os.PathLike) -> tuple[np.ndarray | None, str]:
 
 
 class VideoFile(FrameSource):
-    """A video file or stream URL, decoded with PyAV one packet at a time."""
+    """A video file or stream URL, decoded with PyAV one packet at a time.
+
+    Frames are yielded as players show them: a display rotation or mirroring in the file (the display
+    matrix phones write for a portrait video) is applied to each frame, and ``size`` is the displayed
+    ``(width, height)``, so a portrait phone video is tracked upright. The first frame is decoded here
+    to learn it (FFmpeg hands the matrix over with the frames).
+    """
 
     def __init__(self, path: str | os.PathLike):
         self.path = os.fspath(path)
         container = _open_container(self.path)
         with container:
-            stream = container.streams.video[0]
+            stream = _video_stream(container, self.path)
+            self.stream_index = stream.index
             rate = stream.average_rate or stream.guessed_rate
+            width, height = stream.codec_context.width, stream.codec_context.height
+            first = _first_frame(container, stream)
+            if first is not None:
+                width, height = first.width, first.height
+                if _orientation(first, self.path)[0]:  # turned by 90 degrees: width and height swap
+                    width, height = height, width
             super().__init__(
                 name=Path(self.path).stem,
                 location=self.path,
                 fps=float(rate) if rate else None,
-                size=(stream.codec_context.width, stream.codec_context.height),
+                size=(width, height),
                 num_frames=stream.frames or None,
             )
 
@@ -210,7 +225,7 @@ class VideoFile(FrameSource):
         import av
 
         with _open_container(self.path) as container:
-            stream = container.streams.video[0]
+            stream = container.streams[self.stream_index]
             numbering = _FrameNumbering(stream, self.path, self._skip)
             packets = container.demux(stream)
             data_packets = 0
@@ -236,8 +251,88 @@ class VideoFile(FrameSource):
                         numbering.lost(str(error))
                     continue
                 for frame in frames:
-                    yield numbering.next(frame.pts), frame.to_ndarray(format="bgr24")
+                    image = _as_displayed(frame.to_ndarray(format="bgr24"), _orientation(frame, self.path))
+                    yield numbering.next(frame.pts), image
             numbering.finish()
+
+
+#: ``(transpose, flip rows, flip columns)`` turning a decoded frame into the displayed one.
+Orientation = tuple[bool, bool, bool]
+_UPRIGHT: Orientation = (False, False, False)
+
+
+def _first_frame(container, stream, max_packets: int = 64):
+    """The first frame that decodes (within ``max_packets`` packets), or ``None``."""
+    import av
+
+    try:
+        for count, packet in enumerate(container.demux(stream)):
+            with contextlib.suppress(av.FFmpegError):
+                frames = packet.decode()
+                if frames:
+                    return frames[0]
+            if count >= max_packets:
+                return None
+    except av.FFmpegError:
+        return None
+    return None
+
+
+def _orientation(frame, path: str) -> Orientation:
+    """How to turn a decoded PyAV frame upright, from its display matrix (`_UPRIGHT` without one)."""
+    for side_data in frame.side_data:
+        if side_data.type.name == "DISPLAYMATRIX":
+            return _matrix_orientation(bytes(side_data), path)
+    return _UPRIGHT
+
+
+def _matrix_orientation(matrix: bytes, path: str) -> Orientation:
+    """The orientation of FFmpeg's 3x3 display matrix (9 native int32, 16.16 fixed point in its 2x2 part).
+
+    The matrix maps a stored pixel ``(x, y)`` to the displayed ``(a x + c y, b x + d y)`` (plus an
+    offset) with ``a, b, c, d = m[0], m[1], m[3], m[4]``. ``b = c = 0`` keeps the axes (flipped where
+    ``a`` or ``d`` is negative); ``a = d = 0`` swaps them (a turn by 90 degrees, counter-clockwise for
+    ``b < 0 < c``), then ``y' = b x`` flips the rows and ``x' = c y`` the columns where negative. This is
+    what FFmpeg's command line does (``autorotate``); OpenCV applies the rotation but not a mirroring.
+    """
+    a, b, _, c, d = np.frombuffer(matrix, np.int32, count=5).astype(np.float64) / 65536.0
+    tolerance = 1e-3 * max(abs(a), abs(b), abs(c), abs(d), 1e-9)
+    if abs(b) <= tolerance and abs(c) <= tolerance and a and d:
+        return (False, d < 0, a < 0)
+    if abs(a) <= tolerance and abs(d) <= tolerance and b and c:
+        return (True, b < 0, c < 0)
+    _warn_odd_rotation(path, round(float(np.degrees(np.arctan2(-b, a)))))
+    return _UPRIGHT
+
+
+@functools.cache
+def _warn_odd_rotation(path: str, degrees: int) -> None:
+    log.warning(
+        "%s: display rotation of %d degrees is not a multiple of 90; frames are read unturned", path, degrees
+    )
+
+
+def _as_displayed(image: np.ndarray, orientation: Orientation) -> np.ndarray:
+    """``(H, W, 3)`` decoded frame -> the displayed frame (``(W, H, 3)`` when turned by 90 degrees).
+
+    OpenCV's copies rather than numpy's strided views: a 4K frame turns in about 20 ms instead of 65."""
+    import cv2
+
+    if orientation == _UPRIGHT:
+        return image
+    transpose, flip_rows, flip_columns = orientation
+    turns = {
+        (True, True, False): cv2.ROTATE_90_COUNTERCLOCKWISE,
+        (True, False, True): cv2.ROTATE_90_CLOCKWISE,
+        (False, True, True): cv2.ROTATE_180,
+    }
+    if orientation in turns:
+        return cv2.rotate(image, turns[orientation])
+    if transpose:
+        image = cv2.transpose(image)
+    if flip_rows or flip_columns:  # cv2.flip codes: 0 flips the rows (upside down), 1 the columns
+        image = cv2.flip(image, -1 if flip_rows and flip_columns else 0 if flip_rows else 1)
+    return image
 
 
 class _FrameNumbering:
@@ -292,6 +387,17 @@ def _open_container(path: str):
         container.close()
         raise ValueError(f"{path}: cannot open video (it has no video stream)")
     return container
+
+
+def _video_stream(container, path: str):
+    """The video stream FFmpeg's tools would pick (`av_find_best_stream`): not a cover picture, the
+    default one, the one with most frames seen while probing; the first video stream if none stands out.
+    An MKV whose first video stream is its cover image would otherwise be read as a 1-frame video."""
+    streams = container.streams.video
+    best = container.streams.best("video") or streams[0]
+    if len(streams) > 1:
+        log.info("%s: %d video streams; reading stream %d", path, len(streams), best.index)
+    return best
 
 
 def _open_camera_quietly(cv2, index: int):
@@ -354,11 +460,10 @@ class ImageFiles(FrameSource):
 
     @classmethod
     def from_folder(cls, folder: Path, fps: float | None = None) -> ImageFiles:
-        paths = _image_files(folder.iterdir())
+        files = list(folder.iterdir())
+        paths = _image_files(files)
         if not paths:
-            raise ValueError(
-                f"{folder}: cannot open video (a folder with no images: {', '.join(IMAGE_EXTENSIONS)})"
-            )
+            raise ValueError(f"{folder}: cannot open video (a folder with no images: {_what_else(files)})")
         return cls(paths, folder.name, str(folder), fps)
 
     @classmethod
@@ -376,6 +481,23 @@ class ImageFiles(FrameSource):
                 self._skip(frame_number, str(path), reason)
                 continue
             yield frame_number, image
+
+
+#: Suffixes of files a folder given as a source may hold instead of images (for the error message only).
+_VIDEO_NAMES = tuple(".mp4 .m4v .mov .mkv .webm .avi .gif .mts .m2ts .ts .mpg .wmv".split())
+
+
+def _what_else(files: list[Path]) -> str:
+    """Why a folder is no image source: the image suffixes read, and the videos or HEIC photos it holds
+    (a folder of phone videos is a folder of sources, one ``discmot track`` each)."""
+    videos = sorted((p.name for p in files if p.suffix.lower() in _VIDEO_NAMES), key=natural_key)
+    heic = [p.name for p in files if p.suffix.lower() in (".heic", ".heif")]
+    if videos:
+        shown = ", ".join(videos[:3]) + (", ..." if len(videos) > 3 else "")
+        return f"it holds {len(videos)} video(s), {shown}: track each file"
+    if heic:
+        return f"its {len(heic)} HEIC image(s) are not read: convert them to JPEG or PNG"
+    return ", ".join(IMAGE_EXTENSIONS)
 
 
 def _image_files(paths) -> list[Path]:
