@@ -18,15 +18,15 @@ import contextlib
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from discmot.io.atomic import check_writable
-from discmot.io.mot import write_mot_results
+from discmot.io.atomic import atomic_open, check_writable
+from discmot.io.mot import format_mot_rows
 from discmot.io.video import (
     IMAGE_EXTENSIONS,
     FirstFrames,
@@ -78,7 +78,9 @@ def track_source(
         detect: a detector; used when ``detections`` is ``None``.
         embed: a ReID embedder run on each frame's boxes (it replaces precomputed embeddings).
         detections: precomputed detections, or a file for `discmot.trackers.detectors.load_precomputed`.
-        save_txt: results file (rows ``frame,id,x,y,w,h,score,-1,-1,-1``, 1-based frames), written atomically.
+        save_txt: results file (rows ``frame,id,x,y,w,h,score,-1,-1,-1``, 1-based frames), written atomically:
+            rows go to a temporary file beside it as tracking goes (memory does not grow with the video's
+            length), renamed onto it at the end. The source's frame numbers must increase.
         save_video: annotated H.264 MP4 (boxes, ids, trails, a colour per id, the frame number).
         progress: show a progress bar with the frame rate on stderr (``None``: when stderr is a terminal).
         min_score: drop precomputed detections scoring below (detectors apply their own threshold).
@@ -102,10 +104,12 @@ def track_source(
     else:
         _check_inputs(frames, detect, embed, detections, save_video)
     tracker.reset()
-    rows = _Rows()
     interrupted, tracked = False, 0
     start = time.perf_counter()
     with contextlib.ExitStack() as stack:
+        # FDTA and CSTrack write their original code's rows (unrounded boxes, confidence 1, tracker order)
+        results = stack.enter_context(_results_file(save_txt, end_to_end)) if save_txt else None
+        rows = _Rows(frames.location, results)
         writer = stack.enter_context(VideoWriter(save_video, frames.fps, frames.size)) if save_video else None
         bar = stack.enter_context(_progress_bar(frames, progress))
         trails = TrailHistory(trail_length)
@@ -135,9 +139,6 @@ def track_source(
             log.info("%s: stopped at frame %d", frames.name, rows.last_frame)
         if not tracked and not interrupted:  # raised inside: the video writer keeps no empty file
             raise ValueError(f"{frames.location}: no frame could be decoded, nothing was tracked")
-    if save_txt is not None:
-        # FDTA and CSTrack write their original code's rows (unrounded boxes, confidence 1, tracker order)
-        write_mot_results(save_txt, *rows.arrays(), original_format=end_to_end)
     seconds = time.perf_counter() - start
     return _summary(frames, rows, seconds, interrupted, save_txt, save_video)
 
@@ -182,18 +183,45 @@ def track_split(
     if not use_det_files:
         _check_first_frames(sources)  # before any result is written: no mix of new and old results
     check_writable(results / f"{sources[0].folder.name}.txt")
-    for source in sources:
-        folder = source.folder
-        tracker = tracker_factory(tracker_frame_rate(frame_rate, source.fps))
-        precomputed = folder / "det" / det_file if use_det_files else None
-        summary = track_source(
-            source, tracker, detect, embed, precomputed, results / f"{folder.name}.txt", progress=progress
-        )
-        log.debug(
-            "%s: %d frames, %d ids, %.0f fps", folder.name, summary["frames"], summary["ids"], summary["fps"]
-        )
-        summaries[folder.name] = summary
+    try:
+        for source in sources:
+            folder = source.folder
+            tracker = tracker_factory(tracker_frame_rate(frame_rate, source.fps))
+            precomputed = folder / "det" / det_file if use_det_files else None
+            summary = track_source(
+                source, tracker, detect, embed, precomputed, results / f"{folder.name}.txt", progress=progress
+            )
+            log.debug(
+                "%s: %d frames, %d ids, %.0f fps",
+                folder.name,
+                summary["frames"],
+                summary["ids"],
+                summary["fps"],
+            )
+            summaries[folder.name] = summary
+    except BaseException:  # Ctrl-C, SIGTERM, a bad sequence: say what is on disk, then stop as before
+        _say_what_a_stopped_split_left(sources, len(summaries), results)
+        raise
     return summaries
+
+
+def _say_what_a_stopped_split_left(sources: list[SequenceFrames], finished: int, results: Path) -> None:
+    """One log line when a split stops after some sequences finished: their results are complete and
+    kept (an hour of tracking is not thrown away), the sequence that was running left nothing, and files
+    of the later sequences from an earlier run are still there (a mix that `discmot eval` cannot tell)."""
+    if not finished:
+        return
+    stale = sum((results / f"{s.folder.name}.txt").is_file() for s in sources[finished:])
+    earlier = f"; {stale} of the other sequences' files there are from an earlier run" if stale else ""
+    log.warning(
+        "%s: stopped in sequence %s; the results of the %d of %d sequences before it are complete, in %s%s",
+        sources[0].folder.parent,
+        sources[finished].folder.name,
+        finished,
+        len(sources),
+        results,
+        earlier,
+    )
 
 
 def _check_first_frames(sources: list[SequenceFrames]) -> None:
@@ -369,31 +397,122 @@ def _frame_detections(frame_number, image, detect, embed, precomputed, min_score
 
 
 class _Rows:
-    """MOT result rows accumulated frame by frame."""
+    """The tracked frames' counts for the summary, and their rows passed on to a `_ResultsStream`.
 
-    def __init__(self):
-        self.frames: list[np.ndarray] = []
-        self.tracks: list[Tracks] = []
+    Nothing grows with the number of frames: rows go to the stream (which writes them out in chunks) and
+    only the distinct track ids are kept, as a sorted int64 array (8 bytes per id).
+    """
+
+    #: Ids of rows held (as one small array per frame) before they are merged into the distinct ones.
+    merge_rows = 4096
+
+    def __init__(self, location: str, results: _ResultsStream | None = None):
+        self.location, self.results = location, results
         self.last_frame = 0
         self.count = 0
+        self.rows = 0
+        self._ids = np.zeros(0, np.int64)  # distinct ids, sorted
+        self._new_ids: list[np.ndarray] = []  # ids not merged into ``_ids`` yet
+        self._new_count = 0
 
     def add(self, frame_number: int, tracks: Tracks) -> None:
+        """Counts one tracked frame (frame numbers must increase: the rows are written in that order)."""
+        if frame_number <= self.last_frame:
+            raise ValueError(
+                f"{self.location}: frame {frame_number} comes after frame {self.last_frame}; a source's "
+                "frame numbers must increase"
+            )
         self.last_frame = frame_number
         self.count += 1
-        if len(tracks):
-            self.frames.append(np.full(len(tracks), frame_number, np.int64))
-            self.tracks.append(tracks)
+        if not len(tracks):
+            return
+        self.rows += len(tracks)
+        self._new_ids.append(np.asarray(tracks.ids, dtype=np.int64))
+        self._new_count += len(tracks)
+        if self._new_count > max(len(self._ids), self.merge_rows):  # amortised O(log n) a row
+            self._merge_ids()
+        if self.results is not None:
+            self.results.add(frame_number, tracks)
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``frames, ids, boxes, scores`` of every row."""
-        if not self.tracks:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0)
-        return (
-            np.concatenate(self.frames),
-            np.concatenate([t.ids for t in self.tracks]),
-            np.concatenate([t.boxes for t in self.tracks]),
-            np.concatenate([t.scores for t in self.tracks]),
-        )
+    @property
+    def distinct_ids(self) -> int:
+        self._merge_ids()
+        return len(self._ids)
+
+    def _merge_ids(self) -> None:
+        if self._new_ids:
+            self._ids = np.union1d(self._ids, np.concatenate(self._new_ids))
+            self._new_ids, self._new_count = [], 0
+
+
+class _ResultsStream:
+    """MOT result rows written to an open file as tracking goes, a chunk of frames at a time, in the
+    order `discmot.io.mot.write_mot_results` writes them (frames ascending; within a frame by id, or in
+    the tracker's order for ``original_format``), so the file is byte for byte the one it would write.
+
+    A 10-hour video holds about 20 million rows: kept until the end, they took about 90 bytes each, and
+    formatting them all at once about ten times that again.
+    """
+
+    #: Rows held before they are formatted and written.
+    chunk_rows = 2048
+
+    def __init__(self, handle, path: Path, original_format: bool):
+        self.handle, self.path, self.original_format = handle, path, original_format
+        self._frames: list[np.ndarray] = []
+        self._tracks: list[Tracks] = []
+        self._held = 0
+
+    def add(self, frame_number: int, tracks: Tracks) -> None:
+        """Takes one frame's tracks (frames in increasing order)."""
+        self._frames.append(np.full(len(tracks), frame_number, np.int64))
+        self._tracks.append(tracks)
+        self._held += len(tracks)
+        if self._held >= self.chunk_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        """Writes the rows held (the lists are cleared only once written: a Ctrl-C that ends a camera
+        while this formats leaves them for the last flush)."""
+        if not self._tracks:
+            return
+        frames = np.concatenate(self._frames)
+        ids = np.asarray(np.concatenate([t.ids for t in self._tracks]), dtype=np.int64)
+        boxes = np.concatenate([t.boxes for t in self._tracks])
+        scores = np.concatenate([t.scores for t in self._tracks])
+        order = np.argsort(frames, kind="stable") if self.original_format else np.lexsort((ids, frames))
+        text = format_mot_rows(frames[order], ids[order], boxes[order], scores[order], self.original_format)
+        try:
+            self.handle.write(text)
+        except OSError as error:
+            raise _naming(error, self.path) from None
+        self._frames, self._tracks, self._held = [], [], 0
+
+
+@contextlib.contextmanager
+def _results_file(path: str | Path, original_format: bool) -> Iterator[_ResultsStream]:
+    """A `_ResultsStream` into a temporary file beside ``path``, renamed onto it when the block ends
+    without an error (`discmot.io.atomic.atomic_open`); removed otherwise (an error, Ctrl-C on a file,
+    SIGTERM). An error writing it (a full disk) names ``path``, not the temporary file."""
+    path = Path(path)
+    written = False
+    try:
+        with atomic_open(path) as handle:
+            stream = _ResultsStream(handle, path, original_format)
+            yield stream
+            stream.flush()
+            written = True
+    except OSError as error:
+        if not written:  # raised by the tracking loop, or already named by the stream
+            raise
+        raise _naming(error, path) from None  # flushing, syncing or renaming the finished file
+
+
+def _naming(error: OSError, path: Path) -> OSError:
+    """``error`` naming ``path`` when it names no file (a write to an open file names none)."""
+    if error.filename is not None or error.errno is None:
+        return error
+    return type(error)(error.errno, error.strerror, str(path))
 
 
 def _progress_bar(frames: FrameSource, enabled: bool | None):
@@ -460,13 +579,12 @@ def _duration(seconds: float) -> str:
 def _summary(
     frames: FrameSource, rows: _Rows, seconds: float, interrupted: bool, save_txt, save_video
 ) -> dict:
-    ids = np.unique(np.concatenate([t.ids for t in rows.tracks])) if rows.tracks else np.zeros(0)
     return {
         "name": frames.name,
         "frames": rows.count,
         "skipped": list(frames.skipped),
-        "rows": int(sum(len(t) for t in rows.tracks)),
-        "ids": int(len(ids)),
+        "rows": rows.rows,
+        "ids": rows.distinct_ids,
         "seconds": seconds,
         "fps": rows.count / seconds if seconds > 0 else 0.0,
         "interrupted": interrupted,
