@@ -1,4 +1,5 @@
-"""`discmot synth` and `discmot depth`: synthetic datasets and pseudo-depth maps."""
+"""`discmot synth`, `discmot depth` and `discmot jde-export`: synthetic datasets, pseudo-depth maps and
+CSTrack's training lists."""
 
 from __future__ import annotations
 
@@ -119,9 +120,11 @@ def add_jde_export(verbs) -> None:
         "gt/gt.txt, seqinfo.ini): images (hard links), labels_with_ids/ ('0 identity cx cy w h', "
         "normalised) and the list file <out>/<name>.<split>. Boxes with consider flag 0 or a class other "
         "than 1 are dropped; identities are renumbered from 1 over the split, unique across sequences.",
-        epilog="example (then train with data: {datasets: [mot17_train], lists_dir: ., root: .} and "
-        "--data-root datasets/jde):\n  discmot jde-export --data-root datasets/MOT17 --split train "
-        "--out datasets/jde --name mot17",
+        epilog="example (jde-export then prints the command that trains on what it wrote; a recipe file "
+        "says the same with data: {datasets: [mot17_train], lists_dir: ., root: .}):\n"
+        "  discmot jde-export --data-root datasets/MOT17 --split train --out datasets/jde --name mot17\n"
+        "  discmot train --config cstrack_tiny --data-root datasets/jde --set 'data.datasets=[mot17_train]' "
+        "--set data.lists_dir=. --set data.root=.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--data-root", required=True, metavar="DIR", help="dataset root holding <split>/<seq>/")
@@ -157,4 +160,17 @@ def _run_jde_export(args: argparse.Namespace) -> int:
     done = export_jde([split / n for n in names], args.out, args.name, args.split)
     noun = "sequence" if len(names) == 1 else "sequences"
     log.info("%s: from %d %s", done.list_file, len(names), noun)  # export_jde logged the counts
+    print(train_hint(args.out, done.key))
     return 0
+
+
+def train_hint(out: str, key: str) -> str:
+    """The `discmot train` command that trains the CPU-sized CSTrack recipe on an export: its list
+    folder is the data root and the entries are relative to it (``lists_dir`` and ``root`` ``.``), which
+    the recipe's defaults (its synthetic lists) are not, so these flags are what a user must type."""
+    import shlex
+
+    return (
+        f"train with: discmot train --config cstrack_tiny --data-root {shlex.quote(str(out))} "
+        f"--set 'data.datasets=[{key}]' --set data.lists_dir=. --set data.root=."
+    )

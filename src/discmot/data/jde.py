@@ -11,6 +11,7 @@ begins with the file and line at fault. This module imports no torch, so it stay
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -319,3 +320,67 @@ def _read_source(source: JDESource) -> tuple[list[tuple[Path, Path]], list[np.nd
 def _max_identity(labels: list[np.ndarray]) -> int:
     """Largest identity over a dataset's rows, -1 when it has none (the original's starting value)."""
     return int(max((rows[:, 1].max() for rows in labels if len(rows)), default=-1))
+
+
+#: Suffixes of files that are not JDE image lists (a list is named <name>.<split>).
+NOT_LISTS = frozenset(".txt .jpg .jpeg .png .ini .yaml .yml .json .jsonl .csv .md .pt".split())
+
+
+def check_image_lists(data, data_root: Path, recipe_name: str) -> None:
+    """Stops before training when a list file of ``data.datasets`` (``data``: a CSTrack recipe's data
+    section) is missing, saying which lists the data root does have and the ``--set`` flags that train on
+    them: a ``discmot jde-export`` of one's own data is not what the built-in recipes name (cstrack_tiny
+    reads ``jde/synth_mot.train`` and ``jde/synth_dancetrack.train``), and the bare "not found" left the
+    user to work out three keys."""
+    missing = [
+        f for f in (list_file_for(data_root / data.lists_dir, k) for k in data.datasets) if not f.is_file()
+    ]
+    if not missing:
+        return
+    where = f"{missing[0]}: image list not found (data.datasets of recipe {recipe_name}, under --data-root)"
+    folders = dict.fromkeys([data_root / data.lists_dir, data_root, data_root / "jde"])
+    for folder in folders:
+        found = image_lists(folder)
+        if found:
+            raise FileNotFoundError(
+                f"{where}; {folder} has {', '.join(p.name for p in found)}: train on "
+                f"{'it' if len(found) == 1 else 'them'} with {_set_flags(found, folder, data_root, data)}"
+            )
+    raise FileNotFoundError(
+        f"{where}; no image list in {', '.join(str(f) for f in folders)}: write one from sequence folders "
+        "with discmot jde-export --data-root DATASET --split train --out DIR --name NAME, which prints the "
+        "command that trains on it"
+    )
+
+
+def image_lists(folder) -> list:
+    """The JDE image lists in ``folder``: files named ``<name>.<split>`` whose first entry is a .jpg or
+    .png path (read from the first 4 KiB only)."""
+    if not folder.is_dir():
+        return []
+    lists = []
+    for path in sorted(folder.iterdir()):
+        if not path.is_file() or not path.suffix or path.suffix.lower() in NOT_LISTS:
+            continue
+        with open(path, "rb") as handle:
+            head = handle.read(4096).decode("utf-8", errors="replace").split()
+        if head and head[0].lower().endswith((".jpg", ".png")):
+            lists.append(path)
+    return lists
+
+
+def _set_flags(lists, folder, data_root, data) -> str:
+    """``--set`` flags naming ``lists`` (those of a train split when there are any) in ``folder``: their
+    keys, and the list folder and entry root (the lists' folder, as jde-export and synth --jde write
+    them) where the recipe's differ."""
+    train = [p for p in lists if p.suffix == ".train"] or lists
+    keys = ",".join(f"{p.stem}_{p.suffix[1:]}" for p in train)
+    relative = os.path.relpath(folder, data_root)
+    flags = [f"--set 'data.datasets=[{keys}]'"]
+    if os.path.normpath(data.lists_dir) != relative:
+        flags.append(f"--set data.lists_dir={relative}")
+    with open(train[0], encoding="utf-8", errors="replace") as handle:
+        first_entry = handle.readline().strip()
+    if os.path.normpath(data.root) != relative and (folder / first_entry).is_file():
+        flags.append(f"--set data.root={relative}")
+    return " ".join(flags)

@@ -6,6 +6,8 @@ DanceTrack, SportsMOT, BFT, discmot's synthetic scenes, your own annotations in 
     <out>/images/<split>/<seq>/img1/<frame>.jpg              hard links to the images (copies across drives)
     <out>/labels_with_ids/<split>/<seq>/img1/<frame>.txt      "0 identity cx cy w h", normalised by the size
     <out>/<name>.<split>                                      the list file, entries relative to <out>
+                                                             (recipe key <name>_<split>; a split with
+                                                             "_": <name>_train.half for train_half)
 
 Which boxes are kept: rows whose 7th column ("consider") is 0 are dropped, and when an 8th column (class)
 exists only class 1 (pedestrian in MOT16/17/20; every box in DanceTrack/SportsMOT/BFT and synthetic gt) is
@@ -38,7 +40,7 @@ from typing import NamedTuple
 import numpy as np
 
 from discmot.data.frames import check_image_size, turned_by_exif
-from discmot.data.jde import boxes_out_of_range, label_path_for
+from discmot.data.jde import boxes_out_of_range, label_path_for, list_file_for
 from discmot.io.atomic import atomic_write_text, link_or_copy
 from discmot.io.mot import (
     SeqInfo,
@@ -68,12 +70,19 @@ NO_BOX_ADVICE = (
 
 @dataclass(frozen=True)
 class JDEExport:
-    """What `export_jde` wrote: the list file and counts (``identities`` = distinct identities)."""
+    """What `export_jde` wrote: the list file, the key a recipe names it by (``data.datasets``), and
+    counts (``identities`` = distinct identities)."""
 
     list_file: Path
     images: int
     boxes: int
     identities: int
+    key: str = ""
+
+
+def list_key(name: str, split: str) -> str:
+    """The recipe key (``data.datasets``) of an export: ``<name>_<split>``, e.g. ``mine_train``."""
+    return f"{name}_{split}"
 
 
 def kept_rows(values: np.ndarray, class_column: bool | None = None) -> np.ndarray:
@@ -196,11 +205,15 @@ def export_jde(sequences: Iterable[Path], out: str | Path, name: str, split: str
             atomic_write_text(label, text)
             listed.append(entry)
             boxes += int(rows.sum())
-    list_file = out / f"{name}.{split}"
+    # Named by the rule training reads keys with (`list_file_for`: the last "_" of the key becomes the
+    # "."), so that the key is found again: <name>.<split>, except for a split holding "_" (train_half
+    # -> <name>_train.half), whose <name>.train_half no key could name.
+    key = list_key(name, split)
+    list_file = list_file_for(out, key)
     atomic_write_text(list_file, "\n".join(listed) + "\n")
     identities = next_identity - 1
     log.info("%s: %d images, %d boxes, %d identities", list_file, len(listed), boxes, identities)
-    return JDEExport(list_file, len(listed), boxes, identities)
+    return JDEExport(list_file, len(listed), boxes, identities, key)
 
 
 def _entries(split: str, folder: Path, image: Path) -> tuple[str, str]:

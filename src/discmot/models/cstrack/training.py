@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,6 +187,42 @@ def cstrack_schedule(optimizer, train, optim: CSTrackOptimConfig):
     )
 
 
+def warmup_fills_the_run(train, optim: CSTrackOptimConfig, images: int, world_size: int = 1) -> str | None:
+    """Why a run never reaches ``train.lr``, or ``None``: the warm-up, ``max(warmup_epochs x iterations
+    per epoch, warmup_min_iters)`` iterations (§6.6), is at least as long as the run.
+
+    The tiny recipe's 200-iteration minimum is most of a short run on a small dataset of one's own (180
+    images in batches of 4 are 45 iterations an epoch: ``train.epochs=2`` ends at a quarter of the lr,
+    and such a model found no one in a held-out sequence), which the loss log alone does not show.
+
+    Args:
+        train: the run's `TrainConfig` (its ``epochs``, ``batch_size``, ``warmup_epochs``, ``lr``).
+        optim: the recipe's warm-up details.
+        images: the images an epoch trains on (all processes together).
+        world_size: the number of processes (each takes ``images // world_size``).
+    """
+    if train.schedule != "cstrack":
+        return None
+    iterations = math.ceil(images // world_size / train.batch_size)  # the engine's epoch, last batch partial
+    warmup = cstrack_schedule(None, train, optim).warmup_iters(iterations)
+    total = train.epochs * iterations
+    if warmup < total - 1:  # iteration ni (from 0) is in the warm-up while ni <= warmup, at lr0 after it
+        return None
+    return (
+        f"the warm-up ({warmup} iterations: max(train.warmup_epochs {train.warmup_epochs:g} x {iterations} "
+        f"iterations an epoch, optim.warmup_min_iters {optim.warmup_min_iters})) lasts the whole run "
+        f"({train.epochs} epochs, {total} iterations): the learning rate never reaches train.lr "
+        f"{train.lr:g}; train more epochs or lower optim.warmup_min_iters"
+    )
+
+
+def warn_if_warmup_fills_the_run(train, optim: CSTrackOptimConfig, images: int, world_size: int = 1) -> None:
+    """Logs `warmup_fills_the_run`'s warning when there is one."""
+    message = warmup_fills_the_run(train, optim, images, world_size)
+    if message:
+        log.warning(message)
+
+
 # --------------------------------------------------------------------------------------------------
 # Initialisation from a COCO-pretrained YOLOv5 (spec §6.7)
 
@@ -233,6 +270,7 @@ def cstrack_setup(recipe, data_root: str | Path, pretrained: str | Path | None =
 
             transfer_pretrained(model, read_official_state(pretrained), pretrained)
         train = recipe.train_for(dist_info.world_size)
+        warn_if_warmup_fills_the_run(train, recipe.optim, len(dataset), dist_info.world_size)
         decay = scaled_weight_decay(train, recipe.optim, dist_info.world_size)
         schedule = partial(cstrack_schedule, train=train, optim=recipe.optim)
         return TrainSetup(
