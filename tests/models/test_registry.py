@@ -146,3 +146,23 @@ def test_a_discmot_written_official_file_of_the_other_kind_is_one_line(tmp_path,
         with pytest.raises(CheckpointError, match=r"f\.pth: an FDTA checkpoint, not CSTrack weights"):
             load_model("cstrack", tmp_path / "f.pth")
     assert "2020 release" not in caplog.text  # no CSTrack-only remark about a file that is not CSTrack's
+
+
+def test_a_finished_run_folder_gives_its_final_weights_and_an_unfinished_one_names_its_checkpoint(
+    tmp_path, caplog
+):
+    run = tmp_path / "runs" / "mine"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "epoch-000.pt").write_bytes(b"")  # only its name is read here
+    (run / "checkpoints" / "epoch-001.pt").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"training has not finished.*its latest is .*epoch-001\.pt"):
+        load_model("cstrack", run)
+    (run / "model.safetensors").write_bytes(bundled_weights("cstrack").read_bytes())
+    with caplog.at_level("INFO"):
+        from_folder = load_model("cstrack", run)
+    assert "loading its final weights" in caplog.text
+    from_file = load_model("cstrack", bundled_weights("cstrack"))
+    for (name, a), (_, b) in zip(
+        from_folder.state_dict().items(), from_file.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name

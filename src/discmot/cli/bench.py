@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from pathlib import Path
 
 from discmot.cli.arguments import (
     hint_if_cores_busy,
@@ -17,7 +16,7 @@ from discmot.cli.arguments import (
     size_wh,
 )
 from discmot.cli.track import DEFORM_KERNELS
-from discmot.models.registry import DTYPES, MODEL_KINDS, MODEL_NAMES, preset_names
+from discmot.models.registry import DTYPES, MODEL_KINDS, MODEL_NAMES, preset_names, weights_file
 
 log = logging.getLogger("discmot")
 
@@ -153,10 +152,8 @@ def _check_arguments(args: argparse.Namespace, models: list[str]) -> None:
     """What can be refused before any frame is made or network built."""
     if args.weights and len(models) > 1:
         raise ValueError("--weights is one model's: give --model fdta or --model cstrack with it")
-    if args.weights and Path(args.weights).is_dir():
-        raise ValueError(f"{args.weights}: a folder, not a checkpoint file")
-    if args.weights and not Path(args.weights).is_file():
-        raise FileNotFoundError(2, "no such checkpoint", args.weights)
+    if args.weights:
+        args.weights = str(weights_file(args.weights))  # a run folder: its final weights
     for kind in models:
         if args.preset and args.preset not in preset_names(kind):
             raise ValueError(

@@ -44,6 +44,9 @@ from discmot.io.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 
+#: The final weights a run leaves in its folder (what `discmot track --weights RUN_DIR` loads).
+RUN_WEIGHTS = "model.safetensors"
+
 PACKAGES = ("torch", "numpy", "scipy", "safetensors", "tqdm", "PyYAML", "opencv-python-headless", "av")
 
 

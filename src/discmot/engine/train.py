@@ -65,7 +65,7 @@ from discmot.engine.optim import (
     build_param_groups,
     clip_gradients,
 )
-from discmot.engine.run_folder import RunFolder, environment, plain
+from discmot.engine.run_folder import RUN_WEIGHTS, RunFolder, environment, plain
 from discmot.engine.signals import sigterm_deferred
 from discmot.engine.step import SamplerFactory, StepContext, StepFn, StepModule
 from discmot.engine.train_config import TrainConfig, build_schedule, cstrack_train_config, fdta_train_config
@@ -530,7 +530,7 @@ class Trainer:
         extra = module.weights_metadata() if hasattr(module, "weights_metadata") else {}
         if hasattr(module, "inference_module"):
             module = module.inference_module()
-        path = self.run.path / "model.safetensors"
+        path = self.run.path / RUN_WEIGHTS
         checkpointing.write_weights(path, module, self.model_kind, self.model_config, self.config, extra)
         return path
 

@@ -62,23 +62,21 @@ def load_model(
     Args:
         kind: ``"fdta"`` (`discmot.models.fdta.model.FDTA`) or ``"cstrack"``
             (`discmot.models.cstrack.model.CSTrack`).
-        weights: an official file (FDTA .pth, CSTrack .pt/.pth), a discmot .safetensors or a
-            ``discmot train`` checkpoint.
+        weights: an official file (FDTA .pth, CSTrack .pt/.pth), a discmot .safetensors, a ``discmot
+            train`` checkpoint, or a finished run's folder (its ``model.safetensors``; `weights_file`).
         preset: the architecture of an official file (`preset_names`; default: inferred from its shapes;
             a discmot .safetensors carries its own, and a preset given for one is warned about).
         device, dtype: where and in which precision the network is put (``"fp32"``/``"fp16"``/``"bf16"``
             or a torch dtype); ``None``: as loaded (CPU, float32).
 
     Raises:
-        ValueError: an unknown kind, dtype or device, or a folder. FileNotFoundError: no such file.
+        ValueError: an unknown kind, dtype or device, or a folder that is no finished run.
+        FileNotFoundError: no such file.
         discmot.io.checkpoints.CheckpointError: the weights do not fit the model; for a checkpoint of the
             other kind, one line saying so.
     """
     kind = _known_kind(kind)
-    if Path(weights).is_dir():
-        raise ValueError(f"{weights}: a folder, not a checkpoint file")
-    if not Path(weights).is_file():
-        raise FileNotFoundError(f"{weights}: no such checkpoint")
+    weights = weights_file(weights)
     dtype = None if dtype is None else torch_dtype(dtype)  # a bad name fails before loading
     if device is not None:
         from discmot.engine.distributed import pick_device
@@ -93,6 +91,36 @@ def load_model(
         model = model.to(device=device, dtype=dtype)
     warn_if_slow_precision(device, dtype)
     return model
+
+
+def weights_file(weights: str | Path) -> Path:
+    """The checkpoint file ``weights`` names: the file itself, or the final weights of a ``discmot train``
+    run folder (``RUN/model.safetensors``, what the run printed it wrote: users give the folder).
+
+    Raises:
+        ValueError: a folder without final weights; one whose training has not finished names its latest
+            checkpoint (loading one is a choice, not a default: its weights are not the final ones).
+        FileNotFoundError: no such file.
+    """
+    from discmot.engine.run_folder import RUN_WEIGHTS
+
+    path = Path(weights)
+    if path.is_dir():
+        if (path / RUN_WEIGHTS).is_file():
+            log.info("%s: a run folder; loading its final weights, %s", weights, path / RUN_WEIGHTS)
+            return path / RUN_WEIGHTS
+        from discmot.engine.checkpointing import latest_checkpoint
+
+        latest = latest_checkpoint(path / "checkpoints")
+        if latest is not None:
+            raise ValueError(
+                f"{weights}: a run folder without {RUN_WEIGHTS} (its training has not finished); give a "
+                f"checkpoint instead, its latest is {latest}"
+            )
+        raise ValueError(f"{weights}: a folder, not a checkpoint file")
+    if not path.is_file():
+        raise FileNotFoundError(f"{weights}: no such checkpoint")
+    return path
 
 
 def warn_if_slow_precision(device, dtype) -> None:
