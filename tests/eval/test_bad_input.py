@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from discmot.cli import main
@@ -119,11 +120,54 @@ def test_bad_gt_row_names_gt_file(tmp_path, capsys):
     assert_clean_failure(status, err, tmp_path / "out", "gt.txt:3:", "not a number")
 
 
-def test_missing_seqinfo(tmp_path, capsys):
+FRAME_COUNTS = {("Count", "Frames"), ("CLEAR", "CLR_Frames")}
+
+
+def _scores(gt, trackers) -> dict:
+    return evaluate(gt, trackers, write_summaries=False)["trk"]["COMBINED"]
+
+
+@pytest.mark.parametrize(
+    ("tracker_rows", "images", "length"),
+    [
+        (TRACKER_ROWS, 0, 3),  # the last gt row
+        (TRACKER_ROWS + ["5,7,60,10,20,40,1,-1,-1,-1"], 0, 5),  # a result row after the gt's last
+        (TRACKER_ROWS, 7, 7),  # img1/ holds frames 1-7
+    ],
+)
+def test_a_sequence_without_seqinfo_scores_as_with_its_true_length(
+    tmp_path, caplog, tracker_rows, images, length
+):
+    """A sequence of one's own (a CVAT export has gt/ but no seqinfo.ini; TrackEval stops) is as long as
+    the last frame of its images, gt and results; every score equals that of a seqinfo.ini giving a
+    longer true length (frames with neither gt nor results add nothing) but the frame counts and CLEAR's
+    false positives per frame, which divides by them."""
+    with_info = write_benchmark(tmp_path / "a", tracker_rows=tracker_rows, length=12)
+    without = write_benchmark(tmp_path / "b", tracker_rows=tracker_rows)
+    sequence = without[0] / "MOT17-train" / "seq-a"
+    (sequence / "seqinfo.ini").unlink()
+    (sequence / "img1").mkdir()
+    for frame in range(1, images + 1):
+        (sequence / "img1" / f"{frame:06d}.jpg").write_bytes(b"")  # only the names are read
+    expected = _scores(*with_info)
+    with caplog.at_level("WARNING"):
+        ours = _scores(*without)
+    assert f"no seqinfo.ini; the sequence is taken to be {length} frames long" in caplog.text
+    for metric, fields in expected.items():
+        for field, value in fields.items():
+            if (metric, field) in FRAME_COUNTS:
+                assert (value, ours[metric][field]) == (12, length), field
+            elif (metric, field) == ("CLEAR", "FP_per_frame"):
+                assert ours[metric][field] == pytest.approx(expected["CLEAR"]["CLR_FP"] / length)
+            else:
+                np.testing.assert_array_equal(ours[metric][field], value, err_msg=f"{metric}.{field}")
+
+
+def test_a_broken_seqinfo_is_still_an_error(tmp_path, capsys):
     gt, trackers = write_benchmark(tmp_path)
-    (gt / "MOT17-train" / "seq-a" / "seqinfo.ini").unlink()
+    (gt / "MOT17-train" / "seq-a" / "seqinfo.ini").write_text("[Sequence]\nname=seq-a\n")
     status, err = run_cli(gt, trackers, tmp_path / "out", capsys)
-    assert_clean_failure(status, err, tmp_path / "out", "seqinfo.ini", "not found")
+    assert_clean_failure(status, err, tmp_path / "out", "seqinfo.ini", "seqLength")
 
 
 def test_seqmap_naming_missing_sequence(tmp_path, capsys):
@@ -208,3 +252,10 @@ def test_an_empty_gt_file_is_scored_and_said(tmp_path, caplog):
         results = evaluate(gt, trackers, benchmark="MOT17", split="train", write_summaries=False)
     assert f"{gt_file}: empty: no ground-truth object" in caplog.text
     assert results["trk"]["seq-a"]["CLEAR"]["CLR_FP"] == len(TRACKER_ROWS)
+
+
+def test_a_folder_of_sequences_without_a_split_level_names_the_switch(tmp_path, capsys):
+    gt, trackers = write_benchmark(tmp_path)
+    status = main(["eval", "--gt-folder", str(gt / "MOT17-train"), "--trackers-folder", str(trackers)])
+    assert status == 2
+    assert "holds sequence folders itself: add --skip-split-folder" in capsys.readouterr().err

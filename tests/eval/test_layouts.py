@@ -7,7 +7,7 @@ import pytest
 from test_bad_input import GT_ROWS, TRACKER_ROWS, write_benchmark
 
 from discmot.data.layouts import LayoutError, resolve_eval_plan
-from discmot.eval.runner import evaluate
+from discmot.eval.runner import evaluate, evaluate_files
 
 
 def write_dataset_root(root, split="val"):
@@ -149,3 +149,16 @@ def test_workers_must_be_a_positive_whole_number(tmp_path, workers):
     gt_root, results = write_dataset_root(tmp_path)
     with pytest.raises(ValueError, match="at least 1"):
         evaluate(gt_root, results, benchmark="DanceTrack", split="val", workers=workers)
+
+
+def test_one_pair_of_files_scores_as_its_benchmark_folder(tmp_path):
+    """`evaluate_files` without a length takes the files' last frame (3 here, seqinfo's too)."""
+    gt, trackers = write_benchmark(tmp_path)
+    folder = evaluate(gt, trackers, write_summaries=False)["trk"]["seq-a"]
+    pair = evaluate_files(
+        gt / "MOT17-train" / "seq-a" / "gt" / "gt.txt",
+        trackers / "MOT17-train" / "trk" / "data" / "seq-a.txt",
+    )
+    for metric, fields in folder.items():
+        for field, value in fields.items():
+            np.testing.assert_array_equal(pair[metric][field], value, err_msg=f"{metric}.{field}")

@@ -9,16 +9,18 @@ Two layouts are understood (spec ``eval.md`` §1.2-1.3, §11):
   DanceTrack/MOTIP recipe) or one sub-folder per tracker.
 
 The layout is detected from what exists; when something is missing the error says what was expected
-where. This module only looks at paths and small index files (it imports no numpy).
+where. This module only looks at paths and small index files (it imports no numpy), except for a
+sequence without ``seqinfo.ini``, whose length is the last frame its images, gt and results name.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from discmot.io.mot import MotFormatError, read_seqinfo, read_seqmap_with_header
+from discmot.io.mot import IMAGE_SUFFIXES, MotFormatError, read_seqinfo, read_seqmap_with_header
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +34,12 @@ class LayoutError(ValueError):
 
 @dataclass(frozen=True)
 class SequenceFiles:
-    """One sequence to evaluate: its name, gt file and length (from ``seqinfo.ini``)."""
+    """One sequence to evaluate: its name, gt file and length (from ``seqinfo.ini``; ``None`` until
+    `resolve_eval_plan` finds it in the files of a sequence without one)."""
 
     name: str
     gt_file: Path
-    num_frames: int
+    num_frames: int | None
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,9 @@ def resolve_eval_plan(
     ``sequences`` names the sequences to evaluate instead of a seqmap (or the folder's sequences).
 
     Raises:
-        LayoutError: a folder, seqmap, gt file, ``seqinfo.ini`` or result file is missing, or a
-            sequence is named ``COMBINED`` (the name of the combined row).
+        LayoutError: a folder, seqmap, gt file or result file is missing, or a sequence is named
+            ``COMBINED`` (the name of the combined row). A sequence without ``seqinfo.ini`` is as long
+            as the last frame of its images, gt and results (a warning says so; TrackEval stops).
         MotFormatError: a ``seqinfo.ini`` or seqmap is malformed.
     """
     gt_folder, trackers_folder = Path(gt_folder), Path(trackers_folder)
@@ -101,6 +105,12 @@ def resolve_eval_plan(
     files, outputs = _tracker_files(
         tracker_root, [s.name for s in found], trackers, tracker_sub_folder, warn_unlisted=sequences is None
     )
+    found = [
+        _with_length_from_files(s, [f[s.name] for f in files.values() if s.name in f])
+        if s.num_frames is None
+        else s
+        for s in found
+    ]
     if output_folder is not None:
         outputs = {name: Path(output_folder) / name if name else Path(output_folder) for name in outputs}
     return EvalPlan(found, files, outputs, seqmap_file)
@@ -127,7 +137,16 @@ def _gt_root_and_seqmap(gt_folder, split_name, split, skip_split_folder, seqmap)
     raise LayoutError(
         f"{gt_folder}: no sequences for split {split!r}: expected the folder {expected}"
         + _other_case_hint(gt_folder, [root.name for root, _ in candidates])
+        + _sequences_here_hint(gt_folder, skip_split_folder)
     )
+
+
+def _sequences_here_hint(gt_folder: Path, skip_split_folder: bool) -> str:
+    """A folder that holds sequence folders itself (one's own, with no split level) is named, with the
+    switch that reads it."""
+    if skip_split_folder or not any((p / "gt" / "gt.txt").is_file() for p in gt_folder.iterdir()):
+        return ""
+    return f" ({gt_folder} holds sequence folders itself: add --skip-split-folder)"
 
 
 def _other_case_hint(gt_folder: Path, names: list[str]) -> str:
@@ -172,11 +191,54 @@ def _sequence_files(gt_root: Path, name: str) -> SequenceFiles:
     gt_file = folder / "gt" / "gt.txt"
     if not gt_file.is_file():
         raise LayoutError(f"{gt_file}: ground-truth file of sequence {name!r} not found")
+    if not (folder / "seqinfo.ini").exists():  # a sequence of one's own (a CVAT export has none)
+        return SequenceFiles(name, gt_file, None)
     try:
         info = read_seqinfo(folder / "seqinfo.ini")
     except MotFormatError as error:
         raise LayoutError(str(error)) from None
     return SequenceFiles(name, gt_file, info.length)
+
+
+def _with_length_from_files(sequence: SequenceFiles, result_files: list[Path]) -> SequenceFiles:
+    """A sequence without ``seqinfo.ini`` (TrackEval stops there) gets as its length the last frame its
+    ``img1/`` images, its gt and its result files name. Frames after the last row of both gt and results
+    add nothing to any sum, so the scores are those of the true length, but for the frame counts (Count's
+    ``Frames``, CLEAR's ``CLR_Frames``) and CLEAR's ``FP_per_frame``, which divides by them."""
+    folder = sequence.gt_file.parent.parent
+    images = folder / "img1"
+    image_frames = (
+        [int(p.stem) for p in images.iterdir() if p.stem.isdigit() and p.suffix.lower() in IMAGE_SUFFIXES]
+        if images.is_dir()
+        else []
+    )
+    length = max([*image_frames, *(last_frame(f) for f in [sequence.gt_file, *result_files])], default=0)
+    log.warning(
+        "%s: no seqinfo.ini; the sequence is taken to be %d frames long, its last frame with an image, a "
+        "gt row or a result row (what Frames counts and FP per frame divides by; no other score changes)",
+        folder,
+        max(length, 1),
+    )
+    return SequenceFiles(sequence.name, sequence.gt_file, max(length, 1))
+
+
+def last_frame(path: Path) -> int:
+    """The largest frame number (first field) of a MOT text file's rows; rows that do not parse are left
+    to the file's reader, which names them."""
+    last = 0
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            head = _FIRST_FIELD.match(line)
+            if head is None:
+                continue
+            try:
+                last = max(last, int(float(head.group(1))))
+            except (ValueError, OverflowError):
+                continue
+    return last
+
+
+_FIRST_FIELD = re.compile(r"\s*([^,\s]+)")
 
 
 def _tracker_files(

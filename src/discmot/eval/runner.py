@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from discmot.data.layouts import EvalPlan, LayoutError, SequenceFiles, resolve_eval_plan
+from discmot.data.layouts import EvalPlan, LayoutError, SequenceFiles, last_frame, resolve_eval_plan
 from discmot.eval import clear, count, hota, identity
 from discmot.eval.fields import COMBINED, METRIC_NAMES
 from discmot.eval.motchallenge import (
@@ -114,12 +114,18 @@ def evaluate(
 def evaluate_files(
     gt_file: str | Path,
     tracker_file: str | Path,
-    num_frames: int,
+    num_frames: int | None = None,
     benchmark: str = "MOT17",
     metrics: str | Sequence[str] = DEFAULT_METRICS,
 ) -> dict:
-    """Scores one tracker file against one gt file: ``{"HOTA": {...}, ..., "Count": {...}}``."""
+    """Scores one tracker file against one gt file: ``{"HOTA": {...}, ..., "Count": {...}}``.
+
+    ``num_frames``: the sequence's length (seqinfo.ini's ``seqLength``); ``None``: the last frame of
+    either file, which changes only the frame counts and CLEAR's ``FP_per_frame`` (see
+    `discmot.data.layouts`)."""
     metric_names = _metric_names(metrics)
+    if num_frames is None:
+        num_frames = max(last_frame(Path(gt_file)), last_frame(Path(tracker_file)), 1)
     gt = load_ground_truth(gt_file, num_frames)
     return _score(
         gt,
