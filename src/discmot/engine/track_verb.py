@@ -346,7 +346,7 @@ def _track_end_to_end(
                 f"{source}: a folder of sequences writes one result per sequence: give --split-out DIR"
             )
         _check_whole_split(source, outputs)
-        return track_split(
+        summaries = track_split(
             source,
             outputs.split_out,
             build(),
@@ -356,13 +356,32 @@ def _track_end_to_end(
             progress=outputs.progress,
             needs_detections=False,
         )
+        _warn_if_nobody_tracked(source, list(summaries.values()))
+        return summaries
     _check_one_source_outputs(source, outputs)
     frames = first_frames(open_source(source, fps=outputs.frame_rate), outputs.max_frames)
     tracker = build()(tracker_frame_rate(outputs.frame_rate, frames.fps))
     _warn_if_nothing_written(source, outputs)
-    return track_source(
+    summary = track_source(
         frames, tracker, save_txt=outputs.save_txt, save_video=outputs.save_video, progress=outputs.progress
     )
+    _warn_if_nobody_tracked(source, [summary])
+    return summary
+
+
+def _warn_if_nobody_tracked(source, summaries: list[dict]) -> None:
+    """An end-to-end model that tracked no one in a whole source (every sequence of a split) gets a hint
+    at the likely causes: an empty results file alone does not say why (a short training run's model
+    finds nobody, as does one given frames unlike its training data)."""
+    frames = sum(s["frames"] for s in summaries)
+    if frames and not any(s["rows"] for s in summaries):
+        log.warning(
+            "%s: no object tracked in %d frames: the network's detections never passed its threshold "
+            "(--track-thresh). Were the weights trained long enough, on frames like these, at this input "
+            "size (--input-size)?",
+            source,
+            frames,
+        )
 
 
 def _track_detections(
