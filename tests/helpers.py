@@ -11,8 +11,12 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import json
 import os
 import struct
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 from types import ModuleType
 
@@ -96,3 +100,36 @@ def write_jpeg_turned_by_exif(path: Path, image_bgr: np.ndarray) -> None:
     tiff = b"MM\x00\x2a" + struct.pack(">I", 8) + struct.pack(">H", 1) + entry + struct.pack(">I", 0)
     app1 = b"Exif\x00\x00" + tiff
     path.write_bytes(jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + jpeg[2:])
+
+
+def os_error_past_a_file_size_limit(code: str, limit: int, *args: str, cwd: Path, paths=()) -> tuple:
+    """``(filename, errno)`` of the `OSError` that ``code`` raises when run in a fresh Python whose files
+    cannot grow past ``limit`` bytes: a write beyond fails with EFBIG as one on a full disk fails with
+    ENOSPC (a real error from the OS, without root or a full disk). Fails the test if ``code`` raises none.
+
+    ``code`` sees ``sys.argv[1:] == args`` and imports from ``paths`` (e.g. a test module's folder) and
+    ``tests/``. SIGXFSZ, which would kill the process at the limit, is ignored.
+    """
+    if sys.platform == "win32":
+        pytest.skip("needs POSIX file size limits (resource)")
+    script = "\n".join(
+        [
+            "import json, resource, signal, sys",
+            f"sys.path[:0] = {[str(p) for p in (*paths, Path(__file__).parent)]!r}",
+            "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)",
+            f"resource.setrlimit(resource.RLIMIT_FSIZE, ({int(limit)}, resource.RLIM_INFINITY))",
+            "try:",
+            textwrap.indent(textwrap.dedent(code).strip(), "    "),
+            "except OSError as error:",
+            "    print('OSError', json.dumps([error.filename, error.errno]))",
+        ]
+    )
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}  # no .pyc written under the limit
+    command = [sys.executable, "-c", script, *map(str, args)]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=cwd, env=env)
+    raised = [
+        line.removeprefix("OSError ") for line in out.stdout.splitlines() if line.startswith("OSError ")
+    ]
+    if not raised:
+        pytest.fail(f"no OSError was raised (exit {out.returncode}):\n{out.stderr[-2000:]}")
+    return tuple(json.loads(raised[-1]))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -267,16 +268,52 @@ def test_ctrl_c_on_a_file_aborts_without_outputs(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_frames_of_two_sizes_in_one_source_are_named_and_nothing_is_written(tmp_path):
+def write_sized_images(folder: Path, sizes: dict[str, tuple[int, int]]) -> None:
+    """Black images ``{name: (width, height)}``."""
     import cv2
 
-    folder = tmp_path / "frames"
-    folder.mkdir()
-    for name, (height, width) in (("1.jpg", (48, 64)), ("2.jpg", (60, 80)), ("3.jpg", (48, 64))):
+    folder.mkdir(parents=True)
+    for name, (width, height) in sizes.items():
         cv2.imwrite(str(folder / name), np.zeros((height, width, 3), np.uint8))
-    with pytest.raises(ValueError, match=r"frames: frame 2 is 80x60 but the first frame is 64x48"):
+
+
+def test_frames_of_two_sizes_in_one_source_are_named_and_nothing_is_written(tmp_path):
+    """The image that differs is named (and the first one), not only the folder: which file to fix."""
+    folder = tmp_path / "frames"
+    write_sized_images(folder, {"1.jpg": (64, 48), "2.jpg": (80, 60), "3.jpg": (64, 48)})
+    expected = f"{folder / '2.jpg'}: frame 2 is 80x60 but the first frame ({folder / '1.jpg'}) is 64x48"
+    with pytest.raises(ValueError, match=re.escape(expected)):
         track_source(folder, IouStandIn(), detect=lambda f: Detections.empty(), save_video=tmp_path / "v.mp4")
     assert not (tmp_path / "v.mp4").exists()
+
+
+def test_a_sequence_image_of_another_size_is_named(tmp_path):
+    """In a MOTChallenge sequence folder frame k is the image numbered k (here after a missing frame 1)."""
+    sequence = tmp_path / "seq"
+    write_sized_images(sequence / "img1", {"000002.jpg": (64, 48), "000003.jpg": (80, 60)})
+    (sequence / "seqinfo.ini").write_text("[Sequence]\nname=seq\nimDir=img1\nframeRate=10\nseqLength=3\n")
+    first, odd = sequence / "img1" / "000002.jpg", sequence / "img1" / "000003.jpg"
+    expected = f"{odd}: frame 3 is 80x60 but the first frame ({first}) is 64x48"
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        track_source(
+            sequence, IouStandIn(), detect=lambda f: Detections.empty(), save_video=tmp_path / "v.mp4"
+        )
+
+
+class TwoSizes(FrameSource):
+    """A video whose second frame is larger (no image file to name)."""
+
+    def __init__(self):
+        super().__init__("clip", "clip.mp4", fps=10.0, size=(64, 48), num_frames=2)
+
+    def __iter__(self):
+        yield 1, np.zeros((48, 64, 3), np.uint8)
+        yield 2, np.zeros((60, 80, 3), np.uint8)
+
+
+def test_a_video_frame_of_another_size_names_the_video():
+    with pytest.raises(ValueError, match=r"^clip.mp4: frame 2 is 80x60 but the first frame is 64x48; "):
+        track_source(TwoSizes(), IouStandIn(), detect=lambda f: Detections.empty(), save_video="never.mp4")
 
 
 class Undecodable(FrameSource):
@@ -702,7 +739,7 @@ def test_sigterm_removes_the_half_written_outputs(tmp_path):
         text=True,
     )
     deadline = time.monotonic() + 60
-    while not (out.is_dir() and list(out.glob(".r.tmp-*"))):
+    while not (out.is_dir() and list(out.glob(".r.mp4.tmp-*"))):
         assert proc.poll() is None, proc.communicate()[0][-2000:]
         assert time.monotonic() < deadline, "no temporary video appeared"
         time.sleep(0.05)

@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
-import subprocess
-import sys
-import textwrap
 import tracemalloc
 from pathlib import Path
 
@@ -25,6 +21,7 @@ from discmot.engine.infer import track_source, track_split
 from discmot.io.mot import write_mot_results
 from discmot.io.video import FrameSource
 from discmot.structures import Detections, Tracks
+from helpers import os_error_past_a_file_size_limit
 
 
 class Stream(FrameSource):
@@ -136,28 +133,18 @@ def test_frame_numbers_that_do_not_increase_are_an_error_and_nothing_is_written(
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX file size limits (resource)")
 def test_a_full_disk_names_the_results_file_and_leaves_no_file(tmp_path):
     """A disk that fills up mid-run (here: a file size limit, which fails the write as a full disk does)
     stops the run with the error naming the results file, not its temporary file, and nothing is left."""
-    script = textwrap.dedent(
-        f"""
-        import resource, signal, sys
-        sys.path[:0] = {[str(Path(__file__).parent), *sys.path]!r}
+    code = """
         from test_long_runs import Crowd, NoDetections, Stream
         from discmot.engine.infer import track_source
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead of a kill
-        resource.setrlimit(resource.RLIMIT_FSIZE, (65536, resource.RLIM_INFINITY))
-        try:
-            track_source(Stream(3000), Crowd(), detections=NoDetections(), save_txt=sys.argv[1])
-        except OSError as error:
-            print("filename", error.filename, "errno", error.errno)
-        """
+        track_source(Stream(3000), Crowd(), detections=NoDetections(), save_txt=sys.argv[1])
+    """
+    raised = os_error_past_a_file_size_limit(
+        code, 65536, tmp_path / "r.txt", cwd=tmp_path, paths=[Path(__file__).parent]
     )
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    command = [sys.executable, "-c", script, str(tmp_path / "r.txt")]
-    out = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env)
-    assert out.stdout.strip() == f"filename {tmp_path / 'r.txt'} errno {errno.EFBIG}", out.stderr[-2000:]
+    assert raised == (str(tmp_path / "r.txt"), errno.EFBIG)
     assert list(tmp_path.iterdir()) == []
 
 

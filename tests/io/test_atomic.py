@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 
 import pytest
 
 from discmot.io import atomic
+from helpers import os_error_past_a_file_size_limit
 
 
 def process_umask() -> int:
@@ -102,3 +104,54 @@ def test_the_cli_names_the_file_in_the_way_of_a_folder_it_creates(tmp_path):
         with pytest.raises(OSError) as error:
             folder.mkdir(parents=True, exist_ok=True)
         assert _one_line(error.value) == f"{tmp_path / 'f'}: not a folder (a file is in the way)"
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "atomic_write_bytes(sys.argv[1], bytes(100_000))",  # fails in the write (past the buffer)
+        "atomic_write_text(sys.argv[1], 'x' * 200)",  # fails when atomic_open flushes the buffered text
+        "with atomic_open(sys.argv[1], block_only_writes=False) as f:\n    f.write('x' * 200)",
+    ],
+    ids=["write", "flush", "flush-of-a-busy-block"],
+)
+def test_a_full_disk_names_the_file_asked_for_and_leaves_nothing(tmp_path, code):
+    """A full disk (here: a file size limit, which fails a write as a full disk does) names the target:
+    not ``[Errno 28] No space left on device`` alone, nor the temporary file."""
+    code = f"from discmot.io.atomic import atomic_open, atomic_write_bytes, atomic_write_text\n{code}"
+    raised = os_error_past_a_file_size_limit(code, 100, tmp_path / "out" / "r.txt", cwd=tmp_path)
+    assert raised == (str(tmp_path / "out" / "r.txt"), errno.EFBIG)
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_failed_rename_names_the_target_not_the_temporary_file(tmp_path):
+    (tmp_path / "r.txt").mkdir()
+    (tmp_path / "r.txt" / "inside").write_text("x")  # a folder in the way, which cannot be replaced
+    with pytest.raises(OSError) as error:
+        atomic.atomic_write_text(tmp_path / "r.txt", "rows")
+    assert error.value.filename == str(tmp_path / "r.txt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.txt"]
+
+
+def test_errors_of_a_block_that_does_more_than_write_are_its_own(tmp_path):
+    """An error naming no file from a block that does more than write (a tracking loop printing to a
+    closed pipe) is not the target's; one naming a file keeps its file whatever the block."""
+    with pytest.raises(BrokenPipeError) as error:
+        with atomic.atomic_open(tmp_path / "r.txt", block_only_writes=False):
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+    assert error.value.filename is None
+    with pytest.raises(FileNotFoundError) as error, atomic.atomic_open(tmp_path / "r.txt"):
+        open(tmp_path / "missing.txt")
+    assert error.value.filename == str(tmp_path / "missing.txt")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_naming_names_the_target_only_for_an_error_naming_no_file_or_the_temporary_one():
+    unnamed = OSError(errno.ENOSPC, "No space left on device")
+    assert str(atomic.naming(unnamed, "out.txt")) == "[Errno 28] No space left on device: 'out.txt'"
+    temporary = OSError(errno.EFBIG, "File too large", ".out.txt.tmp-1")
+    assert atomic.naming(temporary, "out.txt", ".out.txt.tmp-1").filename == "out.txt"
+    other = FileNotFoundError(errno.ENOENT, "No such file or directory", "in.txt")
+    assert atomic.naming(other, "out.txt", ".out.txt.tmp-1") is other
+    not_os = ValueError("x")
+    assert atomic.naming(not_os, "out.txt") is not_os

@@ -8,6 +8,7 @@ be opened is a ``ValueError`` saying so. The writer produces H.264 MP4 through P
 
 from __future__ import annotations
 
+import errno
 import logging
 import shutil
 from pathlib import Path
@@ -29,7 +30,7 @@ from discmot.io.video import (
     open_source,
     read_image,
 )
-from helpers import shared_file
+from helpers import os_error_past_a_file_size_limit, shared_file
 
 
 def gray_frames(count: int, size=(64, 48)) -> list[np.ndarray]:
@@ -102,6 +103,24 @@ def test_writer_removes_its_temporary_file_on_error(tmp_path):
         with VideoWriter(path, 10, (32, 32)) as writer:
             writer.write(np.zeros((32, 32, 3), np.uint8))
             raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("frames", "limit"), [(200, 20_000), (1, 2_000)], ids=["in-a-write", "at-the-close"])
+def test_a_full_disk_names_the_video_asked_for_and_leaves_nothing(tmp_path, frames, limit):
+    """A disk that fills up (here: a file size limit, failing the write as a full disk does) while frames
+    are written, or when the encoder's last packets and the index are, names ``--save-video``'s file."""
+    code = f"""
+        import numpy as np
+        from discmot.io.video import VideoWriter
+        noise = np.random.default_rng(0).integers(0, 256, ({frames}, 48, 64, 3), dtype=np.uint8)
+        with VideoWriter(sys.argv[1], 30, (64, 48)) as writer:
+            assert writer.backend.startswith("pyav-"), writer.backend  # OpenCV reports no write error
+            for frame in noise:
+                writer.write(frame)
+    """
+    raised = os_error_past_a_file_size_limit(code, limit, tmp_path / "v.mp4", cwd=tmp_path)
+    assert raised == (str(tmp_path / "v.mp4"), errno.EFBIG)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -239,6 +258,19 @@ def test_sequence_frames_with_images(tiny_sequence):
     frames = list(source)
     assert [k for k, _ in frames] == list(range(1, 13))
     assert frames[0][1].shape == (80, 128, 3)
+
+
+def test_frame_path_is_the_image_file_of_a_frame_number(tiny_sequence, tmp_path):
+    """For messages about one frame (its size): the file of frame k, None where there is no file."""
+    sequence = open_source(tiny_sequence)
+    images = sorted((tiny_sequence / "img1").iterdir())
+    assert [sequence.frame_path(k) for k in (1, 12, 13)] == [images[0], images[11], None]
+    write_images(tmp_path / "f", ["a2.png", "a10.png"])
+    folder, a2, a10 = open_source(tmp_path / "f"), tmp_path / "f" / "a2.png", tmp_path / "f" / "a10.png"
+    assert [folder.frame_path(k) for k in (0, 1, 2, 3)] == [None, a2, a10, None]
+    assert FirstFrames(folder, 1).frame_path(2) == a10  # numbered as the source
+    write_video(tmp_path / "v.mp4", gray_frames(2))
+    assert open_source(tmp_path / "v.mp4").frame_path(1) is None
 
 
 def test_sequence_frames_without_images_yield_none(tiny_sequence, tmp_path):

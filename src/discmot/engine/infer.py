@@ -25,7 +25,7 @@ from typing import Protocol
 
 import numpy as np
 
-from discmot.io.atomic import atomic_open, check_writable
+from discmot.io.atomic import atomic_open, check_writable, errors_naming
 from discmot.io.mot import format_mot_rows
 from discmot.io.video import (
     IMAGE_EXTENSIONS,
@@ -113,11 +113,11 @@ def track_source(
         writer = stack.enter_context(VideoWriter(save_video, frames.fps, frames.size)) if save_video else None
         bar = stack.enter_context(_progress_bar(frames, progress))
         trails = TrailHistory(trail_length)
-        first_size = None
+        first_frame = None  # (number, size) of the first frame
         try:
             for frame_number, image in frames:
                 if image is not None and (end_to_end or writer is not None):  # one size per video
-                    first_size = _check_frame_size(frames, frame_number, image, first_size)
+                    first_frame = _check_frame_size(frames, frame_number, image, first_frame)
                 if end_to_end:
                     tracks = tracker.update(image)
                 else:
@@ -292,15 +292,22 @@ def _load_detections(detections):
 
 
 def _check_frame_size(frames: FrameSource, number: int, image: np.ndarray, first: tuple | None) -> tuple:
-    """The first frame's ``(width, height)``; a later frame of another size is an error naming the source
-    (an end-to-end tracker's state and the output video belong to one frame size)."""
+    """``(frame number, (width, height))`` of the first frame; a later frame of another size is an error
+    naming the source, or the image files (an end-to-end tracker's state and the output video belong to
+    one frame size)."""
     size = (image.shape[1], image.shape[0])
-    if first is not None and size != first:
+    if first is None:
+        return number, size
+    first_number, first_size = first
+    if size != first_size:
+        path, first_path = frames.frame_path(number), frames.frame_path(first_number)
+        where = f"{path}: frame {number}" if path else f"{frames.location}: frame {number}"
         raise ValueError(
-            f"{frames.location}: frame {number} is {size[0]}x{size[1]} but the first frame is "
-            f"{first[0]}x{first[1]}; a video's frames must share one size (resize the images first)"
+            f"{where} is {size[0]}x{size[1]} but the first frame{f' ({first_path})' if first_path else ''} "
+            f"is {first_size[0]}x{first_size[1]}; a video's frames must share one size (resize the images "
+            "first)"
         )
-    return size
+    return first
 
 
 #: Containers ``--save-video`` writes (an image suffix would make OpenCV write an image sequence).
@@ -482,10 +489,8 @@ class _ResultsStream:
         scores = np.concatenate([t.scores for t in self._tracks])
         order = np.argsort(frames, kind="stable") if self.original_format else np.lexsort((ids, frames))
         text = format_mot_rows(frames[order], ids[order], boxes[order], scores[order], self.original_format)
-        try:
+        with errors_naming(self.path):  # a full disk: ``[Errno 28] No space left on device`` alone
             self.handle.write(text)
-        except OSError as error:
-            raise _naming(error, self.path) from None
         self._frames, self._tracks, self._held = [], [], 0
 
 
@@ -493,26 +498,14 @@ class _ResultsStream:
 def _results_file(path: str | Path, original_format: bool) -> Iterator[_ResultsStream]:
     """A `_ResultsStream` into a temporary file beside ``path``, renamed onto it when the block ends
     without an error (`discmot.io.atomic.atomic_open`); removed otherwise (an error, Ctrl-C on a file,
-    SIGTERM). An error writing it (a full disk) names ``path``, not the temporary file."""
+    SIGTERM). An error writing it (a full disk) names ``path``, not the temporary file: the stream names
+    its writes' errors, `atomic_open` those of flushing and renaming (not those of the tracking loop that
+    runs in its block: ``block_only_writes=False``)."""
     path = Path(path)
-    written = False
-    try:
-        with atomic_open(path) as handle:
-            stream = _ResultsStream(handle, path, original_format)
-            yield stream
-            stream.flush()
-            written = True
-    except OSError as error:
-        if not written:  # raised by the tracking loop, or already named by the stream
-            raise
-        raise _naming(error, path) from None  # flushing, syncing or renaming the finished file
-
-
-def _naming(error: OSError, path: Path) -> OSError:
-    """``error`` naming ``path`` when it names no file (a write to an open file names none)."""
-    if error.filename is not None or error.errno is None:
-        return error
-    return type(error)(error.errno, error.strerror, str(path))
+    with atomic_open(path, block_only_writes=False) as handle:
+        stream = _ResultsStream(handle, path, original_format)
+        yield stream
+        stream.flush()
 
 
 def _progress_bar(frames: FrameSource, enabled: bool | None):

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from discmot.eval import fields as F
-from discmot.io.atomic import atomic_write_text
+from discmot.io.atomic import atomic_write_text, atomic_write_texts
 
 __all__ = [
     "detailed_csv_text",
@@ -281,7 +281,9 @@ def write_tracker_outputs(
     *,
     cls: str = "pedestrian",
 ) -> tuple[Path, Path]:
-    """Writes ``<cls>_summary.txt`` and ``<cls>_detailed.csv`` atomically into ``folder`` (created if needed).
+    """Writes ``<cls>_summary.txt`` and ``<cls>_detailed.csv`` into ``folder`` (created if needed), as a
+    pair: both are written to temporary files before either replaces an older one, so a bad input or a
+    full disk leaves the old pair (`discmot.io.atomic.atomic_write_texts`).
 
     Returns the two paths (summary, detailed).
     """
@@ -289,10 +291,8 @@ def write_tracker_outputs(
     _, combined = _split_sequences(per_sequence)
     summary_path = folder / f"{cls}_summary.txt"
     detailed_path = folder / f"{cls}_detailed.csv"
-    # Render both before writing either, so a bad input leaves no half-updated pair behind.
     summary, detailed = summary_text(combined, metrics), detailed_csv_text(per_sequence, metrics)
-    atomic_write_text(summary_path, summary)
-    atomic_write_text(detailed_path, detailed)
+    atomic_write_texts({summary_path: summary, detailed_path: detailed})
     return summary_path, detailed_path
 
 

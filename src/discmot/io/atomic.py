@@ -12,34 +12,127 @@ import functools
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
+def atomic_open(
+    path: str | os.PathLike,
+    mode: str = "w",
+    encoding: str | None = "utf-8",
+    *,
+    block_only_writes: bool = True,
+) -> Iterator[IO]:
     """Opens a temporary file next to ``path``; renames it onto ``path`` only if the block succeeds.
 
-    ``mode`` is ``"w"`` (text, default) or ``"wb"`` (binary). Parent folders are created.
+    ``mode`` is ``"w"`` (text, default) or ``"wb"`` (binary). Parent folders are created. An `OSError`
+    flushing, syncing or renaming the file (a full disk: ENOSPC; a file size limit: EFBIG) names ``path``,
+    the file asked for, not the temporary file or none; so does one naming no file raised in the block,
+    taken for a write to the handle, unless ``block_only_writes`` is False (a block that does more than
+    write, such as a tracking loop, names its own writes' errors with `errors_naming`). The temporary
+    file is removed whatever the error.
     """
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open supports modes 'w' and 'wb', not {mode!r}")
     target = Path(path)
-    fd, tmp_name = _temporary_beside(target)
+    with _temporary_file(target, mode, encoding, block_only_writes) as (handle, tmp_name):
+        yield handle
+    _replace(tmp_name, target)
+
+
+def atomic_write_texts(texts: Mapping[str | os.PathLike, str]) -> None:
+    """Writes files that belong together (a summary and its details) so that a reader finds the old ones
+    or the new ones, not a mix: every text goes to its temporary file first, and they are renamed onto
+    their files only once all are written. A full disk leaves the old files as they were (and no
+    temporary file). Only a rename failing after another succeeded (in the same folder: all but never)
+    leaves a mix; its error names the files already replaced.
+    """
+    finished: list[tuple[str, Path]] = []
     try:
-        with os.fdopen(
-            fd, mode, encoding=None if "b" in mode else encoding, newline="" if "b" not in mode else None
-        ) as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o666 & ~current_umask())  # mkstemp creates 0600; give the usual mode
-        os.replace(tmp_name, target)
+        for path, text in texts.items():
+            with _temporary_file(Path(path), "w", "utf-8", True) as (handle, tmp_name):
+                handle.write(text)
+            finished.append((tmp_name, Path(path)))
+        for done, (tmp_name, target) in enumerate(finished):
+            _replace(tmp_name, target, replaced=[path for _, path in finished[:done]])
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
+        for tmp_name, _ in finished:  # those renamed are gone already
+            _remove(tmp_name)
         raise
+
+
+@contextlib.contextmanager
+def _temporary_file(target: Path, mode: str, encoding: str | None, block_only_writes: bool):
+    """A handle on a new temporary file beside ``target``, and the file's name. When the block ends the
+    file is flushed to disk, closed and given the usual mode, ready to be renamed; on an error it is
+    removed (the error named as `atomic_open` says)."""
+    fd, tmp_name = temporary_beside(target)
+    text = "b" not in mode
+    try:
+        handle = os.fdopen(fd, mode, encoding=encoding if text else None, newline="" if text else None)
+        try:
+            with errors_naming(target, tmp_name) if block_only_writes else contextlib.nullcontext():
+                yield handle, tmp_name
+        except BaseException:
+            with contextlib.suppress(OSError):  # flushing what the block left: its error is the one
+                handle.close()
+            raise
+        with errors_naming(target, tmp_name):
+            with handle:  # closed even when flushing fails (a close would flush again, and fail again)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp_name, 0o666 & ~current_umask())  # mkstemp creates 0600; give the usual mode
+    except BaseException:
+        _remove(tmp_name)
+        raise
+
+
+def _replace(tmp_name: str, target: Path, replaced: Sequence[Path] = ()) -> None:
+    """Renames ``tmp_name`` onto ``target``, or removes it; an error names ``target`` (not the temporary
+    file) and the files of the same set already ``replaced``."""
+    try:
+        os.replace(tmp_name, target)
+    except BaseException as error:
+        _remove(tmp_name)
+        if not isinstance(error, OSError) or error.errno is None:
+            raise
+        mixed = f" ({', '.join(map(str, replaced))} already replaced: write them again)" if replaced else ""
+        raise type(error)(error.errno, f"{error.strerror}{mixed}", str(target)) from None
+
+
+def _remove(tmp_name: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp_name)
+
+
+def naming(
+    error: BaseException, path: str | os.PathLike, temporary: str | os.PathLike | None = None
+) -> BaseException:
+    """``error`` naming ``path`` when it is an `OSError` naming no file (a write to an open file names
+    none: ``[Errno 28] No space left on device``) or the temporary file ``temporary`` written for
+    ``path``; otherwise ``error`` itself. The user asked for ``path``; the temporary name means nothing
+    to them and is gone once the error is raised."""
+    if not isinstance(error, OSError) or error.errno is None:
+        return error
+    names_temporary = temporary is not None and str(error.filename) == str(temporary)
+    if error.filename is not None and not names_temporary:
+        return error
+    return type(error)(error.errno, error.strerror, str(path))
+
+
+@contextlib.contextmanager
+def errors_naming(path: str | os.PathLike, temporary: str | os.PathLike | None = None) -> Iterator[None]:
+    """Raises an `OSError` of the block as `naming` ``path`` (for writes to a file opened for ``path``,
+    whose errors name no file or the temporary one)."""
+    try:
+        yield
+    except OSError as error:
+        named = naming(error, path, temporary)
+        if named is error:
+            raise
+        raise named from None
 
 
 def check_writable(path: str | os.PathLike) -> None:
@@ -48,7 +141,7 @@ def check_writable(path: str | os.PathLike) -> None:
     temporary file beside it, then removes the file."""
     if Path(path).is_dir():
         raise IsADirectoryError(21, "a folder, not a file", str(path))
-    fd, tmp_name = _temporary_beside(Path(path))
+    fd, tmp_name = temporary_beside(Path(path))
     os.close(fd)
     os.unlink(tmp_name)
 
@@ -71,16 +164,17 @@ def is_plain_folder_name(text: str) -> bool:
     return bool(text) and text not in (".", "..") and "/" not in text and "\\" not in text
 
 
-def _temporary_beside(target: Path) -> tuple[int, str]:
-    """``mkstemp`` in ``target``'s folder (created if missing); errors name ``target`` or the path in
-    the way, not the temporary file."""
+def temporary_beside(target: Path, suffix: str = "") -> tuple[int, str]:
+    """``mkstemp`` in ``target``'s folder (created if missing), named ``.<name>.tmp-*<suffix>`` (a
+    video encoder picks the container by the suffix); errors name ``target`` or the path in the way, not
+    the temporary file."""
     parent = target.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         raise NotADirectoryError(20, FILE_IN_THE_WAY, str(file_in_the_way(parent) or parent)) from None
     try:
-        return tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=parent)
+        return tempfile.mkstemp(prefix=f".{target.name}.tmp-", suffix=suffix, dir=parent)
     except OSError as error:
         raise type(error)(error.errno, error.strerror, str(target)) from None
 

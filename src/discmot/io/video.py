@@ -33,14 +33,13 @@ import glob as globlib
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-from discmot.io.atomic import publish_file
+from discmot.io.atomic import errors_naming, publish_file, temporary_beside
 from discmot.io.mot import IMAGE_SUFFIXES, numbered_frames, read_seqinfo
 
 log = logging.getLogger(__name__)
@@ -81,6 +80,10 @@ class FrameSource:
 
     def __iter__(self) -> Iterator[Frame]:
         raise NotImplementedError
+
+    def frame_path(self, frame_number: int) -> Path | None:
+        """The image file of frame ``frame_number`` (for messages), or ``None`` (a video, a camera)."""
+        return None
 
     def __repr__(self) -> str:
         return (
@@ -147,6 +150,9 @@ class FirstFrames(FrameSource):
         super().__init__(source.name, source.location, source.fps, source.size, total, source.has_images)
         self.source, self.last = source, last
         self.skipped = source.skipped  # the same list: the frames the source skips are skipped here
+
+    def frame_path(self, frame_number: int) -> Path | None:
+        return self.source.frame_path(frame_number)
 
     def __iter__(self) -> Iterator[Frame]:
         for frame_number, image in self.source:
@@ -474,6 +480,9 @@ class ImageFiles(FrameSource):
         name = Path(pattern).parent.name or "frames"
         return cls(paths, name, pattern, fps)
 
+    def frame_path(self, frame_number: int) -> Path | None:
+        return self.paths[frame_number - 1] if 1 <= frame_number <= len(self.paths) else None
+
     def __iter__(self) -> Iterator[Frame]:
         for frame_number, path in enumerate(self.paths, start=1):
             image, reason = read_image(path)
@@ -555,6 +564,9 @@ class SequenceFrames(FrameSource):
             return dict(enumerate(paths, start=1))
         return numbered_frames(image_dir, paths)
 
+    def frame_path(self, frame_number: int) -> Path | None:
+        return self.images.get(frame_number)
+
     def __iter__(self) -> Iterator[Frame]:
         for frame_number in range(1, self.num_frames + 1):
             if not self.has_images:
@@ -590,7 +602,8 @@ class VideoWriter:
 
     Use as a context manager. Frames of another size are resized to ``size``; odd sizes are padded with
     black to even ones (yuv420p needs them). The file is written under a temporary name beside ``path``
-    and renamed onto it on a clean close; when the block raises, the temporary file is removed.
+    and renamed onto it on a clean close; when the block raises, the temporary file is removed. An
+    `OSError` writing it (a full disk) names ``path``, not the temporary file.
 
     Args:
         path: output file (``.mp4``; the extension picks the container).
@@ -616,10 +629,7 @@ class VideoWriter:
         self._encoder = None
 
     def __enter__(self) -> VideoWriter:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{self.path.stem}.tmp-", suffix=self.path.suffix, dir=self.path.parent
-        )
+        fd, tmp = temporary_beside(self.path, suffix=self.path.suffix)  # the suffix picks the container
         os.close(fd)
         self._tmp = Path(tmp)
         try:
@@ -646,7 +656,8 @@ class VideoWriter:
         """Appends one ``(H, W, 3)`` uint8 BGR frame."""
         if self._encoder is None:
             raise RuntimeError("VideoWriter.write outside its `with` block")
-        self._encoder.write(_fit(frame, self.size))
+        with errors_naming(self.path, self._tmp):  # a full disk names the user's file, not the temporary
+            self._encoder.write(_fit(frame, self.size))
         self.frames_written += 1
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -657,8 +668,9 @@ class VideoWriter:
             self._remove_tmp()
             return
         try:
-            encoder.close()
-            publish_file(self._tmp, self.path)
+            with errors_naming(self.path, self._tmp):  # the encoder's last packets and the index
+                encoder.close()
+                publish_file(self._tmp, self.path)
         except BaseException:
             self._remove_tmp()
             raise
