@@ -72,11 +72,14 @@ class Tracks:
             its original does, the JDE cascade from 1).
         boxes: ``(N, 4)`` float64 ``tlwh`` boxes in frame pixels.
         scores: ``(N,)`` float64 confidence of the track's last detection.
+        classes: ``(N,)`` int64 class id of each track (the detector's, e.g. COCO: 0 person, 2 car), or
+            ``None`` for a single-class tracker; set by `discmot.trackers.per_class.PerClassTracker`.
     """
 
     ids: np.ndarray
     boxes: np.ndarray
     scores: np.ndarray
+    classes: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ids)

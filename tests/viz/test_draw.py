@@ -11,7 +11,16 @@ import cv2
 import numpy as np
 
 from discmot.structures import Detections, Tracks
-from discmot.viz.draw import TrailHistory, draw_caption, draw_detections, draw_label, draw_tracks, id_color
+from discmot.viz.draw import (
+    COCO_CLASS_NAMES,
+    TrailHistory,
+    draw_caption,
+    draw_detections,
+    draw_label,
+    draw_tracks,
+    id_color,
+    track_label,
+)
 
 
 def tracks(ids, boxes, scores=None) -> Tracks:
@@ -175,3 +184,33 @@ def test_labels_stay_inside_the_frame_and_their_box_at_every_size():
         assert 0 <= x1 and 0 <= y1 and x2 < width and y2 < height
         drawn = frame.any(axis=2)
         assert not drawn[:y1].any() and not drawn[:, :x1].any()
+
+
+def test_track_labels_name_the_class_when_tracks_carry_one():
+    assert track_label(12) == "12"  # a single-class tracker's labels are unchanged
+    assert track_label(12, score=0.874) == "12 0.87"
+    assert track_label(12, 2) == "car 12"  # COCO: 0 person, 2 car, 7 truck, 79 toothbrush
+    assert track_label(3, 0, 0.5) == "person 3 0.50"
+    assert (COCO_CLASS_NAMES[7], COCO_CLASS_NAMES[79], len(COCO_CLASS_NAMES)) == ("truck", "toothbrush", 80)
+    assert track_label(5, 80) == "class 80 5"  # beyond COCO's names: the id, said to be a class
+    assert track_label(5, -1) == "class -1 5"
+
+
+def label_width(frame: np.ndarray, track_id: int, rows: slice) -> int:
+    """Columns of ``rows`` holding the track's colour: the filled label background's width."""
+    return int((frame[rows] == id_color(track_id)).all(axis=2).any(axis=0).sum())
+
+
+def test_draw_tracks_writes_the_class_name_of_tracks_with_classes():
+    plain, classed = np.zeros((120, 200, 3), np.uint8), np.zeros((120, 200, 3), np.uint8)
+    box = [[20, 60, 30, 40]]
+    draw_tracks(plain, tracks([4], box))
+    with_class = tracks([4], box)
+    draw_tracks(classed, Tracks(with_class.ids, with_class.boxes, with_class.scores, np.array([2])))
+    assert (classed[60:] == plain[60:]).all()  # the same box; only the label differs
+    above_box = slice(40, 58)
+    # "car 4" is a wider label than "4", drawn as draw_label draws that text
+    expected = np.zeros_like(plain)
+    draw_label(expected, "car 4", (20, 60), id_color(4))
+    assert label_width(classed, 4, above_box) == label_width(expected, 4, above_box)
+    assert label_width(classed, 4, above_box) > 2 * label_width(plain, 4, above_box)

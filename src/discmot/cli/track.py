@@ -181,7 +181,9 @@ def _add_detection_options(group) -> None:
         nargs="+",
         default=[0],
         metavar="ID",
-        help="detector classes to keep (default: 0, person)",
+        help="COCO classes the --detector keeps (default: 0, person); with several (0 2: people and cars) "
+        "each class is tracked on its own, ids unique across classes, the class named in --save-video "
+        "labels",
     )
     group.add_argument(
         "--detections", metavar="FILE", help="precomputed detections (MOT det.txt, or .npy with features)"

@@ -389,7 +389,14 @@ def _track_detections(
 ) -> dict:
     """`track` for ``model="jde"``: the cascade on a detector's boxes or precomputed detections."""
     preset = association.preset or ("onnx" if inputs.detector is not None else "public")
-    factory = tracker_factory(model, association.benchmark, preset, **association.overrides())
+    if inputs.detector is None and inputs.classes != DEFAULT_CLASSES:
+        raise ValueError(
+            "--classes picks the detector's classes (--detector): precomputed detections carry none"
+        )
+    classes = inputs.classes if inputs.detector is not None else None  # precomputed ones carry none
+    factory = tracker_factory(
+        model, association.benchmark, preset, classes=classes, **association.overrides()
+    )
     if is_split_folder(source):
         return _track_split_of_detections(source, factory, inputs, outputs)
     if inputs.detector is not None and inputs.detections is not None:
@@ -451,15 +458,26 @@ def _track_split_of_detections(
 
 
 def tracker_factory(
-    model: str = "jde", benchmark: str | None = None, preset: str = "cstrack", **overrides
+    model: str = "jde",
+    benchmark: str | None = None,
+    preset: str = "cstrack",
+    classes: tuple[int, ...] | None = None,
+    **overrides,
 ) -> Callable[[float], DetectionTracker]:
-    """``frame_rate -> tracker`` for a tracker name, a settings preset and an optional benchmark."""
+    """``frame_rate -> tracker`` for a tracker name, a settings preset and an optional benchmark.
+
+    With more than one detector class in ``classes`` the tracker is a
+    `discmot.trackers.per_class.PerClassTracker` (a detection only continues a track of its own class);
+    otherwise the single `JDETracker`.
+    """
     if model != "jde":
         raise ValueError(f"unknown tracker model {model!r} for detection-based tracking: use 'jde'")
     from discmot.trackers.association import JDETracker, JDETrackerConfig
+    from discmot.trackers.per_class import PerClassTracker
 
     config = JDETrackerConfig.preset(preset, benchmark, **overrides)
-    return lambda frame_rate: JDETracker(config, frame_rate=frame_rate)
+    kind = PerClassTracker if classes is not None and len(set(classes)) > 1 else JDETracker
+    return lambda frame_rate: kind(config, frame_rate=frame_rate)
 
 
 def _plugins(inputs: _DetectionInputs) -> tuple[Detector | None, Embedder | None]:

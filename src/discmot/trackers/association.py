@@ -173,6 +173,25 @@ class JDETracker:
         self._filtered = self._shown = 0  # output rows the pedestrian filter dropped / was given
         self._filter_warned = False
 
+    @property
+    def next_id(self) -> int:
+        """The id the next track born gets (`discmot.trackers.per_class.PerClassTracker` passes it from
+        one class's tracker to the next, so that they draw their ids from one sequence)."""
+        return self._next_id
+
+    @next_id.setter
+    def next_id(self, value: int) -> None:
+        self._next_id = int(value)
+
+    def check(self, detections: Detections) -> None:
+        """Raises the ValueError `update` would raise for ``detections`` as the next frame; changes
+        nothing (a caller updating several trackers with parts of one frame checks every part first)."""
+        self.frame_id += 1  # the frame number the message names
+        try:
+            self._candidates(detections)
+        finally:
+            self.frame_id -= 1
+
     def update(self, detections: Detections, frame: np.ndarray | None = None) -> Tracks:
         """Associates one frame's detections and returns the confirmed tracks (``frame`` is unused).
 

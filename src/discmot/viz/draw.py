@@ -47,6 +47,20 @@ ID_COLORS = (
     (120, 255, 225),
 )
 
+#: The 80 COCO class names by the contiguous class id detectors trained on COCO output (YOLOX: 0 person,
+#: 2 car), written in the labels of tracks that carry a class (`track_label`).
+COCO_CLASS_NAMES = (
+    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",
+    "traffic light", "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse",
+    "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie",
+    "suitcase", "frisbee", "skis", "snowboard", "sports ball", "kite", "baseball bat", "baseball glove",
+    "skateboard", "surfboard", "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "spoon",
+    "bowl", "banana", "apple", "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut",
+    "cake", "chair", "couch", "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse",
+    "remote", "keyboard", "cell phone", "microwave", "oven", "toaster", "sink", "refrigerator", "book",
+    "clock", "vase", "scissors", "teddy bear", "hair drier", "toothbrush",
+)  # fmt: skip
+
 
 def id_color(track_id: int) -> tuple[int, int, int]:
     """A stable, distinct BGR colour for a track id (same id, same colour, in every run; `ID_COLORS`
@@ -84,7 +98,8 @@ class TrailHistory:
 def draw_tracks(
     frame: np.ndarray, tracks: Tracks, trails: TrailHistory | None = None, show_scores: bool = False
 ) -> np.ndarray:
-    """Draws each track's box, an id label on a filled background and, with ``trails``, its recent path.
+    """Draws each track's box, an id label on a filled background (with the class name when the tracks
+    carry classes: ``"car 12"``, `track_label`) and, with ``trails``, its recent path.
 
     ``trails`` should already be updated with ``tracks``. Returns ``frame`` (drawn in place).
     """
@@ -92,16 +107,28 @@ def draw_tracks(
 
     thickness = _line_width(frame)
     placed: list[Rectangle] = []  # labels drawn so far: the next one moves down rather than cover them
-    for track_id, box, score in zip(tracks.ids.tolist(), tracks.boxes, tracks.scores.tolist(), strict=True):
+    classes = [None] * len(tracks) if tracks.classes is None else tracks.classes.tolist()
+    rows = zip(tracks.ids.tolist(), tracks.boxes, tracks.scores.tolist(), classes, strict=True)
+    for track_id, box, score, class_id in rows:
         color = id_color(track_id)
         if trails is not None and len(trails[track_id]) > 1:
             points = np.asarray(trails[track_id], np.int32).reshape(-1, 1, 2)
             cv2.polylines(frame, [points], False, color, max(1, thickness - 1), cv2.LINE_AA)
         x1, y1, x2, y2 = _corners(box)
         cv2.rectangle(frame, (x1, y1), (x2, y2), color, thickness)  # axis-aligned: no anti-aliasing
-        label = f"{track_id} {score:.2f}" if show_scores else str(track_id)
+        label = track_label(track_id, class_id, score if show_scores else None)
         placed.append(draw_label(frame, label, (x1, y1), color, avoid=placed))
     return frame
+
+
+def track_label(track_id: int, class_id: int | None = None, score: float | None = None) -> str:
+    """A track's label: its id, after its class name when it has a class (``"car 12"``; a class id
+    beyond `COCO_CLASS_NAMES` as ``"class 91 12"``), then the score if given (``"12 0.87"``)."""
+    label = str(track_id)
+    if class_id is not None:
+        name = COCO_CLASS_NAMES[class_id] if 0 <= class_id < len(COCO_CLASS_NAMES) else f"class {class_id}"
+        label = f"{name} {label}"
+    return label if score is None else f"{label} {score:.2f}"
 
 
 def draw_detections(frame: np.ndarray, detections: Detections, color=(200, 200, 200)) -> np.ndarray:
