@@ -14,6 +14,7 @@ from discmot.structures import Detections, Tracks
 from discmot.viz.draw import (
     COCO_CLASS_NAMES,
     TrailHistory,
+    caption_rectangle,
     draw_caption,
     draw_detections,
     draw_label,
@@ -214,3 +215,20 @@ def test_draw_tracks_writes_the_class_name_of_tracks_with_classes():
     draw_label(expected, "car 4", (20, 60), id_color(4))
     assert label_width(classed, 4, above_box) == label_width(expected, 4, above_box)
     assert label_width(classed, 4, above_box) > 2 * label_width(plain, 4, above_box)
+
+
+def test_a_label_in_the_top_right_corner_is_not_hidden_under_the_caption():
+    """The caption (frame number) is drawn after the tracks; a label placed where it goes would vanish."""
+    frame = np.zeros((160, 256, 3), np.uint8)
+    # the box starts below the caption (16 px high here), its label above the box reaches into it
+    tracks = Tracks(np.array([1]), np.array([[200.0, 20.0, 50.0, 80.0]]), np.array([0.9]))
+    assert caption_rectangle(frame, "frame 123")[3] < 20
+    fill = np.array(id_color(1), np.uint8)
+    label_pixels = (draw_tracks(frame.copy(), tracks) == fill).all(axis=2).sum()  # box and label
+
+    def visible(avoid) -> int:
+        drawn = draw_caption(draw_tracks(frame.copy(), tracks, avoid=avoid), "frame 123")
+        return int((drawn == fill).all(axis=2).sum())
+
+    assert visible(()) < label_pixels - 50  # without: the caption covers most of the label's fill
+    assert visible([caption_rectangle(frame, "frame 123")]) >= label_pixels * 0.9

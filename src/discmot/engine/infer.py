@@ -37,7 +37,7 @@ from discmot.io.video import (
 )
 from discmot.structures import Detections, Tracks
 from discmot.trackers.base import Tracker, is_end_to_end
-from discmot.viz.draw import TrailHistory, draw_caption, draw_tracks
+from discmot.viz.draw import TrailHistory, caption_rectangle, draw_caption, draw_tracks
 
 log = logging.getLogger(__name__)
 
@@ -127,10 +127,11 @@ def track_source(
                 tracked += 1
                 if writer is not None:
                     trails.update(tracks)
-                    drawn = draw_tracks(
-                        image.copy(), tracks, trails
-                    )  # a copy: the tracker may keep the frame
-                    writer.write(draw_caption(drawn, f"frame {frame_number}"))
+                    caption = f"frame {frame_number}"
+                    drawn = draw_tracks(  # on a copy: the tracker may keep the frame
+                        image.copy(), tracks, trails, avoid=[caption_rectangle(image, caption)]
+                    )
+                    writer.write(draw_caption(drawn, caption))
                 bar.update(1)
         except KeyboardInterrupt:
             if frames.num_frames is not None:

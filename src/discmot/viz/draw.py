@@ -96,17 +96,23 @@ class TrailHistory:
 
 
 def draw_tracks(
-    frame: np.ndarray, tracks: Tracks, trails: TrailHistory | None = None, show_scores: bool = False
+    frame: np.ndarray,
+    tracks: Tracks,
+    trails: TrailHistory | None = None,
+    show_scores: bool = False,
+    avoid: Sequence[Rectangle] = (),
 ) -> np.ndarray:
     """Draws each track's box, an id label on a filled background (with the class name when the tracks
     carry classes: ``"car 12"``, `track_label`) and, with ``trails``, its recent path.
 
-    ``trails`` should already be updated with ``tracks``. Returns ``frame`` (drawn in place).
+    ``trails`` should already be updated with ``tracks``; labels move down past the ``avoid`` rectangles
+    (a caption drawn afterwards, `caption_rectangle`) as past each other. Returns ``frame`` (drawn in
+    place).
     """
     import cv2
 
     thickness = _line_width(frame)
-    placed: list[Rectangle] = []  # labels drawn so far: the next one moves down rather than cover them
+    placed: list[Rectangle] = list(avoid)  # and the labels drawn so far: the next one moves down
     classes = [None] * len(tracks) if tracks.classes is None else tracks.classes.tolist()
     rows = zip(tracks.ids.tolist(), tracks.boxes, tracks.scores.tolist(), classes, strict=True)
     for track_id, box, score, class_id in rows:
@@ -221,13 +227,12 @@ def draw_caption(frame: np.ndarray, text: str) -> np.ndarray:
     import cv2
 
     scale, stroke = _font(frame)
-    (width, height), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, stroke)
-    x, box_h = max(frame.shape[1] - width - 6, 0), height + baseline + 4
-    cv2.rectangle(frame, (x, 0), (frame.shape[1], box_h), (32, 32, 32), cv2.FILLED)
+    (x, _, right, box_h), origin = _caption_layout(frame, text)
+    cv2.rectangle(frame, (x, 0), (right, box_h), (32, 32, 32), cv2.FILLED)
     cv2.putText(
         frame,
         text,
-        (x + 3, height + 2),
+        origin,
         cv2.FONT_HERSHEY_SIMPLEX,
         scale,
         (235, 235, 235),
@@ -235,6 +240,22 @@ def draw_caption(frame: np.ndarray, text: str) -> np.ndarray:
         cv2.LINE_AA,
     )
     return frame
+
+
+def caption_rectangle(frame: np.ndarray, text: str) -> Rectangle:
+    """The ``(x1, y1, x2, y2)`` that `draw_caption` fills for ``text`` in ``frame``'s top-right corner
+    (given to `draw_tracks` as ``avoid``, so that no label hides under the caption)."""
+    return _caption_layout(frame, text)[0]
+
+
+def _caption_layout(frame: np.ndarray, text: str) -> tuple[Rectangle, tuple[int, int]]:
+    """The caption's filled rectangle and its text's origin (bottom-left of the text)."""
+    import cv2
+
+    scale, stroke = _font(frame)
+    (width, height), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, stroke)
+    x = max(frame.shape[1] - width - 6, 0)
+    return (x, 0, frame.shape[1], height + baseline + 4), (x + 3, height + 2)
 
 
 def with_title(frame: np.ndarray, title: str, bar_height: int = 22) -> np.ndarray:
