@@ -152,7 +152,7 @@ def test_a_sequence_without_seqinfo_scores_as_with_its_true_length(
     expected = _scores(*with_info)
     with caplog.at_level("WARNING"):
         ours = _scores(*without)
-    assert f"no seqinfo.ini; the sequence is taken to be {length} frames long" in caplog.text
+    assert "no seqinfo.ini; each tracker's results are scored as if the sequence ended" in caplog.text
     for metric, fields in expected.items():
         for field, value in fields.items():
             if (metric, field) in FRAME_COUNTS:
@@ -259,3 +259,21 @@ def test_a_folder_of_sequences_without_a_split_level_names_the_switch(tmp_path, 
     status = main(["eval", "--gt-folder", str(gt / "MOT17-train"), "--trackers-folder", str(trackers)])
     assert status == 2
     assert "holds sequence folders itself: add --skip-split-folder" in capsys.readouterr().err
+
+
+def test_without_seqinfo_a_trackers_scores_do_not_depend_on_the_others_evaluated_with_it(tmp_path):
+    """Each tracker's results set its own length: a second tracker with rows up to frame 9 leaves the
+    first one's frame counts (and its FP per frame) as they are alone."""
+    gt, trackers = write_benchmark(tmp_path)
+    (gt / "MOT17-train" / "seq-a" / "seqinfo.ini").unlink()
+    alone = evaluate(gt, trackers, write_summaries=False)["trk"]
+    longer = trackers / "MOT17-train" / "long" / "data"
+    longer.mkdir(parents=True)
+    rows = [*TRACKER_ROWS, "9,8,1,1,5,5,1,-1,-1,-1"]
+    (longer / "seq-a.txt").write_text("".join(row + "\n" for row in rows))
+    both = evaluate(gt, trackers, write_summaries=False)
+    assert both["long"]["seq-a"]["Count"]["Frames"] == 9
+    for metric, fields in alone["seq-a"].items():
+        for field, value in fields.items():
+            np.testing.assert_array_equal(both["trk"]["seq-a"][metric][field], value, err_msg=field)
+    assert alone["seq-a"]["Count"]["Frames"] == 3

@@ -9,14 +9,12 @@ Two layouts are understood (spec ``eval.md`` §1.2-1.3, §11):
   DanceTrack/MOTIP recipe) or one sub-folder per tracker.
 
 The layout is detected from what exists; when something is missing the error says what was expected
-where. This module only looks at paths and small index files (it imports no numpy), except for a
-sequence without ``seqinfo.ini``, whose length is the last frame its images, gt and results name.
+where. This module only looks at paths and small index files (it imports no numpy).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,12 +32,19 @@ class LayoutError(ValueError):
 
 @dataclass(frozen=True)
 class SequenceFiles:
-    """One sequence to evaluate: its name, gt file and length (from ``seqinfo.ini``; ``None`` until
-    `resolve_eval_plan` finds it in the files of a sequence without one)."""
+    """One sequence to evaluate: its name, gt file and length (from ``seqinfo.ini``).
+
+    Without ``seqinfo.ini`` (TrackEval stops there) ``num_frames`` is ``None`` and each tracker's results
+    are scored as if the sequence ended at the last frame of its images (``last_image``, the largest
+    frame number in ``img1/``), its gt rows or those results (`discmot.eval.runner`): frames after the
+    last row of both gt and results add nothing to any sum, so every score is that of the true length but
+    for the frame counts (Count's ``Frames``, CLEAR's ``CLR_Frames``) and CLEAR's ``FP_per_frame``.
+    """
 
     name: str
     gt_file: Path
     num_frames: int | None
+    last_image: int = 0
 
 
 @dataclass(frozen=True)
@@ -105,12 +110,6 @@ def resolve_eval_plan(
     files, outputs = _tracker_files(
         tracker_root, [s.name for s in found], trackers, tracker_sub_folder, warn_unlisted=sequences is None
     )
-    found = [
-        _with_length_from_files(s, [f[s.name] for f in files.values() if s.name in f])
-        if s.num_frames is None
-        else s
-        for s in found
-    ]
     if output_folder is not None:
         outputs = {name: Path(output_folder) / name if name else Path(output_folder) for name in outputs}
     return EvalPlan(found, files, outputs, seqmap_file)
@@ -192,7 +191,13 @@ def _sequence_files(gt_root: Path, name: str) -> SequenceFiles:
     if not gt_file.is_file():
         raise LayoutError(f"{gt_file}: ground-truth file of sequence {name!r} not found")
     if not (folder / "seqinfo.ini").exists():  # a sequence of one's own (a CVAT export has none)
-        return SequenceFiles(name, gt_file, None)
+        log.warning(
+            "%s: no seqinfo.ini; each tracker's results are scored as if the sequence ended at its last "
+            "frame with an image, a gt row or a row of those results (what Frames counts and FP per frame "
+            "divides by; no other score changes)",
+            folder,
+        )
+        return SequenceFiles(name, gt_file, None, _last_image(folder / "img1"))
     try:
         info = read_seqinfo(folder / "seqinfo.ini")
     except MotFormatError as error:
@@ -200,45 +205,14 @@ def _sequence_files(gt_root: Path, name: str) -> SequenceFiles:
     return SequenceFiles(name, gt_file, info.length)
 
 
-def _with_length_from_files(sequence: SequenceFiles, result_files: list[Path]) -> SequenceFiles:
-    """A sequence without ``seqinfo.ini`` (TrackEval stops there) gets as its length the last frame its
-    ``img1/`` images, its gt and its result files name. Frames after the last row of both gt and results
-    add nothing to any sum, so the scores are those of the true length, but for the frame counts (Count's
-    ``Frames``, CLEAR's ``CLR_Frames``) and CLEAR's ``FP_per_frame``, which divides by them."""
-    folder = sequence.gt_file.parent.parent
-    images = folder / "img1"
-    image_frames = (
-        [int(p.stem) for p in images.iterdir() if p.stem.isdigit() and p.suffix.lower() in IMAGE_SUFFIXES]
-        if images.is_dir()
-        else []
-    )
-    length = max([*image_frames, *(last_frame(f) for f in [sequence.gt_file, *result_files])], default=0)
-    log.warning(
-        "%s: no seqinfo.ini; the sequence is taken to be %d frames long, its last frame with an image, a "
-        "gt row or a result row (what Frames counts and FP per frame divides by; no other score changes)",
-        folder,
-        max(length, 1),
-    )
-    return SequenceFiles(sequence.name, sequence.gt_file, max(length, 1))
-
-
-def last_frame(path: Path) -> int:
-    """The largest frame number (first field) of a MOT text file's rows; rows that do not parse are left
-    to the file's reader, which names them."""
-    last = 0
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            head = _FIRST_FIELD.match(line)
-            if head is None:
-                continue
-            try:
-                last = max(last, int(float(head.group(1))))
-            except (ValueError, OverflowError):
-                continue
-    return last
-
-
-_FIRST_FIELD = re.compile(r"\s*([^,\s]+)")
+def _last_image(image_dir: Path) -> int:
+    """The largest frame number among the images of ``image_dir`` (0 for none or no folder)."""
+    if not image_dir.is_dir():
+        return 0
+    numbers = [
+        int(p.stem) for p in image_dir.iterdir() if p.stem.isdigit() and p.suffix.lower() in IMAGE_SUFFIXES
+    ]
+    return max(numbers, default=0)
 
 
 def _tracker_files(

@@ -143,6 +143,13 @@ def load_mot_sequence_file(
     return group_rows_by_frame(table, num_frames)
 
 
+def last_frame(path: str | Path) -> int:
+    """The largest (truncated) frame number of a MOT file's rows, 0 for none: the length of a sequence
+    without seqinfo.ini (`discmot.data.layouts.SequenceFiles`). Parse errors are raised as by the loaders."""
+    table = read_mot_table(path)
+    return int(table.truncated(FRAME).max()) if table.num_rows else 0
+
+
 def group_rows_by_frame(table: MotTable, num_frames: int) -> FrameGroupedRows:
     """Regroups validated rows by (truncated) frame number, stable within a frame."""
     if table.num_rows == 0:

@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from discmot.data.layouts import EvalPlan, LayoutError, SequenceFiles, last_frame, resolve_eval_plan
+from discmot.data.layouts import EvalPlan, LayoutError, SequenceFiles, resolve_eval_plan
 from discmot.eval import clear, count, hota, identity
 from discmot.eval.fields import COMBINED, METRIC_NAMES
 from discmot.eval.motchallenge import (
     BenchmarkPreset,
     benchmark_preset,
+    last_frame,
     load_ground_truth,
     load_tracker_result,
     preprocess,
@@ -125,7 +126,7 @@ def evaluate_files(
     `discmot.data.layouts`)."""
     metric_names = _metric_names(metrics)
     if num_frames is None:
-        num_frames = max(last_frame(Path(gt_file)), last_frame(Path(tracker_file)), 1)
+        num_frames = max(last_frame(gt_file), last_frame(tracker_file), 1)
     gt = load_ground_truth(gt_file, num_frames)
     return _score(
         gt,
@@ -161,14 +162,29 @@ def _score(gt, tracker, num_frames: int, preset: BenchmarkPreset, metric_names: 
 
 
 def _evaluate_sequence(sequence: SequenceFiles, tracker_files: dict[str, Path], preset, metric_names) -> dict:
-    """``{tracker: metrics}`` for one sequence; its gt is read once for all trackers."""
-    gt = load_ground_truth(sequence.gt_file, sequence.num_frames)
+    """``{tracker: metrics}`` for one sequence; its gt is read once for all trackers (once per length for
+    a sequence without seqinfo.ini, whose length each tracker's results decide: `SequenceFiles`)."""
+    lengths = _lengths(sequence, tracker_files)
+    gts = {n: load_ground_truth(sequence.gt_file, n) for n in sorted(set(lengths.values()))}
     return {
         tracker: _score(
-            gt, load_tracker_result(path, sequence.num_frames), sequence.num_frames, preset, metric_names
+            gts[lengths[tracker]],
+            load_tracker_result(path, lengths[tracker]),
+            lengths[tracker],
+            preset,
+            metric_names,
         )
         for tracker, path in tracker_files.items()
     }
+
+
+def _lengths(sequence: SequenceFiles, tracker_files: dict[str, Path]) -> dict[str, int]:
+    """The length each tracker's results are scored at: seqinfo.ini's, or without one the last frame of
+    the sequence's images, its gt or those results (at least 1)."""
+    if sequence.num_frames is not None:
+        return dict.fromkeys(tracker_files, sequence.num_frames)
+    known = max(sequence.last_image, last_frame(sequence.gt_file), 1)
+    return {tracker: max(known, last_frame(path)) for tracker, path in tracker_files.items()}
 
 
 def _evaluate_all(plan: EvalPlan, preset, metric_names, workers: int, progress: bool) -> dict:
