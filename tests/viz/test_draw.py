@@ -14,7 +14,7 @@ from discmot.structures import Detections, Tracks
 from discmot.viz.draw import (
     COCO_CLASS_NAMES,
     TrailHistory,
-    caption_rectangle,
+    caption_avoid,
     draw_caption,
     draw_detections,
     draw_label,
@@ -222,7 +222,7 @@ def test_a_label_in_the_top_right_corner_is_not_hidden_under_the_caption():
     frame = np.zeros((160, 256, 3), np.uint8)
     # the box starts below the caption (16 px high here), its label above the box reaches into it
     tracks = Tracks(np.array([1]), np.array([[200.0, 20.0, 50.0, 80.0]]), np.array([0.9]))
-    assert caption_rectangle(frame, "frame 123")[3] < 20
+    assert caption_avoid(frame, "frame 123")[0][3] < 20
     fill = np.array(id_color(1), np.uint8)
     label_pixels = (draw_tracks(frame.copy(), tracks) == fill).all(axis=2).sum()  # box and label
 
@@ -231,4 +231,5 @@ def test_a_label_in_the_top_right_corner_is_not_hidden_under_the_caption():
         return int((drawn == fill).all(axis=2).sum())
 
     assert visible(()) < label_pixels - 50  # without: the caption covers most of the label's fill
-    assert visible([caption_rectangle(frame, "frame 123")]) >= label_pixels * 0.9
+    assert visible(caption_avoid(frame, "frame 123")) >= label_pixels * 0.9
+    assert caption_avoid(np.zeros((80, 48, 3), np.uint8), "frame 123") == []  # wider than half

@@ -37,7 +37,7 @@ from discmot.io.video import (
 )
 from discmot.structures import Detections, Tracks
 from discmot.trackers.base import Tracker, is_end_to_end
-from discmot.viz.draw import TrailHistory, caption_rectangle, draw_caption, draw_tracks
+from discmot.viz.draw import TrailHistory, caption_avoid, draw_caption, draw_tracks
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def track_source(
                     trails.update(tracks)
                     caption = f"frame {frame_number}"
                     drawn = draw_tracks(  # on a copy: the tracker may keep the frame
-                        image.copy(), tracks, trails, avoid=[caption_rectangle(image, caption)]
+                        image.copy(), tracks, trails, avoid=caption_avoid(image, caption)
                     )
                     writer.write(draw_caption(drawn, caption))
                 bar.update(1)

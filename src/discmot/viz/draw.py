@@ -106,7 +106,7 @@ def draw_tracks(
     carry classes: ``"car 12"``, `track_label`) and, with ``trails``, its recent path.
 
     ``trails`` should already be updated with ``tracks``; labels move down past the ``avoid`` rectangles
-    (a caption drawn afterwards, `caption_rectangle`) as past each other. Returns ``frame`` (drawn in
+    (a caption drawn afterwards, `caption_avoid`) as past each other. Returns ``frame`` (drawn in
     place).
     """
     import cv2
@@ -242,10 +242,12 @@ def draw_caption(frame: np.ndarray, text: str) -> np.ndarray:
     return frame
 
 
-def caption_rectangle(frame: np.ndarray, text: str) -> Rectangle:
-    """The ``(x1, y1, x2, y2)`` that `draw_caption` fills for ``text`` in ``frame``'s top-right corner
-    (given to `draw_tracks` as ``avoid``, so that no label hides under the caption)."""
-    return _caption_layout(frame, text)[0]
+def caption_avoid(frame: np.ndarray, text: str) -> list[Rectangle]:
+    """``[(x1, y1, x2, y2)]``, what `draw_caption` fills for ``text`` in ``frame``'s top-right corner, to
+    give `draw_tracks` as ``avoid`` so that no label hides under the caption; ``[]`` when the caption
+    takes more than half the frame's width (a narrow frame: every label would move into its box)."""
+    x1, y1, x2, y2 = _caption_layout(frame, text)[0]
+    return [(x1, y1, x2, y2)] if 2 * (x2 - x1) <= frame.shape[1] else []
 
 
 def _caption_layout(frame: np.ndarray, text: str) -> tuple[Rectangle, tuple[int, int]]:
