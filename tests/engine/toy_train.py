@@ -106,9 +106,9 @@ def stall_in_write(run_dir: Path, step: int) -> None:
     """Replaces the checkpoint serialiser: the checkpoint of ``step`` is written half, then hangs."""
     original = checkpointing._dump
 
-    def dump(payload, handle):
+    def dump(payload, handle, path):
         if payload["global_step"] != step:
-            return original(payload, handle)
+            return original(payload, handle, path)
         buffer = io.BytesIO()
         torch.save(payload, buffer)
         data = buffer.getvalue()

@@ -155,3 +155,16 @@ def test_naming_names_the_target_only_for_an_error_naming_no_file_or_the_tempora
     assert atomic.naming(other, "out.txt", ".out.txt.tmp-1") is other
     not_os = ValueError("x")
     assert atomic.naming(not_os, "out.txt") is not_os
+
+
+def test_a_full_disk_while_saving_a_checkpoint_names_it(tmp_path):
+    """torch's zip writer reports a full disk as a RuntimeError naming no file."""
+    code = """
+        import torch
+        from discmot.engine.checkpointing import write_checkpoint
+        write_checkpoint(sys.argv[1], {"weights": torch.zeros(100_000)})
+    """
+    target = tmp_path / "epoch-000.pt"
+    filename, errno_code = os_error_past_a_file_size_limit(code, 64 * 1024, str(target), cwd=tmp_path)
+    assert (filename, errno_code) == (str(target), errno.EFBIG)
+    assert list(tmp_path.iterdir()) == []

@@ -69,13 +69,16 @@ def latest_checkpoint(folder: str | Path) -> Path | None:
 
 
 def write_checkpoint(path: str | Path, payload: dict) -> None:
-    """Writes ``payload`` atomically: the file appears complete or not at all."""
+    """Writes ``payload`` atomically: the file appears complete or not at all (a full disk is an
+    `OSError` naming ``path``)."""
     with atomic_open(path, "wb") as handle:
-        _dump(payload, handle)
+        _dump(payload, handle, path)
 
 
-def _dump(payload: dict, handle) -> None:
-    torch.save(payload, handle)
+def _dump(payload: dict, handle, path: str | Path) -> None:
+    from discmot.io.checkpoints import save_torch
+
+    save_torch(payload, handle, path)
 
 
 def read_checkpoint(path: str | Path) -> dict:

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from discmot._version import __version__
-from discmot.io.atomic import atomic_open
+from discmot.io.atomic import atomic_open, naming
 
 log = logging.getLogger(__name__)
 
@@ -317,7 +317,20 @@ def write_official(path: str | Path, model: nn.Module, config=None) -> None:
     if config is not None:
         content[OFFICIAL_CONFIG_KEY] = json.dumps(dataclasses.asdict(config))
     with atomic_open(path, "wb") as handle:
+        save_torch(content, handle, path)
+
+
+def save_torch(content, handle, path: str | Path) -> None:
+    """``torch.save(content, handle)`` whose write errors name ``path``: torch's zip writer turns a full
+    disk into ``RuntimeError: [enforce fail at inline_container.cc] . unexpected pos ...``, naming no
+    file, with the `OSError` only as its context; that error is raised instead, naming ``path``."""
+    try:
         torch.save(content, handle)
+    except RuntimeError as error:
+        cause = error.__cause__ or error.__context__
+        if not isinstance(cause, OSError):
+            raise
+        raise naming(cause, path) from None
 
 
 #: Where `write_official` keeps a discmot config beside an official file's ``"model"`` entry.
