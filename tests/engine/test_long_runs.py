@@ -87,13 +87,6 @@ def test_streamed_results_are_the_bytes_written_from_all_rows_at_once(tmp_path, 
     assert summary["ids"] == len(np.unique(ids))
 
 
-def test_distinct_ids_are_counted_across_merges(monkeypatch):
-    monkeypatch.setattr(infer._Rows, "merge_rows", 3)
-    tracker = RandomTracks(seed=4)
-    summary = track_source(Stream(200), tracker, detections=NoDetections(), progress=False)
-    assert summary["ids"] == len(np.unique(tracker.all_rows()[1]))
-
-
 class Crowd:
     """Every frame the same 20 boxes as tracks, ids changing every 100 frames (a long busy video)."""
 
@@ -191,3 +184,19 @@ def test_a_stopped_split_keeps_its_finished_sequences_and_says_so(tmp_path, capl
         f"{split}: stopped in sequence seq2; the results of the 2 of 5 sequences before it are complete, "
         f"in {data}; 1 of the other sequences' files there are from an earlier run"
     )
+
+
+def test_a_full_disk_at_the_last_rows_leaves_no_video_either(tmp_path):
+    """The results' last rows are written and synced before the video is published: a disk that fills
+    up there (the run's rows, fewer than a chunk, all go out at the end) leaves neither file."""
+    code = """
+        from test_long_runs import Crowd, NoDetections, Stream
+        from discmot.engine.infer import track_source
+        track_source(Stream(60, images=True), Crowd(), detections=NoDetections(), save_txt=sys.argv[1],
+                     save_video=sys.argv[2])
+    """
+    raised = os_error_past_a_file_size_limit(
+        code, 16384, tmp_path / "r.txt", tmp_path / "v.mp4", cwd=tmp_path, paths=[Path(__file__).parent]
+    )
+    assert raised == (str(tmp_path / "r.txt"), errno.EFBIG)
+    assert list(tmp_path.iterdir()) == []

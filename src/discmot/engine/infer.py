@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -140,6 +141,8 @@ def track_source(
             log.info("%s: stopped at frame %d", frames.name, rows.last_frame)
         if not tracked and not interrupted:  # raised inside: the video writer keeps no empty file
             raise ValueError(f"{frames.location}: no frame could be decoded, nothing was tracked")
+        if results is not None:
+            results.finish()  # inside the stack: a full disk now leaves no video either
     seconds = time.perf_counter() - start
     return _summary(frames, rows, seconds, interrupted, save_txt, save_video)
 
@@ -408,20 +411,15 @@ class _Rows:
     """The tracked frames' counts for the summary, and their rows passed on to a `_ResultsStream`.
 
     Nothing grows with the number of frames: rows go to the stream (which writes them out in chunks) and
-    only the distinct track ids are kept, as a sorted int64 array (8 bytes per id).
+    only the distinct track ids are kept.
     """
-
-    #: Ids of rows held (as one small array per frame) before they are merged into the distinct ones.
-    merge_rows = 4096
 
     def __init__(self, location: str, results: _ResultsStream | None = None):
         self.location, self.results = location, results
         self.last_frame = 0
         self.count = 0
         self.rows = 0
-        self._ids = np.zeros(0, np.int64)  # distinct ids, sorted
-        self._new_ids: list[np.ndarray] = []  # ids not merged into ``_ids`` yet
-        self._new_count = 0
+        self.ids: set[int] = set()
 
     def add(self, frame_number: int, tracks: Tracks) -> None:
         """Counts one tracked frame (frame numbers must increase: the rows are written in that order)."""
@@ -435,22 +433,9 @@ class _Rows:
         if not len(tracks):
             return
         self.rows += len(tracks)
-        self._new_ids.append(np.asarray(tracks.ids, dtype=np.int64))
-        self._new_count += len(tracks)
-        if self._new_count > max(len(self._ids), self.merge_rows):  # amortised O(log n) a row
-            self._merge_ids()
+        self.ids.update(tracks.ids.tolist())
         if self.results is not None:
             self.results.add(frame_number, tracks)
-
-    @property
-    def distinct_ids(self) -> int:
-        self._merge_ids()
-        return len(self._ids)
-
-    def _merge_ids(self) -> None:
-        if self._new_ids:
-            self._ids = np.union1d(self._ids, np.concatenate(self._new_ids))
-            self._new_ids, self._new_count = [], 0
 
 
 class _ResultsStream:
@@ -480,8 +465,9 @@ class _ResultsStream:
             self.flush()
 
     def flush(self) -> None:
-        """Writes the rows held (the lists are cleared only once written: a Ctrl-C that ends a camera
-        while this formats leaves them for the last flush)."""
+        """Writes the rows held. They are let go just before the write, not after: a Ctrl-C that ends a
+        camera while this formats leaves them for the last flush, and one just after the write cannot
+        have them written twice (a frame's rows twice is a file evaluation refuses)."""
         if not self._tracks:
             return
         frames = np.concatenate(self._frames)
@@ -490,9 +476,17 @@ class _ResultsStream:
         scores = np.concatenate([t.scores for t in self._tracks])
         order = np.argsort(frames, kind="stable") if self.original_format else np.lexsort((ids, frames))
         text = format_mot_rows(frames[order], ids[order], boxes[order], scores[order], self.original_format)
+        self._frames, self._tracks, self._held = [], [], 0
         with errors_naming(self.path):  # a full disk: ``[Errno 28] No space left on device`` alone
             self.handle.write(text)
-        self._frames, self._tracks, self._held = [], [], 0
+
+    def finish(self) -> None:
+        """Writes the last rows and puts the file on disk, so that a full disk fails here, before the
+        other outputs of the run (the video) are published, leaving none of them."""
+        self.flush()
+        with errors_naming(self.path):
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
 
 
 @contextlib.contextmanager
@@ -578,7 +572,7 @@ def _summary(
         "frames": rows.count,
         "skipped": list(frames.skipped),
         "rows": rows.rows,
-        "ids": rows.distinct_ids,
+        "ids": len(rows.ids),
         "seconds": seconds,
         "fps": rows.count / seconds if seconds > 0 else 0.0,
         "interrupted": interrupted,
