@@ -135,12 +135,10 @@ def _fdta_build(recipe_file, args: argparse.Namespace, data_root):
 
 
 def _cstrack_build(recipe_file, args: argparse.Namespace, data_root):
-    from discmot.data.jde import check_image_lists
     from discmot.models.cstrack.recipe import resolve_file
     from discmot.models.cstrack.training import cstrack_setup
 
     recipe = resolve_file(recipe_file, args.set)
     if not data_root.is_dir():
         raise FileNotFoundError(f"{data_root}: data root not found")
-    check_image_lists(recipe.data, data_root, recipe.name)
     return recipe, cstrack_setup(recipe, data_root, args.pretrained)

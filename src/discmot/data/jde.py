@@ -332,9 +332,7 @@ def check_image_lists(data, data_root: Path, recipe_name: str) -> None:
     them: a ``discmot jde-export`` of one's own data is not what the built-in recipes name (cstrack_tiny
     reads ``jde/synth_mot.train`` and ``jde/synth_dancetrack.train``), and the bare "not found" left the
     user to work out three keys."""
-    missing = [
-        f for f in (list_file_for(data_root / data.lists_dir, k) for k in data.datasets) if not f.is_file()
-    ]
+    missing = [source.list_file for source in data.sources(data_root) if not source.list_file.is_file()]
     if not missing:
         return
     where = f"{missing[0]}: image list not found (data.datasets of recipe {recipe_name}, under --data-root)"

@@ -18,7 +18,8 @@ Rectangle = tuple[int, int, int, int]
 #: Box and label colours (BGR) of consecutive ids. Picked once by greedy farthest-point sampling in
 #: CIELAB, lightness differences counted half (two shades of one hue look alike in a thin box line),
 #: among vivid sRGB colours (HSV saturation >= 0.5, value >= 0.8): any two ids fewer than 24 apart are
-#: more than 28 CIELAB units apart, so neighbours in a crowd, often born close in time, are told apart.
+#: more than 28 CIELAB units apart (27.8 with lightness counted half), so neighbours in a crowd, often
+#: born close in time, are told apart.
 #: (Golden-ratio hue steps, used before, put ids 1 and 14 at 5.5 units and 2, 7, 15, 23 all in green.)
 ID_COLORS = (
     (240, 90, 30),

@@ -253,12 +253,19 @@ def cstrack_setup(recipe, data_root: str | Path, pretrained: str | Path | None =
         data_root: the folder the recipe's list folder and image root are relative to.
         pretrained: an official-format YOLOv5/CSTrack checkpoint (plain or pickled model) whose matching
             tensors initialise the network (`transfer_pretrained`).
+
+    Raises:
+        FileNotFoundError: a list of ``recipe.data.datasets`` is missing (before any run folder is made),
+            naming the lists the data root has and the ``--set`` flags that train on them.
     """
     from functools import partial
 
+    from discmot.data.jde import check_image_lists
     from discmot.data.jde_transforms import JDEDataset, collate_jde, jde_sampler_factory
     from discmot.engine.run_folder import file_record
     from discmot.engine.train import TrainSetup
+
+    check_image_lists(recipe.data, Path(data_root), recipe.name)
 
     def build(dist_info) -> TrainSetup:
         index = recipe.data.index(data_root)
