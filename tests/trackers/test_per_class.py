@@ -229,3 +229,13 @@ def test_classes_with_precomputed_detections_are_refused(tmp_path):
     (tmp_path / "d.txt").write_text("1,-1,1,1,5,5,1\n")
     with pytest.raises(ValueError, match="--classes picks the detector's classes"):
         discmot.track(tmp_path / "frames", detections=tmp_path / "d.txt", classes=(0, 2))
+
+
+def test_the_pedestrian_output_filter_drops_only_peoples_wide_boxes():
+    """CSTrack's output filter (w / h > 0.6 dropped) is for standing people: a car's box is wide."""
+    config = replace(ONNX, output_filter=True)
+    frames = [frame((PERSON, 100 + 5 * k, 100, 40, 100), (CAR, 400, 300, 120, 60), (PERSON, 10, 300, 90, 60))
+              for k in range(1, 6)]  # fmt: skip
+    seen = ids_by_class(PerClassTracker(config), frames)
+    assert all(CAR in f for f in seen[1:])  # the car's 120x60 box is written
+    assert all(len(f) == 2 for f in seen[1:])  # and of the people only the standing one (40x100)

@@ -21,10 +21,15 @@ numpy and scipy only.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from discmot.structures import Detections, Tracks
 from discmot.trackers.association import JDETracker, JDETrackerConfig
+
+#: The person class of the detectors' class ids (COCO's contiguous ids: YOLOX).
+PERSON_CLASS = 0
 
 
 class PerClassTracker:
@@ -75,15 +80,18 @@ class PerClassTracker:
         classes = _class_ids(detections, self.frame_id)
         parts = {}
         for class_id in sorted(set(self.trackers) | set(np.unique(classes).tolist())):
-            tracker = self.trackers.get(class_id) or self._new_tracker()
+            tracker = self.trackers.get(class_id) or self._new_tracker(class_id)
             part = detections.select(classes == class_id)
             tracker.check(part)
             parts[class_id] = (tracker, part)
         return parts
 
-    def _new_tracker(self) -> JDETracker:
-        """A class's tracker, starting at this frame (its error messages name the video's frame numbers)."""
-        tracker = JDETracker(self.config, self.frame_rate)
+    def _new_tracker(self, class_id: int) -> JDETracker:
+        """A class's tracker, starting at this frame (its error messages name the video's frame numbers).
+        CSTrack's pedestrian output filter (boxes wider than 0.6 of their height dropped) is for people:
+        other classes' trackers (a car is wider than tall) write every box."""
+        config = self.config if class_id == PERSON_CLASS else replace(self.config, output_filter=False)
+        tracker = JDETracker(config, self.frame_rate)
         tracker.frame_id = self.frame_id - 1
         return tracker
 
