@@ -245,3 +245,91 @@ def test_eval_corpus_demo_without_a_corpus_says_where_it_looked(tmp_path, capsys
     err = capsys.readouterr().err
     assert f"{tmp_path / 'no-shared' / 'data' / 'evaldata'}: evaluation corpus not found" in err
     assert "is empty" not in err
+
+
+def write_gray_frames(folder: Path, count: int, size: tuple[int, int]) -> Path:
+    """``count`` mid-grey PNG frames of ``size = (w, h)`` in ``folder`` (an image-folder source)."""
+    import cv2
+
+    folder.mkdir(parents=True)
+    for number in range(1, count + 1):
+        cv2.imwrite(str(folder / f"{number:06d}.png"), np.full((size[1], size[0], 3), 128, np.uint8))
+    return folder
+
+
+def label_height_above(frame: np.ndarray, color, top: int) -> int:
+    """Height in pixels of what is drawn in ``color`` above row ``top`` (a label on a box whose top edge is
+    at ``top``); 0 when nothing is."""
+    near = np.abs(frame[:top].astype(int) - np.array(color)).max(axis=2) <= 40
+    rows = np.flatnonzero(near.any(axis=1))
+    return int(rows[-1] - rows[0] + 1) if rows.size else 0
+
+
+def test_a_real_sized_source_gets_legible_gif_labels_and_an_unenlarged_video(tmp_path):
+    """Two panels of a 768x432 video: the MP4 used to be enlarged twice (3076 px wide, nearest-neighbour,
+    nothing gained) and the GIF made by shrinking that to 720 px, which left its id labels about 6 px high
+    (unreadable). Now the MP4 keeps the source's size and the GIF is drawn at its own size, labels at the
+    drawing's legible minimum."""
+    from discmot.viz.draw import id_color
+
+    source = write_gray_frames(tmp_path / "frames", 2, (768, 432))
+    results = tmp_path / "r.txt"
+    results.write_text("1,1,300,200,120,200,0.9,-1,-1,-1\n2,1,302,200,120,200,0.9,-1,-1,-1\n")
+    config = DemoConfig(gif_step=1)
+    draw_video(source, {"a": results, "b": results}, tmp_path / "v.mp4", tmp_path / "v.gif", config, False)
+    with av.open(str(tmp_path / "v.gif")) as gif:
+        first = next(iter(gif.decode(video=0))).to_ndarray(format="bgr24")
+    assert first.shape[1] <= config.gif_width
+    scale = (config.gif_width - 4) / (2 * 768)
+    bar = first.shape[0] - round(432 * scale)  # the title bar above the frame
+    height = label_height_above(first[:, : first.shape[1] // 2], id_color(1), bar + round(200 * scale))
+    assert height >= 12, height
+    _, _, (_, width) = video_facts(tmp_path / "v.mp4")
+    assert width == 2 * 768 + 4  # both panels at the source's size, not 2x
+
+
+@pytest.mark.parametrize("case", ["missing weights", "folder without images", "sequence without images"])
+def test_bad_input_stops_the_demo_before_anything_is_written(case, tmp_path, capsys):
+    """Each used to fail after the output folder and results/<model>/data/ had been created."""
+    source, weights = tmp_path / "src", []
+    if case == "missing weights":
+        write_gray_frames(source, 2, (64, 48))
+        weights = ["--weights", str(tmp_path / "nope.safetensors")]
+    else:
+        source.mkdir()
+        if case == "sequence without images":  # a MOTChallenge gt folder without its img1/ (MOT15's)
+            (source / "seqinfo.ini").write_text(
+                "[Sequence]\nname=src\nimDir=img1\nframeRate=7\nseqLength=2\nimWidth=64\nimHeight=48\n"
+                "imExt=.jpg\n"
+            )
+    out = tmp_path / "out"
+    args = ["demo", "--source", str(source), "--model", "fdta", *weights, "--out", str(out)]
+    code, _, err = run_cli(args, capsys)
+    assert code == 2
+    error = err.strip().splitlines()[-1]
+    named = tmp_path / "nope.safetensors" if case == "missing weights" else source
+    assert error.startswith(f"discmot: error: {named}: "), error
+    assert not out.exists()
+
+
+def test_eval_corpus_refuses_the_tracking_options_it_would_ignore(tmp_path, capsys):
+    """``--eval-corpus`` scores existing results: a --source or --model given with it was silently
+    ignored, as if the corpus had been tracked with them."""
+    out = tmp_path / "out"
+    args = [
+        "demo",
+        "--eval-corpus",
+        str(tmp_path),
+        "--source",
+        "clip.mp4",
+        "--model",
+        "fdta",
+        "--out",
+        str(out),
+    ]
+    code, _, err = run_cli(args, capsys)
+    assert code == 2
+    assert err.strip().splitlines()[-1] == (
+        "discmot: error: --eval-corpus scores existing results: --source, --model do not apply"
+    )
+    assert not out.exists()

@@ -184,9 +184,10 @@ def analyze(
 
     Raises:
         FileNotFoundError: missing weights or gt. ValueError: unknown model kind, a checkpoint of another
-        kind, an unreadable source.
+        kind, an unreadable source. NotADirectoryError: a file where ``out`` would be.
     """
     from discmot.analysis.extract import VIEW_DESCRIPTIONS, build_extractor, tracker_ids_caveat
+    from discmot.io.atomic import check_folder_possible
     from discmot.io.video import check_max_frames, open_source
 
     config = config or AnalysisConfig()
@@ -197,6 +198,7 @@ def analyze(
     if beyond:  # known before anything runs: said now, not after minutes of analysis
         raise ValueError(f"frame {beyond[0]} (--frames) is beyond the {max_frames} analysed (--max-frames)")
     gt_path = resolve_gt(source, gt)
+    check_folder_possible(out)  # now, not after minutes of analysis
     network = load_model(model, weights)
     stream = open_source(source)
     truth = read_gt(gt_path) if gt_path else None

@@ -33,6 +33,8 @@ examples:
 #: ``--eval-corpus`` given without a folder: the shared corpus. Not an empty string, which the command
 #: line refuses as an unset shell variable.
 SHARED_CORPUS = object()
+#: The options of the tracking demo, which `--eval-corpus` (scoring existing results) does not use.
+TRACKING_OPTIONS = ("--source", "--model", "--weights", "--input-size", "--frames", "--analyze-frames")
 
 
 def add_demo(verbs) -> None:
@@ -94,6 +96,9 @@ def add_demo(verbs) -> None:
 
 def _run_demo(args: argparse.Namespace) -> int:
     if args.eval_corpus is not None:
+        given = [flag for flag in TRACKING_OPTIONS if getattr(args, flag[2:].replace("-", "_")) is not None]
+        if given:  # silently ignored, they would read as if the corpus had been tracked with them
+            raise ValueError(f"--eval-corpus scores existing results: {', '.join(given)} do not apply")
         corpus = None if args.eval_corpus is SHARED_CORPUS else args.eval_corpus
         return _run_evaluation_demo(corpus, args.out or "outputs/demo-eval-corpus")
     args.out = args.out or "outputs/demo"
@@ -156,16 +161,28 @@ def _print_summary(summary: dict, out: str) -> None:
         print(f"not scored: {summary['not_scored']}")
     seconds = sum(summary["seconds"].values())
     print(f"done in {seconds:.0f} s. Files in {out}/:")
+    files = _written_files(summary, out)
+    column = max(len(name) for name, _ in files)
+    for name, what in files:
+        print(f"  {name:<{column}}  {what}")
+
+
+def _written_files(summary: dict, out: str) -> list[tuple[str, str]]:
+    """``(path relative to out, what it holds)`` of every file the demo wrote, in the closing list."""
+    from pathlib import PurePath
+
     drawn = f"{summary['mp4_frames']} frames drawn, {summary['gif_frames']} in the GIF"
-    print(f"  demo.mp4, demo.gif        {drawn}")
+    files = [("demo.mp4, demo.gif", drawn)]
     if "scores" in summary:
-        print("  metrics.md, metrics.json  the table above / every metric")
-    print("  results/<model>/data/     each model's MOTChallenge results")
+        files.append(("metrics.md, metrics.json", "the table above / every metric"))
+    names = {PurePath(run["save_txt"]).name for run in summary["tracking"].values()}
+    files.append((f"results/<model>/data/{names.pop() if len(names) == 1 else ''}", "each model's tracks"))
     if summary["rendered"]:
-        print("  data/                     the rendered scene with its ground truth")
+        files.append(("data/", "the rendered scene with its ground truth"))
     for name, path in summary["reports"].items():
-        print(f"  {path.removeprefix(out + '/')}  embedding diagnostics of {name}")
-    print("  demo.json                 what ran, with the seconds of each step")
+        files.append((path.removeprefix(out.rstrip("/") + "/"), f"embedding diagnostics of {name}"))
+    files.append(("demo.json", "what ran, with the seconds of each step"))
+    return files
 
 
 def _fraction(value: float | None) -> str:

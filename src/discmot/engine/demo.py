@@ -49,6 +49,10 @@ TABLE_FIELDS = ("HOTA", "DetA", "AssA", "IDF1", "MOTA", "IDSW")
 #: The demo scene's benchmark rules (DanceTrack: no distractor classes, every gt box counts).
 SCENE_BENCHMARK = "DanceTrack"
 SCENE_SPLIT = "val"
+#: Black columns between the panels of the demo video and GIF.
+PANEL_GAP = 4
+#: ``(w, h)``: small frames are enlarged in the MP4 only while all panels fit this screen.
+MAX_VIDEO_SIZE = (1920, 1080)
 
 
 @dataclass(frozen=True)
@@ -70,9 +74,10 @@ class DemoConfig:
     scene_seed: int = 0
     #: Network input ``(h, w)`` of the bundled models on the scene.
     input_size: tuple[int, int] = (160, 256)
-    #: Drawn frames are enlarged by this factor in the MP4 (small synthetic frames are hard to read).
+    #: Drawn frames are enlarged by this factor in the MP4 (small synthetic frames are hard to read), when
+    #: the panels side by side still fit `MAX_VIDEO_SIZE` (`video_scale`).
     video_scale: int = 2
-    #: Wide enough for the id labels of two panels side by side to be read.
+    #: The GIF's width, both panels: a README column. Its boxes and labels are drawn at this size.
     gif_width: int = 720
     gif_fps: float = 10.0
     #: Every ``gif_step``-th frame goes into the GIF, at most ``gif_frames`` of them; a longer source
@@ -177,24 +182,62 @@ def metrics_table(scores: dict) -> str:
 
 
 def compose_frame(
-    image: np.ndarray, number: int, rows: dict[str, dict], trails: dict, scale: int
+    image: np.ndarray, number: int, rows: dict[str, dict], trails: dict, scale: float
 ) -> np.ndarray:
     """One frame of the demo video: for each model, its tracks of frame ``number`` (``rows``: model ->
-    `discmot.io.mot.read_results_by_frame`) drawn with trails on a ``scale``-times enlarged copy of
-    ``image`` under a title bar; the panels side by side -> ``(H', W', 3)`` uint8 BGR."""
-    import cv2
+    `discmot.io.mot.read_results_by_frame`) drawn with trails on a copy of ``image`` resized by ``scale``
+    under a title bar; the panels side by side (`PANEL_GAP` apart) -> ``(H', W', 3)`` uint8 BGR.
 
-    from discmot.structures import Tracks
+    Boxes and labels are drawn at the output size, so that a small output (the GIF) gets labels of the
+    legible minimum size instead of large ones shrunk with the whole frame."""
     from discmot.viz.draw import draw_tracks, side_by_side, with_title
 
-    big = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+    resized = resize_frame(image, scale)
     panels = []
     for name, by_frame in rows.items():
-        ids, boxes, scores = by_frame.get(number, (np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0)))
-        tracks = Tracks(ids, np.asarray(boxes) * scale, np.asarray(scores, np.float64))
+        tracks = frame_tracks(by_frame, number, scale)
         trails[name].update(tracks)
-        panels.append(with_title(draw_tracks(big.copy(), tracks, trails[name]), f"{name}  #{number}"))
-    return side_by_side(panels)
+        panels.append(with_title(draw_tracks(resized.copy(), tracks, trails[name]), f"{name}  #{number}"))
+    return side_by_side(panels, gap=PANEL_GAP)
+
+
+def resize_frame(image: np.ndarray, scale: float) -> np.ndarray:
+    """``image`` resized by ``scale``: whole-pixel enlargements keep the pixels sharp (small synthetic
+    frames), reductions average (no aliasing), other enlargements interpolate."""
+    import cv2
+
+    if scale == 1:
+        return image
+    if scale > 1 and float(scale).is_integer():
+        interpolation = cv2.INTER_NEAREST
+    else:
+        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=interpolation)
+
+
+def frame_tracks(by_frame: dict, number: int, scale: float):
+    """The `discmot.structures.Tracks` of frame ``number`` of one model's result rows, boxes times
+    ``scale``."""
+    from discmot.structures import Tracks
+
+    ids, boxes, scores = by_frame.get(number, (np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0)))
+    return Tracks(ids, np.asarray(boxes) * scale, np.asarray(scores, np.float64))
+
+
+def video_scale(frame_size: tuple[int, int], panels: int, config: DemoConfig) -> int:
+    """The MP4's enlargement of frames of ``frame_size = (w, h)``: ``config.video_scale`` when the panels
+    side by side still fit a 1920x1080 screen, else 1 (enlarging a real video only makes the file big)."""
+    width, height = frame_size
+    enlarged = panels * width * config.video_scale <= MAX_VIDEO_SIZE[0]
+    return config.video_scale if enlarged and height * config.video_scale <= MAX_VIDEO_SIZE[1] else 1
+
+
+def gif_scale(frame_size: tuple[int, int], panels: int, scale: int, config: DemoConfig) -> float:
+    """The GIF's resize of the source frames: the panels side by side ``config.gif_width`` wide, never
+    larger than in the MP4 (``scale``)."""
+    room = config.gif_width - PANEL_GAP * (panels - 1)
+    return min(float(scale), room / (panels * frame_size[0]))
 
 
 def draw_video(
@@ -202,8 +245,6 @@ def draw_video(
 ) -> dict:
     """Draws every model's tracks (read back from its result file) on the source's frames, the models
     side by side, into an H.264 ``mp4`` and a small looping ``gif``; returns their frame counts."""
-    import cv2
-
     from discmot.io.gif import write_gif
     from discmot.io.mot import read_results_by_frame
     from discmot.io.video import VideoWriter, first_frames, open_source
@@ -212,7 +253,9 @@ def draw_video(
     frames = first_frames(open_source(source), config.source_frames)
     rows = {name: read_results_by_frame(path) for name, path in results.items()}
     trails = {name: TrailHistory() for name in results}
-    scale = config.video_scale if max(frames.size) * config.video_scale <= 1920 else 1
+    gif_trails = {name: TrailHistory() for name in results}  # points at the GIF's size
+    scale = video_scale(frames.size, len(rows), config)
+    small = gif_scale(frames.size, len(rows), scale, config)
     stride = gif_stride(frames.num_frames, config)
     preview: list[np.ndarray] = []
     with contextlib.ExitStack() as stack:
@@ -226,9 +269,12 @@ def draw_video(
                 size = (canvas.shape[1], canvas.shape[0])
                 writer = stack.enter_context(VideoWriter(mp4, frames.fps or 25.0, size))
             writer.write(canvas)
-            if (number - 1) % stride == 0 and len(preview) < config.gif_frames:
-                factor = min(1.0, config.gif_width / canvas.shape[1])
-                preview.append(cv2.resize(canvas, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA))
+            if len(preview) < config.gif_frames:
+                if (number - 1) % stride == 0:  # drawn again at the GIF's size: legible labels
+                    preview.append(compose_frame(image, number, rows, gif_trails, small))
+                else:  # the trails still follow every frame
+                    for name, by_frame in rows.items():
+                        gif_trails[name].update(frame_tracks(by_frame, number, small))
             bar.update(1)
         if writer is None:
             raise ValueError(f"{frames.location}: no frames to draw")
@@ -266,13 +312,23 @@ def diagnose(model: DemoModel, source: Path, out: Path, config: DemoConfig, prog
     )
 
 
-def _check_models(models: list[DemoModel]) -> None:
-    """What would stop a model is found before any model runs (and leaves results behind)."""
+def _check_inputs(models: list[DemoModel], source: str | Path | None, out: Path) -> None:
+    """What would stop the demo is found before any model runs and before anything is written: a missing
+    checkpoint, a CSTrack input size, a source without images, an output folder that cannot be one."""
+    from discmot.io.atomic import check_folder_possible
+    from discmot.io.video import open_source
+    from discmot.models.registry import weights_file
     from discmot.trackers.cstrack import check_input_size
 
     for model in models:
+        weights_file(model.weights)
         if model.kind == "cstrack" and model.input_size is not None:
             check_input_size(model.input_size)
+    if source is not None:
+        frames = open_source(source)
+        if not frames.has_images:
+            raise ValueError(f"{frames.location}: has no images to track and draw")
+    check_folder_possible(out)
 
 
 def run_demo(
@@ -301,8 +357,8 @@ def run_demo(
     config = config or DemoConfig()
     if models is None:
         models = [DemoModel(k, bundled_weights(k), config.input_size) for k in config.models]
-    _check_models(models)
     out = Path(out)
+    _check_inputs(models, source, out)
     out.mkdir(parents=True, exist_ok=True)
     lap = _Stopwatch()
     rendered = source is None

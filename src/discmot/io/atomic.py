@@ -158,6 +158,14 @@ def file_in_the_way(folder: str | os.PathLike | None) -> Path | None:
     return next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
 
 
+def check_folder_possible(folder: str | os.PathLike) -> None:
+    """Raises `NotADirectoryError` naming the file that stops ``folder`` (or a parent) from being a
+    folder, before a long run that would write there only at its end."""
+    blocking = file_in_the_way(folder)
+    if blocking is not None:
+        raise NotADirectoryError(20, FILE_IN_THE_WAY, str(blocking))
+
+
 def is_plain_folder_name(text: str) -> bool:
     """A name that stays inside the folder it is joined to (a split, a sequence): not empty, not ``.``
     or ``..``, no path separator."""

@@ -1,0 +1,48 @@
+"""`discmot analyze` on a user's inputs: what is wrong is said before the model runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from discmot.cli import main
+
+
+def gray_frames(folder: Path, count: int) -> Path:
+    folder.mkdir(parents=True)
+    for number in range(1, count + 1):
+        cv2.imwrite(str(folder / f"{number:06d}.png"), np.full((48, 64, 3), 128, np.uint8))
+    return folder
+
+
+def test_an_output_folder_that_is_a_file_is_refused_before_the_model_runs(tmp_path, capsys):
+    """The output folder used to be checked only when the report was written, after the whole analysis.
+    The weights here are not a checkpoint at all: the output folder is named first, so it was checked
+    before they were loaded."""
+    frames = gray_frames(tmp_path / "frames", 2)
+    weights = tmp_path / "w.safetensors"
+    weights.write_bytes(b"not a checkpoint")
+    out = tmp_path / "report"
+    out.write_text("a file in the way")
+    code = main(["analyze", str(frames), "--model", "fdta", "--weights", str(weights), "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1] == f"discmot: error: {out}: not a folder (a file is in the way)", err
+    assert out.read_text() == "a file in the way"
+
+
+def test_an_output_folder_below_a_file_is_refused_too(tmp_path, capsys):
+    frames = gray_frames(tmp_path / "frames", 2)
+    (tmp_path / "blocker").write_text("")
+    weights = tmp_path / "w.safetensors"
+    weights.write_bytes(b"not a checkpoint")
+    out = tmp_path / "blocker" / "report"
+    code = main(["analyze", str(frames), "--model", "cstrack", "--weights", str(weights), "--out", str(out)])
+    assert code == 2
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .endswith(f"{tmp_path / 'blocker'}: not a folder (a file is in the way)")
+    )
