@@ -37,6 +37,15 @@ class RecipeError(ValueError):
     """A recipe file or override that cannot be used; the message names the source."""
 
 
+class RecipeKeyError(ValueError):
+    """A bad value or unknown key at the dotted recipe path ``key`` (``"train.lr"``), which the message
+    names; `resolve_recipe` adds the file and the line of that key in it (or the ``--set`` that gave it)."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(message)
+        self.key = key
+
+
 class RecipeLoader(yaml.SafeLoader):
     """PyYAML's safe loader that also reads exponent floats without a dot (``1e-4``, ``5E+3``) as floats.
 
@@ -83,6 +92,7 @@ class RecipeFile:
     kind: str
     raw: dict
     where: str
+    text: str | None = None  # the YAML as read, to find the line of a bad key
 
 
 def builtin_recipes(kind: str | None = None) -> list[str]:
@@ -120,6 +130,13 @@ def read_recipe(source: str | Path) -> RecipeFile:
         where, name = f"built-in recipe {source!r}", str(source)
     elif path.is_file():
         where, name = str(path), path.stem
+        if path.name == "config.yaml" and (path.parent / "environment.json").is_file():
+            # a run's resolved config holds fields no recipe section takes (model.name, clips.augment,
+            # the data's statistics) and lacks model_kind and split: it records a run, it does not make one
+            raise RecipeError(
+                f"{where}: the resolved config of a run, not a recipe: repeat the run with the recipe and "
+                f"--set flags of the command line in {path.parent / 'environment.json'}, or --resume it"
+            )
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
@@ -139,7 +156,7 @@ def read_recipe(source: str | Path) -> RecipeFile:
         raise RecipeError(f"{where}: unknown {KIND_KEY} {kind!r}; known: {', '.join(MODEL_KINDS)}")
     if location is not None and kind != location[0]:
         raise RecipeError(f"{where}: says {KIND_KEY}: {kind} but lies in the {location[0]} recipes")
-    return RecipeFile(name, kind, raw, where)
+    return RecipeFile(name, kind, raw, where, text)
 
 
 def apply_overrides(raw: dict, overrides: Iterable[str]) -> dict:
@@ -178,67 +195,160 @@ def section(raw: Mapping, key: str) -> dict:
     return dict(value)
 
 
-def check_sections(raw: Mapping, known: Iterable[str]) -> None:
-    """Unknown top-level sections are errors that list the known ones."""
+def check_sections(
+    raw: Mapping, known: Iterable[str], other_kind: tuple[str, Iterable[str]] = ("", ())
+) -> None:
+    """Unknown top-level sections are errors that list the known ones; ``other_kind`` (``("cstrack",
+    its sections)``) adds a hint when every unknown one is a section of that model's recipes."""
     known = tuple(known)
-    unknown = set(raw) - set(known)
+    unknown = sorted(set(raw) - set(known))
     if unknown:
-        raise ValueError(f"unknown section(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}")
+        kind, sections = other_kind
+        hint = ""
+        if kind and set(unknown) <= set(sections):
+            hint = f" ({', '.join(unknown)}: sections of {kind} recipes, which say {KIND_KEY}: {kind})"
+        raise RecipeKeyError(
+            unknown[0], f"unknown section(s) {', '.join(unknown)}; known: {', '.join(known)}{hint}"
+        )
 
 
 def dataclass_from_section(cls, values: Mapping, what: str, tuples: Iterable[str] = ()):
     """``cls(**values)`` with YAML lists turned into tuples for the fields named in ``tuples``; unknown
     keys are errors naming ``what`` (e.g. ``"transform"``) and the known fields."""
     known = [f.name for f in dataclasses.fields(cls)]
-    unknown = set(values) - set(known)
+    unknown = sorted(set(values) - set(known))
     if unknown:
-        raise ValueError(f"unknown {what} key(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}")
+        raise RecipeKeyError(
+            f"{what}.{unknown[0]}", f"unknown {what} key(s) {', '.join(unknown)}; known: {', '.join(known)}"
+        )
+    check_scalar_types(cls, values, what)
     fixed = {k: tuple(v) if k in tuples and isinstance(v, list) else v for k, v in values.items()}
-    check_scalar_types(cls, fixed)
     return cls(**fixed)
 
 
-def check_scalar_types(cls, values: Mapping) -> None:
+def check_scalar_types(cls, values: Mapping, where: str | None = None) -> None:
     """Raises ValueError naming the entries of ``values`` that are no field of dataclass ``cls`` (with the
-    fields it has), else every entry whose value does not fit a scalar annotation (``int``, ``float``,
-    ``bool``, ``str``, optionally ``| None``); an int is a valid float, a bool is never a number. Other
-    annotations (tuples, nested configs) are not checked. Called before the dataclass's own range
-    checks, which would fail obscurely on a string."""
+    fields it has), else every entry whose value does not fit its annotation: a scalar one (``int``,
+    ``float``, ``bool``, ``str``, optionally ``| None``; an int is a valid float, a bool is never a
+    number) or a tuple of scalars (``tuple[float, float]``, ``tuple[int, ...]``; a list or a tuple of
+    the right length, never a string, which ``tuple()`` would cut into letters). Other annotations
+    (nested configs) are not checked. Called before the dataclass's own range checks, which would fail
+    obscurely on a string.
+
+    With ``where`` (the recipe section, ``"train"``, ``"model.detr"``) the error is a `RecipeKeyError`
+    naming the first bad key's path, so that the recipe's line can be found.
+    """
     known = [field.name for field in dataclasses.fields(cls)]
     unknown = sorted(set(values) - set(known))
+    prefix = f"{where}." if where else ""
     if unknown:
-        raise ValueError(f"{cls.__name__}: unknown key(s) {', '.join(unknown)}; known: {', '.join(known)}")
+        listed = f"{', '.join(unknown)}; known: {', '.join(known)}"
+        if where:
+            raise RecipeKeyError(prefix + unknown[0], f"unknown {where} key(s) {listed}")
+        raise ValueError(f"{cls.__name__}: unknown key(s) {listed}")
     hints = typing.get_type_hints(cls)
     wrong = []
     for name, value in values.items():
-        allowed = _scalar_types(hints[name]) if name in hints else None
-        if allowed is None or (value is None and type(None) in allowed):
-            continue
-        number_for_bool = isinstance(value, bool) and bool not in allowed
-        if number_for_bool or not isinstance(value, tuple(t for t in allowed if t is not type(None))):
-            names = " or ".join("None" if t is type(None) else t.__name__ for t in allowed)
-            wrong.append(f"{name}={value!r} (expected {names})")
-    if wrong:
-        raise ValueError(f"{cls.__name__}: wrong value type: {'; '.join(wrong)}")
+        expected = _type_problem(hints[name], value) if name in hints else None
+        if expected is not None:
+            wrong.append((name, f"{prefix}{name}={value!r} (expected {expected})"))
+    if not wrong:
+        return
+    if where:
+        raise RecipeKeyError(
+            prefix + wrong[0][0], f"wrong value type: {'; '.join(text for _, text in wrong)}"
+        )
+    raise ValueError(f"{cls.__name__}: wrong value type: {'; '.join(text for _, text in wrong)}")
+
+
+def _type_problem(annotation, value) -> str | None:
+    """What ``value`` should have been for ``annotation`` (``"float or int"``), None when it fits or the
+    annotation is not checked."""
+    allowed = _scalar_types(annotation)
+    if allowed is not None:
+        return None if _fits(value, allowed) else _type_names(allowed)
+    options = _union_options(annotation)
+    sequences = [o for o in options if typing.get_origin(o) is tuple]
+    if len(sequences) != 1 or not all(o in (sequences[0], type(None)) for o in options):
+        return None
+    if value is None and type(None) in options:
+        return None
+    args = typing.get_args(sequences[0])
+    variable = len(args) == 2 and args[1] is Ellipsis
+    items = [_scalar_types(a) for a in (args[:1] if variable else args)]
+    if any(item is None for item in items):
+        return None  # tuples of configs or of tuples: their builders check them
+    shape = f"a list of {_type_names(items[0])}" if variable else f"a list of {len(items)} values"
+    if not isinstance(value, list | tuple) or (not variable and len(value) != len(items)):
+        return shape
+    return None if all(_fits(v, items[0 if variable else i]) for i, v in enumerate(value)) else shape
+
+
+def _fits(value, allowed: tuple[type, ...]) -> bool:
+    if value is None:
+        return type(None) in allowed
+    if isinstance(value, bool) and bool not in allowed:
+        return False
+    return isinstance(value, tuple(t for t in allowed if t is not type(None)))
+
+
+def _type_names(allowed: tuple[type, ...]) -> str:
+    return " or ".join("None" if t is type(None) else t.__name__ for t in allowed)
+
+
+def _union_options(annotation) -> tuple:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return typing.get_args(annotation)
+    return (annotation,)
 
 
 def _scalar_types(annotation) -> tuple[type, ...] | None:
     """The accepted runtime types of a scalar annotation, ``None`` for annotations not checked."""
-    options = (
-        typing.get_args(annotation)
-        if typing.get_origin(annotation) in (typing.Union, types.UnionType)
-        else (annotation,)
-    )
+    options = _union_options(annotation)
     if not all(option in (int, float, bool, str, type(None)) for option in options):
         return None
     return tuple(options) + ((int,) if float in options else ())
 
 
+def key_line(text: str, key: str) -> int | None:
+    """The 1-based line of dotted ``key`` in recipe YAML ``text`` (of its deepest part found: the
+    section when the key itself is absent), None when not even the section is there."""
+    try:
+        node = yaml.compose(text, Loader=RecipeLoader)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in key.split("."):
+        if not isinstance(node, yaml.MappingNode):
+            break
+        match = next(
+            ((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part), None
+        )
+        if match is None:
+            break
+        line, node = match[0].start_mark.line + 1, match[1]
+    return line
+
+
 def resolve_recipe(recipe: RecipeFile, overrides: Iterable[str], resolve: Callable[[str, dict], T]) -> T:
     """``resolve(name, raw)`` on a recipe read by `read_recipe` with ``--set`` overrides applied; any
     error the resolver raises for a bad value becomes a `RecipeError` naming the file."""
-    raw = apply_overrides(recipe.raw, list(overrides))
+    overrides = list(overrides)
+    raw = apply_overrides(recipe.raw, overrides)
     try:
         return resolve(recipe.name, raw)
+    except RecipeKeyError as error:
+        raise RecipeError(f"{_key_origin(recipe, overrides, error.key)}: {error}") from None
     except (TypeError, ValueError, KeyError) as error:
         raise RecipeError(f"{recipe.where}: {error}") from None
+
+
+def _key_origin(recipe: RecipeFile, overrides: list[str], key: str) -> str:
+    """``"FILE:LINE"`` of a recipe key, or ``"FILE (--set KEY=...)"`` when the last override of it (or
+    of a section holding it) gave the value."""
+    for item in reversed(overrides):
+        target = item.partition("=")[0]
+        if key == target or key.startswith((target + ".", target + "[")) or target.startswith(key + "."):
+            return f"{recipe.where} (--set {item})"
+    line = key_line(recipe.text, key) if recipe.text else None
+    return f"{recipe.where}:{line}" if line else recipe.where

@@ -70,7 +70,7 @@ def test_overrides_are_yaml_values():
     ("text", "message"),
     [
         ("bogus: 1\n", "unknown section"),
-        ("train: {epoch: 3}\n", "unknown training config keys: epoch"),
+        ("train: {epoch: 3}\n", "unknown train key\\(s\\) epoch"),
         ("data: {lists: [a_train]}\n", "unknown data key"),
         ("data: {datasets: [nosplit]}\n", "<name>_<split>"),
         ("transform: {resize: squash}\n", "resize must be"),
@@ -79,9 +79,9 @@ def test_overrides_are_yaml_values():
         ("optim: {nominal_batch: 0}\n", "nominal_batch must be"),
         ("preset: nosuch\n", "unknown CSTrack preset"),
         ("model: {input_size: [100, 160]}\n", "multiples of the stride"),
-        ("model: {depth: 2}\n", "unknown CSTrack config keys"),
+        ("model: {depth: 2}\n", "unknown model key\\(s\\) depth"),
         ("train: {precision: fp8}\n", "invalid training config values"),
-        ("optim: {nominal_batch: many}\n", "wrong value type: nominal_batch='many'"),
+        ("optim: {nominal_batch: many}\n", "wrong value type: optim.nominal_batch='many'"),
     ],
 )
 def test_bad_recipes_name_the_file(tmp_path, text, message):
@@ -108,5 +108,5 @@ def test_kinds_never_load_as_each_other(tmp_path):
 def test_bad_override_is_refused():
     with pytest.raises(RecipeError, match="expected section.key=value"):
         load_recipe("cstrack_tiny", ["train.epochs"])
-    with pytest.raises(RecipeError, match="built-in recipe 'cstrack_tiny'.*unknown training config"):
+    with pytest.raises(RecipeError, match="built-in recipe 'cstrack_tiny'.*unknown train key"):
         load_recipe("cstrack_tiny", ["train.nosuch=1"])

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from discmot.config import check_scalar_types
+from discmot.config import RecipeKeyError, check_scalar_types
 from discmot.engine.optim import FDTA_PARAM_GROUPS, CSTrackSchedule, ParamGroupRule, Schedule, WarmupMultiStep
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -96,16 +96,34 @@ class TrainConfig:
             raise ValueError(f"unknown training config keys: {', '.join(sorted(unknown))}")
         fixed = dict(values)
         for key in ("betas", "milestones", "no_clip"):
-            if key in fixed:
+            if isinstance(fixed.get(key), list):  # not a string: tuple("detr") would be its letters
                 fixed[key] = tuple(fixed[key])
         if "param_groups" in fixed:
-            fixed["param_groups"] = tuple(
-                r
-                if isinstance(r, ParamGroupRule)
-                else ParamGroupRule(**{**r, "match": tuple(r.get("match", ()))})
-                for r in fixed["param_groups"]
-            )
+            fixed["param_groups"] = param_group_rules(fixed["param_groups"])
         return cls(**fixed)
+
+
+def param_group_rules(values) -> tuple[ParamGroupRule, ...]:
+    """``train.param_groups`` as written in a recipe (a list of ``{name, match, lr_scale,
+    weight_decay}`` mappings) or already as rules; errors name the entry and its fault."""
+    if not isinstance(values, list | tuple):
+        raise RecipeKeyError(
+            "train.param_groups",
+            f"train.param_groups={values!r}: expected a list of {{name, match, lr_scale}} mappings",
+        )
+    rules = []
+    for i, rule in enumerate(values):
+        if isinstance(rule, ParamGroupRule):
+            rules.append(rule)
+            continue
+        if not isinstance(rule, dict) or "name" not in rule:
+            raise RecipeKeyError(
+                "train.param_groups",
+                f"train.param_groups[{i}]={rule!r}: expected a mapping with a name (and match, lr_scale)",
+            )
+        check_scalar_types(ParamGroupRule, rule, f"train.param_groups[{i}]")
+        rules.append(ParamGroupRule(**{**rule, "match": tuple(rule.get("match", ()))}))
+    return tuple(rules)
 
 
 #: FDTA's schedule per dataset (spec ``fdta.md`` §6): epochs, lr-step epochs, warm-up epochs.

@@ -32,11 +32,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from discmot import config as shared
-from discmot.config import RecipeError
+from discmot.config import RecipeError, RecipeKeyError
 from discmot.data.jde import JDEIndex, JDESource, list_file_for
 from discmot.data.jde_transforms import JDETransformConfig
 from discmot.engine.train_config import TrainConfig, cstrack_train_config
 from discmot.models.cstrack.config import CSTrackConfig, config_from_dict, preset
+from discmot.models.cstrack.loss import CSTrackLossConfig
 from discmot.models.cstrack.training import LOSS_FIELDS, CSTrackOptimConfig
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
 
 KIND = "cstrack"
 SECTIONS = ("preset", "model", "data", "transform", "loss", "optim", "train")
+FDTA_SECTIONS = ("schedule", "split", "adapters", "clips", "augment", "step")  # FDTA's own: a hint
 
 
 @dataclass(frozen=True)
@@ -149,16 +151,19 @@ def resolve_file(recipe: shared.RecipeFile, overrides: list[str] | tuple[str, ..
 
 def resolve(name: str, raw: dict) -> CSTrackRecipe:
     """Turns the raw sections into typed configs (see the module docstring for the sections)."""
-    shared.check_sections(raw, SECTIONS)
+    shared.check_sections(raw, SECTIONS, ("fdta", FDTA_SECTIONS))
     model = _model(str(raw.get("preset", "cstrack")), shared.section(raw, "model"))
     data = shared.dataclass_from_section(
         CSTrackDataConfig, shared.section(raw, "data"), "data", tuples=("datasets",)
     )
     transform = _transform(model, shared.section(raw, "transform"))
     loss = shared.section(raw, "loss")
-    unknown = set(loss) - set(LOSS_FIELDS)
+    unknown = sorted(set(loss) - set(LOSS_FIELDS))
     if unknown:
-        raise ValueError(f"unknown loss key(s) {', '.join(sorted(unknown))}; known: {', '.join(LOSS_FIELDS)}")
+        raise RecipeKeyError(
+            f"loss.{unknown[0]}", f"unknown loss key(s) {', '.join(unknown)}; known: {', '.join(LOSS_FIELDS)}"
+        )
+    shared.check_scalar_types(CSTrackLossConfig, loss, "loss")
     optim = shared.dataclass_from_section(CSTrackOptimConfig, shared.section(raw, "optim"), "optim")
     train_values = shared.section(raw, "train")
     derived = "accumulate_steps" not in train_values
@@ -170,12 +175,14 @@ def _train(values: dict) -> TrainConfig:
     """TrainConfig fields over `cstrack_train_config`. Under DDP some parameters sit out an iteration:
     the head's ``k`` only enters the decoding, never the loss, and the ID classifier gets no gradient
     from a batch with fewer than two targets (§5.6); hence ``find_unused_parameters`` by default."""
+    shared.check_scalar_types(TrainConfig, values, "train")
     base = dataclasses.asdict(cstrack_train_config(find_unused_parameters=True))
     return TrainConfig.from_dict({**base, **values})
 
 
 def _model(preset_name: str, fields: dict) -> CSTrackConfig:
     """``CSTrackConfig`` fields over a preset (``name`` stays the preset's unless given)."""
+    shared.check_scalar_types(CSTrackConfig, fields, "model")
     return config_from_dict({**dataclasses.asdict(preset(preset_name)), **fields})
 
 
@@ -183,7 +190,9 @@ def _transform(model: CSTrackConfig, fields: dict) -> JDETransformConfig:
     """The §6.4 pipeline at the network's input size; ``size`` is not a recipe key (it would silently
     train at a size the tracker does not use)."""
     if "size" in fields:
-        raise ValueError("transform.size comes from model.input_size ([height, width]); set that instead")
+        raise RecipeKeyError(
+            "transform.size", "transform.size comes from model.input_size ([height, width]); set that instead"
+        )
     height, width = model.input_size
     stride = max(model.strides)
     if height % stride or width % stride:
@@ -191,4 +200,9 @@ def _transform(model: CSTrackConfig, fields: dict) -> JDETransformConfig:
             f"model.input_size {list(model.input_size)} must be multiples of the stride {stride}"
         )
     config = shared.dataclass_from_section(JDETransformConfig, fields, "transform", tuples=("hsv_gains",))
+    for key in ("flip_prob", "translate", "scale", "perspective"):
+        if not 0 <= getattr(config, key) <= 1:
+            raise RecipeKeyError(
+                f"transform.{key}", f"transform.{key}={getattr(config, key)!r}: must be from 0 to 1"
+            )
     return dataclasses.replace(config, size=(width, height))

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from discmot import config as shared
-from discmot.config import RecipeError, apply_overrides
+from discmot.config import RecipeError, RecipeKeyError, apply_overrides
 from discmot.data.clips import ClipConfig
 from discmot.data.transforms import AugmentConfig
 from discmot.engine.train_config import FDTA_SCHEDULES, TrainConfig, fdta_train_config
@@ -48,6 +48,19 @@ __all__ = [
 
 SECTIONS = ("preset", "model", "schedule", "split", "adapters", "clips", "augment", "step", "train")
 ADAPTERS = ("spatial", "temporal", "identity")
+CSTRACK_SECTIONS = ("data", "transform", "loss", "optim")  # those only CSTrack recipes have: a hint
+
+#: Bounds the recipe checks before training starts (the dataset or the step would fail only at the first
+#: clip, after the run folder exists): field -> (lowest, highest or None).
+CLIP_RANGES = {
+    "sample_length": (1, None),
+    "max_interval": (1, None),
+    "num_groups": (1, None),
+    "num_id_vocabulary": (1, None),
+    "occlusion_prob": (0, 1),
+    "switch_prob": (0, 1),
+}
+STEP_RANGES = {"train_frames": (1, None), "checkpoint_frames": (0, None), "id_loss_weight": (0, None)}
 
 
 @dataclass(frozen=True)
@@ -92,27 +105,36 @@ def resolve_file(recipe: shared.RecipeFile, overrides: list[str] | tuple[str, ..
 
 def resolve(name: str, raw: dict) -> FDTARecipe:
     """Turns the raw sections into typed configs (see the module docstring for the sections)."""
-    shared.check_sections(raw, SECTIONS)
+    shared.check_sections(raw, SECTIONS, ("cstrack", CSTRACK_SECTIONS))
     adapters = {key: True for key in ADAPTERS} | _section(raw, "adapters")
-    unknown = set(adapters) - set(ADAPTERS)
+    unknown = sorted(set(adapters) - set(ADAPTERS))
     if unknown:
-        raise ValueError(f"unknown adapter(s) {', '.join(sorted(unknown))}; known: {', '.join(ADAPTERS)}")
-    not_bool = [f"{key}={value!r}" for key, value in adapters.items() if not isinstance(value, bool)]
+        raise RecipeKeyError(
+            f"adapters.{unknown[0]}", f"unknown adapter(s) {', '.join(unknown)}; known: {', '.join(ADAPTERS)}"
+        )
+    not_bool = [key for key, value in adapters.items() if not isinstance(value, bool)]
     if not_bool:
-        raise ValueError(f"adapters: {', '.join(not_bool)}: expected true or false")
+        listed = ", ".join(f"{key}={adapters[key]!r}" for key in not_bool)
+        raise RecipeKeyError(f"adapters.{not_bool[0]}", f"adapters: {listed}: expected true or false")
     preset_name = raw.get("preset", "dancetrack")
     base = _model(preset(preset_name), _section(raw, "model"))
     model = with_adapters(base, spatial=bool(adapters["spatial"]), temporal=bool(adapters["temporal"]))
     augment = _augment(_section(raw, "augment"))
+    clip_values = _section(raw, "clips")
+    if "augment" in clip_values:  # it would be replaced by the augment section's without a word
+        raise RecipeKeyError(
+            "clips.augment", "clips.augment: give the image augmentation as the augment section"
+        )
+    shared.check_scalar_types(ClipConfig, clip_values, "clips")
     clip_fields = {
         "sample_length": model.id_decoder.rel_pe_length,
         "num_id_vocabulary": model.id_decoder.num_id_vocabulary,
         "depth": model.spatial.enabled,
-        **_section(raw, "clips"),
+        **clip_values,
         "augment": augment,
     }
-    shared.check_scalar_types(ClipConfig, clip_fields)
     clips = ClipConfig(**clip_fields)
+    _check_ranges("clips", clips, CLIP_RANGES)
     if clips.num_id_vocabulary != model.id_decoder.num_id_vocabulary:
         raise ValueError(
             f"clips.num_id_vocabulary {clips.num_id_vocabulary} differs from the model's "
@@ -125,16 +147,31 @@ def resolve(name: str, raw: dict) -> FDTARecipe:
             else "the Spatial Adapter is on but clips.depth is false: its depth loss would have no maps"
         )
     # a dataset preset's own defaults (spec §6.2): the depth foreground weight and the schedule
+    step_values = _section(raw, "step")
+    shared.check_scalar_types(StepConfig, step_values, "step")
+    if step_values.get("identity_adapter", adapters["identity"]) != adapters["identity"]:
+        raise RecipeKeyError(
+            "step.identity_adapter", "step.identity_adapter: switch it with adapters.identity"
+        )
     step_fields = {
         "depth_fg_weight": DEPTH_FG_WEIGHTS.get(preset_name, StepConfig.depth_fg_weight),
-        **_section(raw, "step"),
+        **step_values,
         "identity_adapter": bool(adapters["identity"]),
     }
-    shared.check_scalar_types(StepConfig, step_fields)
     step = StepConfig(**step_fields)
+    _check_ranges("step", step, STEP_RANGES)
     schedule = raw.get("schedule", preset_name if preset_name in FDTA_SCHEDULES else "dancetrack")
     train = _train(schedule, _section(raw, "train"))
     return FDTARecipe(name, model, _splits(raw.get("split", "train")), clips, step, train)
+
+
+def _check_ranges(section: str, config, ranges: dict) -> None:
+    """A `RecipeKeyError` for the first field of ``config`` outside its ``(lowest, highest)`` bounds."""
+    for key, (lowest, highest) in ranges.items():
+        value = getattr(config, key)
+        if value < lowest or (highest is not None and value > highest):
+            bounds = f"from {lowest} to {highest}" if highest is not None else f"at least {lowest}"
+            raise RecipeKeyError(f"{section}.{key}", f"{section}.{key}={value!r}: must be {bounds}")
 
 
 def _splits(value) -> tuple[str, ...]:
@@ -142,7 +179,9 @@ def _splits(value) -> tuple[str, ...]:
     distinct folder names."""
     splits = (value,) if isinstance(value, str) else value
     if not isinstance(splits, list | tuple) or not splits or not all(isinstance(s, str) for s in splits):
-        raise ValueError(f"split: {value!r}: give a folder name or a list of them (split: [train, val])")
+        raise RecipeKeyError(
+            "split", f"split: {value!r}: give a folder name or a list of them (split: [train, val])"
+        )
     if len(set(splits)) != len(splits):
         raise ValueError(f"split: {value!r}: a folder is named twice")
     return tuple(splits)
@@ -160,8 +199,10 @@ def _model(base: FDTAConfig, values: dict) -> FDTAConfig:
         if not dataclasses.is_dataclass(current) or not isinstance(fields, dict):
             fields_of = dataclasses.fields(base)
             subs = [f.name for f in fields_of if dataclasses.is_dataclass(getattr(base, f.name))]
-            raise ValueError(f"model.{name}: not a sub-config of FDTAConfig ({', '.join(subs)})")
-        shared.check_scalar_types(type(current), fields)
+            raise RecipeKeyError(
+                f"model.{name}", f"model.{name}: not a sub-config of FDTAConfig ({', '.join(subs)})"
+            )
+        shared.check_scalar_types(type(current), fields, f"model.{name}")
         changes[name] = replace(current, **fields)
     return replace(base, **changes)
 
@@ -171,11 +212,18 @@ def _augment(values: dict) -> AugmentConfig:
     for key in ("brightness", "contrast", "saturation", "hue", "crop_scales"):
         if key in values:
             values[key] = tuple(values[key])
-    shared.check_scalar_types(AugmentConfig, values)
+    shared.check_scalar_types(AugmentConfig, values, "augment")
     config = replace(AugmentConfig(), **values)
+    if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1):
+        raise RecipeKeyError(
+            "augment.max_size", f"augment.max_size: {max_size!r}: give the longer side's limit"
+        )
     if scales is not None:
         if not isinstance(scales, list | tuple) or not scales or not all(isinstance(v, int) for v in scales):
-            raise ValueError(f"augment.scales: {scales!r}: give a list of shorter-side sizes ([160, 192])")
+            raise RecipeKeyError(
+                "augment.scales",
+                f"augment.scales: {scales!r}: give a list of shorter-side sizes ([160, 192])",
+            )
         config = config.rescaled(tuple(int(s) for s in scales), int(max_size or config.max_size))
     elif max_size is not None:
         config = replace(config, max_size=int(max_size))
@@ -183,5 +231,6 @@ def _augment(values: dict) -> AugmentConfig:
 
 
 def _train(schedule: str, values: dict) -> TrainConfig:
+    shared.check_scalar_types(TrainConfig, values, "train")
     base = dataclasses.asdict(fdta_train_config(schedule))
     return TrainConfig.from_dict({**base, **values})
