@@ -135,7 +135,8 @@ def read_recipe(source: str | Path) -> RecipeFile:
             # the data's statistics) and lacks model_kind and split: it records a run, it does not make one
             raise RecipeError(
                 f"{where}: the resolved config of a run, not a recipe: repeat the run with the recipe and "
-                f"--set flags of the command line in {path.parent / 'environment.json'}, or --resume it"
+                f"--set flags of the command line in {path.parent / 'environment.json'}, or --resume it with "
+                "that recipe"
             )
         try:
             text = path.read_text(encoding="utf-8")
@@ -206,7 +207,8 @@ def check_sections(
         kind, sections = other_kind
         hint = ""
         if kind and set(unknown) <= set(sections):
-            hint = f" ({', '.join(unknown)}: sections of {kind} recipes, which say {KIND_KEY}: {kind})"
+            says = f"{KIND_KEY}: {kind}" if kind == "cstrack" else f"no {KIND_KEY} or {KIND_KEY}: {kind}"
+            hint = f" ({', '.join(unknown)}: sections of {kind} recipes, which say {says})"
         raise RecipeKeyError(
             unknown[0], f"unknown section(s) {', '.join(unknown)}; known: {', '.join(known)}{hint}"
         )
@@ -278,7 +280,11 @@ def _type_problem(annotation, value) -> str | None:
     items = [_scalar_types(a) for a in (args[:1] if variable else args)]
     if any(item is None for item in items):
         return None  # tuples of configs or of tuples: their builders check them
-    shape = f"a list of {_type_names(items[0])}" if variable else f"a list of {len(items)} values"
+    shape = (
+        f"a list of {_type_names(items[0])}"
+        if variable
+        else f"a list of {len(items)} values: {', '.join(_type_names(i) for i in items)}"
+    )
     if not isinstance(value, list | tuple) or (not variable and len(value) != len(items)):
         return shape
     return None if all(_fits(v, items[0 if variable else i]) for i, v in enumerate(value)) else shape
@@ -319,14 +325,21 @@ def key_line(text: str, key: str) -> int | None:
         return None
     line = None
     for part in key.split("."):
+        name, *indices = part.replace("]", "").split("[")  # param_groups[0] -> param_groups, 0
         if not isinstance(node, yaml.MappingNode):
             break
         match = next(
-            ((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part), None
+            ((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == name), None
         )
         if match is None:
             break
         line, node = match[0].start_mark.line + 1, match[1]
+        for index in indices:  # into a list's entry
+            entries = node.value if isinstance(node, yaml.SequenceNode) else []
+            if not index.isdigit() or int(index) >= len(entries):
+                return line
+            node = entries[int(index)]
+            line = node.start_mark.line + 1
     return line
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from discmot.cli import main as cli_main
 from discmot.data.synth import generate_dataset
-from discmot.engine.demo import DemoConfig, draw_video, gif_stride
+from discmot.engine.demo import DemoConfig, draw_video, gif_stride, video_scale
 from discmot.io.video import VideoWriter, open_source
 from helpers import shared_file
 
@@ -333,3 +333,17 @@ def test_eval_corpus_refuses_the_tracking_options_it_would_ignore(tmp_path, caps
         "discmot: error: --eval-corpus scores existing results: --source, --model do not apply"
     )
     assert not out.exists()
+
+
+def test_the_video_is_enlarged_only_while_panels_and_titles_fit_the_screen():
+    config = DemoConfig()
+    assert video_scale((256, 160), 2, config) == 2  # the demo scene: 1028 x 342
+    assert video_scale((479, 270), 2, config) == 2  # 2 x 958 + the 4-px gap = 1920 wide
+    assert video_scale((480, 270), 2, config) == 1  # 1920 + the gap: too wide
+    assert video_scale((960, 529), 1, config) == 2  # 1058 + the title bar = 1080
+    assert video_scale((960, 530), 1, config) == 1
+
+
+def test_a_webcam_is_refused_before_anything_is_written(tmp_path, capsys):
+    code, _, err = run_cli(["demo", "--source", "0", "--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and "the demo cannot use a webcam" in err and not (tmp_path / "out").exists()

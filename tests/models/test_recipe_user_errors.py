@@ -62,7 +62,7 @@ def test_an_override_names_the_set_flag_not_a_line(tmp_path):
         ("train.no_clip=detr", "train.no_clip='detr' \\(expected a list of str\\)"),
         ("train.milestones=[1.5]", "train.milestones=\\[1.5\\] \\(expected a list of int\\)"),
         ("train.milestones=6", "train.milestones=6 \\(expected a list of int\\)"),
-        ("train.betas=0.9", "train.betas=0.9 \\(expected a list of 2 values\\)"),
+        ("train.betas=0.9", "train.betas=0.9 \\(expected a list of 2 values: "),
         ("train.param_groups=3", "train.param_groups=3: expected a list"),
         ("train.param_groups=[{nam: x}]", "train.param_groups\\[0\\].*expected a mapping with a name"),
         ("train.param_groups=[{name: x, match: backbone}]", "train.param_groups\\[0\\].match='backbone'"),
@@ -74,6 +74,8 @@ def test_an_override_names_the_set_flag_not_a_line(tmp_path):
         ("clips.occlusion_prob=2", "clips.occlusion_prob=2: must be from 0 to 1"),
         ("step.train_frames=0", "step.train_frames=0: must be at least 1"),
         ("augment.max_size=big", "augment.max_size: 'big'"),
+        ("augment.hue=0.1", "augment.hue=0.1 \\(expected a list"),  # tuple(0.1): not iterable
+        ("augment.crop_scales=400", "augment.crop_scales=400 \\(expected a list"),
         ("step.identity_adapter=false", "step.identity_adapter: switch it with adapters.identity"),
     ],
 )
@@ -93,10 +95,10 @@ def test_lists_written_as_lists_still_resolve_to_tuples():
     ("override", "message"),
     [
         ("data.datasets=synth_mot_train", "data.datasets='synth_mot_train' \\(expected a list of str\\)"),
-        ("model.input_size=320", "model.input_size=320 \\(expected a list of 2 values\\)"),
+        ("model.input_size=320", "model.input_size=320 \\(expected a list of 2 values: "),
         ('model.embedding_dim="64"', "model.embedding_dim='64' \\(expected int\\)"),
         ('loss.id_weight="0.02"', "loss.id_weight='0.02' \\(expected float or int\\)"),
-        ("transform.hsv_gains=0.5", "transform.hsv_gains=0.5 \\(expected a list of 3 values\\)"),
+        ("transform.hsv_gains=0.5", "transform.hsv_gains=0.5 \\(expected a list of 3 values: "),
         ("transform.flip_prob=50", "transform.flip_prob=50: must be from 0 to 1"),
     ],
 )
@@ -133,3 +135,13 @@ def test_cli_refuses_a_bad_recipe_before_making_the_run_folder(tmp_path, capsys)
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and f"{path}:" in error[0] and "warmup_epoch" in error[0]
     assert not run_dir.exists()
+
+
+def test_an_error_inside_a_list_entry_names_that_entrys_line():
+    from discmot.config import key_line
+
+    text = "train:\n  lr: 1\n  param_groups:\n    - name: a\n      match: [x]\n"
+    text += "    - name: b\n      lr_scale: no\n"
+    assert key_line(text, "train.param_groups[1].lr_scale") == 7
+    assert key_line(text, "train.param_groups[1]") == 6
+    assert key_line(text, "train.param_groups[5].match") == 3  # no such entry: the list's line

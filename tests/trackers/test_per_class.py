@@ -181,9 +181,13 @@ def test_detections_must_carry_classes_unless_there_are_none():
     assert tracker.update(replace(no_classes, classes=np.array([2.0]))).classes.dtype == np.int64
 
 
-def test_tracker_factory_separates_classes_only_when_several_are_kept():
+def test_tracker_factory_separates_classes_unless_people_alone_are_kept():
     for classes in (None, (0,), (0, 0)):
         assert type(track_verb.tracker_factory("jde", None, "onnx", classes=classes)(25.0)) is JDETracker
+    # cars alone: tracked as a class of their own, so the pedestrian filter (on for MOT17) keeps them
+    cars = track_verb.tracker_factory("jde", "MOT17", "onnx", classes=(CAR,))(25.0)
+    wide = [frame((CAR, 400, 300, 120, 60)) for _ in range(3)]
+    assert [len(cars.update(d)) for d in wide][1:] == [1, 1]
     tracker = track_verb.tracker_factory("jde", "MOT17", "onnx", classes=(0, 2), conf_threshold=0.4)(25.0)
     assert isinstance(tracker, PerClassTracker) and tracker.frame_rate == 25.0
     assert tracker.config == JDETrackerConfig.preset("onnx", "MOT17", conf_threshold=0.4)

@@ -53,6 +53,8 @@ SCENE_SPLIT = "val"
 PANEL_GAP = 4
 #: ``(w, h)``: small frames are enlarged in the MP4 only while all panels fit this screen.
 MAX_VIDEO_SIZE = (1920, 1080)
+#: Height of the title bar above each panel (`discmot.viz.draw.with_title`'s default).
+TITLE_BAR = 22
 
 
 @dataclass(frozen=True)
@@ -229,8 +231,9 @@ def video_scale(frame_size: tuple[int, int], panels: int, config: DemoConfig) ->
     """The MP4's enlargement of frames of ``frame_size = (w, h)``: ``config.video_scale`` when the panels
     side by side still fit a 1920x1080 screen, else 1 (enlarging a real video only makes the file big)."""
     width, height = frame_size
-    enlarged = panels * width * config.video_scale <= MAX_VIDEO_SIZE[0]
-    return config.video_scale if enlarged and height * config.video_scale <= MAX_VIDEO_SIZE[1] else 1
+    wide = panels * width * config.video_scale + PANEL_GAP * (panels - 1)
+    high = height * config.video_scale + TITLE_BAR  # each panel's title above it
+    return config.video_scale if wide <= MAX_VIDEO_SIZE[0] and high <= MAX_VIDEO_SIZE[1] else 1
 
 
 def gif_scale(frame_size: tuple[int, int], panels: int, scale: int, config: DemoConfig) -> float:
@@ -325,6 +328,8 @@ def _check_inputs(models: list[DemoModel], source: str | Path | None, out: Path)
         if model.kind == "cstrack" and model.input_size is not None:
             check_input_size(model.input_size)
     if source is not None:
+        if isinstance(source, int) or str(source).isdigit():  # it is read twice: tracked, then drawn
+            raise ValueError(f"--source {source}: the demo cannot use a webcam; record a clip first")
         frames = open_source(source)
         if not frames.has_images:
             raise ValueError(f"{frames.location}: has no images to track and draw")

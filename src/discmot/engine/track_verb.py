@@ -466,17 +466,20 @@ def tracker_factory(
 ) -> Callable[[float], DetectionTracker]:
     """``frame_rate -> tracker`` for a tracker name, a settings preset and an optional benchmark.
 
-    With more than one detector class in ``classes`` the tracker is a
-    `discmot.trackers.per_class.PerClassTracker` (a detection only continues a track of its own class);
-    otherwise the single `JDETracker`.
+    With detector ``classes`` other than people alone (COCO 0) the tracker is a
+    `discmot.trackers.per_class.PerClassTracker` (a detection only continues a track of its own class,
+    and the pedestrian output filter keeps to people); otherwise the single `JDETracker`.
     """
     if model != "jde":
         raise ValueError(f"unknown tracker model {model!r} for detection-based tracking: use 'jde'")
     from discmot.trackers.association import JDETracker, JDETrackerConfig
-    from discmot.trackers.per_class import PerClassTracker
+    from discmot.trackers.per_class import PERSON_CLASS, PerClassTracker
 
     config = JDETrackerConfig.preset(preset, benchmark, **overrides)
-    kind = PerClassTracker if classes is not None and len(set(classes)) > 1 else JDETracker
+    # people alone: the single cascade; any other class (cars alone too) per class, where CSTrack's
+    # pedestrian output filter applies to people only
+    per_class = classes is not None and set(classes) != {PERSON_CLASS}
+    kind = PerClassTracker if per_class else JDETracker
     return lambda frame_rate: kind(config, frame_rate=frame_rate)
 
 

@@ -12,7 +12,8 @@ Track ids: every class's tracker draws ids from one sequence, at birth, as the s
 (`JDETracker.next_id`); the trackers are updated in ascending class order, so the tracks born in one
 frame are numbered class by class, each class's in its detections' order. Ids are therefore unique across
 classes and as small as the single tracker's (no per-class offsets such as ``class * 10000 + id``), and
-with one class the tracker is the single tracker exactly: same ids, boxes, scores and order.
+with one class the tracker is the single tracker exactly: same ids, boxes, scores and order (for people;
+another class's tracker has CSTrack's pedestrian output filter off).
 
 The output `Tracks` carry each track's class (``classes``), which ``discmot track --save-video`` writes in
 the labels ("car 12"); the results file stays ``frame,id,x,y,w,h,score,-1,-1,-1``. This module imports
@@ -36,7 +37,8 @@ class PerClassTracker:
     """A `JDETracker` per detection class, ids unique across classes (a `DetectionTracker`).
 
     Every detection given to `update` must carry its class (``Detections.classes``; the YOLOX detector
-    sets them). All classes share one ``config``; `reset` starts a new video (ids from 1 again).
+    sets them). All classes share one ``config``, but for its pedestrian output filter, which only
+    people's tracker (`PERSON_CLASS`) applies; `reset` starts a new video (ids from 1 again).
     """
 
     def __init__(self, config: JDETrackerConfig | None = None, frame_rate: float = 30.0):

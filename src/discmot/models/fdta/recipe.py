@@ -209,10 +209,10 @@ def _model(base: FDTAConfig, values: dict) -> FDTAConfig:
 
 def _augment(values: dict) -> AugmentConfig:
     scales, max_size = values.pop("scales", None), values.pop("max_size", None)
+    shared.check_scalar_types(AugmentConfig, values, "augment")  # before tuple(): "hue: 0.1" is no list
     for key in ("brightness", "contrast", "saturation", "hue", "crop_scales"):
         if key in values:
             values[key] = tuple(values[key])
-    shared.check_scalar_types(AugmentConfig, values, "augment")
     config = replace(AugmentConfig(), **values)
     if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1):
         raise RecipeKeyError(
