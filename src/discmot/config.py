@@ -204,7 +204,7 @@ def check_sections(
     known = tuple(known)
     unknown = sorted(set(raw) - set(known))
     if unknown:
-        kind, sections = other_kind
+        kind, sections = other_kind  # the other kind's sections, those both have included
         hint = ""
         if kind and set(unknown) <= set(sections):
             says = f"{KIND_KEY}: {kind}" if kind == "cstrack" else f"no {KIND_KEY} or {KIND_KEY}: {kind}"
@@ -217,13 +217,7 @@ def check_sections(
 def dataclass_from_section(cls, values: Mapping, what: str, tuples: Iterable[str] = ()):
     """``cls(**values)`` with YAML lists turned into tuples for the fields named in ``tuples``; unknown
     keys are errors naming ``what`` (e.g. ``"transform"``) and the known fields."""
-    known = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        raise RecipeKeyError(
-            f"{what}.{unknown[0]}", f"unknown {what} key(s) {', '.join(unknown)}; known: {', '.join(known)}"
-        )
-    check_scalar_types(cls, values, what)
+    check_scalar_types(cls, values, what)  # unknown keys first, then types
     fixed = {k: tuple(v) if k in tuples and isinstance(v, list) else v for k, v in values.items()}
     return cls(**fixed)
 

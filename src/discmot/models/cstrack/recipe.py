@@ -52,7 +52,6 @@ __all__ = [
 
 KIND = "cstrack"
 SECTIONS = ("preset", "model", "data", "transform", "loss", "optim", "train")
-FDTA_SECTIONS = ("schedule", "split", "adapters", "clips", "augment", "step")  # FDTA's own: a hint
 
 
 @dataclass(frozen=True)
@@ -151,6 +150,8 @@ def resolve_file(recipe: shared.RecipeFile, overrides: list[str] | tuple[str, ..
 
 def resolve(name: str, raw: dict) -> CSTrackRecipe:
     """Turns the raw sections into typed configs (see the module docstring for the sections)."""
+    from discmot.models.fdta.recipe import SECTIONS as FDTA_SECTIONS
+
     shared.check_sections(raw, SECTIONS, ("fdta", FDTA_SECTIONS))
     model = _model(str(raw.get("preset", "cstrack")), shared.section(raw, "model"))
     data = shared.dataclass_from_section(

@@ -48,7 +48,6 @@ __all__ = [
 
 SECTIONS = ("preset", "model", "schedule", "split", "adapters", "clips", "augment", "step", "train")
 ADAPTERS = ("spatial", "temporal", "identity")
-CSTRACK_SECTIONS = ("data", "transform", "loss", "optim")  # those only CSTrack recipes have: a hint
 
 #: Bounds the recipe checks before training starts (the dataset or the step would fail only at the first
 #: clip, after the run folder exists): field -> (lowest, highest or None).
@@ -105,6 +104,8 @@ def resolve_file(recipe: shared.RecipeFile, overrides: list[str] | tuple[str, ..
 
 def resolve(name: str, raw: dict) -> FDTARecipe:
     """Turns the raw sections into typed configs (see the module docstring for the sections)."""
+    from discmot.models.cstrack.recipe import SECTIONS as CSTRACK_SECTIONS
+
     shared.check_sections(raw, SECTIONS, ("cstrack", CSTRACK_SECTIONS))
     adapters = {key: True for key in ADAPTERS} | _section(raw, "adapters")
     unknown = sorted(set(adapters) - set(ADAPTERS))
