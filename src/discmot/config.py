@@ -133,6 +133,11 @@ def read_recipe(source: str | Path) -> RecipeFile:
         if path.name == "config.yaml" and (path.parent / "environment.json").is_file():
             # a run's resolved config holds fields no recipe section takes (model.name, clips.augment,
             # the data's statistics) and lacks model_kind and split: it records a run, it does not make one
+            if (path.parent / "recipe.yaml").is_file():
+                raise RecipeError(
+                    f"{where}: the resolved config of a run, not a recipe: repeat the run with "
+                    f"--config {path.parent / 'recipe.yaml'}"
+                )
             raise RecipeError(
                 f"{where}: the resolved config of a run, not a recipe: repeat the run with the recipe and "
                 f"--set flags of the command line in {path.parent / 'environment.json'}, or --resume it with "
@@ -158,6 +163,17 @@ def read_recipe(source: str | Path) -> RecipeFile:
     if location is not None and kind != location[0]:
         raise RecipeError(f"{where}: says {KIND_KEY}: {kind} but lies in the {location[0]} recipes")
     return RecipeFile(name, kind, raw, where, text)
+
+
+def recipe_text(recipe: RecipeFile, overrides: Iterable[str]) -> str:
+    """The recipe a run used, as a recipe file: ``recipe`` with the ``--set`` ``overrides`` applied, its
+    model kind written out. ``discmot train --config`` on it repeats the run (a run folder's
+    ``recipe.yaml``; its ``config.yaml`` records resolved values and is no recipe)."""
+    overrides = list(overrides)
+    header = f"# the recipe of a discmot run: {recipe.where}"
+    header += "".join(f"\n#   --set {item}" for item in overrides)
+    body = {KIND_KEY: recipe.kind, **apply_overrides(recipe.raw, overrides)}
+    return header + "\n" + yaml.safe_dump(body, sort_keys=False)
 
 
 def apply_overrides(raw: dict, overrides: Iterable[str]) -> dict:

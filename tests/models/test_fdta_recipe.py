@@ -261,11 +261,14 @@ def test_the_same_command_twice_on_a_cpu_writes_the_same_weights_file(tmp_path):
     argv = ["-q", "train", "--config", "tiny", "--data-root", str(root), "--device", "cpu"]
     argv += ["--set", "train.epochs=1", "--set", "train.milestones=[1]", "--set", "train.warmup_epochs=0"]
     argv += ["--set", "train.progress=false"]
-    runs = [tmp_path / "first", tmp_path / "second"]
-    for run in runs:
+    runs = [tmp_path / "first", tmp_path / "second", tmp_path / "from-recipe"]
+    for run in runs[:2]:
         assert main([*argv, "--run-dir", str(run)]) == 0
-    first, second = ((run / "model.safetensors").read_bytes() for run in runs)
-    assert first == second
+    # the run folder's recipe.yaml (the recipe with the --set flags applied) repeats the run alone
+    again = ["-q", "train", "--config", str(runs[0] / "recipe.yaml"), "--data-root", str(root)]
+    assert main([*again, "--device", "cpu", "--run-dir", str(runs[2])]) == 0
+    first, second, third = ((run / "model.safetensors").read_bytes() for run in runs)
+    assert first == second == third
     assert "deterministic: true" in (runs[0] / "config.yaml").read_text()
 
 

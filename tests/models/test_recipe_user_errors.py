@@ -124,6 +124,9 @@ def test_a_run_folders_config_yaml_is_refused_as_a_recipe(tmp_path):
     (tmp_path / "environment.json").write_text(json.dumps({"command": ["discmot", "train"]}))
     with pytest.raises(RecipeError, match="the resolved config of a run, not a recipe.*environment.json"):
         read_recipe(tmp_path / "config.yaml")
+    (tmp_path / "recipe.yaml").write_text("preset: tiny\n")  # what runs now write beside it
+    with pytest.raises(RecipeError, match=f"repeat the run with --config {tmp_path / 'recipe.yaml'}"):
+        read_recipe(tmp_path / "config.yaml")
 
 
 def test_cli_refuses_a_bad_recipe_before_making_the_run_folder(tmp_path, capsys):

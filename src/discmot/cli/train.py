@@ -102,7 +102,7 @@ def _run_train(args: argparse.Namespace) -> int:
     hint_if_cores_busy()  # torchrun sets OMP_NUM_THREADS=1 for its workers: no hint there
     from pathlib import Path
 
-    from discmot.config import read_recipe
+    from discmot.config import read_recipe, recipe_text
     from discmot.engine.train import launch
 
     recipe_file = read_recipe(args.config)
@@ -116,7 +116,8 @@ def _run_train(args: argparse.Namespace) -> int:
     else:
         recipe, build = _fdta_build(recipe_file, args, data_root)
     run_dir = Path(args.run_dir or Path("runs") / recipe.name)
-    weights = launch(build, recipe.train, run_dir, resume=args.resume, device=args.device)
+    recipe_used = recipe_text(recipe_file, args.set)
+    weights = launch(build, recipe.train, run_dir, resume=args.resume, device=args.device, recipe=recipe_used)
     if weights is not None:
         log.info("wrote %s", weights)
     return 0

@@ -5,6 +5,8 @@
     <run_dir>/
       config.yaml         the resolved configuration (training + model + whatever the caller adds, e.g.
                           the path and SHA-256 of the pre-trained weights it started from)
+      recipe.yaml         the recipe as the run used it (``--set`` flags applied): ``discmot train
+                          --config RUN/recipe.yaml`` repeats the run (`discmot.config.recipe_text`)
       environment.json    git revision (and whether the tree was dirty), python/torch/numpy/... versions,
                           hostname, CPU, command line, world size, device, torch threads, seed, start
                           time (of the first start; each resume's are in resumes.jsonl)
@@ -201,17 +203,19 @@ class RunFolder:
         _HELD_LOCKS.add(fd)
         return True
 
-    def write_start(self, config: dict, env: dict) -> None:
-        """A fresh run: the resolved config and the environment; metrics of an earlier attempt that
-        died before its first checkpoint are dropped."""
+    def write_start(self, config: dict, env: dict, recipe: str | None = None) -> None:
+        """A fresh run: the resolved config, the recipe (when given) and the environment; metrics of an
+        earlier attempt that died before its first checkpoint are dropped."""
         if not self.is_main:
             return
         self._open_tensorboard()
         self._truncate_metrics(-1)
-        self._write_config(plain(config))
+        self._write_config(plain(config), recipe)
         self._write_environment(env)
 
-    def write_resume(self, config: dict, env: dict, checkpoint: Path, step: int) -> None:
+    def write_resume(
+        self, config: dict, env: dict, checkpoint: Path, step: int, recipe: str | None = None
+    ) -> None:
         """A resumed run: notes the resume, warns about config changes, cuts metrics back to ``step``.
 
         The config is compared with this folder's ``config.yaml`` or, when this folder is new (a
@@ -229,7 +233,7 @@ class RunFolder:
         if changed:
             log.warning("resuming with a different config; changed: %s", ", ".join(changed))
         if changed or not own:
-            self._write_config(config)
+            self._write_config(config, recipe)
         if not (self.path / "environment.json").is_file():  # a new folder: its files as at a start
             self._write_environment(env)
         record = {**env, "checkpoint": str(checkpoint), "step": step, "config_changed": changed}
@@ -268,9 +272,12 @@ class RunFolder:
         if self._tensorboard_wanted and self._tensorboard is None:
             self._tensorboard = _summary_writer(self.path / "tensorboard")
 
-    def _write_config(self, config: dict) -> None:
-        """``config.yaml`` from an already plain (YAML-safe) config, atomically."""
+    def _write_config(self, config: dict, recipe: str | None = None) -> None:
+        """``config.yaml`` from an already plain (YAML-safe) config, and ``recipe.yaml`` from the recipe's
+        text when given, atomically."""
         atomic_write_text(self.path / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+        if recipe is not None:
+            atomic_write_text(self.path / "recipe.yaml", recipe)
 
     def _write_environment(self, env: dict) -> None:
         atomic_write_text(self.path / "environment.json", json.dumps(env, indent=2) + "\n")

@@ -119,8 +119,10 @@ class Trainer:
         resolved_config: dict | None = None,
         param_groups: Callable[[nn.Module], list[dict]] | None = None,
         schedule: Callable[[torch.optim.Optimizer], Schedule] | None = None,
+        recipe: str | None = None,
     ):
         self.dist: DistInfo = init_distributed(device)
+        self.recipe = recipe  # the recipe file's text, for the run folder's recipe.yaml
         self.device = self.dist.device
         # an unset train.deterministic is settled for this device, so the run's config says what was used
         config = replace(config, deterministic=deterministic_on(self.device, config.deterministic))
@@ -192,10 +194,10 @@ class Trainer:
             checkpoint = self._resume_path(resume)
             env = environment(self.config.seed, self.dist.world_size, str(self.device))
             if checkpoint is None:
-                self.run.write_start(self.resolved_config, env)
+                self.run.write_start(self.resolved_config, env, self.recipe)
             else:
                 self.load_checkpoint(checkpoint)
-                self.run.write_resume(self.resolved_config, env, checkpoint, self.global_step)
+                self.run.write_resume(self.resolved_config, env, checkpoint, self.global_step, self.recipe)
             # what a killed checkpoint write left, with or without a checkpoint to resume
             if self.dist.is_main:
                 checkpointing.remove_temporaries(self.run.checkpoints)
@@ -582,6 +584,7 @@ def launch(
     *,
     resume: bool | str | Path | None = None,
     device: str | torch.device | None = None,
+    recipe: str | None = None,
 ) -> Path | None:
     """Runs one training process: joins torchrun's process group (if any), seeds ``seed + rank``, calls
     ``build(dist_info)`` for the model and data, trains, and leaves the process group.
@@ -589,13 +592,14 @@ def launch(
     One process: ``discmot train ...``. Several: ``torchrun --nproc_per_node N -m discmot train ...``
     (every process runs this function; rank 0 writes the run folder). Returns the final weights' path
     on rank 0. The process-wide settings the run changes (deterministic kernels, TF32, the global RNGs)
-    are given back when it returns (`process_settings_kept`).
+    are given back when it returns (`process_settings_kept`). ``recipe``: the text of the recipe file
+    the run used (`discmot.config.recipe_text`), kept as the run folder's ``recipe.yaml``.
     """
     with process_settings_kept():
-        return _launch(build, config, run_dir, resume, device)
+        return _launch(build, config, run_dir, resume, device, recipe)
 
 
-def _launch(build, config: TrainConfig, run_dir, resume, device) -> Path | None:
+def _launch(build, config: TrainConfig, run_dir, resume, device, recipe=None) -> Path | None:
     info = init_distributed(device)
     try:
         configure_determinism(deterministic_on(info.device, config.deterministic))
@@ -615,6 +619,7 @@ def _launch(build, config: TrainConfig, run_dir, resume, device) -> Path | None:
             resolved_config=setup.resolved_config,
             param_groups=setup.param_groups,
             schedule=setup.schedule,
+            recipe=recipe,
         )
         weights = trainer.fit(resume)
         barrier()  # leave together: a rank tearing gloo down while another still writes can abort
