@@ -230,6 +230,16 @@ def check_sections(
         )
 
 
+def check_ranges(section: str, config, ranges: Mapping[str, tuple[float, float | None]]) -> None:
+    """A `RecipeKeyError` for the first field of ``config`` outside its ``(lowest, highest or None)``
+    bounds (``section``: the recipe section, for the key's path)."""
+    for key, (lowest, highest) in ranges.items():
+        value = getattr(config, key)
+        if value < lowest or (highest is not None and value > highest):
+            bounds = f"from {lowest} to {highest}" if highest is not None else f"at least {lowest}"
+            raise RecipeKeyError(f"{section}.{key}", f"{section}.{key}={value!r}: must be {bounds}")
+
+
 def dataclass_from_section(cls, values: Mapping, what: str, tuples: Iterable[str] = ()):
     """``cls(**values)`` with YAML lists turned into tuples for the fields named in ``tuples``; unknown
     keys are errors naming ``what`` (e.g. ``"transform"``) and the known fields."""

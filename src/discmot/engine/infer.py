@@ -498,9 +498,7 @@ def _results_file(path: str | Path, original_format: bool) -> Iterator[_ResultsS
     runs in its block: ``block_only_writes=False``)."""
     path = Path(path)
     with atomic_open(path, block_only_writes=False) as handle:
-        stream = _ResultsStream(handle, path, original_format)
-        yield stream
-        stream.flush()
+        yield _ResultsStream(handle, path, original_format)  # the caller ends it with finish()
 
 
 def _progress_bar(frames: FrameSource, enabled: bool | None):

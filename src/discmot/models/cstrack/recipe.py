@@ -52,6 +52,8 @@ __all__ = [
 
 KIND = "cstrack"
 SECTIONS = ("preset", "model", "data", "transform", "loss", "optim", "train")
+#: Fractions of the transform (probabilities and jitter amounts), checked before training starts.
+TRANSFORM_RANGES = dict.fromkeys(("flip_prob", "translate", "scale", "perspective"), (0, 1))
 
 
 @dataclass(frozen=True)
@@ -201,9 +203,5 @@ def _transform(model: CSTrackConfig, fields: dict) -> JDETransformConfig:
             f"model.input_size {list(model.input_size)} must be multiples of the stride {stride}"
         )
     config = shared.dataclass_from_section(JDETransformConfig, fields, "transform", tuples=("hsv_gains",))
-    for key in ("flip_prob", "translate", "scale", "perspective"):
-        if not 0 <= getattr(config, key) <= 1:
-            raise RecipeKeyError(
-                f"transform.{key}", f"transform.{key}={getattr(config, key)!r}: must be from 0 to 1"
-            )
+    shared.check_ranges("transform", config, TRANSFORM_RANGES)
     return dataclasses.replace(config, size=(width, height))

@@ -135,7 +135,7 @@ def resolve(name: str, raw: dict) -> FDTARecipe:
         "augment": augment,
     }
     clips = ClipConfig(**clip_fields)
-    _check_ranges("clips", clips, CLIP_RANGES)
+    shared.check_ranges("clips", clips, CLIP_RANGES)
     if clips.num_id_vocabulary != model.id_decoder.num_id_vocabulary:
         raise ValueError(
             f"clips.num_id_vocabulary {clips.num_id_vocabulary} differs from the model's "
@@ -160,19 +160,10 @@ def resolve(name: str, raw: dict) -> FDTARecipe:
         "identity_adapter": bool(adapters["identity"]),
     }
     step = StepConfig(**step_fields)
-    _check_ranges("step", step, STEP_RANGES)
+    shared.check_ranges("step", step, STEP_RANGES)
     schedule = raw.get("schedule", preset_name if preset_name in FDTA_SCHEDULES else "dancetrack")
     train = _train(schedule, _section(raw, "train"))
     return FDTARecipe(name, model, _splits(raw.get("split", "train")), clips, step, train)
-
-
-def _check_ranges(section: str, config, ranges: dict) -> None:
-    """A `RecipeKeyError` for the first field of ``config`` outside its ``(lowest, highest)`` bounds."""
-    for key, (lowest, highest) in ranges.items():
-        value = getattr(config, key)
-        if value < lowest or (highest is not None and value > highest):
-            bounds = f"from {lowest} to {highest}" if highest is not None else f"at least {lowest}"
-            raise RecipeKeyError(f"{section}.{key}", f"{section}.{key}={value!r}: must be {bounds}")
 
 
 def _splits(value) -> tuple[str, ...]:
