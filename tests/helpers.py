@@ -133,3 +133,21 @@ def os_error_past_a_file_size_limit(code: str, limit: int, *args: str, cwd: Path
     if not raised:
         pytest.fail(f"no OSError was raised (exit {out.returncode}):\n{out.stderr[-2000:]}")
     return tuple(json.loads(raised[-1]))
+
+
+def unwritable_folder(tmp_path: Path) -> Path:
+    """An existing folder in which this process cannot create a file: a ``chmod 555`` one, or, for root
+    (whom permissions do not stop), sysfs's top folder, which refuses new files to everyone. Skips the
+    test where neither exists."""
+    if hasattr(os, "geteuid") and os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir()
+        folder.chmod(0o555)
+        return folder
+    sysfs = Path("/sys")
+    try:
+        (sysfs / "discmot-probe").touch(exist_ok=False)
+    except OSError:
+        return sysfs
+    (sysfs / "discmot-probe").unlink()
+    pytest.skip("running as root without a sysfs that refuses new files: no folder root cannot write")

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from discmot.cli import main
+from helpers import unwritable_folder
 
 
 def gray_frames(folder: Path, count: int) -> Path:
@@ -46,3 +47,18 @@ def test_an_output_folder_below_a_file_is_refused_too(tmp_path, capsys):
         .err.strip()
         .endswith(f"{tmp_path / 'blocker'}: not a folder (a file is in the way)")
     )
+
+
+def test_an_output_folder_that_cannot_be_written_is_refused_before_the_model_runs(tmp_path, capsys):
+    """A read-only place used to be found only when the report was written, after the whole analysis.
+    The weights are not a checkpoint: the output folder's error comes first, and no folder is made."""
+    frames = gray_frames(tmp_path / "frames", 2)
+    weights = tmp_path / "w.safetensors"
+    weights.write_bytes(b"not a checkpoint")
+    out = unwritable_folder(tmp_path) / "reports" / "run1"
+    code = main(["analyze", str(frames), "--model", "fdta", "--weights", str(weights), "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    reasons = ("permission denied", "read-only file system")
+    assert err[-1] in [f"discmot: error: {out}: {reason}" for reason in reasons], err
+    assert not out.parent.exists()

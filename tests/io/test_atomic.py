@@ -9,7 +9,7 @@ import stat
 import pytest
 
 from discmot.io import atomic
-from helpers import os_error_past_a_file_size_limit
+from helpers import os_error_past_a_file_size_limit, unwritable_folder
 
 
 def process_umask() -> int:
@@ -168,3 +168,13 @@ def test_a_full_disk_while_saving_a_checkpoint_names_it(tmp_path):
     filename, errno_code = os_error_past_a_file_size_limit(code, 64 * 1024, str(target), cwd=tmp_path)
     assert (filename, errno_code) == (str(target), errno.EFBIG)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_check_folder_possible_probes_the_nearest_existing_folder_and_leaves_nothing(tmp_path):
+    atomic.check_folder_possible(tmp_path / "a" / "b")
+    assert list(tmp_path.iterdir()) == []  # neither the folders nor the probe file
+    out = unwritable_folder(tmp_path) / "out"
+    with pytest.raises(OSError) as raised:
+        atomic.check_folder_possible(out)
+    assert raised.value.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+    assert raised.value.filename == str(out)

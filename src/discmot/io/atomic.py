@@ -159,11 +159,21 @@ def file_in_the_way(folder: str | os.PathLike | None) -> Path | None:
 
 
 def check_folder_possible(folder: str | os.PathLike) -> None:
-    """Raises `NotADirectoryError` naming the file that stops ``folder`` (or a parent) from being a
-    folder, before a long run that would write there only at its end."""
+    """Before a long run that writes into ``folder`` only at its end: raises `NotADirectoryError` naming
+    the file that stops ``folder`` (or a parent) from being a folder, or the `OSError` (permission denied,
+    read-only file system) that creating a file in it, or in its nearest existing parent, gives, naming
+    ``folder``. Nothing is left behind: the probe file is removed and no folder is created."""
     blocking = file_in_the_way(folder)
     if blocking is not None:
         raise NotADirectoryError(20, FILE_IN_THE_WAY, str(blocking))
+    folder = Path(folder)
+    existing = next(p for p in (folder, *folder.parents, Path(".")) if p.is_dir())
+    try:  # a real file, not os.access: root passes os.access on a folder it cannot write (read-only mount)
+        handle, probe = tempfile.mkstemp(prefix=".discmot-write-check-", dir=existing)
+    except OSError as error:
+        raise type(error)(error.errno, error.strerror, str(folder)) from None
+    os.close(handle)
+    os.unlink(probe)
 
 
 def is_plain_folder_name(text: str) -> bool:
