@@ -345,3 +345,16 @@ def test_a_model_no_preset_fits_round_trips_through_the_official_format(tmp_path
         loaded = load_cstrack(tmp_path / name)
         assert loaded.config == config, name
         assert_state_equal(loaded, model.state_dict(), skip=())
+
+
+def test_a_model_object_pickled_inside_data_parallel_loads(tmp_path, tiny_state):
+    """A fine-tuned model saved without unwrapping it: ``{"model": DataParallel(<Model>)}``; the wrapper is
+    an inert stand-in and its ``module.`` key prefix is removed."""
+    path = tmp_path / "wrapped.pt"
+    with original_classes() as classes, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wrapped = nn.DataParallel(pickled_model(tiny_state, classes).half())
+        torch.save({"epoch": -1, "model": wrapped, "optimizer": None}, path)
+    model = load_cstrack(path)
+    widened = {k: v.half().float() if v.is_floating_point() else v for k, v in tiny_state.items()}
+    assert_state_equal(model, widened)

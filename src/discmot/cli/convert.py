@@ -10,16 +10,37 @@ from discmot.models.registry import MODEL_KINDS, preset_names
 
 log = logging.getLogger("discmot")
 
+CONVERT_EPILOG = """\
+what IN may be:
+  FDTA/MOTIP   {'model': state_dict} as released, with or without 'optimizer', 'scheduler', 'args'...;
+               also {'state_dict': ...} or a bare state dict; fp16/bf16 tensors are widened to fp32
+  CSTrack      a state dict as above, or the old trainer's pickled fp16 model object (read with an
+               allow-listed unpickler: nothing in the file is executed)
+  discmot      a .safetensors written by discmot, or a 'discmot train' checkpoint (epoch-NNN.pt)
+  keys saved from inside DataParallel/DDP ('module.' before every key) are read as the model's own.
+not a full model: MOTIP's Deformable-DETR pre-trains (r50_deformable_detr_*.pth) are for
+  'discmot train --detr-pretrain'. A file whose shapes fit no preset (another ID vocabulary, number of
+  classes, embedding size) is refused, naming the config field, the key and both shapes.
+OUT is written atomically (a crash leaves no half-written file); an existing OUT is kept unless
+--overwrite is given, and IN itself is never replaced.
+
+examples:
+  discmot convert dancetrack.pth dancetrack.safetensors
+  discmot convert cstrack.pt cstrack.safetensors         # the released pickled fp16 model
+  discmot convert dancetrack.safetensors dancetrack.pth  # back to the official format
+"""
+
 
 def add_convert(verbs) -> None:
     p = verbs.add_parser(
         "convert",
         help="convert FDTA/CSTrack checkpoints between the official formats and discmot .safetensors",
-        description="Load a checkpoint strictly (every key and shape checked) and write it in the other "
-        "format: an official FDTA/MOTIP .pth ({'model': state_dict}) or CSTrack .pt (a state dict, or the "
-        "old trainer's pickled fp16 model, read through an allow-listed unpickler) <-> a discmot "
-        ".safetensors holding the resolved config. The format is chosen by the output suffix; CSTrack "
-        "files are written as fp32 state dicts.",
+        description="Load a checkpoint strictly (every key and shape checked) and write it in the other\n"
+        "format: official FDTA/MOTIP .pth or CSTrack .pt <-> a discmot .safetensors holding the resolved\n"
+        "config. The output suffix picks the format (.safetensors, or .pth/.pt for the official one);\n"
+        "the weights are written in fp32, equal to IN's bit for bit (fp16/bf16 are widened exactly).",
+        epilog=CONVERT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("source", metavar="IN", help="checkpoint to read (.pth/.pt official, or .safetensors)")
     p.add_argument("target", metavar="OUT", help="checkpoint to write (.safetensors or .pth/.pt)")
@@ -66,6 +87,8 @@ def _check_target(source: str, target: str, overwrite: bool = False) -> None:
     file without ``overwrite`` (a released checkpoint a typo would replace) is refused."""
     from pathlib import Path
 
+    from discmot.io.atomic import check_folder_possible
+
     path = Path(target)
     if path.suffix.lower() not in (".safetensors", ".pth", ".pt"):
         raise ValueError(f"{target}: the output suffix picks the format: .safetensors, .pth or .pt")
@@ -75,6 +98,7 @@ def _check_target(source: str, target: str, overwrite: bool = False) -> None:
         raise ValueError(f"{target}: the output would overwrite the input; write elsewhere")
     if path.exists() and not overwrite:
         raise ValueError(f"{target}: exists; pass --overwrite to replace it")
+    check_folder_possible(path.parent)  # before the (seconds long) loading
 
 
 def _architecture(config, presets: dict) -> str:

@@ -23,6 +23,7 @@ import json
 import logging
 import pickle
 import zipfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -37,10 +38,20 @@ log = logging.getLogger(__name__)
 DETR_ONLY_MARKER = "bbox_embed.0.layers.0.weight"
 FDTA_PREFIXES = ("detr.", "id_decoder.", "trajectory_embedding.", "trajectory_modeling.")
 COCO_PERSON_ROW = 1
+ZIP_MAGIC = b"PK\x03\x04"  # what torch.save's (zip) files start with
+#: Where training scripts keep the weights in a checkpoint dict: MOTIP/Deformable-DETR and YOLOv5 under
+#: ``model``; PyTorch Lightning and many hand-written trainers under ``state_dict``.
+STATE_ENTRIES = ("model", "state_dict")
+#: What ``torch.nn.DataParallel`` and ``DistributedDataParallel`` put before every key of the model they wrap.
+WRAPPER_PREFIX = "module."
 
 
 class CheckpointError(ValueError):
     """A checkpoint cannot be used for this model; the message lists every difference."""
+
+
+class UnreadableFileError(CheckpointError):
+    """The file cannot be a checkpoint (missing, a folder, empty, damaged): no other reader is tried."""
 
 
 # What unpickling a file that is no checkpoint (text, truncated, corrupt) raises.
@@ -60,21 +71,60 @@ UNREADABLE = (
 
 
 def read_torch(path: str | Path):
-    """What a ``.pth``/``.pt`` file holds, loaded safely (tensors and plain values only) on the CPU."""
+    """What a ``.pth``/``.pt`` file holds, loaded safely (tensors and plain values only) on the CPU.
+
+    Raises:
+        UnreadableFileError: no file, a folder, an empty file, a safetensors file, a damaged archive.
+        CheckpointError: a file ``weights_only`` refuses (a pickled model object, arbitrary code).
+    """
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint file not found")
-    if path.stat().st_size == 0:
-        raise CheckpointError(f"{path}: not a PyTorch checkpoint that loads safely (the file is empty)")
-    if looks_like_safetensors(path) and path.suffix.lower() != ".safetensors":
-        raise CheckpointError(f"{path}: a safetensors file, not a PyTorch one: name it .safetensors")
+    check_readable_file(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except PermissionError:
-        raise CheckpointError(f"{path}: cannot read the checkpoint (permission denied)") from None
+        raise UnreadableFileError(f"{path}: cannot read the checkpoint (permission denied)") from None
     except (*UNREADABLE, OSError) as error:  # a truncated zip archive can raise EINVAL
         reason = str(error).splitlines()[0] if str(error) else error.__class__.__name__
         raise CheckpointError(f"{path}: not a PyTorch checkpoint that loads safely ({reason})") from None
+
+
+def check_readable_file(path: Path) -> None:
+    """Refuses, naming ``path``, what no checkpoint reader could read: no file, a folder, an empty file,
+    a safetensors file under a PyTorch name, a damaged or incomplete PyTorch archive."""
+    if path.is_dir():
+        raise UnreadableFileError(f"{path}: a folder, not a checkpoint file")
+    if not path.is_file():
+        raise UnreadableFileError(f"{path}: checkpoint file not found")
+    if path.stat().st_size == 0:
+        raise UnreadableFileError(f"{path}: not a PyTorch checkpoint that loads safely (the file is empty)")
+    if looks_like_safetensors(path) and path.suffix.lower() != ".safetensors":
+        raise UnreadableFileError(f"{path}: a safetensors file, not a PyTorch one: name it .safetensors")
+    check_zip_archive(path)
+
+
+def check_zip_archive(path: Path) -> None:
+    """Checks a PyTorch zip archive's CRC-32 checksums (0.1 s for a 267 MB file).
+
+    ``torch.load`` does not check them: a download with damaged bytes inside a tensor loaded without a
+    word and gave wrong weights; a download cut short failed with miniz's "failed finding central
+    directory". Legacy (pre-1.6) files are plain pickle streams without checksums and are not checked.
+    """
+    with path.open("rb") as file:
+        if file.read(4) != ZIP_MAGIC:
+            return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, EOFError, ValueError, zlib.error):
+        raise UnreadableFileError(
+            f"{path}: not a PyTorch checkpoint that loads safely (incomplete: its zip archive has no end; "
+            "a download cut short? download it again)"
+        ) from None
+    if damaged is not None:
+        raise UnreadableFileError(
+            f"{path}: not a PyTorch checkpoint that loads safely (damaged: {damaged} does not match its "
+            "stored checksum; download it again)"
+        )
 
 
 def looks_like_safetensors(path: Path) -> bool:
@@ -95,16 +145,34 @@ def read_official(path: str | Path, data=None) -> dict[str, torch.Tensor]:
         from discmot.io.pickled import read_torch_file  # (it imports this module)
 
         data = read_torch_file(path)
-    state = data.get("model", data) if isinstance(data, Mapping) else None
+    state = state_entry(data)
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(
-            f"{path}: no state dict of tensors in it (expected a dict with a 'model' entry)"
+            f"{path}: no state dict of tensors in it (expected a dict with a 'model' or 'state_dict' entry)"
         )
-    if state and all(k.startswith("module.") for k in state):  # saved from a DDP-wrapped model
-        state = {k[len("module.") :]: v for k, v in state.items()}
+    state = without_wrapper_prefix(state)
     # torchvision-derived ResNet weights carry BatchNorm step counters; the frozen BatchNorm has none
     # (the original deletes them on load, spec §1.2)
     return {k: v for k, v in state.items() if not (k.endswith(".num_batches_tracked") and "backbone." in k)}
+
+
+def state_entry(data):
+    """The part of a checkpoint's content that holds the weights: its ``model`` or ``state_dict`` entry
+    (the first that is not None: a YOLOv5 file may hold ``"model": None``), else the content itself
+    (a bare state dict)."""
+    if isinstance(data, Mapping):
+        for name in STATE_ENTRIES:
+            if data.get(name) is not None:
+                return data[name]
+    return data
+
+
+def without_wrapper_prefix(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``state`` without the ``module.`` prefix that a model saved from inside ``DataParallel`` or DDP has
+    on every key (only when every key has it: a model may have its own submodule named ``module``)."""
+    if state and all(key.startswith(WRAPPER_PREFIX) for key in state):
+        return {key[len(WRAPPER_PREFIX) :]: value for key, value in state.items()}
+    return dict(state)
 
 
 def adapt_detr_only(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -133,12 +201,19 @@ def compare_state(model: nn.Module, state: Mapping[str, torch.Tensor]) -> list[s
 
 
 def load_strict(
-    model: nn.Module, state: Mapping[str, torch.Tensor], source: str | Path, kind: str = "FDTA"
+    model: nn.Module,
+    state: Mapping[str, torch.Tensor],
+    source: str | Path,
+    kind: str = "FDTA",
+    hint: str | None = None,
 ) -> None:
-    """Loads ``state`` into ``model`` only if every key and shape matches; otherwise explains why not."""
+    """Loads ``state`` into ``model`` only if every key and shape matches; otherwise explains why not.
+
+    ``hint``: what the file probably is, put before the list of differences (default: guessed from the
+    keys and shapes, `_guess_kind`)."""
     problems = compare_state(model, state)
     if problems:
-        raise CheckpointError(_mismatch_message(source, kind, problems, state))
+        raise CheckpointError(_mismatch_message(source, kind, problems, state, hint))
     broken = non_finite_tensors(state)
     if broken:
         raise CheckpointError(
@@ -149,6 +224,33 @@ def load_strict(
     if problems:
         raise CheckpointError(_mismatch_message(source, kind, problems, state))
     model.load_state_dict(state, strict=True)
+
+
+def config_mismatch(
+    model: nn.Module, state: Mapping[str, torch.Tensor], probes: Mapping[str, tuple[str, object]], preset: str
+) -> str | None:
+    """One sentence naming the config fields in which a checkpoint differs from ``model``, or None.
+
+    ``probes``: ``{config field: (state-dict key, shape -> value)}``; a field differs where the key's
+    shape gives another value in ``state`` than in the model. Said so that a file trained with another
+    configuration (a larger ID vocabulary, a second class) is not taken for a damaged one.
+    """
+    expected = model.state_dict()
+    differences = []
+    for field, (key, value_of) in probes.items():
+        if key not in state or key not in expected or state[key].shape == expected[key].shape:
+            continue
+        given, wanted = tuple(state[key].shape), tuple(expected[key].shape)
+        differences.append(
+            f"{field} {value_of(given)} in the file ({key} {given}), "
+            f"{value_of(wanted)} in the model ({wanted})"
+        )
+    if not differences:
+        return None
+    return (
+        f"trained with another configuration than the {preset} preset: " + "; ".join(differences) + "; no "
+        "discmot preset has it"
+    )
 
 
 def non_finite_tensors(state: Mapping[str, torch.Tensor]) -> list[str]:
@@ -220,8 +322,10 @@ def load_detr_pretrain(model: nn.Module, state: Mapping[str, torch.Tensor], sour
     return [k for k in expected if k not in adapted]
 
 
-def _mismatch_message(source, kind: str, problems: list[str], state: Mapping[str, torch.Tensor]) -> str:
-    hint = _guess_kind(state, kind)
+def _mismatch_message(
+    source, kind: str, problems: list[str], state: Mapping[str, torch.Tensor], hint: str | None = None
+) -> str:
+    hint = f" ({hint})" if hint else _guess_kind(state, kind)
     shown = "\n  ".join(problems[:12]) + (
         f"\n  ... and {len(problems) - 12} more" if len(problems) > 12 else ""
     )
@@ -234,7 +338,7 @@ def _guess_kind(state: Mapping[str, torch.Tensor], kind: str = "FDTA") -> str:
     if kind.lower().startswith("cstrack") and any(k.startswith(FDTA_PREFIXES) for k in keys):
         return " (this looks like an FDTA checkpoint: load it as an FDTA model, e.g. --model fdta)"
     if looks_like_cstrack(state):
-        return " (this looks like a CSTrack/YOLOv5 checkpoint)"
+        return "" if kind.lower().startswith("cstrack") else " (this looks like a CSTrack/YOLOv5 checkpoint)"
     bins = state.get("detr.depth_predictor.depth_bin_values")
     window = state.get("id_decoder.rel_pos_embeds")
     if bins is not None or window is not None:
@@ -295,10 +399,14 @@ def guess_file_kind(path: str | Path) -> str:
         data = read_torch_file(path)
         if isinstance(data, Mapping) and "model_kind" in data:
             return str(data["model_kind"])
-        state = data.get("model", data) if isinstance(data, Mapping) else {}
+        state = state_entry(data) if isinstance(data, Mapping) else {}
         if not isinstance(state, Mapping):
             return "cstrack"  # a pickled model object
-    return "cstrack" if looks_like_cstrack(state) else "fdta" if looks_like_fdta(state) else "unknown"
+        state = without_wrapper_prefix(state)
+    if looks_like_cstrack(state):
+        return "cstrack"
+    # a DETR-only pre-train is FDTA's detector: FDTA's loader then says how to use it
+    return "fdta" if looks_like_fdta(state) or DETR_ONLY_MARKER in state else "unknown"
 
 
 # --------------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from discmot.io.checkpoints import UNREADABLE, CheckpointError, looks_like_safetensors, read_torch
+from discmot.io.checkpoints import UNREADABLE, CheckpointError, UnreadableFileError, read_torch
 
 # Classes from these packages become stand-ins: the original trainers' code and torch.nn's module classes.
 STAND_IN_PACKAGES = ("models", "utils", "core", "lib", "__main__")
@@ -30,8 +30,14 @@ STAND_IN_MODULE = "discmot_pickled_stand_ins"
 # numpy globals an old trainer's ``best_fitness`` array needs; their values are never used.
 _NUMPY_STAND_INS = {"_reconstruct", "ndarray", "dtype", "scalar"}
 _NUMPY_MODULES = ("numpy", "numpy.core.multiarray", "numpy._core.multiarray")
-# Plain-value classes a training script saves beside the weights (Deformable-DETR's and MOTIP's ``args``).
-_PLAIN_STAND_INS = {"argparse.Namespace"}
+# Plain-value classes a training script saves beside the weights (Deformable-DETR's and MOTIP's ``args``),
+# and the multi-GPU wrappers a model object may be pickled inside (their state is the wrapped model under
+# ``module``: its keys come out with the ``module.`` prefix, which the loaders remove).
+_PLAIN_STAND_INS = {
+    "argparse.Namespace",
+    "torch.nn.parallel.data_parallel.DataParallel",
+    "torch.nn.parallel.distributed.DistributedDataParallel",
+}
 # Python 2 names that pickle protocol 2 writes for builtins.
 _PY2_MODULES = {"__builtin__": "builtins", "copy_reg": "copyreg"}
 
@@ -154,10 +160,10 @@ def read_torch_file(path: str | Path):
     path = Path(path)
     try:
         return read_torch(path)
+    except UnreadableFileError:
+        raise  # missing, empty, damaged: the unpickler would only give a vaguer reason
     except CheckpointError:
-        if not path.is_file() or looks_like_safetensors(path):
-            raise
-    return read_pickled_model(path)
+        return read_pickled_model(path)
 
 
 def read_pickled_model(path: str | Path):

@@ -32,6 +32,14 @@ log = logging.getLogger(__name__)
 
 KIND = "cstrack"
 HEAD_K_KEY = "model.28.k"
+# The config fields a released or fine-tuned file may differ in, told by one key's shape each
+# (`checkpoints.config_mismatch`); the detection head has 3 anchors x (num_classes + 5) outputs per level.
+CONFIG_PROBES = {
+    "embedding_dim": ("model.27.node.2.weight", lambda shape: shape[0]),
+    "num_classes": ("model.28.m.0.weight", lambda shape: shape[0] // 3 - 5),
+    "saan_channels": ("model.27.proj1.0.conv.weight", lambda shape: shape[0]),
+    "stem width (64 x width_multiple)": ("model.0.conv.conv.weight", lambda shape: shape[0]),
+}
 # Checkpoints of ``discmot train`` (engine.checkpointing.FORMAT); not imported to keep the engine out.
 TRAINING_FORMAT = "discmot-train-checkpoint"
 
@@ -66,11 +74,12 @@ def read_official_state(path: str | Path) -> dict[str, torch.Tensor]:
 
 
 def official_state(data, path: str | Path) -> dict[str, torch.Tensor]:
-    """The fp32 state dict of an official file's content (``{"model": ...}`` or a bare state dict).
+    """The fp32 state dict of an official file's content (``{"model": ...}``, ``{"state_dict": ...}`` or a
+    bare state dict), without the ``module.`` prefix of a model saved inside ``DataParallel``/DDP.
 
     ``model`` may be a state dict or a pickled module (a `discmot.io.pickled.PickledObject`).
     """
-    entry = data.get("model", data) if isinstance(data, Mapping) else data
+    entry = checkpoints.state_entry(data)
     if isinstance(entry, pickled.PickledObject):
         state = pickled.pickled_state_dict(entry)
     elif isinstance(entry, Mapping) and all(isinstance(v, torch.Tensor) for v in entry.values()):
@@ -81,6 +90,7 @@ def official_state(data, path: str | Path) -> dict[str, torch.Tensor]:
         raise checkpoints.CheckpointError(
             f"{path}: no CSTrack weights in it (expected a 'model' entry holding a state dict or a model)"
         )
+    state = checkpoints.without_wrapper_prefix(state)
     narrow = sum(v.dtype in (torch.float16, torch.bfloat16) for v in state.values())
     if narrow:  # said because a converted file is then twice the size of the released one
         log.info("%s: %d half-precision tensors, widened to fp32 (exactly)", path, narrow)
@@ -101,7 +111,12 @@ def load_official_state(model: CSTrack, state: Mapping[str, torch.Tensor], sourc
     without_k = HEAD_K_KEY not in state and HEAD_K_KEY in expected
     if without_k:
         state[HEAD_K_KEY] = expected[HEAD_K_KEY]
-    checkpoints.load_strict(model, state, source, kind="CSTrack")
+    guess = infer_cstrack_preset(state)
+    if guess is not None and guess != model.config.name:
+        hint = f"this looks like a CSTrack {guess} checkpoint; use that preset"
+    else:
+        hint = checkpoints.config_mismatch(model, state, CONFIG_PROBES, model.config.name)
+    checkpoints.load_strict(model, state, source, kind="CSTrack", hint=hint)
     if without_k:  # said once the file is known to be CSTrack's (an FDTA file has no such key either)
         log.info("%s: no %s (2020 release); keeping k = %g", source, HEAD_K_KEY, float(expected[HEAD_K_KEY]))
 

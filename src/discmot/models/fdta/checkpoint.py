@@ -18,6 +18,17 @@ from discmot.models.fdta.model import FDTA, build_fdta
 
 log = logging.getLogger(__name__)
 
+# The config fields a released or self-trained file may differ in, told by one key's shape each
+# (`checkpoints.config_mismatch`): the ID vocabulary has one extra word (the newborn token).
+CONFIG_PROBES = {
+    "id_decoder.num_id_vocabulary": ("id_decoder.word_to_embed.weight", lambda shape: shape[1] - 1),
+    "detr.num_classes": ("detr.class_embed.0.weight", lambda shape: shape[0]),
+    "detr.hidden_dim": ("detr.transformer.level_embed", lambda shape: shape[1]),
+    "detr.num_queries": ("detr.query_embed.weight", lambda shape: shape[0]),
+    "id_decoder.rel_pe_length": ("id_decoder.rel_pos_embeds", lambda shape: shape[1]),
+    "spatial.bins": ("detr.depth_predictor.depth_bin_values", lambda shape: shape[0] - 1),
+}
+
 # Here, not in the training module that writes it: the tracker's loading path would import training code
 # (the matcher, scipy) for a constant.
 DETECTOR_STAGE = "detector"
@@ -47,9 +58,23 @@ def load_fdta(path: str | Path, preset_name: str | None = None) -> FDTA:
     if isinstance(data, dict) and data.get("format") == TRAINING_FORMAT:
         return _load_training_checkpoint(path, data)
     state = checkpoints.read_official(path, data)
+    if checkpoints.DETR_ONLY_MARKER in state:
+        raise checkpoints.CheckpointError(
+            f"{path}: a Deformable-DETR pre-train (the detector alone, without FDTA's adapters and ID "
+            "decoder), not FDTA weights: start training from it with discmot train --detr-pretrain"
+        )
     model = build_fdta(_official_file_config(path, data, state, preset_name))
-    checkpoints.load_strict(model, state, path)
+    checkpoints.load_strict(model, state, path, hint=_config_hint(model, state))
     return model.eval()
+
+
+def _config_hint(model: FDTA, state) -> str | None:
+    """What a file that fits no preset differs in (`checkpoints.config_mismatch`); None where its shapes
+    point to another preset (the default hint then names that preset)."""
+    guess = checkpoints.infer_fdta_preset(state)
+    if guess is not None and guess != model.config.name:
+        return None
+    return checkpoints.config_mismatch(model, state, CONFIG_PROBES, model.config.name)
 
 
 def _official_file_config(path: Path, data, state, preset_name: str | None):
