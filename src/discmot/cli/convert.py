@@ -16,7 +16,7 @@ what IN may be:
                also {'state_dict': ...} or a bare state dict; fp16/bf16 tensors are widened to fp32
   CSTrack      a state dict as above, or the old trainer's pickled fp16 model object (read with an
                allow-listed unpickler: nothing in the file is executed)
-  discmot      a .safetensors written by discmot, or a 'discmot train' checkpoint (epoch-NNN.pt)
+  own files    a .safetensors written by discmot, or a 'discmot train' checkpoint (epoch-NNN.pt)
   keys saved from inside DataParallel/DDP ('module.' before every key) are read as the model's own.
 not a full model: MOTIP's Deformable-DETR pre-trains (r50_deformable_detr_*.pth) are for
   'discmot train --detr-pretrain'. A file whose shapes fit no preset (another ID vocabulary, number of
