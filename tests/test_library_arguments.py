@@ -78,6 +78,31 @@ def test_the_fdta_tracker_checks_its_input_size_when_built(fdta_model, size):
         FDTATracker(fdta_model, input_size=size)
 
 
+def test_a_model_loaded_in_bf16_is_tracked_in_bf16_without_saying_it_twice(fdta_model):
+    import copy
+
+    import torch
+
+    from discmot.trackers.fdta import FDTATracker
+
+    model = copy.deepcopy(fdta_model).to(torch.bfloat16)  # as load_model(..., dtype="bf16") gives it
+    tracker = FDTATracker(model, input_size=(64, 96))  # was: "..., the tracker runs torch.float32 on cpu"
+    assert tracker.dtype == torch.bfloat16
+    frame = np.random.default_rng(0).integers(0, 256, (64, 96, 3), dtype=np.uint8)
+    assert tracker.update(frame).boxes.shape[1] == 4
+    with pytest.raises(ValueError, match=r"tracker runs torch.float32 on cpu: give it .* or leave out"):
+        FDTATracker(model, dtype="fp32")
+
+
+def test_the_fdta_tracker_refuses_a_runtime_that_is_no_runtime_config(fdta_model):
+    from discmot.trackers.fdta import FDTATracker
+
+    with pytest.raises(
+        TypeError, match=r"runtime must be a RuntimeConfig, e.g. dataclasses.replace.*got dict"
+    ):
+        FDTATracker(fdta_model, runtime={"det_thresh": 0.2})  # was an AttributeError: no 'miss_tolerance'
+
+
 def test_the_cstrack_tracker_checks_its_size_and_threshold():
     from discmot.trackers.cstrack import CSTrackTracker
 

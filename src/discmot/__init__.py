@@ -6,6 +6,13 @@ shipped for the demo) and `EvalInputError` (what `evaluate` raises for bad input
 Each is the library's own object, imported on first use (PEP 562), so ``import discmot`` and the
 evaluation CLI start fast while ``help(discmot.track)`` and editors see the real signature and
 docstring.
+
+Frame by frame (docs/tracking.md, "In Python"): `discmot.trackers.fdta.FDTATracker` and
+`discmot.trackers.cstrack.CSTrackTracker` take a `load_model` network and ``update(frame_bgr)`` with
+OpenCV's BGR ``uint8 (H, W, 3)`` frames; `discmot.trackers.association.JDETracker` associates your own
+detections, ``update(discmot.structures.Detections(boxes_tlwh, scores, embeddings))``; each returns the
+frame's `discmot.structures.Tracks` (ids, ``tlwh`` pixel boxes, scores), and ``reset()`` starts a new
+video.
 """
 
 from __future__ import annotations

@@ -266,6 +266,59 @@ def test_detections_take_lists_and_check_the_embedding_shape():
         Detections(np.zeros((2, 4)), np.ones(2), np.ones(2))
 
 
+def test_an_empty_list_is_no_detections():
+    detections = Detections([], [])  # was "boxes (0,) and scores (0,) disagree"
+    assert detections.boxes.shape == (0, 4) and len(detections) == 0
+    tracker = JDETracker()
+    assert len(tracker.update(detections)) == 0 and tracker.frame_id == 1
+
+
+@pytest.mark.parametrize(
+    "boxes, scores, words",
+    [
+        (
+            [[10, 10, 20, 40]],
+            ["0.9"],
+            "scores must be real numbers, got dtype <U3",
+        ),  # was numpy's isnan error
+        ([[10, 10, 20, 40], [1, 2, 3]], [0.9, 0.8], "boxes is not an array of numbers"),  # ragged
+    ],
+)
+def test_detections_that_are_not_numbers_are_named(boxes, scores, words):
+    with pytest.raises(ValueError, match=words):
+        Detections(boxes, scores)
+
+
+@pytest.mark.parametrize("given", [np.array([[10.0, 10, 20, 40, 0.9]]), ([[10.0, 10, 20, 40]], [0.9]), None])
+def test_update_takes_detections_and_says_so(given):
+    tracker = JDETracker()
+    with pytest.raises(TypeError, match=r"expected a discmot.structures.Detections .*got "):
+        tracker.update(given)  # was an AttributeError: '...' object has no attribute 'boxes'
+    assert tracker.frame_id == 0  # the refused frame left no trace
+
+
+@pytest.mark.parametrize("config", ["onnx", {"conf_threshold": 0.3}, 30])
+def test_a_config_that_is_no_config_is_refused_when_the_tracker_is_built(config):
+    # was an AttributeError on the first frame: JDETracker(30) reads as a frame rate, a preset's name as one
+    with pytest.raises(TypeError, match=r"config must be a JDETrackerConfig \(e.g. JDETrackerConfig.preset"):
+        JDETracker(config)
+
+
+@pytest.mark.parametrize("column", [2, 3])
+def test_a_box_of_negative_size_is_named_instead_of_vanishing(column):
+    tracker = JDETracker()
+    tracker.update(frame((0, 100, 100), (1, 400, 300)))
+    detections = frame((0, 103, 100), (1, 397, 300))
+    detections.boxes[1, column] *= -1  # a negative width used to leave a track that matched nothing
+    with pytest.raises(
+        ValueError, match=r"frame 2: box 1 has a negative size .*boxes are tlwh.*tlbr_to_tlwh"
+    ):
+        tracker.update(detections)
+    assert tracker.frame_id == 1
+    detections.scores[1] = 0.1  # below the threshold the box is not used, and not checked
+    assert tracker.update(detections).ids.tolist() == [1]
+
+
 # ---------------------------------------------------------------------------------------------------
 # Long streams: the table keeps only the tracks still in play
 

@@ -117,6 +117,35 @@ def test_the_model_must_already_be_in_the_trackers_dtype(scene):
     assert isinstance(CSTrackTracker(half, dtype=torch.bfloat16).update(frames[0]), Tracks)
 
 
+def test_the_tracker_takes_the_models_device_and_dtype_when_not_given(scene):
+    _, frames, model, _, _ = scene
+    half = copy.deepcopy(model).to(torch.bfloat16)  # as discmot.load_model(..., dtype="bf16") gives it
+    tracker = CSTrackTracker(half, config=UNFILTERED)  # was: "the tracker runs torch.float32"
+    assert (tracker.device, tracker.dtype) == (torch.device("cpu"), torch.bfloat16)
+    given = CSTrackTracker(half, "cpu", "bf16", config=UNFILTERED)
+    for frame in frames[:3]:
+        ours, theirs = tracker.update(frame), given.update(frame)
+        assert ours.ids.tolist() == theirs.ids.tolist() and np.array_equal(ours.boxes, theirs.boxes)
+    with pytest.raises(ValueError, match=r"device 'gpu': not a device name \(cpu, cuda, cuda:1"):
+        CSTrackTracker(model, device="gpu")  # was torch's RuntimeError listing every device type
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        ({"config": "cstrack"}, TypeError, "config must be a JDETrackerConfig"),  # was an AttributeError
+        ({"nms_threshold": 5.0}, ValueError, "nms_threshold 5.0: an IoU, 0 to 1"),  # suppressed nothing
+        ({"nms_threshold": float("nan")}, ValueError, "nms_threshold nan"),
+        ({"max_detections": -1}, ValueError, "max_detections -1: a whole number of boxes, at least 1"),
+        ({"max_detections": 2.5}, ValueError, "max_detections 2.5"),  # was a slicing TypeError in NMS
+    ],
+)
+def test_bad_settings_are_refused_when_the_tracker_is_built(scene, kwargs, error, words):
+    _, _, model, _, _ = scene
+    with pytest.raises(error, match=words):
+        CSTrackTracker(model, **kwargs)
+
+
 def test_the_input_size_must_be_multiples_of_32(scene):
     _, _, model, _, _ = scene
     with pytest.raises(ValueError, match="multiples of 32"):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import subprocess
+import sys
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -219,6 +221,25 @@ def test_preprocess_frame_and_the_frame_size_check_share_the_plug_ins_frame_chec
             FrameSizeCheck()(bad)
     with pytest.raises(TypeError, match=message):
         FrameSizeCheck()([[0, 0, 0]])
+
+
+def test_a_read_only_frame_is_taken_without_a_warning():
+    # torch warns once per process, so the check runs in a fresh one; it used to print "The given NumPy
+    # array is not writable ... undefined behavior" for a frame from np.frombuffer
+    script = """
+import warnings
+import numpy as np
+from discmot.models.fdta.config import RuntimeConfig
+from discmot.trackers.fdta import preprocess_frame
+frame = np.frombuffer(bytes(range(256)) * 9, np.uint8).reshape(24, 32, 3)
+assert not frame.flags.writeable
+with warnings.catch_warnings():
+    warnings.simplefilter("error")
+    image, size = preprocess_frame(frame, RuntimeConfig(), input_size=(12, 16))
+assert size == (32, 24) and image.shape == (1, 3, 12, 16)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
 
 
 def test_preprocess_frame_is_the_same_in_and_out_of_inference_mode():

@@ -243,3 +243,10 @@ def test_the_pedestrian_output_filter_drops_only_peoples_wide_boxes():
     seen = ids_by_class(PerClassTracker(config), frames)
     assert all(CAR in f for f in seen[1:])  # the car's 120x60 box is written
     assert all(len(f) == 2 for f in seen[1:])  # and of the people only the standing one (40x100)
+
+
+def test_update_takes_detections_and_says_so():
+    tracker = PerClassTracker()
+    with pytest.raises(TypeError, match="expected a discmot.structures.Detections .*got ndarray"):
+        tracker.update(np.zeros((1, 6)))  # was an AttributeError: no attribute 'classes'
+    assert tracker.frame_id == 0

@@ -153,6 +153,11 @@ class JDETracker:
     def __init__(self, config: JDETrackerConfig | None = None, frame_rate: float = 30.0):
         if not (isinstance(frame_rate, numbers.Real) and math.isfinite(frame_rate) and frame_rate > 0):
             raise ValueError(f"frame_rate must be a positive number of frames per second, got {frame_rate!r}")
+        if config is not None and not isinstance(config, JDETrackerConfig):  # not AttributeError later
+            raise TypeError(
+                "config must be a JDETrackerConfig (e.g. JDETrackerConfig.preset('onnx') or "
+                f"JDETrackerConfig(conf_threshold=0.3)), got {type(config).__name__} {config!r:.60}"
+            )
         self.config = config or JDETrackerConfig()
         self.frame_rate = frame_rate
         self.kalman = KalmanFilterXYAH()
@@ -185,7 +190,12 @@ class JDETracker:
 
     def check(self, detections: Detections) -> None:
         """Raises the ValueError `update` would raise for ``detections`` as the next frame; changes
-        nothing (a caller updating several trackers with parts of one frame checks every part first)."""
+        nothing (a caller updating several trackers with parts of one frame checks every part first).
+
+        Raises:
+            TypeError: ``detections`` is no `Detections`.
+        """
+        require_detections(detections)
         self.frame_id += 1  # the frame number the message names
         try:
             self._candidates(detections)
@@ -196,8 +206,12 @@ class JDETracker:
         """Associates one frame's detections and returns the confirmed tracks (``frame`` is unused).
 
         Raises:
-            ValueError: detections the tracker cannot use (see `_candidates`); the tracker is unchanged.
+            TypeError: ``detections`` is no `Detections`.
+            ValueError: detections the tracker cannot use (see `_candidates`): non-finite boxes or
+                embeddings, NaN scores, boxes of negative size, embeddings absent or of another dimension
+                than before; the tracker is unchanged.
         """
+        require_detections(detections)
         self.frame_id += 1
         table, config = self.table, self.config
         try:
@@ -245,6 +259,7 @@ class JDETracker:
                 features = raw / np.linalg.norm(raw, axis=1, keepdims=True)  # float32, as the original
         # the boxes above the threshold, not only those kept: a NaN height fails the height test
         _check_finite(boxes[above], features, self.frame_id)
+        _check_sizes(boxes, np.flatnonzero(above), self.frame_id)
         return _Candidates(boxes[keep], np.asarray(detections.scores[keep], dtype=np.float64), features)
 
     def _check_embeddings(self, detections: Detections) -> None:
@@ -471,6 +486,30 @@ def _check_finite(boxes: np.ndarray, features: np.ndarray | None, frame_id: int)
         what = "embeddings (or an all-zero embedding, which has no direction)"
     if what is not None:
         raise ValueError(f"frame {frame_id}: the detections carry non-finite {what}{_NON_FINITE_HINT}")
+
+
+def _check_sizes(boxes: np.ndarray, used: np.ndarray, frame_id: int) -> None:
+    """A used box of negative width or height is not ``tlwh`` (``x1, y1, x2, y2`` corners with ``x2 < x1``,
+    or a size with the wrong sign): its track would match nothing and vanish without a word. (A zero
+    height, as clipping to the image gives, stays a box that is dropped.)"""
+    negative = used[(boxes[used, 2:] < 0).any(axis=1)]
+    if negative.size:
+        index = int(negative[0])
+        x, y, w, h = boxes[index].tolist()
+        raise ValueError(
+            f"frame {frame_id}: box {index} has a negative size (x, y, w, h = {x:g}, {y:g}, {w:g}, {h:g}): "
+            "boxes are tlwh, top-left corner then width and height (corners x1, y1, x2, y2 convert with "
+            "discmot.structures.tlbr_to_tlwh)"
+        )
+
+
+def require_detections(detections) -> None:
+    """`JDETracker.update` takes a `Detections`; anything else would fail on its first attribute."""
+    if not isinstance(detections, Detections):
+        raise TypeError(
+            "expected a discmot.structures.Detections (boxes tlwh (N, 4), scores (N,), optional embeddings "
+            f"(N, D)), got {type(detections).__name__}"
+        )
 
 
 #: The likely cause of non-finite detections from discmot's own networks.

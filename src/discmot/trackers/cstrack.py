@@ -30,6 +30,8 @@ Differences from the original, on purpose:
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import torch
 
@@ -43,10 +45,9 @@ from discmot.models.cstrack.postprocess import (
     letterbox,
     scale_boxes_to_original,
 )
-from discmot.models.registry import torch_dtype
 from discmot.structures import Detections, Tracks
 from discmot.trackers.association import JDETracker, JDETrackerConfig
-from discmot.trackers.video_state import FrameSizeCheck, require_model_on
+from discmot.trackers.video_state import FrameSizeCheck, tracker_device_and_dtype
 
 #: Cluster-DIoU-NMS threshold and the cap on detections per frame (spec §7.9).
 NMS_THRESHOLD = 0.6
@@ -110,22 +111,44 @@ def detect_frame(
     )
 
 
+def _checked_nms(nms_threshold: float, max_detections: int) -> tuple[float, int]:
+    """The NMS settings, refused when they would fail inside the first frame's NMS (a fractional cap) or
+    silently change the boxes (a negative cap slices the last ones off; every test against a NaN fails)."""
+    if not (isinstance(nms_threshold, numbers.Real) and 0.0 <= nms_threshold <= 1.0):
+        raise ValueError(f"nms_threshold {nms_threshold!r}: an IoU, 0 to 1 (CSTrack's: {NMS_THRESHOLD})")
+    if (
+        not isinstance(max_detections, numbers.Integral)
+        or isinstance(max_detections, bool)
+        or max_detections < 1
+    ):
+        raise ValueError(
+            f"max_detections {max_detections!r}: a whole number of boxes, at least 1 "
+            f"(CSTrack's: {MAX_DETECTIONS})"
+        )
+    return float(nms_threshold), int(max_detections)
+
+
 class CSTrackTracker:
     """CSTrack end to end: ``update(frame_bgr) -> Tracks`` (see the module docstring for the steps).
 
     One instance tracks one video at a time; `reset` between videos (ids restart at 1).
 
     Args:
-        model: a `discmot.models.cstrack.model.CSTrack`, already on ``device`` and in ``dtype`` (it is put
-            in eval mode).
-        device: where the images go.
-        dtype: the model's floating dtype; images are cast to it, decoding and thresholds stay float32.
+        model: a `discmot.models.cstrack.model.CSTrack` (it is put in eval mode).
+        device: where the images go (default: the model's device; a given one must be the model's).
+        dtype: the model's floating dtype (default: the model's; a given one must be the model's); images
+            are cast to it, decoding and thresholds stay float32.
         input_size: network input ``(h, w)``, multiples of 32 (default: the model config's, 608x1088 for
             the official model).
         config: association settings (default: CSTrack's, `JDETrackerConfig.preset("cstrack")`); its
             ``conf_threshold`` is also the detection threshold (the original's single ``conf_thres``).
         frame_rate: frames per second of the video (lost tracks are kept ``frame_rate`` frames).
-        nms_threshold, max_detections: Cluster-DIoU-NMS threshold and cap (0.6, 300).
+        nms_threshold, max_detections: Cluster-DIoU-NMS threshold (0 to 1) and cap (at least 1; 0.6, 300).
+
+    Raises:
+        TypeError: ``model`` is no CSTrack network, or ``config`` no `JDETrackerConfig`.
+        ValueError: an input size that is no multiple of 32, a threshold outside 0 to 1, a cap below 1, or
+            a ``device``/``dtype`` the model is not in.
     """
 
     detects = True  # end to end: the engine calls update(frame)
@@ -133,8 +156,8 @@ class CSTrackTracker:
     def __init__(
         self,
         model,
-        device: str | torch.device = "cpu",
-        dtype: torch.dtype | str = torch.float32,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype | str | None = None,
         input_size: tuple[int, int] | None = None,
         config: JDETrackerConfig | None = None,
         frame_rate: float = 30.0,
@@ -147,17 +170,14 @@ class CSTrackTracker:
                 f"got {type(model)}"
             )
         self.model = model
-        self.device = torch.device(device)
-        self.dtype = torch_dtype(dtype)  # also "bf16", "bfloat16"
-        require_model_on(model, self.device, self.dtype)
+        self.device, self.dtype = tracker_device_and_dtype(model, device, dtype)  # also "bf16"
         self.input_size = network_input_size(input_size or model.config.input_size)
         check_input_size(self.input_size)
-        self.config = config or JDETrackerConfig.preset("cstrack")
+        self.association = JDETracker(config or JDETrackerConfig.preset("cstrack"), frame_rate=frame_rate)
+        self.config = self.association.config
         if not 0.0 <= self.config.conf_threshold <= 1.0:  # the network's scores are probabilities
             raise ValueError(f"conf_threshold {self.config.conf_threshold}: CSTrack's scores lie in 0 to 1")
-        self.nms_threshold = nms_threshold
-        self.max_detections = max_detections
-        self.association = JDETracker(self.config, frame_rate=frame_rate)
+        self.nms_threshold, self.max_detections = _checked_nms(nms_threshold, max_detections)
         self.anchors_px = anchor_tensor(model.config, self.device)  # once, not a host-to-device copy a frame
         if isinstance(model, torch.nn.Module):
             model.eval()

@@ -57,10 +57,9 @@ from scipy.optimize import linear_sum_assignment
 from discmot.data.pil_ops import resize_bilinear_tensor
 from discmot.models import network_input_size
 from discmot.models.fdta.config import IMAGENET_MEAN, IMAGENET_STD, RuntimeConfig
-from discmot.models.registry import torch_dtype
 from discmot.structures import Tracks
 from discmot.trackers.detectors.frames import check_bgr_frame
-from discmot.trackers.video_state import FrameSizeCheck, require_model_on
+from discmot.trackers.video_state import FrameSizeCheck, tracker_device_and_dtype
 
 # --------------------------------------------------------------------------------------------------
 # Frame loading (spec §5.1)
@@ -111,7 +110,10 @@ def _normalised_image(
     """`preprocess_frame` of a frame already checked."""
     height, width = frame_bgr.shape[:2]
     size = tuple(input_size or resized_size(width, height, runtime.shorter_side, runtime.max_longer_side))
-    rgb = torch.from_numpy(np.ascontiguousarray(frame_bgr)).to(device).flip(-1)  # BGR -> RGB
+    # a read-only frame (np.frombuffer, a memory map) is copied: torch.from_numpy would warn of "undefined
+    # behavior" for a tensor that is never written
+    frame_bgr = np.require(frame_bgr, requirements=("C", "W"))
+    rgb = torch.from_numpy(frame_bgr).to(device).flip(-1)  # BGR -> RGB
     resize = size != (height, width)
     if resize and not fast_resize:
         rgb = resize_bilinear_tensor(rgb, size[1], size[0])
@@ -419,15 +421,20 @@ class FDTATracker:
     (from 0), or ``global id + 1`` with ``ids_from_one``.
 
     Args:
-        model: the FDTA model, already on ``device`` and in ``dtype`` (it is put in eval mode).
-        device: where the inputs go.
-        dtype: the model's floating dtype; images and history tokens are cast to it, the ID softmax and
-            all threshold tests run in float32.
+        model: the FDTA model (it is put in eval mode).
+        device: where the inputs go (default: the model's device; a given one must be the model's).
+        dtype: the model's floating dtype (default: the model's; a given one must be the model's); images
+            and history tokens are cast to it, the ID softmax and all threshold tests run in float32.
         input_size: a fixed network input ``(h, w)`` instead of the config's shorter/longer side rule.
         ids_from_one: output ``global id + 1`` instead of the original's global ids (from 0).
         fast_resize: resize frames in float (`preprocess_frame`) instead of the original's 8-bit PIL way.
         runtime: thresholds and window instead of the checkpoint's ``model.config.runtime`` (e.g.
             ``dataclasses.replace(model.config.runtime, det_thresh=0.2)``).
+
+    Raises:
+        TypeError: ``model`` is no FDTA network, or ``runtime`` no `RuntimeConfig`.
+        ValueError: a ``miss_tolerance`` beyond the ID decoder's reach, a bad ``input_size``, or a
+            ``device``/``dtype`` the model is not in.
     """
 
     detects = True  # end to end: the engine calls update(frame)
@@ -435,8 +442,8 @@ class FDTATracker:
     def __init__(
         self,
         model,
-        device: str | torch.device = "cpu",
-        dtype: torch.dtype | str = torch.float32,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype | str | None = None,
         input_size: tuple[int, int] | None = None,
         ids_from_one: bool = False,
         fast_resize: bool = False,
@@ -447,6 +454,11 @@ class FDTATracker:
                 f"FDTATracker needs an FDTA model (discmot.load_model('fdta', ...)), got {type(model)}"
             )
         self.model = model
+        if runtime is not None and not isinstance(runtime, RuntimeConfig):
+            raise TypeError(
+                "runtime must be a RuntimeConfig, e.g. dataclasses.replace(model.config.runtime, "
+                f"det_thresh=0.2), got {type(runtime).__name__}"
+            )
         self.runtime: RuntimeConfig = runtime or model.config.runtime
         self.num_labels: int = model.config.id_decoder.num_id_vocabulary
         window_limit = model.config.id_decoder.rel_pe_length
@@ -455,9 +467,7 @@ class FDTATracker:
                 f"miss_tolerance {self.runtime.miss_tolerance} exceeds the model's rel_pe_length "
                 f"{window_limit}: its ID decoder looks back at most {window_limit - 1} frames"
             )
-        self.device = torch.device(device)
-        self.dtype = torch_dtype(dtype)  # also "bf16", "bfloat16"
-        require_model_on(model, self.device, self.dtype)
+        self.device, self.dtype = tracker_device_and_dtype(model, device, dtype)  # also "bf16"
         self.input_size = network_input_size(input_size)
         self.id_offset = 1 if ids_from_one else 0
         self.fast_resize = fast_resize

@@ -27,7 +27,7 @@ from dataclasses import replace
 import numpy as np
 
 from discmot.structures import Detections, Tracks
-from discmot.trackers.association import JDETracker, JDETrackerConfig
+from discmot.trackers.association import JDETracker, JDETrackerConfig, require_detections
 
 #: The person class of the detectors' class ids (COCO's contiguous ids: YOLOX).
 PERSON_CLASS = 0
@@ -58,9 +58,11 @@ class PerClassTracker:
         all classes (ascending class, each class's in its tracker's order) with their ``classes``.
 
         Raises:
+            TypeError: ``detections`` is no `Detections`.
             ValueError: detections without classes, or that a class's tracker cannot use; the tracker is
                 unchanged (every class's part is checked before any tracker is updated).
         """
+        require_detections(detections)
         self.frame_id += 1
         try:
             parts = self._checked_parts(detections)
