@@ -190,3 +190,24 @@ def test_detections_check_the_length_of_their_classes():
     assert Detections(boxes, scores, classes=np.array([0, 2])).classes.tolist() == [0, 2]
     with pytest.raises(ValueError, match=r"classes \(3,\) for 2 boxes"):
         Detections(boxes, scores, classes=np.array([0, 0, 1]))
+
+
+@pytest.mark.parametrize(
+    "keywords, named",
+    [
+        ({"source": np.zeros((4, 48, 64, 3), np.uint8)}, "source must be a path, glob or webcam index"),
+        ({"model": "fdta", "weights": "MODEL"}, "weights must be a checkpoint path"),
+        ({"classes": "person"}, "classes must be COCO class ids"),
+        ({"classes": (0, 2.5)}, "classes must be COCO class ids"),
+    ],
+)
+def test_track_refuses_what_is_no_path_or_class_id_in_one_line(keywords, named, fdta_model, tmp_path):
+    """Frames or a loaded model given to `track` failed in pathlib ("expected str, bytes or os.PathLike
+    object, not ndarray"), and ``classes="person"`` in int() on its letters."""
+    keywords = {"source": str(tmp_path / "clip.mp4"), **keywords}
+    if keywords.get("weights") == "MODEL":
+        keywords["weights"] = fdta_model
+    with pytest.raises(TypeError, match=named) as raised:
+        discmot.track(**keywords)
+    assert "\n" not in str(raised.value)
+    assert list(tmp_path.iterdir()) == []

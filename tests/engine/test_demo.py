@@ -19,7 +19,7 @@ import pytest
 
 from discmot.cli import main as cli_main
 from discmot.data.synth import generate_dataset
-from discmot.engine.demo import DemoConfig, draw_video, gif_stride, video_scale
+from discmot.engine.demo import DemoConfig, bundled_weights, draw_video, gif_stride, video_scale
 from discmot.io.video import VideoWriter, open_source
 from helpers import shared_file
 
@@ -288,13 +288,20 @@ def test_a_real_sized_source_gets_legible_gif_labels_and_an_unenlarged_video(tmp
     assert width == 2 * 768 + 4  # both panels at the source's size, not 2x
 
 
-@pytest.mark.parametrize("case", ["missing weights", "folder without images", "sequence without images"])
+@pytest.mark.parametrize(
+    "case",
+    ["missing weights", "the other model's weights", "folder without images", "sequence without images"],
+)
 def test_bad_input_stops_the_demo_before_anything_is_written(case, tmp_path, capsys):
-    """Each used to fail after the output folder and results/<model>/data/ had been created."""
+    """Each used to fail after the output folder and results/<model>/data/ had been created (the other
+    model's weights: after the synthetic scene had been rendered, when the model was loaded)."""
     source, weights = tmp_path / "src", []
     if case == "missing weights":
         write_gray_frames(source, 2, (64, 48))
         weights = ["--weights", str(tmp_path / "nope.safetensors")]
+    elif case == "the other model's weights":
+        write_gray_frames(source, 2, (64, 48))
+        weights = ["--weights", str(bundled_weights("cstrack"))]
     else:
         source.mkdir()
         if case == "sequence without images":  # a MOTChallenge gt folder without its img1/ (MOT15's)
@@ -307,8 +314,10 @@ def test_bad_input_stops_the_demo_before_anything_is_written(case, tmp_path, cap
     code, _, err = run_cli(args, capsys)
     assert code == 2
     error = err.strip().splitlines()[-1]
-    named = tmp_path / "nope.safetensors" if case == "missing weights" else source
+    named = weights[-1] if weights else source
     assert error.startswith(f"discmot: error: {named}: "), error
+    if case == "the other model's weights":
+        assert error.endswith("a CSTrack checkpoint, not FDTA weights (give --model cstrack)"), error
     assert not out.exists()
 
 

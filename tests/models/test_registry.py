@@ -96,8 +96,8 @@ def test_the_public_names_are_the_librarys_functions_with_their_signatures():
 
 def test_files_that_are_no_checkpoint_folders_and_devices_are_named(tmp_path, caplog):
     torch.save({"a": torch.zeros(2)}, tmp_path / "other.pt")
-    for kind, name in (("cstrack", "CSTrack"), ("fdta", "FDTA")):
-        with pytest.raises(CheckpointError, match=f"other.pt: not a {name} checkpoint: its tensors are"):
+    for kind, name in (("cstrack", "a CSTrack"), ("fdta", "an FDTA")):
+        with pytest.raises(CheckpointError, match=f"other.pt: not {name} checkpoint: its tensors are"):
             load_model(kind, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="a folder, not a checkpoint file"):
         load_model("fdta", tmp_path)

@@ -320,11 +320,11 @@ def _check_inputs(models: list[DemoModel], source: str | Path | None, out: Path)
     checkpoint, a CSTrack input size, a source without images, an output folder that cannot be one."""
     from discmot.io.atomic import check_folder_possible
     from discmot.io.video import open_source
-    from discmot.models.registry import weights_file
+    from discmot.models.registry import check_weights_kind
     from discmot.trackers.cstrack import check_input_size
 
     for model in models:
-        weights_file(model.weights)
+        check_weights_kind(model.kind, model.weights)  # also a missing file; nothing is written yet
         if model.kind == "cstrack" and model.input_size is not None:
             check_input_size(model.input_size)
     if source is not None:

@@ -13,6 +13,8 @@ error naming what to do instead. The options travel in small typed groups: `Netw
 from __future__ import annotations
 
 import logging
+import numbers
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -161,10 +163,19 @@ def track(
         max_frames: track only frames ``1..max_frames`` of one source (a quick look at a long video); a
             folder of sequences is always tracked whole, as its scores need every frame.
 
+    Returns:
+        For one source, `discmot.engine.infer.track_source`'s summary: ``name``, ``frames`` (tracked),
+        ``skipped`` (frame numbers not decodable), ``rows`` (results rows), ``ids`` (distinct track ids),
+        ``seconds``, ``fps``, ``interrupted``, ``save_txt``, ``save_video``; for a folder of sequences,
+        ``{sequence name: that summary}``.
+
     Raises:
+        TypeError: ``source`` or ``weights`` that is no path (frames or a model in memory: use a tracker's
+            ``update(frame)``, see the module `discmot.trackers`), or ``classes`` that are no class ids.
         ValueError: bad input, or an option the chosen model does not use (one line naming it as the
             command line spells it: ``--split-out`` for ``split_out``).
     """
+    _check_paths(source, weights)
     association = AssociationOptions(
         benchmark=benchmark,
         preset=tracker_preset,
@@ -174,7 +185,7 @@ def track(
         output_filter=output_filter,
     )
     check_max_frames(max_frames)
-    classes = (classes,) if isinstance(classes, int) else tuple(classes)  # one class id, or several
+    classes = _class_ids(classes)
     inputs = _DetectionInputs(detector, reid, conf, classes, device, detections, det_file)
     outputs = _Outputs(
         save_txt, save_video, split_out, tracker_name or model, frame_rate, progress, max_frames
@@ -209,6 +220,32 @@ def track(
     if conf is not None and association.conf_threshold is None:
         association = replace(association, conf_threshold=conf)  # CSTrack's conf_thres, FDTA's det_thresh
     return _track_end_to_end(source, lambda: build_end_to_end(model, network, association), outputs)
+
+
+def _check_paths(source, weights) -> None:
+    """``track`` reads its frames and weights from files; a frame array or a loaded model would fail in
+    pathlib with "expected str, bytes or os.PathLike object"."""
+    if not isinstance(source, (str, os.PathLike, int)) or isinstance(source, bool):
+        raise TypeError(
+            f"source must be a path, glob or webcam index (str, Path or int), got {type(source).__name__}: "
+            "to track frames held in memory, give them one by one to a tracker's update(frame) "
+            "(discmot.trackers.cstrack.CSTrackTracker, discmot.trackers.fdta.FDTATracker)"
+        )
+    if weights is not None and not isinstance(weights, (str, os.PathLike)):
+        raise TypeError(
+            f"weights must be a checkpoint path (str or Path), got {type(weights).__name__}: a model already "
+            "loaded goes to a tracker, e.g. discmot.trackers.fdta.FDTATracker(model)"
+        )
+
+
+def _class_ids(classes) -> tuple[int, ...]:
+    """``classes`` as a tuple of COCO class ids: one id or several (``"person"`` is no id: 0 is)."""
+    given = (classes,) if isinstance(classes, (int, str)) else tuple(classes)
+    if not given or not all(isinstance(c, numbers.Integral) and not isinstance(c, bool) for c in given):
+        raise TypeError(
+            f"classes must be COCO class ids, one int or several (0 person, 2 car, ...), got {classes!r}"
+        )
+    return tuple(int(c) for c in given)
 
 
 def _warn_unknown_benchmark(benchmark: str | None) -> None:

@@ -161,13 +161,32 @@ def _load_kind(kind: str, weights: str | Path, preset: str | None):
             raise error from None
         if other == "unknown" and isinstance(error, CheckpointError):
             raise CheckpointError(
-                f"{weights}: not a {MODEL_NAMES[kind]} checkpoint: its tensors are neither FDTA's (detr.*) "
-                "nor CSTrack's (model.*)"
+                f"{weights}: not {_article(kind)} {MODEL_NAMES[kind]} checkpoint: its tensors are neither "
+                "FDTA's (detr.*) nor CSTrack's (model.*)"
             ) from None
         if other != kind and other in MODEL_KINDS:
-            article = "an" if other == "fdta" else "a"
-            raise CheckpointError(
-                f"{weights}: {article} {MODEL_NAMES[other]} checkpoint, not {MODEL_NAMES[kind]} weights "
-                f"(give --model {other})"
-            ) from None
+            raise _other_kind_error(kind, weights, other) from None
         raise
+
+
+def check_weights_kind(kind: str, weights: str | Path) -> None:
+    """Raises the `CheckpointError` `load_model` would raise for a checkpoint of the other model, without
+    building a model (a command's pre-flight check, before it writes anything)."""
+    from discmot.io.checkpoints import guess_file_kind
+
+    other = guess_file_kind(weights_file(weights))
+    if other != kind and other in MODEL_KINDS:
+        raise _other_kind_error(kind, weights, other)
+
+
+def _other_kind_error(kind: str, weights, other: str):
+    from discmot.io.checkpoints import CheckpointError
+
+    return CheckpointError(
+        f"{weights}: {_article(other)} {MODEL_NAMES[other]} checkpoint, not {MODEL_NAMES[kind]} weights "
+        f"(give --model {other})"
+    )
+
+
+def _article(kind: str) -> str:
+    return "an" if kind == "fdta" else "a"  # "an FDTA", "a CSTrack"
