@@ -12,6 +12,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
+import torch
 from onnx_builder import channel_mean_model
 
 from discmot.io.mot import MotFormatError
@@ -25,6 +26,7 @@ from discmot.trackers.detectors import (
     YoloxDetector,
     load_precomputed,
 )
+from discmot.trackers.detectors.frames import check_bgr_frame
 from discmot.trackers.detectors.reid import IMAGENET_MEAN, IMAGENET_STD
 from helpers import shared_file
 
@@ -300,3 +302,19 @@ def test_npy_with_bad_content(tmp_path):
     (tmp_path / "det.csv").write_text("1,-1,10,20,30,40,0.9\n")
     with pytest.raises(MotFormatError, match="det.csv: expected a MOTChallenge det .txt or a .npy"):
         load_precomputed(tmp_path / "det.csv")
+
+
+@pytest.mark.parametrize(
+    "frame, hint",
+    [
+        (np.zeros((48, 64), np.uint8), "cv2.COLOR_GRAY2BGR"),
+        (np.zeros((48, 64, 4), np.uint8), "cv2.COLOR_BGRA2BGR"),
+        (np.zeros((3, 48, 64), np.uint8), "frame.transpose(1, 2, 0)"),
+        (np.zeros((48, 64, 3), np.float32), "astype(np.uint8)"),
+        (torch.zeros(48, 64, 3, dtype=torch.uint8), "frame.numpy()"),
+    ],
+)
+def test_a_frame_in_another_format_is_refused_with_its_conversion(frame, hint):
+    with pytest.raises((TypeError, ValueError), match=r"expected an \(H, W, 3\) uint8 BGR frame") as raised:
+        check_bgr_frame(frame)
+    assert hint in str(raised.value)
