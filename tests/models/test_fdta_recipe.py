@@ -279,7 +279,7 @@ def test_the_papers_scales_on_small_frames_are_warned_about(tmp_path, caplog):
     from discmot.models.fdta.training import fdta_setup
 
     root = tmp_path / "data"
-    generate_dataset(root, "tiny", split="train", sequences=1, frames=4, seed=2)  # 128x80 frames
+    generate_dataset(root, "tiny", split="train", sequences=1, frames=8, seed=2)  # 128x80 frames
     for raw, warned in (
         ({"preset": "tiny"}, True),
         ({"preset": "tiny", "augment": {"scales": [64, 80]}}, False),

@@ -5,8 +5,9 @@ which frames form each clip, shuffled per epoch, sharded per rank) -> `ClipDatas
 augments them with `discmot.data.transforms`, builds the ID tables of `discmot.data.id_tables`) ->
 `collate_clips` (a padded batch). torch is imported only where tensors are built.
 
-Missing or corrupt files raise errors naming the file; missing depth maps already when the dataset is
-built, so a bad dataset fails before the first step, not in the middle of an epoch.
+Missing or corrupt files raise errors naming the file; missing depth maps, and a dataset that gives no
+clip at all, already when the dataset is built, so a bad dataset fails before the first step, not in the
+middle of an epoch. A frame of another size than its sequence's first is found only when it is read.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from discmot.data.frames import FrameReadError, read_depth, read_rgb
+from discmot.data.frames import FrameReadError, read_depth, read_rgb, stored_size
 from discmot.data.id_tables import IdTables, build_id_tables
 from discmot.data.sequences import SequenceIndex, SequenceRecord
 from discmot.data.transforms import AugmentConfig, ClipFrames, augment_clip, resize_for_eval
@@ -113,19 +114,7 @@ class ClipSampler:
         return [clips[i] for i in order.tolist()]
 
     def _no_clip_message(self) -> str:
-        """Why no clip is legal, with each sequence's count of legal frames (those with 1 to 300 boxes,
-        each id once): every frame of a clip must be legal, so sparse annotations make no clip."""
-        counts = [
-            f"{record.name}: {int(record.legal.sum())} of {record.length} frames"
-            for record in self.index.records[:5]
-        ]
-        more = f", and {len(self.index) - 5} more" if len(self.index) > 5 else ""
-        return (
-            f"no legal clip of {self.sample_length} frames in {len(self.index)} sequence(s): every frame of "
-            "a clip needs 1 to 300 boxes with unique ids, and a sequence must be at least as long as the "
-            "clip. "
-            f"Legal frames: {'; '.join(counts)}{more}"
-        )
+        return no_clip_message(self.index, self.sample_length)
 
     def _sequence_clips(self, record: SequenceRecord, intervals: random.Random) -> Iterator[tuple[int, ...]]:
         length, count = record.length, self.sample_length
@@ -155,6 +144,21 @@ class ClipSampler:
         return max(len(self.shard()) - self.start, 0)
 
 
+def no_clip_message(index: SequenceIndex, sample_length: int) -> str:
+    """Why no clip is legal, with each sequence's count of legal frames (those with 1 to 300 boxes,
+    each id once): every frame of a clip must be legal, so sparse annotations make no clip."""
+    counts = [
+        f"{record.name}: {int(record.legal.sum())} of {record.length} frames" for record in index.records[:5]
+    ]
+    more = f", and {len(index) - 5} more" if len(index) > 5 else ""
+    return (
+        f"no legal clip of {sample_length} frames in {len(index)} sequence(s): every frame of "
+        "a clip needs 1 to 300 boxes with unique ids, and a sequence must be at least as long as the "
+        "clip. "
+        f"Legal frames: {'; '.join(counts)}{more}"
+    )
+
+
 def can_give_clips(record: SequenceRecord, sample_length: int, max_interval: int) -> bool:
     """Whether some start and step (1..``max_interval``, capped as the sampler caps it) give a clip of
     legal frames only: a sequence for which none does never trains (gt on every 5th frame, too short)."""
@@ -170,11 +174,19 @@ def can_give_clips(record: SequenceRecord, sample_length: int, max_interval: int
 
 
 def warn_sequences_without_clips(index: SequenceIndex, sample_length: int, max_interval: int) -> None:
-    """Names the sequences that give no clip (when others do; with none, `ClipSampler.clips` fails),
-    so that a sparsely annotated one is not silently left out of training."""
+    """Names the sequences that give no clip (when others do), so that a sparsely annotated one is not
+    silently left out of training.
+
+    Raises:
+        ValueError: no sequence gives a clip (`no_clip_message`): said when the dataset is built, before
+            a run folder exists, rather than by the sampler at the first epoch.
+    """
     # still images (CrowdHuman) are left out: one with no box, or over 300, is not a sparse sequence
-    idle = [r for r in index.records if not r.static and not can_give_clips(r, sample_length, max_interval)]
-    if idle and len(idle) < len(index.records):
+    gives = [can_give_clips(r, sample_length, max_interval) for r in index.records]
+    if not any(gives):
+        raise ValueError(no_clip_message(index, sample_length))
+    idle = [r for r, given in zip(index.records, gives, strict=True) if not given and not r.static]
+    if idle:
         log.warning(
             "%d sequence(s) give no training clip of %d frames (every frame of a clip needs 1 to 300 boxes "
             "with unique ids, frames at most %d apart) and are not trained on: %s",
@@ -242,6 +254,7 @@ class ClipDataset:
         self.index = index
         self.config = config
         self.train = train
+        self._first_sizes: dict[str, tuple[int, int]] = {}  # sequence name -> (H, W) of its first frame
         if config.depth:
             _require_depth_files(index)
 
@@ -264,9 +277,31 @@ class ClipDataset:
         images, depths, boxes, ids = zip(*(cache[f] for f in clip.frames), strict=True)
         return ClipFrames(list(images), list(depths) if self.config.depth else None, list(boxes), list(ids))
 
+    def _check_frame_size(self, record: SequenceRecord, frame: int, size: tuple[int, int]) -> None:
+        """Requires frame ``frame`` of ``record`` to be the ``(H, W)`` of its first frame: the gt boxes
+        are pixels of one size (the first frame is checked against ``seqinfo.ini`` when the index is
+        built; reading every image header then would cost a pass over the dataset), and a clip's frames
+        are augmented as one size, so a resized frame would train on misplaced boxes without a word.
+
+        Raises:
+            FrameReadError: the frame has another size (the message names both files).
+        """
+        if record.name not in self._first_sizes:  # one decode a sequence (per worker) unless frame 0 is read
+            width, height = stored_size(record.image_files[0]) if frame else (size[1], size[0])
+            self._first_sizes[record.name] = (height, width)
+        first = self._first_sizes[record.name]
+        if tuple(size) != first:
+            raise FrameReadError(
+                f"{record.image_files[frame]}: {size[1]}x{size[0]}, but the first frame of its sequence, "
+                f"{record.image_files[0]}, is {first[1]}x{first[0]}: a sequence's frames must be one size "
+                "(its gt boxes are pixels of it); resize the frames that differ, with their gt rows"
+            )
+
     def _read_frame(self, record: SequenceRecord, frame: int) -> tuple:
         image_file = record.image_files[frame]
         image = read_rgb(image_file)
+        if not record.static:  # before its depth map: the frame, not the map, is then the odd one
+            self._check_frame_size(record, frame, image.shape[:2])
         depth = (
             read_depth(record.depth_file(frame), image_file, image.shape[:2]) if self.config.depth else None
         )

@@ -13,7 +13,9 @@ A frame is **legal** when it has 1 to 300 boxes with unique ids (§2.10); the sa
 of legal frames, so empty or crowded frames are skipped instead of crashing training (a gt with an id
 twice in a frame is warned about, naming the line). Missing files, malformed annotations, boxes without
 a positive width and height, and a first image whose size is not ``seqinfo.ini``'s raise errors naming
-the file when the index is built.
+the file when the index is built. Rows that are trained on although they say they are no pedestrian
+(``consider`` 0, another class: MOT17's ignore regions) and boxes wholly outside the image are warned
+about with their line, and trained on as the original does.
 """
 
 from __future__ import annotations
@@ -26,11 +28,17 @@ from pathlib import Path
 import numpy as np
 
 from discmot.data.frames import check_image_size, stored_size
+from discmot.data.jde_export import CLASS_COLUMN, CONSIDER_COLUMN, kept_rows
 from discmot.data.transforms import MAX_BOXES_PER_FRAME
 from discmot.io.mot import (
     FRAME,
     ID,
+    H,
     MotFormatError,
+    MotTable,
+    W,
+    X,
+    Y,
     check_frames,
     check_positive_sizes,
     check_unique_ids,
@@ -114,7 +122,7 @@ class SequenceIndex:
         """
         base = Path(root) / split
         if not base.is_dir():
-            raise FileNotFoundError(f"{base}: split folder not found (expected <root>/<split>/<seq>/img1)")
+            raise FileNotFoundError(missing_split_message(Path(root), split))
         names = sorted(sequences) if sequences is not None else _sequence_names(base)
         if not names:
             raise FileNotFoundError(f"{base}: no sequence folders with an img1/ folder")
@@ -166,6 +174,24 @@ class SequenceIndex:
         return bad
 
 
+def missing_split_message(root: Path, split: str) -> str:
+    """Why ``root/split`` is not there, and what to pass instead when ``root`` holds sequence folders
+    itself (one's own videos with no split level), is a sequence folder, or has other split folders."""
+    message = f"{root / split}: split folder not found (expected <root>/<split>/<seq>/img1)"
+    if not root.is_dir():
+        return message
+    if (root / "img1").is_dir():
+        return f"{message}; {root} is a sequence folder: the data root holds <split>/<seq> folders"
+    if sequence_folders(root):  # the sequences are right here: this folder is a split folder
+        named = root if root.name else root.absolute()  # "." has no name to give as the split
+        flags = f"--data-root {named.parent} --set split={named.name}"
+        return f"{message}; {root} holds sequence folders itself: {flags}"
+    others = sorted(p.name for p in root.iterdir() if p.is_dir() and sequence_folders(p))
+    if others:
+        return f"{message}; split folders here: {', '.join(others)} (--set split={others[0]})"
+    return message
+
+
 def _png_header(path: Path) -> tuple[str, tuple[int, int] | None]:
     """``("8-bit grey", (width, height))``, another bit depth / colour type, or ``("not a PNG", None)``,
     from the IHDR chunk."""
@@ -190,6 +216,52 @@ def _listdir(folder: Path) -> list[str]:
         return []
 
 
+def warn_rows_of_other_kinds(table: MotTable) -> None:
+    """Warns when gt rows say they are no pedestrian to track (``consider`` 0, or a class other than 1
+    in a class column, by `discmot.data.jde_export.kept_rows`' rule): FDTA training, as the original
+    (spec §8.1), trains on every row as an object, so MOTChallenge's ignore regions, distractors and
+    vehicles, or a CVAT export's other labels, become targets without a word otherwise. Only a warning:
+    a class-agnostic tracker of several classes is trained on them on purpose."""
+    other = np.flatnonzero(~kept_rows(table.values)) if table.num_rows else np.zeros(0, np.int64)
+    if not other.size:
+        return
+    row = int(other[0])
+    consider = table.values[row, CONSIDER_COLUMN]
+    what = f"consider={consider:g}" if consider == 0 else f"class={table.values[row, CLASS_COLUMN]:g}"
+    log.warning(
+        "%s:%d: %d of %d rows have consider=0 or a class other than 1 (this one %s) and are trained on as "
+        "objects to track, like every row (as the original FDTA); delete them from gt.txt if they are "
+        "not (MOT17's ignore regions, distractors and vehicles are not)",
+        table.path,
+        row + 1,
+        other.size,
+        table.num_rows,
+        what,
+    )
+
+
+def warn_boxes_outside(table: MotTable, width: int, height: int) -> None:
+    """Warns about boxes that do not overlap the ``width x height`` image at all (an annotation or
+    coordinate mistake: gt in another frame size, or normalised); a box partly outside, a person at
+    the border, is normal. Trained on as they are, as the original does."""
+    if not table.num_rows:
+        return
+    x, y, w, h = (table.values[:, column] for column in (X, Y, W, H))
+    outside = np.flatnonzero((x >= width) | (y >= height) | (x + w <= 0) | (y + h <= 0))
+    if outside.size:
+        row = int(outside[0])
+        log.warning(
+            "%s:%d: %d box(es) lie wholly outside the %dx%d image (this one x=%g y=%g w=%g h=%g); they are "
+            "trained on as they are: check that the gt is in pixels of these images",
+            table.path,
+            row + 1,
+            outside.size,
+            width,
+            height,
+            *(table.values[row, column] for column in (X, Y, W, H)),
+        )
+
+
 def load_sequence(folder: Path, name: str) -> SequenceRecord:
     """Reads one sequence folder: images by frame number, ``gt/gt.txt``, length from ``seqinfo.ini``."""
     image_dir, info = folder / "img1", folder / "seqinfo.ini"
@@ -206,4 +278,12 @@ def load_sequence(folder: Path, name: str) -> SequenceRecord:
         check_unique_ids(table)
     except MotFormatError as error:  # not an error: the legality rule leaves such frames out (spec 2.10)
         log.warning("%s; clips over frames with an id twice are not trained on", error)
+    warn_rows_of_other_kinds(table)
+    if images:
+        width, height = (
+            (seqinfo.width, seqinfo.height)
+            if seqinfo is not None and seqinfo.width and seqinfo.height
+            else stored_size(images[0])
+        )
+        warn_boxes_outside(table, width, height)
     return records_from_rows(name, images, table.truncated(FRAME) - 1, table.values[:, ID : ID + 5])

@@ -128,9 +128,15 @@ def _synthetic_parameters(sequence: Path, stems: list[str] | None = None):
     from discmot.data.synth.presets import PRESETS
 
     seqinfo = sequence / "seqinfo.ini"
-    extra = read_seqinfo_extra(seqinfo)
+    extra = read_seqinfo_extra(seqinfo) if seqinfo.is_file() else {}
     if "synthPreset" not in extra:
-        raise ValueError(f"{sequence}: not a discmot synth sequence (no [discmot] section in seqinfo.ini)")
+        # the estimator a user of their own video tries first: say what works for real frames instead
+        found = "no [discmot] section in seqinfo.ini" if seqinfo.is_file() else "no seqinfo.ini"
+        raise ValueError(
+            f"{sequence}: not a discmot synth sequence ({found}): --estimator synthetic only re-renders "
+            "synthetic scenes; for real frames use --estimator depth-anything --model <weights>, or train "
+            "without the Spatial Adapter (--set adapters.spatial=false)"
+        )
     info = read_seqinfo(seqinfo)
     stems = stems or _frame_stems(sequence)  # before rendering: a missing image is said at once
     try:

@@ -442,12 +442,29 @@ def training_frame_images(image_dir: Path, info: SeqInfo | None, seqinfo: Path) 
     try:
         images = frame_images(image_dir, image_dir.glob(f"*{suffix}"), info and info.length, seqinfo)
     except FileNotFoundError as error:
-        raise FileNotFoundError(f"{error}{_other_format_hint(image_dir, suffix, info)}") from None
+        hints = _other_format_hint(image_dir, suffix, info) + _unnumbered_hint(image_dir, suffix)
+        raise FileNotFoundError(f"{error}{hints}") from None
     if not images:  # no seqinfo.ini: no length to miss a frame of, and an empty folder has none
-        raise FileNotFoundError(
-            f"{image_dir}: no {suffix} frames{_other_format_hint(image_dir, suffix, info)}"
-        )
+        hints = _other_format_hint(image_dir, suffix, info) + _unnumbered_hint(image_dir, suffix)
+        raise FileNotFoundError(f"{image_dir}: no {suffix} frames{hints}")
     return images
+
+
+def _unnumbered_hint(image_dir: Path, suffix: str) -> str:
+    """``"; its images are not named by a frame number ..."`` when the folder's images (any format) have
+    names such as ``frame_000000.PNG`` (an annotation tool's export): they are no frames whatever their
+    format (`numbered_frames`), so renaming them is the fix, not imExt."""
+    images = [
+        p for p in image_dir.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+    ]
+    unnumbered = sorted(p.name for p in images if not p.stem.isdigit())
+    if not unnumbered:
+        return ""
+    some = "its images are" if len(unnumbered) == len(images) else f"{len(unnumbered)} of its images are"
+    return (
+        f"; {some} not named by a frame number (e.g. {unnumbered[0]}): name each after its frame in "
+        f"gt.txt's first column, frame 1 as 000001{suffix} (docs/datasets.md, 'Your own dataset')"
+    )
 
 
 def _other_format_hint(image_dir: Path, suffix: str, info: SeqInfo | None) -> str:
@@ -456,7 +473,8 @@ def _other_format_hint(image_dir: Path, suffix: str, info: SeqInfo | None) -> st
     others = sorted(s for s in suffixes if s.lower() in IMAGE_SUFFIXES and s != suffix)
     if not others:
         return ""
-    if suffix == ".jpg" and all(o.lower() in (".jpg", ".jpeg") for o in others):  # .JPG, .jpeg: a name
+    same = (".jpg", ".jpeg") if suffix == ".jpg" else (suffix,)
+    if all(o.lower() in same for o in others):  # .JPG, .jpeg, .PNG: the name, not the format, differs
         remedy = f"rename them to <frame>{suffix} (the original's loaders build that name)"
     elif info is None:
         remedy = "add a seqinfo.ini with imExt=.png for PNG frames, or convert them to .jpg"
