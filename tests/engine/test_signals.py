@@ -24,6 +24,30 @@ def test_a_sigterm_ends_the_verb_as_an_exit_saying_so(capsys):
     assert capsys.readouterr().err == "discmot: terminated (SIGTERM)\n"
 
 
+class Writes:
+    """A stderr that keeps each write apart."""
+
+    def __init__(self):
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_the_line_is_one_write_so_processes_stopping_together_keep_their_lines_apart(monkeypatch):
+    """Under torchrun every process says it into one stream at the same moment: written as the text
+    and then its newline, two processes' lines ran together ("...(SIGTERM)discmot: terminated...")."""
+    stderr = Writes()
+    monkeypatch.setattr("sys.stderr", stderr)
+    with pytest.raises(SystemExit), sigterm_as_exit():
+        sigterm_now()
+    assert stderr.writes == ["discmot: terminated (SIGTERM)\n"]
+
+
 def test_a_sigterm_inside_a_deferred_block_ends_the_verb_when_the_block_ends():
     done = []
     with pytest.raises(SystemExit), sigterm_as_exit():

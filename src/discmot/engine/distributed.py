@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import signal
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -84,8 +86,10 @@ def init_distributed(device: str | torch.device | None = None) -> DistInfo:
     """Joins the torchrun process group (once) and returns this process's rank, world size and device.
 
     Without torchrun's environment (or with ``WORLD_SIZE=1``) nothing is initialised. The backend is NCCL
-    for CUDA devices and gloo otherwise.
+    for CUDA devices and gloo otherwise. Under torchrun the process also stops when its launcher is
+    gone (`stop_with_launcher`).
     """
+    stop_with_launcher()
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -99,8 +103,42 @@ def init_distributed(device: str | torch.device | None = None) -> DistInfo:
     return DistInfo(rank=rank, world_size=world_size, local_rank=local_rank, device=device)
 
 
+#: Set to end the thread of `stop_with_launcher`; None while no such thread runs.
+_launcher_gone_watch: threading.Event | None = None
+
+
+def stop_with_launcher(interval: float = 1.0) -> bool:
+    """Under torchrun (``TORCHELASTIC_RUN_ID`` set): a daemon thread that sends this process a SIGTERM
+    when its parent, the torchrun launcher, is gone; returns whether one runs (started once).
+
+    torchrun starts its workers in sessions of their own and forwards the signals it gets, but a
+    launcher killed outright (SIGKILL, the OOM killer) forwards nothing: its workers, adopted by init,
+    trained on unseen for the rest of the run, still writing checkpoints into the run folder and
+    holding its lock (and their GPUs) against the resume (2026-11-24). The SIGTERM stops them as
+    torchrun's own would: after the iteration in progress (`discmot.engine.signals`).
+    """
+    global _launcher_gone_watch
+    if "TORCHELASTIC_RUN_ID" not in os.environ or _launcher_gone_watch is not None:
+        return _launcher_gone_watch is not None
+    launcher, stop = os.getppid(), threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(interval):
+            if os.getppid() != launcher:  # re-parented: the launcher has died
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+    _launcher_gone_watch = stop
+    threading.Thread(target=watch, name="discmot-launcher-watch", daemon=True).start()
+    return True
+
+
 def cleanup_distributed() -> None:
-    """Leaves the process group, if one was joined."""
+    """Leaves the process group, if one was joined, and ends the `stop_with_launcher` thread."""
+    global _launcher_gone_watch
+    if _launcher_gone_watch is not None:
+        _launcher_gone_watch.set()
+        _launcher_gone_watch = None
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
 

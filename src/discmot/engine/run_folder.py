@@ -8,7 +8,8 @@
       recipe.yaml         the recipe as the run used it (``--set`` flags applied): ``discmot train
                           --config RUN/recipe.yaml`` repeats the run (`discmot.config.recipe_text`)
       environment.json    git revision (and whether the tree was dirty), python/torch/numpy/... versions,
-                          hostname, CPU, command line, world size, device, torch threads, seed, start
+                          hostname, CPU, command line, world size (and torchrun's layout), device,
+                          torch threads, seed, start
                           time (of the first start; each resume's are in resumes.jsonl)
       resumes.jsonl       one line per resume: the same environment plus the checkpoint resumed from
       metrics.jsonl       one JSON object per logged step (step, epoch, iteration, elapsed_s, lr per
@@ -136,10 +137,43 @@ def environment(seed: int, world_size: int, device: str) -> dict:
         "command": [sys.executable, *sys.argv],
         "seed": seed,
         "world_size": world_size,
+        "launcher": launcher(),
         "device": device,
         "torch_threads": _torch_threads(),  # CPU results depend on it (reduction order)
         "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def launcher() -> dict | None:
+    """How torchrun laid out the processes when it started this one (its workers carry
+    ``TORCHELASTIC_RUN_ID``): ``{"name": "torchrun", "nproc_per_node", "nnodes", "restart_count"}``;
+    None otherwise. The command line a worker sees is ``python -m discmot train ...`` alone."""
+    if "TORCHELASTIC_RUN_ID" not in os.environ:
+        return None
+    per_node = max(int(os.environ.get("LOCAL_WORLD_SIZE", "1")), 1)
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    return {
+        "name": "torchrun",
+        "nproc_per_node": per_node,
+        "nnodes": max(world_size // per_node, 1),
+        "restart_count": int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")),
+    }
+
+
+def recipe_for_processes(recipe: str, world_size: int) -> str:
+    """The run's recipe text with, for a run of several processes, a comment saying how many: each
+    trains on its own batch, so the recipe repeats the run only in as many (a second comment block
+    after the recipe's header comments)."""
+    if world_size <= 1:
+        return recipe
+    lines = recipe.splitlines(keepends=True)
+    header = next((n for n, line in enumerate(lines) if not line.startswith("#")), len(lines))
+    note = (
+        f"# trained in {world_size} processes (train.batch_size each): repeat it in as many, e.g.\n"
+        f"#   torchrun --nproc_per_node {world_size} -m discmot train --config RUN/recipe.yaml"
+        " --data-root ...\n"
+    )
+    return "".join(lines[:header]) + note + "".join(lines[header:])
 
 
 def _torch_threads() -> int:
@@ -210,7 +244,7 @@ class RunFolder:
             return
         self._open_tensorboard()
         self._truncate_metrics(-1)
-        self._write_config(plain(config), recipe)
+        self._write_config(plain(config), recipe, env.get("world_size", 1))
         self._write_environment(env)
 
     def write_resume(
@@ -233,7 +267,7 @@ class RunFolder:
         if changed:
             log.warning("resuming with a different config; changed: %s", ", ".join(changed))
         if changed or not own:
-            self._write_config(config, recipe)
+            self._write_config(config, recipe, env.get("world_size", 1))
         if not (self.path / "environment.json").is_file():  # a new folder: its files as at a start
             self._write_environment(env)
         record = {**env, "checkpoint": str(checkpoint), "step": step, "config_changed": changed}
@@ -272,12 +306,12 @@ class RunFolder:
         if self._tensorboard_wanted and self._tensorboard is None:
             self._tensorboard = _summary_writer(self.path / "tensorboard")
 
-    def _write_config(self, config: dict, recipe: str | None = None) -> None:
+    def _write_config(self, config: dict, recipe: str | None = None, world_size: int = 1) -> None:
         """``config.yaml`` from an already plain (YAML-safe) config, and ``recipe.yaml`` from the recipe's
-        text when given, atomically."""
+        text when given (noting the number of processes, `recipe_for_processes`), atomically."""
         atomic_write_text(self.path / "config.yaml", yaml.safe_dump(config, sort_keys=False))
         if recipe is not None:
-            atomic_write_text(self.path / "recipe.yaml", recipe)
+            atomic_write_text(self.path / "recipe.yaml", recipe_for_processes(recipe, world_size))
 
     def _write_environment(self, env: dict) -> None:
         atomic_write_text(self.path / "environment.json", json.dumps(env, indent=2) + "\n")

@@ -76,8 +76,11 @@ def _exit_for(signum: int) -> None:
     global _said
     if not _said:
         _said = True
+        # as Ctrl-C says "interrupted"; one write, newline included: under torchrun every process
+        # says it into one stream at once, and print's two writes ran the lines together
         with contextlib.suppress(OSError):  # (stderr may be a closed pipe: the exit matters, not the words)
-            print("discmot: terminated (SIGTERM)", file=sys.stderr)  # as Ctrl-C says "interrupted"
+            sys.stderr.write("discmot: terminated (SIGTERM)\n")
+            sys.stderr.flush()
         _quiet_dataloader_shutdown()
     raise SystemExit(128 + signum)
 

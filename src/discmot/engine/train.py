@@ -444,17 +444,20 @@ class Trainer:
                 self._restore_process_local(local[self.dist.rank])
         elif self.iteration != 0:
             raise ValueError(
-                f"{path}: a mid-epoch checkpoint of {payload['world_size']} processes needs as many to "
-                "resume; an end-of-epoch one (--resume RUN/checkpoints/epoch-NNN.pt) takes any number"
+                f"{path}: a mid-epoch checkpoint of {_processes(payload['world_size'])} needs as many to "
+                f"resume (this run has {self.dist.world_size}); {_epoch_checkpoint_hint(path)}"
             )
         else:
-            log.warning(
-                "resuming %d processes from a checkpoint of %d: fresh RNG seeds",
-                self.dist.world_size,
-                payload["world_size"],
-            )
+            if self.dist.is_main:
+                log.warning(
+                    "resuming in %s from a checkpoint of %d: the RNGs are seeded afresh, so the run "
+                    "will not match an uninterrupted one",
+                    _processes(self.dist.world_size),
+                    payload["world_size"],
+                )
             seed_everything(self.config.seed + self.dist.rank + 7919 * self.epoch)
-        log.info("resumed from %s at epoch %d iteration %d", path, self.epoch, self.iteration)
+        if self.dist.is_main:  # said once: every process resumes from the same file
+            log.info("resumed from %s at epoch %d iteration %d", path, self.epoch, self.iteration)
 
     def _check_same_epoch(self, payload: dict, path: Path) -> None:
         """A mid-epoch resume skips the samples the checkpoint's iterations took: only right with the
@@ -537,6 +540,19 @@ class Trainer:
         return path
 
 
+def _processes(count: int) -> str:
+    return f"{count} process{'es' if count != 1 else ''}"
+
+
+def _epoch_checkpoint_hint(path: str | Path) -> str:
+    """Where a run that cannot resume from mid-epoch checkpoint ``path`` can resume: the newest
+    end-of-epoch checkpoint beside it, named, or the kind of file to look for."""
+    ends = [p for p in checkpointing.list_checkpoints(Path(path).parent) if "-iter-" not in p.name]
+    if not ends:
+        return "an end-of-epoch one (RUN/checkpoints/epoch-NNN.pt) takes any number; this run has none yet"
+    return f"an end-of-epoch one takes any number: --resume {ends[-1]} (the epoch after it is trained again)"
+
+
 def peak_rss_mib() -> float | None:
     """This process's peak resident memory so far in MiB (``None`` where the OS does not report it)."""
     try:
@@ -602,27 +618,73 @@ def launch(
 def _launch(build, config: TrainConfig, run_dir, resume, device, recipe=None) -> Path | None:
     info = init_distributed(device)
     try:
-        configure_determinism(deterministic_on(info.device, config.deterministic))
-        seed_everything(config.seed + info.rank)
-        setup = build(info)
-        trainer = Trainer(
-            setup.model,
-            setup.step_fn,
-            setup.dataset,
-            setup.config or config,
-            run_dir,
-            sampler_factory=setup.sampler_factory,
-            collate_fn=setup.collate_fn,
-            device=info.device,
-            model_config=setup.model_config,
-            model_kind=setup.model_kind,
-            resolved_config=setup.resolved_config,
-            param_groups=setup.param_groups,
-            schedule=setup.schedule,
-            recipe=recipe,
-        )
-        weights = trainer.fit(resume)
-        barrier()  # leave together: a rank tearing gloo down while another still writes can abort
-        return weights
+        with _peer_failures_in_one_line(info):
+            return _launch_joined(info, build, config, run_dir, resume, recipe)
     finally:
         cleanup_distributed()
+
+
+def _launch_joined(info: DistInfo, build, config: TrainConfig, run_dir, resume, recipe) -> Path | None:
+    """`_launch` once the process group is joined."""
+    configure_determinism(deterministic_on(info.device, config.deterministic))
+    seed_everything(config.seed + info.rank)
+    with _said_by_rank_0(info):  # every process reads the same data: its notes and warnings once
+        setup = build(info)
+    trainer = Trainer(
+        setup.model,
+        setup.step_fn,
+        setup.dataset,
+        setup.config or config,
+        run_dir,
+        sampler_factory=setup.sampler_factory,
+        collate_fn=setup.collate_fn,
+        device=info.device,
+        model_config=setup.model_config,
+        model_kind=setup.model_kind,
+        resolved_config=setup.resolved_config,
+        param_groups=setup.param_groups,
+        schedule=setup.schedule,
+        recipe=recipe,
+    )
+    weights = trainer.fit(resume)
+    barrier()  # leave together: a rank tearing gloo down while another still writes can abort
+    return weights
+
+
+@contextlib.contextmanager
+def _said_by_rank_0(info: DistInfo):
+    """Inside, discmot's info and warning lines are logged by rank 0 alone (errors by every rank):
+    under torchrun each process logged the same data summary and warnings, N copies of each line."""
+    if info.is_main:
+        yield
+        return
+    logger = logging.getLogger("discmot")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+#: What gloo's errors say when the process at the other end of a connection has ended.
+_PEER_GONE = ("Connection closed by peer", "Connection reset by peer", "Broken pipe")
+
+
+@contextlib.contextmanager
+def _peer_failures_in_one_line(info: DistInfo):
+    """A collective that fails because another process of the run has ended (its own error, a kill)
+    becomes a one-line `ConnectionError` naming this rank, the gloo error its cause.
+
+    When one rank stopped on bad input (an unreadable image, a read-only run folder), the others
+    printed a 40-line traceback of gloo's "Connection closed by peer ... GLHF!" after its one-line
+    error, burying it (2026-11-24).
+    """
+    try:
+        yield
+    except RuntimeError as error:
+        if not (info.distributed and any(words in str(error) for words in _PEER_GONE)):
+            raise
+        raise ConnectionError(
+            f"rank {info.rank}: another process of this run stopped (see its message above); stopping too"
+        ) from error
