@@ -258,7 +258,10 @@ def test_a_folder_of_sequences_without_a_split_level_names_the_switch(tmp_path, 
     gt, trackers = write_benchmark(tmp_path)
     status = main(["eval", "--gt-folder", str(gt / "MOT17-train"), "--trackers-folder", str(trackers)])
     assert status == 2
-    assert "holds sequence folders itself: add --skip-split-folder" in capsys.readouterr().err
+    assert (
+        "holds sequence folders itself: add --skip-split-folder; in Python, skip_split_folder=True)"
+        in capsys.readouterr().err
+    )
 
 
 def test_without_seqinfo_a_trackers_scores_do_not_depend_on_the_others_evaluated_with_it(tmp_path):

@@ -177,6 +177,11 @@ def test_cli_train_writes_weights_the_tracker_loads(tmp_path, capsys):
 def test_cli_train_reports_a_missing_split(tmp_path, capsys):
     assert main(["train", "--config", "tiny", "--data-root", str(tmp_path)]) == 2
     assert "split folder not found" in capsys.readouterr().err
+    # one's own sequences with no split folder above them: the flags that read them
+    generate_dataset(tmp_path / "data", "tiny", split="mine", sequences=1, frames=8, seed=2)
+    assert main(["train", "--config", "tiny", "--data-root", str(tmp_path / "data" / "mine")]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.endswith(f"holds sequence folders itself: --data-root {tmp_path / 'data'} --set split=mine")
 
 
 def test_training_setup_names_a_sequence_that_gives_no_clip(tmp_path, caplog):
@@ -210,7 +215,8 @@ def test_several_split_folders_train_together(tmp_path, capsys):
             load_recipe("tiny", [bad])
     argv = ["train", "--config", "tiny", "--data-root", str(root), "--set", "split=[train, test]"]
     assert main(argv) == 2
-    assert "test: split folder not found (recipe split 'test')" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "test: split folder not found" in error and "split folders here: train, val" in error
 
 
 def test_a_custom_recipe_takes_its_dataset_presets_defaults():

@@ -124,13 +124,14 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def _fdta_build(recipe_file, args: argparse.Namespace, data_root):
+    from discmot.data.sequences import missing_split_message
     from discmot.models.fdta.recipe import resolve_file
     from discmot.models.fdta.training import fdta_setup
 
     recipe = resolve_file(recipe_file, args.set)
     for split in recipe.split:
-        if not (data_root / split).is_dir():
-            raise ValueError(f"{data_root / split}: split folder not found (recipe split {split!r})")
+        if not (data_root / split).is_dir():  # with the flags that read the folder the user has
+            raise ValueError(missing_split_message(data_root, split))
     build = fdta_setup(recipe.model, data_root, recipe.split, recipe.clips, recipe.step, args.detr_pretrain)
     return recipe, build
 

@@ -145,7 +145,10 @@ def _sequences_here_hint(gt_folder: Path, skip_split_folder: bool) -> str:
     switch that reads it."""
     if skip_split_folder or not any((p / "gt" / "gt.txt").is_file() for p in gt_folder.iterdir()):
         return ""
-    return f" ({gt_folder} holds sequence folders itself: add --skip-split-folder)"
+    return (
+        f" ({gt_folder} holds sequence folders itself: add --skip-split-folder; in Python, "
+        "skip_split_folder=True)"
+    )
 
 
 def _other_case_hint(gt_folder: Path, names: list[str]) -> str:
