@@ -12,6 +12,7 @@ This module imports no torch.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import re
@@ -230,14 +231,34 @@ def check_sections(
         )
 
 
-def check_ranges(section: str, config, ranges: Mapping[str, tuple[float, float | None]]) -> None:
-    """A `RecipeKeyError` for the first field of ``config`` outside its ``(lowest, highest or None)``
-    bounds (``section``: the recipe section, for the key's path)."""
+class FieldRangeError(ValueError):
+    """A config field outside its range (raised by the configs' own ``__post_init__``); ``field`` names
+    it, so that a recipe can name the key's path and line (`ranges_of_section`)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def check_field_ranges(config, ranges: Mapping[str, tuple[float, float | None]]) -> None:
+    """A `FieldRangeError` for the first field of dataclass ``config`` outside its ``(lowest, highest or
+    None)`` bounds: ``"sample_length=0: must be at least 1"``. Called by each config's ``__post_init__``,
+    so that a config built in Python is checked as one read from a recipe."""
     for key, (lowest, highest) in ranges.items():
         value = getattr(config, key)
         if value < lowest or (highest is not None and value > highest):
             bounds = f"from {lowest} to {highest}" if highest is not None else f"at least {lowest}"
-            raise RecipeKeyError(f"{section}.{key}", f"{section}.{key}={value!r}: must be {bounds}")
+            raise FieldRangeError(key, f"{key}={value!r}: must be {bounds}")
+
+
+@contextlib.contextmanager
+def ranges_of_section(section: str):
+    """Inside, a config's `FieldRangeError` becomes a `RecipeKeyError` at ``section.field`` (its message
+    ``"section.field=value: must be ..."``), so that the recipe's file and line are named."""
+    try:
+        yield
+    except FieldRangeError as error:
+        raise RecipeKeyError(f"{section}.{error.field}", f"{section}.{error}") from None
 
 
 def dataclass_from_section(cls, values: Mapping, what: str, tuples: Iterable[str] = ()):

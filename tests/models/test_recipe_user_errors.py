@@ -11,9 +11,12 @@ from importlib import resources
 import pytest
 
 from discmot.cli import main
-from discmot.config import RecipeError, read_recipe
+from discmot.config import FieldRangeError, RecipeError, read_recipe
+from discmot.data.clips import ClipConfig
+from discmot.data.jde_transforms import JDETransformConfig
 from discmot.models.cstrack.recipe import load_recipe as load_cstrack
 from discmot.models.fdta.recipe import load_recipe as load_fdta
+from discmot.models.fdta.training import StepConfig
 
 
 def _copy(tmp_path, kind: str, stem: str, edit: tuple[str, str] | None = None, append: str = ""):
@@ -148,3 +151,19 @@ def test_an_error_inside_a_list_entry_names_that_entrys_line():
     assert key_line(text, "train.param_groups[1].lr_scale") == 7
     assert key_line(text, "train.param_groups[1]") == 6
     assert key_line(text, "train.param_groups[5].match") == 3  # no such entry: the list's line
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: ClipConfig(sample_length=0), "sample_length=0: must be at least 1"),
+        (lambda: ClipConfig(switch_prob=1.5), "switch_prob=1.5: must be from 0 to 1"),
+        (lambda: StepConfig(checkpoint_frames=-1), "checkpoint_frames=-1: must be at least 0"),
+        (lambda: JDETransformConfig(scale=2.0), "scale=2.0: must be from 0 to 1"),
+    ],
+)
+def test_configs_built_in_python_are_checked_as_recipes_are(build, message):
+    """The ranges were checked only when a recipe was read: a `ClipConfig` built in a script failed at
+    the first clip (num_groups=0 in numpy) or sampled nonsense."""
+    with pytest.raises(FieldRangeError, match=f"^{message}$"):
+        build()

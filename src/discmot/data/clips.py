@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from discmot.config import check_field_ranges
 from discmot.data.frames import FrameReadError, read_depth, read_rgb, stored_size
 from discmot.data.id_tables import IdTables, build_id_tables
 from discmot.data.sequences import SequenceIndex, SequenceRecord
@@ -236,6 +237,21 @@ class ClipConfig:
     depth: bool = True
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     seed: int = 1025
+
+    def __post_init__(self):
+        check_field_ranges(self, CLIP_RANGES)
+
+
+#: `ClipConfig` fields -> ``(lowest, highest or None)``: beyond them a run would fail mid-epoch or
+#: sample nonsense (a probability above 1).
+CLIP_RANGES = {
+    "sample_length": (1, None),
+    "max_interval": (1, None),
+    "num_groups": (1, None),
+    "num_id_vocabulary": (1, None),
+    "occlusion_prob": (0, 1),
+    "switch_prob": (0, 1),
+}
 
 
 class ClipDataset:

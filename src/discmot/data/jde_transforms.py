@@ -28,6 +28,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from discmot.config import check_field_ranges
 from discmot.data.frames import read_rgb
 from discmot.data.jde import JDEIndex
 
@@ -91,6 +92,12 @@ class JDETransformConfig:
             raise ValueError(f"resize must be 'stretch' or 'letterbox', not {self.resize!r}")
         if len(self.size) != 2 or min(self.size) < 4:
             raise ValueError(f"size must be (width, height) of at least 4 pixels, not {self.size!r}")
+        check_field_ranges(self, TRANSFORM_RANGES)
+
+
+#: `JDETransformConfig` fields -> ``(lowest, highest)``: a probability, and fractions of the size or
+#: scale beyond which the warp turns images inside out.
+TRANSFORM_RANGES = dict.fromkeys(("flip_prob", "translate", "scale", "perspective"), (0, 1))
 
 
 # --------------------------------------------------------------------------------------------------

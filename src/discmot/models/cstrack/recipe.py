@@ -52,8 +52,6 @@ __all__ = [
 
 KIND = "cstrack"
 SECTIONS = ("preset", "model", "data", "transform", "loss", "optim", "train")
-#: Fractions of the transform (probabilities and jitter amounts), checked before training starts.
-TRANSFORM_RANGES = dict.fromkeys(("flip_prob", "translate", "scale", "perspective"), (0, 1))
 
 
 @dataclass(frozen=True)
@@ -202,6 +200,6 @@ def _transform(model: CSTrackConfig, fields: dict) -> JDETransformConfig:
         raise ValueError(
             f"model.input_size {list(model.input_size)} must be multiples of the stride {stride}"
         )
-    config = shared.dataclass_from_section(JDETransformConfig, fields, "transform", tuples=("hsv_gains",))
-    shared.check_ranges("transform", config, TRANSFORM_RANGES)
+    with shared.ranges_of_section("transform"):
+        config = shared.dataclass_from_section(JDETransformConfig, fields, "transform", tuples=("hsv_gains",))
     return dataclasses.replace(config, size=(width, height))

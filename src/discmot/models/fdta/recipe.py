@@ -49,18 +49,6 @@ __all__ = [
 SECTIONS = ("preset", "model", "schedule", "split", "adapters", "clips", "augment", "step", "train")
 ADAPTERS = ("spatial", "temporal", "identity")
 
-#: Bounds the recipe checks before training starts (the dataset or the step would fail only at the first
-#: clip, after the run folder exists): field -> (lowest, highest or None).
-CLIP_RANGES = {
-    "sample_length": (1, None),
-    "max_interval": (1, None),
-    "num_groups": (1, None),
-    "num_id_vocabulary": (1, None),
-    "occlusion_prob": (0, 1),
-    "switch_prob": (0, 1),
-}
-STEP_RANGES = {"train_frames": (1, None), "checkpoint_frames": (0, None), "id_loss_weight": (0, None)}
-
 
 @dataclass(frozen=True)
 class FDTARecipe:
@@ -134,8 +122,8 @@ def resolve(name: str, raw: dict) -> FDTARecipe:
         **clip_values,
         "augment": augment,
     }
-    clips = ClipConfig(**clip_fields)
-    shared.check_ranges("clips", clips, CLIP_RANGES)
+    with shared.ranges_of_section("clips"):
+        clips = ClipConfig(**clip_fields)
     if clips.num_id_vocabulary != model.id_decoder.num_id_vocabulary:
         raise ValueError(
             f"clips.num_id_vocabulary {clips.num_id_vocabulary} differs from the model's "
@@ -159,8 +147,8 @@ def resolve(name: str, raw: dict) -> FDTARecipe:
         **step_values,
         "identity_adapter": bool(adapters["identity"]),
     }
-    step = StepConfig(**step_fields)
-    shared.check_ranges("step", step, STEP_RANGES)
+    with shared.ranges_of_section("step"):
+        step = StepConfig(**step_fields)
     schedule = raw.get("schedule", preset_name if preset_name in FDTA_SCHEDULES else "dancetrack")
     train = _train(schedule, _section(raw, "train"))
     return FDTARecipe(name, model, _splits(raw.get("split", "train")), clips, step, train)

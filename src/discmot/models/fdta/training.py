@@ -25,6 +25,7 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from discmot.config import check_field_ranges
 from discmot.models.detr.criterion import loss_weights, weighted_total
 from discmot.models.fdta.checkpoint import DETECTOR_STAGE
 from discmot.models.fdta.config import IMAGENET_MEAN, IMAGENET_STD
@@ -62,6 +63,13 @@ class StepConfig:
     identity_adapter: bool = True
     id_loss_weight: float = 1.0
     only_detr: bool = False
+
+    def __post_init__(self):
+        check_field_ranges(self, STEP_RANGES)
+
+
+#: `StepConfig` fields -> ``(lowest, highest or None)``.
+STEP_RANGES = {"train_frames": (1, None), "checkpoint_frames": (0, None), "id_loss_weight": (0, None)}
 
 
 class FDTATraining(nn.Module):
