@@ -13,6 +13,7 @@ import sys
 import time
 
 import pytest
+import yaml
 
 from discmot.cli import main
 from discmot.data.synth import generate_dataset
@@ -167,6 +168,16 @@ def test_cli_train_writes_weights_the_tracker_loads(tmp_path, capsys):
     model = load_fdta(run / "model.safetensors")
     assert model.config.name == "tiny"
     assert "clips:" in (run / "config.yaml").read_text()
+    # --print-config prints the values the run recorded, without a data root or a run folder
+    capsys.readouterr()
+    assert main(["train", "--config", "tiny", *argv[argv.index("--set") :], "--print-config"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    recorded = yaml.safe_load((run / "config.yaml").read_text())
+    # unset (null) in the recipe, decided by the device when the run starts: on for the CPU
+    assert printed["train"].pop("deterministic") is None and recorded["train"].pop("deterministic") is True
+    common = set(printed) & set(recorded)
+    assert {"model", "clips", "step", "train"} <= common
+    assert {key: printed[key] for key in common} == {key: recorded[key] for key in common}
     # a second start on the same folder without --resume is refused, nothing is overwritten
     before = (run / "model.safetensors").read_bytes()
     assert main(argv) == 2

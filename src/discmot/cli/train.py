@@ -26,6 +26,7 @@ examples:
   discmot train --config tiny --data-root data/synth --run-dir runs/tiny
   discmot train --config tiny --data-root data/synth --set adapters.spatial=false --set train.epochs=2
   discmot train --config tiny --data-root data/synth --run-dir runs/tiny --resume
+  discmot train --config tiny --set train.lr=1e-3 --print-config
   torchrun --nproc_per_node 8 -m discmot train --config dancetrack --data-root datasets/DanceTrack \\
       --detr-pretrain pretrains/r50_deformable_detr_coco_dancetrack.pth --run-dir runs/fdta_dancetrack
   discmot train --config dancetrack_detr --data-root datasets/MyDance \\
@@ -60,9 +61,15 @@ def add_train(verbs) -> None:
     p.add_argument("--config", required=True, metavar="RECIPE", help="built-in recipe name or YAML file")
     p.add_argument(
         "--data-root",
-        required=True,
         metavar="DIR",
-        help="dataset root (FDTA: holding the split folder; CSTrack: the recipe's lists and images)",
+        help="dataset root (FDTA: holding the split folder; CSTrack: the recipe's lists and images); "
+        "required unless --print-config",
+    )
+    p.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print every value the recipe resolves to (with the --set flags; what the run's config.yaml "
+        "records) and exit without training",
     )
     p.add_argument("--run-dir", metavar="DIR", help="run folder (default: runs/<recipe name>)")
     p.add_argument(
@@ -99,7 +106,6 @@ def add_train(verbs) -> None:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    hint_if_cores_busy()  # torchrun sets OMP_NUM_THREADS=1 for its workers: no hint there
     from pathlib import Path
 
     from discmot.config import read_recipe, recipe_text
@@ -110,6 +116,12 @@ def _run_train(args: argparse.Namespace) -> int:
     flag, given = wrong[recipe_file.kind]
     if given:
         raise ValueError(f"{flag} does not apply to {recipe_file.kind} recipe {args.config}")
+    if args.print_config:
+        print(resolved_recipe_text(recipe_file, args.set), end="")
+        return 0
+    if args.data_root is None:
+        raise ValueError("--data-root DIR is required: the dataset to train on (--print-config needs none)")
+    hint_if_cores_busy()  # torchrun sets OMP_NUM_THREADS=1 for its workers: no hint there
     data_root = Path(args.data_root)
     if recipe_file.kind == "cstrack":
         recipe, build = _cstrack_build(recipe_file, args, data_root)
@@ -121,6 +133,23 @@ def _run_train(args: argparse.Namespace) -> int:
     if weights is not None:
         log.info("wrote %s", weights)
     return 0
+
+
+def resolved_recipe_text(recipe_file, overrides: list[str]) -> str:
+    """Every value ``recipe_file`` resolves to with the ``--set`` ``overrides``, as YAML under a comment
+    that says what it is (the recipe's own file is what ``--config`` takes)."""
+    import yaml
+
+    from discmot.engine.run_folder import plain
+
+    if recipe_file.kind == "cstrack":
+        from discmot.models.cstrack.recipe import resolve_file
+    else:
+        from discmot.models.fdta.recipe import resolve_file
+    recipe = resolve_file(recipe_file, overrides)
+    header = f"# every value of {recipe_file.where}" + "".join(f"\n#   --set {item}" for item in overrides)
+    header += "\n# (resolved: what a run's config.yaml records; --config takes the recipe itself, not this)"
+    return header + "\n" + yaml.safe_dump(plain(recipe.as_dict()), sort_keys=False)
 
 
 def _fdta_build(recipe_file, args: argparse.Namespace, data_root):
