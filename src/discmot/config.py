@@ -144,6 +144,10 @@ def read_recipe(source: str | Path) -> RecipeFile:
                 f"--set flags of the command line in {path.parent / 'environment.json'}, or --resume it with "
                 "that recipe"
             )
+        if path.name == "recipe.yaml" and (path.parent / "environment.json").is_file():
+            # a run's recipe: its repeat is named after the run, so that its default run folder
+            # (runs/<name>) is runs/<run>-repeat rather than runs/recipe for every run repeated
+            name = f"{path.parent.absolute().name}-repeat"
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:

@@ -132,6 +132,17 @@ def test_a_run_folders_config_yaml_is_refused_as_a_recipe(tmp_path):
         read_recipe(tmp_path / "config.yaml")
 
 
+def test_a_run_folders_recipe_is_named_after_the_run(tmp_path):
+    """Every repeated run was named "recipe", so each went to runs/recipe by default; now a repeat of
+    runs/tiny goes to runs/tiny-repeat. Any other recipe.yaml keeps its file's name."""
+    run = tmp_path / "tiny"
+    run.mkdir()
+    (run / "recipe.yaml").write_text("preset: tiny\n")
+    assert read_recipe(run / "recipe.yaml").name == "recipe"  # not a run folder: no environment.json
+    (run / "environment.json").write_text(json.dumps({"command": ["discmot", "train"]}))
+    assert read_recipe(run / "recipe.yaml").name == "tiny-repeat"
+
+
 def test_cli_refuses_a_bad_recipe_before_making_the_run_folder(tmp_path, capsys):
     path, _ = _copy(tmp_path, "fdta", "tiny", ("warmup_epochs: 1", "warmup_epoch: 1"))
     (tmp_path / "data" / "train").mkdir(parents=True)
