@@ -199,6 +199,8 @@ def test_detections_check_the_length_of_their_classes():
         ({"model": "fdta", "weights": "MODEL"}, "weights must be a checkpoint path"),
         ({"classes": "person"}, "classes must be COCO class ids"),
         ({"classes": (0, 2.5)}, "classes must be COCO class ids"),
+        ({"classes": 2.0}, "classes must be COCO class ids"),  # these three: "... is not iterable"
+        ({"classes": None}, "classes must be COCO class ids"),
     ],
 )
 def test_track_refuses_what_is_no_path_or_class_id_in_one_line(keywords, named, fdta_model, tmp_path):
@@ -211,3 +213,12 @@ def test_track_refuses_what_is_no_path_or_class_id_in_one_line(keywords, named, 
         discmot.track(**keywords)
     assert "\n" not in str(raised.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_track_takes_numpy_class_ids_as_ints(fdta_model, tmp_path):
+    """``classes=np.int64(2)`` failed with "'numpy.int64' object is not iterable"; it is an id, so with
+    FDTA it gets the same refusal as ``classes=2`` (the detector's classes do not apply)."""
+    for classes in (2, np.int64(2)):
+        with pytest.raises(ValueError, match="--classes") as raised:
+            discmot.track(str(tmp_path / "clip.mp4"), model="fdta", weights="w.pth", classes=classes)
+        assert "\n" not in str(raised.value)

@@ -210,6 +210,15 @@ def test_a_flat_folder_of_sequences_names_the_flags_that_read_it(tmp_path):
     assert len(SequenceIndex.from_root(tmp_path, "videos")) == 1  # what the message says works
 
 
+def test_a_data_root_of_dots_is_named_by_its_real_folder(tmp_path, monkeypatch):
+    """From inside a sequence, ``--data-root ..`` suggested ``--data-root . --set split=..``."""
+    write_sequence(tmp_path / "videos" / "cam", frames=2)
+    monkeypatch.chdir(tmp_path / "videos" / "cam")
+    for given in (Path(".."), Path("../cam/..")):
+        message = missing_split_message(given, "train")
+        assert message.endswith(f"--data-root {tmp_path.resolve()} --set split=videos"), message
+
+
 def test_another_split_name_is_named(tmp_path):
     write_sequence(tmp_path / "mine" / "cam", frames=2)
     assert missing_split_message(tmp_path, "train").endswith("split folders here: mine (--set split=mine)")

@@ -197,3 +197,19 @@ def test_convert_help_says_what_it_accepts(capsys):
         "--overwrite",
     ):
         assert accepted in text, accepted
+
+
+def test_the_kind_of_a_discmot_safetensors_file_is_read_from_its_header_alone(tmp_path):
+    """`guess_file_kind` (the demo's and convert's check before loading) read every tensor to learn
+    the kind its header names: a file cut after its header is told apart too."""
+    from discmot.engine.demo import bundled_weights
+    from discmot.io.checkpoints import guess_file_kind
+
+    for kind in ("fdta", "cstrack"):
+        raw = bundled_weights(kind).read_bytes()
+        header_end = 8 + int.from_bytes(raw[:8], "little")
+        cut = tmp_path / f"{kind}.safetensors"
+        cut.write_bytes(raw[: header_end + 16])
+        assert guess_file_kind(cut) == kind
+        with pytest.raises(CheckpointError, match=f"{cut}: not a safetensors file"):
+            discmot.load_model(kind, cut)

@@ -128,6 +128,8 @@ def test_the_tracker_takes_the_models_device_and_dtype_when_not_given(scene):
         assert ours.ids.tolist() == theirs.ids.tolist() and np.array_equal(ours.boxes, theirs.boxes)
     with pytest.raises(ValueError, match=r"device 'gpu': not a device name \(cpu, cuda, cuda:1"):
         CSTrackTracker(model, device="gpu")  # was torch's RuntimeError listing every device type
+    with pytest.raises(ValueError, match=r"^the model's weights are torch.float64: .*model.float\(\)"):
+        CSTrackTracker(copy.deepcopy(model).double())  # not "unknown dtype", which no argument gave
 
 
 @pytest.mark.parametrize(

@@ -183,7 +183,7 @@ def missing_split_message(root: Path, split: str) -> str:
     if (root / "img1").is_dir():
         return f"{message}; {root} is a sequence folder: the data root holds <split>/<seq> folders"
     if sequence_folders(root):  # the sequences are right here: this folder is a split folder
-        named = root if root.name else root.absolute()  # "." has no name to give as the split
+        named = root.resolve()  # ".", ".." and "seq/.." have no name to give as the split
         flags = f"--data-root {named.parent} --set split={named.name}"
         return f"{message}; {root} holds sequence folders itself: {flags}"
     others = sorted(p.name for p in root.iterdir() if p.is_dir() and sequence_folders(p))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import numbers
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -240,7 +240,8 @@ def _check_paths(source, weights) -> None:
 
 def _class_ids(classes) -> tuple[int, ...]:
     """``classes`` as a tuple of COCO class ids: one id or several (``"person"`` is no id: 0 is)."""
-    given = (classes,) if isinstance(classes, (int, str)) else tuple(classes)
+    one = isinstance(classes, (numbers.Integral, str)) or not isinstance(classes, Iterable)
+    given = (classes,) if one else tuple(classes)  # numpy ints, None and floats get the message below
     if not given or not all(isinstance(c, numbers.Integral) and not isinstance(c, bool) for c in given):
         raise TypeError(
             f"classes must be COCO class ids, one int or several (0 person, 2 car, ...), got {classes!r}"

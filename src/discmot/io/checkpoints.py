@@ -103,7 +103,7 @@ def check_readable_file(path: Path) -> None:
 
 
 def check_zip_archive(path: Path) -> None:
-    """Checks a PyTorch zip archive's CRC-32 checksums (0.1 s for a 267 MB file).
+    """Checks a PyTorch zip archive's CRC-32 checksums (about 0.17 s for a 267 MB file on 2 cores).
 
     ``torch.load`` does not check them: a download with damaged bytes inside a tensor loaded without a
     word and gave wrong weights; a download cut short failed with miniz's "failed finding central
@@ -391,10 +391,10 @@ def guess_file_kind(path: str | Path) -> str:
 
     path = Path(path)
     if path.suffix.lower() == ".safetensors":
-        tensors, metadata = read_safetensors(path)
-        if "kind" in metadata:
-            return metadata["kind"]
-        state = tensors
+        kind = safetensors_metadata(path).get("kind")
+        if kind is not None:  # told by the header alone: the tensors are not read
+            return kind
+        state, _ = read_safetensors(path)
     else:
         data = read_torch_file(path)
         if isinstance(data, Mapping) and "model_kind" in data:
@@ -542,6 +542,21 @@ def read_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[st
     if metadata.get("format") != "discmot":
         raise CheckpointError(f"{path}: a safetensors file without discmot metadata (no config inside)")
     return tensors, metadata
+
+
+def safetensors_metadata(path: Path) -> dict[str, str]:
+    """The ``__metadata__`` of a safetensors file's JSON header, read without its tensors; ``{}`` for a
+    file that is no safetensors file (`read_safetensors` then says why)."""
+    if not looks_like_safetensors(path):
+        return {}
+    with path.open("rb") as file:
+        length = int.from_bytes(file.read(8), "little")
+        header = file.read(length)
+    try:
+        metadata = json.loads(header).get("__metadata__", {})
+    except (ValueError, AttributeError):  # cut short, or not a JSON object
+        return {}
+    return metadata if isinstance(metadata, dict) else {}
 
 
 def _unique_tensors(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -442,12 +442,17 @@ def training_frame_images(image_dir: Path, info: SeqInfo | None, seqinfo: Path) 
     try:
         images = frame_images(image_dir, image_dir.glob(f"*{suffix}"), info and info.length, seqinfo)
     except FileNotFoundError as error:
-        hints = _other_format_hint(image_dir, suffix, info) + _unnumbered_hint(image_dir, suffix)
-        raise FileNotFoundError(f"{error}{hints}") from None
+        raise FileNotFoundError(f"{error}{_missing_frames_hints(image_dir, suffix, info)}") from None
     if not images:  # no seqinfo.ini: no length to miss a frame of, and an empty folder has none
-        hints = _other_format_hint(image_dir, suffix, info) + _unnumbered_hint(image_dir, suffix)
-        raise FileNotFoundError(f"{image_dir}: no {suffix} frames{hints}")
+        raise FileNotFoundError(
+            f"{image_dir}: no {suffix} frames{_missing_frames_hints(image_dir, suffix, info)}"
+        )
     return images
+
+
+def _missing_frames_hints(image_dir: Path, suffix: str, info) -> str:
+    """Why frames of ``suffix`` are missing: another image format, or names that are no frame numbers."""
+    return _other_format_hint(image_dir, suffix, info) + _unnumbered_hint(image_dir, suffix)
 
 
 def _unnumbered_hint(image_dir: Path, suffix: str) -> str:

@@ -64,7 +64,13 @@ def tracker_device_and_dtype(
         raise ValueError(f"device {device!r}: not a device name (cpu, cuda, cuda:1, ...)") from None
     if dtype is None:
         dtype = weight.dtype if weight is not None else torch.float32
-    dtype = torch_dtype(dtype)  # also "bf16"; a model in float64 is refused as a given float64 is
+        if dtype not in (torch.float32, torch.float16, torch.bfloat16):  # said of the model, not of an
+            # argument the user did not give
+            raise ValueError(
+                f"the model's weights are {dtype}: the trackers run fp32, fp16 or bf16; give them "
+                "model.float() (or model.half(), model.bfloat16())"
+            )
+    dtype = torch_dtype(dtype)  # also "bf16"
     require_model_on(model, device, dtype)
     return device, dtype
 

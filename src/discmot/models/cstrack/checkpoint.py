@@ -32,13 +32,21 @@ log = logging.getLogger(__name__)
 
 KIND = "cstrack"
 HEAD_K_KEY = "model.28.k"
+# Config widths told by one key's output channels each: config field -> (key, its value in a config).
+# `_fits` matches a file to a preset by them.
+WIDTH_PROBES = {
+    "embedding_dim": ("model.27.node.2.weight", lambda config: config.embedding_dim),
+    "saan_channels": ("model.27.proj1.0.conv.weight", lambda config: config.saan_channels),
+    "stem width (64 x width_multiple)": (
+        "model.0.conv.conv.weight",
+        lambda config: scale_width(64, config.width_multiple),
+    ),
+}
 # The config fields a released or fine-tuned file may differ in, told by one key's shape each
 # (`checkpoints.config_mismatch`); the detection head has 3 anchors x (num_classes + 5) outputs per level.
 CONFIG_PROBES = {
-    "embedding_dim": ("model.27.node.2.weight", lambda shape: shape[0]),
+    **{field: (key, lambda shape: shape[0]) for field, (key, _) in WIDTH_PROBES.items()},
     "num_classes": ("model.28.m.0.weight", lambda shape: shape[0] // 3 - 5),
-    "saan_channels": ("model.27.proj1.0.conv.weight", lambda shape: shape[0]),
-    "stem width (64 x width_multiple)": ("model.0.conv.conv.weight", lambda shape: shape[0]),
 }
 # Checkpoints of ``discmot train`` (engine.checkpointing.FORMAT); not imported to keep the engine out.
 TRAINING_FORMAT = "discmot-train-checkpoint"
@@ -131,13 +139,8 @@ def infer_cstrack_preset(state: Mapping[str, torch.Tensor]) -> str | None:
 
 def _fits(config: CSTrackConfig, state: Mapping[str, torch.Tensor]) -> bool:
     """Compares the config-dependent shapes: stem width, SAAN width, embedding size, repeats of layer 4."""
-    probes = {
-        "model.0.conv.conv.weight": scale_width(64, config.width_multiple),
-        "model.27.proj1.0.conv.weight": config.saan_channels,
-        "model.27.node.2.weight": config.embedding_dim,
-    }
-    for key, channels in probes.items():
-        if key not in state or state[key].shape[0] != channels:
+    for key, value_in in WIDTH_PROBES.values():
+        if key not in state or state[key].shape[0] != value_in(config):
             return False
     repeats = {k.split(".")[3] for k in state if k.startswith("model.4.m.")}
     return len(repeats) == scale_depth(9, config.depth_multiple)
