@@ -390,7 +390,7 @@ def test_a_rerun_says_what_it_replaces_and_what_it_leaves(tmp_path, caplog):
     generate_dataset(tmp_path, "tiny", sequences=2, frames=3, jde=True)
     with caplog.at_level("INFO", logger="discmot"):
         generate_dataset(tmp_path, "tiny", sequences=1, frames=3)
-    assert "replacing 1 sequences of an earlier render (tiny-train-0000)" in caplog.text
+    assert "replacing 1 sequence of an earlier render (tiny-train-0000)" in caplog.text
     assert "keeps tiny-train-0001 from an earlier render (1 in all)" in caplog.text
     assert "synth_tiny.train lists the earlier render's images" in caplog.text
     caplog.clear()

@@ -191,6 +191,7 @@ def export_jde(sequences: Iterable[Path], out: str | Path, name: str, split: str
     listed: list[str] = []
     boxes, next_identity = 0, 1
     for folder, info, table, images, *_ in read:
+        _warn_of_earlier_files(out, split, folder, images)
         gt_ids = np.unique(table[:, 1].astype(np.int64))
         identities = np.searchsorted(gt_ids, table[:, 1].astype(np.int64)) + next_identity
         next_identity += len(gt_ids)
@@ -220,6 +221,26 @@ def _entries(split: str, folder: Path, image: Path) -> tuple[str, str]:
     """An exported image's list entry and its label file, both relative to the export folder."""
     within = f"{split}/{folder.name}/img1"
     return f"images/{within}/{image.name}", f"labels_with_ids/{within}/{image.stem}.txt"
+
+
+def _warn_of_earlier_files(out: Path, split: str, folder: Path, images: list[tuple[int, Path]]) -> None:
+    """Files an earlier export of this sequence left in ``out`` that this one does not write (it had
+    more frames): not in the new list, so not trained on, but said rather than deleted silently."""
+    entries = [_entries(split, folder, image) for _, image in images]
+    written = {out / e for pair in entries for e in pair}
+    earlier = []
+    for entry in entries[0]:  # the sequence's image folder, then its label folder
+        parent = (out / entry).parent
+        if parent.is_dir():
+            earlier += [p for p in sorted(parent.iterdir()) if p.is_file() and p not in written]
+    if earlier:
+        log.warning(
+            "%s: %d file(s) of an earlier export are not part of this one (e.g. %s): not in the list, so "
+            "not trained on; delete them if unwanted",
+            folder.name,
+            len(earlier),
+            earlier[0],
+        )
 
 
 def _check_label_path(folder: Path, image: Path, split: str) -> None:
@@ -265,6 +286,11 @@ def _read_sequence(folder: Path) -> _Sequence:
     info = read_seqinfo(folder / "seqinfo.ini")
     if info.width is None or info.height is None:
         raise ValueError(f"{folder / 'seqinfo.ini'}: imWidth and imHeight are needed for JDE labels")
+    if not (folder / "gt" / "gt.txt").is_file():  # a test split: MOTChallenge publishes no gt for it
+        raise FileNotFoundError(
+            f"{folder / 'gt' / 'gt.txt'}: not found: jde-export exports annotated boxes, and a test split "
+            "has none; export the train split, or leave this sequence out (--sequences)"
+        )
     gt = read_mot_table(folder / "gt" / "gt.txt", min_columns=6)
     check_frames(gt, info.length)  # as eval checks a gt file: each error names the file and line
     check_positive_sizes(gt)

@@ -39,7 +39,7 @@ from discmot.data.synth.render import (
 )
 from discmot.io.atomic import is_plain_folder_name, publish_folder
 from discmot.io.depth import DepthAccumulator, inverse_depth
-from discmot.io.mot import SeqInfo, read_seqmap, write_seqinfo, write_seqmap
+from discmot.io.mot import SeqInfo, read_seqinfo_extra, read_seqmap, write_seqinfo, write_seqmap
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +87,13 @@ def generate_dataset(
         folder = root / split / name
         _write_sequence(folder, config, seed, frames, size or config.size, split, index, bar)
         folders.append(folder)
+        if bar is None:  # a log file or a batch job: a line per sequence shows the run is moving
+            log.info("%s: %d frames (%d of %d sequences)", folder, frames, index + 1, sequences)
+    if bar is not None:
+        bar.close()  # before the JDE export logs its line, which would land inside the bar's
     write_seqmap(root / f"{split}_seqmap.txt", _seqmap_with_other_presets(root, split, config.name, names))
     if jde:
         write_jde_export(root, config.name, split, folders)
-    if bar is not None:
-        bar.close()
     return folders
 
 
@@ -103,9 +105,12 @@ def _say_what_a_rerun_leaves(root: Path, split: str, preset: str, names: list[st
         return
     existing = {p.name for p in split_folder.iterdir() if p.is_dir() and not p.name.startswith(".")}
     replaced = sorted(existing & set(names))
+    for name in replaced:
+        _refuse_to_replace_what_synth_did_not_write(split_folder / name)
     if replaced:
+        noun = "sequence" if len(replaced) == 1 else "sequences"
         log.info(
-            "%s: replacing %d sequences of an earlier render (%s)", split_folder, len(replaced), replaced[0]
+            "%s: replacing %d %s of an earlier render (%s)", split_folder, len(replaced), noun, replaced[0]
         )
     kept = sorted(n for n in existing - set(names) if n.startswith(f"{preset}-{split}-"))
     if kept:
@@ -122,6 +127,21 @@ def _say_what_a_rerun_leaves(root: Path, split: str, preset: str, names: list[st
             "%s lists the earlier render's images, which this one replaces: re-run with --jde to refresh "
             "it, or delete it",
             stale_list,
+        )
+
+
+def _refuse_to_replace_what_synth_did_not_write(folder: Path) -> None:
+    """A folder this render would replace must be an earlier render's (its ``seqinfo.ini`` has the
+    ``[discmot]`` section synth writes): a user's own folder of that name would be deleted whole."""
+    seqinfo = folder / "seqinfo.ini"
+    try:
+        made_by_synth = seqinfo.is_file() and "synthPreset" in read_seqinfo_extra(seqinfo)
+    except (OSError, ValueError):  # unreadable or not an ini file: not one synth wrote
+        made_by_synth = False
+    if not made_by_synth:
+        raise FileExistsError(
+            f"{folder}: exists and is not a discmot synth sequence (no [discmot] section in its "
+            "seqinfo.ini), so it is not replaced: move it, or render into another --out or --split"
         )
 
 
