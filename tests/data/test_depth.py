@@ -238,3 +238,16 @@ def test_depth_anything_without_an_image_package_is_the_missing_extra_error(tmp_
         "(AutoImageProcessor requires the PIL library but it was not found.); pip install 'discmot[depth]'"
         in err
     )
+
+
+def test_progress_counts_the_frames_of_a_sequence_as_they_are_estimated(sequence, capsys):
+    """Depth Anything on a CPU takes seconds a frame and writes nothing until the sequence's last one:
+    the bar shows the frames estimated out of the sequence's."""
+    from discmot.io.depth import check_sequence, synthetic_depth
+
+    stems = check_sequence(sequence, synthetic=True)
+    assert write_depth_maps(sequence, synthetic_depth, stems, progress=True) == 6
+    bar = capsys.readouterr().err
+    assert f"{sequence.name}: 100%" in bar and "6/6" in bar, bar
+    write_depth_maps(sequence, synthetic_depth, stems)  # the default: no bar
+    assert capsys.readouterr().err == ""

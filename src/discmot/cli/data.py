@@ -125,7 +125,7 @@ def _run_depth(args: argparse.Namespace) -> int:
     for sequence, stems in checked:
         # said, since maps of another estimator (the paper's Video-Depth-Anything ones) are not kept
         earlier = sum(1 for _ in (sequence / "depth").glob("*.png")) if (sequence / "depth").is_dir() else 0
-        count = write_depth_maps(sequence, estimate, stems)
+        count = write_depth_maps(sequence, estimate, stems, progress=show_progress(args))
         replaced = f" (replacing the {earlier} maps that were in {sequence / 'depth'})" if earlier else ""
         log.info("%s: %d depth maps%s", sequence.name, count, replaced)
     return 0

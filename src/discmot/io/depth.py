@@ -92,17 +92,26 @@ class DepthAccumulator:
 
 
 def write_depth_maps(
-    sequence: str | Path, estimate: SequenceEstimator, stems: list[str] | None = None
+    sequence: str | Path,
+    estimate: SequenceEstimator,
+    stems: list[str] | None = None,
+    progress: bool = False,
 ) -> int:
     """Writes ``depth/<stem>.png`` for every frame ``estimate(sequence)`` yields; returns the count.
 
     ``stems``: the sequence's frame stems when `check_sequence` has already found them (the estimators
-    of this module take them instead of reading the image folder again).
+    of this module take them instead of reading the image folder again). ``progress``: a bar over the
+    sequence's frames on stderr (Depth Anything on a CPU takes seconds a frame, and the maps are written
+    only once every frame is estimated: their scale is the sequence's).
     """
+    from tqdm import tqdm
+
     accumulator = DepthAccumulator()
     frames = estimate(Path(sequence)) if stems is None else estimate(Path(sequence), stems=stems)
-    for stem, inverse in frames:
-        accumulator.add(stem, inverse)
+    total = len(stems) if stems is not None else None
+    with tqdm(frames, total=total, desc=Path(sequence).name, unit="frame", disable=not progress) as bar:
+        for stem, inverse in bar:
+            accumulator.add(stem, inverse)
     return accumulator.write(sequence)
 
 
