@@ -51,9 +51,18 @@ def add_eval(verbs) -> None:
         help="MOT15, MOT16, MOT17, MOT20, DanceTrack, SportsMOT or BFT (default: MOT17)",
     )
     p.add_argument("--split", default="train", help="split to evaluate (default: train)")
-    p.add_argument("--trackers", nargs="+", metavar="NAME", help="trackers to evaluate (default: all)")
     p.add_argument(
-        "--seqmap", metavar="FILE", help="seqmap file listing the sequences (first line is a header)"
+        "--trackers",
+        "--trackers-to-eval",
+        nargs="+",
+        metavar="NAME",
+        help="trackers to evaluate (default: all; TrackEval's TRACKERS_TO_EVAL)",
+    )
+    p.add_argument(
+        "--seqmap",
+        "--seqmap-file",
+        metavar="FILE",
+        help="seqmap file listing the sequences (first line is a header; TrackEval's SEQMAP_FILE)",
     )
     p.add_argument(
         "--sequences",
@@ -65,8 +74,11 @@ def add_eval(verbs) -> None:
         "--metrics",
         nargs="+",
         default=list(METRIC_FAMILIES),
+        type=_metric_family,
         choices=METRIC_FAMILIES,
-        help="metric families (Count is always computed)",
+        metavar="METRIC",
+        help="metric families: HOTA, CLEAR, Identity (default: all; any case; a field such as IDF1 or "
+        "MOTA selects its family; Count is always computed)",
     )
     p.add_argument(
         "--workers", type=positive_int, default=1, metavar="N", help="evaluate sequences in N processes"
@@ -85,6 +97,21 @@ def add_eval(verbs) -> None:
     p.add_argument("--no-summaries", action="store_true", help="do not write the per-tracker summary files")
     p.add_argument("--full", action="store_true", help="print every summary field, not the compact table")
     p.set_defaults(run=_run_eval)
+
+
+def _metric_family(name: str) -> str:
+    """``--metrics`` values as users type them (``identity``, ``IDF1``, ``MOTA``) -> a family name."""
+    from discmot.eval.report import metric_family
+
+    try:
+        family = metric_family(name)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if family == "Count":
+        raise argparse.ArgumentTypeError(
+            f"{name!r}: Count is always computed; choose HOTA, CLEAR or Identity"
+        )
+    return family
 
 
 def _run_eval(args: argparse.Namespace) -> int:

@@ -37,6 +37,7 @@ from discmot.io.atomic import atomic_write_text, atomic_write_texts
 __all__ = [
     "detailed_csv_text",
     "format_table",
+    "metric_family",
     "read_json",
     "resolve_metrics",
     "summary_text",
@@ -93,19 +94,54 @@ TABLE_WIDTH = 110
 # Metric selection and summary numbers
 
 
+def _family_of_names() -> dict[str, str]:
+    """``{lower-cased name: family}`` for every family name and every field a family computes."""
+    family_of: dict[str, str] = {}
+    for family in F.METRIC_NAMES:
+        fields = (
+            *F.SUMMARY_FIELDS[family],
+            *F.INTEGER_FIELDS[family],
+            *_DETAILED_SCALARS[family],
+            *_DETAILED_ARRAYS.get(family, ()),
+        )
+        family_of.update({name.lower(): family for name in (family, *fields)})
+    return family_of
+
+
+#: What `metric_family` understands; no field name occurs in two families (checked by the tests).
+_FAMILY_OF_NAME: dict[str, str] = _family_of_names()
+_FAMILY_NAMES = frozenset(name.lower() for name in F.METRIC_NAMES)
+
+
+def metric_family(name: str) -> str:
+    """The metric family (HOTA, CLEAR, Identity or Count) that ``name`` means, in any case: a family name
+    or one of its fields, as users type them (``IDF1`` -> Identity, ``mota`` -> CLEAR, ``DetA`` -> HOTA).
+
+    TrackEval computes and reports whole families, so a field selects its family. Raises ``ValueError``
+    for a name that is neither.
+    """
+    family = _FAMILY_OF_NAME.get(str(name).lower())
+    if family is None:
+        raise ValueError(
+            f"unknown metric {name!r}; choose from HOTA, CLEAR, Identity (or a field of theirs, "
+            "e.g. IDF1, MOTA, DetA, which selects its family)"
+        )
+    return family
+
+
 def resolve_metrics(
     metrics: Iterable[str] | None, available: Iterable[str] = F.METRIC_NAMES
 ) -> tuple[str, ...]:
     """Canonical, TrackEval-ordered family names for ``metrics`` (``None``: the known ones in ``available``).
 
-    ``Count`` is always included, as TrackEval always runs it. Unknown requested names raise ``ValueError``.
+    Names are read by `metric_family` (any case; a field selects its family). ``Count`` is always
+    included, as TrackEval always runs it. Unknown requested names raise ``ValueError``.
     """
-    by_lower = {name.lower(): name for name in F.METRIC_NAMES}
-    wanted = [name for name in available if name.lower() in by_lower] if metrics is None else list(metrics)
-    unknown = [name for name in wanted if name.lower() not in by_lower]
-    if unknown:
-        raise ValueError(f"unknown metric(s) {unknown}; expected some of {list(F.METRIC_NAMES)}")
-    chosen = {by_lower[name.lower()] for name in wanted} | {"Count"}
+    if metrics is None:  # the families among the keys of a result (not its fields)
+        wanted = [name for name in available if name.lower() in _FAMILY_NAMES]
+    else:
+        wanted = [metrics] if isinstance(metrics, str) else list(metrics)
+    chosen = {metric_family(name) for name in wanted} | {"Count"}
     return tuple(name for name in F.METRIC_NAMES if name in chosen)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from discmot.data.layouts import EvalPlan, LayoutError, SequenceFiles, resolve_eval_plan
 from discmot.eval import clear, count, hota, identity
-from discmot.eval.fields import COMBINED, METRIC_NAMES
+from discmot.eval.fields import ALPHAS, COMBINED
 from discmot.eval.motchallenge import (
     BenchmarkPreset,
     benchmark_preset,
@@ -65,7 +65,8 @@ def evaluate(
         seqmap: a seqmap file overriding the default one.
         sequences: the sequences to evaluate, instead of a seqmap (e.g. one sequence of a benchmark:
             ``evaluate("MOT15", "results", benchmark="MOT15", sequences=["PETS09-S2L1"])``).
-        metrics: any of HOTA, CLEAR, Identity; Count is always computed.
+        metrics: any of HOTA, CLEAR, Identity, in any case, or fields of theirs (``IDF1`` selects
+            Identity, ``MOTA`` CLEAR); Count is always computed.
         workers: processes evaluating sequences in parallel (results do not depend on it).
         output_folder: where ``<tracker>/pedestrian_summary.txt`` and ``pedestrian_detailed.csv`` go
             (default: each tracker's folder, like TrackEval).
@@ -104,10 +105,12 @@ def evaluate(
         )
         _check_json_path(json_path, plan)
         _warn_empty_ground_truth(plan)
+        _warn_empty_results(plan)
         per_sequence = _evaluate_all(plan, preset, metric_names, workers, progress)
     except (LayoutError, MotFormatError) as error:
         raise EvalInputError(str(error)) from None
     results = {tracker: _with_combined(per_sequence[tracker], metric_names) for tracker in plan.tracker_files}
+    _warn_unmatched(results)
     _write_outputs(plan, results, metric_names, json_path, write_summaries, output_folder is not None)
     return results
 
@@ -149,11 +152,14 @@ def _names(value: str | Sequence[str] | None, what: str) -> list[str] | None:
 
 
 def _metric_names(metrics: str | Sequence[str]) -> tuple[str, ...]:
-    metrics = [metrics] if isinstance(metrics, str) else list(metrics)  # none: Count alone
-    unknown = [m for m in metrics if m not in METRICS]
-    if unknown:
-        raise EvalInputError(f"unknown metric {unknown[0]!r}; choose from HOTA, CLEAR, Identity")
-    return tuple(m for m in METRIC_NAMES if m in metrics or m == "Count")
+    """The families to compute, in TrackEval's order, Count always: names as `report.metric_family`
+    reads them (any case; a field such as ``IDF1`` selects its family); none: Count alone."""
+    from discmot.eval.report import resolve_metrics
+
+    try:
+        return resolve_metrics(metrics)
+    except ValueError as error:
+        raise EvalInputError(str(error)) from None
 
 
 def _score(gt, tracker, num_frames: int, preset: BenchmarkPreset, metric_names: tuple[str, ...]) -> dict:
@@ -264,6 +270,63 @@ def _warn_empty_ground_truth(plan: EvalPlan) -> None:
                 "%s: empty: no ground-truth object in the whole sequence, so every result row counts as "
                 "a false positive",
                 sequence.gt_file,
+            )
+
+
+def _listed(names: list[str], limit: int = 5) -> str:
+    """``a, b, c`` or ``a, b, c, d, e and 7 more``: names in a one-line message."""
+    shown = ", ".join(names[:limit])
+    return shown if len(names) <= limit else f"{shown} and {len(names) - limit} more"
+
+
+def _warn_empty_results(plan: EvalPlan) -> None:
+    """An empty result file is valid (TrackEval scores it: every gt box a miss) but is as often a crashed
+    run as a sequence without detections; one warning per tracker names its empty files."""
+    for tracker, files in plan.tracker_files.items():
+        empty = [str(path) for _, path in sorted(files.items()) if Path(path).stat().st_size == 0]
+        if empty:
+            log.warning(
+                "%s: empty result file(s), every ground-truth box there counts as a miss: %s",
+                tracker,
+                _listed(empty),
+            )
+
+
+#: Index of alpha 0.5 in HOTA's per-alpha arrays: HOTA_TP there counts matches at IoU >= 0.5.
+_ALPHA_HALF = int(abs(ALPHAS - 0.5).argmin())
+
+
+def _matches(result: dict) -> int | None:
+    """Matched boxes (IoU >= 0.5) of one sequence's result, from whichever family was computed (None:
+    only Count, which cannot tell)."""
+    if "CLEAR" in result:
+        return result["CLEAR"]["CLR_TP"]
+    if "Identity" in result:  # IDTP > 0 needs a pair at IoU >= 0.5, as CLR_TP does
+        return result["Identity"]["IDTP"]
+    if "HOTA" in result:
+        return int(result["HOTA"]["HOTA_TP"][_ALPHA_HALF])
+    return None
+
+
+def _warn_unmatched(results: dict) -> None:
+    """A tracker whose boxes never overlap the gt scores 0 (and LocA 100, TrackEval's value for no match):
+    faithful numbers, but nearly always a mistake in its files (another sequence's results, 0-based
+    frames shifted, corners instead of width/height), so the sequences where it happens are named."""
+    for tracker, per_sequence in results.items():
+        unmatched = [
+            sequence
+            for sequence, result in per_sequence.items()
+            if sequence != COMBINED
+            and result["Count"]["Dets"] > 0
+            and result["Count"]["GT_Dets"] > 0
+            and _matches(result) == 0
+        ]
+        if unmatched:
+            log.warning(
+                "%s: scores 0 in %s: no result box matches a ground-truth box (IoU >= 0.5) there; results "
+                "of another sequence, frames counted from 0, or boxes not <left>,<top>,<width>,<height>?",
+                tracker,
+                _listed(unmatched),
             )
 
 
