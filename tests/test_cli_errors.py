@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+import select
+import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -69,3 +73,24 @@ def test_an_error_raised_again_from_a_dataloader_worker_is_not_blamed_on_torch()
     with pytest.raises(ValueError) as direct:
         np.loadtxt(io.StringIO("1 x"))
     assert _raised_outside_discmot(direct.value) == "numpy"
+
+
+@pytest.mark.skipif(not hasattr(select, "poll"), reason="needs poll() on a pipe (POSIX)")
+def test_output_into_a_closed_pipe_ends_quietly_as_sigpipe_would():
+    """``discmot eval ... | head -1`` ended with "discmot: error: [Errno 32] Broken pipe" and status 2."""
+    command = [sys.executable, "-m", "discmot", "train", "--config", "tiny", "--print-config"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader is gone before anything is written (the import takes a second)
+    _, err = process.communicate(timeout=120)
+    assert (process.returncode, err.decode()) == (128 + signal.SIGPIPE, "")
+
+
+def test_a_broken_pipe_that_is_not_stdout_is_still_an_error(tmp_path, monkeypatch, capsys):
+    """Only a gone reader of stdout is quiet: a broken pipe elsewhere is reported like any OSError."""
+
+    def run(_args):
+        raise BrokenPipeError(32, "Broken pipe", "encoder")
+
+    monkeypatch.setattr(eval_verb, "_run_eval", run)
+    assert cli.main(_eval_argv(tmp_path)) == 2
+    assert capsys.readouterr().err == "discmot: error: encoder: broken pipe\n"

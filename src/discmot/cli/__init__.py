@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import select
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -84,20 +87,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with sigterm_as_exit():
             return run(args)
+    except BrokenPipeError as error:
+        if not _stdout_gone():
+            return _input_error(error, args)
+        return 128 + signal.SIGPIPE  # quiet, as a tool killed by SIGPIPE (`discmot eval | head -1`)
     except (ValueError, OSError) as error:
-        if args.verbose:
-            raise
-        print(f"discmot: error: {_one_line(error)}", file=sys.stderr)
-        if isinstance(error, ValueError) and (origin := _raised_outside_discmot(error)):
-            print(
-                f"discmot: (raised inside {origin}, not by a check of discmot's: if the input looks "
-                "right, run again with -v and report the traceback)",
-                file=sys.stderr,
-            )
-        return 2
+        return _input_error(error, args)
     except KeyboardInterrupt:
         print("discmot: interrupted", file=sys.stderr)
         return 130
+
+
+def _input_error(error: ValueError | OSError, args: argparse.Namespace) -> int:
+    """Prints an input error as ``discmot: error: ...`` (see `main`) and returns exit status 2."""
+    if args.verbose:
+        raise error
+    print(f"discmot: error: {_one_line(error)}", file=sys.stderr)
+    if isinstance(error, ValueError) and (origin := _raised_outside_discmot(error)):
+        print(
+            f"discmot: (raised inside {origin}, not by a check of discmot's: if the input looks "
+            "right, run again with -v and report the traceback)",
+            file=sys.stderr,
+        )
+    return 2
+
+
+def _stdout_gone() -> bool:
+    """Whether standard output's reader has gone (a pipe into ``head`` that has closed): the write end
+    of a pipe without readers polls as an error. Then stdout is pointed at the null device, so that
+    Python's own flush at exit does not print "Exception ignored ... BrokenPipeError" afterwards."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):  # replaced by an object without a file (tests)
+        return False
+    if not hasattr(select, "poll"):  # Windows: no poll on pipes; a broken stdout is the usual cause
+        gone = True
+    else:
+        poller = select.poll()
+        poller.register(descriptor, select.POLLOUT)
+        gone = any(events & select.POLLERR for _, events in poller.poll(0))
+    if gone:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), descriptor)
+    return gone
 
 
 def _empty_arguments(args: argparse.Namespace, argv: list[str]) -> str | None:
