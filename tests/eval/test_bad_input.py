@@ -6,6 +6,7 @@ command line (`discmot.cli.main`).
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,7 @@ def write_benchmark(
     return gt_folder, trackers_folder
 
 
-def run_cli(gt_folder: Path, trackers_folder: Path, output: Path, capsys) -> tuple[int, str]:
+def run_cli(gt_folder: Path, trackers_folder: Path, output: Path, capsys, *more: str) -> tuple[int, str]:
     status = main(
         [
             "eval",
@@ -51,6 +52,7 @@ def run_cli(gt_folder: Path, trackers_folder: Path, output: Path, capsys) -> tup
             str(output),
             "--json",
             str(output / "r.json"),
+            *more,
         ]
     )
     return status, capsys.readouterr().err
@@ -205,6 +207,18 @@ def test_missing_tracker_file(tmp_path, capsys):
     (trackers / "MOT17-train" / "trk" / "data" / "seq-a.txt").unlink()
     status, err = run_cli(gt, trackers, tmp_path / "out", capsys)
     assert_clean_failure(status, err, tmp_path / "out", "seq-a.txt", "not found")
+
+
+def test_a_tracker_missing_a_file_names_the_complete_ones_to_evaluate(tmp_path, capsys):
+    gt, trackers = write_benchmark(tmp_path)
+    data = trackers / "MOT17-train"
+    shutil.copytree(data / "trk", data / "other")
+    (data / "trk" / "data" / "seq-a.txt").unlink()
+    status, err = run_cli(gt, trackers, tmp_path / "out", capsys)
+    assert_clean_failure(status, err, tmp_path / "out", "seq-a.txt", "not found")
+    assert err.strip().endswith("; the complete ones: --trackers other"), err
+    status, err = run_cli(gt, trackers, tmp_path / "out", capsys, "--trackers", "trk")
+    assert "the complete ones" not in err  # named by the user: the message stays the plain one
 
 
 def test_empty_tracker_file_scores_as_all_misses(tmp_path):

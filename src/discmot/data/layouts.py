@@ -232,18 +232,25 @@ def _tracker_files(
     if trackers is None and data is not None and any((data / f"{n}.txt").is_file() for n in sequences):
         # one tracker's own folder (``MyTracker`` holding ``data/<seq>.txt``), not a folder of trackers
         return {root.name: _result_files(data, sequences, root.name, warn_unlisted)}, {root.name: root}
+    named = trackers is not None
     if trackers is None:
         trackers = sorted(p.name for p in root.iterdir() if p.is_dir())
         if not trackers:
             raise LayoutError(f"{root}: no tracker folders and no <seq>.txt result files here")
-    files, outputs = {}, {}
+    files, outputs, incomplete = {}, {}, []
     for tracker in trackers:
         folder = root / tracker
         if not folder.is_dir():
             raise LayoutError(f"{folder}: folder of tracker {tracker!r} not found")
         data = folder / sub_folder if sub_folder and (folder / sub_folder).is_dir() else folder
-        files[tracker] = _result_files(data, sequences, tracker, warn_unlisted)
+        try:
+            files[tracker] = _result_files(data, sequences, tracker, warn_unlisted)
+        except LayoutError as error:
+            incomplete.append(error)
         outputs[tracker] = folder
+    if incomplete:
+        complete = "" if named or not files else f"; the complete ones: --trackers {' '.join(files)}"
+        raise LayoutError(f"{incomplete[0]}{complete}")
     return files, outputs
 
 
