@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import cv2
@@ -9,6 +10,8 @@ import numpy as np
 
 from discmot.cli import main
 from helpers import unwritable_folder
+
+FDTA_FILE = "fdta_tiny_synth_dancetrack.safetensors"
 
 
 def gray_frames(folder: Path, count: int) -> Path:
@@ -62,3 +65,36 @@ def test_an_output_folder_that_cannot_be_written_is_refused_before_the_model_run
     reasons = ("permission denied", "read-only file system")
     assert err[-1] in [f"discmot: error: {out}: {reason}" for reason in reasons], err
     assert not out.parent.exists()
+
+
+def test_a_source_where_nothing_is_identified_says_so_once_with_what_to_check(tmp_path, capsys, caplog):
+    """Gray frames: FDTA finds nobody. Each gap used to blame itself ("no object found again 1 frame
+    later"), the histogram's title printed Python's "nan" where the table prints "n/a", and the report had
+    no matrix and no map without a word on why."""
+    import json
+
+    frames = gray_frames(tmp_path / "frames", 3)
+    out = tmp_path / "report"
+    weights = Path(__file__).resolve().parents[2] / "src" / "discmot" / "assets"
+    argv = ["analyze", str(frames), "--model", "fdta", "--weights", str(weights / FDTA_FILE)]
+    with caplog.at_level("WARNING", logger="discmot"):
+        assert main([*argv, "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["views"]["decoder"]["pairs"] == 0 and summary["matrices"] == []
+    note = "no object identified in the 3 analysed frames: the model's own tracker kept no detection"
+    assert len(summary["notes"]) == 1 and summary["notes"][0].startswith(note)
+    assert caplog.text.count(note) == 1
+    assert summary["views"]["decoder"]["reid"][0]["reason"] == "no object identified in the 3 analysed frames"
+    assert html.escape(summary["notes"][0]) in (out / "report.html").read_text()
+    printed = capsys.readouterr().out
+    assert "fraction > 0.9: n/a" in printed and "nan" not in printed
+
+
+def test_a_folder_given_as_gt_is_named_as_a_folder(tmp_path, capsys):
+    frames = gray_frames(tmp_path / "frames", 1)
+    weights = Path(__file__).resolve().parents[2] / "src" / "discmot" / "assets" / FDTA_FILE
+    argv = ["analyze", str(frames), "--model", "fdta", "--weights", str(weights), "--gt", str(tmp_path)]
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err == f"discmot: error: {tmp_path}: a folder, not a ground-truth file (give its gt/gt.txt)\n"
+    assert not (tmp_path / "out").exists()

@@ -117,6 +117,54 @@ def test_a_gap_without_a_rate_says_why():
     )
 
 
+def test_a_single_frame_or_frames_without_objects_say_so_instead_of_blaming_the_gap():
+    one = [FrameObjects(1, np.array([1, 2]), np.zeros((2, 4)), {"v": unit_at([0, 90])})]
+    assert reidentification(one, "v", 1).reason == "only 1 frame analysed"  # was "the 1 analysed frames"
+    empty = [
+        FrameObjects(t, np.zeros(0, np.int64), np.zeros((0, 4)), {"v": np.zeros((0, 2))}) for t in (1, 2, 3)
+    ]
+    assert reidentification(empty, "v", 1).reason == "no object identified in the 3 analysed frames"
+    assert reidentification(empty, "v", 5).reason == "gap longer than the 3 analysed frames span"
+
+
+def test_a_frame_asked_for_twice_gets_one_matrix_and_each_refusal_says_why():
+    from discmot.analysis.analyze import matrix_frames
+
+    frames = [
+        FrameObjects(t, np.array(ids), np.zeros((len(ids), 4)), {"v": unit_at([0, 90][: len(ids)])})
+        for t, ids in ((1, [1, 2]), (2, [1, 2]), (3, [3]), (5, [3]))
+    ]
+    chosen, notes = matrix_frames(frames, [2, 2, 1, 3, 5, 9], lag=1)
+    assert chosen == [2]  # `--frames 2 2` drew (and listed) the same matrix twice
+    assert notes == [
+        "frame 1: no matrix (frame 0, the templates' frame, does not exist)",
+        "frame 3: no matrix (no object identified in both frame 2 and frame 3)",
+        "frame 5: no matrix (frame 4, the templates' frame, was not analysed)",
+        "frame 9: no matrix (not analysed; analysed: frames 1-5)",
+    ]
+    assert matrix_frames(frames[2:], [], lag=1) == (
+        [],
+        ["no similarity matrix: no object identified in two analysed frames 1 apart"],
+    )
+    assert matrix_frames(frames[:1], [], lag=1) == ([], ["no similarity matrix: only 1 frame analysed"])
+
+
+def test_the_histogram_title_says_n_a_without_pairs_as_the_table_does():
+    from discmot.analysis.figures import statistics_figures
+    from discmot.viz import plots
+
+    config = AnalysisConfig()
+    lone = [FrameObjects(1, np.array([1]), np.zeros((1, 4)), {"v": unit_at([0])})]
+    histogram = statistics_figures({"v": view_statistics(lone, "v", config)}, config, "cstrack")[0]
+    expected = plots.histogram(
+        {"v": np.zeros(config.bins, np.int64)},
+        histogram_edges(config.bins),
+        "cstrack: cosine similarity of different objects (> 0.9: v: n/a)",  # was "v: nan"
+        threshold=0.9,
+    )
+    assert histogram.png == plots.encode_png(expected)
+
+
 def test_cross_similarity_shows_the_ids_of_both_frames_in_the_same_order_on_both_axes():
     # id 5 only in the current frame, id 9 only among the templates: both are left out, so the matrix
     # is square and same-object pairs are its diagonal
@@ -274,6 +322,15 @@ def test_fdta_report_files_and_numbers(fdta_report):
     }
     assert (fdta_report / "matrix_adapted_frame8.png").is_file()
     assert summary["views"]["decoder"]["pairs"] == summary["views"]["adapted"]["pairs"] > 0
+
+
+def test_the_report_names_the_gt_file_the_identities_come_from(fdta_report):
+    summary = json.loads((fdta_report / "summary.json").read_text())
+    assert summary["gt"].endswith("gt.txt")
+    # the report said "ground truth" without which file: runs against two gt files read the same
+    assert f"identities from ground truth (Hungarian IoU matching) in <code>{summary['gt']}</code>" in (
+        report_text(fdta_report)
+    )
 
 
 def test_cstrack_report_files_and_numbers(cstrack_report):

@@ -195,6 +195,39 @@ def test_bench_times_the_frames_of_a_source(tmp_path, capsys):
     assert run["frame_size"] == [128, 80] and run["frames"] == 2  # 3 frames, 1 of them the warm-up
 
 
+def test_a_short_source_is_said_once_and_each_line_says_how_many_frames_it_timed(tmp_path, capsys, caplog):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for index in range(3):
+        cv2.imwrite(str(folder / f"{index}.png"), np.full((64, 96, 3), 90, np.uint8))
+    out = tmp_path / "bench.json"
+    argv = ["bench", str(folder), "--model", "cstrack", "--preset", "tiny", "--frames", "5", "--warmup", "1"]
+    with caplog.at_level("WARNING", logger="discmot"):
+        assert main([*argv, "--dtype", "fp32", "fp32", "--device", "cpu", "--json", str(out)]) == 0
+    # the timed count was only in the JSON, and the warning did not say how many would be timed
+    assert "3 frames, fewer than the 6 asked for (--warmup 1 + --frames 5): timing 2" in caplog.text
+    printed = capsys.readouterr().out
+    assert "ms a frame, 2 frames timed)" in printed
+    assert len(json.loads(out.read_text())["runs"]) == 1  # `--dtype fp32 fp32` timed the same run twice
+    assert main([*argv, "--warmup", "3", "--device", "cpu"]) == 2
+    assert (
+        capsys.readouterr().err == f"discmot: error: {folder}: 3 frames, none left to time after --warmup 3\n"
+    )
+
+
+def test_frame_rates_keep_three_significant_digits():
+    from discmot.cli.bench import frame_rate_text
+
+    # a full-size CPU run's 0.063 frames/s printed as "0.1", 0.48 as "0.5"
+    assert [frame_rate_text(fps) for fps in (0.06299, 0.48, 3.5, 25.64, 147.33)] == [
+        "0.0630",
+        "0.480",
+        "3.50",
+        "25.6",
+        "147.3",
+    ]
+
+
 @pytest.mark.parametrize(
     ("options", "words"),
     [
@@ -204,6 +237,8 @@ def test_bench_times_the_frames_of_a_source(tmp_path, capsys):
         (["--json", "a-file/bench.json"], "a file is in the way"),
         (["--model", "fdta", "--weights", "missing.pth"], "missing.pth: no such checkpoint"),
         (["--device", "no-such-device"], "not a device name"),
+        # was refused only after the full-size network was built and made to fire: 40 s on a CPU
+        (["--model", "fdta", "--deform-kernel", "triton"], "--deform-kernel triton: cannot use"),
     ],
 )
 def test_bench_options_that_cannot_work_are_refused_before_timing(options, words, tmp_path, capsys):

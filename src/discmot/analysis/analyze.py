@@ -59,6 +59,8 @@ def read_gt(path: str | Path) -> dict[int, tuple[np.ndarray, np.ndarray]]:
 def resolve_gt(source: str | Path, gt: str | Path | None) -> Path | None:
     """The gt file: ``gt`` when given (it must exist), else ``SOURCE/gt/gt.txt`` if present, else None."""
     if gt is not None:
+        if Path(gt).is_dir():
+            raise IsADirectoryError(f"{gt}: a folder, not a ground-truth file (give its gt/gt.txt)")
         if not Path(gt).is_file():
             raise FileNotFoundError(f"{gt}: no such ground-truth file")
         return Path(gt)
@@ -86,18 +88,50 @@ def collect(extractor, source, gt: dict | None, max_frames: int | None, progress
 
 def matrix_frames(frames: list[FrameObjects], chosen, lag: int) -> tuple[list[int], list[str]]:
     """Frames that get a similarity matrix (frames ``t`` and ``t - lag`` analysed, an id in both), and
-    notes on requested frames that cannot have one. Without a choice, up to 3 evenly spaced frames."""
+    notes on requested frames that cannot have one, each saying why. Without a choice, up to 3 evenly
+    spaced frames, or a note when no frame can have a matrix. A frame asked for twice gets one matrix."""
     ids = {f.frame: f.ids for f in frames}
     usable = [t for t in ids if t - lag in ids and np.intersect1d(ids[t], ids[t - lag]).size]
     if not chosen:
+        if len(ids) < 2:
+            return [], [f"no similarity matrix: only {len(ids)} frame analysed"]
+        if not usable:
+            return [], [f"no similarity matrix: no object identified in two analysed frames {lag} apart"]
         index = np.unique(np.linspace(0, len(usable) - 1, DEFAULT_MATRIX_FRAMES).round().astype(int))
-        return ([usable[i] for i in index] if usable else []), []
-    notes = [
-        f"frame {t}: no matrix (frame {t} or {t - lag} not analysed, or no object in both)"
-        for t in chosen
-        if t not in usable
-    ]
+        return [usable[i] for i in index], []
+    chosen = list(dict.fromkeys(chosen))  # `--frames 5 5`: one matrix, not the same one twice
+    notes = [f"frame {t}: no matrix ({_no_matrix_reason(t, lag, ids)})" for t in chosen if t not in usable]
     return [t for t in chosen if t in usable], notes
+
+
+def _no_matrix_reason(t: int, lag: int, ids: dict[int, np.ndarray]) -> str:
+    """Why frame ``t`` has no matrix, given the analysed frames' ``ids``, in words."""
+    if t not in ids:
+        analysed = f"frames {min(ids)}-{max(ids)}" if len(ids) > 1 else f"frame {min(ids)}" if ids else "none"
+        return f"not analysed; analysed: {analysed}"
+    if t - lag < 1:
+        return f"frame {t - lag}, the templates' frame, does not exist"
+    if t - lag not in ids:
+        return f"frame {t - lag}, the templates' frame, was not analysed"
+    return f"no object identified in both frame {t - lag} and frame {t}"
+
+
+def nothing_identified(frames: list[FrameObjects], with_gt: bool, config: AnalysisConfig) -> str | None:
+    """A note when no frame has an identified object (every number and figure is then empty), saying
+    what to check; None otherwise."""
+    if any(len(objects) for objects in frames):
+        return None
+    count = f"{len(frames)} analysed frame{'s' if len(frames) != 1 else ''}"
+    if with_gt:
+        return (
+            f"no object identified in the {count}: no detection (score > {config.score_threshold:g}) "
+            f"matched a ground-truth box at IoU >= {config.iou_threshold:g}. Is the gt this source's, and "
+            "do the weights detect these objects at this input size (--input-size)?"
+        )
+    return (
+        f"no object identified in the {count}: the model's own tracker kept no detection with score > "
+        f"{config.score_threshold:g}. Do the weights detect these objects at this input size (--input-size)?"
+    )
 
 
 def _finite(value):
@@ -184,7 +218,8 @@ def analyze(
 
     Raises:
         FileNotFoundError: missing weights or gt. ValueError: unknown model kind, a checkpoint of another
-        kind, an unreadable source. NotADirectoryError: a file where ``out`` would be.
+        kind, an unreadable source. NotADirectoryError: a file where ``out`` would be. IsADirectoryError:
+        a folder given as ``gt``.
     """
     from discmot.analysis.extract import VIEW_DESCRIPTIONS, build_extractor, tracker_ids_caveat
     from discmot.io.atomic import check_folder_possible
@@ -209,11 +244,18 @@ def analyze(
     objects = collect(extractor, stream, truth, max_frames, progress)
     stats = {view: view_statistics(objects, view, config) for view in extractor.views}
     chosen, notes = matrix_frames(objects, list(frames), config.template_lag)
-    for note in notes:  # also in the report; said here since the user asked for those frames
-        log.warning("%s: %s", source, note)
+    empty = nothing_identified(objects, truth is not None, config)
+    if empty:  # every figure is empty: the one reason replaces the notes on each missing figure
+        notes = [empty]
+    if empty or frames:  # also in the report; said here since the figures are empty or were asked for
+        for note in notes:
+            log.warning("%s: %s", source, note)
     figures = statistics_figures(stats, config, model, caveat)
     matrix_figs, matrices = matrix_figures(objects, extractor.views, chosen, config.template_lag, model)
     projection_figs, methods = projection_figures(objects, extractor.views, config, model)
+    missing = [view for view in extractor.views if view not in methods]
+    if missing and not empty:  # (with nothing identified, that note already says why)
+        notes.append(f"no embedding map of {', '.join(missing)}: fewer than 3 identified embeddings")
     if any(not m.startswith("t-SNE") for m in methods.values()):
         notes.append(
             "t-SNE skipped: scikit-learn is not installed (pip install 'discmot[analysis]'); PCA shown"

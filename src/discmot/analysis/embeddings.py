@@ -265,8 +265,12 @@ def no_reid_reason(frames: list[FrameObjects], lag: int) -> str:
     numbers = {objects.frame for objects in frames}
     if not numbers:
         return "no frame analysed"
+    if len(numbers) == 1:
+        return "only 1 frame analysed"
     if lag > max(numbers) - min(numbers):
         return f"gap longer than the {len(numbers)} analysed frames span"
+    if not any(len(objects) for objects in frames):  # else the reasons below would blame the gap
+        return f"no object identified in the {len(numbers)} analysed frames"
     if not any(n - lag in numbers for n in numbers):
         return f"no two analysed frames {lag} apart"
     frames_later = f"{lag} frame{'s' if lag > 1 else ''} later"

@@ -17,7 +17,7 @@ from discmot.analysis.embeddings import (
     histogram_edges,
     project_2d,
 )
-from discmot.analysis.report import Figure
+from discmot.analysis.report import Figure, format_number
 
 #: Subtitle of the re-identification plot when the identities are the tracker's own ids.
 TRACKER_IDS_SUBTITLE = "ids from the model's own tracker: self-consistency, not ground truth"
@@ -39,7 +39,8 @@ def _histogram_figure(views: dict[str, ViewStatistics], config: AnalysisConfig, 
     from discmot.viz import plots
 
     t = config.similarity_threshold
-    label = ", ".join(f"{v}: {s.fraction_above:.3f}" for v, s in views.items())
+    # "n/a" without pairs, as the terminal and the report's table print it (not Python's "nan")
+    label = ", ".join(f"{v}: {format_number(s.fraction_above, '{:.3f}')}" for v, s in views.items())
     image = plots.histogram(
         {v: s.histogram for v, s in views.items()},
         histogram_edges(config.bins),

@@ -123,6 +123,8 @@ def render_html(summary: dict, figures: list[Figure]) -> str:
         f"source <code>{html.escape(summary['source'])}</code>, network input "
         f"{html.escape(network_input_text(summary['settings']))}, identities from "
         f"{html.escape(summary['identities'])}"
+        # which gt file: two reports of one video against different gt files must not read as the same
+        + (f" in <code>{html.escape(summary['gt'])}</code>" if summary.get("gt") else "")
     )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

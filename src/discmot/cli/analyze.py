@@ -64,10 +64,20 @@ def add_analyze(verbs) -> None:
         metavar="T",
         help="frames (1-based) that get a similarity matrix (default: 3 spread over the video)",
     )
-    p.add_argument("--input-size", type=size_hw, metavar="HxW", help="network input, height first")
+    p.add_argument(
+        "--input-size",
+        type=size_hw,
+        metavar="HxW",
+        help="network input, height first (default: the checkpoint's: FDTA its resize rule, CSTrack its "
+        "input size; recorded in the report, since it changes the embeddings)",
+    )
     p.add_argument("--max-frames", type=positive_int, metavar="N", help="analyse at most the first N frames")
     p.add_argument(
-        "--threshold", type=cosine_threshold, default=0.9, help="similarity threshold (default: 0.9)"
+        "--threshold",
+        type=cosine_threshold,
+        default=0.9,
+        help="cosine similarity in [-1, 1]: the fraction of different-object pairs strictly above it is "
+        "reported (default: 0.9, the FDTA paper's)",
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.set_defaults(run=_run_analyze)

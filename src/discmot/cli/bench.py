@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 
 from discmot.cli.arguments import (
     hint_if_cores_busy,
@@ -71,7 +72,8 @@ def add_bench(verbs) -> None:
         "--preset",
         choices=preset_names(),
         help=f"the architecture: {model_presets()} (default: dancetrack for FDTA, cstrack for CSTrack; "
-        "with --weights, an official file's, else inferred)",
+        "with --weights, an official file's, else inferred from its shapes; a discmot checkpoint carries "
+        "its own)",
     )
     p.add_argument(
         "--dtype",
@@ -85,7 +87,11 @@ def add_bench(verbs) -> None:
         "--frames", type=positive_int, default=20, help="frames timed, after the warm-up (default: 20)"
     )
     p.add_argument(
-        "--warmup", type=non_negative_int, default=3, help="frames tracked before timing (default: 3)"
+        "--warmup",
+        type=non_negative_int,
+        default=3,
+        help="frames tracked before timing (default: 3; with 0 a checkpoint's first-call set-up, "
+        "hundreds of ms, is timed too)",
     )
     p.add_argument(
         "--size",
@@ -97,8 +103,8 @@ def add_bench(verbs) -> None:
         "--input-size",
         type=size_hw,
         metavar="HxW",
-        help="network input, height first (default: the model's: FDTA shorter side 800, longer <= 1440; "
-        "CSTrack 608x1088)",
+        help="network input, height first (default: the network's; for the papers' presets FDTA shorter "
+        "side 800, longer <= 1440, CSTrack 608x1088)",
     )
     p.add_argument("--fast-resize", action="store_true", help="FDTA: resize frames in float (as track)")
     p.add_argument(
@@ -113,12 +119,18 @@ def add_bench(verbs) -> None:
 
 def _run_bench(args: argparse.Namespace) -> int:
     models = list(dict.fromkeys(args.model))
+    dtypes = list(dict.fromkeys(args.dtype))  # `--dtype fp32 fp32`: one run, as `--model` gives one
     _check_arguments(args, models)
     hint_if_cores_busy()
     from discmot.engine.distributed import pick_device
     from discmot.engine.speed import BenchOptions, bench_runs, machine, source_frames, synthetic_frames
 
     device = pick_device(args.device)  # a device this PyTorch cannot use fails before any frame is made
+    if "fdta" in models and args.deform_kernel == "triton":
+        from discmot.ops.deform_attn_triton import select_deform_kernel
+
+        # refused now, not after the network is built and made to fire (40 s for 1080p on a CPU)
+        select_deform_kernel(args.deform_kernel, device)
     options = BenchOptions(
         weights=args.weights,
         preset=args.preset,
@@ -132,12 +144,22 @@ def _run_bench(args: argparse.Namespace) -> int:
     shared = source_frames(args.source, count) if args.source else None
     if shared is not None and len(shared) <= args.warmup:
         raise ValueError(
-            f"{args.source}: {len(shared)} frames, none left to time after --warmup {args.warmup}"
+            f"{args.source}: {_frames(len(shared))}, none left to time after --warmup {args.warmup}"
+        )
+    if shared is not None and len(shared) < count:
+        log.warning(
+            "%s: %s, fewer than the %d asked for (--warmup %d + --frames %d): timing %d",
+            args.source,
+            _frames(len(shared)),
+            count,
+            args.warmup,
+            args.frames,
+            len(shared) - args.warmup,
         )
     report = {"machine": machine(device), "warmup": args.warmup, "runs": []}
     for kind in models:
         frames = shared or synthetic_frames(kind, count, args.size or DEFAULT_SIZE)
-        for run in bench_runs(kind, args.dtype, options, frames, show_progress(args)):
+        for run in bench_runs(kind, dtypes, options, frames, show_progress(args)):
             print(_run_line(run))
             print(_stage_lines(run), flush=True)
             report["runs"].append(run)
@@ -172,16 +194,30 @@ def _check_arguments(args: argparse.Namespace, models: list[str]) -> None:
         check_writable(args.json)
 
 
+def _frames(count: int) -> str:
+    """``"1 frame"``, ``"3 frames"``."""
+    return f"{count} frame{'' if count == 1 else 's'}"
+
+
+def frame_rate_text(fps: float) -> str:
+    """Frames per second to 3 significant digits, at least one decimal: ``25.6``, ``147.3``, ``0.0630``
+    (with one decimal a full-size CPU run's 0.063 printed as 0.1)."""
+    if not math.isfinite(fps) or fps <= 0:
+        return f"{fps:.1f}"
+    return f"{fps:.{max(1, 2 - math.floor(math.log10(fps)))}f}"
+
+
 def _run_line(run: dict) -> str:
-    """``FDTA dancetrack (random weights) fp32 on cpu, 1920x1080 frames (WxH), input 800x1422 (HxW): 0.1
-    frames/s (14235 ms a frame), 19.7 boxes and 34.7 tracks a frame``."""
+    """``FDTA dancetrack (random weights) fp32 on cpu, 1920x1080 frames (WxH), input 800x1422 (HxW): 0.0630
+    frames/s (15874 ms a frame, 3 frames timed), 19.7 boxes and 34.7 tracks a frame``."""
     what = run["weights"] or f"{run['preset']} (random weights)"
     frame = "x".join(str(side) for side in run["frame_size"])
     network = "x".join(str(side) for side in run["network_input"])
     line = (
         f"{MODEL_NAMES[run['model']]} {what} {run['dtype']} on {run['device']}, {frame} frames (WxH), "
         f"input {network} (HxW): "
-        f"{run['fps']:.1f} frames/s ({run['ms_per_frame']:.0f} ms a frame), "
+        f"{frame_rate_text(run['fps'])} frames/s ({run['ms_per_frame']:.0f} ms a frame, "
+        f"{_frames(run['frames'])} timed), "
         f"{run['boxes_per_frame']:.1f} boxes and {run['tracks_alive']:.1f} tracks a frame"
     )
     if run["peak_memory_mib"] is not None:

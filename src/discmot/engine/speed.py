@@ -259,6 +259,9 @@ def synthetic_frames(kind: str, count: int, size: tuple[int, int], seed: int = 0
 def source_frames(source: str, count: int) -> list[np.ndarray]:
     """The first ``count`` frames of a video, image folder, glob or sequence (`discmot.io.video.open_source`).
 
+    Fewer than ``count`` frames are returned when the source has fewer (the caller says so: it knows how
+    many of them are the warm-up).
+
     Raises:
         ValueError: the source has no frames (or only a ground truth without images).
     """
@@ -271,8 +274,6 @@ def source_frames(source: str, count: int) -> list[np.ndarray]:
         frames.append(frame)
     if not frames:
         raise ValueError(f"{source}: no frames")
-    if len(frames) < count:
-        log.warning("%s: %d frames, fewer than the %d asked for", source, len(frames), count)
     return frames
 
 
