@@ -176,6 +176,8 @@ def test_bench_times_both_trackers_and_writes_the_numbers(tmp_path, capsys):
     assert "CSTrack tiny (random weights) fp32 on cpu, 160x96" in printed
     report = json.loads(out.read_text())
     assert report["machine"]["cpu_cores"] >= 1 and report["warmup"] == 1
+    scenes = {"fdta": "dancetrack", "cstrack": "mot"}  # the scene each model is timed on
+    assert report["source"] == {"synthetic": scenes, "size": [160, 96], "seed": 0}
     assert [run["model"] for run in report["runs"]] == ["fdta", "cstrack"]
     for run in report["runs"]:
         assert run["frames"] == 2 and run["fps"] > 0
@@ -191,8 +193,10 @@ def test_bench_times_the_frames_of_a_source(tmp_path, capsys):
     out = tmp_path / "bench.json"
     argv = ["bench", str(folder), "--model", "fdta", "--preset", "tiny", "--frames", "5", "--warmup", "1"]
     assert main([*argv, "--device", "cpu", "--json", str(out)]) == 0
-    (run,) = json.loads(out.read_text())["runs"]
+    report = json.loads(out.read_text())
+    (run,) = report["runs"]
     assert run["frame_size"] == [128, 80] and run["frames"] == 2  # 3 frames, 1 of them the warm-up
+    assert report["source"] == {"path": str(folder)}  # what was timed, beside the numbers
 
 
 def test_a_short_source_is_said_once_and_each_line_says_how_many_frames_it_timed(tmp_path, capsys, caplog):

@@ -156,7 +156,8 @@ def _run_bench(args: argparse.Namespace) -> int:
             args.frames,
             len(shared) - args.warmup,
         )
-    report = {"machine": machine(device), "warmup": args.warmup, "runs": []}
+    source = _source_record(args, models)
+    report = {"machine": machine(device), "source": source, "warmup": args.warmup, "runs": []}
     for kind in models:
         frames = shared or synthetic_frames(kind, count, args.size or DEFAULT_SIZE)
         for run in bench_runs(kind, dtypes, options, frames, show_progress(args)):
@@ -205,6 +206,17 @@ def frame_rate_text(fps: float) -> str:
     if not math.isfinite(fps) or fps <= 0:
         return f"{fps:.1f}"
     return f"{fps:.{max(1, 2 - math.floor(math.log10(fps)))}f}"
+
+
+def _source_record(args: argparse.Namespace, models: list[str]) -> dict:
+    """What was timed, for the JSON report: the user's source, or the synthetic scene of each model
+    (`discmot.engine.speed.SCENES`, seed 0) at its size."""
+    from discmot.engine.speed import SCENES
+
+    if args.source:
+        return {"path": str(args.source)}
+    width, height = args.size or DEFAULT_SIZE
+    return {"synthetic": {kind: SCENES[kind] for kind in models}, "size": [width, height], "seed": 0}
 
 
 def _run_line(run: dict) -> str:
