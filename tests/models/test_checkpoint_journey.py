@@ -142,6 +142,18 @@ def test_a_cstrack_file_of_another_preset_names_that_preset(tmp_path, states):
         discmot.load_model("cstrack", path, preset="cstrack_s")
 
 
+def test_a_plain_fdta_file_of_the_tiny_preset_names_that_preset(tmp_path, states):
+    """The shapes of spec §7.3 tell only the papers' presets apart: a plain tiny state dict loaded
+    without --preset was said to fit "no discmot preset", though --preset tiny loads it."""
+    path = tmp_path / "tiny.pth"
+    torch.save({"model": states["fdta"]}, path)
+    with pytest.raises(
+        CheckpointError, match=r"looks like an FDTA tiny checkpoint; use that preset, --preset tiny"
+    ):
+        discmot.load_model("fdta", path)
+    assert discmot.load_model("fdta", path, preset="tiny").config.name == "tiny"
+
+
 def first_tensor_offset(path) -> int:
     """Where the bytes of the archive's first tensor (``data/0``) start in a ``torch.save`` file."""
     with zipfile.ZipFile(path) as archive:

@@ -69,12 +69,36 @@ def load_fdta(path: str | Path, preset_name: str | None = None) -> FDTA:
 
 
 def _config_hint(model: FDTA, state) -> str | None:
-    """What a file that fits no preset differs in (`checkpoints.config_mismatch`); None where its shapes
-    point to another preset (the default hint then names that preset)."""
+    """The preset whose network the file fits, else what it differs in (`checkpoints.config_mismatch`);
+    None where its shapes point to another of the papers' presets (the default hint then names it)."""
     guess = checkpoints.infer_fdta_preset(state)
     if guess is not None and guess != model.config.name:
         return None
+    fits = preset_that_fits(state, exclude=model.config.name)
+    if fits is not None:  # e.g. the tiny preset, which the shapes of §7.3 do not tell
+        return f"this looks like an FDTA {fits} checkpoint; use that preset, --preset {fits}"
     return checkpoints.config_mismatch(model, state, CONFIG_PROBES, model.config.name)
+
+
+def preset_that_fits(state, exclude: str | None = None) -> str | None:
+    """The preset (other than ``exclude``) whose network has exactly ``state``'s keys and shapes, without
+    its adapters for a MOTIP file; each is built on the meta device (shapes only: no memory, no weights).
+    Only for an error message: building every preset takes seconds."""
+    import torch
+
+    from discmot.models.fdta.config import PRESETS
+
+    for name in PRESETS:
+        if name == exclude:
+            continue
+        config = preset(name)
+        if checkpoints.is_motip_state(state):
+            config = with_adapters(config, spatial=False, temporal=False)
+        with torch.device("meta"):
+            candidate = build_fdta(config)
+        if not checkpoints.compare_state(candidate, state):
+            return name
+    return None
 
 
 def _official_file_config(path: Path, data, state, preset_name: str | None):
