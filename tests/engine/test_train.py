@@ -817,3 +817,24 @@ def test_resuming_from_the_final_weights_file_says_what_it_is(tmp_path):
     weights = tmp_path / "run" / "model.safetensors"
     with pytest.raises(CheckpointError, match="model.safetensors: not a discmot training checkpoint"):
         _fit(tmp_path / "other", _config(epochs=2), resume=weights)
+
+
+def test_without_a_terminal_progress_is_a_log_line_now_and_then(tmp_path, monkeypatch, caplog):
+    """With stderr a log file (nohup, a batch job) the bar is not drawn, and nothing was said between
+    the data summary and the first checkpoint, minutes later on a CPU."""
+    import discmot.engine.train as train_module
+
+    with caplog.at_level("INFO", logger="discmot.engine.train"):
+        _fit(tmp_path / "a", _config(epochs=1, progress=True))  # the toy run takes well under a minute
+    assert "iteration" not in caplog.text
+    monkeypatch.setattr(train_module, "PROGRESS_LINE_SECONDS", 0.0)
+    caplog.clear()
+    with caplog.at_level("INFO", logger="discmot.engine.train"):
+        _fit(tmp_path / "b", _config(epochs=1, progress=True))
+    lines = [r.getMessage() for r in caplog.records if "iteration" in r.getMessage()]
+    iterations = len(Pairs()) // 2
+    assert len(lines) == iterations and lines[0].startswith(f"epoch 0: iteration 1 of {iterations}, loss ")
+    caplog.clear()
+    with caplog.at_level("INFO", logger="discmot.engine.train"):
+        _fit(tmp_path / "c", _config(epochs=1, progress=False))  # --set train.progress=false: quiet
+    assert "iteration" not in caplog.text

@@ -71,6 +71,9 @@ from discmot.engine.step import SamplerFactory, StepContext, StepFn, StepModule
 from discmot.engine.train_config import TrainConfig, build_schedule, cstrack_train_config, fdta_train_config
 
 log = logging.getLogger(__name__)
+#: Without a progress bar (stderr is no terminal: a log file, nohup, a batch job), a log line at most this
+#: often, so that the run is seen to move between its checkpoints.
+PROGRESS_LINE_SECONDS = 60.0
 
 __all__ = [
     "FDTA_PARAM_GROUPS",
@@ -202,7 +205,7 @@ class Trainer:
             if self.dist.is_main:
                 checkpointing.remove_temporaries(self.run.checkpoints)
             self.optimizer.zero_grad(set_to_none=True)
-            self._fit_started = time.perf_counter()
+            self._fit_started = self._last_progress_line = time.perf_counter()
             while self.epoch < self.config.epochs:
                 self._train_epoch(self.epoch)
             return self._write_final()
@@ -372,6 +375,24 @@ class Trainer:
             line["max_rss_mib"] = rss
         self.run.log(line)
         bar.set_postfix(loss=f"{line['loss']:.4g}", refresh=False)
+        self._progress_line(line, bar)
+
+    def _progress_line(self, line: dict, bar) -> None:
+        """Where no bar is drawn, the bar's news as a log line at most every `PROGRESS_LINE_SECONDS`."""
+        if not (self.config.progress and self.dist.is_main and bar.disable):
+            return
+        now = time.perf_counter()
+        if now - self._last_progress_line < PROGRESS_LINE_SECONDS:
+            return
+        self._last_progress_line = now
+        log.info(
+            "epoch %d: iteration %d of %d, loss %.4g (%.0f s)",
+            line["epoch"],
+            line["iteration"] + 1,
+            bar.total,
+            line["loss"],
+            line["elapsed_s"],
+        )
 
     # ---- checkpoints and weights
 
