@@ -9,11 +9,14 @@ STAMP  := $(VENV)/.discmot-installed
 install: $(STAMP)
 
 # torch first: `torch==2.13.0` resolves to the local CPU wheel; a bare `torch` would pull CUDA builds.
+# Where no local wheel exists, PyPI's Linux torch carries CUDA (GBs): TORCH_INDEX picks PyTorch's own
+# index instead, e.g. `make demo TORCH_INDEX=https://download.pytorch.org/whl/cpu` for the CPU build.
 # trackeval is only the reference for tests and benchmarks, installed without its heavy dependencies.
+TORCH_INDEX ?=
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PY) -m pip install -q -e '.[dev]'
 	$(PY) -m pip install -q --no-deps trackeval==1.3.0
 	touch $(STAMP)
