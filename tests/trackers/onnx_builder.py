@@ -56,3 +56,36 @@ def channel_mean_model(path: Path, input_shape: list[int | str], output_shape: l
     opset = _field(1, "") + _field(2, 13)
     path.write_bytes(_field(1, 7) + _field(2, "discmot-tests") + _field(7, graph) + _field(8, opset))
     return path
+
+
+def constant_output_model(path: Path, input_shape: list[int | str], output, output_shape=None) -> Path:
+    """Writes a model whose output is always ``output`` (an ``Identity`` of an initializer).
+
+    The input ``images`` is declared (a detector reads its size) but unused, so a detector's decoding,
+    letterbox geometry and NMS can be checked by hand on outputs chosen by the test.
+
+    Args:
+        input_shape: the declared input shape, e.g. ``[1, 3, 64, 64]``.
+        output: the float array the model returns (stored as float32).
+        output_shape: the declared output shape (a str dimension is symbolic); ``output``'s by default.
+            When given, the initializer is also declared an (overridable) graph input of that shape, so
+            that onnxruntime reports the declared shape rather than the one it infers from the data.
+    """
+    import numpy as np
+
+    table = np.ascontiguousarray(output, dtype="<f4")
+    tensor = (
+        b"".join(_field(1, dim) for dim in table.shape) + _field(2, _FLOAT) + _field(8, "table")
+        + _field(9, table.tobytes())
+    )  # fmt: skip
+    node = _field(1, "table") + _field(2, "output") + _field(3, "constant") + _field(4, "Identity")
+    declared = list(table.shape) if output_shape is None else output_shape
+    overridable = b"" if output_shape is None else _field(11, _value_info("table", output_shape))
+    graph = (
+        _field(1, node) + _field(2, "test") + _field(5, tensor)
+        + _field(11, _value_info("images", input_shape)) + overridable
+        + _field(12, _value_info("output", declared))
+    )  # fmt: skip
+    opset = _field(1, "") + _field(2, 13)
+    path.write_bytes(_field(1, 7) + _field(2, "discmot-tests") + _field(7, graph) + _field(8, opset))
+    return path

@@ -166,7 +166,12 @@ def _add_model_options(group) -> None:
 
 
 def _add_detection_options(group) -> None:
-    group.add_argument("--detector", metavar="PATH.onnx", help="YOLOX ONNX detector")
+    group.add_argument(
+        "--detector",
+        metavar="PATH.onnx",
+        help="ONNX detector without NMS inside: a YOLOX, YOLOv5 (export.py --include onnx) or YOLOv8/YOLO11 "
+        "(yolo export format=onnx) export, told apart by its output shape",
+    )
     group.add_argument("--reid", metavar="PATH.onnx", help="ReID ONNX model for appearance embeddings")
     group.add_argument(
         "--conf",

@@ -531,7 +531,8 @@ def _plugins(inputs: _DetectionInputs) -> tuple[Detector | None, Embedder | None
     try:
         if inputs.detector is not None:
             options = {} if inputs.conf is None else {"conf": inputs.conf}
-            detect = detectors.YoloxDetector(
+            # YOLOX, YOLOv5 or YOLOv8/YOLO11, chosen from the model's output shape
+            detect = detectors.onnx_detector(
                 inputs.detector, classes=inputs.classes, device=inputs.device, **options
             )
         if inputs.reid is not None:

@@ -3,7 +3,8 @@
 The model sees a BGR 0-255 image letterboxed into its fixed input (resized by one factor, placed at the
 top-left, padded with grey 114, no mean/std) and gives, for each cell of the stride 8/16/32 grids, an xy
 offset, a log width/height, an objectness and one score per class (both already sigmoided). This module
-adds what the export leaves out: the grid decode, the class filter, clipping to the frame and NMS.
+adds what the export leaves out: the grid decode, then (`discmot.trackers.detectors.decoding`, shared
+with the Ultralytics exports) the class filter, clipping to the frame and NMS.
 
 Run with ``conf=0.1, nms=0.45`` it reproduces ``MOT15/train/PETS09-S2L1/det/det_yolox_nano.txt`` of the
 shared data (every frame of ``vtest.avi``) to its printed precision: same boxes, coordinates within
@@ -18,8 +19,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from discmot.ops.boxes import batched_nms, box_area, clip_tlbr, cxcywh_to_tlbr
-from discmot.structures import Detections, tlbr_to_tlwh
+from discmot.ops.boxes import cxcywh_to_tlbr
+from discmot.structures import Detections
+from discmot.trackers.detectors.decoding import (
+    checked_classes,
+    checked_fraction,
+    checked_input_size,
+    grid_cells,
+    select_detections,
+)
 from discmot.trackers.detectors.frames import check_bgr_frame
 from discmot.trackers.detectors.onnx_runtime import OnnxModel
 
@@ -33,7 +41,8 @@ class YoloxDetector:
     """Detects objects of the chosen COCO classes in BGR frames.
 
     Args:
-        model_path: ONNX file with input ``[1, 3, H, W]`` and output ``[1, A, 5 + classes]``.
+        model_path: ONNX file with input ``[1, 3, H, W]`` and output ``[1, A, 5 + classes]`` (or that
+            file already loaded, as `discmot.trackers.detectors.onnx_detector` does).
         conf: minimum score (objectness x class score) of a kept box. The default 0.3 keeps people
             reliably while dropping most clutter, for trackers that trust every detection (DeepSORT,
             the JDE cascade). Trackers with a second, low-score association stage (ByteTrack) want 0.1,
@@ -47,19 +56,19 @@ class YoloxDetector:
 
     def __init__(
         self,
-        model_path: str | Path,
+        model_path: str | Path | OnnxModel,
         conf: float = 0.3,
         nms: float = 0.45,
         classes: tuple[int, ...] | None = (0,),
         input_size: tuple[int, int] | None = None,
         device: str = "cpu",
     ):
-        self.model = OnnxModel(model_path, device)
+        self.model = model_path if isinstance(model_path, OnnxModel) else OnnxModel(model_path, device)
         self.input_size = _checked_input_size(self.model, input_size)
         self.num_classes = _checked_num_classes(self.model, self.input_size)
-        self.classes = _checked_classes(classes, self.num_classes, self.model.path)
-        self.conf_threshold = _checked_fraction("conf", conf)
-        self.nms_threshold = _checked_fraction("nms", nms)
+        self.classes = checked_classes(classes, self.num_classes, self.model.path)
+        self.conf_threshold = checked_fraction("YoloxDetector", "conf", conf)
+        self.nms_threshold = checked_fraction("YoloxDetector", "nms", nms)
         self.grid, self.strides = yolox_grid(self.input_size)
 
     def __call__(self, frame_bgr: np.ndarray) -> Detections:
@@ -81,16 +90,15 @@ class YoloxDetector:
         if raw.shape != expected:
             raise ValueError(f"{self.model.path}: output has shape {raw.shape}, expected {expected}")
         boxes, class_scores = decode_yolox_output(raw[0], self.grid, self.strides)
-        classes, scores = best_allowed_class(class_scores, self.classes)
-        confident = scores >= self.conf_threshold
-        height, width = frame_size
-        # Clipped before NMS: that is what reproduces the shared detections at the frame border.
-        boxes = clip_tlbr(boxes[confident] / scale, width, height)
-        scores, classes = scores[confident], classes[confident]
-        visible = box_area(boxes) > 0
-        boxes, scores, classes = boxes[visible], scores[visible], classes[visible]
-        keep = batched_nms(boxes, scores, classes, self.nms_threshold)
-        return Detections(tlbr_to_tlwh(boxes[keep]), scores[keep], None, classes[keep])
+        return select_detections(
+            boxes,
+            class_scores,
+            classes=self.classes,
+            conf=self.conf_threshold,
+            nms=self.nms_threshold,
+            scale=scale,
+            frame_size=frame_size,
+        )
 
 
 def letterbox(frame: np.ndarray, input_size: tuple[int, int]) -> tuple[np.ndarray, float]:
@@ -149,58 +157,21 @@ def decode_yolox_output(
     return boxes, raw[:, 4:5] * raw[:, 5:]
 
 
-def best_allowed_class(class_scores: np.ndarray, classes: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """The best-scoring allowed class of each row: ``(A,)`` int64 class ids and ``(A,)`` scores.
-
-    Only allowed classes compete, so a person is not lost because the same cell scores higher as,
-    say, a chair; ``classes=None`` allows all.
-    """
-    allowed = np.arange(class_scores.shape[1]) if classes is None else classes
-    best = class_scores[:, allowed].argmax(axis=1)
-    rows = np.arange(len(class_scores))
-    return allowed[best].astype(np.int64), class_scores[:, allowed][rows, best]
-
-
 def _expected_yolox() -> str:
     return "input [1, 3, H, W] (H, W multiples of 32) and output [1, A, 5 + classes]"
 
 
 def _checked_input_size(model: OnnxModel, input_size: tuple[int, int] | None) -> tuple[int, int]:
-    shape = model.input.shape
-    if len(shape) != 4 or shape[0] not in (1, None) or shape[1] != 3 or model.input.type != "tensor(float)":
-        raise model.wrong_model("a YOLOX", _expected_yolox())
-    size = tuple(input_size) if input_size is not None else shape[2:]
-    if None in size:
-        raise ValueError(f"{model.path}: the model's input size is dynamic; pass input_size=(height, width)")
-    if any(dim is not None and dim != wanted for dim, wanted in zip(shape[2:], size, strict=True)):
-        raise ValueError(f"{model.path}: input_size {size} differs from the model's input {shape[2:]}")
+    size = checked_input_size(model, input_size, "a YOLOX", _expected_yolox())
     if any(dim % YOLOX_STRIDES[-1] for dim in size):
         raise ValueError(f"{model.path}: input size {size} is not a multiple of {YOLOX_STRIDES[-1]}")
-    return int(size[0]), int(size[1])
+    return size
 
 
 def _checked_num_classes(model: OnnxModel, input_size: tuple[int, int]) -> int:
     """The class count from the output shape; a mismatch in the number of rows means another model."""
     shape = model.outputs[0].shape
-    rows = sum((input_size[0] // s) * (input_size[1] // s) for s in YOLOX_STRIDES)
+    rows = grid_cells(input_size, YOLOX_STRIDES)
     if len(shape) != 3 or shape[1] not in (rows, None) or shape[2] is None or shape[2] < 6:
         raise model.wrong_model("a YOLOX", _expected_yolox() + f", A = {rows}")
     return shape[2] - 5
-
-
-def _checked_classes(classes, num_classes: int, path: Path) -> np.ndarray | None:
-    if classes is None:
-        return None
-    classes = np.unique(np.asarray(classes, dtype=np.int64))
-    if classes.size == 0 or classes.min() < 0 or classes.max() >= num_classes:
-        raise ValueError(
-            f"{path}: classes must be ids in 0..{num_classes - 1} or None, got {classes.tolist()}"
-        )
-    return classes
-
-
-def _checked_fraction(name: str, value: float) -> float:
-    """A score or IoU threshold: a number from 0 to 1 (a string or nan would pass ``float()``)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating) or not 0 <= value <= 1:
-        raise ValueError(f"YoloxDetector: {name} {value!r}: a threshold from 0 to 1")
-    return float(value)
