@@ -39,6 +39,7 @@ sources:
 examples:
   discmot track vtest.avi --detector yolox_nano.onnx --reid osnet_x0_25_msmt17.onnx \\
       --save-txt out/vtest.txt --save-video out/vtest.mp4
+  discmot track clip.mp4 --detector yolov8n.onnx --classes 0 2 --save-video out/clip.mp4
   discmot track MOT15/train/PETS09-S2L1 --det-file det_yolox_nano_osnet.npy --save-txt out/PETS09-S2L1.txt
   discmot track frames/ --detections dets.txt --frame-rate 25 --save-video out/frames.mp4
   discmot track MOT17/train --benchmark MOT17 --split-out outputs/mot17-train
@@ -186,9 +187,10 @@ def _add_detection_options(group) -> None:
         nargs="+",
         default=[0],
         metavar="ID",
-        help="COCO classes the --detector keeps (default: 0, person); with several (0 2: people and cars) "
-        "each class is tracked on its own, ids unique across classes, the class named in --save-video "
-        "labels",
+        help="class ids the --detector keeps (default: 0, person in COCO, which the released YOLOX and "
+        "YOLO models are trained on; a model of your own: its class ids); with several (0 2: people and "
+        "cars) each class is tracked on its own, ids unique across classes, the class named in "
+        "--save-video labels (COCO names)",
     )
     group.add_argument(
         "--detections", metavar="FILE", help="precomputed detections (MOT det.txt, or .npy with features)"

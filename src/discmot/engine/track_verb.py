@@ -122,7 +122,9 @@ def track(
         model: the tracker: ``"jde"`` (the JDE/CSTrack association cascade on a detector's or precomputed
             boxes), or an end-to-end model that detects for itself, ``"fdta"`` or ``"cstrack"`` (CSTrack's
             network + the same cascade with the original's thresholds, `discmot.trackers.cstrack`).
-        detector, reid: ONNX files of a YOLOX detector and an OSNet-style ReID model (``jde`` only).
+        detector, reid: ONNX files of a detector without NMS inside (YOLOX, YOLOv5 or YOLOv8/YOLO11,
+            told apart by the output shape: `discmot.trackers.detectors.onnx_detector`) and of an
+            OSNet-style ReID model (``jde`` only).
         conf: detector score threshold (its default when ``None``); with precomputed detections, drop
             those scoring below; for ``cstrack`` the network's ``conf_thres`` (0.5) and for ``fdta`` its
             checkpoint's ``runtime.det_thresh`` (0.3), unless ``track_thresh`` is given.
