@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import select
 import signal
 import subprocess
@@ -79,10 +80,30 @@ def test_an_error_raised_again_from_a_dataloader_worker_is_not_blamed_on_torch()
 def test_output_into_a_closed_pipe_ends_quietly_as_sigpipe_would():
     """``discmot eval ... | head -1`` ended with "discmot: error: [Errno 32] Broken pipe" and status 2."""
     command = [sys.executable, "-m", "discmot", "train", "--config", "tiny", "--print-config"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # block-buffered stdout, as users have it (PYTHONUNBUFFERED would write each print at once)
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment)
     process.stdout.close()  # the reader is gone before anything is written (the import takes a second)
     _, err = process.communicate(timeout=120)
     assert (process.returncode, err.decode()) == (128 + signal.SIGPIPE, "")
+
+
+@pytest.mark.skipif(not hasattr(select, "poll"), reason="needs poll() on a pipe (POSIX)")
+def test_only_a_stdout_pipe_whose_reader_has_gone_counts_as_gone(monkeypatch):
+    from discmot.cli import _stdout_gone
+
+    read_end, write_end = os.pipe()
+    stdout = os.fdopen(write_end, "w")
+    monkeypatch.setattr(sys, "stdout", stdout)
+    try:
+        assert _stdout_gone() is False  # a reader is there: a broken pipe was someone else's
+        os.close(read_end)
+        assert _stdout_gone() is True
+        stdout.write("x" * 100_000)  # now the null device: nothing is raised
+        stdout.flush()
+    finally:
+        monkeypatch.undo()
+        stdout.close()
 
 
 def test_a_broken_pipe_that_is_not_stdout_is_still_an_error(tmp_path, monkeypatch, capsys):

@@ -86,7 +86,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         with sigterm_as_exit():
-            return run(args)
+            status = run(args)
+        # written now, inside this handler: a small output into a pipe is block-buffered, and Python's
+        # own flush at exit would meet a gone reader with "Exception ignored ... BrokenPipeError"
+        if sys.stdout is not None:  # None when started with stdout closed (`>&-`)
+            sys.stdout.flush()
+        return status
     except BrokenPipeError as error:
         if not _stdout_gone():
             return _input_error(error, args)
