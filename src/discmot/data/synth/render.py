@@ -26,10 +26,11 @@ MIN_VISIBLE_PIXELS = 4
 MIN_VISIBLE_FRACTION = 0.1
 #: Frame sides a scene can be laid out in: below 32 px a street has no room for its buildings.
 MIN_SIDE, MAX_SIDE = 32, 8192
-#: Frames a sequence may have. A scene's motion is drawn for all its frames at once, and ``mot``'s
-#: walkers arrive all along it, each with a track over the whole sequence: 10,000 frames take 170 MB,
-#: 40,000 already 1.8 GB, and 10^9 frames were killed for memory. Longer than any benchmark sequence
-#: it imitates (MOT20-05: 3,315 frames); more footage is more sequences.
+#: Frames a sequence of `generate_dataset` (`discmot synth`) may have. A scene's motion is drawn for
+#: all its frames at once, and ``mot``'s walkers arrive all along it, each with a track over the whole
+#: sequence: 10,000 frames take 170 MB, 40,000 already 1.8 GB, and 10^9 frames were killed for memory.
+#: Longer than any benchmark sequence it imitates (MOT20-05: 3,315 frames); more footage is more
+#: sequences. `render_sequence` itself (bench, demo, depth) takes the length it is given.
 MAX_FRAMES = 10_000
 
 
@@ -76,11 +77,6 @@ def check_render_request(seed: int, num_frames: int | None, size: tuple[int, int
         isinstance(num_frames, bool) or not isinstance(num_frames, int | np.integer) or num_frames < 1
     ):
         raise ValueError(f"the number of frames must be an integer of at least 1, got {num_frames!r}")
-    if num_frames is not None and num_frames > MAX_FRAMES:
-        raise ValueError(
-            f"{num_frames} frames: a sequence has at most {MAX_FRAMES} (its whole motion is drawn in "
-            "memory at once); render more sequences instead (--sequences)"
-        )
     if size is None:
         return
     if (

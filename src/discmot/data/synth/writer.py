@@ -31,6 +31,7 @@ import numpy as np
 
 from discmot.data.synth.presets import SynthConfig
 from discmot.data.synth.render import (
+    MAX_FRAMES,
     SynthFrame,
     check_render_request,
     make_scene,
@@ -71,6 +72,12 @@ def generate_dataset(
     """
     config = synth_config(preset)
     check_render_request(seed, frames, size)
+    if frames is not None and frames > MAX_FRAMES:  # here, not in render_sequence: bench, demo and
+        # depth re-render scenes of their own length, and `--sequences` is synth's
+        raise ValueError(
+            f"{frames} frames: a sequence has at most {MAX_FRAMES} (its whole motion is drawn in "
+            "memory at once); render more sequences instead (--sequences)"
+        )
     if isinstance(sequences, bool) or not isinstance(sequences, int) or sequences < 1:
         raise ValueError(f"sequences must be an integer of at least 1, got {sequences!r}")
     if not is_plain_folder_name(split):
