@@ -64,7 +64,9 @@ def load_fdta(path: str | Path, preset_name: str | None = None) -> FDTA:
             "decoder), not FDTA weights: start training from it with discmot train --detr-pretrain"
         )
     model = build_fdta(_official_file_config(path, data, state, preset_name))
-    checkpoints.load_strict(model, state, path, hint=_config_hint(model, state))
+    # the hint builds other presets (seconds): only for a file that does not fit
+    hint = _config_hint(model, state) if checkpoints.compare_state(model, state) else None
+    checkpoints.load_strict(model, state, path, hint=hint)
     return model.eval()
 
 
