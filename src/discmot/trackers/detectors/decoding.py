@@ -154,6 +154,17 @@ def checked_classes(classes, num_classes: int, path: Path) -> np.ndarray | None:
     return classes
 
 
+def checked_selection(
+    owner: str, model: OnnxModel, num_classes: int, classes, conf: float, nms: float
+) -> tuple[np.ndarray | None, float, float]:
+    """A detector's ``(classes, conf, nms)`` options checked (`checked_classes`, `checked_fraction`)."""
+    return (
+        checked_classes(classes, num_classes, model.path),
+        checked_fraction(owner, "conf", conf),
+        checked_fraction(owner, "nms", nms),
+    )
+
+
 def checked_fraction(owner: str, name: str, value: float) -> float:
     """A score or IoU threshold: a number from 0 to 1 (a string or nan would pass ``float()``)."""
     if isinstance(value, bool) or not isinstance(value, int | float | np.floating) or not 0 <= value <= 1:

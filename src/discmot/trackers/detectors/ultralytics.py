@@ -26,9 +26,8 @@ from discmot.ops.boxes import cxcywh_to_tlbr
 from discmot.structures import Detections
 from discmot.trackers.detectors.decoding import (
     Layout,
-    checked_classes,
-    checked_fraction,
     checked_input_size,
+    checked_selection,
     grid_cells,
     output_layout,
     probe_note,
@@ -75,9 +74,9 @@ class UltralyticsDetector:
         self.model = model_path if isinstance(model_path, OnnxModel) else OnnxModel(model_path, device)
         self.input_size = checked_input_size(self.model, input_size, "an Ultralytics YOLO", EXPECTED)
         self.layout, self.num_classes = _checked_layout(self.model, self.input_size)
-        self.classes = checked_classes(classes, self.num_classes, self.model.path)
-        self.conf_threshold = checked_fraction("UltralyticsDetector", "conf", conf)
-        self.nms_threshold = checked_fraction("UltralyticsDetector", "nms", nms)
+        self.classes, self.conf_threshold, self.nms_threshold = checked_selection(
+            "UltralyticsDetector", self.model, self.num_classes, classes, conf, nms
+        )
 
     def __call__(self, frame_bgr: np.ndarray) -> Detections:
         """Detects in one ``(H, W, 3)`` uint8 BGR frame; boxes are in its pixels, without embeddings."""

@@ -22,9 +22,8 @@ import numpy as np
 from discmot.ops.boxes import cxcywh_to_tlbr
 from discmot.structures import Detections
 from discmot.trackers.detectors.decoding import (
-    checked_classes,
-    checked_fraction,
     checked_input_size,
+    checked_selection,
     grid_cells,
     select_detections,
 )
@@ -66,9 +65,9 @@ class YoloxDetector:
         self.model = model_path if isinstance(model_path, OnnxModel) else OnnxModel(model_path, device)
         self.input_size = _checked_input_size(self.model, input_size)
         self.num_classes = _checked_num_classes(self.model, self.input_size)
-        self.classes = checked_classes(classes, self.num_classes, self.model.path)
-        self.conf_threshold = checked_fraction("YoloxDetector", "conf", conf)
-        self.nms_threshold = checked_fraction("YoloxDetector", "nms", nms)
+        self.classes, self.conf_threshold, self.nms_threshold = checked_selection(
+            "YoloxDetector", self.model, self.num_classes, classes, conf, nms
+        )
         self.grid, self.strides = yolox_grid(self.input_size)
 
     def __call__(self, frame_bgr: np.ndarray) -> Detections:
