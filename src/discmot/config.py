@@ -250,7 +250,8 @@ def check_field_ranges(config, ranges: Mapping[str, tuple[float, float | None]])
     so that a config built in Python is checked as one read from a recipe."""
     for key, (lowest, highest) in ranges.items():
         value = getattr(config, key)
-        if value < lowest or (highest is not None and value > highest):
+        # NaN fails every comparison, so it is tested for itself (a recipe's .nan read as a float)
+        if value != value or value < lowest or (highest is not None and value > highest):
             bounds = f"from {lowest} to {highest}" if highest is not None else f"at least {lowest}"
             raise FieldRangeError(key, f"{key}={value!r}: must be {bounds}")
 

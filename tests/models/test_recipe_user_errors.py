@@ -76,6 +76,7 @@ def test_an_override_names_the_set_flag_not_a_line(tmp_path):
         ("clips.num_groups=0", "clips.num_groups=0: must be at least 1"),
         ("clips.occlusion_prob=2", "clips.occlusion_prob=2: must be from 0 to 1"),
         ("step.train_frames=0", "step.train_frames=0: must be at least 1"),
+        ("clips.switch_prob=.nan", "clips.switch_prob=nan: must be from 0 to 1"),  # NaN passed every test
         ("augment.max_size=big", "augment.max_size: 'big'"),
         ("augment.hue=0.1", "augment.hue=0.1 \\(expected a list"),  # tuple(0.1): not iterable
         ("augment.crop_scales=400", "augment.crop_scales=400 \\(expected a list"),
@@ -171,6 +172,8 @@ def test_an_error_inside_a_list_entry_names_that_entrys_line():
         (lambda: ClipConfig(switch_prob=1.5), "switch_prob=1.5: must be from 0 to 1"),
         (lambda: StepConfig(checkpoint_frames=-1), "checkpoint_frames=-1: must be at least 0"),
         (lambda: JDETransformConfig(scale=2.0), "scale=2.0: must be from 0 to 1"),
+        (lambda: ClipConfig(occlusion_prob=float("nan")), "occlusion_prob=nan: must be from 0 to 1"),
+        (lambda: StepConfig(id_loss_weight=float("nan")), "id_loss_weight=nan: must be at least 0"),
     ],
 )
 def test_configs_built_in_python_are_checked_as_recipes_are(build, message):
