@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from discmot.config import check_field_ranges
-from discmot.data.frames import FrameReadError, read_depth, read_rgb, stored_size
+from discmot.data.frames import FrameReadError, read_depth, read_rgb
 from discmot.data.id_tables import IdTables, build_id_tables
 from discmot.data.sequences import SequenceIndex, SequenceRecord
 from discmot.data.transforms import AugmentConfig, ClipFrames, augment_clip, resize_for_eval
@@ -270,7 +270,6 @@ class ClipDataset:
         self.index = index
         self.config = config
         self.train = train
-        self._first_sizes: dict[str, tuple[int, int]] = {}  # sequence name -> (H, W) of its first frame
         if config.depth:
             _require_depth_files(index)
 
@@ -293,20 +292,19 @@ class ClipDataset:
         images, depths, boxes, ids = zip(*(cache[f] for f in clip.frames), strict=True)
         return ClipFrames(list(images), list(depths) if self.config.depth else None, list(boxes), list(ids))
 
-    def _check_frame_size(self, record: SequenceRecord, frame: int, size: tuple[int, int]) -> None:
-        """Requires frame ``frame`` of ``record`` to be the ``(H, W)`` of its first frame: the gt boxes
-        are pixels of one size (the first frame is checked against ``seqinfo.ini`` when the index is
-        built; reading every image header then would cost a pass over the dataset), and a clip's frames
-        are augmented as one size, so a resized frame would train on misplaced boxes without a word.
+    @staticmethod
+    def _check_frame_size(record: SequenceRecord, frame: int, size: tuple[int, int]) -> None:
+        """Requires frame ``frame`` of ``record`` to be the ``(H, W)`` of its first frame, as the index
+        found it (checked against ``seqinfo.ini`` when the index is built; reading every image header
+        then would cost a pass over the dataset): the gt boxes are pixels of one size, and a clip's
+        frames are augmented as one size, so a resized frame would train on misplaced boxes without a
+        word.
 
         Raises:
             FrameReadError: the frame has another size (the message names both files).
         """
-        if record.name not in self._first_sizes:  # one decode a sequence (per worker) unless frame 0 is read
-            width, height = stored_size(record.image_files[0]) if frame else (size[1], size[0])
-            self._first_sizes[record.name] = (height, width)
-        first = self._first_sizes[record.name]
-        if tuple(size) != first:
+        first = record.frame_size
+        if first is not None and tuple(size) != tuple(first):
             raise FrameReadError(
                 f"{record.image_files[frame]}: {size[1]}x{size[0]}, but the first frame of its sequence, "
                 f"{record.image_files[0]}, is {first[1]}x{first[0]}: a sequence's frames must be one size "

@@ -63,6 +63,8 @@ class SequenceRecord:
         offsets: ``(length + 1,)`` int64: frame k's rows are ``offsets[k]:offsets[k + 1]``.
         legal: ``(length,)`` bool: 1..300 boxes with unique ids.
         static: a still image that the sampler repeats to make a clip (CrowdHuman).
+        frame_size: ``(height, width)`` of the first frame, which every frame must have (its gt boxes
+            are pixels of it), as `load_sequence` found it; ``None``: not known (not checked).
     """
 
     name: str
@@ -72,6 +74,7 @@ class SequenceRecord:
     offsets: np.ndarray
     legal: np.ndarray
     static: bool = False
+    frame_size: tuple[int, int] | None = None
 
     @property
     def length(self) -> int:
@@ -89,9 +92,15 @@ class SequenceRecord:
 
 
 def records_from_rows(
-    name: str, image_files: Sequence[Path], frames: np.ndarray, values: np.ndarray, static: bool = False
+    name: str,
+    image_files: Sequence[Path],
+    frames: np.ndarray,
+    values: np.ndarray,
+    static: bool = False,
+    frame_size: tuple[int, int] | None = None,
 ) -> SequenceRecord:
-    """A record from annotation rows: ``frames`` 0-based ``(R,)``, ``values`` ``(R, 5)`` = id, x, y, w, h."""
+    """A record from annotation rows: ``frames`` 0-based ``(R,)``, ``values`` ``(R, 5)`` = id, x, y, w, h;
+    ``frame_size``: ``(height, width)`` of its frames when known."""
     length = len(image_files)
     order = np.argsort(frames, kind="stable")  # by frame; within a frame the file's order, as the original
     frames, values = frames[order], values[order]
@@ -103,7 +112,8 @@ def records_from_rows(
     repeated = (frames[by_id][1:] == frames[by_id][:-1]) & (ids[by_id][1:] == ids[by_id][:-1])
     duplicate[frames[by_id][1:][repeated]] = True
     legal = (counts >= 1) & (counts <= MAX_BOXES_PER_FRAME) & ~duplicate
-    return SequenceRecord(name, tuple(image_files), values[:, 1:5].copy(), ids, offsets, legal, static)
+    boxes = values[:, 1:5].copy()
+    return SequenceRecord(name, tuple(image_files), boxes, ids, offsets, legal, static, frame_size)
 
 
 class SequenceIndex:
@@ -279,11 +289,14 @@ def load_sequence(folder: Path, name: str) -> SequenceRecord:
     except MotFormatError as error:  # not an error: the legality rule leaves such frames out (spec 2.10)
         log.warning("%s; clips over frames with an id twice are not trained on", error)
     warn_rows_of_other_kinds(table)
-    if images:
+    frame_size = None
+    if images:  # the first image's size: seqinfo's (checked above) or its own
         width, height = (
             (seqinfo.width, seqinfo.height)
             if seqinfo is not None and seqinfo.width and seqinfo.height
             else stored_size(images[0])
         )
         warn_boxes_outside(table, width, height)
-    return records_from_rows(name, images, table.truncated(FRAME) - 1, table.values[:, ID : ID + 5])
+        frame_size = (height, width)
+    frames, values = table.truncated(FRAME) - 1, table.values[:, ID : ID + 5]
+    return records_from_rows(name, images, frames, values, frame_size=frame_size)
