@@ -27,7 +27,7 @@ from typing import Protocol
 import numpy as np
 
 from discmot.io.atomic import atomic_open, check_writable, errors_naming
-from discmot.io.mot import format_mot_rows
+from discmot.io.mot import sorted_mot_rows
 from discmot.io.video import (
     IMAGE_EXTENSIONS,
     FirstFrames,
@@ -440,8 +440,9 @@ class _Rows:
 
 class _ResultsStream:
     """MOT result rows written to an open file as tracking goes, a chunk of frames at a time, in the
-    order `discmot.io.mot.write_mot_results` writes them (frames ascending; within a frame by id, or in
-    the tracker's order for ``original_format``), so the file is byte for byte the one it would write.
+    order `discmot.io.mot.sorted_mot_rows` puts them (frames ascending; within a frame by id, or in the
+    tracker's order for ``original_format``), so the file is byte for byte the one
+    `discmot.io.mot.write_mot_results` would write.
 
     A 10-hour video holds about 20 million rows: kept until the end, they took about 90 bytes each, and
     formatting them all at once about ten times that again.
@@ -470,12 +471,13 @@ class _ResultsStream:
         have them written twice (a frame's rows twice is a file evaluation refuses)."""
         if not self._tracks:
             return
-        frames = np.concatenate(self._frames)
-        ids = np.asarray(np.concatenate([t.ids for t in self._tracks]), dtype=np.int64)
-        boxes = np.concatenate([t.boxes for t in self._tracks])
-        scores = np.concatenate([t.scores for t in self._tracks])
-        order = np.argsort(frames, kind="stable") if self.original_format else np.lexsort((ids, frames))
-        text = format_mot_rows(frames[order], ids[order], boxes[order], scores[order], self.original_format)
+        text = sorted_mot_rows(
+            np.concatenate(self._frames),
+            np.concatenate([t.ids for t in self._tracks]),
+            np.concatenate([t.boxes for t in self._tracks]),
+            np.concatenate([t.scores for t in self._tracks]),
+            self.original_format,
+        )
         self._frames, self._tracks, self._held = [], [], 0
         with errors_naming(self.path):  # a full disk: ``[Errno 28] No space left on device`` alone
             self.handle.write(text)

@@ -628,15 +628,26 @@ def write_mot_results(
     scores: np.ndarray | None = None,
     original_format: bool = False,
 ) -> None:
-    """Writes tracker results atomically (see `format_mot_rows`), sorted by frame then id; in the
+    """Writes tracker results atomically (`sorted_mot_rows`)."""
+    with atomic_open(path) as handle:
+        handle.write(sorted_mot_rows(frames, ids, boxes, scores, original_format))
+
+
+def sorted_mot_rows(
+    frames: np.ndarray,
+    ids: np.ndarray,
+    boxes: np.ndarray,
+    scores: np.ndarray | None = None,
+    original_format: bool = False,
+) -> str:
+    """The text of tracker results (see `format_mot_rows`), sorted by frame then id; in the
     ``original_format`` sorted by frame only, each frame's rows in the order given (the tracker's)."""
     frames = np.asarray(frames, dtype=np.int64)
     ids = np.asarray(ids, dtype=np.int64)
     order = np.argsort(frames, kind="stable") if original_format else np.lexsort((ids, frames))
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)[order]
     scores = None if scores is None else np.asarray(scores)[order]
-    with atomic_open(path) as handle:
-        handle.write(format_mot_rows(frames[order], ids[order], boxes, scores, original_format))
+    return format_mot_rows(frames[order], ids[order], boxes, scores, original_format)
 
 
 def rows_by_frame(values: np.ndarray) -> dict[int, np.ndarray]:
