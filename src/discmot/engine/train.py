@@ -255,7 +255,7 @@ class Trainer:
             size = f" ({len(self.dataset)} in the dataset)" if hasattr(self.dataset, "__len__") else ""
             raise ValueError(
                 f"epoch {epoch}: no samples for {'each of the' if d.distributed else 'the'} "
-                f"{d.world_size} process{'es' if d.distributed else ''}{size}; give more data or use "
+                f"{_processes(d.world_size)}{size}; give more data or use "
                 "fewer processes"
             )
         self._epoch_order = checkpointing.epoch_fingerprint(full)
