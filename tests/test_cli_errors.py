@@ -115,3 +115,50 @@ def test_a_broken_pipe_that_is_not_stdout_is_still_an_error(tmp_path, monkeypatc
     monkeypatch.setattr(eval_verb, "_run_eval", run)
     assert cli.main(_eval_argv(tmp_path)) == 2
     assert capsys.readouterr().err == "discmot: error: encoder: broken pipe\n"
+
+
+def test_one_of_several_torchrun_processes_names_its_rank_in_errors(tmp_path, capsys, monkeypatch):
+    """The processes of a torchrun run share one terminal: each error says which rank stopped."""
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+
+    status = cli.main(_eval_argv(tmp_path))
+
+    err = capsys.readouterr().err
+    assert status == 2 and err.startswith("[rank 1] discmot: error: ") and err.count("\n") == 1
+
+
+def test_a_peer_failure_names_the_rank_once(tmp_path, capsys, monkeypatch):
+    """The engine's peer-failure error starts "rank N: " itself (for library callers)."""
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    message = "rank 1: another process of this run stopped (see its message above); stopping too"
+    monkeypatch.setattr(eval_verb, "_run_eval", lambda args: (_ for _ in ()).throw(ConnectionError(message)))
+
+    cli.main(_eval_argv(tmp_path))
+
+    assert capsys.readouterr().err == (
+        "[rank 1] discmot: error: another process of this run stopped (see its message above); stopping too\n"
+    )
+
+
+@pytest.mark.parametrize("environment", [{"WORLD_SIZE": "1", "RANK": "0"}, {"RANK": "x", "WORLD_SIZE": "2"}])
+def test_one_process_or_no_usable_rank_keeps_the_plain_error(tmp_path, capsys, monkeypatch, environment):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+
+    cli.main(_eval_argv(tmp_path))
+
+    assert capsys.readouterr().err.startswith("discmot: error: ")
+
+
+def test_one_of_several_torchrun_processes_names_its_rank_in_log_lines(tmp_path):
+    """Logging is configured per process (not inside pytest's own handlers): a real ``discmot`` run."""
+    env = {**os.environ, "WORLD_SIZE": "2", "RANK": "1"}
+    command = [sys.executable, "-m", "discmot", "synth", "--preset", "mot", "--sequences", "1"]
+    command += ["--frames", "2", "--out", str(tmp_path / "synth")]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+    lines = result.stderr.splitlines()
+    assert result.returncode == 0 and lines, result.stderr
+    assert all(line.startswith("[rank 1] INFO discmot") for line in lines), result.stderr

@@ -62,7 +62,20 @@ def _version() -> str:
 
 def _configure_logging(verbose: bool, quiet: bool) -> None:
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format=f"{_process_label()}%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
+def _process_label() -> str:
+    """``"[rank N] "`` in one of several processes that torchrun started (its ``RANK`` and ``WORLD_SIZE``),
+    else ``""``. The processes of a run share one terminal: without it, a warning or an error of one
+    rank cannot be told from another's."""
+    try:
+        rank, world_size = int(os.environ["RANK"]), int(os.environ.get("WORLD_SIZE", "1"))
+    except (KeyError, ValueError):
+        return ""
+    return f"[rank {rank}] " if world_size > 1 else ""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -73,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     line ``discmot: error: ...`` with exit status 2, without a traceback (``-v`` shows it). A
     ``ValueError`` raised inside another package (numpy, torch, ...) rather than by one of discmot's
     checks may as well be a bug: a second line says where it came from and asks for the traceback.
+    In one of several processes started by torchrun, log lines and errors start with ``[rank N]``.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -99,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OSError) as error:
         return _input_error(error, args)
     except KeyboardInterrupt:
-        print("discmot: interrupted", file=sys.stderr)
+        print(f"{_process_label()}discmot: interrupted", file=sys.stderr)
         return 130
 
 
@@ -107,10 +121,14 @@ def _input_error(error: ValueError | OSError, args: argparse.Namespace) -> int:
     """Prints an input error as ``discmot: error: ...`` (see `main`) and returns exit status 2."""
     if args.verbose:
         raise error
-    print(f"discmot: error: {_one_line(error)}", file=sys.stderr)
+    label = _process_label()
+    message = _one_line(error)
+    if label and message.startswith(label[1:-2] + ": "):  # "rank 1: ..." of a peer failure: said once
+        message = message[len(label) - 1 :]
+    print(f"{label}discmot: error: {message}", file=sys.stderr)
     if isinstance(error, ValueError) and (origin := _raised_outside_discmot(error)):
         print(
-            f"discmot: (raised inside {origin}, not by a check of discmot's: if the input looks "
+            f"{label}discmot: (raised inside {origin}, not by a check of discmot's: if the input looks "
             "right, run again with -v and report the traceback)",
             file=sys.stderr,
         )
