@@ -182,7 +182,9 @@ def test_a_stopped_split_keeps_its_finished_sequences_and_says_so(tmp_path, capl
     assert (data / "seq1.txt").read_text().count("\n") == 20 * 20
     assert caplog.messages[-1] == (
         f"{split}: stopped in sequence seq2; the results of the 2 of 5 sequences before it are complete, "
-        f"in {data}; 1 of the other sequences' files there are from an earlier run"
+        f"in {data}; 1 of the other sequences' files there are from an earlier run; to go on, run the same "
+        "command with --skip-existing: it tracks only the sequences without results there and keeps the "
+        "earlier run's files (delete them first to track those again)"
     )
 
 

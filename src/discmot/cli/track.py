@@ -43,6 +43,7 @@ examples:
   discmot track MOT15/train/PETS09-S2L1 --det-file det_yolox_nano_osnet.npy --save-txt out/PETS09-S2L1.txt
   discmot track frames/ --detections dets.txt --frame-rate 25 --save-video out/frames.mp4
   discmot track MOT17/train --benchmark MOT17 --split-out outputs/mot17-train
+  discmot track MOT17/train --benchmark MOT17 --split-out outputs/mot17-train --skip-existing
   discmot eval --gt-folder MOT17 --split train --trackers-folder outputs/mot17-train
   discmot track clip.mp4 --model cstrack --weights cstrack.pt --save-txt out/clip.txt \\
       --save-video out/clip.mp4
@@ -254,6 +255,12 @@ def _add_output_options(group) -> None:
         "--split-out", metavar="DIR", help="output folder when SOURCE is a folder of sequences"
     )
     group.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="with --split-out: go on with a stopped split, tracking only the sequences without a results "
+        "file there yet (the others are kept as they are, whatever run wrote them)",
+    )
+    group.add_argument(
         "--tracker-name",
         metavar="NAME",
         help="tracker folder name under --split-out (default: the model name)",
@@ -296,6 +303,7 @@ def _run_track(args: argparse.Namespace) -> int:
         dtype=args.dtype,
         input_size=args.input_size,
         max_frames=args.max_frames,
+        skip_existing=args.skip_existing,
     )
     if "name" not in result:  # a split: {sequence: summary}
         for summary in result.values():

@@ -159,6 +159,7 @@ def track_split(
     frame_rate: float | None = None,
     progress: bool | None = None,
     needs_detections: bool = True,
+    skip_existing: bool = False,
 ) -> dict[str, dict]:
     """Tracks every sequence of a benchmark split folder (``<split>/<seq>/{seqinfo.ini,det/,img1/}``).
 
@@ -170,9 +171,13 @@ def track_split(
         layout: ``"trackeval"``: ``<out>/<tracker_name>/data/<seq>.txt``, ready for ``discmot eval
             --trackers-folder <out>``; ``"flat"``: ``<out>/<seq>.txt``.
         needs_detections: False for end-to-end trackers (FDTA), which only need the images.
+        skip_existing: go on with a stopped split: a sequence whose results file is already in the
+            results folder is kept as it is, not tracked again (whatever run wrote it); with every one
+            there nothing is tracked and ``tracker_factory`` is never called.
 
     Returns:
-        ``{sequence name: summary}`` (see `track_source`), in sorted order.
+        ``{sequence name: summary}`` (see `track_source`) of the sequences tracked by this call, in sorted
+        order: the ones kept by ``skip_existing`` are not in it (``{}`` when every one was kept).
     """
     if layout not in ("trackeval", "flat"):
         raise ValueError(f"layout must be 'trackeval' or 'flat', not {layout!r}")
@@ -184,13 +189,22 @@ def track_split(
     summaries = {}
     use_det_files = needs_detections and detect is None
     sources = [SequenceFrames(f) for f in find_sequences(split_folder, det_file if use_det_files else None)]
+    kept = 0
+    if skip_existing:
+        left = _without_results(sources, results)
+        kept, sources = len(sources) - len(left), left
+        if not sources:
+            return {}
     if not use_det_files:
         _check_first_frames(sources)  # before any result is written: no mix of new and old results
+    # the first tracker before the results folder is made: a checkpoint that fails to load (FDTA's and
+    # CSTrack's load with their first tracker, `discmot.engine.track_verb`) leaves no empty folder
+    first = tracker_factory(tracker_frame_rate(frame_rate, sources[0].fps))
     check_writable(results / f"{sources[0].folder.name}.txt")
     try:
-        for source in sources:
+        for k, source in enumerate(sources):
             folder = source.folder
-            tracker = tracker_factory(tracker_frame_rate(frame_rate, source.fps))
+            tracker = first if k == 0 else tracker_factory(tracker_frame_rate(frame_rate, source.fps))
             precomputed = folder / "det" / det_file if use_det_files else None
             summary = track_source(
                 source, tracker, detect, embed, precomputed, results / f"{folder.name}.txt", progress=progress
@@ -204,27 +218,71 @@ def track_split(
             )
             summaries[folder.name] = summary
     except BaseException:  # Ctrl-C, SIGTERM, a bad sequence: say what is on disk, then stop as before
-        _say_what_a_stopped_split_left(sources, len(summaries), results)
+        _say_what_a_stopped_split_left(sources, len(summaries), results, kept)
         raise
     return summaries
 
 
-def _say_what_a_stopped_split_left(sources: list[SequenceFrames], finished: int, results: Path) -> None:
-    """One log line when a split stops after some sequences finished: their results are complete and
-    kept (an hour of tracking is not thrown away), the sequence that was running left nothing, and files
-    of the later sequences from an earlier run are still there (a mix that `discmot eval` cannot tell)."""
-    if not finished:
+def _without_results(sources: list[SequenceFrames], results: Path) -> list[SequenceFrames]:
+    """The sequences of ``sources`` with no ``<results>/<sequence>.txt`` yet, for ``skip_existing``; says
+    how many were kept (INFO) and which (DEBUG). An existing file is complete: results are written
+    atomically, so a sequence stopped half-way left none."""
+    split, left = sources[0].folder.parent, []
+    for source in sources:
+        path = results / f"{source.folder.name}.txt"
+        if path.is_file():
+            log.debug("%s: kept %s (--skip-existing)", source.folder.name, path)
+        else:
+            left.append(source)
+    if not left:
+        log.info(
+            "%s: every sequence's results (%d) are already in %s (--skip-existing): nothing to track",
+            split,
+            len(sources),
+            results,
+        )
+    elif len(left) < len(sources):
+        log.info(
+            "%s: kept the results of %d of %d sequences already in %s (--skip-existing); tracking the "
+            "other %d",
+            split,
+            len(sources) - len(left),
+            len(sources),
+            results,
+            len(left),
+        )
+    return left
+
+
+def _say_what_a_stopped_split_left(
+    sources: list[SequenceFrames], finished: int, results: Path, kept: int = 0
+) -> None:
+    """One log line when a split stops with some sequences' results complete (``finished`` of
+    ``sources`` tracked by this run, ``kept`` more from before by ``skip_existing``): they are kept (an
+    hour of tracking is not thrown away), the sequence that was running left nothing, files of the later
+    sequences from an earlier run are still there (a mix that `discmot eval` cannot tell), and
+    ``--skip-existing`` goes on where it stopped."""
+    if (not finished and not kept) or finished == len(sources):  # nothing done, or stopped once all done
         return
+    total = len(sources) + kept
+    done = (
+        f"the results of the {finished} of {total} sequences before it are complete"
+        if not kept
+        else f"the results of {finished + kept} of {total} sequences are complete ({kept} kept from before)"
+    )
     stale = sum((results / f"{s.folder.name}.txt").is_file() for s in sources[finished:])
     earlier = f"; {stale} of the other sequences' files there are from an earlier run" if stale else ""
+    # --skip-existing would keep those earlier files too: say so, a change of settings must not mix in
+    keeps = " and keeps the earlier run's files (delete them first to track those again)" if stale else ""
     log.warning(
-        "%s: stopped in sequence %s; the results of the %d of %d sequences before it are complete, in %s%s",
+        "%s: stopped in sequence %s; %s, in %s%s; to go on, run the same command with --skip-existing: "
+        "it tracks only the sequences without results there%s",
         sources[0].folder.parent,
         sources[finished].folder.name,
-        finished,
-        len(sources),
+        done,
         results,
         earlier,
+        keeps,
     )
 
 

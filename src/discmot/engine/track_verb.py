@@ -76,6 +76,7 @@ class _Outputs:
     frame_rate: float | None
     progress: bool | None
     max_frames: int | None = None
+    skip_existing: bool = False
 
 
 def track(
@@ -111,6 +112,7 @@ def track(
     id_thresh: float | None = None,
     miss_tolerance: int | None = None,
     max_frames: int | None = None,
+    skip_existing: bool = False,
 ) -> dict:
     """Tracks a video, image folder, glob, webcam index, sequence folder or whole split (``discmot track``).
 
@@ -164,12 +166,16 @@ def track(
             also the rate of an image folder's output video.
         max_frames: track only frames ``1..max_frames`` of one source (a quick look at a long video); a
             folder of sequences is always tracked whole, as its scores need every frame.
+        skip_existing: a folder of sequences only: go on with a stopped run, tracking only the sequences
+            without a results file in ``split_out`` yet (the others are kept as they are); with every
+            one there nothing is tracked and no model is loaded.
 
     Returns:
         For one source, `discmot.engine.infer.track_source`'s summary: ``name``, ``frames`` (tracked),
         ``skipped`` (frame numbers not decodable), ``rows`` (results rows), ``ids`` (distinct track ids),
         ``seconds``, ``fps``, ``interrupted``, ``save_txt``, ``save_video``; for a folder of sequences,
-        ``{sequence name: that summary}``.
+        ``{sequence name: that summary}`` of the sequences tracked by this call (those kept by
+        ``skip_existing`` are left out: ``{}`` when every one was kept).
 
     Raises:
         TypeError: ``source`` or ``weights`` that is no path (frames or a model in memory: use a tracker's
@@ -190,7 +196,14 @@ def track(
     classes = _class_ids(classes)
     inputs = _DetectionInputs(detector, reid, conf, classes, device, detections, det_file)
     outputs = _Outputs(
-        save_txt, save_video, split_out, tracker_name or model, frame_rate, progress, max_frames
+        save_txt,
+        save_video,
+        split_out,
+        tracker_name or model,
+        frame_rate,
+        progress,
+        max_frames,
+        skip_existing,
     )
     if model not in ("jde", *END_TO_END):
         raise ValueError(f"unknown model {model!r}: choose jde, {', '.join(END_TO_END)}")
@@ -349,12 +362,17 @@ def _check_end_to_end_options(model: str, inputs: _DetectionInputs, association:
 
 
 def _check_one_source_outputs(source, outputs: _Outputs) -> None:
-    """``--split-out`` is for a folder of sequences; one source without any output is tracked (its
-    speed is printed) but said to write nothing."""
+    """``--split-out`` and ``--skip-existing`` are for a folder of sequences; one source without any
+    output is tracked (its speed is printed) but said to write nothing."""
     if outputs.split_out is not None:
         raise ValueError(
             f"{source}: one source, not a folder of sequence folders: --split-out writes one result per "
             "sequence of a split; write this one with --save-txt FILE"
+        )
+    if outputs.skip_existing:
+        raise ValueError(
+            f"{source}: one source, not a folder of sequence folders: --skip-existing skips the sequences "
+            "of a split whose results are already in --split-out; drop it"
         )
     for path in (outputs.save_txt, outputs.save_video):
         if path is not None:
@@ -389,12 +407,13 @@ def _track_end_to_end(
         summaries = track_split(
             source,
             outputs.split_out,
-            build(),
+            _built_when_first_used(build),
             layout="trackeval",
             tracker_name=outputs.tracker_name,
             frame_rate=outputs.frame_rate,
             progress=outputs.progress,
             needs_detections=False,
+            skip_existing=outputs.skip_existing,
         )
         _warn_if_nobody_tracked(source, list(summaries.values()))
         return summaries
@@ -407,6 +426,22 @@ def _track_end_to_end(
     )
     _warn_if_nobody_tracked(source, [summary])
     return summary
+
+
+def _built_when_first_used(
+    build: Callable[[], Callable[[float], EndToEndTracker]],
+) -> Callable[[float], EndToEndTracker]:
+    """``frame_rate -> tracker`` that calls ``build()`` (loads the model, seconds to a minute) when the
+    first tracker is asked for: after the split's cheap checks, and never when ``--skip-existing`` leaves
+    nothing to track."""
+    built: list[Callable[[float], EndToEndTracker]] = []
+
+    def factory(frame_rate: float) -> EndToEndTracker:
+        if not built:
+            built.append(build())
+        return built[0](frame_rate)
+
+    return factory
 
 
 def _warn_if_nobody_tracked(source, summaries: list[dict]) -> None:
@@ -494,6 +529,7 @@ def _track_split_of_detections(
         embed=embed,
         frame_rate=outputs.frame_rate,
         progress=outputs.progress,
+        skip_existing=outputs.skip_existing,
     )
 
 
