@@ -25,6 +25,7 @@ examples:
   discmot eval --gt-folder data/gt/mot_challenge --trackers-folder data/trackers/mot_challenge \\
       --benchmark MOT17 --split train
   discmot eval --gt-folder DanceTrack --trackers-folder outputs/val --benchmark DanceTrack --split val
+  discmot eval --gt-folder GT --trackers-folder TRACKERS --output-folder outputs/eval --plot
 
 Numbers are TrackEval's (trackeval 1.3.0 / git 12c8791) to the last bit; see docs/evaluation.md.
 """
@@ -90,6 +91,14 @@ def add_eval(verbs) -> None:
         "(default: each tracker's folder, as TrackEval)",
     )
     p.add_argument("--json", metavar="FILE", help="also write all results as JSON")
+    p.add_argument(
+        "--plot",
+        action="store_true",
+        help="also draw <tracker>/pedestrian_plot.png (HOTA, DetA, AssA, ... against alpha) beside each "
+        "summary and, for two or more trackers, comparison_deta_assa.png (DetA against AssA with HOTA "
+        "iso-lines) in the folder holding the tracker folders (or --output-folder); PNG only, needs HOTA "
+        "in --metrics",
+    )
     p.add_argument("--skip-split-folder", action="store_true", help="TrackEval's SKIP_SPLIT_FOL")
     p.add_argument(
         "--tracker-sub-folder", default="data", help="TrackEval's TRACKER_SUB_FOLDER (default: data)"
@@ -134,6 +143,7 @@ def _run_eval(args: argparse.Namespace) -> int:
         tracker_sub_folder=args.tracker_sub_folder,
         write_summaries=not args.no_summaries,
         progress=show_progress(args),
+        plot=args.plot,
     )
     for tracker, per_sequence in results.items():
         print(report.format_table(per_sequence, args.metrics, tracker, full=args.full))

@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from discmot.data.layouts import EvalPlan, LayoutError, SequenceFiles, resolve_eval_plan
-from discmot.eval import clear, count, hota, identity
+from discmot.eval import clear, count, hota, identity, plots
 from discmot.eval.fields import ALPHAS, COMBINED
 from discmot.eval.motchallenge import (
     BenchmarkPreset,
@@ -52,6 +52,7 @@ def evaluate(
     write_summaries: bool = True,
     progress: bool = False,
     sequences: str | Sequence[str] | None = None,
+    plot: bool = False,
 ) -> dict:
     """Scores every tracker on every sequence with TrackEval's numbers.
 
@@ -75,6 +76,9 @@ def evaluate(
         tracker_sub_folder: TrackEval's ``TRACKER_SUB_FOLDER``.
         write_summaries: write the per-tracker summary files.
         progress: show a progress bar over sequences.
+        plot: also draw ``pedestrian_plot.png`` (HOTA's curves against alpha) beside each tracker's
+            summary and, for two or more trackers, ``comparison_deta_assa.png`` in their common parent
+            folder (`discmot.eval.plots`); needs HOTA among ``metrics``.
 
     Returns:
         ``{tracker: {sequence or "COMBINED": {"HOTA": {...}, "CLEAR": {...}, "Identity": {...},
@@ -86,6 +90,8 @@ def evaluate(
     metric_names = _metric_names(metrics)
     try:
         preset = benchmark_preset(benchmark)
+        if plot:
+            plots.require_hota(metric_names)
     except ValueError as error:
         raise EvalInputError(str(error)) from None
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -112,6 +118,10 @@ def evaluate(
     results = {tracker: _with_combined(per_sequence[tracker], metric_names) for tracker in plan.tracker_files}
     _warn_unmatched(results)
     _write_outputs(plan, results, metric_names, json_path, write_summaries, output_folder is not None)
+    if plot:
+        plots.write_plots(
+            results, plan.output_folders, f"{benchmark}-{split}", asked_where=output_folder is not None
+        )
     return results
 
 

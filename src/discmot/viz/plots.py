@@ -1,4 +1,4 @@
-"""Small charts drawn with OpenCV and numpy only: histograms, line plots, heatmaps, scatter plots.
+"""Small charts drawn with OpenCV and numpy only: histograms, line plots, heatmaps, scatter plots, points.
 
 matplotlib is not a dependency of discmot, so the embedding report's figures are drawn here directly:
 white background, black axes with ticks and labels, a title (and an optional subtitle line), and a legend
@@ -8,6 +8,7 @@ bytes. OpenCV is imported inside the functions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -241,9 +242,13 @@ def line_plot(
     ylim: tuple[float, float] = (0.0, 1.0),
     size: tuple[int, int] = (340, 640),
     subtitle: str = "",
+    colors: Sequence[tuple[int, int, int]] | None = None,
+    first_on_top: bool = False,
 ) -> np.ndarray:
     """Lines ``name -> (x [n], y [n])`` with dots (NaN values leave gaps), legend right of the plot area
-    (inside it, it would hide lines near its corner: rates near 1 sit at the top left)."""
+    (inside it, it would hide lines near its corner: rates near 1 sit at the top left). ``colors``: one
+    BGR colour per series (default: `SERIES_COLORS` in turn, which repeat after five series);
+    ``first_on_top``: draw the series last to first, so that the first covers any it meets."""
     import cv2
 
     xs = [float(v) for x, _ in series.values() for v in x]
@@ -253,8 +258,10 @@ def line_plot(
     legend_space = _legend_width(series) + 12
     axes = _plot_axes(image, xlim, ylim, legend_space, SUBTITLE_SPACE if subtitle else 0)
     _draw_axes(image, axes, _nice_ticks(*xlim, 8), _nice_ticks(*ylim), xlabel, ylabel)
-    for k, (x, y) in enumerate(series.values()):
-        color = SERIES_COLORS[k % len(SERIES_COLORS)]
+    palette = list(colors) if colors is not None else SERIES_COLORS
+    order = list(enumerate(series.values()))
+    for k, (x, y) in reversed(order) if first_on_top else order:
+        color = palette[k % len(palette)]
         points = [(axes.x(a), axes.y(b)) if np.isfinite(b) else None for a, b in zip(x, y, strict=True)]
         for a, b in zip(points, points[1:], strict=False):
             if a is not None and b is not None:
@@ -262,7 +269,7 @@ def line_plot(
         for p in points:
             if p is not None:
                 cv2.circle(image, p, 3, color, -1, cv2.LINE_AA)
-    entries = [(name, SERIES_COLORS[k % len(SERIES_COLORS)]) for k, name in enumerate(series)]
+    entries = [(name, palette[k % len(palette)]) for k, name in enumerate(series)]
     _legend(image, entries, (axes.left + axes.width + 12, axes.top))
     return image
 
@@ -404,6 +411,78 @@ def scatter(
         _text(
             image,
             f"+{len(unique) - max_legend} ids",
+            (axes.left + axes.width + 12, axes.top + 18 * max_legend + 12),
+        )
+    return image
+
+
+def _curve(image: np.ndarray, axes: Axes, label: str, x: np.ndarray, y: np.ndarray) -> None:
+    """A thin grey polyline in data coordinates, only where it lies inside ``axes``' limits, with
+    ``label`` in grey where it comes closest to the plot area's rising diagonal (so the labels of a
+    family of curves, such as iso-lines, stand apart along it rather than bunch at an edge)."""
+    import cv2
+
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    tolerance = 1e-9 * max(abs(axes.xlim[1]), abs(axes.ylim[1]), 1.0)
+    inside = (
+        (x >= axes.xlim[0] - tolerance)
+        & (x <= axes.xlim[1] + tolerance)
+        & (y >= axes.ylim[0] - tolerance)
+        & (y <= axes.ylim[1] + tolerance)
+    )
+    pixels = [(axes.x(a), axes.y(b)) for a, b in zip(x, y, strict=True)]
+    for k in range(len(pixels) - 1):
+        if inside[k] and inside[k + 1]:
+            cv2.line(image, pixels[k], pixels[k + 1], GREY, 1, cv2.LINE_AA)
+    if inside.any():
+        across = np.abs(
+            (x - axes.xlim[0]) * axes.width / _span(axes.xlim)
+            - (y - axes.ylim[0]) * axes.height / _span(axes.ylim)
+        )
+        px, py = pixels[int(np.argmin(np.where(inside, across, np.inf)))]
+        _text(image, label, (px + 4, py - 4), 0.38, GREY)
+
+
+def _span(limits: tuple[float, float]) -> float:
+    return (limits[1] - limits[0]) or 1.0
+
+
+def point_chart(
+    points: dict[str, tuple[float, float]],
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    xlim: tuple[float, float],
+    ylim: tuple[float, float],
+    curves: Sequence[tuple[str, np.ndarray, np.ndarray]] = (),
+    size: tuple[int, int] = (560, 720),
+    subtitle: str = "",
+    max_legend: int = 20,
+) -> np.ndarray:
+    """Named points ``name -> (x, y)``, numbered 1, 2, ... in their order, each a dot in its own colour
+    (`ID_PALETTE` in turn) with its number beside it; the legend, right of the plot area, gives number
+    and name. ``curves`` ``(label, x [n], y [n])`` are drawn first as thin grey labelled lines (iso-lines
+    of a score, say), clipped to the limits ``xlim`` and ``ylim``."""
+    import cv2
+
+    image = _figure(size, title, subtitle)
+    labels = [f"{k + 1} {name}" for k, name in enumerate(points)][:max_legend]
+    axes = _plot_axes(image, xlim, ylim, _legend_width(labels) + 12, SUBTITLE_SPACE if subtitle else 0)
+    # "+ 0.0" turns a tick at -0.0 (limits a little below 0) into 0, printed "0", not "-0"
+    _draw_axes(image, axes, _nice_ticks(*xlim, 8) + 0.0, _nice_ticks(*ylim, 8) + 0.0, xlabel, ylabel)
+    for label, x, y in curves:
+        _curve(image, axes, label, x, y)
+    colours = [ID_PALETTE[k % len(ID_PALETTE)] for k in range(len(points))]
+    for k, (px, py) in enumerate(points.values()):
+        x = int(np.clip(axes.x(px), axes.left, axes.left + axes.width))
+        y = int(np.clip(axes.y(py), axes.top, axes.top + axes.height))
+        cv2.circle(image, (x, y), 6, colours[k], -1, cv2.LINE_AA)
+        _text(image, str(k + 1), (x + 8, y - 6), thickness=1)
+    _legend(image, list(zip(labels, colours, strict=False)), (axes.left + axes.width + 12, axes.top))
+    if len(points) > max_legend:
+        _text(
+            image,
+            f"+{len(points) - max_legend} more",
             (axes.left + axes.width + 12, axes.top + 18 * max_legend + 12),
         )
     return image
