@@ -112,7 +112,7 @@ def track_source(
         results = stack.enter_context(_results_file(save_txt, end_to_end)) if save_txt else None
         rows = _Rows(frames.location, results)
         writer = stack.enter_context(VideoWriter(save_video, frames.fps, frames.size)) if save_video else None
-        bar = stack.enter_context(_progress_bar(frames, progress))
+        bar = stack.enter_context(frames_progress_bar(frames, progress))
         trails = TrailHistory(trail_length)
         first_frame = None  # (number, size) of the first frame
         try:
@@ -561,7 +561,7 @@ def _results_file(path: str | Path, original_format: bool) -> Iterator[_ResultsS
         yield _ResultsStream(handle, path, original_format)  # the caller ends it with finish()
 
 
-def _progress_bar(frames: FrameSource, enabled: bool | None):
+def frames_progress_bar(frames: FrameSource, enabled: bool | None):
     """A tqdm bar on a terminal; otherwise (a log file, a batch job) a log line now and then."""
     from tqdm import tqdm
 

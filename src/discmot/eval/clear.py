@@ -28,7 +28,7 @@ def evaluate(seq: SequenceData) -> dict:
     if seq.num_gt_dets == 0:
         res.update(CLR_FP=seq.num_tracker_dets, MLR=1.0)
         return res
-    matched = _match_frames(seq)
+    matched = match_pairs(seq)
     gt = seq.gt_ids[seq.pair_gt[matched]]
     tracker = seq.tracker_ids[seq.pair_tracker[matched]]
     frames = seq.pair_frame[matched]
@@ -47,6 +47,36 @@ def combine(results: list[dict]) -> dict:
     """CLEAR over several sequences: counts summed, ratios recomputed."""
     res = {field: sum(r[field] for r in results) for field in _SUMMED_FIELDS}
     return final_fields(res)
+
+
+def match_pairs(seq: SequenceData) -> np.ndarray:
+    """``(M,)`` int64 indices of the pairs CLEAR matches (into ``seq.pair_*`` and ``seq.similarity``),
+    sorted by frame then gt row: every gt and tracker box of ``seq`` in none of them is a miss (CLR_FN)
+    or a false positive (CLR_FP). The one matching of `evaluate` and of ``discmot show``
+    (`discmot.viz.errors`); empty when either side has no box."""
+    if seq.num_tracker_dets == 0 or seq.num_gt_dets == 0:
+        return np.zeros(0, np.int64)
+    return _match_frames(seq)
+
+
+def previous_partners(gt: np.ndarray, tracker: np.ndarray) -> np.ndarray:
+    """The tracker id each gt id was matched to at its previous match (spec ``eval.md`` §5.2).
+
+    Args:
+        gt, tracker: ``(M,)`` gt and tracker ids (relabelled, >= 0) of the matches in time order (as
+            `match_pairs` orders them).
+
+    Returns:
+        ``(M,)`` int64: for each match, the tracker id of the same gt id's previous match (any earlier
+        frame), -1 at its first match. A match whose previous partner is not -1 and differs from its
+        own tracker id is an ID switch (IDSW).
+    """
+    order = np.argsort(gt, kind="stable")
+    sorted_gt, sorted_tracker = gt[order], tracker[order]
+    same_gt = sorted_gt[1:] == sorted_gt[:-1]
+    previous = np.full(gt.size, -1, dtype=np.int64)
+    previous[order[1:][same_gt]] = sorted_tracker[:-1][same_gt]
+    return previous
 
 
 def _match_frames(seq: SequenceData) -> np.ndarray:
@@ -106,13 +136,14 @@ def _switches_and_fragments(seq, gt: np.ndarray, tracker: np.ndarray, frames: np
     frame). A new tracked segment starts when a gt id is matched but was not matched in the previous
     processed frame (a frame with both gt and tracker boxes); Frag counts segments beyond the first.
     """
+    previous = previous_partners(gt, tracker)
+    switches = int(np.count_nonzero((previous >= 0) & (previous != tracker)))
     order = np.argsort(gt, kind="stable")
-    gt, tracker, frames = gt[order], tracker[order], frames[order]
+    gt, frames = gt[order], frames[order]
     processed_index = np.cumsum(_processed_frames(seq)) - 1
     step = processed_index[frames]
     same_gt = np.zeros(gt.size, dtype=bool)
     same_gt[1:] = gt[1:] == gt[:-1]
-    switches = int(np.count_nonzero(same_gt[1:] & (tracker[1:] != tracker[:-1])))
     continues = np.zeros(gt.size, dtype=bool)
     continues[1:] = same_gt[1:] & (step[1:] == step[:-1] + 1)
     segments = np.bincount(gt[~continues], minlength=seq.num_gt_ids)

@@ -192,6 +192,9 @@ class SequenceData:
         pair_frame, pair_gt, pair_tracker: ``(P,)`` frame, gt detection and tracker detection of
             every overlapping pair (detections index ``gt_ids`` / ``tracker_ids``).
         similarity: ``(P,)`` IoU of every overlapping pair.
+        gt_rows, tracker_rows: ``(num_gt_dets,)``, ``(num_tracker_dets,)`` the frame-grouped rows of the
+            files that preprocessing kept (detection ``i`` is row ``gt_rows[i]``): what ``discmot show``
+            draws each detection's status on.
     """
 
     num_timesteps: int
@@ -206,6 +209,8 @@ class SequenceData:
     pair_gt: np.ndarray
     pair_tracker: np.ndarray
     similarity: np.ndarray
+    gt_rows: np.ndarray
+    tracker_rows: np.ndarray
 
     @property
     def num_gt_dets(self) -> int:
@@ -383,6 +388,8 @@ def preprocess(
         pair_gt=kept_pairs.gt_row,
         pair_tracker=kept_pairs.tracker_row,
         similarity=kept_pairs.iou,
+        gt_rows=gt_rows,
+        tracker_rows=tracker_rows,
     )
 
 

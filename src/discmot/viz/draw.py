@@ -281,3 +281,110 @@ def side_by_side(panels: list[np.ndarray], gap: int = 4) -> np.ndarray:
     spacer = np.zeros((height, gap, 3), np.uint8)
     parts = [part for panel in panels for part in (panel, spacer)][:-1]
     return np.concatenate(parts, axis=1)
+
+
+def draw_dashed_rectangle(
+    frame: np.ndarray, corners: Rectangle, color, thickness: int = 1, dash: int | None = None
+) -> np.ndarray:
+    """Draws the outline of ``corners`` ``(x1, y1, x2, y2)`` as dashes of ``dash`` pixels (default: 4 line
+    widths) with gaps as long, each side starting on a dash so that the corners show. Returns ``frame``."""
+    import cv2
+
+    dash = dash or max(4, 4 * thickness)
+    x1, y1, x2, y2 = corners
+    for start, end in (
+        ((x1, y1), (x2, y1)),
+        ((x1, y2), (x2, y2)),
+        ((x1, y1), (x1, y2)),
+        ((x2, y1), (x2, y2)),
+    ):
+        length = max(abs(end[0] - start[0]), abs(end[1] - start[1]))
+        for offset in range(0, length + 1, 2 * dash):
+            stop = min(offset + dash, length)
+            a = _along(start, end, offset, length)
+            b = _along(start, end, stop, length)
+            cv2.line(frame, a, b, color, thickness)
+    return frame
+
+
+def _along(start: tuple[int, int], end: tuple[int, int], offset: int, length: int) -> tuple[int, int]:
+    """The point ``offset`` pixels from ``start`` towards ``end`` (an axis-aligned side ``length`` long)."""
+    if length == 0:
+        return start
+    return (
+        start[0] + (end[0] - start[0]) * offset // length,
+        start[1] + (end[1] - start[1]) * offset // length,
+    )
+
+
+def box_corners(box) -> Rectangle:
+    """A ``x, y, w, h`` box's rounded pixel corners ``(x1, y1, x2, y2)``, as `draw_tracks` draws it."""
+    return _corners(box)
+
+
+def line_width(frame: np.ndarray) -> int:
+    """The box line width `draw_tracks` uses on ``frame`` (grows with the frame's size)."""
+    return _line_width(frame)
+
+
+#: A legend entry: ``(text, BGR colour, style)``, style ``"solid"``, ``"dashed"`` or ``"thin"``.
+LegendEntry = tuple[str, tuple[int, int, int], str]
+
+
+def with_legend(frame: np.ndarray, entries: Sequence[LegendEntry], caption: str = "") -> np.ndarray:
+    """A new frame: ``frame`` above a dark bar carrying ``caption`` then a key of ``entries`` (per entry a
+    short sample line in its colour and style, then its text), in as many rows as the width needs. Below
+    the frame, not on it: nothing of the scene is hidden, and boxes keep the sequence's pixel coordinates.
+    """
+    rows, row_height, sample = _legend_rows(frame, entries, caption)
+    bar = np.full((row_height * len(rows) + 4, frame.shape[1], 3), 32, np.uint8)
+    for index, items in enumerate(rows):
+        middle = index * row_height + row_height // 2 + 2
+        for x, text, color, style in items:
+            if style is not None:
+                _legend_sample(bar, (x, middle), sample, color, style)
+                x += sample + 5
+            _put_text(bar, frame, text, (x, middle + row_height // 4))
+    return np.concatenate([frame, bar])
+
+
+def _legend_rows(frame: np.ndarray, entries: Sequence[LegendEntry], caption: str):
+    """The bar's rows of ``(x, text, colour, style)`` items (the caption first, without a sample), the
+    height of a row and the length of a sample line."""
+    import cv2
+
+    scale, stroke = _font(frame)
+    items = ([(caption, None, None)] if caption else []) + list(entries)
+    sizes = [cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, stroke) for text, _, _ in items]
+    row_height = max(h + b for (_, h), b in sizes) + 6
+    sample = row_height
+    rows: list[list] = [[]]
+    x = 6
+    for (text, color, style), ((width, _), _) in zip(items, sizes, strict=True):
+        needed = width + (sample + 5 if style is not None else 0)
+        if rows[-1] and x + needed > frame.shape[1] - 6:
+            rows.append([])
+            x = 6
+        rows[-1].append((x, text, color, style))
+        x += needed + 3 * row_height // 2
+    return rows, row_height, sample
+
+
+def _legend_sample(bar: np.ndarray, start: tuple[int, int], length: int, color, style: str) -> None:
+    import cv2
+
+    x, y = start
+    if style == "dashed":
+        dash = max(3, length // 5)
+        for offset in range(0, length, 2 * dash):
+            cv2.line(bar, (x + offset, y), (x + min(offset + dash, length), y), color, 2)
+    else:
+        cv2.line(bar, (x, y), (x + length, y), color, 1 if style == "thin" else 2)
+
+
+def _put_text(image: np.ndarray, like: np.ndarray, text: str, origin: tuple[int, int]) -> None:
+    """Light grey text at ``origin`` in the label font of frame ``like``."""
+    import cv2
+
+    scale, stroke = _font(like)
+    cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (235, 235, 235), stroke, cv2.LINE_AA)

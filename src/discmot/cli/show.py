@@ -1,0 +1,91 @@
+"""`discmot show`: a results file drawn over its sequence, with CLEAR's errors marked frame by frame."""
+
+from __future__ import annotations
+
+import argparse
+
+from discmot.cli.arguments import show_progress
+
+SHOW_EPILOG = """\
+markers (with ground truth: --gt, or SEQUENCE/gt/gt.txt):
+  box in its id's colour       matched to a gt box (IoU >= 0.5, CLEAR's matching, as discmot eval)
+  red dashed box, "FP 7"       false positive: result box matched to no gt box
+  thin white box, "FN 12"      miss: gt box (id 12) matched to no result box
+  yellow ring, "IDSW 4->5"     ID switch: the gt box was matched to id 4 at its previous match, now to 5
+  grey dashed box              removed by the benchmark's preprocessing (it covers a distractor such as a
+                               static person), not scored
+  caption: the frame number and the FP, FN and IDSW counted so far in the frames drawn; the last log
+  line gives the sequence's totals, which are discmot eval's CLR_FP, CLR_FN and IDSW.
+Without ground truth the results are drawn as discmot track --save-video draws them.
+
+examples:
+  discmot show MOT17/train/MOT17-05-FRCNN --results outputs/mot17/discmot/data/MOT17-05-FRCNN.txt \\
+      --out outputs/MOT17-05-errors.mp4
+  discmot show MOT17/train/MOT17-05-FRCNN --results res.txt --frames 120-180 --out idsw.mp4
+  discmot show MOT17/train/MOT17-05-FRCNN --results res.txt --frames 150 --out frame150.png
+  discmot show DanceTrack/val/dancetrack0004 --results val/dancetrack0004.txt --benchmark DanceTrack \\
+      --out dance.mp4
+"""
+
+
+def add_show(verbs) -> None:
+    p = verbs.add_parser(
+        "show",
+        help="draw a results file over its sequence, marking false positives, misses and ID switches",
+        description="Draw a MOTChallenge results file over the frames of its sequence into an H.264 video "
+        "(or one frame into an image). With ground truth every box is marked by what discmot eval's CLEAR "
+        "matching made of it: matches, false positives, misses and ID switches.",
+        epilog=SHOW_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("sequence", metavar="SEQUENCE", help="MOTChallenge sequence folder (seqinfo.ini + img1/)")
+    p.add_argument("--results", required=True, metavar="FILE", help="results file: frame,id,x,y,w,h,...")
+    p.add_argument("--gt", metavar="FILE", help="ground truth (default: SEQUENCE/gt/gt.txt when it exists)")
+    p.add_argument(
+        "--benchmark",
+        default="MOT17",
+        help="preprocessing rules, as discmot eval's: MOT15, MOT16, MOT17, MOT20, DanceTrack, SportsMOT "
+        "or BFT (default: MOT17)",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="video (.mp4 .m4v .mov .mkv .avi) or, with --frames N, an image (.png .jpg)",
+    )
+    p.add_argument(
+        "--frames",
+        type=frame_range,
+        metavar="A-B",
+        help="draw frames A to B only (1-based, inclusive), or one frame N (default: all)",
+    )
+    p.set_defaults(run=_run_show)
+
+
+def frame_range(text: str) -> tuple[int, int]:
+    """``A-B`` -> ``(A, B)``; ``N`` -> ``(N, N)``: 1-based frame numbers, ``A <= B``."""
+    first, dash, last = text.partition("-")
+    try:
+        numbers = int(first), int(last if dash else first)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected FIRST-LAST such as 100-200, or one frame N, got {text!r}"
+        ) from None
+    if numbers[0] < 1 or numbers[1] < numbers[0]:
+        raise argparse.ArgumentTypeError(f"frames {text}: give FIRST-LAST with 1 <= FIRST <= LAST")
+    return numbers
+
+
+def _run_show(args: argparse.Namespace) -> int:
+    from discmot.viz.show import show_sequence
+
+    show_sequence(
+        args.sequence,
+        args.results,
+        args.out,
+        gt=args.gt,
+        benchmark=args.benchmark,
+        frames=args.frames,
+        progress=show_progress(args),
+    )
+    return 0

@@ -1,0 +1,312 @@
+"""``discmot show``: a results file drawn over its MOTChallenge sequence, with CLEAR's errors marked.
+
+Without ground truth the results are drawn as ``discmot track`` draws its video (`draw_tracks`: a colour
+per id, labels, trails). With it, every box is drawn by what `discmot eval`'s CLEAR made of it
+(`discmot.viz.errors`): matched boxes in their id's colour, false positives red and dashed (``FP 7``),
+missed gt boxes as a thin white outline (``FN 12``, the gt id), an ID switch ringed in yellow with
+``IDSW a->b`` on the frame where it happens, and boxes the benchmark's preprocessing removed grey and
+dashed. Each frame's caption gives its number and the counts so far; the run ends with one log line of the
+sequence's totals, which are `discmot eval`'s ``CLR_FP``, ``CLR_FN`` and ``IDSW``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+from discmot.io.atomic import atomic_write_bytes, check_writable
+from discmot.io.mot import ID
+from discmot.io.video import SequenceFrames, VideoWriter, read_image
+from discmot.structures import Tracks
+from discmot.viz import errors as clear_errors
+from discmot.viz.draw import (
+    TrailHistory,
+    box_corners,
+    caption_avoid,
+    draw_caption,
+    draw_dashed_rectangle,
+    draw_label,
+    draw_tracks,
+    line_width,
+    with_legend,
+)
+
+log = logging.getLogger(__name__)
+
+FALSE_POSITIVE_COLOR = (0, 0, 255)  # BGR red
+MISS_COLOR = (255, 255, 255)
+SWITCH_COLOR = (0, 255, 255)  # yellow
+IGNORED_COLOR = (150, 150, 150)
+LEGEND = (
+    ("matched (id colour)", (0, 255, 0), "solid"),
+    ("FP: false positive", FALSE_POSITIVE_COLOR, "dashed"),
+    ("FN: missed gt box", MISS_COLOR, "thin"),
+    ("IDSW a->b: id switch", SWITCH_COLOR, "solid"),
+    ("ignored (distractor)", IGNORED_COLOR, "dashed"),
+)
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def show_sequence(
+    sequence: str | Path,
+    results: str | Path,
+    out: str | Path,
+    gt: str | Path | None = None,
+    benchmark: str = "MOT17",
+    frames: tuple[int, int] | None = None,
+    progress: bool | None = None,
+    trail_length: int = 30,
+) -> dict:
+    """Draws ``results`` over the frames of ``sequence`` into a video (or, for one frame, an image).
+
+    Args:
+        sequence: a MOTChallenge sequence folder (``seqinfo.ini`` and its images).
+        results: a MOTChallenge results file (``frame,id,x,y,w,h,score,...``, 1-based frames).
+        out: an ``.mp4`` (``.m4v .mov .mkv .avi``) video, or a ``.png``/``.jpg`` image of one frame; written
+            atomically.
+        gt: ground truth; default ``<sequence>/gt/gt.txt`` when it exists. Without any, the results are
+            drawn as ``discmot track`` draws them, and no errors are counted.
+        benchmark: the preprocessing rules, as ``discmot eval --benchmark`` (MOT17's by default).
+        frames: ``(first, last)``, 1-based and inclusive (default: the whole sequence); the matching
+            always covers the whole sequence, so an ID switch is one whatever part is drawn.
+        progress: a progress bar on stderr (``None``: when stderr is a terminal).
+        trail_length: frames of trail drawn behind each track.
+
+    Returns:
+        ``out``, ``frames`` (written), ``gt`` (the file scored against, or None), ``totals`` (the whole
+        sequence's ``{"FP", "FN", "IDSW"}``, None without gt) and ``shown`` (the same over the frames drawn).
+
+    Raises:
+        ValueError: a missing or unreadable sequence, results or gt file (a bad row names file and
+            line), frames beyond the sequence, an output that is no video or image, or would overwrite an
+            input.
+    """
+    source = SequenceFrames(sequence)
+    if not source.has_images:
+        raise ValueError(f"{source.folder}: has no images to draw on (its image folder is missing or empty)")
+    first, last = check_frames(frames, source.num_frames, source.folder)
+    gt_file = _ground_truth(source.folder, gt)
+    out = _check_output(Path(out), first, last, [results, gt_file, *source.images.values()])
+    boxes = _load(gt_file, results, source.num_frames, benchmark)
+    shown = dict.fromkeys(("FP", "FN", "IDSW"), 0)
+    images = _rendered(source, first, last, boxes, shown, trail_length)
+    count = _write(images, out, source, last - first + 1, progress)
+    summary = {"out": str(out), "frames": count, "gt": None if gt_file is None else str(gt_file)}
+    summary["totals"] = boxes.totals() if gt_file is not None else None
+    summary["shown"] = shown if gt_file is not None else None
+    _log_summary(source, summary, benchmark, first, last)
+    return summary
+
+
+def check_frames(frames: tuple[int, int] | None, length: int, where) -> tuple[int, int]:
+    """``(first, last)`` of ``frames`` in a sequence of ``length`` frames (the whole of it for None)."""
+    if frames is None:
+        return 1, length
+    first, last = frames
+    if first < 1 or last < first:
+        raise ValueError(f"frames {first}-{last}: give FIRST-LAST with 1 <= FIRST <= LAST")
+    if last > length:
+        asked = f"frame {first}" if first == last else f"frames {first}-{last}"
+        raise ValueError(f"{asked}: {where} has {length} frames (seqLength of its seqinfo.ini)")
+    return first, last
+
+
+def _ground_truth(folder: Path, gt: str | Path | None) -> Path | None:
+    if gt is not None:
+        return Path(gt)
+    default = folder / "gt" / "gt.txt"
+    return default if default.is_file() else None
+
+
+def _check_output(out: Path, first: int, last: int, inputs) -> Path:
+    """``out`` must be a video or image name, an image needs one frame, and it may not replace an input."""
+    suffix = out.suffix.lower()
+    if suffix not in VIDEO_SUFFIXES + IMAGE_SUFFIXES:
+        raise ValueError(
+            f"{out}: --out needs a video ({', '.join(VIDEO_SUFFIXES)}) or an image "
+            f"({', '.join(IMAGE_SUFFIXES)})"
+        )
+    if suffix in IMAGE_SUFFIXES and first != last:
+        raise ValueError(f"{out}: an image shows one frame: give --frames N (or write a video)")
+    if out.is_dir():
+        raise ValueError(f"{out}: --out names a folder; give a file name")
+    target = out.resolve()
+    for path in inputs:  # the results, the gt, the sequence's images
+        if path is not None and target.name == Path(path).name and target == Path(path).resolve():
+            raise ValueError(f"{out}: --out would overwrite an input file ({path}); write elsewhere")
+    check_writable(out)
+    return out
+
+
+class _ResultsOnly:
+    """The results file's boxes per frame, for drawing without ground truth."""
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    def frame(self, number: int) -> Tracks:
+        rows = slice(self.rows.offsets[number - 1], self.rows.offsets[number])
+        ids = self.rows.truncated(ID)[rows]
+        return Tracks(ids, self.rows.boxes()[rows], np.ones(ids.size))
+
+
+def _load(gt_file: Path | None, results, num_frames: int, benchmark: str):
+    from discmot.eval.motchallenge import load_tracker_result
+
+    if gt_file is None:
+        return _ResultsOnly(load_tracker_result(results, num_frames))
+    return clear_errors.classify_files(gt_file, results, num_frames, benchmark)
+
+
+def _rendered(source: SequenceFrames, first: int, last: int, boxes, shown: dict, trail_length: int):
+    """The annotated frames ``first..last`` (a generator); ``shown`` accumulates the counts drawn."""
+    trails = TrailHistory(trail_length)
+    for number in range(first, last + 1):
+        image = _image(source, number)
+        if isinstance(boxes, _ResultsOnly):
+            tracks = boxes.frame(number)
+            trails.update(tracks)
+            caption = f"frame {number}"
+            yield draw_caption(
+                draw_tracks(image, tracks, trails, avoid=caption_avoid(image, caption)), caption
+            )
+            continue
+        frame_errors = boxes.frame(number)
+        for key, value in frame_errors.counts().items():
+            shown[key] += value
+        caption = f"frame {number}  FP {shown['FP']}  FN {shown['FN']}  IDSW {shown['IDSW']}"
+        yield draw_errors(image, frame_errors, trails, caption)
+
+
+def _image(source: SequenceFrames, number: int) -> np.ndarray:
+    """Frame ``number``'s image; a grey one of the sequence's size (with a warning) when it cannot be read,
+    so that the video keeps its timing and the boxes are still shown."""
+    path = source.frame_path(number)
+    image, reason = (None, "has no image file") if path is None else read_image(path)
+    if image is None:
+        log.warning("%s: frame %d %s; drawn on grey", path or source.folder, number, reason)
+        width, height = source.size
+        image = np.full((height, width, 3), 96, np.uint8)
+    return image
+
+
+def draw_errors(
+    frame: np.ndarray, boxes: clear_errors.FrameErrors, trails: TrailHistory, caption: str
+) -> np.ndarray:
+    """Draws one frame's classified boxes (see the module's docstring) and returns a new frame: it, above a
+    bar with the caption and the legend (`with_legend`). ``trails`` is updated with the frame's scored
+    tracker boxes; ``frame`` is drawn on in place. Misses first, then removed and false-positive boxes,
+    then the matches on top, so that a match over a miss stays visible."""
+    status = boxes.tracker_status
+    placed = _draw_misses(frame, boxes)
+    for box in boxes.tracker_boxes[status == clear_errors.IGNORED]:
+        draw_dashed_rectangle(frame, box_corners(box), IGNORED_COLOR, max(1, line_width(frame) - 1))
+    false_positive = status == clear_errors.FALSE_POSITIVE
+    for track_id, box in zip(
+        boxes.tracker_ids[false_positive], boxes.tracker_boxes[false_positive], strict=True
+    ):
+        corners = box_corners(box)
+        draw_dashed_rectangle(frame, corners, FALSE_POSITIVE_COLOR, line_width(frame))
+        placed.append(draw_label(frame, f"FP {track_id}", corners[:2], FALSE_POSITIVE_COLOR, avoid=placed))
+    trails.update(_tracks(boxes, status != clear_errors.IGNORED))
+    switched = status == clear_errors.SWITCH
+    _draw_switch_rings(frame, boxes.tracker_boxes[switched])
+    draw_tracks(frame, _tracks(boxes, (status == clear_errors.MATCHED) | switched), trails, avoid=placed)
+    rows = zip(
+        boxes.tracker_ids[switched], boxes.switched_from[switched], boxes.tracker_boxes[switched], strict=True
+    )
+    for track_id, before, box in rows:  # below the box: its id label is above it
+        x1, _, _, y2 = box_corners(box)
+        corner = (x1, y2 + 2 * line_width(frame))
+        placed.append(
+            draw_label(frame, f"IDSW {before}->{track_id}", corner, SWITCH_COLOR, above=False, avoid=placed)
+        )
+    return with_legend(frame, LEGEND, caption)
+
+
+def _draw_misses(frame: np.ndarray, boxes: clear_errors.FrameErrors) -> list:
+    """The missed gt boxes as thin white outlines on a dark rim (seen on light and dark ground), labelled
+    ``FN <gt id>`` below; returns the labels' rectangles."""
+    import cv2
+
+    placed: list = []
+    missed = boxes.gt_status == clear_errors.MISSED
+    for gt_id, box in zip(boxes.gt_ids[missed], boxes.gt_boxes[missed], strict=True):
+        x1, y1, x2, y2 = box_corners(box)
+        cv2.rectangle(frame, (x1, y1), (x2, y2), (0, 0, 0), 3)
+        cv2.rectangle(frame, (x1, y1), (x2, y2), MISS_COLOR, 1)
+        placed.append(draw_label(frame, f"FN {gt_id}", (x1, y2), MISS_COLOR, above=False, avoid=placed))
+    return placed
+
+
+def _draw_switch_rings(frame: np.ndarray, boxes: np.ndarray) -> None:
+    """A yellow ring just outside each ``(N, 4)`` box: drawn before the box's own line and label."""
+    import cv2
+
+    ring = 2 * line_width(frame)
+    for box in boxes:
+        x1, y1, x2, y2 = box_corners(box)
+        cv2.rectangle(frame, (x1 - ring, y1 - ring), (x2 + ring, y2 + ring), SWITCH_COLOR, ring)
+
+
+def _tracks(boxes: clear_errors.FrameErrors, keep: np.ndarray) -> Tracks:
+    """The tracker boxes where ``keep`` ``(T,)`` is True, as `Tracks` (for `draw_tracks` and trails)."""
+    return Tracks(boxes.tracker_ids[keep], boxes.tracker_boxes[keep], np.ones(int(keep.sum())))
+
+
+def _write(images, out: Path, source: SequenceFrames, count: int, progress: bool | None) -> int:
+    """Writes the frames of ``images`` to ``out`` (a video of the first frame's size, or an image of one
+    frame), atomically; returns how many were written."""
+    import cv2
+
+    from discmot.engine.infer import (
+        frames_progress_bar,
+    )  # the track verb's bar (a log line when not a terminal)
+
+    images = iter(images)
+    first = next(images)
+    if out.suffix.lower() in IMAGE_SUFFIXES:
+        atomic_write_bytes(out, cv2.imencode(out.suffix.lower(), first)[1].tobytes())
+        return 1
+    size = (first.shape[1], first.shape[0])
+    with (
+        frames_progress_bar(SimpleNamespace(name=source.name, num_frames=count), progress) as bar,
+        VideoWriter(out, source.fps, size) as writer,
+    ):
+        for image in itertools.chain([first], images):
+            writer.write(image)
+            bar.update(1)
+        return writer.frames_written
+
+
+def _log_summary(source: SequenceFrames, summary: dict, benchmark: str, first: int, last: int) -> None:
+    if summary["totals"] is None:
+        log.info(
+            "%s: drew %d frames of results (no ground truth: no errors counted) into %s",
+            source.name,
+            summary["frames"],
+            summary["out"],
+        )
+        return
+    totals = summary["totals"]
+    part = ""
+    if (first, last) != (1, source.num_frames):
+        shown = summary["shown"]
+        part = f"; in frames {first}-{last}: FP {shown['FP']}, FN {shown['FN']}, IDSW {shown['IDSW']}"
+    log.info(
+        "%s: FP %d, FN %d, IDSW %d over its %d frames (CLEAR's CLR_FP, CLR_FN, IDSW with --benchmark %s, as "
+        "discmot eval counts them)%s; wrote %s",
+        source.name,
+        totals["FP"],
+        totals["FN"],
+        totals["IDSW"],
+        source.num_frames,
+        benchmark,
+        part,
+        summary["out"],
+    )
