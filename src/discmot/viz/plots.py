@@ -407,12 +407,7 @@ def scatter(
     unique = sorted(colours)
     entries = [(f"id {i}", colours[i]) for i in unique[:max_legend]]
     _legend(image, entries, (axes.left + axes.width + 12, axes.top))
-    if len(unique) > max_legend:
-        _text(
-            image,
-            f"+{len(unique) - max_legend} ids",
-            (axes.left + axes.width + 12, axes.top + 18 * max_legend + 12),
-        )
+    _legend_overflow(image, axes, len(unique) - max_legend, "ids", max_legend)
     return image
 
 
@@ -479,10 +474,11 @@ def point_chart(
         cv2.circle(image, (x, y), 6, colours[k], -1, cv2.LINE_AA)
         _text(image, str(k + 1), (x + 8, y - 6), thickness=1)
     _legend(image, list(zip(labels, colours, strict=False)), (axes.left + axes.width + 12, axes.top))
-    if len(points) > max_legend:
-        _text(
-            image,
-            f"+{len(points) - max_legend} more",
-            (axes.left + axes.width + 12, axes.top + 18 * max_legend + 12),
-        )
+    _legend_overflow(image, axes, len(points) - max_legend, "more", max_legend)
     return image
+
+
+def _legend_overflow(image: np.ndarray, axes: Axes, hidden: int, noun: str, shown: int) -> None:
+    """``+N <noun>`` under a legend of ``shown`` entries when ``hidden`` more did not fit."""
+    if hidden > 0:
+        _text(image, f"+{hidden} {noun}", (axes.left + axes.width + 12, axes.top + 18 * shown + 12))
