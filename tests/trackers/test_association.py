@@ -163,7 +163,8 @@ def test_buffer_scales_with_frame_rate():
 
 
 def test_removal_lags_one_frame():
-    """Spec §7.4 step 10: lost at frame 11, buffer 30: removed at frame 42, still re-found at frame 43."""
+    """Spec §7.4 step 10: lost from frame 11 (last seen at 10), buffer 30: removed at frame 41, still re-found
+    at frame 42; back at frame 43 it is a new track."""
     for gap, kept in ((31, True), (32, False)):
         tracker = JDETracker()
         for _ in range(10):
