@@ -122,7 +122,7 @@ def fdta_step(training: FDTATraining, batch: dict, context) -> tuple[torch.Tenso
     images = batch["images"].to(device).flatten(0, 1)  # [B*T, 3, H, W]
     masks = batch["masks"].to(device).flatten(0, 1)
     frames = normalise(images, masks)
-    outputs = _detect_all(training, frames, masks)
+    outputs = _detect_all(training, frames, masks, clip_length=batch["images"].shape[1])
     targets = detr_targets(batch, device)
     local_boxes = torch.tensor(float(sum(len(t["boxes"]) for t in targets)), device=device)
     num_boxes = max(float(context.reduce_sum(local_boxes)) / context.world_size, 1.0)
@@ -140,12 +140,23 @@ def fdta_step(training: FDTATraining, batch: dict, context) -> tuple[torch.Tenso
     return total, {name: value.detach() for name, value in losses.items()}
 
 
-def _detect_all(training: FDTATraining, frames: torch.Tensor, masks: torch.Tensor) -> dict:
-    """DETR on every frame: gradients on a random subset, no-grad chunks for the rest, original order."""
+def _detect_all(
+    training: FDTATraining, frames: torch.Tensor, masks: torch.Tensor, clip_length: int | None = None
+) -> dict:
+    """DETR on every frame: gradients on a random subset, no-grad chunks for the rest, original order.
+
+    ``frames [B * T, 3, H, W]`` hold B clips of ``clip_length`` frames (default: one clip). One random
+    permutation of the T frame positions (spec §4.1 step 5) gives every clip gradients on its first
+    ``train_frames`` positions: that many per clip, at the same times in each (the original selects
+    frames along the time dimension of the ``[B, T]`` batch).
+    """
     step, model = training.step, training.model
     count = frames.shape[0]
-    order = torch.randperm(count, device=frames.device)
-    with_grad, without_grad = order[: min(step.train_frames, count)], order[step.train_frames :]
+    length = count if clip_length is None else clip_length
+    order = torch.randperm(length, device=frames.device)
+    starts = torch.arange(0, count, length, device=frames.device).unsqueeze(1)  # [B, 1]
+    with_grad = (starts + order[: min(step.train_frames, length)]).flatten()  # clip-major, as the original
+    without_grad = (starts + order[step.train_frames :]).flatten()
     parts = []
     if len(without_grad):
         chunk = 4 * step.checkpoint_frames if step.checkpoint_frames else len(without_grad)
