@@ -176,8 +176,9 @@ class CSTrackSchedule(Schedule):
 
     * warm-up (``ni <= nw``, ``nw = max(warmup_epochs * nb, min_warmup_iters)``): lr rises linearly from 0
       (the ``bias`` group: falls from ``warmup_bias_lr``) to ``lr0 * f(epoch)``, ``f(e) = 0.1 + 0.9 * (1 +
-      cos(pi e / epochs)) / 2``; momentum rises ``0.9 -> momentum``; accumulation ``1 -> nominal_batch /
-      batch_size`` (rounded);
+      cos(pi e / epochs)) / 2``; momentum rises ``0.9 -> momentum``; accumulation rises ``1 ->
+      warmup_accumulate``, each value rounded (YOLOv5's ``nbs / total_batch``, unrounded: 5.33 for batches
+      of 12, whose accumulation is 5 afterwards);
     * afterwards ``lr0`` up to ``ni <= decay_epoch * nb``, then ``lr0 * decay``.
 
     The optimizer steps when ``ni % accumulate == 0`` and, unlike YOLOv5, also at the end of every epoch
@@ -198,8 +199,13 @@ class CSTrackSchedule(Schedule):
         nominal_batch: int = 64,
         batch_size: int = 8,
         bias_group: str = "bias",
+        warmup_accumulate: float | None = None,
     ):
         super().__init__(max(round(nominal_batch / batch_size), 1))
+        # the warm-up's end point; the accumulation itself when None (equal for batches dividing 64)
+        self.warmup_accumulate = float(
+            self.accumulate_steps if warmup_accumulate is None else warmup_accumulate
+        )
         self.lr0, self.epochs, self.decay_epoch, self.decay = lr0, epochs, decay_epoch, decay
         self.warmup_epochs, self.min_warmup_iters = warmup_epochs, min_warmup_iters
         self.momentum, self.warmup_momentum, self.warmup_bias_lr = momentum, warmup_momentum, warmup_bias_lr
@@ -209,8 +215,9 @@ class CSTrackSchedule(Schedule):
     def from_train_config(cls, train: TrainConfig, **warmup: float) -> CSTrackSchedule:
         """The schedule of a training config: its lr, epochs, warm-up epochs, momentum, decay (``gamma`` at
         ``milestones[0]``, none without milestones) and accumulation (``nominal_batch = accumulate_steps *
-        batch_size``). ``warmup`` sets ``min_warmup_iters``, ``warmup_momentum`` or ``warmup_bias_lr``
-        (CSTrack's recipe, `discmot.models.cstrack.training.CSTrackOptimConfig`); the defaults otherwise.
+        batch_size``). ``warmup`` sets ``min_warmup_iters``, ``warmup_momentum``, ``warmup_bias_lr`` or
+        ``warmup_accumulate`` (CSTrack's recipe, `discmot.models.cstrack.training.cstrack_schedule`); the
+        defaults otherwise.
         """
         return cls(
             lr0=train.lr,
@@ -234,7 +241,7 @@ class CSTrackSchedule(Schedule):
         ni, nw = epoch * iters_per_epoch + iteration, self.warmup_iters(iters_per_epoch)
         if ni > nw:
             return self.accumulate_steps
-        return max(1, round(_interp(ni, nw, 1.0, float(self.accumulate_steps))))
+        return max(1, round(_interp(ni, nw, 1.0, self.warmup_accumulate)))
 
     def before_iteration(self, optimizer, epoch, iteration, iters_per_epoch):
         ni, nw = epoch * iters_per_epoch + iteration, self.warmup_iters(iters_per_epoch)

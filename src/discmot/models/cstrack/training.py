@@ -175,8 +175,13 @@ def scaled_weight_decay(train, optim: CSTrackOptimConfig, world_size: int) -> fl
     return train.weight_decay * train.batch_size * world_size * train.accumulate_steps / optim.nominal_batch
 
 
-def cstrack_schedule(optimizer, train, optim: CSTrackOptimConfig):
-    """`discmot.engine.optim.CSTrackSchedule` from the training config and the warm-up details."""
+def cstrack_schedule(optimizer, train, optim: CSTrackOptimConfig, warmup_accumulate: float | None = None):
+    """`discmot.engine.optim.CSTrackSchedule` from the training config and the warm-up details.
+
+    ``warmup_accumulate``: the end of the warm-up's accumulation ramp when the accumulation comes from the
+    nominal batch, YOLOv5's unrounded ``nominal_batch / (batch_size * processes)`` (`warmup_accumulate`);
+    None: ``train.accumulate_steps``, the recipe's own.
+    """
     from discmot.engine.optim import CSTrackSchedule
 
     return CSTrackSchedule.from_train_config(
@@ -184,7 +189,17 @@ def cstrack_schedule(optimizer, train, optim: CSTrackOptimConfig):
         min_warmup_iters=optim.warmup_min_iters,
         warmup_momentum=optim.warmup_momentum,
         warmup_bias_lr=optim.warmup_bias_lr,
+        warmup_accumulate=warmup_accumulate,
     )
+
+
+def warmup_accumulate(recipe, processes: int) -> float | None:
+    """YOLOv5's warm-up end point ``nbs / total_batch`` (§6.6, not rounded: rounded only per iteration)
+    for a recipe whose accumulation comes from the nominal batch; None for one that sets
+    ``train.accumulate_steps`` itself."""
+    if not recipe.accumulation_from_nominal_batch:
+        return None
+    return recipe.optim.nominal_batch / (recipe.train.batch_size * processes)
 
 
 def warmup_fills_the_run(train, optim: CSTrackOptimConfig, images: int, world_size: int = 1) -> str | None:
@@ -279,7 +294,8 @@ def cstrack_setup(recipe, data_root: str | Path, pretrained: str | Path | None =
         train = recipe.train_for(dist_info.world_size)
         warn_if_warmup_fills_the_run(train, recipe.optim, len(dataset), dist_info.world_size)
         decay = scaled_weight_decay(train, recipe.optim, dist_info.world_size)
-        schedule = partial(cstrack_schedule, train=train, optim=recipe.optim)
+        ramp = warmup_accumulate(recipe, dist_info.world_size)
+        schedule = partial(cstrack_schedule, train=train, optim=recipe.optim, warmup_accumulate=ramp)
         return TrainSetup(
             model=CSTrackTraining(model, CSTrackLoss(loss_config)),
             step_fn=cstrack_step,
