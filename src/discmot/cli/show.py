@@ -18,6 +18,14 @@ markers (with ground truth: --gt, or SEQUENCE/gt/gt.txt):
   line gives the sequence's totals, which are discmot eval's CLR_FP, CLR_FN and IDSW.
 Without ground truth the results are drawn as discmot track --save-video draws them.
 
+a whole split (SPLIT: a folder of sequence folders, as discmot track SPLIT --split-out OUT tracks it):
+  --results names a folder of <seq>.txt files (or a tracker folder with data/<seq>.txt, as OUT/<tracker>);
+  --out names a folder: one OUT_FOLDER/<seq>.mp4 per sequence with a results file (the others: a warning),
+  each against its own SEQ/gt/gt.txt. --worst N draws only the N sequences with the most errors
+  (FP + FN + IDSW, discmot eval's CLR_FP + CLR_FN + IDSW), listed in one log line; the run ends with a
+  table of every sequence's totals and video. --frames and --gt name one sequence's frames and file: not
+  with a split.
+
 examples:
   discmot show MOT17/train/MOT17-05-FRCNN --results outputs/mot17/discmot/data/MOT17-05-FRCNN.txt \\
       --out outputs/MOT17-05-errors.mp4
@@ -25,6 +33,8 @@ examples:
   discmot show MOT17/train/MOT17-05-FRCNN --results res.txt --frames 150 --out frame150.png
   discmot show DanceTrack/val/dancetrack0004 --results val/dancetrack0004.txt --benchmark DanceTrack \\
       --out dance.mp4
+  discmot show MOT17/train --results outputs/mot17-train/discmot --out outputs/mot17-show
+  discmot show MOT17/train --results outputs/mot17-train/discmot/data --worst 2 --out outputs/mot17-worst
 """
 
 
@@ -33,14 +43,28 @@ def add_show(verbs) -> None:
         "show",
         help="draw a results file over its sequence, marking false positives, misses and ID switches",
         description="Draw a MOTChallenge results file over the frames of its sequence into an H.264 video "
-        "(or one frame into an image). With ground truth every box is marked by what discmot eval's CLEAR "
-        "matching made of it: matches, false positives, misses and ID switches.",
+        "(or one frame into an image), or every sequence of a split into a folder of videos. With ground "
+        "truth every box is marked by what discmot eval's CLEAR matching made of it: matches, false "
+        "positives, misses and ID switches.",
         epilog=SHOW_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("sequence", metavar="SEQUENCE", help="MOTChallenge sequence folder (seqinfo.ini + img1/)")
-    p.add_argument("--results", required=True, metavar="FILE", help="results file: frame,id,x,y,w,h,...")
-    p.add_argument("--gt", metavar="FILE", help="ground truth (default: SEQUENCE/gt/gt.txt when it exists)")
+    p.add_argument(
+        "sequence",
+        metavar="SEQUENCE|SPLIT",
+        help="MOTChallenge sequence folder (seqinfo.ini + img1/), or a split: a folder of them",
+    )
+    p.add_argument(
+        "--results",
+        required=True,
+        metavar="FILE|FOLDER",
+        help="results file: frame,id,x,y,w,h,...; with a split, a folder of <seq>.txt (or of data/<seq>.txt)",
+    )
+    p.add_argument(
+        "--gt",
+        metavar="FILE",
+        help="ground truth (default: SEQUENCE/gt/gt.txt when it exists; not with a split)",
+    )
     p.add_argument(
         "--benchmark",
         default="MOT17",
@@ -50,14 +74,21 @@ def add_show(verbs) -> None:
     p.add_argument(
         "--out",
         required=True,
-        metavar="FILE",
-        help="video (.mp4 .m4v .mov .mkv .avi) or, with --frames N, an image (.png .jpg)",
+        metavar="FILE|FOLDER",
+        help="video (.mp4 .m4v .mov .mkv .avi) or, with --frames N, an image (.png .jpg); with a split, "
+        "a folder for <seq>.mp4 videos",
     )
     p.add_argument(
         "--frames",
         type=frame_range,
         metavar="A-B",
-        help="draw frames A to B only (1-based, inclusive), or one frame N (default: all)",
+        help="draw frames A to B only (1-based, inclusive), or one frame N (default: all; not with a split)",
+    )
+    p.add_argument(
+        "--worst",
+        type=positive_count,
+        metavar="N",
+        help="with a split: draw only the N sequences with the most errors (FP + FN + IDSW)",
     )
     p.set_defaults(run=_run_show)
 
@@ -76,9 +107,37 @@ def frame_range(text: str) -> tuple[int, int]:
     return numbers
 
 
-def _run_show(args: argparse.Namespace) -> int:
-    from discmot.viz.show import show_sequence
+def positive_count(text: str) -> int:
+    """``N`` -> ``N``, a whole number >= 1."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of sequences, got {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text}: give N >= 1")
+    return number
 
+
+def _run_show(args: argparse.Namespace) -> int:
+    from discmot.engine.infer import is_split_folder
+    from discmot.viz.show import show_sequence
+    from discmot.viz.show_split import show_split
+
+    if is_split_folder(args.sequence):
+        _refuse_with_split(args)
+        show_split(
+            args.sequence,
+            args.results,
+            args.out,
+            benchmark=args.benchmark,
+            worst=args.worst,
+            progress=show_progress(args),
+        )
+        return 0
+    if args.worst is not None:
+        raise ValueError(
+            f"{args.sequence}: --worst picks sequences of a split; this is not a folder of sequences"
+        )
     show_sequence(
         args.sequence,
         args.results,
@@ -89,3 +148,17 @@ def _run_show(args: argparse.Namespace) -> int:
         progress=show_progress(args),
     )
     return 0
+
+
+def _refuse_with_split(args: argparse.Namespace) -> None:
+    """``--frames`` and ``--gt`` name one sequence's frames and file: no meaning over a split."""
+    if args.frames is not None:
+        raise ValueError(
+            f"{args.sequence}: --frames draws part of one sequence, and the sequences of a split differ in "
+            "length; give one sequence folder"
+        )
+    if args.gt is not None:
+        raise ValueError(
+            f"{args.sequence}: --gt names one sequence's ground truth; with a split each sequence's "
+            "gt/gt.txt is used"
+        )

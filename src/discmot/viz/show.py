@@ -7,6 +7,8 @@ missed gt boxes as a thin white outline (``FN 12``, the gt id), an ID switch rin
 ``IDSW a->b`` on the frame where it happens, and boxes the benchmark's preprocessing removed grey and
 dashed. Each frame's caption gives its number and the counts so far; the run ends with one log line of the
 sequence's totals, which are `discmot eval`'s ``CLR_FP``, ``CLR_FN`` and ``IDSW``.
+`discmot.viz.show_split` draws each sequence of a split so, into a folder of videos (or only the ones with
+the most errors).
 """
 
 from __future__ import annotations
@@ -90,16 +92,25 @@ def show_sequence(
     if not source.has_images:
         raise ValueError(f"{source.folder}: has no images to draw on (its image folder is missing or empty)")
     first, last = check_frames(frames, source.num_frames, source.folder)
-    gt_file = _ground_truth(source.folder, gt)
-    out = _check_output(Path(out), first, last, [results, gt_file, *source.images.values()])
-    boxes = _load(gt_file, results, source.num_frames, benchmark)
+    gt_file = ground_truth_file(source.folder, gt)
+    out = check_output(Path(out), first, last, [results, gt_file, *source.images.values()])
+    boxes = load_boxes(gt_file, results, source.num_frames, benchmark)
+    return show_loaded(source, boxes, gt_file, out, (first, last), benchmark, progress, trail_length)
+
+
+def show_loaded(
+    source, boxes, gt_file, out: Path, frames, benchmark, progress, trail_length, label: str = ""
+) -> dict:
+    """Draws the loaded ``boxes`` (`_load`) of frames ``(first, last)`` into ``out`` and logs the totals
+    (``label``, e.g. ``" (2 of 7)"``, follows the sequence's name); returns `show_sequence`'s summary."""
+    first, last = frames
     shown = dict.fromkeys(("FP", "FN", "IDSW"), 0)
     images = _rendered(source, first, last, boxes, shown, trail_length)
-    count = _write(images, out, source, last - first + 1, progress)
+    count = _write(images, out, source, last - first + 1, progress, label)
     summary = {"out": str(out), "frames": count, "gt": None if gt_file is None else str(gt_file)}
     summary["totals"] = boxes.totals() if gt_file is not None else None
     summary["shown"] = shown if gt_file is not None else None
-    _log_summary(source, summary, benchmark, first, last)
+    _log_summary(source, summary, benchmark, first, last, label)
     return summary
 
 
@@ -116,14 +127,14 @@ def check_frames(frames: tuple[int, int] | None, length: int, where) -> tuple[in
     return first, last
 
 
-def _ground_truth(folder: Path, gt: str | Path | None) -> Path | None:
+def ground_truth_file(folder: Path, gt: str | Path | None) -> Path | None:
     if gt is not None:
         return Path(gt)
     default = folder / "gt" / "gt.txt"
     return default if default.is_file() else None
 
 
-def _check_output(out: Path, first: int, last: int, inputs) -> Path:
+def check_output(out: Path, first: int, last: int, inputs) -> Path:
     """``out`` must be a video or image name, an image needs one frame, and it may not replace an input."""
     suffix = out.suffix.lower()
     if suffix not in VIDEO_SUFFIXES + IMAGE_SUFFIXES:
@@ -155,7 +166,7 @@ class _ResultsOnly:
         return Tracks(ids, self.rows.boxes()[rows], np.ones(ids.size))
 
 
-def _load(gt_file: Path | None, results, num_frames: int, benchmark: str):
+def load_boxes(gt_file: Path | None, results, num_frames: int, benchmark: str):
     from discmot.eval.motchallenge import load_tracker_result
 
     if gt_file is None:
@@ -259,9 +270,11 @@ def _tracks(boxes: clear_errors.FrameErrors, keep: np.ndarray) -> Tracks:
     return Tracks(boxes.tracker_ids[keep], boxes.tracker_boxes[keep], np.ones(int(keep.sum())))
 
 
-def _write(images, out: Path, source: SequenceFrames, count: int, progress: bool | None) -> int:
+def _write(
+    images, out: Path, source: SequenceFrames, count: int, progress: bool | None, label: str = ""
+) -> int:
     """Writes the frames of ``images`` to ``out`` (a video of the first frame's size, or an image of one
-    frame), atomically; returns how many were written."""
+    frame), atomically; returns how many were written. ``label`` follows the name on the progress bar."""
     import cv2
 
     from discmot.engine.infer import (
@@ -275,7 +288,7 @@ def _write(images, out: Path, source: SequenceFrames, count: int, progress: bool
         return 1
     size = (first.shape[1], first.shape[0])
     with (
-        frames_progress_bar(SimpleNamespace(name=source.name, num_frames=count), progress) as bar,
+        frames_progress_bar(SimpleNamespace(name=source.name + label, num_frames=count), progress) as bar,
         VideoWriter(out, source.fps, size) as writer,
     ):
         for image in itertools.chain([first], images):
@@ -284,11 +297,14 @@ def _write(images, out: Path, source: SequenceFrames, count: int, progress: bool
         return writer.frames_written
 
 
-def _log_summary(source: SequenceFrames, summary: dict, benchmark: str, first: int, last: int) -> None:
+def _log_summary(
+    source: SequenceFrames, summary: dict, benchmark: str, first: int, last: int, label: str = ""
+) -> None:
     if summary["totals"] is None:
         log.info(
-            "%s: drew %d frames of results (no ground truth: no errors counted) into %s",
+            "%s%s: drew %d frames of results (no ground truth: no errors counted) into %s",
             source.name,
+            label,
             summary["frames"],
             summary["out"],
         )
@@ -299,9 +315,10 @@ def _log_summary(source: SequenceFrames, summary: dict, benchmark: str, first: i
         shown = summary["shown"]
         part = f"; in frames {first}-{last}: FP {shown['FP']}, FN {shown['FN']}, IDSW {shown['IDSW']}"
     log.info(
-        "%s: FP %d, FN %d, IDSW %d over its %d frames (CLEAR's CLR_FP, CLR_FN, IDSW with --benchmark %s, as "
-        "discmot eval counts them)%s; wrote %s",
+        "%s%s: FP %d, FN %d, IDSW %d over its %d frames (CLEAR's CLR_FP, CLR_FN, IDSW with --benchmark %s, "
+        "as discmot eval counts them)%s; wrote %s",
         source.name,
+        label,
         totals["FP"],
         totals["FN"],
         totals["IDSW"],
