@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 
-from discmot.cli import analyze, bench, convert, data, demo, evaluate, show, track, train
+from discmot.cli import analyze, bench, convert, data, demo, evaluate, interpolate, show, track, train
 from discmot.engine.signals import sigterm_as_exit
 from discmot.io.atomic import FILE_IN_THE_WAY, file_in_the_way
 
@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_analyze(verbs)
     bench.add_bench(verbs)
     show.add_show(verbs)
+    interpolate.add_interpolate(verbs)
     for verb in verbs.choices.values():
         _add_log_options(verb, default=argparse.SUPPRESS)  # also after the verb: `discmot track ... -q`
     return parser
