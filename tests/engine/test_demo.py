@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 
@@ -80,6 +81,9 @@ def test_demo_writes_every_promised_file(default_demo):
         report = (out / "analysis" / model / "report.html").read_text()
         assert report.startswith("<!DOCTYPE html>") and "Similarity between different objects" in report
         assert (out / "results" / model / "data" / "dancetrack-val-0000.txt").is_file()
+        assert cv2.imread(str(out / "results" / model / "pedestrian_plot.png")) is not None
+    assert cv2.imread(str(out / "results" / "comparison_deta_assa.png")) is not None
+    assert "pedestrian_plot.png" in printed and "comparison_deta_assa.png" in printed
     table = (out / "metrics.md").read_text().splitlines()
     assert table[0] == "| model | HOTA | DetA | AssA | IDF1 | MOTA | IDSW |"
     assert {row.split("|")[1].strip() for row in table[2:]} == {"fdta", "cstrack"}

@@ -177,6 +177,10 @@ def _written_files(summary: dict, out: str) -> list[tuple[str, str]]:
         files.append(("metrics.md, metrics.json", "the table above / every metric"))
     names = {PurePath(run["save_txt"]).name for run in summary["tracking"].values()}
     files.append((f"results/<model>/data/{names.pop() if len(names) == 1 else ''}", "each model's tracks"))
+    if summary["rendered"] and "scores" in summary:
+        files.append(("results/<model>/pedestrian_plot.png", "HOTA and its parts against alpha"))
+        if len(summary["tracking"]) > 1:
+            files.append(("results/comparison_deta_assa.png", "the models' DetA against AssA"))
     if summary["rendered"]:
         files.append(("data/", "the rendered scene with its ground truth"))
     for name, path in summary["reports"].items():

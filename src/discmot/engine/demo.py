@@ -142,8 +142,9 @@ def track_with(
 
 def score_scene(data_root: Path, results_root: Path, models: list[str], out: Path) -> dict:
     """`discmot.eval.evaluate` of ``models``' results (folders of ``results_root``; others there, e.g. of an
-    earlier demo, are ignored) on the scene: ``{model: results}``. Writes TrackEval's summary files beside
-    the results and all numbers to ``out/metrics.json``."""
+    earlier demo, are ignored) on the scene: ``{model: results}``. Writes TrackEval's summary files and
+    pictures beside the results (``<model>/pedestrian_plot.png``; with two models also
+    ``comparison_deta_assa.png``, `discmot.eval.plots`) and all numbers to ``out/metrics.json``."""
     from discmot.eval.runner import evaluate
 
     return evaluate(
@@ -153,6 +154,7 @@ def score_scene(data_root: Path, results_root: Path, models: list[str], out: Pat
         split=SCENE_SPLIT,
         trackers=models,
         json_path=out / "metrics.json",
+        plot=True,
     )
 
 
