@@ -17,6 +17,7 @@ import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -362,10 +363,18 @@ def _require_depth_files(index: SequenceIndex) -> None:
     missing = index.missing_depth_files()
     if missing:
         depth, image = missing[0]
+        renamed = _renamed_map(depth, image)
+        hint = (
+            f" {renamed.name} is there: maps named with {len(renamed.stem)} digits, the images with "
+            f"{len(image.stem)} (FDTA's tools/gen_depthmaps.py names every map with 8 digits, spec "
+            f"fdta.md 8.2): rename each to its image's name ({renamed.name} -> {depth.name}) to use them."
+            if renamed is not None
+            else ""
+        )
         raise FileNotFoundError(
             f"{depth}: depth map not found (needed for the image {image}); {len(missing)} depth map(s) "
-            "missing in all. Generate them with `discmot depth`, or train without the Spatial Adapter: "
-            "--set adapters.spatial=false."
+            f"missing in all.{hint} {'Or g' if hint else 'G'}enerate them with `discmot depth`, or train "
+            "without the Spatial Adapter: --set adapters.spatial=false."
         )
     bad = index.badly_formatted_depth_files()
     if bad:
@@ -377,6 +386,20 @@ def _require_depth_files(index: SequenceIndex) -> None:
             f"{kind} ({len(bad)} such map(s) found, sizes checked on each sequence's first; {why} with "
             "`discmot depth`)"
         )
+
+
+def _renamed_map(depth: Path, image: Path) -> Path | None:
+    """A map beside the missing ``depth`` with its image's frame number written with another digit
+    count (``00000001.png`` for ``img1/000001.jpg``: the original generator's names for SportsMOT and
+    BFT), or None."""
+    if not image.stem.isdigit():
+        return None
+    number = int(image.stem)
+    for digits in range(len(str(number)), 11):
+        other = depth.with_name(f"{number:0{digits}d}{depth.suffix}")
+        if other.name != depth.name and other.is_file():
+            return other
+    return None
 
 
 def _to_tensors(frames: ClipFrames, tables: IdTables, meta: dict) -> dict:
