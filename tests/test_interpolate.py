@@ -14,7 +14,7 @@ import pytest
 
 from discmot import cli
 from discmot.data.synth import render_sequence
-from discmot.data.synth.writer import gt_rows
+from discmot.data.synth.writer import generate_dataset, gt_rows
 from discmot.eval.runner import evaluate_files
 from discmot.io.mot import MotFormatError, read_mot_table
 from discmot.postprocess import interpolate_results, interpolate_tracks
@@ -246,6 +246,44 @@ def test_an_out_of_the_wrong_kind_or_no_results_are_refused(tmp_path):
         interpolate_results(tmp_path / "folder", tmp_path / "out")
     with pytest.raises(ValueError, match="no such results file or folder"):
         interpolate_results(tmp_path / "missing.txt", tmp_path / "out.txt")
+
+
+def test_a_results_folder_that_discmot_eval_has_scored_is_interpolated_without_its_summary(tmp_path, caplog):
+    """``discmot eval`` on a folder of ``<seq>.txt`` writes its ``pedestrian_summary.txt`` (a header line,
+    then numbers) and ``pedestrian_detailed.csv`` into that folder: interpolating the folder afterwards
+    reads the results only (it used to stop at the summary's header: "column 1 is not a number:
+    'HOTA'"), and the tracker folder of the TrackEval layout, holding a summary, still gets the hint."""
+    (sequence,) = generate_dataset(tmp_path / "gt", "tiny", split="val", sequences=1, frames=8)
+    gt = read_mot_table(sequence / "gt" / "gt.txt").values
+    gappy = gt[~((gt[:, 1] == 1) & (gt[:, 0] == 4))]  # id 1 misses frame 4
+    results = tmp_path / "results"
+    results.mkdir()
+    write(
+        results / f"{sequence.name}.txt",
+        [f"{int(r[0])},{int(r[1])},{r[2]:g},{r[3]:g},{r[4]:g},{r[5]:g},1" for r in gappy],
+    )
+    gt_root = str(tmp_path / "gt")
+    assert (
+        cli.main(["eval", "--gt-folder", gt_root, "--trackers-folder", str(results), "--split", "val"]) == 0
+    )
+    summary = results / "pedestrian_summary.txt"
+    assert summary.is_file() and (results / "pedestrian_detailed.csv").is_file()
+
+    with caplog.at_level("INFO", logger="discmot"):
+        summaries = interpolate_results(results, tmp_path / "filled", max_gap=2)
+
+    assert [(s.source.name, s.rows_added) for s in summaries] == [(f"{sequence.name}.txt", 1)]
+    assert sorted(p.name for p in (tmp_path / "filled").iterdir()) == [f"{sequence.name}.txt"]
+    assert f"{summary}: left out: discmot eval's summary, not a results file" in caplog.messages
+    tracker = tmp_path / "trackers" / "jde"
+    (tracker / "data").mkdir(parents=True)
+    for name in ("pedestrian_summary.txt", "pedestrian_detailed.csv"):
+        (tracker / name).write_bytes((results / name).read_bytes())
+    with pytest.raises(ValueError, match=r"jde: no results files .* give .*jde/data, TrackEval's folder"):
+        interpolate_results(tracker, tmp_path / "out")
+    (results / "pedestrian_detailed.csv").unlink()  # a summary alone may be a sequence's results: read
+    with pytest.raises(MotFormatError, match=r"pedestrian_summary\.txt:1: column 1 is not a number"):
+        interpolate_results(results, tmp_path / "filled-again")
 
 
 # --------------------------------------------------------------------------------------------------

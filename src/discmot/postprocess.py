@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 #: Longest gap filled by default, in missing frames (the papers' scripts default to 20 too, counted
 #: their way: see `interpolate_tracks`).
 DEFAULT_MAX_GAP = 20
+#: The end of the name of `discmot eval`'s summary file, ``<cls>_summary.txt`` (`discmot.eval.report`).
+SUMMARY_SUFFIX = "_summary.txt"
 #: Columns a results row needs: frame, id, x, y, w, h, score (as `discmot eval` requires).
 MIN_COLUMNS = 7
 
@@ -213,7 +215,7 @@ def interpolate_results(
 def _file_pairs(results: Path, out: Path) -> list[tuple[Path, Path]]:
     """``(input, output)`` files: one pair for a file, one per ``*.txt`` file for a folder."""
     if results.is_dir():
-        sources = sorted(p for p in results.glob("*.txt") if p.is_file() and not p.name.startswith("."))
+        sources = _results_files(results)
         if not sources:
             inside = results / "data"  # TrackEval's <tracker>/data/<seq>.txt: the tracker folder was given
             hint = f": give {inside}, TrackEval's folder of results" if inside.is_dir() else ""
@@ -228,6 +230,27 @@ def _file_pairs(results: Path, out: Path) -> list[tuple[Path, Path]]:
         raise ValueError(f"{out}: is a folder: with one results file, --out names the output file")
     _refuse_same(results, out, "file")
     return [(results, out)]
+
+
+def _results_files(folder: Path) -> list[Path]:
+    """The ``*.txt`` results files of ``folder``, in name order: not hidden ones (another tool's
+    half-written files), and not the ``<cls>_summary.txt`` that `discmot eval` writes beside its
+    ``<cls>_detailed.csv`` into each tracker's folder, which for a folder of ``<seq>.txt`` is this one
+    (read as results it would stop the run at its header line)."""
+    sources = []
+    for path in sorted(folder.glob("*.txt")):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        if path.name.endswith(SUMMARY_SUFFIX) and _detailed_beside(path).is_file():
+            log.info("%s: left out: discmot eval's summary, not a results file", path)
+            continue
+        sources.append(path)
+    return sources
+
+
+def _detailed_beside(summary: Path) -> Path:
+    """``<cls>_detailed.csv`` beside ``<cls>_summary.txt``: the pair `discmot.eval.report` writes."""
+    return summary.with_name(summary.name.removesuffix(SUMMARY_SUFFIX) + "_detailed.csv")
 
 
 def _refuse_same(results: Path, out: Path, kind: str) -> None:

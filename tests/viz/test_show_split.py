@@ -199,3 +199,59 @@ def test_the_library_refuses_a_worst_that_is_no_count_before_any_work(split, tmp
     with pytest.raises(ValueError, match="worst=.*a whole number N >= 1"):
         show_split(split_folder, tracker, tmp_path / "videos", worst=worst)
     assert not (tmp_path / "videos").exists()
+
+
+def test_a_missing_tracker_folder_names_the_tracker_folders_beside_it(split, tmp_path, capsys):
+    """``--split-out OUT`` names ``OUT/<tracker>`` after ``--tracker-name`` or the model (jde, cstrack,
+    fdta): a guessed name (the examples once said ``OUT/discmot``) gets the real ones in its error."""
+    split_folder, tracker = split
+    guessed = tracker.parent / "discmot"
+    argv = ["show", str(split_folder), "--results", str(guessed), "--out", str(tmp_path / "videos")]
+    assert cli_main(argv) == 2
+    assert capsys.readouterr().err == (
+        f"discmot: error: {guessed}: results folder not found ({tracker.parent} holds the tracker folders "
+        f"mytracker: give one, e.g. {tracker})\n"
+    )
+    with pytest.raises(ValueError, match=r"^\S*nowhere/discmot: results folder not found$"):
+        split_results(tmp_path / "nowhere" / "discmot", sorted(ERRORS))  # nothing beside it: no hint
+    assert not (tmp_path / "videos").exists()
+
+
+def test_one_sequence_is_shown_from_the_results_folder_its_split_is_shown_from(
+    split, tmp_path, caplog, capsys
+):
+    """``show SPLIT/SEQ --results FOLDER`` takes what ``show SPLIT --results FOLDER`` takes (a tracker
+    folder, its data/, ``--split-out``'s folder of one tracker) and draws that sequence's file in it, as
+    given by name; it used to stop at "cannot read file (Is a directory)"."""
+    split_folder, tracker = split
+    sequence, file = split_folder / "tiny-val-0002", tracker / "data" / "tiny-val-0002.txt"
+    assert (
+        cli_main(
+            [
+                "show",
+                str(sequence),
+                "--results",
+                str(file),
+                "--out",
+                str(tmp_path / "file.png"),
+                "--frames",
+                "6",
+            ]
+        )
+        == 0
+    )
+    for k, given in enumerate((tracker, tracker / "data", tracker.parent)):
+        caplog.clear()
+        png = tmp_path / f"folder{k}.png"
+        with caplog.at_level("INFO", logger="discmot"):
+            assert (
+                cli_main(["show", str(sequence), "--results", str(given), "--out", str(png), "--frames", "6"])
+                == 0
+            )
+        assert f"tiny-val-0002: results {file}" in caplog.messages
+        assert png.read_bytes() == (tmp_path / "file.png").read_bytes(), given
+    file.unlink()
+    assert cli_main(["show", str(sequence), "--results", str(tracker), "--out", str(tmp_path / "v.mp4")]) == 2
+    assert capsys.readouterr().err == (
+        f"discmot: error: {tracker}: no tiny-val-0002.txt here, in data/ or in <tracker>/data/\n"
+    )

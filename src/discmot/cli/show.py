@@ -16,7 +16,8 @@ markers (with ground truth: --gt, or SEQUENCE/gt/gt.txt):
                                static person), not scored
   caption: the frame number and the FP, FN and IDSW counted so far in the frames drawn; the last log
   line gives the sequence's totals, which are discmot eval's CLR_FP, CLR_FN and IDSW.
-Without ground truth the results are drawn as discmot track --save-video draws them.
+Without ground truth the results are drawn as discmot track --save-video draws them. --results may
+also name a results folder, as with a split: the sequence's <seq>.txt in it is drawn.
 
 a whole split (SPLIT: a folder of sequence folders, as discmot track SPLIT --split-out OUT tracks it):
   --results names a folder of <seq>.txt files (or a tracker folder with data/<seq>.txt, as OUT/<tracker>);
@@ -27,14 +28,14 @@ a whole split (SPLIT: a folder of sequence folders, as discmot track SPLIT --spl
   with a split.
 
 examples:
-  discmot show MOT17/train/MOT17-05-FRCNN --results outputs/mot17/discmot/data/MOT17-05-FRCNN.txt \\
+  discmot show MOT17/train/MOT17-05-FRCNN --results outputs/mot17/jde/data/MOT17-05-FRCNN.txt \\
       --out outputs/MOT17-05-errors.mp4
   discmot show MOT17/train/MOT17-05-FRCNN --results res.txt --frames 120-180 --out idsw.mp4
   discmot show MOT17/train/MOT17-05-FRCNN --results res.txt --frames 150 --out frame150.png
   discmot show DanceTrack/val/dancetrack0004 --results val/dancetrack0004.txt --benchmark DanceTrack \\
       --out dance.mp4
-  discmot show MOT17/train --results outputs/mot17-train/discmot --out outputs/mot17-show
-  discmot show MOT17/train --results outputs/mot17-train/discmot/data --worst 2 --out outputs/mot17-worst
+  discmot show MOT17/train --results outputs/mot17-train/jde --out outputs/mot17-show
+  discmot show MOT17/train --results outputs/mot17-train/jde/data --worst 2 --out outputs/mot17-worst
 """
 
 
@@ -58,7 +59,8 @@ def add_show(verbs) -> None:
         "--results",
         required=True,
         metavar="FILE|FOLDER",
-        help="results file: frame,id,x,y,w,h,...; with a split, a folder of <seq>.txt (or of data/<seq>.txt)",
+        help="results file: frame,id,x,y,w,h,...; or a folder of <seq>.txt (or of data/<seq>.txt), with a "
+        "split or a sequence (its <seq>.txt there)",
     )
     p.add_argument(
         "--gt",
@@ -119,9 +121,11 @@ def positive_count(text: str) -> int:
 
 
 def _run_show(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from discmot.engine.infer import is_split_folder
     from discmot.viz.show import show_sequence
-    from discmot.viz.show_split import show_split
+    from discmot.viz.show_split import sequence_results, show_split
 
     if is_split_folder(args.sequence):
         _refuse_with_split(args)
@@ -138,9 +142,12 @@ def _run_show(args: argparse.Namespace) -> int:
         raise ValueError(
             f"{args.sequence}: --worst picks sequences of a split; this is not a folder of sequences"
         )
+    results = Path(args.results)
+    if results.is_dir():  # the folder a split is shown from: this sequence's file in it
+        results = sequence_results(results, Path(args.sequence).resolve().name)
     show_sequence(
         args.sequence,
-        args.results,
+        results,
         args.out,
         gt=args.gt,
         benchmark=args.benchmark,

@@ -90,13 +90,37 @@ def split_results(folder: Path, names: list[str]) -> dict[str, Path]:
     if folder.is_file():
         raise ValueError(f"{folder}: with a split, --results names a folder of <sequence>.txt files")
     if not folder.is_dir():
-        raise ValueError(f"{folder}: results folder not found")
+        raise ValueError(f"{folder}: results folder not found{_trackers_beside(folder)}")
     data = _results_folder(folder, names)
     files = {name: data / f"{name}.txt" for name in names if (data / f"{name}.txt").is_file()}
     for name in names:
         if name not in files:
             log.warning("%s: no results file (%s): not drawn", name, data / f"{name}.txt")
     return files
+
+
+def sequence_results(folder: Path, name: str) -> Path:
+    """The results file of the one sequence ``name`` in ``folder``, a results folder of any form
+    `show_split` takes (``<name>.txt`` in it, in ``data/`` or in its one ``<tracker>/data/``): a sequence
+    of a split is shown from the folder the split is."""
+    if not folder.is_dir():
+        raise ValueError(f"{folder}: results folder not found{_trackers_beside(folder)}")
+    path = _results_folder(folder, [name]) / f"{name}.txt"
+    log.info("%s: results %s", name, path)
+    return path
+
+
+def _trackers_beside(folder: Path) -> str:
+    """For a missing results folder: the tracker folders (``<tracker>/data/``) beside it, as a hint, or
+    "". ``--split-out OUT`` names ``OUT/<tracker>`` after ``--tracker-name``, else after the model (jde,
+    cstrack, fdta): a guessed name misses."""
+    parent = folder.parent
+    trackers = sorted(p.name for p in parent.iterdir() if (p / "data").is_dir()) if parent.is_dir() else []
+    if not trackers:
+        return ""
+    return (
+        f" ({parent} holds the tracker folders {', '.join(trackers)}: give one, e.g. {parent / trackers[0]})"
+    )
 
 
 def _results_folder(folder: Path, names: list[str]) -> Path:
@@ -116,6 +140,8 @@ def _results_folder(folder: Path, names: list[str]) -> Path:
             f"({', '.join(p.name for p in trackers)}): give one, e.g. --results {trackers[0]}"
         )
     if not trackers:
+        if len(names) == 1:
+            raise ValueError(f"{folder}: no {names[0]}.txt here, in data/ or in <tracker>/data/")
         raise ValueError(
             f"{folder}: no results file of any sequence of the split here, in data/ or in <tracker>/data/ "
             f"(expected <sequence>.txt, e.g. {names[0]}.txt)"
