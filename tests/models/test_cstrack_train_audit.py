@@ -25,7 +25,7 @@ from torch import nn
 from discmot.data.jde_transforms import JDETransformConfig, transform_sample
 from discmot.models.cstrack.loss import OFFICIAL_GRID_ANCHORS, CSTrackLoss, CSTrackLossConfig, assign_targets
 from discmot.models.cstrack.recipe import load_recipe
-from discmot.models.cstrack.training import cstrack_schedule, warmup_accumulate
+from discmot.models.cstrack.training import cstrack_schedule
 
 # ---------------------------------------------------------------- the original's loss (§5)
 
@@ -223,7 +223,7 @@ def discmot_schedule(nb: int, epochs: int, batch: int):
     process (its accumulation ``round(64 / batch)``, the warm-up's ramp ending at ``64 / batch``)."""
     recipe = load_recipe("cstrack_mot17", [f"train.batch_size={batch}", f"train.epochs={epochs}"])
     train = recipe.train_for(1)
-    schedule = cstrack_schedule(None, train, recipe.optim, warmup_accumulate(recipe, 1))
+    schedule = cstrack_schedule(None, train, recipe.optim, recipe.warmup_accumulate_end(1))
     names = ("no_decay", "decay", "bias", "loss")  # cstrack_param_groups' order: the bias group is j == 2
     optimizer = torch.optim.SGD(
         [{"params": [nn.Parameter(torch.zeros(1))], "name": n} for n in names],

@@ -112,8 +112,17 @@ class CSTrackRecipe:
         processes)), 1)`` (YOLOv5's ``accumulate``, spec §6.5), else `train` as it is."""
         if not self.accumulation_from_nominal_batch:
             return self.train
-        steps = max(round(self.optim.nominal_batch / (self.train.batch_size * processes)), 1)
+        steps = max(round(self._batches_per_nominal(processes)), 1)
         return dataclasses.replace(self.train, accumulate_steps=steps)
+
+    def warmup_accumulate_end(self, processes: int) -> float | None:
+        """Where the warm-up's accumulation ramp ends (§6.6): YOLOv5's ``nbs / total_batch``, not rounded
+        (each iteration's value is), for a recipe whose accumulation comes from the nominal batch; None
+        for one that sets ``train.accumulate_steps`` itself (the ramp ends there)."""
+        return self._batches_per_nominal(processes) if self.accumulation_from_nominal_batch else None
+
+    def _batches_per_nominal(self, processes: int) -> float:
+        return self.optim.nominal_batch / (self.train.batch_size * processes)
 
     def as_dict(self) -> dict:
         return {

@@ -178,9 +178,8 @@ def scaled_weight_decay(train, optim: CSTrackOptimConfig, world_size: int) -> fl
 def cstrack_schedule(optimizer, train, optim: CSTrackOptimConfig, warmup_accumulate: float | None = None):
     """`discmot.engine.optim.CSTrackSchedule` from the training config and the warm-up details.
 
-    ``warmup_accumulate``: the end of the warm-up's accumulation ramp when the accumulation comes from the
-    nominal batch, YOLOv5's unrounded ``nominal_batch / (batch_size * processes)`` (`warmup_accumulate`);
-    None: ``train.accumulate_steps``, the recipe's own.
+    ``warmup_accumulate``: the end of the warm-up's accumulation ramp
+    (`discmot.models.cstrack.recipe.CSTrackRecipe.warmup_accumulate_end`); None: ``train.accumulate_steps``.
     """
     from discmot.engine.optim import CSTrackSchedule
 
@@ -191,15 +190,6 @@ def cstrack_schedule(optimizer, train, optim: CSTrackOptimConfig, warmup_accumul
         warmup_bias_lr=optim.warmup_bias_lr,
         warmup_accumulate=warmup_accumulate,
     )
-
-
-def warmup_accumulate(recipe, processes: int) -> float | None:
-    """YOLOv5's warm-up end point ``nbs / total_batch`` (§6.6, not rounded: rounded only per iteration)
-    for a recipe whose accumulation comes from the nominal batch; None for one that sets
-    ``train.accumulate_steps`` itself."""
-    if not recipe.accumulation_from_nominal_batch:
-        return None
-    return recipe.optim.nominal_batch / (recipe.train.batch_size * processes)
 
 
 def warmup_fills_the_run(train, optim: CSTrackOptimConfig, images: int, world_size: int = 1) -> str | None:
@@ -294,7 +284,7 @@ def cstrack_setup(recipe, data_root: str | Path, pretrained: str | Path | None =
         train = recipe.train_for(dist_info.world_size)
         warn_if_warmup_fills_the_run(train, recipe.optim, len(dataset), dist_info.world_size)
         decay = scaled_weight_decay(train, recipe.optim, dist_info.world_size)
-        ramp = warmup_accumulate(recipe, dist_info.world_size)
+        ramp = recipe.warmup_accumulate_end(dist_info.world_size)
         schedule = partial(cstrack_schedule, train=train, optim=recipe.optim, warmup_accumulate=ramp)
         return TrainSetup(
             model=CSTrackTraining(model, CSTrackLoss(loss_config)),
