@@ -17,7 +17,7 @@ from discmot.data.synth import render_sequence
 from discmot.data.synth.writer import generate_dataset, gt_rows
 from discmot.eval.runner import evaluate_files
 from discmot.io.mot import MotFormatError, read_mot_table
-from discmot.postprocess import interpolate_results, interpolate_tracks
+from discmot.postprocess import DEFAULT_MAX_GAP, interpolate_results, interpolate_tracks
 
 
 def row(frame, track, x, y, w, h, score=1.0, *rest):
@@ -168,6 +168,18 @@ def test_a_space_delimited_file_with_crlf_line_ends_keeps_its_delimiter_line_end
     )
 
 
+def test_a_file_with_lone_cr_line_ends_keeps_them(tmp_path):
+    """An old Mac file (CR alone ends its lines, read by TrackEval's universal newlines) comes back with
+    CR line ends, as the docs promise "the input's line ends" (it used to come back with LF)."""
+    source = write(tmp_path / "in.txt", ["1,4,10,20,30,40,1", "3,4,12,20,30,40,1"], newline="\r")
+
+    interpolate_results(source, tmp_path / "out.txt")
+
+    assert (tmp_path / "out.txt").read_bytes() == (
+        b"1,4,10,20,30,40,1\r2,4,11.00,20.00,30.00,40.00,1\r3,4,12,20,30,40,1\r"
+    )
+
+
 def test_an_empty_results_file_gives_an_empty_file(tmp_path):
     source = write(tmp_path / "in.txt", [])
 
@@ -301,6 +313,14 @@ def test_the_verb_writes_the_output_and_logs_one_line_per_file(tmp_path, caplog)
         f"{source}: 2 rows added in 1 of 2 tracks (gaps of 1-2 frames) -> {tmp_path / 'out.txt'}"
     ]
     assert len((tmp_path / "out.txt").read_text().splitlines()) == 6
+
+
+def test_the_verbs_default_max_gap_is_the_librarys():
+    """The verb states its default itself (importing `discmot.postprocess` would load numpy at start-up):
+    the two may not drift apart."""
+    args = cli.build_parser().parse_args(["interpolate", "in.txt", "--out", "out.txt"])
+
+    assert args.max_gap == DEFAULT_MAX_GAP
 
 
 def test_the_verb_reports_an_input_error_in_one_line(tmp_path, capsys):

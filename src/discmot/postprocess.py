@@ -275,7 +275,7 @@ def _interpolated_file(source: Path, target: Path, max_gap: int) -> tuple[str, I
     delimiter = csv.Sniffer().sniff(lines[0] + "\n").delimiter if lines else ","
     lines += _inserted_lines(inserted, earlier, lines, delimiter, source)
     order = _frame_id_order(np.concatenate([table.values, inserted]))
-    newline = "\r\n" if "\r\n" in text else "\n"
+    newline = _line_end(text)
     summary = InterpolationSummary(
         source,
         target,
@@ -284,6 +284,13 @@ def _interpolated_file(source: Path, target: Path, max_gap: int) -> tuple[str, I
         tracks=len(np.unique(table.truncated(ID))),
     )
     return "".join(lines[i] + newline for i in order), summary
+
+
+def _line_end(text: str) -> str:
+    """The line end of ``text``: CRLF, a lone CR (an old Mac file, which TrackEval reads as well) or LF."""
+    if "\r\n" in text:
+        return "\r\n"
+    return "\r" if "\r" in text else "\n"
 
 
 def _inserted_lines(

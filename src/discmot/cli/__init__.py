@@ -125,8 +125,8 @@ def _input_error(error: ValueError | OSError, args: argparse.Namespace) -> int:
         raise error
     label = _process_label()
     message = _one_line(error)
-    if label and message.startswith(label[1:-2] + ": "):  # "rank 1: ..." of a peer failure: said once
-        message = message[len(label) - 1 :]
+    if label:  # the engine's peer-failure error starts "rank N: " itself (for library callers): said once
+        message = message.removeprefix(label.strip("[] ") + ": ")
     print(f"{label}discmot: error: {message}", file=sys.stderr)
     if isinstance(error, ValueError) and (origin := _raised_outside_discmot(error)):
         print(

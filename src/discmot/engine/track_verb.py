@@ -12,6 +12,7 @@ error naming what to do instead. The options travel in small typed groups: `Netw
 
 from __future__ import annotations
 
+import functools
 import logging
 import numbers
 import os
@@ -168,7 +169,8 @@ def track(
             folder of sequences is always tracked whole, as its scores need every frame.
         skip_existing: a folder of sequences only: go on with a stopped run, tracking only the sequences
             without a results file in ``split_out`` yet (the others are kept as they are); with every
-            one there nothing is tracked and no model is loaded.
+            one there nothing is tracked and no ``weights`` are loaded (an ONNX ``detector`` or ``reid``
+            given for ``model="jde"`` still is).
 
     Returns:
         For one source, `discmot.engine.infer.track_source`'s summary: ``name``, ``frames`` (tracked),
@@ -434,14 +436,8 @@ def _built_when_first_used(
     """``frame_rate -> tracker`` that calls ``build()`` (loads the model, seconds to a minute) when the
     first tracker is asked for: after the split's cheap checks, and never when ``--skip-existing`` leaves
     nothing to track."""
-    built: list[Callable[[float], EndToEndTracker]] = []
-
-    def factory(frame_rate: float) -> EndToEndTracker:
-        if not built:
-            built.append(build())
-        return built[0](frame_rate)
-
-    return factory
+    loaded = functools.cache(build)  # one model for every sequence's tracker
+    return lambda frame_rate: loaded()(frame_rate)
 
 
 def _warn_if_nobody_tracked(source, summaries: list[dict]) -> None:
