@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from discmot.cli.arguments import show_progress
+from discmot.cli.arguments import positive_int, show_progress
 
 SHOW_EPILOG = """\
 markers (with ground truth: --gt, or SEQUENCE/gt/gt.txt):
@@ -88,7 +88,7 @@ def add_show(verbs) -> None:
     )
     p.add_argument(
         "--worst",
-        type=positive_count,
+        type=positive_int,
         metavar="N",
         help="with a split: draw only the N sequences with the most errors (FP + FN + IDSW)",
     )
@@ -107,17 +107,6 @@ def frame_range(text: str) -> tuple[int, int]:
     if numbers[0] < 1 or numbers[1] < numbers[0]:
         raise argparse.ArgumentTypeError(f"frames {text}: give FIRST-LAST with 1 <= FIRST <= LAST")
     return numbers
-
-
-def positive_count(text: str) -> int:
-    """``N`` -> ``N``, a whole number >= 1."""
-    try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of sequences, got {text!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{text}: give N >= 1")
-    return number
 
 
 def _run_show(args: argparse.Namespace) -> int:

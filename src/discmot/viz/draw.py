@@ -206,9 +206,15 @@ def _text_color(background) -> tuple[int, int, int]:
     return (0, 0, 0) if 0.114 * b + 0.587 * g + 0.299 * r > 140 else (255, 255, 255)
 
 
+#: Pixel coordinates are clamped to +-this: OpenCV takes 32-bit ints, and a box of a broken results row
+#: (x = 1e12, say) lies far outside any frame either way.
+MAX_COORDINATE = 1 << 20
+
+
 def _corners(box) -> tuple[int, int, int, int]:
     x, y, w, h = (float(v) for v in box)
-    return round(x), round(y), round(x + w), round(y + h)
+    x1, y1, x2, y2 = (min(max(round(v), -MAX_COORDINATE), MAX_COORDINATE) for v in (x, y, x + w, y + h))
+    return x1, y1, x2, y2
 
 
 def _font(frame: np.ndarray) -> tuple[float, int]:
@@ -299,12 +305,29 @@ def draw_dashed_rectangle(
         ((x2, y1), (x2, y2)),
     ):
         length = max(abs(end[0] - start[0]), abs(end[1] - start[1]))
-        for offset in range(0, length + 1, 2 * dash):
+        for offset in _visible_dash_offsets(frame, start, end, length, 2 * dash, thickness):
             stop = min(offset + dash, length)
             a = _along(start, end, offset, length)
             b = _along(start, end, stop, length)
             cv2.line(frame, a, b, color, thickness)
     return frame
+
+
+def _visible_dash_offsets(
+    frame: np.ndarray, start: tuple[int, int], end: tuple[int, int], length: int, period: int, margin: int
+) -> range:
+    """The offsets from ``start`` (multiples of ``period``) of the dashes of an axis-aligned side that can
+    show on ``frame`` (``margin``: half the line's width): a side mostly beyond the frame, as a box of a
+    broken row has, is not walked dash by dash over its whole length."""
+    axis = 0 if start[0] != end[0] else 1  # the coordinate (x 0, y 1) that changes along the side
+    along_size, across_size = frame.shape[1 - axis], frame.shape[axis]  # shape: (height, width)
+    if not -margin <= start[1 - axis] < across_size + margin:
+        return range(0)
+    direction = 1 if end[axis] >= start[axis] else -1
+    low, high = -margin - start[axis], along_size + margin - start[axis]  # visible, relative to start
+    first, last = (low, high) if direction > 0 else (-high, -low)
+    first, last = max(first, 0), min(last, length)
+    return range(first // period * period, last + 1, period) if first <= last else range(0)
 
 
 def _along(start: tuple[int, int], end: tuple[int, int], offset: int, length: int) -> tuple[int, int]:
@@ -331,12 +354,17 @@ def line_width(frame: np.ndarray) -> int:
 LegendEntry = tuple[str, tuple[int, int, int], str]
 
 
-def with_legend(frame: np.ndarray, entries: Sequence[LegendEntry], caption: str = "") -> np.ndarray:
+def with_legend(
+    frame: np.ndarray, entries: Sequence[LegendEntry], caption: str = "", widest_caption: str = ""
+) -> np.ndarray:
     """A new frame: ``frame`` above a dark bar carrying ``caption`` then a key of ``entries`` (per entry a
     short sample line in its colour and style, then its text), in as many rows as the width needs. Below
     the frame, not on it: nothing of the scene is hidden, and boxes keep the sequence's pixel coordinates.
+    ``widest_caption``: the longest caption of the video's frames; the caption is given its room, so that
+    every frame's bar has the same rows and height (a video's frames must keep one size) as its numbers
+    grow.
     """
-    rows, row_height, sample = _legend_rows(frame, entries, caption)
+    rows, row_height, sample = _legend_rows(frame, entries, caption, widest_caption)
     bar = np.full((row_height * len(rows) + 4, frame.shape[1], 3), 32, np.uint8)
     for index, items in enumerate(rows):
         middle = index * row_height + row_height // 2 + 2
@@ -348,19 +376,23 @@ def with_legend(frame: np.ndarray, entries: Sequence[LegendEntry], caption: str 
     return np.concatenate([frame, bar])
 
 
-def _legend_rows(frame: np.ndarray, entries: Sequence[LegendEntry], caption: str):
-    """The bar's rows of ``(x, text, colour, style)`` items (the caption first, without a sample), the
-    height of a row and the length of a sample line."""
+def _legend_rows(frame: np.ndarray, entries: Sequence[LegendEntry], caption: str, widest_caption: str = ""):
+    """The bar's rows of ``(x, text, colour, style)`` items (the caption first, without a sample, in the
+    room of the longer of ``caption`` and ``widest_caption``), the height of a row and the length of a
+    sample line."""
     import cv2
 
     scale, stroke = _font(frame)
-    items = ([(caption, None, None)] if caption else []) + list(entries)
-    sizes = [cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, stroke) for text, _, _ in items]
+    room = max(caption, widest_caption, key=lambda text: _text_width(text, scale, stroke))
+    # (text drawn, text whose size it is laid out with, colour, style)
+    items = [(caption, room, None, None)] if room else []
+    items += [(text, text, color, style) for text, color, style in entries]
+    sizes = [cv2.getTextSize(size_of, cv2.FONT_HERSHEY_SIMPLEX, scale, stroke) for _, size_of, _, _ in items]
     row_height = max(h + b for (_, h), b in sizes) + 6
     sample = row_height
     rows: list[list] = [[]]
     x = 6
-    for (text, color, style), ((width, _), _) in zip(items, sizes, strict=True):
+    for (text, _, color, style), ((width, _), _) in zip(items, sizes, strict=True):
         needed = width + (sample + 5 if style is not None else 0)
         if rows[-1] and x + needed > frame.shape[1] - 6:
             rows.append([])
@@ -368,6 +400,12 @@ def _legend_rows(frame: np.ndarray, entries: Sequence[LegendEntry], caption: str
         rows[-1].append((x, text, color, style))
         x += needed + 3 * row_height // 2
     return rows, row_height, sample
+
+
+def _text_width(text: str, scale: float, stroke: int) -> int:
+    import cv2
+
+    return cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, stroke)[0][0]
 
 
 def _legend_sample(bar: np.ndarray, start: tuple[int, int], length: int, color, style: str) -> None:

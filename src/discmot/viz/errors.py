@@ -10,6 +10,7 @@ No torch and no OpenCV are imported.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -86,14 +87,23 @@ class SequenceErrors:
         t = slice(self.tracker.offsets[number - 1], self.tracker.offsets[number])
         g = slice(self.gt.offsets[number - 1], self.gt.offsets[number])
         return FrameErrors(
-            self.tracker.truncated(ID)[t],
+            self._tracker_ids[t],
             self.tracker.boxes()[t],
             self.tracker_status[t],
             self.switched_from[t],
-            self.gt.truncated(ID)[g],
+            self._gt_ids[g],
             self.gt.boxes()[g],
             self.gt_status[g],
         )
+
+    # the id columns once: `truncated` gathers a whole column, and `frame` is called for every frame
+    @cached_property
+    def _tracker_ids(self) -> np.ndarray:
+        return self.tracker.truncated(ID)
+
+    @cached_property
+    def _gt_ids(self) -> np.ndarray:
+        return self.gt.truncated(ID)
 
     def totals(self) -> dict[str, int]:
         """``{"FP", "FN", "IDSW"}`` of the whole sequence: `discmot eval`'s ``CLR_FP``, ``CLR_FN``,

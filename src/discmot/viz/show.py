@@ -20,6 +20,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from discmot.eval.motchallenge import FrameGroupedRows, load_tracker_result
 from discmot.io.atomic import atomic_write_bytes, check_writable
 from discmot.io.mot import ID
 from discmot.io.video import SequenceFrames, VideoWriter, read_image
@@ -93,16 +94,26 @@ def show_sequence(
         raise ValueError(f"{source.folder}: has no images to draw on (its image folder is missing or empty)")
     first, last = check_frames(frames, source.num_frames, source.folder)
     gt_file = ground_truth_file(source.folder, gt)
-    out = check_output(Path(out), first, last, [results, gt_file, *source.images.values()])
+    # the files first: a bad row must leave no new parent folders of the output (check_output makes them)
     boxes = load_boxes(gt_file, results, source.num_frames, benchmark)
+    out = check_output(Path(out), first, last, [results, gt_file, *source.images.values()])
     return show_loaded(source, boxes, gt_file, out, (first, last), benchmark, progress, trail_length)
 
 
 def show_loaded(
-    source, boxes, gt_file, out: Path, frames, benchmark, progress, trail_length, label: str = ""
+    source: SequenceFrames,
+    boxes: _ResultsOnly | clear_errors.SequenceErrors,
+    gt_file: Path | None,
+    out: Path,
+    frames: tuple[int, int],
+    benchmark: str,
+    progress: bool | None,
+    trail_length: int,
+    label: str = "",
 ) -> dict:
-    """Draws the loaded ``boxes`` (`_load`) of frames ``(first, last)`` into ``out`` and logs the totals
-    (``label``, e.g. ``" (2 of 7)"``, follows the sequence's name); returns `show_sequence`'s summary."""
+    """Draws the loaded ``boxes`` (`load_boxes`) of frames ``(first, last)`` into ``out`` and logs the
+    totals (``label``, e.g. ``" (2 of 7)"``, follows the sequence's name); returns `show_sequence`'s
+    summary."""
     first, last = frames
     shown = dict.fromkeys(("FP", "FN", "IDSW"), 0)
     images = _rendered(source, first, last, boxes, shown, trail_length)
@@ -128,6 +139,7 @@ def check_frames(frames: tuple[int, int] | None, length: int, where) -> tuple[in
 
 
 def ground_truth_file(folder: Path, gt: str | Path | None) -> Path | None:
+    """``gt`` when given, else the sequence folder's ``gt/gt.txt`` when it exists, else None."""
     if gt is not None:
         return Path(gt)
     default = folder / "gt" / "gt.txt"
@@ -157,18 +169,21 @@ def check_output(out: Path, first: int, last: int, inputs) -> Path:
 class _ResultsOnly:
     """The results file's boxes per frame, for drawing without ground truth."""
 
-    def __init__(self, rows):
+    def __init__(self, rows: FrameGroupedRows):
         self.rows = rows
+        self.ids = rows.truncated(ID)  # once: `frame` is called for every frame
 
     def frame(self, number: int) -> Tracks:
+        """Frame ``number``'s (1-based) boxes as `Tracks` (scores 1: a results file's are not drawn)."""
         rows = slice(self.rows.offsets[number - 1], self.rows.offsets[number])
-        ids = self.rows.truncated(ID)[rows]
-        return Tracks(ids, self.rows.boxes()[rows], np.ones(ids.size))
+        return Tracks(self.ids[rows], self.rows.boxes()[rows], np.ones(rows.stop - rows.start))
 
 
-def load_boxes(gt_file: Path | None, results, num_frames: int, benchmark: str):
-    from discmot.eval.motchallenge import load_tracker_result
-
+def load_boxes(
+    gt_file: Path | None, results: str | Path, num_frames: int, benchmark: str
+) -> _ResultsOnly | clear_errors.SequenceErrors:
+    """The results' boxes per frame: classified by CLEAR against ``gt_file``, or as they are without one
+    (a bad row is a `MotFormatError` naming file and line)."""
     if gt_file is None:
         return _ResultsOnly(load_tracker_result(results, num_frames))
     return clear_errors.classify_files(gt_file, results, num_frames, benchmark)
@@ -177,6 +192,8 @@ def load_boxes(gt_file: Path | None, results, num_frames: int, benchmark: str):
 def _rendered(source: SequenceFrames, first: int, last: int, boxes, shown: dict, trail_length: int):
     """The annotated frames ``first..last`` (a generator); ``shown`` accumulates the counts drawn."""
     trails = TrailHistory(trail_length)
+    # the counts so far never exceed the sequence's, nor the frame number the last: the widest caption
+    widest_caption = "" if isinstance(boxes, _ResultsOnly) else _error_caption(last, boxes.totals())
     for number in range(first, last + 1):
         image = _image(source, number)
         if isinstance(boxes, _ResultsOnly):
@@ -190,8 +207,12 @@ def _rendered(source: SequenceFrames, first: int, last: int, boxes, shown: dict,
         frame_errors = boxes.frame(number)
         for key, value in frame_errors.counts().items():
             shown[key] += value
-        caption = f"frame {number}  FP {shown['FP']}  FN {shown['FN']}  IDSW {shown['IDSW']}"
-        yield draw_errors(image, frame_errors, trails, caption)
+        yield draw_errors(image, frame_errors, trails, _error_caption(number, shown), widest_caption)
+
+
+def _error_caption(number: int, counts: dict) -> str:
+    """The caption of frame ``number``: the counts ``{"FP", "FN", "IDSW"}`` so far."""
+    return f"frame {number}  FP {counts['FP']}  FN {counts['FN']}  IDSW {counts['IDSW']}"
 
 
 def _image(source: SequenceFrames, number: int) -> np.ndarray:
@@ -207,12 +228,17 @@ def _image(source: SequenceFrames, number: int) -> np.ndarray:
 
 
 def draw_errors(
-    frame: np.ndarray, boxes: clear_errors.FrameErrors, trails: TrailHistory, caption: str
+    frame: np.ndarray,
+    boxes: clear_errors.FrameErrors,
+    trails: TrailHistory,
+    caption: str,
+    widest_caption: str = "",
 ) -> np.ndarray:
     """Draws one frame's classified boxes (see the module's docstring) and returns a new frame: it, above a
-    bar with the caption and the legend (`with_legend`). ``trails`` is updated with the frame's scored
-    tracker boxes; ``frame`` is drawn on in place. Misses first, then removed and false-positive boxes,
-    then the matches on top, so that a match over a miss stays visible."""
+    bar with the caption and the legend (`with_legend`; ``widest_caption``, the video's longest caption,
+    keeps every frame's bar the same). ``trails`` is updated with the frame's scored tracker boxes;
+    ``frame`` is drawn on in place. Misses first, then removed and false-positive boxes, then the matches
+    on top, so that a match over a miss stays visible."""
     status = boxes.tracker_status
     placed = _draw_misses(frame, boxes)
     for box in boxes.tracker_boxes[status == clear_errors.IGNORED]:
@@ -237,7 +263,7 @@ def draw_errors(
         placed.append(
             draw_label(frame, f"IDSW {before}->{track_id}", corner, SWITCH_COLOR, above=False, avoid=placed)
         )
-    return with_legend(frame, LEGEND, caption)
+    return with_legend(frame, LEGEND, caption, widest_caption)
 
 
 def _draw_misses(frame: np.ndarray, boxes: clear_errors.FrameErrors) -> list:
@@ -277,9 +303,7 @@ def _write(
     frame), atomically; returns how many were written. ``label`` follows the name on the progress bar."""
     import cv2
 
-    from discmot.engine.infer import (
-        frames_progress_bar,
-    )  # the track verb's bar (a log line when not a terminal)
+    from discmot.engine.infer import frames_progress_bar  # the track verb's (a log line off a terminal)
 
     images = iter(images)
     first = next(images)
