@@ -361,6 +361,7 @@ def test_cstrack_schedule_from_the_train_config():
         "warmup_momentum": 0.9,
         "warmup_bias_lr": 0.1,
         "accumulate_steps": 8,  # nominal batch 8 x 8 over batches of 8
+        "warmup_accumulate": 8.0,  # the warm-up's ramp ends at the accumulation given
         "bias_group": "bias",
     }
     from_engine = build_schedule(None, train)  # the engine's default for ``schedule: cstrack``
