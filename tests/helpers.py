@@ -151,3 +151,19 @@ def unwritable_folder(tmp_path: Path) -> Path:
         return sysfs
     (sysfs / "discmot-probe").unlink()
     pytest.skip("running as root without a sysfs that refuses new files: no folder root cannot write")
+
+
+def exact_logit(score: float) -> float:
+    """A float32 logit whose float32 sigmoid is exactly ``float32(score)`` (thresholds are hit exactly)."""
+    import math
+
+    import torch
+
+    target = torch.tensor(score, dtype=torch.float32)
+    x = np.float32(math.log(score / (1 - score)))
+    for _ in range(1000):
+        value = torch.sigmoid(torch.tensor(x))
+        if value == target:
+            return float(x)
+        x = np.nextafter(x, np.float32(np.inf if value < target else -np.inf))
+    raise AssertionError(f"no float32 logit gives sigmoid {score}")

@@ -19,6 +19,7 @@ import torch
 
 from discmot.models.fdta.config import FDTAConfig, IDDecoderConfig, RuntimeConfig
 from discmot.trackers.fdta import FDTATracker
+from helpers import exact_logit
 
 FRAME = np.zeros((30, 50, 3), dtype=np.uint8)  # W = 50, H = 30
 WIDTH, HEIGHT = 50, 30
@@ -44,18 +45,6 @@ def id_logits_rule(
                 if seen == key:
                     logits[m, label] = max(float(logits[m, label]), 6.0 - (age % 3))
     return logits
-
-
-def exact_logit(score: float) -> float:
-    """A float32 logit whose float32 sigmoid is ``float32(score)`` exactly (thresholds are hit exactly)."""
-    target = torch.tensor(score, dtype=torch.float32)
-    x = np.float32(math.log(score / (1 - score)))
-    for _ in range(1000):
-        value = torch.sigmoid(torch.tensor(x))
-        if value == target:
-            return float(x)
-        x = np.nextafter(x, np.float32(np.inf if value < target else -np.inf))
-    raise AssertionError(f"no float32 logit gives sigmoid {score}")
 
 
 @dataclass

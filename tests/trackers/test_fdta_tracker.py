@@ -34,6 +34,7 @@ from discmot.trackers.fdta import (
     select_detections,
 )
 from discmot.trackers.video_state import FrameSizeCheck
+from helpers import exact_logit
 
 FRAME = np.zeros((48, 64, 3), dtype=np.uint8)  # W = 64, H = 48
 FEATURE_DIM = 4
@@ -46,18 +47,6 @@ def f32(value: float) -> float:
 def next_f32(value: float, direction: float) -> float:
     """The float32 neighbour of ``float32(value)`` towards ``direction``."""
     return float(np.nextafter(np.float32(value), np.float32(direction)))
-
-
-def exact_logit(score: float) -> float:
-    """A float32 logit whose float32 sigmoid is exactly ``float32(score)``."""
-    target = torch.tensor(score, dtype=torch.float32)
-    x = np.float32(math.log(score / (1 - score)))
-    for _ in range(1000):
-        value = torch.sigmoid(torch.tensor(x))
-        if value == target:
-            return float(x)
-        x = np.nextafter(x, np.float32(np.inf if value < target else -np.inf))
-    raise AssertionError(f"no float32 logit gives sigmoid {score}")
 
 
 @dataclass
