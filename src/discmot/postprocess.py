@@ -38,7 +38,9 @@ from discmot.io.mot import (
     check_positive_sizes,
     check_unique_ids,
     format_mot_rows,
-    read_mot_table,
+    mot_table,
+    read_mot_bytes,
+    sniff_delimiter,
 )
 
 log = logging.getLogger(__name__)
@@ -265,14 +267,15 @@ def _refuse_same(results: Path, out: Path, kind: str) -> None:
 
 def _interpolated_file(source: Path, target: Path, max_gap: int) -> tuple[str, InterpolationSummary]:
     """The text of ``source`` with its gaps filled, and what was done."""
-    table = read_mot_table(source, min_columns=MIN_COLUMNS)
+    raw = read_mot_bytes(source)  # once: parsed here, and its lines kept as they are
+    table = mot_table(source, raw, min_columns=MIN_COLUMNS)
     check_frames(table, None)
     check_positive_sizes(table)
     check_unique_ids(table)
-    text = source.read_bytes().decode("utf-8")  # read_text would turn CRLF into LF: the line ends are kept
+    text = raw.decode("utf-8")  # (UTF-8 checked by the parse) the line ends are kept, as given
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")[: table.num_rows]
     inserted, earlier = _interpolated(table.values, max_gap)
-    delimiter = csv.Sniffer().sniff(lines[0] + "\n").delimiter if lines else ","
+    delimiter = sniff_delimiter(lines[0], source) if lines else ","
     lines += _inserted_lines(inserted, earlier, lines, delimiter, source)
     order = _frame_id_order(np.concatenate([table.values, inserted]))
     newline = _line_end(text)

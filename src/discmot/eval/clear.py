@@ -72,10 +72,16 @@ def previous_partners(gt: np.ndarray, tracker: np.ndarray) -> np.ndarray:
         own tracker id is an ID switch (IDSW).
     """
     order = np.argsort(gt, kind="stable")
-    sorted_gt, sorted_tracker = gt[order], tracker[order]
-    same_gt = sorted_gt[1:] == sorted_gt[:-1]
+    previous = np.empty(gt.size, dtype=np.int64)
+    previous[order] = _previous_in_gt_order(gt[order], tracker[order])
+    return previous
+
+
+def _previous_in_gt_order(gt: np.ndarray, tracker: np.ndarray) -> np.ndarray:
+    """`previous_partners` of matches already sorted by gt id (stably: time order within each id)."""
     previous = np.full(gt.size, -1, dtype=np.int64)
-    previous[order[1:][same_gt]] = sorted_tracker[:-1][same_gt]
+    same_gt = gt[1:] == gt[:-1]
+    previous[1:][same_gt] = tracker[:-1][same_gt]
     return previous
 
 
@@ -136,16 +142,14 @@ def _switches_and_fragments(seq, gt: np.ndarray, tracker: np.ndarray, frames: np
     frame). A new tracked segment starts when a gt id is matched but was not matched in the previous
     processed frame (a frame with both gt and tracker boxes); Frag counts segments beyond the first.
     """
-    previous = previous_partners(gt, tracker)
+    order = np.argsort(gt, kind="stable")  # one sort serves both counts
+    gt, tracker, frames = gt[order], tracker[order], frames[order]
+    previous = _previous_in_gt_order(gt, tracker)
     switches = int(np.count_nonzero((previous >= 0) & (previous != tracker)))
-    order = np.argsort(gt, kind="stable")
-    gt, frames = gt[order], frames[order]
     processed_index = np.cumsum(_processed_frames(seq)) - 1
     step = processed_index[frames]
-    same_gt = np.zeros(gt.size, dtype=bool)
-    same_gt[1:] = gt[1:] == gt[:-1]
     continues = np.zeros(gt.size, dtype=bool)
-    continues[1:] = same_gt[1:] & (step[1:] == step[:-1] + 1)
+    continues[1:] = (gt[1:] == gt[:-1]) & (step[1:] == step[:-1] + 1)
     segments = np.bincount(gt[~continues], minlength=seq.num_gt_ids)
     return switches, int(np.sum(segments[segments > 0] - 1))
 

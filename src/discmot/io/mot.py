@@ -109,12 +109,21 @@ def read_mot_table(path: str | Path, min_columns: int = 0) -> MotTable:
             count, a non-numeric or non-finite field, or fewer than ``min_columns`` columns.
     """
     path = Path(path)
+    return mot_table(path, read_mot_bytes(path), min_columns)
+
+
+def read_mot_bytes(path: Path) -> bytes:
+    """The bytes of a MOTChallenge text file; a missing or unreadable one is a `MotFormatError`."""
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise MotFormatError(path, "file not found") from None
     except OSError as error:
         raise MotFormatError(path, f"cannot read file ({error.strerror})") from None
+
+
+def mot_table(path: Path, raw: bytes, min_columns: int = 0) -> MotTable:
+    """`read_mot_table` of contents already read (``raw``, the bytes of ``path``)."""
     values = parse_mot_bytes(raw, path)
     if not len(values) and min_columns:
         values = np.zeros((0, max(values.shape[1], min_columns)))
@@ -136,7 +145,7 @@ def parse_mot_bytes(raw: bytes, path: str | Path = "<memory>") -> np.ndarray:
         raise MotFormatError(path, f"is not UTF-8 text (byte {error.start})") from None
     if "\r" in text:  # TrackEval opens files with universal newlines
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    delimiter = _sniff_delimiter(text, path)
+    delimiter = sniff_delimiter(text, path)
     values = _parse_fast(text, delimiter)
     if values is None:
         values = _parse_with_csv(text, delimiter, path)
@@ -144,7 +153,8 @@ def parse_mot_bytes(raw: bytes, path: str | Path = "<memory>") -> np.ndarray:
     return values
 
 
-def _sniff_delimiter(text: str, path: str | Path) -> str:
+def sniff_delimiter(text: str, path: str | Path) -> str:
+    """The column delimiter of ``text`` (LF line ends), sniffed from its first line as TrackEval does."""
     first_line = text.split("\n", 1)[0] + "\n"
     try:
         return csv.Sniffer().sniff(first_line).delimiter
