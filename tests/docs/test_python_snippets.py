@@ -529,6 +529,12 @@ def check_cstrack_loop(namespace: dict, tmp_path: Path, printed: str) -> None:
     # 1-based frame numbers: the first frame has no track yet (docs/tracking.md, `Tracks`), the last is 4
     assert set(rows[:, 0]) == {2, 3, 4} and (rows[:, 1] >= 1).all()
     assert (rows[:, 7:] == -1).all()
+    # the tracker keeps lost tracks as long as `discmot track` does on this video (25 fps, not 30)
+    from discmot.engine.infer import tracker_frame_rate
+    from discmot.io.video import open_source
+
+    video_fps = open_source(str(tmp_path / "clip.mp4")).fps
+    assert namespace["tracker"].association.frame_rate == tracker_frame_rate(None, video_fps) == 25
 
 
 def setup_per_class(tmp_path: Path, monkeypatch) -> dict:
