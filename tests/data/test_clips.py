@@ -217,7 +217,7 @@ def test_illegal_frames_are_never_sampled(tmp_path):
     assert np.flatnonzero(~index[0].legal).tolist() == [4, 8]
     clips = ClipSampler(index, 3).clips()
     assert clips and all(4 not in c.frames and 8 not in c.frames for c in clips)
-    with pytest.raises(ValueError, match=f"no legal clip.*Legal frames: {index[0].name}: 14 of 16 frames$"):
+    with pytest.raises(ValueError, match=f"no legal clip.*{index[0].name}: 14 of 16 frames legal$"):
         ClipSampler(index, 16).clips()
 
 

@@ -149,15 +149,13 @@ class ClipSampler:
 def no_clip_message(index: SequenceIndex, sample_length: int) -> str:
     """Why no clip is legal, with each sequence's count of legal frames (those with 1 to 300 boxes,
     each id once): every frame of a clip must be legal, so sparse annotations make no clip."""
-    counts = [
-        f"{record.name}: {int(record.legal.sum())} of {record.length} frames" for record in index.records[:5]
-    ]
+    counts = [f"{record.name}: {_why_idle(record)}" for record in index.records[:5]]
     more = f", and {len(index) - 5} more" if len(index) > 5 else ""
     return (
         f"no legal clip of {sample_length} frames in {len(index)} sequence(s): every frame of "
         "a clip needs 1 to 300 boxes with unique ids, and a sequence must be at least as long as the "
         "clip. "
-        f"Legal frames: {'; '.join(counts)}{more}"
+        f"{'; '.join(counts)}{more}"
     )
 
 
@@ -195,9 +193,16 @@ def warn_sequences_without_clips(index: SequenceIndex, sample_length: int, max_i
             len(idle),
             sample_length,
             max_interval,
-            ", ".join(f"{r.name} ({int(r.legal.sum())} of {r.length} frames legal)" for r in idle[:5])
+            ", ".join(f"{r.name} ({_why_idle(r)})" for r in idle[:5])
             + (f", and {len(idle) - 5} more" if len(idle) > 5 else ""),
         )
+
+
+def _why_idle(record: SequenceRecord) -> str:
+    """What a sequence that gives no clip has: no box at all (an empty gt.txt), or too few legal frames."""
+    if not len(record.ids):
+        return "its gt has no box"
+    return f"{int(record.legal.sum())} of {record.length} frames legal"
 
 
 def clip_sampler_factory(index: SequenceIndex, sample_length: int, max_interval: int = 4, seed: int = 1025):

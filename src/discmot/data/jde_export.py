@@ -50,6 +50,7 @@ from discmot.io.mot import (
     frame_images,
     read_mot_table,
     read_seqinfo,
+    warn_if_normalised,
 )
 
 log = logging.getLogger(__name__)
@@ -294,6 +295,7 @@ def _read_sequence(folder: Path) -> _Sequence:
     gt = read_mot_table(folder / "gt" / "gt.txt", min_columns=6)
     check_frames(gt, info.length)  # as eval checks a gt file: each error names the file and line
     check_positive_sizes(gt)
+    warn_if_normalised(gt)
     check_unique_ids(gt)
     class_column = has_class_column(gt.values)
     keep = kept_rows(gt.values, class_column)

@@ -46,6 +46,7 @@ from discmot.io.mot import (
     read_seqinfo,
     sequence_folders,
     training_frame_images,
+    warn_if_normalised,
 )
 
 log = logging.getLogger(__name__)
@@ -284,6 +285,7 @@ def load_sequence(folder: Path, name: str) -> SequenceRecord:
     table = read_mot_table(folder / "gt" / "gt.txt", min_columns=6)
     check_frames(table, len(images))
     check_positive_sizes(table)
+    warn_if_normalised(table)
     try:
         check_unique_ids(table)
     except MotFormatError as error:  # not an error: the legality rule leaves such frames out (spec 2.10)

@@ -290,6 +290,24 @@ def check_positive_sizes(table: MotTable) -> None:
         raise MotFormatError(table.path, f"box width and height must be > 0, found w={w:g} h={h:g}", row + 1)
 
 
+def warn_if_normalised(table: MotTable) -> None:
+    """Warns when every box of a gt file fits in 1 x 1 pixel: coordinates normalised
+    to 0-1 (the YOLO habit) rather than the pixels MOTChallenge files hold. Trained on as they are, such
+    boxes are specks a network cannot learn, and nothing else would say why training finds nobody."""
+    if not table.num_rows:
+        return
+    x, y, w, h = (table.values[:, column] for column in (X, Y, W, H))
+    if max(np.abs(x).max(), np.abs(y).max(), w.max(), h.max()) > 1.0:
+        return
+    log.warning(
+        "%s: every box fits in 1x1 pixel (largest w=%g h=%g): is the gt normalised to 0-1? MOTChallenge "
+        "gt holds pixels of the image (x, y of the top-left corner, w, h): multiply by the image size",
+        table.path,
+        w.max(),
+        h.max(),
+    )
+
+
 def check_unique_ids(table: MotTable) -> None:
     """Requires each (frame, id) pair (both truncated) to appear at most once."""
     if table.num_rows < 2:
@@ -328,7 +346,11 @@ def read_seqinfo(path: str | Path) -> SeqInfo:
     """Reads ``seqinfo.ini``; only ``seqLength`` is required (as in TrackEval)."""
     path = Path(path)
     if not path.is_file():
-        raise MotFormatError(path, "seqinfo.ini not found (it gives the sequence length, seqLength)")
+        raise MotFormatError(
+            path,
+            "seqinfo.ini not found (it gives the sequence length, seqLength, and imWidth, imHeight, "
+            "frameRate: docs/datasets.md has a template)",
+        )
     parser = configparser.ConfigParser(interpolation=None)  # a '%' in a name is just a character
     try:
         parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
