@@ -20,12 +20,16 @@ layouts (detected automatically):
                  results TRACKERS/<BENCH>-<SPLIT>/<tracker>/data/<seq>.txt
   dataset root:  ROOT/<split>/<seq>/{gt/gt.txt,seqinfo.ini}, seqmap ROOT/<split>_seqmap.txt (DanceTrack,
                  SportsMOT, BFT); results: a folder of <seq>.txt (one tracker) or of tracker folders
+  one pair:      one gt file and one results file (a video's), --gt GT.txt --results RES.txt instead of
+                 the folder options; the length is --seq-length, else seqLength of SEQ/seqinfo.ini for a
+                 gt SEQ/gt/gt.txt, else the files' last frame; summaries only with --output-folder
 
 examples:
   discmot eval --gt-folder data/gt/mot_challenge --trackers-folder data/trackers/mot_challenge \\
       --benchmark MOT17 --split train
   discmot eval --gt-folder DanceTrack --trackers-folder outputs/val --benchmark DanceTrack --split val
   discmot eval --gt-folder GT --trackers-folder TRACKERS --output-folder outputs/eval --plot
+  discmot eval --gt annotations/gt.txt --results outputs/clip.txt --benchmark MOT15
 
 Numbers are TrackEval's (trackeval 1.3.0 / git 12c8791) to the last bit; see docs/evaluation.md.
 """
@@ -40,18 +44,26 @@ def add_eval(verbs) -> None:
         epilog=EVAL_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "--gt-folder", required=True, help="ground-truth folder (TrackEval GT_FOLDER or dataset root)"
+    p.add_argument("--gt-folder", help="ground-truth folder (TrackEval GT_FOLDER or dataset root)")
+    p.add_argument("--trackers-folder", help="tracker results folder (TrackEval TRACKERS_FOLDER)")
+    pair = p.add_argument_group(
+        "one pair of files (instead of --gt-folder and --trackers-folder: e.g. one video's)"
     )
-    p.add_argument(
-        "--trackers-folder", required=True, help="tracker results folder (TrackEval TRACKERS_FOLDER)"
+    pair.add_argument("--gt", metavar="FILE", help="one ground-truth file (MOTChallenge gt.txt rows)")
+    pair.add_argument("--results", metavar="FILE", help="one results file, scored against --gt")
+    pair.add_argument(
+        "--seq-length",
+        type=positive_int,
+        metavar="N",
+        help="the sequence's length in frames (default: seqLength of SEQ/seqinfo.ini for a gt "
+        "SEQ/gt/gt.txt, else the last frame of the files)",
     )
     p.add_argument(
         "--benchmark",
         default="MOT17",
         help="MOT15, MOT16, MOT17, MOT20, DanceTrack, SportsMOT or BFT (default: MOT17)",
     )
-    p.add_argument("--split", default="train", help="split to evaluate (default: train)")
+    p.add_argument("--split", help="split to evaluate (default: train)")
     p.add_argument(
         "--trackers",
         "--trackers-to-eval",
@@ -100,9 +112,7 @@ def add_eval(verbs) -> None:
         "in --metrics",
     )
     p.add_argument("--skip-split-folder", action="store_true", help="TrackEval's SKIP_SPLIT_FOL")
-    p.add_argument(
-        "--tracker-sub-folder", default="data", help="TrackEval's TRACKER_SUB_FOLDER (default: data)"
-    )
+    p.add_argument("--tracker-sub-folder", help="TrackEval's TRACKER_SUB_FOLDER (default: data)")
     p.add_argument("--no-summaries", action="store_true", help="do not write the per-tracker summary files")
     p.add_argument("--full", action="store_true", help="print every summary field, not the compact table")
     p.set_defaults(run=_run_eval)
@@ -123,29 +133,91 @@ def _metric_family(name: str) -> str:
     return family
 
 
+#: The options of the folder form, which the one-pair form (--gt, --results) does not take.
+FOLDER_OPTIONS = (
+    "gt_folder",
+    "trackers_folder",
+    "split",
+    "trackers",
+    "seqmap",
+    "sequences",
+    "skip_split_folder",
+    "tracker_sub_folder",
+)
+
+
 def _run_eval(args: argparse.Namespace) -> int:
     from discmot.eval import report
-    from discmot.eval.runner import evaluate
+    from discmot.eval.runner import evaluate, evaluate_pair
 
-    results = evaluate(
-        args.gt_folder,
-        args.trackers_folder,
-        benchmark=args.benchmark,
-        split=args.split,
-        trackers=args.trackers,
-        seqmap=args.seqmap,
-        sequences=args.sequences,
-        metrics=args.metrics,
-        workers=args.workers,
-        output_folder=args.output_folder,
-        json_path=args.json,
-        skip_split_folder=args.skip_split_folder,
-        tracker_sub_folder=args.tracker_sub_folder,
-        write_summaries=not args.no_summaries,
-        progress=show_progress(args),
-        plot=args.plot,
-    )
+    if _pair_form(args):
+        results = evaluate_pair(
+            args.gt,
+            args.results,
+            num_frames=args.seq_length,
+            benchmark=args.benchmark,
+            metrics=args.metrics,
+            output_folder=args.output_folder,
+            json_path=args.json,
+            plot=args.plot,
+            write_summaries=not args.no_summaries,
+        )
+    else:
+        results = evaluate(
+            args.gt_folder,
+            args.trackers_folder,
+            benchmark=args.benchmark,
+            split="train" if args.split is None else args.split,
+            trackers=args.trackers,
+            seqmap=args.seqmap,
+            sequences=args.sequences,
+            metrics=args.metrics,
+            workers=args.workers,
+            output_folder=args.output_folder,
+            json_path=args.json,
+            skip_split_folder=args.skip_split_folder,
+            tracker_sub_folder="data" if args.tracker_sub_folder is None else args.tracker_sub_folder,
+            write_summaries=not args.no_summaries,
+            progress=show_progress(args),
+            plot=args.plot,
+        )
     for tracker, per_sequence in results.items():
         print(report.format_table(per_sequence, args.metrics, tracker, full=args.full))
         print()
     return 0
+
+
+def _pair_form(args: argparse.Namespace) -> bool:
+    """Whether the command line is the one-pair form (--gt, --results) or the folder form; a mix of the
+    two, or half of either, is a one-line error naming what to give."""
+    if args.gt is None and args.results is None:
+        if args.seq_length is not None:
+            raise ValueError(
+                "--seq-length gives the length of the one sequence of --gt and --results; in the folder "
+                "form each sequence's seqinfo.ini gives it"
+            )
+        missing = [
+            flag
+            for flag, value in (("--gt-folder", args.gt_folder), ("--trackers-folder", args.trackers_folder))
+            if value is None
+        ]
+        if missing:
+            raise ValueError(
+                f"give {' and '.join(missing)} (folders of ground truth and results), or --gt and --results "
+                "(one file each)"
+            )
+        return False
+    if args.gt is None or args.results is None:
+        given, other = ("--gt", "--results") if args.results is None else ("--results", "--gt")
+        raise ValueError(
+            f"{given} needs {other}: the one-pair form scores one results file against one gt file"
+        )
+    mixed = [
+        "--" + name.replace("_", "-") for name in FOLDER_OPTIONS if getattr(args, name) not in (None, False)
+    ]
+    if mixed:
+        raise ValueError(
+            f"--gt and --results score one pair of files, not with the folder form's {', '.join(mixed)} "
+            "(--gt-folder, --trackers-folder ...): give one form or the other"
+        )
+    return True

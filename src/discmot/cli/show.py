@@ -19,6 +19,10 @@ markers (with ground truth: --gt, or SEQUENCE/gt/gt.txt):
 Without ground truth the results are drawn as discmot track --save-video draws them. --results may
 also name a results folder, as with a split: the sequence's <seq>.txt in it is drawn.
 
+SOURCE may also be any source discmot track reads (a video file, an image folder, a glob), with the
+ground truth given by --gt (an image folder's gt/gt.txt is the default; a video has none). Frame numbers
+are the source's own, as discmot track writes them: frame k of a video is its k-th frame.
+
 a whole split (SPLIT: a folder of sequence folders, as discmot track SPLIT --split-out OUT tracks it):
   --results names a folder of <seq>.txt files (or a tracker folder with data/<seq>.txt, as OUT/<tracker>);
   --out names a folder: one OUT_FOLDER/<seq>.mp4 per sequence with a results file (the others: a warning),
@@ -32,6 +36,7 @@ examples:
       --out outputs/MOT17-05-errors.mp4
   discmot show MOT17/train/MOT17-05-FRCNN --results res.txt --frames 120-180 --out idsw.mp4
   discmot show MOT17/train/MOT17-05-FRCNN --results res.txt --frames 150 --out frame150.png
+  discmot show vtest.avi --results outputs/vtest.txt --gt annotations/gt.txt --out vtest-errors.mp4
   discmot show DanceTrack/val/dancetrack0004 --results val/dancetrack0004.txt --benchmark DanceTrack \\
       --out dance.mp4
   discmot show MOT17/train --results outputs/mot17-train/jde --out outputs/mot17-show
@@ -52,8 +57,9 @@ def add_show(verbs) -> None:
     )
     p.add_argument(
         "sequence",
-        metavar="SEQUENCE|SPLIT",
-        help="MOTChallenge sequence folder (seqinfo.ini + img1/), or a split: a folder of them",
+        metavar="SOURCE|SEQUENCE|SPLIT",
+        help="MOTChallenge sequence folder (seqinfo.ini + img1/), a split (a folder of them), or a source "
+        "as discmot track takes it: a video file, an image folder, a glob",
     )
     p.add_argument(
         "--results",
@@ -65,7 +71,8 @@ def add_show(verbs) -> None:
     p.add_argument(
         "--gt",
         metavar="FILE",
-        help="ground truth (default: SEQUENCE/gt/gt.txt when it exists; not with a split)",
+        help="ground truth (default: SEQUENCE/gt/gt.txt when it exists, also in an image folder; a video "
+        "has none; not with a split)",
     )
     p.add_argument(
         "--benchmark",
@@ -133,7 +140,8 @@ def _run_show(args: argparse.Namespace) -> int:
         )
     results = Path(args.results)
     if results.is_dir():  # the folder a split is shown from: this sequence's file in it
-        results = sequence_results(results, Path(args.sequence).resolve().name)
+        source = Path(args.sequence).resolve()
+        results = sequence_results(results, source.name if source.is_dir() else source.stem)
     show_sequence(
         args.sequence,
         results,

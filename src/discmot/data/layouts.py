@@ -107,16 +107,104 @@ def resolve_eval_plan(
         tracker_root = trackers_folder
     if not tracker_root.is_dir():
         raise LayoutError(f"{trackers_folder}: trackers folder not found")
-    files, outputs = _tracker_files(
-        tracker_root, [s.name for s in found], trackers, tracker_sub_folder, warn_unlisted=sequences is None
-    )
+    try:
+        files, outputs = _tracker_files(
+            tracker_root,
+            [s.name for s in found],
+            trackers,
+            tracker_sub_folder,
+            warn_unlisted=sequences is None,
+        )
+    except LayoutError as error:
+        hint = (
+            ""
+            if skip_split_folder or sequences is not None
+            else _split_hint(
+                gt_folder,
+                trackers_folder,
+                tracker_root,
+                benchmark,
+                split,
+                [s.name for s in found],
+                tracker_sub_folder,
+            )
+        )
+        raise LayoutError(f"{error}{hint}") from None
     if output_folder is not None:
         outputs = {name: Path(output_folder) / name if name else Path(output_folder) for name in outputs}
     return EvalPlan(found, files, outputs, seqmap_file)
 
 
+def resolve_file_pair(
+    gt_file: str | Path,
+    results_file: str | Path,
+    num_frames: int | None = None,
+    tracker_sub_folder: str = "data",
+) -> EvalPlan:
+    """One ground-truth file and one results file as a plan of one sequence and one tracker, named as the
+    folder layouts name them, so that the numbers and the table are those of the folders holding them.
+
+    The sequence is named after the gt's sequence folder when the gt is ``<seq>/gt/gt.txt``, else after
+    the results file; the tracker after the results' folder (``<tracker>/data/<x>.txt``: ``<tracker>``),
+    as a flat results folder is named. The length (logged at INFO): ``num_frames``, else the
+    ``seqLength`` of ``<seq>/seqinfo.ini``, else, as for a sequence folder without one, the last frame of
+    ``<seq>/img1/``'s images, the gt or the results. The plan's output folder is the results' folder.
+
+    Raises:
+        LayoutError: a file missing or a folder, ``num_frames`` not a whole number >= 1, a bad seqinfo.ini.
+    """
+    gt_file, results_file = Path(gt_file), Path(results_file)
+    _check_input_file(gt_file, "ground-truth", "--gt-folder")
+    _check_input_file(results_file, "results", "--trackers-folder")
+    folder = gt_file.parent.parent if gt_file.parent.name == "gt" else None
+    name = folder.resolve().name if folder is not None else results_file.stem
+    if num_frames is not None:
+        if isinstance(num_frames, bool) or not isinstance(num_frames, int) or num_frames < 1:
+            raise LayoutError(
+                f"num_frames {num_frames!r}: the sequence's length, a whole number of at least 1"
+            )
+        log.info("%s: scored as a sequence of %d frames (the length given)", name, num_frames)
+        sequence = SequenceFiles(name, gt_file, num_frames)
+    elif folder is not None and (folder / "seqinfo.ini").is_file():
+        try:
+            length = read_seqinfo(folder / "seqinfo.ini").length
+        except MotFormatError as error:
+            raise LayoutError(str(error)) from None
+        log.info(
+            "%s: scored as a sequence of %d frames (seqLength of %s)", name, length, folder / "seqinfo.ini"
+        )
+        sequence = SequenceFiles(name, gt_file, length)
+    else:
+        log.info(
+            "%s: no seqinfo.ini beside %s; scored as if the sequence ended at its last frame with %sa gt or "
+            "results row (what Frames counts and FP per frame divides by; no other score changes; "
+            "--seq-length gives the length)",
+            name,
+            gt_file.parent,
+            "an image in img1/, " if folder is not None else "",
+        )
+        sequence = SequenceFiles(name, gt_file, None, _last_image(folder / "img1") if folder else 0)
+    parent = results_file.resolve().parent
+    tracker = parent.parent.name if tracker_sub_folder and parent.name == tracker_sub_folder else parent.name
+    return EvalPlan([sequence], {tracker: {name: results_file}}, {tracker: results_file.parent})
+
+
+def _check_input_file(path: Path, what: str, folder_option: str) -> None:
+    """A gt or results file named for the one-pair evaluation must be a file (a folder: the folder form)."""
+    if path.is_dir():
+        raise LayoutError(f"{path}: a folder; give the {what} file itself (for folders: {folder_option})")
+    if not path.is_file():
+        raise LayoutError(f"{path}: {what} file not found")
+
+
 def _gt_root_and_seqmap(gt_folder, split_name, split, skip_split_folder, seqmap) -> tuple[Path, Path | None]:
     """The folder holding the sequence folders, and the seqmap to read (None: list the folder)."""
+    if gt_folder.is_file():
+        raise LayoutError(
+            f"{gt_folder}: a file, not a folder: --gt-folder takes the folder holding the sequence folders; "
+            f"to score this one file: discmot eval --gt {gt_folder} --results RESULTS.txt (in Python, "
+            "discmot.eval.runner.evaluate_files)"
+        )
     if not gt_folder.is_dir():
         raise LayoutError(f"{gt_folder}: ground-truth folder not found")
     candidates = (
@@ -132,6 +220,8 @@ def _gt_root_and_seqmap(gt_folder, split_name, split, skip_split_folder, seqmap)
             if seqmap is not None:
                 return root, Path(seqmap)
             return root, default_seqmap if default_seqmap.is_file() else None
+    if _is_sequence_folder(gt_folder):
+        raise LayoutError(_one_sequence_message(gt_folder))
     expected = " or ".join(str(root) for root, _ in candidates)
     raise LayoutError(
         f"{gt_folder}: no sequences for split {split!r}: expected the folder {expected}"
@@ -148,6 +238,21 @@ def _sequences_here_hint(gt_folder: Path, skip_split_folder: bool) -> str:
     return (
         f" ({gt_folder} holds sequence folders itself: add --skip-split-folder; in Python, "
         "skip_split_folder=True)"
+    )
+
+
+def _is_sequence_folder(folder: Path) -> bool:
+    """A sequence's own folder (``gt/gt.txt`` in it), given where the folder holding sequences is wanted."""
+    return (folder / "gt" / "gt.txt").is_file()
+
+
+def _one_sequence_message(folder: Path) -> str:
+    """Why a sequence folder is no ``--gt-folder``, and the two ways to evaluate it."""
+    parent = folder.resolve().parent
+    return (
+        f"{folder}: one sequence's folder (it holds gt/gt.txt); --gt-folder takes the folder holding "
+        f"sequence folders: --gt-folder {parent} --skip-split-folder --sequences {folder.resolve().name}, "
+        f"or score its file alone: --gt {folder / 'gt' / 'gt.txt'} --results RESULTS.txt"
     )
 
 
@@ -168,6 +273,8 @@ def _sequence_names(gt_root: Path, seqmap_file: Path | None) -> list[str]:
             raise LayoutError(f"{seqmap_file}: the seqmap lists no sequence (its first line is a header)")
         return names
     names = sorted(p.name for p in gt_root.iterdir() if (p / "gt" / "gt.txt").is_file())
+    if not names and _is_sequence_folder(gt_root):
+        raise LayoutError(_one_sequence_message(gt_root))
     if not names:
         raise LayoutError(f"{gt_root}: no seqmap and no <seq>/gt/gt.txt below this folder")
     return names
@@ -236,7 +343,8 @@ def _tracker_files(
     if trackers is None:
         trackers = sorted(p.name for p in root.iterdir() if p.is_dir())
         if not trackers:
-            raise LayoutError(f"{root}: no tracker folders and no <seq>.txt result files here")
+            found = _found_instead(root, sequences)
+            raise LayoutError(f"{root}: no tracker folders and no <seq>.txt result files here{found}")
     files, outputs, incomplete = {}, {}, []
     for tracker in trackers:
         folder = root / tracker
@@ -252,6 +360,72 @@ def _tracker_files(
         complete = "" if named or not files else f"; the complete ones: --trackers {' '.join(files)}"
         raise LayoutError(f"{incomplete[0]}{complete}")
     return files, outputs
+
+
+def _found_instead(root: Path, sequences: list[str]) -> str:
+    """What a results folder holds instead of ``<seq>.txt`` files: result files are found by sequence name,
+    so a file named after the video (``vtest.txt`` for sequence ``PETS09-S2L1``) is not one."""
+    expected = ", ".join(f"{name}.txt" for name in sequences[:3]) + (", ..." if len(sequences) > 3 else "")
+    found = _result_names(root)
+    listed = ", ".join(f"{name}.txt" for name in found[:3]) + (
+        f" and {len(found) - 3} more" if len(found) > 3 else ""
+    )
+    held = f"it holds {listed}" if found else "it holds no .txt file"
+    return f" (expected {expected}, named after the sequence; {held})"
+
+
+def _result_names(folder: Path) -> list[str]:
+    """The names of the result files (``.txt``, not evaluation outputs) in ``folder``, sorted."""
+    return sorted(p.stem for p in folder.glob("*.txt") if p.name not in OUTPUT_FILE_NAMES and p.is_file())
+
+
+def _split_hint(
+    gt_folder: Path,
+    trackers_folder: Path,
+    tracker_root: Path,
+    benchmark: str,
+    split: str,
+    sequences: list[str],
+    sub_folder: str,
+) -> str:
+    """When result files of the split's sequences are missing: the other split the results found belong to
+    (a val split's results evaluated with the default ``--split train``), or, with no other split to name,
+    that the results found are all of other sequences."""
+    found = set(_result_names(tracker_root))
+    for folder in (p for p in tracker_root.iterdir() if p.is_dir()):
+        found.update(_result_names(folder))
+        if sub_folder and (folder / sub_folder).is_dir():
+            found.update(_result_names(folder / sub_folder))
+    ours = len(found & set(sequences))
+    for other, names in _other_splits(gt_folder, benchmark, split):
+        # TrackEval's layout: TRACKERS/<BENCH>-<SPLIT> missing, TRACKERS/<BENCH>-<other> there
+        other_folder = tracker_root == trackers_folder and (trackers_folder / f"{benchmark}-{other}").is_dir()
+        if len(found & names) > ours or other_folder:
+            return f"; results of split {other!r}? add --split {other}"
+    if found and not ours:
+        shown = ", ".join(f"{name}.txt" for name in sorted(found)[:3]) + (", ..." if len(found) > 3 else "")
+        return (
+            f"; none of the {len(sequences)} sequence(s) of split {split!r} has a result file, but there are "
+            f"others ({shown}): results of another split? name it with --split"
+        )
+    return ""
+
+
+def _other_splits(gt_folder: Path, benchmark: str, split: str) -> list[tuple[str, set[str]]]:
+    """``(split, its sequence names)`` for the gt folder's splits other than ``split``: the
+    ``<BENCH>-<SPLIT>`` folders in TrackEval's layout, else any folder holding sequence folders."""
+    folders = sorted(p for p in gt_folder.iterdir() if p.is_dir())
+    prefix = f"{benchmark}-"
+    if any(p.name.startswith(prefix) for p in folders):  # TrackEval's layout (other benchmarks left out)
+        named = [(p.name[len(prefix) :], p) for p in folders if p.name.startswith(prefix)]
+    else:
+        named = [(p.name, p) for p in folders]
+    splits = []
+    for name, folder in named:
+        sequences = {p.name for p in folder.iterdir() if (p / "gt" / "gt.txt").is_file()}
+        if name != split and sequences:
+            splits.append((name, sequences))
+    return splits
 
 
 def _result_files(folder: Path, sequences: list[str], tracker: str, warn_unlisted: bool) -> dict[str, Path]:

@@ -12,12 +12,17 @@ import logging
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
-from discmot.data.layouts import EvalPlan, LayoutError, SequenceFiles, resolve_eval_plan
+import numpy as np
+
+from discmot.data.layouts import EvalPlan, LayoutError, SequenceFiles, resolve_eval_plan, resolve_file_pair
 from discmot.eval import clear, count, hota, identity, plots
 from discmot.eval.fields import ALPHAS, COMBINED
 from discmot.eval.motchallenge import (
     BenchmarkPreset,
+    FrameGroupedRows,
+    SequenceData,
     benchmark_preset,
     last_frame,
     load_ground_truth,
@@ -87,13 +92,7 @@ def evaluate(
     Raises:
         EvalInputError: missing folders/files, malformed files (the message names file and line).
     """
-    metric_names = _metric_names(metrics)
-    try:
-        preset = benchmark_preset(benchmark)
-        if plot:
-            plots.require_hota(metric_names)
-    except ValueError as error:
-        raise EvalInputError(str(error)) from None
+    metric_names, preset = _checked_options(metrics, benchmark, plot)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise EvalInputError(f"workers {workers!r}: give a whole number of processes, at least 1")
     try:
@@ -109,7 +108,81 @@ def evaluate(
             output_folder,
             _names(sequences, "sequences"),
         )
-        _check_json_path(json_path, plan)
+    except (LayoutError, MotFormatError) as error:
+        raise EvalInputError(str(error)) from None
+    outputs = _Outputs(json_path, write_summaries, output_folder is not None, plot, f"{benchmark}-{split}")
+    return _evaluate_plan(plan, preset, metric_names, workers, progress, outputs)
+
+
+def evaluate_pair(
+    gt_file: str | Path,
+    results_file: str | Path,
+    num_frames: int | None = None,
+    benchmark: str = "MOT17",
+    metrics: str | Sequence[str] = DEFAULT_METRICS,
+    output_folder: str | Path | None = None,
+    json_path: str | Path | None = None,
+    plot: bool = False,
+    write_summaries: bool = True,
+) -> dict:
+    """Scores one results file against one gt file as `evaluate` scores the folders holding them
+    (`discmot eval --gt GT.txt --results RES.txt`): the same numbers, warnings and structure
+    ``{tracker: {sequence | "COMBINED": metrics}}``, named as `discmot.data.layouts.resolve_file_pair`
+    names them (the tracker after the results' folder, the sequence after the gt's sequence folder).
+
+    Args:
+        num_frames: the sequence's length; default: ``seqinfo.ini`` beside the gt's ``gt/`` folder, else
+            the last frame of the files (`resolve_file_pair`; logged at INFO).
+        output_folder: write ``<tracker>/pedestrian_summary.txt`` and ``pedestrian_detailed.csv`` there
+            (default: none written: the results' folder may hold other results).
+        json_path, plot, write_summaries: as in `evaluate`; ``plot`` needs ``output_folder``.
+
+    Raises:
+        EvalInputError: a missing file, a malformed row (file and line), a bad option.
+    """
+    metric_names, preset = _checked_options(metrics, benchmark, plot)
+    if plot and output_folder is None:
+        raise EvalInputError("plot: give output_folder (--output-folder), the folder the picture goes into")
+    try:
+        plan = resolve_file_pair(gt_file, results_file, num_frames)
+    except (LayoutError, MotFormatError) as error:
+        raise EvalInputError(str(error)) from None
+    if output_folder is not None:
+        plan.output_folders.update({name: Path(output_folder) / name for name in plan.output_folders})
+    context = f"{benchmark} {plan.sequences[0].name}"
+    outputs = _Outputs(json_path, write_summaries and output_folder is not None, True, plot, context)
+    return _evaluate_plan(plan, preset, metric_names, 1, False, outputs)
+
+
+class _Outputs(NamedTuple):
+    """What `_evaluate_plan` writes: the JSON, the summaries (``asked_where``: into an output folder the
+    user named, where a failure is an error), the pictures (``context`` names the data in them)."""
+
+    json_path: str | Path | None
+    summaries: bool
+    asked_where: bool
+    plot: bool
+    context: str
+
+
+def _checked_options(metrics, benchmark: str, plot: bool) -> tuple[tuple[str, ...], BenchmarkPreset]:
+    """The metric families and the benchmark's preset, checked before any file is read."""
+    metric_names = _metric_names(metrics)
+    try:
+        preset = benchmark_preset(benchmark)
+        if plot:
+            plots.require_hota(metric_names)
+    except ValueError as error:
+        raise EvalInputError(str(error)) from None
+    return metric_names, preset
+
+
+def _evaluate_plan(
+    plan: EvalPlan, preset: BenchmarkPreset, metric_names, workers: int, progress: bool, outputs: _Outputs
+) -> dict:
+    """Scores a resolved plan, warns about suspicious input, writes the outputs; `evaluate`'s result."""
+    try:
+        _check_json_path(outputs.json_path, plan)
         _warn_empty_ground_truth(plan)
         _warn_empty_results(plan)
         per_sequence = _evaluate_all(plan, preset, metric_names, workers, progress)
@@ -117,11 +190,9 @@ def evaluate(
         raise EvalInputError(str(error)) from None
     results = {tracker: _with_combined(per_sequence[tracker], metric_names) for tracker in plan.tracker_files}
     _warn_unmatched(results)
-    _write_outputs(plan, results, metric_names, json_path, write_summaries, output_folder is not None)
-    if plot:
-        plots.write_plots(
-            results, plan.output_folders, f"{benchmark}-{split}", asked_where=output_folder is not None
-        )
+    _write_outputs(plan, results, metric_names, outputs.json_path, outputs.summaries, outputs.asked_where)
+    if outputs.plot:
+        plots.write_plots(results, plan.output_folders, outputs.context, asked_where=outputs.asked_where)
     return results
 
 
@@ -173,17 +244,61 @@ def _metric_names(metrics: str | Sequence[str]) -> tuple[str, ...]:
 
 
 def _score(gt, tracker, num_frames: int, preset: BenchmarkPreset, metric_names: tuple[str, ...]) -> dict:
+    return _score_and_ending(gt, tracker, num_frames, preset, metric_names)[0]
+
+
+def _score_and_ending(
+    gt, tracker, num_frames: int, preset: BenchmarkPreset, metric_names: tuple[str, ...]
+) -> tuple[dict, EarlyEnd | None]:
+    """The metrics of one sequence's result, and how it ends early (`early_end`; None: it does not)."""
     data = preprocess(gt, tracker, num_frames, preset)
-    return {name: METRICS[name].evaluate(data) for name in metric_names}
+    return {name: METRICS[name].evaluate(data) for name in metric_names}, early_end(data, tracker)
 
 
-def _evaluate_sequence(sequence: SequenceFiles, tracker_files: dict[str, Path], preset, metric_names) -> dict:
-    """``{tracker: metrics}`` for one sequence; its gt is read once for all trackers (once per length for
-    a sequence without seqinfo.ini, whose length each tracker's results decide: `SequenceFiles`)."""
+class EarlyEnd(NamedTuple):
+    """A result file that stops well before its ground truth (`early_end`): its last frame, the last
+    frame with a scored gt box, and the scored gt boxes after its last frame (all misses) of ``gt_boxes``."""
+
+    last_result_frame: int
+    last_gt_frame: int
+    gt_after: int
+    gt_boxes: int
+
+
+#: `early_end`'s thresholds: the share of the gt boxes after the results' last frame, and how far into the
+#: sequence that frame may lie. Real trackers whose last tracks end a few frames before the sequence does
+#: stay below both (every tracker of the shared MOTChallenge reference results runs to the last frame);
+#: a `--max-frames` run over the first part of a video is far above them.
+EARLY_END_GT_SHARE = 0.10
+EARLY_END_LENGTH_SHARE = 0.90
+
+
+def early_end(data: SequenceData, tracker: FrameGroupedRows) -> EarlyEnd | None:
+    """How a result file ends early, or None: it ends early when its last frame (a row of the file, also
+    one that preprocessing removed) is before the last ``EARLY_END_LENGTH_SHARE`` of the sequence and at
+    least ``EARLY_END_GT_SHARE`` of the scored gt boxes lie after it. An empty file is not one (it has its
+    own warning). Scores are untouched: the boxes after it are misses, as TrackEval counts them."""
+    with_rows = np.flatnonzero(np.diff(tracker.offsets))
+    with_gt = np.flatnonzero(np.diff(data.gt_offsets))
+    if with_rows.size == 0 or with_gt.size == 0:
+        return None
+    last = int(with_rows[-1]) + 1  # 1-based frame number
+    after = int(data.gt_offsets[-1] - data.gt_offsets[last])
+    if after < EARLY_END_GT_SHARE * data.num_gt_dets or last >= EARLY_END_LENGTH_SHARE * data.num_timesteps:
+        return None
+    return EarlyEnd(last, int(with_gt[-1]) + 1, after, data.num_gt_dets)
+
+
+def _evaluate_sequence(
+    sequence: SequenceFiles, tracker_files: dict[str, Path], preset, metric_names
+) -> dict[str, tuple[dict, EarlyEnd | None]]:
+    """``{tracker: (metrics, early end)}`` for one sequence; its gt is read once for all trackers (once
+    per length for a sequence without seqinfo.ini, whose length each tracker's results decide:
+    `SequenceFiles`)."""
     lengths = _lengths(sequence, tracker_files)
     gts = {n: load_ground_truth(sequence.gt_file, n) for n in sorted(set(lengths.values()))}
     return {
-        tracker: _score(
+        tracker: _score_and_ending(
             gts[lengths[tracker]],
             load_tracker_result(path, lengths[tracker]),
             lengths[tracker],
@@ -204,7 +319,8 @@ def _lengths(sequence: SequenceFiles, tracker_files: dict[str, Path]) -> dict[st
 
 
 def _evaluate_all(plan: EvalPlan, preset, metric_names, workers: int, progress: bool) -> dict:
-    """``{tracker: {sequence: metrics}}`` with sequences in sorted order whatever the worker count."""
+    """``{tracker: {sequence: metrics}}`` with sequences in sorted order whatever the worker count; result
+    files that end early are warned about here, in the main process and in that order (`early_end`)."""
     jobs = [(seq, {t: files[seq.name] for t, files in plan.tracker_files.items()}) for seq in plan.sequences]
     if workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
@@ -217,10 +333,33 @@ def _evaluate_all(plan: EvalPlan, preset, metric_names, workers: int, progress: 
             _evaluate_sequence(seq, files, preset, metric_names)
             for seq, files in _progress(jobs, progress, len(jobs))
         ]
-    return {
+    per_sequence = {
         tracker: {seq.name: outcome[tracker] for seq, outcome in zip(plan.sequences, outcomes, strict=True)}
         for tracker in plan.tracker_files
     }
+    for tracker, outcomes_of_tracker in per_sequence.items():
+        for sequence, (_, ending) in outcomes_of_tracker.items():
+            if ending is not None:
+                _warn_early_end(tracker, sequence, ending)
+    return {
+        tracker: {sequence: metrics for sequence, (metrics, _) in outcomes_of_tracker.items()}
+        for tracker, outcomes_of_tracker in per_sequence.items()
+    }
+
+
+def _warn_early_end(tracker: str, sequence: str, ending: EarlyEnd) -> None:
+    """A result of part of the sequence (``discmot track --max-frames``) scored against all of its gt: the
+    numbers are right for the whole sequence but rarely what was meant, so it is said."""
+    log.warning(
+        "%s/%s: results end at frame %d but the ground truth runs to frame %d (%s of %s gt boxes after it "
+        "count as misses): a run over part of the sequence (--max-frames)?",
+        tracker,
+        sequence,
+        ending.last_result_frame,
+        ending.last_gt_frame,
+        f"{ending.gt_after:,}",
+        f"{ending.gt_boxes:,}",
+    )
 
 
 def _progress(items, enabled: bool, total: int):

@@ -1,4 +1,5 @@
-"""``discmot show``: a results file drawn over its MOTChallenge sequence, with CLEAR's errors marked.
+"""``discmot show``: a results file drawn over its MOTChallenge sequence (or any source ``discmot track``
+reads: a video file, an image folder, a glob), with CLEAR's errors marked.
 
 Without ground truth the results are drawn as ``discmot track`` draws its video (`draw_tracks`: a colour
 per id, labels, trails). With it, every box is drawn by what `discmot eval`'s CLEAR made of it
@@ -23,7 +24,7 @@ import numpy as np
 from discmot.eval.motchallenge import FrameGroupedRows, load_tracker_result
 from discmot.io.atomic import atomic_write_bytes, check_writable
 from discmot.io.mot import ID
-from discmot.io.video import SequenceFrames, VideoWriter, read_image
+from discmot.io.video import FrameSource, SequenceFrames, VideoWriter, open_source, read_image
 from discmot.structures import Tracks
 from discmot.viz import errors as clear_errors
 from discmot.viz.draw import (
@@ -68,12 +69,17 @@ def show_sequence(
     """Draws ``results`` over the frames of ``sequence`` into a video (or, for one frame, an image).
 
     Args:
-        sequence: a MOTChallenge sequence folder (``seqinfo.ini`` and its images).
+        sequence: a MOTChallenge sequence folder (``seqinfo.ini`` and its images), or any source
+            ``discmot track`` reads (`discmot.io.video.open_source`): a video file, an image folder, a
+            glob. Frame numbers are the source's own, as ``discmot track`` numbers them: frame ``k`` of a
+            video is its ``k``-th frame (1-based). Its length is ``seqLength``, else the source's frame
+            count, else (a video that does not say) the last frame of the results and the gt.
         results: a MOTChallenge results file (``frame,id,x,y,w,h,score,...``, 1-based frames).
         out: an ``.mp4`` (``.m4v .mov .mkv .avi``) video, or a ``.png``/``.jpg`` image of one frame; written
             atomically.
-        gt: ground truth; default ``<sequence>/gt/gt.txt`` when it exists. Without any, the results are
-            drawn as ``discmot track`` draws them, and no errors are counted.
+        gt: ground truth; default ``<sequence>/gt/gt.txt`` when it exists (a folder's; a video has no
+            default). Without any, the results are drawn as ``discmot track`` draws them, and no errors
+            are counted.
         benchmark: the preprocessing rules, as ``discmot eval --benchmark`` (MOT17's by default).
         frames: ``(first, last)``, 1-based and inclusive (default: the whole sequence); the matching
             always covers the whole sequence, so an ID switch is one whatever part is drawn.
@@ -89,19 +95,58 @@ def show_sequence(
             line), frames beyond the sequence, an output that is no video or image, or would overwrite an
             input.
     """
-    source = SequenceFrames(sequence)
-    if not source.has_images:
-        raise ValueError(f"{source.folder}: has no images to draw on (its image folder is missing or empty)")
-    first, last = check_frames(frames, source.num_frames, source.folder)
-    gt_file = ground_truth_file(source.folder, gt)
+    source = open_frames(sequence)
+    folder = Path(sequence) if Path(sequence).is_dir() else None  # a sequence or an image folder
+    gt_file = ground_truth_file(folder, gt)
+    if source.num_frames is None:  # a video that does not say how long it is
+        from discmot.eval.motchallenge import last_frame
+
+        source.num_frames = max(last_frame(results), last_frame(gt_file) if gt_file else 0, 1)
+    first, last = check_frames(frames, source.num_frames, source.location, _length_source(source))
     # the files first: a bad row must leave no new parent folders of the output (check_output makes them)
     boxes = load_boxes(gt_file, results, source.num_frames, benchmark)
-    out = check_output(Path(out), first, last, [results, gt_file, *source.images.values()])
+    out = check_output(Path(out), first, last, [results, gt_file, *_input_files(source)])
     return show_loaded(source, boxes, gt_file, out, (first, last), benchmark, progress, trail_length)
 
 
+def open_frames(sequence: str | Path) -> FrameSource:
+    """The frames to draw on: a sequence folder's (`SequenceFrames`, read by frame number), or any other
+    source `open_source` opens (read in order); a ValueError names what is missing."""
+    path = Path(sequence)
+    if path.is_dir() and (path / "seqinfo.ini").is_file():
+        source: FrameSource = SequenceFrames(path)
+    elif str(sequence).isdigit() and not path.exists():  # a webcam index: no frames results could match
+        raise ValueError(
+            f"{sequence}: show needs a sequence folder (seqinfo.ini + img1/), a video file, an image folder "
+            "or a glob"
+        )
+    else:
+        source = open_source(sequence)
+    if not source.has_images:
+        raise ValueError(
+            f"{source.location}: has no images to draw on (its image folder is missing or empty)"
+        )
+    return source
+
+
+def _length_source(source: FrameSource) -> str:
+    """Where a source's length comes from, for the message of frames beyond it."""
+    if isinstance(source, SequenceFrames):
+        return "seqLength of its seqinfo.ini"
+    if hasattr(source, "paths"):
+        return "its images"
+    return "its frame count"
+
+
+def _input_files(source: FrameSource) -> list:
+    """The files the frames come from (an output must not replace one)."""
+    if isinstance(source, SequenceFrames):
+        return list(source.images.values())
+    return list(getattr(source, "paths", [])) + ([source.path] if hasattr(source, "path") else [])
+
+
 def show_loaded(
-    source: SequenceFrames,
+    source: FrameSource,
     boxes: _ResultsOnly | clear_errors.SequenceErrors,
     gt_file: Path | None,
     out: Path,
@@ -125,8 +170,11 @@ def show_loaded(
     return summary
 
 
-def check_frames(frames: tuple[int, int] | None, length: int, where) -> tuple[int, int]:
-    """``(first, last)`` of ``frames`` in a sequence of ``length`` frames (the whole of it for None)."""
+def check_frames(
+    frames: tuple[int, int] | None, length: int, where, length_from: str = "seqLength of its seqinfo.ini"
+) -> tuple[int, int]:
+    """``(first, last)`` of ``frames`` in a sequence of ``length`` frames (the whole of it for None);
+    ``length_from`` says where that length comes from, in the error for frames beyond it."""
     if frames is None:
         return 1, length
     first, last = frames
@@ -134,14 +182,17 @@ def check_frames(frames: tuple[int, int] | None, length: int, where) -> tuple[in
         raise ValueError(f"frames {first}-{last}: give FIRST-LAST with 1 <= FIRST <= LAST")
     if last > length:
         asked = f"frame {first}" if first == last else f"frames {first}-{last}"
-        raise ValueError(f"{asked}: {where} has {length} frames (seqLength of its seqinfo.ini)")
+        raise ValueError(f"{asked}: {where} has {length} frames ({length_from})")
     return first, last
 
 
-def ground_truth_file(folder: Path, gt: str | Path | None) -> Path | None:
-    """``gt`` when given, else the sequence folder's ``gt/gt.txt`` when it exists, else None."""
+def ground_truth_file(folder: Path | None, gt: str | Path | None) -> Path | None:
+    """``gt`` when given, else the sequence folder's ``gt/gt.txt`` when it exists, else None (also for no
+    folder: a video)."""
     if gt is not None:
         return Path(gt)
+    if folder is None:
+        return None
     default = folder / "gt" / "gt.txt"
     return default if default.is_file() else None
 
@@ -189,13 +240,12 @@ def load_boxes(
     return clear_errors.classify_files(gt_file, results, num_frames, benchmark)
 
 
-def _rendered(source: SequenceFrames, first: int, last: int, boxes, shown: dict, trail_length: int):
+def _rendered(source: FrameSource, first: int, last: int, boxes, shown: dict, trail_length: int):
     """The annotated frames ``first..last`` (a generator); ``shown`` accumulates the counts drawn."""
     trails = TrailHistory(trail_length)
     # the counts so far never exceed the sequence's, nor the frame number the last: the widest caption
     widest_caption = "" if isinstance(boxes, _ResultsOnly) else _error_caption(last, boxes.totals())
-    for number in range(first, last + 1):
-        image = _image(source, number)
+    for number, image in _images(source, first, last):
         if isinstance(boxes, _ResultsOnly):
             tracks = boxes.frame(number)
             trails.update(tracks)
@@ -215,6 +265,45 @@ def _error_caption(number: int, counts: dict) -> str:
     return f"frame {number}  FP {counts['FP']}  FN {counts['FN']}  IDSW {counts['IDSW']}"
 
 
+def _images(source: FrameSource, first: int, last: int):
+    """``(number, image)`` for frames ``first..last``: a sequence's read by number, another source's in
+    order (a video is decoded from its start: it cannot be read from the middle exactly). A frame the
+    source skips (it could not be decoded; the source warns) is drawn on grey, so the video keeps its
+    timing; a source that ends before ``last`` is an error when no frame was drawn, else a warning."""
+    if isinstance(source, SequenceFrames):
+        for number in range(first, last + 1):
+            yield number, _image(source, number)
+        return
+    expected = first
+    for number, image in source:
+        if number < first:
+            continue
+        for missing in range(expected, min(number, last + 1)):
+            yield missing, _grey(source)
+        if number > last:
+            return
+        yield number, image
+        expected = number + 1
+        if number == last:  # not a frame more decoded
+            return
+    asked = f"frame {first}" if first == last else f"frames {first}-{last}"
+    if expected == first:
+        raise ValueError(f"{asked}: {source.location} ends before frame {first}")
+    log.warning(
+        "%s: ends at frame %d; drew frames %d-%d of the %s asked",
+        source.location,
+        expected - 1,
+        first,
+        expected - 1,
+        asked,
+    )
+
+
+def _grey(source: FrameSource) -> np.ndarray:
+    width, height = source.size
+    return np.full((height, width, 3), 96, np.uint8)
+
+
 def _image(source: SequenceFrames, number: int) -> np.ndarray:
     """Frame ``number``'s image; a grey one of the sequence's size (with a warning) when it cannot be read,
     so that the video keeps its timing and the boxes are still shown."""
@@ -222,8 +311,7 @@ def _image(source: SequenceFrames, number: int) -> np.ndarray:
     image, reason = (None, "has no image file") if path is None else read_image(path)
     if image is None:
         log.warning("%s: frame %d %s; drawn on grey", path or source.folder, number, reason)
-        width, height = source.size
-        image = np.full((height, width, 3), 96, np.uint8)
+        image = _grey(source)
     return image
 
 
@@ -296,9 +384,7 @@ def _tracks(boxes: clear_errors.FrameErrors, keep: np.ndarray) -> Tracks:
     return Tracks(boxes.tracker_ids[keep], boxes.tracker_boxes[keep], np.ones(int(keep.sum())))
 
 
-def _write(
-    images, out: Path, source: SequenceFrames, count: int, progress: bool | None, label: str = ""
-) -> int:
+def _write(images, out: Path, source: FrameSource, count: int, progress: bool | None, label: str = "") -> int:
     """Writes the frames of ``images`` to ``out`` (a video of the first frame's size, or an image of one
     frame), atomically; returns how many were written. ``label`` follows the name on the progress bar."""
     import cv2
@@ -322,7 +408,7 @@ def _write(
 
 
 def _log_summary(
-    source: SequenceFrames, summary: dict, benchmark: str, first: int, last: int, label: str = ""
+    source: FrameSource, summary: dict, benchmark: str, first: int, last: int, label: str = ""
 ) -> None:
     if summary["totals"] is None:
         log.info(
