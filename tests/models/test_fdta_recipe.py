@@ -367,4 +367,7 @@ def test_training_with_workers_stopped_by_a_group_sigterm_ends_without_a_traceba
     output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM, output[-2000:]
     assert "Traceback" not in output and "killed by signal" not in output, output[-3000:]
-    assert output.rstrip().endswith("discmot: terminated (SIGTERM)"), output[-2000:]
+    # the last words: what stopped it, then where its newest checkpoint is and how to go on
+    last_lines = output.rstrip().splitlines()[-2:]
+    assert last_lines[0].endswith("discmot: terminated (SIGTERM)"), output[-2000:]
+    assert "newest checkpoint:" in last_lines[1] and "--resume" in last_lines[1], output[-2000:]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
+from pathlib import Path
 
 from discmot.cli.arguments import hint_if_cores_busy
 
@@ -78,7 +80,8 @@ def add_train(verbs) -> None:
         const=True,
         default=None,
         metavar="CKPT",
-        help="resume from the latest checkpoint of the run folder, or from CKPT",
+        help="resume from the latest checkpoint of the run folder, or from CKPT (one in RUN/checkpoints/ "
+        "continues in RUN unless --run-dir is given); a finished run is left as it is",
     )
     p.add_argument(
         "--detr-pretrain",
@@ -106,8 +109,6 @@ def add_train(verbs) -> None:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from discmot.config import read_recipe, recipe_text
     from discmot.engine.train import launch
 
@@ -127,12 +128,74 @@ def _run_train(args: argparse.Namespace) -> int:
         recipe, build = _cstrack_build(recipe_file, args, data_root)
     else:
         recipe, build = _fdta_build(recipe_file, args, data_root)
-    run_dir = Path(args.run_dir or Path("runs") / recipe.name)
+    run_dir = _run_dir(args, recipe.name)
     recipe_used = recipe_text(recipe_file, args.set)
-    weights = launch(build, recipe.train, run_dir, resume=args.resume, device=args.device, recipe=recipe_used)
-    if weights is not None:
-        log.info("wrote %s", weights)
+    try:
+        launch(build, recipe.train, run_dir, resume=args.resume, device=args.device, recipe=recipe_used)
+    except (KeyboardInterrupt, SystemExit) as stop:
+        if isinstance(stop, KeyboardInterrupt) or stop.code == 128 + signal.SIGTERM:
+            _say_where_to_resume(args, run_dir, recipe.train.epochs)
+        raise
     return 0
+
+
+def _run_dir(args: argparse.Namespace, recipe_name: str) -> Path:
+    """``--run-dir``; else, for ``--resume RUN/checkpoints/FILE``, that checkpoint's run folder ``RUN``
+    (it went on in ``runs/<recipe>``, a second folder, 2026-11-24); else ``runs/<recipe name>``."""
+    if args.run_dir:
+        return Path(args.run_dir)
+    if isinstance(args.resume, str):
+        folder = Path(args.resume).parent
+        if folder.name == "checkpoints" and (folder.parent / "config.yaml").is_file():
+            return folder.parent
+    return Path("runs") / recipe_name
+
+
+def _say_where_to_resume(args: argparse.Namespace, run_dir: Path, epochs: int) -> None:
+    """After Ctrl-C or a SIGTERM: the newest checkpoint (where it stands) and the command that continues
+    from it, or that nothing is saved yet. Said by rank 0 alone; never fails (the run is ending)."""
+    import os
+
+    from discmot.engine import checkpointing
+
+    if int(os.environ.get("RANK", "0")) != 0:
+        return
+    try:
+        newest = checkpointing.latest_checkpoint(run_dir / "checkpoints")
+    except OSError:
+        return
+    if newest is None:
+        log.warning("stopped before the first checkpoint: nothing of this run is saved in %s", run_dir)
+        return
+    epoch, iteration = checkpointing.resume_point(newest)
+    where = (
+        f"the end of epoch {epoch}/{epochs}"
+        if iteration == 0
+        else f"epoch {epoch + 1}/{epochs}, after {iteration} iterations"
+    )
+    log.warning(
+        "newest checkpoint: %s (%s); continue with: %s", newest, where, _resume_command(args, run_dir)
+    )
+
+
+def _resume_command(args: argparse.Namespace, run_dir: Path) -> str:
+    """This command as it continues the run in ``run_dir`` from its newest checkpoint: the same recipe,
+    ``--set`` flags and files (a changed one would be warned about), ``--run-dir`` and ``--resume``."""
+    import os
+    import shlex
+
+    words = ["--config", args.config, *[word for item in args.set for word in ("--set", item)]]
+    words += ["--data-root", str(args.data_root), "--run-dir", str(run_dir)]
+    for flag, value in (
+        ("--detr-pretrain", args.detr_pretrain),
+        ("--pretrained", args.pretrained),
+        ("--device", args.device),
+    ):
+        if value:
+            words += [flag, value]
+    processes = int(os.environ.get("LOCAL_WORLD_SIZE", os.environ.get("WORLD_SIZE", "1")))
+    start = f"torchrun --nproc_per_node {processes} -m discmot train" if processes > 1 else "discmot train"
+    return f"{start} {shlex.join(words)} --resume"
 
 
 def resolved_recipe_text(recipe_file, overrides: list[str]) -> str:

@@ -202,6 +202,9 @@ class RunFolder:
         self._tensorboard = None
         self._tensorboard_wanted = tensorboard
         self._lock_fd: int | None = None
+        self._pending_config: tuple | None = (
+            None  # a resume's changed config, written at its first checkpoint
+        )
         if is_main:
             self.checkpoints.mkdir(parents=True, exist_ok=True)
 
@@ -254,26 +257,52 @@ class RunFolder:
 
         The config is compared with this folder's ``config.yaml`` or, when this folder is new (a
         checkpoint of another run continued elsewhere), with the config of the run that wrote the
-        checkpoint (``<run>/checkpoints/<file>`` -> ``<run>/config.yaml``)."""
+        checkpoint (``<run>/checkpoints/<file>`` -> ``<run>/config.yaml``). A changed config replaces
+        this folder's ``config.yaml`` and ``recipe.yaml`` only with the first checkpoint written after
+        the resume (`checkpoint_written`): a run stopped at the warning keeps its own recipe, which the
+        warning names."""
         if not self.is_main:
             return
         self._open_tensorboard()
         config = plain(config)
         own = self._read_config(self.path)
-        earlier = own or self._read_config(Path(checkpoint).parent.parent)
+        record = self.path if own else Path(checkpoint).parent.parent
+        earlier = own or self._read_config(record)
         changed = _changed_keys(earlier, config) if earlier else []
         if not earlier:
             log.info("resuming from %s: no config of an earlier run to compare with", checkpoint)
         if changed:
-            log.warning("resuming with a different config; changed: %s", ", ".join(changed))
-        if changed or not own:
+            log.warning(
+                "resuming with another config than the run's; changed: %s%s",
+                describe_changes(earlier, config, changed),
+                own_recipe_hint(record, self.path, "; ", before_checkpoint=True),
+            )
+        if not own:
             self._write_config(config, recipe, env.get("world_size", 1))
+        elif changed:
+            self._pending_config = (config, recipe, env.get("world_size", 1))
         if not (self.path / "environment.json").is_file():  # a new folder: its files as at a start
             self._write_environment(env)
-        record = {**env, "checkpoint": str(checkpoint), "step": step, "config_changed": changed}
+        line = {**env, "checkpoint": str(checkpoint), "step": step, "config_changed": changed}
         with open(self.path / "resumes.jsonl", "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record) + "\n")
+            handle.write(json.dumps(line) + "\n")
         self._truncate_metrics(step)
+
+    def checkpoint_written(self) -> None:
+        """After a checkpoint: the config a resume changed is now this run's (`write_resume`)."""
+        if self.is_main and self._pending_config is not None:
+            self._write_config(*self._pending_config)
+            self._pending_config = None
+
+    def read_record(self, checkpoint: Path | None = None) -> tuple[Path | None, dict, str | None]:
+        """``(folder, config, recipe text)`` of the run this folder (or, when it has no ``config.yaml``,
+        the run folder holding ``checkpoint``) records; ``(None, {}, None)`` when neither has one."""
+        for folder in (self.path, Path(checkpoint).parent.parent if checkpoint else None):
+            if folder is not None and (folder / "config.yaml").is_file():
+                recipe = folder / "recipe.yaml"
+                text = recipe.read_text(encoding="utf-8") if recipe.is_file() else None
+                return folder, self._read_config(folder), text
+        return None, {}, None
 
     def log(self, record: dict) -> None:
         """Appends one metrics line (flushed) and, when enabled, the scalars to TensorBoard."""
@@ -355,8 +384,78 @@ if hasattr(os, "register_at_fork"):
 def _changed_keys(old, new, prefix: str = "") -> list[str]:
     if isinstance(old, dict) and isinstance(new, dict):
         keys = sorted(set(old) | set(new), key=str)
-        return [c for k in keys for c in _changed_keys(old.get(k), new.get(k), f"{prefix}{k}.")]
+        return [
+            c for k in keys for c in _changed_keys(old.get(k, _ABSENT), new.get(k, _ABSENT), f"{prefix}{k}.")
+        ]
     return [] if old == new else [prefix.rstrip(".")]
+
+
+#: A key one of two compared configs lacks (unlike null, which is a value).
+_ABSENT = object()
+
+
+def recipe_changes(old_recipe: str, new_recipe: str) -> list[str]:
+    """The keys of two recipe texts (a run's ``recipe.yaml``, this run's recipe) that differ, with
+    their values: ``["adapters.spatial false -> true", "train.epochs 3 -> 7"]`` (recipe keys, which
+    the user wrote or gave to ``--set``; the header comments are left out)."""
+    return config_changes(load_yaml(old_recipe) or {}, load_yaml(new_recipe) or {})
+
+
+def config_changes(old: dict, new: dict) -> list[str]:
+    """``["train.epochs 3 -> 7", ...]``: the dotted keys of two nested configs that differ, with values."""
+    return [_change(old, new, key) for key in _changed_keys(old, new)]
+
+
+def describe_changes(old: dict, new: dict, keys: list[str], most: int = 8) -> str:
+    """``"train.epochs 3 -> 7, train.lr 0.0006 -> 0.0001"``: the dotted ``keys`` with their values in
+    ``old`` and ``new`` (short; at most ``most`` keys, then how many more)."""
+    return join_changes([_change(old, new, key) for key in keys], most)
+
+
+def join_changes(changes: list[str], most: int = 8) -> str:
+    """At most ``most`` of ``changes``, then how many more."""
+    more = f" (and {len(changes) - most} more)" if len(changes) > most else ""
+    return ", ".join(changes[:most]) + more
+
+
+def _change(old: dict, new: dict, key: str) -> str:
+    return f"{key} {_short(_at(old, key))} -> {_short(_at(new, key))}"
+
+
+def own_recipe_hint(
+    record: Path | None, run_dir: Path, lead: str = "", before_checkpoint: bool = False
+) -> str:
+    """How to resume with the run's recorded recipe (``lead`` before it), or ``""`` when ``record``
+    (the run folder of that record) has no ``recipe.yaml``. ``--run-dir`` is named: ``--config
+    RUN/recipe.yaml`` alone trains into ``runs/<run>-repeat``. ``before_checkpoint``: the resume is
+    under way, and its first checkpoint makes its own recipe the run's (`RunFolder.checkpoint_written`)."""
+    if record is None or not (record / "recipe.yaml").is_file():
+        return ""
+    when = (
+        "stop before the next checkpoint (which records this recipe as the run's) and "
+        if before_checkpoint
+        else ""
+    )
+    command = f"discmot train --config {record / 'recipe.yaml'} --run-dir {run_dir} --resume --data-root ..."
+    return f"{lead}to resume with the run's own recipe, {when}run: {command}"
+
+
+def _at(config: dict, key: str):
+    node = config
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _ABSENT
+        node = node[part]
+    return node
+
+
+def _short(value, width: int = 40) -> str:
+    """A value as ``--set`` takes it (YAML flow style: ``false``, ``[6, 9]``), cut to ``width``."""
+    if value is _ABSENT:
+        return "(absent)"
+    text = yaml.safe_dump(value, default_flow_style=True, width=1 << 16).strip()
+    text = text.removesuffix("...").strip()
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _summary_writer(folder: Path):

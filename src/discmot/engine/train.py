@@ -65,7 +65,16 @@ from discmot.engine.optim import (
     build_param_groups,
     clip_gradients,
 )
-from discmot.engine.run_folder import RUN_WEIGHTS, RunFolder, environment, plain
+from discmot.engine.run_folder import (
+    RUN_WEIGHTS,
+    RunFolder,
+    config_changes,
+    environment,
+    join_changes,
+    own_recipe_hint,
+    plain,
+    recipe_changes,
+)
 from discmot.engine.signals import sigterm_deferred
 from discmot.engine.step import SamplerFactory, StepContext, StepFn, StepModule
 from discmot.engine.train_config import TrainConfig, build_schedule, cstrack_train_config, fdta_train_config
@@ -200,17 +209,74 @@ class Trainer:
                 self.run.write_start(self.resolved_config, env, self.recipe)
             else:
                 self.load_checkpoint(checkpoint)
+                finished = self._already_finished(checkpoint)
+                if finished is not None:
+                    return finished
+                if self.dist.is_main:  # said once: every process resumes from the same file
+                    log.info("resumed from %s: %s", checkpoint, self._position(self.epoch, self.iteration))
                 self.run.write_resume(self.resolved_config, env, checkpoint, self.global_step, self.recipe)
             # what a killed checkpoint write left, with or without a checkpoint to resume
             if self.dist.is_main:
                 checkpointing.remove_temporaries(self.run.checkpoints)
             self.optimizer.zero_grad(set_to_none=True)
-            self._fit_started = self._last_progress_line = time.perf_counter()
+            self._say_what_is_ahead()
+            self._fit_started = time.perf_counter()
+            self._last_progress_line = None  # the first logged iteration gets a line: the run is seen to move
             while self.epoch < self.config.epochs:
                 self._train_epoch(self.epoch)
             return self._write_final()
         finally:
             self.run.close()
+
+    def _already_finished(self, checkpoint: Path) -> Path | None:
+        """The final weights' path (None on other ranks too) when the resumed run has trained every
+        epoch and written them: said, and nothing is written (a resume of a finished run wrote
+        ``model.safetensors`` again and noted a resume, 2026-11-24). None: train on (more epochs were
+        asked for, or the weights are missing: a kill after the last checkpoint)."""
+        weights = self.run.path / RUN_WEIGHTS
+        done = self.epoch >= self.config.epochs and weights.is_file()
+        if not done:
+            return None
+        if self.dist.is_main:
+            log.info(
+                "%s: the run is already finished (%s done, %s); its weights are %s. Nothing was "
+                "written; to train on, resume with --set train.epochs=N, N above %d",
+                self.run.path,
+                "its 1 epoch" if self.epoch == 1 else f"all {self.epoch} epochs",
+                Path(checkpoint).name,
+                weights,
+                self.epoch,
+            )
+        return weights if self.dist.is_main else None
+
+    def _say_what_is_ahead(self) -> None:
+        """One line at every start: the run folder, the epochs and iterations per epoch, and how often
+        a checkpoint is written (what a user checks first, and why a run "does nothing" for long)."""
+        if self.epoch >= self.config.epochs:
+            return
+        c, d = self.config, self.dist
+        iterations = math.ceil(len(self.sampler_factory(self.epoch, d.rank, d.world_size, 0)) / c.batch_size)
+        if not d.is_main:
+            return
+        each = f" in each of {_processes(d.world_size)}" if d.distributed else ""
+        every = f"every {c.checkpoint_every} iterations and " if c.checkpoint_every else ""
+        log.info(
+            "run folder %s: %d epoch%s x %d iterations%s, checkpoints %sat each epoch's end",
+            self.run.path,
+            c.epochs,
+            "s" if c.epochs != 1 else "",
+            iterations,
+            each,
+            every,
+        )
+
+    def _position(self, epoch: int, iteration: int) -> str:
+        """Where training stands, counted as the progress bar and log lines count (epoch 1 is the first:
+        ``epoch-000.pt`` ends epoch 1/7)."""
+        total = self.config.epochs
+        if iteration == 0:
+            return f"at the start of epoch {epoch + 1}/{total}"
+        return f"in epoch {epoch + 1}/{total}, after {iteration} iterations"
 
     def _lock_run_folder(self) -> None:
         """Refuses (on every process) a run folder that another training is writing into: two runs
@@ -264,7 +330,11 @@ class Trainer:
             full if start == 0 else self.sampler_factory(epoch, d.rank, d.world_size, start * c.batch_size)
         )
         bar = tqdm(
-            total=iters, initial=start, desc=f"epoch {epoch}", disable=not self._show_progress(), leave=False
+            total=iters,
+            initial=start,
+            desc=f"epoch {epoch + 1}/{c.epochs}",  # counted from 1, as the log lines count
+            disable=not self._show_progress(),
+            leave=False,
         )
         # A SIGTERM stops the run between iterations, never inside one (`sigterm_deferred`): raised
         # wherever the handler ran (backward, a loader's start, a __del__ that swallows it), the exit
@@ -378,16 +448,18 @@ class Trainer:
         self._progress_line(line, bar)
 
     def _progress_line(self, line: dict, bar) -> None:
-        """Where no bar is drawn, the bar's news as a log line at most every `PROGRESS_LINE_SECONDS`."""
+        """Where no bar is drawn, the bar's news as a log line: at the first logged iteration, then at
+        most every `PROGRESS_LINE_SECONDS` (the first came after a minute: a 64 s run logged none)."""
         if not (self.config.progress and self.dist.is_main and bar.disable):
             return
         now = time.perf_counter()
-        if now - self._last_progress_line < PROGRESS_LINE_SECONDS:
+        if self._last_progress_line is not None and now - self._last_progress_line < PROGRESS_LINE_SECONDS:
             return
         self._last_progress_line = now
         log.info(
-            "epoch %d: iteration %d of %d, loss %.4g (%.0f s)",
-            line["epoch"],
+            "epoch %d/%d: iteration %d of %d, loss %.4g (%.0f s)",
+            line["epoch"] + 1,
+            self.config.epochs,
             line["iteration"] + 1,
             bar.total,
             line["loss"],
@@ -430,6 +502,7 @@ class Trainer:
             "model_config": plain(self.model_config) if self.model_config is not None else None,
         }
         checkpointing.write_checkpoint(path, payload)
+        self.run.checkpoint_written()
         checkpointing.prune(self.run.checkpoints, self.config.keep_epoch_checkpoints)
         log.info("checkpoint %s (step %d)", path, self.global_step)
         return path
@@ -438,7 +511,7 @@ class Trainer:
         """Restores everything `save_checkpoint` wrote (RNG states last, for this process's rank)."""
         payload = checkpointing.read_checkpoint(path)
         checkpointing.check_kind(payload.get("model_kind"), self.model_kind, path)
-        checkpointing.check_state_fits(self.model, payload["model"], path)
+        self._check_model_fits(payload["model"], path)
         self.model.load_state_dict(payload["model"])
         # The optimizer's state (moments) comes from the checkpoint, its settings from this run's recipe:
         # a resume with another lr, weight decay or milestones (or, for CSTrack, a weight decay scaled
@@ -477,8 +550,29 @@ class Trainer:
                     payload["world_size"],
                 )
             seed_everything(self.config.seed + self.dist.rank + 7919 * self.epoch)
-        if self.dist.is_main:  # said once: every process resumes from the same file
-            log.info("resumed from %s at epoch %d iteration %d", path, self.epoch, self.iteration)
+
+    def _check_model_fits(self, state: dict, path: str | Path) -> None:
+        """`checkpointing.check_state_fits`, its error led by the recipe keys that differ from the run's
+        record and how to resume with the run's own recipe: a resume without the run's ``--set
+        adapters.spatial=false`` listed 44 missing tensors and asked about ``model.*`` (2026-11-24)."""
+        from discmot.io.checkpoints import CheckpointError, compare_state
+
+        try:
+            checkpointing.check_state_fits(self.model, state, path)
+        except CheckpointError:
+            folder, config, recipe = self.run.read_record(Path(path))
+            changes = recipe_changes(recipe, self.recipe) if recipe and self.recipe else []
+            if not changes and config:  # no recipe.yaml (a run started from Python): the resolved config
+                changes = config_changes(config, plain(self.resolved_config))
+            if not changes:
+                raise
+            problems = compare_state(self.model, state)
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise CheckpointError(
+                f"{path}: its model does not fit this run's recipe, which differs from the run's "
+                f"({folder}) in {join_changes(changes)}{own_recipe_hint(folder, self.run.path, '; ')}; "
+                f"{problems[0]}{more}"
+            ) from None
 
     def _check_same_epoch(self, payload: dict, path: Path) -> None:
         """A mid-epoch resume skips the samples the checkpoint's iterations took: only right with the
@@ -558,6 +652,7 @@ class Trainer:
             module = module.inference_module()
         path = self.run.path / RUN_WEIGHTS
         checkpointing.write_weights(path, module, self.model_kind, self.model_config, self.config, extra)
+        log.info("wrote %s", path)
         return path
 
 

@@ -13,10 +13,34 @@ from dataclasses import dataclass
 
 import torch
 
-from discmot.config import RecipeKeyError, check_scalar_types
+from discmot.config import (
+    FieldRangeError,
+    RecipeKeyError,
+    check_field_ranges,
+    check_scalar_types,
+    ranges_of_section,
+)
 from discmot.engine.optim import FDTA_PARAM_GROUPS, CSTrackSchedule, ParamGroupRule, Schedule, WarmupMultiStep
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+#: The numeric fields of `TrainConfig` with an inclusive lower bound (and None or an upper one); the
+#: others are checked in `TrainConfig._strict_problems`. ``seed`` feeds numpy (seeds 0 to 2**32 - 1).
+_AT_LEAST: dict[str, tuple[float, float | None]] = {
+    "epochs": (1, None),
+    "batch_size": (1, None),
+    "accumulate_steps": (1, None),
+    "log_every": (1, None),
+    "weight_decay": (0, None),
+    "eps": (0, None),
+    "momentum": (0, None),
+    "warmup_epochs": (0, None),
+    "seed": (0, None),
+    "sampler_seed": (0, None),
+    "checkpoint_every": (0, None),  # 0: checkpoints at epoch ends only
+    "keep_epoch_checkpoints": (0, None),  # 0: keep every epoch's
+    "num_workers": (0, None),
+}
 
 
 @dataclass(frozen=True)
@@ -67,25 +91,48 @@ class TrainConfig:
 
     def __post_init__(self):
         check_scalar_types(type(self), vars(self))
-        checks = {
-            "precision": self.precision in PRECISIONS,
-            "optimizer": self.optimizer in ("adamw", "sgd"),
-            "schedule": self.schedule in ("multistep", "cstrack"),
-            "accumulate_steps": self.accumulate_steps >= 1,
-            "batch_size": self.batch_size >= 1,
-            "log_every": self.log_every >= 1,
-            "epochs": self.epochs >= 1,
-            "lr": self.lr > 0,
-            "weight_decay": self.weight_decay >= 0,
-            "warmup_epochs": self.warmup_epochs >= 0,
-            "max_grad_norm": self.max_grad_norm is None or self.max_grad_norm >= 0,  # 0: no clipping
-            "num_workers": self.num_workers >= 0,
+        choices = {
+            "precision": (self.precision, tuple(PRECISIONS)),
+            "optimizer": (self.optimizer, ("adamw", "sgd")),
+            "schedule": (self.schedule, ("multistep", "cstrack")),
         }
-        bad = [k for k, ok in checks.items() if not ok]
+        bad = [
+            f"{k}={value!r} (one of {', '.join(known)})"
+            for k, (value, known) in choices.items()
+            if value not in known
+        ]
         if bad:
-            raise ValueError(
-                f"invalid training config values: {', '.join(f'{k}={getattr(self, k)!r}' for k in bad)}"
-            )
+            raise ValueError(f"invalid training config values: {', '.join(bad)}")
+        self._check_ranges()
+
+    def _check_ranges(self) -> None:
+        """A `FieldRangeError` naming the first numeric field outside its range (``"epochs=0: must be
+        at least 1"``; `from_dict` adds the ``train.`` of the recipe key). A negative
+        ``checkpoint_every`` wrote a checkpoint every iteration, and a negative
+        ``keep_epoch_checkpoints`` was taken as 0 (2026-11-24)."""
+        check_field_ranges(self, _AT_LEAST)
+        for key, value, problem in self._strict_problems():
+            raise FieldRangeError(key, f"{key}={value!r}: must be {problem}")
+
+    def _strict_problems(self):
+        """``(key, value, "what it must be")`` of the fields whose bounds are not the inclusive
+        ones of `check_field_ranges` (above 0, below 1), and of list entries."""
+        if self.max_grad_norm is not None and not self.max_grad_norm >= 0:
+            yield "max_grad_norm", self.max_grad_norm, "at least 0 (0 or null: no clipping)"
+        if not self.lr > 0:
+            yield "lr", self.lr, "above 0"
+        if not self.gamma > 0:
+            yield "gamma", self.gamma, "above 0"
+        if not self.ema_ramp > 0:
+            yield "ema_ramp", self.ema_ramp, "above 0"
+        if self.ema_decay is not None and not 0 <= self.ema_decay < 1:
+            yield "ema_decay", self.ema_decay, "at least 0 and below 1 (0 or null: no EMA)"
+        if not all(0 <= beta < 1 for beta in self.betas):
+            yield "betas", list(self.betas), "at least 0 and below 1 each"
+        if not all(milestone >= 0 for milestone in self.milestones):
+            yield "milestones", list(self.milestones), "at least 0 each (epochs after which the lr drops)"
+        if self.optimizer == "sgd" and self.nesterov and not self.momentum > 0:
+            yield "momentum", self.momentum, "above 0 with nesterov (torch's SGD refuses 0)"
 
     @classmethod
     def from_dict(cls, values: Mapping) -> TrainConfig:
@@ -100,7 +147,8 @@ class TrainConfig:
                 fixed[key] = tuple(fixed[key])
         if "param_groups" in fixed:
             fixed["param_groups"] = param_group_rules(fixed["param_groups"])
-        return cls(**fixed)
+        with ranges_of_section("train"):  # "train.epochs=0: must be at least 1", at the recipe's key
+            return cls(**fixed)
 
 
 def param_group_rules(values) -> tuple[ParamGroupRule, ...]:
