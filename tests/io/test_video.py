@@ -164,9 +164,12 @@ def test_corrupt_images_mid_stream_are_skipped_with_a_warning(tmp_path, caplog):
     assert numbers == [1, 2, 5]
     assert source.skipped == [3, 4]
     messages = [r.getMessage() for r in caplog.records]
-    assert len(messages) == 2
-    assert "000003.jpg: frame 3 is a truncated JPEG; skipped" in messages[0]
-    assert "000004.jpg: frame 4 is not a readable image; skipped" in messages[1]
+    assert len(messages) == 2  # the first when it happens, then every one summed up at the end
+    assert messages[0] == f"{folder / '000003.jpg'}: frame 3 is a truncated JPEG; skipped"
+    assert messages[1] == (
+        f"{folder}: 2 frames skipped in all: frame 3 is a truncated JPEG (000003.jpg); "
+        "frame 4 is not a readable image (000004.jpg)"
+    )
 
 
 def test_read_image_accepts_complete_jpeg_and_png(tmp_path):

@@ -3,8 +3,12 @@ and write annotated videos.
 
 Reading. `open_source` turns what a user typed into a `FrameSource`, an iterable of
 ``(frame_number, frame_bgr)`` with 1-based frame numbers: frame ``k`` of a video is frame ``k`` of its
-sequence, the ``k``-th image of a folder (natural order: ``img2`` before ``img10``) is frame ``k``.
-Frames are decoded one at a time, never all at once.
+sequence. In an image folder or glob whose images are all named by a number (``000001.jpg``), frame ``k``
+is the image named ``k``, as in a MOTChallenge sequence (images named from 0, as KITTI's and YOLO
+exports', are frame number + 1), so a missing image is a skipped frame, not a shift of every later one;
+with any other name, the ``k``-th image in natural order (``img2`` before ``img10``) is frame ``k``.
+A folder with no images of its own but an ``img1/`` image folder (a sequence without ``seqinfo.ini``)
+is read as that image folder. Frames are decoded one at a time, never all at once.
 
 Video files are read with PyAV rather than ``cv2.VideoCapture``: PyAV reports a packet that fails to
 decode as an exception, distinct from the end of the stream, while ``VideoCapture.read()`` returns
@@ -13,10 +17,15 @@ those players show: a video's display rotation (phones) is applied, as an image'
 so boxes and results are in the displayed picture's coordinates.
 
 A frame that cannot be decoded mid-stream (a corrupt packet, a truncated or garbage image file) is
-skipped: its number is not yielded, one warning names the source and the frame number, and the
-following frames keep their numbers (so detections and results stay aligned; the tracker simply gets no
-update for that frame). The numbers skipped so far are in `FrameSource.skipped`. A source that cannot be
-opened at all raises ``ValueError("<source>: cannot open video ...")``.
+skipped, as is a frame number with no image: its number is not yielded and the following frames keep
+their numbers (so detections and results stay aligned; the tracker simply gets no update for that
+frame). The first skipped frame of a pass over a source is logged when it happens (one warning naming
+the source or file and the frame number); when the pass ends, one more warning sums up every frame it
+skipped as ranges of frame numbers (``frames 61-795 have no image file``), rather than a line per frame.
+The numbers skipped so far are in `FrameSource.skipped`. A source that cannot be opened at all raises a
+one-line ``ValueError`` naming it: ``"<source>: cannot open video (<why>)"``, ``"<file>: empty file (0
+bytes)"`` or, for a file FFmpeg does not read with a suffix that is no video's, ``"<file>: not a video
+or image (suffix .txt)"``.
 
 Writing. `VideoWriter` writes H.264 MP4 (yuv420p) with PyAV's bundled FFmpeg, falling back to OpenCV's
 ``mp4v`` with a logged warning when no H.264 encoder is available. The file appears only when the writer
@@ -66,8 +75,13 @@ class FrameSource:
         size: ``(width, height)`` in pixels, ``None`` if unknown.
         num_frames: the number of frames, ``None`` if unknown (webcam, some containers).
         has_images: ``False`` when the source yields ``None`` instead of images.
-        skipped: frame numbers skipped so far because they could not be decoded.
+        skipped: frame numbers skipped so far (each once) because they could not be decoded or have no
+            image.
+        first_number: the first frame number known to have an image without decoding any (1 unless
+            images are named by numbers that start later).
     """
+
+    first_number = 1
 
     def __init__(self, name: str, location: str, fps=None, size=None, num_frames=None, has_images=True):
         self.name = name
@@ -77,9 +91,18 @@ class FrameSource:
         self.num_frames = num_frames
         self.has_images = has_images
         self.skipped: list[int] = []
+        self._skipped_set: set[int] = set()
+        self._pass: list[tuple[int, str, str]] | None = None  # the skips of the pass under way
+        self._said: set[str] = set()
 
     def __iter__(self) -> Iterator[Frame]:
         raise NotImplementedError
+
+    def frames_up_to(self, last: int) -> Iterator[Frame]:
+        """The frames, for `FirstFrames` to stop after frame ``last``. A source that knows its frame
+        numbers without decoding (image files) stops at ``last`` itself, so the numbers after it are
+        neither skipped nor warned about."""
+        return iter(self)
 
     def frame_path(self, frame_number: int) -> Path | None:
         """The image file of frame ``frame_number`` (for messages), or ``None`` (a video, a camera)."""
@@ -92,21 +115,100 @@ class FrameSource:
         )
 
     def _skip(self, frame_number: int, where: str, reason: str) -> None:
-        self.skipped.append(frame_number)
-        log.warning("%s: frame %d %s; skipped", where, frame_number, reason)
+        """Records a skipped frame; logs it when it is the first of the pass (`_skips_summed_up`), or when
+        no pass is open (a subclass that opens none: a line per frame, as before passes were summed up)."""
+        if frame_number not in self._skipped_set:
+            self._skipped_set.add(frame_number)
+            self.skipped.append(frame_number)
+        if self._pass is not None:
+            self._pass.append((frame_number, where, reason))
+            if len(self._pass) > 1:
+                return
+        self._say(f"{where}: frame {frame_number} {reason}; skipped")
+
+    @contextlib.contextmanager
+    def _skips_summed_up(self):
+        """Around one pass over the frames: the first skipped frame is logged when it happens (a user
+        watching a long run sees at once that something is wrong), the others in one line when the pass
+        ends, also when it is cut short (`FirstFrames`, Ctrl-C): 735 missing images are one warning."""
+        outer, self._pass = self._pass, []
+        try:
+            yield
+        finally:
+            skips, self._pass = self._pass, outer
+            if len(skips) > 1:
+                self._say(skipped_summary(self.location, skips))
+
+    def _say(self, message: str) -> None:
+        """A warning, once per source: a split's sequences are iterated for their first frame before
+        they are tracked, and that frame's warning is not said twice."""
+        if message not in self._said:
+            self._said.add(message)
+            log.warning("%s", message)
+
+
+#: Skip reasons said of several frames (the others start with "cannot", which fits both).
+_PLURALS = {
+    "has no image file": "have no image file",
+    "is not a readable image": "are not readable images",
+    "is a truncated JPEG": "are truncated JPEGs",
+    "is an empty file (0 bytes)": "are empty files (0 bytes)",
+}
+
+
+def skipped_summary(location: str, skips: list[tuple[int, str, str]]) -> str:
+    """One line for the ``(frame number, where, reason)`` skips of a pass: per reason, the frames as
+    ranges, and the first file named when the skips name files rather than the source itself.
+
+    >>> skipped_summary("seq", [(61, "seq", "has no image file"), (62, "seq", "has no image file")])
+    'seq: 2 frames skipped in all: frames 61-62 have no image file'
+    """
+    by_reason: dict[str, list[tuple[int, str]]] = {}
+    for number, where, reason in skips:
+        by_reason.setdefault(reason, []).append((number, where))
+    clauses = []
+    for reason, frames in by_reason.items():
+        numbers = sorted({number for number, _ in frames})
+        # the files by name where the source is their folder: the line names that folder already
+        files = [Path(w).name if Path(w).parent == Path(location) else w for _, w in frames if w != location]
+        named = f" ({files[0]}{', ...' if len(files) > 1 else ''})" if files else ""
+        if len(numbers) == 1:
+            clauses.append(f"frame {numbers[0]} {reason}{named}")
+        else:
+            plural = _PLURALS.get(reason) or re.sub(r"^is ", "are ", re.sub(r"^has ", "have ", reason))
+            clauses.append(f"frames {frame_ranges(numbers)} {plural}{named}")
+    total = len({number for number, _, _ in skips})
+    return f"{location}: {total} frames skipped in all: " + "; ".join(clauses)
+
+
+def frame_ranges(numbers: list[int], shown: int = 8) -> str:
+    """Sorted frame numbers as ranges: ``[3, 5, 6, 7]`` -> ``"3, 5-7"``; beyond ``shown`` runs, the first
+    ones, ``...``, the last one and the count of runs (a line stays a line)."""
+    runs: list[list[int]] = []
+    for number in numbers:
+        if runs and number == runs[-1][1] + 1:
+            runs[-1][1] = number
+        else:
+            runs.append([number, number])
+    text = [f"{a}" if a == b else f"{a}-{b}" for a, b in runs]
+    if len(text) > shown:
+        text = [*text[: shown - 2], "...", text[-1]]
+        return ", ".join(text) + f" ({len(runs)} runs)"
+    return ", ".join(text)
 
 
 def open_source(source: str | os.PathLike | int, fps: float | None = None) -> FrameSource:
     """Opens a video file, an image folder, a glob pattern, a webcam index or a MOTChallenge sequence.
 
     Args:
-        source: a video path or URL; a folder of images (``.jpg``, ``.png``, ...) or a sequence folder
-            with ``seqinfo.ini``; a glob pattern such as ``"frames/*.jpg"``; a webcam index (``0``, ``"0"``).
+        source: a video path or URL; a folder of images (``.jpg``, ``.png``, ...), a sequence folder
+            with ``seqinfo.ini`` or one with only an ``img1/`` image folder; a glob pattern such as
+            ``"frames/*.jpg"``; a webcam index (``0``, ``"0"``).
         fps: the frame rate of an image folder or glob (they have none of their own); ignored otherwise.
 
     Raises:
-        ValueError: the source does not exist or cannot be opened (``"<source>: cannot open video ..."``),
-            or a folder or pattern has no images.
+        ValueError: the source does not exist, is empty or cannot be opened (one line naming it: see the
+            module's docstring), or a folder or pattern has no images.
     """
     if isinstance(source, int) or (
         isinstance(source, str) and source.isdigit() and not Path(source).exists()
@@ -119,6 +221,7 @@ def open_source(source: str | os.PathLike | int, fps: float | None = None) -> Fr
             return SequenceFrames(path)
         return ImageFiles.from_folder(path, fps)
     if path.is_file():
+        _check_not_empty(path)
         if path.suffix.lower() in IMAGE_EXTENSIONS:
             return ImageFiles([path], path.stem, text, fps)
         return VideoFile(path)
@@ -127,6 +230,13 @@ def open_source(source: str | os.PathLike | int, fps: float | None = None) -> Fr
     if "://" in text:
         return VideoFile(text)
     raise ValueError(f"{text}: cannot open video (no such file or folder)")
+
+
+def _check_not_empty(path: Path) -> None:
+    """A 0-byte file is said to be one (FFmpeg would call it invalid data, OpenCV an unreadable image)."""
+    with contextlib.suppress(OSError):  # unreadable: opening it says why
+        if path.stat().st_size == 0:
+            raise ValueError(f"{path}: empty file (0 bytes)")
 
 
 def check_max_frames(max_frames) -> None:
@@ -140,12 +250,23 @@ def check_max_frames(max_frames) -> None:
 class FirstFrames(FrameSource):
     """Frames ``1..last`` of another source (a quick look at a long video), numbered as in the source.
 
-    It stops reading at frame ``last``, so the rest of a video is never decoded. ``num_frames`` is
-    ``last``, or the source's count when that is smaller.
+    The frames are numbers, not a count: where images are named by numbers with gaps, or some frames
+    cannot be decoded, fewer than ``last`` frames are yielded. It stops reading at frame ``last``, so the
+    rest of a video is never decoded. ``num_frames`` is ``last``, or the source's count when that is
+    smaller.
+
+    Raises:
+        ValueError: the source's first image comes after frame ``last`` (images named from 500 on).
     """
 
     def __init__(self, source: FrameSource, last: int):
         check_max_frames(last)
+        if source.first_number > last:  # said now: it would track nothing and call it undecodable
+            first = source.frame_path(source.first_number)
+            raise ValueError(
+                f"{source.location}: --max-frames {last} ends before the first image, frame "
+                f"{source.first_number}{f' ({first})' if first else ''}"
+            )
         total = last if source.num_frames is None else min(last, source.num_frames)
         super().__init__(source.name, source.location, source.fps, source.size, total, source.has_images)
         self.source, self.last = source, last
@@ -155,7 +276,7 @@ class FirstFrames(FrameSource):
         return self.source.frame_path(frame_number)
 
     def __iter__(self) -> Iterator[Frame]:
-        for frame_number, image in self.source:
+        for frame_number, image in self.source.frames_up_to(self.last):
             if frame_number > self.last:  # a skipped frame ``last`` leaves the next one to stop at
                 return
             yield frame_number, image
@@ -185,9 +306,11 @@ def read_image(path: str | os.PathLike) -> tuple[np.ndarray | None, str]:
         data = Path(path).read_bytes()
     except OSError as error:
         return None, f"cannot be read ({error.strerror})"
+    if not data:
+        return None, "is an empty file (0 bytes)"
     if data[:2] == b"\xff\xd8" and data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda"):
         return None, "is a truncated JPEG"
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         return None, "is not a readable image"
     return image, ""
@@ -230,7 +353,7 @@ class VideoFile(FrameSource):
     def __iter__(self) -> Iterator[Frame]:
         import av
 
-        with _open_container(self.path) as container:
+        with self._skips_summed_up(), _open_container(self.path) as container:
             stream = container.streams[self.stream_index]
             numbering = _FrameNumbering(stream, self.path, self._skip)
             packets = container.demux(stream)
@@ -387,12 +510,48 @@ def _open_container(path: str):
     try:
         container = av.open(path, "r")
     except (av.FFmpegError, OSError, ValueError) as error:
-        reason = getattr(error, "strerror", None) or str(error)
-        raise ValueError(f"{path}: cannot open video ({reason})") from None
+        raise ValueError(_cannot_open(path, error)) from None
+    if container.format.name == "tty":  # FFmpeg renders a .txt (.nfo, .asc, ...) as a picture of its text
+        container.close()
+        raise ValueError(_not_a_video(path))
     if not container.streams.video:
         container.close()
         raise ValueError(f"{path}: cannot open video (it has no video stream)")
     return container
+
+
+#: Suffixes of the videos FFmpeg reads; another file it cannot open is said to be no video at all.
+_VIDEO_SUFFIXES = (
+    *".mp4 .m4v .mov .mkv .webm .avi .gif .mts .m2ts .ts .mpg .mpeg .m2v .wmv .asf .flv .f4v .3gp".split(),
+    *".3g2 .ogv .ogg .mxf .vob .dv .y4m .h264 .264 .h265 .hevc .265 .ivf .mjpeg .mjpg .nut .rm".split(),
+    *".rmvb .apng .avif".split(),
+)
+
+
+def _cannot_open(path: str, error: Exception) -> str:
+    """Why FFmpeg cannot open ``path``, in a user's words: an empty file, a file of another kind (its
+    suffix is no video's), or FFmpeg's reason for a damaged video."""
+    import av
+
+    reason = getattr(error, "strerror", None) or str(error)
+    if isinstance(error, OSError) or "://" in path:  # no such file, permission denied: the reason says it
+        return f"{path}: cannot open video ({reason})"
+    with contextlib.suppress(OSError):
+        if os.path.getsize(path) == 0:
+            return f"{path}: empty file (0 bytes)"
+    suffix = Path(path).suffix.lower()
+    if suffix in (".heic", ".heif"):  # phone photos: an image format that is not read
+        return f"{path}: HEIC images are not read (convert it to JPEG or PNG)"
+    if suffix not in _VIDEO_SUFFIXES:
+        return _not_a_video(path)
+    if isinstance(error, av.error.InvalidDataError):
+        reason += ": damaged, cut short, or not a video"
+    return f"{path}: cannot open video ({reason})"
+
+
+def _not_a_video(path: str) -> str:
+    suffix = Path(path).suffix.lower()
+    return f"{path}: not a video or image ({f'suffix {suffix}' if suffix else 'no file suffix'})"
 
 
 def _video_stream(container, path: str):
@@ -448,10 +607,29 @@ class Webcam(FrameSource):
 
 
 class ImageFiles(FrameSource):
-    """An ordered list of image files; the ``k``-th file is frame ``k``."""
+    """Image files as the frames of a video: frame ``numbers[i]`` is ``paths[i]``; without ``numbers``
+    the ``k``-th file is frame ``k``.
 
-    def __init__(self, paths: list[Path], name: str, location: str, fps: float | None = None):
-        self.paths = list(paths)
+    `from_folder` and `from_glob` number the images by their names when all are named by a number
+    (`image_numbers`): a frame number between them with no image is skipped with a warning, as in a
+    sequence folder, and the later frames keep their numbers.
+
+    Attributes:
+        paths: the image files in frame order.
+        frames: frame number -> image file.
+    """
+
+    def __init__(
+        self,
+        paths: list[Path],
+        name: str,
+        location: str,
+        fps: float | None = None,
+        numbers: list[int] | None = None,
+    ):
+        numbers = list(range(1, len(paths) + 1)) if numbers is None else list(numbers)
+        self.frames = dict(sorted(zip(numbers, paths, strict=True)))
+        self.paths = list(self.frames.values())
         size = None
         for path in self.paths:
             image, _ = read_image(path)
@@ -462,15 +640,29 @@ class ImageFiles(FrameSource):
             raise ValueError(
                 f"{location}: cannot open video (none of its {len(self.paths)} images is readable)"
             )
-        super().__init__(name, location, fps=fps, size=size, num_frames=len(self.paths))
+        super().__init__(name, location, fps=fps, size=size, num_frames=max(self.frames))
+        self.first_number = min(self.frames)
 
     @classmethod
-    def from_folder(cls, folder: Path, fps: float | None = None) -> ImageFiles:
+    def from_folder(cls, folder: Path, fps: float | None = None, name: str | None = None) -> ImageFiles:
+        """The images of ``folder``; a folder with none but an ``img1/`` image folder (a sequence without
+        ``seqinfo.ini``) is read as that folder, named after ``folder``, with an INFO line."""
         files = list(folder.iterdir())
         paths = _image_files(files)
+        if (
+            not paths
+            and name is None
+            and (folder / "img1").is_dir()
+            and _image_files((folder / "img1").iterdir())
+        ):
+            rate = (
+                f"{fps:g} fps" if fps else "the default frame rate, 30 fps, unless --frame-rate says another"
+            )
+            log.info("%s: no seqinfo.ini; reading the images of %s at %s", folder, folder / "img1", rate)
+            return cls.from_folder(folder / "img1", fps, name=folder.name)
         if not paths:
             raise ValueError(f"{folder}: cannot open video (a folder with no images: {_what_else(files)})")
-        return cls(paths, folder.name, str(folder), fps)
+        return cls(paths, name or folder.name, str(folder), fps, image_numbers(paths, str(folder)))
 
     @classmethod
     def from_glob(cls, pattern: str, fps: float | None = None) -> ImageFiles:
@@ -478,18 +670,86 @@ class ImageFiles(FrameSource):
         if not paths:
             raise ValueError(f"{pattern}: cannot open video (the pattern matches no image file)")
         name = Path(pattern).parent.name or "frames"
-        return cls(paths, name, pattern, fps)
+        return cls(paths, name, pattern, fps, image_numbers(paths, pattern))
 
     def frame_path(self, frame_number: int) -> Path | None:
-        return self.paths[frame_number - 1] if 1 <= frame_number <= len(self.paths) else None
+        return self.frames.get(frame_number)
 
     def __iter__(self) -> Iterator[Frame]:
-        for frame_number, path in enumerate(self.paths, start=1):
-            image, reason = read_image(path)
-            if image is None:
-                self._skip(frame_number, str(path), reason)
-                continue
-            yield frame_number, image
+        return self.frames_up_to(self.num_frames)
+
+    def frames_up_to(self, last: int) -> Iterator[Frame]:
+        with self._skips_summed_up():
+            for frame_number in range(1, min(last, self.num_frames) + 1):
+                path = self.frames.get(frame_number)
+                if path is None:  # a gap in numbered names (frames before the first image, too)
+                    self._skip(frame_number, self.location, "has no image file")
+                    continue
+                image, reason = read_image(path)
+                if image is None:
+                    self._skip(frame_number, str(path), reason)
+                    continue
+                yield frame_number, image
+
+
+#: Image numbers beyond this are no frame numbers (Unix timestamps in ms, ns): images are then numbered
+#: by position, not iterated over a billion missing frames.
+_LARGEST_FRAME_NUMBER = 10_000_000
+
+
+def image_numbers(paths: list[Path], location: str) -> list[int] | None:
+    """The frame number of each image of ``paths`` when every one is named by a number, else ``None``
+    (frames follow the natural order of the names).
+
+    A name ``k`` (``000007.jpg``, ``7.png``) is frame ``k``, the rule of MOTChallenge sequences, so a
+    gap in the names is a gap in the frames and results stay aligned with ground truth numbered so;
+    names that start at 0 (KITTI's and YOLO exports') are frame ``k + 1``, as MOTChallenge frames start
+    at 1 (said once at INFO). Numbers too large to be frame numbers (timestamps) number by position.
+
+    Raises:
+        ValueError: two images are named by the same number (``1.jpg`` and ``001.png``).
+    """
+    stems = [path.stem for path in paths]
+    named = [stem.isascii() and stem.isdigit() for stem in stems]
+    if not all(named):
+        if any(named):  # a stray cover.jpg among numbered frames: say why the numbers are not used
+            other = next(path for path, ok in zip(paths, named, strict=True) if not ok)
+            _log_once(
+                logging.INFO,
+                f"{location}: {named.count(False)} of {len(paths)} images not named by a number (e.g. "
+                f"{other.name}): frames are numbered by position, in name order",
+            )
+        return None
+    numbers = [int(stem) for stem in stems]
+    if max(numbers) > _LARGEST_FRAME_NUMBER:
+        _log_once(
+            logging.INFO,
+            f"{location}: image numbers up to {max(numbers)} are no frame numbers (timestamps?): frames "
+            "are numbered by position, in name order",
+        )
+        return None
+    first: dict[int, Path] = {}
+    for number, path in zip(numbers, paths, strict=True):
+        if number in first:
+            raise ValueError(
+                f"{location}: {first[number]} and {path} are both image {number} (images named by "
+                "numbers are the frames of those numbers): remove or rename one"
+            )
+        first[number] = path
+    if 0 in first:
+        _log_once(
+            logging.INFO,
+            f"{location}: images numbered from 0 ({first[0].name}): frame k is image k-1 (frame numbers "
+            "start at 1, as MOTChallenge's)",
+        )
+        return [number + 1 for number in numbers]
+    return numbers
+
+
+@functools.cache
+def _log_once(level: int, message: str) -> None:
+    """Once per process: a source may be opened more than once (`discmot demo`, a split's checks)."""
+    log.log(level, "%s", message)
 
 
 #: Suffixes of files a folder given as a source may hold instead of images (for the error message only).
@@ -510,7 +770,13 @@ def _what_else(files: list[Path]) -> str:
 
 
 def _image_files(paths) -> list[Path]:
-    images = [p for p in paths if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
+    """The image files among ``paths`` in natural order; hidden ones (macOS's ``._`` copies) are none,
+    as a glob's ``*`` skips them too."""
+    images = [
+        p
+        for p in paths
+        if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".") and p.is_file()
+    ]
     return sorted(images, key=lambda p: natural_key(str(p)))
 
 
@@ -551,6 +817,7 @@ class SequenceFrames(FrameSource):
             num_frames=info.length,
             has_images=bool(self.images),
         )
+        self.first_number = min(self.images, default=1)
         beyond = sum(1 for k in self.images if k > info.length)
         if beyond:
             _warn_images_beyond_length(str(self.folder), beyond, info.length)
@@ -568,16 +835,20 @@ class SequenceFrames(FrameSource):
         return self.images.get(frame_number)
 
     def __iter__(self) -> Iterator[Frame]:
-        for frame_number in range(1, self.num_frames + 1):
-            if not self.has_images:
-                yield frame_number, None
-                continue
-            path = self.images.get(frame_number)
-            image, reason = (None, "has no image file") if path is None else read_image(path)
-            if image is None:
-                self._skip(frame_number, str(path or self.folder), reason)
-                continue
-            yield frame_number, image
+        return self.frames_up_to(self.num_frames)
+
+    def frames_up_to(self, last: int) -> Iterator[Frame]:
+        with self._skips_summed_up():
+            for frame_number in range(1, min(last, self.num_frames) + 1):
+                if not self.has_images:
+                    yield frame_number, None
+                    continue
+                path = self.images.get(frame_number)
+                image, reason = (None, "has no image file") if path is None else read_image(path)
+                if image is None:
+                    self._skip(frame_number, str(path or self.folder), reason)
+                    continue
+                yield frame_number, image
 
 
 # --------------------------------------------------------------------------------------------------
