@@ -281,7 +281,7 @@ def fdta_file(root, suffix: str):
         ),
         (["--weights", "{fdta.pth}"], "an FDTA checkpoint, not CSTrack weights"),
         ([], "--model cstrack needs --weights"),
-        ([], '--weights "$(python -c \'import discmot; print(discmot.bundled_weights("cstrack"))\')"'),
+        ([], "the demo's tiny one (trained on synthetic scenes only): --weights bundled"),
         (["--weights", "{tmp}/missing.pt"], "missing.pt"),
         (["--weights", "{cstrack}", "--detections", "d.txt"], "detects for itself"),
         (["--weights", "{cstrack}", "--input-size", "100x320"], "multiples of 32"),

@@ -59,7 +59,8 @@ def tracker_ids_caveat(kind: str) -> str:
         f"Identities here are the model's own tracker's output ids, not ground truth: "
         f"{TRACKER_ID_SOURCES[kind]}. The re-identification rates therefore measure self-consistency (the "
         "embeddings agree with ids they helped assign), not evidence that they discriminate objects; "
-        "measure against ground truth for that (a sequence folder with gt/gt.txt, or --gt)."
+        "measure against ground truth for that (a sequence folder with gt/gt.txt as the source, in "
+        "discmot analyze and demo; discmot analyze also takes --gt FILE)."
     )
 
 

@@ -8,6 +8,7 @@ Heavy modules (torch, the models, video IO) are imported inside the verb that ne
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import os
 import select
@@ -22,8 +23,47 @@ from discmot.io.atomic import FILE_IN_THE_WAY, file_in_the_way
 log = logging.getLogger("discmot")
 
 
+class Parser(argparse.ArgumentParser):
+    """An `argparse.ArgumentParser` that takes no abbreviated options, and names the option a mistyped
+    one was likely meant to be.
+
+    With abbreviations, ``discmot track V --frame 30`` was read as ``--frame-rate 30`` and tracked every
+    frame. The verbs' parsers are made by ``add_subparsers`` with this class too (its default is the
+    parent's class), so no verb takes them either.
+    """
+
+    def __init__(self, *args, allow_abbrev: bool = False, **kwargs):
+        super().__init__(*args, allow_abbrev=allow_abbrev, **kwargs)
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        parsed, unknown = self.parse_known_args(args, namespace)
+        if unknown:
+            message = f"unrecognized arguments: {' '.join(unknown)}"
+            self.error(message + _did_you_mean(unknown, self._verb_parser(parsed)))
+        return parsed
+
+    def _verb_parser(self, parsed: argparse.Namespace) -> argparse.ArgumentParser:
+        """The parser of the verb given (its options are the ones a near miss is compared with)."""
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return action.choices.get(getattr(parsed, action.dest, None), self)
+        return self
+
+
+def _did_you_mean(unknown: list[str], parser: argparse.ArgumentParser) -> str:
+    """``" (did you mean --max-frames?)"`` for the first unknown ``--option`` close to one of the
+    ``parser``'s, else ``""``."""
+    options = [flag for action in parser._actions for flag in action.option_strings if flag.startswith("--")]
+    for token in unknown:
+        if token.startswith("--"):
+            close = difflib.get_close_matches(token.partition("=")[0], options, n=1, cutoff=0.6)
+            if close:
+                return f" (did you mean {close[0]}?)"
+    return ""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="discmot",
         description="Multi-object tracking with discriminative object embeddings (FDTA, CSTrack).",
     )
@@ -115,8 +155,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OSError) as error:
         return _input_error(error, args)
     except KeyboardInterrupt:
-        print(f"{_process_label()}discmot: interrupted", file=sys.stderr)
+        print(f"{_process_label()}discmot: interrupted{_interrupted_outputs(args)}", file=sys.stderr)
         return 130
+
+
+def _interrupted_outputs(args: argparse.Namespace) -> str:
+    """What a ``track`` of one file stopped by Ctrl-C left: nothing, as its outputs are written under a
+    temporary name and renamed at the end (`discmot.io.atomic`), so an older file of that name is intact.
+    A camera keeps what was tracked (it is not interrupted: Ctrl-C ends it); a split says itself which
+    sequences are on disk."""
+    if getattr(args, "verb", None) != "track" or args.split_out is not None:
+        return ""
+    written = [path for path in (args.save_txt, args.save_video) if path is not None]
+    if not written:
+        return ""
+    return f": {' and '.join(written)} not written (an older file there is kept as it was)"
 
 
 def _input_error(error: ValueError | OSError, args: argparse.Namespace) -> int:

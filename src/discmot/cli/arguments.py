@@ -24,8 +24,12 @@ def hint_if_cores_busy(
 
     PyTorch and ONNX Runtime run one thread per core, and beside a busy program those threads wait on
     each other: a tiny CSTrack frame took 15 ms on 2 idle cores, 94 ms beside one busy process and 25 ms
-    there with ``OMP_NUM_THREADS=1`` (2-core developer machine). Nothing is said when
+    there with ``OMP_NUM_THREADS=1`` (2-core developer machine); the tiny FDTA ran at 3.2 frames/s with
+    2 threads on a loaded 2-core machine and 17 with one. Said when at least half the cores are busy
+    (load average >= cores / 2, and >= 0.9): at INFO, and at WARNING (shown with ``-q``) where the
+    default threads clearly outnumber the free cores, `oversubscribed`. Nothing is said when
     ``OMP_NUM_THREADS`` is set (the user chose), on one core, or where the load average is unknown.
+    Call it once the arguments checked out: before an error it is noise.
     The arguments default to the machine's (they are there for tests).
     """
     import os
@@ -49,8 +53,24 @@ def hint_if_cores_busy(
         f"other programs keep the CPUs busy (load average {load_average:.1f} on {cores} cores): threads "
         f"that wait on each other can make this several times slower; OMP_NUM_THREADS={spare} may be faster"
     )
-    log.info(hint)
+    if oversubscribed(load_average, cores):
+        hint = (
+            f"other programs keep the CPUs busy (load average {load_average:.1f} on {cores} cores): the "
+            f"{cores} threads of PyTorch and ONNX Runtime (one a core) wait on each other, which can make "
+            f"this several times slower: run it as OMP_NUM_THREADS={spare} discmot ..."
+        )
+        log.warning(hint)
+    else:
+        log.info(hint)
     return hint
+
+
+def oversubscribed(load_average: float, cores: int) -> bool:
+    """Whether one thread per core clearly oversubscribes the cores other programs leave free: at least
+    three threads per free core, or at most one core free (on 2 cores, one busy program: 6 times slower
+    measured)."""
+    free = cores - load_average
+    return free <= max(1.0, cores / 3)
 
 
 def model_presets() -> str:

@@ -59,14 +59,15 @@ def add_bench(verbs) -> None:
     p.add_argument(
         "--model",
         nargs="+",
-        default=list(MODEL_KINDS),
         choices=MODEL_KINDS,
-        help="the trackers to time (default: both)",
+        help="the trackers to time (default: both; with --weights the one a discmot checkpoint's metadata "
+        "names)",
     )
     p.add_argument(
         "--weights",
         metavar="CKPT",
-        help="a checkpoint of the one --model (default: the preset's network, random weights made to fire)",
+        help="a checkpoint of the one --model, or 'bundled': the demo's tiny one (default: the preset's "
+        "network, random weights made to fire)",
     )
     p.add_argument(
         "--preset",
@@ -118,10 +119,9 @@ def add_bench(verbs) -> None:
 
 
 def _run_bench(args: argparse.Namespace) -> int:
-    models = list(dict.fromkeys(args.model))
+    models = _models(args)
     dtypes = list(dict.fromkeys(args.dtype))  # `--dtype fp32 fp32`: one run, as `--model` gives one
     _check_arguments(args, models)
-    hint_if_cores_busy()
     from discmot.engine.distributed import pick_device
     from discmot.engine.speed import BenchOptions, bench_runs, machine, source_frames, synthetic_frames
 
@@ -156,9 +156,12 @@ def _run_bench(args: argparse.Namespace) -> int:
             args.frames,
             len(shared) - args.warmup,
         )
+    hint_if_cores_busy()  # once the arguments and the device checked out: before an error it is noise
     source = _source_record(args, models)
     report = {"machine": machine(device), "source": source, "warmup": args.warmup, "runs": []}
     for kind in models:
+        if shared is None:  # seconds for 1080p: said, as every slow step without a bar
+            log.info("%s: rendering %s of the synthetic scene", MODEL_NAMES[kind], _frames(count))
         frames = shared or synthetic_frames(kind, count, args.size or DEFAULT_SIZE)
         for run in bench_runs(kind, dtypes, options, frames, show_progress(args)):
             print(_run_line(run))
@@ -171,12 +174,25 @@ def _run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _models(args: argparse.Namespace) -> list[str]:
+    """The kinds to time: ``--model``'s (once each); without it both, or with ``--weights`` the kind a
+    discmot checkpoint's metadata names. ``--weights`` becomes the file: ``bundled``'s, a run folder's."""
+    from discmot.engine.track_verb import model_and_weights
+
+    models = list(dict.fromkeys(args.model or ()))
+    if args.weights is None:
+        return models or list(MODEL_KINDS)
+    if len(models) > 1:
+        raise ValueError("--weights is one model's: give --model fdta or --model cstrack with it")
+    model, weights = model_and_weights(models[0] if models else None, args.weights)
+    if model not in MODEL_KINDS:  # no --model, and the file does not say which
+        raise ValueError("--weights is one model's: give --model fdta or --model cstrack with it")
+    args.weights = str(weights_file(weights))  # a run folder: its final weights
+    return [model]
+
+
 def _check_arguments(args: argparse.Namespace, models: list[str]) -> None:
     """What can be refused before any frame is made or network built."""
-    if args.weights and len(models) > 1:
-        raise ValueError("--weights is one model's: give --model fdta or --model cstrack with it")
-    if args.weights:
-        args.weights = str(weights_file(args.weights))  # a run folder: its final weights
     for kind in models:
         if args.preset and args.preset not in preset_names(kind):
             raise ValueError(

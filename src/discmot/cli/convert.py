@@ -16,7 +16,8 @@ what IN may be:
                also {'state_dict': ...} or a bare state dict; fp16/bf16 tensors are widened to fp32
   CSTrack      a state dict as above, or the old trainer's pickled fp16 model object (read with an
                allow-listed unpickler: nothing in the file is executed)
-  own files    a .safetensors written by discmot, or a 'discmot train' checkpoint (epoch-NNN.pt)
+  own files    a .safetensors written by discmot, a 'discmot train' checkpoint (epoch-NNN.pt), or a
+               'discmot train' run folder (its final model.safetensors, as 'discmot track' reads it)
   keys saved from inside DataParallel/DDP ('module.' before every key) are read as the model's own.
 not a full model: MOTIP's Deformable-DETR pre-trains (r50_deformable_detr_*.pth) are for
   'discmot train --detr-pretrain'. A file whose shapes fit no preset (another ID vocabulary, number of
@@ -42,7 +43,11 @@ def add_convert(verbs) -> None:
         epilog=CONVERT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("source", metavar="IN", help="checkpoint to read (.pth/.pt official, or .safetensors)")
+    p.add_argument(
+        "source",
+        metavar="IN",
+        help="checkpoint to read (.pth/.pt official, or .safetensors), or a discmot train run folder",
+    )
     p.add_argument("target", metavar="OUT", help="checkpoint to write (.safetensors or .pth/.pt)")
     p.add_argument(
         "--model",
@@ -61,10 +66,14 @@ def add_convert(verbs) -> None:
 
 
 def _run_convert(args: argparse.Namespace) -> int:
-    from discmot.io.checkpoints import guess_file_kind
-    from discmot.models.registry import MODEL_NAMES, load_model
+    from pathlib import Path
 
-    _check_target(args.source, args.target, args.overwrite)
+    from discmot.io.checkpoints import guess_file_kind
+    from discmot.models.registry import MODEL_NAMES, load_model, weights_file
+
+    if Path(args.source).is_dir():  # a run folder: its final weights, as track reads it
+        args.source = str(weights_file(args.source))
+    _check_target(args.source, args.target, args.overwrite)  # before a missing IN: nothing is read yet
     kind = args.model or guess_file_kind(args.source)
     if kind == "unknown":
         raise ValueError(

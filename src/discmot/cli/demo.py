@@ -102,7 +102,6 @@ def _run_demo(args: argparse.Namespace) -> int:
         corpus = None if args.eval_corpus is SHARED_CORPUS else args.eval_corpus
         return _run_evaluation_demo(corpus, args.out or "outputs/demo-eval-corpus")
     args.out = args.out or "outputs/demo"
-    hint_if_cores_busy()
     from dataclasses import replace
 
     from discmot.engine.demo import DemoConfig, DemoModel, bundled_weights, run_demo
@@ -111,6 +110,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         raise ValueError("--weights needs --model (fdta or cstrack)")
     if any(value is not None and value < 2 for value in (args.frames, args.analyze_frames)):
         raise ValueError("--frames and --analyze-frames must be at least 2")
+    hint_if_cores_busy()  # once the arguments checked out: before an error it is noise
     config = DemoConfig(analyze_frames=args.analyze_frames or DemoConfig.analyze_frames)
     if args.source is None:
         config = replace(config, frames=args.frames or DemoConfig.frames)

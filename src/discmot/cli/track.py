@@ -40,7 +40,8 @@ examples:
   discmot track vtest.avi --detector yolox_nano.onnx --reid osnet_x0_25_msmt17.onnx \\
       --save-txt out/vtest.txt --save-video out/vtest.mp4
   discmot track clip.mp4 --detector yolov8n.onnx --classes 0 2 --save-video out/clip.mp4
-  discmot track MOT15/train/PETS09-S2L1 --det-file det_yolox_nano_osnet.npy --save-txt out/PETS09-S2L1.txt
+  discmot track MOT15/train/PETS09-S2L1 --det-file det_yolox_nano_osnet.npy --tracker-preset onnx \\
+      --save-txt out/PETS09-S2L1.txt
   discmot track frames/ --detections dets.txt --frame-rate 25 --save-video out/frames.mp4
   discmot track MOT17/train --benchmark MOT17 --split-out outputs/mot17-train
   discmot track MOT17/train --benchmark MOT17 --split-out outputs/mot17-train --skip-existing
@@ -50,6 +51,7 @@ examples:
   discmot track MOT17/test --model cstrack --weights cstrack.pt --benchmark MOT17 --dtype fp16 \\
       --device cuda --split-out outputs/mot17-test
   discmot track clip.mp4 --model fdta --weights dancetrack.pth --dtype bf16 --save-txt out/clip.txt
+  discmot track clip.mp4 --model cstrack --weights bundled --save-video out/clip.mp4  # the demo's tiny one
 
 Result rows are MOTChallenge's frame,id,x,y,w,h,score,-1,-1,-1 with 1-based frames: frame k of a video is
 frame k of its sequence. --model fdta and cstrack write their original code's rows: boxes unrounded, score 1,
@@ -94,16 +96,17 @@ def add_track(verbs) -> None:
 def _add_model_options(group) -> None:
     group.add_argument(
         "--model",
-        default="jde",
         choices=["jde", *END_TO_END],
-        help="tracker: jde (the JDE/CSTrack cascade on a detector's boxes, default), fdta or cstrack (end "
-        "to end from --weights; cstrack = CSTrack's network + the cascade with the original's thresholds)",
+        help="tracker: jde (the JDE/CSTrack cascade on a detector's boxes), fdta or cstrack (end to end "
+        "from --weights; cstrack = CSTrack's network + the cascade with the original's thresholds); "
+        "default: jde, or with --weights the model a discmot checkpoint's metadata names",
     )
     group.add_argument(
         "--weights",
         metavar="CKPT",
-        help="FDTA or CSTrack checkpoint (official .pth/.pt, discmot .safetensors or a discmot train "
-        "checkpoint); required by --model fdta/cstrack",
+        help="FDTA or CSTrack checkpoint (official .pth/.pt, discmot .safetensors, a discmot train "
+        "checkpoint or run folder), or 'bundled': the demo's tiny model of --model fdta/cstrack; "
+        "required by --model fdta/cstrack",
     )
     group.add_argument(
         "--preset",
@@ -268,7 +271,6 @@ def _add_output_options(group) -> None:
 
 
 def _run_track(args: argparse.Namespace) -> int:
-    hint_if_cores_busy()
     from discmot.engine.track_verb import track
 
     result = track(
@@ -304,6 +306,7 @@ def _run_track(args: argparse.Namespace) -> int:
         input_size=args.input_size,
         max_frames=args.max_frames,
         skip_existing=args.skip_existing,
+        on_start=hint_if_cores_busy,  # after the errors of bad input, before the slow part
     )
     if "name" not in result:  # a split: {sequence: summary}
         for summary in result.values():

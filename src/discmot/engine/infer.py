@@ -309,7 +309,9 @@ def tracker_frame_rate(requested: float | None, source_fps: float | None) -> flo
 
 def find_sequences(split_folder: str | Path, det_file: str | None = "det.txt") -> list[Path]:
     """The sequence folders of a split: sub-folders with ``seqinfo.ini`` and ``det/<det_file>`` (with
-    ``det_file=None``: with an image folder instead), sorted by name.
+    ``det_file=None``: with an image folder instead), sorted by name. Sub-folders that hold images (or
+    an ``img1/`` folder of them) but no ``seqinfo.ini`` are left out with a warning each: tracked on
+    their own they work, but a split's results would miss them with nothing said.
 
     Raises:
         ValueError: the folder does not exist or holds no such sequence.
@@ -318,6 +320,14 @@ def find_sequences(split_folder: str | Path, det_file: str | None = "det.txt") -
     if not split.is_dir():
         raise ValueError(f"{split}: split folder not found")
     sequences = sorted(p for p in split.iterdir() if (p / "seqinfo.ini").is_file())
+    others = (p for p in split.iterdir() if p.is_dir() and p not in sequences and not p.name.startswith("."))
+    for folder in sorted(others):
+        if _holds_images(folder) or _holds_images(folder / "img1"):
+            log.warning(
+                "%s: skipped (no seqinfo.ini): a sequence needs one to be tracked as part of the split "
+                "(docs/datasets.md, 'Your own dataset', has a template)",
+                folder,
+            )
     if det_file is None:
         found = [p for p in sequences if SequenceFrames(p).has_images]
         needed, missing = "seqinfo.ini and images", "images"
@@ -329,6 +339,14 @@ def find_sequences(split_folder: str | Path, det_file: str | None = "det.txt") -
     for skipped in sorted(set(sequences) - set(found)):
         log.warning("%s: skipped (no %s)", skipped, missing)
     return found
+
+
+def _holds_images(folder: Path) -> bool:
+    """Whether ``folder`` holds an image file (not hidden); stops at the first (a folder of 100,000
+    frames is not listed whole)."""
+    if not folder.is_dir():
+        return False
+    return any(p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".") for p in folder.iterdir())
 
 
 def is_split_folder(path: str | Path | int) -> bool:
@@ -424,8 +442,9 @@ def _check_results_path(path: Path) -> None:
 def no_detections_error(frames: FrameSource) -> ValueError:
     """The error for a source tracked with neither a detector nor precomputed detections."""
     return ValueError(
-        f"{frames.location}: no detector and no detections: pass a detector (--detector PATH.onnx) "
-        "or precomputed detections (--detections FILE)"
+        f"{frames.location}: no detector and no detections: pass a detector (--detector PATH.onnx), "
+        "precomputed detections (--detections FILE), or track with a model that detects for itself "
+        "(--model fdta or cstrack --weights CKPT; --weights bundled: the demo's tiny one)"
     )
 
 

@@ -151,9 +151,14 @@ def measure_speed(
     frames: Sequence[np.ndarray],
     warmup: int = 3,
     progress: bool = False,
+    name: str = "bench",
 ) -> SpeedResult:
     """Times ``tracker.update`` over ``frames`` (BGR ``uint8 (H, W, 3)``) after ``warmup`` of them and a
     `reset` (see the module docstring).
+
+    ``progress``: a tqdm bar; else (a log file, ``-q``) a log line named ``name`` every half minute, and
+    after the first warm-up frame a rough estimate of the time the whole measurement takes (a full-size
+    FDTA frame takes 16 s on a CPU: 23 frames are minutes).
 
     Raises:
         ValueError: no frames, or a warm-up as long as the frames.
@@ -164,21 +169,25 @@ def measure_speed(
         raise ValueError(f"a warm-up of {warmup} frames leaves none of the {len(frames)} frames to time")
     device = torch.device(tracker.device)
     synchronize = _synchronizer(device)
-    for frame in frames[:warmup]:
+    passes = 1 if synchronize is None else 2  # see the module docstring
+    for number, frame in enumerate(frames[:warmup]):
+        start = time.perf_counter()
         tracker.update(frame)
+        if number == 0:  # with its first-call set-up: an estimate on the safe side
+            _log_estimate(name, time.perf_counter() - start, warmup - 1 + passes * (len(frames) - warmup))
     timed = frames[warmup:]
     if synchronize is None:  # on the CPU the clocks cost two perf_counter calls: one pass does
         with StageClock(tracker, STAGES[kind]) as clock:
-            seconds, boxes, alive = _timed_pass(tracker, timed, None, progress)
+            seconds, boxes, alive = _timed_pass(tracker, timed, None, progress, name)
         staged_seconds, peak = seconds, None
     else:
         cuda = device.type == "cuda"
         if cuda:
             torch.cuda.reset_peak_memory_stats(device)
-        seconds, boxes, alive = _timed_pass(tracker, timed, synchronize, progress)
+        seconds, boxes, alive = _timed_pass(tracker, timed, synchronize, progress, name)
         peak = torch.cuda.max_memory_allocated(device) / 2**20 if cuda else None
         with StageClock(tracker, STAGES[kind], synchronize) as clock:
-            staged_seconds, _, _ = _timed_pass(tracker, timed, synchronize, progress)
+            staged_seconds, _, _ = _timed_pass(tracker, timed, synchronize, progress, name)
     stage_seconds = {**clock.totals, OTHER_STAGE[kind]: staged_seconds - sum(clock.totals.values())}
     return SpeedResult(
         frames=len(timed),
@@ -200,25 +209,57 @@ def _synchronizer(device: torch.device) -> Callable[[], None] | None:
     return lambda: torch.accelerator.synchronize(device)
 
 
-def _timed_pass(tracker, frames, synchronize, progress: bool) -> tuple[float, list[int], list[int]]:
+def _log_estimate(name: str, seconds: float, frames_left: int) -> None:
+    """Logs how long the rest of a measurement will take, from one frame's ``seconds``, when that is
+    long enough to wait for (a second or more)."""
+    from discmot.engine.infer import _duration as duration_text  # "1 h 46 min", as track's progress
+
+    if seconds * frames_left >= 1:
+        log.info(
+            "%s: the first frame took %.1f s: about %s for the %d frames left",
+            name,
+            seconds,
+            duration_text(seconds * frames_left),
+            frames_left,
+        )
+
+
+def _timed_pass(
+    tracker, frames, synchronize, progress: bool, name: str = "bench"
+) -> tuple[float, list[int], list[int]]:
     """``tracker`` reset, then over ``frames``: the seconds, and per frame the boxes out and tracks kept."""
     tracker.reset()
     if synchronize is not None:
         synchronize()
     boxes, alive = [], []
     start = time.perf_counter()
-    for frame in _bar(frames, progress):
+    for frame in _bar(frames, progress, name):
         boxes.append(len(tracker.update(frame).ids))  # numpy results: the frame's device work is done
         alive.append(tracks_alive(tracker))
     return time.perf_counter() - start, boxes, alive
 
 
-def _bar(frames, progress: bool) -> Iterable:
-    if not progress:
-        return frames
-    from tqdm import tqdm
+def _bar(frames, progress: bool, name: str = "bench") -> Iterable:
+    """A tqdm bar over ``frames``; without one, a log line every half minute, as ``discmot track`` writes
+    into a log file (`discmot.engine.infer.LoggedProgress`)."""
+    if progress:
+        from tqdm import tqdm
 
-    return tqdm(frames, unit="frame", leave=False)
+        return tqdm(frames, unit="frame", leave=False)
+    return _logged(frames, name)
+
+
+def _logged(frames, name: str) -> Iterator:
+    from discmot.engine.infer import LoggedProgress
+
+    logged = LoggedProgress(name, len(frames), interval=LOG_INTERVAL)
+    for frame in frames:
+        yield frame
+        logged.update(1)
+
+
+#: Seconds between two progress lines of ``discmot bench`` without a progress bar.
+LOG_INTERVAL = 30.0
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -333,17 +374,32 @@ def bench_runs(
     """One record per dtype, yielded as each is measured: what ran (model, weights or preset, device,
     dtype, sizes) and its `SpeedResult`, as plain values (what ``discmot bench --json`` writes)."""
     from discmot.engine.distributed import pick_device
-    from discmot.engine.firing import firing_network
+    from discmot.engine.firing import DEFAULT_PRESETS, firing_network
+    from discmot.models.registry import MODEL_NAMES
 
     network = None
+    what = options.weights or f"{options.preset or DEFAULT_PRESETS[kind]} with random weights"
+    height, width = frames[0].shape[:2]
+    log.info(
+        "timing %s (%s) in %s: %d warm-up and %d timed frames of %dx%d each",
+        MODEL_NAMES[kind],
+        what,
+        ", ".join(dtypes),
+        options.warmup,
+        len(frames) - options.warmup,
+        width,
+        height,
+    )
     if options.weights is None:
         device = pick_device(options.device)
         conf = _random_cstrack_association().conf_threshold
+        log.info("%s: making the random network fire on the frames first", MODEL_NAMES[kind])
         fired = firing_network(kind, frames, options.preset, device, options.input_size, conf)
         network = fired.cpu()  # each dtype's copy goes to the device: one model there at a time
     for dtype in dtypes:
         tracker = bench_tracker(kind, dtype, options, network)
-        result = measure_speed(tracker, kind, frames, options.warmup, progress)
+        name = f"{MODEL_NAMES[kind]} {dtype}"
+        result = measure_speed(tracker, kind, frames, options.warmup, progress, name)
         yield {
             "model": kind,
             "weights": options.weights,

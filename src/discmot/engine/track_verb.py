@@ -33,6 +33,7 @@ from discmot.engine.infer import (
 from discmot.io.atomic import check_writable
 from discmot.io.video import SequenceFrames, check_max_frames, first_frames, open_source
 from discmot.models import network_input_size
+from discmot.models.registry import MODEL_NAMES
 from discmot.trackers.base import DetectionTracker, EndToEndTracker
 
 log = logging.getLogger(__name__)
@@ -78,12 +79,18 @@ class _Outputs:
     progress: bool | None
     max_frames: int | None = None
     skip_existing: bool = False
+    on_start: Callable[[], object] | None = None
+
+    def started(self) -> None:
+        """Calls ``on_start`` once the options and the source checked out, before any model loads."""
+        if self.on_start is not None:
+            self.on_start()
 
 
 def track(
     source: str | Path | int,
     *,
-    model: str = "jde",
+    model: str | None = None,
     detector: str | Path | None = None,
     reid: str | Path | None = None,
     conf: float | None = None,
@@ -114,6 +121,7 @@ def track(
     miss_tolerance: int | None = None,
     max_frames: int | None = None,
     skip_existing: bool = False,
+    on_start: Callable[[], object] | None = None,
 ) -> dict:
     """Tracks a video, image folder, glob, webcam index, sequence folder or whole split (``discmot track``).
 
@@ -125,6 +133,8 @@ def track(
         model: the tracker: ``"jde"`` (the JDE/CSTrack association cascade on a detector's or precomputed
             boxes), or an end-to-end model that detects for itself, ``"fdta"`` or ``"cstrack"`` (CSTrack's
             network + the same cascade with the original's thresholds, `discmot.trackers.cstrack`).
+            ``None`` (default): ``"jde"``, or with ``weights`` the model a discmot checkpoint's metadata
+            names (`model_and_weights`).
         detector, reid: ONNX files of a detector without NMS inside (YOLOX, YOLOv5 or YOLOv8/YOLO11,
             told apart by the output shape: `discmot.trackers.detectors.onnx_detector`) and of an
             OSNet-style ReID model (``jde`` only).
@@ -146,7 +156,8 @@ def track(
             ``kalman_boxes`` and ``output_filter`` set the association cascade: ``jde`` and ``cstrack``
             only.
         weights, model_preset, dtype, input_size: for ``fdta`` and ``cstrack``: the checkpoint (official
-            .pth/.pt or discmot .safetensors; required), its preset if it cannot be inferred,
+            .pth/.pt, discmot .safetensors, a run folder, or ``"bundled"``: the demo's tiny one of the
+            model; required), its preset if it cannot be inferred,
             ``fp32``/``fp16``/``bf16`` and an explicit network input size ``(h, w)`` (default: the
             checkpoint config's; FDTA: its ``runtime`` shorter and longer side, 800 and at most 1440 for
             the official ones; CSTrack: 608x1088 for the official one, multiples of 32).
@@ -171,6 +182,9 @@ def track(
             without a results file in ``split_out`` yet (the others are kept as they are); with every
             one there nothing is tracked and no ``weights`` are loaded (an ONNX ``detector`` or ``reid``
             given for ``model="jde"`` still is).
+        on_start: called once the options and the source checked out, before a model loads or a frame
+            is tracked (``discmot track`` says there whether busy cores will slow it down: after the
+            errors of bad input, not before them).
 
     Returns:
         For one source, `discmot.engine.infer.track_source`'s summary: ``name``, ``frames`` (tracked),
@@ -186,6 +200,7 @@ def track(
             command line spells it: ``--split-out`` for ``split_out``).
     """
     _check_paths(source, weights)
+    model, weights = model_and_weights(model, weights)
     association = AssociationOptions(
         benchmark=benchmark,
         preset=tracker_preset,
@@ -206,6 +221,7 @@ def track(
         progress,
         max_frames,
         skip_existing,
+        on_start,
     )
     if model not in ("jde", *END_TO_END):
         raise ValueError(f"unknown model {model!r}: choose jde, {', '.join(END_TO_END)}")
@@ -233,10 +249,66 @@ def track(
     if model not in END_TO_END:
         _check_detection_options(model, network)
         return _track_detections(source, model, inputs, association, outputs)
-    _check_end_to_end_options(model, inputs, association)
+    _check_end_to_end_options(model, network, inputs, association)
     if conf is not None and association.conf_threshold is None:
         association = replace(association, conf_threshold=conf)  # CSTrack's conf_thres, FDTA's det_thresh
     return _track_end_to_end(source, lambda: build_end_to_end(model, network, association), outputs)
+
+
+#: ``--weights`` value naming the demo's tiny checkpoint of ``--model fdta`` or ``cstrack``.
+BUNDLED = "bundled"
+#: Said where an end-to-end model is asked for without weights.
+BUNDLED_WEIGHTS_HINT = "; the demo's tiny one (trained on synthetic scenes only): --weights bundled"
+
+
+def model_and_weights(model: str | None, weights: str | Path | None) -> tuple[str, str | Path | None]:
+    """The model to run and its checkpoint file, from ``--model`` and ``--weights`` as given.
+
+    ``weights="bundled"`` is the demo's tiny checkpoint of ``model`` (`discmot.bundled_weights`). Without
+    a ``model``: the kind a discmot checkpoint's metadata names (`checkpoint_kind`), said at INFO; else
+    ``"jde"`` (whose check then refuses weights it cannot use: an official file needs ``--model``).
+
+    Raises:
+        ValueError: an unknown ``model``, ``bundled`` without an end-to-end one, or a run folder without
+            final weights (`discmot.models.registry.weights_file`).
+    """
+    if model is not None and model not in ("jde", *END_TO_END):
+        raise ValueError(f"unknown model {model!r}: choose jde, {', '.join(END_TO_END)}")
+    if weights is not None and str(weights) == BUNDLED:
+        if model not in END_TO_END:
+            raise ValueError(
+                f"--weights {BUNDLED} is the demo's tiny model of --model {' or '.join(END_TO_END)}: give "
+                "one of those"
+            )
+        from discmot.engine.demo import bundled_weights
+
+        return model, bundled_weights(model)
+    if model is not None or weights is None:
+        return model or "jde", weights
+    from discmot.models.registry import weights_file
+
+    try:
+        path = weights_file(weights)  # a run folder: its final weights (said at INFO)
+    except FileNotFoundError:  # jde's check names the options; with a --model, loading names the file
+        return "jde", weights
+    kind = checkpoint_kind(path)
+    if kind is None:  # jde's check says that --weights is an option of --model fdta and cstrack
+        return "jde", weights
+    log.info("%s: a %s checkpoint (its metadata says): --model %s", weights, MODEL_NAMES[kind], kind)
+    return kind, path
+
+
+def checkpoint_kind(path: str | Path) -> str | None:
+    """The model kind (``"fdta"``, ``"cstrack"``) a discmot ``.safetensors`` checkpoint records in its
+    metadata, read from its header alone; ``None`` for other files (an official one: only loading it,
+    seconds to a minute, could tell)."""
+    from discmot.io.checkpoints import safetensors_metadata
+
+    path = Path(path)
+    if path.suffix.lower() != ".safetensors" or not path.is_file():
+        return None
+    kind = safetensors_metadata(path).get("kind")
+    return kind if kind in END_TO_END else None
 
 
 def _check_paths(source, weights) -> None:
@@ -331,11 +403,18 @@ def _check_detection_options(model: str, network: NetworkOptions) -> None:
         )
 
 
-def _check_end_to_end_options(model: str, inputs: _DetectionInputs, association: AssociationOptions) -> None:
+def _check_end_to_end_options(
+    model: str, network: NetworkOptions, inputs: _DetectionInputs, association: AssociationOptions
+) -> None:
     """One-line errors for the options an end-to-end model would ignore: it detects for itself, on the
     images; FDTA also has no association settings and no runtime score threshold option."""
     if inputs.detector is not None or inputs.reid is not None or inputs.detections is not None:
         raise ValueError(f"--model {model} detects for itself: drop --detector, --reid and --detections")
+    if network.weights is None:
+        raise ValueError(
+            f"--model {model} needs --weights CHECKPOINT (official .pt/.pth, discmot .safetensors or a "
+            f"run folder){BUNDLED_WEIGHTS_HINT}"
+        )
     unused = [
         flag
         for flag, given in (
@@ -406,10 +485,13 @@ def _track_end_to_end(
                 f"{source}: a folder of sequences writes one result per sequence: give --split-out DIR"
             )
         _check_whole_split(source, outputs)
+        outputs.started()
+        made: list[EndToEndTracker] = []  # each sequence's, for what the output filter dropped
+        factory = _built_when_first_used(build)
         summaries = track_split(
             source,
             outputs.split_out,
-            _built_when_first_used(build),
+            lambda frame_rate: _kept(made, factory(frame_rate)),
             layout="trackeval",
             tracker_name=outputs.tracker_name,
             frame_rate=outputs.frame_rate,
@@ -417,16 +499,17 @@ def _track_end_to_end(
             needs_detections=False,
             skip_existing=outputs.skip_existing,
         )
-        _warn_if_nobody_tracked(source, list(summaries.values()))
+        _warn_if_nobody_tracked(source, list(summaries.values()), sum(map(_filtered_rows, made)))
         return summaries
     _check_one_source_outputs(source, outputs)
     frames = first_frames(open_source(source, fps=outputs.frame_rate), outputs.max_frames)
+    outputs.started()
     tracker = build()(tracker_frame_rate(outputs.frame_rate, frames.fps))
     _warn_if_nothing_written(source, outputs)
     summary = track_source(
         frames, tracker, save_txt=outputs.save_txt, save_video=outputs.save_video, progress=outputs.progress
     )
-    _warn_if_nobody_tracked(source, [summary])
+    _warn_if_nobody_tracked(source, [summary], _filtered_rows(tracker))
     return summary
 
 
@@ -440,12 +523,35 @@ def _built_when_first_used(
     return lambda frame_rate: loaded()(frame_rate)
 
 
-def _warn_if_nobody_tracked(source, summaries: list[dict]) -> None:
+def _kept(made: list, tracker: EndToEndTracker) -> EndToEndTracker:
+    made.append(tracker)
+    return tracker
+
+
+def _filtered_rows(tracker: EndToEndTracker) -> int:
+    """The output rows CSTrack's pedestrian output filter dropped since ``tracker``'s last reset (the
+    counts its association keeps for its own warning); 0 for FDTA, which has no such filter."""
+    association = getattr(tracker, "association", None)
+    return int(getattr(association, "_filtered", 0))
+
+
+def _warn_if_nobody_tracked(source, summaries: list[dict], filtered: int = 0) -> None:
     """An end-to-end model that tracked no one in a whole source (every sequence of a split) gets a hint
     at the likely causes: an empty results file alone does not say why (a short training run's model
-    finds nobody, as does one given frames unlike its training data)."""
+    finds nobody, as does one given frames unlike its training data). When CSTrack's pedestrian output
+    filter dropped the ``filtered`` rows there were, the filter is the cause: a custom scene's tiny
+    CSTrack had all 59 of its confirmed boxes dropped, and 34 ids with ``--no-output-filter``."""
     frames = sum(s["frames"] for s in summaries)
-    if frames and not any(s["rows"] for s in summaries):
+    if frames and not any(s["rows"] for s in summaries) and filtered:
+        log.warning(
+            "%s: no object tracked in %d frames: the pedestrian output filter dropped all %d confirmed "
+            "track boxes (width/height > 0.6 or area <= 100): for objects that are not standing people, "
+            "track with --no-output-filter",
+            source,
+            frames,
+            filtered,
+        )
+    elif frames and not any(s["rows"] for s in summaries):
         log.warning(
             "%s: no object tracked in %d frames: the network's detections never passed its threshold "
             "(--track-thresh). Were the weights trained long enough, on frames like these, at this input "
@@ -468,6 +574,8 @@ def _track_detections(
     factory = tracker_factory(
         model, association.benchmark, preset, classes=classes, **association.overrides()
     )
+    if inputs.detector is None:
+        _log_association_preset(preset, association)
     if is_split_folder(source):
         return _track_split_of_detections(source, factory, inputs, outputs)
     if inputs.detector is not None and inputs.detections is not None:
@@ -486,6 +594,7 @@ def _track_detections(
             raise FileNotFoundError(f"{det_path}: detections file not found (--det-file {inputs.det_file})")
     if inputs.detector is None and detections is None:
         raise no_detections_error(frames)
+    outputs.started()
     detect, embed = _plugins(inputs)
     tracker = factory(tracker_frame_rate(outputs.frame_rate, frames.fps))
     min_score = inputs.conf if detections is not None else None
@@ -503,6 +612,30 @@ def _track_detections(
     )
 
 
+def _log_association_preset(preset: str, association: AssociationOptions) -> None:
+    """Says which settings preset associates precomputed detections, with its thresholds: the default,
+    ``public``, keeps every detection, fit for a benchmark's public detections; a generic detector's
+    boxes saved down to low scores track far better with ``onnx`` (HOTA 55.7 against 46.9 on
+    PETS09-S2L1's YOLOX-nano detections)."""
+    from discmot.trackers.association import JDETrackerConfig
+
+    config = JDETrackerConfig.preset(preset, association.benchmark, **association.overrides())
+    birth = config.conf_threshold if config.birth_threshold is None else config.birth_threshold
+    advice = (
+        "; a detector's boxes saved down to low scores (an ONNX detector's) want --tracker-preset onnx"
+        if association.preset is None and preset == "public"
+        else ""
+    )
+    log.info(
+        "precomputed detections: association preset %s (detections scoring >= %g kept, tracks born "
+        "from >= %g)%s",
+        preset,
+        config.conf_threshold,
+        birth,
+        advice,
+    )
+
+
 def _track_split_of_detections(
     source, factory: Callable[[float], DetectionTracker], inputs: _DetectionInputs, outputs: _Outputs
 ) -> dict:
@@ -513,6 +646,7 @@ def _track_split_of_detections(
             "(and no --save-txt, --save-video or --detections)"
         )
     _check_whole_split(source, outputs)
+    outputs.started()
     detect, embed = _plugins(inputs)
     return track_split(
         source,
