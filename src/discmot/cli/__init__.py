@@ -155,11 +155,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OSError) as error:
         return _input_error(error, args)
     except KeyboardInterrupt:
-        print(f"{_process_label()}discmot: interrupted{_interrupted_outputs(args)}", file=sys.stderr)
+        print(f"{_process_label()}discmot: interrupted{interrupted_outputs(args)}", file=sys.stderr)
         return 130
 
 
-def _interrupted_outputs(args: argparse.Namespace) -> str:
+def interrupted_outputs(args: argparse.Namespace) -> str:
     """What a ``track`` of one file stopped by Ctrl-C left: nothing, as its outputs are written under a
     temporary name and renamed at the end (`discmot.io.atomic`), so an older file of that name is intact.
     A camera keeps what was tracked (it is not interrupted: Ctrl-C ends it); a split says itself which

@@ -271,9 +271,29 @@ def _add_output_options(group) -> None:
 
 
 def _run_track(args: argparse.Namespace) -> int:
+    from discmot.cli import interrupted_outputs
+    from discmot.engine.signals import sigterm_note
+
+    # SIGTERM (kill, timeout, a scheduler) names the outputs not written, as Ctrl-C does
+    with sigterm_note(interrupted_outputs(args)):
+        result = _tracked(args)
+    if "name" not in result:  # a split: {sequence: summary}
+        for summary in result.values():
+            print(_track_line(summary))
+        print(_eval_hint(args.source, args.split_out, args.benchmark))
+        return 0
+    print(_track_line(result))
+    gt = None if result["interrupted"] or args.max_frames else _ground_truth_of(args.source)
+    if gt is not None and args.save_txt:
+        print(_pair_eval_hint(gt, args.save_txt, args.benchmark))
+    return 130 if result["interrupted"] else 0
+
+
+def _tracked(args: argparse.Namespace) -> dict:
+    """`discmot.engine.track_verb.track` with the command line's options."""
     from discmot.engine.track_verb import track
 
-    result = track(
+    return track(
         args.source,
         model=args.model,
         detector=args.detector,
@@ -308,13 +328,6 @@ def _run_track(args: argparse.Namespace) -> int:
         skip_existing=args.skip_existing,
         on_start=hint_if_cores_busy,  # after the errors of bad input, before the slow part
     )
-    if "name" not in result:  # a split: {sequence: summary}
-        for summary in result.values():
-            print(_track_line(summary))
-        print(_eval_hint(args.source, args.split_out, args.benchmark))
-        return 0
-    print(_track_line(result))
-    return 130 if result["interrupted"] else 0
 
 
 def _track_line(summary: dict) -> str:
@@ -327,8 +340,9 @@ def _track_line(summary: dict) -> str:
         f"{summary['name']}: {summary['frames']} frames in {summary['seconds']:.1f} s ({speed}), "
         f"{summary['ids']} ids"
     )
-    if summary["skipped"]:
-        line += f", {len(summary['skipped'])} undecodable frames skipped"
+    if summary["skipped"]:  # missing images or undecodable frames: the warnings above say which
+        count = len(summary["skipped"])
+        line += f", {count} frame{'s' if count != 1 else ''} skipped (see the warnings above)"
     for key, what in (("save_txt", "results"), ("save_video", "video")):
         if summary[key]:
             line += f"; {what}: {summary[key]}"
@@ -346,3 +360,29 @@ def _eval_hint(split_folder: str, out: str, benchmark: str | None) -> str:
         name = split.name
     options = f"--benchmark {benchmark} --split {name}" if benchmark else f"--split {name}"
     return f"evaluate with: discmot eval --gt-folder {split.parent} --trackers-folder {out} {options}"
+
+
+def _ground_truth_of(source: str):
+    """The ``gt/gt.txt`` of a source tracked alone, if it has one: a sequence folder's own (also one with
+    only ``img1/``), or, for an image folder such as ``SEQ/img1``, its parent's; else ``None`` (a video,
+    a glob, a camera)."""
+    from pathlib import Path
+
+    folder = Path(source)
+    if not folder.is_dir():
+        return None
+    own = folder / "gt" / "gt.txt"
+    if own.is_file() or (folder / "seqinfo.ini").is_file() or (folder / "img1").is_dir():
+        return own if own.is_file() else None  # a sequence folder: its own gt or none
+    parents = folder.parent / "gt" / "gt.txt"
+    return parents if parents.is_file() else None
+
+
+def _pair_eval_hint(gt, save_txt: str, benchmark: str | None) -> str:
+    """The ``discmot eval`` command that scores one source's results against its ground truth."""
+    import shlex
+
+    option = f" --benchmark {benchmark}" if benchmark else ""
+    return (
+        f"evaluate with: discmot eval --gt {shlex.quote(str(gt))} --results {shlex.quote(save_txt)}{option}"
+    )

@@ -23,10 +23,11 @@ log = logging.getLogger(__name__)
 
 #: The trackers that detect for themselves: they take whole frames and a checkpoint (``--weights``).
 END_TO_END = MODEL_KINDS
-#: Where the demo's tiny checkpoints are, said when no ``--weights`` is given.
+#: How to get the demo's tiny checkpoint of model ``KIND``, said when no ``--weights`` is given: these
+#: builders are reached from the command line and from Python (``fdta_tracker(None, ...)``).
 BUNDLED_HINT = (
-    "; for the demo's tiny model (trained on synthetic scenes only): "
-    '--weights "$(python -c \'import discmot; print(discmot.bundled_weights("KIND"))\')"'
+    "; for the demo's tiny model (trained on synthetic scenes only): --weights bundled on the command "
+    'line, discmot.bundled_weights("KIND") in Python'
 )
 
 

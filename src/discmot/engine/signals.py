@@ -3,7 +3,8 @@ torchrun stops them.
 
 `sigterm_as_exit` (around every verb) turns SIGTERM into ``SystemExit(143)`` after one line on stderr, so
 half-written outputs (temporary video, result and checkpoint files) are removed on the way out, as on
-Ctrl-C. `sigterm_deferred` (around code that must not be interrupted by an exception, e.g. a backward
+Ctrl-C; `sigterm_note` adds what a verb's stop leaves to that line (``discmot track``: the outputs not
+written). `sigterm_deferred` (around code that must not be interrupted by an exception, e.g. a backward
 pass) holds a SIGTERM back until its block ends. torch is not imported here.
 """
 
@@ -22,6 +23,8 @@ from collections.abc import Iterator
 _deferring = 0
 _pending: int | None = None
 _said = False
+#: Appended to the SIGTERM line (`sigterm_note`): what the stopped verb left.
+_note = ""
 
 
 @contextlib.contextmanager
@@ -72,6 +75,21 @@ def sigterm_deferred() -> Iterator[None]:
             _exit_for(_pending)
 
 
+@contextlib.contextmanager
+def sigterm_note(note: str) -> Iterator[None]:
+    """Inside, the line a SIGTERM prints ends with ``note``: ``discmot: terminated (SIGTERM)`` + ``note``.
+
+    ``discmot track`` says there which outputs were not written, as its Ctrl-C line does (``": out.txt
+    not written (an older file there is kept as it was)"``); ``""`` adds nothing.
+    """
+    global _note
+    previous, _note = _note, note
+    try:
+        yield
+    finally:
+        _note = previous
+
+
 def _exit_for(signum: int) -> None:
     global _said
     if not _said:
@@ -79,7 +97,7 @@ def _exit_for(signum: int) -> None:
         # as Ctrl-C says "interrupted"; one write, newline included: under torchrun every process
         # says it into one stream at once, and print's two writes ran the lines together
         with contextlib.suppress(OSError):  # (stderr may be a closed pipe: the exit matters, not the words)
-            sys.stderr.write("discmot: terminated (SIGTERM)\n")
+            sys.stderr.write(f"discmot: terminated (SIGTERM){_note}\n")
             sys.stderr.flush()
         _quiet_dataloader_shutdown()
     raise SystemExit(128 + signum)

@@ -529,10 +529,10 @@ def _kept(made: list, tracker: EndToEndTracker) -> EndToEndTracker:
 
 
 def _filtered_rows(tracker: EndToEndTracker) -> int:
-    """The output rows CSTrack's pedestrian output filter dropped since ``tracker``'s last reset (the
-    counts its association keeps for its own warning); 0 for FDTA, which has no such filter."""
-    association = getattr(tracker, "association", None)
-    return int(getattr(association, "_filtered", 0))
+    """The output rows CSTrack's pedestrian output filter dropped since ``tracker``'s last reset (its
+    association's `JDETracker.filtered_boxes`); 0 for FDTA, which has no association cascade."""
+    association = getattr(tracker, "association", None)  # CSTrackTracker's JDETracker
+    return 0 if association is None else association.filtered_boxes
 
 
 def _warn_if_nobody_tracked(source, summaries: list[dict], filtered: int = 0) -> None:
@@ -585,8 +585,9 @@ def _track_detections(
     _check_one_source_outputs(source, outputs)
     frames = open_source(source, fps=outputs.frame_rate)
     detections = inputs.detections
-    if inputs.detector is None and detections is None and isinstance(frames, SequenceFrames):
-        det_path = frames.folder / "det" / inputs.det_file
+    sequence = _sequence_folder(source, frames)
+    if inputs.detector is None and detections is None and sequence is not None:
+        det_path = sequence / "det" / inputs.det_file
         if det_path.is_file():
             detections = det_path
             log.info("%s: using the precomputed detections %s", frames.name, detections)
@@ -610,6 +611,17 @@ def _track_detections(
         progress=outputs.progress,
         min_score=min_score,
     )
+
+
+def _sequence_folder(source, frames) -> Path | None:
+    """The sequence folder ``source`` is, whose ``det/`` may hold its detections: a `SequenceFrames`'
+    folder, or a folder with only ``img1/`` (no ``seqinfo.ini``), which `open_source` reads as the image
+    folder ``img1``; ``None`` for any other source (a video, an image folder, a glob)."""
+    if isinstance(frames, SequenceFrames):
+        return frames.folder
+    if isinstance(source, str | os.PathLike) and Path(frames.location) == Path(source) / "img1":
+        return Path(source)
+    return None
 
 
 def _log_association_preset(preset: str, association: AssociationOptions) -> None:

@@ -179,6 +179,13 @@ class JDETracker:
         self._filter_warned = False
 
     @property
+    def filtered_boxes(self) -> int:
+        """Confirmed track boxes CSTrack's pedestrian output filter (``config.output_filter``) has dropped
+        from the output since the last `reset` (0 with the filter off): when a video's results are empty,
+        a count above 0 says the filter hid them (objects that are not standing people)."""
+        return self._filtered
+
+    @property
     def next_id(self) -> int:
         """The id the next track born gets (`discmot.trackers.per_class.PerClassTracker` passes it from
         one class's tracker to the next, so that they draw their ids from one sequence)."""

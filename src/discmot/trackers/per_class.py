@@ -53,6 +53,12 @@ class PerClassTracker:
         self.trackers: dict[int, JDETracker] = {}  # class id -> its tracker
         self._next_id = 1
 
+    @property
+    def filtered_boxes(self) -> int:
+        """Confirmed track boxes the pedestrian output filter dropped since the last `reset`, summed over
+        the classes' trackers (only people's applies it: `JDETracker.filtered_boxes`)."""
+        return sum(tracker.filtered_boxes for tracker in self.trackers.values())
+
     def update(self, detections: Detections, frame: np.ndarray | None = None) -> Tracks:
         """Associates each class's detections with that class's tracks; returns the confirmed tracks of
         all classes (ascending class, each class's in its tracker's order) with their ``classes``.
