@@ -49,7 +49,7 @@ def bytetrack_updates(stream):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(allow_abbrev=False)
     parser.add_argument("tracker", choices=["jde", "jde-iou", "bytetrack"])
     parser.add_argument("objects", type=int)
     parser.add_argument("--frames", type=int, default=200)

@@ -112,7 +112,7 @@ def format_table(summary: list[BoxErrors]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
     )
     parser.add_argument("results", type=Path, help="folder of <seq>.txt result files")
     parser.add_argument("gt_split", type=Path, help="split folder with <seq>/gt/gt.txt")

@@ -308,7 +308,7 @@ def environment(device) -> dict:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     parser.add_argument("--out", type=Path, help="write every number here (JSON)")
     parser.add_argument("--device", default="cuda", help="cuda (default), cuda:1, or cpu with --interpret")
     parser.add_argument(

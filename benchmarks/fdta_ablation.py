@@ -242,7 +242,7 @@ def check(results: dict[str, list[dict]], recipe_overridden: bool) -> list[str]:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[3407], help="training seeds")
     parser.add_argument("--epochs", type=int, help="epochs instead of the recipe's (lr step one before)")

@@ -100,7 +100,7 @@ def overlap_accuracy(index: SequenceIndex) -> tuple[float, int]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
     )
     parser.add_argument("--weights", type=Path, required=True, help="a trained FDTA checkpoint")
     parser.add_argument("--data-root", type=Path, required=True, help="the dataset root (MOT layout)")

@@ -111,7 +111,7 @@ def onset(separation: float, steps: int, seed: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     parser.add_argument("--separations", type=float, nargs="+", default=[1.0, 0.5, 0.3, 0.2])
     parser.add_argument("--steps", type=int, default=2500, help="give up after this many steps")
     parser.add_argument("--seed", type=int, default=0)

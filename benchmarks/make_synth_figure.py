@@ -91,7 +91,7 @@ def figure(preset: str, work: Path) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--presets", nargs="+", default=list(PRESETS), choices=[*PRESETS, "tiny"])
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "images")
     args = parser.parse_args(argv)

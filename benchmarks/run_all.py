@@ -49,7 +49,9 @@ def load(name: str):
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command line; ``--only`` is checked against the discovered benchmarks."""
     available = discover()
-    parser = argparse.ArgumentParser(description="Run discmot's benchmarks and update docs/benchmarks.md.")
+    parser = argparse.ArgumentParser(
+        description="Run discmot's benchmarks and update docs/benchmarks.md.", allow_abbrev=False
+    )
     default_docs = benchlib.DOCS_PATH.relative_to(benchlib.REPO_ROOT)
     parser.add_argument(
         "--only",

@@ -39,7 +39,7 @@ def parse_size(text: str) -> tuple[int, int] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--preset", required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--sequences", type=int, default=4)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -68,13 +70,19 @@ def resolve_gt(source: str | Path, gt: str | Path | None) -> Path | None:
     return inferred if inferred.is_file() else None
 
 
-def collect(extractor, source, gt: dict | None, max_frames: int | None, progress: bool) -> list[FrameObjects]:
-    """Runs ``extractor`` over the source's frames (at most ``max_frames``); returns every frame's objects."""
-    from tqdm import tqdm
+def collect(
+    extractor, source, gt: dict | None, max_frames: int | None, progress: bool, name: str = "analyze"
+) -> list[FrameObjects]:
+    """Runs ``extractor`` over the source's frames (at most ``max_frames``); returns every frame's objects.
+
+    ``progress``: a bar named ``name``; without one (a log file, ``-q``), ``discmot track``'s log line
+    every minute with the frames done, the speed and the time left (a full-size FDTA frame takes seconds
+    on a CPU: an analysis of a whole video is minutes to hours)."""
+    from discmot.engine.infer import frames_progress_bar
 
     total = min(filter(None, (source.num_frames, max_frames)), default=None)
     collected = []
-    with tqdm(total=total, desc="analyze", unit="frame", disable=not progress) as bar:
+    with frames_progress_bar(SimpleNamespace(name=name, num_frames=total), progress) as bar:
         for number, image in source:
             if max_frames is not None and len(collected) >= max_frames:
                 break
@@ -206,6 +214,7 @@ def analyze(
     max_frames: int | None = None,
     config: AnalysisConfig | None = None,
     progress: bool = False,
+    on_start: Callable[[], object] | None = None,
 ) -> dict:
     """Embedding diagnostics of ``model`` (``"fdta"``/``"cstrack"``) on ``source``; returns the summary.
 
@@ -214,7 +223,9 @@ def analyze(
     ``projection_<view>.png``, ``summary.json`` and ``report.html``. Identities come from ``gt`` (or
     ``SOURCE/gt/gt.txt``) if any, else from the model's own tracker: then ``identity_source`` is
     ``"tracker"``, ``reid_caveat`` says why the re-identification rates are self-consistency only, and a
-    warning is logged.
+    warning is logged. ``progress``: a bar (else a log line every minute, `collect`); ``on_start``:
+    called once the options, the weights, the source and the gt checked out, before the first frame is
+    analysed (``discmot analyze`` says there whether busy cores will slow it down).
 
     Raises:
         FileNotFoundError: missing weights or gt. ValueError: unknown model kind, a checkpoint of another
@@ -236,12 +247,24 @@ def analyze(
     check_folder_possible(out)  # now, not after minutes of analysis
     network = load_model(model, weights)
     stream = open_source(source)
+    if not stream.has_images:  # a sequence folder without img1/: said before the busy-cores hint
+        raise ValueError(f"{stream.location}: the source has no images to run the model on")
     truth = read_gt(gt_path) if gt_path else None
     caveat = None if truth is not None else tracker_ids_caveat(model)
     if caveat:  # the numbers would read as evidence otherwise; said once, before the run
         log.warning("%s: no ground truth. %s", source, caveat)
     extractor = build_extractor(model, network, config, input_size, with_tracker=truth is None)
-    objects = collect(extractor, stream, truth, max_frames, progress)
+    if on_start is not None:
+        on_start()
+    count = min(filter(None, (stream.num_frames, max_frames)), default=None)
+    log.info(  # the long part starts: said at once, then a bar or a line every minute (`collect`)
+        "%s: analysing the embeddings of %s (%s) over %s",
+        stream.name,
+        model,
+        ", ".join(extractor.views),
+        f"{count} frames" if count else "every frame",
+    )
+    objects = collect(extractor, stream, truth, max_frames, progress, f"{stream.name} (analyze {model})")
     stats = {view: view_statistics(objects, view, config) for view in extractor.views}
     chosen, notes = matrix_frames(objects, list(frames), config.template_lag)
     empty = nothing_identified(objects, truth is not None, config)

@@ -84,7 +84,6 @@ def add_analyze(verbs) -> None:
 
 
 def _run_analyze(args: argparse.Namespace) -> int:
-    hint_if_cores_busy()
     from discmot.analysis.analyze import analyze
     from discmot.analysis.embeddings import AnalysisConfig
 
@@ -99,6 +98,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
         max_frames=args.max_frames,
         config=AnalysisConfig(similarity_threshold=args.threshold),
         progress=show_progress(args),
+        on_start=hint_if_cores_busy,  # after the errors of bad input, before the slow part
     )
     for view, stats in summary["views"].items():
         fraction = stats["fraction_above"]

@@ -110,7 +110,6 @@ def _run_demo(args: argparse.Namespace) -> int:
         raise ValueError("--weights needs --model (fdta or cstrack)")
     if any(value is not None and value < 2 for value in (args.frames, args.analyze_frames)):
         raise ValueError("--frames and --analyze-frames must be at least 2")
-    hint_if_cores_busy()  # once the arguments checked out: before an error it is noise
     config = DemoConfig(analyze_frames=args.analyze_frames or DemoConfig.analyze_frames)
     if args.source is None:
         config = replace(config, frames=args.frames or DemoConfig.frames)
@@ -133,6 +132,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         source=args.source,
         models=models,
         progress=show_progress(args),
+        on_start=hint_if_cores_busy,  # once the inputs checked out: before an error it is noise
     )
     _print_summary(summary, args.out)
     return 0

@@ -23,9 +23,11 @@ import json
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -249,7 +251,9 @@ def draw_video(
     source: Path, results: dict[str, Path], mp4: Path, gif: Path, config: DemoConfig, progress: bool
 ) -> dict:
     """Draws every model's tracks (read back from its result file) on the source's frames, the models
-    side by side, into an H.264 ``mp4`` and a small looping ``gif``; returns their frame counts."""
+    side by side, into an H.264 ``mp4`` and a small looping ``gif``; returns their frame counts.
+    ``progress``: a bar; else (a log file, ``-q``) ``discmot track``'s log line every minute."""
+    from discmot.engine.infer import frames_progress_bar
     from discmot.io.gif import write_gif
     from discmot.io.mot import read_results_by_frame
     from discmot.io.video import VideoWriter, first_frames, open_source
@@ -262,9 +266,11 @@ def draw_video(
     scale = video_scale(frames.size, len(rows), config)
     small = gif_scale(frames.size, len(rows), scale, config)
     stride = gif_stride(frames.num_frames, config)
+    log.info("%s: drawing the tracks of %s into %s and %s", frames.name, ", ".join(rows), mp4.name, gif.name)
     preview: list[np.ndarray] = []
     with contextlib.ExitStack() as stack:
-        bar = stack.enter_context(_progress(frames.num_frames, "draw", progress))
+        named = SimpleNamespace(name=f"{frames.name} (draw)", num_frames=frames.num_frames)
+        bar = stack.enter_context(frames_progress_bar(named, progress))
         writer = None
         for number, image in frames:
             if image is None:
@@ -293,12 +299,6 @@ def gif_stride(num_frames: int | None, config: DemoConfig) -> int:
     if num_frames is None:
         return config.gif_step
     return max(config.gif_step, math.ceil(num_frames / config.gif_frames))
-
-
-def _progress(total, desc: str, enabled: bool):
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit="frame", disable=not enabled, leave=False)
 
 
 def diagnose(model: DemoModel, source: Path, out: Path, config: DemoConfig, progress: bool) -> dict:
@@ -344,6 +344,7 @@ def run_demo(
     source: str | Path | None = None,
     models: list[DemoModel] | None = None,
     progress: bool = False,
+    on_start: Callable[[], object] | None = None,
 ) -> dict:
     """The whole demo into ``out``; returns what it did (see the module docstring for the files).
 
@@ -352,7 +353,9 @@ def run_demo(
         config: scene and output settings.
         source: a video, image folder or sequence folder instead of the synthetic scene.
         models: the trackers (default: the bundled tiny FDTA and CSTrack of ``config.models``).
-        progress: progress bars on stderr.
+        progress: progress bars on stderr (else a log line every minute, as ``discmot track``'s).
+        on_start: called once the checkpoints, the source and ``out`` checked out, before anything runs
+            (``discmot demo`` can say there whether busy cores will slow it down).
 
     Returns:
         ``source``, ``tracking`` (per model: `discmot.engine.infer.track`'s summary), ``scores`` (per model:
@@ -366,6 +369,8 @@ def run_demo(
         models = [DemoModel(k, bundled_weights(k), config.input_size) for k in config.models]
     out = Path(out)
     _check_inputs(models, source, out)
+    if on_start is not None:
+        on_start()
     out.mkdir(parents=True, exist_ok=True)
     lap = _Stopwatch()
     rendered = source is None

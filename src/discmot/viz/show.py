@@ -24,7 +24,14 @@ import numpy as np
 from discmot.eval.motchallenge import FrameGroupedRows, load_tracker_result
 from discmot.io.atomic import atomic_write_bytes, check_writable
 from discmot.io.mot import ID
-from discmot.io.video import FrameSource, SequenceFrames, VideoWriter, open_source, read_image
+from discmot.io.video import (
+    FrameSource,
+    SequenceFrames,
+    VideoWriter,
+    open_source,
+    read_image,
+    skipped_summary,
+)
 from discmot.structures import Tracks
 from discmot.viz import errors as clear_errors
 from discmot.viz.draw import (
@@ -271,9 +278,10 @@ def _images(source: FrameSource, first: int, last: int):
     source skips (it could not be decoded; the source warns) is drawn on grey, so the video keeps its
     timing; a source that ends before ``last`` is an error when no frame was drawn, else a warning."""
     if isinstance(source, SequenceFrames):
-        for number in range(first, last + 1):
-            yield number, _image(source, number)
+        yield from _sequence_images(source, first, last)
         return
+    if first > 1:  # before the first frame drawn, and its progress: minutes into a long video
+        log.info("%s: reading frames 1-%d to reach frame %d", source.name, first - 1, first)
     expected = first
     for number, image in source:
         if number < first:
@@ -304,15 +312,43 @@ def _grey(source: FrameSource) -> np.ndarray:
     return np.full((height, width, 3), 96, np.uint8)
 
 
-def _image(source: SequenceFrames, number: int) -> np.ndarray:
-    """Frame ``number``'s image; a grey one of the sequence's size (with a warning) when it cannot be read,
-    so that the video keeps its timing and the boxes are still shown."""
+def _sequence_images(source: SequenceFrames, first: int, last: int):
+    """``(number, image)`` for frames ``first..last`` of a sequence, read by number. A frame without a
+    readable image is drawn on grey (`_image`); the first such frame is warned about at once (a user
+    watching a long run sees that something is wrong), the others in one line when the frames end, also
+    when the drawing stops early (`discmot.io.video.skipped_summary`: 735 missing images are two lines,
+    not 735)."""
+    grey: list[tuple[int, str, str]] = []
+    try:
+        for number in range(first, last + 1):
+            yield number, _image(source, number, grey)
+    finally:
+        if len(grey) > 1:
+            log.warning("%s", _grey_summary(source.location, grey))
+
+
+def _image(source: SequenceFrames, number: int, grey: list[tuple[int, str, str]]) -> np.ndarray:
+    """Frame ``number``'s image; a grey one of the sequence's size when it cannot be read, so that the
+    video keeps its timing and the boxes are still shown. Such a frame is added to ``grey`` as
+    ``(number, file or folder, reason)``; the first one is warned about here."""
     path = source.frame_path(number)
     image, reason = (None, "has no image file") if path is None else read_image(path)
     if image is None:
-        log.warning("%s: frame %d %s; drawn on grey", path or source.folder, number, reason)
+        where = str(path or source.folder)
+        grey.append((number, where, reason))
+        if len(grey) == 1:
+            log.warning("%s: frame %d %s; drawn on grey", where, number, reason)
         image = _grey(source)
     return image
+
+
+def _grey_summary(location: str, grey: list[tuple[int, str, str]]) -> str:
+    """The frames drawn on grey in one line, as a source sums up the frames it skips:
+    ``"seq: 3 frames drawn on grey in all: frames 4-6 have no image file"``."""
+    total = len({number for number, _, _ in grey})
+    skipped = f"{location}: {total} frames skipped in all: "  # how skipped_summary starts its line
+    reasons = skipped_summary(location, grey).removeprefix(skipped)
+    return f"{location}: {total} frames drawn on grey in all: {reasons}"
 
 
 def draw_errors(
