@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 from pathlib import Path
 
@@ -28,6 +29,7 @@ examples:
   discmot train --config tiny --data-root data/synth --run-dir runs/tiny
   discmot train --config tiny --data-root data/synth --set adapters.spatial=false --set train.epochs=2
   discmot train --config tiny --data-root data/synth --run-dir runs/tiny --resume
+  discmot train --config tiny --data-root data/synth --run-dir runs/smoke --set train.max_iterations=20
   discmot train --config tiny --set train.lr=1e-3 --print-config
   torchrun --nproc_per_node 8 -m discmot train --config dancetrack --data-root datasets/DanceTrack \\
       --detr-pretrain pretrains/r50_deformable_detr_coco_dancetrack.pth --run-dir runs/fdta_dancetrack
@@ -81,7 +83,8 @@ def add_train(verbs) -> None:
         default=None,
         metavar="CKPT",
         help="resume from the latest checkpoint of the run folder, or from CKPT (one in RUN/checkpoints/ "
-        "continues in RUN unless --run-dir is given); a finished run is left as it is",
+        "continues in RUN unless --run-dir is given, as does --config RUN/recipe.yaml --resume); a finished "
+        "run is left as it is",
     )
     p.add_argument(
         "--detr-pretrain",
@@ -122,13 +125,15 @@ def _run_train(args: argparse.Namespace) -> int:
         return 0
     if args.data_root is None:
         raise ValueError("--data-root DIR is required: the dataset to train on (--print-config needs none)")
-    hint_if_cores_busy()  # torchrun sets OMP_NUM_THREADS=1 for its workers: no hint there
     data_root = Path(args.data_root)
     if recipe_file.kind == "cstrack":
         recipe, build = _cstrack_build(recipe_file, args, data_root)
     else:
         recipe, build = _fdta_build(recipe_file, args, data_root)
     run_dir = _run_dir(args, recipe.name)
+    # once the recipe, its --set values and the data root checked out: before an error it is noise.
+    # torchrun sets OMP_NUM_THREADS=1 for its workers: no hint there
+    hint_if_cores_busy()
     recipe_used = recipe_text(recipe_file, args.set)
     try:
         launch(build, recipe.train, run_dir, resume=args.resume, device=args.device, recipe=recipe_used)
@@ -141,21 +146,41 @@ def _run_train(args: argparse.Namespace) -> int:
 
 def _run_dir(args: argparse.Namespace, recipe_name: str) -> Path:
     """``--run-dir``; else, for ``--resume RUN/checkpoints/FILE``, that checkpoint's run folder ``RUN``
-    (it went on in ``runs/<recipe>``, a second folder, 2026-11-24); else ``runs/<recipe name>``."""
+    (it went on in ``runs/<recipe>``, a second folder, 2026-11-24); else, for ``--config RUN/recipe.yaml
+    --resume``, that run folder (it started again in ``runs/<run>-repeat``, 2026-11-24); else
+    ``runs/<recipe name>`` (for a run folder's recipe without ``--resume``: ``runs/<run>-repeat``)."""
     if args.run_dir:
         return Path(args.run_dir)
     if isinstance(args.resume, str):
         folder = Path(args.resume).parent
         if folder.name == "checkpoints" and (folder.parent / "config.yaml").is_file():
             return folder.parent
+    if args.resume is True and _is_run_recipe(Path(args.config)):
+        run = Path(args.config).parent
+        if int(os.environ.get("RANK", "0")) == 0:
+            log.info(
+                "%s is the recipe of run folder %s: resuming there (--run-dir DIR for another)",
+                args.config,
+                run,
+            )
+        return run
     return Path("runs") / recipe_name
+
+
+def _is_run_recipe(path: Path) -> bool:
+    """Whether ``path`` is a run folder's own ``recipe.yaml`` (beside its config.yaml and checkpoints/)."""
+    folder = path.parent
+    return (
+        path.name == "recipe.yaml"
+        and path.is_file()
+        and (folder / "config.yaml").is_file()
+        and (folder / "checkpoints").is_dir()
+    )
 
 
 def _say_where_to_resume(args: argparse.Namespace, run_dir: Path, epochs: int) -> None:
     """After Ctrl-C or a SIGTERM: the newest checkpoint (where it stands) and the command that continues
     from it, or that nothing is saved yet. Said by rank 0 alone; never fails (the run is ending)."""
-    import os
-
     from discmot.engine import checkpointing
 
     if int(os.environ.get("RANK", "0")) != 0:
@@ -181,7 +206,6 @@ def _say_where_to_resume(args: argparse.Namespace, run_dir: Path, epochs: int) -
 def _resume_command(args: argparse.Namespace, run_dir: Path) -> str:
     """This command as it continues the run in ``run_dir`` from its newest checkpoint: the same recipe,
     ``--set`` flags and files (a changed one would be warned about), ``--run-dir`` and ``--resume``."""
-    import os
     import shlex
 
     words = ["--config", args.config, *[word for item in args.set for word in ("--set", item)]]

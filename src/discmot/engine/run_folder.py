@@ -269,13 +269,20 @@ class RunFolder:
         record = self.path if own else Path(checkpoint).parent.parent
         earlier = own or self._read_config(record)
         changed = _changed_keys(earlier, config) if earlier else []
+        changed = [key for key in changed if not _added_at_its_default(earlier, config, key)]
         if not earlier:
             log.info("resuming from %s: no config of an earlier run to compare with", checkpoint)
-        if changed:
+        warned = [key for key in changed if key not in SAID_AT_INFO]
+        if warned:
             log.warning(
                 "resuming with another config than the run's; changed: %s%s",
-                describe_changes(earlier, config, changed),
+                describe_changes(earlier, config, warned),
                 own_recipe_hint(record, self.path, "; ", before_checkpoint=True),
+            )
+        if len(warned) < len(changed):  # the way on from an early stop: no warning
+            log.info(
+                "resuming with %s",
+                describe_changes(earlier, config, [key for key in changed if key in SAID_AT_INFO]),
             )
         if not own:
             self._write_config(config, recipe, env.get("world_size", 1))
@@ -392,6 +399,18 @@ def _changed_keys(old, new, prefix: str = "") -> list[str]:
 
 #: A key one of two compared configs lacks (unlike null, which is a value).
 _ABSENT = object()
+
+#: Config keys a resume changes as a matter of course, said at INFO rather than warned about: the early
+#: stop of a smoke test (`TrainConfig.max_iterations`), raised or set to 0 to go on.
+SAID_AT_INFO = frozenset({"train.max_iterations"})
+
+#: Keys added to the config after runs were made, with the value that does what their absence did: a
+#: run made before them is not "changed" by a resume that has them at that value.
+_ADDED_KEYS = {"train.max_iterations": 0}
+
+
+def _added_at_its_default(old: dict, new: dict, key: str) -> bool:
+    return key in _ADDED_KEYS and _at(old, key) is _ABSENT and _at(new, key) == _ADDED_KEYS[key]
 
 
 def recipe_changes(old_recipe: str, new_recipe: str) -> list[str]:

@@ -196,7 +196,9 @@ class Trainer:
     # ---- the loop
 
     def fit(self, resume: bool | str | Path | None = None) -> Path | None:
-        """Trains to ``config.epochs``; returns the final weights' path (on rank 0; None elsewhere).
+        """Trains to ``config.epochs`` (or its ``max_iterations``: an early stop, after which a resume
+        with a larger value or 0 goes on as if never stopped); returns the final weights' path (on rank
+        0; None elsewhere).
 
         ``resume``: None starts fresh (refused if the run folder already holds checkpoints), True resumes
         from the latest complete checkpoint there (fresh start if none), a path resumes from that file.
@@ -210,6 +212,8 @@ class Trainer:
             else:
                 self.load_checkpoint(checkpoint)
                 finished = self._already_finished(checkpoint)
+                if finished is None:
+                    finished = self._already_stopped(checkpoint)
                 if finished is not None:
                     return finished
                 if self.dist.is_main:  # said once: every process resumes from the same file
@@ -222,8 +226,10 @@ class Trainer:
             self._say_what_is_ahead()
             self._fit_started = time.perf_counter()
             self._last_progress_line = None  # the first logged iteration gets a line: the run is seen to move
-            while self.epoch < self.config.epochs:
+            while self.epoch < self.config.epochs and not self._at_max_iterations():
                 self._train_epoch(self.epoch)
+            if self.epoch < self.config.epochs:
+                self._say_stopped_early()
             return self._write_final()
         finally:
             self.run.close()
@@ -249,6 +255,50 @@ class Trainer:
             )
         return weights if self.dist.is_main else None
 
+    def _at_max_iterations(self) -> bool:
+        """Whether ``train.max_iterations`` (0: off) iterations have been trained, counted across epochs
+        and resumes. Every process has the same count: they stop together."""
+        return 0 < self.config.max_iterations <= self.global_step
+
+    def _already_stopped(self, checkpoint: Path) -> Path | None:
+        """As `_already_finished`, for a run resumed at its ``train.max_iterations``: said, and nothing is
+        written. None: train on (a larger value or 0 was given, or the weights are missing)."""
+        weights = self.run.path / RUN_WEIGHTS
+        if not (self._at_max_iterations() and weights.is_file()):
+            return None
+        if self.dist.is_main:
+            log.info(
+                "%s: the run already stopped at train.max_iterations=%d (%s, %s); its weights are %s. "
+                "Nothing was written; to train on, resume with --set train.max_iterations=0 (every "
+                "epoch) or a value above %d",
+                self.run.path,
+                self.config.max_iterations,
+                self._stop_point(),
+                Path(checkpoint).name,
+                weights,
+                self.global_step,
+            )
+        return weights if self.dist.is_main else None
+
+    def _say_stopped_early(self) -> None:
+        """The line at an early stop: where, and how to go on."""
+        if self.dist.is_main:
+            log.info(
+                "stopped early at train.max_iterations=%d (%s); to train every epoch, resume with "
+                "--set train.max_iterations=0",
+                self.config.max_iterations,
+                self._stop_point(),
+            )
+
+    def _stop_point(self) -> str:
+        """Where an early stop left the run: ``"in epoch 1/2, after 5 iterations; 5 in total"``."""
+        where = (
+            f"at the end of epoch {self.epoch}/{self.config.epochs}"
+            if self.iteration == 0
+            else f"in epoch {self.epoch + 1}/{self.config.epochs}, after {self.iteration} iterations"
+        )
+        return f"{where}; {self.global_step} in total"
+
     def _say_what_is_ahead(self) -> None:
         """One line at every start: the run folder, the epochs and iterations per epoch, and how often
         a checkpoint is written (what a user checks first, and why a run "does nothing" for long)."""
@@ -268,6 +318,32 @@ class Trainer:
             iterations,
             each,
             every,
+        )
+        if c.max_iterations:
+            self._say_max_iterations(iterations)
+
+    def _say_max_iterations(self, iterations: int) -> None:
+        """The start's line about ``train.max_iterations``: where it stops (``iterations``: those of an
+        epoch, which the run's total is estimated from), or that it trains every epoch anyway."""
+        c = self.config
+        total = self.global_step - self.iteration + (c.epochs - self.epoch) * iterations
+        if c.max_iterations >= total:
+            log.info(
+                "train.max_iterations=%d: not below the run's %d iterations; every epoch is trained",
+                c.max_iterations,
+                total,
+            )
+            return
+        accumulated = " (at the first optimizer step from there)" if c.accumulate_steps > 1 else ""
+        log.info(
+            "train.max_iterations=%d: stopping early, after iteration %d of %d%s, with a checkpoint and "
+            "%s there; the learning rate follows the recipe's %d-epoch schedule up to there",
+            c.max_iterations,
+            c.max_iterations,
+            total,
+            accumulated,
+            RUN_WEIGHTS,
+            c.epochs,
         )
 
     def _position(self, epoch: int, iteration: int) -> str:
@@ -341,7 +417,7 @@ class Trainer:
         # printed DataLoader tracebacks or was lost and the run went on training
         with sigterm_deferred():
             batches = iter(self._loader(indices, epoch))
-        pending = 0
+        pending, stopped = 0, False
         for i in range(start, iters):
             with sigterm_deferred():
                 batch = next(batches, None)
@@ -354,14 +430,22 @@ class Trainer:
                     record.update(self._optimizer_step())
                     pending = 0
                 self.iteration, self.global_step = i + 1, self.global_step + 1
-                if self.global_step % c.log_every == 0 or i + 1 == iters:
+                # an early stop (train.max_iterations) waits for an optimizer step, as a mid-epoch
+                # checkpoint does: it holds no accumulated gradient. Its iteration is logged: a smoke
+                # test shorter than log_every showed no loss
+                stopped = update and self._at_max_iterations()
+                if self.global_step % c.log_every == 0 or i + 1 == iters or stopped:
                     self._log(record, epoch, i, bar)
                 bar.update(1)
                 since = self.global_step - self._last_checkpoint_step
                 due = c.checkpoint_every and since >= c.checkpoint_every
-                if update and due and i + 1 < iters:
+                if update and (due or stopped) and i + 1 < iters:
                     self.save_checkpoint(checkpointing.checkpoint_name(epoch, i + 1))
+                if stopped and i + 1 < iters:
+                    break
         bar.close()
+        if stopped and self.iteration < iters:  # mid-epoch: the epoch is not over
+            return
         with sigterm_deferred():
             self.schedule.after_epoch(self.optimizer, epoch)
             self.epoch, self.iteration = epoch + 1, 0

@@ -39,6 +39,7 @@ _AT_LEAST: dict[str, tuple[float, float | None]] = {
     "sampler_seed": (0, None),
     "checkpoint_every": (0, None),  # 0: checkpoints at epoch ends only
     "keep_epoch_checkpoints": (0, None),  # 0: keep every epoch's
+    "max_iterations": (0, None),  # 0: train every epoch
     "num_workers": (0, None),
 }
 
@@ -53,6 +54,10 @@ class TrainConfig:
     parameters that are never clipped (e.g. criterion parameters, spec ``fdta.md`` §4.1 step 12).
     ``deterministic``: deterministic kernels only; unset (None), on for the CPU and off on CUDA
     (`discmot.engine.distributed.deterministic_on`; the run folder's config records what was used).
+    ``max_iterations`` (0: off) stops the run after that many iterations in total, counted across
+    epochs and resumes (at the first optimizer step from there when gradients are accumulated), with a
+    checkpoint and the final weights file there: a smoke test of one's data. It changes nothing of the
+    schedule, which stays that of ``epochs``.
     """
 
     epochs: int = 13
@@ -82,6 +87,7 @@ class TrainConfig:
     deterministic: bool | None = None
     checkpoint_every: int = 0
     keep_epoch_checkpoints: int = 0
+    max_iterations: int = 0
     log_every: int = 20
     tensorboard: bool = False
     progress: bool = True

@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from discmot.config import check_field_ranges, ranges_of_section
 from discmot.models.cstrack.config import CSTrackConfig
 from discmot.models.cstrack.loss import CSTrackLoss, CSTrackLossConfig, grid_anchors
 from discmot.models.cstrack.model import CSTrack
@@ -42,6 +43,11 @@ LOSS_FIELDS = (
     "anchor_ratio_threshold",
     "objectness_iou_ratio",
 )
+
+
+#: The warm-up's start values (§6.6): an lr, and a momentum (SGD's, which the warm-up raises to
+#: ``train.momentum``).
+_WARMUP_RANGES = {"warmup_bias_lr": (0, None), "warmup_momentum": (0, 1)}
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,11 @@ class CSTrackOptimConfig:
                 f"nominal_batch must be >= 1 and warmup_min_iters >= 0, got {self.nominal_batch} and "
                 f"{self.warmup_min_iters}"
             )
+        # The recipe's optim section is this config alone: its key and line are named (a RecipeKeyError,
+        # "optim.warmup_momentum=7: must be from 0 to 1"). A negative bias lr trained the biases uphill
+        # and a momentum of 7 diverged, unchecked (2026-11-24).
+        with ranges_of_section("optim"):
+            check_field_ranges(self, _WARMUP_RANGES)
 
 
 class CSTrackTraining(nn.Module):
