@@ -236,3 +236,30 @@ def test_an_image_folder_does_not_take_the_detections_of_a_det_folder_beside_its
     (frames / "det" / "det.txt").write_text("1,-1,5,5,20,30,0.9\n")
     assert main(["track", str(frames)]) == 2
     assert "no detector and no detections" in capsys.readouterr().err
+
+
+# --- the same ground truth for track's eval line, show and analyze ----------------------------------
+
+
+def test_show_and_analyze_find_the_ground_truth_tracks_eval_line_names(sequence, tmp_path, capsys):
+    """`SEQ/img1` given alone: track's closing line names `SEQ/gt/gt.txt`, and show and analyze take
+    that same file by default (show used to draw it without gt, analyze to take identities from its own
+    tracker)."""
+    from discmot.analysis.analyze import resolve_gt
+    from discmot.io.mot import default_ground_truth
+    from discmot.viz.show import show_sequence
+
+    gt = sequence / "gt" / "gt.txt"
+    assert default_ground_truth(sequence) == gt == default_ground_truth(sequence / "img1")
+    assert resolve_gt(sequence / "img1", None) == gt
+    results = tmp_path / "r.txt"
+    argv = ["track", str(sequence / "img1"), "--detections", str(sequence / "det" / "det.txt")]
+    assert main([*argv, "--save-txt", str(results)]) == 0
+    assert stdout_lines(capsys)[-1].startswith(f"evaluate with: discmot eval --gt {gt} ")
+    shown = show_sequence(sequence / "img1", results, tmp_path / "s.mp4", progress=False)
+    assert shown["gt"] == str(gt) and shown["totals"] is not None
+
+    bare = tmp_path / "bare"
+    shutil.copytree(sequence / "img1", bare / "img1")  # a sequence folder without gt/: none, not a parent's
+    assert default_ground_truth(bare) is None and default_ground_truth(bare / "img1") is None
+    assert default_ground_truth(sequence / "img1" / "00000001.jpg") is None  # a file: none

@@ -461,7 +461,8 @@ def test_matrix_figures_name_the_model_and_the_ids_left_out():
 
 
 def test_without_gt_identities_come_from_the_tracker(sequences, tmp_path, caplog):
-    images = sequences["dancetrack"] / "img1"  # a plain image folder: no gt to infer
+    # a plain image folder, outside its sequence: no gt to infer (SEQ/img1 would take SEQ/gt/gt.txt)
+    images = Path(shutil.copytree(sequences["dancetrack"] / "img1", tmp_path / "frames"))
     out = tmp_path / "out"
     argv = ["analyze", str(images), "--model", "fdta", "--weights", str(FDTA_WEIGHTS)]
     with caplog.at_level("WARNING", logger="discmot"):
@@ -482,7 +483,7 @@ def test_without_gt_identities_come_from_the_tracker(sequences, tmp_path, caplog
 
 
 def test_cstrack_without_gt_says_its_tracker_matched_by_these_embeddings(sequences, tmp_path, caplog):
-    images = sequences["mot"] / "img1"
+    images = Path(shutil.copytree(sequences["mot"] / "img1", tmp_path / "frames"))  # no gt beside it
     out = tmp_path / "out"
     argv = [
         "analyze",

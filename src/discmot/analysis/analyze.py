@@ -27,6 +27,7 @@ from discmot.analysis.embeddings import (
 )
 from discmot.analysis.figures import matrix_figures, projection_figures, statistics_figures
 from discmot.analysis.report import Figure, render_html
+from discmot.io.mot import default_ground_truth
 from discmot.models import network_input_size
 from discmot.models.registry import load_model
 
@@ -59,15 +60,16 @@ def read_gt(path: str | Path) -> dict[int, tuple[np.ndarray, np.ndarray]]:
 
 
 def resolve_gt(source: str | Path, gt: str | Path | None) -> Path | None:
-    """The gt file: ``gt`` when given (it must exist), else ``SOURCE/gt/gt.txt`` if present, else None."""
+    """The gt file: ``gt`` when given (it must exist), else the source's own
+    (`discmot.io.mot.default_ground_truth`: ``SOURCE/gt/gt.txt``, or for ``SEQ/img1`` its parent's), else
+    None."""
     if gt is not None:
         if Path(gt).is_dir():
             raise IsADirectoryError(f"{gt}: a folder, not a ground-truth file (give its gt/gt.txt)")
         if not Path(gt).is_file():
             raise FileNotFoundError(f"{gt}: no such ground-truth file")
         return Path(gt)
-    inferred = Path(source) / "gt" / "gt.txt"
-    return inferred if inferred.is_file() else None
+    return default_ground_truth(source)
 
 
 def collect(

@@ -31,8 +31,8 @@ what the pictures show:
                            pip install 'discmot[analysis]'; otherwise PCA, labelled as such).
 views: fdta "decoder" (DETR decoder outputs, before the adapters) and "adapted" (after the Temporal
 Adapter + FFN adapter, what the ID decoder reads for track history); cstrack "reid" (ID embeddings at the
-box centres). Identities come from --gt (or SOURCE/gt/gt.txt): detections matched to gt boxes by Hungarian
-on IoU >= 0.5; without gt, from the model's own tracker.
+box centres). Identities come from --gt (or SOURCE/gt/gt.txt; SEQ/gt/gt.txt for SEQ/img1): detections
+matched to gt boxes by Hungarian on IoU >= 0.5; without gt, from the model's own tracker.
 
 example:
   discmot analyze data/DanceTrack/val/dancetrack0004 --model fdta --weights fdta.pth --frames 10 50 \\
@@ -55,7 +55,11 @@ def add_analyze(verbs) -> None:
     )
     p.add_argument("--model", required=True, choices=MODEL_KINDS, help="network kind of --weights")
     p.add_argument("--weights", required=True, metavar="CKPT", help="FDTA or CSTrack checkpoint (any format)")
-    p.add_argument("--gt", metavar="FILE", help="MOTChallenge gt file (default: SOURCE/gt/gt.txt if present)")
+    p.add_argument(
+        "--gt",
+        metavar="FILE",
+        help="MOTChallenge gt file (default: SOURCE/gt/gt.txt; for SEQ/img1, SEQ/gt/gt.txt)",
+    )
     p.add_argument(
         "--frames",
         type=positive_int,

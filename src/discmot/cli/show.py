@@ -20,8 +20,9 @@ Without ground truth the results are drawn as discmot track --save-video draws t
 also name a results folder, as with a split: the sequence's <seq>.txt in it is drawn.
 
 SOURCE may also be any source discmot track reads (a video file, an image folder, a glob), with the
-ground truth given by --gt (an image folder's gt/gt.txt is the default; a video has none). Frame numbers
-are the source's own, as discmot track writes them: frame k of a video is its k-th frame.
+ground truth given by --gt (an image folder's gt/gt.txt, or SEQ/img1's SEQ/gt/gt.txt, is the default;
+a video has none). Frame numbers are the source's own, as discmot track writes them: frame k of a video
+is its k-th frame.
 
 a whole split (SPLIT: a folder of sequence folders, as discmot track SPLIT --split-out OUT tracks it):
   --results names a folder of <seq>.txt files (or a tracker folder with data/<seq>.txt, as OUT/<tracker>);

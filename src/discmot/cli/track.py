@@ -273,6 +273,7 @@ def _add_output_options(group) -> None:
 def _run_track(args: argparse.Namespace) -> int:
     from discmot.cli import interrupted_outputs
     from discmot.engine.signals import sigterm_note
+    from discmot.io.mot import default_ground_truth
 
     # SIGTERM (kill, timeout, a scheduler) names the outputs not written, as Ctrl-C does
     with sigterm_note(interrupted_outputs(args)):
@@ -283,7 +284,7 @@ def _run_track(args: argparse.Namespace) -> int:
         print(_eval_hint(args.source, args.split_out, args.benchmark))
         return 0
     print(_track_line(result))
-    gt = None if result["interrupted"] or args.max_frames else _ground_truth_of(args.source)
+    gt = None if result["interrupted"] or args.max_frames else default_ground_truth(args.source)
     if gt is not None and args.save_txt:
         print(_pair_eval_hint(gt, args.save_txt, args.benchmark))
     return 130 if result["interrupted"] else 0
@@ -360,22 +361,6 @@ def _eval_hint(split_folder: str, out: str, benchmark: str | None) -> str:
         name = split.name
     options = f"--benchmark {benchmark} --split {name}" if benchmark else f"--split {name}"
     return f"evaluate with: discmot eval --gt-folder {split.parent} --trackers-folder {out} {options}"
-
-
-def _ground_truth_of(source: str):
-    """The ``gt/gt.txt`` of a source tracked alone, if it has one: a sequence folder's own (also one with
-    only ``img1/``), or, for an image folder such as ``SEQ/img1``, its parent's; else ``None`` (a video,
-    a glob, a camera)."""
-    from pathlib import Path
-
-    folder = Path(source)
-    if not folder.is_dir():
-        return None
-    own = folder / "gt" / "gt.txt"
-    if own.is_file() or (folder / "seqinfo.ini").is_file() or (folder / "img1").is_dir():
-        return own if own.is_file() else None  # a sequence folder: its own gt or none
-    parents = folder.parent / "gt" / "gt.txt"
-    return parents if parents.is_file() else None
 
 
 def _pair_eval_hint(gt, save_txt: str, benchmark: str | None) -> str:

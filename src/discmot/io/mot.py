@@ -342,6 +342,21 @@ class SeqInfo:
     image_ext: str = ".jpg"
 
 
+def default_ground_truth(source: str | Path) -> Path | None:
+    """The ``gt/gt.txt`` that belongs to a source given alone (`discmot track`, ``show``, ``analyze``):
+    a sequence folder's own (a folder with ``seqinfo.ini``, ``img1/`` or ``gt/``), or, for an image
+    folder such as ``SEQ/img1``, its parent's; ``None`` when there is none, and for a video, a glob or a
+    camera (their ground truth is given explicitly)."""
+    folder = Path(source)
+    if not folder.is_dir():
+        return None
+    own = folder / "gt" / "gt.txt"
+    if own.is_file() or (folder / "seqinfo.ini").is_file() or (folder / "img1").is_dir():
+        return own if own.is_file() else None  # a sequence folder: its own gt or none
+    parents = folder.parent / "gt" / "gt.txt"
+    return parents if parents.is_file() else None
+
+
 def read_seqinfo(path: str | Path) -> SeqInfo:
     """Reads ``seqinfo.ini``; only ``seqLength`` is required (as in TrackEval)."""
     path = Path(path)

@@ -23,7 +23,7 @@ import numpy as np
 
 from discmot.eval.motchallenge import FrameGroupedRows, load_tracker_result
 from discmot.io.atomic import atomic_write_bytes, check_writable
-from discmot.io.mot import ID
+from discmot.io.mot import ID, default_ground_truth
 from discmot.io.video import (
     FrameSource,
     SequenceFrames,
@@ -194,14 +194,12 @@ def check_frames(
 
 
 def ground_truth_file(folder: Path | None, gt: str | Path | None) -> Path | None:
-    """``gt`` when given, else the sequence folder's ``gt/gt.txt`` when it exists, else None (also for no
+    """``gt`` when given, else the folder's own ground truth (`discmot.io.mot.default_ground_truth`: a
+    sequence folder's ``gt/gt.txt``, an image folder ``SEQ/img1``'s parent's), else None (also for no
     folder: a video)."""
     if gt is not None:
         return Path(gt)
-    if folder is None:
-        return None
-    default = folder / "gt" / "gt.txt"
-    return default if default.is_file() else None
+    return None if folder is None else default_ground_truth(folder)
 
 
 def check_output(out: Path, first: int, last: int, inputs) -> Path:
