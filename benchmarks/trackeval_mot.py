@@ -5,9 +5,10 @@ same work: parse the ground truth and tracker files, compute HOTA, CLEAR and Ide
 and write the summary and detailed files for every tracker under ``--output-folder``.
 
 Configuration follows TrackEval's own ``scripts/run_mot_challenge.py`` with three changes that keep the
-comparison fair: ``USE_PARALLEL`` off (discmot evaluates in one process too), no plots (discmot draws none
-and TrackEval would need matplotlib) and no console tables (printing is not evaluation; discmot prints
-only a short summary). Exits non-zero if any tracker failed to evaluate.
+comparison fair: ``USE_PARALLEL`` off (discmot evaluates in one process too), no plots (``bench_eval``
+times ``discmot eval`` without ``--plot``, and TrackEval's plots would need matplotlib) and no console
+tables (printing is not evaluation; discmot prints only a short summary). Exits non-zero if any tracker
+failed to evaluate.
 
 Usage::
 
@@ -23,7 +24,7 @@ import sys
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command line, named like ``discmot eval``'s options."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--gt-folder", required=True)
     parser.add_argument("--trackers-folder", required=True)
     parser.add_argument("--output-folder", required=True)

@@ -92,7 +92,7 @@ def interpolate_tracks(rows: np.ndarray, max_gap: int = DEFAULT_MAX_GAP) -> np.n
 
     Longer gaps are left alone. The papers' scripts (ByteTrack's ``n_dti``, StrongSORT's and BoxMOT's
     ``interval``, both 20) fill ``1 <= missing frames <= interval - 2``: ``max_gap = interval - 2``
-    does what they do.
+    fills the same gaps (their scripts' other steps are not reproduced here).
 
     Args:
         rows: ``(N, C)`` results, ``C >= 7``: ``frame, id, x, y, w, h, score, ...``; frames and ids are
@@ -224,6 +224,11 @@ def _file_pairs(results: Path, out: Path) -> list[tuple[Path, Path]]:
             raise ValueError(f"{results}: no results files (<seq>.txt) in this folder{hint}")
         if out.exists() and not out.is_dir():
             raise ValueError(f"{out}: not a folder: with a folder of results, --out names the output folder")
+        if out.suffix.lower() == ".txt" and not out.is_dir():  # else a folder named like a file is made
+            raise ValueError(
+                f"{out}: a file name, but {results} is a folder of results: --out names the output "
+                "folder (one file per input, same names)"
+            )
         _refuse_same(results, out, "folder")
         return [(source, out / source.name) for source in sources]
     if not results.is_file():

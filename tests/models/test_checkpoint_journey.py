@@ -144,13 +144,15 @@ def test_a_cstrack_file_of_another_preset_names_that_preset(tmp_path, states):
 
 def test_a_plain_fdta_file_of_the_tiny_preset_names_that_preset(tmp_path, states):
     """The shapes of spec §7.3 tell only the papers' presets apart: a plain tiny state dict loaded
-    without --preset was said to fit "no discmot preset", though --preset tiny loads it."""
+    without --preset was said to fit "no discmot preset", though --preset tiny loads it. Now the one
+    preset whose keys and shapes it has is used; another preset given names the right one."""
     path = tmp_path / "tiny.pth"
     torch.save({"model": states["fdta"]}, path)
+    assert discmot.load_model("fdta", path).config.name == "tiny"
     with pytest.raises(
         CheckpointError, match=r"looks like an FDTA tiny checkpoint; use that preset, --preset tiny"
     ):
-        discmot.load_model("fdta", path)
+        discmot.load_model("fdta", path, preset="dancetrack")
     assert discmot.load_model("fdta", path, preset="tiny").config.name == "tiny"
 
 

@@ -312,7 +312,7 @@ def test_convert_keeps_an_existing_target_unless_told_and_names_a_motip_architec
     with caplog.at_level("INFO", logger="discmot"):
         argv = ["convert", str(tmp_path / "motip.pth"), str(target), "--preset", "tiny", "--overwrite"]
         assert main(argv) == 0
-    assert "(FDTA, the tiny preset with the spatial and temporal adapters off)" in caplog.text
+    assert "(FDTA, the tiny preset, with its spatial and temporal adapters off)" in caplog.text
     loaded = load_fdta(target)
     assert all(torch.equal(v, motip.state_dict()[k]) for k, v in loaded.state_dict().items())
 

@@ -107,12 +107,24 @@ def _check_target(source: str, target: str, overwrite: bool = False) -> None:
         raise ValueError(f"{target}: the output would overwrite the input; write elsewhere")
     if path.exists() and not overwrite:
         raise ValueError(f"{target}: exists; pass --overwrite to replace it")
-    check_folder_possible(path.parent)  # before the (seconds long) loading
+    try:
+        check_folder_possible(path.parent)  # before the (seconds long) loading
+    except OSError as error:
+        folder = path.parent
+        if isinstance(error, NotADirectoryError) or not folder.is_dir():
+            raise
+        # an existing folder that takes no file (/proc, a read-only mount) reads "No such file" otherwise
+        reason = (error.strerror or error.__class__.__name__).lower()
+        raise ValueError(
+            f"{target}: the folder {folder} exists but no file can be written in it ({reason}); "
+            "write elsewhere"
+        ) from None
 
 
 def _architecture(config, presets: dict) -> str:
-    """``the tiny preset``, or for a config no preset equals what differs: ``the dancetrack preset with
-    the spatial and temporal adapters off`` (a MOTIP checkpoint), ``... with other id_decoder``."""
+    """``the tiny preset``, or for a config no preset equals what differs, in words: ``the dancetrack
+    preset, with its spatial and temporal adapters off`` (a MOTIP checkpoint), ``the tiny preset, with
+    its own detr, id_decoder and runtime settings``."""
     import dataclasses
 
     preset = presets.get(config.name)
@@ -125,6 +137,11 @@ def _architecture(config, presets: dict) -> str:
     ]
     off = [name for name in changed if getattr(getattr(config, name), "enabled", True) is False]
     other = [name for name in changed if name not in off]
-    parts = [f"the {' and '.join(off)} adapter{'s' if len(off) > 1 else ''} off"] if off else []
-    parts += [f"other {', '.join(other)}"] if other else []
-    return f"the {config.name} preset with {' and '.join(parts)}"
+    parts = [f"its {_and(off)} adapter{'s' if len(off) > 1 else ''} off"] if off else []
+    parts += [f"its own {_and(other)} settings"] if other else []
+    return f"the {config.name} preset, with {' and '.join(parts)}"
+
+
+def _and(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

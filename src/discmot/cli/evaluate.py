@@ -87,11 +87,12 @@ def add_eval(verbs) -> None:
         "--metrics",
         nargs="+",
         default=list(METRIC_FAMILIES),
-        type=_metric_family,
-        choices=METRIC_FAMILIES,
+        type=_metric_name,
+        choices=_MetricChoices(METRIC_FAMILIES),
         metavar="METRIC",
-        help="metric families: HOTA, CLEAR, Identity (default: all; any case; a field such as IDF1 or "
-        "MOTA selects its family; Count is always computed)",
+        help="metric families: HOTA, CLEAR, Identity (default: all; any case; Count is always computed), "
+        "or fields of theirs, e.g. CLR_Re DetA: their families are computed and written, and the table "
+        "shows the fields named (with --full: every field)",
     )
     p.add_argument(
         "--workers", type=positive_int, default=1, metavar="N", help="evaluate sequences in N processes"
@@ -118,9 +119,18 @@ def add_eval(verbs) -> None:
     p.set_defaults(run=_run_eval)
 
 
-def _metric_family(name: str) -> str:
-    """``--metrics`` values as users type them (``identity``, ``IDF1``, ``MOTA``) -> a family name."""
-    from discmot.eval.report import metric_family
+class _MetricChoices(tuple):
+    """``--metrics``' choices: the families (what help and `test_cli_arguments` list); a field of theirs,
+    which `_metric_name` has checked, is in it too."""
+
+    def __contains__(self, name) -> bool:
+        return True if isinstance(name, str) else super().__contains__(name)
+
+
+def _metric_name(name: str) -> str:
+    """``--metrics`` values as users type them (``identity``, ``IDF1``, ``clr_re``) -> the family or field
+    as TrackEval spells it (``Identity``, ``IDF1``, ``CLR_Re``); a field of Count is refused."""
+    from discmot.eval.report import metric_family, metric_name
 
     try:
         family = metric_family(name)
@@ -130,7 +140,7 @@ def _metric_family(name: str) -> str:
         raise argparse.ArgumentTypeError(
             f"{name!r}: Count is always computed; choose HOTA, CLEAR or Identity"
         )
-    return family
+    return metric_name(name)
 
 
 #: The options of the folder form, which the one-pair form (--gt, --results) does not take.
@@ -151,6 +161,11 @@ def _run_eval(args: argparse.Namespace) -> int:
     from discmot.eval.runner import evaluate, evaluate_pair
 
     if _pair_form(args):
+        if args.plot and args.output_folder is None:  # (evaluate_pair says so too, naming its arguments)
+            raise ValueError(
+                "--plot needs --output-folder DIR with --gt and --results: nothing is written beside "
+                "one results file, whose folder may hold other results"
+            )
         results = evaluate_pair(
             args.gt,
             args.results,

@@ -10,20 +10,22 @@ INTERPOLATE_EPILOG = """\
 Many papers' MOT17/MOT20 results (ByteTrack, OC-SORT, StrongSORT, MOTRv2) are post-processed this way:
 a track missing for a few frames between two of its boxes gets linearly interpolated boxes (and scores)
 in those frames; the columns after the score are copied from the earlier box. Gaps longer than
---max-gap are left alone. The papers' scripts fill gaps of 1 to interval-2 frames (ByteTrack's n_dti,
-StrongSORT's interval: 20), so --max-gap 18 does what they do. FDTA's and CSTrack's own pipelines do
-not interpolate: it is a step of its own, between tracking and evaluation.
+--max-gap (default 20) are left alone. The papers' scripts fill a gap when its two boxes are fewer than
+their interval of 20 frames apart (ByteTrack's n_dti, StrongSORT's interval), that is gaps of 1 to 18
+missing frames: --max-gap 18 fills those gaps (other steps of their scripts are not reproduced here).
+FDTA's and CSTrack's own pipelines do not interpolate: it is a step of its own, between tracking and
+evaluation.
 
 Each input row is written back as the text it had; the inserted rows have boxes to 2 decimals. The
 output is sorted by frame, then id. Nothing is written over an input: write to another file or folder.
 
 pipeline (track -> interpolate -> eval):
   discmot track MOT17/train --split-out results/ --benchmark MOT17
-  discmot interpolate results/jde/data --out results/jde-interpolated/data --max-gap 20
+  discmot interpolate results/jde/data --out results/jde-interpolated/data
   discmot eval --gt-folder MOT17 --trackers-folder results --benchmark MOT17 --split train
 
 one file:
-  discmot interpolate MOT17-05.txt --out MOT17-05-interpolated.txt --max-gap 10
+  discmot interpolate MOT17-05.txt --out MOT17-05-interpolated.txt --max-gap 18   # the papers' gaps
 """
 
 

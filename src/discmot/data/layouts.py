@@ -113,7 +113,7 @@ def resolve_eval_plan(
             [s.name for s in found],
             trackers,
             tracker_sub_folder,
-            warn_unlisted=sequences is None,
+            unlisted=None if sequences is not None else _where_listed(seqmap_file, gt_root),
         )
     except LayoutError as error:
         hint = (
@@ -133,6 +133,13 @@ def resolve_eval_plan(
     if output_folder is not None:
         outputs = {name: Path(output_folder) / name if name else Path(output_folder) for name in outputs}
     return EvalPlan(found, files, outputs, seqmap_file)
+
+
+def _where_listed(seqmap_file: Path | None, gt_root: Path) -> str:
+    """Where the sequences evaluated come from, for the warning about result files of none of them."""
+    if seqmap_file is not None:
+        return "in the seqmap"
+    return f"in {gt_root} (no seqmap: its sequences are its folders holding gt/gt.txt)"
 
 
 def resolve_file_pair(
@@ -326,19 +333,23 @@ def _last_image(image_dir: Path) -> int:
 
 
 def _tracker_files(
-    root: Path, sequences: list[str], trackers: list[str] | None, sub_folder: str, warn_unlisted: bool = True
+    root: Path,
+    sequences: list[str],
+    trackers: list[str] | None,
+    sub_folder: str,
+    unlisted: str | None = "in the seqmap",
 ) -> tuple[dict[str, dict[str, Path]], dict[str, Path]]:
     """Result files of every tracker; a folder holding ``<seq>.txt`` directly is one tracker, named after
     it (after its parent when it is the ``sub_folder`` itself: ``MyTracker/data`` is ``MyTracker``).
-    ``warn_unlisted``: say which result files no listed sequence matches (not when the user named the
-    sequences to evaluate)."""
+    ``unlisted``: where the sequences are listed (`_where_listed`), to say which result files no listed
+    sequence matches; None: not said (the user named the sequences to evaluate)."""
     if trackers is None and any((root / f"{name}.txt").is_file() for name in sequences):
         name = root.resolve().parent.name if sub_folder and root.name == sub_folder else root.name
-        return {name: _result_files(root, sequences, name, warn_unlisted)}, {name: root}
+        return {name: _result_files(root, sequences, name, unlisted)}, {name: root}
     data = root / sub_folder if sub_folder else None
     if trackers is None and data is not None and any((data / f"{n}.txt").is_file() for n in sequences):
         # one tracker's own folder (``MyTracker`` holding ``data/<seq>.txt``), not a folder of trackers
-        return {root.name: _result_files(data, sequences, root.name, warn_unlisted)}, {root.name: root}
+        return {root.name: _result_files(data, sequences, root.name, unlisted)}, {root.name: root}
     named = trackers is not None
     if trackers is None:
         trackers = sorted(p.name for p in root.iterdir() if p.is_dir())
@@ -352,7 +363,7 @@ def _tracker_files(
             raise LayoutError(f"{folder}: folder of tracker {tracker!r} not found")
         data = folder / sub_folder if sub_folder and (folder / sub_folder).is_dir() else folder
         try:
-            files[tracker] = _result_files(data, sequences, tracker, warn_unlisted)
+            files[tracker] = _result_files(data, sequences, tracker, unlisted)
         except LayoutError as error:
             incomplete.append(error)
         outputs[tracker] = folder
@@ -428,20 +439,21 @@ def _other_splits(gt_folder: Path, benchmark: str, split: str) -> list[tuple[str
     return splits
 
 
-def _result_files(folder: Path, sequences: list[str], tracker: str, warn_unlisted: bool) -> dict[str, Path]:
+def _result_files(folder: Path, sequences: list[str], tracker: str, unlisted: str | None) -> dict[str, Path]:
     expected = {name: folder / f"{name}.txt" for name in sequences}
     missing = [str(path) for path in expected.values() if not path.is_file()]
     if missing:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise LayoutError(f"{missing[0]}: result file of tracker {tracker!r} not found{more}")
     known = {path.name for path in expected.values()} | OUTPUT_FILE_NAMES
-    unknown = sorted(p for p in folder.glob("*.txt") if p.name not in known) if warn_unlisted else []
+    unknown = sorted(p for p in folder.glob("*.txt") if p.name not in known) if unlisted else []
     if unknown:  # as TrackEval: ignored (e.g. other detectors' results beside a subset's seqmap), but said
         more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
         log.warning(
-            "%s%s: not evaluated, no sequence of that name in the seqmap (a typo? evaluating only %s%s)",
+            "%s%s: not evaluated, no sequence of that name %s; a typo? evaluating only %s%s",
             unknown[0],
             more,
+            unlisted,
             ", ".join(sorted(expected)[:5]),
             ", ..." if len(expected) > 5 else "",
         )

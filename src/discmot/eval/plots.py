@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -174,6 +174,7 @@ def write_plots(
     *,
     asked_where: bool = True,
     cls: str = "pedestrian",
+    skip: Collection[Path] = (),
 ) -> list[Path]:
     """Writes each tracker's figure into its folder of ``folders`` and, for two or more trackers, the
     comparison into their common parent folder (the output folder, or the folder of tracker folders);
@@ -181,20 +182,28 @@ def write_plots(
 
     A folder that cannot be written is an error when ``asked_where`` (the user named the output folder),
     else a warning (results in a read-only place keep their scores; the user can give an output folder).
+    Nothing is written into a folder of ``skip`` (read-only ones the caller has warned about).
     """
     written = []
     for tracker, per_sequence in results.items():
         path = Path(folders[tracker]) / plot_file_name(cls)
+        if path.parent in skip:
+            continue
         if _written(path, partial(tracker_figure, per_sequence, tracker, context), asked_where):
             log.info("%s: wrote %s", tracker, path)
             written.append(path)
-    if len(results) >= 2:
-        parent = Path(os.path.commonpath([str(Path(folders[tracker])) for tracker in results]))
+    parent = comparison_folder([folders[tracker] for tracker in results]) if len(results) >= 2 else None
+    if parent is not None and parent not in skip:
         path = parent / COMPARISON_FILE
         if _written(path, partial(comparison_figure, results, context), asked_where):
             log.info("wrote %s", path)
             written.append(path)
     return written
+
+
+def comparison_folder(tracker_folders: Sequence[str | os.PathLike]) -> Path:
+    """Where the comparison of several trackers goes: the folder their folders have in common."""
+    return Path(os.path.commonpath([str(Path(folder)) for folder in tracker_folders]))
 
 
 def _written(path: Path, draw, asked_where: bool) -> bool:

@@ -38,10 +38,12 @@ __all__ = [
     "detailed_csv_text",
     "format_table",
     "metric_family",
+    "metric_name",
     "read_json",
     "resolve_metrics",
     "summary_text",
     "summary_values",
+    "table_columns",
     "write_json",
     "write_tracker_outputs",
 ]
@@ -111,6 +113,18 @@ def _family_of_names() -> dict[str, str]:
 #: What `metric_family` understands; no field name occurs in two families (checked by the tests).
 _FAMILY_OF_NAME: dict[str, str] = _family_of_names()
 _FAMILY_NAMES = frozenset(name.lower() for name in F.METRIC_NAMES)
+#: ``{lower-cased name: the name as TrackEval spells it}`` for the names of `_FAMILY_OF_NAME`.
+_SPELLING: dict[str, str] = {
+    name.lower(): name
+    for family in F.METRIC_NAMES
+    for name in (
+        family,
+        *F.SUMMARY_FIELDS[family],
+        *F.INTEGER_FIELDS[family],
+        *_DETAILED_SCALARS[family],
+        *_DETAILED_ARRAYS.get(family, ()),
+    )
+}
 
 
 def metric_family(name: str) -> str:
@@ -127,6 +141,13 @@ def metric_family(name: str) -> str:
             "e.g. IDF1, MOTA, DetA, which selects its family)"
         )
     return family
+
+
+def metric_name(name: str) -> str:
+    """``name`` as TrackEval spells it (``clr_re`` -> ``CLR_Re``, ``identity`` -> ``Identity``); a
+    ``ValueError`` as `metric_family`'s for a name that is no family or field."""
+    metric_family(name)
+    return _SPELLING[str(name).lower()]
 
 
 def resolve_metrics(
@@ -354,6 +375,38 @@ def _render(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) ->
     return [title, line(table[0])] + body[:-1] + [rule, body[-1]]
 
 
+#: Fields outside the summaries that are no rate, printed as they are (not ×100): a mean count per frame,
+#: a sum of IoUs, HOTA's per-alpha match counts (their mean over the alphas).
+_RAW_NUMBER_FIELDS = frozenset({"FP_per_frame", "MOTP_sum", *F.HOTA_INTEGER_ARRAY_FIELDS})
+
+
+def table_columns(metrics: Iterable[str] | None, families: Sequence[str]) -> list[tuple[str, str]]:
+    """The compact table's (family, field) columns: for family names alone the default columns of those
+    families (`TABLE_COLUMNS`); with field names (``--metrics CLR_Re DetA``) the fields named, in the
+    order given, after the default columns of any family also named. ``families``: those computed."""
+    names = [] if metrics is None else [metrics] if isinstance(metrics, str) else list(metrics)
+    named_fields = [metric_name(name) for name in names if str(name).lower() not in _FAMILY_NAMES]
+    named_families = {metric_family(name) for name in names if str(name).lower() in _FAMILY_NAMES}
+    if not named_fields:
+        return [(family, field) for family, field in TABLE_COLUMNS if family in families]
+    columns = [(family, field) for family, field in TABLE_COLUMNS if family in named_families]
+    columns += [(metric_family(field), field) for field in named_fields]
+    return list(dict.fromkeys(columns))
+
+
+def _cell(result: Mapping, family: str, field: str) -> str:
+    """One field of one sequence's result as the compact table prints it: summary fields as TrackEval
+    prints them (`display_value`), other rates ×100, counts and `_RAW_NUMBER_FIELDS` as they are."""
+    if field in F.SUMMARY_FIELDS[family]:
+        return display_value(_summary_number(family, field, _family(result, family)[field]))
+    value = _family(result, family)[field]
+    if family == "HOTA" and field in F.HOTA_ARRAY_FIELDS:
+        value = float(np.mean(np.asarray(value, dtype=np.float64)))
+    if _is_integer(family, field):
+        return f"{int(value):d}"
+    return f"{float(value):1.5g}" if field in _RAW_NUMBER_FIELDS else display_value(float(value))
+
+
 def _table_rows(results: Mapping, metrics: Sequence[str]) -> list[tuple[str, dict[str, float | int]]]:
     """(label, summary values) for every sequence in sorted order, then COMBINED."""
     sequences, combined = _split_sequences(results)
@@ -396,19 +449,22 @@ def format_table(
     """A readable console table of one tracker's results: sequences (sorted), then COMBINED.
 
     Compact form: HOTA DetA AssA LocA MOTA MOTP IDF1 (×100, 5 significant digits, as TrackEval prints)
-    and the IDSW/Frag counts, restricted to the requested families. ``full=True`` prints every summary
+    and the IDSW/Frag counts, restricted to the requested families; where ``metrics`` names fields
+    (``["CLR_Re", "DetA"]``), those fields instead (`table_columns`). ``full=True`` prints every summary
     field, one block per family, like TrackEval's console output (wrapped at 110 characters).
     """
-    _, combined = _split_sequences(results_of_one_tracker)
-    metrics = resolve_metrics(metrics, combined)
-    rows = _table_rows(results_of_one_tracker, metrics)
+    sequences, combined = _split_sequences(results_of_one_tracker)
+    families = resolve_metrics(metrics, combined)
     if full:
-        return "\n".join(_full_tables(rows, metrics, tracker_name)[1:]) + "\n"
-    columns = [field for metric, field in TABLE_COLUMNS if metric in metrics]
+        rows = _table_rows(results_of_one_tracker, families)
+        return "\n".join(_full_tables(rows, families, tracker_name)[1:]) + "\n"
+    columns = table_columns(metrics, families)
     if not columns:  # only Count requested: show its fields instead of an empty table
-        columns = list(F.COUNT_SUMMARY_FIELDS)
-    body = [[label] + [display_value(values[f]) for f in columns] for label, values in rows]
-    return "\n".join(_render(f"Tracker: {tracker_name}", ["Sequence", *columns], body)) + "\n"
+        columns = [("Count", field) for field in F.COUNT_SUMMARY_FIELDS]
+    labelled = [(seq, results_of_one_tracker[seq]) for seq in sequences] + [(F.COMBINED, combined)]
+    body = [[label] + [_cell(result, *column) for column in columns] for label, result in labelled]
+    header = ["Sequence", *(field for _, field in columns)]
+    return "\n".join(_render(f"Tracker: {tracker_name}", header, body)) + "\n"
 
 
 # --------------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ atomically, so bad input never leaves partial outputs.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 
 METRICS = {"HOTA": hota, "CLEAR": clear, "Identity": identity, "Count": count}
 DEFAULT_METRICS = ("HOTA", "CLEAR", "Identity")
+#: What `discmot.eval.report.write_tracker_outputs` writes into each tracker's output folder.
+SUMMARY_FILES = ("pedestrian_summary.txt", "pedestrian_detailed.csv")
 
 
 class EvalInputError(ValueError):
@@ -190,10 +193,54 @@ def _evaluate_plan(
         raise EvalInputError(str(error)) from None
     results = {tracker: _with_combined(per_sequence[tracker], metric_names) for tracker in plan.tracker_files}
     _warn_unmatched(results)
-    _write_outputs(plan, results, metric_names, outputs.json_path, outputs.summaries, outputs.asked_where)
+    read_only = set() if outputs.asked_where else _read_only_outputs(plan, outputs)
+    _write_outputs(
+        plan, results, metric_names, outputs.json_path, outputs.summaries, outputs.asked_where, read_only
+    )
     if outputs.plot:
-        plots.write_plots(results, plan.output_folders, outputs.context, asked_where=outputs.asked_where)
+        plots.write_plots(
+            results, plan.output_folders, outputs.context, asked_where=outputs.asked_where, skip=read_only
+        )
     return results
+
+
+def read_only_folder(folder: str | Path) -> bool:
+    """Whether ``folder`` is meant not to be written: its mode has no write bit for anyone (root ignores
+    the mode, so a write as root would succeed in a folder made read-only on purpose, shared data), or
+    `os.access` says this user cannot write there (another user's folder, a read-only mount). A folder
+    that does not exist yet is not: it is created when written."""
+    try:
+        mode = Path(folder).stat().st_mode
+    except OSError:
+        return False
+    return not mode & 0o222 or not os.access(folder, os.W_OK)
+
+
+def _read_only_outputs(plan: EvalPlan, outputs: _Outputs) -> set[Path]:
+    """The read-only folders (`read_only_folder`) among those the summaries and pictures would go into by
+    default (the trackers' own folders and the folder holding them), each said once with the files it
+    does not get: evaluation reads results from shared, read-only places, and writes there nothing."""
+    planned: dict[Path, list[str]] = {}
+    for tracker in plan.tracker_files:
+        folder = Path(plan.output_folders[tracker])
+        if outputs.summaries:
+            planned.setdefault(folder, []).extend(SUMMARY_FILES)
+        if outputs.plot:
+            planned.setdefault(folder, []).append(plots.plot_file_name())
+    if outputs.plot and len(plan.tracker_files) >= 2:
+        parent = plots.comparison_folder([plan.output_folders[t] for t in plan.tracker_files])
+        planned.setdefault(parent, []).append(plots.COMPARISON_FILE)
+    read_only = {folder for folder in planned if read_only_folder(folder)}
+    for folder in sorted(read_only):
+        names = list(dict.fromkeys(planned[folder]))
+        log.warning(
+            "%s: read-only, so %s %s not written there; write %s elsewhere with --output-folder DIR",
+            folder,
+            _listed_all(names),
+            "is" if len(names) == 1 else "are",
+            "it" if len(names) == 1 else "them",
+        )
+    return read_only
 
 
 def evaluate_files(
@@ -428,6 +475,11 @@ def _listed(names: list[str], limit: int = 5) -> str:
     return shown if len(names) <= limit else f"{shown} and {len(names) - limit} more"
 
 
+def _listed_all(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``: every name in a sentence."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def _warn_empty_results(plan: EvalPlan) -> None:
     """An empty result file is valid (TrackEval scores it: every gt box a miss) but is as often a crashed
     run as a sequence without detections; one warning per tracker names its empty files."""
@@ -457,10 +509,23 @@ def _matches(result: dict) -> int | None:
     return None
 
 
+def _zero_scores(families) -> str:
+    """What no match at IoU >= 0.5 does to the families computed, in words: CLEAR and Identity match only
+    there; HOTA also matches at its lower IoU thresholds (alpha < 0.5), so it stays above 0."""
+    zero = [field for family, field in (("CLEAR", "MOTP"), ("Identity", "IDF1")) if family in families]
+    parts = [f"{' and '.join(zero)} {'is' if len(zero) == 1 else 'are'} 0"] if zero else []
+    if "CLEAR" in families:
+        parts.append("MOTA counts every result box as a false positive")
+    if "HOTA" in families:
+        parts.append("HOTA and DetA count only the matches at IoU thresholds below 0.5")
+    return _listed_all(parts) if parts else ""
+
+
 def _warn_unmatched(results: dict) -> None:
-    """A tracker whose boxes never overlap the gt scores 0 (and LocA 100, TrackEval's value for no match):
-    faithful numbers, but nearly always a mistake in its files (another sequence's results, 0-based
-    frames shifted, corners instead of width/height), so the sequences where it happens are named."""
+    """A tracker whose boxes never overlap the gt at IoU >= 0.5 scores 0 in CLEAR and Identity (and near
+    0 in HOTA): faithful numbers, but nearly always a mistake in its files (another sequence's results,
+    0-based frames shifted, corners instead of width/height), so the sequences where it happens are
+    named, with what it does to the scores (the table may show HOTA above 0)."""
     for tracker, per_sequence in results.items():
         unmatched = [
             sequence
@@ -471,27 +536,38 @@ def _warn_unmatched(results: dict) -> None:
             and _matches(result) == 0
         ]
         if unmatched:
+            effect = _zero_scores(per_sequence[unmatched[0]])
             log.warning(
-                "%s: scores 0 in %s: no result box matches a ground-truth box (IoU >= 0.5) there; results "
-                "of another sequence, frames counted from 0, or boxes not <left>,<top>,<width>,<height>?",
+                "%s: no result box matches a ground-truth box at IoU >= 0.5 in %s%s; results of another "
+                "sequence, frames counted from 0, or boxes not <left>,<top>,<width>,<height>?",
                 tracker,
                 _listed(unmatched),
+                f", so there {effect}" if effect else "",
             )
 
 
 def _write_outputs(
-    plan: EvalPlan, results: dict, metric_names, json_path, write_summaries: bool, asked_where: bool
+    plan: EvalPlan,
+    results: dict,
+    metric_names,
+    json_path,
+    write_summaries: bool,
+    asked_where: bool,
+    skip: set[Path] | frozenset[Path] = frozenset(),
 ) -> None:
     """Summaries per tracker (beside its results, or under the ``output_folder`` asked for) and the JSON.
 
     A tracker folder that cannot be written (read-only results) only loses its summaries, with a
-    warning; an output folder the user asked for and that cannot be written is an error.
+    warning; so does one in ``skip`` (read-only by its mode, already warned about by
+    `_read_only_outputs`); an output folder the user asked for and that cannot be written is an error.
     """
     from discmot.eval import report
 
     if write_summaries:
         for tracker, per_sequence in results.items():
             folder = plan.output_folders[tracker]
+            if Path(folder) in skip:
+                continue
             try:
                 report.write_tracker_outputs(folder, per_sequence, metric_names)
             except OSError as error:

@@ -85,7 +85,33 @@ def read_torch(path: str | Path):
         raise UnreadableFileError(f"{path}: cannot read the checkpoint (permission denied)") from None
     except (*UNREADABLE, OSError) as error:  # a truncated zip archive can raise EINVAL
         reason = str(error).splitlines()[0] if str(error) else error.__class__.__name__
+        text = text_start(path)
+        if text is not None:  # not one that the allow-listed unpickler could read either: said plainly
+            raise UnreadableFileError(
+                f"{path}: not a PyTorch checkpoint but a text file, starting {text!r} "
+                f"(torch.load: {error.__class__.__name__}: {reason.split('. ')[0]})"
+            ) from None
         raise CheckpointError(f"{path}: not a PyTorch checkpoint that loads safely ({reason})") from None
+
+
+def text_start(path: Path, size: int = 256) -> str | None:
+    """The first line (at most 40 characters) of a file that holds text, or None: a file whose first
+    ``size`` bytes are UTF-8 text without control characters but for whitespace. A PyTorch file starts
+    with ``PK`` and binary zip headers, or (pre-1.6) with the pickle opcode ``0x80``: never text."""
+    with contextlib.suppress(OSError), path.open("rb") as file:
+        head = file.read(size)
+        if not head or head.startswith((ZIP_MAGIC, b"\x80")):
+            return None
+        try:
+            text = head.decode("utf-8")
+        except UnicodeDecodeError as error:  # a character cut at the end of the block is still text
+            if error.start < len(head) - 3:
+                return None
+            text = head[: error.start].decode("utf-8")
+        if not all(char.isprintable() or char in "\t\n\r" for char in text):
+            return None
+        return text.strip().splitlines()[0][:40] if text.strip() else None
+    return None
 
 
 def check_readable_file(path: Path) -> None:

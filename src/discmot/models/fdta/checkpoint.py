@@ -1,7 +1,8 @@
 """Loading, saving and converting FDTA checkpoints (official ``.pth`` and discmot ``.safetensors``).
 
 The preset of an official file is taken from the caller or inferred from the config-dependent shapes
-(LID bins, relative-bias window; spec ``fdta.md`` §7.3). Loading is strict: every key and shape must
+(LID bins, relative-bias window; spec ``fdta.md`` §7.3), else from every key and shape where exactly one
+preset has them (the tiny preset). Loading is strict: every key and shape must
 match (`discmot.io.checkpoints.CheckpointError` lists the differences otherwise).
 """
 
@@ -83,13 +84,20 @@ def _config_hint(model: FDTA, state) -> str | None:
 
 
 def preset_that_fits(state, exclude: str | None = None) -> str | None:
-    """The preset (other than ``exclude``) whose network has exactly ``state``'s keys and shapes, without
+    """The first preset (other than ``exclude``) that `presets_that_fit` finds, or None."""
+    fits = presets_that_fit(state, exclude)
+    return fits[0] if fits else None
+
+
+def presets_that_fit(state, exclude: str | None = None) -> list[str]:
+    """The presets (other than ``exclude``) whose network has exactly ``state``'s keys and shapes, without
     its adapters for a MOTIP file; each is built on the meta device (shapes only: no memory, no weights).
-    Only for an error message: building every preset takes seconds."""
+    Building every preset takes seconds: only for a file whose shapes name no paper preset."""
     import torch
 
     from discmot.models.fdta.config import PRESETS
 
+    fits = []
     for name in PRESETS:
         if name == exclude:
             continue
@@ -99,17 +107,25 @@ def preset_that_fits(state, exclude: str | None = None) -> str | None:
         with torch.device("meta"):
             candidate = build_fdta(config)
         if not checkpoints.compare_state(candidate, state):
-            return name
-    return None
+            fits.append(name)
+    return fits
 
 
 def _official_file_config(path: Path, data, state, preset_name: str | None):
     """The architecture of an official file: the config discmot wrote beside it, else ``preset_name``,
-    else the preset its shapes point to (MOTIP files: without the Spatial and Temporal Adapters)."""
+    else the paper preset its shapes point to (spec §7.3), else the one preset whose network has exactly
+    its keys and shapes (the tiny preset's; said at INFO), else dancetrack's (whose differences the error
+    then lists). MOTIP files: without the Spatial and Temporal Adapters."""
     stored = checkpoints.official_config(data, path, preset_name)
     if stored is not None:
         return config_from_dict(stored)
-    config = preset(preset_name or checkpoints.infer_fdta_preset(state) or "dancetrack")
+    name = preset_name or checkpoints.infer_fdta_preset(state)
+    if name is None:
+        fits = presets_that_fit(state)
+        if len(fits) == 1:  # several (none today) or none: dancetrack's, and the error says why
+            name = fits[0]
+            log.info("%s: its keys and shapes are those of the %s preset: loaded as it", path, name)
+    config = preset(name or "dancetrack")
     if checkpoints.is_motip_state(state):  # MOTIP, FDTA's base: the network without these two adapters
         config = with_adapters(config, spatial=False, temporal=False)
     return config
