@@ -108,6 +108,42 @@ def test_bundled_fdta_tracks_the_held_out_scene(default_demo):
     assert hota > 0.3, hota
 
 
+def track_like_a_user(scene: Path, model: str, out: Path, *options: str) -> bytes:
+    """`discmot track SCENE --model MODEL --weights bundled` (CSTrack: unfiltered, as the demo runs it):
+    the result file's bytes."""
+    args = ["track", str(scene), "--model", model, "--weights", "bundled", "--save-txt", str(out), *options]
+    assert cli_main([*args, *(["--no-output-filter"] if model == "cstrack" else [])]) == 0
+    return out.read_bytes()
+
+
+def test_the_demo_tracks_each_model_as_discmot_track_does(default_demo, tmp_path):
+    """Without --input-size each model runs at the input size its checkpoint carries, as `discmot track`
+    does: the demo used to track both at 160x256, which is not the bundled CSTrack's 192x320 (trained on
+    320x192 frames), so its table and video were not what a user's `discmot track` gives."""
+    out, _, printed, _, _ = default_demo
+    scene = out / "data" / "val" / "dancetrack-val-0000"
+    for model in ("fdta", "cstrack"):
+        demo_rows = (out / "results" / model / "data" / f"{scene.name}.txt").read_bytes()
+        assert demo_rows == track_like_a_user(scene, model, tmp_path / f"{model}.txt"), model
+    assert json.loads((out / "demo.json").read_text())["input_size"] == {
+        "fdta": [160, 256],
+        "cstrack": [192, 320],
+    }
+    assert f"cstrack: tracked {FRAMES} frames, input 192x320," in printed
+
+
+def test_input_size_sets_every_model_of_the_demo(tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["demo", "--out", str(out), "--model", "cstrack", "--frames", "4", "--analyze-frames", "2"]
+    code, printed, err = run_cli([*args, "--input-size", "160x256"], capsys)
+    assert code == 0, err
+    scene = out / "data" / "val" / "dancetrack-val-0000"
+    demo_rows = (out / "results" / "cstrack" / "data" / f"{scene.name}.txt").read_bytes()
+    mine = track_like_a_user(scene, "cstrack", tmp_path / "c.txt", "--input-size", "160x256")
+    assert demo_rows == mine and "cstrack: tracked 4 frames, input 160x256," in printed
+    assert demo_rows != track_like_a_user(scene, "cstrack", tmp_path / "own.txt")  # the size mattered
+
+
 def dancetrack_sequence(tmp_path: Path, frames: int, seed: int) -> Path:
     (sequence,) = generate_dataset(
         tmp_path / "d", "dancetrack", split="val", sequences=1, frames=frames, size=(256, 160), seed=seed

@@ -14,9 +14,12 @@ log = logging.getLogger("discmot")
 ANALYZE_EPILOG = """\
 what the pictures show:
   histogram.png            cosine similarity between embeddings of two DIFFERENT objects in the same frame,
-                           over all frames, and the fraction above the threshold (default 0.9). FDTA (CVPR
-                           2026) reports that over 80% of these similarities exceed 0.9 for DETR embeddings
-                           on DanceTrack, and that its adapters lower that fraction.
+                           over all frames, and the fraction above the threshold (default 0.9), per view.
+                           FDTA (CVPR 2026) reports that over 80% of these similarities exceed 0.9 for DETR
+                           embeddings on DanceTrack. For fdta the two views are the same model's decoder
+                           output and adapted embedding: not a model with and without adapters, so they
+                           say what its adapters do to its own embeddings, not what training with them
+                           does (on the demo scene the bundled tiny FDTA's is slightly higher after them).
   fraction_per_frame.png   the same fraction, frame by frame.
   reid.png                 rank-1 re-identification across a gap of 1, 5, 20, 50 frames: is the most
                            similar object that many frames earlier (cosine only, no position) the same

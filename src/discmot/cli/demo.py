@@ -13,7 +13,8 @@ log = logging.getLogger("discmot")
 DEMO_EPILOG = """\
 what it does (no arguments):
   1. renders a synthetic DanceTrack scene held out from training (data/val/dancetrack-val-0000),
-  2. tracks it with the bundled tiny FDTA and tiny CSTrack (trained on CPU on synthetic scenes),
+  2. tracks it with the bundled tiny FDTA and tiny CSTrack (trained on CPU on synthetic scenes), each
+     at its own input size, as discmot track does (FDTA 160x256, CSTrack 192x320; --input-size: both),
   3. scores both with discmot's TrackEval-exact evaluator (metrics.md, metrics.json),
   4. draws both side by side into demo.mp4 (H.264) and demo.gif (a small preview),
   5. writes the embedding diagnostics of each model (analysis/<model>/report.html).
@@ -68,7 +69,9 @@ def add_demo(verbs) -> None:
         "--input-size",
         type=size_hw,
         metavar="HxW",
-        help="network input, height first (default: 160x256 on the synthetic scene, else the model's)",
+        help="network input of every model, height first (default: each model's own, as discmot track "
+        "without --input-size: 160x256 for the bundled FDTA on the synthetic scene, 192x320 for the "
+        "bundled CSTrack)",
     )
     p.add_argument(
         "--frames",
@@ -122,10 +125,10 @@ def _run_demo(args: argparse.Namespace) -> int:
             )
     if args.model:
         config = replace(config, models=(args.model,))
-    input_size = args.input_size or (config.input_size if args.source is None else None)
-    models = [DemoModel(kind, bundled_weights(kind), input_size) for kind in config.models]
+    # None: each model at its own input size, what `discmot track` without --input-size gives
+    models = [DemoModel(kind, bundled_weights(kind), args.input_size) for kind in config.models]
     if args.weights:
-        models = [DemoModel(args.model, args.weights, input_size)]
+        models = [DemoModel(args.model, args.weights, args.input_size)]
     summary = run_demo(
         args.out,
         config,
@@ -143,7 +146,10 @@ def _print_summary(summary: dict, out: str) -> None:
 
     print(f"source: {summary['source']}")
     for name, run in summary["tracking"].items():
-        print(f"{name}: tracked {run['frames']} frames at {run['fps']:.1f} fps, {run['ids']} ids")
+        size = "x".join(str(side) for side in summary["input_size"][name] or ()) or "its own size"
+        print(
+            f"{name}: tracked {run['frames']} frames, input {size}, at {run['fps']:.1f} fps, {run['ids']} ids"
+        )
     if "scores" in summary:
         for name, per_sequence in summary["scores"].items():
             print()

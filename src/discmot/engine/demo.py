@@ -61,7 +61,8 @@ TITLE_BAR = 22
 
 @dataclass(frozen=True)
 class DemoModel:
-    """One tracker of the demo: the model kind, its checkpoint and network input ``(h, w)``."""
+    """One tracker of the demo: the model kind, its checkpoint and network input ``(h, w)`` (``None``: the
+    model's own, as ``discmot track`` without ``--input-size``)."""
 
     kind: str
     weights: Path
@@ -73,11 +74,14 @@ class DemoConfig:
     """What the demo renders and writes. The defaults take about half a minute on 2 CPU cores."""
 
     frames: int = 150
-    #: ``(width, height)``: the size the bundled models were trained at.
+    #: ``(width, height)``: the size of the synthetic DanceTrack scenes the bundled models were trained on.
     scene_size: tuple[int, int] = (256, 160)
     scene_seed: int = 0
-    #: Network input ``(h, w)`` of the bundled models on the scene.
-    input_size: tuple[int, int] = (160, 256)
+    #: Network input ``(h, w)`` of every model; ``None``: each model's own, the size its checkpoint
+    #: carries (CSTrack's ``input_size``, FDTA's resize rule), which ``discmot track`` uses without
+    #: ``--input-size``, so that the demo shows what a user's ``discmot track`` gives. The bundled FDTA
+    #: resizes the 256x160 scene to 160x256; the bundled CSTrack, trained on 320x192 frames, takes 192x320.
+    input_size: tuple[int, int] | None = None
     #: Drawn frames are enlarged by this factor in the MP4 (small synthetic frames are hard to read), when
     #: the panels side by side still fit `MAX_VIDEO_SIZE` (`video_scale`).
     video_scale: int = 2
@@ -352,7 +356,8 @@ def run_demo(
         out: output folder (created; files of an earlier demo there are replaced, each atomically).
         config: scene and output settings.
         source: a video, image folder or sequence folder instead of the synthetic scene.
-        models: the trackers (default: the bundled tiny FDTA and CSTrack of ``config.models``).
+        models: the trackers (default: the bundled tiny FDTA and CSTrack of ``config.models``, each at
+            ``config.input_size``, by default its own).
         progress: progress bars on stderr (else a log line every minute, as ``discmot track``'s).
         on_start: called once the checkpoints, the source and ``out`` checked out, before anything runs
             (``discmot demo`` can say there whether busy cores will slow it down).
@@ -362,7 +367,8 @@ def run_demo(
         `discmot.eval.evaluate`'s results, absent without ground truth), ``not_scored`` (why there are no
         scores, else ``None``), ``table`` (Markdown), ``video``,
         ``gif``, ``reports`` (per model: report.html), ``analysis`` (per model: view -> fraction of
-        different-object similarities above 0.9) and ``seconds`` per step.
+        different-object similarities above 0.9), ``input_size`` (per model: the network input ``[h, w]``
+        it ran at) and ``seconds`` per step.
     """
     config = config or DemoConfig()
     if models is None:
@@ -391,7 +397,9 @@ def run_demo(
     summary.update(draw_video(source, results, out / "demo.mp4", out / "demo.gif", config, progress))
     summary["video"], summary["gif"] = str(out / "demo.mp4"), str(out / "demo.gif")
     lap("draw")
-    summary["reports"], summary["analysis"] = _analyze_all(models, source, out, config, progress, lap)
+    summary["reports"], summary["analysis"], summary["input_size"] = _analyze_all(
+        models, source, out, config, progress, lap
+    )
     summary["seconds"] = lap.seconds
     _write_index(out, summary)
     return summary
@@ -448,14 +456,17 @@ def _score(
 def _analyze_all(
     models: list[DemoModel], source: Path, out: Path, config: DemoConfig, progress: bool, lap: _Stopwatch
 ) -> tuple[dict, dict]:
-    """`diagnose` per model: ``(report.html paths, view -> fraction of similarities above 0.9)``."""
-    reports, analysis = {}, {}
+    """`diagnose` per model: ``(report.html paths, view -> fraction of similarities above 0.9, network
+    input [h, w] on the source)``; the input is the one tracking used too (both take ``model.input_size``,
+    else the model's own)."""
+    reports, analysis, input_sizes = {}, {}, {}
     for model in models:
-        views = diagnose(model, source, out / "analysis" / model.kind, config, progress)["views"]
+        diagnosed = diagnose(model, source, out / "analysis" / model.kind, config, progress)
         reports[model.kind] = str(out / "analysis" / model.kind / "report.html")
-        analysis[model.kind] = {view: stats["fraction_above"] for view, stats in views.items()}
+        analysis[model.kind] = {view: stats["fraction_above"] for view, stats in diagnosed["views"].items()}
+        input_sizes[model.kind] = diagnosed["settings"]["input_size"]
         lap(f"analyze {model.kind}")
-    return reports, analysis
+    return reports, analysis, input_sizes
 
 
 def _sequence_name(source: Path) -> str:
