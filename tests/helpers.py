@@ -167,3 +167,13 @@ def exact_logit(score: float) -> float:
             return float(x)
         x = np.nextafter(x, np.float32(np.inf if value < target else -np.inf))
     raise AssertionError(f"no float32 logit gives sigmoid {score}")
+
+
+def pairs_dataset(n: int = 12):
+    """``n`` random ``(x (4,), y (1,))`` float32 pairs, the same on every call (seed 5): the data of the
+    training engine's toy-model tests."""
+    import torch
+
+    generator = torch.Generator().manual_seed(5)
+    x, y = torch.randn(n, 4, generator=generator), torch.randn(n, 1, generator=generator)
+    return torch.utils.data.TensorDataset(x, y)

@@ -44,6 +44,7 @@ from discmot.engine.train import (
     launch,
 )
 from discmot.io.checkpoints import CheckpointError, read_safetensors
+from helpers import pairs_dataset
 
 TOY_SCRIPT = Path(__file__).with_name("toy_train.py")
 
@@ -224,18 +225,6 @@ class NamedToy(nn.Module):
         return self.criterion(self.word_to_embed(self.detr["head"](h)))
 
 
-class Pairs(torch.utils.data.Dataset):
-    def __init__(self, n: int = 12):
-        g = torch.Generator().manual_seed(5)
-        self.x, self.y = torch.randn(n, 4, generator=g), torch.randn(n, 1, generator=g)
-
-    def __len__(self):
-        return len(self.x)
-
-    def __getitem__(self, i):
-        return self.x[i], self.y[i]
-
-
 def mse_step(model, batch, context):
     x, y = batch
     loss = nn.functional.mse_loss(model(x), y)
@@ -250,7 +239,9 @@ def _config(**overrides) -> TrainConfig:
 
 
 def _fit(tmp_path, config: TrainConfig, step=mse_step, resume=None, model=None, **kwargs) -> Trainer:
-    trainer = Trainer(model or NamedToy(), step, Pairs(), config, tmp_path / "run", device="cpu", **kwargs)
+    trainer = Trainer(
+        model or NamedToy(), step, pairs_dataset(), config, tmp_path / "run", device="cpu", **kwargs
+    )
     trainer.fit(resume)
     return trainer
 
@@ -470,7 +461,7 @@ def test_run_folder_contents(tmp_path):
     assert set(tensors) == set(NamedToy().state_dict())
 
     with pytest.raises(FileExistsError, match="already holds checkpoints"):
-        Trainer(NamedToy(), mse_step, Pairs(), config, run, device="cpu").fit()
+        Trainer(NamedToy(), mse_step, pairs_dataset(), config, run, device="cpu").fit()
 
 
 def test_unset_determinism_is_on_for_the_cpu_off_on_cuda_and_set_both_ways():
@@ -599,7 +590,7 @@ def test_a_mid_epoch_resume_needs_the_same_batch_size_and_epoch(tmp_path):
 
 
 def test_a_second_run_into_a_folder_in_use_is_refused(tmp_path):
-    first = Trainer(NamedToy(), mse_step, Pairs(), _config(epochs=1), tmp_path / "run", device="cpu")
+    first = Trainer(NamedToy(), mse_step, pairs_dataset(), _config(epochs=1), tmp_path / "run", device="cpu")
     assert first.run.lock()  # as fit() holds it while training
     try:
         with pytest.raises(FileExistsError, match="another training is writing into this run folder"):
@@ -620,7 +611,9 @@ def test_a_fresh_start_removes_what_a_killed_checkpoint_write_left(tmp_path):
 
 def test_an_epoch_without_samples_is_an_error(tmp_path):
     with pytest.raises(ValueError, match=r"epoch 0: no samples for the 1 process \(0 in the dataset\)"):
-        Trainer(NamedToy(), mse_step, Pairs(0), _config(epochs=1), tmp_path / "run", device="cpu").fit()
+        Trainer(
+            NamedToy(), mse_step, pairs_dataset(0), _config(epochs=1), tmp_path / "run", device="cpu"
+        ).fit()
 
 
 def test_a_checkpoint_of_another_model_kind_names_both(tmp_path):
@@ -683,7 +676,7 @@ def test_fp16_uses_a_grad_scaler(tmp_path):
     payload = checkpointing.read_checkpoint(tmp_path / "run" / "checkpoints" / "epoch-000.pt")
     assert payload["scaler"]["scale"] == trainer.scaler.get_scale()
     assert not Trainer(
-        NamedToy(), mse_step, Pairs(), _config(), tmp_path / "fp32", device="cpu"
+        NamedToy(), mse_step, pairs_dataset(), _config(), tmp_path / "fp32", device="cpu"
     ).scaler.is_enabled()
 
 
@@ -743,7 +736,7 @@ def test_launch_gives_back_the_process_wide_settings_it_changes(tmp_path):
         torch.manual_seed(11)
 
         def build(info):
-            return TrainSetup(model=NamedToy(), step_fn=mse_step, dataset=Pairs())
+            return TrainSetup(model=NamedToy(), step_fn=mse_step, dataset=pairs_dataset())
 
         weights = launch(build, _config(epochs=1), tmp_path / "run", device="cpu")
 
@@ -831,7 +824,7 @@ def test_without_a_terminal_progress_is_a_log_line_now_and_then(tmp_path, monkey
     def progress_lines() -> list[str]:
         return [r.getMessage() for r in caplog.records if ": iteration " in r.getMessage()]
 
-    iterations = len(Pairs()) // 2
+    iterations = len(pairs_dataset()) // 2
     with caplog.at_level("INFO", logger="discmot.engine.train"):
         _fit(tmp_path / "a", _config(epochs=2, progress=True))  # the toy run takes well under a minute
     lines = progress_lines()

@@ -24,6 +24,7 @@ from discmot.engine.run_folder import read_metrics
 from discmot.engine.train import FDTA_PARAM_GROUPS, TrainConfig, Trainer, TrainSetup, launch
 from discmot.models.cstrack.recipe import load_recipe as load_cstrack_recipe
 from discmot.models.cstrack.training import CSTrackOptimConfig
+from helpers import pairs_dataset
 
 
 class Toy(nn.Module):
@@ -39,18 +40,6 @@ class Toy(nn.Module):
 
     def forward(self, x):
         return self.detr["head"](self.drop(torch.tanh(self.backbone(x))))
-
-
-class Pairs(torch.utils.data.Dataset):
-    def __init__(self, n: int = 12):
-        g = torch.Generator().manual_seed(5)
-        self.x, self.y = torch.randn(n, 4, generator=g), torch.randn(n, 1, generator=g)
-
-    def __len__(self):
-        return len(self.x)
-
-    def __getitem__(self, i):
-        return self.x[i], self.y[i]
 
 
 def noisy_step(model, batch, context):
@@ -78,7 +67,7 @@ def config(**overrides) -> TrainConfig:
 
 
 def fit(run: Path, train: TrainConfig, resume=None) -> tuple[Trainer, Path | None]:
-    trainer = Trainer(Toy(), noisy_step, Pairs(), train, run, device="cpu")
+    trainer = Trainer(Toy(), noisy_step, pairs_dataset(), train, run, device="cpu")
     return trainer, trainer.fit(resume)
 
 
@@ -210,7 +199,7 @@ def toy_cli(tmp_path, monkeypatch):
 
     def toy_launch(build, train, run_dir, **kwargs):
         toy = TrainConfig.from_dict({**vars(config()), "epochs": train.epochs})
-        return launch(lambda info: TrainSetup(Toy(), noisy_step, Pairs()), toy, run_dir, **kwargs)
+        return launch(lambda info: TrainSetup(Toy(), noisy_step, pairs_dataset()), toy, run_dir, **kwargs)
 
     monkeypatch.setattr("discmot.engine.train.launch", toy_launch)
     return lambda *args: cli_main(["train", "--data-root", "data", *args])

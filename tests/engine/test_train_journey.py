@@ -26,6 +26,7 @@ from discmot.engine.train import FDTA_PARAM_GROUPS, TrainConfig, Trainer, TrainS
 from discmot.io.checkpoints import CheckpointError
 from discmot.models.cstrack.recipe import load_recipe as load_cstrack_recipe
 from discmot.models.fdta.recipe import load_recipe
+from helpers import pairs_dataset
 
 # --------------------------------------------------------------------------------------------------
 # A toy run
@@ -44,18 +45,6 @@ class Toy(nn.Module):
         return self.detr["head"](torch.tanh(self.backbone(x)))
 
 
-class Pairs(torch.utils.data.Dataset):
-    def __init__(self, n: int = 12):
-        g = torch.Generator().manual_seed(5)
-        self.x, self.y = torch.randn(n, 4, generator=g), torch.randn(n, 1, generator=g)
-
-    def __len__(self):
-        return len(self.x)
-
-    def __getitem__(self, i):
-        return self.x[i], self.y[i]
-
-
 def mse_step(model, batch, context):
     x, y = batch
     return nn.functional.mse_loss(model(x), y), {}
@@ -70,7 +59,14 @@ def config(**overrides) -> TrainConfig:
 
 def fit(run: Path, train: TrainConfig, resume=None, recipe: str | None = None, width: int = 8, resolved=None):
     trainer = Trainer(
-        Toy(width), mse_step, Pairs(), train, run, device="cpu", recipe=recipe, resolved_config=resolved
+        Toy(width),
+        mse_step,
+        pairs_dataset(),
+        train,
+        run,
+        device="cpu",
+        recipe=recipe,
+        resolved_config=resolved,
     )
     return trainer, trainer.fit(resume)
 
@@ -96,7 +92,7 @@ def test_a_resume_with_another_recipe_says_old_and_new_values_and_how_to_keep_th
     before = (run / "recipe.yaml").read_text()
     with caplog.at_level("INFO", logger="discmot"):
         trainer = Trainer(
-            Toy(), mse_step, Pairs(), config(epochs=3, lr=2e-3), run, device="cpu", recipe=recipe(3)
+            Toy(), mse_step, pairs_dataset(), config(epochs=3, lr=2e-3), run, device="cpu", recipe=recipe(3)
         )
         trainer.load_checkpoint(run / "checkpoints" / "epoch-000.pt")
         trainer.run.write_resume(
@@ -264,7 +260,7 @@ def toy_cli(tmp_path, monkeypatch):
                 os.kill(os.getpid(), signal.SIGTERM)  # ends the run after this iteration
             return mse_step(model, batch, context)
 
-        return TrainSetup(Toy(), step, Pairs())
+        return TrainSetup(Toy(), step, pairs_dataset())
 
     def toy_launch(build, train, run_dir, **kwargs):
         return launch(toy_build, TrainConfig.from_dict({**vars(train), "progress": False}), run_dir, **kwargs)
