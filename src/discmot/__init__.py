@@ -1,8 +1,9 @@
 """discmot: multi-object tracking with discriminative object embeddings.
 
-The public face: `track` (``discmot track`` as one call), `evaluate` (TrackEval-exact scores),
-`load_model` (the FDTA or CSTrack network of a checkpoint), `bundled_weights` (the tiny checkpoints
-shipped for the demo) and `EvalInputError` (what `evaluate` raises for bad input; a ``ValueError``).
+The public face: `track` (``discmot track`` as one call), `evaluate` (TrackEval-exact scores of
+folders), `evaluate_pair` (the same for one results file against one gt file), `load_model` (the FDTA
+or CSTrack network of a checkpoint), `bundled_weights` (the tiny checkpoints shipped for the demo) and
+`EvalInputError` (what `evaluate` raises for bad input; a ``ValueError``).
 Each is the library's own object, imported on first use (PEP 562), so ``import discmot`` and the
 evaluation CLI start fast while ``help(discmot.track)`` and editors see the real signature and
 docstring.
@@ -25,6 +26,7 @@ from discmot._version import __version__
 _PUBLIC = {
     "track": "discmot.engine.track_verb",
     "evaluate": "discmot.eval.runner",
+    "evaluate_pair": "discmot.eval.runner",
     "load_model": "discmot.models.registry",
     "bundled_weights": "discmot.engine.demo",
     "EvalInputError": "discmot.eval.runner",

@@ -548,8 +548,17 @@ def test_a_checkpoint_of_the_other_kind_is_one_line_as_in_track(sequences, tmp_p
     """analyze loads through `discmot.models.registry.load_model`, as ``discmot track`` does."""
     seq, out = str(sequences["dancetrack"]), str(tmp_path / "out")
     for kind, weights, words in (
-        ("cstrack", FDTA_WEIGHTS, "an FDTA checkpoint, not CSTrack weights (give --model fdta)"),
-        ("fdta", CSTRACK_WEIGHTS, "a CSTrack checkpoint, not FDTA weights (give --model cstrack)"),
+        (
+            "cstrack",
+            FDTA_WEIGHTS,
+            'an FDTA checkpoint, not CSTrack weights (give --model fdta; in Python load_model("fdta", ...))',
+        ),
+        (
+            "fdta",
+            CSTRACK_WEIGHTS,
+            "a CSTrack checkpoint, not FDTA weights "
+            '(give --model cstrack; in Python load_model("cstrack", ...))',
+        ),
     ):
         assert main(["analyze", seq, "--model", kind, "--weights", str(weights), "--out", out]) == 2
         assert capsys.readouterr().err == f"discmot: error: {weights}: {words}\n"

@@ -537,6 +537,15 @@ def check_cstrack_loop(namespace: dict, tmp_path: Path, printed: str) -> None:
     assert namespace["tracker"].association.frame_rate == tracker_frame_rate(None, video_fps) == 25
 
 
+def check_on_frame(namespace: dict, tmp_path: Path, printed: str) -> None:
+    """Every frame's tracks reach the dict, frames without any too, and they are the summary's rows."""
+    tracks, summary = namespace["tracks"], namespace["summary"]
+    assert sorted(tracks) == list(range(1, summary["frames"] + 1)) and summary["frames"] == 4
+    assert sum(map(len, tracks.values())) == summary["rows"] > 0, "the bundled CSTrack finds the walkers"
+    assert len(tracks[1]) == 0  # a track is output from its second detection on
+    assert summary["save_txt"] is None and not list(tmp_path.glob("*.txt"))  # no file was needed
+
+
 def setup_per_class(tmp_path: Path, monkeypatch) -> dict:
     return user_detections(with_classes=True)
 
@@ -598,6 +607,7 @@ BLOCKS: dict[tuple[str, str], Run | Static] = {
     ),
     ("docs/tracking.md", "import discmot"): Run(setup_track_call, check_track_call, JDE_ARRAYS),
     ("docs/tracking.md", "import cv2"): Run(setup_cstrack_loop, check_cstrack_loop),
+    ("docs/tracking.md", "from discmot import track"): Run(setup_cstrack_loop, check_on_frame),
     ("docs/tracking.md", "from discmot.structures import Detections"): Run(
         setup_per_class, check_per_class, JDE_ARRAYS | {"classes"}
     ),

@@ -357,7 +357,10 @@ def test_bad_input_stops_the_demo_before_anything_is_written(case, tmp_path, cap
     named = weights[-1] if weights else source
     assert error.startswith(f"discmot: error: {named}: "), error
     if case == "the other model's weights":
-        assert error.endswith("a CSTrack checkpoint, not FDTA weights (give --model cstrack)"), error
+        assert error.endswith(
+            "a CSTrack checkpoint, not FDTA weights "
+            '(give --model cstrack; in Python load_model("cstrack", ...))'
+        ), error
     assert not out.exists()
 
 

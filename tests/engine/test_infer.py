@@ -822,7 +822,8 @@ def test_one_source_without_outputs_is_tracked_and_said_to_write_nothing(dataset
     with caplog.at_level(logging.WARNING, logger="discmot"):
         summary = track(folder, progress=False)
     assert summary["frames"] > 0
-    assert "nothing will be written: give --save-txt FILE and/or --save-video FILE" in caplog.text
+    # from Python, in track's keywords (the command line's wording: tests/test_python_api_followups.py)
+    assert "nothing will be written and no tracks kept" in caplog.text and "on_frame=" in caplog.text
 
 
 def test_a_split_with_an_unreadable_sequence_fails_before_writing_any_result(dataset, tmp_path):

@@ -94,7 +94,9 @@ def test_a_detr_only_pretrain_given_as_fdta_weights_says_how_to_use_it(tmp_path,
     ):
         discmot.load_model("fdta", path, preset="tiny")
     with pytest.raises(
-        CheckpointError, match=r"an FDTA checkpoint, not CSTrack weights \(give --model fdta\)"
+        CheckpointError,
+        match=r"an FDTA checkpoint, not CSTrack weights "
+        r'\(give --model fdta; in Python load_model\("fdta", \.\.\.\)\)',
     ):
         discmot.load_model("cstrack", path)
 

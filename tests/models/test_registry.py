@@ -41,8 +41,17 @@ def test_device_and_dtype_are_applied():
 @pytest.mark.parametrize(
     "kind, other, words",
     [
-        ("cstrack", "fdta", "an FDTA checkpoint, not CSTrack weights (give --model fdta)"),
-        ("fdta", "cstrack", "a CSTrack checkpoint, not FDTA weights (give --model cstrack)"),
+        (
+            "cstrack",
+            "fdta",
+            'an FDTA checkpoint, not CSTrack weights (give --model fdta; in Python load_model("fdta", ...))',
+        ),
+        (
+            "fdta",
+            "cstrack",
+            "a CSTrack checkpoint, not FDTA weights "
+            '(give --model cstrack; in Python load_model("cstrack", ...))',
+        ),
     ],
 )
 def test_a_checkpoint_of_the_other_kind_is_one_line(kind, other, words):

@@ -277,7 +277,7 @@ def fdta_file(root, suffix: str):
     [
         (
             ["--weights", "{fdta.safetensors}"],
-            "an FDTA checkpoint, not CSTrack weights (give --model fdta)",
+            'an FDTA checkpoint, not CSTrack weights (give --model fdta; in Python load_model("fdta", ...))',
         ),
         (["--weights", "{fdta.pth}"], "an FDTA checkpoint, not CSTrack weights"),
         ([], "--model cstrack needs --weights"),

@@ -328,6 +328,7 @@ def _tracked(args: argparse.Namespace) -> dict:
         max_frames=args.max_frames,
         skip_existing=args.skip_existing,
         on_start=hint_if_cores_busy,  # after the errors of bad input, before the slow part
+        _cli=True,  # its warnings name these options, not track's keywords
     )
 
 

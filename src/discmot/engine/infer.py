@@ -65,6 +65,7 @@ def track_source(
     progress: bool | None = None,
     min_score: float | None = None,
     trail_length: int = 30,
+    on_frame: Callable[[int, Tracks], object] | None = None,
 ) -> dict:
     """Tracks every frame of one source; writes MOTChallenge results and/or an annotated video.
 
@@ -86,6 +87,8 @@ def track_source(
         progress: show a progress bar with the frame rate on stderr (``None``: when stderr is a terminal).
         min_score: drop precomputed detections scoring below (detectors apply their own threshold).
         trail_length: frames of trail drawn behind each track.
+        on_frame: called after each tracked frame with its number and its `Tracks` (the rows
+            ``save_txt`` gets; empty ones too), to keep the tracks in memory without a file.
 
     Returns:
         ``name``, ``frames`` (tracked), ``skipped`` (frame numbers not decodable), ``rows``, ``ids``
@@ -126,6 +129,8 @@ def track_source(
                     tracks = tracker.update(found, image)
                 rows.add(frame_number, tracks)
                 tracked += 1
+                if on_frame is not None:
+                    on_frame(frame_number, tracks)
                 if writer is not None:
                     trails.update(tracks)
                     caption = f"frame {frame_number}"

@@ -33,7 +33,8 @@ from discmot.engine.infer import (
 from discmot.io.atomic import check_writable
 from discmot.io.video import SequenceFrames, check_max_frames, first_frames, open_source
 from discmot.models import network_input_size
-from discmot.models.registry import MODEL_NAMES
+from discmot.models.registry import BUNDLED, MODEL_NAMES
+from discmot.structures import Tracks
 from discmot.trackers.base import DetectionTracker, EndToEndTracker
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,9 @@ class _Outputs:
     max_frames: int | None = None
     skip_existing: bool = False
     on_start: Callable[[], object] | None = None
+    on_frame: Callable[[int, Tracks], object] | None = None
+    #: Messages name the command line's options (``--save-txt``), not `track`'s keywords (``save_txt=``).
+    cli: bool = False
 
     def started(self) -> None:
         """Calls ``on_start`` once the options and the source checked out, before any model loads."""
@@ -122,6 +126,8 @@ def track(
     max_frames: int | None = None,
     skip_existing: bool = False,
     on_start: Callable[[], object] | None = None,
+    on_frame: Callable[[int, Tracks], object] | None = None,
+    _cli: bool = False,
 ) -> dict:
     """Tracks a video, image folder, glob, webcam index, sequence folder or whole split (``discmot track``).
 
@@ -185,21 +191,30 @@ def track(
         on_start: called once the options and the source checked out, before a model loads or a frame
             is tracked (``discmot track`` says there whether busy cores will slow it down: after the
             errors of bad input, not before them).
+        on_frame: one source only: called after each tracked frame with its number (the source's, from
+            1) and its `discmot.structures.Tracks` (what ``save_txt`` gets as rows; empty ones too), to
+            keep the tracks in memory without writing a file, e.g. ``on_frame=tracks.__setitem__`` for
+            ``tracks = {}``.
+        _cli: ``discmot track`` itself: the warning that nothing will be written names its options.
 
     Returns:
         For one source, `discmot.engine.infer.track_source`'s summary: ``name``, ``frames`` (tracked),
         ``skipped`` (frame numbers not decodable), ``rows`` (results rows), ``ids`` (distinct track ids),
         ``seconds``, ``fps``, ``interrupted``, ``save_txt``, ``save_video``; for a folder of sequences,
         ``{sequence name: that summary}`` of the sequences tracked by this call (those kept by
-        ``skip_existing`` are left out: ``{}`` when every one was kept).
+        ``skip_existing`` are left out: ``{}`` when every one was kept). Without ``save_txt``,
+        ``save_video`` or ``on_frame`` the tracks themselves are not kept: only this summary.
 
     Raises:
         TypeError: ``source`` or ``weights`` that is no path (frames or a model in memory: use a tracker's
-            ``update(frame)``, see the module `discmot.trackers`), or ``classes`` that are no class ids.
+            ``update(frame)``, see the module `discmot.trackers`), ``classes`` that are no class ids, or
+            an ``on_frame`` that is no function.
         ValueError: bad input, or an option the chosen model does not use (one line naming it as the
             command line spells it: ``--split-out`` for ``split_out``).
     """
     _check_paths(source, weights)
+    if on_frame is not None and not callable(on_frame):
+        raise TypeError(f"on_frame must be a function (frame number, Tracks), got {type(on_frame).__name__}")
     model, weights = model_and_weights(model, weights)
     association = AssociationOptions(
         benchmark=benchmark,
@@ -222,6 +237,8 @@ def track(
         max_frames,
         skip_existing,
         on_start,
+        on_frame,
+        _cli,
     )
     if model not in ("jde", *END_TO_END):
         raise ValueError(f"unknown model {model!r}: choose jde, {', '.join(END_TO_END)}")
@@ -255,8 +272,6 @@ def track(
     return _track_end_to_end(source, lambda: build_end_to_end(model, network, association), outputs)
 
 
-#: ``--weights`` value naming the demo's tiny checkpoint of ``--model fdta`` or ``cstrack``.
-BUNDLED = "bundled"
 #: Said where an end-to-end model is asked for without weights.
 BUNDLED_WEIGHTS_HINT = "; the demo's tiny one (trained on synthetic scenes only): --weights bundled"
 
@@ -461,9 +476,27 @@ def _check_one_source_outputs(source, outputs: _Outputs) -> None:
 
 
 def _warn_if_nothing_written(source, outputs: _Outputs) -> None:
-    """One source without outputs is tracked (its speed is printed); said once everything checked out."""
-    if outputs.save_txt is None and outputs.save_video is None:
+    """One source without outputs is tracked (its speed is printed); said once everything checked out,
+    in the caller's terms: from Python the tracks are lost too, unless ``on_frame`` takes them."""
+    if outputs.save_txt is not None or outputs.save_video is not None or outputs.on_frame is not None:
+        return
+    if outputs.cli:
         log.warning("%s: nothing will be written: give --save-txt FILE and/or --save-video FILE", source)
+    else:
+        log.warning(
+            "%s: nothing will be written and no tracks kept (only the summary is returned): give save_txt= "
+            "and/or save_video=, or on_frame= to take each frame's tracks",
+            source,
+        )
+
+
+def _refuse_on_frame(source, outputs: _Outputs) -> None:
+    """``on_frame`` numbers the frames of one source: a split's sequences would share the numbers."""
+    if outputs.on_frame is not None:
+        raise ValueError(
+            f"{source}: a folder of sequences: on_frame takes the tracks of one source; track each "
+            "sequence folder in turn, or read the results files split_out= gets"
+        )
 
 
 def _check_whole_split(source, outputs: _Outputs) -> None:
@@ -480,6 +513,7 @@ def _track_end_to_end(
     """`track` for FDTA and CSTrack: ``build()`` loads the model (after the cheap checks of the source)
     and returns ``frame_rate -> tracker``."""
     if is_split_folder(source):
+        _refuse_on_frame(source, outputs)
         if outputs.split_out is None or outputs.save_txt or outputs.save_video:
             raise ValueError(
                 f"{source}: a folder of sequences writes one result per sequence: give --split-out DIR"
@@ -507,7 +541,12 @@ def _track_end_to_end(
     tracker = build()(tracker_frame_rate(outputs.frame_rate, frames.fps))
     _warn_if_nothing_written(source, outputs)
     summary = track_source(
-        frames, tracker, save_txt=outputs.save_txt, save_video=outputs.save_video, progress=outputs.progress
+        frames,
+        tracker,
+        save_txt=outputs.save_txt,
+        save_video=outputs.save_video,
+        progress=outputs.progress,
+        on_frame=outputs.on_frame,
     )
     _warn_if_nobody_tracked(source, [summary], _filtered_rows(tracker))
     return summary
@@ -610,6 +649,7 @@ def _track_detections(
         save_video=outputs.save_video,
         progress=outputs.progress,
         min_score=min_score,
+        on_frame=outputs.on_frame,
     )
 
 
@@ -652,6 +692,7 @@ def _track_split_of_detections(
     source, factory: Callable[[float], DetectionTracker], inputs: _DetectionInputs, outputs: _Outputs
 ) -> dict:
     """`track_split` for ``model="jde"``: each sequence's ``det/<det_file>``, or the detector's boxes."""
+    _refuse_on_frame(source, outputs)
     if outputs.save_txt or outputs.save_video or inputs.detections or outputs.split_out is None:
         raise ValueError(
             f"{source}: a folder of sequences writes one result per sequence: give --split-out DIR "

@@ -372,7 +372,7 @@ class Trainer:
             if existing is not None:
                 raise FileExistsError(
                     f"{self.run.path} already holds checkpoints ({existing.name}); continue it with "
-                    "--resume, or start in another --run-dir"
+                    "--resume (resume=True in Python), or start in another --run-dir (run_dir)"
                 )
             return None
         if resume is True:

@@ -94,7 +94,9 @@ def evaluate(
 
     Raises:
         EvalInputError: missing folders/files, malformed files (the message names file and line).
+        TypeError: ``gt_folder`` or ``trackers_folder`` that is no path (``None``).
     """
+    _require_paths("evaluate", gt_folder=gt_folder, trackers_folder=trackers_folder)
     metric_names, preset = _checked_options(metrics, benchmark, plot)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise EvalInputError(f"workers {workers!r}: give a whole number of processes, at least 1")
@@ -142,7 +144,9 @@ def evaluate_pair(
 
     Raises:
         EvalInputError: a missing file, a malformed row (file and line), a bad option.
+        TypeError: ``gt_file`` or ``results_file`` that is no path (``None``).
     """
+    _require_paths("evaluate_pair", gt_file=gt_file, results_file=results_file)
     metric_names, preset = _checked_options(metrics, benchmark, plot)
     if plot and output_folder is None:
         raise EvalInputError("plot: give output_folder (--output-folder), the folder the picture goes into")
@@ -155,6 +159,16 @@ def evaluate_pair(
     context = f"{benchmark} {plan.sequences[0].name}"
     outputs = _Outputs(json_path, write_summaries and output_folder is not None, True, plot, context)
     return _evaluate_plan(plan, preset, metric_names, 1, False, outputs)
+
+
+def _require_paths(function: str, **paths) -> None:
+    """One line naming the parameter where pathlib would say "expected str, bytes or os.PathLike object,
+    not NoneType" deep inside the layout code."""
+    for name, value in paths.items():
+        if not isinstance(value, (str, os.PathLike)):
+            raise TypeError(
+                f"{function}: {name} must be a path (str or os.PathLike), got {type(value).__name__}"
+            )
 
 
 class _Outputs(NamedTuple):
@@ -255,6 +269,7 @@ def evaluate_files(
     ``num_frames``: the sequence's length (seqinfo.ini's ``seqLength``); ``None``: the last frame of
     either file, which changes only the frame counts and CLEAR's ``FP_per_frame`` (see
     `discmot.data.layouts`)."""
+    _require_paths("evaluate_files", gt_file=gt_file, tracker_file=tracker_file)
     metric_names = _metric_names(metrics)
     if num_frames is None:
         num_frames = max(last_frame(gt_file), last_frame(tracker_file), 1)

@@ -23,6 +23,7 @@ import configparser
 import csv
 import io
 import logging
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -675,9 +676,45 @@ def write_mot_results(
     scores: np.ndarray | None = None,
     original_format: bool = False,
 ) -> None:
-    """Writes tracker results atomically (`sorted_mot_rows`)."""
+    """Writes tracker results atomically (`sorted_mot_rows`): one row per box, ``frames`` and ``ids``
+    ``(N,)``, ``boxes`` ``(N, 4)`` ``tlwh`` pixels, ``scores`` ``(N,)`` (1 when omitted); lists or arrays.
+
+    Raises:
+        TypeError: ``path`` that is no path (str or os.PathLike).
+        ValueError: columns of different lengths, or boxes that are not ``(N, 4)`` (one line saying which).
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"write_mot_results: path must be a path (str or os.PathLike), got {type(path).__name__}"
+        )
+    boxes = _box_rows(boxes)
+    lengths = {"frames": len(np.atleast_1d(frames)), "ids": len(np.atleast_1d(ids)), "boxes": len(boxes)}
+    if scores is not None:
+        lengths["scores"] = len(np.atleast_1d(scores))
+    if len(set(lengths.values())) > 1:
+        (first, count), *others = lengths.items()
+        listed = ", ".join(f"{name} {n}" for name, n in others)
+        rows = "row" if count == 1 else "rows"
+        raise ValueError(
+            f"write_mot_results: {first} has {count} {rows}, {listed}: give one row per box in each"
+        )
     with atomic_open(path) as handle:
         handle.write(sorted_mot_rows(frames, ids, boxes, scores, original_format))
+
+
+def _box_rows(boxes) -> np.ndarray:
+    """``boxes`` as ``(N, 4)`` float64; an empty list is ``(0, 4)``."""
+    try:
+        boxes = np.asarray(boxes, dtype=np.float64)
+    except (TypeError, ValueError):  # rows of different lengths: numpy's "inhomogeneous shape"
+        raise ValueError("write_mot_results: boxes must be (N, 4), one x, y, w, h row per box") from None
+    if boxes.size == 0:
+        return boxes.reshape(0, 4)
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise ValueError(
+            f"write_mot_results: boxes must be (N, 4), one x, y, w, h row per box, got shape {boxes.shape}"
+        )
+    return boxes
 
 
 def sorted_mot_rows(

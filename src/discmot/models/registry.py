@@ -9,6 +9,7 @@ from the torch-free config modules.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,19 +64,30 @@ def load_model(
         kind: ``"fdta"`` (`discmot.models.fdta.model.FDTA`) or ``"cstrack"``
             (`discmot.models.cstrack.model.CSTrack`).
         weights: an official file (FDTA .pth, CSTrack .pt/.pth), a discmot .safetensors, a ``discmot
-            train`` checkpoint, or a finished run's folder (its ``model.safetensors``; `weights_file`).
+            train`` checkpoint, a finished run's folder (its ``model.safetensors``; `weights_file`), or
+            ``"bundled"``: the demo's tiny checkpoint of ``kind`` (`discmot.bundled_weights`), as in
+            `discmot.track`.
         preset: the architecture of an official file (`preset_names`; default: inferred from its shapes;
             a discmot .safetensors carries its own, and a preset given for one is warned about).
         device, dtype: where and in which precision the network is put (``"fp32"``/``"fp16"``/``"bf16"``
             or a torch dtype); ``None``: as loaded (CPU, float32).
 
+    The global torch RNG is left as it was (building the network draws its random initial weights
+    before the checkpoint's replace them): a seeded script draws the same numbers with or without it.
+
     Raises:
+        TypeError: ``weights`` that is no path (``None``, a model already loaded).
         ValueError: an unknown kind, dtype or device, or a folder that is no finished run.
         FileNotFoundError: no such file.
         discmot.io.checkpoints.CheckpointError: the weights do not fit the model; for a checkpoint of the
             other kind, one line saying so.
     """
     kind = _known_kind(kind)
+    _check_weights_path(weights, kind)
+    if str(weights) == BUNDLED:
+        from discmot.engine.demo import bundled_weights
+
+        weights = bundled_weights(kind)
     weights = weights_file(weights)
     dtype = None if dtype is None else torch_dtype(dtype)  # a bad name fails before loading
     if device is not None:
@@ -86,11 +98,35 @@ def load_model(
         log.warning(
             "%s: a discmot checkpoint carries its architecture: preset %r is not used", weights, preset
         )
-    model = _load_kind(kind, weights, preset)
+    model = _with_rng_kept(_load_kind, kind, weights, preset)
     if device is not None or dtype is not None:
         model = model.to(device=device, dtype=dtype)
     warn_if_slow_precision(device, dtype)
     return model
+
+
+#: ``weights`` naming the demo's tiny checkpoint of the kind (``discmot track --weights bundled``).
+BUNDLED = "bundled"
+
+
+def _check_weights_path(weights, kind: str) -> None:
+    """One line where pathlib would say "expected str, bytes or os.PathLike object, not NoneType"."""
+    if not isinstance(weights, (str, os.PathLike)):
+        raise TypeError(
+            f"load_model: weights must be a path (str or os.PathLike), got {type(weights).__name__}; "
+            f'discmot.bundled_weights("{kind}") gives the bundled one (a model already loaded needs no '
+            "loading: give it to a tracker)"
+        )
+
+
+def _with_rng_kept(load, *args):
+    """``load(*args)`` with the caller's global torch RNG state given back afterwards: the network is
+    built with random initial weights (on the CPU, then moved) before the checkpoint's replace them, and
+    a script seeded before `load_model` would otherwise draw other numbers after it."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        return load(*args)
 
 
 def weights_file(weights: str | Path) -> Path:
@@ -184,7 +220,7 @@ def _other_kind_error(kind: str, weights, other: str):
 
     return CheckpointError(
         f"{weights}: {_article(other)} {MODEL_NAMES[other]} checkpoint, not {MODEL_NAMES[kind]} weights "
-        f"(give --model {other})"
+        f'(give --model {other}; in Python load_model("{other}", ...))'
     )
 
 

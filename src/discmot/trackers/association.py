@@ -255,8 +255,12 @@ class JDETracker:
         # (A detector can emit one after clipping to the image, or a random or fp16-saturated network.)
         boxes = np.asarray(detections.boxes, dtype=np.float64).reshape(-1, 4)
         self._check_embeddings(detections)
-        if np.isnan(detections.scores).any():  # a NaN score fails every threshold: the box would vanish
-            raise ValueError(f"frame {self.frame_id}: the detections carry NaN scores{_NON_FINITE_HINT}")
+        nan_scores = np.flatnonzero(np.isnan(detections.scores))
+        if nan_scores.size:  # a NaN score fails every threshold: the box would vanish
+            where = _rows(nan_scores)
+            raise ValueError(
+                f"frame {self.frame_id}: the detections carry NaN scores, in {where}{_NON_FINITE_HINT}"
+            )
         above = detections.scores >= self.config.conf_threshold
         keep = np.flatnonzero(above & (boxes[:, 3] > 0))
         features = None
@@ -265,7 +269,7 @@ class JDETracker:
             with np.errstate(invalid="ignore", divide="ignore"):  # a broken one is reported just below
                 features = raw / np.linalg.norm(raw, axis=1, keepdims=True)  # float32, as the original
         # the boxes above the threshold, not only those kept: a NaN height fails the height test
-        _check_finite(boxes[above], features, self.frame_id)
+        _check_finite(boxes, np.flatnonzero(above), keep, features, self.frame_id)
         _check_sizes(boxes, np.flatnonzero(above), self.frame_id)
         return _Candidates(boxes[keep], np.asarray(detections.scores[keep], dtype=np.float64), features)
 
@@ -485,14 +489,31 @@ class JDETracker:
 # Plain-array helpers
 
 
-def _check_finite(boxes: np.ndarray, features: np.ndarray | None, frame_id: int) -> None:
-    """A NaN or infinite box or embedding would fail the frame's assignment with an opaque solver error
-    (and poison the tracks it touches): name the likely cause instead."""
-    what = "boxes" if not np.isfinite(boxes).all() else None
-    if what is None and features is not None and not np.isfinite(features).all():
-        what = "embeddings (or an all-zero embedding, which has no direction)"
-    if what is not None:
-        raise ValueError(f"frame {frame_id}: the detections carry non-finite {what}{_NON_FINITE_HINT}")
+def _check_finite(
+    boxes: np.ndarray, used: np.ndarray, kept: np.ndarray, features: np.ndarray | None, frame_id: int
+) -> None:
+    """A NaN or infinite box (of the ``used`` rows of ``boxes``, (N, 4)) or embedding (``features``, one
+    per row of ``kept``) would fail the frame's assignment with an opaque solver error (and poison the
+    tracks it touches): name the rows, then the usual cause when discmot's own networks gave them."""
+    finite = np.isfinite(boxes[used]).all(axis=1)
+    if finite.all() and (features is None or np.isfinite(features).all()):
+        return  # every frame: the rows are looked for only when one is bad
+    bad = used[~finite]
+    what = "boxes, NaN or inf,"
+    if not bad.size and features is not None:
+        bad = kept[~np.isfinite(features).all(axis=1)]
+        what = "embeddings, NaN or inf (or all zeros, which have no direction),"
+    if bad.size:
+        raise ValueError(
+            f"frame {frame_id}: the detections carry non-finite {what} in {_rows(bad)}{_NON_FINITE_HINT}"
+        )
+
+
+def _rows(rows: np.ndarray, shown: int = 5) -> str:
+    """``"rows 1, 4"`` (0-based, as in the arrays given), the first ``shown`` and how many more."""
+    listed = ", ".join(str(int(r)) for r in rows[:shown])
+    more = f" and {len(rows) - shown} more" if len(rows) > shown else ""
+    return f"row{'s' if len(rows) > 1 else ''} {listed}{more}"
 
 
 def _check_sizes(boxes: np.ndarray, used: np.ndarray, frame_id: int) -> None:
@@ -519,8 +540,11 @@ def require_detections(detections) -> None:
         )
 
 
-#: The likely cause of non-finite detections from discmot's own networks.
-_NON_FINITE_HINT = " (a network in fp16 whose activations overflow does this: try --dtype bf16 or fp32)"
+#: Said after the rows: the usual cause when the detections come from discmot's own networks.
+_NON_FINITE_HINT = (
+    "; from discmot's own networks in fp16 the usual cause is overflow: run them in bf16 or fp32 "
+    '(--dtype, dtype="bf16")'
+)
 
 
 def _joint(first: list[int], second: list[int]) -> list[int]:
