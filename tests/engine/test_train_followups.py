@@ -108,7 +108,7 @@ def test_max_iterations_stops_mid_epoch_with_a_checkpoint_and_weights_and_the_re
         for m in said
     )
     assert any(
-        m.startswith("stopped early at train.max_iterations=5 (in epoch 1/2, after 5 iterations; 5 in total)")
+        m.startswith("stopped early at train.max_iterations=5 (epoch 1/2, after 5 iterations; 5 in total)")
         for m in said
     )
 
@@ -257,3 +257,142 @@ def test_cstrack_warmup_start_values_at_their_bounds_are_accepted_and_python_con
     assert (recipe.optim.warmup_bias_lr, recipe.optim.warmup_momentum) == (0, 1)
     with pytest.raises(ValueError, match=r"^optim.warmup_bias_lr=-1: must be at least 0$"):
         CSTrackOptimConfig(warmup_bias_lr=-1)
+
+
+# --------------------------------------------------------------------------------------------------
+# Review of 2026-11-24: stale final weights, the position said once, keys added to the config
+
+
+def _failing_once(monkeypatch):
+    """The final weights' writer raises a full disk's OSError on its first call, then writes."""
+    from discmot.engine import checkpointing
+
+    real, calls = checkpointing.write_weights, []
+
+    def write_weights(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError(28, "No space left on device")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(checkpointing, "write_weights", write_weights)
+
+
+@pytest.mark.parametrize("resumed_with", [8, 0])
+def test_weights_whose_write_failed_on_resume_are_written_again_not_handed_out_stale(
+    tmp_path, monkeypatch, caplog, resumed_with
+):
+    """Stopped at 5; a resume with 8 (another early stop) or 0 (to the end) fails to write its weights;
+    the next resume said "already stopped" / "already finished" and returned the step-5 file. Now it
+    writes the weights of its checkpoint: the bytes of a run never interrupted."""
+    from discmot.engine.checkpointing import weights_step
+
+    _, expected = fit(tmp_path / "whole", config(max_iterations=resumed_with))
+    run = tmp_path / "smoke"
+    fit(run, config(max_iterations=5))
+    _failing_once(monkeypatch)
+    with pytest.raises(OSError, match="No space left on device"):
+        fit(run, config(max_iterations=resumed_with), resume=True)
+    assert weights_step(run / "model.safetensors") == 5
+    with caplog.at_level("INFO", logger="discmot"):
+        trainer, weights = fit(run, config(max_iterations=resumed_with), resume=True)
+    assert weights.read_bytes() == expected.read_bytes()
+    assert weights_step(weights) == trainer.global_step == (resumed_with or 12)
+    said = messages(caplog)
+    assert any("holds the weights of step 5, not of epoch-001" in m for m in said)
+    assert not any("already" in m for m in said)
+    # and now the run is done: a further resume writes nothing
+    before = files(run)
+    caplog.clear()
+    with caplog.at_level("INFO", logger="discmot"):
+        fit(run, config(max_iterations=resumed_with), resume=True)
+    assert files(run) == before
+    assert any(("already stopped" if resumed_with else "already finished") in m for m in messages(caplog))
+
+
+def test_final_weights_without_a_recorded_step_count_as_the_runs_as_before(tmp_path, caplog):
+    """Weights written before the step was recorded: a resume at the same stop writes nothing."""
+    from safetensors.torch import save_file
+
+    from discmot.io.checkpoints import read_safetensors
+
+    run = tmp_path / "smoke"
+    _, weights = fit(run, config(max_iterations=5))
+    tensors, metadata = read_safetensors(weights)
+    assert metadata.pop("global_step") == "5"
+    save_file(tensors, str(weights), metadata)
+    before = files(run)
+    with caplog.at_level("INFO", logger="discmot"):
+        fit(run, config(max_iterations=5), resume=True)
+    assert files(run) == before
+    assert any("the run already stopped at train.max_iterations=5" in m for m in messages(caplog))
+
+
+def test_the_position_is_said_one_way_with_one_iteration_singular(tmp_path, caplog):
+    """The early stop, the resume and the Ctrl-C lines said "after 1 iterations", three ways."""
+    import argparse
+
+    run = tmp_path / "run"
+    with caplog.at_level("INFO", logger="discmot"):
+        fit(run, config(max_iterations=7))
+        fit(run, config(), resume=True)
+    newest = run / "checkpoints" / "epoch-001-iter-000001.pt"
+    assert any(
+        m.startswith("stopped early at train.max_iterations=7 (epoch 2/2, after 1 iteration; 7 in total)")
+        for m in messages(caplog)
+    )
+    assert f"resumed from {newest}: epoch 2/2, after 1 iteration" in messages(caplog)
+    # Ctrl-C's line, for a folder whose newest checkpoint is that one (and for an end of epoch)
+    for name, where in [
+        (newest.name, "epoch 2/2, after 1 iteration"),
+        ("epoch-001.pt", "at the end of epoch 2/2"),
+    ]:
+        folder = tmp_path / name / "checkpoints"
+        folder.mkdir(parents=True)
+        (folder / name).write_bytes(b"")
+        args = argparse.Namespace(
+            config="tiny", set=[], data_root="data", detr_pretrain=None, pretrained=None, device=None
+        )
+        caplog.clear()
+        with caplog.at_level("INFO", logger="discmot"):
+            cli_train._say_where_to_resume(args, folder.parent, 2)
+        assert (
+            f"newest checkpoint: {folder / name} ({where}); continue with:" in messages(caplog, "WARNING")[0]
+        )
+
+
+def test_any_config_key_added_since_a_run_was_made_is_no_change_at_its_default(tmp_path, caplog):
+    """`max_iterations` alone was let through: a run recorded before another field existed (here
+    train.tensorboard, and a model config field with a null default) warned "changed" on resume."""
+    from dataclasses import dataclass
+
+    @dataclass
+    class ToyConfig:
+        width: int = 8
+        note: str | None = None  # a field added after the run was made
+
+    def fit_with(run, train, model_config, resume=None):
+        trainer = Trainer(
+            Toy(), noisy_step, pairs_dataset(), train, run, device="cpu", model_config=model_config
+        )
+        return trainer.fit(resume)
+
+    run = tmp_path / "run"
+    fit_with(run, config(epochs=1), ToyConfig())
+    recorded = yaml.safe_load((run / "config.yaml").read_text())
+    del recorded["train"]["tensorboard"], recorded["model"]["note"]
+    (run / "config.yaml").write_text(yaml.safe_dump(recorded, sort_keys=False))
+    with caplog.at_level("INFO", logger="discmot"):
+        fit_with(run, config(epochs=2), ToyConfig(), resume=True)
+    (warning,) = messages(caplog, "WARNING")
+    assert warning.startswith("resuming with another config than the run's; changed: train.epochs 1 -> 2")
+    assert "tensorboard" not in warning and "note" not in warning
+    # a value other than the default is a change, said with the key's absence
+    recorded = yaml.safe_load((run / "config.yaml").read_text())
+    del recorded["model"]["note"]
+    (run / "config.yaml").write_text(yaml.safe_dump(recorded, sort_keys=False))
+    caplog.clear()
+    with caplog.at_level("INFO", logger="discmot"):
+        fit_with(run, config(epochs=3), ToyConfig(note="x"), resume=True)
+    (warning,) = messages(caplog, "WARNING")
+    assert "model.note (absent) -> x" in warning

@@ -192,12 +192,7 @@ def _say_where_to_resume(args: argparse.Namespace, run_dir: Path, epochs: int) -
     if newest is None:
         log.warning("stopped before the first checkpoint: nothing of this run is saved in %s", run_dir)
         return
-    epoch, iteration = checkpointing.resume_point(newest)
-    where = (
-        f"the end of epoch {epoch}/{epochs}"
-        if iteration == 0
-        else f"epoch {epoch + 1}/{epochs}, after {iteration} iterations"
-    )
+    where = checkpointing.describe_position(*checkpointing.resume_point(newest), epochs)
     log.warning(
         "newest checkpoint: %s (%s); continue with: %s", newest, where, _resume_command(args, run_dir)
     )

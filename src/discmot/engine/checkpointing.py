@@ -53,6 +53,19 @@ def resume_point(path: str | Path) -> tuple[int, int] | None:
     return (int(epoch) + 1, 0) if iteration is None else (int(epoch), int(iteration))
 
 
+def describe_position(epoch: int, iteration: int, epochs: int) -> str:
+    """Where training stands at resume point ``(epoch, iteration)`` (`resume_point`: the 0-based epoch
+    training goes on in, the iterations done in it) of a run of ``epochs``, counted from 1 as the
+    progress bar counts: ``"epoch 2/7, after 1 iteration"``, ``"at the start of epoch 3/7"`` (what
+    ``epoch-001.pt`` resumes at), ``"at the end of epoch 7/7"``. One wording for the resume, early stop
+    and Ctrl-C lines, which said it three ways, all with "after 1 iterations" (2026-11-24)."""
+    if iteration:
+        return f"epoch {epoch + 1}/{epochs}, after {iteration} iteration{'s' if iteration != 1 else ''}"
+    if epoch >= epochs:
+        return f"at the end of epoch {epoch}/{epochs}"
+    return f"at the start of epoch {epoch + 1}/{epochs}"
+
+
 def list_checkpoints(folder: str | Path) -> list[Path]:
     """Complete checkpoints in ``folder``, oldest first (temporary files never match the names)."""
     folder = Path(folder)
@@ -135,15 +148,40 @@ def remove_temporaries(folder: str | Path) -> list[Path]:
     return stale
 
 
+#: The metadata key of a run's final weights that holds the training step they were written at.
+WEIGHTS_STEP_KEY = "global_step"
+
+
 def write_weights(
-    path: str | Path, module, kind: str, model_config, train_config, extra: dict[str, str] | None = None
+    path: str | Path,
+    module,
+    kind: str,
+    model_config,
+    train_config,
+    extra: dict[str, str] | None = None,
+    global_step: int | None = None,
 ) -> None:
     """Final weights in discmot's safetensors format (`discmot.io.checkpoints.write_safetensors`), with
-    the training config as ``train_config`` metadata and any ``extra`` metadata strings."""
+    the training config as ``train_config`` metadata, the step they were trained to as ``global_step``
+    (when given; see `weights_step`) and any ``extra`` metadata strings."""
     from discmot.io.checkpoints import write_safetensors
 
     metadata = {"train_config": json.dumps(plain(train_config)), **(extra or {})}
+    if global_step is not None:
+        metadata[WEIGHTS_STEP_KEY] = str(global_step)
     write_safetensors(path, module, model_config, kind, metadata)
+
+
+def weights_step(path: str | Path) -> int | None:
+    """The training step a run's final weights were written at (`write_weights`); None for weights
+    written before the step was recorded (2026-11-24), or a file whose metadata cannot be read."""
+    from discmot.io.checkpoints import safetensors_metadata
+
+    value = safetensors_metadata(Path(path)).get(WEIGHTS_STEP_KEY)
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 # --------------------------------------------------------------------------------------------------

@@ -202,9 +202,8 @@ class RunFolder:
         self._tensorboard = None
         self._tensorboard_wanted = tensorboard
         self._lock_fd: int | None = None
-        self._pending_config: tuple | None = (
-            None  # a resume's changed config, written at its first checkpoint
-        )
+        # a resume's changed config, written at its first checkpoint
+        self._pending_config: tuple | None = None
         if is_main:
             self.checkpoints.mkdir(parents=True, exist_ok=True)
 
@@ -264,12 +263,13 @@ class RunFolder:
         if not self.is_main:
             return
         self._open_tensorboard()
+        defaults = _field_defaults(config)
         config = plain(config)
         own = self._read_config(self.path)
         record = self.path if own else Path(checkpoint).parent.parent
         earlier = own or self._read_config(record)
         changed = _changed_keys(earlier, config) if earlier else []
-        changed = [key for key in changed if not _added_at_its_default(earlier, config, key)]
+        changed = [key for key in changed if not _added_at_its_default(earlier, config, key, defaults)]
         if not earlier:
             log.info("resuming from %s: no config of an earlier run to compare with", checkpoint)
         warned = [key for key in changed if key not in SAID_AT_INFO]
@@ -404,13 +404,32 @@ _ABSENT = object()
 #: stop of a smoke test (`TrainConfig.max_iterations`), raised or set to 0 to go on.
 SAID_AT_INFO = frozenset({"train.max_iterations"})
 
-#: Keys added to the config after runs were made, with the value that does what their absence did: a
-#: run made before them is not "changed" by a resume that has them at that value.
-_ADDED_KEYS = {"train.max_iterations": 0}
+
+def _field_defaults(config, prefix: str = "") -> dict:
+    """``{"train.max_iterations": 0, ...}``: the dotted key and default (as `plain` writes it) of every
+    dataclass field with a default in ``config`` (dicts and dataclasses, nested as in a run's
+    ``config.yaml``). Sections a caller gave as plain dicts have none."""
+    found = {}
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        for field in dataclasses.fields(config):
+            key = f"{prefix}{field.name}"
+            found.update(_field_defaults(getattr(config, field.name), f"{key}."))
+            if field.default is not dataclasses.MISSING:
+                found[key] = plain(field.default)
+            elif field.default_factory is not dataclasses.MISSING:
+                found[key] = plain(field.default_factory())
+    elif isinstance(config, dict):
+        for name, value in config.items():
+            found.update(_field_defaults(value, f"{prefix}{name}."))
+    return found
 
 
-def _added_at_its_default(old: dict, new: dict, key: str) -> bool:
-    return key in _ADDED_KEYS and _at(old, key) is _ABSENT and _at(new, key) == _ADDED_KEYS[key]
+def _added_at_its_default(old: dict, new: dict, key: str, defaults: dict) -> bool:
+    """Whether ``key`` is absent from ``old`` (a run's record made before the field existed) and at its
+    default in ``new``, which does what its absence did: no change. `_changed_keys` tells an absent
+    key from null, so without this every field added since a run was made (its default null
+    too) was a "changed" value on its resume (2026-11-24)."""
+    return key in defaults and _at(old, key) is _ABSENT and _at(new, key) == defaults[key]
 
 
 def recipe_changes(old_recipe: str, new_recipe: str) -> list[str]:

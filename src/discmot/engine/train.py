@@ -211,13 +211,11 @@ class Trainer:
                 self.run.write_start(self.resolved_config, env, self.recipe)
             else:
                 self.load_checkpoint(checkpoint)
-                finished = self._already_finished(checkpoint)
-                if finished is None:
-                    finished = self._already_stopped(checkpoint)
+                finished = self._already_done(checkpoint)
                 if finished is not None:
                     return finished
                 if self.dist.is_main:  # said once: every process resumes from the same file
-                    log.info("resumed from %s: %s", checkpoint, self._position(self.epoch, self.iteration))
+                    log.info("resumed from %s: %s", checkpoint, self._position())
                 self.run.write_resume(self.resolved_config, env, checkpoint, self.global_step, self.recipe)
             # what a killed checkpoint write left, with or without a checkpoint to resume
             if self.dist.is_main:
@@ -234,15 +232,21 @@ class Trainer:
         finally:
             self.run.close()
 
-    def _already_finished(self, checkpoint: Path) -> Path | None:
+    def _already_done(self, checkpoint: Path) -> Path | None:
         """The final weights' path (None on other ranks too) when the resumed run has trained every
-        epoch and written them: said, and nothing is written (a resume of a finished run wrote
-        ``model.safetensors`` again and noted a resume, 2026-11-24). None: train on (more epochs were
-        asked for, or the weights are missing: a kill after the last checkpoint)."""
+        epoch, or stopped at its ``train.max_iterations``, and written them at that step: said, and
+        nothing is written (a resume of a finished run wrote ``model.safetensors`` again and noted a
+        resume, 2026-11-24). None: train on (more epochs or iterations were asked for), or write the
+        weights (missing: a kill after the last checkpoint; or stale, `_weights_are_current`)."""
         weights = self.run.path / RUN_WEIGHTS
-        done = self.epoch >= self.config.epochs and weights.is_file()
-        if not done:
+        finished = self.epoch >= self.config.epochs
+        if not (finished or self._at_max_iterations()) or not self._weights_are_current(weights, checkpoint):
             return None
+        (self._say_finished if finished else self._say_already_stopped)(checkpoint, weights)
+        return weights if self.dist.is_main else None
+
+    def _say_finished(self, checkpoint: Path, weights: Path) -> None:
+        """`_already_done`'s line for a run that trained every epoch."""
         if self.dist.is_main:
             log.info(
                 "%s: the run is already finished (%s done, %s); its weights are %s. Nothing was "
@@ -253,19 +257,36 @@ class Trainer:
                 weights,
                 self.epoch,
             )
-        return weights if self.dist.is_main else None
+
+    def _weights_are_current(self, weights: Path, checkpoint: Path) -> bool:
+        """Whether ``weights`` (the run's final weights) exist and were written at the resumed
+        checkpoint's step (weights without a recorded step, of older runs, are taken as current). Stale
+        ones are said, and written again from the checkpoint: an early stop at 5 whose resume with 8
+        failed to write them (a full disk, a kill) was later said to have "already stopped", and its
+        step-5 weights handed out as the step-8 run's (2026-11-24)."""
+        if not weights.is_file():
+            return False
+        step = checkpointing.weights_step(weights)
+        if step is None or step == self.global_step:
+            return True
+        if self.dist.is_main:
+            log.info(
+                "%s holds the weights of step %d, not of %s (step %d; was their last write "
+                "interrupted?): writing them again from that checkpoint",
+                weights,
+                step,
+                Path(checkpoint).name,
+                self.global_step,
+            )
+        return False
 
     def _at_max_iterations(self) -> bool:
         """Whether ``train.max_iterations`` (0: off) iterations have been trained, counted across epochs
         and resumes. Every process has the same count: they stop together."""
         return 0 < self.config.max_iterations <= self.global_step
 
-    def _already_stopped(self, checkpoint: Path) -> Path | None:
-        """As `_already_finished`, for a run resumed at its ``train.max_iterations``: said, and nothing is
-        written. None: train on (a larger value or 0 was given, or the weights are missing)."""
-        weights = self.run.path / RUN_WEIGHTS
-        if not (self._at_max_iterations() and weights.is_file()):
-            return None
+    def _say_already_stopped(self, checkpoint: Path, weights: Path) -> None:
+        """`_already_done`'s line for a run resumed at its ``train.max_iterations``."""
         if self.dist.is_main:
             log.info(
                 "%s: the run already stopped at train.max_iterations=%d (%s, %s); its weights are %s. "
@@ -278,7 +299,6 @@ class Trainer:
                 weights,
                 self.global_step,
             )
-        return weights if self.dist.is_main else None
 
     def _say_stopped_early(self) -> None:
         """The line at an early stop: where, and how to go on."""
@@ -291,18 +311,14 @@ class Trainer:
             )
 
     def _stop_point(self) -> str:
-        """Where an early stop left the run: ``"in epoch 1/2, after 5 iterations; 5 in total"``."""
-        where = (
-            f"at the end of epoch {self.epoch}/{self.config.epochs}"
-            if self.iteration == 0
-            else f"in epoch {self.epoch + 1}/{self.config.epochs}, after {self.iteration} iterations"
-        )
-        return f"{where}; {self.global_step} in total"
+        """Where an early stop left the run: ``"epoch 1/2, after 5 iterations; 5 in total"``."""
+        return f"{self._position()}; {self.global_step} in total"
 
     def _say_what_is_ahead(self) -> None:
         """One line at every start: the run folder, the epochs and iterations per epoch, and how often
-        a checkpoint is written (what a user checks first, and why a run "does nothing" for long)."""
-        if self.epoch >= self.config.epochs:
+        a checkpoint is written (what a user checks first, and why a run "does nothing" for long);
+        none when nothing is left to train (a resume that only writes the final weights again)."""
+        if self.epoch >= self.config.epochs or self._at_max_iterations():
             return
         c, d = self.config, self.dist
         iterations = math.ceil(len(self.sampler_factory(self.epoch, d.rank, d.world_size, 0)) / c.batch_size)
@@ -346,13 +362,10 @@ class Trainer:
             c.epochs,
         )
 
-    def _position(self, epoch: int, iteration: int) -> str:
-        """Where training stands, counted as the progress bar and log lines count (epoch 1 is the first:
-        ``epoch-000.pt`` ends epoch 1/7)."""
-        total = self.config.epochs
-        if iteration == 0:
-            return f"at the start of epoch {epoch + 1}/{total}"
-        return f"in epoch {epoch + 1}/{total}, after {iteration} iterations"
+    def _position(self) -> str:
+        """Where training stands (`checkpointing.describe_position`: counted as the progress bar and
+        log lines count, ``epoch-000.pt`` ends epoch 1/7)."""
+        return checkpointing.describe_position(self.epoch, self.iteration, self.config.epochs)
 
     def _lock_run_folder(self) -> None:
         """Refuses (on every process) a run folder that another training is writing into: two runs
@@ -722,7 +735,8 @@ class Trainer:
                 }
 
     def _write_final(self) -> Path | None:
-        """``model.safetensors``: the (EMA) weights, the model config and the training config inside.
+        """``model.safetensors``: the (EMA) weights, the model config, the training config and the
+        step trained to (``global_step``, `_weights_are_current`) inside.
 
         A model with an ``inference_module()`` method writes what that returns (FDTA: the network
         without its criterion, so that the tracker loads the file directly); one with a
@@ -735,7 +749,9 @@ class Trainer:
         if hasattr(module, "inference_module"):
             module = module.inference_module()
         path = self.run.path / RUN_WEIGHTS
-        checkpointing.write_weights(path, module, self.model_kind, self.model_config, self.config, extra)
+        checkpointing.write_weights(
+            path, module, self.model_kind, self.model_config, self.config, extra, self.global_step
+        )
         log.info("wrote %s", path)
         return path
 
