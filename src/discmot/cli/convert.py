@@ -6,6 +6,7 @@ import argparse
 import logging
 
 from discmot.cli.arguments import model_presets
+from discmot.messages import listed_all
 from discmot.models.registry import MODEL_KINDS, preset_names
 
 log = logging.getLogger("discmot")
@@ -137,11 +138,6 @@ def _architecture(config, presets: dict) -> str:
     ]
     off = [name for name in changed if getattr(getattr(config, name), "enabled", True) is False]
     other = [name for name in changed if name not in off]
-    parts = [f"its {_and(off)} adapter{'s' if len(off) > 1 else ''} off"] if off else []
-    parts += [f"its own {_and(other)} settings"] if other else []
+    parts = [f"its {listed_all(off)} adapter{'s' if len(off) > 1 else ''} off"] if off else []
+    parts += [f"its own {listed_all(other)} settings"] if other else []
     return f"the {config.name} preset, with {' and '.join(parts)}"
-
-
-def _and(names: list[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

@@ -95,7 +95,10 @@ def add_eval(verbs) -> None:
         "shows the fields named (with --full: every field)",
     )
     p.add_argument(
-        "--workers", type=positive_int, default=1, metavar="N", help="evaluate sequences in N processes"
+        "--workers",
+        type=positive_int,
+        metavar="N",
+        help="evaluate sequences in N processes (default: 1; the folder form's: one pair is one sequence)",
     )
     p.add_argument(
         "--output-folder",
@@ -153,6 +156,7 @@ FOLDER_OPTIONS = (
     "sequences",
     "skip_split_folder",
     "tracker_sub_folder",
+    "workers",  # one pair is one sequence: nothing to share out
 )
 
 
@@ -187,7 +191,7 @@ def _run_eval(args: argparse.Namespace) -> int:
             seqmap=args.seqmap,
             sequences=args.sequences,
             metrics=args.metrics,
-            workers=args.workers,
+            workers=1 if args.workers is None else args.workers,
             output_folder=args.output_folder,
             json_path=args.json,
             skip_split_folder=args.skip_split_folder,

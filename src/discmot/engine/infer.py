@@ -209,7 +209,10 @@ def track_split(
     try:
         for k, source in enumerate(sources):
             folder = source.folder
-            tracker = first if k == 0 else tracker_factory(tracker_frame_rate(frame_rate, source.fps))
+            if k == 0:  # and not held on to: a finished sequence's tracker (GPU memory) goes
+                tracker, first = first, None
+            else:
+                tracker = tracker_factory(tracker_frame_rate(frame_rate, source.fps))
             precomputed = folder / "det" / det_file if use_det_files else None
             summary = track_source(
                 source, tracker, detect, embed, precomputed, results / f"{folder.name}.txt", progress=progress
@@ -586,15 +589,20 @@ def _results_file(path: str | Path, original_format: bool) -> Iterator[_ResultsS
 
 
 def frames_progress_bar(frames: FrameSource, enabled: bool | None):
-    """A tqdm bar on a terminal; otherwise (a log file, a batch job) a log line now and then."""
+    """A tqdm bar on a terminal; otherwise (a log file, a batch job) a log line now and then. Its total
+    counts from the source's first image (an image folder from ``3000000.jpg`` on is no 3-million-frame
+    run)."""
     from tqdm import tqdm
 
+    total = frames.num_frames
+    if total is not None:
+        total -= getattr(frames, "first_number", 1) - 1
     if enabled is None:
         enabled = sys.stderr.isatty()
     if not enabled:
-        return LoggedProgress(frames.name, frames.num_frames)
+        return LoggedProgress(frames.name, total)
     return tqdm(
-        total=frames.num_frames,
+        total=total,
         desc=frames.name,
         unit="frame",
         file=sys.stderr,
@@ -634,11 +642,11 @@ class LoggedProgress:
         done = f"{self.done}/{self.total}" if self.total else str(self.done)
         line = f"{self.name}: {done} frames, {speed}"
         if self.total and self.total > self.done:
-            line += f", about {_duration(seconds / self.done * (self.total - self.done))} left"
+            line += f", about {duration_text(seconds / self.done * (self.total - self.done))} left"
         return line
 
 
-def _duration(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
     """``"1 h 46 min"``, ``"12 min"``, ``"40 s"``."""
     minutes = round(seconds / 60)
     if seconds < 60:

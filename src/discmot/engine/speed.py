@@ -212,7 +212,7 @@ def _synchronizer(device: torch.device) -> Callable[[], None] | None:
 def _log_estimate(name: str, seconds: float, frames_left: int) -> None:
     """Logs how long the rest of a measurement will take, from one frame's ``seconds``, when that is
     long enough to wait for (a second or more)."""
-    from discmot.engine.infer import _duration as duration_text  # "1 h 46 min", as track's progress
+    from discmot.engine.infer import duration_text  # "1 h 46 min", as track's progress
 
     if seconds * frames_left >= 1:
         log.info(

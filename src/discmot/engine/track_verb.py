@@ -32,6 +32,7 @@ from discmot.engine.infer import (
 )
 from discmot.io.atomic import check_writable
 from discmot.io.video import SequenceFrames, check_max_frames, first_frames, open_source
+from discmot.messages import require_path
 from discmot.models import network_input_size
 from discmot.models.registry import BUNDLED, MODEL_NAMES
 from discmot.structures import Tracks
@@ -240,8 +241,6 @@ def track(
         on_frame,
         _cli,
     )
-    if model not in ("jde", *END_TO_END):
-        raise ValueError(f"unknown model {model!r}: choose jde, {', '.join(END_TO_END)}")
     _warn_unknown_benchmark(benchmark)
     fdta_runtime = {
         key: value
@@ -329,16 +328,20 @@ def checkpoint_kind(path: str | Path) -> str | None:
 def _check_paths(source, weights) -> None:
     """``track`` reads its frames and weights from files; a frame array or a loaded model would fail in
     pathlib with "expected str, bytes or os.PathLike object"."""
-    if not isinstance(source, (str, os.PathLike, int)) or isinstance(source, bool):
-        raise TypeError(
-            f"source must be a path, glob or webcam index (str, Path or int), got {type(source).__name__}: "
-            "to track frames held in memory, give them one by one to a tracker's update(frame) "
-            "(discmot.trackers.cstrack.CSTrackTracker, discmot.trackers.fdta.FDTATracker)"
-        )
-    if weights is not None and not isinstance(weights, (str, os.PathLike)):
-        raise TypeError(
-            f"weights must be a checkpoint path (str or Path), got {type(weights).__name__}: a model already "
-            "loaded goes to a tracker, e.g. discmot.trackers.fdta.FDTATracker(model)"
+    require_path(
+        source,
+        "source",
+        what="a path, glob or webcam index (str, Path or int)",
+        hint=": to track frames held in memory, give them one by one to a tracker's update(frame) "
+        "(discmot.trackers.cstrack.CSTrackTracker, discmot.trackers.fdta.FDTATracker)",
+        kinds=(str, os.PathLike, int),
+    )
+    if weights is not None:
+        require_path(
+            weights,
+            "weights",
+            what="a checkpoint path (str or Path)",
+            hint=": a model already loaded goes to a tracker, e.g. discmot.trackers.fdta.FDTATracker(model)",
         )
 
 
@@ -520,12 +523,12 @@ def _track_end_to_end(
             )
         _check_whole_split(source, outputs)
         outputs.started()
-        made: list[EndToEndTracker] = []  # each sequence's, for what the output filter dropped
+        filtered = _FilteredCount()  # what the output filter dropped, summed as each sequence ends
         factory = _built_when_first_used(build)
         summaries = track_split(
             source,
             outputs.split_out,
-            lambda frame_rate: _kept(made, factory(frame_rate)),
+            lambda frame_rate: filtered.tracking(factory(frame_rate)),
             layout="trackeval",
             tracker_name=outputs.tracker_name,
             frame_rate=outputs.frame_rate,
@@ -533,7 +536,7 @@ def _track_end_to_end(
             needs_detections=False,
             skip_existing=outputs.skip_existing,
         )
-        _warn_if_nobody_tracked(source, list(summaries.values()), sum(map(_filtered_rows, made)))
+        _warn_if_nobody_tracked(source, list(summaries.values()), filtered.total())
         return summaries
     _check_one_source_outputs(source, outputs)
     frames = first_frames(open_source(source, fps=outputs.frame_rate), outputs.max_frames)
@@ -562,9 +565,24 @@ def _built_when_first_used(
     return lambda frame_rate: loaded()(frame_rate)
 
 
-def _kept(made: list, tracker: EndToEndTracker) -> EndToEndTracker:
-    made.append(tracker)
-    return tracker
+class _FilteredCount:
+    """The rows the output filter dropped (`_filtered_rows`) over a split's sequences, counted as each
+    sequence's tracker gives way to the next: only the tracker under way is held (an FDTA tracker's
+    history of feature maps is GPU memory; a split's worth of them would pile up)."""
+
+    def __init__(self):
+        self.finished = 0  # the sequences done
+        self.current: EndToEndTracker | None = None
+
+    def tracking(self, tracker: EndToEndTracker) -> EndToEndTracker:
+        """``tracker``, the next sequence's, counted from now on; the one before it is done."""
+        if self.current is not None:
+            self.finished += _filtered_rows(self.current)
+        self.current = tracker
+        return tracker
+
+    def total(self) -> int:
+        return self.finished + (0 if self.current is None else _filtered_rows(self.current))
 
 
 def _filtered_rows(tracker: EndToEndTracker) -> int:

@@ -31,6 +31,7 @@ from discmot.eval.motchallenge import (
     preprocess,
 )
 from discmot.io.mot import MotFormatError
+from discmot.messages import listed_all, require_path
 
 log = logging.getLogger(__name__)
 
@@ -165,10 +166,7 @@ def _require_paths(function: str, **paths) -> None:
     """One line naming the parameter where pathlib would say "expected str, bytes or os.PathLike object,
     not NoneType" deep inside the layout code."""
     for name, value in paths.items():
-        if not isinstance(value, (str, os.PathLike)):
-            raise TypeError(
-                f"{function}: {name} must be a path (str or os.PathLike), got {type(value).__name__}"
-            )
+        require_path(value, name, function)
 
 
 class _Outputs(NamedTuple):
@@ -250,7 +248,7 @@ def _read_only_outputs(plan: EvalPlan, outputs: _Outputs) -> set[Path]:
         log.warning(
             "%s: read-only, so %s %s not written there; write %s elsewhere with --output-folder DIR",
             folder,
-            _listed_all(names),
+            listed_all(names),
             "is" if len(names) == 1 else "are",
             "it" if len(names) == 1 else "them",
         )
@@ -490,11 +488,6 @@ def _listed(names: list[str], limit: int = 5) -> str:
     return shown if len(names) <= limit else f"{shown} and {len(names) - limit} more"
 
 
-def _listed_all(names: list[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``: every name in a sentence."""
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-
-
 def _warn_empty_results(plan: EvalPlan) -> None:
     """An empty result file is valid (TrackEval scores it: every gt box a miss) but is as often a crashed
     run as a sequence without detections; one warning per tracker names its empty files."""
@@ -533,7 +526,7 @@ def _zero_scores(families) -> str:
         parts.append("MOTA counts every result box as a false positive")
     if "HOTA" in families:
         parts.append("HOTA and DetA count only the matches at IoU thresholds below 0.5")
-    return _listed_all(parts) if parts else ""
+    return listed_all(parts) if parts else ""
 
 
 def _warn_unmatched(results: dict) -> None:

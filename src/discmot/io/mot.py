@@ -23,7 +23,6 @@ import configparser
 import csv
 import io
 import logging
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ import numpy as np
 
 from discmot.io.atomic import atomic_open
 from discmot.io.fastfloat import parse_decimal_tokens
+from discmot.messages import require_path
 
 #: Column indices of the MOTChallenge format (0-based).
 FRAME, ID, X, Y, W, H, CONF, CLASS, VISIBILITY = range(9)
@@ -683,10 +683,7 @@ def write_mot_results(
         TypeError: ``path`` that is no path (str or os.PathLike).
         ValueError: columns of different lengths, or boxes that are not ``(N, 4)`` (one line saying which).
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(
-            f"write_mot_results: path must be a path (str or os.PathLike), got {type(path).__name__}"
-        )
+    require_path(path, "path", "write_mot_results")
     boxes = _box_rows(boxes)
     lengths = {"frames": len(np.atleast_1d(frames)), "ids": len(np.atleast_1d(ids)), "boxes": len(boxes)}
     if scores is not None:

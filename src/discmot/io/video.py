@@ -6,7 +6,9 @@ Reading. `open_source` turns what a user typed into a `FrameSource`, an iterable
 sequence. In an image folder or glob whose images are all named by a number (``000001.jpg``), frame ``k``
 is the image named ``k``, as in a MOTChallenge sequence (images named from 0, as KITTI's and YOLO
 exports', are frame number + 1), so a missing image is a skipped frame, not a shift of every later one;
-with any other name, the ``k``-th image in natural order (``img2`` before ``img10``) is frame ``k``.
+the source starts at its first image (``000050.jpg``: frames 50, 51, ...), the frames before it are
+none of its own, not missing ones. With any other name, or images in more than one folder (a glob such
+as ``g/**/*.jpg``), the ``k``-th image in natural order (``img2`` before ``img10``) is frame ``k``.
 A folder with no images of its own but an ``img1/`` image folder (a sequence without ``seqinfo.ini``)
 is read as that image folder. Frames are decoded one at a time, never all at once.
 
@@ -78,7 +80,8 @@ class FrameSource:
         skipped: frame numbers skipped so far (each once) because they could not be decoded or have no
             image.
         first_number: the first frame number known to have an image without decoding any (1 unless
-            images are named by numbers that start later).
+            images are named by numbers that start later). An image folder or glob starts there: the
+            numbers before it are not iterated nor skipped.
     """
 
     first_number = 1
@@ -157,11 +160,22 @@ _PLURALS = {
 
 
 def skipped_summary(location: str, skips: list[tuple[int, str, str]]) -> str:
-    """One line for the ``(frame number, where, reason)`` skips of a pass: per reason, the frames as
-    ranges, and the first file named when the skips name files rather than the source itself.
+    """One line for the ``(frame number, where, reason)`` skips of a pass (`skipped_clauses`).
 
     >>> skipped_summary("seq", [(61, "seq", "has no image file"), (62, "seq", "has no image file")])
     'seq: 2 frames skipped in all: frames 61-62 have no image file'
+    """
+    total = len({number for number, _, _ in skips})
+    return f"{location}: {total} frames skipped in all: {skipped_clauses(location, skips)}"
+
+
+def skipped_clauses(location: str, skips: list[tuple[int, str, str]]) -> str:
+    """The ``(frame number, where, reason)`` skips of ``location`` as clauses, one per reason: the frames
+    as ranges, and the first file named when the skips name files rather than the source itself. A
+    caller writes its own lead-in (`skipped_summary`'s "skipped", ``discmot show``'s "drawn on grey").
+
+    >>> skipped_clauses("seq", [(4, "seq", "has no image file"), (9, "seq/9.jpg", "is a truncated JPEG")])
+    'frame 4 has no image file; frame 9 is a truncated JPEG (9.jpg)'
     """
     by_reason: dict[str, list[tuple[int, str]]] = {}
     for number, where, reason in skips:
@@ -177,8 +191,7 @@ def skipped_summary(location: str, skips: list[tuple[int, str, str]]) -> str:
         else:
             plural = _PLURALS.get(reason) or re.sub(r"^is ", "are ", re.sub(r"^has ", "have ", reason))
             clauses.append(f"frames {frame_ranges(numbers)} {plural}{named}")
-    total = len({number for number, _, _ in skips})
-    return f"{location}: {total} frames skipped in all: " + "; ".join(clauses)
+    return "; ".join(clauses)
 
 
 def frame_ranges(numbers: list[int], shown: int = 8) -> str:
@@ -270,6 +283,7 @@ class FirstFrames(FrameSource):
         total = last if source.num_frames is None else min(last, source.num_frames)
         super().__init__(source.name, source.location, source.fps, source.size, total, source.has_images)
         self.source, self.last = source, last
+        self.first_number = source.first_number
         self.skipped = source.skipped  # the same list: the frames the source skips are skipped here
 
     def frame_path(self, frame_number: int) -> Path | None:
@@ -680,9 +694,11 @@ class ImageFiles(FrameSource):
 
     def frames_up_to(self, last: int) -> Iterator[Frame]:
         with self._skips_summed_up():
-            for frame_number in range(1, min(last, self.num_frames) + 1):
+            # from the first image: the numbers before it are no frames of these images, not missing
+            # ones (and 3000000.jpg would cost 3 million skips)
+            for frame_number in range(self.first_number, min(last, self.num_frames) + 1):
                 path = self.frames.get(frame_number)
-                if path is None:  # a gap in numbered names (frames before the first image, too)
+                if path is None:  # a gap in numbered names
                     self._skip(frame_number, self.location, "has no image file")
                     continue
                 image, reason = read_image(path)
@@ -704,7 +720,9 @@ def image_numbers(paths: list[Path], location: str) -> list[int] | None:
     A name ``k`` (``000007.jpg``, ``7.png``) is frame ``k``, the rule of MOTChallenge sequences, so a
     gap in the names is a gap in the frames and results stay aligned with ground truth numbered so;
     names that start at 0 (KITTI's and YOLO exports') are frame ``k + 1``, as MOTChallenge frames start
-    at 1 (said once at INFO). Numbers too large to be frame numbers (timestamps) number by position.
+    at 1 (said once at INFO). Numbers too large to be frame numbers (timestamps), and images in more than
+    one folder (a recursive glob: ``a/000001.jpg`` and ``b/000001.jpg`` are not one frame), number by
+    position (said once at INFO).
 
     Raises:
         ValueError: two images are named by the same number (``1.jpg`` and ``001.png``).
@@ -719,6 +737,14 @@ def image_numbers(paths: list[Path], location: str) -> list[int] | None:
                 f"{location}: {named.count(False)} of {len(paths)} images not named by a number (e.g. "
                 f"{other.name}): frames are numbered by position, in name order",
             )
+        return None
+    folders = {path.parent for path in paths}
+    if len(folders) > 1:
+        _log_once(
+            logging.INFO,
+            f"{location}: images in {len(folders)} folders: frames are numbered by position, in name order "
+            "(each folder's numbers name its own frames)",
+        )
         return None
     numbers = [int(stem) for stem in stems]
     if max(numbers) > _LARGEST_FRAME_NUMBER:

@@ -9,9 +9,10 @@ from the torch-free config modules.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from discmot.messages import require_path
 
 if TYPE_CHECKING:
     import torch
@@ -111,12 +112,13 @@ BUNDLED = "bundled"
 
 def _check_weights_path(weights, kind: str) -> None:
     """One line where pathlib would say "expected str, bytes or os.PathLike object, not NoneType"."""
-    if not isinstance(weights, (str, os.PathLike)):
-        raise TypeError(
-            f"load_model: weights must be a path (str or os.PathLike), got {type(weights).__name__}; "
-            f'discmot.bundled_weights("{kind}") gives the bundled one (a model already loaded needs no '
-            "loading: give it to a tracker)"
-        )
+    require_path(
+        weights,
+        "weights",
+        "load_model",
+        hint=f'; discmot.bundled_weights("{kind}") gives the bundled one (a model already loaded needs no '
+        "loading: give it to a tracker)",
+    )
 
 
 def _with_rng_kept(load, *args):

@@ -30,7 +30,7 @@ from discmot.io.video import (
     VideoWriter,
     open_source,
     read_image,
-    skipped_summary,
+    skipped_clauses,
 )
 from discmot.structures import Tracks
 from discmot.viz import errors as clear_errors
@@ -88,8 +88,10 @@ def show_sequence(
             default). Without any, the results are drawn as ``discmot track`` draws them, and no errors
             are counted.
         benchmark: the preprocessing rules, as ``discmot eval --benchmark`` (MOT17's by default).
-        frames: ``(first, last)``, 1-based and inclusive (default: the whole sequence); the matching
-            always covers the whole sequence, so an ID switch is one whatever part is drawn.
+        frames: ``(first, last)``, 1-based and inclusive (default: the whole sequence; an image folder
+            or glob whose images are named from ``k`` on starts at frame ``k``, as ``discmot track``
+            reads it); the matching always covers the whole sequence, so an ID switch is one whatever
+            part is drawn.
         progress: a progress bar on stderr (``None``: when stderr is a terminal).
         trail_length: frames of trail drawn behind each track.
 
@@ -109,7 +111,9 @@ def show_sequence(
         from discmot.eval.motchallenge import last_frame
 
         source.num_frames = max(last_frame(results), last_frame(gt_file) if gt_file else 0, 1)
-    first, last = check_frames(frames, source.num_frames, source.location, _length_source(source))
+    first, last = check_frames(
+        frames, source.num_frames, source.location, _length_source(source), first_frame(source)
+    )
     # the files first: a bad row must leave no new parent folders of the output (check_output makes them)
     boxes = load_boxes(gt_file, results, source.num_frames, benchmark)
     out = check_output(Path(out), first, last, [results, gt_file, *_input_files(source)])
@@ -134,6 +138,13 @@ def open_frames(sequence: str | Path) -> FrameSource:
             f"{source.location}: has no images to draw on (its image folder is missing or empty)"
         )
     return source
+
+
+def first_frame(source: FrameSource) -> int:
+    """The frame a source starts at: 1 for a sequence (its ``seqinfo.ini`` counts from 1: an image
+    missing before its first one is a missing frame, drawn on grey), else the first image's number (an
+    image folder ``000050.jpg``, ... starts at frame 50, as ``discmot track`` reads it)."""
+    return 1 if isinstance(source, SequenceFrames) else source.first_number
 
 
 def _length_source(source: FrameSource) -> str:
@@ -178,17 +189,23 @@ def show_loaded(
 
 
 def check_frames(
-    frames: tuple[int, int] | None, length: int, where, length_from: str = "seqLength of its seqinfo.ini"
+    frames: tuple[int, int] | None,
+    length: int,
+    where,
+    length_from: str = "seqLength of its seqinfo.ini",
+    start: int = 1,
 ) -> tuple[int, int]:
-    """``(first, last)`` of ``frames`` in a sequence of ``length`` frames (the whole of it for None);
-    ``length_from`` says where that length comes from, in the error for frames beyond it."""
+    """``(first, last)`` of ``frames`` in a sequence of frames ``start..length`` (the whole of it for
+    None); ``length_from`` says where that length comes from, in the error for frames beyond it."""
     if frames is None:
-        return 1, length
+        return start, length
     first, last = frames
     if first < 1 or last < first:
         raise ValueError(f"frames {first}-{last}: give FIRST-LAST with 1 <= FIRST <= LAST")
+    asked = f"frame {first}" if first == last else f"frames {first}-{last}"
+    if first < start:  # frames before an image folder's first image are none of its frames
+        raise ValueError(f"{asked}: {where} starts at frame {start} (its first image)")
     if last > length:
-        asked = f"frame {first}" if first == last else f"frames {first}-{last}"
         raise ValueError(f"{asked}: {where} has {length} frames ({length_from})")
     return first, last
 
@@ -278,8 +295,10 @@ def _images(source: FrameSource, first: int, last: int):
     if isinstance(source, SequenceFrames):
         yield from _sequence_images(source, first, last)
         return
-    if first > 1:  # before the first frame drawn, and its progress: minutes into a long video
-        log.info("%s: reading frames 1-%d to reach frame %d", source.name, first - 1, first)
+    if first > source.first_number:  # before the first frame drawn, and its progress: minutes into a video
+        log.info(
+            "%s: reading frames %d-%d to reach frame %d", source.name, source.first_number, first - 1, first
+        )
     expected = first
     for number, image in source:
         if number < first:
@@ -314,7 +333,7 @@ def _sequence_images(source: SequenceFrames, first: int, last: int):
     """``(number, image)`` for frames ``first..last`` of a sequence, read by number. A frame without a
     readable image is drawn on grey (`_image`); the first such frame is warned about at once (a user
     watching a long run sees that something is wrong), the others in one line when the frames end, also
-    when the drawing stops early (`discmot.io.video.skipped_summary`: 735 missing images are two lines,
+    when the drawing stops early (`_grey_summary`: 735 missing images are two lines,
     not 735)."""
     grey: list[tuple[int, str, str]] = []
     try:
@@ -341,12 +360,11 @@ def _image(source: SequenceFrames, number: int, grey: list[tuple[int, str, str]]
 
 
 def _grey_summary(location: str, grey: list[tuple[int, str, str]]) -> str:
-    """The frames drawn on grey in one line, as a source sums up the frames it skips:
-    ``"seq: 3 frames drawn on grey in all: frames 4-6 have no image file"``."""
+    """The frames drawn on grey in one line, as a source sums up the frames it skips
+    (`discmot.io.video.skipped_clauses`): ``"seq: 3 frames drawn on grey in all: frames 4-6 have no
+    image file"``."""
     total = len({number for number, _, _ in grey})
-    skipped = f"{location}: {total} frames skipped in all: "  # how skipped_summary starts its line
-    reasons = skipped_summary(location, grey).removeprefix(skipped)
-    return f"{location}: {total} frames drawn on grey in all: {reasons}"
+    return f"{location}: {total} frames drawn on grey in all: {skipped_clauses(location, grey)}"
 
 
 def draw_errors(
@@ -455,7 +473,7 @@ def _log_summary(
         return
     totals = summary["totals"]
     part = ""
-    if (first, last) != (1, source.num_frames):
+    if (first, last) != (first_frame(source), source.num_frames):
         shown = summary["shown"]
         part = f"; in frames {first}-{last}: FP {shown['FP']}, FN {shown['FN']}, IDSW {shown['IDSW']}"
     log.info(
