@@ -14,7 +14,6 @@ import logging
 import math
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -80,11 +79,11 @@ def collect(
     ``progress``: a bar named ``name``; without one (a log file, ``-q``), ``discmot track``'s log line
     every minute with the frames done, the speed and the time left (a full-size FDTA frame takes seconds
     on a CPU: an analysis of a whole video is minutes to hours)."""
-    from discmot.engine.infer import frames_progress_bar
+    from discmot.engine.infer import progress_bar
 
     total = min(filter(None, (source.num_frames, max_frames)), default=None)
     collected = []
-    with frames_progress_bar(SimpleNamespace(name=name, num_frames=total), progress) as bar:
+    with progress_bar(name, total, progress) as bar:
         for number, image in source:
             if max_frames is not None and len(collected) >= max_frames:
                 break

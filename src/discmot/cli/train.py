@@ -156,8 +156,10 @@ def _run_dir(args: argparse.Namespace, recipe_name: str) -> Path:
         if folder.name == "checkpoints" and (folder.parent / "config.yaml").is_file():
             return folder.parent
     if args.resume is True and _is_run_recipe(Path(args.config)):
+        from discmot.engine.distributed import launcher_rank
+
         run = Path(args.config).parent
-        if int(os.environ.get("RANK", "0")) == 0:
+        if launcher_rank() == 0:
             log.info(
                 "%s is the recipe of run folder %s: resuming there (--run-dir DIR for another)",
                 args.config,
@@ -182,8 +184,9 @@ def _say_where_to_resume(args: argparse.Namespace, run_dir: Path, epochs: int) -
     """After Ctrl-C or a SIGTERM: the newest checkpoint (where it stands) and the command that continues
     from it, or that nothing is saved yet. Said by rank 0 alone; never fails (the run is ending)."""
     from discmot.engine import checkpointing
+    from discmot.engine.distributed import launcher_rank
 
-    if int(os.environ.get("RANK", "0")) != 0:
+    if launcher_rank() != 0:
         return
     try:
         newest = checkpointing.latest_checkpoint(run_dir / "checkpoints")

@@ -82,6 +82,12 @@ def _check_cuda(device: torch.device) -> None:
         raise ValueError(f"device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
 
 
+def launcher_rank() -> int:
+    """This process's rank as torchrun's environment gives it (``RANK``), 0 without torchrun: readable
+    before, and without, joining the process group."""
+    return int(os.environ.get("RANK", "0"))
+
+
 def init_distributed(device: str | torch.device | None = None) -> DistInfo:
     """Joins the torchrun process group (once) and returns this process's rank, world size and device.
 
@@ -91,7 +97,7 @@ def init_distributed(device: str | torch.device | None = None) -> DistInfo:
     """
     stop_with_launcher()
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
+    rank = launcher_rank()
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     device = pick_device(device, local_rank)
     if device.type == "cuda":

@@ -34,6 +34,7 @@ from discmot.io.video import (
     FrameSource,
     SequenceFrames,
     VideoWriter,
+    holds_images,
     open_source,
 )
 from discmot.structures import Detections, Tracks
@@ -330,7 +331,7 @@ def find_sequences(split_folder: str | Path, det_file: str | None = "det.txt") -
     sequences = sorted(p for p in split.iterdir() if (p / "seqinfo.ini").is_file())
     others = (p for p in split.iterdir() if p.is_dir() and p not in sequences and not p.name.startswith("."))
     for folder in sorted(others):
-        if _holds_images(folder) or _holds_images(folder / "img1"):
+        if holds_images(folder) or holds_images(folder / "img1"):
             log.warning(
                 "%s: skipped (no seqinfo.ini): a sequence needs one to be tracked as part of the split "
                 "(docs/datasets.md, 'Your own dataset', has a template)",
@@ -347,14 +348,6 @@ def find_sequences(split_folder: str | Path, det_file: str | None = "det.txt") -
     for skipped in sorted(set(sequences) - set(found)):
         log.warning("%s: skipped (no %s)", skipped, missing)
     return found
-
-
-def _holds_images(folder: Path) -> bool:
-    """Whether ``folder`` holds an image file (not hidden); stops at the first (a folder of 100,000
-    frames is not listed whole)."""
-    if not folder.is_dir():
-        return False
-    return any(p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".") for p in folder.iterdir())
 
 
 def is_split_folder(path: str | Path | int) -> bool:
@@ -589,26 +582,25 @@ def _results_file(path: str | Path, original_format: bool) -> Iterator[_ResultsS
 
 
 def frames_progress_bar(frames: FrameSource, enabled: bool | None):
-    """A tqdm bar on a terminal; otherwise (a log file, a batch job) a log line now and then. Its total
-    counts from the source's first image (an image folder from ``3000000.jpg`` on is no 3-million-frame
-    run)."""
-    from tqdm import tqdm
-
+    """`progress_bar` over a source's frames. Its total counts from the source's first image (an image
+    folder from ``3000000.jpg`` on is no 3-million-frame run)."""
     total = frames.num_frames
     if total is not None:
         total -= getattr(frames, "first_number", 1) - 1
+    return progress_bar(frames.name, total, enabled)
+
+
+def progress_bar(name: str, total: int | None, enabled: bool | None, interval: float | None = None):
+    """A tqdm bar named ``name`` on a terminal (``enabled`` None: when stderr is one); otherwise (a log
+    file, a batch job, ``-q``) a `LoggedProgress` line every ``interval`` seconds (its default when None).
+    Both are context managers with ``update(count)``."""
+    from tqdm import tqdm
+
     if enabled is None:
         enabled = sys.stderr.isatty()
     if not enabled:
-        return LoggedProgress(frames.name, total)
-    return tqdm(
-        total=total,
-        desc=frames.name,
-        unit="frame",
-        file=sys.stderr,
-        disable=not enabled,
-        leave=False,
-    )
+        return LoggedProgress(name, total) if interval is None else LoggedProgress(name, total, interval)
+    return tqdm(total=total, desc=name, unit="frame", file=sys.stderr, leave=False)
 
 
 class LoggedProgress:

@@ -19,7 +19,7 @@ import copy
 import logging
 import statistics
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -239,23 +239,15 @@ def _timed_pass(
     return time.perf_counter() - start, boxes, alive
 
 
-def _bar(frames, progress: bool, name: str = "bench") -> Iterable:
-    """A tqdm bar over ``frames``; without one, a log line every half minute, as ``discmot track`` writes
-    into a log file (`discmot.engine.infer.LoggedProgress`)."""
-    if progress:
-        from tqdm import tqdm
+def _bar(frames, progress: bool, name: str = "bench") -> Iterator:
+    """``frames`` with `discmot.engine.infer.progress_bar`: a tqdm bar, or without one a log line every
+    `LOG_INTERVAL` seconds, as ``discmot track`` writes into a log file."""
+    from discmot.engine.infer import progress_bar
 
-        return tqdm(frames, unit="frame", leave=False)
-    return _logged(frames, name)
-
-
-def _logged(frames, name: str) -> Iterator:
-    from discmot.engine.infer import LoggedProgress
-
-    logged = LoggedProgress(name, len(frames), interval=LOG_INTERVAL)
-    for frame in frames:
-        yield frame
-        logged.update(1)
+    with progress_bar(name, len(frames), progress, interval=LOG_INTERVAL) as bar:
+        for frame in frames:
+            yield frame
+            bar.update(1)
 
 
 #: Seconds between two progress lines of ``discmot bench`` without a progress bar.

@@ -271,14 +271,9 @@ def evaluate_files(
     metric_names = _metric_names(metrics)
     if num_frames is None:
         num_frames = max(last_frame(gt_file), last_frame(tracker_file), 1)
-    gt = load_ground_truth(gt_file, num_frames)
-    return _score(
-        gt,
-        load_tracker_result(tracker_file, num_frames),
-        num_frames,
-        benchmark_preset(benchmark),
-        metric_names,
-    )
+    gt, tracker = load_ground_truth(gt_file, num_frames), load_tracker_result(tracker_file, num_frames)
+    metrics_of_pair, _ = _score_and_ending(gt, tracker, num_frames, benchmark_preset(benchmark), metric_names)
+    return metrics_of_pair
 
 
 def _names(value: str | Sequence[str] | None, what: str) -> list[str] | None:
@@ -301,10 +296,6 @@ def _metric_names(metrics: str | Sequence[str]) -> tuple[str, ...]:
         return resolve_metrics(metrics)
     except ValueError as error:
         raise EvalInputError(str(error)) from None
-
-
-def _score(gt, tracker, num_frames: int, preset: BenchmarkPreset, metric_names: tuple[str, ...]) -> dict:
-    return _score_and_ending(gt, tracker, num_frames, preset, metric_names)[0]
 
 
 def _score_and_ending(

@@ -663,12 +663,7 @@ class ImageFiles(FrameSource):
         ``seqinfo.ini``) is read as that folder, named after ``folder``, with an INFO line."""
         files = list(folder.iterdir())
         paths = _image_files(files)
-        if (
-            not paths
-            and name is None
-            and (folder / "img1").is_dir()
-            and _image_files((folder / "img1").iterdir())
-        ):
+        if not paths and name is None and holds_images(folder / "img1"):
             rate = (
                 f"{fps:g} fps" if fps else "the default frame rate, 30 fps, unless --frame-rate says another"
             )
@@ -795,15 +790,21 @@ def _what_else(files: list[Path]) -> str:
     return ", ".join(IMAGE_EXTENSIONS)
 
 
+def _is_image_file(path: Path) -> bool:
+    """An image a folder's frames are read from: a known suffix, and not hidden (macOS's ``._`` copies
+    are none, as a glob's ``*`` skips them too)."""
+    return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".") and path.is_file()
+
+
 def _image_files(paths) -> list[Path]:
-    """The image files among ``paths`` in natural order; hidden ones (macOS's ``._`` copies) are none,
-    as a glob's ``*`` skips them too."""
-    images = [
-        p
-        for p in paths
-        if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".") and p.is_file()
-    ]
-    return sorted(images, key=lambda p: natural_key(str(p)))
+    """The image files among ``paths`` (`_is_image_file`) in natural order."""
+    return sorted(filter(_is_image_file, paths), key=lambda p: natural_key(str(p)))
+
+
+def holds_images(folder: Path) -> bool:
+    """Whether ``folder`` holds an image file (`_is_image_file`); stops at the first, so a folder of
+    100,000 frames is neither listed whole nor sorted."""
+    return folder.is_dir() and any(map(_is_image_file, folder.iterdir()))
 
 
 @functools.cache

@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 import logging
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -441,7 +440,7 @@ def _write(images, out: Path, source: FrameSource, count: int, progress: bool | 
     frame), atomically; returns how many were written. ``label`` follows the name on the progress bar."""
     import cv2
 
-    from discmot.engine.infer import frames_progress_bar  # the track verb's (a log line off a terminal)
+    from discmot.engine.infer import progress_bar  # the track verb's (a log line off a terminal)
 
     images = iter(images)
     first = next(images)
@@ -450,7 +449,7 @@ def _write(images, out: Path, source: FrameSource, count: int, progress: bool | 
         return 1
     size = (first.shape[1], first.shape[0])
     with (
-        frames_progress_bar(SimpleNamespace(name=source.name + label, num_frames=count), progress) as bar,
+        progress_bar(source.name + label, count, progress) as bar,
         VideoWriter(out, source.fps, size) as writer,
     ):
         for image in itertools.chain([first], images):
