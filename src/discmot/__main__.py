@@ -1,7 +1,5 @@
 """``python -m discmot`` runs the command line."""
 
-import sys
+from discmot.cli import console_main
 
-from discmot.cli import main
-
-sys.exit(main())
+console_main()

@@ -24,6 +24,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from discmot.engine import checkpointing
+from discmot.engine.distributed import exit_process
 from discmot.engine.train import TrainConfig, TrainSetup, launch
 
 FEATURES = 8
@@ -169,3 +170,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    exit_process(0)  # as the command line ends (its docstring: gloo's threads at Python's shutdown)

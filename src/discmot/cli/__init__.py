@@ -15,6 +15,7 @@ import select
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from discmot.cli import analyze, bench, convert, data, demo, evaluate, interpolate, show, track, train
 from discmot.engine.signals import sigterm_as_exit
@@ -118,6 +119,20 @@ def _process_label() -> str:
     except (KeyError, ValueError):
         return ""
     return f"[rank {rank}] " if world_size > 1 else ""
+
+
+def console_main() -> NoReturn:
+    """The ``discmot`` console script and ``python -m discmot``: `main`, then exit with its status.
+
+    A process that trained under torchrun exits through `discmot.engine.distributed.exit_process`, which
+    skips Python's shutdown: torch's gloo threads can abort a finished run there (its docstring).
+    """
+    status = main()
+    # imported only by the verbs that train: the others never load torch.distributed for this
+    distributed = sys.modules.get("discmot.engine.distributed")
+    if distributed is not None:
+        distributed.exit_process(status)
+    sys.exit(status)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
