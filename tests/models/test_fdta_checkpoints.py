@@ -287,7 +287,7 @@ def test_a_model_no_preset_fits_round_trips_through_the_official_format(tmp_path
     assert bundled.config != preset(bundled.config.name)  # the premise: no preset rebuilds it
     assert main(["convert", str(bundled_weights("fdta")), str(tmp_path / "official.pth")]) == 0
     content = torch.load(tmp_path / "official.pth", weights_only=True)
-    assert set(content) == {"model", "discmot_config"}
+    assert set(content) == {"model", "discmot_config", "discmot_metadata"}  # its train_config kept
     with caplog.at_level("WARNING", logger="discmot"):
         back = load_fdta(tmp_path / "official.pth", "tiny")
     assert "holds its config; --preset tiny is not used" in caplog.text

@@ -405,12 +405,26 @@ _ABSENT = object()
 SAID_AT_INFO = frozenset({"train.max_iterations"})
 
 
+class ConfigSection(dict):
+    """A section of a resolved config made of a dataclass's fields and extra keys (CSTrack's ``optim``
+    with the run's ``accumulate_steps``): the dict `plain` writes, remembering the dataclass so that
+    `_field_defaults` knows its fields' defaults. A section given as a plain dict (``asdict``) has none,
+    so a field added to its dataclass since a run was made was a "change" on that run's resume."""
+
+    def __init__(self, config, **extras):
+        super().__init__({**plain(config), **extras})
+        self.config = config
+
+
 def _field_defaults(config, prefix: str = "") -> dict:
     """``{"train.max_iterations": 0, ...}``: the dotted key and default (as `plain` writes it) of every
     dataclass field with a default in ``config`` (dicts and dataclasses, nested as in a run's
-    ``config.yaml``). Sections a caller gave as plain dicts have none."""
+    ``config.yaml``). Sections a caller gave as plain dicts have none: give the dataclass, or a
+    `ConfigSection` of it."""
     found = {}
-    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+    if isinstance(config, ConfigSection):
+        found.update(_field_defaults(config.config, prefix))
+    elif dataclasses.is_dataclass(config) and not isinstance(config, type):
         for field in dataclasses.fields(config):
             key = f"{prefix}{field.name}"
             found.update(_field_defaults(getattr(config, field.name), f"{key}."))

@@ -439,17 +439,24 @@ def guess_file_kind(path: str | Path) -> str:
 # Writing
 
 
-def write_official(path: str | Path, model: nn.Module, config=None) -> None:
+def write_official(
+    path: str | Path, model: nn.Module, config=None, metadata: Mapping[str, str] | None = None
+) -> None:
     """Writes ``{"model": state_dict}`` with every key, shared tensors under each of their names.
 
     With ``config`` (the model's, a dataclass) the file also holds it as JSON under ``discmot_config``:
     the original code reads only ``"model"``, and `official_config` gives discmot the exact architecture
     back (a model that fits no preset, e.g. the bundled tiny FDTA, could not be rebuilt from shapes).
+    With ``metadata`` (a discmot file's other strings: `carried_metadata`) it also holds them as a
+    dict of strings under ``discmot_metadata``, which the original's loaders ignore too (both read only
+    ``"model"``, spec fdta.md §7.1, cstrack.md §9), so a convert round trip keeps e.g. ``train_config``.
     """
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     content = {"model": state}
     if config is not None:
         content[OFFICIAL_CONFIG_KEY] = json.dumps(dataclasses.asdict(config))
+    if metadata:
+        content[OFFICIAL_METADATA_KEY] = {str(k): str(v) for k, v in metadata.items()}
     with atomic_open(path, "wb") as handle:
         save_torch(content, handle, path)
 
@@ -469,6 +476,41 @@ def save_torch(content, handle, path: str | Path) -> None:
 
 #: Where `write_official` keeps a discmot config beside an official file's ``"model"`` entry.
 OFFICIAL_CONFIG_KEY = "discmot_config"
+
+#: Where `write_official` keeps a discmot file's other metadata (``train_config``, ``global_step``...).
+OFFICIAL_METADATA_KEY = "discmot_metadata"
+
+#: The metadata every `write_safetensors` makes afresh (from the model and this discmot), so not carried.
+OWN_METADATA = frozenset({"format", "kind", "discmot_version", "config"})
+
+
+def carried_metadata(path: str | Path) -> dict[str, str]:
+    """The metadata of a discmot file that a conversion carries over: a ``.safetensors`` file's
+    ``__metadata__`` or an official file's ``discmot_metadata`` entry (`write_official`), less
+    `OWN_METADATA`; ``{}`` for a file without any (an official release, a pickled CSTrack model, a
+    ``discmot train`` checkpoint). Before 2026-11-24 ``discmot convert`` dropped it: a trained model's
+    ``train_config`` and ``global_step`` were lost in a round trip through ``.pth``.
+
+    The ``.pth`` is read memory-mapped, so its tensors are not read a second time after the model's
+    loading; a file that cannot be (the legacy non-zip format, which discmot never writes) holds none.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".safetensors":
+        found = safetensors_metadata(path)
+    else:
+        try:
+            data = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except Exception:  # noqa: BLE001 - the model loaded already; a file torch.load refuses has none
+            return {}
+        found = data.get(OFFICIAL_METADATA_KEY) if isinstance(data, Mapping) else None
+        if found is not None and not (
+            isinstance(found, Mapping) and all(isinstance(v, str) for v in found.values())
+        ):
+            log.warning(
+                "%s: its %s entry is not a dict of strings; not carried over", path, OFFICIAL_METADATA_KEY
+            )
+            return {}
+    return {str(k): v for k, v in (found or {}).items() if k not in OWN_METADATA}
 
 
 def official_config(data, path: str | Path, preset_name: str | None = None) -> dict | None:

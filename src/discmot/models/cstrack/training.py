@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from discmot.config import check_field_ranges, ranges_of_section
+from discmot.engine.run_folder import ConfigSection
 from discmot.models.cstrack.config import CSTrackConfig
 from discmot.models.cstrack.loss import CSTrackLoss, CSTrackLossConfig, grid_anchors
 from discmot.models.cstrack.model import CSTrack
@@ -306,14 +307,13 @@ def cstrack_setup(recipe, data_root: str | Path, pretrained: str | Path | None =
             model_config=recipe.model,
             model_kind=KIND,
             resolved_config={
-                "data": {**dataclasses.asdict(recipe.data), "summary": _summary(index)},
-                "transform": dataclasses.asdict(recipe.transform),
-                "loss": dataclasses.asdict(loss_config),
-                "optim": {
-                    **dataclasses.asdict(recipe.optim),
-                    "accumulate_steps": train.accumulate_steps,
-                    "scaled_weight_decay": decay,
-                },
+                # dataclasses (with extras: ConfigSection): a resume knows their fields' defaults
+                "data": ConfigSection(recipe.data, summary=_summary(index)),
+                "transform": recipe.transform,
+                "loss": loss_config,
+                "optim": ConfigSection(
+                    recipe.optim, accumulate_steps=train.accumulate_steps, scaled_weight_decay=decay
+                ),
                 **({"pretrained": file_record(pretrained)} if pretrained else {}),
             },
             param_groups=partial(cstrack_param_groups, lr=train.lr, weight_decay=decay),

@@ -280,8 +280,6 @@ def fdta_setup(
     the paper's COCO/CrowdHuman-pretrained DETR, spec §4.1 step 1, or a discmot FDTA weights file such
     as the output of a ``step.only_detr`` run).
     """
-    from dataclasses import asdict
-
     from discmot.data.clips import (
         ClipConfig,
         ClipDataset,
@@ -322,8 +320,8 @@ def fdta_setup(
             model_config=model_config,
             model_kind="fdta",
             resolved_config={
-                "clips": asdict(clip_config),
-                "step": asdict(step_config),
+                "clips": clip_config,  # dataclasses: a resume knows their fields' defaults
+                "step": step_config,
                 **({"detr_pretrain": file_record(detr_pretrain)} if detr_pretrain else {}),
             },
         )
