@@ -165,16 +165,15 @@ def score_scene(data_root: Path, results_root: Path, models: list[str], out: Pat
 
 
 def score_sequence(sequence: Path, results: dict[str, Path], out: Path) -> dict:
-    """A user's sequence folder with ``gt/gt.txt``: every model's results scored on it (MOT17 rules)."""
+    """A user's sequence folder with ``gt/gt.txt`` and ``seqinfo.ini``: every model's results scored on
+    it (MOT17 rules) by `discmot.evaluate_pair`, as ``discmot eval --gt --results`` scores them (its
+    length: the ``seqLength``; COMBINED: TrackEval's combination of the one sequence)."""
     from discmot.eval import report
-    from discmot.eval.runner import evaluate_files
-    from discmot.io.mot import read_seqinfo
+    from discmot.eval.runner import evaluate_pair
 
-    num_frames = read_seqinfo(sequence / "seqinfo.ini").length
     scored = {}
     for name, path in results.items():
-        single = evaluate_files(sequence / "gt" / "gt.txt", path, num_frames)
-        scored[name] = {sequence.name: single, "COMBINED": single}
+        (scored[name],) = evaluate_pair(sequence / "gt" / "gt.txt", path).values()
     report.write_json(out / "metrics.json", scored)
     return scored
 

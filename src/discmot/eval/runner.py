@@ -262,18 +262,27 @@ def evaluate_files(
     benchmark: str = "MOT17",
     metrics: str | Sequence[str] = DEFAULT_METRICS,
 ) -> dict:
-    """Scores one tracker file against one gt file: ``{"HOTA": {...}, ..., "Count": {...}}``.
+    """Scores one tracker file against one gt file: ``{"HOTA": {...}, ..., "Count": {...}}``, the
+    sequence's metrics of `evaluate_pair` (it does the scoring and its warnings; nothing is written).
 
     ``num_frames``: the sequence's length (seqinfo.ini's ``seqLength``); ``None``: the last frame of
-    either file, which changes only the frame counts and CLEAR's ``FP_per_frame`` (see
-    `discmot.data.layouts`)."""
+    either file (a ``seqinfo.ini`` beside the gt is not read, unlike `evaluate_pair`), which changes only
+    the frame counts and CLEAR's ``FP_per_frame`` (see `discmot.data.layouts`)."""
     _require_paths("evaluate_files", gt_file=gt_file, tracker_file=tracker_file)
-    metric_names = _metric_names(metrics)
     if num_frames is None:
-        num_frames = max(last_frame(gt_file), last_frame(tracker_file), 1)
-    gt, tracker = load_ground_truth(gt_file, num_frames), load_tracker_result(tracker_file, num_frames)
-    metrics_of_pair, _ = _score_and_ending(gt, tracker, num_frames, benchmark_preset(benchmark), metric_names)
-    return metrics_of_pair
+        num_frames = _files_length(gt_file, tracker_file)
+    (per_sequence,) = evaluate_pair(gt_file, tracker_file, num_frames, benchmark, metrics).values()
+    (sequence,) = (name for name in per_sequence if name != COMBINED)
+    return per_sequence[sequence]
+
+
+def _files_length(gt_file: str | Path, tracker_file: str | Path) -> int:
+    """The last frame of either file (at least 1); a missing or malformed file is a one-line
+    `EvalInputError` naming it (and the line at fault)."""
+    try:
+        return max(last_frame(gt_file), last_frame(tracker_file), 1)
+    except MotFormatError as error:
+        raise EvalInputError(str(error)) from None
 
 
 def _names(value: str | Sequence[str] | None, what: str) -> list[str] | None:
