@@ -78,10 +78,10 @@ def collect(
 
     ``progress``: a bar named ``name``; without one (a log file, ``-q``), ``discmot track``'s log line
     every minute with the frames done, the speed and the time left (a full-size FDTA frame takes seconds
-    on a CPU: an analysis of a whole video is minutes to hours)."""
+    on a CPU: an analysis of a whole video is minutes to hours); its total is `frames_to_analyse`'s."""
     from discmot.engine.infer import progress_bar
 
-    total = min(filter(None, (source.num_frames, max_frames)), default=None)
+    total = frames_to_analyse(source, max_frames)
     collected = []
     with progress_bar(name, total, progress) as bar:
         for number, image in source:
@@ -93,6 +93,51 @@ def collect(
             collected.append(extractor(number, image, gt.get(number, empty) if gt is not None else None))
             bar.update()
     return collected
+
+
+def image_frame_numbers(source) -> list[int] | None:
+    """The frame numbers a source has images for, in order, when it knows them without decoding (an image
+    folder or glob, a sequence folder: from ``000050.jpg`` on they start at 50, with gaps where names
+    skip numbers); None for a video or camera, whose frames are ``1..num_frames``."""
+    from discmot.io.video import ImageFiles, SequenceFrames
+
+    if isinstance(source, ImageFiles):
+        return sorted(source.frames)
+    if isinstance(source, SequenceFrames):  # images after seqLength are not read (a warning says so)
+        return sorted(k for k in source.images if k <= source.num_frames)
+    return None
+
+
+def frames_to_analyse(source, max_frames: int | None) -> int | None:
+    """How many frames `collect` analyses (its progress total; None: unknown, a camera): the first
+    ``max_frames`` (all when None) of those the source yields, counted from its first image, not from
+    frame 1 (an image folder from ``000050.jpg`` to ``000079.jpg`` is 30 frames, not 79). An image
+    that cannot be decoded is found only when read, so the count is high by those."""
+    numbers = image_frame_numbers(source)
+    known = len(numbers) if numbers is not None else source.num_frames
+    return min(filter(None, (known, max_frames)), default=None)
+
+
+def check_matrix_frames(source, frames: list[int], max_frames: int | None) -> None:
+    """``--frames`` after the last of the first ``max_frames`` frames are refused before the run (they
+    would get no matrix): ``--max-frames`` counts frames, so with images named from 50 on
+    ``--max-frames 10`` analyses frames 50-59."""
+    if max_frames is None or not frames:
+        return
+    numbers = image_frame_numbers(source)
+    if numbers is None:
+        last, span = max_frames, ""
+    elif len(numbers) <= max_frames:  # nothing cut off (frames past the source get a note afterwards)
+        return
+    else:
+        analysed = numbers[:max_frames]
+        last = analysed[-1]
+        span = "" if last == max_frames else f": frames {analysed[0]}-{last}"
+    beyond = [frame for frame in frames if frame > last]
+    if beyond:  # known before anything runs: said now, not after minutes of analysis
+        raise ValueError(
+            f"frame {beyond[0]} (--frames) is beyond the {max_frames} analysed (--max-frames{span})"
+        )
 
 
 def matrix_frames(frames: list[FrameObjects], chosen, lag: int) -> tuple[list[int], list[str]]:
@@ -241,15 +286,13 @@ def analyze(
     frames = [frames] if isinstance(frames, int) else list(frames)
     check_max_frames(max_frames)
     input_size = network_input_size(input_size)
-    beyond = [frame for frame in frames if max_frames is not None and frame > max_frames]
-    if beyond:  # known before anything runs: said now, not after minutes of analysis
-        raise ValueError(f"frame {beyond[0]} (--frames) is beyond the {max_frames} analysed (--max-frames)")
     gt_path = resolve_gt(source, gt)
     check_folder_possible(out)  # now, not after minutes of analysis
-    network = load_model(model, weights)
-    stream = open_source(source)
+    stream = open_source(source)  # before the weights: --frames are checked against its frame numbers
     if not stream.has_images:  # a sequence folder without img1/: said before the busy-cores hint
         raise ValueError(f"{stream.location}: the source has no images to run the model on")
+    check_matrix_frames(stream, frames, max_frames)
+    network = load_model(model, weights)
     truth = read_gt(gt_path) if gt_path else None
     caveat = None if truth is not None else tracker_ids_caveat(model)
     if caveat:  # the numbers would read as evidence otherwise; said once, before the run
@@ -257,7 +300,7 @@ def analyze(
     extractor = build_extractor(model, network, config, input_size, with_tracker=truth is None)
     if on_start is not None:
         on_start()
-    count = min(filter(None, (stream.num_frames, max_frames)), default=None)
+    count = frames_to_analyse(stream, max_frames)
     log.info(  # the long part starts: said at once, then a bar or a line every minute (`collect`)
         "%s: analysing the embeddings of %s (%s) over %s",
         stream.name,

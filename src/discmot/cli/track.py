@@ -281,7 +281,9 @@ def _run_track(args: argparse.Namespace) -> int:
     if "name" not in result:  # a split: {sequence: summary}
         for summary in result.values():
             print(_track_line(summary))
-        print(_eval_hint(args.source, args.split_out, args.benchmark))
+        hint = _eval_hint(args.source, args.split_out, args.benchmark)
+        if hint is not None:
+            print(hint)
         return 0
     print(_track_line(result))
     gt = None if result["interrupted"] or args.max_frames else default_ground_truth(args.source)
@@ -291,11 +293,13 @@ def _run_track(args: argparse.Namespace) -> int:
 
 
 def _tracked(args: argparse.Namespace) -> dict:
-    """`discmot.engine.track_verb.track` with the command line's options."""
-    from discmot.engine.track_verb import track
+    """`discmot.engine.track_verb.track` with the command line's options, its messages naming them
+    (``--save-txt``), not track's keywords (``save_txt=``)."""
+    from discmot.engine.track_verb import _track
 
-    return track(
+    return _track(
         args.source,
+        command_line=True,
         model=args.model,
         detector=args.detector,
         reid=args.reid,
@@ -328,7 +332,7 @@ def _tracked(args: argparse.Namespace) -> dict:
         max_frames=args.max_frames,
         skip_existing=args.skip_existing,
         on_start=hint_if_cores_busy,  # after the errors of bad input, before the slow part
-        _cli=True,  # its warnings name these options, not track's keywords
+        on_frame=None,
     )
 
 
@@ -351,17 +355,55 @@ def _track_line(summary: dict) -> str:
     return line
 
 
-def _eval_hint(split_folder: str, out: str, benchmark: str | None) -> str:
+def _eval_hint(split_folder: str, out: str, benchmark: str | None) -> str | None:
+    """The ``discmot eval`` command that scores a split's results in ``out`` as it stands, or ``None``
+    for a split without ground truth (a test split: nothing to score).
+
+    ``--benchmark`` as `discmot eval` needs it: a TrackEval ``<BENCH>-<SPLIT>`` folder's BENCH (its
+    folders and seqmap are found by that name), else the one tracked with, else the dataset's
+    (`_dataset_benchmark`, which leaves out MOT17: eval's default). Paths are quoted for a shell."""
+    import shlex
     from pathlib import Path
 
     split = Path(split_folder).resolve()
+    if not any((folder / "gt" / "gt.txt").is_file() for folder in split.iterdir()):
+        return None
     prefix, _, name = split.name.rpartition("-")
     if prefix and name in ("train", "val", "test", "all"):  # TrackEval's <BENCH>-<SPLIT> folders
         benchmark = prefix
     else:
         name = split.name
-    options = f"--benchmark {benchmark} --split {name}" if benchmark else f"--split {name}"
-    return f"evaluate with: discmot eval --gt-folder {split.parent} --trackers-folder {out} {options}"
+        benchmark = benchmark or _dataset_benchmark(split)
+    options = f"--benchmark {shlex.quote(benchmark)} " if benchmark else ""
+    return (
+        f"evaluate with: discmot eval --gt-folder {shlex.quote(str(split.parent))} --trackers-folder "
+        f"{shlex.quote(out)} {options}--split {shlex.quote(name)}"
+    )
+
+
+#: `discmot synth` presets -> the benchmark whose layout and rules they copy (``mot`` and ``tiny``:
+#: MOTChallenge's, eval's default).
+SYNTH_BENCHMARKS = {"dancetrack": "DanceTrack", "sportsmot": "SportsMOT", "bft": "BFT"}
+
+
+def _dataset_benchmark(split) -> str | None:
+    """The benchmark of a dataset-root split (``ROOT/<split>/<seq>``) that `discmot eval` must be told:
+    ROOT's name when it names one (``MOT15/train``: MOT15's gt has no classes, which MOT17's rules
+    refuse), else the `discmot synth` preset its sequences' ``seqinfo.ini`` record, when they agree;
+    ``None`` for MOT17 (eval's default) and for a dataset of no known benchmark."""
+    import configparser
+
+    from discmot.eval.motchallenge import PRESETS
+    from discmot.io.mot import read_seqinfo_extra
+
+    named = {key.lower(): key for key in PRESETS}.get(split.parent.name.lower())
+    if named is None:
+        try:
+            presets = {read_seqinfo_extra(ini).get("synthPreset") for ini in split.glob("*/seqinfo.ini")}
+        except (OSError, UnicodeError, configparser.Error):  # a sequence the split left out: no guess
+            presets = set()
+        named = SYNTH_BENCHMARKS.get(presets.pop()) if len(presets) == 1 else None
+    return None if named == "MOT17" else named
 
 
 def _pair_eval_hint(gt, save_txt: str, benchmark: str | None) -> str:

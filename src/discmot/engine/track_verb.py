@@ -128,7 +128,6 @@ def track(
     skip_existing: bool = False,
     on_start: Callable[[], object] | None = None,
     on_frame: Callable[[int, Tracks], object] | None = None,
-    _cli: bool = False,
 ) -> dict:
     """Tracks a video, image folder, glob, webcam index, sequence folder or whole split (``discmot track``).
 
@@ -187,8 +186,8 @@ def track(
             folder of sequences is always tracked whole, as its scores need every frame.
         skip_existing: a folder of sequences only: go on with a stopped run, tracking only the sequences
             without a results file in ``split_out`` yet (the others are kept as they are); with every
-            one there nothing is tracked and no ``weights`` are loaded (an ONNX ``detector`` or ``reid``
-            given for ``model="jde"`` still is).
+            one there nothing is tracked, no model is loaded (neither ``weights`` nor an ONNX
+            ``detector`` or ``reid``) and ``on_start`` is not called: an INFO line says so.
         on_start: called once the options and the source checked out, before a model loads or a frame
             is tracked (``discmot track`` says there whether busy cores will slow it down: after the
             errors of bad input, not before them).
@@ -196,7 +195,6 @@ def track(
             1) and its `discmot.structures.Tracks` (what ``save_txt`` gets as rows; empty ones too), to
             keep the tracks in memory without writing a file, e.g. ``on_frame=tracks.__setitem__`` for
             ``tracks = {}``.
-        _cli: ``discmot track`` itself: the warning that nothing will be written names its options.
 
     Returns:
         For one source, `discmot.engine.infer.track_source`'s summary: ``name``, ``frames`` (tracked),
@@ -213,6 +211,87 @@ def track(
         ValueError: bad input, or an option the chosen model does not use (one line naming it as the
             command line spells it: ``--split-out`` for ``split_out``).
     """
+    # the implementation that `discmot track` calls too, with the command line's option names
+    return _track(
+        source,
+        command_line=False,
+        model=model,
+        detector=detector,
+        reid=reid,
+        conf=conf,
+        classes=classes,
+        device=device,
+        detections=detections,
+        det_file=det_file,
+        save_txt=save_txt,
+        save_video=save_video,
+        benchmark=benchmark,
+        frame_rate=frame_rate,
+        split_out=split_out,
+        tracker_name=tracker_name,
+        progress=progress,
+        tracker_preset=tracker_preset,
+        track_thresh=track_thresh,
+        birth_thresh=birth_thresh,
+        kalman_boxes=kalman_boxes,
+        output_filter=output_filter,
+        weights=weights,
+        model_preset=model_preset,
+        dtype=dtype,
+        input_size=input_size,
+        fast_resize=fast_resize,
+        deform_kernel=deform_kernel,
+        id_assignment=id_assignment,
+        id_thresh=id_thresh,
+        miss_tolerance=miss_tolerance,
+        max_frames=max_frames,
+        skip_existing=skip_existing,
+        on_start=on_start,
+        on_frame=on_frame,
+    )
+
+
+def _track(
+    source: str | Path | int,
+    *,
+    command_line: bool,
+    model: str | None,
+    detector: str | Path | None,
+    reid: str | Path | None,
+    conf: float | None,
+    classes: int | tuple[int, ...],
+    device: str,
+    detections: str | Path | None,
+    det_file: str,
+    save_txt: str | Path | None,
+    save_video: str | Path | None,
+    benchmark: str | None,
+    frame_rate: float | None,
+    split_out: str | Path | None,
+    tracker_name: str | None,
+    progress: bool | None,
+    tracker_preset: str | None,
+    track_thresh: float | None,
+    birth_thresh: float | None,
+    kalman_boxes: bool,
+    output_filter: bool | None,
+    weights: str | Path | None,
+    model_preset: str | None,
+    dtype: str,
+    input_size: tuple[int, int] | None,
+    fast_resize: bool,
+    deform_kernel: str,
+    id_assignment: str | None,
+    id_thresh: float | None,
+    miss_tolerance: int | None,
+    max_frames: int | None,
+    skip_existing: bool,
+    on_start: Callable[[], object] | None,
+    on_frame: Callable[[int, Tracks], object] | None,
+) -> dict:
+    """`track`, its messages naming the command line's options (``--save-txt``) when ``command_line``,
+    else `track`'s keywords (``save_txt=``): every keyword is required here, so that `track` and
+    ``discmot track`` (`discmot.cli.track`) each pass them all and neither can fall behind the other."""
     _check_paths(source, weights)
     if on_frame is not None and not callable(on_frame):
         raise TypeError(f"on_frame must be a function (frame number, Tracks), got {type(on_frame).__name__}")
@@ -239,7 +318,7 @@ def track(
         skip_existing,
         on_start,
         on_frame,
-        _cli,
+        command_line,
     )
     _warn_unknown_benchmark(benchmark)
     fdta_runtime = {
@@ -522,7 +601,8 @@ def _track_end_to_end(
                 f"{source}: a folder of sequences writes one result per sequence: give --split-out DIR"
             )
         _check_whole_split(source, outputs)
-        outputs.started()
+        if not _nothing_left(source, outputs, det_file=None):  # else no model loads: nothing is slow
+            outputs.started()
         filtered = _FilteredCount()  # what the output filter dropped, summed as each sequence ends
         factory = _built_when_first_used(build)
         summaries = track_split(
@@ -717,8 +797,13 @@ def _track_split_of_detections(
             "(and no --save-txt, --save-video or --detections)"
         )
     _check_whole_split(source, outputs)
-    outputs.started()
-    detect, embed = _plugins(inputs)
+    # the sequences a detector tracks need images, the others det/<det_file>
+    nothing_left = _nothing_left(source, outputs, None if inputs.detector is not None else inputs.det_file)
+    if not nothing_left:
+        outputs.started()
+    # the ONNX models (about a second to load) only for a sequence to track: `track_split` then only
+    # says that every result is there
+    detect, embed = (None, None) if nothing_left else _plugins(inputs)
     return track_split(
         source,
         outputs.split_out,
@@ -730,8 +815,33 @@ def _track_split_of_detections(
         embed=embed,
         frame_rate=outputs.frame_rate,
         progress=outputs.progress,
+        needs_detections=inputs.detector is None,  # without `detect`, the same sequences as with it
         skip_existing=outputs.skip_existing,
     )
+
+
+def _nothing_left(source, outputs: _Outputs, det_file: str | None) -> bool:
+    """Whether ``skip_existing`` keeps every sequence of the split ``source``: none without a results file
+    in ``split_out`` is one `track_split` would track (``seqinfo.ini`` and ``det/<det_file>``, or images
+    with ``det_file=None``: `discmot.engine.infer.find_sequences`). Decided from the files alone, before
+    any model loads, so that a re-run of a finished split loads none (an FDTA checkpoint: up to a minute)."""
+    if not outputs.skip_existing:
+        return False
+    results = Path(outputs.split_out) / outputs.tracker_name / "data"  # track_split's "trackeval" layout
+    missing = (
+        folder
+        for folder in Path(source).iterdir()
+        if (folder / "seqinfo.ini").is_file() and not (results / f"{folder.name}.txt").is_file()
+    )
+    return not any(_trackable(folder, det_file) for folder in missing)
+
+
+def _trackable(folder: Path, det_file: str | None) -> bool:
+    """A sequence folder `track_split` tracks: with ``det/<det_file>``, or with images when ``det_file``
+    is ``None`` (as `discmot.engine.infer.find_sequences` picks them)."""
+    if det_file is None:
+        return SequenceFrames(folder).has_images
+    return (folder / "det" / det_file).is_file()
 
 
 def tracker_factory(

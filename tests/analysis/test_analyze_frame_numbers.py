@@ -1,0 +1,109 @@
+"""``discmot analyze`` on images named from a number other than 1 (``000050.jpg`` on): since image names
+are frame numbers, such a folder is frames 50.. and its progress total, its "over N frames" line and the
+``--frames``/``--max-frames`` check count the frames it yields, not frame numbers from 1."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from discmot.analysis.analyze import analyze, check_matrix_frames, frames_to_analyse
+from discmot.cli import main
+from discmot.io.video import SequenceFrames, open_source
+
+CSTRACK_TINY = (
+    Path(__file__).resolve().parents[2] / "src" / "discmot" / "assets" / "cstrack_tiny_synth.safetensors"
+)
+
+
+def write_frames(folder: Path, numbers) -> Path:
+    """Small grey JPEGs named ``%06d.jpg`` by ``numbers``, a bright box moving across them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for k in numbers:
+        image = np.full((80, 128, 3), 90, np.uint8)
+        cv2.rectangle(image, (10 + k % 20, 10), (40 + k % 20, 60), (200, 180, 160), -1)
+        cv2.imwrite(str(folder / f"{k:06d}.jpg"), image)
+    return folder
+
+
+def test_analyze_of_a_folder_from_frame_50_counts_its_progress_from_its_first_image(
+    tmp_path, monkeypatch, caplog
+):
+    """Frames 50-52: the bar's total and the start line say 3 frames (they said 52), and the last progress
+    line is 3/3, with no time left."""
+    from discmot.engine.infer import LoggedProgress
+
+    folder = write_frames(tmp_path / "clip", range(50, 53))
+    monkeypatch.setattr(LoggedProgress.__init__, "__defaults__", (0.0,))  # a line after every frame
+    with caplog.at_level(logging.INFO, logger="discmot"):
+        summary = analyze(folder, "cstrack", CSTRACK_TINY, tmp_path / "out", progress=False)
+    lines = [r.getMessage() for r in caplog.records]
+    assert "clip: analysing the embeddings of cstrack (reid) over 3 frames" in lines
+    progress = [line for line in lines if line.startswith("clip (analyze cstrack): ")]
+    assert [line.split(",")[0] for line in progress] == [
+        f"clip (analyze cstrack): {k}/3 frames" for k in range(1, 4)
+    ]
+    assert "left" not in progress[-1]
+    assert summary["frames"] == 3
+
+
+def test_the_frames_analysed_are_counted_from_the_first_image_with_and_without_max_frames(tmp_path):
+    source = open_source(write_frames(tmp_path / "clip", range(50, 80)))
+    assert [frames_to_analyse(source, m) for m in (None, 10, 30, 100)] == [30, 10, 30, 30]
+    gaps = open_source(write_frames(tmp_path / "gaps", [50, 52, 54]))  # 51, 53: no image, not yielded
+    assert [frames_to_analyse(gaps, m) for m in (None, 2)] == [3, 2]
+
+
+def test_a_sequence_whose_images_start_at_frame_50_counts_the_frames_it_yields(tmp_path):
+    """``SEQ/img1/`` from 000050.jpg, seqLength 57: 8 frames yielded (1-49 are missing images, skipped)."""
+    write_frames(tmp_path / "seq" / "img1", range(50, 58))
+    (tmp_path / "seq" / "seqinfo.ini").write_text(
+        "[Sequence]\nname=seq\nimDir=img1\nframeRate=30\nseqLength=57\nimWidth=128\nimHeight=80\nimExt=.jpg\n"
+    )
+    source = SequenceFrames(tmp_path / "seq")
+    assert frames_to_analyse(source, None) == 8 == sum(1 for _ in source)
+    assert frames_to_analyse(source, 5) == 5
+
+
+@pytest.mark.parametrize(
+    ("numbers", "frames", "refused"),
+    [
+        (range(50, 80), [52, 54], None),  # --max-frames 5 analyses 50-54: both get a matrix
+        (
+            range(50, 80),
+            [52, 55],
+            "frame 55 (--frames) is beyond the 5 analysed (--max-frames: frames 50-54)",
+        ),
+        ([1, 3, 5, 7, 9, 11], [9], None),  # images 1, 3, 5, 7, 9 are the 5 analysed
+        (
+            [1, 3, 5, 7, 9, 11],
+            [11],
+            "frame 11 (--frames) is beyond the 5 analysed (--max-frames: frames 1-9)",
+        ),
+        (range(1, 9), [6], "frame 6 (--frames) is beyond the 5 analysed (--max-frames)"),
+        (range(1, 5), [6], None),  # fewer frames than --max-frames: nothing cut off (a note says it later)
+    ],
+)
+def test_frames_beyond_max_frames_are_those_after_the_first_n_images(tmp_path, numbers, frames, refused):
+    source = open_source(write_frames(tmp_path / "clip", numbers))
+    if refused is None:
+        check_matrix_frames(source, frames, 5)
+        return
+    with pytest.raises(ValueError) as error:
+        check_matrix_frames(source, frames, 5)
+    assert str(error.value) == refused
+
+
+def test_analyze_refuses_a_frame_beyond_max_frames_of_a_folder_from_50_before_the_run(tmp_path, capsys):
+    folder = write_frames(tmp_path / "clip", range(50, 60))
+    argv = ["analyze", str(folder), "--model", "cstrack", "--weights", str(CSTRACK_TINY)]
+    assert main([*argv, "--max-frames", "3", "--frames", "53", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err == "discmot: error: frame 53 (--frames) is beyond the 3 analysed (--max-frames: frames 50-52)\n"
+    )
+    assert not (tmp_path / "out").exists()
