@@ -107,3 +107,14 @@ def test_analyze_refuses_a_frame_beyond_max_frames_of_a_folder_from_50_before_th
         err == "discmot: error: frame 53 (--frames) is beyond the 3 analysed (--max-frames: frames 50-52)\n"
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_analyze_reads_no_frame_after_its_max_frames(tmp_path, caplog):
+    """Images 50-59 and 61, ``max_frames`` 10: frames 50-59 are analysed and nothing after them is read.
+    It took one frame more and dropped it, warning that frame 60 "has no image file", which is no frame
+    the analysis asked for, and decoding frame 61 for nothing."""
+    folder = write_frames(tmp_path / "over", [*range(50, 60), 61])
+    with caplog.at_level(logging.INFO, logger="discmot"):
+        summary = analyze(folder, "cstrack", CSTRACK_TINY, tmp_path / "out", progress=False, max_frames=10)
+    assert summary["frames"] == 10
+    assert not [r for r in caplog.records if "frame 60" in r.getMessage()]

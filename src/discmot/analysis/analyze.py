@@ -80,13 +80,15 @@ def collect(
     every minute with the frames done, the speed and the time left (a full-size FDTA frame takes seconds
     on a CPU: an analysis of a whole video is minutes to hours); its total is `frames_to_analyse`'s."""
     from discmot.engine.infer import progress_bar
+    from discmot.io.video import first_yielded
 
     total = frames_to_analyse(source, max_frames)
+    # the first max_frames frames and nothing after them: the next one is neither decoded nor, when
+    # its image is missing, warned about as skipped
+    frames = source if max_frames is None else first_yielded(source, max_frames)
     collected = []
     with progress_bar(name, total, progress) as bar:
-        for number, image in source:
-            if max_frames is not None and len(collected) >= max_frames:
-                break
+        for number, image in frames:
             if image is None:
                 raise ValueError(f"{source.location}: the source has no images to run the model on")
             empty = (np.zeros((0, 4)), np.zeros(0, np.int64))
@@ -95,36 +97,26 @@ def collect(
     return collected
 
 
-def image_frame_numbers(source) -> list[int] | None:
-    """The frame numbers a source has images for, in order, when it knows them without decoding (an image
-    folder or glob, a sequence folder: from ``000050.jpg`` on they start at 50, with gaps where names
-    skip numbers); None for a video or camera, whose frames are ``1..num_frames``."""
-    from discmot.io.video import ImageFiles, SequenceFrames
-
-    if isinstance(source, ImageFiles):
-        return sorted(source.frames)
-    if isinstance(source, SequenceFrames):  # images after seqLength are not read (a warning says so)
-        return sorted(k for k in source.images if k <= source.num_frames)
-    return None
-
-
 def frames_to_analyse(source, max_frames: int | None) -> int | None:
     """How many frames `collect` analyses (its progress total; None: unknown, a camera): the first
-    ``max_frames`` (all when None) of those the source yields, counted from its first image, not from
-    frame 1 (an image folder from ``000050.jpg`` to ``000079.jpg`` is 30 frames, not 79). An image
-    that cannot be decoded is found only when read, so the count is high by those."""
-    numbers = image_frame_numbers(source)
-    known = len(numbers) if numbers is not None else source.num_frames
-    return min(filter(None, (known, max_frames)), default=None)
+    ``max_frames`` (all when None) of those the source yields (`discmot.io.video.frames_yielded`),
+    counted from its first image, not from frame 1 (an image folder from ``000050.jpg`` to
+    ``000079.jpg`` is 30 frames, not 79). An image that cannot be decoded is found only when read, so the
+    count is high by those."""
+    from discmot.io.video import frames_yielded
+
+    return frames_yielded(source, max_frames)
 
 
 def check_matrix_frames(source, frames: list[int], max_frames: int | None) -> None:
     """``--frames`` after the last of the first ``max_frames`` frames are refused before the run (they
     would get no matrix): ``--max-frames`` counts frames, so with images named from 50 on
     ``--max-frames 10`` analyses frames 50-59."""
+    from discmot.io.video import frame_numbers
+
     if max_frames is None or not frames:
         return
-    numbers = image_frame_numbers(source)
+    numbers = frame_numbers(source)
     if numbers is None:
         last, span = max_frames, ""
     elif len(numbers) <= max_frames:  # nothing cut off (frames past the source get a note afterwards)

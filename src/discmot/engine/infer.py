@@ -34,6 +34,7 @@ from discmot.io.video import (
     FrameSource,
     SequenceFrames,
     VideoWriter,
+    frames_yielded,
     holds_images,
     open_source,
 )
@@ -337,17 +338,24 @@ def find_sequences(split_folder: str | Path, det_file: str | None = "det.txt") -
                 "(docs/datasets.md, 'Your own dataset', has a template)",
                 folder,
             )
+    found = [p for p in sequences if is_trackable_sequence(p, det_file)]
     if det_file is None:
-        found = [p for p in sequences if SequenceFrames(p).has_images]
         needed, missing = "seqinfo.ini and images", "images"
     else:
-        found = [p for p in sequences if (p / "det" / det_file).is_file()]
         needed, missing = f"seqinfo.ini and det/{det_file}", f"det/{det_file}"
     if not found:
         raise ValueError(f"{split}: no sequence folders with {needed} here")
     for skipped in sorted(set(sequences) - set(found)):
         log.warning("%s: skipped (no %s)", skipped, missing)
     return found
+
+
+def is_trackable_sequence(folder: Path, det_file: str | None = "det.txt") -> bool:
+    """Whether `find_sequences` tracks the sequence ``folder`` (it has ``seqinfo.ini``): with
+    ``det/<det_file>``, or with ``det_file=None`` with images."""
+    if det_file is None:
+        return SequenceFrames(folder).has_images
+    return (folder / "det" / det_file).is_file()
 
 
 def is_split_folder(path: str | Path | int) -> bool:
@@ -582,12 +590,10 @@ def _results_file(path: str | Path, original_format: bool) -> Iterator[_ResultsS
 
 
 def frames_progress_bar(frames: FrameSource, enabled: bool | None):
-    """`progress_bar` over a source's frames. Its total counts from the source's first image (an image
-    folder from ``3000000.jpg`` on is no 3-million-frame run)."""
-    total = frames.num_frames
-    if total is not None:
-        total -= getattr(frames, "first_number", 1) - 1
-    return progress_bar(frames.name, total, enabled)
+    """`progress_bar` over a source's frames. Its total is the frames the source yields
+    (`discmot.io.video.frames_yielded`), not its last frame number: images 50, 52 and 54 are 3 frames,
+    and an image folder from ``3000000.jpg`` on is no 3-million-frame run."""
+    return progress_bar(frames.name, frames_yielded(frames), enabled)
 
 
 def progress_bar(name: str, total: int | None, enabled: bool | None, interval: float | None = None):

@@ -290,7 +290,9 @@ def synthetic_frames(kind: str, count: int, size: tuple[int, int], seed: int = 0
 
 
 def source_frames(source: str, count: int) -> list[np.ndarray]:
-    """The first ``count`` frames of a video, image folder, glob or sequence (`discmot.io.video.open_source`).
+    """The first ``count`` frames a video, image folder, glob or sequence yields
+    (`discmot.io.video.open_source`, `discmot.io.video.first_yielded`): a count, not frame numbers, so
+    images named from ``000050.jpg`` on give frames 50 to ``49 + count``.
 
     Fewer than ``count`` frames are returned when the source has fewer (the caller says so: it knows how
     many of them are the warm-up).
@@ -298,10 +300,10 @@ def source_frames(source: str, count: int) -> list[np.ndarray]:
     Raises:
         ValueError: the source has no frames (or only a ground truth without images).
     """
-    from discmot.io.video import first_frames, open_source
+    from discmot.io.video import first_yielded, open_source
 
     frames = []
-    for _number, frame in first_frames(open_source(source), count):
+    for _number, frame in first_yielded(open_source(source), count):
         if frame is None:
             raise ValueError(f"{source}: a sequence without images; time the trackers on frames")
         frames.append(frame)

@@ -25,6 +25,7 @@ from discmot.engine.infer import (
     Detector,
     Embedder,
     is_split_folder,
+    is_trackable_sequence,
     no_detections_error,
     track_source,
     track_split,
@@ -822,9 +823,9 @@ def _track_split_of_detections(
 
 def _nothing_left(source, outputs: _Outputs, det_file: str | None) -> bool:
     """Whether ``skip_existing`` keeps every sequence of the split ``source``: none without a results file
-    in ``split_out`` is one `track_split` would track (``seqinfo.ini`` and ``det/<det_file>``, or images
-    with ``det_file=None``: `discmot.engine.infer.find_sequences`). Decided from the files alone, before
-    any model loads, so that a re-run of a finished split loads none (an FDTA checkpoint: up to a minute)."""
+    in ``split_out`` is one `track_split` would track (`discmot.engine.infer.is_trackable_sequence`, with
+    ``det_file=None`` for images). Decided from the files alone, before any model loads, so that a
+    re-run of a finished split loads none (an FDTA checkpoint: up to a minute)."""
     if not outputs.skip_existing:
         return False
     results = Path(outputs.split_out) / outputs.tracker_name / "data"  # track_split's "trackeval" layout
@@ -833,15 +834,7 @@ def _nothing_left(source, outputs: _Outputs, det_file: str | None) -> bool:
         for folder in Path(source).iterdir()
         if (folder / "seqinfo.ini").is_file() and not (results / f"{folder.name}.txt").is_file()
     )
-    return not any(_trackable(folder, det_file) for folder in missing)
-
-
-def _trackable(folder: Path, det_file: str | None) -> bool:
-    """A sequence folder `track_split` tracks: with ``det/<det_file>``, or with images when ``det_file``
-    is ``None`` (as `discmot.engine.infer.find_sequences` picks them)."""
-    if det_file is None:
-        return SequenceFrames(folder).has_images
-    return (folder / "det" / det_file).is_file()
+    return not any(is_trackable_sequence(folder, det_file) for folder in missing)
 
 
 def tracker_factory(

@@ -10,7 +10,10 @@ the source starts at its first image (``000050.jpg``: frames 50, 51, ...), the f
 none of its own, not missing ones. With any other name, or images in more than one folder (a glob such
 as ``g/**/*.jpg``), the ``k``-th image in natural order (``img2`` before ``img10``) is frame ``k``.
 A folder with no images of its own but an ``img1/`` image folder (a sequence without ``seqinfo.ini``)
-is read as that image folder. Frames are decoded one at a time, never all at once.
+is read as that image folder. Frames are decoded one at a time, never all at once. Which frame numbers
+a source yields, and how many, where that is known without decoding (progress totals), is
+`frame_numbers` and `frames_yielded`; `first_yielded` takes the first N frames a source yields (a count,
+as ``discmot bench`` reads them), where `FirstFrames` takes frames ``1..N`` by number (``--max-frames``).
 
 Video files are read with PyAV rather than ``cv2.VideoCapture``: PyAV reports a packet that fails to
 decode as an exception, distinct from the end of the stream, while ``VideoCapture.read()`` returns
@@ -41,6 +44,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import glob as globlib
+import itertools
 import logging
 import os
 import re
@@ -301,6 +305,54 @@ class FirstFrames(FrameSource):
 def first_frames(source: FrameSource, last: int | None) -> FrameSource:
     """``source`` limited to frames ``1..last`` (`FirstFrames`), or unchanged when ``last`` is None."""
     return source if last is None else FirstFrames(source, last)
+
+
+def frame_numbers(source) -> list[int] | None:
+    """The frame numbers iterating ``source`` yields, in order, where they are known without decoding a
+    frame: an image folder or glob (from ``000050.jpg`` on they start at 50, with gaps where the names
+    skip numbers), a sequence folder (its numbered images up to ``seqLength``; without images every
+    frame ``1..seqLength``), and `FirstFrames` of one (those up to its last frame). ``None`` for a video
+    or camera (its frames are ``1..num_frames`` as far as anyone knows before decoding them) and for
+    anything that is no `FrameSource`. An image that turns out undecodable is still in the list."""
+    if isinstance(source, FirstFrames):
+        numbers = frame_numbers(source.source)
+        return None if numbers is None else [number for number in numbers if number <= source.last]
+    if isinstance(source, ImageFiles):
+        return list(source.frames)  # sorted by number when made
+    if isinstance(source, SequenceFrames):
+        if not source.has_images:
+            return list(range(1, source.num_frames + 1))
+        # frames 1..seqLength are read: an image 0 or one past seqLength is none of them
+        return sorted(k for k in source.images if 1 <= k <= source.num_frames)
+    return None
+
+
+def frames_yielded(source, count: int | None = None) -> int | None:
+    """How many frames iterating ``source`` yields, at most ``count`` (None: no limit): the length of
+    `first_yielded` ``(source, count)`` and of the progress bars of ``discmot track`` (whose
+    ``--max-frames`` is already in ``source``, a `FirstFrames`), ``analyze`` and ``bench``. It counts the
+    frames a source has (`frame_numbers`), not frame numbers from 1: images 50, 52 and 54 are 3 frames.
+    ``None`` where it is unknown (a camera, a video that does not say, without ``count``). A frame that
+    cannot be decoded is found only when read, so the count is high by those."""
+    numbers = frame_numbers(source)
+    known = len(numbers) if numbers is not None else getattr(source, "num_frames", None)
+    if known is None:
+        return count
+    return known if count is None else min(known, count)
+
+
+def first_yielded(source: FrameSource, count: int) -> Iterator[Frame]:
+    """The first ``count`` frames ``source`` yields, whatever their numbers (a count, where `FirstFrames`
+    takes frame numbers: images from ``000050.jpg`` on give frames 50 to ``49 + count``). Nothing after
+    them is read, so no later frame is decoded nor warned about as skipped, and the pass over the source
+    ends (its skipped frames summed up) when the last is taken."""
+    frames = iter(source)
+    try:
+        yield from itertools.islice(frames, count)
+    finally:
+        close = getattr(frames, "close", None)  # a generator: its pass's summary now, not at collection
+        if close is not None:
+            close()
 
 
 def natural_key(name: str) -> list:
