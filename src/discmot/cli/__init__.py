@@ -14,6 +14,7 @@ import os
 import select
 import signal
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
@@ -124,19 +125,36 @@ def _process_label() -> str:
 def console_main() -> NoReturn:
     """The ``discmot`` console script and ``python -m discmot``: `main`, then exit with its status.
 
-    A process that trained under torchrun exits through `discmot.engine.distributed.exit_process`, which
-    skips Python's shutdown: torch's gloo threads can abort a finished run there (its docstring).
+    A process that joined a torchrun process group exits through
+    `discmot.engine.distributed.exit_process`, which skips Python's shutdown, where torch's gloo threads
+    can abort the process (its docstring): on every way out, a ``SystemExit`` (SIGTERM under
+    `sigterm_as_exit`, ``-v``'s re-raised errors) and an unexpected exception too, whose traceback is
+    printed as Python would (status 1).
     """
-    status = main()
-    # imported only by the verbs that train: the others never load torch.distributed for this
-    distributed = sys.modules.get("discmot.engine.distributed")
-    if distributed is not None:
-        distributed.exit_process(status)
+    try:
+        status = main()
+    except SystemExit as stop:
+        status = stop.code
+    except BaseException:
+        if not _joined_process_group():
+            raise
+        traceback.print_exc()
+        status = 1
+    if _joined_process_group():
+        sys.modules["discmot.engine.distributed"].exit_process(status)
     sys.exit(status)
 
 
+def _joined_process_group() -> bool:
+    """Whether this process joined a process group (`discmot.engine.distributed.init_distributed`); the
+    module is not imported for that where nothing imported it (torch.distributed stays unloaded)."""
+    distributed = sys.modules.get("discmot.engine.distributed")
+    return distributed is not None and distributed.joined_process_group()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``discmot`` console script; returns the exit status.
+    """The command line: parses ``argv`` (``sys.argv[1:]``), runs the verb and returns the exit status
+    (`console_main` exits with it).
 
     Input errors (a ``ValueError`` or an ``OSError`` from the library: bad files, folders and options, a
     run folder that would be overwritten, an output folder that cannot be written) are printed as one

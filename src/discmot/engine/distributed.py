@@ -159,9 +159,15 @@ def cleanup_distributed() -> None:
 _joined_process_group = False
 
 
-def exit_process(status: int = 0) -> NoReturn:
-    """Ends the process with ``status``: `sys.exit` normally; at once (``os._exit``, after flushing the
-    logging handlers, stdout and stderr) in a process that joined a process group.
+def joined_process_group() -> bool:
+    """Whether this process joined a process group (`init_distributed`), left since or not."""
+    return _joined_process_group
+
+
+def exit_process(status: int | str | None = 0) -> NoReturn:
+    """Ends the process with ``status`` (as `sys.exit` reads it: None is 0, a text is printed to stderr
+    and is status 1): `sys.exit` normally; at once (``os._exit``, after flushing the logging handlers,
+    stdout and stderr) in a process that joined a process group.
 
     Why: torch 2.13's DDP keeps its gloo process group, and so gloo's worker threads, alive past
     `cleanup_distributed`, and a worker thread frees each finished collective after the caller has
@@ -178,6 +184,11 @@ def exit_process(status: int = 0) -> NoReturn:
     """
     if not _joined_process_group:
         sys.exit(status)
+    if status is None:
+        status = 0
+    elif not isinstance(status, int):
+        print(status, file=sys.stderr)
+        status = 1
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         if stream is not None:
