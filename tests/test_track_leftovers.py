@@ -106,15 +106,45 @@ def test_the_hint_for_synthetic_dancetrack_names_dancetrack_and_runs_as_printed(
     assert "dancetrack-val-0000" in metrics and "dancetrack-val-0001" in metrics
 
 
-def test_the_benchmark_tracked_with_wins_and_a_split_without_gt_gets_no_hint(mot15_root, tmp_path, capsys):
+def test_the_datasets_benchmark_wins_over_the_one_tracked_with_and_the_hint_runs(
+    mot15_root, tmp_path, capsys
+):
+    """Tracked with --benchmark MOT16 (its tracker settings), scored by the gt's own rules: the hint said
+    --benchmark MOT16, and that command failed on MOT15's class -1 gt."""
     split = mot15_root / "train"
-    out = tmp_path / "out"
-    assert main(["-q", "track", str(split), "--split-out", str(out), "--benchmark", "MOT16"]) == 0
-    assert printed_hint(capsys).endswith("--benchmark MOT16 --split train")
+    assert (
+        main(["-q", "track", str(split), "--split-out", str(tmp_path / "out"), "--benchmark", "MOT16"]) == 0
+    )
+    hint = printed_hint(capsys)
+    assert hint.endswith("--benchmark MOT15 --split train")
+    assert '"MOTA"' in run_hint(hint, tmp_path, capsys)
+
+
+def test_the_benchmark_tracked_with_is_kept_where_the_dataset_names_none(mot15_root, tmp_path, capsys):
+    split = mot15_root.rename(tmp_path / "mydata") / "train"  # a root named after no benchmark
+    assert (
+        main(["-q", "track", str(split), "--split-out", str(tmp_path / "out"), "--benchmark", "MOT15"]) == 0
+    )
+    assert printed_hint(capsys).endswith("--benchmark MOT15 --split train")
+
+
+def test_a_split_without_gt_gets_no_hint(mot15_root, tmp_path, capsys):
+    split = mot15_root / "train"
     for gt in split.glob("*/gt/gt.txt"):  # a test split: nothing to score, no command that fails
         gt.unlink()
     assert main(["-q", "track", str(split), "--split-out", str(tmp_path / "o2")]) == 0
     assert HINT not in capsys.readouterr().out
+
+
+def test_one_sequence_of_a_mot15_root_gets_a_hint_that_runs(mot15_root, tmp_path, capsys):
+    """One sequence tracked into --save-txt: its hint named no benchmark, and eval's default MOT17 rules
+    refused the MOT15 gt."""
+    (sequence,) = (mot15_root / "train").iterdir()
+    results = tmp_path / "one.txt"
+    assert main(["-q", "track", str(sequence), "--save-txt", str(results)]) == 0
+    hint = printed_hint(capsys)
+    assert hint.endswith(f"--results {results} --benchmark MOT15")
+    assert '"MOTA"' in run_hint(hint, tmp_path, capsys)
 
 
 # --------------------------------------------------------------------------------------------------

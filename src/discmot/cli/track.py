@@ -360,8 +360,8 @@ def _eval_hint(split_folder: str, out: str, benchmark: str | None) -> str | None
     for a split without ground truth (a test split: nothing to score).
 
     ``--benchmark`` as `discmot eval` needs it: a TrackEval ``<BENCH>-<SPLIT>`` folder's BENCH (its
-    folders and seqmap are found by that name), else the one tracked with, else the dataset's
-    (`_dataset_benchmark`, which leaves out MOT17: eval's default). Paths are quoted for a shell."""
+    folders and seqmap are found by that name), else the dataset's (`_dataset_benchmark`, which leaves
+    out MOT17: eval's default), else the one tracked with. Paths are quoted for a shell."""
     import shlex
     from pathlib import Path
 
@@ -373,7 +373,7 @@ def _eval_hint(split_folder: str, out: str, benchmark: str | None) -> str | None
         benchmark = prefix
     else:
         name = split.name
-        benchmark = benchmark or _dataset_benchmark(split)
+        benchmark = _dataset_benchmark(split) or benchmark  # the gt's rules, whatever tracked it
     options = f"--benchmark {shlex.quote(benchmark)} " if benchmark else ""
     return (
         f"evaluate with: discmot eval --gt-folder {shlex.quote(str(split.parent))} --trackers-folder "
@@ -407,10 +407,14 @@ def _dataset_benchmark(split) -> str | None:
 
 
 def _pair_eval_hint(gt, save_txt: str, benchmark: str | None) -> str:
-    """The ``discmot eval`` command that scores one source's results against its ground truth."""
+    """The ``discmot eval`` command that scores one source's results against its ground truth
+    (``SEQ/gt/gt.txt``): its ``--benchmark`` is the dataset's, as for a split (`_eval_hint`: a sequence
+    of ``MOT15/train`` needs MOT15's rules), else the one tracked with."""
     import shlex
+    from pathlib import Path
 
-    option = f" --benchmark {benchmark}" if benchmark else ""
+    benchmark = _dataset_benchmark(Path(gt).resolve().parents[2]) or benchmark
+    option = f" --benchmark {shlex.quote(benchmark)}" if benchmark else ""
     return (
         f"evaluate with: discmot eval --gt {shlex.quote(str(gt))} --results {shlex.quote(save_txt)}{option}"
     )

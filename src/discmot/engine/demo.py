@@ -27,7 +27,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -256,10 +255,10 @@ def draw_video(
     """Draws every model's tracks (read back from its result file) on the source's frames, the models
     side by side, into an H.264 ``mp4`` and a small looping ``gif``; returns their frame counts.
     ``progress``: a bar; else (a log file, ``-q``) ``discmot track``'s log line every minute."""
-    from discmot.engine.infer import frames_progress_bar
+    from discmot.engine.infer import progress_bar
     from discmot.io.gif import write_gif
     from discmot.io.mot import read_results_by_frame
-    from discmot.io.video import VideoWriter, first_frames, open_source
+    from discmot.io.video import VideoWriter, first_frames, frames_yielded, open_source
     from discmot.viz.draw import TrailHistory
 
     frames = first_frames(open_source(source), config.source_frames)
@@ -268,12 +267,11 @@ def draw_video(
     gif_trails = {name: TrailHistory() for name in results}  # points at the GIF's size
     scale = video_scale(frames.size, len(rows), config)
     small = gif_scale(frames.size, len(rows), scale, config)
-    stride = gif_stride(frames.num_frames, config)
+    stride = gif_stride(frames_yielded(frames), config)
     log.info("%s: drawing the tracks of %s into %s and %s", frames.name, ", ".join(rows), mp4.name, gif.name)
     preview: list[np.ndarray] = []
     with contextlib.ExitStack() as stack:
-        named = SimpleNamespace(name=f"{frames.name} (draw)", num_frames=frames.num_frames)
-        bar = stack.enter_context(frames_progress_bar(named, progress))
+        bar = stack.enter_context(progress_bar(f"{frames.name} (draw)", frames_yielded(frames), progress))
         writer = None
         for number, image in frames:
             if image is None:

@@ -85,7 +85,7 @@ class _Outputs:
     on_start: Callable[[], object] | None = None
     on_frame: Callable[[int, Tracks], object] | None = None
     #: Messages name the command line's options (``--save-txt``), not `track`'s keywords (``save_txt=``).
-    cli: bool = False
+    command_line: bool = False
 
     def started(self) -> None:
         """Calls ``on_start`` once the options and the source checked out, before any model loads."""
@@ -563,7 +563,7 @@ def _warn_if_nothing_written(source, outputs: _Outputs) -> None:
     in the caller's terms: from Python the tracks are lost too, unless ``on_frame`` takes them."""
     if outputs.save_txt is not None or outputs.save_video is not None or outputs.on_frame is not None:
         return
-    if outputs.cli:
+    if outputs.command_line:
         log.warning("%s: nothing will be written: give --save-txt FILE and/or --save-video FILE", source)
     else:
         log.warning(
