@@ -79,3 +79,29 @@ def test_a_damaged_discmot_metadata_entry_is_not_carried_and_said(tmp_path, capl
         )
     assert "x.pth: its discmot_metadata entry is not a dict of strings; not carried over" in caplog.text
     assert "train_config" not in safetensors_metadata(tmp_path / "x.safetensors")
+
+
+def test_the_python_convert_functions_keep_the_metadata_as_the_command_line_does(tmp_path):
+    """`discmot.models.fdta.checkpoint.convert` and the CSTrack one: the same round trip from Python."""
+    from discmot.models.cstrack.checkpoint import convert as convert_cstrack
+    from discmot.models.fdta.checkpoint import convert as convert_fdta
+
+    for kind, convert, suffix in (("fdta", convert_fdta, ".pth"), ("cstrack", convert_cstrack, ".pt")):
+        source = tmp_path / f"{kind}.safetensors"
+        trained_file(source, kind)
+        convert(source, tmp_path / f"{kind}{suffix}")
+        convert(tmp_path / f"{kind}{suffix}", tmp_path / f"{kind}-back.safetensors")
+        assert safetensors_metadata(tmp_path / f"{kind}-back.safetensors") == safetensors_metadata(source), (
+            kind
+        )
+
+
+def test_a_carried_key_of_the_writers_own_cannot_replace_it(tmp_path):
+    """Metadata handed on with a stale ``discmot_version`` or ``kind`` keeps the values the writer makes."""
+    from discmot.io.checkpoints import save_model
+
+    torch.manual_seed(0)
+    model = FDTA(fdta_preset("tiny"))
+    save_model(tmp_path / "m.safetensors", model, "fdta", {"kind": "cstrack", "discmot_version": "0.0.1"})
+    written = safetensors_metadata(tmp_path / "m.safetensors")
+    assert written["kind"] == "fdta" and written["discmot_version"] != "0.0.1"

@@ -69,7 +69,7 @@ def add_convert(verbs) -> None:
 def _run_convert(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from discmot.io.checkpoints import carried_metadata, guess_file_kind
+    from discmot.io.checkpoints import carried_metadata, guess_file_kind, save_model
     from discmot.models.registry import MODEL_NAMES, load_model, weights_file
 
     if Path(args.source).is_dir():  # a run folder: its final weights, as track reads it
@@ -85,23 +85,9 @@ def _run_convert(args: argparse.Namespace) -> int:
         from discmot.models.cstrack.config import PRESETS
     else:
         from discmot.models.fdta.config import PRESETS
-    _save(args.target, model, kind, carried_metadata(args.source))
+    save_model(args.target, model, kind, carried_metadata(args.source))
     log.info("wrote %s (%s, %s)", args.target, MODEL_NAMES[kind], _architecture(model.config, PRESETS))
     return 0
-
-
-def _save(target: str, model, kind: str, metadata: dict[str, str]) -> None:
-    """``model`` as discmot safetensors (``.safetensors``) or in the official format (``.pth``/``.pt``),
-    as `discmot.models.fdta.checkpoint.save_fdta` / ``save_cstrack`` write it, with the source's other
-    metadata (`discmot.io.checkpoints.carried_metadata`: a trained model's ``train_config``...)."""
-    from pathlib import Path
-
-    from discmot.io.checkpoints import write_official, write_safetensors
-
-    if Path(target).suffix.lower() == ".safetensors":
-        write_safetensors(target, model, model.config, kind, metadata)
-    else:
-        write_official(target, model, model.config, metadata)
 
 
 def _check_target(source: str, target: str, overwrite: bool = False) -> None:

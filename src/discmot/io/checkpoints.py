@@ -564,17 +564,29 @@ def write_safetensors(
 
     tensors = _unique_tensors(model.state_dict())
     metadata = {
+        **(extra_metadata or {}),  # first: a stale copy of the keys below (OWN_METADATA) cannot win
         "format": "discmot",
         "kind": kind,
         "discmot_version": __version__,
         "config": json.dumps(
             dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config or {}
         ),
-        **(extra_metadata or {}),
     }
     data = canonical_safetensors(save(tensors, metadata=metadata))
     with atomic_open(path, "wb") as handle:
         handle.write(data)
+
+
+def save_model(
+    path: str | Path, model: nn.Module, kind: str, metadata: Mapping[str, str] | None = None
+) -> None:
+    """Writes a discmot model (``model.config`` its config) as discmot safetensors (``.safetensors``) or
+    in the official format (any other suffix), with a discmot file's other ``metadata``
+    (`carried_metadata`: a trained model's ``train_config``...) in either."""
+    if Path(path).suffix.lower() == ".safetensors":
+        write_safetensors(path, model, model.config, kind, metadata)
+    else:
+        write_official(path, model, model.config, metadata)
 
 
 def canonical_safetensors(data: bytes) -> bytes:

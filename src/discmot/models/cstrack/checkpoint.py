@@ -174,18 +174,16 @@ def _load_training_checkpoint(path: Path, data: Mapping) -> CSTrack:
 
 def save_cstrack(path: str | Path, model: CSTrack) -> None:
     """Writes ``model`` as discmot safetensors (``.safetensors``) or as an official 2022-format state dict."""
-    path = Path(path)
-    if path.suffix.lower() == ".safetensors":
-        checkpoints.write_safetensors(path, model, model.config, kind=KIND)
-    else:
-        checkpoints.write_official(path, model, model.config)
+    checkpoints.save_model(path, model, KIND)
 
 
 def convert(source: str | Path, target: str | Path, preset_name: str | None = None) -> CSTrack:
     """Converts between the official formats and discmot's, returning the loaded model.
 
-    Official -> official also works: it turns a pickled fp16 model into a plain fp32 state dict.
+    Official -> official also works: it turns a pickled fp16 model into a plain fp32 state dict. A
+    discmot file's other metadata (a trained model's ``train_config``...) goes along
+    (`checkpoints.carried_metadata`).
     """
     model = load_cstrack(source, preset_name)
-    save_cstrack(target, model)
+    checkpoints.save_model(target, model, KIND, checkpoints.carried_metadata(source))
     return model

@@ -148,15 +148,12 @@ def _load_training_checkpoint(path: Path, data: dict) -> FDTA:
 
 def save_fdta(path: str | Path, model: FDTA) -> None:
     """Writes ``model`` as discmot safetensors (``.safetensors``) or in the official format (otherwise)."""
-    path = Path(path)
-    if path.suffix.lower() == ".safetensors":
-        checkpoints.write_safetensors(path, model, model.config, kind="fdta")
-    else:
-        checkpoints.write_official(path, model, model.config)
+    checkpoints.save_model(path, model, "fdta")
 
 
 def convert(source: str | Path, target: str | Path, preset_name: str | None = None) -> FDTA:
-    """Converts between the official format and discmot's, returning the loaded model."""
+    """Converts between the official format and discmot's, returning the loaded model; a discmot file's
+    other metadata (a trained model's ``train_config``...) goes along (`checkpoints.carried_metadata`)."""
     model = load_fdta(source, preset_name)
-    save_fdta(target, model)
+    checkpoints.save_model(target, model, "fdta", checkpoints.carried_metadata(source))
     return model
