@@ -4,6 +4,7 @@ left before any model loads."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import shlex
@@ -197,7 +198,8 @@ def test_python_skip_existing_calls_no_on_start_and_returns_nothing_when_every_r
     junk = tmp_path / "junk.onnx"
     junk.write_text("not a model\n")
     started = []
-    kept = discmot.track(
+    track = functools.partial(
+        discmot.track,
         split,
         detector=junk,
         split_out=out,
@@ -205,15 +207,8 @@ def test_python_skip_existing_calls_no_on_start_and_returns_nothing_when_every_r
         skip_existing=True,
         on_start=lambda: started.append(1),
     )
-    assert kept == {} and started == []
+    assert track() == {} and started == []
     (out / "t" / "data" / "tiny-val-0000.txt").unlink()
     with pytest.raises(ValueError, match="junk.onnx"):
-        discmot.track(
-            split,
-            detector=junk,
-            split_out=out,
-            tracker_name="t",
-            skip_existing=True,
-            on_start=lambda: started.append(1),
-        )
+        track()
     assert started == [1]
