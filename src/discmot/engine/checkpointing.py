@@ -188,6 +188,16 @@ def weights_step(path: str | Path) -> int | None:
 # Does a checkpoint fit the run resuming from it?
 
 
+def checkpoint_step(path: str | Path) -> int | None:
+    """The global step a training checkpoint was written at, read memory-mapped (its tensors are not
+    read); None for a file that cannot be read so (`read_checkpoint` says why when it is loaded)."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        return int(payload["global_step"])
+    except Exception:  # noqa: BLE001 - any unreadable file: no step known, nothing refused on it
+        return None
+
+
 def check_kind(written_by: str | None, kind: str, path: str | Path) -> None:
     """Raises `CheckpointError` naming both models when a training checkpoint is another model's."""
     from discmot.io.checkpoints import CheckpointError

@@ -136,20 +136,21 @@ def weights_file(weights: str | Path) -> Path:
     run folder (``RUN/model.safetensors``, what the run printed it wrote: users give the folder).
 
     Raises:
-        ValueError: a folder without final weights; one whose training has not finished names its latest
-            checkpoint (loading one is a choice, not a default: its weights are not the final ones).
+        ValueError: a folder without final weights, or whose final weights are older than its latest
+            checkpoint (a resumed run not finished); one whose training has not finished names its
+            latest checkpoint (loading one is a choice, not a default: its weights are not the final ones).
         FileNotFoundError: no such file.
     """
+    from discmot.engine.checkpointing import latest_checkpoint
     from discmot.engine.run_folder import RUN_WEIGHTS
 
     path = Path(weights)
     if path.is_dir():
+        latest = latest_checkpoint(path / "checkpoints")
         if (path / RUN_WEIGHTS).is_file():
+            _check_weights_are_the_latest(weights, path / RUN_WEIGHTS, latest)
             log.info("%s: a run folder; loading its final weights, %s", weights, path / RUN_WEIGHTS)
             return path / RUN_WEIGHTS
-        from discmot.engine.checkpointing import latest_checkpoint
-
-        latest = latest_checkpoint(path / "checkpoints")
         if latest is not None:
             raise ValueError(
                 f"{weights}: a run folder without {RUN_WEIGHTS} (its training has not finished); give a "
@@ -159,6 +160,22 @@ def weights_file(weights: str | Path) -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"{weights}: no such checkpoint")
     return path
+
+
+def _check_weights_are_the_latest(weights, final: Path, latest: Path | None) -> None:
+    """A run folder whose ``model.safetensors`` is older than its latest checkpoint (weights of a smoke
+    run, ``train.max_iterations``, then a ``--resume`` that went on and has not finished) is refused
+    naming both: it was loaded as "final weights", silently those of the early step."""
+    from discmot.engine.checkpointing import checkpoint_step, weights_step
+
+    written_at = weights_step(final)
+    checkpoint_at = checkpoint_step(latest) if latest is not None and written_at is not None else None
+    if checkpoint_at is not None and checkpoint_at > written_at:
+        raise ValueError(
+            f"{weights}: its {final.name} was written at step {written_at}, before its latest checkpoint "
+            f"(step {checkpoint_at}, {latest}): the run went on and has not finished; give that "
+            f"checkpoint, or {final} itself for the step-{written_at} weights"
+        )
 
 
 def warn_if_slow_precision(device, dtype) -> None:
