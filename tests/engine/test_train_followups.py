@@ -396,3 +396,15 @@ def test_any_config_key_added_since_a_run_was_made_is_no_change_at_its_default(t
         fit_with(run, config(epochs=3), ToyConfig(note="x"), resume=True)
     (warning,) = messages(caplog, "WARNING")
     assert "model.note (absent) -> x" in warning
+
+
+def test_a_run_ends_with_its_step_and_last_logged_loss(tmp_path, caplog):
+    """The line after the weights: the step, the last logged loss (the stopping iteration's, which a log
+    without a bar showed only in metrics.jsonl) and the training time; before, only the path."""
+    run = tmp_path / "smoke"
+    with caplog.at_level("INFO", logger="discmot"):
+        fit(run, config(max_iterations=3, log_every=10))
+    (last,) = read_metrics(run)
+    (closing,) = [m for m in messages(caplog) if m.startswith(f"wrote {run / 'model.safetensors'}")]
+    assert f"step 3; last logged loss {last['loss']:.4g} at step 3; " in closing
+    assert closing.endswith("min of training in this process)")
