@@ -746,7 +746,7 @@ def test_sigterm_removes_the_half_written_outputs(tmp_path):
     proc.send_signal(signal.SIGTERM)
     output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM, output[-2000:]
-    said = f": {out / 'r.txt'} and {out / 'r.mp4'} not written (an older file there is kept as it was)"
+    said = f": {out / 'r.txt'} and {out / 'r.mp4'} not written"  # no older file there: none said kept
     assert output.rstrip().endswith(f"discmot: terminated (SIGTERM){said}"), output[-2000:]
     assert list(out.iterdir()) == []
 

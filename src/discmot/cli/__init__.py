@@ -196,13 +196,25 @@ def interrupted_outputs(args: argparse.Namespace) -> str:
     """What a ``track`` of one file stopped by Ctrl-C left: nothing, as its outputs are written under a
     temporary name and renamed at the end (`discmot.io.atomic`), so an older file of that name is intact.
     A camera keeps what was tracked (it is not interrupted: Ctrl-C ends it); a split says itself which
-    sequences are on disk."""
+    sequences are on disk. An older file is spoken of only where there is one (the run's own are renamed
+    into place only at its end, so what is there now is older: SIGTERM's note is made before the run)."""
     if getattr(args, "verb", None) != "track" or args.split_out is not None:
         return ""
     written = [path for path in (args.save_txt, args.save_video) if path is not None]
     if not written:
         return ""
-    return f": {' and '.join(written)} not written (an older file there is kept as it was)"
+    older = [path for path in written if os.path.isfile(path)]
+    if not older:
+        kept = ""
+    elif len(older) == 2:
+        kept = " (the older files there are kept as they were)"
+    else:
+        kept = (
+            f" (the older {older[0]} is kept as it was)"
+            if len(written) == 2
+            else " (an older file there is kept as it was)"
+        )
+    return f": {' and '.join(written)} not written{kept}"
 
 
 def _input_error(error: ValueError | OSError, args: argparse.Namespace) -> int:

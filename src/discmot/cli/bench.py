@@ -6,6 +6,8 @@ import argparse
 import json
 import logging
 import math
+import os
+from collections.abc import Callable, Iterable
 
 from discmot.cli.arguments import (
     hint_if_cores_busy,
@@ -59,6 +61,7 @@ def add_bench(verbs) -> None:
     p.add_argument(
         "--model",
         nargs="+",
+        type=_not_a_source("--model", MODEL_KINDS),
         choices=MODEL_KINDS,
         help="the trackers to time (default: both; with --weights the one a discmot checkpoint's metadata "
         "names)",
@@ -80,6 +83,7 @@ def add_bench(verbs) -> None:
         "--dtype",
         nargs="+",
         default=["fp32"],
+        type=_not_a_source("--dtype", DTYPES),
         choices=list(DTYPES),
         help="network precisions, each timed in turn (default: fp32)",
     )
@@ -116,6 +120,23 @@ def add_bench(verbs) -> None:
     )
     p.add_argument("--json", metavar="FILE", help="also write every number, with the machine, as JSON")
     p.set_defaults(run=_run_bench)
+
+
+def _not_a_source(flag: str, choices: Iterable[str]) -> Callable[[str], str]:
+    """The ``type`` of an option of several values: a value that is a file or folder is SOURCE given after
+    it (``discmot bench --model fdta clip.mp4``), which argparse called an "invalid choice"; the error
+    says where SOURCE goes. Any other value (a choice too, even with a folder of its name here) goes on to
+    the option's choices, as it is."""
+
+    def value(text: str) -> str:
+        if text not in choices and os.path.exists(text):
+            raise argparse.ArgumentTypeError(
+                f"{text} is a source, which comes first (before {flag}, as {flag} takes several values): "
+                f"discmot bench SOURCE {flag} ..."
+            )
+        return text
+
+    return value
 
 
 def _run_bench(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from discmot.io.mot import IMAGE_SUFFIXES, MotFormatError, read_seqinfo, read_seqmap_with_header
+from discmot.messages import names_hint
 
 log = logging.getLogger(__name__)
 
@@ -303,7 +304,10 @@ def _warn_if_header_is_a_sequence(seqmap_file: Path, header: str | None, gt_root
 def _sequence_files(gt_root: Path, name: str) -> SequenceFiles:
     folder = gt_root / name
     if not folder.is_dir():
-        raise LayoutError(f"{folder}: sequence folder of {name!r} not found")
+        there = sorted(p.name for p in gt_root.glob("*") if (p / "gt" / "gt.txt").is_file())
+        raise LayoutError(
+            f"{folder}: sequence folder of {name!r} not found{names_hint(name, there, 'sequences')}"
+        )
     gt_file = folder / "gt" / "gt.txt"
     if not gt_file.is_file():
         raise LayoutError(f"{gt_file}: ground-truth file of sequence {name!r} not found")
@@ -360,7 +364,10 @@ def _tracker_files(
     for tracker in trackers:
         folder = root / tracker
         if not folder.is_dir():
-            raise LayoutError(f"{folder}: folder of tracker {tracker!r} not found")
+            there = sorted(p.name for p in root.iterdir() if p.is_dir())
+            raise LayoutError(
+                f"{folder}: folder of tracker {tracker!r} not found{names_hint(tracker, there, 'trackers')}"
+            )
         data = folder / sub_folder if sub_folder and (folder / sub_folder).is_dir() else folder
         try:
             files[tracker] = _result_files(data, sequences, tracker, unlisted)

@@ -101,7 +101,7 @@ def track_source(
             video) but the source has none.
     """
     frames = source if isinstance(source, FrameSource) else open_source(source)
-    _check_outputs(frames, detections, save_txt, save_video)
+    check_outputs(frames, detections, save_txt, save_video)
     detections = _load_detections(detections)
     end_to_end = is_end_to_end(tracker)
     if end_to_end:
@@ -188,10 +188,7 @@ def track_split(
     """
     if layout not in ("trackeval", "flat"):
         raise ValueError(f"layout must be 'trackeval' or 'flat', not {layout!r}")
-    if Path(tracker_name).name != tracker_name or tracker_name in ("", ".", ".."):
-        raise ValueError(
-            f"--tracker-name {tracker_name!r}: a folder name, without '/' (it goes under --split-out)"
-        )
+    check_tracker_name(tracker_name)
     results = Path(out_folder) / tracker_name / "data" if layout == "trackeval" else Path(out_folder)
     summaries = {}
     use_det_files = needs_detections and detect is None
@@ -350,6 +347,12 @@ def find_sequences(split_folder: str | Path, det_file: str | None = "det.txt") -
     return found
 
 
+def check_tracker_name(name: str) -> None:
+    """``--tracker-name``: one folder name (it goes under ``--split-out``); a one-line ValueError else."""
+    if Path(name).name != name or name in ("", ".", ".."):
+        raise ValueError(f"--tracker-name {name!r}: a folder name, without '/' (it goes under --split-out)")
+
+
 def is_trackable_sequence(folder: Path, det_file: str | None = "det.txt") -> bool:
     """Whether `find_sequences` tracks the sequence ``folder`` (it has ``seqinfo.ini``): with
     ``det/<det_file>``, or with ``det_file=None`` with images."""
@@ -403,7 +406,7 @@ def _check_frame_size(frames: FrameSource, number: int, image: np.ndarray, first
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
 
 
-def _check_outputs(frames: FrameSource, detections, save_txt, save_video) -> None:
+def check_outputs(frames: FrameSource, detections, save_txt, save_video) -> None:
     """Before any work: outputs must not be an input, each other, or a folder, and a video must have a
     video container's suffix."""
     named = ((frames.location, "the source"), (detections, "the detections"))

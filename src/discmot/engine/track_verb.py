@@ -13,6 +13,7 @@ error naming what to do instead. The options travel in small typed groups: `Netw
 from __future__ import annotations
 
 import functools
+import glob
 import logging
 import numbers
 import os
@@ -24,6 +25,8 @@ from discmot.engine.end_to_end import END_TO_END, AssociationOptions, NetworkOpt
 from discmot.engine.infer import (
     Detector,
     Embedder,
+    check_outputs,
+    check_tracker_name,
     is_split_folder,
     is_trackable_sequence,
     no_detections_error,
@@ -31,7 +34,8 @@ from discmot.engine.infer import (
     track_split,
     tracker_frame_rate,
 )
-from discmot.io.atomic import check_writable
+from discmot.io.atomic import check_folder_possible, check_writable
+from discmot.io.mot import MotFormatError
 from discmot.io.video import SequenceFrames, check_max_frames, first_frames, open_source
 from discmot.messages import require_path
 from discmot.models import network_input_size
@@ -346,6 +350,7 @@ def _track(
         _check_detection_options(model, network)
         return _track_detections(source, model, inputs, association, outputs)
     _check_end_to_end_options(model, network, inputs, association)
+    _refuse_missing_files(weights=network.weights)
     if conf is not None and association.conf_threshold is None:
         association = replace(association, conf_threshold=conf)  # CSTrack's conf_thres, FDTA's det_thresh
     return _track_end_to_end(source, lambda: build_end_to_end(model, network, association), outputs)
@@ -540,9 +545,43 @@ def _check_end_to_end_options(
         )
 
 
+def _refuse_missing_files(weights: str | Path | None = None, inputs: _DetectionInputs | None = None) -> None:
+    """A checkpoint, ONNX model or detections file that is not there, refused before `_Outputs.started`:
+    left to the loaders, the error came after ``on_start`` (the busy-cores warning) and, for a checkpoint,
+    after the model's INFO lines. The messages are the loaders' own; a file that is there is read only by
+    them (seconds to a minute for a checkpoint)."""
+    if weights is not None and not Path(weights).exists():  # a folder is a run folder: loading checks it
+        raise FileNotFoundError(f"{weights}: no such checkpoint")
+    if inputs is None:
+        return
+    for path in (inputs.detector, inputs.reid):
+        if path is not None and not Path(path).is_file():
+            raise ValueError(f"{path}: ONNX model file not found")  # as `_plugins` says it
+    detections = inputs.detections
+    if isinstance(detections, str | os.PathLike) and not Path(detections).exists():
+        raise MotFormatError(detections, "file not found")
+
+
+def _check_split_out(outputs: _Outputs) -> None:
+    """A split's results folder, ``<split_out>/<tracker_name>/data``, checked before `_Outputs.started`
+    (`track_split` checks the name again, and writes the folder only once a model has loaded)."""
+    check_tracker_name(outputs.tracker_name)
+    check_folder_possible(Path(outputs.split_out) / outputs.tracker_name / "data")
+
+
+def _missing_path(source) -> bool:
+    """A path source that names nothing on disk (a webcam index and a glob pattern are not paths)."""
+    if not isinstance(source, str | os.PathLike) or glob.has_magic(str(source)):
+        return False
+    return not Path(source).exists()
+
+
 def _check_one_source_outputs(source, outputs: _Outputs) -> None:
     """``--split-out`` and ``--skip-existing`` are for a folder of sequences; one source without any
-    output is tracked (its speed is printed) but said to write nothing."""
+    output is tracked (its speed is printed) but said to write nothing. A path that is not there is said
+    as such first (a mistyped split, ``data/vall``, was called "one source")."""
+    if (outputs.split_out is not None or outputs.skip_existing) and _missing_path(source):
+        raise ValueError(f"{source}: no such file or folder (a split folder was expected: --split-out)")
     if outputs.split_out is not None:
         raise ValueError(
             f"{source}: one source, not a folder of sequence folders: --split-out writes one result per "
@@ -602,6 +641,7 @@ def _track_end_to_end(
                 f"{source}: a folder of sequences writes one result per sequence: give --split-out DIR"
             )
         _check_whole_split(source, outputs)
+        _check_split_out(outputs)
         if not _nothing_left(source, outputs, det_file=None):  # else no model loads: nothing is slow
             outputs.started()
         filtered = _FilteredCount()  # what the output filter dropped, summed as each sequence ends
@@ -621,6 +661,7 @@ def _track_end_to_end(
         return summaries
     _check_one_source_outputs(source, outputs)
     frames = first_frames(open_source(source, fps=outputs.frame_rate), outputs.max_frames)
+    check_outputs(frames, None, outputs.save_txt, outputs.save_video)  # again in track_source: cheap
     outputs.started()
     tracker = build()(tracker_frame_rate(outputs.frame_rate, frames.fps))
     _warn_if_nothing_written(source, outputs)
@@ -720,6 +761,7 @@ def _track_detections(
         raise ValueError(
             "give either a detector (--detector) or precomputed detections (--detections), not both"
         )
+    _refuse_missing_files(inputs=inputs)
     _check_one_source_outputs(source, outputs)
     frames = open_source(source, fps=outputs.frame_rate)
     detections = inputs.detections
@@ -733,6 +775,7 @@ def _track_detections(
             raise FileNotFoundError(f"{det_path}: detections file not found (--det-file {inputs.det_file})")
     if inputs.detector is None and detections is None:
         raise no_detections_error(frames)
+    check_outputs(frames, detections, outputs.save_txt, outputs.save_video)  # again in track_source: cheap
     outputs.started()
     detect, embed = _plugins(inputs)
     tracker = factory(tracker_frame_rate(outputs.frame_rate, frames.fps))
@@ -798,6 +841,8 @@ def _track_split_of_detections(
             "(and no --save-txt, --save-video or --detections)"
         )
     _check_whole_split(source, outputs)
+    _refuse_missing_files(inputs=inputs)
+    _check_split_out(outputs)
     # the sequences a detector tracks need images, the others det/<det_file>
     nothing_left = _nothing_left(source, outputs, None if inputs.detector is not None else inputs.det_file)
     if not nothing_left:
