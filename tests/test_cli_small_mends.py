@@ -191,6 +191,7 @@ def test_a_mistyped_split_with_split_out_is_said_to_be_missing(tmp_path, capsys)
     from discmot.cli import main
 
     missing = tmp_path / "vall"
-    assert main(["track", str(missing), "--model", "cstrack", "--weights", "bundled", "--split-out", "o"]) == 2
+    command = ["track", str(missing), "--model", "cstrack", "--weights", "bundled", "--split-out", "o"]
+    assert main(command) == 2
     err = capsys.readouterr().err
     assert f"{missing}: no such file or folder" in err and "one source" not in err
