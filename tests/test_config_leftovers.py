@@ -86,3 +86,16 @@ def test_a_section_given_as_a_dict_has_no_defaults(tmp_path, section):
     """The rule needs the dataclass: a plain dict section (a caller's own) keeps every absent key a change."""
     resolved = {section: {"seed": 0}}
     assert changed_on_resume(tmp_path, resolved, [f"{section}.seed"]) == [f"{section}.seed"]
+
+
+def test_a_mistyped_key_gets_a_did_you_mean():
+    """``--set train.max_iteration=5`` listed the 34 train keys and left the user to spot the missing s."""
+    import pytest
+
+    from discmot.models.fdta.recipe import load_recipe
+
+    with pytest.raises(ValueError, match=r"max_iteration \(did you mean max_iterations\?\); known: epochs"):
+        load_recipe("tiny", ["train.max_iteration=5"])
+    with pytest.raises(ValueError) as unrelated:
+        load_recipe("tiny", ["train.zzz=5"])
+    assert "did you mean" not in str(unrelated.value)

@@ -274,6 +274,15 @@ def dataclass_from_section(cls, values: Mapping, what: str, tuples: Iterable[str
     return cls(**fixed)
 
 
+def _meant(unknown: list[str], known: list[str]) -> str:
+    """`` (did you mean max_iterations?)`` for mistyped keys close to known ones (the 34 keys of
+    ``train`` listed alone left a user to spot ``max_iteration``'s missing s), else ``""``."""
+    from discmot.messages import close_names
+
+    guesses = [guess for name in unknown for guess in close_names(name, known, n=1)]
+    return f" (did you mean {', '.join(guesses)}?)" if guesses else ""
+
+
 def check_scalar_types(cls, values: Mapping, where: str | None = None) -> None:
     """Raises ValueError naming the entries of ``values`` that are no field of dataclass ``cls`` (with the
     fields it has), else every entry whose value does not fit its annotation: a scalar one (``int``,
@@ -290,7 +299,7 @@ def check_scalar_types(cls, values: Mapping, where: str | None = None) -> None:
     unknown = sorted(set(values) - set(known))
     prefix = f"{where}." if where else ""
     if unknown:
-        listed = f"{', '.join(unknown)}; known: {', '.join(known)}"
+        listed = f"{', '.join(unknown)}{_meant(unknown, known)}; known: {', '.join(known)}"
         if where:
             raise RecipeKeyError(prefix + unknown[0], f"unknown {where} key(s) {listed}")
         raise ValueError(f"{cls.__name__}: unknown key(s) {listed}")

@@ -110,9 +110,19 @@ def test_exponent_numbers_without_a_dot_are_numbers(tmp_path, text, value):
         ("model.detr.hidden_dim=64.0", "wrong value type: model.detr.hidden_dim"),
         ("adapters.temporal=flase", "adapters: temporal='flase': expected true or false"),
         ("schedule=dancetrak", "unknown schedule 'dancetrak'; choose from dancetrack, sportsmot, bft"),
-        ("clips.sample_lenght=4", "unknown clips key\\(s\\) sample_lenght; known: sample_length"),
-        ("step.train_frame=2", "unknown step key\\(s\\) train_frame; known: train_frames"),
-        ("model.detr.hidden=3", "unknown model.detr key\\(s\\) hidden; known: hidden_dim"),
+        (
+            "clips.sample_lenght=4",
+            "unknown clips key\\(s\\) sample_lenght \\(did you mean sample_length\\?\\); "
+            "known: sample_length",
+        ),
+        (
+            "step.train_frame=2",
+            "unknown step key\\(s\\) train_frame \\(did you mean train_frames\\?\\); known: train_frames",
+        ),
+        (
+            "model.detr.hidden=3",
+            "unknown model.detr key\\(s\\) hidden \\(did you mean hidden_dim\\?\\); known: hidden_dim",
+        ),
         ("model.id_decoder.num_id_vocabulary=0", "IDDecoderConfig: num_id_vocabulary=0: must be at least 1"),
         ("model.detr.num_heads=5", "hidden_dim \\(64\\) must be a multiple of num_heads \\(5\\)"),
     ],
