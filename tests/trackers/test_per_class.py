@@ -216,7 +216,9 @@ def test_track_separates_the_classes_it_is_given(tmp_path, monkeypatch, classes,
         cv2.imwrite(str(folder / f"{k:06d}.png"), np.zeros((300, 400, 3), np.uint8))
     monkeypatch.setattr(track_verb, "_plugins", lambda inputs: (ScriptedDetector(), None))
     results = tmp_path / "results.txt"
-    discmot.track(folder, detector="scripted.onnx", classes=classes, save_txt=results, progress=False)
+    detector = tmp_path / "scripted.onnx"  # a file there: `_plugins`, replaced above, never reads it
+    detector.write_bytes(b"")
+    discmot.track(folder, detector=detector, classes=classes, save_txt=results, progress=False)
     rows = np.loadtxt(results, delimiter=",", ndmin=2)
     assert (rows[:, 7:] == -1).all()  # no class in the MOTChallenge row
     assert set(rows[rows[:, 0] <= 6, 1].tolist()) == {1}

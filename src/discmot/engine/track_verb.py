@@ -350,10 +350,11 @@ def _track(
         _check_detection_options(model, network)
         return _track_detections(source, model, inputs, association, outputs)
     _check_end_to_end_options(model, network, inputs, association)
-    _refuse_missing_files(weights=network.weights)
     if conf is not None and association.conf_threshold is None:
         association = replace(association, conf_threshold=conf)  # CSTrack's conf_thres, FDTA's det_thresh
-    return _track_end_to_end(source, lambda: build_end_to_end(model, network, association), outputs)
+    return _track_end_to_end(
+        source, lambda: build_end_to_end(model, network, association), outputs, network.weights
+    )
 
 
 #: Said where an end-to-end model is asked for without weights.
@@ -513,6 +514,10 @@ def _check_end_to_end_options(
     images; FDTA also has no association settings and no runtime score threshold option."""
     if inputs.detector is not None or inputs.reid is not None or inputs.detections is not None:
         raise ValueError(f"--model {model} detects for itself: drop --detector, --reid and --detections")
+    if model == "cstrack" and network.input_size is not None:
+        from discmot.trackers.cstrack import check_input_size
+
+        check_input_size(network.input_size)  # before the weights are looked at: it is the option at fault
     if network.weights is None:
         raise ValueError(
             f"--model {model} needs --weights CHECKPOINT (official .pt/.pth, discmot .safetensors or a "
@@ -630,10 +635,11 @@ def _check_whole_split(source, outputs: _Outputs) -> None:
 
 
 def _track_end_to_end(
-    source, build: Callable[[], Callable[[float], EndToEndTracker]], outputs: _Outputs
+    source, build: Callable[[], Callable[[float], EndToEndTracker]], outputs: _Outputs, weights=None
 ) -> dict:
     """`track` for FDTA and CSTrack: ``build()`` loads the model (after the cheap checks of the source)
-    and returns ``frame_rate -> tracker``."""
+    and returns ``frame_rate -> tracker``; ``weights``, its checkpoint, must exist once there is
+    something to track (a finished split with ``skip_existing`` opens none)."""
     if is_split_folder(source):
         _refuse_on_frame(source, outputs)
         if outputs.split_out is None or outputs.save_txt or outputs.save_video:
@@ -643,6 +649,7 @@ def _track_end_to_end(
         _check_whole_split(source, outputs)
         _check_split_out(outputs)
         if not _nothing_left(source, outputs, det_file=None):  # else no model loads: nothing is slow
+            _refuse_missing_files(weights=weights)
             outputs.started()
         filtered = _FilteredCount()  # what the output filter dropped, summed as each sequence ends
         factory = _built_when_first_used(build)
@@ -662,6 +669,7 @@ def _track_end_to_end(
     _check_one_source_outputs(source, outputs)
     frames = first_frames(open_source(source, fps=outputs.frame_rate), outputs.max_frames)
     check_outputs(frames, None, outputs.save_txt, outputs.save_video)  # again in track_source: cheap
+    _refuse_missing_files(weights=weights)
     outputs.started()
     tracker = build()(tracker_frame_rate(outputs.frame_rate, frames.fps))
     _warn_if_nothing_written(source, outputs)
@@ -841,11 +849,11 @@ def _track_split_of_detections(
             "(and no --save-txt, --save-video or --detections)"
         )
     _check_whole_split(source, outputs)
-    _refuse_missing_files(inputs=inputs)
     _check_split_out(outputs)
     # the sequences a detector tracks need images, the others det/<det_file>
     nothing_left = _nothing_left(source, outputs, None if inputs.detector is not None else inputs.det_file)
     if not nothing_left:
+        _refuse_missing_files(inputs=inputs)
         outputs.started()
     # the ONNX models (about a second to load) only for a sequence to track: `track_split` then only
     # says that every result is there
