@@ -177,3 +177,36 @@ def pairs_dataset(n: int = 12):
     generator = torch.Generator().manual_seed(5)
     x, y = torch.randn(n, 4, generator=generator), torch.randn(n, 1, generator=generator)
     return torch.utils.data.TensorDataset(x, y)
+
+
+# --------------------------------------------------------------------------------------------------
+# A small MOTChallenge benchmark for the eval tests
+
+#: A 3-frame sequence's gt: two people.
+GT_ROWS = ["1,1,10,10,20,40,1,1,1", "2,1,12,10,20,40,1,1,1", "1,2,60,10,20,40,1,1,1", "3,2,62,12,20,40,1,1,1"]
+#: A tracker's rows for it.
+TRACKER_ROWS = ["1,5,10,10,20,40,1,-1,-1,-1", "2,5,12,11,20,40,1,-1,-1,-1", "3,6,61,12,20,40,1,-1,-1,-1"]
+
+
+def write_sequence(folder: Path, name: str = "seq-a") -> Path:
+    """One 3-frame sequence (`GT_ROWS`) with gt and seqinfo.ini in ``folder``; returns its gt file."""
+    seq = folder / name
+    (seq / "gt").mkdir(parents=True)
+    (seq / "gt" / "gt.txt").write_text("\n".join(GT_ROWS) + "\n")
+    (seq / "seqinfo.ini").write_text(f"[Sequence]\nname={name}\nseqLength=3\n")
+    return seq / "gt" / "gt.txt"
+
+
+def write_benchmark(root: Path, trackers: dict[str, list[str]], seqmap: bool = True) -> tuple[Path, Path]:
+    """One 3-frame sequence ``seq-a`` and ``{tracker: rows}`` in TrackEval's MOT17 layout (with or
+    without its seqmap)."""
+    gt_folder, trackers_folder = root / "gt", root / "trackers"
+    write_sequence(gt_folder / "MOT17-train")
+    if seqmap:
+        (gt_folder / "seqmaps").mkdir()
+        (gt_folder / "seqmaps" / "MOT17-train.txt").write_text("name\nseq-a\n")
+    for tracker, rows in trackers.items():
+        data = trackers_folder / "MOT17-train" / tracker / "data"
+        data.mkdir(parents=True)
+        (data / "seq-a.txt").write_text("".join(row + "\n" for row in rows))
+    return gt_folder, trackers_folder

@@ -17,36 +17,11 @@ from discmot.cli import main
 from discmot.eval import fields as F
 from discmot.eval import report
 from discmot.eval.runner import evaluate
-from helpers import random_official_checkpoint
+from helpers import TRACKER_ROWS, random_official_checkpoint, write_benchmark, write_sequence
 
-GT_ROWS = ["1,1,10,10,20,40,1,1,1", "2,1,12,10,20,40,1,1,1", "1,2,60,10,20,40,1,1,1", "3,2,62,12,20,40,1,1,1"]
-TRACKER_ROWS = ["1,5,10,10,20,40,1,-1,-1,-1", "2,5,12,11,20,40,1,-1,-1,-1", "3,6,61,12,20,40,1,-1,-1,-1"]
 #: Boxes shifted by 12 pixels: IoU about 0.3 with the gt, so CLEAR and Identity match nothing (IoU 0.5)
 #: but HOTA matches at its lower thresholds.
 SHIFTED_ROWS = ["1,5,22,10,20,40,1,-1,-1,-1", "2,5,24,10,20,40,1,-1,-1,-1"]
-
-
-def write_sequence(folder: Path, name: str = "seq-a") -> Path:
-    """One 3-frame sequence with gt and seqinfo.ini in ``folder``; returns its gt file."""
-    seq = folder / name
-    (seq / "gt").mkdir(parents=True)
-    (seq / "gt" / "gt.txt").write_text("\n".join(GT_ROWS) + "\n")
-    (seq / "seqinfo.ini").write_text(f"[Sequence]\nname={name}\nseqLength=3\n")
-    return seq / "gt" / "gt.txt"
-
-
-def write_benchmark(root: Path, trackers: dict[str, list[str]], seqmap: bool = True) -> tuple[Path, Path]:
-    """``seq-a`` and ``{tracker: rows}`` in TrackEval's MOT17 layout (with or without its seqmap)."""
-    gt_folder, trackers_folder = root / "gt", root / "trackers"
-    write_sequence(gt_folder / "MOT17-train")
-    if seqmap:
-        (gt_folder / "seqmaps").mkdir()
-        (gt_folder / "seqmaps" / "MOT17-train.txt").write_text("name\nseq-a\n")
-    for tracker, rows in trackers.items():
-        data = trackers_folder / "MOT17-train" / tracker / "data"
-        data.mkdir(parents=True)
-        (data / "seq-a.txt").write_text("".join(row + "\n" for row in rows))
-    return gt_folder, trackers_folder
 
 
 @pytest.fixture

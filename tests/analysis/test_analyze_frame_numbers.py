@@ -11,9 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
-from discmot.analysis.analyze import analyze, check_matrix_frames, frames_to_analyse
+from discmot.analysis.analyze import analyze, check_matrix_frames
 from discmot.cli import main
-from discmot.io.video import SequenceFrames, open_source
+from discmot.io.video import SequenceFrames, frames_yielded, open_source
 
 CSTRACK_TINY = (
     Path(__file__).resolve().parents[2] / "src" / "discmot" / "assets" / "cstrack_tiny_synth.safetensors"
@@ -53,9 +53,9 @@ def test_analyze_of_a_folder_from_frame_50_counts_its_progress_from_its_first_im
 
 def test_the_frames_analysed_are_counted_from_the_first_image_with_and_without_max_frames(tmp_path):
     source = open_source(write_frames(tmp_path / "clip", range(50, 80)))
-    assert [frames_to_analyse(source, m) for m in (None, 10, 30, 100)] == [30, 10, 30, 30]
+    assert [frames_yielded(source, m) for m in (None, 10, 30, 100)] == [30, 10, 30, 30]
     gaps = open_source(write_frames(tmp_path / "gaps", [50, 52, 54]))  # 51, 53: no image, not yielded
-    assert [frames_to_analyse(gaps, m) for m in (None, 2)] == [3, 2]
+    assert [frames_yielded(gaps, m) for m in (None, 2)] == [3, 2]
 
 
 def test_a_sequence_whose_images_start_at_frame_50_counts_the_frames_it_yields(tmp_path):
@@ -65,8 +65,8 @@ def test_a_sequence_whose_images_start_at_frame_50_counts_the_frames_it_yields(t
         "[Sequence]\nname=seq\nimDir=img1\nframeRate=30\nseqLength=57\nimWidth=128\nimHeight=80\nimExt=.jpg\n"
     )
     source = SequenceFrames(tmp_path / "seq")
-    assert frames_to_analyse(source, None) == 8 == sum(1 for _ in source)
-    assert frames_to_analyse(source, 5) == 5
+    assert frames_yielded(source, None) == 8 == sum(1 for _ in source)
+    assert frames_yielded(source, 5) == 5
 
 
 @pytest.mark.parametrize(

@@ -20,28 +20,10 @@ from discmot.cli import main
 from discmot.eval import fields as F
 from discmot.eval import report
 from discmot.eval.runner import EvalInputError, evaluate
-from helpers import require_module, shared_file
+from helpers import GT_ROWS, TRACKER_ROWS, require_module, shared_file, write_benchmark
 
-GT_ROWS = ["1,1,10,10,20,40,1,1,1", "2,1,12,10,20,40,1,1,1", "1,2,60,10,20,40,1,1,1", "3,2,62,12,20,40,1,1,1"]
-TRACKER_ROWS = ["1,5,10,10,20,40,1,-1,-1,-1", "2,5,12,11,20,40,1,-1,-1,-1", "3,6,61,12,20,40,1,-1,-1,-1"]
 #: The same boxes 500 pixels to the right: nothing overlaps the gt.
 FAR_ROWS = ["1,5,510,10,20,40,1,-1,-1,-1", "2,5,512,11,20,40,1,-1,-1,-1"]
-
-
-def write_benchmark(root: Path, trackers: dict[str, list[str]]) -> tuple[Path, Path]:
-    """One 3-frame sequence ``seq-a`` and ``{tracker: rows}`` in TrackEval's MOT17 layout."""
-    gt_folder, trackers_folder = root / "gt", root / "trackers"
-    seq = gt_folder / "MOT17-train" / "seq-a"
-    (seq / "gt").mkdir(parents=True)
-    (seq / "gt" / "gt.txt").write_text("\n".join(GT_ROWS) + "\n")
-    (seq / "seqinfo.ini").write_text("[Sequence]\nname=seq-a\nseqLength=3\n")
-    (gt_folder / "seqmaps").mkdir()
-    (gt_folder / "seqmaps" / "MOT17-train.txt").write_text("name\nseq-a\n")
-    for tracker, rows in trackers.items():
-        data = trackers_folder / "MOT17-train" / tracker / "data"
-        data.mkdir(parents=True)
-        (data / "seq-a.txt").write_text("".join(row + "\n" for row in rows))
-    return gt_folder, trackers_folder
 
 
 def eval_argv(gt: Path, trackers: Path, *more: str) -> list[str]:

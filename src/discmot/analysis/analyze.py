@@ -78,11 +78,13 @@ def collect(
 
     ``progress``: a bar named ``name``; without one (a log file, ``-q``), ``discmot track``'s log line
     every minute with the frames done, the speed and the time left (a full-size FDTA frame takes seconds
-    on a CPU: an analysis of a whole video is minutes to hours); its total is `frames_to_analyse`'s."""
+    on a CPU: an analysis of a whole video is minutes to hours); its total is
+    `discmot.io.video.frames_yielded`'s: the first ``max_frames`` of the frames the source yields,
+    counted from its first image, not from frame 1 (``000050.jpg``-``000079.jpg``: 30 frames)."""
     from discmot.engine.infer import progress_bar
-    from discmot.io.video import first_yielded
+    from discmot.io.video import first_yielded, frames_yielded
 
-    total = frames_to_analyse(source, max_frames)
+    total = frames_yielded(source, max_frames)
     # the first max_frames frames and nothing after them: the next one is neither decoded nor, when
     # its image is missing, warned about as skipped
     frames = source if max_frames is None else first_yielded(source, max_frames)
@@ -95,17 +97,6 @@ def collect(
             collected.append(extractor(number, image, gt.get(number, empty) if gt is not None else None))
             bar.update()
     return collected
-
-
-def frames_to_analyse(source, max_frames: int | None) -> int | None:
-    """How many frames `collect` analyses (its progress total; None: unknown, a camera): the first
-    ``max_frames`` (all when None) of those the source yields (`discmot.io.video.frames_yielded`),
-    counted from its first image, not from frame 1 (an image folder from ``000050.jpg`` to
-    ``000079.jpg`` is 30 frames, not 79). An image that cannot be decoded is found only when read, so the
-    count is high by those."""
-    from discmot.io.video import frames_yielded
-
-    return frames_yielded(source, max_frames)
 
 
 def check_matrix_frames(source, frames: list[int], max_frames: int | None) -> None:
@@ -272,7 +263,7 @@ def analyze(
     """
     from discmot.analysis.extract import VIEW_DESCRIPTIONS, build_extractor, tracker_ids_caveat
     from discmot.io.atomic import check_folder_possible
-    from discmot.io.video import check_max_frames, open_source
+    from discmot.io.video import check_max_frames, frames_yielded, open_source
 
     config = config or AnalysisConfig()
     frames = [frames] if isinstance(frames, int) else list(frames)
@@ -292,7 +283,7 @@ def analyze(
     extractor = build_extractor(model, network, config, input_size, with_tracker=truth is None)
     if on_start is not None:
         on_start()
-    count = frames_to_analyse(stream, max_frames)
+    count = frames_yielded(stream, max_frames)
     log.info(  # the long part starts: said at once, then a bar or a line every minute (`collect`)
         "%s: analysing the embeddings of %s (%s) over %s",
         stream.name,
