@@ -21,6 +21,7 @@ sizes; those numbers are not measurements).
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import tempfile
 from pathlib import Path
@@ -90,34 +91,60 @@ def precision_rows(work: Path, device: str, quick: bool) -> tuple[list[list[str]
     scene = render_scene(work / "scene", config)
     gt = scene / "gt" / "gt.txt"
 
-    def tracked(kind: str, where: str, dtype: str, kernel: str, path: Path, reference: Path) -> dict:
+    def tracked(
+        kind: str, where: str, dtype: str, kernel: str, tf32: bool, path: Path, reference: Path
+    ) -> dict:
         """Tracks the scene into ``path``; its HOTA and its rows compared with ``reference``'s."""
         options = {**BUNDLED_TRACK_OPTIONS[kind], **({"deform_kernel": kernel} if kind == "fdta" else {})}
-        track(scene, model=kind, weights=bundled_weights(kind), input_size=config.input_size, save_txt=path,
-              device=where, dtype=dtype, progress=False, **options)  # fmt: skip
+        with contextlib.nullcontext() if tf32 else tf32_off():
+            track(scene, model=kind, weights=bundled_weights(kind), input_size=config.input_size,
+                  save_txt=path, device=where, dtype=dtype, progress=False, **options)  # fmt: skip
         hota = report.summary_values(evaluate_files(gt, path, config.frames, SCENE_BENCHMARK))["HOTA"]
         return {"HOTA": hota, **compare_results(reference, path)}
 
     rows, data = [], {}
     for kind in ("fdta", "cstrack"):
-        reference = work / f"{kind}-cpu-fp32-pytorch.txt"
-        # (device, dtype, FDTA's deformable-attention kernel): "auto" is Triton on CUDA where it registers
-        runs = [("cpu", "fp32", "pytorch")] + [(device, dtype, "auto") for dtype in DTYPES]
-        if kind == "fdta" and device == "cuda":
-            runs.insert(2, (device, "fp32", "pytorch"))
-        for where, dtype, kernel in runs:
+        reference = work / f"{kind}-cpu-fp32-pytorch-tf32.txt"  # the first run's path, below
+        # (device, dtype, FDTA's deformable-attention kernel, PyTorch's TF32 defaults kept): "auto" is
+        # Triton on CUDA where it registers
+        runs = [("cpu", "fp32", "pytorch", True)] + [(device, dtype, "auto", True) for dtype in DTYPES]
+        if device == "cuda":
+            # fp32 with TF32 off too: does TF32 explain GPU fp32 rows that differ from the CPU's?
+            runs.insert(2, (device, "fp32", "auto", False))
+            if kind == "fdta":
+                runs.insert(2, (device, "fp32", "pytorch", True))
+        for where, dtype, kernel, tf32 in runs:
             kernel_name = kernel if kind == "fdta" else "–"
-            path = work / f"{kind}-{where}-{dtype}-{kernel}.txt"
-            label = f"{kind} {where} {dtype} {kernel_name}"
-            r = data[label] = benchlib.measured(label, tracked, kind, where, dtype, kernel, path, reference)
+            dtype_name = dtype if tf32 or where == "cpu" else f"{dtype}, TF32 off"
+            path = work / f"{kind}-{where}-{dtype}-{kernel}-{'tf32' if tf32 else 'no-tf32'}.txt"
+            label = f"{kind} {where} {dtype_name} {kernel_name}"
+            r = data[label] = benchlib.measured(
+                label, tracked, kind, where, dtype, kernel, tf32, path, reference
+            )
             if "error" in r:
-                rows.append([kind, where, dtype, kernel_name, f"**failed**: {r['error']}", "", "", "", ""])
+                rows.append(
+                    [kind, where, dtype_name, kernel_name, f"**failed**: {r['error']}", "", "", "", ""]
+                )
                 continue
             rows.append([
-                kind, where, dtype, kernel_name, f"{r['HOTA']:.3f}", f"{100 * r['same_id_share']:.1f}%",
+                kind, where, dtype_name, kernel_name, f"{r['HOTA']:.3f}", f"{100 * r['same_id_share']:.1f}%",
                 str(r["extra_rows"]), f"{r['median_px']:.3f}", f"{r['max_px']:.2f}",
             ])  # fmt: skip
     return rows, data
+
+
+@contextlib.contextmanager
+def tf32_off():
+    """cuDNN's convolutions and cuBLAS's matrix products in full fp32 inside the block (PyTorch's defaults:
+    TF32 convolutions, full-fp32 matrix products), as the original code must run for an fp32 comparison."""
+    import torch
+
+    kept = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = kept
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -255,11 +282,13 @@ def run(quick: bool) -> benchlib.BenchResult:
     ]  # fmt: skip
     notes = [
         "Precision: the bundled checkpoints on the demo scene (`discmot demo`'s, 150 frames at 256x160, "
-        "network input 160x256), results written by `discmot.engine.infer.track` and scored by "
+        "each model at the network input its checkpoint carries, as the demo tracks it: FDTA 160x256, "
+        "CSTrack 192x320), results written by `discmot.engine.infer.track` and scored by "
         "`discmot.eval` (DanceTrack rules). Rows are compared with the CPU fp32 run by (frame, id); box "
         "deviation is the largest tlwh coordinate difference of a matched row. FDTA's deformable attention: "
         "`--deform-kernel` pytorch (`grid_sample`) or auto (the fused Triton kernel on CUDA where it "
-        "registers, else pytorch).",
+        "registers, else pytorch). \"TF32 off\": cuDNN's convolutions and cuBLAS's matrix products in "
+        "full fp32 (PyTorch's defaults, the other rows: TF32 convolutions, full-fp32 matrix products).",
         f"Frame rates: end to end after {WARMUP_FRAMES} warm-up frames and a reset, frames rendered before "
         "timing; FDTA 50 frames of a synthetic DanceTrack scene (input 800x1422; deformable attention "
         "through `grid_sample` (pytorch) or the fused Triton kernel (triton)), CSTrack 100 frames of a "
@@ -271,8 +300,12 @@ def run(quick: bool) -> benchlib.BenchResult:
         "CSTrack tracks alive). Tracks alive: FDTA's history columns, CSTrack's tracked tracks (confirmed "
         "or not), after each frame. Peak memory: `torch.cuda.max_memory_allocated` over the timed frames, "
         "each run's model alone on the GPU (since 2026-11-23; before, FDTA's rows also held the float32 "
-        "original, 251 MiB for the dancetrack preset). cuDNN defaults (TF32 convolutions in fp32; matrix "
-        "products in full fp32).",
+        "original, 251 MiB for the dancetrack preset; since 2026-11-24 CSTrack's include its CUDA graph's). "
+        "cuDNN defaults (TF32 convolutions in fp32; matrix products in full fp32). Since 2026-11-24 "
+        "CSTrack's network replays a CUDA graph (`discmot.ops.cuda_graph`) and converts its pixels on the "
+        "GPU, and FDTA's ID decoder attends without cuDNN's attention kernel "
+        "(`discmot.trackers.fdta.ATTENTION_BACKENDS`); runs before then: 8.8 (fp32) and 8.1 (fp16) CSTrack "
+        "FPS on an H100 (2026-11-23), 20.8 and 16.6 (2026-11-24, an earlier call of the same session).",
         "CSTrack's stages: the same frames again, each stage of `CSTrackTracker.update` timed apart "
         "(`preprocess`: letterbox on the CPU and upload; `network`; `decode`: float32 decoding, "
         "Cluster-DIoU-NMS, embeddings at the box centres, results to the host; the JDE association on "

@@ -53,6 +53,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from discmot.data.pil_ops import resize_bilinear_tensor
 from discmot.models import network_input_size
@@ -413,6 +414,13 @@ class _FrameDetections:
         )
 
 
+#: The attention kernels PyTorch may choose from for the ID decoder: all but cuDNN's. In fp16/bf16 on an
+#: H100 PyTorch 2.11 picked cuDNN's, which plans each new problem shape on the CPU, and the ID decoder's
+#: shapes change with the history from frame to frame: 4.4 ms of CPU time a call on average (the
+#: detection network's fixed shapes are planned once and keep cuDNN's kernel).
+ATTENTION_BACKENDS = (SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH)
+
+
 class FDTATracker:
     """FDTA/MOTIP's runtime tracker around a model with ``detect`` and ``id_logits`` (see
     `discmot.models.fdta.model.FDTA`).
@@ -528,12 +536,13 @@ class FDTATracker:
             (1, 1, 1, count), self.history.num_frames, dtype=torch.long, device=self.device
         )
         unknown_masks = torch.zeros((1, 1, 1, count), dtype=torch.bool, device=self.device)
-        logits = self.model.id_logits(
-            *self.history.model_inputs(),
-            features.to(self.dtype)[None, None, None],
-            unknown_times,
-            unknown_masks,
-        )
+        with sdpa_kernel(list(ATTENTION_BACKENDS)):
+            logits = self.model.id_logits(
+                *self.history.model_inputs(),
+                features.to(self.dtype)[None, None, None],
+                unknown_times,
+                unknown_masks,
+            )
         probs = logits[0, 0, 0].float().softmax(dim=-1).cpu()
         assign = ASSIGNMENTS[self.runtime.assignment_protocol]
         return assign(probs, self.history.labels, self.runtime.id_thresh)

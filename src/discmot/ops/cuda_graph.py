@@ -1,0 +1,102 @@
+"""A network's forward pass replayed from a CUDA graph: one launch instead of hundreds.
+
+At batch 1 a convolutional network of hundreds of small layers is bound by the CPU that launches its
+kernels, not by the GPU that runs them: CSTrack's network at 608x1088 on an H100 launched 720 kernels a
+frame, 22 ms of wall time for 6 ms of GPU work (docs/benchmarks.md, section ``gpu_inference``). A CUDA
+graph records those launches once and replays them as one, with the same kernels on the same memory, so
+the outputs are those of the eager pass.
+
+`GraphedForward` wraps ``fn(input) -> outputs`` for inputs of a fixed shape (a tracker's network input).
+It falls back to calling ``fn`` as is on a CPU input, and for good where capturing fails (an operation
+that waits for the host cannot be recorded), so wrapping never changes what is computed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+log = logging.getLogger(__name__)
+
+#: Eager calls on a side stream before capturing: cuDNN and cuBLAS pick their algorithms and allocate
+#: their workspaces on first use, which a graph cannot record.
+WARMUP_CALLS = 2
+
+
+class GraphedForward:
+    """``fn(input)`` replayed from a CUDA graph for CUDA inputs.
+
+    The first call with an input of a new shape, dtype or device (or after ``module``'s parameters were
+    moved or replaced, which a graph would not see) runs ``fn`` `WARMUP_CALLS` times on a side stream
+    and records a third run as the graph; every call then copies its input into the recorded one and
+    replays. Call it inside the same autograd mode each time (the trackers call it under
+    ``torch.inference_mode()``).
+
+    The returned tensors are the graph's own and the next call overwrites them: read (or copy) them
+    before calling again. The graph keeps the memory of one forward pass for as long as it lives.
+
+    Args:
+        fn: the forward pass, ``[B, ...] tensor -> a tensor or lists/tuples/dicts of tensors``; its only
+            input is the tensor (weights and settings are read from the module, as a graph records them).
+        module: the network ``fn`` runs, whose parameters' addresses are checked at each call.
+        enabled: ``False`` always calls ``fn`` as is (to compare with, or to rule the graph out).
+    """
+
+    def __init__(self, fn: Callable[[torch.Tensor], Any], module: torch.nn.Module, enabled: bool = True):
+        self.fn = fn
+        self.module = module
+        self.enabled = enabled
+        self.graph: torch.cuda.CUDAGraph | None = None
+        self.key: tuple | None = None
+        self.static_input: torch.Tensor | None = None
+        self.static_output: Any = None
+
+    @property
+    def captured(self) -> bool:
+        """Whether calls on CUDA inputs replay a graph (after a first CUDA call that captured it)."""
+        return self.graph is not None
+
+    def __call__(self, image: torch.Tensor) -> Any:
+        if not self.enabled or image.device.type != "cuda":
+            return self.fn(image)
+        key = (tuple(image.shape), image.dtype, image.device, self._parameter_addresses())
+        if key != self.key and not self._capture(image, key):
+            return self.fn(image)
+        self.static_input.copy_(image)
+        self.graph.replay()
+        return self.static_output
+
+    def _parameter_addresses(self) -> tuple[int, ...]:
+        return tuple(tensor.data_ptr() for tensor in self.module.parameters())
+
+    def _capture(self, image: torch.Tensor, key: tuple) -> bool:
+        """Warms up and records ``fn`` on a copy of ``image``; ``False`` (and graphs off for good, with one
+        warning) where recording fails."""
+        self.graph = self.static_output = None  # the old graph's memory goes before the new one's
+        self.static_input = image.clone()
+        try:
+            side = torch.cuda.Stream(image.device)
+            side.wait_stream(torch.cuda.current_stream(image.device))
+            with torch.cuda.stream(side):
+                for _ in range(WARMUP_CALLS):
+                    self.fn(self.static_input)
+            torch.cuda.current_stream(image.device).wait_stream(side)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                self.static_output = self.fn(self.static_input)
+        except RuntimeError as error:  # an operation that syncs with the host cannot be recorded
+            self.enabled, self.graph, self.static_output, self.static_input = False, None, None, None
+            # PyTorch leaves CUDA's random generator recording after a failed capture: tracking needs
+            # no random numbers, but the process's later CUDA random calls fail
+            log.warning(
+                "the network runs without a CUDA graph (recording it failed: %s); CUDA's random number "
+                "generator is unusable in this process from now on: pass cuda_graph=False to the tracker "
+                "to avoid that",
+                str(error).splitlines()[0],
+            )
+            return False
+        self.graph, self.key = graph, key
+        return True
