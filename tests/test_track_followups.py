@@ -5,6 +5,7 @@ written, and a folder with only ``img1/`` using its own ``det/det.txt``."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shlex
@@ -80,7 +81,7 @@ def test_an_image_folder_of_a_sequence_suggests_its_parents_ground_truth(sequenc
     assert stdout_lines(capsys)[-1] == expected + " --benchmark MOT17"
 
 
-def test_no_eval_command_without_ground_truth_results_or_every_frame(sequence, tmp_path, capsys):
+def test_no_eval_command_without_ground_truth_or_results(sequence, tmp_path, capsys):
     plain = tmp_path / "plain"
     shutil.copytree(sequence / "img1", plain / "img1")  # a sequence folder without gt/
     detections = str(sequence / "det" / "det.txt")
@@ -94,11 +95,38 @@ def test_no_eval_command_without_ground_truth_results_or_every_frame(sequence, t
             str(tmp_path / "a"),
         ],
         "no --save-txt": ["track", str(sequence)],
-        "--max-frames": ["track", str(sequence), "--max-frames", "5", "--save-txt", str(tmp_path / "b")],
     }
     for argv in runs.values():
         assert main(argv) == 0
     assert "discmot eval" not in capsys.readouterr().out
+
+
+def test_after_max_frames_the_eval_command_scores_the_frames_tracked(sequence, tmp_path, capsys):
+    """``--max-frames 5`` tracks frames 1-5 of 12: the printed command scores those 5 (eval's
+    ``--max-frames 5``), not the gt's frames 6-12 as misses; it runs as printed."""
+    results = tmp_path / "r5.txt"
+    assert main(["track", str(sequence), "--max-frames", "5", "--save-txt", str(results)]) == 0
+    hint = stdout_lines(capsys)[-1]
+    gt = sequence / "gt" / "gt.txt"
+    assert hint == f"evaluate with: discmot eval --gt {gt} --results {results} --max-frames 5"
+    command = shlex.split(hint.removeprefix("evaluate with: "))
+    assert main([*command[1:], "--json", str(tmp_path / "hint.json")]) == 0
+    scored = json.loads((tmp_path / "hint.json").read_text())[tmp_path.name][sequence.name]
+    # the numbers of the files cut by hand after frame 5, scored as a sequence of 5 frames
+    cut = tmp_path / "cut"
+    (cut / sequence.name / "gt").mkdir(parents=True)
+    kept = [line for line in gt.read_text().splitlines(keepends=True) if int(line.split(",")[0]) <= 5]
+    assert 0 < len(kept) < len(gt.read_text().splitlines())  # the gt does run past frame 5
+    (cut / sequence.name / "gt" / "gt.txt").write_text("".join(kept))
+    (cut / tmp_path.name).mkdir()
+    shutil.copy(results, cut / tmp_path.name / "r5.txt")  # frames 1-5 only already
+    argv = ["eval", "--gt", str(cut / sequence.name / "gt" / "gt.txt"), "--results"]
+    assert (
+        main([*argv, str(cut / tmp_path.name / "r5.txt"), "--seq-length", "5", "--json", str(cut / "j")]) == 0
+    )
+    expected = json.loads((cut / "j").read_text())[tmp_path.name][sequence.name]
+    assert scored == expected and scored["Count"]["Frames"] == 5
+    assert scored["CLEAR"]["CLR_FN"] < scored["Count"]["GT_Dets"]  # tracked from its own boxes: found
 
 
 # --- 3. the bundled weights, said to library callers --------------------------------------------------

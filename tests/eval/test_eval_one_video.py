@@ -61,7 +61,8 @@ def test_results_of_the_first_frames_are_warned_about_with_the_numbers_unchanged
     warnings = [r.getMessage() for r in caplog.records if EARLY in r.getMessage()]
     assert warnings == [
         "res20/walk: results end at frame 20 but the ground truth runs to frame 100 (80 of 100 gt boxes "
-        "after it count as misses): a run over part of the sequence (--max-frames)?"
+        "after it count as misses): a run over part of the sequence (--max-frames N)? eval's --max-frames N "
+        "scores frames 1-N alone"
     ]
     clear = results["res20"]["walk"]["CLEAR"]  # every box of frames 1-20 matched, the 80 after missed
     assert (clear["CLR_TP"], clear["CLR_FN"], clear["CLR_FP"]) == (20, 80, 0)

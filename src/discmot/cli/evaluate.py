@@ -24,12 +24,16 @@ layouts (detected automatically):
                  the folder options; the length is --seq-length, else seqLength of SEQ/seqinfo.ini for a
                  gt SEQ/gt/gt.txt, else the files' last frame; summaries only with --output-folder
 
+part of a sequence: --max-frames N (either form) scores frames 1..N alone, what `discmot track
+  --max-frames N` tracked (without it, the gt boxes after frame N count as misses)
+
 examples:
   discmot eval --gt-folder data/gt/mot_challenge --trackers-folder data/trackers/mot_challenge \\
       --benchmark MOT17 --split train
   discmot eval --gt-folder DanceTrack --trackers-folder outputs/val --benchmark DanceTrack --split val
   discmot eval --gt-folder GT --trackers-folder TRACKERS --output-folder outputs/eval --plot
   discmot eval --gt annotations/gt.txt --results outputs/clip.txt --benchmark MOT15
+  discmot eval --gt MOT15/train/PETS09-S2L1/gt/gt.txt --results r100.txt --benchmark MOT15 --max-frames 100
 
 Numbers are TrackEval's (trackeval 1.3.0 / git 12c8791) to the last bit; see docs/evaluation.md.
 """
@@ -57,6 +61,13 @@ def add_eval(verbs) -> None:
         metavar="N",
         help="the sequence's length in frames (default: seqLength of SEQ/seqinfo.ini for a gt "
         "SEQ/gt/gt.txt, else the last frame of the files)",
+    )
+    p.add_argument(
+        "--max-frames",
+        type=positive_int,
+        metavar="N",
+        help="score frames 1..N only (what `discmot track --max-frames N` tracked): gt and result rows "
+        "after frame N are left out and each sequence is N frames long (or its own length if shorter)",
     )
     p.add_argument(
         "--benchmark",
@@ -180,6 +191,7 @@ def _run_eval(args: argparse.Namespace) -> int:
             json_path=args.json,
             plot=args.plot,
             write_summaries=not args.no_summaries,
+            max_frames=args.max_frames,
         )
     else:
         results = evaluate(
@@ -199,6 +211,7 @@ def _run_eval(args: argparse.Namespace) -> int:
             write_summaries=not args.no_summaries,
             progress=show_progress(args),
             plot=args.plot,
+            max_frames=args.max_frames,
         )
     for tracker, per_sequence in results.items():
         print(report.format_table(per_sequence, args.metrics, tracker, full=args.full))

@@ -286,9 +286,9 @@ def _run_track(args: argparse.Namespace) -> int:
             print(hint)
         return 0
     print(_track_line(result))
-    gt = None if result["interrupted"] or args.max_frames else default_ground_truth(args.source)
+    gt = None if result["interrupted"] else default_ground_truth(args.source)
     if gt is not None and args.save_txt:
-        print(_pair_eval_hint(gt, args.save_txt, args.benchmark))
+        print(_pair_eval_hint(gt, args.save_txt, args.benchmark, args.max_frames))
     return 130 if result["interrupted"] else 0
 
 
@@ -406,15 +406,18 @@ def _dataset_benchmark(split) -> str | None:
     return None if named == "MOT17" else named
 
 
-def _pair_eval_hint(gt, save_txt: str, benchmark: str | None) -> str:
+def _pair_eval_hint(gt, save_txt: str, benchmark: str | None, max_frames: int | None = None) -> str:
     """The ``discmot eval`` command that scores one source's results against its ground truth
     (``SEQ/gt/gt.txt``): its ``--benchmark`` is the dataset's, as for a split (`_eval_hint`: a sequence
-    of ``MOT15/train`` needs MOT15's rules), else the one tracked with."""
+    of ``MOT15/train`` needs MOT15's rules), else the one tracked with; after ``--max-frames N``, eval's
+    ``--max-frames N`` scores the frames tracked, not the gt's later ones as misses."""
     import shlex
     from pathlib import Path
 
     benchmark = _dataset_benchmark(Path(gt).resolve().parents[2]) or benchmark
     option = f" --benchmark {shlex.quote(benchmark)}" if benchmark else ""
+    if max_frames is not None:
+        option += f" --max-frames {max_frames}"
     return (
         f"evaluate with: discmot eval --gt {shlex.quote(str(gt))} --results {shlex.quote(save_txt)}{option}"
     )

@@ -90,6 +90,8 @@ class _Outputs:
     on_frame: Callable[[int, Tracks], object] | None = None
     #: Messages name the command line's options (``--save-txt``), not `track`'s keywords (``save_txt=``).
     command_line: bool = False
+    #: Whether ``tracker_name`` was given (else it is the model's name): one source refuses it.
+    tracker_name_given: bool = False
 
     def started(self) -> None:
         """Calls ``on_start`` once the options and the source checked out, before any model loads."""
@@ -324,6 +326,7 @@ def _track(
         on_start,
         on_frame,
         command_line,
+        tracker_name_given=tracker_name is not None,
     )
     _warn_unknown_benchmark(benchmark)
     fdta_runtime = {
@@ -582,10 +585,13 @@ def _missing_path(source) -> bool:
 
 
 def _check_one_source_outputs(source, outputs: _Outputs) -> None:
-    """``--split-out`` and ``--skip-existing`` are for a folder of sequences; one source without any
-    output is tracked (its speed is printed) but said to write nothing. A path that is not there is said
-    as such first (a mistyped split, ``data/vall``, was called "one source")."""
-    if (outputs.split_out is not None or outputs.skip_existing) and _missing_path(source):
+    """``--split-out``, ``--skip-existing`` and ``--tracker-name`` are for a folder of sequences (one
+    source's results go where ``--save-txt`` says, so a name given for them would be lost without a
+    word); one source without any output is tracked (its speed is printed) but said to write nothing. A
+    path that is not there is said as such first (a mistyped split, ``data/vall``, was called "one
+    source")."""
+    split_only = outputs.split_out is not None or outputs.skip_existing or outputs.tracker_name_given
+    if split_only and _missing_path(source):
         raise ValueError(f"{source}: no such file or folder (a split folder was expected: --split-out)")
     if outputs.split_out is not None:
         raise ValueError(
@@ -596,6 +602,12 @@ def _check_one_source_outputs(source, outputs: _Outputs) -> None:
         raise ValueError(
             f"{source}: one source, not a folder of sequence folders: --skip-existing skips the sequences "
             "of a split whose results are already in --split-out; drop it"
+        )
+    if outputs.tracker_name_given:
+        raise ValueError(
+            f"{source}: one source, not a folder of sequence folders: --tracker-name names the tracker "
+            "folder under --split-out (<split-out>/<tracker-name>/data) for a split; drop it, and name "
+            "this one's results file with --save-txt FILE"
         )
     for path in (outputs.save_txt, outputs.save_video):
         if path is not None:

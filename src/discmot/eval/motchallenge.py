@@ -128,19 +128,22 @@ class FrameGroupedRows:
 
 
 def load_mot_sequence_file(
-    path: str | Path, num_frames: int, min_columns: int, what: str
+    path: str | Path, num_frames: int, min_columns: int, what: str, max_frames: int | None = None
 ) -> FrameGroupedRows:
     """Reads and validates a gt or tracker file of a sequence of ``num_frames`` frames.
 
     Checks (each a `MotFormatError` naming file and line): parsing (see `read_mot_table`), column
-    count, frames in ``1..num_frames``, box width and height > 0, unique ids within each frame.
+    count, frames in ``1..num_frames``, box width and height > 0, unique ids within each frame. With
+    ``max_frames`` the rows of frames ``1..max_frames`` alone are kept (``offsets`` then cover
+    ``min(num_frames, max_frames)`` frames): the file as if cut there (`discmot eval --max-frames`); the
+    whole file is checked all the same, and lines keep their numbers.
     """
     table = read_mot_table(path)
     check_column_count(table, min_columns, what)
     check_frames(table, num_frames)
     check_positive_sizes(table)
     check_unique_ids(table)
-    return group_rows_by_frame(table, num_frames)
+    return group_rows_by_frame(table, num_frames if max_frames is None else min(num_frames, max_frames))
 
 
 def last_frame(path: str | Path) -> int:
@@ -151,23 +154,27 @@ def last_frame(path: str | Path) -> int:
 
 
 def group_rows_by_frame(table: MotTable, num_frames: int) -> FrameGroupedRows:
-    """Regroups validated rows by (truncated) frame number, stable within a frame."""
+    """Regroups validated rows by (truncated) frame number, stable within a frame; rows after frame
+    ``num_frames`` are left out (a file scored over its first frames only, `load_mot_sequence_file`)."""
     if table.num_rows == 0:
         return FrameGroupedRows(table, np.zeros(0, np.int64), np.zeros(num_frames + 1, np.int64))
     frames = table.truncated(FRAME)
-    rows = np.argsort(frames, kind="stable")
-    offsets = np.concatenate(([0], np.cumsum(np.bincount(frames - 1, minlength=num_frames))))
+    kept = np.flatnonzero(frames <= num_frames)  # indices into the table: lines keep their numbers
+    rows = kept[np.argsort(frames[kept], kind="stable")]
+    offsets = np.concatenate(([0], np.cumsum(np.bincount(frames[kept] - 1, minlength=num_frames))))
     return FrameGroupedRows(table, rows, offsets)
 
 
-def load_ground_truth(path: str | Path, num_frames: int) -> FrameGroupedRows:
-    """Ground truth needs 8 columns: frame, id, box, conf (zero-marked flag), class."""
-    return load_mot_sequence_file(path, num_frames, min_columns=8, what="ground-truth")
+def load_ground_truth(path: str | Path, num_frames: int, max_frames: int | None = None) -> FrameGroupedRows:
+    """Ground truth needs 8 columns: frame, id, box, conf (zero-marked flag), class. ``max_frames``: keep
+    frames ``1..max_frames`` only (`load_mot_sequence_file`)."""
+    return load_mot_sequence_file(path, num_frames, min_columns=8, what="ground-truth", max_frames=max_frames)
 
 
-def load_tracker_result(path: str | Path, num_frames: int) -> FrameGroupedRows:
-    """Tracker results need 7 columns: frame, id, box, conf (conf itself is never used)."""
-    return load_mot_sequence_file(path, num_frames, min_columns=7, what="tracker")
+def load_tracker_result(path: str | Path, num_frames: int, max_frames: int | None = None) -> FrameGroupedRows:
+    """Tracker results need 7 columns: frame, id, box, conf (conf itself is never used). ``max_frames``:
+    keep frames ``1..max_frames`` only (`load_mot_sequence_file`)."""
+    return load_mot_sequence_file(path, num_frames, min_columns=7, what="tracker", max_frames=max_frames)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -62,6 +62,7 @@ def evaluate(
     progress: bool = False,
     sequences: str | Sequence[str] | None = None,
     plot: bool = False,
+    max_frames: int | None = None,
 ) -> dict:
     """Scores every tracker on every sequence with TrackEval's numbers.
 
@@ -88,17 +89,21 @@ def evaluate(
         plot: also draw ``pedestrian_plot.png`` (HOTA's curves against alpha) beside each tracker's
             summary and, for two or more trackers, ``comparison_deta_assa.png`` in their common parent
             folder (`discmot.eval.plots`); needs HOTA among ``metrics``.
+        max_frames: score frames ``1..max_frames`` only (what ``discmot track --max-frames`` tracked):
+            every sequence as if its gt and results files ended there and it had ``max_frames`` frames
+            (its own length where that is shorter); the rows after it are still checked.
 
     Returns:
         ``{tracker: {sequence or "COMBINED": {"HOTA": {...}, "CLEAR": {...}, "Identity": {...},
         "Count": {...}}}}`` with TrackEval's field names (HOTA arrays: one value per alpha).
 
     Raises:
-        EvalInputError: missing folders/files, malformed files (the message names file and line).
+        EvalInputError: missing folders/files, malformed files (the message names file and line), a
+            sequence named ``COMBINED`` (the name of the combined row).
         TypeError: ``gt_folder`` or ``trackers_folder`` that is no path (``None``).
     """
     _require_paths("evaluate", gt_folder=gt_folder, trackers_folder=trackers_folder)
-    metric_names, preset = _checked_options(metrics, benchmark, plot)
+    metric_names, preset = _checked_options(metrics, benchmark, plot, max_frames)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise EvalInputError(f"workers {workers!r}: give a whole number of processes, at least 1")
     try:
@@ -117,7 +122,7 @@ def evaluate(
     except (LayoutError, MotFormatError) as error:
         raise EvalInputError(str(error)) from None
     outputs = _Outputs(json_path, write_summaries, output_folder is not None, plot, f"{benchmark}-{split}")
-    return _evaluate_plan(plan, preset, metric_names, workers, progress, outputs)
+    return _evaluate_plan(plan, _Scoring(preset, metric_names, max_frames), workers, progress, outputs)
 
 
 def evaluate_pair(
@@ -130,6 +135,7 @@ def evaluate_pair(
     json_path: str | Path | None = None,
     plot: bool = False,
     write_summaries: bool = True,
+    max_frames: int | None = None,
 ) -> dict:
     """Scores one results file against one gt file as `evaluate` scores the folders holding them
     (`discmot eval --gt GT.txt --results RES.txt`): the same numbers, warnings and structure
@@ -142,24 +148,31 @@ def evaluate_pair(
         output_folder: write ``<tracker>/pedestrian_summary.txt`` and ``pedestrian_detailed.csv`` there
             (default: none written: the results' folder may hold other results).
         json_path, plot, write_summaries: as in `evaluate`; ``plot`` needs ``output_folder``.
+        max_frames: score frames ``1..max_frames`` only, as in `evaluate` (``discmot eval --max-frames``).
 
     Raises:
-        EvalInputError: a missing file, a malformed row (file and line), a bad option.
+        EvalInputError: a missing file, a malformed row (file and line), a bad option, a sequence named
+            ``COMBINED`` (`evaluate_files` scores that one).
         TypeError: ``gt_file`` or ``results_file`` that is no path (``None``).
     """
     _require_paths("evaluate_pair", gt_file=gt_file, results_file=results_file)
-    metric_names, preset = _checked_options(metrics, benchmark, plot)
+    metric_names, preset = _checked_options(metrics, benchmark, plot, max_frames)
     if plot and output_folder is None:
         raise EvalInputError("plot: give output_folder (--output-folder), the folder the picture goes into")
-    try:
-        plan = resolve_file_pair(gt_file, results_file, num_frames)
-    except (LayoutError, MotFormatError) as error:
-        raise EvalInputError(str(error)) from None
+    plan = _pair_plan(gt_file, results_file, num_frames)
     if output_folder is not None:
         plan.output_folders.update({name: Path(output_folder) / name for name in plan.output_folders})
     context = f"{benchmark} {plan.sequences[0].name}"
     outputs = _Outputs(json_path, write_summaries and output_folder is not None, True, plot, context)
-    return _evaluate_plan(plan, preset, metric_names, 1, False, outputs)
+    return _evaluate_plan(plan, _Scoring(preset, metric_names, max_frames), 1, False, outputs)
+
+
+def _pair_plan(gt_file, results_file, num_frames: int | None) -> EvalPlan:
+    """`resolve_file_pair`, its errors as `EvalInputError`."""
+    try:
+        return resolve_file_pair(gt_file, results_file, num_frames)
+    except (LayoutError, MotFormatError) as error:
+        raise EvalInputError(str(error)) from None
 
 
 def _require_paths(function: str, **paths) -> None:
@@ -180,8 +193,24 @@ class _Outputs(NamedTuple):
     context: str
 
 
-def _checked_options(metrics, benchmark: str, plot: bool) -> tuple[tuple[str, ...], BenchmarkPreset]:
-    """The metric families and the benchmark's preset, checked before any file is read."""
+class _Scoring(NamedTuple):
+    """How each sequence is scored: the benchmark's rules, the metric families, the frames
+    (``max_frames``: ``1..max_frames`` only; None: all)."""
+
+    preset: BenchmarkPreset
+    metric_names: tuple[str, ...]
+    max_frames: int | None = None
+
+
+def _checked_options(
+    metrics, benchmark: str, plot: bool, max_frames: int | None = None
+) -> tuple[tuple[str, ...], BenchmarkPreset]:
+    """The metric families and the benchmark's preset, checked (with ``max_frames``) before any file is
+    read."""
+    if max_frames is not None and (
+        isinstance(max_frames, bool) or not isinstance(max_frames, int | np.integer) or max_frames < 1
+    ):
+        raise EvalInputError(f"max_frames {max_frames!r}: score frames 1..N, a whole number of at least 1")
     metric_names = _metric_names(metrics)
     try:
         preset = benchmark_preset(benchmark)
@@ -193,18 +222,17 @@ def _checked_options(metrics, benchmark: str, plot: bool) -> tuple[tuple[str, ..
 
 
 def _evaluate_plan(
-    plan: EvalPlan, preset: BenchmarkPreset, metric_names, workers: int, progress: bool, outputs: _Outputs
+    plan: EvalPlan, scoring: _Scoring, workers: int, progress: bool, outputs: _Outputs
 ) -> dict:
     """Scores a resolved plan, warns about suspicious input, writes the outputs; `evaluate`'s result."""
+    _refuse_combined_name(plan)
     try:
         _check_json_path(outputs.json_path, plan)
-        _warn_empty_ground_truth(plan)
-        _warn_empty_results(plan)
-        per_sequence = _evaluate_all(plan, preset, metric_names, workers, progress)
-    except (LayoutError, MotFormatError) as error:
+    except LayoutError as error:
         raise EvalInputError(str(error)) from None
+    per_sequence = _scored(plan, scoring, workers, progress)
+    metric_names = scoring.metric_names
     results = {tracker: _with_combined(per_sequence[tracker], metric_names) for tracker in plan.tracker_files}
-    _warn_unmatched(results)
     read_only = set() if outputs.asked_where else _read_only_outputs(plan, outputs)
     _write_outputs(
         plan, results, metric_names, outputs.json_path, outputs.summaries, outputs.asked_where, read_only
@@ -214,6 +242,41 @@ def _evaluate_plan(
             results, plan.output_folders, outputs.context, asked_where=outputs.asked_where, skip=read_only
         )
     return results
+
+
+def _scored(plan: EvalPlan, scoring: _Scoring, workers: int, progress: bool) -> dict:
+    """``{tracker: {sequence: metrics}}`` of a resolved plan (no combined row), with the warnings about
+    suspicious input."""
+    if scoring.max_frames is not None:
+        log.info(
+            "scoring frames 1-%d only (--max-frames): gt and result rows after frame %d are left out and a "
+            "longer sequence is scored as one of %d frames",
+            scoring.max_frames,
+            scoring.max_frames,
+            scoring.max_frames,
+        )
+    try:
+        _warn_empty_ground_truth(plan)
+        _warn_empty_results(plan)
+        per_sequence = _evaluate_all(plan, scoring, workers, progress)
+    except (LayoutError, MotFormatError) as error:
+        raise EvalInputError(str(error)) from None
+    _warn_unmatched(per_sequence)
+    return per_sequence
+
+
+def _refuse_combined_name(plan: EvalPlan) -> None:
+    """A sequence named COMBINED cannot be told from the combined row: the results (and ``--json``)
+    name that row ``COMBINED`` beside the sequences, and pedestrian_detailed.csv names its last row so,
+    as TrackEval's does (TrackEval keys the row ``COMBINED_SEQ`` inside, so it scores such a sequence
+    but writes two rows named COMBINED into that file). Refused before any file is read."""
+    for sequence in plan.sequences:
+        if sequence.name == COMBINED:
+            raise EvalInputError(
+                f"{sequence.gt_file}: a sequence named {COMBINED}, the name of the row that combines all "
+                "sequences (in the results, --json and pedestrian_detailed.csv); rename the sequence "
+                "(in Python, discmot.eval.runner.evaluate_files scores one such pair)"
+            )
 
 
 def read_only_folder(folder: str | Path) -> bool:
@@ -261,19 +324,24 @@ def evaluate_files(
     num_frames: int | None = None,
     benchmark: str = "MOT17",
     metrics: str | Sequence[str] = DEFAULT_METRICS,
+    max_frames: int | None = None,
 ) -> dict:
     """Scores one tracker file against one gt file: ``{"HOTA": {...}, ..., "Count": {...}}``, the
-    sequence's metrics of `evaluate_pair` (it does the scoring and its warnings; nothing is written).
+    sequence's metrics of `evaluate_pair` (the same scoring and warnings; nothing is written). The
+    sequence's name plays no part: one named ``COMBINED``, which `evaluate_pair` refuses, is scored.
 
     ``num_frames``: the sequence's length (seqinfo.ini's ``seqLength``); ``None``: the last frame of
     either file (a ``seqinfo.ini`` beside the gt is not read, unlike `evaluate_pair`), which changes only
-    the frame counts and CLEAR's ``FP_per_frame`` (see `discmot.data.layouts`)."""
+    the frame counts and CLEAR's ``FP_per_frame`` (see `discmot.data.layouts`). ``max_frames``: score
+    frames ``1..max_frames`` only, as `evaluate` does."""
     _require_paths("evaluate_files", gt_file=gt_file, tracker_file=tracker_file)
+    metric_names, preset = _checked_options(metrics, benchmark, False, max_frames)
     if num_frames is None:
         num_frames = _files_length(gt_file, tracker_file)
-    (per_sequence,) = evaluate_pair(gt_file, tracker_file, num_frames, benchmark, metrics).values()
-    (sequence,) = (name for name in per_sequence if name != COMBINED)
-    return per_sequence[sequence]
+    plan = _pair_plan(gt_file, tracker_file, num_frames)
+    (per_sequence,) = _scored(plan, _Scoring(preset, metric_names, max_frames), 1, False).values()
+    (metrics_of_sequence,) = per_sequence.values()
+    return metrics_of_sequence
 
 
 def _files_length(gt_file: str | Path, tracker_file: str | Path) -> int:
@@ -350,20 +418,22 @@ def early_end(data: SequenceData, tracker: FrameGroupedRows) -> EarlyEnd | None:
 
 
 def _evaluate_sequence(
-    sequence: SequenceFiles, tracker_files: dict[str, Path], preset, metric_names
+    sequence: SequenceFiles, tracker_files: dict[str, Path], scoring: _Scoring
 ) -> dict[str, tuple[dict, EarlyEnd | None]]:
     """``{tracker: (metrics, early end)}`` for one sequence; its gt is read once for all trackers (once
     per length for a sequence without seqinfo.ini, whose length each tracker's results decide:
-    `SequenceFiles`)."""
+    `SequenceFiles`). With ``max_frames`` the files are checked at the sequence's length and scored over
+    ``min(length, max_frames)`` frames."""
     lengths = _lengths(sequence, tracker_files)
-    gts = {n: load_ground_truth(sequence.gt_file, n) for n in sorted(set(lengths.values()))}
+    cut = scoring.max_frames
+    gts = {n: load_ground_truth(sequence.gt_file, n, cut) for n in sorted(set(lengths.values()))}
     return {
         tracker: _score_and_ending(
             gts[lengths[tracker]],
-            load_tracker_result(path, lengths[tracker]),
-            lengths[tracker],
-            preset,
-            metric_names,
+            load_tracker_result(path, lengths[tracker], cut),
+            lengths[tracker] if cut is None else min(lengths[tracker], cut),
+            scoring.preset,
+            scoring.metric_names,
         )
         for tracker, path in tracker_files.items()
     }
@@ -378,20 +448,17 @@ def _lengths(sequence: SequenceFiles, tracker_files: dict[str, Path]) -> dict[st
     return {tracker: max(known, last_frame(path)) for tracker, path in tracker_files.items()}
 
 
-def _evaluate_all(plan: EvalPlan, preset, metric_names, workers: int, progress: bool) -> dict:
+def _evaluate_all(plan: EvalPlan, scoring: _Scoring, workers: int, progress: bool) -> dict:
     """``{tracker: {sequence: metrics}}`` with sequences in sorted order whatever the worker count; result
     files that end early are warned about here, in the main process and in that order (`early_end`)."""
     jobs = [(seq, {t: files[seq.name] for t, files in plan.tracker_files.items()}) for seq in plan.sequences]
     if workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-            futures = [
-                pool.submit(_evaluate_sequence, seq, files, preset, metric_names) for seq, files in jobs
-            ]
+            futures = [pool.submit(_evaluate_sequence, seq, files, scoring) for seq, files in jobs]
             outcomes = [f.result() for f in _progress(futures, progress, len(jobs))]
     else:
         outcomes = [
-            _evaluate_sequence(seq, files, preset, metric_names)
-            for seq, files in _progress(jobs, progress, len(jobs))
+            _evaluate_sequence(seq, files, scoring) for seq, files in _progress(jobs, progress, len(jobs))
         ]
     per_sequence = {
         tracker: {seq.name: outcome[tracker] for seq, outcome in zip(plan.sequences, outcomes, strict=True)}
@@ -409,10 +476,12 @@ def _evaluate_all(plan: EvalPlan, preset, metric_names, workers: int, progress: 
 
 def _warn_early_end(tracker: str, sequence: str, ending: EarlyEnd) -> None:
     """A result of part of the sequence (``discmot track --max-frames``) scored against all of its gt: the
-    numbers are right for the whole sequence but rarely what was meant, so it is said."""
+    numbers are right for the whole sequence but rarely what was meant, so it is said, with the option
+    that scores the frames tracked alone."""
     log.warning(
         "%s/%s: results end at frame %d but the ground truth runs to frame %d (%s of %s gt boxes after it "
-        "count as misses): a run over part of the sequence (--max-frames)?",
+        "count as misses): a run over part of the sequence (--max-frames N)? eval's --max-frames N scores "
+        "frames 1-N alone",
         tracker,
         sequence,
         ending.last_result_frame,
@@ -533,15 +602,14 @@ def _warn_unmatched(results: dict) -> None:
     """A tracker whose boxes never overlap the gt at IoU >= 0.5 scores 0 in CLEAR and Identity (and near
     0 in HOTA): faithful numbers, but nearly always a mistake in its files (another sequence's results,
     0-based frames shifted, corners instead of width/height), so the sequences where it happens are
-    named, with what it does to the scores (the table may show HOTA above 0)."""
+    named, with what it does to the scores (the table may show HOTA above 0). ``results``:
+    ``{tracker: {sequence: metrics}}`` without the combined row (`evaluate_files` scores a sequence
+    named COMBINED too)."""
     for tracker, per_sequence in results.items():
         unmatched = [
             sequence
             for sequence, result in per_sequence.items()
-            if sequence != COMBINED
-            and result["Count"]["Dets"] > 0
-            and result["Count"]["GT_Dets"] > 0
-            and _matches(result) == 0
+            if result["Count"]["Dets"] > 0 and result["Count"]["GT_Dets"] > 0 and _matches(result) == 0
         ]
         if unmatched:
             effect = _zero_scores(per_sequence[unmatched[0]])
