@@ -17,12 +17,16 @@ what IN may be:
                also {'state_dict': ...} or a bare state dict; fp16/bf16 tensors are widened to fp32
   CSTrack      a state dict as above, or the old trainer's pickled fp16 model object (read with an
                allow-listed unpickler: nothing in the file is executed)
-  own files    a .safetensors written by discmot, a 'discmot train' checkpoint (epoch-NNN.pt), or a
-               'discmot train' run folder (its final model.safetensors, as 'discmot track' reads it)
+  own files    a .safetensors written by discmot, a 'discmot train' checkpoint (epoch-NNN.pt: its
+               weights as the run's model.safetensors would hold them, EMA ones where the run kept an
+               EMA), or a 'discmot train' run folder (its final model.safetensors, as 'discmot track'
+               reads it)
   keys saved from inside DataParallel/DDP ('module.' before every key) are read as the model's own.
 not a full model: MOTIP's Deformable-DETR pre-trains (r50_deformable_detr_*.pth) are for
   'discmot train --detr-pretrain'. A file whose shapes fit no preset (another ID vocabulary, number of
   classes, embedding size) is refused, naming the config field, the key and both shapes.
+metadata kept: a trained model's train_config and global_step (a training checkpoint's: its run's
+  training config and its step), in a .pth/.pt as a 'discmot_metadata' entry the original ignores.
 OUT is written atomically (a crash leaves no half-written file); an existing OUT is kept unless
 --overwrite is given, and IN itself is never replaced.
 
@@ -40,7 +44,8 @@ def add_convert(verbs) -> None:
         description="Load a checkpoint strictly (every key and shape checked) and write it in the other\n"
         "format: official FDTA/MOTIP .pth or CSTrack .pt <-> a discmot .safetensors holding the resolved\n"
         "config. The output suffix picks the format (.safetensors, or .pth/.pt for the official one);\n"
-        "the weights are written in fp32, equal to IN's bit for bit (fp16/bf16 are widened exactly).",
+        "the weights are written in fp32, equal to IN's bit for bit (fp16/bf16 are widened exactly;\n"
+        "CSTrack's anchors/anchor_grid buffers are the config's, as the original's loader takes them).",
         epilog=CONVERT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -486,10 +486,11 @@ OWN_METADATA = frozenset({"format", "kind", "discmot_version", "config"})
 
 def carried_metadata(path: str | Path) -> dict[str, str]:
     """The metadata of a discmot file that a conversion carries over: a ``.safetensors`` file's
-    ``__metadata__`` or an official file's ``discmot_metadata`` entry (`write_official`), less
-    `OWN_METADATA`; ``{}`` for a file without any (an official release, a pickled CSTrack model, a
-    ``discmot train`` checkpoint). Before 2026-11-24 ``discmot convert`` dropped it: a trained model's
-    ``train_config`` and ``global_step`` were lost in a round trip through ``.pth``.
+    ``__metadata__``, an official file's ``discmot_metadata`` entry (`write_official`), or what a run's
+    final weights would hold for a ``discmot train`` checkpoint (`training_metadata`), less
+    `OWN_METADATA`; ``{}`` for a file without any (an official release, a pickled CSTrack model). Before
+    2026-11-24 ``discmot convert`` dropped it: a trained model's ``train_config`` and ``global_step`` were
+    lost in a round trip through ``.pth`` and in the conversion of a training checkpoint.
 
     The ``.pth`` is read memory-mapped, so its tensors are not read a second time after the model's
     loading; a file that cannot be (the legacy non-zip format, which discmot never writes) holds none.
@@ -502,6 +503,8 @@ def carried_metadata(path: str | Path) -> dict[str, str]:
             data = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
         except Exception:  # noqa: BLE001 - the model loaded already; a file torch.load refuses has none
             return {}
+        if isinstance(data, Mapping) and data.get("format") == TRAINING_FORMAT:
+            return training_metadata(data)
         found = data.get(OFFICIAL_METADATA_KEY) if isinstance(data, Mapping) else None
         if found is not None and not (
             isinstance(found, Mapping) and all(isinstance(v, str) for v in found.values())
@@ -511,6 +514,28 @@ def carried_metadata(path: str | Path) -> dict[str, str]:
             )
             return {}
     return {str(k): v for k, v in (found or {}).items() if k not in OWN_METADATA}
+
+
+#: A ``discmot train`` checkpoint's ``format`` entry (`discmot.engine.checkpointing.FORMAT`; not imported:
+#: the engine imports this module).
+TRAINING_FORMAT = "discmot-train-checkpoint"
+
+
+def training_metadata(data: Mapping) -> dict[str, str]:
+    """The metadata a run's final weights hold (`discmot.engine.checkpointing.write_weights`), from the
+    content of one of the run's training checkpoints: ``train_config`` (its ``config`` entry, the
+    resolved training config, as JSON: the same text) and ``global_step`` (the step it was written at).
+    A field the checkpoint lacks is left out.
+
+    Without them the conversion of ``checkpoints/epoch-NNN.pt`` told nothing of where its weights came
+    from, when the run's ``model.safetensors`` and its conversions do (2026-11-24).
+    """
+    metadata = {}
+    if isinstance(data.get("config"), Mapping):
+        metadata["train_config"] = json.dumps(data["config"])
+    if isinstance(data.get("global_step"), int):
+        metadata["global_step"] = str(data["global_step"])
+    return metadata
 
 
 def official_config(data, path: str | Path, preset_name: str | None = None) -> dict | None:

@@ -14,6 +14,12 @@ lists the differences and says when the file is an FDTA checkpoint), with the tw
 official loader: the ``anchors``/``anchor_grid`` buffers come from the model's config (the file's values
 are ignored, only their shapes are checked), and ``model.28.k``, absent from the 2020 release, keeps its
 initial value 10 (which selects the same decoding the 2020 code had).
+
+Every format's anchors go through `with_config_anchors`, discmot's own files too: the training EMA
+averages every floating-point buffer (spec §6.7, as YOLOv5 does), which moves the constant anchors by an
+ulp, so a run's ``model.safetensors`` held anchors 1 ulp off the config's and a conversion through
+``.pt`` (official loading) gave other bits than a direct one. Any CSTrack model discmot loads now has the
+config's anchors, the values the original's loader gives, whatever file it came from.
 """
 
 from __future__ import annotations
@@ -108,14 +114,7 @@ def official_state(data, path: str | Path) -> dict[str, torch.Tensor]:
 def load_official_state(model: CSTrack, state: Mapping[str, torch.Tensor], source: str | Path) -> None:
     """Loads an official state dict strictly, with the official loader's two exceptions (module docstring)."""
     expected = model.state_dict()
-    state = dict(state)
-    for key in [k for k in expected if "anchor" in k]:
-        given = state.get(key)
-        if given is not None and given.shape != expected[key].shape:
-            continue  # left in place: the strict comparison reports it
-        if given is not None and not torch.allclose(given, expected[key]):
-            log.warning("%s: %s differs from the config's anchors; the config's are used", source, key)
-        state[key] = expected[key]
+    state = with_config_anchors(model, state, source)
     without_k = HEAD_K_KEY not in state and HEAD_K_KEY in expected
     if without_k:
         state[HEAD_K_KEY] = expected[HEAD_K_KEY]
@@ -127,6 +126,28 @@ def load_official_state(model: CSTrack, state: Mapping[str, torch.Tensor], sourc
     checkpoints.load_strict(model, state, source, kind="CSTrack", hint=hint)
     if without_k:  # said once the file is known to be CSTrack's (an FDTA file has no such key either)
         log.info("%s: no %s (2020 release); keeping k = %g", source, HEAD_K_KEY, float(expected[HEAD_K_KEY]))
+
+
+def with_config_anchors(
+    model: CSTrack, state: Mapping[str, torch.Tensor], source: str | Path
+) -> dict[str, torch.Tensor]:
+    """``state`` with its ``anchors`` ``[3, 3, 2]`` and ``anchor_grid`` ``[3, 1, 3, 1, 1, 2]`` replaced by
+    those of ``model``, a model just built from its config (`DetectionHead` computes them: the one place
+    they are made); a file's anchors that differ by more than rounding are said in a warning.
+
+    ``model`` must not have loaded weights yet. A key of another shape is left for the strict comparison
+    to report, a missing one is filled in.
+    """
+    expected = model.state_dict()
+    state = dict(state)
+    for key in [k for k in expected if "anchor" in k]:
+        given = state.get(key)
+        if given is not None and given.shape != expected[key].shape:
+            continue  # left in place: the strict comparison reports it
+        if given is not None and not torch.allclose(given, expected[key]):
+            log.warning("%s: %s differs from the config's anchors; the config's are used", source, key)
+        state[key] = expected[key].clone()
+    return state
 
 
 def infer_cstrack_preset(state: Mapping[str, torch.Tensor]) -> str | None:
@@ -153,7 +174,8 @@ def _load_safetensors(path: Path) -> CSTrack:
             f"{path}: a discmot {metadata.get('kind')!r} checkpoint, not CSTrack"
         )
     model = CSTrack(checkpoints.config_of(metadata.get("config"), path, config_from_dict))
-    checkpoints.load_strict(model, checkpoints.fill_aliases(model, tensors), path, kind="CSTrack")
+    state = with_config_anchors(model, checkpoints.fill_aliases(model, tensors), path)
+    checkpoints.load_strict(model, state, path, kind="CSTrack")
     return model.eval()
 
 
@@ -168,7 +190,7 @@ def _load_training_checkpoint(path: Path, data: Mapping) -> CSTrack:
     ema = data.get("ema")
     weights = ema["model"] if isinstance(ema, Mapping) and ema.get("model") else data["model"]
     state = {k[len("model.") :]: v for k, v in weights.items() if k.startswith("model.")}
-    checkpoints.load_strict(model, state, path, kind="CSTrack")
+    checkpoints.load_strict(model, with_config_anchors(model, state, path), path, kind="CSTrack")
     return model.eval()
 
 

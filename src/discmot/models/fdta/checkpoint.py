@@ -135,13 +135,17 @@ def _load_training_checkpoint(path: Path, data: dict) -> FDTA:
     """The network of a ``discmot train`` checkpoint (``checkpoints/epoch-NNN.pt``).
 
     Its config is the checkpoint's ``model_config``; the criterion's parameters (Identity Adapter MLP)
-    are dropped.
+    are dropped. The EMA weights when the run kept an EMA (``train.ema_decay``), as its final
+    ``model.safetensors`` holds them, else the live ones: the live ones were taken before 2026-11-24, so
+    a checkpoint and the run's weights written at the same step converted to different models.
     """
     config = data.get("model_config")
     if data.get("model_kind", "fdta") != "fdta" or not config:
         raise checkpoints.CheckpointError(f"{path}: a discmot training checkpoint, but not of FDTA")
     model = FDTA(config_from_dict(config))
-    state = {k[len("model.") :]: v for k, v in data["model"].items() if k.startswith("model.")}
+    ema = data.get("ema")
+    weights = ema["model"] if isinstance(ema, dict) and ema.get("model") else data["model"]
+    state = {k[len("model.") :]: v for k, v in weights.items() if k.startswith("model.")}
     checkpoints.load_strict(model, checkpoints.fill_aliases(model, state), path)
     return model.eval()
 
