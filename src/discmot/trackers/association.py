@@ -476,8 +476,8 @@ class JDETracker:
             self._filter_warned = True
             log.warning(
                 "the pedestrian output filter (width/height > %g or area <= %g not written) has dropped %d "
-                "of %d confirmed track boxes: for objects that are not standing people turn it off "
-                "(discmot track --no-output-filter; output_filter=False in JDETrackerConfig)",
+                "of the %d confirmed track boxes so far: for objects that are not standing people turn it "
+                "off (discmot track --no-output-filter; output_filter=False in JDETrackerConfig)",
                 self.config.max_aspect_ratio,
                 self.config.min_area,
                 self._filtered,
