@@ -27,6 +27,7 @@ from discmot.models.cstrack.postprocess import (
     image_to_tensor,
     letterbox,
     make_grid,
+    pixels_to_tensor,
     scale_boxes_to_original,
 )
 from discmot.models.cstrack.postprocess import (
@@ -93,6 +94,16 @@ def test_image_to_tensor_is_rgb_chw_over_255():
     tensor = image_to_tensor(image)
     assert tensor.shape == (3, 2, 3) and tensor.dtype == torch.float32
     torch.testing.assert_close(tensor[:, 0, 0], torch.tensor([0.2, 0.0, 1.0]))
+
+
+def test_the_device_side_conversion_gives_the_numpy_values_bit_for_bit():
+    # every byte value, in each channel: what a GPU tracker uploads and converts (`pixels_to_tensor`, here
+    # on the CPU; on an H100 its CUDA result equalled the CPU's too, 2026-11-24) against numpy's float32
+    values = np.tile(np.arange(256, dtype=np.uint8), 12)
+    image = np.random.default_rng(0).permutation(values).reshape(32, 32, 3)
+    expected = image[:, :, ::-1].transpose(2, 0, 1).astype(np.float32) / np.float32(255.0)
+    assert np.array_equal(pixels_to_tensor(torch.from_numpy(image)).numpy(), expected)
+    assert np.array_equal(image_to_tensor(image).numpy(), expected)
 
 
 def test_scale_boxes_back_without_clipping():
