@@ -303,9 +303,10 @@ def run(quick: bool) -> benchlib.BenchResult:
         "original, 251 MiB for the dancetrack preset; since 2026-11-24 CSTrack's include its CUDA graph's). "
         "cuDNN defaults (TF32 convolutions in fp32; matrix products in full fp32). Since 2026-11-24 "
         "CSTrack's network replays a CUDA graph (`discmot.ops.cuda_graph`) and converts its pixels on the "
-        "GPU, and FDTA's ID decoder attends without cuDNN's attention kernel "
-        "(`discmot.trackers.fdta.ATTENTION_BACKENDS`); runs before then: 8.8 (fp32) and 8.1 (fp16) CSTrack "
-        "FPS on an H100 (2026-11-23), 20.8 and 16.6 (2026-11-24, an earlier call of the same session).",
+        "GPU, FDTA's detection network replays one too, and FDTA's ID decoder attends without cuDNN's "
+        "attention kernel (`discmot.trackers.fdta.ATTENTION_BACKENDS`); runs before then: 8.8 (fp32) and "
+        "8.1 (fp16) CSTrack FPS on an H100 (2026-11-23), 20.8 and 16.6 (2026-11-24, an earlier call of the "
+        "same session).",
         "CSTrack's stages: the same frames again, each stage of `CSTrackTracker.update` timed apart "
         "(`preprocess`: letterbox on the CPU and upload; `network`; `decode`: float32 decoding, "
         "Cluster-DIoU-NMS, embeddings at the box centres, results to the host; the JDE association on "

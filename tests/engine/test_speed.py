@@ -279,8 +279,11 @@ class StandInTracker:
     def reset(self):
         self.resets += 1
 
-    def update(self, frame):
+    def detection_network(self, image):
         self.model.detect()
+
+    def update(self, frame):
+        self.detection_network(frame)
         self.model.id_logits()
         return types.SimpleNamespace(ids=[1, 2, 3])
 

@@ -16,9 +16,9 @@ from discmot.models.fdta.config import SpatialAdapterConfig, preset
 from discmot.models.fdta.spatial_adapter import lid_bin_values, lid_target_classes
 from discmot.ops import deform_attn
 from discmot.ops.deform_attn import ms_deform_attn, register_fused_kernel, unregister_fused_kernel
+from helpers import shared_file
 
-SPEC = Path("/work/shared/spec")
-SPEC_KEYS = {"dancetrack": SPEC / "fdta_state_dict_keys.tsv", "bft": SPEC / "fdta_bft_state_dict_keys.tsv"}
+SPEC_KEYS = {"dancetrack": "spec/fdta_state_dict_keys.tsv", "bft": "spec/fdta_bft_state_dict_keys.tsv"}
 
 
 def unique_parameter_count(module: torch.nn.Module) -> int:
@@ -200,7 +200,7 @@ def test_msdeformattn_initial_offsets_and_reference_points():
 def test_state_dict_keys_and_shapes_match_spec(name, full_model):
     model = full_model if name == "dancetrack" else DeformableDETR(preset(name))
     ours = [(k, tuple(v.shape)) for k, v in model.state_dict().items() if not k.startswith("backbone.")]
-    assert ours == spec_detr_entries(SPEC_KEYS[name])
+    assert ours == spec_detr_entries(shared_file(SPEC_KEYS[name]))
     if name == "bft":
         assert model.depth_predictor.depth_bin_values.shape == (121,)
         assert model.depth_predictor.depth_classifier.weight.shape == (121, 256, 1, 1)
@@ -347,3 +347,16 @@ def test_low_precision_forward_close_to_fp32(tiny_model, dtype, box_tolerance, e
     deviation = {k: (out[k].float() - reference[k]).abs().max().item() for k in ("pred_boxes", "outputs")}
     assert deviation["pred_boxes"] < box_tolerance, deviation
     assert deviation["outputs"] < embedding_tolerance, deviation
+
+
+def test_the_level_shape_tensor_is_made_once_and_is_usable_after_inference_mode():
+    from discmot.models.detr.transformer import level_shape_tensor
+
+    shapes = ((10, 18), (5, 9), (3, 5), (2, 3))
+    with torch.inference_mode():
+        made = level_shape_tensor(shapes, torch.device("cpu"))
+    # the same tensor again (a CUDA graph's recorded pass reads it without a host-to-device copy) ...
+    assert level_shape_tensor(shapes, torch.device("cpu")) is made
+    assert made.tolist() == [list(s) for s in shapes] and made.dtype == torch.int64
+    # ... and no inference tensor, which a later training step could not use
+    assert not made.is_inference()

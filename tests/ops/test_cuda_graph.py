@@ -104,14 +104,17 @@ def test_a_function_that_waits_for_the_host_runs_eagerly_with_one_warning():
 
 
 @needs_cuda
-def test_cstrack_tracks_the_same_with_and_without_the_graph():
+@pytest.mark.parametrize("kind", ["cstrack", "fdta"])
+def test_trackers_give_the_same_tracks_with_and_without_the_graph(kind):
     from discmot.engine.firing import firing_network
     from discmot.engine.speed import synthetic_frames
     from discmot.trackers.cstrack import CSTrackTracker
+    from discmot.trackers.fdta import FDTATracker
 
-    frames = synthetic_frames("cstrack", 6, (320, 192))
-    network = firing_network("cstrack", frames, "tiny", "cuda")
-    graphed, eager = CSTrackTracker(network, cuda_graph=True), CSTrackTracker(network, cuda_graph=False)
+    frames = synthetic_frames(kind, 6, (320, 192))
+    network = firing_network(kind, frames, "tiny", "cuda")
+    build = CSTrackTracker if kind == "cstrack" else FDTATracker
+    graphed, eager = build(network, cuda_graph=True), build(network, cuda_graph=False)
     for frame in frames:
         a, b = graphed.update(frame), eager.update(frame)
         assert np.array_equal(a.ids, b.ids) and np.array_equal(a.boxes, b.boxes)

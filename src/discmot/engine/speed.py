@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 #: Each kind's timed stages: ``(stage name, dotted path of the tracker's method that does it)``.
 STAGES: dict[str, tuple[tuple[str, str], ...]] = {
     "fdta": (
-        ("detection network (DETR + Spatial Adapter)", "model.detect"),
+        ("detection network (DETR + Spatial Adapter)", "detection_network"),
         ("ID prediction (Temporal Adapter + ID decoder)", "model.id_logits"),
     ),
     "cstrack": (

@@ -58,6 +58,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from discmot.data.pil_ops import resize_bilinear_tensor
 from discmot.models import network_input_size
 from discmot.models.fdta.config import IMAGENET_MEAN, IMAGENET_STD, RuntimeConfig
+from discmot.ops.cuda_graph import GraphedForward
 from discmot.structures import Tracks
 from discmot.trackers.detectors.frames import check_bgr_frame
 from discmot.trackers.video_state import FrameSizeCheck, tracker_device_and_dtype
@@ -438,6 +439,8 @@ class FDTATracker:
         fast_resize: resize frames in float (`preprocess_frame`) instead of the original's 8-bit PIL way.
         runtime: thresholds and window instead of the checkpoint's ``model.config.runtime`` (e.g.
             ``dataclasses.replace(model.config.runtime, det_thresh=0.2)``).
+        cuda_graph: on CUDA, replay the detection network from a CUDA graph (`discmot.ops.cuda_graph`:
+            the same kernels in one launch); ``False`` runs it eagerly.
 
     Raises:
         TypeError: ``model`` is no FDTA network, or ``runtime`` no `RuntimeConfig`.
@@ -456,6 +459,7 @@ class FDTATracker:
         ids_from_one: bool = False,
         fast_resize: bool = False,
         runtime: RuntimeConfig | None = None,
+        cuda_graph: bool = True,
     ):
         if not hasattr(getattr(model, "config", None), "runtime"):
             raise TypeError(
@@ -479,8 +483,10 @@ class FDTATracker:
         self.input_size = network_input_size(input_size)
         self.id_offset = 1 if ids_from_one else 0
         self.fast_resize = fast_resize
-        if isinstance(model, torch.nn.Module):
+        is_module = isinstance(model, torch.nn.Module)
+        if is_module:
             model.eval()
+        self.forward = GraphedForward(self._detection_pass, model, enabled=cuda_graph and is_module)
         self.frames = FrameSizeCheck()
         self.reset()
 
@@ -518,8 +524,18 @@ class FDTATracker:
             self.history.append(found.features.to(self.dtype), found.labels.tolist())
         return tracks
 
+    def detection_network(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``model.detect`` of one normalised image ``[1, 3, H, W]`` (the tracker's device and dtype): its
+        ``pred_logits``, ``pred_boxes`` and query ``outputs``. On CUDA these are the CUDA graph's own
+        tensors (``cuda_graph``), overwritten by the next call."""
+        return self.forward(image)
+
+    def _detection_pass(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        out = self.model.detect(image, None)
+        return {key: out[key] for key in ("pred_logits", "pred_boxes", "outputs")}
+
     def _detect(self, image: torch.Tensor, image_size: tuple[int, int]) -> _FrameDetections:
-        out = self.model.detect(image.to(device=self.device, dtype=self.dtype), None)
+        out = self.detection_network(image.to(device=self.device, dtype=self.dtype))
         boxes = out["pred_boxes"][0]
         indices, scores = select_detections(out["pred_logits"][0], boxes, self.runtime, image_size)
         labels = torch.full((len(indices),), self.num_labels, dtype=torch.long)

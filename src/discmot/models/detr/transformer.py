@@ -12,6 +12,7 @@ Module and parameter names are the official checkpoint's (``level_embed``, ``ref
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import torch
@@ -313,6 +314,16 @@ class DeformableDecoder(nn.Module):
         return torch.stack(outputs), torch.stack(references)
 
 
+@functools.lru_cache(maxsize=32)
+def level_shape_tensor(shapes: tuple[tuple[int, int], ...], device: torch.device) -> torch.Tensor:
+    """``[L, 2]`` int64 ``(H_l, W_l)`` on ``device``, made once per shapes and device: a CUDA graph of the
+    detection network (`discmot.ops.cuda_graph`) cannot record the host-to-device copy that makes it,
+    and its warm-up pass leaves it here. Shared by every caller: never modified in place. Made outside
+    inference mode, so that a training step may use it after tracking did."""
+    with torch.inference_mode(False):
+        return torch.as_tensor(shapes, dtype=torch.long, device=device)
+
+
 class FlatLevels(NamedTuple):
     """The feature levels flattened into one token sequence for the encoder."""
 
@@ -368,7 +379,7 @@ class DeformableTransformer(nn.Module):
             [p.flatten(2).transpose(1, 2) + self.level_embed[level] for level, p in enumerate(pos_embeds)], 1
         )
         padding_mask = torch.cat([m.flatten(1) for m in masks], 1)
-        spatial_shapes = torch.as_tensor(shapes, dtype=torch.long, device=src.device)
+        spatial_shapes = level_shape_tensor(shapes, src.device)
         level_start_index = torch.cat((spatial_shapes.new_zeros(1), spatial_shapes.prod(1).cumsum(0)[:-1]))
         # Ratios (hence all reference points) stay at least fp32 under fp16/bf16, as in the official code.
         ratio_dtype = torch.promote_types(src.dtype, torch.float32)
