@@ -210,3 +210,89 @@ def test_the_modules_that_recognise_a_training_checkpoint_name_the_format_the_tr
     from discmot.models.cstrack import checkpoint as cstrack_checkpoint
 
     assert checkpoints.TRAINING_FORMAT == cstrack_checkpoint.TRAINING_FORMAT == checkpointing.FORMAT
+
+
+# --------------------------------------------------------------------------------------------------
+# FDTA detector-only stage (step.only_detr): its checkpoints say so, as its weights file does
+
+
+@pytest.fixture(scope="module")
+def fdta_detector_run(tmp_path_factory) -> Path:
+    """A ``step.only_detr`` FDTA run (MOTIP's first stage: single-frame clips) stopped after 2 iterations,
+    with a checkpoint and ``model.safetensors`` (``stage: detector``) at the same step."""
+    root = tmp_path_factory.mktemp("fdta_detector_data")
+    generate_dataset(root, "tiny", split="train", sequences=1, frames=8, seed=2)
+    config = fdta_preset("tiny")
+    clips = ClipConfig(
+        sample_length=1,
+        num_groups=2,
+        num_id_vocabulary=config.id_decoder.num_id_vocabulary,
+        augment=AugmentConfig().rescaled((96, 112), max_size=160),
+    )
+    train = fdta_train_config("dancetrack", epochs=1, warmup_epochs=0, milestones=(), progress=False)
+    train = replace(train, max_iterations=2)
+    step = StepConfig(train_frames=2, checkpoint_frames=1, only_detr=True)
+    run = tmp_path_factory.mktemp("fdta_detector_run") / "run"
+    assert launch(fdta_setup(config, root, "train", clips, step), train, run, device="cpu") is not None
+    return run
+
+
+UNTRAINED_ID_DECODER = "the ID decoder was never trained"
+
+
+def test_an_only_detr_runs_checkpoint_converts_with_the_stage_its_weights_file_has(
+    fdta_detector_run, tmp_path, caplog
+):
+    """Its conversion held the run's train_config and step but not ``stage: detector``, so it loaded for
+    tracking without the warning the run's ``model.safetensors`` gives."""
+    [checkpoint] = checkpointing.list_checkpoints(fdta_detector_run / "checkpoints")
+    weights = fdta_detector_run / "model.safetensors"
+    assert safetensors_metadata(weights)["stage"] == "detector"  # what the trainer writes, unchanged
+    out = converted(checkpoint, tmp_path / "from-checkpoint.safetensors")
+    metadata = safetensors_metadata(out)
+    assert metadata["stage"] == "detector"
+    assert metadata == safetensors_metadata(weights)  # field for field, as for a full run's checkpoint
+    with caplog.at_level("WARNING", logger="discmot"):
+        load_fdta(out)
+    assert UNTRAINED_ID_DECODER in caplog.text
+
+
+def test_loading_an_only_detr_runs_checkpoint_directly_warns_as_its_weights_file_does(
+    fdta_detector_run, fdta_run, caplog
+):
+    """``discmot track --weights RUN/checkpoints/epoch-NNN.pt`` (`load_fdta`) of a detector-only stage
+    warns that the identities are meaningless; a full run's checkpoint does not."""
+    [checkpoint] = checkpointing.list_checkpoints(fdta_detector_run / "checkpoints")
+    with caplog.at_level("WARNING", logger="discmot"):
+        load_fdta(checkpoint)
+    assert UNTRAINED_ID_DECODER in caplog.text and str(checkpoint) in caplog.text
+    caplog.clear()
+    [full] = checkpointing.list_checkpoints(fdta_run / "checkpoints")
+    with caplog.at_level("WARNING", logger="discmot"):
+        load_fdta(full)
+    assert UNTRAINED_ID_DECODER not in caplog.text
+
+
+def test_a_checkpoint_written_before_the_weights_metadata_entry_still_loads_and_converts(
+    fdta_detector_run, tmp_path, caplog
+):
+    """A checkpoint of 2026-11-24 or before has no ``weights_metadata`` entry: it loads (without the
+    warning: nothing tells its stage), converts with the other fields, and resumes (format version 1)."""
+    [checkpoint] = checkpointing.list_checkpoints(fdta_detector_run / "checkpoints")
+    payload = checkpointing.read_checkpoint(checkpoint)
+    assert payload.pop(checkpointing.WEIGHTS_METADATA_KEY) == {"stage": "detector"}
+    assert payload["format_version"] == 1  # an optional key: no version change, older discmot reads it
+    old = tmp_path / checkpoint.name
+    checkpointing.write_checkpoint(old, payload)
+    with caplog.at_level("WARNING", logger="discmot"):
+        load_fdta(old)
+    assert UNTRAINED_ID_DECODER not in caplog.text
+    metadata = safetensors_metadata(converted(old, tmp_path / "old.safetensors"))
+    assert "stage" not in metadata and metadata["global_step"] == str(payload["global_step"])
+
+
+def test_the_checkpoint_entry_of_weights_metadata_has_one_name_in_the_engine_and_the_reader():
+    # written out in io.checkpoints, which the engine imports (an import the other way would be circular)
+    from discmot.io import checkpoints
+
+    assert checkpoints.TRAINING_WEIGHTS_METADATA == checkpointing.WEIGHTS_METADATA_KEY

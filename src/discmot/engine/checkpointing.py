@@ -11,8 +11,9 @@ ever looks at. Names say where training resumes:
 
 The content is a dict of tensors and plain values (model, optimizer, schedule, scaler, EMA, positions,
 the batch size, every rank's RNG states, epoch order fingerprint and process-local parameters, the
-resolved config); it loads with ``torch.load(weights_only=True)``. The ``check_*`` functions say in one
-line why a checkpoint cannot resume a run (another model, another model shape, other optimizer groups).
+resolved config, the final weights' extra metadata); it loads with ``torch.load(weights_only=True)``.
+The ``check_*`` functions say in one line why a checkpoint cannot resume a run (another model, another
+model shape, other optimizer groups).
 """
 
 from __future__ import annotations
@@ -150,6 +151,10 @@ def remove_temporaries(folder: str | Path) -> list[Path]:
 
 #: The metadata key of a run's final weights that holds the training step they were written at.
 WEIGHTS_STEP_KEY = "global_step"
+#: The training checkpoint entry holding the model's extra weights metadata (``weights_metadata()``, str ->
+#: str: FDTA ``only_detr``'s ``stage``), which `write_weights` gets as ``extra``. Optional: a checkpoint
+#: written before 2026-11-24 has none, and resume never reads it (no format version change).
+WEIGHTS_METADATA_KEY = "weights_metadata"
 
 
 def write_weights(

@@ -599,6 +599,9 @@ class Trainer:
             "config": plain(self.config),
             "model_kind": self.model_kind,
             "model_config": plain(self.model_config) if self.model_config is not None else None,
+            # what the final weights' metadata would add (FDTA only_detr: stage=detector), so that a
+            # checkpoint's conversion or direct load is told what its weights are (absent before 2026-11-24)
+            checkpointing.WEIGHTS_METADATA_KEY: self._weights_metadata(),
         }
         checkpointing.write_checkpoint(path, payload)
         self.run.checkpoint_written()
@@ -747,7 +750,7 @@ class Trainer:
         if not self.dist.is_main:
             return None
         module = self.ema.module if self.ema is not None else self.model
-        extra = module.weights_metadata() if hasattr(module, "weights_metadata") else {}
+        extra = self._weights_metadata()
         if hasattr(module, "inference_module"):
             module = module.inference_module()
         path = self.run.path / RUN_WEIGHTS
@@ -756,6 +759,14 @@ class Trainer:
         )
         log.info("wrote %s (%s)", path, self._closing_summary())
         return path
+
+    def _weights_metadata(self) -> dict[str, str]:
+        """The strings the model's ``weights_metadata()`` method adds to its weights' metadata (``{}``
+        without one): in the final weights file and, under `checkpointing.WEIGHTS_METADATA_KEY`, in every
+        training checkpoint."""
+        module = self.ema.module if self.ema is not None else self.model
+        extra = module.weights_metadata() if hasattr(module, "weights_metadata") else {}
+        return {str(key): str(value) for key, value in extra.items()}
 
     def _closing_summary(self) -> str:
         """``"step 300; last logged loss 1.624 at step 300; 2.1 min of training"``: what a run that ends

@@ -9,6 +9,7 @@ match (`discmot.io.checkpoints.CheckpointError` lists the differences otherwise)
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 from discmot.engine.checkpointing import FORMAT as TRAINING_FORMAT
@@ -47,13 +48,7 @@ def load_fdta(path: str | Path, preset_name: str | None = None) -> FDTA:
             )
         model = FDTA(checkpoints.config_of(metadata.get("config"), path, config_from_dict))
         checkpoints.load_strict(model, checkpoints.fill_aliases(model, tensors), path)
-        if metadata.get("stage") == DETECTOR_STAGE:
-            log.warning(
-                "%s: a detector pre-training run's weights (step.only_detr): the ID decoder was never "
-                "trained, so the identities it gives are meaningless; start a full run from it with "
-                "discmot train --detr-pretrain",
-                path,
-            )
+        _warn_if_detector_stage(path, metadata, "weights", "it")
         return model.eval()
     data = read_torch_file(path)  # an official file may hold the training script's args beside the weights
     if isinstance(data, dict) and data.get("format") == TRAINING_FORMAT:
@@ -147,7 +142,29 @@ def _load_training_checkpoint(path: Path, data: dict) -> FDTA:
     weights = ema["model"] if isinstance(ema, dict) and ema.get("model") else data["model"]
     state = {k[len("model.") :]: v for k, v in weights.items() if k.startswith("model.")}
     checkpoints.load_strict(model, checkpoints.fill_aliases(model, state), path)
+    # as for the run's weights file (a checkpoint written before 2026-11-24 cannot tell)
+    _warn_if_detector_stage(
+        path,
+        checkpoints.training_metadata(data),
+        "checkpoint",
+        "the run's model.safetensors (or this checkpoint converted to .safetensors)",
+    )
     return model.eval()
+
+
+def _warn_if_detector_stage(path: Path, metadata: Mapping[str, str], what: str, start_from: str) -> None:
+    """Weights of a ``step.only_detr`` run (``stage`` `DETECTOR_STAGE` in ``metadata``) track with an ID
+    decoder that was never trained: said once they load, naming the ``what`` (weights, checkpoint) and
+    what a full run starts from."""
+    if metadata.get("stage") == DETECTOR_STAGE:
+        log.warning(
+            "%s: a detector pre-training run's %s (step.only_detr): the ID decoder was never trained, so "
+            "the identities it gives are meaningless; start a full run from %s with discmot train "
+            "--detr-pretrain",
+            path,
+            what,
+            start_from,
+        )
 
 
 def save_fdta(path: str | Path, model: FDTA) -> None:
