@@ -166,7 +166,7 @@ def test_analyze_checks_its_arguments_before_loading_anything(tiny_root, tmp_pat
         analyze(sequence, "fdta", missing, tmp_path / "out", max_frames=0)
     with pytest.raises(ValueError, match="sides must be positive"):
         analyze(sequence, "fdta", missing, tmp_path / "out", input_size=(-1, 100))
-    with pytest.raises(ValueError, match="frame 3 .* beyond the 2 analysed"):
+    with pytest.raises(ValueError, match="frame 3 .* beyond --max-frames 2"):
         analyze(sequence, "fdta", missing, tmp_path / "out", frames=3, max_frames=2)  # one frame, an int
 
 

@@ -509,7 +509,7 @@ def test_a_frame_beyond_max_frames_is_refused_before_the_run(sequences, tmp_path
     out = tmp_path / "out"
     argv = ["analyze", str(sequences["dancetrack"]), "--model", "fdta", "--weights", str(FDTA_WEIGHTS)]
     assert main([*argv, "--max-frames", "4", "--frames", "2", "9", "--out", str(out)]) == 2
-    assert "frame 9 (--frames) is beyond the 4 analysed (--max-frames)" in capsys.readouterr().err
+    assert "frame 9 (--frames) is beyond --max-frames 4 (frames 1-4 analysed)" in capsys.readouterr().err
     assert not out.exists()
 
 

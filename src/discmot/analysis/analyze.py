@@ -71,26 +71,22 @@ def resolve_gt(source: str | Path, gt: str | Path | None) -> Path | None:
     return default_ground_truth(source)
 
 
-def collect(
-    extractor, source, gt: dict | None, max_frames: int | None, progress: bool, name: str = "analyze"
-) -> list[FrameObjects]:
-    """Runs ``extractor`` over the source's frames (at most ``max_frames``); returns every frame's objects.
+def collect(extractor, source, gt: dict | None, progress: bool, name: str = "analyze") -> list[FrameObjects]:
+    """Runs ``extractor`` over every frame of ``source`` (`analyze` passes frames ``1..max_frames`` of
+    one, a `discmot.io.video.FirstFrames`, which reads nothing after its last frame); returns every
+    frame's objects.
 
     ``progress``: a bar named ``name``; without one (a log file, ``-q``), ``discmot track``'s log line
     every minute with the frames done, the speed and the time left (a full-size FDTA frame takes seconds
     on a CPU: an analysis of a whole video is minutes to hours); its total is
-    `discmot.io.video.frames_yielded`'s: the first ``max_frames`` of the frames the source yields,
-    counted from its first image, not from frame 1 (``000050.jpg``-``000079.jpg``: 30 frames)."""
+    `discmot.io.video.frames_yielded`'s: the frames the source has, not frame numbers from 1
+    (``000050.jpg``-``000079.jpg``: 30 frames; with ``--max-frames 60``, 11)."""
     from discmot.engine.infer import progress_bar
-    from discmot.io.video import first_yielded, frames_yielded
+    from discmot.io.video import frames_yielded
 
-    total = frames_yielded(source, max_frames)
-    # the first max_frames frames and nothing after them: the next one is neither decoded nor, when
-    # its image is missing, warned about as skipped
-    frames = source if max_frames is None else first_yielded(source, max_frames)
     collected = []
-    with progress_bar(name, total, progress) as bar:
-        for number, image in frames:
+    with progress_bar(name, frames_yielded(source), progress) as bar:
+        for number, image in source:
             if image is None:
                 raise ValueError(f"{source.location}: the source has no images to run the model on")
             empty = (np.zeros((0, 4)), np.zeros(0, np.int64))
@@ -100,27 +96,30 @@ def collect(
 
 
 def check_matrix_frames(source, frames: list[int], max_frames: int | None) -> None:
-    """``--frames`` after the last of the first ``max_frames`` frames are refused before the run (they
-    would get no matrix): ``--max-frames`` counts frames, so with images named from 50 on
-    ``--max-frames 10`` analyses frames 50-59."""
+    """``--frames`` after frame ``max_frames`` are refused before the run (they would get no matrix):
+    ``--max-frames N`` is frame numbers ``1..N``, as in ``discmot track``, so with images named from 50
+    on ``--max-frames 60`` analyses frames 50-60. ``source``: as opened, not yet cut at ``max_frames``
+    (a source that ends before it cuts nothing off: its frames past the end get a note afterwards)."""
     from discmot.io.video import frame_numbers
 
     if max_frames is None or not frames:
         return
     numbers = frame_numbers(source)
-    if numbers is None:
-        last, span = max_frames, ""
-    elif len(numbers) <= max_frames:  # nothing cut off (frames past the source get a note afterwards)
+    if numbers is not None and (not numbers or numbers[-1] <= max_frames):
         return
-    else:
-        analysed = numbers[:max_frames]
-        last = analysed[-1]
-        span = "" if last == max_frames else f": frames {analysed[0]}-{last}"
-    beyond = [frame for frame in frames if frame > last]
-    if beyond:  # known before anything runs: said now, not after minutes of analysis
-        raise ValueError(
-            f"frame {beyond[0]} (--frames) is beyond the {max_frames} analysed (--max-frames{span})"
-        )
+    beyond = [frame for frame in frames if frame > max_frames]
+    if not beyond:
+        return
+    analysed = [n for n in numbers if n <= max_frames] if numbers is not None else [1, max_frames]
+    span = (
+        "no frame"  # images from after max_frames on (`analyze` says so sooner, `FirstFrames`)
+        if not analysed
+        else f"frame {analysed[0]}"
+        if analysed[0] == analysed[-1]
+        else f"frames {analysed[0]}-{analysed[-1]}"
+    )
+    # known before anything runs: said now, not after minutes of analysis
+    raise ValueError(f"frame {beyond[0]} (--frames) is beyond --max-frames {max_frames} ({span} analysed)")
 
 
 def matrix_frames(frames: list[FrameObjects], chosen, lag: int) -> tuple[list[int], list[str]]:
@@ -252,18 +251,20 @@ def analyze(
     ``projection_<view>.png``, ``summary.json`` and ``report.html``. Identities come from ``gt`` (or
     ``SOURCE/gt/gt.txt``) if any, else from the model's own tracker: then ``identity_source`` is
     ``"tracker"``, ``reid_caveat`` says why the re-identification rates are self-consistency only, and a
-    warning is logged. ``progress``: a bar (else a log line every minute, `collect`); ``on_start``:
+    warning is logged. ``max_frames``: frames ``1..max_frames`` only, frame numbers as ``discmot track
+    --max-frames`` takes them (images from ``000050.jpg`` on, ``max_frames`` 60: frames 50-60), nothing
+    after them read. ``progress``: a bar (else a log line every minute, `collect`); ``on_start``:
     called once the options, the weights, the source and the gt checked out, before the first frame is
     analysed (``discmot analyze`` says there whether busy cores will slow it down).
 
     Raises:
         FileNotFoundError: missing weights or gt. ValueError: unknown model kind, a checkpoint of another
-        kind, an unreadable source. NotADirectoryError: a file where ``out`` would be. IsADirectoryError:
-        a folder given as ``gt``.
+        kind, an unreadable source, one whose first image comes after frame ``max_frames``.
+        NotADirectoryError: a file where ``out`` would be. IsADirectoryError: a folder given as ``gt``.
     """
     from discmot.analysis.extract import VIEW_DESCRIPTIONS, build_extractor, tracker_ids_caveat
     from discmot.io.atomic import check_folder_possible
-    from discmot.io.video import check_max_frames, frames_yielded, open_source
+    from discmot.io.video import check_max_frames, first_frames, frames_yielded, open_source
 
     config = config or AnalysisConfig()
     frames = [frames] if isinstance(frames, int) else list(frames)
@@ -271,10 +272,13 @@ def analyze(
     input_size = network_input_size(input_size)
     gt_path = resolve_gt(source, gt)
     check_folder_possible(out)  # now, not after minutes of analysis
-    stream = open_source(source)  # before the weights: --frames are checked against its frame numbers
-    if not stream.has_images:  # a sequence folder without img1/: said before the busy-cores hint
-        raise ValueError(f"{stream.location}: the source has no images to run the model on")
-    check_matrix_frames(stream, frames, max_frames)
+    opened = open_source(source)  # before the weights: --frames are checked against its frame numbers
+    if not opened.has_images:  # a sequence folder without img1/: said before the busy-cores hint
+        raise ValueError(f"{opened.location}: the source has no images to run the model on")
+    # frames 1..max_frames, as `discmot track --max-frames` tracks them (images from 000050.jpg and
+    # max_frames 60: frames 50-60); one whose first image comes after max_frames is refused here
+    stream = first_frames(opened, max_frames)
+    check_matrix_frames(opened, frames, max_frames)
     network = load_model(model, weights)
     truth = read_gt(gt_path) if gt_path else None
     caveat = None if truth is not None else tracker_ids_caveat(model)
@@ -283,7 +287,7 @@ def analyze(
     extractor = build_extractor(model, network, config, input_size, with_tracker=truth is None)
     if on_start is not None:
         on_start()
-    count = frames_yielded(stream, max_frames)
+    count = frames_yielded(stream)
     log.info(  # the long part starts: said at once, then a bar or a line every minute (`collect`)
         "%s: analysing the embeddings of %s (%s) over %s",
         stream.name,
@@ -291,7 +295,7 @@ def analyze(
         ", ".join(extractor.views),
         f"{count} frames" if count else "every frame",
     )
-    objects = collect(extractor, stream, truth, max_frames, progress, f"{stream.name} (analyze {model})")
+    objects = collect(extractor, stream, truth, progress, f"{stream.name} (analyze {model})")
     stats = {view: view_statistics(objects, view, config) for view in extractor.views}
     chosen, notes = matrix_frames(objects, list(frames), config.template_lag)
     empty = nothing_identified(objects, truth is not None, config)

@@ -78,7 +78,13 @@ def add_analyze(verbs) -> None:
         help="network input, height first (default: the checkpoint's: FDTA its resize rule, CSTrack its "
         "input size; recorded in the report, since it changes the embeddings)",
     )
-    p.add_argument("--max-frames", type=positive_int, metavar="N", help="analyse at most the first N frames")
+    p.add_argument(
+        "--max-frames",
+        type=positive_int,
+        metavar="N",
+        help="analyse frames 1..N only, what `discmot track --max-frames N` tracks (frame numbers, not a "
+        "count: images from 000050.jpg on with N=60 are frames 50-60)",
+    )
     p.add_argument(
         "--threshold",
         type=cosine_threshold,

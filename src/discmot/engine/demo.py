@@ -304,7 +304,7 @@ def gif_stride(num_frames: int | None, config: DemoConfig) -> int:
 
 def diagnose(model: DemoModel, source: Path, out: Path, config: DemoConfig, progress: bool) -> dict:
     """`discmot.analysis.analyze.analyze` of ``model`` on the first ``config.analyze_frames`` frames (of
-    the ``config.source_frames`` the demo tracks)."""
+    the ``config.source_frames`` the demo tracks), `last_analysed_frame`."""
     from discmot.analysis.analyze import analyze
 
     return analyze(
@@ -313,9 +313,24 @@ def diagnose(model: DemoModel, source: Path, out: Path, config: DemoConfig, prog
         model.weights,
         out,
         input_size=model.input_size,
-        max_frames=min(config.analyze_frames, config.source_frames or config.analyze_frames),
+        max_frames=last_analysed_frame(source, config),
         progress=progress,
     )
+
+
+def last_analysed_frame(source: Path, config: DemoConfig) -> int:
+    """``analyze``'s ``max_frames`` for the demo: the frame number of the source's
+    ``config.analyze_frames``-th frame (its last one when it has fewer) among the frames tracked (``1..
+    config.source_frames``). ``max_frames`` is frame numbers ``1..N`` as in ``discmot track``, and
+    ``--analyze-frames`` a count: images named from ``000050.jpg`` on with the default 80 are frames
+    50-129, not 50-80 (too short for the 50-frame gap), nor an error when they start after frame 80.
+    A video's frames are ``1..``: the count itself."""
+    from discmot.io.video import first_frames, frame_numbers, open_source
+
+    count = config.analyze_frames
+    numbers = frame_numbers(first_frames(open_source(source), config.source_frames))
+    last = numbers[min(count, len(numbers)) - 1] if numbers else count
+    return last if config.source_frames is None else min(last, config.source_frames)
 
 
 def _check_inputs(models: list[DemoModel], source: str | Path | None, out: Path) -> None:

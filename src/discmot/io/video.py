@@ -329,8 +329,8 @@ def frame_numbers(source) -> list[int] | None:
 
 def frames_yielded(source, count: int | None = None) -> int | None:
     """How many frames iterating ``source`` yields, at most ``count`` (None: no limit): the length of
-    `first_yielded` ``(source, count)`` and of the progress bars of ``discmot track`` (whose
-    ``--max-frames`` is already in ``source``, a `FirstFrames`), ``analyze`` and ``bench``. It counts the
+    `first_yielded` ``(source, count)`` and of the progress bars of ``discmot track`` and ``analyze``
+    (whose ``--max-frames`` is already in ``source``, a `FirstFrames`) and ``bench``. It counts the
     frames a source has (`frame_numbers`), not frame numbers from 1: images 50, 52 and 54 are 3 frames.
     ``None`` where it is unknown (a camera, a video that does not say, without ``count``). A frame that
     cannot be decoded is found only when read, so the count is high by those."""
