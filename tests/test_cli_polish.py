@@ -175,8 +175,11 @@ class SlowTracker:
     def reset(self):
         pass
 
-    def update(self, frame):
+    def detection_network(self, image):
         self.model.detect()
+
+    def update(self, frame):
+        self.detection_network(frame)
         self.model.id_logits()
         time.sleep(self.seconds)
         return types.SimpleNamespace(ids=[1])

@@ -47,6 +47,30 @@ def test_a_cpu_input_runs_the_function_itself():
     assert not graphed.captured
 
 
+@pytest.mark.parametrize("kind", ["cstrack", "fdta"])
+def test_a_tracker_and_its_graph_go_without_a_garbage_collection(kind):
+    # the graph holds a forward pass's GPU memory: a tracker per sequence must give it back when dropped,
+    # not at Python's next collection (a bound method as the graphed function made a reference cycle)
+    import gc
+    import weakref
+
+    from discmot.models.cstrack.config import preset as cstrack_preset
+    from discmot.models.cstrack.model import CSTrack
+    from discmot.models.fdta.model import build_fdta
+    from discmot.trackers.cstrack import CSTrackTracker
+    from discmot.trackers.fdta import FDTATracker
+
+    network = CSTrack(cstrack_preset("tiny")) if kind == "cstrack" else build_fdta("tiny")
+    tracker = (CSTrackTracker if kind == "cstrack" else FDTATracker)(network)
+    graphed = weakref.ref(tracker.forward)
+    gc.disable()
+    try:
+        del tracker
+        assert graphed() is None
+    finally:
+        gc.enable()
+
+
 @needs_cuda
 def test_replays_equal_eager_passes_and_capture_happens_once_per_shape():
     network, calls = small_network("cuda"), []

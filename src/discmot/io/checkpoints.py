@@ -556,6 +556,16 @@ def training_metadata(data: Mapping) -> dict[str, str]:
     return metadata
 
 
+def training_network_state(data: Mapping) -> dict[str, torch.Tensor]:
+    """The network's tensors in a ``discmot train`` checkpoint's content, less the training wrapper's
+    ``model.`` prefix (the criterion's own parameters are left out): the EMA's where the run kept one, as
+    its final weights file holds them (and the original's checkpoints, spec ``cstrack.md`` §6.7), else the
+    live ones."""
+    ema = data.get("ema")
+    weights = ema["model"] if isinstance(ema, Mapping) and ema.get("model") else data["model"]
+    return {key[len("model.") :]: value for key, value in weights.items() if key.startswith("model.")}
+
+
 def official_config(data, path: str | Path, preset_name: str | None = None) -> dict | None:
     """The config dict `write_official` stored in an official file's content, or None; a preset the
     caller asked for is not used when the file holds its own config (said with a warning)."""

@@ -30,10 +30,12 @@ class GraphedForward:
     """``fn(input)`` replayed from a CUDA graph for CUDA inputs.
 
     The first call with an input of a new shape, dtype or device (or after ``module``'s parameters were
-    moved or replaced, which a graph would not see) runs ``fn`` `WARMUP_CALLS` times on a side stream
-    and records a third run as the graph; every call then copies its input into the recorded one and
-    replays. Call it inside the same autograd mode each time (the trackers call it under
-    ``torch.inference_mode()``).
+    moved, e.g. by ``.to()`` or ``.half()``, which a graph would not see) runs ``fn`` `WARMUP_CALLS` times
+    on a side stream and records a third run as the graph; every call then copies its input into the
+    recorded one and replays. Call it inside the same autograd mode each time (the trackers call it under
+    ``torch.inference_mode()``). Settings read while recording stay recorded: a graph does not follow a
+    later change of TF32 or of the deformable-attention kernel (`select_deform_kernel`); a new tracker
+    records anew.
 
     The returned tensors are the graph's own and the next call overwrites them: read (or copy) them
     before calling again. The graph keeps the memory of one forward pass for as long as it lives.
@@ -41,7 +43,9 @@ class GraphedForward:
     Args:
         fn: the forward pass, ``[B, ...] tensor -> a tensor or lists/tuples/dicts of tensors``; its only
             input is the tensor (weights and settings are read from the module, as a graph records them).
-        module: the network ``fn`` runs, whose parameters' addresses are checked at each call.
+            A function of the module, not a method of the object holding this one: a bound method would
+            make a reference cycle that keeps the graph's memory until Python's next garbage collection.
+        module: the network ``fn`` runs, whose parameters' placement is checked at each call.
         enabled: ``False`` always calls ``fn`` as is (to compare with, or to rule the graph out).
     """
 
@@ -62,33 +66,42 @@ class GraphedForward:
     def __call__(self, image: torch.Tensor) -> Any:
         if not self.enabled or image.device.type != "cuda":
             return self.fn(image)
-        key = (tuple(image.shape), image.dtype, image.device, self._parameter_addresses())
-        if key != self.key and not self._capture(image, key):
-            return self.fn(image)
-        self.static_input.copy_(image)
-        self.graph.replay()
+        key = (tuple(image.shape), image.dtype, image.device, self._parameter_placement())
+        # the graph's device must be the current one, to record on it and to replay there (cuda:1)
+        with torch.cuda.device(image.device):
+            if key != self.key and not self._capture(image, key):
+                return self.fn(image)
+            self.static_input.copy_(image)
+            self.graph.replay()
         return self.static_output
 
-    def _parameter_addresses(self) -> tuple[int, ...]:
-        return tuple(tensor.data_ptr() for tensor in self.module.parameters())
+    def _parameter_placement(self) -> tuple:
+        """The first and last parameters' addresses and dtypes: ``.to()``, ``.half()`` or ``.cuda()`` move
+        every parameter (a check of all 606 of the full-size FDTA's took 0.9 ms a call); a state dict
+        loaded in place keeps them, and the graph reads the new values."""
+        parameters = list(self.module.parameters())
+        if not parameters:
+            return ()
+        return tuple((tensor.data_ptr(), tensor.dtype) for tensor in (parameters[0], parameters[-1]))
 
     def _capture(self, image: torch.Tensor, key: tuple) -> bool:
         """Warms up and records ``fn`` on a copy of ``image``; ``False`` (and graphs off for good, with one
-        warning) where recording fails."""
+        warning) where recording fails. Errors of the warm-up passes (out of memory, say) are raised: an
+        eager pass would meet them too."""
         self.graph = self.static_output = None  # the old graph's memory goes before the new one's
         self.static_input = image.clone()
+        side = torch.cuda.Stream(image.device)
+        side.wait_stream(torch.cuda.current_stream(image.device))
+        with torch.cuda.stream(side):
+            for _ in range(WARMUP_CALLS):
+                self.fn(self.static_input)
+        torch.cuda.current_stream(image.device).wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
         try:
-            side = torch.cuda.Stream(image.device)
-            side.wait_stream(torch.cuda.current_stream(image.device))
-            with torch.cuda.stream(side):
-                for _ in range(WARMUP_CALLS):
-                    self.fn(self.static_input)
-            torch.cuda.current_stream(image.device).wait_stream(side)
-            graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph):
+            with torch.cuda.graph(graph, stream=side):
                 self.static_output = self.fn(self.static_input)
         except RuntimeError as error:  # an operation that syncs with the host cannot be recorded
-            self.enabled, self.graph, self.static_output, self.static_input = False, None, None, None
+            self.enabled, self.static_output, self.static_input = False, None, None
             # PyTorch leaves CUDA's random generator recording after a failed capture: tracking needs
             # no random numbers, but the process's later CUDA random calls fail
             log.warning(

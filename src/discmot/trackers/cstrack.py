@@ -30,6 +30,7 @@ Differences from the original, on purpose:
 
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
@@ -129,6 +130,13 @@ def _checked_nms(nms_threshold: float, max_detections: int) -> tuple[float, int]
     return float(nms_threshold), int(max_detections)
 
 
+def network_pass(model, image: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """CSTrack's network on ``image`` ``[1, 3, H, W]``: raw per-level logits and the ID-embedding map
+    (the stages, not ``predict()``: decoding takes the raw logits to float32 itself)."""
+    detection, reid = model.reciprocal(model.features(image))
+    return model.detect(detection), model.embeddings(reid)
+
+
 class CSTrackTracker:
     """CSTrack end to end: ``update(frame_bgr) -> Tracks`` (see the module docstring for the steps).
 
@@ -187,7 +195,8 @@ class CSTrackTracker:
         is_module = isinstance(model, torch.nn.Module)
         if is_module:
             model.eval()
-        self.forward = GraphedForward(self._network_pass, model, enabled=cuda_graph and is_module)
+        forward = functools.partial(network_pass, model)  # not a bound method: no reference cycle
+        self.forward = GraphedForward(forward, model, enabled=cuda_graph and is_module)
         self.frames = FrameSizeCheck()
         self.reset()
 
@@ -221,11 +230,6 @@ class CSTrackTracker:
         tensors (``cuda_graph``), overwritten by the next call: decode them first."""
         with torch.inference_mode():
             return self.forward(image)
-
-    def _network_pass(self, image: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
-        # the stages, not predict(): decode takes the raw logits to float32 itself
-        detection, reid = self.model.reciprocal(self.model.features(image))
-        return self.model.detect(detection), self.model.embeddings(reid)
 
     def decode(
         self, raw: list[torch.Tensor], embedding_map: torch.Tensor, frame_hw: tuple[int, int]

@@ -43,6 +43,7 @@ Deviations from the original, on purpose:
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -422,6 +423,13 @@ class _FrameDetections:
 ATTENTION_BACKENDS = (SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH)
 
 
+def detection_pass(model, image: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``model.detect`` of ``image`` ``[1, 3, H, W]``: what the tracker reads of it (``pred_logits``,
+    ``pred_boxes`` and the query ``outputs``)."""
+    out = model.detect(image, None)
+    return {key: out[key] for key in ("pred_logits", "pred_boxes", "outputs")}
+
+
 class FDTATracker:
     """FDTA/MOTIP's runtime tracker around a model with ``detect`` and ``id_logits`` (see
     `discmot.models.fdta.model.FDTA`).
@@ -486,7 +494,8 @@ class FDTATracker:
         is_module = isinstance(model, torch.nn.Module)
         if is_module:
             model.eval()
-        self.forward = GraphedForward(self._detection_pass, model, enabled=cuda_graph and is_module)
+        forward = functools.partial(detection_pass, model)  # not a bound method: no reference cycle
+        self.forward = GraphedForward(forward, model, enabled=cuda_graph and is_module)
         self.frames = FrameSizeCheck()
         self.reset()
 
@@ -529,10 +538,6 @@ class FDTATracker:
         ``pred_logits``, ``pred_boxes`` and query ``outputs``. On CUDA these are the CUDA graph's own
         tensors (``cuda_graph``), overwritten by the next call."""
         return self.forward(image)
-
-    def _detection_pass(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
-        out = self.model.detect(image, None)
-        return {key: out[key] for key in ("pred_logits", "pred_boxes", "outputs")}
 
     def _detect(self, image: torch.Tensor, image_size: tuple[int, int]) -> _FrameDetections:
         out = self.detection_network(image.to(device=self.device, dtype=self.dtype))

@@ -187,9 +187,7 @@ def _load_training_checkpoint(path: Path, data: Mapping) -> CSTrack:
     if data.get("model_kind") != KIND or not config:
         raise checkpoints.CheckpointError(f"{path}: a discmot training checkpoint, but not of CSTrack")
     model = CSTrack(config_from_dict(config))
-    ema = data.get("ema")
-    weights = ema["model"] if isinstance(ema, Mapping) and ema.get("model") else data["model"]
-    state = {k[len("model.") :]: v for k, v in weights.items() if k.startswith("model.")}
+    state = checkpoints.training_network_state(data)
     checkpoints.load_strict(model, with_config_anchors(model, state, path), path, kind="CSTrack")
     return model.eval()
 

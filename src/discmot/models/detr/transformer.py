@@ -314,12 +314,14 @@ class DeformableDecoder(nn.Module):
         return torch.stack(outputs), torch.stack(references)
 
 
-@functools.lru_cache(maxsize=32)
+@functools.cache
 def level_shape_tensor(shapes: tuple[tuple[int, int], ...], device: torch.device) -> torch.Tensor:
     """``[L, 2]`` int64 ``(H_l, W_l)`` on ``device``, made once per shapes and device: a CUDA graph of the
     detection network (`discmot.ops.cuda_graph`) cannot record the host-to-device copy that makes it,
-    and its warm-up pass leaves it here. Shared by every caller: never modified in place. Made outside
-    inference mode, so that a training step may use it after tracking did."""
+    and its warm-up pass leaves it here. Kept for the process's life (a few bytes per input size): a
+    recorded graph reads its memory, which must never be freed under it. Shared by every caller: never
+    modified in place. Made outside inference mode, so that a training step may use it after tracking
+    did."""
     with torch.inference_mode(False):
         return torch.as_tensor(shapes, dtype=torch.long, device=device)
 

@@ -138,9 +138,7 @@ def _load_training_checkpoint(path: Path, data: dict) -> FDTA:
     if data.get("model_kind", "fdta") != "fdta" or not config:
         raise checkpoints.CheckpointError(f"{path}: a discmot training checkpoint, but not of FDTA")
     model = FDTA(config_from_dict(config))
-    ema = data.get("ema")
-    weights = ema["model"] if isinstance(ema, dict) and ema.get("model") else data["model"]
-    state = {k[len("model.") :]: v for k, v in weights.items() if k.startswith("model.")}
+    state = checkpoints.training_network_state(data)
     checkpoints.load_strict(model, checkpoints.fill_aliases(model, state), path)
     # as for the run's weights file (a checkpoint written before 2026-11-24 cannot tell)
     _warn_if_detector_stage(
