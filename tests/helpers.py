@@ -210,3 +210,17 @@ def write_benchmark(root: Path, trackers: dict[str, list[str]], seqmap: bool = T
         data.mkdir(parents=True)
         (data / "seq-a.txt").write_text("".join(row + "\n" for row in rows))
     return gt_folder, trackers_folder
+
+
+#: The bundled tiny CSTrack checkpoint (in the package's assets).
+CSTRACK_TINY = REPO_ROOT / "src" / "discmot" / "assets" / "cstrack_tiny_synth.safetensors"
+
+
+def write_frames(folder: Path, numbers) -> Path:
+    """Small grey JPEGs named ``%06d.jpg`` by ``numbers``, a bright box moving across them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for k in numbers:
+        image = np.full((80, 128, 3), 90, np.uint8)
+        cv2.rectangle(image, (10 + k % 20, 10), (40 + k % 20, 60), (200, 180, 160), -1)
+        cv2.imwrite(str(folder / f"{k:06d}.jpg"), image)
+    return folder

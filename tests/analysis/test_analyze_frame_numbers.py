@@ -7,29 +7,13 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
 from discmot.analysis.analyze import analyze, check_matrix_frames
 from discmot.cli import main
 from discmot.io.video import SequenceFrames, frames_yielded, open_source
-
-CSTRACK_TINY = (
-    Path(__file__).resolve().parents[2] / "src" / "discmot" / "assets" / "cstrack_tiny_synth.safetensors"
-)
-
-
-def write_frames(folder: Path, numbers) -> Path:
-    """Small grey JPEGs named ``%06d.jpg`` by ``numbers``, a bright box moving across them."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for k in numbers:
-        image = np.full((80, 128, 3), 90, np.uint8)
-        cv2.rectangle(image, (10 + k % 20, 10), (40 + k % 20, 60), (200, 180, 160), -1)
-        cv2.imwrite(str(folder / f"{k:06d}.jpg"), image)
-    return folder
+from helpers import CSTRACK_TINY, write_frames
 
 
 def test_analyze_of_a_folder_from_frame_50_counts_its_progress_from_its_first_image(

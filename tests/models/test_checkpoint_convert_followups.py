@@ -63,24 +63,32 @@ def cstrack_run(tmp_path_factory) -> Path:
     return run
 
 
-@pytest.fixture(scope="module")
-def fdta_run(tmp_path_factory) -> Path:
-    """An FDTA run with an EMA, stopped after 2 iterations (the weights file holds the EMA weights)."""
-    root = tmp_path_factory.mktemp("fdta_data")
-    generate_dataset(root, "tiny", split="train", sequences=1, frames=12, seed=1)
+def tiny_fdta_run(
+    tmp_path_factory, name: str, frames: int, seed: int, sample_length: int, step: StepConfig, **train
+) -> Path:
+    """A tiny FDTA run on one synthetic sequence of ``frames`` frames, stopped after 2 iterations with a
+    checkpoint and ``model.safetensors`` at the same step; ``train`` overrides the training config."""
+    root = tmp_path_factory.mktemp(f"{name}_data")
+    generate_dataset(root, "tiny", split="train", sequences=1, frames=frames, seed=seed)
     config = fdta_preset("tiny")
     clips = ClipConfig(
-        sample_length=4,
+        sample_length=sample_length,
         num_groups=2,
         num_id_vocabulary=config.id_decoder.num_id_vocabulary,
         augment=AugmentConfig().rescaled((96, 112), max_size=160),
     )
-    train = fdta_train_config("dancetrack", epochs=1, warmup_epochs=0, milestones=(), progress=False)
-    train = replace(train, max_iterations=2, ema_decay=0.9, ema_ramp=1.0)
-    setup = fdta_setup(config, root, "train", clips, StepConfig(train_frames=2, checkpoint_frames=1))
-    run = tmp_path_factory.mktemp("fdta_run") / "run"
-    assert launch(setup, train, run, device="cpu") is not None
+    config_train = fdta_train_config("dancetrack", epochs=1, warmup_epochs=0, milestones=(), progress=False)
+    config_train = replace(config_train, max_iterations=2, **train)
+    run = tmp_path_factory.mktemp(f"{name}_run") / "run"
+    assert launch(fdta_setup(config, root, "train", clips, step), config_train, run, device="cpu") is not None
     return run
+
+
+@pytest.fixture(scope="module")
+def fdta_run(tmp_path_factory) -> Path:
+    """An FDTA run with an EMA, stopped after 2 iterations (the weights file holds the EMA weights)."""
+    step = StepConfig(train_frames=2, checkpoint_frames=1)
+    return tiny_fdta_run(tmp_path_factory, "fdta", 12, 1, 4, step, ema_decay=0.9, ema_ramp=1.0)
 
 
 def converted(source: Path, target: Path) -> Path:
@@ -220,21 +228,8 @@ def test_the_modules_that_recognise_a_training_checkpoint_name_the_format_the_tr
 def fdta_detector_run(tmp_path_factory) -> Path:
     """A ``step.only_detr`` FDTA run (MOTIP's first stage: single-frame clips) stopped after 2 iterations,
     with a checkpoint and ``model.safetensors`` (``stage: detector``) at the same step."""
-    root = tmp_path_factory.mktemp("fdta_detector_data")
-    generate_dataset(root, "tiny", split="train", sequences=1, frames=8, seed=2)
-    config = fdta_preset("tiny")
-    clips = ClipConfig(
-        sample_length=1,
-        num_groups=2,
-        num_id_vocabulary=config.id_decoder.num_id_vocabulary,
-        augment=AugmentConfig().rescaled((96, 112), max_size=160),
-    )
-    train = fdta_train_config("dancetrack", epochs=1, warmup_epochs=0, milestones=(), progress=False)
-    train = replace(train, max_iterations=2)
     step = StepConfig(train_frames=2, checkpoint_frames=1, only_detr=True)
-    run = tmp_path_factory.mktemp("fdta_detector_run") / "run"
-    assert launch(fdta_setup(config, root, "train", clips, step), train, run, device="cpu") is not None
-    return run
+    return tiny_fdta_run(tmp_path_factory, "fdta_detector", 8, 2, 1, step)
 
 
 UNTRAINED_ID_DECODER = "the ID decoder was never trained"
