@@ -82,8 +82,14 @@ def test_output_into_a_closed_pipe_ends_quietly_as_sigpipe_would():
     command = [sys.executable, "-m", "discmot", "train", "--config", "tiny", "--print-config"]
     # block-buffered stdout, as users have it (PYTHONUNBUFFERED would write each print at once)
     environment = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment)
-    process.stdout.close()  # the reader is gone before anything is written (the import takes a second)
+    # the reader is gone before the process starts (closing it after the start raced the child's output
+    # into the pipe's buffer on a busy machine: status 0)
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        process = subprocess.Popen(command, stdout=write_end, stderr=subprocess.PIPE, env=environment)
+    finally:
+        os.close(write_end)
     _, err = process.communicate(timeout=120)
     assert (process.returncode, err.decode()) == (128 + signal.SIGPIPE, "")
 
