@@ -118,6 +118,12 @@ def add_bench(verbs) -> None:
         choices=DEFORM_KERNELS,
         help="FDTA: deformable-attention kernel, as for track (default: auto)",
     )
+    p.add_argument(
+        "--no-cuda-graph",
+        dest="cuda_graph",
+        action="store_false",
+        help="on CUDA: time the networks run eagerly, not replayed from a CUDA graph (as for track)",
+    )
     p.add_argument("--json", metavar="FILE", help="also write every number, with the machine, as JSON")
     p.set_defaults(run=_run_bench)
 
@@ -159,6 +165,7 @@ def _run_bench(args: argparse.Namespace) -> int:
         input_size=args.input_size,
         fast_resize=args.fast_resize,
         deform_kernel=args.deform_kernel,
+        cuda_graph=args.cuda_graph,
         warmup=args.warmup,
     )
     count = args.warmup + args.frames

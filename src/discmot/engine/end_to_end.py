@@ -34,8 +34,8 @@ BUNDLED_HINT = (
 @dataclass(frozen=True)
 class NetworkOptions:
     """Which end-to-end network is loaded and how it runs (``discmot track --weights --preset --device
-    --dtype --input-size --fast-resize --deform-kernel``, and FDTA's ``--id-assignment --id-thresh
-    --miss-tolerance``).
+    --dtype --input-size --fast-resize --deform-kernel --no-cuda-graph``, and FDTA's ``--id-assignment
+    --id-thresh --miss-tolerance``).
 
     Attributes:
         weights: the checkpoint (official .pth/.pt, discmot .safetensors or a ``discmot train`` one).
@@ -48,6 +48,8 @@ class NetworkOptions:
             (`discmot.ops.deform_attn_triton.select_deform_kernel`).
         fdta_runtime: FDTA only: `discmot.models.fdta.config.RuntimeConfig` fields that replace the
             checkpoint's (``assignment_protocol``, ``id_thresh``, ``miss_tolerance``).
+        cuda_graph: on CUDA, replay the network from a CUDA graph (`discmot.ops.cuda_graph`); ``False``
+            runs it eagerly.
     """
 
     weights: str | Path | None
@@ -58,6 +60,7 @@ class NetworkOptions:
     fast_resize: bool = False
     deform_kernel: str = "auto"
     fdta_runtime: Mapping[str, object] = field(default_factory=dict)
+    cuda_graph: bool = True
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ def build_end_to_end(
             det_thresh=association.conf_threshold,
             newborn_thresh=association.birth_threshold,
             runtime_overrides=network.fdta_runtime,
+            cuda_graph=network.cuda_graph,
         )
         return lambda _frame_rate: tracker  # no frame-rate setting; track_source resets it per video
     if model == "cstrack":
@@ -125,6 +129,7 @@ def build_end_to_end(
             input_size=network.input_size,
             benchmark=association.benchmark,
             tracker_preset=association.preset,
+            cuda_graph=network.cuda_graph,
             **association.overrides(),
         )
     raise ValueError(f"unknown end-to-end model {model!r}; choose from {', '.join(END_TO_END)}")
@@ -141,6 +146,7 @@ def fdta_tracker(
     det_thresh: float | None = None,
     newborn_thresh: float | None = None,
     runtime_overrides: Mapping[str, object] | None = None,
+    cuda_graph: bool = True,
 ):
     """The FDTA runtime tracker on a checkpoint (official or discmot format) in ``dtype`` on ``device``.
 
@@ -148,7 +154,7 @@ def fdta_tracker(
     Triton kernel on CUDA when it is installed and checks equal, else PyTorch), ``pytorch`` or ``triton``.
     ``det_thresh``, ``newborn_thresh`` and ``runtime_overrides`` (other `RuntimeConfig` fields, e.g.
     ``{"assignment_protocol": "hungarian", "miss_tolerance": 20}``) replace the checkpoint's runtime
-    settings when given.
+    settings when given. ``cuda_graph``: `FDTATracker`'s.
     """
     from discmot.engine.distributed import pick_device
     from discmot.ops.deform_attn_triton import select_deform_kernel
@@ -174,7 +180,13 @@ def fdta_tracker(
     )
     log.info("%s: FDTA, %s, input %s, %s on %s", weights, _network_summary(model), size, _name(dtype), device)
     return FDTATracker(
-        model, device=device, dtype=dtype, input_size=input_size, fast_resize=fast_resize, runtime=runtime
+        model,
+        device=device,
+        dtype=dtype,
+        input_size=input_size,
+        fast_resize=fast_resize,
+        runtime=runtime,
+        cuda_graph=cuda_graph,
     )
 
 
@@ -186,10 +198,12 @@ def cstrack_factory(
     input_size: tuple[int, int] | None = None,
     benchmark: str | None = None,
     tracker_preset: str | None = None,
+    cuda_graph: bool = True,
     **overrides,
 ) -> Callable[[float], EndToEndTracker]:
     """``frame_rate -> CSTrackTracker``, every tracker sharing one model loaded from ``weights`` (official
-    .pt/.pth, discmot .safetensors or a ``discmot train`` checkpoint) in ``dtype`` on ``device``."""
+    .pt/.pth, discmot .safetensors or a ``discmot train`` checkpoint) in ``dtype`` on ``device``;
+    ``cuda_graph``: `CSTrackTracker`'s."""
     from discmot.engine.distributed import pick_device
     from discmot.trackers.association import JDETrackerConfig
     from discmot.trackers.cstrack import CSTrackTracker, check_input_size
@@ -214,7 +228,9 @@ def cstrack_factory(
         _name(dtype),
         device,
     )
-    return lambda frame_rate: CSTrackTracker(model, device, dtype, input_size, config, frame_rate)
+    return lambda frame_rate: CSTrackTracker(
+        model, device, dtype, input_size, config, frame_rate, cuda_graph=cuda_graph
+    )
 
 
 def _name(dtype) -> str:

@@ -268,7 +268,8 @@ class BenchOptions:
             an official file's.
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:1``.
         input_size: network input ``(h, w)``; default: the model's.
-        fast_resize, deform_kernel: FDTA's (`discmot.engine.end_to_end.NetworkOptions`).
+        fast_resize, deform_kernel: FDTA's, cuda_graph: both models' (`discmot.engine.end_to_end.
+            NetworkOptions`).
         warmup: frames tracked before timing (then the tracker is reset).
     """
 
@@ -278,6 +279,7 @@ class BenchOptions:
     input_size: tuple[int, int] | None = None
     fast_resize: bool = False
     deform_kernel: str = "auto"
+    cuda_graph: bool = True
     warmup: int = 3
 
 
@@ -329,6 +331,7 @@ def bench_tracker(kind: str, dtype: str, options: BenchOptions, network=None):
             input_size=options.input_size,
             fast_resize=options.fast_resize,
             deform_kernel=options.deform_kernel,
+            cuda_graph=options.cuda_graph,
         )
         return build_end_to_end(kind, network_options)(30.0)
     device, precision = pick_device(options.device), torch_dtype(dtype)
@@ -343,11 +346,23 @@ def bench_tracker(kind: str, dtype: str, options: BenchOptions, network=None):
             "FDTA deformable attention on %s: %s", device, select_deform_kernel(options.deform_kernel, device)
         )
         return FDTATracker(
-            model, device, precision, input_size=options.input_size, fast_resize=options.fast_resize
+            model,
+            device,
+            precision,
+            input_size=options.input_size,
+            fast_resize=options.fast_resize,
+            cuda_graph=options.cuda_graph,
         )
     from discmot.trackers.cstrack import CSTrackTracker
 
-    return CSTrackTracker(model, device, precision, options.input_size, _random_cstrack_association())
+    return CSTrackTracker(
+        model,
+        device,
+        precision,
+        options.input_size,
+        _random_cstrack_association(),
+        cuda_graph=options.cuda_graph,
+    )
 
 
 def _random_cstrack_association():

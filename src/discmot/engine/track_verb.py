@@ -128,6 +128,7 @@ def track(
     input_size: tuple[int, int] | None = None,
     fast_resize: bool = False,
     deform_kernel: str = "auto",
+    cuda_graph: bool = True,
     id_assignment: str | None = None,
     id_thresh: float | None = None,
     miss_tolerance: int | None = None,
@@ -180,6 +181,8 @@ def track(
             CUDA when triton is installed and the kernel checks equal to PyTorch's, else PyTorch),
             ``"pytorch"`` or ``"triton"`` (an error when it cannot be used); see
             `discmot.ops.deform_attn_triton.select_deform_kernel`.
+        cuda_graph: FDTA and CSTrack on CUDA: replay the network from a CUDA graph (one launch for its
+            hundreds of kernels; `discmot.ops.cuda_graph`); ``False`` runs it eagerly.
         id_assignment: FDTA only: how ID probabilities become labels, ``"object-max"`` (every
             official config's), ``"hungarian"`` or ``"id-max"`` (the original's alternatives); default:
             the checkpoint's ``runtime.assignment_protocol``.
@@ -248,6 +251,7 @@ def track(
         input_size=input_size,
         fast_resize=fast_resize,
         deform_kernel=deform_kernel,
+        cuda_graph=cuda_graph,
         id_assignment=id_assignment,
         id_thresh=id_thresh,
         miss_tolerance=miss_tolerance,
@@ -288,6 +292,7 @@ def _track(
     input_size: tuple[int, int] | None,
     fast_resize: bool,
     deform_kernel: str,
+    cuda_graph: bool,
     id_assignment: str | None,
     id_thresh: float | None,
     miss_tolerance: int | None,
@@ -348,6 +353,7 @@ def _track(
         fast_resize,
         deform_kernel,
         fdta_runtime,
+        cuda_graph,
     )
     if model not in END_TO_END:
         _check_detection_options(model, network)
@@ -502,6 +508,8 @@ def _check_detection_options(model: str, network: NetworkOptions) -> None:
     ]
     if network.dtype != "fp32":
         given.append("--dtype")
+    if not network.cuda_graph:
+        given.append("--no-cuda-graph")
     if given:
         raise ValueError(
             f"--model {model} runs no network of its own: {', '.join(given)} "
