@@ -30,10 +30,11 @@ from torch import nn
 
 from discmot.engine.run_folder import plain
 from discmot.io.atomic import atomic_open
+from discmot.io.checkpoints import TRAINING_FORMAT, TRAINING_WEIGHTS_METADATA
 
 log = logging.getLogger(__name__)
 
-FORMAT = "discmot-train-checkpoint"
+FORMAT = TRAINING_FORMAT  # defined beside its readers (`discmot.io.checkpoints`), which the models import
 FORMAT_VERSION = 1
 _NAME = re.compile(r"^epoch-(\d{3,})(?:-iter-(\d{6,}))?\.pt$")
 
@@ -154,7 +155,7 @@ WEIGHTS_STEP_KEY = "global_step"
 #: The training checkpoint entry holding the model's extra weights metadata (``weights_metadata()``, str ->
 #: str: FDTA ``only_detr``'s ``stage``), which `write_weights` gets as ``extra``. Optional: a checkpoint
 #: written before 2026-11-24 has none, and resume never reads it (no format version change).
-WEIGHTS_METADATA_KEY = "weights_metadata"
+WEIGHTS_METADATA_KEY = TRAINING_WEIGHTS_METADATA
 
 
 def write_weights(

@@ -31,6 +31,7 @@ from discmot.eval.motchallenge import (
     preprocess,
 )
 from discmot.io.mot import MotFormatError
+from discmot.io.video import check_max_frames
 from discmot.messages import listed_all, require_path
 
 log = logging.getLogger(__name__)
@@ -207,10 +208,12 @@ def _checked_options(
 ) -> tuple[tuple[str, ...], BenchmarkPreset]:
     """The metric families and the benchmark's preset, checked (with ``max_frames``) before any file is
     read."""
-    if max_frames is not None and (
-        isinstance(max_frames, bool) or not isinstance(max_frames, int | np.integer) or max_frames < 1
-    ):
-        raise EvalInputError(f"max_frames {max_frames!r}: score frames 1..N, a whole number of at least 1")
+    try:
+        check_max_frames(max_frames)  # track's rule
+    except ValueError:
+        raise EvalInputError(
+            f"max_frames {max_frames!r}: score frames 1..N, a whole number of at least 1"
+        ) from None
     metric_names = _metric_names(metrics)
     try:
         preset = benchmark_preset(benchmark)

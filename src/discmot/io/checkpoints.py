@@ -516,13 +516,13 @@ def carried_metadata(path: str | Path) -> dict[str, str]:
     return {str(k): v for k, v in (found or {}).items() if k not in OWN_METADATA}
 
 
-#: A ``discmot train`` checkpoint's ``format`` entry (`discmot.engine.checkpointing.FORMAT`; not imported:
-#: the engine imports this module).
+#: A ``discmot train`` checkpoint's ``format`` entry (`discmot.engine.checkpointing.FORMAT`, which the
+#: writer takes from here: the models' loaders recognise training checkpoints without the engine).
 TRAINING_FORMAT = "discmot-train-checkpoint"
 
 
 #: A training checkpoint's entry of the final weights' extra metadata
-#: (`discmot.engine.checkpointing.WEIGHTS_METADATA_KEY`).
+#: (`discmot.engine.checkpointing.WEIGHTS_METADATA_KEY`, likewise).
 TRAINING_WEIGHTS_METADATA = "weights_metadata"
 
 

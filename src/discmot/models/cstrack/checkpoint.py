@@ -54,8 +54,8 @@ CONFIG_PROBES = {
     **{field: (key, lambda shape: shape[0]) for field, (key, _) in WIDTH_PROBES.items()},
     "num_classes": ("model.28.m.0.weight", lambda shape: shape[0] // 3 - 5),
 }
-# Checkpoints of ``discmot train`` (engine.checkpointing.FORMAT); not imported to keep the engine out.
-TRAINING_FORMAT = "discmot-train-checkpoint"
+# Checkpoints of ``discmot train``.
+TRAINING_FORMAT = checkpoints.TRAINING_FORMAT
 
 
 def load_cstrack(path: str | Path, preset_name: str | None = None) -> CSTrack:

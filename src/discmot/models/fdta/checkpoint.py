@@ -12,7 +12,6 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
-from discmot.engine.checkpointing import FORMAT as TRAINING_FORMAT
 from discmot.io import checkpoints
 from discmot.io.pickled import read_torch_file
 from discmot.models.fdta.config import config_from_dict, preset, with_adapters
@@ -51,7 +50,7 @@ def load_fdta(path: str | Path, preset_name: str | None = None) -> FDTA:
         _warn_if_detector_stage(path, metadata, "weights", "it")
         return model.eval()
     data = read_torch_file(path)  # an official file may hold the training script's args beside the weights
-    if isinstance(data, dict) and data.get("format") == TRAINING_FORMAT:
+    if isinstance(data, dict) and data.get("format") == checkpoints.TRAINING_FORMAT:
         return _load_training_checkpoint(path, data)
     state = checkpoints.read_official(path, data)
     if checkpoints.DETR_ONLY_MARKER in state:
