@@ -206,6 +206,60 @@ def test_rows_after_the_frames_scored_are_still_checked(tmp_path):
         evaluate(gt, trackers, max_frames=20, write_summaries=False)
 
 
+def keep_frames_after(path: Path, first: int) -> int:
+    """Rewrites a MOT file with its rows of frames ``first`` and later alone; returns how many are left."""
+    kept = [line for line in path.read_text().splitlines(keepends=True) if int(line.split(",")[0]) >= first]
+    path.write_text("".join(kept))
+    return len(kept)
+
+
+def test_a_result_file_with_every_row_after_the_cut_is_said_as_an_empty_one_is(tmp_path, caplog):
+    """A results file of a later part of the video (or a --max-frames smaller than meant) scores as an
+    empty file: every gt box of the frames scored a miss. An empty file is said; so is this one."""
+    gt, trackers = synthetic_benchmark(tmp_path)
+    late = trackers / "MOT17-train" / "noisy" / "data" / "seqB.txt"
+    rows = keep_frames_after(late, 31)
+    with caplog.at_level(logging.WARNING):  # two worker processes: said by the main one
+        results = evaluate(gt, trackers, max_frames=30, write_summaries=False, workers=2)
+    assert results["noisy"]["seqB"]["CLEAR"]["CLR_TP"] == 0  # scored as nothing, as TrackEval does
+    assert results["noisy"]["seqB"]["CLEAR"]["CLR_FN"] > 0
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    said = [m for m in warnings if "no row in frames 1-30" in m]
+    assert said == [
+        f"noisy: result file(s) with no row in frames 1-30 (--max-frames), every ground-truth box there "
+        f"counts as a miss: {late} ({rows:,} rows)"
+    ]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):  # frames 31 on are scored: nothing to say
+        evaluate(gt, trackers, max_frames=60, write_summaries=False)
+    assert "no row in frames" not in caplog.text
+
+
+def test_a_gt_file_with_every_row_after_the_cut_is_said_once(tmp_path, caplog):
+    gt, trackers = synthetic_benchmark(tmp_path)
+    gt_file = gt / "MOT17-train" / "seqA" / "gt" / "gt.txt"
+    rows = keep_frames_after(gt_file, 31)
+    with caplog.at_level(logging.WARNING):
+        results = evaluate(gt, trackers, max_frames=30, write_summaries=False)
+    assert results["good"]["seqA"]["CLEAR"]["CLR_FP"] > 0  # every result row of frames 1-30 is one
+    said = [r.getMessage() for r in caplog.records if "none of its" in r.getMessage()]
+    assert said == [
+        f"{gt_file}: none of its {rows:,} rows lies in frames 1-30 (--max-frames), so every result row "
+        "there counts as a false positive"
+    ]  # once for the two trackers
+    argv = [
+        "eval",
+        "--gt",
+        str(gt_file),
+        "--results",
+        str(trackers / "MOT17-train" / "good" / "data" / "seqA.txt"),
+    ]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):  # the one-pair form of the command line says it too
+        assert main([*argv, "--max-frames", "30", "--seq-length", str(LENGTH)]) == 0
+    assert [r.getMessage() for r in caplog.records if "none of its" in r.getMessage()] == said
+
+
 def test_real_trackers_cut_after_frame_100_score_as_trackeval_on_cut_files(tmp_path):
     """The shared MOTChallenge corpus: MOT15 (TUD-Campus has 71 frames, so it keeps its own length) and
     MOT17 (two real trackers, seven sequences)."""

@@ -378,12 +378,36 @@ def _metric_names(metrics: str | Sequence[str]) -> tuple[str, ...]:
         raise EvalInputError(str(error)) from None
 
 
+class _Outcome(NamedTuple):
+    """One result file of one sequence, scored: its metrics, how it ends early (`early_end`; None: it
+    does not), and, under ``max_frames``, the rows of the gt and of the result file when every one of
+    them lies after the last scored frame (`_rows_after_cut`), for `_warn_cut_away`."""
+
+    metrics: dict
+    ending: EarlyEnd | None
+    gt_rows_cut_away: int
+    result_rows_cut_away: int
+
+
 def _score_and_ending(
     gt, tracker, num_frames: int, preset: BenchmarkPreset, metric_names: tuple[str, ...]
-) -> tuple[dict, EarlyEnd | None]:
-    """The metrics of one sequence's result, and how it ends early (`early_end`; None: it does not)."""
+) -> _Outcome:
+    """The metrics of one sequence's result, how it ends early and what ``max_frames`` cut away
+    (`_Outcome`)."""
     data = preprocess(gt, tracker, num_frames, preset)
-    return {name: METRICS[name].evaluate(data) for name in metric_names}, early_end(data, tracker)
+    return _Outcome(
+        {name: METRICS[name].evaluate(data) for name in metric_names},
+        early_end(data, tracker),
+        _rows_after_cut(gt),
+        _rows_after_cut(tracker),
+    )
+
+
+def _rows_after_cut(rows: FrameGroupedRows) -> int:
+    """The rows of a file that is not empty but has none in the frames scored (``max_frames`` cut every
+    one away), else 0: scored as nothing without a word, which the file's size alone does not tell
+    (`_warn_empty_results` looks at it before any file is read)."""
+    return rows.table.num_rows if rows.rows.size == 0 else 0
 
 
 class EarlyEnd(NamedTuple):
@@ -422,8 +446,8 @@ def early_end(data: SequenceData, tracker: FrameGroupedRows) -> EarlyEnd | None:
 
 def _evaluate_sequence(
     sequence: SequenceFiles, tracker_files: dict[str, Path], scoring: _Scoring
-) -> dict[str, tuple[dict, EarlyEnd | None]]:
-    """``{tracker: (metrics, early end)}`` for one sequence; its gt is read once for all trackers (once
+) -> dict[str, _Outcome]:
+    """``{tracker: outcome}`` for one sequence; its gt is read once for all trackers (once
     per length for a sequence without seqinfo.ini, whose length each tracker's results decide:
     `SequenceFiles`). With ``max_frames`` the files are checked at the sequence's length and scored over
     ``min(length, max_frames)`` frames."""
@@ -468,13 +492,46 @@ def _evaluate_all(plan: EvalPlan, scoring: _Scoring, workers: int, progress: boo
         for tracker in plan.tracker_files
     }
     for tracker, outcomes_of_tracker in per_sequence.items():
-        for sequence, (_, ending) in outcomes_of_tracker.items():
-            if ending is not None:
-                _warn_early_end(tracker, sequence, ending)
+        for sequence, outcome in outcomes_of_tracker.items():
+            if outcome.ending is not None:
+                _warn_early_end(tracker, sequence, outcome.ending)
+    if scoring.max_frames is not None:
+        _warn_cut_away(plan, per_sequence, scoring.max_frames)
     return {
-        tracker: {sequence: metrics for sequence, (metrics, _) in outcomes_of_tracker.items()}
+        tracker: {sequence: outcome.metrics for sequence, outcome in outcomes_of_tracker.items()}
         for tracker, outcomes_of_tracker in per_sequence.items()
     }
+
+
+def _warn_cut_away(plan: EvalPlan, per_sequence: dict[str, dict[str, _Outcome]], max_frames: int) -> None:
+    """Under ``max_frames``, a gt or result file with rows but none in frames ``1..max_frames`` is scored
+    as an empty one (as TrackEval scores the file cut there) and said like one: a results file of a
+    later part of the video, or a ``--max-frames`` smaller than meant. A gt file is said once."""
+    for sequence in plan.sequences:
+        outcomes = [per_sequence[tracker][sequence.name] for tracker in plan.tracker_files]
+        gt_rows = max((outcome.gt_rows_cut_away for outcome in outcomes), default=0)
+        if gt_rows:
+            log.warning(
+                "%s: none of its %s rows lies in frames 1-%d (--max-frames), so every result row there "
+                "counts as a false positive",
+                sequence.gt_file,
+                f"{gt_rows:,}",
+                max_frames,
+            )
+    for tracker, files in plan.tracker_files.items():
+        cut_away = [
+            f"{files[name]} ({outcome.result_rows_cut_away:,} rows)"
+            for name, outcome in per_sequence[tracker].items()
+            if outcome.result_rows_cut_away
+        ]
+        if cut_away:
+            log.warning(
+                "%s: result file(s) with no row in frames 1-%d (--max-frames), every ground-truth box there "
+                "counts as a miss: %s",
+                tracker,
+                max_frames,
+                _listed(cut_away),
+            )
 
 
 def _warn_early_end(tracker: str, sequence: str, ending: EarlyEnd) -> None:
