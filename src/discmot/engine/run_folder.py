@@ -405,7 +405,7 @@ _ABSENT = object()
 SAID_AT_INFO = frozenset({"train.max_iterations"})
 
 
-class ConfigSection(dict):
+class DataclassWithExtras(dict):
     """A section of a resolved config made of a dataclass's fields and extra keys (CSTrack's ``optim``
     with the run's ``accumulate_steps``): the dict `plain` writes, remembering the dataclass so that
     `_field_defaults` knows its fields' defaults. A section given as a plain dict (``asdict``) has none,
@@ -420,9 +420,9 @@ def _field_defaults(config, prefix: str = "") -> dict:
     """``{"train.max_iterations": 0, ...}``: the dotted key and default (as `plain` writes it) of every
     dataclass field with a default in ``config`` (dicts and dataclasses, nested as in a run's
     ``config.yaml``). Sections a caller gave as plain dicts have none: give the dataclass, or a
-    `ConfigSection` of it."""
+    `DataclassWithExtras` of it."""
     found = {}
-    if isinstance(config, ConfigSection):
+    if isinstance(config, DataclassWithExtras):
         found.update(_field_defaults(config.config, prefix))
     elif dataclasses.is_dataclass(config) and not isinstance(config, type):
         for field in dataclasses.fields(config):

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from discmot.config import check_field_ranges, ranges_of_section
-from discmot.engine.run_folder import ConfigSection
+from discmot.engine.run_folder import DataclassWithExtras
 from discmot.models.cstrack.config import CSTrackConfig
 from discmot.models.cstrack.loss import CSTrackLoss, CSTrackLossConfig, grid_anchors
 from discmot.models.cstrack.model import CSTrack
@@ -307,11 +307,11 @@ def cstrack_setup(recipe, data_root: str | Path, pretrained: str | Path | None =
             model_config=recipe.model,
             model_kind=KIND,
             resolved_config={
-                # dataclasses (with extras: ConfigSection): a resume knows their fields' defaults
-                "data": ConfigSection(recipe.data, summary=_summary(index)),
+                # dataclasses (with extras: DataclassWithExtras): a resume knows their fields' defaults
+                "data": DataclassWithExtras(recipe.data, summary=_summary(index)),
                 "transform": recipe.transform,
                 "loss": loss_config,
-                "optim": ConfigSection(
+                "optim": DataclassWithExtras(
                     recipe.optim, accumulate_steps=train.accumulate_steps, scaled_weight_decay=decay
                 ),
                 **({"pretrained": file_record(pretrained)} if pretrained else {}),
