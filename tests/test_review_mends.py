@@ -157,7 +157,8 @@ class _DroppingTracker:
 def test_a_split_tracked_end_to_end_keeps_only_the_tracker_under_way(tmp_path, caplog):
     """Every sequence's tracker was kept to the end only to sum what the output filter dropped (FDTA's
     histories are GPU memory); the count is now kept as each sequence ends, and still complete."""
-    from discmot.engine.track_verb import _Outputs, _track_end_to_end
+    from discmot.engine.track_checks import TrackOutputs
+    from discmot.engine.track_verb import _track_end_to_end
 
     split = tmp_path / "split"
     for name in ("s1", "s2", "s3"):
@@ -165,7 +166,7 @@ def test_a_split_tracked_end_to_end_keeps_only_the_tracker_under_way(tmp_path, c
         (split / name / "seqinfo.ini").write_text(
             f"[Sequence]\nname={name}\nimDir=img1\nframeRate=25\nseqLength=2\nimExt=.jpg\n"
         )
-    outputs = _Outputs(None, None, tmp_path / "out", "trk", None, False)
+    outputs = TrackOutputs(None, None, tmp_path / "out", "trk", None, False)
     _DroppingTracker.most_alive = 0
     with caplog.at_level(logging.WARNING):
         summaries = _track_end_to_end(split, lambda: lambda frame_rate: _DroppingTracker(), outputs)
