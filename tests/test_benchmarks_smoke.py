@@ -31,6 +31,7 @@ def test_every_benchmark_module_imports_and_has_run():
     # Scripts outside make bench must still import.
     assert callable(importlib.import_module("fdta_id_onset").main)
     assert callable(importlib.import_module("deform_attn_kernel").main)
+    assert callable(importlib.import_module("gt_appearance_bound").main)
 
 
 def test_ablation_script_parses_its_options():
