@@ -404,3 +404,13 @@ def test_the_assignment_benchmark_checks_every_protocols_labelling():
 
     duplicate = torch.tensor([next(iter(history)), next(iter(history)), bench.LABELS])
     assert not bench.valid(duplicate, probs[0], history)  # a label given twice is caught
+
+
+def test_timed_children_may_write_bytecode_caches_as_a_users_python_does(tmp_path, monkeypatch):
+    """A warm-up run must leave the bytecode caches every timed run (and every user) reads, whatever the
+    shell that runs the benchmark sets."""
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    probe = [sys.executable, "-c", "import sys; sys.exit(3 if sys.dont_write_bytecode else 0)"]
+    assert benchlib.run_child(probe, tmp_path / "a.log").returncode == 0
+    given = {"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin:/bin"}
+    assert benchlib.run_child(probe, tmp_path / "b.log", env=given).returncode == 0
