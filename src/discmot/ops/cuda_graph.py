@@ -13,6 +13,7 @@ that waits for the host cannot be recorded), so wrapping never changes what is c
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -116,3 +117,14 @@ class GraphedForward:
             return False
         self.graph, self.key = graph, key
         return True
+
+
+def network_forward(network_pass: Callable[..., Any], model, cuda_graph: bool = True) -> GraphedForward:
+    """A tracker's forward pass ``network_pass(model, input)``, put in eval mode and replayed from a CUDA
+    graph on CUDA inputs (``cuda_graph``); a stand-in model that is no torch module runs as is. The pass
+    is bound with `functools.partial`, not as a method of the tracker: a bound method would make a
+    tracker <-> graph reference cycle that keeps the graph's memory until the next garbage collection."""
+    is_module = isinstance(model, torch.nn.Module)
+    if is_module:
+        model.eval()
+    return GraphedForward(functools.partial(network_pass, model), model, enabled=cuda_graph and is_module)

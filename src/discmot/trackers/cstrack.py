@@ -30,7 +30,6 @@ Differences from the original, on purpose:
 
 from __future__ import annotations
 
-import functools
 import numbers
 
 import numpy as np
@@ -46,7 +45,7 @@ from discmot.models.cstrack.postprocess import (
     letterbox,
     scale_boxes_to_original,
 )
-from discmot.ops.cuda_graph import GraphedForward
+from discmot.ops.cuda_graph import network_forward
 from discmot.structures import Detections, Tracks
 from discmot.trackers.association import JDETracker, JDETrackerConfig
 from discmot.trackers.video_state import FrameSizeCheck, tracker_device_and_dtype
@@ -192,11 +191,7 @@ class CSTrackTracker:
             raise ValueError(f"conf_threshold {self.config.conf_threshold}: CSTrack's scores lie in 0 to 1")
         self.nms_threshold, self.max_detections = _checked_nms(nms_threshold, max_detections)
         self.anchors_px = anchor_tensor(model.config, self.device)  # once, not a host-to-device copy a frame
-        is_module = isinstance(model, torch.nn.Module)
-        if is_module:
-            model.eval()
-        forward = functools.partial(network_pass, model)  # not a bound method: no reference cycle
-        self.forward = GraphedForward(forward, model, enabled=cuda_graph and is_module)
+        self.forward = network_forward(network_pass, model, cuda_graph)
         self.frames = FrameSizeCheck()
         self.reset()
 

@@ -43,7 +43,6 @@ Deviations from the original, on purpose:
 
 from __future__ import annotations
 
-import functools
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -59,7 +58,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from discmot.data.pil_ops import resize_bilinear_tensor
 from discmot.models import network_input_size
 from discmot.models.fdta.config import IMAGENET_MEAN, IMAGENET_STD, RuntimeConfig
-from discmot.ops.cuda_graph import GraphedForward
+from discmot.ops.cuda_graph import network_forward
 from discmot.structures import Tracks
 from discmot.trackers.detectors.frames import check_bgr_frame
 from discmot.trackers.video_state import FrameSizeCheck, tracker_device_and_dtype
@@ -491,11 +490,7 @@ class FDTATracker:
         self.input_size = network_input_size(input_size)
         self.id_offset = 1 if ids_from_one else 0
         self.fast_resize = fast_resize
-        is_module = isinstance(model, torch.nn.Module)
-        if is_module:
-            model.eval()
-        forward = functools.partial(detection_pass, model)  # not a bound method: no reference cycle
-        self.forward = GraphedForward(forward, model, enabled=cuda_graph and is_module)
+        self.forward = network_forward(detection_pass, model, cuda_graph)
         self.frames = FrameSizeCheck()
         self.reset()
 
