@@ -150,7 +150,8 @@ def annotation_of(function, receiver: Known) -> Known:
 
 def known_type(hint, receiver: Known) -> Known:
     """`Known` of a resolved type hint: classes, ``X | None``, iterators/lists of X and tuples."""
-    if hint is typing.Self or isinstance(hint, typing.TypeVar):
+    # typing.Self is new in Python 3.11 (torch annotates with typing_extensions' on 3.10): by name
+    if getattr(hint, "_name", None) == "Self" or isinstance(hint, typing.TypeVar):
         return receiver
     if isinstance(hint, type) and not typing.get_args(hint):
         return Known(cls=hint)
