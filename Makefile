@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.discmot-installed
 
-.PHONY: install test test-slow bench lint demo clean
+.PHONY: install test test-slow test-oldest bench lint demo clean
 
 install: $(STAMP)
 
@@ -27,6 +27,18 @@ test: install
 test-slow: install
 	$(PY) -m pytest -q -m slow -p no:cacheprovider
 
+# The suite on the oldest versions pyproject.toml allows (tests/oldest-versions.txt), in its own
+# environment; torch stays 2.13.0 (the local CPU wheel). Not part of CI: old wheels exist for few Pythons.
+OLDEST := .venv-oldest
+test-oldest:
+	test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install -q --upgrade pip
+	$(OLDEST)/bin/python -m pip install -q torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(OLDEST)/bin/python -m pip install -q -r tests/oldest-versions.txt
+	$(OLDEST)/bin/python -m pip install -q --no-deps trackeval==1.3.0
+	$(OLDEST)/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+	$(OLDEST)/bin/python -m pytest -q -m "not slow" -p no:cacheprovider
+
 # make bench ONLY="demo track" runs only those sections (names: the benchmarks/bench_<name>.py files).
 bench: install
 	$(PY) benchmarks/run_all.py $(if $(ONLY),--only $(ONLY))
@@ -39,4 +51,4 @@ demo: install
 	$(VENV)/bin/discmot demo
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache
+	rm -rf $(VENV) $(OLDEST) build dist src/*.egg-info .pytest_cache

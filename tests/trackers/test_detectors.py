@@ -28,7 +28,7 @@ from discmot.trackers.detectors import (
 )
 from discmot.trackers.detectors.frames import check_bgr_frame
 from discmot.trackers.detectors.reid import IMAGENET_MEAN, IMAGENET_STD
-from helpers import shared_file
+from helpers import require_opencv_5, shared_file
 
 PETS = "data/mot/MOT15/train/PETS09-S2L1/det"
 YOLOX = "assets/weights/yolox_nano.onnx"
@@ -79,6 +79,7 @@ def match_reference(ours: Detections, reference: np.ndarray) -> tuple[np.ndarray
 
 @pytest.mark.parametrize("frame", PARITY_FRAMES)
 def test_yolox_reproduces_shared_detections(frame, vtest_frames, reference_rows, yolox_low_conf):
+    require_opencv_5("the shared detections' frames (vtest.avi decoded)")
     detections = yolox_low_conf(vtest_frames[frame])
     reference = reference_rows[reference_rows[:, 0] == frame]
     assert len(detections) == len(reference)

@@ -631,16 +631,32 @@ def _video_stream(container, path: str):
     return best
 
 
+#: OpenCV's ``LOG_LEVEL_ERROR`` (``cv::utils::logging``: silent 0, fatal 1, error 2, warning 3, ...),
+#: which OpenCV 4's Python module does not name.
+_OPENCV_LOG_LEVEL_ERROR = 2
+
+
 def _open_camera_quietly(cv2, index: int):
     """``cv2.VideoCapture(index)`` without OpenCV's own warnings for a camera that is not there: the
     error line that follows says it once, for people."""
-    logging_ = cv2.utils.logging
-    level = logging_.getLogLevel()
-    logging_.setLogLevel(logging_.LOG_LEVEL_ERROR)
+    get_level, set_level = _opencv_log_level_functions(cv2)
+    level = get_level()
+    set_level(_OPENCV_LOG_LEVEL_ERROR)
     try:
         return cv2.VideoCapture(index)
     finally:
-        logging_.setLogLevel(level)
+        set_level(level)
+
+
+def _opencv_log_level_functions(cv2):
+    """OpenCV's ``(getLogLevel, setLogLevel)``: module functions in OpenCV 4, ``cv2.utils.logging``'s
+    in OpenCV 5 (which drops the former); no-ops where neither exists."""
+    logging_ = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging_ is not None:
+        return logging_.getLogLevel, logging_.setLogLevel
+    if hasattr(cv2, "getLogLevel") and hasattr(cv2, "setLogLevel"):
+        return cv2.getLogLevel, cv2.setLogLevel
+    return (lambda: None), (lambda level: None)
 
 
 class Webcam(FrameSource):
