@@ -312,7 +312,8 @@ def test_same_seed_gives_identical_files(tmp_path):
 
 
 def test_tiny_set_digest_is_pinned(tiny_root):
-    require_opencv_5("the pinned scenes' pixels (OpenCV 4.8 with numpy 1.24: up to 124 levels apart)")
+    # OpenCV 4.8.1 with numpy 1.24: some pixels up to 124 levels apart, and a few visible boxes
+    require_opencv_5("the pinned scenes' pixels")
     assert tree_digest(tiny_root) == TINY_DIGEST
 
 

@@ -253,7 +253,8 @@ def test_a_box_of_huge_coordinates_is_drawn_clipped_not_a_crash(scene, tmp_path)
 
 
 def test_without_ground_truth_it_draws_the_results_like_the_track_video(scene, tmp_path):
-    require_opencv_5("the label pixels checked for red here (OpenCV 4.8: 2 reddish ones)")
+    # OpenCV 4.8.1 antialiases 2 label pixels to a reddish colour
+    require_opencv_5("the label pixels checked for red here")
     folder, results = scene
     (folder / "gt" / "gt.txt").unlink()
     summary = show_sequence(folder, results, tmp_path / "plain.mp4", progress=False)
