@@ -94,6 +94,14 @@ def test_output_into_a_closed_pipe_ends_quietly_as_sigpipe_would():
     assert (process.returncode, err.decode()) == (128 + signal.SIGPIPE, "")
 
 
+def test_the_broken_pipe_status_needs_no_sigpipe(monkeypatch):
+    from discmot.cli import _broken_pipe_status
+
+    assert _broken_pipe_status() == 128 + signal.SIGPIPE
+    monkeypatch.delattr(signal, "SIGPIPE")  # as on Windows, where stdout's reader gone ends there too
+    assert _broken_pipe_status() == 141
+
+
 @pytest.mark.skipif(not hasattr(select, "poll"), reason="needs poll() on a pipe (POSIX)")
 def test_only_a_stdout_pipe_whose_reader_has_gone_counts_as_gone(monkeypatch):
     from discmot.cli import _stdout_gone

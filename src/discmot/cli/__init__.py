@@ -184,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError as error:
         if not _stdout_gone():
             return _input_error(error, args)
-        return 128 + signal.SIGPIPE  # quiet, as a tool killed by SIGPIPE (`discmot eval | head -1`)
+        return _broken_pipe_status()  # quiet, as a tool killed by SIGPIPE (`discmot eval | head -1`)
     except (ValueError, OSError) as error:
         return _input_error(error, args)
     except KeyboardInterrupt:
@@ -233,6 +233,12 @@ def _input_error(error: ValueError | OSError, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 2
+
+
+def _broken_pipe_status() -> int:
+    """The exit status of a tool killed by SIGPIPE, 128 + 13, as shells report it; Windows has no
+    SIGPIPE (its `signal` module lacks the name) and gets the same number."""
+    return 128 + getattr(signal, "SIGPIPE", 13)
 
 
 def _stdout_gone() -> bool:
