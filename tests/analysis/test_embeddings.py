@@ -208,6 +208,23 @@ def test_pca_projection_is_labelled_and_two_dimensional():
     assert points.shape == (12, 2) and method.startswith("PCA")
 
 
+def test_tsne_map_keeps_objects_apart_and_repeats_with_its_seed():
+    pytest.importorskip("sklearn", reason="t-SNE is the optional analysis extra (scikit-learn)")
+    rng = np.random.default_rng(0)
+    # three objects, 15 noisy embeddings each, pointing three different ways in 16-D
+    centres = np.eye(16)[:3] * 4
+    embeddings = np.concatenate([c + rng.normal(scale=0.3, size=(15, 16)) for c in centres])
+    points, method = project_2d(embeddings, seed=3)
+    assert method.startswith("t-SNE") and points.shape == (45, 2) and np.isfinite(points).all()
+    groups = points.reshape(3, 15, 2)
+    means = groups.mean(axis=1)
+    spread = np.linalg.norm(groups - means[:, None], axis=2).max()
+    closest = min(np.linalg.norm(means[i] - means[j]) for i in range(3) for j in range(i))
+    assert closest > 2 * spread  # each object's points lie together, away from the others
+    again, _ = project_2d(embeddings, seed=3)
+    np.testing.assert_array_equal(again, points)
+
+
 # --------------------------------------------------------------------------------------------------
 # `discmot analyze` end to end
 
