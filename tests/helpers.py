@@ -37,7 +37,7 @@ def missing(reason: str) -> None:
     """Skips the calling test, or fails it under CI, where every input must be present."""
     if in_ci():
         pytest.fail(f"{reason} (CI=true: missing inputs are failures, not skips)", pytrace=False)
-    pytest.skip(reason)
+    pytest.skip(reason, allow_module_level=True)  # also from a module's top (optional imports)
 
 
 def shared_file(rel: str) -> Path:

@@ -17,11 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import discmot
 from discmot.cli import build_parser, main
 from discmot.data.synth import generate_dataset
 from discmot.io.mot import read_mot_table
 
-ASSETS = Path(__file__).resolve().parents[1] / "src" / "discmot" / "assets"
+ASSETS = Path(discmot.__file__).parent / "assets"  # the package under test, wherever it is installed
 FDTA_TINY = ASSETS / "fdta_tiny_synth_dancetrack.safetensors"
 CSTRACK_TINY = ASSETS / "cstrack_tiny_synth.safetensors"
 

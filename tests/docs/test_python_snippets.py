@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import shared_file
+from helpers import require_module, shared_file
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "benchmarks" / "README.md"]
@@ -495,6 +495,7 @@ def check_synthetic(namespace: dict, tmp_path: Path, printed: str) -> None:
 
 def setup_track_call(tmp_path: Path, monkeypatch) -> dict:
     """A synthetic ``video.mp4``; the shared YOLOX-nano and OSNet ONNX files linked under the names used."""
+    require_module("onnxruntime")  # the `onnx` extra the block's detector and ReID model run on
     write_synthetic_video(tmp_path / "video.mp4")
     for name in ("yolox_nano.onnx", "osnet_x0_25_msmt17.onnx"):
         (tmp_path / name).symlink_to(shared_file(f"assets/weights/{name}"))

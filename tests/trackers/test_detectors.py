@@ -28,7 +28,9 @@ from discmot.trackers.detectors import (
 )
 from discmot.trackers.detectors.frames import check_bgr_frame
 from discmot.trackers.detectors.reid import IMAGENET_MEAN, IMAGENET_STD
-from helpers import require_opencv_5, shared_file
+from helpers import require_module, require_opencv_5, shared_file
+
+require_module("onnxruntime")  # every detector and embedder here runs an ONNX model
 
 PETS = "data/mot/MOT15/train/PETS09-S2L1/det"
 YOLOX = "assets/weights/yolox_nano.onnx"
