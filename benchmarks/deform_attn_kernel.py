@@ -365,7 +365,7 @@ def _missing(device, ops, interpret: bool) -> str | None:
     import torch
 
     if not ops.triton_available():
-        return "triton is not installed (pip install triton)"
+        return ops.triton_missing_reason()  # not installed, or too old for the kernel
     if device.type == "cuda" and not torch.cuda.is_available():
         return "CUDA is not available (on a CPU, use --device cpu --interpret for a smoke run)"
     if device.type != "cuda" and not interpret:

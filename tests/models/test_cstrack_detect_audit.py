@@ -99,7 +99,7 @@ def clustered_logits(config, input_hw, seed, objects=12):
             near = ((cols + 0.5) * stride - cx).abs().le(stride) & ((rows + 0.5) * stride - cy).abs().le(
                 stride
             )
-            logits[0, :, near, 4:] += 7.0
+            logits[..., 4:] += 7.0 * near[:, :, None]  # (a mask after a slice indexes otherwise in torch 2.3)
         raw.append(logits)
     return raw, torch.randn(1, input_hw[0] // 8, input_hw[1] // 8, 16, generator=g)
 

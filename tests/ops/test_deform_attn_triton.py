@@ -8,10 +8,10 @@ the variable never reaches the other tests. Without triton the kernel tests skip
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from discmot.ops import deform_attn, deform_attn_triton
 from discmot.ops.deform_attn import ms_deform_attn, ms_deform_attn_pytorch, register_fused_kernel
 from discmot.ops.deform_attn_triton import ms_deform_attn_triton, select_deform_kernel
 
-HAS_TRITON = importlib.util.find_spec("triton") is not None
+HAS_TRITON = deform_attn_triton.triton_available()  # installed, and new enough for the kernel
 INTERPRETING = os.environ.get("TRITON_INTERPRET") == "1"
 if HAS_TRITON and INTERPRETING:
     DEVICE = "cpu"
@@ -30,7 +30,7 @@ elif HAS_TRITON and torch.cuda.is_available():
 else:
     DEVICE = None
 NO_DEVICE_REASON = (
-    "triton is not installed"
+    deform_attn_triton.triton_missing_reason()
     if not HAS_TRITON
     else "no CUDA: these run in a subprocess under TRITON_INTERPRET=1 (test_kernel_under_triton_interpreter)"
 )
@@ -109,7 +109,7 @@ def test_triton_rejects_mixed_or_half_dtypes():
 def test_kernel_under_triton_interpreter():
     """Runs this file's kernel tests on CPU tensors in Triton's interpreter, in a fresh process."""
     if not HAS_TRITON:
-        pytest.skip("triton is not installed")
+        pytest.skip(NO_DEVICE_REASON)
     if DEVICE is not None:
         pytest.skip(f"the kernel tests ran directly on {DEVICE}")
     root = Path(__file__).resolve().parents[2]
@@ -178,6 +178,21 @@ def test_select_deform_kernel_choices(monkeypatch):
         ms_deform_attn_triton(*deform_attn.random_problem())
 
 
+@pytest.mark.parametrize("version", ["2.3.1", "2.9.9+git1", ""])
+def test_a_triton_older_than_3_is_declined_with_its_version(monkeypatch, version):
+    """torch 2.3 installs triton 2.3.1, which refuses the kernel's ``tl.arange`` bounds at compile time:
+    it is named as too old, never compiled (on a GPU the check's compile error said nothing of the
+    version)."""
+    monkeypatch.setattr(deform_attn_triton, "triton", types.SimpleNamespace(__version__=version))
+    assert not deform_attn_triton.triton_available()
+    assert "older than 3.0" in deform_attn_triton.triton_missing_reason()
+    with pytest.raises(ValueError, match=r"--deform-kernel triton: .*older than 3\.0.*discmot\[gpu\]"):
+        select_deform_kernel("triton", "cuda")
+    assert select_deform_kernel("auto", "cuda") == "pytorch"
+    monkeypatch.setattr(deform_attn_triton, "triton", types.SimpleNamespace(__version__="3.0.0"))
+    assert deform_attn_triton.triton_missing_reason() is None
+
+
 def test_deform_kernel_option_reaches_the_library():
     import discmot
     from discmot.cli import build_parser
@@ -202,7 +217,7 @@ def test_a_failing_check_falls_back_or_errors(monkeypatch, caplog):
         raise ValueError("fused deformable-attention kernel differs from the reference (0.5)")
 
     # pretend CUDA and triton are there; the check (which would compile and run the kernel) fails
-    monkeypatch.setattr(deform_attn_triton, "triton", object())
+    monkeypatch.setattr(deform_attn_triton, "triton", types.SimpleNamespace(__version__="3.6.0"))
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(deform_attn_triton, "register_fused_kernel", failing_check)
     assert not deform_attn_triton.register_triton_kernel()

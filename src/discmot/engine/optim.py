@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -146,7 +147,10 @@ class WarmupMultiStep(Schedule):
         self.multistep.step()
 
     def state_dict(self):
-        return {"multistep": self.multistep.state_dict()}
+        """``MultiStepLR``'s state with its milestones as a plain dict: before torch 2.4,
+        ``torch.load(weights_only=True)`` refuses a ``collections.Counter`` (no checkpoint resumed)."""
+        multistep = self.multistep.state_dict()
+        return {"multistep": {**multistep, "milestones": dict(multistep["milestones"])}}
 
     def load_state_dict(self, state):
         """The epochs done come from ``state``; milestones, gamma and base learning rates stay this
@@ -154,7 +158,8 @@ class WarmupMultiStep(Schedule):
         learning rates set as if they had been the run's from the start."""
         step = self.multistep
         recipe = step.milestones, step.gamma, step.base_lrs
-        step.load_state_dict(state["multistep"])
+        saved = state["multistep"]  # milestones: a dict, or a Counter in checkpoints written before
+        step.load_state_dict({**saved, "milestones": Counter(saved["milestones"])})
         if (step.milestones, step.gamma, step.base_lrs) == recipe:
             return  # nothing changed: the learning rates stay as saved, to the last bit
         step.milestones, step.gamma, step.base_lrs = recipe

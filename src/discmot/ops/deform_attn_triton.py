@@ -14,15 +14,16 @@ sample as whole rows of ``Dh`` contiguous channels, and stores its tile once: th
 programs work on neighbouring queries of one frame, whose value maps (18 MB in fp32 for an 800 x 1422
 image) stay in the L2 cache.
 
-triton is optional: this module imports without it (`triton_available` then says False). Under
-``TRITON_INTERPRET=1`` (set before triton is imported) the kernel runs on CPU tensors in Triton's
-interpreter, which is how the tests check it without a GPU.
+triton is optional: this module imports without it (`triton_available` then says False, as for a
+triton older than 3.0). Under ``TRITON_INTERPRET=1`` (set before triton is imported) the kernel runs on
+CPU tensors in Triton's interpreter, which is how the tests check it without a GPU.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from typing import Literal
 
 import torch
@@ -51,9 +52,27 @@ _ELEMENTS_PER_THREAD = 8
 _MIN_PROGRAMS = 1024
 
 
+#: The oldest triton the kernel runs on (the ``gpu`` extra's floor): triton 2.3, which torch 2.3 installs,
+#: refuses its ``tl.arange`` bounds (they must be compile-time constants there).
+TRITON_MIN_VERSION = (3, 0)
+
+
 def triton_available() -> bool:
-    """True when triton imports (it may still lack a GPU: see `register_triton_kernel`)."""
-    return triton is not None
+    """True when a triton the kernel runs on imports (it may still lack a GPU: see
+    `register_triton_kernel`)."""
+    return triton_missing_reason() is None
+
+
+def triton_missing_reason() -> str | None:
+    """Why no usable triton is here: not installed, or older than `TRITON_MIN_VERSION` (else None)."""
+    if triton is None:
+        return "triton is not installed (pip install 'discmot[gpu]')"
+    found = re.match(r"(\d+)\.(\d+)", getattr(triton, "__version__", ""))
+    if found is None or tuple(map(int, found.groups())) < TRITON_MIN_VERSION:
+        oldest = ".".join(map(str, TRITON_MIN_VERSION))
+        version = getattr(triton, "__version__", "of unknown version")
+        return f"triton {version} is older than {oldest}, the oldest it runs on (pip install 'discmot[gpu]')"
+    return None
 
 
 if triton is not None:
@@ -261,8 +280,9 @@ def _on_device(device: torch.device):
 
 def triton_unavailable_reason() -> str | None:
     """Why the Triton kernel cannot run on CUDA here (``None`` when it can)."""
-    if triton is None:
-        return "triton is not installed (pip install 'discmot[gpu]')"
+    missing = triton_missing_reason()
+    if missing is not None:
+        return missing
     if not torch.cuda.is_available():
         return "CUDA is not available"
     return None
