@@ -127,7 +127,7 @@ def read_recipe(source: str | Path) -> RecipeFile:
     location = _builtin_location(str(source)) if not path.suffix else None
     if location is not None:
         kind, stem = location
-        text = (resources.files("discmot") / "configs" / kind / f"{stem}.yaml").read_text()
+        text = (resources.files("discmot") / "configs" / kind / f"{stem}.yaml").read_text(encoding="utf-8")
         where, name = f"built-in recipe {source!r}", str(source)
     elif path.is_file():
         where, name = str(path), path.stem

@@ -70,7 +70,7 @@ def read_labels(path: str | Path) -> np.ndarray:
     """
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         raise JDEDataError(f"{path}: not a text file ({error})") from None
     return parse_labels(text, str(path))
@@ -170,7 +170,7 @@ def read_image_list(list_file: str | Path, root: str | Path) -> list[tuple[Path,
     if not list_file.is_file():
         raise FileNotFoundError(f"{list_file}: image list not found")
     pairs = []
-    for line, entry in enumerate(list_file.read_text().splitlines(), start=1):
+    for line, entry in enumerate(list_file.read_text(encoding="utf-8").splitlines(), start=1):
         entry = entry.strip()
         if entry:
             pairs.append(_entry_paths(entry, root, f"{list_file}:{line}"))

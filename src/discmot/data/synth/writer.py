@@ -173,7 +173,7 @@ def _write_sequence(
             if bar is not None:
                 bar.update(1)
         depths.write(staging)  # normalised by the sequence's largest inverse depth (spec fdta.md 8.2)
-        (staging / "gt" / "gt.txt").write_text("".join(rows))
+        (staging / "gt" / "gt.txt").write_text("".join(rows), encoding="utf-8")
         width, height = size
         made_by = {
             "synthPreset": config.name,
