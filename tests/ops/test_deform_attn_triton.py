@@ -181,12 +181,16 @@ def test_select_deform_kernel_choices(monkeypatch):
 @pytest.mark.parametrize("version", ["2.3.1", "2.9.9+git1", ""])
 def test_a_triton_older_than_3_is_declined_with_its_version(monkeypatch, version):
     """torch 2.3 installs triton 2.3.1, which refuses the kernel's ``tl.arange`` bounds at compile time:
-    it is named as too old, never compiled (on a GPU the check's compile error said nothing of the
-    version)."""
+    its version is named with the one needed, never compiled (on a GPU the check's compile error said
+    nothing of the version)."""
     monkeypatch.setattr(deform_attn_triton, "triton", types.SimpleNamespace(__version__=version))
     assert not deform_attn_triton.triton_available()
-    assert "older than 3.0" in deform_attn_triton.triton_missing_reason()
-    with pytest.raises(ValueError, match=r"--deform-kernel triton: .*older than 3\.0.*discmot\[gpu\]"):
+    assert (
+        f"triton {version or 'of unknown version'} is installed" in deform_attn_triton.triton_missing_reason()
+    )
+    with pytest.raises(
+        ValueError, match=r"--deform-kernel triton: .*needs triton 3\.0 or newer.*discmot\[gpu\]"
+    ):
         select_deform_kernel("triton", "cuda")
     assert select_deform_kernel("auto", "cuda") == "pytorch"
     monkeypatch.setattr(deform_attn_triton, "triton", types.SimpleNamespace(__version__="3.0.0"))

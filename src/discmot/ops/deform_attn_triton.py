@@ -67,11 +67,14 @@ def triton_missing_reason() -> str | None:
     """Why no usable triton is here: not installed, or older than `TRITON_MIN_VERSION` (else None)."""
     if triton is None:
         return "triton is not installed (pip install 'discmot[gpu]')"
-    found = re.match(r"(\d+)\.(\d+)", getattr(triton, "__version__", ""))
+    version = getattr(triton, "__version__", "")
+    found = re.match(r"(\d+)\.(\d+)", version)
     if found is None or tuple(map(int, found.groups())) < TRITON_MIN_VERSION:
         oldest = ".".join(map(str, TRITON_MIN_VERSION))
-        version = getattr(triton, "__version__", "of unknown version")
-        return f"triton {version} is older than {oldest}, the oldest it runs on (pip install 'discmot[gpu]')"
+        return (
+            f"triton {version or 'of unknown version'} is installed; the kernel needs triton {oldest} or "
+            "newer (pip install 'discmot[gpu]')"
+        )
     return None
 
 
