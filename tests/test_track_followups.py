@@ -266,6 +266,21 @@ def test_an_image_folder_does_not_take_the_detections_of_a_det_folder_beside_its
     assert "no detector and no detections" in capsys.readouterr().err
 
 
+def test_a_refused_track_leaves_no_output_folder(tmp_path, capsys, caplog):
+    """The outputs are checked writable before tracking; that check created their folders, so a command
+    refused after it (here: nothing to detect with) left empty folders behind."""
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    cv2.imwrite(str(frames / "1.jpg"), np.zeros((32, 32, 3), np.uint8))
+    out = tmp_path / "résultats nouveaux"
+    outputs = ["--save-txt", str(out / "a.txt"), "--save-video", str(out / "a.mp4")]
+    with caplog.at_level(logging.INFO, logger="discmot"):
+        assert main(["track", str(frames), *outputs]) == 2
+    assert "no detector and no detections" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["frames"]
+    assert "association preset" not in caplog.text  # no settings said for a run that never starts
+
+
 # --- the same ground truth for track's eval line, show and analyze ----------------------------------
 
 

@@ -88,12 +88,25 @@ def test_a_file_in_the_way_of_the_output_folder_is_named(tmp_path):
     assert (tmp_path / "results").read_text() == "a file, not a folder"
 
 
-def test_check_writable_creates_the_folders_and_leaves_no_file(tmp_path):
+def test_check_writable_leaves_no_folder_and_no_file(tmp_path):
+    """It created the missing folders: a command failing after the check left them empty behind."""
     target = tmp_path / "new" / "deeper" / "out.txt"
     atomic.check_writable(target)
-    assert target.parent.is_dir() and list(target.parent.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []
+    target.parent.mkdir(parents=True)
+    atomic.check_writable(target)
+    assert list(target.parent.iterdir()) == []
     with pytest.raises(IsADirectoryError, match="a folder, not a file"):
         atomic.check_writable(target.parent)
+
+
+def test_check_writable_names_the_file_under_an_unwritable_folder(tmp_path):
+    locked = unwritable_folder(tmp_path)
+    for target in (locked / "out.txt", locked / "new" / "out.txt"):  # the second: a folder to be made
+        with pytest.raises(OSError) as error:
+            atomic.check_writable(target)
+        assert error.value.filename == str(target)
+    assert not (locked / "new").exists()
 
 
 def test_the_cli_names_the_file_in_the_way_of_a_folder_it_creates(tmp_path):

@@ -502,9 +502,9 @@ def _track_detections(
     factory = tracker_factory(
         model, association.benchmark, preset, classes=classes, **association.overrides()
     )
-    if inputs.detector is None:
-        _log_association_preset(preset, association)
     if is_split_folder(source):
+        if inputs.detector is None:
+            _log_association_preset(preset, association)
         return _track_split_of_detections(source, factory, inputs, outputs)
     if inputs.detector is not None and inputs.detections is not None:
         raise ValueError(
@@ -524,6 +524,8 @@ def _track_detections(
             raise FileNotFoundError(f"{det_path}: detections file not found (--det-file {inputs.det_file})")
     if inputs.detector is None and detections is None:
         raise no_detections_error(frames)
+    if inputs.detector is None:  # said once there are detections to associate (not before an error)
+        _log_association_preset(preset, association)
     check_outputs(frames, detections, outputs.save_txt, outputs.save_video)  # again in track_source: cheap
     outputs.started()
     detect, embed = _plugins(inputs)

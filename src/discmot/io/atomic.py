@@ -137,11 +137,22 @@ def errors_naming(path: str | os.PathLike, temporary: str | os.PathLike | None =
 
 def check_writable(path: str | os.PathLike) -> None:
     """Raises the `OSError` that writing ``path`` would raise at the end of a long run (a read-only or
-    foreign folder, a file where a folder should be), now: creates its missing parent folders and a
-    temporary file beside it, then removes the file."""
-    if Path(path).is_dir():
+    foreign folder, a file where a folder should be), now, naming ``path`` (or the file in the way).
+    Nothing is left behind: a temporary file beside ``path``, or in the nearest existing parent of a
+    folder still to be made (`check_folder_possible`), is removed, and no folder is created (a command
+    that fails after this check left an empty output folder)."""
+    path = Path(path)
+    if path.is_dir():
         raise IsADirectoryError(21, "a folder, not a file", str(path))
-    fd, tmp_name = temporary_beside(Path(path))
+    if not path.parent.is_dir():
+        try:
+            check_folder_possible(path.parent)
+        except NotADirectoryError:
+            raise  # names the file in the way
+        except OSError as error:
+            raise type(error)(error.errno, error.strerror, str(path)) from None
+        return
+    fd, tmp_name = temporary_beside(path)
     os.close(fd)
     os.unlink(tmp_name)
 
