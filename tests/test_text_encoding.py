@@ -38,6 +38,12 @@ assert main(["eval", "--gt", str(sequence / "gt" / "gt.txt"), "--results", str(r
 done = export_jde([sequence], root / "jde", "mine", "train")
 pairs = read_image_list(done.list_file, root / "jde")
 assert pairs and all(len(read_labels(label)) for _, label in pairs)
+train_root = root / "train_data"
+generate_dataset(train_root, "tiny", split="train", sequences=1, frames=10, seed=0)  # clips: 8
+run = root / "run"
+assert main(["train", "--config", "tiny", "--data-root", str(train_root), "--run-dir", str(run),
+             "--set", "train.max_iterations=1", "--device", "cpu", "-q"]) == 0
+assert (run / "model.safetensors").is_file()
 print("ran", len(pairs))
 """
 

@@ -70,17 +70,12 @@ def git_revision(path: Path | None = None) -> dict:
     """``{"commit": sha, "dirty": bool}`` of the git checkout holding ``path`` (the package by default);
     ``{"commit": None}`` when it is not a checkout or git is missing."""
     path = path or Path(__file__).resolve().parent
+    # git prints UTF-8 (file names too, with core.quotePath off), not the locale's encoding
+    text = {"capture_output": True, "encoding": "utf-8", "errors": "replace", "timeout": 10, "check": True}
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True, timeout=10, check=True
-        ).stdout.strip()
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, **text).stdout.strip()
         status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=path,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=path, **text
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return {"commit": None}
@@ -113,7 +108,7 @@ def file_record(path: str | Path) -> dict[str, str]:
 def cpu_model() -> str:
     """The CPU's model name from /proc/cpuinfo (Linux), else whatever ``platform`` knows."""
     with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return platform.processor() or platform.machine() or "unknown"
