@@ -1,12 +1,15 @@
 """`discmot.io.mot.rows_by_frame` and `read_results_by_frame`: rows grouped by frame in file order, and
-empty files (a tracker that found nothing) read as no frames."""
+empty files (a tracker that found nothing) read as no frames; text that is not UTF-8 named as such."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from discmot.io.mot import (
+    MotFormatError,
     SeqInfo,
+    read_mot_table,
     read_results_by_frame,
     rows_by_frame,
     sequence_folders,
@@ -112,3 +115,20 @@ def test_sequence_folders_name_one_whose_seqinfo_points_elsewhere(tmp_path, capl
     with caplog.at_level("WARNING"):
         assert sequence_folders(tmp_path) == [tmp_path / "A"]
     assert caplog.text.count("left out") == 1 and "says imDir=images" in caplog.text
+
+
+def test_text_that_is_not_utf8_is_named_with_its_line_or_as_utf16(tmp_path):
+    """A results file in Latin-1 said only "not UTF-8 text (byte 42)"; one redirected by Windows
+    PowerShell 5 (UTF-16 with a byte-order mark) said "byte 0". Now the line, or the encoding by name."""
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("1,1,10,10,20,40,1,-1,-1,-1\n2,1,11,10,20,40,1,-1,-1,-1 é\n".encode("latin-1"))
+    with pytest.raises(MotFormatError) as error:
+        read_mot_table(latin1)
+    assert (
+        str(error.value) == f"{latin1}:2: is not UTF-8 text (byte 0xe9 at offset 54)"
+    )  # 27 + 27 bytes before it
+    for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        utf16 = tmp_path / f"{codec}.txt"
+        utf16.write_bytes(bom + "1,1,10,10,20,40,1,-1,-1,-1\n".encode(codec))
+        with pytest.raises(MotFormatError, match=r"utf-16-..\.txt:1: is UTF-16 text .*save it as UTF-8"):
+            read_mot_table(utf16)

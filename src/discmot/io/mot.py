@@ -136,6 +136,19 @@ def mot_table(path: Path, raw: bytes, min_columns: int = 0) -> MotTable:
     return table
 
 
+def _not_utf8(raw: bytes, error: UnicodeDecodeError, path: str | Path) -> MotFormatError:
+    """The error for contents that are not UTF-8: the line and byte at fault, or, for UTF-16 (what
+    Windows PowerShell 5's ``>`` and ``Out-File`` write), that encoding by name."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return MotFormatError(
+            path, "is UTF-16 text (as Windows PowerShell 5's `>` writes it): save it as UTF-8", line=1
+        )
+    line = raw.count(b"\n", 0, error.start) + 1
+    return MotFormatError(
+        path, f"is not UTF-8 text (byte {raw[error.start]:#04x} at offset {error.start})", line=line
+    )
+
+
 def parse_mot_bytes(raw: bytes, path: str | Path = "<memory>") -> np.ndarray:
     """Parses file contents into a float64 ``(rows, columns)`` array (see `read_mot_table`)."""
     if not raw:
@@ -143,7 +156,7 @@ def parse_mot_bytes(raw: bytes, path: str | Path = "<memory>") -> np.ndarray:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise MotFormatError(path, f"is not UTF-8 text (byte {error.start})") from None
+        raise _not_utf8(raw, error, path) from None
     if "\r" in text:  # TrackEval opens files with universal newlines
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     delimiter = sniff_delimiter(text, path)
