@@ -11,6 +11,7 @@ from discmot.io.mot import (
     SeqInfo,
     read_mot_table,
     read_results_by_frame,
+    read_seqinfo,
     rows_by_frame,
     sequence_folders,
     write_mot_results,
@@ -132,3 +133,28 @@ def test_text_that_is_not_utf8_is_named_with_its_line_or_as_utf16(tmp_path):
         utf16.write_bytes(bom + "1,1,10,10,20,40,1,-1,-1,-1\n".encode(codec))
         with pytest.raises(MotFormatError, match=r"utf-16-..\.txt:1: is UTF-16 text .*save it as UTF-8"):
             read_mot_table(utf16)
+
+
+SEQINFO = "[Sequence]\nname=SEQ\nimDir=img1\nframeRate=30\nseqLength=2\nimWidth=64\nimHeight=64\nimExt=.jpg\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("\ufeff" + SEQINFO, ":1: the file starts with a UTF-8 byte-order mark (BOM): save it without one"),
+        (SEQINFO + "seqLength=3\n", ":9: seqLength given twice in [Sequence]"),
+        (SEQINFO + "[Sequence]\n", ":9: section [Sequence] given twice"),
+        ("Sequence\n" + SEQINFO, ":1: text before the [Sequence] header: 'Sequence'"),
+        (SEQINFO + "frames 2\n", ":9: not a key=value line: 'frames 2'"),
+    ],
+)
+def test_a_bad_seqinfo_is_named_with_the_line_at_fault(tmp_path, text, error):
+    """A hand-written seqinfo.ini (custom data) that configparser refuses said only "not a valid ini
+    file (MissingSectionHeaderError)"; a byte-order mark, which Windows Notepad wrote, gave the same."""
+    path = tmp_path / "seqinfo.ini"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(MotFormatError) as raised:
+        read_seqinfo(path)
+    assert str(raised.value) == f"{path}{error}"
+    path.write_text(SEQINFO, encoding="utf-8")
+    assert read_seqinfo(path).length == 2

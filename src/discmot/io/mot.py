@@ -136,6 +136,12 @@ def mot_table(path: Path, raw: bytes, min_columns: int = 0) -> MotTable:
     return table
 
 
+#: The error for a file that starts with a UTF-8 byte-order mark (as Windows Notepad saved UTF-8 before
+#: 2019): TrackEval reads the mark as part of the first number (or, in seqinfo.ini, as text before the
+#: section), so it is refused by name rather than skipped.
+BOM_REFUSED = "the file starts with a UTF-8 byte-order mark (BOM): save it without one"
+
+
 def _not_utf8(raw: bytes, error: UnicodeDecodeError, path: str | Path) -> MotFormatError:
     """The error for contents that are not UTF-8: the line and byte at fault, or, for UTF-16 (what
     Windows PowerShell 5's ``>`` and ``Out-File`` write), that encoding by name."""
@@ -250,9 +256,7 @@ def _to_float(field: str, column: int, path: str | Path, line: int) -> float:
         return float(field)
     except ValueError:
         if line == 1 and column == 0 and field.startswith("\ufeff"):
-            raise MotFormatError(
-                path, "the file starts with a UTF-8 byte-order mark (BOM): save it without one", line
-            ) from None
+            raise MotFormatError(path, BOM_REFUSED, line) from None
         raise MotFormatError(path, f"column {column + 1} is not a number: {field!r}", line) from None
 
 
@@ -371,6 +375,22 @@ def default_ground_truth(source: str | Path) -> Path | None:
     return parents if parents.is_file() else None
 
 
+def _ini_problem(error: configparser.Error, lines: list[str]) -> tuple[str, int | None]:
+    """What is wrong with an ini file of ``lines``, in words, and the line (configparser's messages name
+    the ``source`` again and quote lines with their escapes)."""
+    if isinstance(error, configparser.DuplicateOptionError):
+        written = re.split(r"[=:]", lines[error.lineno - 1], maxsplit=1)[0].strip()  # not lower-cased
+        return f"{written} given twice in [{error.section}]", error.lineno
+    if isinstance(error, configparser.DuplicateSectionError):
+        return f"section [{error.section}] given twice", error.lineno
+    if isinstance(error, configparser.MissingSectionHeaderError):
+        return f"text before the [Sequence] header: {error.line.strip()!r}", error.lineno
+    if isinstance(error, configparser.ParsingError) and error.errors:
+        line = error.errors[0][0]  # (line number, the line's repr)
+        return f"not a key=value line: {lines[line - 1].strip()!r}", line
+    return f"not a valid ini file ({error.__class__.__name__})", None
+
+
 def read_seqinfo(path: str | Path) -> SeqInfo:
     """Reads ``seqinfo.ini``; only ``seqLength`` is required (as in TrackEval)."""
     path = Path(path)
@@ -380,11 +400,18 @@ def read_seqinfo(path: str | Path) -> SeqInfo:
             "seqinfo.ini not found (it gives the sequence length, seqLength, and imWidth, imHeight, "
             "frameRate: docs/datasets.md has a template)",
         )
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _not_utf8(raw, error, path) from None
+    if text.startswith("\ufeff"):  # configparser would call it text before any section
+        raise MotFormatError(path, BOM_REFUSED, line=1)
     parser = configparser.ConfigParser(interpolation=None)  # a '%' in a name is just a character
     try:
-        parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
-    except (configparser.Error, UnicodeDecodeError) as error:
-        raise MotFormatError(path, f"not a valid ini file ({error.__class__.__name__})") from None
+        parser.read_string(text, source=str(path))
+    except configparser.Error as error:
+        raise MotFormatError(path, *_ini_problem(error, text.splitlines())) from None
     if not parser.has_section("Sequence"):
         raise MotFormatError(path, "no [Sequence] section")
     section = parser["Sequence"]
