@@ -127,6 +127,16 @@ def test_list_naming_a_missing_image(tmp_path):
         read_image_list(list_file, tmp_path)
 
 
+def test_a_list_file_that_is_not_utf8_is_named(tmp_path):
+    """A list in Latin-1 (a path with "é") raised the codec's bare UnicodeDecodeError, which the CLI
+    reports as a bug to send in."""
+    list_file = tmp_path / "lists" / "a.train"
+    list_file.parent.mkdir()
+    list_file.write_bytes("A/images/caf\u00e9/1.jpg\n".encode("latin-1"))
+    with pytest.raises(JDEDataError, match=re.escape(f"{list_file}: not a UTF-8 text file (")):
+        read_image_list(list_file, tmp_path)
+
+
 def test_list_naming_an_image_without_labels(tmp_path):
     list_file = write_dataset(tmp_path, "a", {"A/images/1.jpg": GOOD})
     (tmp_path / "A/labels_with_ids/1.txt").unlink()

@@ -12,6 +12,7 @@ from discmot.io.mot import (
     read_mot_table,
     read_results_by_frame,
     read_seqinfo,
+    read_seqmap,
     rows_by_frame,
     sequence_folders,
     write_mot_results,
@@ -158,3 +159,14 @@ def test_a_bad_seqinfo_is_named_with_the_line_at_fault(tmp_path, text, error):
     assert str(raised.value) == f"{path}{error}"
     path.write_text(SEQINFO, encoding="utf-8")
     assert read_seqinfo(path).length == 2
+
+
+def test_a_seqmap_that_is_not_utf8_is_named_with_its_line(tmp_path):
+    """It raised the codec's bare UnicodeDecodeError (the CLI: "report the traceback")."""
+    seqmap = tmp_path / "seqmap.txt"
+    seqmap.write_bytes("name\nSEQ-1\ncaf\u00e9\n".encode("latin-1"))
+    with pytest.raises(MotFormatError) as error:
+        read_seqmap(seqmap)
+    assert str(error.value) == f"{seqmap}:3: is not UTF-8 text (byte 0xe9 at offset 14)"  # 5 + 6 + 3 before
+    seqmap.write_bytes("name\r\nSEQ-1\r\ncaf\u00e9\r\n".encode())  # CRLF, UTF-8: read as TrackEval reads it
+    assert read_seqmap(seqmap) == ["SEQ-1", "caf\u00e9"]

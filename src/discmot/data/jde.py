@@ -164,13 +164,17 @@ def read_image_list(list_file: str | Path, root: str | Path) -> list[tuple[Path,
     Raises:
         FileNotFoundError: the list file is missing.
         JDEDataError: ``list_file:line`` of an entry whose image or label file is missing, or whose
-            extension gives no separate label path.
+            extension gives no separate label path; a list file that is not UTF-8.
     """
     list_file, root = Path(list_file), Path(root)
     if not list_file.is_file():
         raise FileNotFoundError(f"{list_file}: image list not found")
+    try:
+        text = list_file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise JDEDataError(f"{list_file}: not a UTF-8 text file ({error})") from None
     pairs = []
-    for line, entry in enumerate(list_file.read_text(encoding="utf-8").splitlines(), start=1):
+    for line, entry in enumerate(text.splitlines(), start=1):
         entry = entry.strip()
         if entry:
             pairs.append(_entry_paths(entry, root, f"{list_file}:{line}"))

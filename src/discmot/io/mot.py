@@ -658,8 +658,12 @@ def read_seqmap_with_header(path: str | Path) -> tuple[str | None, list[str]]:
     path = Path(path)
     if not path.is_file():
         raise MotFormatError(path, "seqmap file not found")
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _not_utf8(raw, error, path) from None
+    rows = list(csv.reader(io.StringIO(text, newline="")))  # newline="": as TrackEval's open() for csv
     header = rows[0][0] if rows and rows[0] else None
     return header, [row[0] for row in rows[1:] if row and row[0] != ""]
 
