@@ -142,27 +142,25 @@ def mot_table(path: Path, raw: bytes, min_columns: int = 0) -> MotTable:
 BOM_REFUSED = "the file starts with a UTF-8 byte-order mark (BOM): save it without one"
 
 
-def _not_utf8(raw: bytes, error: UnicodeDecodeError, path: str | Path) -> MotFormatError:
-    """The error for contents that are not UTF-8: the line and byte at fault, or, for UTF-16 (what
-    Windows PowerShell 5's ``>`` and ``Out-File`` write), that encoding by name."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return MotFormatError(
-            path, "is UTF-16 text (as Windows PowerShell 5's `>` writes it): save it as UTF-8", line=1
-        )
-    line = raw.count(b"\n", 0, error.start) + 1
-    return MotFormatError(
-        path, f"is not UTF-8 text (byte {raw[error.start]:#04x} at offset {error.start})", line=line
-    )
+def utf8_text(raw: bytes, path: str | Path) -> str:
+    """``raw`` decoded as UTF-8, else a `MotFormatError` naming the line and byte at fault, or, for
+    UTF-16 (what Windows PowerShell 5's ``>`` and ``Out-File`` write), that encoding by name."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            utf16 = "is UTF-16 text (as Windows PowerShell 5's `>` writes it): save it as UTF-8"
+            raise MotFormatError(path, utf16, line=1) from None
+        line = raw.count(b"\n", 0, error.start) + 1
+        byte = f"byte {raw[error.start]:#04x} at offset {error.start}"
+        raise MotFormatError(path, f"is not UTF-8 text ({byte})", line=line) from None
 
 
 def parse_mot_bytes(raw: bytes, path: str | Path = "<memory>") -> np.ndarray:
     """Parses file contents into a float64 ``(rows, columns)`` array (see `read_mot_table`)."""
     if not raw:
         return np.zeros((0, 0))
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise _not_utf8(raw, error, path) from None
+    text = utf8_text(raw, path)
     if "\r" in text:  # TrackEval opens files with universal newlines
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     delimiter = sniff_delimiter(text, path)
@@ -400,11 +398,7 @@ def read_seqinfo(path: str | Path) -> SeqInfo:
             "seqinfo.ini not found (it gives the sequence length, seqLength, and imWidth, imHeight, "
             "frameRate: docs/datasets.md has a template)",
         )
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise _not_utf8(raw, error, path) from None
+    text = utf8_text(path.read_bytes(), path)
     if text.startswith("\ufeff"):  # configparser would call it text before any section
         raise MotFormatError(path, BOM_REFUSED, line=1)
     parser = configparser.ConfigParser(interpolation=None)  # a '%' in a name is just a character
@@ -658,11 +652,7 @@ def read_seqmap_with_header(path: str | Path) -> tuple[str | None, list[str]]:
     path = Path(path)
     if not path.is_file():
         raise MotFormatError(path, "seqmap file not found")
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise _not_utf8(raw, error, path) from None
+    text = utf8_text(path.read_bytes(), path)
     rows = list(csv.reader(io.StringIO(text, newline="")))  # newline="": as TrackEval's open() for csv
     header = rows[0][0] if rows and rows[0] else None
     return header, [row[0] for row in rows[1:] if row and row[0] != ""]
