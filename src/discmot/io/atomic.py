@@ -138,23 +138,17 @@ def errors_naming(path: str | os.PathLike, temporary: str | os.PathLike | None =
 def check_writable(path: str | os.PathLike) -> None:
     """Raises the `OSError` that writing ``path`` would raise at the end of a long run (a read-only or
     foreign folder, a file where a folder should be), now, naming ``path`` (or the file in the way).
-    Nothing is left behind: a temporary file beside ``path``, or in the nearest existing parent of a
-    folder still to be made (`check_folder_possible`), is removed, and no folder is created (a command
-    that fails after this check left an empty output folder)."""
+    `check_folder_possible` of its folder: nothing is left behind, no folder is created (a command that
+    fails after this check left an empty output folder)."""
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(21, "a folder, not a file", str(path))
-    if not path.parent.is_dir():
-        try:
-            check_folder_possible(path.parent)
-        except NotADirectoryError:
-            raise  # names the file in the way
-        except OSError as error:
-            raise type(error)(error.errno, error.strerror, str(path)) from None
-        return
-    fd, tmp_name = temporary_beside(path)
-    os.close(fd)
-    os.unlink(tmp_name)
+    try:
+        check_folder_possible(path.parent)
+    except NotADirectoryError:
+        raise  # names the file in the way
+    except OSError as error:
+        raise type(error)(error.errno, error.strerror, str(path)) from None
 
 
 #: The message of a folder that cannot be created because a file has its name (or a parent's).
