@@ -26,11 +26,11 @@ from discmot.io.video import (
     SequenceFrames,
     VideoFile,
     VideoWriter,
-    _opencv_log_level_functions,
     natural_key,
     open_source,
     read_image,
 )
+from discmot.io.video.webcam import _opencv_log_level_functions
 from helpers import os_error_past_a_file_size_limit, shared_file
 
 
@@ -88,7 +88,7 @@ def test_writer_pads_odd_sizes_and_resizes_other_frames(tmp_path):
 
 
 def test_writer_falls_back_to_opencv_mp4v_with_a_warning(tmp_path, monkeypatch, caplog):
-    monkeypatch.setattr(video, "find_h264_encoder", lambda: None)
+    monkeypatch.setattr("discmot.io.video.writer.find_h264_encoder", lambda: None)
     path = tmp_path / "fallback.mp4"
     with caplog.at_level(logging.WARNING, logger="discmot.io.video"):
         writer = write_video(path, gray_frames(6))
