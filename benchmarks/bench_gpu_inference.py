@@ -53,7 +53,7 @@ def compare_results(reference: Path, candidate: Path) -> dict:
     """
     import numpy as np
 
-    from discmot.io.mot import read_results_by_frame
+    from discmot.io.mot_results import read_results_by_frame
 
     ref, cand = read_results_by_frame(reference), read_results_by_frame(candidate)
     matched, deviations, total = 0, [], 0

@@ -137,7 +137,9 @@ def gt_statistics(root: Path, split: str = "train") -> dict:
     """Objects per frame, mean visibility, and the share of ids that vanish and come back (per sequence)."""
     import numpy as np
 
-    from discmot.io.mot import read_mot_table, read_seqinfo, read_seqmap
+    from discmot.io.mot import read_mot_table
+    from discmot.io.seqinfo import read_seqinfo
+    from discmot.io.seqmaps import read_seqmap
 
     rows, frames, ids, gapped, visibility = 0, 0, 0, 0, []
     for name in read_seqmap(root / f"{split}_seqmap.txt"):

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from discmot.io.mot import read_mot_table, read_results_by_frame, rows_by_frame
+from discmot.io.mot import read_mot_table
+from discmot.io.mot_results import read_results_by_frame, rows_by_frame
 from iou_tracker import iou_matrix
 
 VISIBILITY_BINS = (0.0, 0.5, 0.8, 1.01)  # last edge above 1: visibility 1.0 falls in the last bin

@@ -67,7 +67,10 @@ from torch.nn import functional as F
 
 from appearance import crop_objects
 from discmot.analysis.embeddings import FrameObjects, reidentification
-from discmot.io.mot import read_mot_table, read_seqinfo, read_seqmap, write_mot_results
+from discmot.io.mot import read_mot_table
+from discmot.io.mot_results import write_mot_results
+from discmot.io.seqinfo import read_seqinfo
+from discmot.io.seqmaps import read_seqmap
 from discmot.structures import Detections
 from discmot.trackers.association import JDETracker, JDETrackerConfig
 from gt_trackers import JITTER, track_gt_split
@@ -87,7 +90,7 @@ FIELDS = ("HOTA", "DetA", "AssA", "IDF1", "MOTA")
 @dataclass(frozen=True)
 class Sequence:
     """One sequence's gt rows with ``conf > 0``: ``frames (N,)`` 1-based, ``ids (N,)``, ``boxes (N, 4)``
-    tlwh, ``visibility (N,)``; its folder and `discmot.io.mot.SeqInfo`."""
+    tlwh, ``visibility (N,)``; its folder and `discmot.io.seqinfo.SeqInfo`."""
 
     folder: Path
     info: object

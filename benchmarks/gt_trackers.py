@@ -22,7 +22,10 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from discmot.io.mot import read_mot_table, read_seqinfo, read_seqmap, write_mot_results
+from discmot.io.mot import read_mot_table
+from discmot.io.mot_results import write_mot_results
+from discmot.io.seqinfo import read_seqinfo
+from discmot.io.seqmaps import read_seqmap
 from discmot.trackers.kalman import KalmanFilterXYAH, tlwh_to_xyah, xyah_to_tlwh
 from iou_tracker import IOU_THRESHOLD, iou_matrix, jitter_boxes, track_boxes
 

@@ -27,7 +27,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from discmot.analysis.analyze import read_gt
-from discmot.io.mot import read_mot_table, read_results_by_frame, write_mot_results
+from discmot.io.mot import read_mot_table
+from discmot.io.mot_results import read_results_by_frame, write_mot_results
 from iou_tracker import iou_matrix, track_boxes
 
 MIN_IOU = 0.5

@@ -281,7 +281,7 @@ def test_no_detections_name_the_models_that_detect_for_themselves(tmp_path, caps
 
 
 def test_no_one_tracked_because_the_output_filter_dropped_them_is_said(caplog):
-    from discmot.engine.track_verb import _filtered_rows, _warn_if_nobody_tracked
+    from discmot.engine.track_end_to_end import _filtered_rows, _warn_if_nobody_tracked
     from discmot.structures import Detections
     from discmot.trackers.association import JDETracker, JDETrackerConfig
 

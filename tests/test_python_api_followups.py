@@ -18,7 +18,8 @@ from discmot.cli import main
 from discmot.data.synth import generate_dataset
 from discmot.engine.train import TrainConfig, TrainSetup, launch
 from discmot.eval.runner import evaluate_files
-from discmot.io.mot import read_mot_table, write_mot_results
+from discmot.io.mot import read_mot_table
+from discmot.io.mot_results import write_mot_results
 from discmot.structures import Detections
 from discmot.trackers.association import JDETracker
 

@@ -158,7 +158,7 @@ def test_a_split_tracked_end_to_end_keeps_only_the_tracker_under_way(tmp_path, c
     """Every sequence's tracker was kept to the end only to sum what the output filter dropped (FDTA's
     histories are GPU memory); the count is now kept as each sequence ends, and still complete."""
     from discmot.engine.track_checks import TrackOutputs
-    from discmot.engine.track_verb import _track_end_to_end
+    from discmot.engine.track_end_to_end import _track_end_to_end
 
     split = tmp_path / "split"
     for name in ("s1", "s2", "s3"):
@@ -199,7 +199,7 @@ def test_skipped_clauses_are_shared_by_the_skip_and_grey_summaries():
 
 def test_each_path_check_keeps_its_parameter_and_hint():
     import discmot
-    from discmot.io.mot import write_mot_results
+    from discmot.io.mot_results import write_mot_results
     from discmot.models.registry import load_model
 
     cases = [

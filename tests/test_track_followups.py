@@ -163,7 +163,7 @@ def wide_person(classes=None) -> Detections:
 
 
 def test_trackers_say_how_many_boxes_the_output_filter_dropped():
-    from discmot.engine.track_verb import _filtered_rows
+    from discmot.engine.track_end_to_end import _filtered_rows
     from discmot.trackers.association import JDETracker, JDETrackerConfig
     from discmot.trackers.per_class import PerClassTracker
 
@@ -289,7 +289,7 @@ def test_show_and_analyze_find_the_ground_truth_tracks_eval_line_names(sequence,
     that same file by default (show used to draw it without gt, analyze to take identities from its own
     tracker)."""
     from discmot.analysis.analyze import resolve_gt
-    from discmot.io.mot import default_ground_truth
+    from discmot.io.sequence_folders import default_ground_truth
     from discmot.viz.show import show_sequence
 
     gt = sequence / "gt" / "gt.txt"

@@ -12,7 +12,7 @@ tracker (also another project's), holds no per-video state and follows no `Track
 
 Files are edited line by line: every row of the input is written back as the very text it had (an
 original-format file's unrounded boxes stay unrounded), and only the inserted rows are formatted, by
-`discmot.io.mot.format_mot_rows` (boxes to 2 decimals, the score to 4 significant digits).
+`discmot.io.mot_results.format_mot_rows` (boxes to 2 decimals, the score to 4 significant digits).
 """
 
 from __future__ import annotations
@@ -37,11 +37,11 @@ from discmot.io.mot import (
     check_frames,
     check_positive_sizes,
     check_unique_ids,
-    format_mot_rows,
     mot_table,
     read_mot_bytes,
     sniff_delimiter,
 )
+from discmot.io.mot_results import format_mot_rows
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def interpolate_tracks(rows: np.ndarray, max_gap: int = DEFAULT_MAX_GAP) -> np.n
 
     Returns:
         ``(N + M, C)`` float64: the ``N`` rows unchanged (bit for bit) and the ``M`` inserted ones
-        (whole frame and id numbers), sorted by frame then id, as `discmot.io.mot.sorted_mot_rows`
+        (whole frame and id numbers), sorted by frame then id, as `discmot.io.mot_results.sorted_mot_rows`
         sorts a results file.
 
     Raises:

@@ -728,7 +728,7 @@ def test_png_frames_are_read_when_seqinfo_says_so_and_named_when_it_does_not(tmp
 
 
 def test_the_format_hint_fits_the_case(tmp_path):
-    from discmot.io.mot import training_frame_images
+    from discmot.io.sequence_folders import training_frame_images
 
     root = fresh_tiny(tmp_path)
     folder = next((root / "train").iterdir())

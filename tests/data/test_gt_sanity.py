@@ -13,7 +13,8 @@ from discmot.data.clips import ClipSampler, warn_sequences_without_clips
 from discmot.data.jde_export import export_jde
 from discmot.data.sequences import SequenceIndex
 from discmot.data.synth import generate_dataset
-from discmot.io.mot import MotFormatError, read_seqinfo
+from discmot.io.mot import MotFormatError
+from discmot.io.seqinfo import read_seqinfo
 
 
 def _one_sequence(tmp_path: Path, sequences: int = 1) -> list[Path]:

@@ -16,7 +16,7 @@ import helpers
 from discmot.cli import main as cli_main
 from discmot.data.jde import read_image_list, read_labels
 from discmot.data.jde_export import export_jde
-from discmot.io.mot import SeqInfo, write_seqinfo
+from discmot.io.seqinfo import SeqInfo, write_seqinfo
 
 
 def make_sequence(root: Path, name: str, gt: str, frames: int = 2, size=(100, 50)) -> Path:

@@ -21,7 +21,9 @@ import pytest
 import discmot
 from discmot.cli import main as cli_main
 from discmot.data.synth import PRESETS, generate_dataset, render_sequence
-from discmot.io.mot import read_mot_table, read_seqinfo, read_seqmap
+from discmot.io.mot import read_mot_table
+from discmot.io.seqinfo import read_seqinfo
+from discmot.io.seqmaps import read_seqmap
 from helpers import require_opencv_5
 
 TINY = PRESETS["tiny"]

@@ -2,7 +2,7 @@
 sequences needs that a 20-second clip does not show.
 
 Results are streamed to their temporary file as tracking goes (memory stays flat, and the file is byte
-for byte what `discmot.io.mot.write_mot_results` writes from all rows at once); a full disk names the
+for byte what `discmot.io.mot_results.write_mot_results` writes from all rows at once); a full disk names the
 results file and leaves nothing; a split stopped halfway keeps its finished sequences and says so.
 """
 
@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from discmot.engine import infer
+from discmot.engine import results_stream
 from discmot.engine.infer import track_source, track_split
-from discmot.io.mot import write_mot_results
+from discmot.io.mot_results import write_mot_results
 from discmot.io.video import FrameSource
 from discmot.structures import Detections, Tracks
 from helpers import os_error_past_a_file_size_limit
@@ -74,7 +74,7 @@ def test_streamed_results_are_the_bytes_written_from_all_rows_at_once(tmp_path, 
     """Written a few frames at a time (a small chunk here, so that many chunks are joined), the file is
     the one `write_mot_results` makes from every row: sorted by frame then id, or in the tracker's order
     with unrounded boxes for FDTA/CSTrack's original format."""
-    monkeypatch.setattr(infer._ResultsStream, "chunk_rows", 7)
+    monkeypatch.setattr(results_stream._ResultsStream, "chunk_rows", 7)
     tracker = RandomTracks(end_to_end=end_to_end)
     options = {} if end_to_end else {"detections": NoDetections()}
     summary = track_source(

@@ -1,23 +1,16 @@
-"""`discmot.io.mot.rows_by_frame` and `read_results_by_frame`: rows grouped by frame in file order, and
-empty files (a tracker that found nothing) read as no frames; text that is not UTF-8 named as such."""
+"""`discmot.io.mot_results.rows_by_frame` and `read_results_by_frame`: rows grouped by frame in file order,
+and empty files (a tracker that found nothing) read as no frames; text that is not UTF-8 named as such."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from discmot.io.mot import (
-    MotFormatError,
-    SeqInfo,
-    read_mot_table,
-    read_results_by_frame,
-    read_seqinfo,
-    read_seqmap,
-    rows_by_frame,
-    sequence_folders,
-    write_mot_results,
-    write_seqinfo,
-)
+from discmot.io.mot import MotFormatError, read_mot_table
+from discmot.io.mot_results import read_results_by_frame, rows_by_frame, write_mot_results
+from discmot.io.seqinfo import SeqInfo, read_seqinfo, write_seqinfo
+from discmot.io.seqmaps import read_seqmap
+from discmot.io.sequence_folders import sequence_folders
 
 
 def test_rows_are_grouped_by_frame_in_file_order():
@@ -65,7 +58,8 @@ def test_results_are_written_rounded_and_sorted_or_as_the_originals_write_them(t
 def test_seqinfo_reads_seqlength_strictly_and_ignores_bad_optional_keys(tmp_path, caplog):
     import pytest
 
-    from discmot.io.mot import MotFormatError, read_seqinfo
+    from discmot.io.mot import MotFormatError
+    from discmot.io.seqinfo import read_seqinfo
 
     path = tmp_path / "seqinfo.ini"
     path.write_text("[Sequence]\nname=seq%1\nseqLength=12\nimWidth=1920.0\nimHeight=tall\nframeRate=30fps\n")

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import discmot
-from discmot.engine import track_verb
-from discmot.io.mot import format_mot_rows
+from discmot.engine import track_detections, track_verb
+from discmot.io.mot_results import format_mot_rows
 from discmot.structures import Detections, Tracks
 from discmot.trackers.association import JDETracker, JDETrackerConfig
 from discmot.trackers.per_class import PerClassTracker
@@ -214,7 +214,7 @@ def test_track_separates_the_classes_it_is_given(tmp_path, monkeypatch, classes,
     folder.mkdir()
     for k in range(1, 12):
         cv2.imwrite(str(folder / f"{k:06d}.png"), np.zeros((300, 400, 3), np.uint8))
-    monkeypatch.setattr(track_verb, "_plugins", lambda inputs: (ScriptedDetector(), None))
+    monkeypatch.setattr(track_detections, "_plugins", lambda inputs: (ScriptedDetector(), None))
     results = tmp_path / "results.txt"
     detector = tmp_path / "scripted.onnx"  # a file there: `_plugins`, replaced above, never reads it
     detector.write_bytes(b"")

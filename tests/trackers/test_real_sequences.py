@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 import discmot
-from discmot.io.mot import read_seqinfo, write_mot_results
+from discmot.io.mot_results import write_mot_results
+from discmot.io.seqinfo import read_seqinfo
 from discmot.structures import Detections
 from discmot.trackers.association import JDETracker, JDETrackerConfig
 

@@ -26,7 +26,7 @@ from discmot.analysis.embeddings import (
 )
 from discmot.analysis.figures import matrix_figures, projection_figures, statistics_figures
 from discmot.analysis.report import Figure, render_html
-from discmot.io.mot import default_ground_truth
+from discmot.io.sequence_folders import default_ground_truth
 from discmot.models import network_input_size
 from discmot.models.registry import load_model
 
@@ -42,7 +42,8 @@ def read_gt(path: str | Path) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     Rows whose 7th column (the "consider" flag) is 0 are dropped: MOT17 marks ignore regions and other
     classes that way; DanceTrack and synthetic gt have 1 everywhere, so nothing changes for them.
     """
-    from discmot.io.mot import check_positive_sizes, check_unique_ids, read_mot_table, rows_by_frame
+    from discmot.io.mot import check_positive_sizes, check_unique_ids, read_mot_table
+    from discmot.io.mot_results import rows_by_frame
 
     table = read_mot_table(path, min_columns=6)
     check_positive_sizes(table)  # as eval checks a gt file: errors name the file and line
@@ -60,8 +61,8 @@ def read_gt(path: str | Path) -> dict[int, tuple[np.ndarray, np.ndarray]]:
 
 def resolve_gt(source: str | Path, gt: str | Path | None) -> Path | None:
     """The gt file: ``gt`` when given (it must exist), else the source's own
-    (`discmot.io.mot.default_ground_truth`: ``SOURCE/gt/gt.txt``, or for ``SEQ/img1`` its parent's), else
-    None."""
+    (`discmot.io.sequence_folders.default_ground_truth`: ``SOURCE/gt/gt.txt``, or for ``SEQ/img1`` its
+    parent's), else None."""
     if gt is not None:
         if Path(gt).is_dir():
             raise IsADirectoryError(f"{gt}: a folder, not a ground-truth file (give its gt/gt.txt)")
@@ -81,7 +82,7 @@ def collect(extractor, source, gt: dict | None, progress: bool, name: str = "ana
     on a CPU: an analysis of a whole video is minutes to hours); its total is
     `discmot.io.video.frames_yielded`'s: the frames the source has, not frame numbers from 1
     (``000050.jpg``-``000079.jpg``: 30 frames; with ``--max-frames 60``, 11)."""
-    from discmot.engine.infer import progress_bar
+    from discmot.engine.progress import progress_bar
     from discmot.io.video import frames_yielded
 
     collected = []

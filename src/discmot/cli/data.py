@@ -163,7 +163,7 @@ def add_jde_export(verbs) -> None:
 
 def _run_jde_export(args: argparse.Namespace) -> int:
     from discmot.data.jde_export import export_jde
-    from discmot.io.mot import sequence_folders
+    from discmot.io.sequence_folders import sequence_folders
 
     split = Path(args.data_root) / args.split
     if not split.is_dir():

@@ -120,7 +120,7 @@ def frame_range(text: str) -> tuple[int, int]:
 def _run_show(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from discmot.engine.infer import is_split_folder
+    from discmot.engine.split_folders import is_split_folder
     from discmot.viz.show import show_sequence
     from discmot.viz.show_split import sequence_results, show_split
 

@@ -281,7 +281,7 @@ def _add_output_options(group) -> None:
 def _run_track(args: argparse.Namespace) -> int:
     from discmot.cli import interrupted_outputs
     from discmot.engine.signals import sigterm_note
-    from discmot.io.mot import default_ground_truth
+    from discmot.io.sequence_folders import default_ground_truth
 
     # SIGTERM (kill, timeout, a scheduler) names the outputs not written, as Ctrl-C does
     with sigterm_note(interrupted_outputs(args)):
@@ -403,7 +403,7 @@ def _dataset_benchmark(split) -> str | None:
     import configparser
 
     from discmot.eval.motchallenge import PRESETS
-    from discmot.io.mot import read_seqinfo_extra
+    from discmot.io.seqinfo import read_seqinfo_extra
 
     named = {key.lower(): key for key in PRESETS}.get(split.parent.name.lower())
     if named is None:

@@ -43,15 +43,14 @@ from discmot.data.frames import check_image_size, turned_by_exif
 from discmot.data.jde import boxes_out_of_range, label_path_for, list_file_for
 from discmot.io.atomic import atomic_write_text, link_or_copy
 from discmot.io.mot import (
-    SeqInfo,
     check_frames,
     check_positive_sizes,
     check_unique_ids,
-    frame_images,
     read_mot_table,
-    read_seqinfo,
     warn_if_normalised,
 )
+from discmot.io.seqinfo import SeqInfo, read_seqinfo
+from discmot.io.sequence_folders import frame_images
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,10 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from discmot.io.mot import IMAGE_SUFFIXES, MotFormatError, read_seqinfo, read_seqmap_with_header
+from discmot.io.mot import MotFormatError
+from discmot.io.seqinfo import read_seqinfo
+from discmot.io.seqmaps import read_seqmap_with_header
+from discmot.io.sequence_folders import IMAGE_SUFFIXES
 from discmot.messages import names_hint
 
 log = logging.getLogger(__name__)

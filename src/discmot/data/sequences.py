@@ -43,11 +43,10 @@ from discmot.io.mot import (
     check_positive_sizes,
     check_unique_ids,
     read_mot_table,
-    read_seqinfo,
-    sequence_folders,
-    training_frame_images,
     warn_if_normalised,
 )
+from discmot.io.seqinfo import read_seqinfo
+from discmot.io.sequence_folders import sequence_folders, training_frame_images
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +215,7 @@ def _png_header(path: Path) -> tuple[str, tuple[int, int] | None]:
 
 
 def _sequence_names(base: Path) -> list[str]:
-    """Sequence folders of a split (`discmot.io.mot.sequence_folders`)."""
+    """Sequence folders of a split (`discmot.io.sequence_folders.sequence_folders`)."""
     return [folder.name for folder in sequence_folders(base)]
 
 

@@ -193,8 +193,8 @@ def compose_frame(
     image: np.ndarray, number: int, rows: dict[str, dict], trails: dict, scale: float
 ) -> np.ndarray:
     """One frame of the demo video: for each model, its tracks of frame ``number`` (``rows``: model ->
-    `discmot.io.mot.read_results_by_frame`) drawn with trails on a copy of ``image`` resized by ``scale``
-    under a title bar; the panels side by side (`PANEL_GAP` apart) -> ``(H', W', 3)`` uint8 BGR.
+    `discmot.io.mot_results.read_results_by_frame`) drawn with trails on a copy of ``image`` resized by
+    ``scale`` under a title bar; the panels side by side (`PANEL_GAP` apart) -> ``(H', W', 3)`` uint8 BGR.
 
     Boxes and labels are drawn at the output size, so that a small output (the GIF) gets labels of the
     legible minimum size instead of large ones shrunk with the whole frame."""
@@ -255,9 +255,9 @@ def draw_video(
     """Draws every model's tracks (read back from its result file) on the source's frames, the models
     side by side, into an H.264 ``mp4`` and a small looping ``gif``; returns their frame counts.
     ``progress``: a bar; else (a log file, ``-q``) ``discmot track``'s log line every minute."""
-    from discmot.engine.infer import progress_bar
+    from discmot.engine.progress import progress_bar
     from discmot.io.gif import write_gif
-    from discmot.io.mot import read_results_by_frame
+    from discmot.io.mot_results import read_results_by_frame
     from discmot.io.video import VideoWriter, first_frames, frames_yielded, open_source
     from discmot.viz.draw import TrailHistory
 
@@ -452,7 +452,7 @@ def _score(
 ) -> tuple[dict | None, str | None]:
     """``(scores, None)`` for the rendered scene or a sequence folder with ground truth, tracked whole;
     else ``(None, why it is not scored)``."""
-    from discmot.io.mot import read_seqinfo
+    from discmot.io.seqinfo import read_seqinfo
 
     if rendered:
         return score_scene(out / "data", out / "results", kinds, out), None

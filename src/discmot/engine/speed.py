@@ -212,7 +212,7 @@ def _synchronizer(device: torch.device) -> Callable[[], None] | None:
 def _log_estimate(name: str, seconds: float, frames_left: int) -> None:
     """Logs how long the rest of a measurement will take, from one frame's ``seconds``, when that is
     long enough to wait for (a second or more)."""
-    from discmot.engine.infer import duration_text  # "1 h 46 min", as track's progress
+    from discmot.engine.progress import duration_text  # "1 h 46 min", as track's progress
 
     if seconds * frames_left >= 1:
         log.info(
@@ -240,9 +240,9 @@ def _timed_pass(
 
 
 def _bar(frames, progress: bool, name: str = "bench") -> Iterator:
-    """``frames`` with `discmot.engine.infer.progress_bar`: a tqdm bar, or without one a log line every
+    """``frames`` with `discmot.engine.progress.progress_bar`: a tqdm bar, or without one a log line every
     `LOG_INTERVAL` seconds, as ``discmot track`` writes into a log file."""
-    from discmot.engine.infer import progress_bar
+    from discmot.engine.progress import progress_bar
 
     with progress_bar(name, len(frames), progress, interval=LOG_INTERVAL) as bar:
         for frame in frames:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from discmot.engine.end_to_end import AssociationOptions, NetworkOptions
-from discmot.engine.infer import check_tracker_name
+from discmot.engine.split_folders import check_tracker_name
 from discmot.io.atomic import check_folder_possible, check_writable
 from discmot.io.mot import MotFormatError
 from discmot.messages import require_path

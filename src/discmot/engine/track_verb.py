@@ -8,29 +8,19 @@ each over one source (`discmot.engine.infer.track_source`) or over every sequenc
 (`discmot.engine.infer.track_split`, TrackEval's layout). The options are checked first, and an option
 the chosen model would ignore is an error naming what to do instead (`discmot.engine.track_checks`, which
 also holds the option groups `DetectionInputs` and `TrackOutputs`).
+
+The two flows live beside it: `discmot.engine.track_detections` (``jde``, with `tracker_factory`) and
+`discmot.engine.track_end_to_end` (``fdta``, ``cstrack``).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from discmot.engine.end_to_end import END_TO_END, AssociationOptions, NetworkOptions, build_end_to_end
-from discmot.engine.infer import (
-    Detector,
-    Embedder,
-    check_outputs,
-    is_split_folder,
-    is_trackable_sequence,
-    no_detections_error,
-    track_source,
-    track_split,
-    tracker_frame_rate,
-)
 from discmot.engine.track_checks import (
     DEFAULT_CLASSES,
     DEFAULT_DET_FILE,
@@ -39,21 +29,19 @@ from discmot.engine.track_checks import (
     check_detection_options,
     check_end_to_end_options,
     check_fdta_only_options,
-    check_one_source_outputs,
     check_paths,
-    check_split_out,
-    check_whole_split,
     class_ids,
-    refuse_missing_files,
-    refuse_on_frame,
-    warn_if_nothing_written,
     warn_unknown_benchmark,
 )
-from discmot.io.video import SequenceFrames, check_max_frames, first_frames, open_source
+from discmot.engine.track_detections import _track_detections, tracker_factory
+from discmot.engine.track_end_to_end import _track_end_to_end
+from discmot.io.video import check_max_frames
 from discmot.models import network_input_size
 from discmot.models.registry import BUNDLED, MODEL_NAMES
 from discmot.structures import Tracks
-from discmot.trackers.base import DetectionTracker, EndToEndTracker
+
+# `tracker_factory` with them: tests and `discmot.engine.infer.tracker_factory` take it from here
+__all__ = ["checkpoint_kind", "model_and_weights", "track", "tracker_factory"]
 
 log = logging.getLogger(__name__)
 
@@ -373,309 +361,3 @@ def checkpoint_kind(path: str | Path) -> str | None:
         return None
     kind = safetensors_metadata(path).get("kind")
     return kind if kind in END_TO_END else None
-
-
-def _track_end_to_end(
-    source, build: Callable[[], Callable[[float], EndToEndTracker]], outputs: TrackOutputs, weights=None
-) -> dict:
-    """`track` for FDTA and CSTrack: ``build()`` loads the model (after the cheap checks of the source)
-    and returns ``frame_rate -> tracker``; ``weights``, its checkpoint, must exist once there is
-    something to track (a finished split with ``skip_existing`` opens none)."""
-    if is_split_folder(source):
-        refuse_on_frame(source, outputs)
-        if outputs.split_out is None or outputs.save_txt or outputs.save_video:
-            raise ValueError(
-                f"{source}: a folder of sequences writes one result per sequence: give --split-out DIR"
-            )
-        check_whole_split(source, outputs)
-        check_split_out(outputs)
-        if not _nothing_left(source, outputs, det_file=None):  # else no model loads: nothing is slow
-            refuse_missing_files(weights=weights)
-            outputs.started()
-        filtered = _FilteredCount()  # what the output filter dropped, summed as each sequence ends
-        factory = _built_when_first_used(build)
-        summaries = track_split(
-            source,
-            outputs.split_out,
-            lambda frame_rate: filtered.tracking(factory(frame_rate)),
-            layout="trackeval",
-            tracker_name=outputs.tracker_name,
-            frame_rate=outputs.frame_rate,
-            progress=outputs.progress,
-            needs_detections=False,
-            skip_existing=outputs.skip_existing,
-        )
-        _warn_if_nobody_tracked(source, list(summaries.values()), filtered.total())
-        return summaries
-    check_one_source_outputs(source, outputs)
-    frames = first_frames(open_source(source, fps=outputs.frame_rate), outputs.max_frames)
-    check_outputs(frames, None, outputs.save_txt, outputs.save_video)  # again in track_source: cheap
-    refuse_missing_files(weights=weights)
-    outputs.started()
-    tracker = build()(tracker_frame_rate(outputs.frame_rate, frames.fps))
-    warn_if_nothing_written(source, outputs)
-    summary = track_source(
-        frames,
-        tracker,
-        save_txt=outputs.save_txt,
-        save_video=outputs.save_video,
-        progress=outputs.progress,
-        on_frame=outputs.on_frame,
-    )
-    _warn_if_nobody_tracked(source, [summary], _filtered_rows(tracker))
-    return summary
-
-
-def _built_when_first_used(
-    build: Callable[[], Callable[[float], EndToEndTracker]],
-) -> Callable[[float], EndToEndTracker]:
-    """``frame_rate -> tracker`` that calls ``build()`` (loads the model, seconds to a minute) when the
-    first tracker is asked for: after the split's cheap checks, and never when ``--skip-existing`` leaves
-    nothing to track."""
-    loaded = functools.cache(build)  # one model for every sequence's tracker
-    return lambda frame_rate: loaded()(frame_rate)
-
-
-class _FilteredCount:
-    """The rows the output filter dropped (`_filtered_rows`) over a split's sequences, counted as each
-    sequence's tracker gives way to the next: only the tracker under way is held (an FDTA tracker's
-    history of feature maps is GPU memory; a split's worth of them would pile up)."""
-
-    def __init__(self):
-        self.finished = 0  # the sequences done
-        self.current: EndToEndTracker | None = None
-
-    def tracking(self, tracker: EndToEndTracker) -> EndToEndTracker:
-        """``tracker``, the next sequence's, counted from now on; the one before it is done."""
-        if self.current is not None:
-            self.finished += _filtered_rows(self.current)
-        self.current = tracker
-        return tracker
-
-    def total(self) -> int:
-        return self.finished + (0 if self.current is None else _filtered_rows(self.current))
-
-
-def _filtered_rows(tracker: EndToEndTracker) -> int:
-    """The output rows CSTrack's pedestrian output filter dropped since ``tracker``'s last reset (its
-    association's `JDETracker.filtered_boxes`); 0 for FDTA, which has no association cascade."""
-    association = getattr(tracker, "association", None)  # CSTrackTracker's JDETracker
-    return 0 if association is None else association.filtered_boxes
-
-
-def _warn_if_nobody_tracked(source, summaries: list[dict], filtered: int = 0) -> None:
-    """An end-to-end model that tracked no one in a whole source (every sequence of a split) gets a hint
-    at the likely causes: an empty results file alone does not say why (a short training run's model
-    finds nobody, as does one given frames unlike its training data). When CSTrack's pedestrian output
-    filter dropped the ``filtered`` rows there were, the filter is the cause: a custom scene's tiny
-    CSTrack had all 59 of its confirmed boxes dropped, and 34 ids with ``--no-output-filter``."""
-    frames = sum(s["frames"] for s in summaries)
-    if frames and not any(s["rows"] for s in summaries) and filtered:
-        log.warning(
-            "%s: no object tracked in %d frames: the pedestrian output filter dropped all %d confirmed "
-            "track boxes (width/height > 0.6 or area <= 100): for objects that are not standing people, "
-            "track with --no-output-filter",
-            source,
-            frames,
-            filtered,
-        )
-    elif frames and not any(s["rows"] for s in summaries):
-        log.warning(
-            "%s: no object tracked in %d frames: the network's detections never passed its threshold "
-            "(--track-thresh). Were the weights trained long enough, on frames like these, at this input "
-            "size (--input-size)?",
-            source,
-            frames,
-        )
-
-
-def _track_detections(
-    source, model: str, inputs: DetectionInputs, association: AssociationOptions, outputs: TrackOutputs
-) -> dict:
-    """`track` for ``model="jde"``: the cascade on a detector's boxes or precomputed detections."""
-    preset = association.preset or ("onnx" if inputs.detector is not None else "public")
-    if inputs.detector is None and inputs.classes != DEFAULT_CLASSES:
-        raise ValueError(
-            "--classes picks the detector's classes (--detector): precomputed detections carry none"
-        )
-    classes = inputs.classes if inputs.detector is not None else None  # precomputed ones carry none
-    factory = tracker_factory(
-        model, association.benchmark, preset, classes=classes, **association.overrides()
-    )
-    if is_split_folder(source):
-        if inputs.detector is None:
-            _log_association_preset(preset, association)
-        return _track_split_of_detections(source, factory, inputs, outputs)
-    if inputs.detector is not None and inputs.detections is not None:
-        raise ValueError(
-            "give either a detector (--detector) or precomputed detections (--detections), not both"
-        )
-    refuse_missing_files(inputs=inputs)
-    check_one_source_outputs(source, outputs)
-    frames = open_source(source, fps=outputs.frame_rate)
-    detections = inputs.detections
-    sequence = _sequence_folder(source, frames)
-    if inputs.detector is None and detections is None and sequence is not None:
-        det_path = sequence / "det" / inputs.det_file
-        if det_path.is_file():
-            detections = det_path
-            log.info("%s: using the precomputed detections %s", frames.name, detections)
-        elif inputs.det_file != DEFAULT_DET_FILE:
-            raise FileNotFoundError(f"{det_path}: detections file not found (--det-file {inputs.det_file})")
-    if inputs.detector is None and detections is None:
-        raise no_detections_error(frames)
-    if inputs.detector is None:  # said once there are detections to associate (not before an error)
-        _log_association_preset(preset, association)
-    check_outputs(frames, detections, outputs.save_txt, outputs.save_video)  # again in track_source: cheap
-    outputs.started()
-    detect, embed = _plugins(inputs)
-    tracker = factory(tracker_frame_rate(outputs.frame_rate, frames.fps))
-    min_score = inputs.conf if detections is not None else None
-    warn_if_nothing_written(source, outputs)
-    return track_source(
-        first_frames(frames, outputs.max_frames),
-        tracker,
-        detect,
-        embed,
-        detections,
-        save_txt=outputs.save_txt,
-        save_video=outputs.save_video,
-        progress=outputs.progress,
-        min_score=min_score,
-        on_frame=outputs.on_frame,
-    )
-
-
-def _sequence_folder(source, frames) -> Path | None:
-    """The sequence folder ``source`` is, whose ``det/`` may hold its detections: a `SequenceFrames`'
-    folder, or a folder with only ``img1/`` (no ``seqinfo.ini``), which `open_source` reads as the image
-    folder ``img1``; ``None`` for any other source (a video, an image folder, a glob)."""
-    if isinstance(frames, SequenceFrames):
-        return frames.folder
-    if isinstance(source, str | os.PathLike) and Path(frames.location) == Path(source) / "img1":
-        return Path(source)
-    return None
-
-
-def _log_association_preset(preset: str, association: AssociationOptions) -> None:
-    """Says which settings preset associates precomputed detections, with its thresholds: the default,
-    ``public``, keeps every detection, fit for a benchmark's public detections; a generic detector's
-    boxes saved down to low scores track far better with ``onnx`` (HOTA 55.7 against 46.9 on
-    PETS09-S2L1's YOLOX-nano detections)."""
-    from discmot.trackers.association import JDETrackerConfig
-
-    config = JDETrackerConfig.preset(preset, association.benchmark, **association.overrides())
-    birth = config.conf_threshold if config.birth_threshold is None else config.birth_threshold
-    advice = (
-        "; a detector's boxes saved down to low scores (an ONNX detector's) want --tracker-preset onnx"
-        if association.preset is None and preset == "public"
-        else ""
-    )
-    log.info(
-        "precomputed detections: association preset %s (detections scoring >= %g kept, tracks born "
-        "from >= %g)%s",
-        preset,
-        config.conf_threshold,
-        birth,
-        advice,
-    )
-
-
-def _track_split_of_detections(
-    source, factory: Callable[[float], DetectionTracker], inputs: DetectionInputs, outputs: TrackOutputs
-) -> dict:
-    """`track_split` for ``model="jde"``: each sequence's ``det/<det_file>``, or the detector's boxes."""
-    refuse_on_frame(source, outputs)
-    if outputs.save_txt or outputs.save_video or inputs.detections or outputs.split_out is None:
-        raise ValueError(
-            f"{source}: a folder of sequences writes one result per sequence: give --split-out DIR "
-            "(and no --save-txt, --save-video or --detections)"
-        )
-    check_whole_split(source, outputs)
-    check_split_out(outputs)
-    # the sequences a detector tracks need images, the others det/<det_file>
-    nothing_left = _nothing_left(source, outputs, None if inputs.detector is not None else inputs.det_file)
-    if not nothing_left:
-        refuse_missing_files(inputs=inputs)
-        outputs.started()
-    # the ONNX models (about a second to load) only for a sequence to track: `track_split` then only
-    # says that every result is there
-    detect, embed = (None, None) if nothing_left else _plugins(inputs)
-    return track_split(
-        source,
-        outputs.split_out,
-        factory,
-        det_file=inputs.det_file,
-        layout="trackeval",
-        tracker_name=outputs.tracker_name,
-        detect=detect,
-        embed=embed,
-        frame_rate=outputs.frame_rate,
-        progress=outputs.progress,
-        needs_detections=inputs.detector is None,  # without `detect`, the same sequences as with it
-        skip_existing=outputs.skip_existing,
-    )
-
-
-def _nothing_left(source, outputs: TrackOutputs, det_file: str | None) -> bool:
-    """Whether ``skip_existing`` keeps every sequence of the split ``source``: none without a results file
-    in ``split_out`` is one `track_split` would track (`discmot.engine.infer.is_trackable_sequence`, with
-    ``det_file=None`` for images). Decided from the files alone, before any model loads, so that a
-    re-run of a finished split loads none (an FDTA checkpoint: up to a minute)."""
-    if not outputs.skip_existing:
-        return False
-    results = Path(outputs.split_out) / outputs.tracker_name / "data"  # track_split's "trackeval" layout
-    missing = (
-        folder
-        for folder in Path(source).iterdir()
-        if (folder / "seqinfo.ini").is_file() and not (results / f"{folder.name}.txt").is_file()
-    )
-    return not any(is_trackable_sequence(folder, det_file) for folder in missing)
-
-
-def tracker_factory(
-    model: str = "jde",
-    benchmark: str | None = None,
-    preset: str = "cstrack",
-    classes: tuple[int, ...] | None = None,
-    **overrides,
-) -> Callable[[float], DetectionTracker]:
-    """``frame_rate -> tracker`` for a tracker name, a settings preset and an optional benchmark.
-
-    With detector ``classes`` other than people alone (COCO 0) the tracker is a
-    `discmot.trackers.per_class.PerClassTracker` (a detection only continues a track of its own class,
-    and the pedestrian output filter keeps to people); otherwise the single `JDETracker`.
-    """
-    if model != "jde":
-        raise ValueError(f"unknown tracker model {model!r} for detection-based tracking: use 'jde'")
-    from discmot.trackers.association import JDETracker, JDETrackerConfig
-    from discmot.trackers.per_class import PERSON_CLASS, PerClassTracker
-
-    config = JDETrackerConfig.preset(preset, benchmark, **overrides)
-    # people alone: the single cascade; any other class (cars alone too) per class, where CSTrack's
-    # pedestrian output filter applies to people only
-    per_class = classes is not None and set(classes) != {PERSON_CLASS}
-    kind = PerClassTracker if per_class else JDETracker
-    return lambda frame_rate: kind(config, frame_rate=frame_rate)
-
-
-def _plugins(inputs: DetectionInputs) -> tuple[Detector | None, Embedder | None]:
-    """Builds the ONNX detector and embedder (they raise ValueError for a missing or bad model file)."""
-    if inputs.detector is None and inputs.reid is None:
-        return None, None
-    from discmot.trackers import detectors
-
-    detect = embed = None
-    try:
-        if inputs.detector is not None:
-            options = {} if inputs.conf is None else {"conf": inputs.conf}
-            # YOLOX, YOLOv5 or YOLOv8/YOLO11, chosen from the model's output shape
-            detect = detectors.onnx_detector(
-                inputs.detector, classes=inputs.classes, device=inputs.device, **options
-            )
-        if inputs.reid is not None:
-            embed = detectors.OnnxReidEmbedder(inputs.reid, device=inputs.device)
-    except (FileNotFoundError, detectors.OnnxRuntimeMissingError, RuntimeError) as error:
-        # a missing model file, no onnxruntime, CUDA asked for but failing: one line, like bad input
-        raise ValueError(str(error)) from None
-    return detect, embed

@@ -21,14 +21,8 @@ import cv2
 import numpy as np
 
 from discmot.io.atomic import atomic_write_bytes
-from discmot.io.mot import (
-    SeqInfo,
-    read_seqinfo,
-    read_seqinfo_extra,
-    sequence_folders,
-    training_frame_images,
-    training_image_suffix,
-)
+from discmot.io.seqinfo import SeqInfo, read_seqinfo, read_seqinfo_extra
+from discmot.io.sequence_folders import sequence_folders, training_frame_images, training_image_suffix
 
 #: An estimator gives, for each frame of a sequence, an inverse-depth-like float map ``(H, W)``.
 SequenceEstimator = Callable[..., Iterator[tuple[str, np.ndarray]]]
@@ -220,8 +214,8 @@ def inverse_depth(depth: np.ndarray) -> np.ndarray:
 
 def _frame_stems(sequence: Path) -> list[str]:
     """The image stems of frames ``1..seqLength`` in frame order, by the rule training reads frames with
-    (`discmot.io.mot.training_frame_images`: ``2.jpg`` before ``10.jpg``, other names ignored with a
-    warning)."""
+    (`discmot.io.sequence_folders.training_frame_images`: ``2.jpg`` before ``10.jpg``, other names ignored
+    with a warning)."""
     folder, seqinfo = sequence / "img1", sequence / "seqinfo.ini"
     stems = [image.stem for image in training_frame_images(folder, _seqinfo(sequence), seqinfo)]
     if not stems:

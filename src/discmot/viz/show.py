@@ -22,7 +22,8 @@ import numpy as np
 
 from discmot.eval.motchallenge import FrameGroupedRows, load_tracker_result
 from discmot.io.atomic import atomic_write_bytes, check_writable
-from discmot.io.mot import ID, default_ground_truth
+from discmot.io.mot import ID
+from discmot.io.sequence_folders import default_ground_truth
 from discmot.io.video import (
     FrameSource,
     SequenceFrames,
@@ -210,9 +211,9 @@ def check_frames(
 
 
 def ground_truth_file(folder: Path | None, gt: str | Path | None) -> Path | None:
-    """``gt`` when given, else the folder's own ground truth (`discmot.io.mot.default_ground_truth`: a
-    sequence folder's ``gt/gt.txt``, an image folder ``SEQ/img1``'s parent's), else None (also for no
-    folder: a video)."""
+    """``gt`` when given, else the folder's own ground truth
+    (`discmot.io.sequence_folders.default_ground_truth`: a sequence folder's ``gt/gt.txt``, an image folder
+    ``SEQ/img1``'s parent's), else None (also for no folder: a video)."""
     if gt is not None:
         return Path(gt)
     return None if folder is None else default_ground_truth(folder)
@@ -440,7 +441,7 @@ def _write(images, out: Path, source: FrameSource, count: int, progress: bool | 
     frame), atomically; returns how many were written. ``label`` follows the name on the progress bar."""
     import cv2
 
-    from discmot.engine.infer import progress_bar  # the track verb's (a log line off a terminal)
+    from discmot.engine.progress import progress_bar  # the track verb's (a log line off a terminal)
 
     images = iter(images)
     first = next(images)

@@ -54,7 +54,7 @@ def show_split(
             ``worst`` < 1 or a sequence without gt with ``worst``; any error of `show_sequence` (all files
             are read and scored before the first video is written).
     """
-    from discmot.engine.infer import find_sequences
+    from discmot.engine.split_folders import find_sequences
 
     if worst is not None and (
         isinstance(worst, bool) or not isinstance(worst, (int, np.integer)) or worst < 1

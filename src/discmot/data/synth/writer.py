@@ -40,7 +40,8 @@ from discmot.data.synth.render import (
 )
 from discmot.io.atomic import is_plain_folder_name, publish_folder
 from discmot.io.depth import DepthAccumulator, inverse_depth
-from discmot.io.mot import SeqInfo, read_seqinfo_extra, read_seqmap, write_seqinfo, write_seqmap
+from discmot.io.seqinfo import SeqInfo, read_seqinfo_extra, write_seqinfo
+from discmot.io.seqmaps import read_seqmap, write_seqmap
 
 log = logging.getLogger(__name__)
 

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from discmot.io.mot import IMAGE_SUFFIXES
+from discmot.io.sequence_folders import IMAGE_SUFFIXES
 from discmot.io.video.source import Frame, FrameSource
 
 log = logging.getLogger("discmot.io.video")  # the package's name, as before the split: users filter on it
 
 #: File extensions read as images (lower case).
-IMAGE_EXTENSIONS = IMAGE_SUFFIXES  # the image formats read as frames (one list, in io.mot)
+IMAGE_EXTENSIONS = IMAGE_SUFFIXES  # the image formats read as frames (one list, in io.sequence_folders)
 
 
 def natural_key(name: str) -> list:

@@ -8,7 +8,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from discmot.io.mot import numbered_frames, read_seqinfo
+from discmot.io.seqinfo import read_seqinfo
+from discmot.io.sequence_folders import numbered_frames
 from discmot.io.video.images import _image_files, read_image
 from discmot.io.video.source import Frame, FrameSource
 
