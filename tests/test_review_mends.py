@@ -158,7 +158,7 @@ def test_a_split_tracked_end_to_end_keeps_only_the_tracker_under_way(tmp_path, c
     """Every sequence's tracker was kept to the end only to sum what the output filter dropped (FDTA's
     histories are GPU memory); the count is now kept as each sequence ends, and still complete."""
     from discmot.engine.track_checks import TrackOutputs
-    from discmot.engine.track_end_to_end import _track_end_to_end
+    from discmot.engine.track_end_to_end import run_end_to_end
 
     split = tmp_path / "split"
     for name in ("s1", "s2", "s3"):
@@ -169,7 +169,7 @@ def test_a_split_tracked_end_to_end_keeps_only_the_tracker_under_way(tmp_path, c
     outputs = TrackOutputs(None, None, tmp_path / "out", "trk", None, False)
     _DroppingTracker.most_alive = 0
     with caplog.at_level(logging.WARNING):
-        summaries = _track_end_to_end(split, lambda: lambda frame_rate: _DroppingTracker(), outputs)
+        summaries = run_end_to_end(split, lambda: lambda frame_rate: _DroppingTracker(), outputs)
     assert sorted(summaries) == ["s1", "s2", "s3"]
     assert _DroppingTracker.most_alive == 1
     assert "the pedestrian output filter dropped all 12 confirmed track boxes" in caplog.text

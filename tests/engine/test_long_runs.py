@@ -74,7 +74,7 @@ def test_streamed_results_are_the_bytes_written_from_all_rows_at_once(tmp_path, 
     """Written a few frames at a time (a small chunk here, so that many chunks are joined), the file is
     the one `write_mot_results` makes from every row: sorted by frame then id, or in the tracker's order
     with unrounded boxes for FDTA/CSTrack's original format."""
-    monkeypatch.setattr(results_stream._ResultsStream, "chunk_rows", 7)
+    monkeypatch.setattr(results_stream.ResultsStream, "chunk_rows", 7)
     tracker = RandomTracks(end_to_end=end_to_end)
     options = {} if end_to_end else {"detections": NoDetections()}
     summary = track_source(

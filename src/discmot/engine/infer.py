@@ -28,15 +28,15 @@ from typing import Protocol
 import numpy as np
 
 from discmot.engine.progress import LoggedProgress, duration_text, frames_progress_bar
-from discmot.engine.results_stream import _results_file, _Rows
-from discmot.engine.source_checks import _check_frame_size, _check_inputs, check_outputs
+from discmot.engine.results_stream import TrackedRows, open_results_stream
+from discmot.engine.source_checks import check_frame_size, check_inputs, check_outputs
 from discmot.engine.split_folders import (
-    _check_first_frames,
-    _say_what_a_stopped_split_left,
-    _without_results,
+    check_first_frames,
     check_tracker_name,
     find_sequences,
     is_split_folder,
+    say_what_a_stopped_split_left,
+    without_results,
 )
 from discmot.io.atomic import check_writable
 from discmot.io.video import FrameSource, SequenceFrames, VideoWriter, open_source
@@ -126,14 +126,14 @@ def track_source(
         if not frames.has_images:
             raise ValueError(f"{frames.location}: has no images, which an end-to-end tracker needs")
     else:
-        _check_inputs(frames, detect, embed, detections, save_video)
+        check_inputs(frames, detect, embed, detections, save_video)
     tracker.reset()
     interrupted, tracked = False, 0
     start = time.perf_counter()
     with contextlib.ExitStack() as stack:
         # FDTA and CSTrack write their original code's rows (unrounded boxes, confidence 1, tracker order)
-        results = stack.enter_context(_results_file(save_txt, end_to_end)) if save_txt else None
-        rows = _Rows(frames.location, results)
+        results = stack.enter_context(open_results_stream(save_txt, end_to_end)) if save_txt else None
+        rows = TrackedRows(frames.location, results)
         writer = stack.enter_context(VideoWriter(save_video, frames.fps, frames.size)) if save_video else None
         bar = stack.enter_context(frames_progress_bar(frames, progress))
         trails = TrailHistory(trail_length)
@@ -141,7 +141,7 @@ def track_source(
         try:
             for frame_number, image in frames:
                 if image is not None and (end_to_end or writer is not None):  # one size per video
-                    first_frame = _check_frame_size(frames, frame_number, image, first_frame)
+                    first_frame = check_frame_size(frames, frame_number, image, first_frame)
                 if end_to_end:
                     tracks = tracker.update(image)
                 else:
@@ -213,12 +213,12 @@ def track_split(
     sources = [SequenceFrames(f) for f in find_sequences(split_folder, det_file if use_det_files else None)]
     kept = 0
     if skip_existing:
-        left = _without_results(sources, results)
+        left = without_results(sources, results)
         kept, sources = len(sources) - len(left), left
         if not sources:
             return {}
     if not use_det_files:
-        _check_first_frames(sources)  # before any result is written: no mix of new and old results
+        check_first_frames(sources)  # before any result is written: no mix of new and old results
     # the first tracker before the results folder is made: a checkpoint that fails to load (FDTA's and
     # CSTrack's load with their first tracker, `discmot.engine.track_verb`) leaves no empty folder
     first = tracker_factory(tracker_frame_rate(frame_rate, sources[0].fps))
@@ -243,7 +243,7 @@ def track_split(
             )
             summaries[folder.name] = summary
     except BaseException:  # Ctrl-C, SIGTERM, a bad sequence: say what is on disk, then stop as before
-        _say_what_a_stopped_split_left(sources, len(summaries), results, kept)
+        say_what_a_stopped_split_left(sources, len(summaries), results, kept)
         raise
     return summaries
 
@@ -286,7 +286,7 @@ def _frame_detections(frame_number, image, detect, embed, precomputed, min_score
 
 
 def _summary(
-    frames: FrameSource, rows: _Rows, seconds: float, interrupted: bool, save_txt, save_video
+    frames: FrameSource, rows: TrackedRows, seconds: float, interrupted: bool, save_txt, save_video
 ) -> dict:
     return {
         "name": frames.name,

@@ -1,7 +1,7 @@
 """MOT result rows streamed to their file as tracking goes (`discmot.engine.infer.track_source`).
 
-`_Rows` counts the tracked frames for the run's summary and passes their rows on to a `_ResultsStream`,
-which writes them out a chunk at a time into a temporary file (`_results_file`), renamed onto the
+`TrackedRows` counts the tracked frames for the run's summary and passes their rows on to a `ResultsStream`,
+which writes them out a chunk at a time into a temporary file (`open_results_stream`), renamed onto the
 results file when tracking ends: memory does not grow with the video's length.
 """
 
@@ -19,14 +19,14 @@ from discmot.io.mot_results import sorted_mot_rows
 from discmot.structures import Tracks
 
 
-class _Rows:
-    """The tracked frames' counts for the summary, and their rows passed on to a `_ResultsStream`.
+class TrackedRows:
+    """The tracked frames' counts for the summary, and their rows passed on to a `ResultsStream`.
 
     Nothing grows with the number of frames: rows go to the stream (which writes them out in chunks) and
     only the distinct track ids are kept.
     """
 
-    def __init__(self, location: str, results: _ResultsStream | None = None):
+    def __init__(self, location: str, results: ResultsStream | None = None):
         self.location, self.results = location, results
         self.last_frame = 0
         self.count = 0
@@ -50,7 +50,7 @@ class _Rows:
             self.results.add(frame_number, tracks)
 
 
-class _ResultsStream:
+class ResultsStream:
     """MOT result rows written to an open file as tracking goes, a chunk of frames at a time, in the
     order `discmot.io.mot_results.sorted_mot_rows` puts them (frames ascending; within a frame by id, or in
     the tracker's order for ``original_format``), so the file is byte for byte the one
@@ -104,12 +104,12 @@ class _ResultsStream:
 
 
 @contextlib.contextmanager
-def _results_file(path: str | Path, original_format: bool) -> Iterator[_ResultsStream]:
-    """A `_ResultsStream` into a temporary file beside ``path``, renamed onto it when the block ends
+def open_results_stream(path: str | Path, original_format: bool) -> Iterator[ResultsStream]:
+    """A `ResultsStream` into a temporary file beside ``path``, renamed onto it when the block ends
     without an error (`discmot.io.atomic.atomic_open`); removed otherwise (an error, Ctrl-C on a file,
     SIGTERM). An error writing it (a full disk) names ``path``, not the temporary file: the stream names
     its writes' errors, `atomic_open` those of flushing and renaming (not those of the tracking loop that
     runs in its block: ``block_only_writes=False``)."""
     path = Path(path)
     with atomic_open(path, block_only_writes=False) as handle:
-        yield _ResultsStream(handle, path, original_format)  # the caller ends it with finish()
+        yield ResultsStream(handle, path, original_format)  # the caller ends it with finish()

@@ -1,7 +1,7 @@
 """The checks `discmot.engine.infer.track_source` makes of a source, its detections and its outputs.
 
-Before any work (`check_outputs`, which the ``discmot track`` verb also runs early, and `_check_inputs`)
-and while tracking (`_check_frame_size`): each fails with a ValueError naming the file or the source.
+Before any work (`check_outputs`, which the ``discmot track`` verb also runs early, and `check_inputs`)
+and while tracking (`check_frame_size`): each fails with a ValueError naming the file or the source.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def no_detections_error(frames: FrameSource) -> ValueError:
     )
 
 
-def _check_inputs(frames: FrameSource, detect, embed, detections, save_video) -> None:
+def check_inputs(frames: FrameSource, detect, embed, detections, save_video) -> None:
     if detect is None and detections is None:
         raise no_detections_error(frames)
     if not frames.has_images:
@@ -99,7 +99,7 @@ def _check_inputs(frames: FrameSource, detect, embed, detections, save_video) ->
         )
 
 
-def _check_frame_size(frames: FrameSource, number: int, image: np.ndarray, first: tuple | None) -> tuple:
+def check_frame_size(frames: FrameSource, number: int, image: np.ndarray, first: tuple | None) -> tuple:
     """``(frame number, (width, height))`` of the first frame; a later frame of another size is an error
     naming the source, or the image files (an end-to-end tracker's state and the output video belong to
     one frame size)."""

@@ -1,8 +1,8 @@
 """A benchmark split's folders (``<split>/<seq>/{seqinfo.ini,det/,img1/}``) as `track_split` goes over them.
 
 Which sub-folders are sequences to track (`find_sequences`), which of those already have results in the
-results folder (``skip_existing``: `_without_results`, `_nothing_left`), and what a split stopped
-half-way left there (`_say_what_a_stopped_split_left`). `discmot.engine.infer.track_split` and the
+results folder (``skip_existing``: `without_results`, `nothing_left`), and what a split stopped
+half-way left there (`say_what_a_stopped_split_left`). `discmot.engine.infer.track_split` and the
 ``discmot track`` verb share them.
 """
 
@@ -78,7 +78,7 @@ def is_split_folder(path: str | Path | int) -> bool:
     return any((p / "seqinfo.ini").is_file() for p in path.iterdir())
 
 
-def _check_first_frames(sources: list[SequenceFrames]) -> None:
+def check_first_frames(sources: list[SequenceFrames]) -> None:
     """Raises ValueError naming the first sequence none of whose images can be read, so that a split
     whose last sequence is broken fails before the others' results replace older ones."""
     for source in sources:
@@ -86,7 +86,7 @@ def _check_first_frames(sources: list[SequenceFrames]) -> None:
             raise ValueError(f"{source.folder}: no readable image in its image folder")
 
 
-def _without_results(sources: list[SequenceFrames], results: Path) -> list[SequenceFrames]:
+def without_results(sources: list[SequenceFrames], results: Path) -> list[SequenceFrames]:
     """The sequences of ``sources`` with no ``<results>/<sequence>.txt`` yet, for ``skip_existing``; says
     how many were kept (INFO) and which (DEBUG). An existing file is complete: results are written
     atomically, so a sequence stopped half-way left none."""
@@ -117,7 +117,7 @@ def _without_results(sources: list[SequenceFrames], results: Path) -> list[Seque
     return left
 
 
-def _nothing_left(source, outputs: TrackOutputs, det_file: str | None) -> bool:
+def nothing_left(source, outputs: TrackOutputs, det_file: str | None) -> bool:
     """Whether ``skip_existing`` keeps every sequence of the split ``source``: none without a results file
     in ``split_out`` is one `track_split` would track (`is_trackable_sequence`, with
     ``det_file=None`` for images). Decided from the files alone, before any model loads, so that a
@@ -133,7 +133,7 @@ def _nothing_left(source, outputs: TrackOutputs, det_file: str | None) -> bool:
     return not any(is_trackable_sequence(folder, det_file) for folder in missing)
 
 
-def _say_what_a_stopped_split_left(
+def say_what_a_stopped_split_left(
     sources: list[SequenceFrames], finished: int, results: Path, kept: int = 0
 ) -> None:
     """One log line when a split stops with some sequences' results complete (``finished`` of

@@ -14,7 +14,7 @@ from pathlib import Path
 from discmot.engine.end_to_end import AssociationOptions
 from discmot.engine.infer import Detector, Embedder, track_source, track_split, tracker_frame_rate
 from discmot.engine.source_checks import check_outputs, no_detections_error
-from discmot.engine.split_folders import _nothing_left, is_split_folder
+from discmot.engine.split_folders import is_split_folder, nothing_left
 from discmot.engine.track_checks import (
     DEFAULT_CLASSES,
     DEFAULT_DET_FILE,
@@ -34,7 +34,7 @@ from discmot.trackers.base import DetectionTracker
 log = logging.getLogger("discmot.engine.track_verb")
 
 
-def _track_detections(
+def run_on_detections(
     source, model: str, inputs: DetectionInputs, association: AssociationOptions, outputs: TrackOutputs
 ) -> dict:
     """`track` for ``model="jde"``: the cascade on a detector's boxes or precomputed detections."""
@@ -139,13 +139,13 @@ def _track_split_of_detections(
     check_whole_split(source, outputs)
     check_split_out(outputs)
     # the sequences a detector tracks need images, the others det/<det_file>
-    nothing_left = _nothing_left(source, outputs, None if inputs.detector is not None else inputs.det_file)
-    if not nothing_left:
+    all_there = nothing_left(source, outputs, None if inputs.detector is not None else inputs.det_file)
+    if not all_there:
         refuse_missing_files(inputs=inputs)
         outputs.started()
     # the ONNX models (about a second to load) only for a sequence to track: `track_split` then only
     # says that every result is there
-    detect, embed = (None, None) if nothing_left else _plugins(inputs)
+    detect, embed = (None, None) if all_there else _plugins(inputs)
     return track_split(
         source,
         outputs.split_out,

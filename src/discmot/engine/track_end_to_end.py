@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from discmot.engine.infer import track_source, track_split, tracker_frame_rate
 from discmot.engine.source_checks import check_outputs
-from discmot.engine.split_folders import _nothing_left, is_split_folder
+from discmot.engine.split_folders import is_split_folder, nothing_left
 from discmot.engine.track_checks import (
     TrackOutputs,
     check_one_source_outputs,
@@ -29,7 +29,7 @@ from discmot.trackers.base import EndToEndTracker
 log = logging.getLogger("discmot.engine.track_verb")
 
 
-def _track_end_to_end(
+def run_end_to_end(
     source, build: Callable[[], Callable[[float], EndToEndTracker]], outputs: TrackOutputs, weights=None
 ) -> dict:
     """`track` for FDTA and CSTrack: ``build()`` loads the model (after the cheap checks of the source)
@@ -43,7 +43,7 @@ def _track_end_to_end(
             )
         check_whole_split(source, outputs)
         check_split_out(outputs)
-        if not _nothing_left(source, outputs, det_file=None):  # else no model loads: nothing is slow
+        if not nothing_left(source, outputs, det_file=None):  # else no model loads: nothing is slow
             refuse_missing_files(weights=weights)
             outputs.started()
         filtered = _FilteredCount()  # what the output filter dropped, summed as each sequence ends

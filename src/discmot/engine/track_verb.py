@@ -33,8 +33,8 @@ from discmot.engine.track_checks import (
     class_ids,
     warn_unknown_benchmark,
 )
-from discmot.engine.track_detections import _track_detections, tracker_factory
-from discmot.engine.track_end_to_end import _track_end_to_end
+from discmot.engine.track_detections import run_on_detections, tracker_factory
+from discmot.engine.track_end_to_end import run_end_to_end
 from discmot.io.video import check_max_frames
 from discmot.models import network_input_size
 from discmot.models.registry import BUNDLED, MODEL_NAMES
@@ -304,11 +304,11 @@ def _track(
     )
     if model not in END_TO_END:
         check_detection_options(model, network)
-        return _track_detections(source, model, inputs, association, outputs)
+        return run_on_detections(source, model, inputs, association, outputs)
     check_end_to_end_options(model, network, inputs, association)
     if conf is not None and association.conf_threshold is None:
         association = replace(association, conf_threshold=conf)  # CSTrack's conf_thres, FDTA's det_thresh
-    return _track_end_to_end(
+    return run_end_to_end(
         source, lambda: build_end_to_end(model, network, association), outputs, network.weights
     )
 

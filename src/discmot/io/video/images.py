@@ -92,7 +92,7 @@ class ImageFiles(FrameSource):
         """The images of ``folder``; a folder with none but an ``img1/`` image folder (a sequence without
         ``seqinfo.ini``) is read as that folder, named after ``folder``, with an INFO line."""
         files = list(folder.iterdir())
-        paths = _image_files(files)
+        paths = image_files(files)
         if not paths and name is None and holds_images(folder / "img1"):
             rate = (
                 f"{fps:g} fps" if fps else "the default frame rate, 30 fps, unless --frame-rate says another"
@@ -105,7 +105,7 @@ class ImageFiles(FrameSource):
 
     @classmethod
     def from_glob(cls, pattern: str, fps: float | None = None) -> ImageFiles:
-        paths = _image_files(Path(p) for p in globlib.glob(pattern, recursive=True))
+        paths = image_files(Path(p) for p in globlib.glob(pattern, recursive=True))
         if not paths:
             raise ValueError(f"{pattern}: cannot open video (the pattern matches no image file)")
         name = Path(pattern).parent.name or "frames"
@@ -226,7 +226,7 @@ def _is_image_file(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".") and path.is_file()
 
 
-def _image_files(paths) -> list[Path]:
+def image_files(paths) -> list[Path]:
     """The image files among ``paths`` (`_is_image_file`) in natural order."""
     return sorted(filter(_is_image_file, paths), key=lambda p: natural_key(str(p)))
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from discmot.io.seqinfo import read_seqinfo
 from discmot.io.sequence_folders import numbered_frames
-from discmot.io.video.images import _image_files, read_image
+from discmot.io.video.images import image_files, read_image
 from discmot.io.video.source import Frame, FrameSource
 
 log = logging.getLogger("discmot.io.video")  # the package's name, as before the split: users filter on it
@@ -62,7 +62,7 @@ class SequenceFrames(FrameSource):
     def _numbered_images(image_dir: Path) -> dict[int, Path]:
         if not image_dir.is_dir():
             return {}
-        paths = _image_files(image_dir.iterdir())
+        paths = image_files(image_dir.iterdir())
         if not any(p.stem.isdigit() for p in paths):  # not MOTChallenge's naming: frames in name order
             return dict(enumerate(paths, start=1))
         return numbered_frames(image_dir, paths)
