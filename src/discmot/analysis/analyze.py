@@ -263,9 +263,9 @@ def analyze(
         kind, an unreadable source, one whose first image comes after frame ``max_frames``.
         NotADirectoryError: a file where ``out`` would be. IsADirectoryError: a folder given as ``gt``.
     """
-    from discmot.analysis.extract import VIEW_DESCRIPTIONS, build_extractor, tracker_ids_caveat
+    from discmot.analysis.extract import build_extractor
     from discmot.io.atomic import check_folder_possible
-    from discmot.io.video import check_max_frames, first_frames, frames_yielded, open_source
+    from discmot.io.video import check_max_frames
 
     config = config or AnalysisConfig()
     frames = [frames] if isinstance(frames, int) else list(frames)
@@ -273,21 +273,70 @@ def analyze(
     input_size = network_input_size(input_size)
     gt_path = resolve_gt(source, gt)
     check_folder_possible(out)  # now, not after minutes of analysis
-    opened = open_source(source)  # before the weights: --frames are checked against its frame numbers
-    if not opened.has_images:  # a sequence folder without img1/: said before the busy-cores hint
-        raise ValueError(f"{opened.location}: the source has no images to run the model on")
-    # frames 1..max_frames, as `discmot track --max-frames` tracks them (images from 000050.jpg and
-    # max_frames 60: frames 50-60); one whose first image comes after max_frames is refused here
-    stream = first_frames(opened, max_frames)
-    check_matrix_frames(opened, frames, max_frames)
+    stream = _frames_to_analyse(source, frames, max_frames)
     network = load_model(model, weights)
     truth = read_gt(gt_path) if gt_path else None
-    caveat = None if truth is not None else tracker_ids_caveat(model)
-    if caveat:  # the numbers would read as evidence otherwise; said once, before the run
-        log.warning("%s: no ground truth. %s", source, caveat)
+    caveat = _no_gt_caveat(source, model, truth)
     extractor = build_extractor(model, network, config, input_size, with_tracker=truth is None)
     if on_start is not None:
         on_start()
+    objects = _analysed_objects(extractor, stream, truth, model, progress)
+    stats = {view: view_statistics(objects, view, config) for view in extractor.views}
+    chosen, notes, empty = _matrix_choice(source, objects, frames, truth is not None, config)
+    figures = statistics_figures(stats, config, model, caveat)
+    matrix_figs, matrices = matrix_figures(objects, extractor.views, chosen, config.template_lag, model)
+    projection_figs, methods = projection_figures(objects, extractor.views, config, model)
+    notes += _projection_notes(extractor.views, methods, empty)
+    summary = {
+        "model": model,
+        "weights": str(weights),
+        "source": str(source),
+        **_identity_summary(gt_path, caveat),
+        "frames": len(objects),
+        "settings": settings_summary(config, *extractor.network_input(stream.size)),
+        # linspace leaves float noise (0.9000000000000001) that reads as a bug in a JSON file
+        "histogram_edges": np.round(histogram_edges(config.bins), 6).tolist(),
+        "views": _views_summary(stats, len(objects)),
+        "matrices": matrices,
+        "projection": methods,
+        "notes": notes,
+    }
+    write_outputs(Path(out), figures + matrix_figs + projection_figs, summary)
+    return summary
+
+
+def _frames_to_analyse(source: str | Path, frames: list[int], max_frames: int | None):
+    """``source``'s frames ``1..max_frames`` (all without it), as `discmot track --max-frames` tracks them
+    (images from 000050.jpg and ``max_frames`` 60: frames 50-60), once it is found to have images and
+    the matrix ``frames`` asked for to be among them; one whose first image comes after ``max_frames``
+    is refused."""
+    from discmot.io.video import first_frames, open_source
+
+    opened = open_source(source)  # before the weights: --frames are checked against its frame numbers
+    if not opened.has_images:  # a sequence folder without img1/: said before the busy-cores hint
+        raise ValueError(f"{opened.location}: the source has no images to run the model on")
+    stream = first_frames(opened, max_frames)
+    check_matrix_frames(opened, frames, max_frames)
+    return stream
+
+
+def _no_gt_caveat(source: str | Path, model: str, truth: dict | None) -> str | None:
+    """Without ground truth, why the re-identification rates of the model's own tracker ids are
+    self-consistency only (also logged as a warning); None with ground truth."""
+    from discmot.analysis.extract import tracker_ids_caveat
+
+    caveat = None if truth is not None else tracker_ids_caveat(model)
+    if caveat:  # the numbers would read as evidence otherwise; said once, before the run
+        log.warning("%s: no ground truth. %s", source, caveat)
+    return caveat
+
+
+def _analysed_objects(
+    extractor, stream, truth: dict | None, model: str, progress: bool
+) -> list[FrameObjects]:
+    """Every frame's identified objects (`collect`), after a log line that says the long part starts."""
+    from discmot.io.video import frames_yielded
+
     count = frames_yielded(stream)
     log.info(  # the long part starts: said at once, then a bar or a line every minute (`collect`)
         "%s: analysing the embeddings of %s (%s) over %s",
@@ -296,43 +345,50 @@ def analyze(
         ", ".join(extractor.views),
         f"{count} frames" if count else "every frame",
     )
-    objects = collect(extractor, stream, truth, progress, f"{stream.name} (analyze {model})")
-    stats = {view: view_statistics(objects, view, config) for view in extractor.views}
+    return collect(extractor, stream, truth, progress, f"{stream.name} (analyze {model})")
+
+
+def _matrix_choice(
+    source: str | Path, objects: list[FrameObjects], frames: list[int], with_gt: bool, config: AnalysisConfig
+) -> tuple[list[int], list[str], str | None]:
+    """The frames that get a similarity matrix (`matrix_frames`), the notes so far, and the note that no
+    object was identified (`nothing_identified`; None if some were). The notes are also logged as
+    warnings when every figure is empty or ``frames`` were asked for."""
     chosen, notes = matrix_frames(objects, list(frames), config.template_lag)
-    empty = nothing_identified(objects, truth is not None, config)
+    empty = nothing_identified(objects, with_gt, config)
     if empty:  # every figure is empty: the one reason replaces the notes on each missing figure
         notes = [empty]
     if empty or frames:  # also in the report; said here since the figures are empty or were asked for
         for note in notes:
             log.warning("%s: %s", source, note)
-    figures = statistics_figures(stats, config, model, caveat)
-    matrix_figs, matrices = matrix_figures(objects, extractor.views, chosen, config.template_lag, model)
-    projection_figs, methods = projection_figures(objects, extractor.views, config, model)
-    missing = [view for view in extractor.views if view not in methods]
+    return chosen, notes, empty
+
+
+def _projection_notes(views, methods: dict[str, str], empty: str | None) -> list[str]:
+    """Notes on the embedding maps: views without one, and t-SNE replaced by PCA."""
+    notes = []
+    missing = [view for view in views if view not in methods]
     if missing and not empty:  # (with nothing identified, that note already says why)
         notes.append(f"no embedding map of {', '.join(missing)}: fewer than 3 identified embeddings")
     if any(not m.startswith("t-SNE") for m in methods.values()):
         notes.append(
             "t-SNE skipped: scikit-learn is not installed (pip install 'discmot[analysis]'); PCA shown"
         )
-    summary = {
-        "model": model,
-        "weights": str(weights),
-        "source": str(source),
+    return notes
+
+
+def _identity_summary(gt_path: Path | None, caveat: str | None) -> dict:
+    """Where the summary's identities come from: the gt file, else the model's own tracker."""
+    return {
         "gt": str(gt_path) if gt_path else None,
-        "identities": "ground truth (Hungarian IoU matching)"
-        if truth is not None
-        else "the tracker's output ids",
-        "identity_source": "gt" if truth is not None else "tracker",
+        "identities": "ground truth (Hungarian IoU matching)" if gt_path else "the tracker's output ids",
+        "identity_source": "gt" if gt_path else "tracker",
         "reid_caveat": caveat,
-        "frames": len(objects),
-        "settings": settings_summary(config, *extractor.network_input(stream.size)),
-        # linspace leaves float noise (0.9000000000000001) that reads as a bug in a JSON file
-        "histogram_edges": np.round(histogram_edges(config.bins), 6).tolist(),
-        "views": {v: view_summary(s, len(objects), VIEW_DESCRIPTIONS[v]) for v, s in stats.items()},
-        "matrices": matrices,
-        "projection": methods,
-        "notes": notes,
     }
-    write_outputs(Path(out), figures + matrix_figs + projection_figs, summary)
-    return summary
+
+
+def _views_summary(stats: dict[str, ViewStatistics], frames: int) -> dict:
+    """Each view's statistics (`view_summary`), described."""
+    from discmot.analysis.extract import VIEW_DESCRIPTIONS
+
+    return {view: view_summary(s, frames, VIEW_DESCRIPTIONS[view]) for view, s in stats.items()}

@@ -58,7 +58,16 @@ def add_bench(verbs) -> None:
         metavar="SOURCE",
         help="frames to time on: a video, image folder, glob or sequence (default: a synthetic scene)",
     )
-    p.add_argument(
+    _add_tracker_options(p.add_argument_group("the trackers timed"))
+    _add_frame_options(p.add_argument_group("frames"))
+    _add_network_options(p.add_argument_group("network input and speed (as for track)"))
+    p.add_argument("--json", metavar="FILE", help="also write every number, with the machine, as JSON")
+    p.set_defaults(run=_run_bench)
+
+
+def _add_tracker_options(group) -> None:
+    """Which trackers, with which weights, in which precisions, on which device."""
+    group.add_argument(
         "--model",
         nargs="+",
         type=_not_a_source("--model", MODEL_KINDS),
@@ -66,20 +75,20 @@ def add_bench(verbs) -> None:
         help="the trackers to time (default: both; with --weights the one a discmot checkpoint's metadata "
         "names)",
     )
-    p.add_argument(
+    group.add_argument(
         "--weights",
         metavar="CKPT",
         help="a checkpoint of the one --model, or 'bundled': the demo's tiny one (default: the preset's "
         "network, random weights made to fire)",
     )
-    p.add_argument(
+    group.add_argument(
         "--preset",
         choices=preset_names(),
         help=f"the architecture: {model_presets()} (default: dancetrack for FDTA, cstrack for CSTrack; "
         "with --weights, an official file's, else inferred from its shapes; a discmot checkpoint carries "
         "its own)",
     )
-    p.add_argument(
+    group.add_argument(
         "--dtype",
         nargs="+",
         default=["fp32"],
@@ -87,45 +96,51 @@ def add_bench(verbs) -> None:
         choices=list(DTYPES),
         help="network precisions, each timed in turn (default: fp32)",
     )
-    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 or auto (CUDA if any; default)")
-    p.add_argument(
+    group.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 or auto (CUDA if any; default)")
+
+
+def _add_frame_options(group) -> None:
+    """How many frames are timed, and the synthetic scene's size."""
+    group.add_argument(
         "--frames", type=positive_int, default=20, help="frames timed, after the warm-up (default: 20)"
     )
-    p.add_argument(
+    group.add_argument(
         "--warmup",
         type=non_negative_int,
         default=3,
         help="frames tracked before timing (default: 3; with 0 a checkpoint's first-call set-up, "
         "hundreds of ms, is timed too)",
     )
-    p.add_argument(
+    group.add_argument(
         "--size",
         type=size_wh,
         metavar="WxH",
         help="frame size of the synthetic scene, width first (default: 1920x1080; not with SOURCE)",
     )
-    p.add_argument(
+
+
+def _add_network_options(group) -> None:
+    """The network input size and `discmot track`'s speed options."""
+    group.add_argument(
         "--input-size",
         type=size_hw,
         metavar="HxW",
         help="network input, height first (default: the network's; for the papers' presets FDTA shorter "
         "side 800, longer <= 1440, CSTrack 608x1088)",
     )
-    p.add_argument("--fast-resize", action="store_true", help="FDTA: resize frames in float (as track)")
-    p.add_argument(
+    group.add_argument("--fast-resize", action="store_true", help="FDTA: resize frames in float (as track)")
+    group.add_argument(
         "--deform-kernel",
         default="auto",
         choices=DEFORM_KERNELS,
         help="FDTA: deformable-attention kernel, as for track (default: auto)",
     )
-    p.add_argument(
+    group.add_argument(
         "--no-cuda-graph",
         dest="cuda_graph",
         action="store_false",
         help="on CUDA: time the networks run eagerly, not replayed from a CUDA graph (as for track)",
     )
-    p.add_argument("--json", metavar="FILE", help="also write every number, with the machine, as JSON")
-    p.set_defaults(run=_run_bench)
 
 
 def _not_a_source(flag: str, choices: Iterable[str]) -> Callable[[str], str]:
@@ -150,15 +165,37 @@ def _run_bench(args: argparse.Namespace) -> int:
     dtypes = list(dict.fromkeys(args.dtype))  # `--dtype fp32 fp32`: one run, as `--model` gives one
     _check_arguments(args, models)
     from discmot.engine.distributed import pick_device
-    from discmot.engine.speed import BenchOptions, bench_runs, machine, source_frames, synthetic_frames
+    from discmot.engine.speed import bench_runs, machine
 
     device = pick_device(args.device)  # a device this PyTorch cannot use fails before any frame is made
+    _check_deform_kernel(args, models, device)
+    options = _bench_options(args)
+    count = args.warmup + args.frames
+    shared = _source_frames(args, count)
+    hint_if_cores_busy()  # once the arguments and the device checked out: before an error it is noise
+    source = _source_record(args, models)
+    report = {"machine": machine(device), "source": source, "warmup": args.warmup, "runs": []}
+    for kind in models:
+        frames = shared or _rendered_scene(kind, count, args.size)
+        for run in bench_runs(kind, dtypes, options, frames, show_progress(args)):
+            _report_run(run, report, args.json)
+    return 0
+
+
+def _check_deform_kernel(args: argparse.Namespace, models: list[str], device) -> None:
+    """``--deform-kernel triton`` for FDTA where the Triton kernel cannot run on ``device``: refused now,
+    not after the network is built and made to fire (40 s for 1080p on a CPU)."""
     if "fdta" in models and args.deform_kernel == "triton":
         from discmot.ops.deform_attn_triton import select_deform_kernel
 
-        # refused now, not after the network is built and made to fire (40 s for 1080p on a CPU)
         select_deform_kernel(args.deform_kernel, device)
-    options = BenchOptions(
+
+
+def _bench_options(args: argparse.Namespace):
+    """The `discmot.engine.speed.BenchOptions` of the command line."""
+    from discmot.engine.speed import BenchOptions
+
+    return BenchOptions(
         weights=args.weights,
         preset=args.preset,
         device=args.device,
@@ -168,13 +205,22 @@ def _run_bench(args: argparse.Namespace) -> int:
         cuda_graph=args.cuda_graph,
         warmup=args.warmup,
     )
-    count = args.warmup + args.frames
-    shared = source_frames(args.source, count) if args.source else None
-    if shared is not None and len(shared) <= args.warmup:
+
+
+def _source_frames(args: argparse.Namespace, count: int) -> list | None:
+    """The first ``count`` frames of SOURCE, which every model is timed on; None without SOURCE (each
+    model gets its synthetic scene). A source with no frame left after ``--warmup`` is an error, one
+    shorter than ``count`` a warning (the frames it has are timed)."""
+    if not args.source:
+        return None
+    from discmot.engine.speed import source_frames
+
+    shared = source_frames(args.source, count)
+    if len(shared) <= args.warmup:
         raise ValueError(
             f"{args.source}: {_frames(len(shared))}, none left to time after --warmup {args.warmup}"
         )
-    if shared is not None and len(shared) < count:
+    if len(shared) < count:
         log.warning(
             "%s: %s, fewer than the %d asked for (--warmup %d + --frames %d): timing %d",
             args.source,
@@ -184,22 +230,28 @@ def _run_bench(args: argparse.Namespace) -> int:
             args.frames,
             len(shared) - args.warmup,
         )
-    hint_if_cores_busy()  # once the arguments and the device checked out: before an error it is noise
-    source = _source_record(args, models)
-    report = {"machine": machine(device), "source": source, "warmup": args.warmup, "runs": []}
-    for kind in models:
-        if shared is None:  # seconds for 1080p: said, as every slow step without a bar
-            log.info("%s: rendering %s of the synthetic scene", MODEL_NAMES[kind], _frames(count))
-        frames = shared or synthetic_frames(kind, count, args.size or DEFAULT_SIZE)
-        for run in bench_runs(kind, dtypes, options, frames, show_progress(args)):
-            print(_run_line(run))
-            print(_stage_lines(run), flush=True)
-            report["runs"].append(run)
-            if args.json:  # after each run: a later failure (out of memory, Ctrl-C) keeps these numbers
-                from discmot.io.atomic import atomic_write_text
+    return shared
 
-                atomic_write_text(args.json, json.dumps(report, indent=2) + "\n")
-    return 0
+
+def _rendered_scene(kind: str, count: int, size: tuple[int, int] | None) -> list:
+    """``count`` frames of ``kind``'s synthetic scene at ``size`` (default: `DEFAULT_SIZE`)."""
+    from discmot.engine.speed import synthetic_frames
+
+    # seconds for 1080p: said, as every slow step without a bar
+    log.info("%s: rendering %s of the synthetic scene", MODEL_NAMES[kind], _frames(count))
+    return synthetic_frames(kind, count, size or DEFAULT_SIZE)
+
+
+def _report_run(run: dict, report: dict, json_path: str | None) -> None:
+    """Prints one run's lines and adds it to ``report``, written to ``json_path`` (if any) at once: a later
+    run's failure (out of memory, Ctrl-C) keeps the numbers of this one."""
+    print(_run_line(run))
+    print(_stage_lines(run), flush=True)
+    report["runs"].append(run)
+    if json_path:
+        from discmot.io.atomic import atomic_write_text
+
+        atomic_write_text(json_path, json.dumps(report, indent=2) + "\n")
 
 
 def _models(args: argparse.Namespace) -> list[str]:

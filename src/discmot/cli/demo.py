@@ -53,19 +53,31 @@ def add_demo(verbs) -> None:
         metavar="DIR",
         help="output folder (default: outputs/demo; with --eval-corpus outputs/demo-eval-corpus)",
     )
-    p.add_argument(
+    _add_tracked_options(
+        p.add_argument_group("what is tracked (default: the synthetic scene, both bundled models)")
+    )
+    _add_frame_options(p.add_argument_group("frames"))
+    _add_corpus_options(p.add_argument_group("scoring existing results instead of tracking"))
+    p.set_defaults(run=_run_demo)
+
+
+def _add_tracked_options(group) -> None:
+    """Your own source, model, weights or input size instead of the demo's."""
+    group.add_argument(
         "--source",
         metavar="SOURCE",
         help="your video, image folder or sequence folder instead of the synthetic scene (a sequence "
         "with gt/gt.txt is also scored)",
     )
-    p.add_argument(
+    group.add_argument(
         "--model",
         choices=MODEL_KINDS,
         help="track with this model only (default: both bundled models)",
     )
-    p.add_argument("--weights", metavar="CKPT", help="checkpoint for --model (default: the bundled tiny one)")
-    p.add_argument(
+    group.add_argument(
+        "--weights", metavar="CKPT", help="checkpoint for --model (default: the bundled tiny one)"
+    )
+    group.add_argument(
         "--input-size",
         type=size_hw,
         metavar="HxW",
@@ -73,20 +85,28 @@ def add_demo(verbs) -> None:
         "without --input-size: 160x256 for the bundled FDTA on the synthetic scene, 192x320 for the "
         "bundled CSTrack)",
     )
-    p.add_argument(
+
+
+def _add_frame_options(group) -> None:
+    """How many frames are tracked and given to the embedding diagnostics."""
+    group.add_argument(
         "--frames",
         type=int,
         metavar="N",
         help="frames of the synthetic scene (default: 150), or only the first N frames of --source "
         "(default: all)",
     )
-    p.add_argument(
+    group.add_argument(
         "--analyze-frames",
         type=int,
         metavar="N",
         help="frames given to the embedding diagnostics (default: 80, enough for their 50-frame gap)",
     )
-    p.add_argument(
+
+
+def _add_corpus_options(group) -> None:
+    """The evaluation demo, which scores a corpus's results instead of tracking."""
+    group.add_argument(
         "--eval-corpus",
         nargs="?",
         const=SHARED_CORPUS,
@@ -94,7 +114,6 @@ def add_demo(verbs) -> None:
         help="instead: score the real MOT17 trackers of an evaluation corpus (default: "
         "../shared/data/evaldata) with the TrackEval-exact evaluator",
     )
-    p.set_defaults(run=_run_demo)
 
 
 def _run_demo(args: argparse.Namespace) -> int:

@@ -48,53 +48,72 @@ def add_eval(verbs) -> None:
         epilog=EVAL_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--gt-folder", help="ground-truth folder (TrackEval GT_FOLDER or dataset root)")
-    p.add_argument("--trackers-folder", help="tracker results folder (TrackEval TRACKERS_FOLDER)")
-    pair = p.add_argument_group(
-        "one pair of files (instead of --gt-folder and --trackers-folder: e.g. one video's)"
+    _add_folder_options(p.add_argument_group("folders of ground truth and results (layouts below)"))
+    _add_pair_options(
+        p.add_argument_group(
+            "one pair of files (instead of --gt-folder and --trackers-folder: e.g. one video's)"
+        )
     )
-    pair.add_argument("--gt", metavar="FILE", help="one ground-truth file (MOTChallenge gt.txt rows)")
-    pair.add_argument("--results", metavar="FILE", help="one results file, scored against --gt")
-    pair.add_argument(
-        "--seq-length",
-        type=positive_int,
-        metavar="N",
-        help="the sequence's length in frames (default: seqLength of SEQ/seqinfo.ini for a gt "
-        "SEQ/gt/gt.txt, else the last frame of the files)",
-    )
-    p.add_argument(
-        "--max-frames",
-        type=positive_int,
-        metavar="N",
-        help="score frames 1..N only (what `discmot track --max-frames N` tracked): gt and result rows "
-        "after frame N are left out and each sequence is N frames long (or its own length if shorter)",
-    )
-    p.add_argument(
-        "--benchmark",
-        default="MOT17",
-        help="MOT15, MOT16, MOT17, MOT20, DanceTrack, SportsMOT or BFT (default: MOT17)",
-    )
-    p.add_argument("--split", help="split to evaluate (default: train)")
-    p.add_argument(
+    _add_scoring_options(p.add_argument_group("scoring"))
+    _add_output_options(p.add_argument_group("outputs"))
+    _add_trackeval_options(p.add_argument_group("TrackEval compatibility (folder form)"))
+    p.set_defaults(run=_run_eval)
+
+
+def _add_folder_options(group) -> None:
+    """The folder form: a benchmark's or dataset's ground truth and one or more trackers' results."""
+    group.add_argument("--gt-folder", help="ground-truth folder (TrackEval GT_FOLDER or dataset root)")
+    group.add_argument("--trackers-folder", help="tracker results folder (TrackEval TRACKERS_FOLDER)")
+    group.add_argument("--split", help="split to evaluate (default: train)")
+    group.add_argument(
         "--trackers",
         "--trackers-to-eval",
         nargs="+",
         metavar="NAME",
         help="trackers to evaluate (default: all; TrackEval's TRACKERS_TO_EVAL)",
     )
-    p.add_argument(
+    group.add_argument(
         "--seqmap",
         "--seqmap-file",
         metavar="FILE",
         help="seqmap file listing the sequences (first line is a header; TrackEval's SEQMAP_FILE)",
     )
-    p.add_argument(
+    group.add_argument(
         "--sequences",
         nargs="+",
         metavar="NAME",
         help="evaluate only these sequences (instead of a seqmap), e.g. one sequence of a benchmark",
     )
-    p.add_argument(
+
+
+def _add_pair_options(group) -> None:
+    """The one-pair form: one gt file and one results file."""
+    group.add_argument("--gt", metavar="FILE", help="one ground-truth file (MOTChallenge gt.txt rows)")
+    group.add_argument("--results", metavar="FILE", help="one results file, scored against --gt")
+    group.add_argument(
+        "--seq-length",
+        type=positive_int,
+        metavar="N",
+        help="the sequence's length in frames (default: seqLength of SEQ/seqinfo.ini for a gt "
+        "SEQ/gt/gt.txt, else the last frame of the files)",
+    )
+
+
+def _add_scoring_options(group) -> None:
+    """How either form is scored: the benchmark's rules, the frames, the metrics, the processes."""
+    group.add_argument(
+        "--max-frames",
+        type=positive_int,
+        metavar="N",
+        help="score frames 1..N only (what `discmot track --max-frames N` tracked): gt and result rows "
+        "after frame N are left out and each sequence is N frames long (or its own length if shorter)",
+    )
+    group.add_argument(
+        "--benchmark",
+        default="MOT17",
+        help="MOT15, MOT16, MOT17, MOT20, DanceTrack, SportsMOT or BFT (default: MOT17)",
+    )
+    group.add_argument(
         "--metrics",
         nargs="+",
         default=list(METRIC_FAMILIES),
@@ -105,20 +124,24 @@ def add_eval(verbs) -> None:
         "or fields of theirs, e.g. CLR_Re DetA: their families are computed and written, and the table "
         "shows the fields named (with --full: every field)",
     )
-    p.add_argument(
+    group.add_argument(
         "--workers",
         type=positive_int,
         metavar="N",
         help="evaluate sequences in N processes (default: 1; the folder form's: one pair is one sequence)",
     )
-    p.add_argument(
+
+
+def _add_output_options(group) -> None:
+    """The files written and the table printed."""
+    group.add_argument(
         "--output-folder",
         metavar="DIR",
         help="write <tracker>/pedestrian_summary.txt and pedestrian_detailed.csv here "
         "(default: each tracker's folder, as TrackEval)",
     )
-    p.add_argument("--json", metavar="FILE", help="also write all results as JSON")
-    p.add_argument(
+    group.add_argument("--json", metavar="FILE", help="also write all results as JSON")
+    group.add_argument(
         "--plot",
         action="store_true",
         help="also draw <tracker>/pedestrian_plot.png (HOTA, DetA, AssA, ... against alpha) beside each "
@@ -126,11 +149,16 @@ def add_eval(verbs) -> None:
         "iso-lines) in the folder holding the tracker folders (or --output-folder); PNG only, needs HOTA "
         "in --metrics",
     )
-    p.add_argument("--skip-split-folder", action="store_true", help="TrackEval's SKIP_SPLIT_FOL")
-    p.add_argument("--tracker-sub-folder", help="TrackEval's TRACKER_SUB_FOLDER (default: data)")
-    p.add_argument("--no-summaries", action="store_true", help="do not write the per-tracker summary files")
-    p.add_argument("--full", action="store_true", help="print every summary field, not the compact table")
-    p.set_defaults(run=_run_eval)
+    group.add_argument(
+        "--no-summaries", action="store_true", help="do not write the per-tracker summary files"
+    )
+    group.add_argument("--full", action="store_true", help="print every summary field, not the compact table")
+
+
+def _add_trackeval_options(group) -> None:
+    """TrackEval's own layout settings of the folder form, under their TrackEval names."""
+    group.add_argument("--skip-split-folder", action="store_true", help="TrackEval's SKIP_SPLIT_FOL")
+    group.add_argument("--tracker-sub-folder", help="TrackEval's TRACKER_SUB_FOLDER (default: data)")
 
 
 class _MetricChoices(tuple):

@@ -62,45 +62,55 @@ def add_show(verbs) -> None:
         help="MOTChallenge sequence folder (seqinfo.ini + img1/), a split (a folder of them), or a source "
         "as discmot track takes it: a video file, an image folder, a glob",
     )
-    p.add_argument(
+    _add_results_options(p.add_argument_group("the results and their ground truth"))
+    _add_output_options(p.add_argument_group("outputs"))
+    p.set_defaults(run=_run_show)
+
+
+def _add_results_options(group) -> None:
+    """The results drawn, and the ground truth and rules they are matched with."""
+    group.add_argument(
         "--results",
         required=True,
         metavar="FILE|FOLDER",
         help="results file: frame,id,x,y,w,h,...; or a folder of <seq>.txt (or of data/<seq>.txt), with a "
         "split or a sequence (its <seq>.txt there)",
     )
-    p.add_argument(
+    group.add_argument(
         "--gt",
         metavar="FILE",
         help="ground truth (default: SEQUENCE/gt/gt.txt when it exists, also in an image folder; a video "
         "has none; not with a split)",
     )
-    p.add_argument(
+    group.add_argument(
         "--benchmark",
         default="MOT17",
         help="preprocessing rules, as discmot eval's: MOT15, MOT16, MOT17, MOT20, DanceTrack, SportsMOT "
         "or BFT (default: MOT17)",
     )
-    p.add_argument(
+
+
+def _add_output_options(group) -> None:
+    """Where the video or image goes, and which frames or sequences are drawn."""
+    group.add_argument(
         "--out",
         required=True,
         metavar="FILE|FOLDER",
         help="video (.mp4 .m4v .mov .mkv .avi) or, with --frames N, an image (.png .jpg); with a split, "
         "a folder for <seq>.mp4 videos",
     )
-    p.add_argument(
+    group.add_argument(
         "--frames",
         type=frame_range,
         metavar="A-B",
         help="draw frames A to B only (1-based, inclusive), or one frame N (default: all; not with a split)",
     )
-    p.add_argument(
+    group.add_argument(
         "--worst",
         type=positive_int,
         metavar="N",
         help="with a split: draw only the N sequences with the most errors (FP + FN + IDSW)",
     )
-    p.set_defaults(run=_run_show)
 
 
 def frame_range(text: str) -> tuple[int, int]:

@@ -85,6 +85,8 @@ def add_track(verbs) -> None:
         help="track only the first N frames of SOURCE (a quick look at a long video; not for a split)",
     )
     _add_model_options(p.add_argument_group("the tracker and its network"))
+    _add_speed_options(p.add_argument_group("network speed"))
+    _add_fdta_runtime_options(p.add_argument_group("FDTA's runtime settings (default: the checkpoint's)"))
     _add_detection_options(p.add_argument_group("detections for --model jde"))
     _add_association_options(
         p.add_argument_group("association (--model jde and cstrack; the two thresholds also fdta)")
@@ -94,6 +96,7 @@ def add_track(verbs) -> None:
 
 
 def _add_model_options(group) -> None:
+    """Which tracker runs and its network: weights, preset, precision, input size, device."""
     group.add_argument(
         "--model",
         choices=["jde", *END_TO_END],
@@ -130,6 +133,10 @@ def _add_model_options(group) -> None:
     group.add_argument(
         "--device", default="cpu", help="device of the ONNX models or the FDTA/CSTrack network (default: cpu)"
     )
+
+
+def _add_speed_options(group) -> None:
+    """How fast the FDTA/CSTrack network runs, with the same weights: resize, kernels, CUDA graphs."""
     group.add_argument(
         "--fast-resize",
         action="store_true",
@@ -153,6 +160,10 @@ def _add_model_options(group) -> None:
         "(the same kernels launched at once: CSTrack's 1080p network 7.5 ms instead of 22 on an H100); "
         "the graph keeps one forward pass's GPU memory",
     )
+
+
+def _add_fdta_runtime_options(group) -> None:
+    """FDTA's runtime settings (its checkpoint's ``runtime`` section): how ids are given and kept."""
     group.add_argument(
         "--id-assignment",
         choices=ASSIGNMENT_PROTOCOLS,

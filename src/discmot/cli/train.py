@@ -62,21 +62,43 @@ def add_train(verbs) -> None:
         epilog=TRAIN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--config", required=True, metavar="RECIPE", help="built-in recipe name or YAML file")
+    _add_recipe_options(p.add_argument_group("the recipe and its data"))
+    _add_run_folder_options(p.add_argument_group("the run folder"))
+    _add_start_options(p.add_argument_group("weights to start from"))
     p.add_argument(
+        "--device", help="cpu, cuda, cuda:N (default: cuda when available; LOCAL_RANK under torchrun)"
+    )
+    p.set_defaults(run=_run_train)
+
+
+def _add_recipe_options(group) -> None:
+    """The recipe, its overrides and the data it trains on."""
+    group.add_argument("--config", required=True, metavar="RECIPE", help="built-in recipe name or YAML file")
+    group.add_argument(
         "--data-root",
         metavar="DIR",
         help="dataset root (FDTA: holding the split folder; CSTrack: the recipe's lists and images); "
         "required unless --print-config",
     )
-    p.add_argument(
+    group.add_argument(
         "--print-config",
         action="store_true",
         help="print every value the recipe resolves to (with the --set flags; what the run's config.yaml "
         "records) and exit without training",
     )
-    p.add_argument("--run-dir", metavar="DIR", help="run folder (default: runs/<recipe name>)")
-    p.add_argument(
+    group.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a recipe value, e.g. train.epochs=2 or adapters.temporal=false (repeatable)",
+    )
+
+
+def _add_run_folder_options(group) -> None:
+    """Where the run is written, and resuming one."""
+    group.add_argument("--run-dir", metavar="DIR", help="run folder (default: runs/<recipe name>)")
+    group.add_argument(
         "--resume",
         nargs="?",
         const=True,
@@ -86,29 +108,22 @@ def add_train(verbs) -> None:
         "continues in RUN unless --run-dir is given, as does --config RUN/recipe.yaml --resume); a finished "
         "run is left as it is",
     )
-    p.add_argument(
+
+
+def _add_start_options(group) -> None:
+    """Pre-trained weights that initialise the network (FDTA's detector, CSTrack's YOLOv5)."""
+    group.add_argument(
         "--detr-pretrain",
         metavar="FILE",
         help="FDTA: the detector to start from: a Deformable-DETR pre-train or official checkpoint (.pth), "
         "or the detr.* tensors of discmot FDTA weights (.safetensors, e.g. a *_detr run's output)",
     )
-    p.add_argument(
+    group.add_argument(
         "--pretrained",
         metavar="PT",
         help="CSTrack: YOLOv5/CSTrack weights (official formats) whose matching tensors initialise the "
         "network, e.g. COCO YOLOv5-L v2.0 for layers 0-23",
     )
-    p.add_argument(
-        "--device", help="cpu, cuda, cuda:N (default: cuda when available; LOCAL_RANK under torchrun)"
-    )
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a recipe value, e.g. train.epochs=2 or adapters.temporal=false (repeatable)",
-    )
-    p.set_defaults(run=_run_train)
 
 
 def _run_train(args: argparse.Namespace) -> int:
