@@ -87,7 +87,7 @@ def random_official_checkpoint(path: str | Path, preset_name: str = "dancetrack"
     """
     import torch
 
-    from discmot.io import checkpoints
+    from discmot.io import official_format
     from discmot.models.fdta.model import build_fdta
 
     with torch.no_grad():
@@ -98,7 +98,7 @@ def random_official_checkpoint(path: str | Path, preset_name: str = "dancetrack"
                 tensor.copy_(torch.rand_like(tensor) + 0.5)  # variances must stay positive
             elif tensor.is_floating_point():
                 tensor.copy_(torch.randn_like(tensor) * 0.02)
-        checkpoints.write_official(path, model)
+        official_format.write_official(path, model)
     return model
 
 

@@ -100,7 +100,7 @@ def test_convert_refuses_a_target_it_cannot_write_as_asked(tmp_path, capsys):
         assert main(["convert", str(source), str(target)]) == 2
         assert words in capsys.readouterr().err
     assert main(["convert", str(source), str(tmp_path / "x.SAFETENSORS")]) == 0
-    from discmot.io.checkpoints import read_safetensors
+    from discmot.io.safetensors_format import read_safetensors
 
     assert read_safetensors(tmp_path / "x.SAFETENSORS")[1]["kind"] == "cstrack"
 

@@ -7,7 +7,8 @@ import torch
 
 from discmot.cli import main
 from discmot.engine.checkpointing import write_weights
-from discmot.io.checkpoints import read_official, safetensors_metadata
+from discmot.io.checkpoints import read_official
+from discmot.io.safetensors_format import safetensors_metadata
 from discmot.models.cstrack.config import preset as cstrack_preset
 from discmot.models.cstrack.model import CSTrack
 from discmot.models.cstrack.recipe import load_recipe as load_cstrack_recipe
@@ -98,7 +99,7 @@ def test_the_python_convert_functions_keep_the_metadata_as_the_command_line_does
 
 def test_a_carried_key_of_the_writers_own_cannot_replace_it(tmp_path):
     """Metadata handed on with a stale ``discmot_version`` or ``kind`` keeps the values the writer makes."""
-    from discmot.io.checkpoints import save_model
+    from discmot.io.checkpoint_files import save_model
 
     torch.manual_seed(0)
     model = FDTA(fdta_preset("tiny"))

@@ -12,8 +12,8 @@ function's return annotation: ``load_cstrack(...)`` is a `CSTrack`, ``render_seq
 Most blocks also RUN, in a temporary folder holding stand-ins for the user's files: a short synthetic
 video (`discmot.data.synth` + `discmot.io.video`), a synthetic ``frame.jpg``, a one-sequence TrackEval
 layout, the bundled tiny models' weights in the official formats as ``cstrack.pt`` and
-``dancetrack.pth`` (the FDTA file holds its config, as `discmot.io.checkpoints.write_official` writes
-it: the tiny architecture fits no preset), a tiny synthetic training set; what each run did is then
+``dancetrack.pth`` (the FDTA file holds its config, as `discmot.io.official_format.write_official`
+writes it: the tiny architecture fits no preset), a tiny synthetic training set; what each run did is then
 checked (files, shapes, numbers the comments state). These stay static only:
 - docs/tracking.md's CUDA block: needs a GPU;
 - benchmarks/README.md: a template with ``...`` placeholders.
@@ -453,10 +453,10 @@ def setup_fdta_tracker(tmp_path: Path, monkeypatch) -> dict:
 
     import discmot
     from discmot.data.synth import render_sequence
-    from discmot.io import checkpoints
+    from discmot.io import official_format
 
     model = discmot.load_model("fdta", discmot.bundled_weights("fdta"))
-    checkpoints.write_official(tmp_path / "dancetrack.pth", model, model.config)
+    official_format.write_official(tmp_path / "dancetrack.pth", model, model.config)
     frame = next(iter(render_sequence("dancetrack", seed=0, num_frames=1)))
     cv2.imwrite(str(tmp_path / "frame.jpg"), frame.image)
     return {}

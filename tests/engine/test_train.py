@@ -44,7 +44,8 @@ from discmot.engine.train import (
     fdta_train_config,
     launch,
 )
-from discmot.io.checkpoints import CheckpointError, read_safetensors
+from discmot.io.checkpoints import CheckpointError
+from discmot.io.safetensors_format import read_safetensors
 from helpers import pairs_dataset
 
 TOY_SCRIPT = Path(__file__).with_name("toy_train.py")

@@ -314,7 +314,7 @@ def test_final_weights_without_a_recorded_step_count_as_the_runs_as_before(tmp_p
     """Weights written before the step was recorded: a resume at the same stop writes nothing."""
     from safetensors.torch import save_file
 
-    from discmot.io.checkpoints import read_safetensors
+    from discmot.io.safetensors_format import read_safetensors
 
     run = tmp_path / "smoke"
     _, weights = fit(run, config(max_iterations=5))

@@ -28,7 +28,7 @@ from discmot.data.transforms import AugmentConfig
 from discmot.engine import checkpointing
 from discmot.engine.optim import ModelEMA
 from discmot.engine.train import fdta_train_config, launch
-from discmot.io.checkpoints import read_safetensors, safetensors_metadata
+from discmot.io.safetensors_format import read_safetensors, safetensors_metadata
 from discmot.models.cstrack.checkpoint import load_cstrack
 from discmot.models.cstrack.config import preset as cstrack_preset
 from discmot.models.cstrack.model import CSTrack
@@ -214,10 +214,10 @@ def test_the_official_presets_anchors_are_the_specs_grid_values(tmp_path):
 
 def test_the_modules_that_recognise_a_training_checkpoint_name_the_format_the_trainer_writes():
     # written out in the modules the engine imports (an import of the engine there would be circular)
-    from discmot.io import checkpoints
+    from discmot.io import training_checkpoints
     from discmot.models.cstrack import checkpoint as cstrack_checkpoint
 
-    assert checkpoints.TRAINING_FORMAT == cstrack_checkpoint.TRAINING_FORMAT == checkpointing.FORMAT
+    assert training_checkpoints.TRAINING_FORMAT == cstrack_checkpoint.TRAINING_FORMAT == checkpointing.FORMAT
 
 
 # --------------------------------------------------------------------------------------------------
@@ -287,7 +287,7 @@ def test_a_checkpoint_written_before_the_weights_metadata_entry_still_loads_and_
 
 
 def test_the_checkpoint_entry_of_weights_metadata_has_one_name_in_the_engine_and_the_reader():
-    # written out in io.checkpoints, which the engine imports (an import the other way would be circular)
-    from discmot.io import checkpoints
+    # written out in io.training_checkpoints, which the engine imports (the other way would be circular)
+    from discmot.io import training_checkpoints
 
-    assert checkpoints.TRAINING_WEIGHTS_METADATA == checkpointing.WEIGHTS_METADATA_KEY
+    assert training_checkpoints.TRAINING_WEIGHTS_METADATA == checkpointing.WEIGHTS_METADATA_KEY

@@ -219,7 +219,7 @@ def test_the_kind_of_a_discmot_safetensors_file_is_read_from_its_header_alone(tm
     """`guess_file_kind` (the demo's and convert's check before loading) read every tensor to learn
     the kind its header names: a file cut after its header is told apart too."""
     from discmot.engine.demo import bundled_weights
-    from discmot.io.checkpoints import guess_file_kind
+    from discmot.io.checkpoint_files import guess_file_kind
 
     for kind in ("fdta", "cstrack"):
         raw = bundled_weights(kind).read_bytes()

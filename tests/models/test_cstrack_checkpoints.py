@@ -26,7 +26,8 @@ from torch import nn
 
 from discmot.cli import main
 from discmot.io import checkpoints, pickled
-from discmot.io.checkpoints import CheckpointError, guess_file_kind
+from discmot.io.checkpoint_files import guess_file_kind
+from discmot.io.checkpoints import CheckpointError
 from discmot.io.pickled import read_pickled_model
 from discmot.models.cstrack.checkpoint import convert, infer_cstrack_preset, load_cstrack
 from discmot.models.cstrack.model import build_cstrack

@@ -20,7 +20,7 @@ from discmot.data.jde_transforms import JDEDataset, JDEKey, JDETransformConfig, 
 from discmot.data.synth import generate_dataset
 from discmot.engine import checkpointing
 from discmot.engine.step import StepContext
-from discmot.io.checkpoints import read_safetensors
+from discmot.io.safetensors_format import read_safetensors
 from discmot.models.cstrack.checkpoint import load_cstrack, save_cstrack
 from discmot.models.cstrack.config import preset
 from discmot.models.cstrack.loss import CSTrackLoss

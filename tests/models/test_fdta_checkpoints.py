@@ -15,7 +15,8 @@ import pytest
 import torch
 
 from discmot.cli import main
-from discmot.io.checkpoints import CheckpointError, write_official
+from discmot.io.checkpoints import CheckpointError
+from discmot.io.official_format import write_official
 from discmot.models.fdta.checkpoint import convert, load_fdta
 from discmot.models.fdta.model import build_fdta, parameter_count
 from helpers import read_state_dict_contract
@@ -157,7 +158,7 @@ def test_full_size_two_frame_forward_at_160x256():
 
 def test_detr_only_pretrain_loads_with_prefix_and_coco_head(tmp_path, contract):
     """MOTIP's DETR pre-trains: no ``detr.`` prefix, 91-class COCO head sliced to the person row (§7.1)."""
-    from discmot.io.checkpoints import load_detr_pretrain
+    from discmot.io.detr_pretrain import load_detr_pretrain
 
     full = contract_checkpoint(contract)
     detr_only = {
@@ -207,7 +208,7 @@ def test_official_file_with_training_args_and_torchvision_counters_loads(tmp_pat
     and torchvision-derived backbones carry ``num_batches_tracked``: both load, nothing is executed."""
     import argparse
 
-    from discmot.io.checkpoints import guess_file_kind
+    from discmot.io.checkpoint_files import guess_file_kind
 
     model = build_fdta("tiny").eval()
     state = {k: v.clone() for k, v in model.state_dict().items()}
@@ -227,7 +228,8 @@ def test_official_file_with_training_args_and_torchvision_counters_loads(tmp_pat
 
 
 def test_detr_pretrain_from_discmot_weights_takes_the_detector_only(tmp_path):
-    from discmot.io.checkpoints import load_detr_pretrain, read_detr_pretrain, write_safetensors
+    from discmot.io.detr_pretrain import load_detr_pretrain, read_detr_pretrain
+    from discmot.io.safetensors_format import write_safetensors
     from discmot.models.fdta.config import preset
 
     model = build_fdta("tiny")
@@ -251,7 +253,8 @@ def test_copies_of_a_shared_tensor_must_agree_in_every_loading_path(tmp_path):
     """A box head is one tensor under two names (the decoder's and the model's); a file holding both
     with different values is refused by name, whichever path reads it, and a file holding only the
     second name fills the first."""
-    from discmot.io.checkpoints import load_detr_pretrain, shared_tensor_names
+    from discmot.io.checkpoints import shared_tensor_names
+    from discmot.io.detr_pretrain import load_detr_pretrain
 
     model = build_fdta("tiny")
     names = next(group for group in shared_tensor_names(model) if len(group) > 1)
@@ -325,7 +328,7 @@ def test_the_same_weights_and_config_always_write_the_same_bytes(tmp_path):
 
     import safetensors.torch
 
-    from discmot.io.checkpoints import read_safetensors, write_safetensors
+    from discmot.io.safetensors_format import read_safetensors, write_safetensors
     from discmot.models.fdta.config import preset
 
     model = build_fdta("tiny")
@@ -383,7 +386,7 @@ def test_weights_holding_nan_are_refused_by_name(tmp_path, everywhere):
 def test_a_damaged_stored_config_is_named(tmp_path):
     from safetensors.torch import save_file
 
-    from discmot.io.checkpoints import read_safetensors
+    from discmot.io.safetensors_format import read_safetensors
     from discmot.models.fdta.checkpoint import save_fdta
 
     save_fdta(tmp_path / "tiny.safetensors", build_fdta("tiny"))

@@ -16,7 +16,7 @@ from discmot.data.synth import generate_dataset
 from discmot.data.transforms import AugmentConfig
 from discmot.engine.step import StepContext
 from discmot.engine.train import fdta_train_config, launch
-from discmot.io.checkpoints import read_safetensors
+from discmot.io.safetensors_format import read_safetensors
 from discmot.models.fdta.checkpoint import load_fdta
 from discmot.models.fdta.config import preset
 from discmot.models.fdta.model import FDTA
@@ -211,7 +211,7 @@ def test_only_detr_under_torchrun_then_its_detector_starts_a_full_run(data_root,
     """The two-stage recipe: a 2-process ``only_detr`` run (DDP must not wait for the untrained ID path),
     then its weights through ``--detr-pretrain``: the detector comes from the file, the rest is fresh.
     Loading the stage's file to track with warns that its ID path was never trained."""
-    from discmot.io.checkpoints import load_detr_pretrain, read_detr_pretrain
+    from discmot.io.detr_pretrain import load_detr_pretrain, read_detr_pretrain
 
     run = tmp_path / "detr"
     run_under_torchrun(data_root, run, "only_detr")
@@ -249,7 +249,7 @@ def test_the_run_records_which_detr_pretrain_it_started_from(data_root, tmp_path
     """config.yaml gets the pre-train's path and SHA-256 (a path alone does not say which weights)."""
     import hashlib
 
-    from discmot.io.checkpoints import write_safetensors
+    from discmot.io.safetensors_format import write_safetensors
 
     source = FDTA(CONFIG)
     path = tmp_path / "detector.safetensors"

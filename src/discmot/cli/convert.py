@@ -74,7 +74,7 @@ def add_convert(verbs) -> None:
 def _run_convert(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from discmot.io.checkpoints import carried_metadata, guess_file_kind, save_model
+    from discmot.io.checkpoint_files import carried_metadata, guess_file_kind, save_model
     from discmot.models.registry import MODEL_NAMES, load_model, weights_file
 
     if Path(args.source).is_dir():  # a run folder: its final weights, as track reads it

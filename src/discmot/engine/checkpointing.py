@@ -30,11 +30,12 @@ from torch import nn
 
 from discmot.engine.run_folder import plain
 from discmot.io.atomic import atomic_open
-from discmot.io.checkpoints import TRAINING_FORMAT, TRAINING_WEIGHTS_METADATA
+from discmot.io.training_checkpoints import TRAINING_FORMAT, TRAINING_WEIGHTS_METADATA
 
 log = logging.getLogger(__name__)
 
-FORMAT = TRAINING_FORMAT  # defined beside its readers (`discmot.io.checkpoints`), which the models import
+# defined beside its readers (`discmot.io.training_checkpoints`), which the models import
+FORMAT = TRAINING_FORMAT
 FORMAT_VERSION = 1
 _NAME = re.compile(r"^epoch-(\d{3,})(?:-iter-(\d{6,}))?\.pt$")
 
@@ -91,7 +92,7 @@ def write_checkpoint(path: str | Path, payload: dict) -> None:
 
 
 def _dump(payload: dict, handle, path: str | Path) -> None:
-    from discmot.io.checkpoints import save_torch
+    from discmot.io.official_format import save_torch
 
     save_torch(payload, handle, path)
 
@@ -167,10 +168,10 @@ def write_weights(
     extra: dict[str, str] | None = None,
     global_step: int | None = None,
 ) -> None:
-    """Final weights in discmot's safetensors format (`discmot.io.checkpoints.write_safetensors`), with
+    """Final weights in discmot's safetensors format (`discmot.io.safetensors_format.write_safetensors`), with
     the training config as ``train_config`` metadata, the step they were trained to as ``global_step``
     (when given; see `weights_step`) and any ``extra`` metadata strings."""
-    from discmot.io.checkpoints import write_safetensors
+    from discmot.io.safetensors_format import write_safetensors
 
     metadata = {"train_config": json.dumps(plain(train_config)), **(extra or {})}
     if global_step is not None:
@@ -181,7 +182,7 @@ def write_weights(
 def weights_step(path: str | Path) -> int | None:
     """The training step a run's final weights were written at (`write_weights`); None for weights
     written before the step was recorded (2026-11-24), or a file whose metadata cannot be read."""
-    from discmot.io.checkpoints import safetensors_metadata
+    from discmot.io.safetensors_format import safetensors_metadata
 
     value = safetensors_metadata(Path(path)).get(WEIGHTS_STEP_KEY)
     try:

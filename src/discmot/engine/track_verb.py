@@ -354,7 +354,7 @@ def checkpoint_kind(path: str | Path) -> str | None:
     """The model kind (``"fdta"``, ``"cstrack"``) a discmot ``.safetensors`` checkpoint records in its
     metadata, read from its header alone; ``None`` for other files (an official one: only loading it,
     seconds to a minute, could tell)."""
-    from discmot.io.checkpoints import safetensors_metadata
+    from discmot.io.safetensors_format import safetensors_metadata
 
     path = Path(path)
     if path.suffix.lower() != ".safetensors" or not path.is_file():

@@ -201,7 +201,8 @@ def _known_kind(kind: str) -> str:
 def _load_kind(kind: str, weights: str | Path, preset: str | None):
     """The kind's loader, with a one-line error for a checkpoint of the other kind (instead of the loader's
     list of key differences)."""
-    from discmot.io.checkpoints import CheckpointError, guess_file_kind
+    from discmot.io.checkpoint_files import guess_file_kind
+    from discmot.io.checkpoints import CheckpointError
 
     if kind == "fdta":
         from discmot.models.fdta.checkpoint import load_fdta as load
@@ -227,7 +228,7 @@ def _load_kind(kind: str, weights: str | Path, preset: str | None):
 def check_weights_kind(kind: str, weights: str | Path) -> None:
     """Raises the `CheckpointError` `load_model` would raise for a checkpoint of the other model, without
     building a model (a command's pre-flight check, before it writes anything)."""
-    from discmot.io.checkpoints import guess_file_kind
+    from discmot.io.checkpoint_files import guess_file_kind
 
     other = guess_file_kind(weights_file(weights))
     if other != kind and other in MODEL_KINDS:

@@ -30,7 +30,14 @@ from pathlib import Path
 
 import torch
 
-from discmot.io import checkpoints, pickled
+from discmot.io import (
+    checkpoint_files,
+    checkpoints,
+    official_format,
+    pickled,
+    safetensors_format,
+    training_checkpoints,
+)
 from discmot.models.cstrack.config import PRESETS, CSTrackConfig, config_from_dict, scale_depth, scale_width
 from discmot.models.cstrack.model import CSTrack, build_cstrack
 
@@ -55,7 +62,7 @@ CONFIG_PROBES = {
     "num_classes": ("model.28.m.0.weight", lambda shape: shape[0] // 3 - 5),
 }
 # Checkpoints of ``discmot train``.
-TRAINING_FORMAT = checkpoints.TRAINING_FORMAT
+TRAINING_FORMAT = training_checkpoints.TRAINING_FORMAT
 
 
 def load_cstrack(path: str | Path, preset_name: str | None = None) -> CSTrack:
@@ -71,7 +78,7 @@ def load_cstrack(path: str | Path, preset_name: str | None = None) -> CSTrack:
     if isinstance(data, Mapping) and data.get("format") == TRAINING_FORMAT:
         return _load_training_checkpoint(path, data)
     state = official_state(data, path)
-    stored = checkpoints.official_config(data, path, preset_name)
+    stored = official_format.official_config(data, path, preset_name)
     if stored is not None:
         model = CSTrack(config_from_dict(stored))
     else:
@@ -168,12 +175,12 @@ def _fits(config: CSTrackConfig, state: Mapping[str, torch.Tensor]) -> bool:
 
 
 def _load_safetensors(path: Path) -> CSTrack:
-    tensors, metadata = checkpoints.read_safetensors(path)
+    tensors, metadata = safetensors_format.read_safetensors(path)
     if metadata.get("kind") != KIND:
         raise checkpoints.CheckpointError(
             f"{path}: a discmot {metadata.get('kind')!r} checkpoint, not CSTrack"
         )
-    model = CSTrack(checkpoints.config_of(metadata.get("config"), path, config_from_dict))
+    model = CSTrack(safetensors_format.config_of(metadata.get("config"), path, config_from_dict))
     state = with_config_anchors(model, checkpoints.fill_aliases(model, tensors), path)
     checkpoints.load_strict(model, state, path, kind="CSTrack")
     return model.eval()
@@ -187,14 +194,14 @@ def _load_training_checkpoint(path: Path, data: Mapping) -> CSTrack:
     if data.get("model_kind") != KIND or not config:
         raise checkpoints.CheckpointError(f"{path}: a discmot training checkpoint, but not of CSTrack")
     model = CSTrack(config_from_dict(config))
-    state = checkpoints.training_network_state(data)
+    state = training_checkpoints.training_network_state(data)
     checkpoints.load_strict(model, with_config_anchors(model, state, path), path, kind="CSTrack")
     return model.eval()
 
 
 def save_cstrack(path: str | Path, model: CSTrack) -> None:
     """Writes ``model`` as discmot safetensors (``.safetensors``) or as an official 2022-format state dict."""
-    checkpoints.save_model(path, model, KIND)
+    checkpoint_files.save_model(path, model, KIND)
 
 
 def convert(source: str | Path, target: str | Path, preset_name: str | None = None) -> CSTrack:
@@ -202,8 +209,8 @@ def convert(source: str | Path, target: str | Path, preset_name: str | None = No
 
     Official -> official also works: it turns a pickled fp16 model into a plain fp32 state dict. A
     discmot file's other metadata (a trained model's ``train_config``...) goes along
-    (`checkpoints.carried_metadata`).
+    (`checkpoint_files.carried_metadata`).
     """
     model = load_cstrack(source, preset_name)
-    checkpoints.save_model(target, model, KIND, checkpoints.carried_metadata(source))
+    checkpoint_files.save_model(target, model, KIND, checkpoint_files.carried_metadata(source))
     return model

@@ -12,7 +12,14 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
-from discmot.io import checkpoints
+from discmot.io import (
+    checkpoint_files,
+    checkpoint_kinds,
+    checkpoints,
+    official_format,
+    safetensors_format,
+    training_checkpoints,
+)
 from discmot.io.pickled import read_torch_file
 from discmot.models.fdta.config import config_from_dict, preset, with_adapters
 from discmot.models.fdta.model import FDTA, build_fdta
@@ -40,20 +47,20 @@ def load_fdta(path: str | Path, preset_name: str | None = None) -> FDTA:
     """An FDTA model with the weights of ``path`` (official or discmot format), in eval mode."""
     path = Path(path)
     if path.suffix.lower() == ".safetensors":
-        tensors, metadata = checkpoints.read_safetensors(path)
+        tensors, metadata = safetensors_format.read_safetensors(path)
         if metadata.get("kind") != "fdta":
             raise checkpoints.CheckpointError(
                 f"{path}: a discmot {metadata.get('kind')!r} checkpoint, not FDTA"
             )
-        model = FDTA(checkpoints.config_of(metadata.get("config"), path, config_from_dict))
+        model = FDTA(safetensors_format.config_of(metadata.get("config"), path, config_from_dict))
         checkpoints.load_strict(model, checkpoints.fill_aliases(model, tensors), path)
         _warn_if_detector_stage(path, metadata, "weights", "it")
         return model.eval()
     data = read_torch_file(path)  # an official file may hold the training script's args beside the weights
-    if isinstance(data, dict) and data.get("format") == checkpoints.TRAINING_FORMAT:
+    if isinstance(data, dict) and data.get("format") == training_checkpoints.TRAINING_FORMAT:
         return _load_training_checkpoint(path, data)
     state = checkpoints.read_official(path, data)
-    if checkpoints.DETR_ONLY_MARKER in state:
+    if checkpoint_kinds.DETR_ONLY_MARKER in state:
         raise checkpoints.CheckpointError(
             f"{path}: a Deformable-DETR pre-train (the detector alone, without FDTA's adapters and ID "
             "decoder), not FDTA weights: start training from it with discmot train --detr-pretrain"
@@ -68,7 +75,7 @@ def load_fdta(path: str | Path, preset_name: str | None = None) -> FDTA:
 def _config_hint(model: FDTA, state) -> str | None:
     """The preset whose network the file fits, else what it differs in (`checkpoints.config_mismatch`);
     None where its shapes point to another of the papers' presets (the default hint then names it)."""
-    guess = checkpoints.infer_fdta_preset(state)
+    guess = checkpoint_kinds.infer_fdta_preset(state)
     if guess is not None and guess != model.config.name:
         return None
     fits = preset_that_fits(state, exclude=model.config.name)
@@ -96,7 +103,7 @@ def presets_that_fit(state, exclude: str | None = None) -> list[str]:
         if name == exclude:
             continue
         config = preset(name)
-        if checkpoints.is_motip_state(state):
+        if checkpoint_kinds.is_motip_state(state):
             config = with_adapters(config, spatial=False, temporal=False)
         with torch.device("meta"):
             candidate = build_fdta(config)
@@ -110,17 +117,17 @@ def _official_file_config(path: Path, data, state, preset_name: str | None):
     else the paper preset its shapes point to (spec §7.3), else the one preset whose network has exactly
     its keys and shapes (the tiny preset's; said at INFO), else dancetrack's (whose differences the error
     then lists). MOTIP files: without the Spatial and Temporal Adapters."""
-    stored = checkpoints.official_config(data, path, preset_name)
+    stored = official_format.official_config(data, path, preset_name)
     if stored is not None:
         return config_from_dict(stored)
-    name = preset_name or checkpoints.infer_fdta_preset(state)
+    name = preset_name or checkpoint_kinds.infer_fdta_preset(state)
     if name is None:
         fits = presets_that_fit(state)
         if len(fits) == 1:  # several (none today) or none: dancetrack's, and the error says why
             name = fits[0]
             log.info("%s: its keys and shapes are those of the %s preset: loaded as it", path, name)
     config = preset(name or "dancetrack")
-    if checkpoints.is_motip_state(state):  # MOTIP, FDTA's base: the network without these two adapters
+    if checkpoint_kinds.is_motip_state(state):  # MOTIP, FDTA's base: the network without these two adapters
         config = with_adapters(config, spatial=False, temporal=False)
     return config
 
@@ -137,12 +144,12 @@ def _load_training_checkpoint(path: Path, data: dict) -> FDTA:
     if data.get("model_kind", "fdta") != "fdta" or not config:
         raise checkpoints.CheckpointError(f"{path}: a discmot training checkpoint, but not of FDTA")
     model = FDTA(config_from_dict(config))
-    state = checkpoints.training_network_state(data)
+    state = training_checkpoints.training_network_state(data)
     checkpoints.load_strict(model, checkpoints.fill_aliases(model, state), path)
     # as for the run's weights file (a checkpoint written before 2026-11-24 cannot tell)
     _warn_if_detector_stage(
         path,
-        checkpoints.training_metadata(data),
+        training_checkpoints.training_metadata(data),
         "checkpoint",
         "the run's model.safetensors (or this checkpoint converted to .safetensors)",
     )
@@ -166,12 +173,13 @@ def _warn_if_detector_stage(path: Path, metadata: Mapping[str, str], what: str, 
 
 def save_fdta(path: str | Path, model: FDTA) -> None:
     """Writes ``model`` as discmot safetensors (``.safetensors``) or in the official format (otherwise)."""
-    checkpoints.save_model(path, model, "fdta")
+    checkpoint_files.save_model(path, model, "fdta")
 
 
 def convert(source: str | Path, target: str | Path, preset_name: str | None = None) -> FDTA:
     """Converts between the official format and discmot's, returning the loaded model; a discmot file's
-    other metadata (a trained model's ``train_config``...) goes along (`checkpoints.carried_metadata`)."""
+    other metadata (a trained model's ``train_config``...) goes along
+    (`checkpoint_files.carried_metadata`)."""
     model = load_fdta(source, preset_name)
-    checkpoints.save_model(target, model, "fdta", checkpoints.carried_metadata(source))
+    checkpoint_files.save_model(target, model, "fdta", checkpoint_files.carried_metadata(source))
     return model

@@ -332,7 +332,7 @@ def fdta_setup(
 def init_from_detr_pretrain(model: FDTA, path: str | Path) -> None:
     """Loads the detector weights of the checkpoint ``path`` into ``model`` (`read_detr_pretrain`,
     `load_detr_pretrain`); the tensors it does not hold keep their initialisation (logged)."""
-    from discmot.io.checkpoints import load_detr_pretrain, read_detr_pretrain
+    from discmot.io.detr_pretrain import load_detr_pretrain, read_detr_pretrain
 
     untouched = load_detr_pretrain(model, read_detr_pretrain(path), path)
     log.info(
