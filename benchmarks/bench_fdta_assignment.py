@@ -55,7 +55,7 @@ def seconds_per_frame(assign, inputs, history) -> float:
 
 
 def run(quick: bool) -> benchlib.BenchResult:
-    from discmot.trackers.fdta import ASSIGNMENTS
+    from discmot.trackers.fdta_steps import ASSIGNMENTS
 
     rounds = 3 if quick else 15
     rows, data, problems = [], {}, []

@@ -20,17 +20,13 @@ import torch
 
 from discmot.data.pil_ops import resize_bilinear
 from discmot.models.fdta.config import FDTAConfig, IDDecoderConfig, RuntimeConfig
-from discmot.trackers.fdta import (
-    FDTATracker,
-    LabelQueue,
-    TrackHistory,
+from discmot.trackers.fdta import FDTATracker, LabelQueue, TrackHistory, preprocess_frame, resized_size
+from discmot.trackers.fdta_steps import (
     cap_newborns,
     hungarian_assignment,
     id_max_assignment,
     keep_confident_newborns,
     object_max_assignment,
-    preprocess_frame,
-    resized_size,
     select_detections,
 )
 from discmot.trackers.video_state import FrameSizeCheck
@@ -354,7 +350,7 @@ def test_id_max_ties_go_to_the_first_detection_and_the_smallest_label_and_the_th
 
 def test_the_runtime_config_names_the_protocols():
     from discmot.models.fdta.config import ASSIGNMENT_PROTOCOLS
-    from discmot.trackers.fdta import ASSIGNMENTS
+    from discmot.trackers.fdta_steps import ASSIGNMENTS
 
     assert tuple(ASSIGNMENTS) == ASSIGNMENT_PROTOCOLS  # the config's names are the tracker's
     assert RuntimeConfig().assignment_protocol == "object-max"

@@ -13,7 +13,9 @@ between assignments of exactly equal cost (two detections at exactly the same ov
 two solvers can pick differently, with no rule relating their choices.
 
 Everything works on plain arrays: `JDETracker.update` takes a `Detections` and returns `Tracks`. This
-module imports numpy and scipy only.
+module imports numpy and scipy only. Its settings, `JDETrackerConfig` and `TRACKER_PRESETS`, live in
+`discmot.trackers.jde_config` (importable from here too); the checks of its input in
+`discmot.trackers.detection_checks`.
 """
 
 from __future__ import annotations
@@ -21,101 +23,21 @@ from __future__ import annotations
 import logging
 import math
 import numbers
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from discmot.structures import Detections, Tracks, tlwh_to_tlbr
 from discmot.trackers.costs import assign_with_limit, cosine_distance, iou_plus_one
+from discmot.trackers.detection_checks import check_finite, check_scores, check_sizes, require_detections
+from discmot.trackers.jde_config import TRACKER_PRESETS, JDETrackerConfig
 from discmot.trackers.kalman import CHI2_95, KalmanFilterXYAH, tlwh_to_xyah
 from discmot.trackers.track_table import TrackState, TrackTable
 
+# with the settings that were defined here (documented and imported from here)
+__all__ = ["TRACKER_PRESETS", "JDETracker", "JDETrackerConfig"]
+
 log = logging.getLogger(__name__)
-
-MOT_BENCHMARKS = ("MOT15", "MOT16", "MOT17", "MOT20")
-
-
-@dataclass(frozen=True)
-class JDETrackerConfig:
-    """Thresholds of the cascade; defaults are CSTrack's (spec §7.9).
-
-    Attributes:
-        conf_threshold: detections scoring below are ignored.
-        birth_threshold: score a detection needs to start a track (``None``: ``conf_threshold``, as in
-            CSTrack). Higher than ``conf_threshold`` lets weak detections keep tracks alive without
-            starting false ones (useful with detectors of another calibration than CSTrack's).
-        embedding_threshold: stage 1 matches below this fused cost.
-        motion_weight: weight of the Mahalanobis distance in the fused cost (0.02).
-        iou_threshold: stage 2 matches below this ``1 - IoU``.
-        unconfirmed_threshold: unconfirmed tracks match below this ``1 - IoU``.
-        duplicate_threshold: a tracked and a lost track closer than this ``1 - IoU`` are duplicates.
-        feature_momentum: weight of the old template in the embedding EMA (0.9).
-        track_buffer: frames a lost track survives at 30 fps (scaled by the frame rate).
-        output_filter: drop output boxes with ``w / h > max_aspect_ratio`` or area <= ``min_area``
-            (CSTrack's pedestrian filter; on for MOT benchmarks).
-        output_detection_boxes: output each track's last matched detection box instead of the Kalman
-            estimate (CSTrack outputs the Kalman box; with a moving camera the detection box is often
-            better: MOT17-05 HOTA 0.483 vs 0.467 with the public detections, see docs/tracking.md).
-        max_aspect_ratio, min_area: parameters of the output filter.
-    """
-
-    conf_threshold: float = 0.5
-    birth_threshold: float | None = None
-    embedding_threshold: float = 0.4
-    motion_weight: float = 0.02
-    iou_threshold: float = 0.5
-    unconfirmed_threshold: float = 0.7
-    duplicate_threshold: float = 0.15
-    feature_momentum: float = 0.9
-    track_buffer: int = 30
-    output_filter: bool = False
-    output_detection_boxes: bool = False
-    max_aspect_ratio: float = 0.6
-    min_area: float = 100.0
-
-    def __post_init__(self):
-        """A wrong type would otherwise fail inside numpy on the first frame (``"0.5" >= scores``)."""
-        for field in fields(self):
-            value = getattr(self, field.name)
-            if field.type in ("bool",):
-                ok = isinstance(value, (bool, np.bool_))
-            elif field.name == "birth_threshold" and value is None:
-                ok = True
-            else:
-                ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-            if not ok:
-                kind = field.type if field.type == "bool" else f"finite {field.type.split(' |')[0]}"
-                raise ValueError(f"JDETrackerConfig.{field.name} must be a {kind}, got {value!r}")
-        if self.track_buffer < 0:
-            raise ValueError(f"JDETrackerConfig.track_buffer must be at least 0, got {self.track_buffer}")
-
-    @classmethod
-    def for_benchmark(cls, name: str | None, **overrides) -> JDETrackerConfig:
-        """CSTrack's settings, with the pedestrian output filter on for MOT15/16/17/20."""
-        is_mot = name is not None and name.upper() in MOT_BENCHMARKS
-        return replace(cls(output_filter=is_mot), **overrides)
-
-    @classmethod
-    def preset(cls, name: str, benchmark: str | None = None, **overrides) -> JDETrackerConfig:
-        """Named settings for a kind of detector (`TRACKER_PRESETS`) plus the benchmark's output filter."""
-        if name not in TRACKER_PRESETS:
-            raise ValueError(f"unknown tracker preset {name!r}; choose from {', '.join(TRACKER_PRESETS)}")
-        return replace(cls.for_benchmark(benchmark), **{**TRACKER_PRESETS[name], **overrides})
-
-
-#: Settings per kind of detector, measured in docs/tracking.md.
-#: ``cstrack``: the original thresholds (CSTrack's own detector is calibrated for them) and, as in the
-#: original, the pedestrian output filter on every benchmark.
-#: ``onnx``: a generic detector such as YOLOX-nano scoring every box from 0.1: weak detections keep tracks
-#: alive, only confident ones (>= 0.7) start tracks, and the matched detection box is written
-#: (PETS09-S2L1 with YOLOX-nano + OSNet: HOTA 0.557, MOTA 0.789, IDF1 0.734).
-#: ``public``: precomputed public detections (MOTChallenge det.txt): every detection is used and
-#: detection boxes are written (MOT17-05 FRCNN + DeepSORT features: HOTA 0.483 vs DeepSORT's 0.474).
-TRACKER_PRESETS: dict[str, dict] = {
-    "cstrack": {"output_filter": True},
-    "onnx": {"conf_threshold": 0.3, "birth_threshold": 0.7, "output_detection_boxes": True},
-    "public": {"conf_threshold": 0.0, "output_detection_boxes": True},
-}
 
 
 _TRACKED, _LOST, _REMOVED = int(TrackState.TRACKED), int(TrackState.LOST), int(TrackState.REMOVED)
@@ -255,12 +177,7 @@ class JDETracker:
         # (A detector can emit one after clipping to the image, or a random or fp16-saturated network.)
         boxes = np.asarray(detections.boxes, dtype=np.float64).reshape(-1, 4)
         self._check_embeddings(detections)
-        nan_scores = np.flatnonzero(np.isnan(detections.scores))
-        if nan_scores.size:  # a NaN score fails every threshold: the box would vanish
-            where = _rows(nan_scores)
-            raise ValueError(
-                f"frame {self.frame_id}: the detections carry NaN scores, in {where}{_NON_FINITE_HINT}"
-            )
+        check_scores(detections.scores, self.frame_id)
         above = detections.scores >= self.config.conf_threshold
         keep = np.flatnonzero(above & (boxes[:, 3] > 0))
         features = None
@@ -269,8 +186,8 @@ class JDETracker:
             with np.errstate(invalid="ignore", divide="ignore"):  # a broken one is reported just below
                 features = raw / np.linalg.norm(raw, axis=1, keepdims=True)  # float32, as the original
         # the boxes above the threshold, not only those kept: a NaN height fails the height test
-        _check_finite(boxes, np.flatnonzero(above), keep, features, self.frame_id)
-        _check_sizes(boxes, np.flatnonzero(above), self.frame_id)
+        check_finite(boxes, np.flatnonzero(above), keep, features, self.frame_id)
+        check_sizes(boxes, np.flatnonzero(above), self.frame_id)
         return _Candidates(boxes[keep], np.asarray(detections.scores[keep], dtype=np.float64), features)
 
     def _check_embeddings(self, detections: Detections) -> None:
@@ -486,65 +403,7 @@ class JDETracker:
 
 
 # --------------------------------------------------------------------------------------------------
-# Plain-array helpers
-
-
-def _check_finite(
-    boxes: np.ndarray, used: np.ndarray, kept: np.ndarray, features: np.ndarray | None, frame_id: int
-) -> None:
-    """A NaN or infinite box (of the ``used`` rows of ``boxes``, (N, 4)) or embedding (``features``, one
-    per row of ``kept``) would fail the frame's assignment with an opaque solver error (and poison the
-    tracks it touches): name the rows, then the usual cause when discmot's own networks gave them."""
-    finite = np.isfinite(boxes[used]).all(axis=1)
-    if finite.all() and (features is None or np.isfinite(features).all()):
-        return  # every frame: the rows are looked for only when one is bad
-    bad = used[~finite]
-    what = "boxes, NaN or inf,"
-    if not bad.size and features is not None:
-        bad = kept[~np.isfinite(features).all(axis=1)]
-        what = "embeddings, NaN or inf (or all zeros, which have no direction),"
-    if bad.size:
-        raise ValueError(
-            f"frame {frame_id}: the detections carry non-finite {what} in {_rows(bad)}{_NON_FINITE_HINT}"
-        )
-
-
-def _rows(rows: np.ndarray, shown: int = 5) -> str:
-    """``"rows 1, 4"`` (0-based, as in the arrays given), the first ``shown`` and how many more."""
-    listed = ", ".join(str(int(r)) for r in rows[:shown])
-    more = f" and {len(rows) - shown} more" if len(rows) > shown else ""
-    return f"row{'s' if len(rows) > 1 else ''} {listed}{more}"
-
-
-def _check_sizes(boxes: np.ndarray, used: np.ndarray, frame_id: int) -> None:
-    """A used box of negative width or height is not ``tlwh`` (``x1, y1, x2, y2`` corners with ``x2 < x1``,
-    or a size with the wrong sign): its track would match nothing and vanish without a word. (A zero
-    height, as clipping to the image gives, stays a box that is dropped.)"""
-    negative = used[(boxes[used, 2:] < 0).any(axis=1)]
-    if negative.size:
-        index = int(negative[0])
-        x, y, w, h = boxes[index].tolist()
-        raise ValueError(
-            f"frame {frame_id}: box {index} has a negative size (x, y, w, h = {x:g}, {y:g}, {w:g}, {h:g}): "
-            "boxes are tlwh, top-left corner then width and height (corners x1, y1, x2, y2 convert with "
-            "discmot.structures.tlbr_to_tlwh)"
-        )
-
-
-def require_detections(detections) -> None:
-    """`JDETracker.update` takes a `Detections`; anything else would fail on its first attribute."""
-    if not isinstance(detections, Detections):
-        raise TypeError(
-            "expected a discmot.structures.Detections (boxes tlwh (N, 4), scores (N,), optional embeddings "
-            f"(N, D)), got {type(detections).__name__}"
-        )
-
-
-#: Said after the rows: the usual cause when the detections come from discmot's own networks.
-_NON_FINITE_HINT = (
-    "; from discmot's own networks in fp16 the usual cause is overflow: run them in bf16 or fp32 "
-    '(--dtype, dtype="bf16")'
-)
+# Plain-list helpers
 
 
 def _joint(first: list[int], second: list[int]) -> list[int]:

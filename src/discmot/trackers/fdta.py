@@ -19,16 +19,9 @@ id* and recycles labels least-recently-used first. The per-frame algorithm of sp
 8. `TrackHistory.append`: the window keeps ``miss_tolerance - 1`` frames, times re-indexed ``0..T-1``;
 9. columns unseen in every kept frame are dropped (the track expired).
 
-Frames are resized as the original's PIL pipeline does, on the 8-bit image (`discmot.data.pil_ops`, an
-exact port of Pillow's antialiased bilinear filter, run on the tracker's device), then scaled to
-``[0, 1]`` by ``x * (1 / 255)`` (torchvision's ``ToDtype(scale=True)``) and normalised.
-``fast_resize=True`` resizes the float image with ``F.interpolate(bilinear, antialias=True)`` instead: the
-same filter without the 8-bit rounding (pixels within one 8-bit step of the original's), about three times
-faster at 1080p on a CPU (0.017 s against 0.051 s on the 2-core developer machine) and no faster on a GPU.
+Steps 1-4 and 6 are functions on plain tensors in `discmot.trackers.fdta_steps`; frames are loaded by
+`discmot.trackers.fdta_frames` (`preprocess_frame`, the original's 8-bit PIL resize, or ``fast_resize``).
 Global ids count from 0, as in the original (``ids_from_one=True`` adds 1).
-
-Thresholds are compared in float32 with the threshold rounded to float32, as the original's tensor
-comparisons do (a score of exactly ``float32(0.6)`` is not ``> 0.6``).
 
 Deviations from the original, on purpose:
 
@@ -46,259 +39,40 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import islice
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from scipy.optimize import linear_sum_assignment
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from discmot.data.pil_ops import resize_bilinear_tensor
 from discmot.models import network_input_size
-from discmot.models.fdta.config import IMAGENET_MEAN, IMAGENET_STD, RuntimeConfig
+from discmot.models.fdta.config import RuntimeConfig
 from discmot.ops.cuda_graph import network_forward
 from discmot.structures import Tracks
-from discmot.trackers.detectors.frames import check_bgr_frame
+from discmot.trackers.fdta_frames import normalised_image, preprocess_frame, resized_size
+from discmot.trackers.fdta_steps import (
+    ASSIGNMENTS,
+    boxes_to_pixels,
+    cap_newborns,
+    keep_confident_newborns,
+    select_detections,
+)
 from discmot.trackers.video_state import FrameSizeCheck, tracker_device_and_dtype
 
-# --------------------------------------------------------------------------------------------------
-# Frame loading (spec §5.1)
-
-
-def resized_size(width: int, height: int, shorter_side: int, max_longer_side: int | None) -> tuple[int, int]:
-    """``(h, w)`` of a ``width x height`` image resized like ``torchvision`` ``Resize(shorter_side,
-    max_size=max_longer_side)``: shorter side ``shorter_side``, longer ``int(shorter_side * long / short)``
-    (truncated); if that exceeds ``max_longer_side``, the longer side becomes ``max_longer_side`` and the
-    shorter ``int(max_longer_side * shorter_side / new_long)``."""
-    short, long = (width, height) if width <= height else (height, width)
-    new_short, new_long = shorter_side, int(shorter_side * long / short)
-    if max_longer_side is not None and new_long > max_longer_side:
-        new_short, new_long = int(max_longer_side * new_short / new_long), max_longer_side
-    return (new_long, new_short) if width <= height else (new_short, new_long)
-
-
-def preprocess_frame(
-    frame_bgr: np.ndarray,
-    runtime: RuntimeConfig,
-    input_size: tuple[int, int] | None = None,
-    fast_resize: bool = False,
-    device: str | torch.device = "cpu",
-) -> tuple[torch.Tensor, tuple[int, int]]:
-    """A BGR ``uint8 (H, W, 3)`` frame -> ``([1, 3, h, w]`` float32 ImageNet-normalised RGB on ``device``,
-    ``(W, H))``.
-
-    The size is `resized_size` of the runtime config, or ``input_size = (h, w)`` when given. Resizing is
-    the original's: PIL's antialiased bilinear filter on the 8-bit image; with ``fast_resize`` the same
-    filter on the float image (no 8-bit rounding; see the module docstring). The 8-bit frame goes to
-    ``device`` first and is resized there (the same integer arithmetic, so the same image on any device):
-    on a GPU this takes a millisecond where the CPU needs 0.1-0.2 s at 1080p.
-
-    Raises:
-        ValueError: not a uint8 ``(H, W, 3)`` image.
-    """
-    check_bgr_frame(frame_bgr)
-    return _normalised_image(frame_bgr, runtime, input_size, fast_resize, device)
-
-
-def _normalised_image(
-    frame_bgr: np.ndarray,
-    runtime: RuntimeConfig,
-    input_size: tuple[int, int] | None,
-    fast_resize: bool,
-    device: str | torch.device,
-) -> tuple[torch.Tensor, tuple[int, int]]:
-    """`preprocess_frame` of a frame already checked."""
-    height, width = frame_bgr.shape[:2]
-    size = tuple(input_size or resized_size(width, height, runtime.shorter_side, runtime.max_longer_side))
-    # a read-only frame (np.frombuffer, a memory map) is copied: torch.from_numpy would warn of "undefined
-    # behavior" for a tensor that is never written
-    frame_bgr = np.require(frame_bgr, requirements=("C", "W"))
-    rgb = torch.from_numpy(frame_bgr).to(device).flip(-1)  # BGR -> RGB
-    resize = size != (height, width)
-    if resize and not fast_resize:
-        rgb = resize_bilinear_tensor(rgb, size[1], size[0])
-    image = rgb.permute(2, 0, 1)[None].float().mul_(1.0 / 255)  # as ToDtype(scale=True)
-    if resize and fast_resize:
-        image = F.interpolate(image, size=size, mode="bilinear", antialias=True, align_corners=False)
-    mean, std = _imagenet_mean_std(image.device, torch.get_default_dtype())
-    return (image - mean) / std, (width, height)
-
-
-@lru_cache(maxsize=8)
-def _imagenet_mean_std(device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-    """ImageNet ``mean, std`` ``[1, 3, 1, 1]`` in ``dtype`` on ``device``, made once (on a GPU each would be
-    a host-to-device copy per frame). Read-only."""
-    with torch.inference_mode(False):  # plain tensors, usable in and out of inference mode
-        mean = torch.tensor(IMAGENET_MEAN, dtype=dtype, device=device).view(1, 3, 1, 1)
-        std = torch.tensor(IMAGENET_STD, dtype=dtype, device=device).view(1, 3, 1, 1)
-    return mean, std
+# with the frame loading that was defined here (documented and imported from here)
+__all__ = [
+    "ATTENTION_BACKENDS",
+    "FDTATracker",
+    "LabelQueue",
+    "TrackHistory",
+    "detection_pass",
+    "preprocess_frame",
+    "resized_size",
+]
 
 
 # --------------------------------------------------------------------------------------------------
-# The per-frame steps on plain tensors (spec §5.2)
-
-
-def select_detections(
-    logits: torch.Tensor, boxes: torch.Tensor, runtime: RuntimeConfig, image_size: tuple[int, int]
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Step 1: the queries with ``score > det_thresh`` and ``w·W·h·H > area_thresh`` (both strict).
-
-    Args:
-        logits: ``[Q, C]`` class logits (score = max sigmoid over the classes).
-        boxes: ``[Q, 4]`` normalised ``cx, cy, w, h``.
-        image_size: ``(W, H)`` of the original frame.
-
-    Returns:
-        ``(indices [M] long``, in query order, ``scores [M] float32)``.
-    """
-    scores = logits.float().sigmoid().max(dim=-1).values
-    width, height = image_size
-    boxes = boxes.float()
-    area = boxes[:, 2] * width * boxes[:, 3] * height
-    indices = torch.nonzero((scores > runtime.det_thresh) & (area > runtime.area_thresh)).flatten()
-    return indices, scores[indices]
-
-
-def object_max_assignment(
-    probs: torch.Tensor, history_labels: Iterable[int], id_thresh: float
-) -> torch.Tensor:
-    """Step 2, ``ASSIGNMENT_PROTOCOL: object-max``.
-
-    Detection ``i`` takes its most likely label ``l = argmax probs[i]`` only if ``l`` is a label of the
-    history, ``probs[i, l] >= id_thresh``, ``probs[i, l]`` is the best probability of ``l`` over all
-    detections, and no earlier detection (query order) took ``l`` (this settles ties); otherwise it is
-    newborn.
-
-    Args:
-        probs: ``[M, K + 1]`` probabilities (last column: newborn).
-        history_labels: the labels that have a column in the history.
-
-    Returns:
-        ``[M]`` long labels on ``probs``' device, ``K`` for newborn.
-    """
-    labels = _all_newborn(probs)
-    if probs.shape[0] == 0:
-        return labels
-    newborn = probs.shape[1] - 1
-    best_prob, best_label = probs.max(dim=-1)
-    label_best = probs.max(dim=0).values.clone()
-    label_best[newborn] = 0.0
-    # The acceptance tests inline, before the first-taker loop (not `_accepted_labels` after it): on the
-    # per-frame path this takes half the time, as only eligible detections reach the Python loop.
-    known = set(history_labels)
-    in_history = torch.tensor([label in known for label in best_label.tolist()], device=probs.device)
-    eligible = in_history & (best_prob >= id_thresh) & (best_prob == label_best[best_label])
-    taken: set[int] = set()
-    for index in torch.nonzero(eligible).flatten().tolist():
-        label = int(best_label[index])
-        if label not in taken:
-            labels[index] = label
-            taken.add(label)
-    return labels
-
-
-def hungarian_assignment(
-    probs: torch.Tensor, history_labels: Iterable[int], id_thresh: float
-) -> torch.Tensor:
-    """Step 2, ``ASSIGNMENT_PROTOCOL: hungarian`` (in the original's code; no official config uses it).
-
-    A one-to-one assignment of detections to labels minimising the summed ``1 - probs`` (scipy's
-    ``linear_sum_assignment``), with the newborn column repeated ``M - 1`` more times so that every
-    detection may be newborn. Then object-max's acceptance tests: a detection keeps its label only if
-    the label is in the history and its probability is ``>= id_thresh``; otherwise it is newborn. As in
-    the original, the assignment runs over every label, so it may give a detection a label without a
-    track, which the acceptance test then turns newborn even where a track's label was free for it.
-    Arguments and result as `object_max_assignment`'s.
-    """
-    count, newborn = probs.shape[0], probs.shape[1] - 1
-    if count == 0:
-        return _all_newborn(probs)
-    costs = 1 - probs.float()  # float32, as the original computes it: ties round the same way
-    costs = torch.cat((costs, costs[:, newborn:].expand(count, count - 1)), dim=1)
-    rows, columns = linear_sum_assignment(costs.cpu().numpy())
-    labels = _all_newborn(probs)
-    labels[torch.from_numpy(rows).to(labels.device)] = (
-        torch.from_numpy(columns).to(labels.device).clamp(max=newborn)
-    )
-    return _accepted_labels(labels, probs, history_labels, id_thresh)
-
-
-def id_max_assignment(probs: torch.Tensor, history_labels: Iterable[int], id_thresh: float) -> torch.Tensor:
-    """Step 2, ``ASSIGNMENT_PROTOCOL: id-max`` (in the original's code; no official config uses it).
-
-    Each label of the history picks its most likely detection (the first in query order on ties); a
-    detection picked by several labels takes the one it has the highest probability for (the smallest
-    label on ties). The spec names this protocol without its tie rules; these are discmot's. Then
-    object-max's acceptance tests (label in the history, probability ``>= id_thresh``); every other
-    detection is newborn. The newborn column is never picked. Arguments and result as
-    `object_max_assignment`'s.
-    """
-    labels = _all_newborn(probs)
-    if probs.shape[0] == 0:
-        return labels
-    newborn = probs.shape[1] - 1
-    label_prob, label_detection = probs[:, :newborn].max(dim=0)  # max returns the first maximum
-    label_prob, label_detection = label_prob.tolist(), label_detection.tolist()  # (plain floats: a loop)
-    picked: dict[int, tuple[float, int]] = {}  # detection -> (probability, label) of its pick so far
-    for label in sorted(set(history_labels)):
-        detection = label_detection[label]
-        if label_prob[label] > picked.get(detection, (-1.0, 0))[0]:
-            picked[detection] = (label_prob[label], label)
-    for detection, (_, label) in picked.items():
-        labels[detection] = label
-    return _accepted_labels(labels, probs, history_labels, id_thresh)
-
-
-def _all_newborn(probs: torch.Tensor) -> torch.Tensor:
-    """``[M]`` long, every detection newborn (``K``), on ``probs``' device."""
-    return torch.full((probs.shape[0],), probs.shape[1] - 1, dtype=torch.long, device=probs.device)
-
-
-def _accepted_labels(
-    labels: torch.Tensor, probs: torch.Tensor, history_labels: Iterable[int], id_thresh: float
-) -> torch.Tensor:
-    """``labels`` with every label that is not in the history or has a probability below ``id_thresh``
-    turned newborn (``K``): the acceptance tests all protocols share."""
-    newborn = probs.shape[1] - 1
-    in_history = torch.zeros(newborn + 1, dtype=torch.bool)  # per label; the newborn label never
-    in_history[list(history_labels)] = True
-    label_probs = probs.gather(1, labels[:, None]).flatten()
-    accepted = in_history.to(probs.device)[labels] & (label_probs >= id_thresh)
-    return torch.where(accepted, labels, newborn)
-
-
-#: ``RuntimeConfig.assignment_protocol`` -> its step 2.
-ASSIGNMENTS = {
-    "object-max": object_max_assignment,
-    "hungarian": hungarian_assignment,
-    "id-max": id_max_assignment,
-}
-
-
-def keep_confident_newborns(
-    labels: torch.Tensor, scores: torch.Tensor, num_labels: int, newborn_thresh: float
-) -> torch.Tensor:
-    """Step 3: ``[M]`` bool, False for newborns (label ``num_labels``) with ``score <= newborn_thresh``."""
-    return (labels != num_labels) | (scores > newborn_thresh)
-
-
-def cap_newborns(labels: torch.Tensor, num_labels: int) -> torch.Tensor:
-    """Step 4: ``[M]`` bool keeping every assigned detection and the first ``num_labels - #assigned``
-    newborns in query order (more newborns than free labels: the later ones are dropped)."""
-    newborn = labels == num_labels
-    free = num_labels - int((~newborn).sum())
-    return ~newborn | (torch.cumsum(newborn.long(), 0) <= free)
-
-
-def boxes_to_pixels(boxes: torch.Tensor, image_size: tuple[int, int]) -> np.ndarray:
-    """Step 6: normalised ``[M, 4]`` ``cx, cy, w, h`` -> ``(M, 4)`` float64 ``tlwh`` pixels (computed in
-    float32 like the original, then widened)."""
-    cx, cy, w, h = boxes.float().cpu().unbind(-1)
-    width, height = image_size
-    scale = torch.tensor([width, height, width, height], dtype=torch.float32)
-    return (torch.stack([cx - 0.5 * w, cy - 0.5 * h, w, h], dim=-1) * scale).double().numpy()
+# The ID labels and the history (spec §5.2 steps 4-5, 7-9)
 
 
 class LabelQueue:
@@ -509,7 +283,7 @@ class FDTATracker:
             ValueError: not a uint8 BGR image, or its size differs from the first frame's since `reset`.
         """
         self.frames(frame_bgr)  # checks the frame, so preprocess_frame's own check is skipped
-        image, image_size = _normalised_image(
+        image, image_size = normalised_image(
             frame_bgr, self.runtime, self.input_size, self.fast_resize, self.device
         )
         with torch.inference_mode():

@@ -27,7 +27,8 @@ from dataclasses import replace
 import numpy as np
 
 from discmot.structures import Detections, Tracks
-from discmot.trackers.association import JDETracker, JDETrackerConfig, require_detections
+from discmot.trackers.association import JDETracker, JDETrackerConfig
+from discmot.trackers.detection_checks import require_detections
 
 #: The person class of the detectors' class ids (COCO's contiguous ids: YOLOX).
 PERSON_CLASS = 0
