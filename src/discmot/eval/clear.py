@@ -13,7 +13,7 @@ import numpy as np
 from discmot.eval.fields import CLEAR_FLOAT_FIELDS, CLEAR_INTEGER_FIELDS, EPS
 from discmot.eval.hota import solve_frame
 from discmot.eval.matching import partial_permutation_frames
-from discmot.eval.motchallenge import SequenceData
+from discmot.eval.preprocess import SequenceData
 
 THRESHOLD = 0.5
 _SUMMED_FIELDS = (*CLEAR_INTEGER_FIELDS, "CLR_Frames", "MOTP_sum")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from discmot.eval.fields import COUNT_INTEGER_FIELDS
-from discmot.eval.motchallenge import SequenceData
+from discmot.eval.preprocess import SequenceData
 
 
 def evaluate(seq: SequenceData) -> dict:

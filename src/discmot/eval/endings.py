@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from discmot.data.layouts import EvalPlan
-from discmot.eval.motchallenge import FrameGroupedRows, SequenceData
+from discmot.eval.motchallenge import FrameGroupedRows
+from discmot.eval.preprocess import SequenceData
 from discmot.eval.suspicious import listed
 
 if TYPE_CHECKING:

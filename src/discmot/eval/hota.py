@@ -12,7 +12,7 @@ import numpy as np
 
 from discmot.eval.fields import ALPHAS, EPS, HOTA_FLOAT_ARRAY_FIELDS, HOTA_INTEGER_ARRAY_FIELDS
 from discmot.eval.matching import maximum_assignment, partial_permutation_frames
-from discmot.eval.motchallenge import SequenceData
+from discmot.eval.preprocess import SequenceData
 
 
 def evaluate(seq: SequenceData) -> dict:

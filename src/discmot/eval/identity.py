@@ -11,7 +11,7 @@ import numpy as np
 
 from discmot.eval.fields import IDENTITY_INTEGER_FIELDS
 from discmot.eval.matching import minimum_assignment
-from discmot.eval.motchallenge import SequenceData
+from discmot.eval.preprocess import SequenceData
 
 THRESHOLD = 0.5
 _UNREACHABLE = 1e10

@@ -12,13 +12,8 @@ from discmot.data.layouts import EvalPlan, SequenceFiles
 from discmot.eval import clear, count, hota, identity
 from discmot.eval.endings import EarlyEnd, early_end, rows_after_cut, warn_endings
 from discmot.eval.fields import COMBINED
-from discmot.eval.motchallenge import (
-    BenchmarkPreset,
-    last_frame,
-    load_ground_truth,
-    load_tracker_result,
-    preprocess,
-)
+from discmot.eval.motchallenge import BenchmarkPreset, last_frame, load_ground_truth, load_tracker_result
+from discmot.eval.preprocess import preprocess
 
 METRICS = {"HOTA": hota, "CLEAR": clear, "Identity": identity, "Count": count}
 

@@ -2,7 +2,7 @@
 frame: what ``discmot show`` draws.
 
 Nothing is matched here: the boxes are classified by `discmot.eval.clear.match_pairs`, after the benchmark's
-preprocessing (`discmot.eval.motchallenge.preprocess`), the code behind `discmot eval`'s CLEAR numbers,
+preprocessing (`discmot.eval.preprocess.preprocess`), the code behind `discmot eval`'s CLEAR numbers,
 so a sequence's totals (`SequenceErrors.totals`) are its ``CLR_FP``, ``CLR_FN`` and ``IDSW``.
 No torch and no OpenCV are imported.
 """
@@ -21,8 +21,8 @@ from discmot.eval.motchallenge import (
     benchmark_preset,
     load_ground_truth,
     load_tracker_result,
-    preprocess,
 )
+from discmot.eval.preprocess import preprocess
 from discmot.io.mot import ID
 
 #: Status of a tracker box: matched to a gt box (in its id's colour), matched with an ID switch, a false
