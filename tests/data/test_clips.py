@@ -18,16 +18,15 @@ import pytest
 import torch
 
 from discmot.data import pil_ops
+from discmot.data.clip_sampler import can_give_clips, warn_sequences_without_clips
 from discmot.data.clips import (
     Clip,
     ClipConfig,
     ClipDataset,
     ClipSampler,
     SequenceIndex,
-    can_give_clips,
     clip_sampler_factory,
     collate_clips,
-    warn_sequences_without_clips,
 )
 from discmot.data.frames import FrameReadError, read_depth
 from discmot.data.id_tables import build_id_tables

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from discmot.data.clips import ClipSampler, warn_sequences_without_clips
+from discmot.data.clip_sampler import ClipSampler, warn_sequences_without_clips
 from discmot.data.jde_export import export_jde
 from discmot.data.sequences import SequenceIndex
 from discmot.data.synth import generate_dataset

@@ -15,7 +15,8 @@ import cv2
 import numpy as np
 import pytest
 
-from discmot.data.clips import Clip, ClipConfig, ClipDataset, warn_sequences_without_clips
+from discmot.data.clip_sampler import warn_sequences_without_clips
+from discmot.data.clips import Clip, ClipConfig, ClipDataset
 from discmot.data.frames import FrameReadError
 from discmot.data.sequences import SequenceIndex, missing_split_message
 from discmot.io.depth import check_sequence

@@ -9,7 +9,8 @@ missed gt boxes as a thin white outline (``FN 12``, the gt id), an ID switch rin
 dashed. Each frame's caption gives its number and the counts so far; the run ends with one log line of the
 sequence's totals, which are `discmot eval`'s ``CLR_FP``, ``CLR_FN`` and ``IDSW``.
 `discmot.viz.show_split` draws each sequence of a split so, into a folder of videos (or only the ones with
-the most errors).
+the most errors). The inputs are opened and checked by `discmot.viz.show_inputs`, each frame's errors
+drawn by `discmot.viz.error_drawing`; here the frames are read, drawn and written.
 """
 
 from __future__ import annotations
@@ -20,47 +21,25 @@ from pathlib import Path
 
 import numpy as np
 
-from discmot.eval.motchallenge import FrameGroupedRows, load_tracker_result
-from discmot.io.atomic import atomic_write_bytes, check_writable
-from discmot.io.mot import ID
-from discmot.io.sequence_folders import default_ground_truth
-from discmot.io.video import (
-    FrameSource,
-    SequenceFrames,
-    VideoWriter,
-    open_source,
-    read_image,
-    skipped_clauses,
-)
-from discmot.structures import Tracks
+from discmot.io.atomic import atomic_write_bytes
+from discmot.io.video import FrameSource, SequenceFrames, VideoWriter, read_image, skipped_clauses
 from discmot.viz import errors as clear_errors
-from discmot.viz.draw import (
-    TrailHistory,
-    box_corners,
-    caption_avoid,
-    draw_caption,
-    draw_dashed_rectangle,
-    draw_label,
-    draw_tracks,
-    line_width,
-    with_legend,
+from discmot.viz.draw import TrailHistory, caption_avoid, draw_caption, draw_tracks
+from discmot.viz.error_drawing import draw_errors
+from discmot.viz.show_inputs import (
+    IMAGE_SUFFIXES,
+    ResultsOnly,
+    check_frames,
+    check_output,
+    first_frame,
+    ground_truth_file,
+    input_files,
+    length_source,
+    load_boxes,
+    open_frames,
 )
 
 log = logging.getLogger(__name__)
-
-FALSE_POSITIVE_COLOR = (0, 0, 255)  # BGR red
-MISS_COLOR = (255, 255, 255)
-SWITCH_COLOR = (0, 255, 255)  # yellow
-IGNORED_COLOR = (150, 150, 150)
-LEGEND = (
-    ("matched (id colour)", (0, 255, 0), "solid"),
-    ("FP: false positive", FALSE_POSITIVE_COLOR, "dashed"),
-    ("FN: missed gt box", MISS_COLOR, "thin"),
-    ("IDSW a->b: id switch", SWITCH_COLOR, "solid"),
-    ("ignored (distractor)", IGNORED_COLOR, "dashed"),
-)
-VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 def show_sequence(
@@ -112,60 +91,17 @@ def show_sequence(
 
         source.num_frames = max(last_frame(results), last_frame(gt_file) if gt_file else 0, 1)
     first, last = check_frames(
-        frames, source.num_frames, source.location, _length_source(source), first_frame(source)
+        frames, source.num_frames, source.location, length_source(source), first_frame(source)
     )
     # the files first: a bad row must leave no new parent folders of the output (check_output makes them)
     boxes = load_boxes(gt_file, results, source.num_frames, benchmark)
-    out = check_output(Path(out), first, last, [results, gt_file, *_input_files(source)])
+    out = check_output(Path(out), first, last, [results, gt_file, *input_files(source)])
     return show_loaded(source, boxes, gt_file, out, (first, last), benchmark, progress, trail_length)
-
-
-def open_frames(sequence: str | Path) -> FrameSource:
-    """The frames to draw on: a sequence folder's (`SequenceFrames`, read by frame number), or any other
-    source `open_source` opens (read in order); a ValueError names what is missing."""
-    path = Path(sequence)
-    if path.is_dir() and (path / "seqinfo.ini").is_file():
-        source: FrameSource = SequenceFrames(path)
-    elif str(sequence).isdigit() and not path.exists():  # a webcam index: no frames results could match
-        raise ValueError(
-            f"{sequence}: show needs a sequence folder (seqinfo.ini + img1/), a video file, an image folder "
-            "or a glob"
-        )
-    else:
-        source = open_source(sequence)
-    if not source.has_images:
-        raise ValueError(
-            f"{source.location}: has no images to draw on (its image folder is missing or empty)"
-        )
-    return source
-
-
-def first_frame(source: FrameSource) -> int:
-    """The frame a source starts at: 1 for a sequence (its ``seqinfo.ini`` counts from 1: an image
-    missing before its first one is a missing frame, drawn on grey), else the first image's number (an
-    image folder ``000050.jpg``, ... starts at frame 50, as ``discmot track`` reads it)."""
-    return 1 if isinstance(source, SequenceFrames) else source.first_number
-
-
-def _length_source(source: FrameSource) -> str:
-    """Where a source's length comes from, for the message of frames beyond it."""
-    if isinstance(source, SequenceFrames):
-        return "seqLength of its seqinfo.ini"
-    if hasattr(source, "paths"):
-        return "its images"
-    return "its frame count"
-
-
-def _input_files(source: FrameSource) -> list:
-    """The files the frames come from (an output must not replace one)."""
-    if isinstance(source, SequenceFrames):
-        return list(source.images.values())
-    return list(getattr(source, "paths", [])) + ([source.path] if hasattr(source, "path") else [])
 
 
 def show_loaded(
     source: FrameSource,
-    boxes: _ResultsOnly | clear_errors.SequenceErrors,
+    boxes: ResultsOnly | clear_errors.SequenceErrors,
     gt_file: Path | None,
     out: Path,
     frames: tuple[int, int],
@@ -188,87 +124,13 @@ def show_loaded(
     return summary
 
 
-def check_frames(
-    frames: tuple[int, int] | None,
-    length: int,
-    where,
-    length_from: str = "seqLength of its seqinfo.ini",
-    start: int = 1,
-) -> tuple[int, int]:
-    """``(first, last)`` of ``frames`` in a sequence of frames ``start..length`` (the whole of it for
-    None); ``length_from`` says where that length comes from, in the error for frames beyond it."""
-    if frames is None:
-        return start, length
-    first, last = frames
-    if first < 1 or last < first:
-        raise ValueError(f"frames {first}-{last}: give FIRST-LAST with 1 <= FIRST <= LAST")
-    asked = f"frame {first}" if first == last else f"frames {first}-{last}"
-    if first < start:  # frames before an image folder's first image are none of its frames
-        raise ValueError(f"{asked}: {where} starts at frame {start} (its first image)")
-    if last > length:
-        raise ValueError(f"{asked}: {where} has {length} frames ({length_from})")
-    return first, last
-
-
-def ground_truth_file(folder: Path | None, gt: str | Path | None) -> Path | None:
-    """``gt`` when given, else the folder's own ground truth
-    (`discmot.io.sequence_folders.default_ground_truth`: a sequence folder's ``gt/gt.txt``, an image folder
-    ``SEQ/img1``'s parent's), else None (also for no folder: a video)."""
-    if gt is not None:
-        return Path(gt)
-    return None if folder is None else default_ground_truth(folder)
-
-
-def check_output(out: Path, first: int, last: int, inputs) -> Path:
-    """``out`` must be a video or image name, an image needs one frame, and it may not replace an input."""
-    suffix = out.suffix.lower()
-    if suffix not in VIDEO_SUFFIXES + IMAGE_SUFFIXES:
-        raise ValueError(
-            f"{out}: --out needs a video ({', '.join(VIDEO_SUFFIXES)}) or an image "
-            f"({', '.join(IMAGE_SUFFIXES)})"
-        )
-    if suffix in IMAGE_SUFFIXES and first != last:
-        raise ValueError(f"{out}: an image shows one frame: give --frames N (or write a video)")
-    if out.is_dir():
-        raise ValueError(f"{out}: --out names a folder; give a file name")
-    target = out.resolve()
-    for path in inputs:  # the results, the gt, the sequence's images
-        if path is not None and target.name == Path(path).name and target == Path(path).resolve():
-            raise ValueError(f"{out}: --out would overwrite an input file ({path}); write elsewhere")
-    check_writable(out)
-    return out
-
-
-class _ResultsOnly:
-    """The results file's boxes per frame, for drawing without ground truth."""
-
-    def __init__(self, rows: FrameGroupedRows):
-        self.rows = rows
-        self.ids = rows.truncated(ID)  # once: `frame` is called for every frame
-
-    def frame(self, number: int) -> Tracks:
-        """Frame ``number``'s (1-based) boxes as `Tracks` (scores 1: a results file's are not drawn)."""
-        rows = slice(self.rows.offsets[number - 1], self.rows.offsets[number])
-        return Tracks(self.ids[rows], self.rows.boxes()[rows], np.ones(rows.stop - rows.start))
-
-
-def load_boxes(
-    gt_file: Path | None, results: str | Path, num_frames: int, benchmark: str
-) -> _ResultsOnly | clear_errors.SequenceErrors:
-    """The results' boxes per frame: classified by CLEAR against ``gt_file``, or as they are without one
-    (a bad row is a `MotFormatError` naming file and line)."""
-    if gt_file is None:
-        return _ResultsOnly(load_tracker_result(results, num_frames))
-    return clear_errors.classify_files(gt_file, results, num_frames, benchmark)
-
-
 def _rendered(source: FrameSource, first: int, last: int, boxes, shown: dict, trail_length: int):
     """The annotated frames ``first..last`` (a generator); ``shown`` accumulates the counts drawn."""
     trails = TrailHistory(trail_length)
     # the counts so far never exceed the sequence's, nor the frame number the last: the widest caption
-    widest_caption = "" if isinstance(boxes, _ResultsOnly) else _error_caption(last, boxes.totals())
+    widest_caption = "" if isinstance(boxes, ResultsOnly) else _error_caption(last, boxes.totals())
     for number, image in _images(source, first, last):
-        if isinstance(boxes, _ResultsOnly):
+        if isinstance(boxes, ResultsOnly):
             tracks = boxes.frame(number)
             trails.update(tracks)
             caption = f"frame {number}"
@@ -365,75 +227,6 @@ def _grey_summary(location: str, grey: list[tuple[int, str, str]]) -> str:
     image file"``."""
     total = len({number for number, _, _ in grey})
     return f"{location}: {total} frames drawn on grey in all: {skipped_clauses(location, grey)}"
-
-
-def draw_errors(
-    frame: np.ndarray,
-    boxes: clear_errors.FrameErrors,
-    trails: TrailHistory,
-    caption: str,
-    widest_caption: str = "",
-) -> np.ndarray:
-    """Draws one frame's classified boxes (see the module's docstring) and returns a new frame: it, above a
-    bar with the caption and the legend (`with_legend`; ``widest_caption``, the video's longest caption,
-    keeps every frame's bar the same). ``trails`` is updated with the frame's scored tracker boxes;
-    ``frame`` is drawn on in place. Misses first, then removed and false-positive boxes, then the matches
-    on top, so that a match over a miss stays visible."""
-    status = boxes.tracker_status
-    placed = _draw_misses(frame, boxes)
-    for box in boxes.tracker_boxes[status == clear_errors.IGNORED]:
-        draw_dashed_rectangle(frame, box_corners(box), IGNORED_COLOR, max(1, line_width(frame) - 1))
-    false_positive = status == clear_errors.FALSE_POSITIVE
-    for track_id, box in zip(
-        boxes.tracker_ids[false_positive], boxes.tracker_boxes[false_positive], strict=True
-    ):
-        corners = box_corners(box)
-        draw_dashed_rectangle(frame, corners, FALSE_POSITIVE_COLOR, line_width(frame))
-        placed.append(draw_label(frame, f"FP {track_id}", corners[:2], FALSE_POSITIVE_COLOR, avoid=placed))
-    trails.update(_tracks(boxes, status != clear_errors.IGNORED))
-    switched = status == clear_errors.SWITCH
-    _draw_switch_rings(frame, boxes.tracker_boxes[switched])
-    draw_tracks(frame, _tracks(boxes, (status == clear_errors.MATCHED) | switched), trails, avoid=placed)
-    rows = zip(
-        boxes.tracker_ids[switched], boxes.switched_from[switched], boxes.tracker_boxes[switched], strict=True
-    )
-    for track_id, before, box in rows:  # below the box: its id label is above it
-        x1, _, _, y2 = box_corners(box)
-        corner = (x1, y2 + 2 * line_width(frame))
-        placed.append(
-            draw_label(frame, f"IDSW {before}->{track_id}", corner, SWITCH_COLOR, above=False, avoid=placed)
-        )
-    return with_legend(frame, LEGEND, caption, widest_caption)
-
-
-def _draw_misses(frame: np.ndarray, boxes: clear_errors.FrameErrors) -> list:
-    """The missed gt boxes as thin white outlines on a dark rim (seen on light and dark ground), labelled
-    ``FN <gt id>`` below; returns the labels' rectangles."""
-    import cv2
-
-    placed: list = []
-    missed = boxes.gt_status == clear_errors.MISSED
-    for gt_id, box in zip(boxes.gt_ids[missed], boxes.gt_boxes[missed], strict=True):
-        x1, y1, x2, y2 = box_corners(box)
-        cv2.rectangle(frame, (x1, y1), (x2, y2), (0, 0, 0), 3)
-        cv2.rectangle(frame, (x1, y1), (x2, y2), MISS_COLOR, 1)
-        placed.append(draw_label(frame, f"FN {gt_id}", (x1, y2), MISS_COLOR, above=False, avoid=placed))
-    return placed
-
-
-def _draw_switch_rings(frame: np.ndarray, boxes: np.ndarray) -> None:
-    """A yellow ring just outside each ``(N, 4)`` box: drawn before the box's own line and label."""
-    import cv2
-
-    ring = 2 * line_width(frame)
-    for box in boxes:
-        x1, y1, x2, y2 = box_corners(box)
-        cv2.rectangle(frame, (x1 - ring, y1 - ring), (x2 + ring, y2 + ring), SWITCH_COLOR, ring)
-
-
-def _tracks(boxes: clear_errors.FrameErrors, keep: np.ndarray) -> Tracks:
-    """The tracker boxes where ``keep`` ``(T,)`` is True, as `Tracks` (for `draw_tracks` and trails)."""
-    return Tracks(boxes.tracker_ids[keep], boxes.tracker_boxes[keep], np.ones(int(keep.sum())))
 
 
 def _write(images, out: Path, source: FrameSource, count: int, progress: bool | None, label: str = "") -> int:

@@ -10,13 +10,13 @@ import numpy as np
 
 from discmot.io.atomic import check_folder_possible
 from discmot.io.video import SequenceFrames
-from discmot.viz.show import (
+from discmot.viz.show import show_loaded
+from discmot.viz.show_inputs import (
     IMAGE_SUFFIXES,
     VIDEO_SUFFIXES,
     check_output,
     ground_truth_file,
     load_boxes,
-    show_loaded,
 )
 
 log = logging.getLogger(__name__)
