@@ -52,7 +52,7 @@ def time_demo(out: Path, quick: bool) -> tuple[float, dict]:
 def own_input_size(kind: str, frame_size: tuple[int, int]) -> tuple[int, int]:
     """``(h, w)``: the network input of the bundled ``kind`` on frames of ``frame_size = (w, h)`` when no
     input size is given: CSTrack's carried ``input_size``, FDTA's carried resize rule."""
-    from discmot.engine.demo import bundled_weights
+    from discmot.engine.demo_config import bundled_weights
     from discmot.models.registry import load_model
     from discmot.trackers.fdta import resized_size
 
@@ -90,7 +90,7 @@ def zoo_rows(work: Path, quick: bool) -> tuple[list[list[str]], list[list[str]],
     """The bundled models' rows, the association references' rows (same scenes), and the raw values. Each
     model tracks at its own input size (``input_size`` not given), as ``discmot track`` and the demo."""
     from discmot.data.synth import generate_dataset
-    from discmot.engine.demo import BUNDLED_TRACK_OPTIONS, bundled_weights
+    from discmot.engine.demo_config import BUNDLED_TRACK_OPTIONS, bundled_weights
     from discmot.engine.track_verb import track
     from gt_trackers import TRACKERS, track_gt_split
     from oracle_ids import oracle_folder
@@ -169,7 +169,7 @@ def run(quick: bool) -> benchlib.BenchResult:
         "6 synthetic DanceTrack sequences); cstrack = `cstrack_tiny_synth.safetensors` (tiny CSTrack, "
         "`--config cstrack_tiny`, synthetic mot + dancetrack JDE exports). Training seeds: one each. cstrack "
         "runs without the original's pedestrian output filter, as the demo does (most synthetic dancer boxes "
-        "are wider than w/h 0.6; `discmot.engine.demo.BUNDLED_TRACK_OPTIONS`).",
+        "are wider than w/h 0.6; `discmot.engine.demo_config.BUNDLED_TRACK_OPTIONS`).",
         "Association references (second table, the same sequences and scoring): a model's output boxes with "
         "every identity taken from the ground truth (`benchmarks/oracle_ids.py`: what a perfect association "
         "would score on its boxes), and two trackers on the ground-truth boxes themselves with 2% jitter "

@@ -76,13 +76,8 @@ def compare_results(reference: Path, candidate: Path) -> dict:
 
 def precision_rows(work: Path, device: str, quick: bool) -> tuple[list[list[str]], dict]:
     """Each bundled model on the demo scene, on the CPU in fp32 and on ``device`` in every dtype."""
-    from discmot.engine.demo import (
-        BUNDLED_TRACK_OPTIONS,
-        SCENE_BENCHMARK,
-        DemoConfig,
-        bundled_weights,
-        render_scene,
-    )
+    from discmot.engine.demo import SCENE_BENCHMARK, render_scene
+    from discmot.engine.demo_config import BUNDLED_TRACK_OPTIONS, DemoConfig, bundled_weights
     from discmot.engine.track_verb import track
     from discmot.eval import report
     from discmot.eval.runner import evaluate_files

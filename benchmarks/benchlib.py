@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from discmot.engine.run_folder import cpu_model, usable_cores
+from discmot.engine.run_environment import cpu_model, usable_cores
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent

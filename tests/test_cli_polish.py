@@ -125,7 +125,7 @@ def busy(monkeypatch, load: float = 1.9) -> None:
     """This machine's load average said to be ``load`` on 2 cores."""
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
-    monkeypatch.setattr("discmot.engine.run_folder.usable_cores", lambda: 2)
+    monkeypatch.setattr("discmot.engine.run_environment.usable_cores", lambda: 2)
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,7 @@ def busy(monkeypatch, load: float = 1.9) -> None:
     """This machine's load average said to be ``load`` on 2 cores (the hint's inputs, not the hint)."""
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
-    monkeypatch.setattr("discmot.engine.run_folder.usable_cores", lambda: 2)
+    monkeypatch.setattr("discmot.engine.run_environment.usable_cores", lambda: 2)
 
 
 def hints(caplog) -> list[logging.LogRecord]:

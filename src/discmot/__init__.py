@@ -28,7 +28,7 @@ _PUBLIC = {
     "evaluate": "discmot.eval.runner",
     "evaluate_pair": "discmot.eval.runner",
     "load_model": "discmot.models.registry",
-    "bundled_weights": "discmot.engine.demo",
+    "bundled_weights": "discmot.engine.demo_config",
     "EvalInputError": "discmot.eval.runner",
 }
 

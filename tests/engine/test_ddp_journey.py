@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from discmot.engine import checkpointing
-from discmot.engine.run_folder import launcher, recipe_for_processes
+from discmot.engine.run_environment import launcher
+from discmot.engine.run_folder import recipe_for_processes
 
 SCRIPT = r"""
 import argparse, atexit, logging, os, signal, sys, time

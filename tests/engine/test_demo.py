@@ -20,7 +20,8 @@ import pytest
 
 from discmot.cli import main as cli_main
 from discmot.data.synth import generate_dataset
-from discmot.engine.demo import DemoConfig, bundled_weights, draw_video, gif_stride, video_scale
+from discmot.engine.demo import DemoConfig, bundled_weights
+from discmot.engine.demo_video import draw_video, gif_stride, video_scale
 from discmot.io.video import VideoWriter, open_source
 from helpers import shared_file
 

@@ -43,7 +43,7 @@ def hint_if_cores_busy(
         except (AttributeError, OSError):  # not on Windows
             return None
     if cores is None:
-        from discmot.engine.run_folder import usable_cores
+        from discmot.engine.run_environment import usable_cores
 
         cores = usable_cores()
     if cores < 2 or load_average < max(0.9, cores / 2):

@@ -126,7 +126,8 @@ def _run_demo(args: argparse.Namespace) -> int:
     args.out = args.out or "outputs/demo"
     from dataclasses import replace
 
-    from discmot.engine.demo import DemoConfig, DemoModel, bundled_weights, run_demo
+    from discmot.engine.demo import run_demo
+    from discmot.engine.demo_config import DemoConfig, DemoModel, bundled_weights
 
     if args.weights and not args.model:
         raise ValueError("--weights needs --model (fdta or cstrack)")

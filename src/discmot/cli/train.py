@@ -240,7 +240,7 @@ def resolved_recipe_text(recipe_file, overrides: list[str]) -> str:
     that says what it is (the recipe's own file is what ``--config`` takes)."""
     import yaml
 
-    from discmot.engine.run_folder import plain
+    from discmot.engine.run_config import plain
 
     if recipe_file.kind == "cstrack":
         from discmot.models.cstrack.recipe import resolve_file

@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from discmot.engine.run_folder import plain
+from discmot.engine.run_config import plain
 from discmot.io.atomic import atomic_open
 from discmot.io.training_checkpoints import TRAINING_FORMAT, TRAINING_WEIGHTS_METADATA
 

@@ -21,138 +21,34 @@
 
 Only rank 0 writes here. ``config.yaml`` and ``environment.json`` are written atomically; ``metrics.jsonl``
 is appended and flushed line by line, and cut back to the resumed step on resume so that steps repeated
-after a kill are not logged twice.
+after a kill are not logged twice. What ``environment.json`` holds is gathered by
+`discmot.engine.run_environment`; a resume's config is compared with the run's by `discmot.engine.run_config`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import datetime as _dt
-import importlib.metadata
 import json
 import logging
 import os
-import platform
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
-from discmot._version import __version__
 from discmot.config import load_yaml
+from discmot.engine.run_config import (
+    SAID_AT_INFO,
+    changed_on_resume,
+    describe_changes,
+    own_recipe_hint,
+    plain,
+)
 from discmot.io.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 
 #: The final weights a run leaves in its folder (what `discmot track --weights RUN_DIR` loads).
 RUN_WEIGHTS = "model.safetensors"
-
-PACKAGES = ("torch", "numpy", "scipy", "safetensors", "tqdm", "PyYAML", "opencv-python-headless", "av")
-
-
-def plain(value):
-    """Dataclasses, tuples and paths -> dicts, lists and strings (what YAML/JSON can hold)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-def git_revision(path: Path | None = None) -> dict:
-    """``{"commit": sha, "dirty": bool}`` of the git checkout holding ``path`` (the package by default);
-    ``{"commit": None}`` when it is not a checkout or git is missing."""
-    path = path or Path(__file__).resolve().parent
-    # git prints UTF-8 (file names too, with core.quotePath off), not the locale's encoding
-    text = {"capture_output": True, "encoding": "utf-8", "errors": "replace", "timeout": 10, "check": True}
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, **text).stdout.strip()
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=path, **text
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None}
-    return {"commit": commit, "dirty": bool(status.strip())}
-
-
-def package_versions() -> dict[str, str | None]:
-    versions: dict[str, str | None] = {"python": platform.python_version(), "discmot": __version__}
-    for name in PACKAGES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
-
-
-def file_record(path: str | Path) -> dict[str, str]:
-    """``{"path": absolute path, "sha256": hex digest}`` of a file a run starts from (pre-trained
-    weights), for ``config.yaml``: the path alone does not say which weights were there."""
-    import hashlib
-
-    path = Path(path).resolve()
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return {"path": str(path), "sha256": digest.hexdigest()}
-
-
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo (Linux), else whatever ``platform`` knows."""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine() or "unknown"
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its affinity, as in a container), else the CPU count."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
-def environment(seed: int, world_size: int, device: str) -> dict:
-    """Everything needed to say how a run was made (see the module docstring)."""
-    return {
-        "git": git_revision(),
-        "versions": package_versions(),
-        "hostname": socket.gethostname(),
-        "platform": platform.platform(),
-        "cpu": cpu_model(),
-        "command": [sys.executable, *sys.argv],
-        "seed": seed,
-        "world_size": world_size,
-        "launcher": launcher(),
-        "device": device,
-        "torch_threads": _torch_threads(),  # CPU results depend on it (reduction order)
-        "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-    }
-
-
-def launcher() -> dict | None:
-    """How torchrun laid out the processes when it started this one (its workers carry
-    ``TORCHELASTIC_RUN_ID``): ``{"name": "torchrun", "nproc_per_node", "nnodes", "restart_count"}``;
-    None otherwise. The command line a worker sees is ``python -m discmot train ...`` alone."""
-    if "TORCHELASTIC_RUN_ID" not in os.environ:
-        return None
-    per_node = max(int(os.environ.get("LOCAL_WORLD_SIZE", "1")), 1)
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    return {
-        "name": "torchrun",
-        "nproc_per_node": per_node,
-        "nnodes": max(world_size // per_node, 1),
-        "restart_count": int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")),
-    }
 
 
 def recipe_for_processes(recipe: str, world_size: int) -> str:
@@ -169,13 +65,6 @@ def recipe_for_processes(recipe: str, world_size: int) -> str:
         " --data-root ...\n"
     )
     return "".join(lines[:header]) + note + "".join(lines[header:])
-
-
-def _torch_threads() -> int:
-    """The intra-op threads of this process (torchrun sets ``OMP_NUM_THREADS=1`` per process)."""
-    import torch
-
-    return torch.get_num_threads()
 
 
 def read_metrics(run_dir: str | Path) -> list[dict]:
@@ -258,13 +147,11 @@ class RunFolder:
         if not self.is_main:
             return
         self._open_tensorboard()
-        defaults = _field_defaults(config)
-        config = plain(config)
         own = self._read_config(self.path)
         record = self.path if own else Path(checkpoint).parent.parent
         earlier = own or self._read_config(record)
-        changed = _changed_keys(earlier, config) if earlier else []
-        changed = [key for key in changed if not _added_at_its_default(earlier, config, key, defaults)]
+        changed = changed_on_resume(earlier, config) if earlier else []
+        config = plain(config)
         if not earlier:
             log.info("resuming from %s: no config of an earlier run to compare with", checkpoint)
         warned = [key for key in changed if key not in SAID_AT_INFO]
@@ -381,128 +268,6 @@ def _close_locks_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_close_locks_in_child)
-
-
-def _changed_keys(old, new, prefix: str = "") -> list[str]:
-    if isinstance(old, dict) and isinstance(new, dict):
-        keys = sorted(set(old) | set(new), key=str)
-        return [
-            c for k in keys for c in _changed_keys(old.get(k, _ABSENT), new.get(k, _ABSENT), f"{prefix}{k}.")
-        ]
-    return [] if old == new else [prefix.rstrip(".")]
-
-
-#: A key one of two compared configs lacks (unlike null, which is a value).
-_ABSENT = object()
-
-#: Config keys a resume changes as a matter of course, said at INFO rather than warned about: the early
-#: stop of a smoke test (`TrainConfig.max_iterations`), raised or set to 0 to go on.
-SAID_AT_INFO = frozenset({"train.max_iterations"})
-
-
-class DataclassWithExtras(dict):
-    """A section of a resolved config made of a dataclass's fields and extra keys (CSTrack's ``optim``
-    with the run's ``accumulate_steps``): the dict `plain` writes, remembering the dataclass so that
-    `_field_defaults` knows its fields' defaults. A section given as a plain dict (``asdict``) has none,
-    so a field added to its dataclass since a run was made was a "change" on that run's resume."""
-
-    def __init__(self, config, **extras):
-        super().__init__({**plain(config), **extras})
-        self.config = config
-
-
-def _field_defaults(config, prefix: str = "") -> dict:
-    """``{"train.max_iterations": 0, ...}``: the dotted key and default (as `plain` writes it) of every
-    dataclass field with a default in ``config`` (dicts and dataclasses, nested as in a run's
-    ``config.yaml``). Sections a caller gave as plain dicts have none: give the dataclass, or a
-    `DataclassWithExtras` of it."""
-    found = {}
-    if isinstance(config, DataclassWithExtras):
-        found.update(_field_defaults(config.config, prefix))
-    elif dataclasses.is_dataclass(config) and not isinstance(config, type):
-        for field in dataclasses.fields(config):
-            key = f"{prefix}{field.name}"
-            found.update(_field_defaults(getattr(config, field.name), f"{key}."))
-            if field.default is not dataclasses.MISSING:
-                found[key] = plain(field.default)
-            elif field.default_factory is not dataclasses.MISSING:
-                found[key] = plain(field.default_factory())
-    elif isinstance(config, dict):
-        for name, value in config.items():
-            found.update(_field_defaults(value, f"{prefix}{name}."))
-    return found
-
-
-def _added_at_its_default(old: dict, new: dict, key: str, defaults: dict) -> bool:
-    """Whether ``key`` is absent from ``old`` (a run's record made before the field existed) and at its
-    default in ``new``, which does what its absence did: no change. `_changed_keys` tells an absent
-    key from null, so without this every field added since a run was made (its default null
-    too) was a "changed" value on its resume (2026-11-24)."""
-    return key in defaults and _at(old, key) is _ABSENT and _at(new, key) == defaults[key]
-
-
-def recipe_changes(old_recipe: str, new_recipe: str) -> list[str]:
-    """The keys of two recipe texts (a run's ``recipe.yaml``, this run's recipe) that differ, with
-    their values: ``["adapters.spatial false -> true", "train.epochs 3 -> 7"]`` (recipe keys, which
-    the user wrote or gave to ``--set``; the header comments are left out)."""
-    return config_changes(load_yaml(old_recipe) or {}, load_yaml(new_recipe) or {})
-
-
-def config_changes(old: dict, new: dict) -> list[str]:
-    """``["train.epochs 3 -> 7", ...]``: the dotted keys of two nested configs that differ, with values."""
-    return [_change(old, new, key) for key in _changed_keys(old, new)]
-
-
-def describe_changes(old: dict, new: dict, keys: list[str], most: int = 8) -> str:
-    """``"train.epochs 3 -> 7, train.lr 0.0006 -> 0.0001"``: the dotted ``keys`` with their values in
-    ``old`` and ``new`` (short; at most ``most`` keys, then how many more)."""
-    return join_changes([_change(old, new, key) for key in keys], most)
-
-
-def join_changes(changes: list[str], most: int = 8) -> str:
-    """At most ``most`` of ``changes``, then how many more."""
-    more = f" (and {len(changes) - most} more)" if len(changes) > most else ""
-    return ", ".join(changes[:most]) + more
-
-
-def _change(old: dict, new: dict, key: str) -> str:
-    return f"{key} {_short(_at(old, key))} -> {_short(_at(new, key))}"
-
-
-def own_recipe_hint(
-    record: Path | None, run_dir: Path, lead: str = "", before_checkpoint: bool = False
-) -> str:
-    """How to resume with the run's recorded recipe (``lead`` before it), or ``""`` when ``record``
-    (the run folder of that record) has no ``recipe.yaml``. ``--run-dir`` is named: ``--config
-    RUN/recipe.yaml`` alone trains into ``runs/<run>-repeat``. ``before_checkpoint``: the resume is
-    under way, and its first checkpoint makes its own recipe the run's (`RunFolder.checkpoint_written`)."""
-    if record is None or not (record / "recipe.yaml").is_file():
-        return ""
-    when = (
-        "stop before the next checkpoint (which records this recipe as the run's) and "
-        if before_checkpoint
-        else ""
-    )
-    command = f"discmot train --config {record / 'recipe.yaml'} --run-dir {run_dir} --resume --data-root ..."
-    return f"{lead}to resume with the run's own recipe, {when}run: {command}"
-
-
-def _at(config: dict, key: str):
-    node = config
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return _ABSENT
-        node = node[part]
-    return node
-
-
-def _short(value, width: int = 40) -> str:
-    """A value as ``--set`` takes it (YAML flow style: ``false``, ``[6, 9]``), cut to ``width``."""
-    if value is _ABSENT:
-        return "(absent)"
-    text = yaml.safe_dump(value, default_flow_style=True, width=1 << 16).strip()
-    text = text.removesuffix("...").strip()
-    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _summary_writer(folder: Path):

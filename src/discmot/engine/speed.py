@@ -437,7 +437,7 @@ def _network_input(tracker, frame: np.ndarray) -> list[int]:
 def machine(device: str | torch.device) -> dict:
     """The machine the numbers were measured on: CPU, usable cores, torch's threads, ``device``'s GPU,
     torch's version."""
-    from discmot.engine.run_folder import cpu_model, usable_cores
+    from discmot.engine.run_environment import cpu_model, usable_cores
 
     info = {
         "cpu": cpu_model(),

@@ -332,7 +332,7 @@ def model_and_weights(model: str | None, weights: str | Path | None) -> tuple[st
                 f"--weights {BUNDLED} is the demo's tiny model of --model {' or '.join(END_TO_END)}: give "
                 "one of those"
             )
-        from discmot.engine.demo import bundled_weights
+        from discmot.engine.demo_config import bundled_weights
 
         return model, bundled_weights(model)
     if model is not None or weights is None:

@@ -66,7 +66,8 @@ from discmot.engine.optim import (
     clip_gradients,
 )
 from discmot.engine.process_group import lock_run_folder, peer_failures_in_one_line, said_by_rank_0, wrap_ddp
-from discmot.engine.run_folder import RunFolder, environment
+from discmot.engine.run_environment import environment
+from discmot.engine.run_folder import RunFolder
 from discmot.engine.run_status import Position, RunStatus, at_max_iterations, closing_summary, processes
 from discmot.engine.signals import sigterm_deferred
 from discmot.engine.step import SamplerFactory, StepContext, StepFn, StepModule

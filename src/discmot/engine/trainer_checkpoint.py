@@ -19,15 +19,8 @@ from torch import nn
 from discmot._version import __version__
 from discmot.engine import checkpointing
 from discmot.engine.distributed import capture_rng_state, gather_objects, restore_rng_state, seed_everything
-from discmot.engine.run_folder import (
-    RUN_WEIGHTS,
-    RunFolder,
-    config_changes,
-    join_changes,
-    own_recipe_hint,
-    plain,
-    recipe_changes,
-)
+from discmot.engine.run_config import config_changes, join_changes, own_recipe_hint, plain, recipe_changes
+from discmot.engine.run_folder import RUN_WEIGHTS, RunFolder
 from discmot.engine.run_status import processes
 
 if TYPE_CHECKING:

@@ -86,7 +86,7 @@ def load_model(
     kind = _known_kind(kind)
     _check_weights_path(weights, kind)
     if str(weights) == BUNDLED:
-        from discmot.engine.demo import bundled_weights
+        from discmot.engine.demo_config import bundled_weights
 
         weights = bundled_weights(kind)
     weights = weights_file(weights)

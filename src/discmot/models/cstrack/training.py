@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from discmot.config import check_field_ranges, ranges_of_section
-from discmot.engine.run_folder import DataclassWithExtras
+from discmot.engine.run_config import DataclassWithExtras
 from discmot.models.cstrack.config import CSTrackConfig
 from discmot.models.cstrack.loss import CSTrackLoss, CSTrackLossConfig, grid_anchors
 from discmot.models.cstrack.model import CSTrack
@@ -279,7 +279,7 @@ def cstrack_setup(recipe, data_root: str | Path, pretrained: str | Path | None =
 
     from discmot.data.jde import check_image_lists
     from discmot.data.jde_transforms import JDEDataset, collate_jde, jde_sampler_factory
-    from discmot.engine.run_folder import file_record
+    from discmot.engine.run_environment import file_record
     from discmot.engine.train import TrainSetup
 
     check_image_lists(recipe.data, Path(data_root), recipe.name)

@@ -280,15 +280,9 @@ def fdta_setup(
     the paper's COCO/CrowdHuman-pretrained DETR, spec §4.1 step 1, or a discmot FDTA weights file such
     as the output of a ``step.only_detr`` run).
     """
-    from discmot.data.clips import (
-        ClipConfig,
-        ClipDataset,
-        SequenceIndex,
-        clip_sampler_factory,
-        collate_clips,
-        warn_sequences_without_clips,
-    )
-    from discmot.engine.run_folder import file_record
+    from discmot.data.clip_sampler import clip_sampler_factory, warn_sequences_without_clips
+    from discmot.data.clips import ClipConfig, ClipDataset, SequenceIndex, collate_clips
+    from discmot.engine.run_environment import file_record
     from discmot.engine.train import TrainSetup
 
     step_config = step_config or StepConfig()
