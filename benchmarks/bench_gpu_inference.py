@@ -150,7 +150,8 @@ def speed_numbers(kind: str, dtype: str, options, network, frames, candidates: b
     """`discmot.engine.speed.measure_speed` of ``network`` (float32) copied into ``dtype`` as this
     section's numbers: frames/s, boxes out and tracks alive per frame, peak memory (MiB), milliseconds
     per frame by stage and, with ``candidates``, CSTrack's NMS candidates per frame."""
-    from discmot.engine.speed import bench_tracker, measure_speed
+    from discmot.engine.bench import bench_tracker
+    from discmot.engine.speed import measure_speed
 
     tracker = bench_tracker(kind, dtype, options, network)
     result = measure_speed(tracker, kind, frames, WARMUP_FRAMES)
@@ -169,8 +170,8 @@ def speed_numbers(kind: str, dtype: str, options, network, frames, candidates: b
 
 def fdta_speed(device: str, quick: bool) -> dict[str, dict]:
     """The firing full-size FDTA tracker (tiny and small frames in quick mode) in every dtype."""
+    from discmot.engine.bench import BenchOptions, synthetic_frames
     from discmot.engine.firing import firing_network
-    from discmot.engine.speed import BenchOptions, synthetic_frames
     from discmot.ops.deform_attn_triton import select_deform_kernel
 
     preset, size, count = ("tiny", (320, 192), 8) if quick else ("dancetrack", (1920, 1080), 50)
@@ -213,8 +214,8 @@ def nms_candidates(tracker, frames) -> float:
 def cstrack_speed(device: str, quick: bool) -> dict[str, dict]:
     """The firing full-size CSTrack tracker (tiny and small frames in quick mode) in fp32 and fp16: the
     network ``discmot bench`` times (`discmot.engine.firing.firing_network`)."""
+    from discmot.engine.bench import BenchOptions, synthetic_frames
     from discmot.engine.firing import firing_network
-    from discmot.engine.speed import BenchOptions, synthetic_frames
 
     preset, size, count = ("tiny", (320, 192), 8) if quick else ("cstrack", (1920, 1080), 100)
     frames = synthetic_frames("cstrack", WARMUP_FRAMES + count, size)

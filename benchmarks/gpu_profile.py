@@ -19,8 +19,8 @@ import time
 
 import torch
 
+from discmot.engine.bench import BenchOptions, bench_tracker, synthetic_frames
 from discmot.engine.firing import firing_network
-from discmot.engine.speed import BenchOptions, bench_tracker, synthetic_frames
 
 WARMUP_FRAMES = 6
 PROFILED_FRAMES = 5

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from discmot.cli import main
+from discmot.engine.bench import source_frames
 from discmot.engine.infer import LoggedProgress, frames_progress_bar
-from discmot.engine.speed import source_frames
 from discmot.io.video import (
     SequenceFrames,
     first_frames,

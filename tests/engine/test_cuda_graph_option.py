@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from discmot.cli import main
+from discmot.engine.bench import BenchOptions, bench_tracker
 from discmot.engine.demo import bundled_weights
 from discmot.engine.end_to_end import NetworkOptions, build_end_to_end
-from discmot.engine.speed import BenchOptions, bench_tracker
 from discmot.engine.track_verb import track
 
 

@@ -13,19 +13,9 @@ import pytest
 import torch
 
 from discmot.cli import main
+from discmot.engine.bench import BenchOptions, bench_runs, bench_tracker, synthetic_frames
 from discmot.engine.firing import fire_fdta, firing_cstrack, firing_network
-from discmot.engine.speed import (
-    OTHER_STAGE,
-    STAGES,
-    BenchOptions,
-    StageClock,
-    bench_runs,
-    bench_tracker,
-    measure_speed,
-    method_holder,
-    synthetic_frames,
-    tracks_alive,
-)
+from discmot.engine.speed import OTHER_STAGE, STAGES, StageClock, measure_speed, method_holder, tracks_alive
 
 TINY = BenchOptions(preset="tiny", device="cpu", warmup=1)
 

@@ -130,8 +130,8 @@ def test_a_function_that_waits_for_the_host_runs_eagerly_with_one_warning():
 @needs_cuda
 @pytest.mark.parametrize("kind", ["cstrack", "fdta"])
 def test_trackers_give_the_same_tracks_with_and_without_the_graph(kind):
+    from discmot.engine.bench import synthetic_frames
     from discmot.engine.firing import firing_network
-    from discmot.engine.speed import synthetic_frames
     from discmot.trackers.cstrack import CSTrackTracker
     from discmot.trackers.fdta import FDTATracker
 

@@ -164,8 +164,8 @@ def _run_bench(args: argparse.Namespace) -> int:
     models = _models(args)
     dtypes = list(dict.fromkeys(args.dtype))  # `--dtype fp32 fp32`: one run, as `--model` gives one
     _check_arguments(args, models)
+    from discmot.engine.bench import bench_runs, machine
     from discmot.engine.distributed import pick_device
-    from discmot.engine.speed import bench_runs, machine
 
     device = pick_device(args.device)  # a device this PyTorch cannot use fails before any frame is made
     _check_deform_kernel(args, models, device)
@@ -192,8 +192,8 @@ def _check_deform_kernel(args: argparse.Namespace, models: list[str], device) ->
 
 
 def _bench_options(args: argparse.Namespace):
-    """The `discmot.engine.speed.BenchOptions` of the command line."""
-    from discmot.engine.speed import BenchOptions
+    """The `discmot.engine.bench.BenchOptions` of the command line."""
+    from discmot.engine.bench import BenchOptions
 
     return BenchOptions(
         weights=args.weights,
@@ -213,7 +213,7 @@ def _source_frames(args: argparse.Namespace, count: int) -> list | None:
     shorter than ``count`` a warning (the frames it has are timed)."""
     if not args.source:
         return None
-    from discmot.engine.speed import source_frames
+    from discmot.engine.bench import source_frames
 
     shared = source_frames(args.source, count)
     if len(shared) <= args.warmup:
@@ -235,7 +235,7 @@ def _source_frames(args: argparse.Namespace, count: int) -> list | None:
 
 def _rendered_scene(kind: str, count: int, size: tuple[int, int] | None) -> list:
     """``count`` frames of ``kind``'s synthetic scene at ``size`` (default: `DEFAULT_SIZE`)."""
-    from discmot.engine.speed import synthetic_frames
+    from discmot.engine.bench import synthetic_frames
 
     # seconds for 1080p: said, as every slow step without a bar
     log.info("%s: rendering %s of the synthetic scene", MODEL_NAMES[kind], _frames(count))
@@ -306,8 +306,8 @@ def frame_rate_text(fps: float) -> str:
 
 def _source_record(args: argparse.Namespace, models: list[str]) -> dict:
     """What was timed, for the JSON report: the user's source, or the synthetic scene of each model
-    (`discmot.engine.speed.SCENES`, seed 0) at its size."""
-    from discmot.engine.speed import SCENES
+    (`discmot.engine.bench.SCENES`, seed 0) at its size."""
+    from discmot.engine.bench import SCENES
 
     if args.source:
         return {"path": str(args.source)}
