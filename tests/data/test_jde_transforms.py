@@ -17,19 +17,16 @@ import torch
 import helpers
 from discmot.data.frames import read_rgb
 from discmot.data.jde import JDEIndex
+from discmot.data.jde_dataset import JDEDataset, JDEKey, collate_jde, jde_sampler_factory
 from discmot.data.jde_transforms import (
-    JDEDataset,
-    JDEKey,
     JDETransformConfig,
     augment_hsv,
     box_candidates,
-    collate_jde,
     hflip,
-    jde_sampler_factory,
-    letterbox,
     resize_to_input,
     transform_sample,
 )
+from discmot.data.letterbox import letterbox
 from discmot.data.synth import PRESETS, generate_dataset
 
 TINY_SIZE = PRESETS["tiny"].size  # (128, 80)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from discmot.data.jde_transforms import letterbox as training_letterbox
+from discmot.data.letterbox import letterbox as training_letterbox
 from discmot.models.cstrack.postprocess import (
     MATRIX_NMS_LIMIT,
     candidate_boxes,

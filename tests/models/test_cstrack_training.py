@@ -16,7 +16,8 @@ import torch
 
 from discmot.cli import main
 from discmot.data.jde import JDEIndex
-from discmot.data.jde_transforms import JDEDataset, JDEKey, JDETransformConfig, collate_jde
+from discmot.data.jde_dataset import JDEDataset, JDEKey, collate_jde
+from discmot.data.jde_transforms import JDETransformConfig
 from discmot.data.synth import generate_dataset
 from discmot.engine import checkpointing
 from discmot.engine.step import StepContext

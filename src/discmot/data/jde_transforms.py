@@ -1,4 +1,4 @@
-"""CSTrack's per-image training pipeline (spec ``cstrack.md`` §6.4, §1.3) and the JDE dataset.
+"""CSTrack's per-image training pipeline (spec ``cstrack.md`` §6.4, §1.3).
 
 For one image with labels ``class, identity, cx, cy, w, h`` (normalised):
 
@@ -14,43 +14,30 @@ For one image with labels ``class, identity, cx, cy, w, h`` (normalised):
 5. Horizontal flip with probability 0.5.
 
 Images stay RGB throughout: OpenCV's RGB<->HSV conversions on RGB data equal the original's BGR<->HSV on
-BGR data. All randomness comes from an explicit ``numpy.random.Generator``; `JDEDataset` seeds one per
-``(seed, epoch, index)``, so a sample is the same whichever worker loads it. torch is imported only where
-tensors are built.
+BGR data. All randomness comes from an explicit ``numpy.random.Generator`` (the dataset,
+`discmot.data.jde_dataset`, seeds one per sample); the letterbox is `discmot.data.letterbox`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import NamedTuple
 
 import cv2
 import numpy as np
 
 from discmot.config import check_field_ranges
-from discmot.data.frames import read_rgb
-from discmot.data.jde import JDEIndex
+from discmot.data.letterbox import letterbox
 
 __all__ = [
-    "JDEDataset",
-    "JDEKey",
     "JDETransformConfig",
-    "Letterboxed",
     "augment_hsv",
     "box_candidates",
-    "collate_jde",
     "hflip",
-    "jde_sampler_factory",
-    "letterbox",
-    "letterbox_hw",
     "random_perspective",
     "resize_to_input",
     "transform_sample",
 ]
-
-#: Pad value of the inference letterbox (§1.3): grey 127.5, which OpenCV rounds to 128 in uint8 images.
-LETTERBOX_COLOR = 127.5
 
 
 @dataclass(frozen=True)
@@ -101,72 +88,7 @@ TRANSFORM_RANGES = dict.fromkeys(("flip_prob", "translate", "scale", "perspectiv
 
 
 # --------------------------------------------------------------------------------------------------
-# Resizing (§1.3, §6.4 step 1)
-
-
-@dataclass(frozen=True)
-class Letterboxed:
-    """A letterboxed image and its geometry.
-
-    Attributes:
-        image: ``(H, W, 3)`` uint8, same channel order as the input (BGR for OpenCV frames).
-        ratio: resize factor ``min(H / h0, W / w0)``.
-        dw, dh: half of the horizontal / vertical padding before rounding (may be ``x.5``).
-        borders: ``(top, bottom, left, right)`` padding in pixels.
-    """
-
-    image: np.ndarray
-    ratio: float
-    dw: float
-    dh: float
-    borders: tuple[int, int, int, int]
-
-
-def letterbox_hw(
-    image: np.ndarray,
-    size_hw: tuple[int, int],
-    colour: tuple[float, float, float] = (LETTERBOX_COLOR,) * 3,
-    interpolation: int = cv2.INTER_AREA,
-) -> Letterboxed:
-    """Resizes ``image`` ``(h0, w0, 3)`` keeping its aspect ratio and pads it to ``size_hw = (H, W)``
-    (the inference preprocessing, §1.3); `letterbox` and CSTrack's inference letterbox wrap it.
-
-    The resized size is ``(round(w0 * r), round(h0 * r))`` with ``r = min(H / h0, W / w0)``; with
-    ``dw, dh`` half the missing width/height, the padding is ``left = round(dw - 0.1)``,
-    ``right = round(dw + 0.1)`` (Python's round-half-to-even), same for top/bottom: an odd remainder puts
-    the extra pixel right/bottom. Example: 1920x1080 into 608x1088 -> 1081x608 with 3 px left, 4 px right.
-    """
-    height, width = size_hw
-    h0, w0 = image.shape[:2]
-    ratio = min(float(height) / h0, float(width) / w0)
-    new_w, new_h = round(w0 * ratio), round(h0 * ratio)
-    dw, dh = (width - new_w) / 2, (height - new_h) / 2
-    top, bottom = round(dh - 0.1), round(dh + 0.1)
-    left, right = round(dw - 0.1), round(dw + 0.1)
-    resized = cv2.resize(image, (new_w, new_h), interpolation=interpolation)
-    padded = cv2.copyMakeBorder(resized, top, bottom, left, right, cv2.BORDER_CONSTANT, value=colour)
-    return Letterboxed(padded, ratio, dw, dh, (top, bottom, left, right))
-
-
-def letterbox(
-    image: np.ndarray,
-    size: tuple[int, int] = (1088, 608),
-    color: float = LETTERBOX_COLOR,
-    interpolation: int = cv2.INTER_AREA,
-) -> tuple[np.ndarray, float, tuple[int, int]]:
-    """`letterbox_hw` with the training config's ``size = (W, H)`` and a grey ``color``.
-
-    Args:
-        image: ``(h0, w0, 3)`` uint8.
-        size: ``(W, H)``.
-
-    Returns:
-        ``(H, W, 3)`` image, the ratio ``r`` and the ``(left, top)`` padding in pixels.
-    """
-    width, height = size
-    boxed = letterbox_hw(image, (height, width), (color,) * 3, interpolation)
-    top, _, left, _ = boxed.borders
-    return boxed.image, boxed.ratio, (left, top)
+# Resizing (§6.4 step 1; the letterbox itself is `discmot.data.letterbox`)
 
 
 def resize_to_input(
@@ -365,114 +287,3 @@ def transform_sample(
 def _without_warp(config: JDETransformConfig) -> JDETransformConfig:
     """Every warp magnitude 0: `random_perspective` then only clips and filters the boxes."""
     return replace(config, degrees=0.0, translate=0.0, scale=0.0, shear=0.0, perspective=0.0)
-
-
-# --------------------------------------------------------------------------------------------------
-# Dataset, sampler, collation
-
-
-class JDEKey(NamedTuple):
-    """A sample of one epoch: what `jde_sampler_factory` yields and `JDEDataset` accepts."""
-
-    epoch: int
-    index: int
-
-
-class JDEDataset:
-    """Map-style dataset of CSTrack training samples over a `discmot.data.jde.JDEIndex`.
-
-    ``dataset[key]`` takes a `JDEKey` (or a plain index, then of epoch `epoch`, see `set_epoch`) and returns
-    a dict:
-        ``image``: float32 ``(3, H, W)`` RGB in ``[0, 1]``;
-        ``targets``: float32 ``(n, 6)`` rows ``0, identity, cx, cy, w, h`` (spec §5.1; column 0 becomes the
-        image's batch position in `collate_jde`; identity 0 means none), box normalised to ``(W, H)``;
-        ``path``: the image file; ``original_size``: ``(h0, w0)``.
-
-    A sample's randomness comes from a generator seeded by ``(config.seed, epoch, index)``, so it does
-    not depend on the worker that loads it. It is not a ``torch.utils.data.Dataset`` subclass (that would
-    import torch with this module); DataLoader only needs ``__getitem__`` and ``__len__``.
-    """
-
-    def __init__(self, index: JDEIndex, config: JDETransformConfig | None = None, train: bool = True):
-        self.index = index
-        self.config = JDETransformConfig() if config is None else config
-        self.train = train
-        self.epoch = 0
-
-    @property
-    def num_identities(self) -> int:
-        """nID, the size of the ID classifier (identities run over ``0 .. nID - 1``)."""
-        return self.index.num_identities
-
-    def set_epoch(self, epoch: int) -> None:
-        """The epoch plain integer indices refer to."""
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-    def __getitem__(self, key: int | JDEKey) -> dict:
-        epoch, i = (key.epoch, key.index) if isinstance(key, tuple) else (self.epoch, int(key))
-        image, labels, original_size = self.load(i, self.sample_rng(epoch, i))
-        return _to_tensors(image, labels, str(self.index[i].image), original_size)
-
-    def sample_rng(self, epoch: int, index: int) -> np.random.Generator:
-        """The generator of sample ``index`` in ``epoch``."""
-        return np.random.default_rng([self.config.seed, epoch, index])
-
-    def load(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
-        """Image ``index`` through the pipeline: ``(H, W, 3)`` uint8 RGB, ``(m, 6)`` float32 labels and
-        the original ``(h0, w0)``."""
-        record = self.index[index]
-        image = read_rgb(record.image, exif_orientation=True)  # the original's cv2.imread turns it
-        original_size = (int(image.shape[0]), int(image.shape[1]))
-        image, labels = transform_sample(image, record.labels, rng, self.config, self.train)
-        return image, labels, original_size
-
-
-def _to_tensors(image: np.ndarray, labels: np.ndarray, path: str, original_size) -> dict:
-    import torch
-
-    targets = torch.from_numpy(labels)
-    targets[:, 0] = 0
-    tensor = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float().div_(255)
-    return {"image": tensor, "targets": targets, "path": path, "original_size": tuple(original_size)}
-
-
-def collate_jde(samples: list[dict]) -> dict:
-    """Batches `JDEDataset` samples.
-
-    Returns a dict with ``images``: float32 ``(B, 3, H, W)``; ``targets``: float32 ``(sum n_b, 6)`` rows
-    ``b, identity, cx, cy, w, h`` (``b`` the image's position in the batch); ``paths``;
-    ``original_sizes``.
-    """
-    import torch
-
-    targets = []
-    for b, sample in enumerate(samples):
-        rows = sample["targets"].clone()
-        rows[:, 0] = b
-        targets.append(rows)
-    return {
-        "images": torch.stack([s["image"] for s in samples]),
-        "targets": torch.cat(targets) if targets else torch.zeros(0, 6),
-        "paths": [s["path"] for s in samples],
-        "original_sizes": [s["original_size"] for s in samples],
-    }
-
-
-def jde_sampler_factory(length: int, seed: int = 2020, shuffle: bool = True):
-    """A ``sampler_factory`` for ``engine.train.Trainer``: ``(epoch, rank, world_size, start)`` ->
-    `JDEKey` list.
-
-    Images of all datasets are shuffled uniformly per epoch (§6.2: no per-dataset weights); the order is
-    cut to a multiple of ``world_size``, rank ``r`` takes every ``world_size``-th key from ``r`` and
-    skips the first ``start`` (already trained on when resuming mid-epoch).
-    """
-
-    def keys_for(epoch: int, rank: int, world_size: int, start: int = 0) -> list[JDEKey]:
-        order = np.random.default_rng([seed, epoch]).permutation(length) if shuffle else np.arange(length)
-        order = order[: length - length % world_size][rank::world_size][start:]
-        return [JDEKey(epoch, int(i)) for i in order]
-
-    return keys_for

@@ -16,7 +16,8 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from discmot.data.layouts import EvalPlan, LayoutError, resolve_eval_plan, resolve_file_pair
+from discmot.data.eval_file_pair import resolve_file_pair
+from discmot.data.layouts import EvalPlan, LayoutError, resolve_eval_plan
 from discmot.eval import plots
 from discmot.eval.endings import EarlyEnd, early_end
 from discmot.eval.fields import COMBINED
@@ -145,7 +146,7 @@ def evaluate_pair(
 ) -> dict:
     """Scores one results file against one gt file as `evaluate` scores the folders holding them
     (`discmot eval --gt GT.txt --results RES.txt`): the same numbers, warnings and structure
-    ``{tracker: {sequence | "COMBINED": metrics}}``, named as `discmot.data.layouts.resolve_file_pair`
+    ``{tracker: {sequence | "COMBINED": metrics}}``, named as `discmot.data.eval_file_pair.resolve_file_pair`
     names them (the tracker after the results' folder, the sequence after the gt's sequence folder).
 
     Args:

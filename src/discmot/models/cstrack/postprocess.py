@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 import torch
 
-from discmot.data.jde_transforms import Letterboxed, letterbox_hw
+from discmot.data.letterbox import Letterboxed, letterbox_hw
 from discmot.ops.boxes_torch import box_cxcywh_to_xyxy, distance_box_iou
 
 #: Network input (height, width) of the official tracker.
@@ -36,7 +36,7 @@ def letterbox(
 ) -> Letterboxed:
     """Resize ``image`` ``[h0, w0, 3]`` keeping its aspect ratio and pad it to ``size`` = (H, W) (§1.3).
 
-    `discmot.data.jde_transforms.letterbox_hw` with cv2.INTER_AREA (see there for the rounding: 7
+    `discmot.data.letterbox.letterbox_hw` with cv2.INTER_AREA (see there for the rounding: 7
     missing pixels give 3 + 4).
     """
     return letterbox_hw(image, size, colour, cv2.INTER_AREA)

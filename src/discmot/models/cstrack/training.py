@@ -118,7 +118,7 @@ def loss_config_for(model_config: CSTrackConfig, num_identities: int, **fields) 
 
 
 def cstrack_step(training: CSTrackTraining, batch: dict, context) -> tuple[torch.Tensor, dict]:
-    """One iteration on a `discmot.data.jde_transforms.collate_jde` batch.
+    """One iteration on a `discmot.data.jde_dataset.collate_jde` batch.
 
     Args:
         training: the network and criterion (in training mode).
@@ -278,7 +278,7 @@ def cstrack_setup(recipe, data_root: str | Path, pretrained: str | Path | None =
     from functools import partial
 
     from discmot.data.jde import check_image_lists
-    from discmot.data.jde_transforms import JDEDataset, collate_jde, jde_sampler_factory
+    from discmot.data.jde_dataset import JDEDataset, collate_jde, jde_sampler_factory
     from discmot.engine.run_environment import file_record
     from discmot.engine.train import TrainSetup
 

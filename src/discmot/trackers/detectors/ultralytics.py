@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from discmot.data.jde_transforms import letterbox_hw
+from discmot.data.letterbox import letterbox_hw
 from discmot.ops.boxes import cxcywh_to_tlbr
 from discmot.structures import Detections
 from discmot.trackers.detectors.decoding import (
