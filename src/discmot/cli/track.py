@@ -315,9 +315,9 @@ def _run_track(args: argparse.Namespace) -> int:
 def _tracked(args: argparse.Namespace) -> dict:
     """`discmot.engine.track_verb.track` with the command line's options, its messages naming them
     (``--save-txt``), not track's keywords (``save_txt=``)."""
-    from discmot.engine.track_verb import _track
+    from discmot.engine.track_verb import run_track
 
-    return _track(
+    return run_track(
         args.source,
         command_line=True,
         model=args.model,

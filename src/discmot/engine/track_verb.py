@@ -169,7 +169,7 @@ def track(
             command line spells it: ``--split-out`` for ``split_out``).
     """
     # the implementation that `discmot track` calls too, with the command line's option names
-    return _track(
+    return run_track(
         source,
         command_line=False,
         model=model,
@@ -209,7 +209,7 @@ def track(
     )
 
 
-def _track(
+def run_track(
     source: str | Path | int,
     *,
     command_line: bool,
