@@ -57,7 +57,7 @@ def test_track_signature_has_no_private_parameter_and_matches_the_implementation
     public = inspect.signature(discmot.track).parameters
     assert not [name for name in public if name.startswith("_")]
     # the implementation both track and `discmot track` call takes every keyword, plus the naming
-    private = inspect.signature(track_verb._track).parameters
+    private = inspect.signature(track_verb.run_track).parameters
     assert list(private) == ["source", "command_line", *list(public)[1:]]
     with pytest.raises(TypeError, match="_cli"):
         discmot.track("x", _cli=True)
