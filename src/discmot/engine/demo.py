@@ -1,8 +1,8 @@
 """The tracking demo (`discmot demo`, `make demo`): render, track, evaluate, draw, diagnose, in one folder.
 
-With no source, a synthetic DanceTrack scene held out from training (the ``val`` split; the bundled
-models were trained on ``train`` scenes, which never coincide) is rendered with its ground truth, then
-each model tracks it and is scored by `discmot.eval.evaluate` on the written result files, exactly what
+With no source, a synthetic DanceTrack scene held out from training (the ``val`` split; the bundled models
+were trained on ``train`` scenes, which never coincide) is rendered with its ground truth, then each model
+tracks it and is scored by `discmot.eval.runner.evaluate` on the written result files, exactly what
 ``discmot eval`` would read. The tracks are drawn from those same files, so the video shows what was
 scored. With a user's source (video, image folder or sequence folder), the same runs on it; it is scored
 only when it is a sequence folder with ``gt/gt.txt``.
@@ -76,8 +76,8 @@ def track_with(
 
 
 def score_scene(data_root: Path, results_root: Path, models: list[str], out: Path) -> dict:
-    """`discmot.eval.evaluate` of ``models``' results (folders of ``results_root``; others there, e.g. of an
-    earlier demo, are ignored) on the scene: ``{model: results}``. Writes TrackEval's summary files and
+    """`discmot.eval.runner.evaluate` of ``models``' results (folders of ``results_root``; others there, e.g.
+    of an earlier demo, are ignored) on the scene: ``{model: results}``. Writes TrackEval's summary files and
     pictures beside the results (``<model>/pedestrian_plot.png``; with two models also
     ``comparison_deta_assa.png``, `discmot.eval.plots`) and all numbers to ``out/metrics.json``."""
     from discmot.eval.runner import evaluate
@@ -193,8 +193,8 @@ def run_demo(
 
     Returns:
         ``source``, ``tracking`` (per model: `discmot.engine.infer.track`'s summary), ``scores`` (per model:
-        `discmot.eval.evaluate`'s results, absent without ground truth), ``not_scored`` (why there are no
-        scores, else ``None``), ``table`` (Markdown), ``video``,
+        `discmot.eval.runner.evaluate`'s results, absent without ground truth), ``not_scored`` (why there
+        are no scores, else ``None``), ``table`` (Markdown), ``video``,
         ``gif``, ``reports`` (per model: report.html), ``analysis`` (per model: view -> fraction of
         different-object similarities above 0.9), ``input_size`` (per model: the network input ``[h, w]``
         it ran at) and ``seconds`` per step.
