@@ -88,6 +88,28 @@ def test_replays_equal_eager_passes_and_capture_happens_once_per_shape():
 
 
 @needs_cuda
+def test_a_warm_up_that_raises_leaves_the_earlier_shape_recorded_anew():
+    # the key of the graph a failed capture dropped stayed: the next call of that shape replayed nothing
+    network, calls = small_network("cuda"), []
+    forward = two_outputs(network, calls)
+
+    def fails_on_wide(image):
+        if image.shape[-1] == 64:
+            raise torch.cuda.OutOfMemoryError("stand-in for a pass that does not fit")
+        return forward(image)
+
+    graphed = GraphedForward(fails_on_wide, network)
+    small = torch.randn(1, 3, 32, 48, device="cuda")
+    with torch.inference_mode():
+        graphed(small)
+        with pytest.raises(torch.cuda.OutOfMemoryError):
+            graphed(torch.randn(1, 3, 32, 64, device="cuda"))
+        out = graphed(small)
+        assert torch.equal(out["map"], network(small))
+    assert graphed.captured and calls.count((1, 3, 32, 48)) == 6  # recorded twice: 3 passes each
+
+
+@needs_cuda
 def test_weights_moved_or_changed_in_place_are_what_the_replay_uses():
     network, calls = small_network("cuda"), []
     graphed = GraphedForward(two_outputs(network, calls), network)

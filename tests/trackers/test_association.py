@@ -259,6 +259,24 @@ def test_appearance_must_come_with_every_frame_in_one_dimension():
     tracker.update(Detections.empty())  # a frame without detections needs no embeddings
 
 
+def test_appearance_cannot_start_once_tracks_were_born_without_it():
+    # tracks born without embeddings have no template: the first overlap match with a frame that has
+    # embeddings raised a TypeError midway through the update, the frame half applied
+    boxes, scores = np.array([[100.0, 100, 40, 100]]), np.array([0.9])
+    embeddings = np.ones((1, 8), np.float32)
+    tracker = JDETracker(JDETrackerConfig.preset("public"))
+    tracker.update(Detections(boxes, scores))
+    mean = tracker.table.mean.copy()
+    with pytest.raises(ValueError, match="frame 2: detections with embeddings after frames without them"):
+        tracker.update(Detections(boxes, scores, embeddings))
+    assert tracker.frame_id == 1 and np.array_equal(tracker.table.mean, mean)  # nothing was applied
+    tracker.reset()  # embeddings may start while there are no tracks: after a reset, or a frame of none
+    tracker.update(Detections.empty())
+    tracker.update(Detections(boxes, scores, embeddings))
+    tracker.update(Detections(boxes + 2, scores, embeddings))
+    assert tracker.table.template.shape == (1, 8)
+
+
 def test_detections_take_lists_and_check_the_embedding_shape():
     detections = Detections([[10, 10, 20, 40]], [0.9], [[1.0, 0.0]])
     assert detections.boxes.shape == (1, 4) and detections.embeddings.shape == (1, 2)

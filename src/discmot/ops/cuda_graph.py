@@ -77,7 +77,9 @@ class GraphedForward:
         with torch.cuda.device(image.device):
             if key != self.key and not self._capture(image, key):
                 return self.fn(image)
+            assert self.static_input is not None  # recorded by `_capture` together with `self.key`
             self.static_input.copy_(image)
+            assert self.graph is not None
             self.graph.replay()
         return self.static_output
 
@@ -92,7 +94,9 @@ class GraphedForward:
         """Warms up and records ``fn`` on a copy of ``image``; ``False`` (and graphs off for good, with one
         warning) where recording fails. Errors of the warm-up passes (out of memory, say) are raised: an
         eager pass would meet them too."""
-        self.graph = self.static_output = None  # the old graph's memory goes before the new one's
+        # the old graph's memory goes before the new one's; and its key: a warm-up pass that raises (out
+        # of memory) left the old key, and a call of the old shape then replayed no graph
+        self.graph = self.static_output = self.key = None
         self.static_input = image.clone()
         side = torch.cuda.Stream(image.device)
         side.wait_stream(torch.cuda.current_stream(image.device))

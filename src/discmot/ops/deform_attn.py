@@ -135,7 +135,7 @@ def random_problem(
     device: torch.device | str = "cpu",
     dtype: torch.dtype = torch.float64,
     generator: torch.Generator | None = None,
-) -> tuple[torch.Tensor, ...]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """A small random `ms_deform_attn` input (2 frames, 3 levels, some locations outside the maps).
 
     Returns ``(value, spatial_shapes, level_start_index, sampling_locations, attention_weights)``.
@@ -150,8 +150,8 @@ def random_problem(
     locations = torch.rand(batch, queries, heads, levels, points, 2, generator=generator, dtype=torch.float64)
     locations = locations * 1.4 - 0.2
     weights = torch.rand(batch, queries, heads, levels, points, generator=generator, dtype=torch.float64)
-    tensors = (value, spatial_shapes, level_start_index, locations, weights)
-    return tuple(t.to(device=device, dtype=dtype) if t.is_floating_point() else t.to(device) for t in tensors)
+    value, locations, weights = (t.to(device=device, dtype=dtype) for t in (value, locations, weights))
+    return value, spatial_shapes.to(device), level_start_index.to(device), locations, weights
 
 
 def register_fused_kernel(

@@ -22,14 +22,19 @@ from __future__ import annotations
 
 import logging
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
 from discmot.structures import Detections, Tracks, tlwh_to_tlbr
 from discmot.trackers.costs import assign_with_limit, cosine_distance, iou_plus_one
-from discmot.trackers.detection_checks import check_finite, check_scores, check_sizes, require_detections
+from discmot.trackers.detection_checks import (
+    check_finite,
+    check_scores,
+    check_sizes,
+    is_real,
+    require_detections,
+)
 from discmot.trackers.jde_config import TRACKER_PRESETS, JDETrackerConfig
 from discmot.trackers.kalman import CHI2_95, KalmanFilterXYAH, tlwh_to_xyah
 from discmot.trackers.track_table import TrackState, TrackTable
@@ -73,7 +78,7 @@ class JDETracker:
     compact_after_finished = 64
 
     def __init__(self, config: JDETrackerConfig | None = None, frame_rate: float = 30.0):
-        if not (isinstance(frame_rate, numbers.Real) and math.isfinite(frame_rate) and frame_rate > 0):
+        if not (is_real(frame_rate) and math.isfinite(frame_rate) and frame_rate > 0):
             raise ValueError(f"frame_rate must be a positive number of frames per second, got {frame_rate!r}")
         if config is not None and not isinstance(config, JDETrackerConfig):  # not AttributeError later
             raise TypeError(
@@ -152,7 +157,8 @@ class JDETracker:
         unconfirmed, confirmed = _select(self.tracked, ~activated_now), _select(self.tracked, activated_now)
         pool = _joint(confirmed, self.lost)
         self._predict(pool)
-        activated, refound = [], []
+        activated: list[int] = []
+        refound: list[int] = []
         pool_left, remaining = self._appearance_stage(pool, candidates, activated, refound)
         tracked_left = _select(pool_left, table.state[pool_left] == _TRACKED)
         newly_lost, remaining = self._iou_stage(
@@ -191,10 +197,20 @@ class JDETracker:
         return _Candidates(boxes[keep], np.asarray(detections.scores[keep], dtype=np.float64), features)
 
     def _check_embeddings(self, detections: Detections) -> None:
-        """Appearance must come with every frame once it came with one, in one dimension: the tracks'
-        templates are compared with each frame's embeddings."""
+        """Appearance must come with every frame or with none, in one dimension: the tracks' templates
+        are compared with each frame's embeddings. Embeddings may start on a frame only while there are
+        no tracks (tracks born without them have no template to match or to update: the first match of
+        one by overlap raised a TypeError midway through the frame's update, 2026-11-25)."""
         template = self.table.template
-        if template is None or not len(detections):
+        if not len(detections):
+            return
+        if template is None:
+            if detections.embeddings is not None and self.table.size:
+                raise ValueError(
+                    f"frame {self.frame_id}: detections with embeddings after frames without them; give "
+                    "every frame embeddings, or none (a new JDETracker, or reset(), for another kind of "
+                    "input)"
+                )
             return
         if detections.embeddings is None:
             raise ValueError(
@@ -274,7 +290,12 @@ class JDETracker:
         return 1 - iou_plus_one(tlwh_to_tlbr(self.table.boxes(rows)), tlwh_to_tlbr(candidates.tlwh[columns]))
 
     def _apply(
-        self, rows: list[int], columns: list[int], candidates: _Candidates, activated, refound
+        self,
+        rows: list[int],
+        columns: list[int],
+        candidates: _Candidates,
+        activated: list[int],
+        refound: list[int],
     ) -> None:
         """Matched tracks take their detections: Kalman update and template EMA, batched; lost tracks
         are re-activated (tracklet length reset, score kept, as in the original)."""
@@ -286,6 +307,7 @@ class JDETracker:
             table.mean[rows], table.covariance[rows], tlwh_to_xyah(candidates.tlwh[columns])
         )
         if candidates.feature is not None:
+            assert table.template is not None  # `_check_embeddings`: tracks that meet features have templates
             momentum = self.config.feature_momentum
             template = momentum * table.template[rows] + (1 - momentum) * candidates.feature[columns]
             table.template[rows] = template / np.linalg.norm(template, axis=1, keepdims=True)
@@ -318,7 +340,9 @@ class JDETracker:
 
     # -- book-keeping ---------------------------------------------------------------------------
 
-    def _book_keeping(self, activated, refound, newly_lost, newly_removed) -> None:
+    def _book_keeping(
+        self, activated: list[int], refound: list[int], newly_lost: list[int], newly_removed: list[int]
+    ) -> None:
         """Deaths, list updates and duplicate removal (spec §7.4 steps 6-8, with the one-frame lag)."""
         table = self.table
         expired = _select(self.lost, self.frame_id - table.frame_id[self.lost] > self.max_time_lost)

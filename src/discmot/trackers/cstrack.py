@@ -30,8 +30,6 @@ Differences from the original, on purpose:
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import torch
 
@@ -48,6 +46,7 @@ from discmot.models.cstrack.postprocess import (
 from discmot.ops.cuda_graph import network_forward
 from discmot.structures import Detections, Tracks
 from discmot.trackers.association import JDETracker, JDETrackerConfig
+from discmot.trackers.detection_checks import is_integral, is_real
 from discmot.trackers.video_state import FrameSizeCheck, tracker_device_and_dtype
 
 #: Cluster-DIoU-NMS threshold and the cap on detections per frame (spec §7.9).
@@ -115,13 +114,9 @@ def detect_frame(
 def _checked_nms(nms_threshold: float, max_detections: int) -> tuple[float, int]:
     """The NMS settings, refused when they would fail inside the first frame's NMS (a fractional cap) or
     silently change the boxes (a negative cap slices the last ones off; every test against a NaN fails)."""
-    if not (isinstance(nms_threshold, numbers.Real) and 0.0 <= nms_threshold <= 1.0):
+    if not (is_real(nms_threshold) and 0.0 <= nms_threshold <= 1.0):
         raise ValueError(f"nms_threshold {nms_threshold!r}: an IoU, 0 to 1 (CSTrack's: {NMS_THRESHOLD})")
-    if (
-        not isinstance(max_detections, numbers.Integral)
-        or isinstance(max_detections, bool)
-        or max_detections < 1
-    ):
+    if not is_integral(max_detections) or isinstance(max_detections, bool) or max_detections < 1:
         raise ValueError(
             f"max_detections {max_detections!r}: a whole number of boxes, at least 1 "
             f"(CSTrack's: {MAX_DETECTIONS})"
@@ -183,7 +178,9 @@ class CSTrackTracker:
             )
         self.model = model
         self.device, self.dtype = tracker_device_and_dtype(model, device, dtype)  # also "bf16"
-        self.input_size = network_input_size(input_size or model.config.input_size)
+        input_hw = network_input_size(input_size or model.config.input_size)
+        assert input_hw is not None  # None comes only from None: the model config always has a size
+        self.input_size = input_hw
         check_input_size(self.input_size)
         self.association = JDETracker(config or JDETrackerConfig.preset("cstrack"), frame_rate=frame_rate)
         self.config = self.association.config

@@ -1,13 +1,30 @@
 """The checks of the detections the JDE association takes (`discmot.trackers.association.JDETracker`):
 a `Detections` at all, then no NaN score, no non-finite box or embedding and no box of negative size,
-each named by its rows (a bad value would otherwise fail inside the solver, or vanish without a word).
-numpy only."""
+each named by its rows (a bad value would otherwise fail inside the solver, or vanish without a word);
+and `is_real` / `is_integral` for the trackers' numeric settings. numpy only."""
 
 from __future__ import annotations
+
+import numbers
 
 import numpy as np
 
 from discmot.structures import Detections
+
+
+def is_real(value: object) -> bool:
+    """``isinstance(value, numbers.Real)`` (Python or numpy ints and floats, bools too).
+
+    A function returning a plain bool, not the inline test: mypy does not count ``float`` as a
+    `numbers.Real` (python/mypy#3186), so an inline test of a parameter annotated ``float`` would make it
+    take the test for always false and skip checking the code after it."""
+    return isinstance(value, numbers.Real)
+
+
+def is_integral(value: object) -> bool:
+    """``isinstance(value, numbers.Integral)`` (Python or numpy ints, bools too); a function for the
+    reason `is_real` is one (mypy does not count ``int`` as a `numbers.Integral`)."""
+    return isinstance(value, numbers.Integral)
 
 
 def require_detections(detections) -> None:

@@ -154,6 +154,7 @@ class TrackHistory:
     def model_inputs(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """``features [1, 1, T, N, F]``, ``labels [1, 1, T, N]`` long, ``times [1, 1, T, N]`` long
         (``0..T-1``), ``masks [1, 1, T, N]`` bool, as `FDTA.id_logits` takes them."""
+        assert self.features is not None  # set by the first `append`, which every track comes from
         device = self.masks.device
         labels = torch.tensor(self.labels, dtype=torch.long, device=device).repeat(self.num_frames, 1)
         times = torch.arange(self.num_frames, device=device)[:, None].repeat(1, self.num_tracks)
@@ -161,6 +162,7 @@ class TrackHistory:
 
     def _keep_columns(self, columns: list[int]) -> None:
         index = torch.tensor(columns, dtype=torch.long, device=self.masks.device)
+        assert self.features is not None  # columns exist only after the first `append`
         self.features = self.features[:, index]
         self.masks = self.masks[:, index]
         self.labels = [self.labels[c] for c in columns]

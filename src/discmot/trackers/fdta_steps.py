@@ -116,8 +116,9 @@ def id_max_assignment(probs: torch.Tensor, history_labels: Iterable[int], id_thr
     if probs.shape[0] == 0:
         return labels
     newborn = probs.shape[1] - 1
-    label_prob, label_detection = probs[:, :newborn].max(dim=0)  # max returns the first maximum
-    label_prob, label_detection = label_prob.tolist(), label_detection.tolist()  # (plain floats: a loop)
+    best = probs[:, :newborn].max(dim=0)  # max returns the first maximum
+    label_prob: list[float] = best.values.tolist()  # (plain numbers: a loop)
+    label_detection: list[int] = best.indices.tolist()
     picked: dict[int, tuple[float, int]] = {}  # detection -> (probability, label) of its pick so far
     for label in sorted(set(history_labels)):
         detection = label_detection[label]

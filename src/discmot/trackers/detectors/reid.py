@@ -65,7 +65,7 @@ class OnnxReidEmbedder:
         embeddings = np.zeros((len(crops), self.dim), dtype=np.float32)
         inside = [i for i, crop in enumerate(crops) if crop is not None]
         if inside:
-            batch = np.stack([reid_input(crops[i], self.input_size) for i in inside])
+            batch = np.stack([reid_input(crop, self.input_size) for crop in crops if crop is not None])
             embeddings[inside] = l2_normalise(self._run_in_batches(batch))
         return embeddings
 
