@@ -332,9 +332,10 @@ def _type_problem(annotation, value) -> str | None:
         return None
     args = typing.get_args(sequences[0])
     variable = len(args) == 2 and args[1] is Ellipsis
-    items = [_scalar_types(a) for a in (args[:1] if variable else args)]
-    if any(item is None for item in items):
+    scalars = [_scalar_types(a) for a in (args[:1] if variable else args)]
+    if any(item is None for item in scalars):
         return None  # tuples of configs or of tuples: their builders check them
+    items = [item for item in scalars if item is not None]  # all of them, now typed as such
     shape = (
         f"a list of {_type_names(items[0])}"
         if variable

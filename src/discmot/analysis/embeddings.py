@@ -22,10 +22,14 @@ numpy and scipy are imported at module level; torch only inside the functions th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from discmot.ops.boxes import box_iou
+
+if TYPE_CHECKING:  # for annotations only: torch is imported where a model runs
+    import torch
 
 #: The paper's thresholds: FDTA keeps queries with score > 0.3, matches at IoU >= 0.5, counts cos > 0.9.
 SCORE_THRESHOLD = 0.3
@@ -363,7 +367,7 @@ def project_2d(embeddings: np.ndarray, seed: int = 0, method: str = "auto") -> t
 
 def fdta_detections(
     model, image_bgr: np.ndarray, input_size=None, score_threshold: float = SCORE_THRESHOLD
-) -> tuple[np.ndarray, np.ndarray, object]:
+) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
     """FDTA's queries with score > ``score_threshold`` on one BGR frame (see `select_queries`)."""
     import torch
 
@@ -377,7 +381,7 @@ def fdta_detections(
 
 def select_queries(
     out: dict, frame_hw: tuple[int, int], score_threshold: float = SCORE_THRESHOLD
-) -> tuple[np.ndarray, np.ndarray, object]:
+) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
     """The queries of an ``FDTA.detect`` output (batch item 0) with score > ``score_threshold``.
 
     Returns:

@@ -113,7 +113,9 @@ class FDTAExtractor:
         self.recorder = _RecordingModel(model)
         self.tracker = FDTATracker(self.recorder, input_size=input_size) if with_tracker else None
 
-    def __call__(self, frame: int, image_bgr: np.ndarray, references=None) -> FrameObjects:
+    def __call__(
+        self, frame: int, image_bgr: np.ndarray, references: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> FrameObjects:
         """``references = (tlwh [n, 4], ids [n])`` gt boxes (ignored with a tracker)."""
         if self.tracker is None:
             boxes, _, outputs = fdta_detections(
@@ -125,6 +127,7 @@ class FDTAExtractor:
             boxes, _, outputs = select_queries(
                 self.recorder.last, image_bgr.shape[:2], self.config.score_threshold
             )
+        assert references is not None  # given without a tracker
         rows, ids = identify(boxes, *references, self.config.iou_threshold)
         decoder = outputs[rows].numpy().astype(np.float32)
         self.window.append((ids, decoder))
@@ -193,22 +196,28 @@ class CSTrackExtractor:
         tracker_config = JDETrackerConfig.preset("cstrack", output_filter=False)
         self.tracker = CSTrackTracker(model, input_size=input_size, config=tracker_config)
 
-    def __call__(self, frame: int, image_bgr: np.ndarray, references=None) -> FrameObjects:
+    def __call__(
+        self, frame: int, image_bgr: np.ndarray, references: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> FrameObjects:
         """``references = (tlwh [n, 4], ids [n])`` gt boxes (ignored with a tracker)."""
         detections = self.tracker.detections(image_bgr)
         if self.with_tracker:
             tracks = self.tracker.association.update(detections)
             references = (tracks.boxes, tracks.ids)
         keep = np.flatnonzero(detections.scores > self.config.score_threshold)
+        assert references is not None  # given without a tracker
         rows, ids = identify(tlwh_to_xyxy(detections.boxes[keep]), *references, self.config.iou_threshold)
         rows = keep[rows]
+        assert detections.embeddings is not None  # CSTrack's detections carry their re-ID embeddings
         embeddings = detections.embeddings[rows].astype(np.float32)
         return FrameObjects(frame, ids, detections.boxes[rows], {"reid": embeddings})
 
     def network_input(self, frame_size: tuple[int, int] | None) -> tuple[tuple[int, int], str]:
         """``((h, w), origin)``: every frame is letterboxed to the tracker's input size, whatever its size."""
         origin = "given" if self.given_input_size else "the checkpoint's config (input_size)"
-        return tuple(self.tracker.input_size), origin
+        input_size = self.tracker.input_size
+        assert input_size is not None  # the model config's when none is given
+        return input_size, origin
 
 
 def build_extractor(kind: str, model, config: AnalysisConfig, input_size=None, with_tracker: bool = False):

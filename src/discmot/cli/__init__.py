@@ -35,9 +35,10 @@ class Parser(argparse.ArgumentParser):
     """
 
     def __init__(self, *args, allow_abbrev: bool = False, **kwargs):
-        super().__init__(*args, allow_abbrev=allow_abbrev, **kwargs)
+        # mypy takes ``*args`` as possibly reaching allow_abbrev's position (the 11th); callers pass a few
+        super().__init__(*args, allow_abbrev=allow_abbrev, **kwargs)  # type: ignore[misc]
 
-    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+    def parse_args(self, args=None, namespace=None):
         parsed, unknown = self.parse_known_args(args, namespace)
         if unknown:
             message = f"unrecognized arguments: {' '.join(unknown)}"
@@ -48,7 +49,8 @@ class Parser(argparse.ArgumentParser):
         """The parser of the verb given (its options are the ones a near miss is compared with)."""
         for action in self._actions:
             if isinstance(action, argparse._SubParsersAction):
-                return action.choices.get(getattr(parsed, action.dest, None), self)
+                verb = getattr(parsed, action.dest, None)
+                return self if verb is None else action.choices.get(verb, self)
         return self
 
 
@@ -131,6 +133,7 @@ def console_main() -> NoReturn:
     `sigterm_as_exit`, ``-v``'s re-raised errors) and an unexpected exception too, whose traceback is
     printed as Python would (status 1).
     """
+    status: str | int | None  # a SystemExit's code, as sys.exit takes it
     try:
         status = main()
     except SystemExit as stop:

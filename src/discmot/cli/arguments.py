@@ -6,6 +6,7 @@ import argparse
 import logging
 import math
 import sys
+from collections.abc import Mapping
 
 from discmot.io.atomic import is_plain_folder_name
 
@@ -18,7 +19,7 @@ def show_progress(args: argparse.Namespace) -> bool:
 
 
 def hint_if_cores_busy(
-    load_average: float | None = None, cores: int | None = None, environment: dict | None = None
+    load_average: float | None = None, cores: int | None = None, environment: Mapping[str, str] | None = None
 ) -> str | None:
     """Logs (and returns) a hint when other programs keep the CPU cores busy as a verb starts.
 

@@ -267,6 +267,7 @@ def _models(args: argparse.Namespace) -> list[str]:
     model, weights = model_and_weights(models[0] if models else None, args.weights)
     if model not in MODEL_KINDS:  # no --model, and the file does not say which
         raise ValueError("--weights is one model's: give --model fdta or --model cstrack with it")
+    assert weights is not None  # given weights stay given
     args.weights = str(weights_file(weights))  # a run folder: its final weights
     return [model]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Mapping
 
 from discmot.cli.arguments import model_presets
 from discmot.messages import listed_all
@@ -86,12 +87,13 @@ def _run_convert(args: argparse.Namespace) -> int:
             f"{args.source}: neither an FDTA nor a CSTrack checkpoint by its keys; give --model if it is one"
         )
     model = load_model(kind, args.source, args.preset)  # one line for a file of the other model
+    presets: Mapping[str, object]  # the kind's preset configs, by name
     if kind == "cstrack":
-        from discmot.models.cstrack.config import PRESETS
+        from discmot.models.cstrack.config import PRESETS as presets
     else:
-        from discmot.models.fdta.config import PRESETS
+        from discmot.models.fdta.config import PRESETS as presets
     save_model(args.target, model, kind, carried_metadata(args.source))
-    log.info("wrote %s (%s, %s)", args.target, MODEL_NAMES[kind], _architecture(model.config, PRESETS))
+    log.info("wrote %s (%s, %s)", args.target, MODEL_NAMES[kind], _architecture(model.config, presets))
     return 0
 
 
@@ -125,7 +127,7 @@ def _check_target(source: str, target: str, overwrite: bool = False) -> None:
         ) from None
 
 
-def _architecture(config, presets: dict) -> str:
+def _architecture(config, presets: Mapping[str, object]) -> str:
     """``the tiny preset``, or for a config no preset equals what differs, in words: ``the dancetrack
     preset, with its spatial and temporal adapters off`` (a MOTIP checkpoint), ``the tiny preset, with
     its own detr, id_decoder and runtime settings``."""

@@ -53,7 +53,8 @@ def _dataset_benchmark(split) -> str | None:
             presets = {read_seqinfo_extra(ini).get("synthPreset") for ini in split.glob("*/seqinfo.ini")}
         except (OSError, UnicodeError, configparser.Error):  # a sequence the split left out: no guess
             presets = set()
-        named = SYNTH_BENCHMARKS.get(presets.pop()) if len(presets) == 1 else None
+        preset = presets.pop() if len(presets) == 1 else None  # None too when they record none
+        named = None if preset is None else SYNTH_BENCHMARKS.get(preset)
     return None if named == "MOT17" else named
 
 

@@ -210,7 +210,9 @@ def _say_where_to_resume(args: argparse.Namespace, run_dir: Path, epochs: int) -
     if newest is None:
         log.warning("stopped before the first checkpoint: nothing of this run is saved in %s", run_dir)
         return
-    where = checkpointing.describe_position(*checkpointing.resume_point(newest), epochs)
+    position = checkpointing.resume_point(newest)
+    assert position is not None  # latest_checkpoint finds only files of checkpoint names
+    where = checkpointing.describe_position(*position, epochs)
     log.warning(
         "newest checkpoint: %s (%s); continue with: %s", newest, where, _resume_command(args, run_dir)
     )
@@ -242,14 +244,17 @@ def resolved_recipe_text(recipe_file, overrides: list[str]) -> str:
 
     from discmot.engine.run_config import plain
 
-    if recipe_file.kind == "cstrack":
-        from discmot.models.cstrack.recipe import resolve_file
+    if recipe_file.kind == "cstrack":  # each model's recipe type: one name could not type both
+        from discmot.models.cstrack.recipe import resolve_file as resolve_cstrack
+
+        resolved = resolve_cstrack(recipe_file, overrides).as_dict()
     else:
         from discmot.models.fdta.recipe import resolve_file
-    recipe = resolve_file(recipe_file, overrides)
+
+        resolved = resolve_file(recipe_file, overrides).as_dict()
     header = f"# every value of {recipe_file.where}" + "".join(f"\n#   --set {item}" for item in overrides)
     header += "\n# (resolved: what a run's config.yaml records; --config takes the recipe itself, not this)"
-    return header + "\n" + yaml.safe_dump(plain(recipe.as_dict()), sort_keys=False)
+    return header + "\n" + yaml.safe_dump(plain(resolved), sort_keys=False)
 
 
 def _fdta_build(recipe_file, args: argparse.Namespace, data_root):

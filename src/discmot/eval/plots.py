@@ -144,7 +144,7 @@ def comparison_figure(results: Mapping, context: str = "") -> np.ndarray:
         for tracker, per_sequence in results.items()
     }
     ranked = sorted(means, key=lambda tracker: -means[tracker][0])  # stable: ties keep the given order
-    points = {f"{name} (HOTA {means[name][0]:.2f})": means[name][1:] for name in ranked}
+    points = {f"{name} (HOTA {means[name][0]:.2f})": (means[name][1], means[name][2]) for name in ranked}
     coordinates = np.array(list(points.values()), np.float64)
     xlim, ylim = _limits(coordinates[:, 0]), _limits(coordinates[:, 1])
     return point_chart(

@@ -14,7 +14,10 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
+
+#: A path of either kind; a mapping's key type is invariant, so ``dict[Path, str]`` needs a variable.
+_PathT = TypeVar("_PathT", bound="str | os.PathLike")
 
 
 @contextlib.contextmanager
@@ -42,7 +45,7 @@ def atomic_open(
     _replace(tmp_name, target)
 
 
-def atomic_write_texts(texts: Mapping[str | os.PathLike, str]) -> None:
+def atomic_write_texts(texts: Mapping[_PathT, str]) -> None:
     """Writes files that belong together (a summary and its details) so that a reader finds the old ones
     or the new ones, not a mix: every text goes to its temporary file first, and they are renamed onto
     their files only once all are written. A full disk leaves the old files as they were (and no

@@ -66,6 +66,7 @@ def carried_metadata(path: str | Path) -> dict[str, str]:
     loading; a file that cannot be (the legacy non-zip format, which discmot never writes) holds none.
     """
     path = Path(path)
+    found: Mapping[str, str] | None  # a .pth's entry is checked to be so below
     if path.suffix.lower() == ".safetensors":
         found = safetensors_metadata(path)
     else:

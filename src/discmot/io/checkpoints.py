@@ -20,7 +20,7 @@ import contextlib
 import pickle
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import torch
@@ -235,7 +235,10 @@ def load_strict(
 
 
 def config_mismatch(
-    model: nn.Module, state: Mapping[str, torch.Tensor], probes: Mapping[str, tuple[str, object]], preset: str
+    model: nn.Module,
+    state: Mapping[str, torch.Tensor],
+    probes: Mapping[str, tuple[str, Callable[[tuple[int, ...]], object]]],
+    preset: str,
 ) -> str | None:
     """One sentence naming the config fields in which a checkpoint differs from ``model``, or None.
 

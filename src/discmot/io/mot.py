@@ -196,9 +196,10 @@ def _parse_fast(text: str, delimiter: str) -> np.ndarray | None:
     if not data.endswith(b"\n"):
         data += b"\n"
     if delimiter != " ":  # space-separated text is already in the single-separator form
-        data = _single_separated(data, delimiter.encode())
-        if data is None:
+        single = _single_separated(data, delimiter.encode())
+        if single is None:
             return None
+        data = single
     return _numbers_from_single_separated(data)
 
 

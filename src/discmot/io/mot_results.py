@@ -32,16 +32,16 @@ def format_mot_rows(
     """
     frames = np.asarray(frames, dtype=np.int64).tolist()
     ids = np.asarray(ids, dtype=np.int64).tolist()
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4).tolist()
+    box_rows = np.asarray(boxes, dtype=np.float64).reshape(-1, 4).tolist()
     if original_format:
         return "".join(
             f"{f},{i},{x!r},{y!r},{w!r},{h!r},1,-1,-1,-1\n"
-            for f, i, (x, y, w, h) in zip(frames, ids, boxes, strict=True)
+            for f, i, (x, y, w, h) in zip(frames, ids, box_rows, strict=True)
         )
     scores = np.ones(len(frames)) if scores is None else np.asarray(scores, dtype=np.float64)
     lines = [
         f"{f},{i},{x:.2f},{y:.2f},{w:.2f},{h:.2f},{s:.4g},-1,-1,-1\n"
-        for f, i, (x, y, w, h), s in zip(frames, ids, boxes, scores.tolist(), strict=True)
+        for f, i, (x, y, w, h), s in zip(frames, ids, box_rows, scores.tolist(), strict=True)
     ]
     return "".join(lines)
 

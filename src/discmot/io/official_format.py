@@ -43,7 +43,7 @@ def write_official(
     ``train_config``.
     """
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    content = {"model": state}
+    content: dict[str, object] = {"model": state}
     if config is not None:
         content[OFFICIAL_CONFIG_KEY] = json.dumps(dataclasses.asdict(config))
     if metadata:

@@ -51,6 +51,10 @@ class PickledObject:
     """
 
     pickled_global = "?"
+    # Set in __new__ (unpickling may skip __init__); whatever the file gives, hence so loose.
+    pickled_args: tuple
+    pickled_state: object
+    pickled_items: list
     # Legacy files make torch compare a module class's source with the one saved; never write patches.
     dump_patches = False
 

@@ -43,7 +43,8 @@ def write_safetensors(
         "kind": kind,
         "discmot_version": __version__,
         "config": json.dumps(
-            dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config or {}
+            # is_dataclass is also true of a dataclass class; ``config`` (untyped) is an instance or a dict
+            dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config or {}  # type: ignore[arg-type]
         ),
     }
     data = canonical_safetensors(save(tensors, metadata=metadata))
@@ -103,7 +104,7 @@ def safetensors_metadata(path: Path) -> dict[str, str]:
 
 def _unique_tensors(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Drops every key whose tensor shares storage with an earlier key (safetensors refuses aliases)."""
-    seen: dict[tuple[int, int, tuple], str] = {}
+    seen: dict[tuple[int, int | torch.SymInt, tuple[int, ...]], str] = {}  # torch types the offset so
     unique = {}
     for key, value in state.items():
         identity = (value.untyped_storage().data_ptr(), value.storage_offset(), tuple(value.shape))

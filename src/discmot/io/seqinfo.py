@@ -32,6 +32,7 @@ def _ini_problem(error: configparser.Error, lines: list[str]) -> tuple[str, int 
     """What is wrong with an ini file of ``lines``, in words, and the line (configparser's messages name
     the ``source`` again and quote lines with their escapes)."""
     if isinstance(error, configparser.DuplicateOptionError):
+        assert error.lineno is not None  # read_string always gives it (it is None only for read_dict)
         written = re.split(r"[=:]", lines[error.lineno - 1], maxsplit=1)[0].strip()  # not lower-cased
         return f"{written} given twice in [{error.section}]", error.lineno
     if isinstance(error, configparser.DuplicateSectionError):
@@ -65,6 +66,7 @@ def read_seqinfo(path: str | Path) -> SeqInfo:
         raise MotFormatError(path, "no [Sequence] section")
     section = parser["Sequence"]
     length = _ini_int(section, "seqLength", path, required=True)
+    assert length is not None  # a required key is there or raised
     if length < 1:
         raise MotFormatError(path, f"seqLength={length}: a sequence has at least 1 frame")
     return SeqInfo(
@@ -131,6 +133,7 @@ def write_seqinfo(path: str | Path, info: SeqInfo, extra: dict[str, str] | None 
 def read_seqinfo_extra(path: str | Path) -> dict[str, str]:
     """The ``[discmot]`` section of a ``seqinfo.ini`` (empty when absent)."""
     parser = configparser.ConfigParser()
-    parser.optionxform = str  # keep key case
+    # keep key case; typeshed declares optionxform a method, though the docs say to assign it
+    parser.optionxform = str  # type: ignore[method-assign, assignment]
     parser.read_string(Path(path).read_text(encoding="utf-8"), source=str(path))
     return dict(parser["discmot"]) if parser.has_section("discmot") else {}

@@ -127,7 +127,8 @@ def training_frame_images(image_dir: Path, info: SeqInfo | None, seqinfo: Path) 
     """
     suffix = training_image_suffix(info)
     try:
-        images = frame_images(image_dir, image_dir.glob(f"*{suffix}"), info and info.length, seqinfo)
+        length = None if info is None else info.length
+        images = frame_images(image_dir, image_dir.glob(f"*{suffix}"), length, seqinfo)
     except FileNotFoundError as error:
         raise FileNotFoundError(f"{error}{_missing_frames_hints(image_dir, suffix, info)}") from None
     if not images:  # no seqinfo.ini: no length to miss a frame of, and an empty folder has none

@@ -53,7 +53,7 @@ def draw_vertical_text(image: np.ndarray, text: str, centre: tuple[int, int]) ->
     import cv2
 
     (width, height), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, FONT_SCALE, 1)
-    patch = np.full((height + base + 4, width + 4, 3), 255, np.uint8)
+    patch: np.ndarray = np.full((height + base + 4, width + 4, 3), 255, np.uint8)  # cv2.rotate's too
     draw_text(patch, text, (2, height + 2))
     patch = cv2.rotate(patch, cv2.ROTATE_90_COUNTERCLOCKWISE)
     top = max(centre[1] - patch.shape[0] // 2, 0)

@@ -385,6 +385,7 @@ def _legend_rows(frame: np.ndarray, entries: Sequence[LegendEntry], caption: str
     scale, stroke = _font(frame)
     room = max(caption, widest_caption, key=lambda text: _text_width(text, scale, stroke))
     # (text drawn, text whose size it is laid out with, colour, style)
+    items: list[tuple[str, str, tuple[int, int, int] | None, str | None]]
     items = [(caption, room, None, None)] if room else []
     items += [(text, text, color, style) for text, color, style in entries]
     sizes = [cv2.getTextSize(size_of, cv2.FONT_HERSHEY_SIMPLEX, scale, stroke) for _, size_of, _, _ in items]

@@ -256,8 +256,8 @@ def point_chart(
     axes = plot_axes(image, xlim, ylim, legend_width(labels) + 12, SUBTITLE_SPACE if subtitle else 0)
     # "+ 0.0" turns a tick at -0.0 (limits a little below 0) into 0, printed "0", not "-0"
     draw_axes(image, axes, nice_ticks(*xlim, 8) + 0.0, nice_ticks(*ylim, 8) + 0.0, xlabel, ylabel)
-    for label, x, y in curves:
-        _curve(image, axes, label, x, y)
+    for label, xs, ys in curves:
+        _curve(image, axes, label, xs, ys)
     colours = [ID_PALETTE[k % len(ID_PALETTE)] for k in range(len(points))]
     for k, (px, py) in enumerate(points.values()):
         x = int(np.clip(axes.x(px), axes.left, axes.left + axes.width))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import logging
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -118,7 +119,8 @@ def show_loaded(
     images = _rendered(source, first, last, boxes, shown, trail_length)
     count = _write(images, out, source, last - first + 1, progress, label)
     summary = {"out": str(out), "frames": count, "gt": None if gt_file is None else str(gt_file)}
-    summary["totals"] = boxes.totals() if gt_file is not None else None
+    # with a gt file `load_boxes` classified the boxes against it
+    summary["totals"] = cast(clear_errors.SequenceErrors, boxes).totals() if gt_file is not None else None
     summary["shown"] = shown if gt_file is not None else None
     _log_summary(source, summary, benchmark, first, last, label)
     return summary

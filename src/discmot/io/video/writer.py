@@ -8,6 +8,7 @@ import logging
 import os
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -61,31 +62,31 @@ class VideoWriter:
         self.backend = ""
         self.frames_written = 0
         self._tmp: Path | None = None
-        self._encoder = None
+        self._encoder: _PyAVEncoder | _OpenCVEncoder | None = None
 
     def __enter__(self) -> VideoWriter:
         fd, tmp = temporary_beside(self.path, suffix=self.path.suffix)  # the suffix picks the container
         os.close(fd)
         self._tmp = Path(tmp)
         try:
-            self._encoder = self._open_encoder()
+            self._encoder = self._open_encoder(self._tmp)
         except BaseException:
             self._remove_tmp()
             raise
         self.backend = self._encoder.backend
         return self
 
-    def _open_encoder(self):
+    def _open_encoder(self, tmp: Path) -> _PyAVEncoder | _OpenCVEncoder:
         encoder = find_h264_encoder()
         if encoder is not None:
             try:
-                return _PyAVEncoder(self._tmp, encoder, self.fps, self.size, self.crf)
+                return _PyAVEncoder(tmp, encoder, self.fps, self.size, self.crf)
             except Exception as error:  # an encoder that exists but cannot open (e.g. needs hardware)
                 log.warning("%s: H.264 encoder %s failed (%s)", self.path, encoder, error)
         log.warning(
             "%s: no usable H.264 encoder in PyAV; writing MPEG-4 part 2 (mp4v) with OpenCV", self.path
         )
-        return _OpenCVEncoder(self._tmp, self.fps, self.size)
+        return _OpenCVEncoder(tmp, self.fps, self.size)
 
     def write(self, frame: np.ndarray) -> None:
         """Appends one ``(H, W, 3)`` uint8 BGR frame."""
@@ -98,12 +99,16 @@ class VideoWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         encoder, self._encoder = self._encoder, None
         if exc_type is not None:
+            # best effort; a None encoder (never, after __enter__) is passed over, as its error was
             with contextlib.suppress(Exception):
-                encoder.close()
+                if encoder is not None:
+                    encoder.close()
             self._remove_tmp()
             return
         try:
             with errors_naming(self.path, self._tmp):  # the encoder's last packets and the index
+                # set by __enter__, which a with block's exit follows
+                assert encoder is not None and self._tmp is not None
                 encoder.close()
                 publish_file(self._tmp, self.path)
         except BaseException:
@@ -136,7 +141,8 @@ class _PyAVEncoder:
         self.rate = Fraction(fps).limit_denominator(1001)
         self.container = av.open(str(path), "w")
         try:
-            self.stream = self.container.add_stream(encoder, rate=self.rate)
+            # an H.264 encoder's stream is a video one (PyAV types a codec named by a variable as any kind)
+            self.stream = cast("av.VideoStream", self.container.add_stream(encoder, rate=self.rate))
             self.stream.width, self.stream.height = size[0] + size[0] % 2, size[1] + size[1] % 2
             self.stream.pix_fmt = "yuv420p"
             if encoder == "libx264":
@@ -170,7 +176,7 @@ class _OpenCVEncoder:
         import cv2
 
         even = (size[0] + size[0] % 2, size[1] + size[1] % 2)
-        self.writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, even)
+        self.writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, even)
         if not self.writer.isOpened():
             raise ValueError(f"{path}: cannot write video (OpenCV mp4v writer failed to open)")
 
