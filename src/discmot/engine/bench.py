@@ -10,11 +10,15 @@ import copy
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from discmot.engine.speed import measure_speed
+
+if TYPE_CHECKING:
+    from discmot.ops.deform_attn_triton import DeformKernelChoice
 
 # the name these lines had before they left discmot.engine.speed: users filter bench's log by it
 log = logging.getLogger("discmot.engine.speed")
@@ -43,7 +47,7 @@ class BenchOptions:
     device: str = "auto"
     input_size: tuple[int, int] | None = None
     fast_resize: bool = False
-    deform_kernel: str = "auto"
+    deform_kernel: DeformKernelChoice = "auto"
     cuda_graph: bool = True
     warmup: int = 3
 

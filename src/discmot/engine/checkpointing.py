@@ -74,8 +74,9 @@ def list_checkpoints(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         return []
-    found = [p for p in folder.iterdir() if p.is_file() and resume_point(p) is not None]
-    return sorted(found, key=resume_point)
+    points = {p: resume_point(p) for p in folder.iterdir() if p.is_file()}
+    found = {p: point for p, point in points.items() if point is not None}
+    return sorted(found, key=found.__getitem__)
 
 
 def latest_checkpoint(folder: str | Path) -> Path | None:

@@ -209,7 +209,7 @@ def run_demo(
     out.mkdir(parents=True, exist_ok=True)
     lap = _Stopwatch()
     rendered = source is None
-    if rendered:
+    if source is None:
         source = render_scene(out / "data", config)
         log.info("rendered the held-out synthetic DanceTrack scene %s (%d frames)", source, config.frames)
         lap("render")
@@ -284,7 +284,7 @@ def _score(
 
 def _analyze_all(
     models: list[DemoModel], source: Path, out: Path, config: DemoConfig, progress: bool, lap: _Stopwatch
-) -> tuple[dict, dict]:
+) -> tuple[dict, dict, dict]:
     """`diagnose` per model: ``(report.html paths, view -> fraction of similarities above 0.9, network
     input [h, w] on the source)``; the input is the one tracking used too (both take ``model.input_size``,
     else the model's own)."""

@@ -18,7 +18,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import NoReturn, cast
 
 import numpy as np
 import torch
@@ -109,7 +109,13 @@ def init_distributed(device: str | torch.device | None = None) -> DistInfo:
     if world_size > 1 and not dist.is_initialized():
         backend = "nccl" if device.type == "cuda" else "gloo"
         kwargs = {"device_id": device} if device.type == "cuda" else {}
-        dist.init_process_group(backend=backend, rank=rank, world_size=world_size, **kwargs)
+        # mypy checks a **dict against every parameter, not the one key it holds (hence the ignore)
+        dist.init_process_group(
+            backend=backend,
+            rank=rank,
+            world_size=world_size,
+            **kwargs,  # type: ignore[arg-type]
+        )
         _joined_process_group = True
     return DistInfo(rank=rank, world_size=world_size, local_rank=local_rank, device=device)
 
@@ -327,7 +333,10 @@ def capture_rng_state(device: torch.device) -> dict:
     The numpy state's key array is stored as an int64 tensor so the checkpoint loads with
     ``torch.load(weights_only=True)``.
     """
-    name, keys, pos, has_gauss, cached = np.random.get_state()
+    # the legacy tuple: numpy's stub types the no-argument call as legacy=False's dict
+    name, keys, pos, has_gauss, cached = cast(
+        "tuple[str, np.ndarray, int, int, float]", np.random.get_state()
+    )
     state = {
         "python": random.getstate(),
         "numpy": {

@@ -10,13 +10,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from discmot.models.registry import MODEL_KINDS, load_model, torch_dtype
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    import torch
+
+    from discmot.models.cstrack.model import CSTrack
+    from discmot.models.fdta.model import FDTA
+    from discmot.ops.deform_attn_triton import DeformKernelChoice
     from discmot.trackers.base import EndToEndTracker
 
 log = logging.getLogger(__name__)
@@ -58,7 +63,7 @@ class NetworkOptions:
     dtype: str = "fp32"
     input_size: tuple[int, int] | None = None
     fast_resize: bool = False
-    deform_kernel: str = "auto"
+    deform_kernel: DeformKernelChoice = "auto"
     fdta_runtime: Mapping[str, object] = field(default_factory=dict)
     cuda_graph: bool = True
 
@@ -138,11 +143,11 @@ def build_end_to_end(
 def fdta_tracker(
     weights,
     preset_name: str | None,
-    device: str,
-    dtype: str,
+    device: str | torch.device,
+    dtype: str | torch.dtype,
     input_size,
     fast_resize: bool = False,
-    deform_kernel: str = "auto",
+    deform_kernel: DeformKernelChoice = "auto",
     det_thresh: float | None = None,
     newborn_thresh: float | None = None,
     runtime_overrides: Mapping[str, object] | None = None,
@@ -169,10 +174,12 @@ def fdta_tracker(
     path = select_deform_kernel(deform_kernel, device)  # before loading: a bad choice fails fast
     log.info("FDTA deformable attention on %s: %s", device, path)
     dtype = torch_dtype(dtype)
-    model = load_model("fdta", weights, preset_name, device=device, dtype=dtype)
+    # load_model returns the network of the kind it is given (annotated as any nn.Module)
+    model = cast("FDTA", load_model("fdta", weights, preset_name, device=device, dtype=dtype))
     thresholds = {"det_thresh": det_thresh, "newborn_thresh": newborn_thresh}
     settings = {k: v for k, v in thresholds.items() if v is not None} | dict(runtime_overrides or {})
-    runtime = replace(model.config.runtime, **settings)
+    # mixed field types, which RuntimeConfig checks itself: mypy checks a **dict against every field
+    runtime = replace(model.config.runtime, **settings)  # type: ignore[arg-type]
     size = (
         f"{input_size[0]}x{input_size[1]}"
         if input_size
@@ -193,8 +200,8 @@ def fdta_tracker(
 def cstrack_factory(
     weights,
     preset_name: str | None = None,
-    device: str = "cpu",
-    dtype: str = "fp32",
+    device: str | torch.device = "cpu",
+    dtype: str | torch.dtype = "fp32",
     input_size: tuple[int, int] | None = None,
     benchmark: str | None = None,
     tracker_preset: str | None = None,
@@ -218,7 +225,8 @@ def cstrack_factory(
     device = pick_device(device)
     dtype = torch_dtype(dtype)
     config = JDETrackerConfig.preset(tracker_preset or "cstrack", benchmark, **overrides)
-    model = load_model("cstrack", weights, preset_name, device=device, dtype=dtype)
+    # load_model returns the network of the kind it is given (annotated as any nn.Module)
+    model = cast("CSTrack", load_model("cstrack", weights, preset_name, device=device, dtype=dtype))
     size = input_size or model.config.input_size
     log.info(
         "%s: CSTrack, %s, input %dx%d, %s on %s",

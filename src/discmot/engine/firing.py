@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import torch
@@ -76,7 +77,8 @@ def firing_cstrack(
                 module.momentum = None  # a cumulative average: after one pass, that pass's statistics
         model.train()(images)
         for conv in model.head.m:
-            conv.bias.view(model.config.num_anchors, -1)[:, 5:] = 5.0
+            # Conv2d's bias: torch types a ModuleList's items as Module, their attributes as Tensor | Module
+            conv.bias.view(model.config.num_anchors, -1)[:, 5:] = 5.0  # type: ignore[operator]
     model.eval()
     fire_cstrack(model, images, cells, conf_threshold)
     return model
@@ -140,7 +142,8 @@ def firing_network(
     from discmot.models.cstrack.config import preset as cstrack_preset
     from discmot.models.cstrack.postprocess import image_to_tensor, letterbox
 
-    size = tuple(input_size or cstrack_preset(preset).input_size)
+    # tuple() of a pair (a list too, from a config file) is a pair
+    size = cast("tuple[int, int]", tuple(input_size or cstrack_preset(preset).input_size))
     check_input_size(size)
     picks = np.linspace(0, len(frames) - 1, min(CSTRACK_FIRING_FRAMES, len(frames))).round().astype(int)
     images = torch.stack([image_to_tensor(letterbox(frames[i], size).image) for i in picks])

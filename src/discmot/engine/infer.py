@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 
@@ -41,7 +41,7 @@ from discmot.engine.split_folders import (
 from discmot.io.atomic import check_writable
 from discmot.io.video import FrameSource, SequenceFrames, VideoWriter, open_source
 from discmot.structures import Detections, Tracks
-from discmot.trackers.base import Tracker, is_end_to_end
+from discmot.trackers.base import DetectionTracker, EndToEndTracker, Tracker, is_end_to_end
 from discmot.viz.draw import TrailHistory, caption_avoid, draw_caption, draw_tracks
 
 # with the loop's parts that were defined here (imported from here by tests and users); `track` and
@@ -142,16 +142,19 @@ def track_source(
             for frame_number, image in frames:
                 if image is not None and (end_to_end or writer is not None):  # one size per video
                     first_frame = check_frame_size(frames, frame_number, image, first_frame)
+                # the kind `is_end_to_end` said above
                 if end_to_end:
-                    tracks = tracker.update(image)
+                    assert image is not None  # checked above: the source has images
+                    tracks = cast(EndToEndTracker, tracker).update(image)
                 else:
                     found = _frame_detections(frame_number, image, detect, embed, detections, min_score)
-                    tracks = tracker.update(found, image)
+                    tracks = cast(DetectionTracker, tracker).update(found, image)
                 rows.add(frame_number, tracks)
                 tracked += 1
                 if on_frame is not None:
                     on_frame(frame_number, tracks)
                 if writer is not None:
+                    assert image is not None  # checked above: a video is drawn on the source's images
                     trails.update(tracks)
                     caption = f"frame {frame_number}"
                     drawn = draw_tracks(  # on a copy: the tracker may keep the frame
@@ -221,12 +224,13 @@ def track_split(
         check_first_frames(sources)  # before any result is written: no mix of new and old results
     # the first tracker before the results folder is made: a checkpoint that fails to load (FDTA's and
     # CSTrack's load with their first tracker, `discmot.engine.track_verb`) leaves no empty folder
-    first = tracker_factory(tracker_frame_rate(frame_rate, sources[0].fps))
+    first: Tracker | None = tracker_factory(tracker_frame_rate(frame_rate, sources[0].fps))
     check_writable(results / f"{sources[0].folder.name}.txt")
     try:
         for k, source in enumerate(sources):
             folder = source.folder
             if k == 0:  # and not held on to: a finished sequence's tracker (GPU memory) goes
+                assert first is not None  # made above, handed over here once
                 tracker, first = first, None
             else:
                 tracker = tracker_factory(tracker_frame_rate(frame_rate, source.fps))

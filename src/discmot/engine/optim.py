@@ -19,13 +19,15 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 import torch
 from torch import nn
 
 if TYPE_CHECKING:  # train_config imports this module
+    from typing_extensions import Unpack
+
     from discmot.engine.train_config import TrainConfig
 
 
@@ -175,6 +177,15 @@ class WarmupMultiStep(Schedule):
         step._last_lr = [group["lr"] for group in step.optimizer.param_groups]
 
 
+class CSTrackWarmup(TypedDict, total=False):
+    """The `CSTrackSchedule` settings `CSTrackSchedule.from_train_config` takes beside the training config."""
+
+    min_warmup_iters: int
+    warmup_momentum: float
+    warmup_bias_lr: float
+    warmup_accumulate: float | None
+
+
 class CSTrackSchedule(Schedule):
     """CSTrack (spec ``cstrack.md`` §6.6), YOLOv5 style, set before every iteration from the global
     iteration ``ni = epoch * nb + i``:
@@ -217,7 +228,7 @@ class CSTrackSchedule(Schedule):
         self.bias_group = bias_group
 
     @classmethod
-    def from_train_config(cls, train: TrainConfig, **warmup: float) -> CSTrackSchedule:
+    def from_train_config(cls, train: TrainConfig, **warmup: Unpack[CSTrackWarmup]) -> CSTrackSchedule:
         """The schedule of a training config: its lr, epochs, warm-up epochs, momentum, decay (``gamma`` at
         ``milestones[0]``, none without milestones) and accumulation (``nominal_batch = accumulate_steps *
         batch_size``). ``warmup`` sets ``min_warmup_iters``, ``warmup_momentum``, ``warmup_bias_lr`` or

@@ -22,13 +22,22 @@ def git_revision(path: Path | None = None) -> dict:
     """``{"commit": sha, "dirty": bool}`` of the git checkout holding ``path`` (the package by default);
     ``{"commit": None}`` when it is not a checkout or git is missing."""
     path = path or Path(__file__).resolve().parent
-    # git prints UTF-8 (file names too, with core.quotePath off), not the locale's encoding
-    text = {"capture_output": True, "encoding": "utf-8", "errors": "replace", "timeout": 10, "check": True}
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, **text).stdout.strip()
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=path, **text
+
+    def git(*args: str) -> str:
+        # git prints UTF-8 (file names too, with core.quotePath off), not the locale's encoding
+        return subprocess.run(
+            ["git", *args],
+            cwd=path,
+            capture_output=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=10,
+            check=True,
         ).stdout
+
+    try:
+        commit = git("rev-parse", "HEAD").strip()
+        status = git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         return {"commit": None}
     return {"commit": commit, "dirty": bool(status.strip())}

@@ -32,6 +32,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import TextIO
 
 import yaml
 
@@ -82,7 +83,7 @@ class RunFolder:
         self.checkpoints = self.path / "checkpoints"
         self.metrics_path = self.path / "metrics.jsonl"
         self.lock_path = self.path / ".lock"
-        self._metrics = None
+        self._metrics: TextIO | None = None
         self._tensorboard = None
         self._tensorboard_wanted = tensorboard
         self._lock_fd: int | None = None

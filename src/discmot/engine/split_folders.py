@@ -124,6 +124,7 @@ def nothing_left(source, outputs: TrackOutputs, det_file: str | None) -> bool:
     re-run of a finished split loads none (an FDTA checkpoint: up to a minute)."""
     if not outputs.skip_existing:
         return False
+    assert outputs.split_out is not None  # its callers refuse a split without one
     results = Path(outputs.split_out) / outputs.tracker_name / "data"  # track_split's "trackeval" layout
     missing = (
         folder

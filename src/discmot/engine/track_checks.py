@@ -12,7 +12,7 @@ import glob
 import logging
 import numbers
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,7 +138,7 @@ FDTA_RUNTIME_FLAGS = {
 
 
 def check_fdta_only_options(
-    model: str, fast_resize: bool, deform_kernel: str, fdta_runtime: dict[str, object]
+    model: str, fast_resize: bool, deform_kernel: str, fdta_runtime: Mapping[str, object]
 ) -> None:
     """One-line errors for FDTA's options given to another model, and for runtime values the
     `RuntimeConfig` refuses (before any checkpoint is loaded)."""
@@ -152,7 +152,8 @@ def check_fdta_only_options(
     for key, value in fdta_runtime.items():  # one at a time, so that the error names the bad one
         try:
             check_scalar_types(RuntimeConfig, {key: value})
-            RuntimeConfig(**{key: value})
+            # check_scalar_types checked the value's type: mypy checks a **dict against every field
+            RuntimeConfig(**{key: value})  # type: ignore[arg-type]
         except ValueError as error:
             reason = str(error).removeprefix("RuntimeConfig: ")
             raise ValueError(f"{FDTA_RUNTIME_FLAGS[key]} {value}: {reason}") from None
@@ -246,6 +247,7 @@ def check_split_out(outputs: TrackOutputs) -> None:
     """A split's results folder, ``<split_out>/<tracker_name>/data``, checked before `TrackOutputs.started`
     (`track_split` checks the name again, and writes the folder only once a model has loaded)."""
     check_tracker_name(outputs.tracker_name)
+    assert outputs.split_out is not None  # its callers refuse a split without one
     check_folder_possible(Path(outputs.split_out) / outputs.tracker_name / "data")
 
 

@@ -198,9 +198,13 @@ def _plugins(inputs: DetectionInputs) -> tuple[Detector | None, Embedder | None]
     try:
         if inputs.detector is not None:
             options = {} if inputs.conf is None else {"conf": inputs.conf}
-            # YOLOX, YOLOv5 or YOLOv8/YOLO11, chosen from the model's output shape
+            # YOLOX, YOLOv5 or YOLOv8/YOLO11, chosen from the model's output shape (the ignore: mypy
+            # checks a **dict against every parameter, not the one key it holds)
             detect = detectors.onnx_detector(
-                inputs.detector, classes=inputs.classes, device=inputs.device, **options
+                inputs.detector,
+                classes=inputs.classes,
+                device=inputs.device,
+                **options,  # type: ignore[arg-type]
             )
         if inputs.reid is not None:
             embed = detectors.OnnxReidEmbedder(inputs.reid, device=inputs.device)

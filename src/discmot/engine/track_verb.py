@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from discmot.engine.end_to_end import END_TO_END, AssociationOptions, NetworkOptions, build_end_to_end
 from discmot.engine.track_checks import (
@@ -39,6 +40,9 @@ from discmot.io.video import check_max_frames
 from discmot.models import network_input_size
 from discmot.models.registry import BUNDLED, MODEL_NAMES
 from discmot.structures import Tracks
+
+if TYPE_CHECKING:
+    from discmot.ops.deform_attn_triton import DeformKernelChoice
 
 # `tracker_factory` with them: tests and `discmot.engine.infer.tracker_factory` take it from here
 __all__ = ["checkpoint_kind", "model_and_weights", "track", "tracker_factory"]
@@ -74,7 +78,7 @@ def track(
     dtype: str = "fp32",
     input_size: tuple[int, int] | None = None,
     fast_resize: bool = False,
-    deform_kernel: str = "auto",
+    deform_kernel: DeformKernelChoice = "auto",
     cuda_graph: bool = True,
     id_assignment: str | None = None,
     id_thresh: float | None = None,
@@ -238,7 +242,7 @@ def run_track(
     dtype: str,
     input_size: tuple[int, int] | None,
     fast_resize: bool,
-    deform_kernel: str,
+    deform_kernel: DeformKernelChoice,
     cuda_graph: bool,
     id_assignment: str | None,
     id_thresh: float | None,

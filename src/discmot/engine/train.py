@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import cast
 
 import torch
 from torch import nn
@@ -131,9 +132,10 @@ class Trainer:
         self.recipe = recipe  # the recipe file's text, for the run folder's recipe.yaml
         self.device = self.dist.device
         # an unset train.deterministic is settled for this device, so the run's config says what was used
-        config = replace(config, deterministic=deterministic_on(self.device, config.deterministic))
+        deterministic = deterministic_on(self.device, config.deterministic)
+        config = replace(config, deterministic=deterministic)
         self.config = config
-        configure_determinism(config.deterministic)
+        configure_determinism(deterministic)
         self.model = model.to(self.device)
         self.dataset, self.collate_fn = dataset, collate_fn
         self.sampler_factory = sampler_factory or ShardedSampler(len(dataset), config.sampler_seed)
@@ -200,7 +202,8 @@ class Trainer:
             self.optimizer.zero_grad(set_to_none=True)
             self.status.say_what_is_ahead(self._position(), self.sampler_factory)
             self._fit_started = time.perf_counter()
-            self._last_progress_line = None  # the first logged iteration gets a line: the run is seen to move
+            # the first logged iteration gets a line: the run is seen to move
+            self._last_progress_line: float | None = None
             self._last_logged: dict | None = None  # its loss and time end the run's closing line
             while self.epoch < self.config.epochs and not at_max_iterations(self.config, self.global_step):
                 self._train_epoch(self.epoch)
@@ -297,7 +300,10 @@ class Trainer:
         batch = to_device(batch, self.device, non_blocking=c.pin_memory)
         sync = update or not d.distributed
         self.model.train()
-        with contextlib.nullcontext() if sync else self.runner.no_sync():
+        # no_sync is DDP's: a step is left unsynced only with several processes, where the runner is
+        # `wrap_ddp`'s DistributedDataParallel
+        ddp = cast("nn.parallel.DistributedDataParallel", self.runner)
+        with contextlib.nullcontext() if sync else ddp.no_sync():
             with context.autocast():
                 loss, logs = self.runner(batch, context)
             if c.precision != "fp16" and not torch.isfinite(loss):
@@ -330,15 +336,14 @@ class Trainer:
     def _log(self, record: dict, epoch: int, i: int, bar) -> None:
         """Averages the logged scalars over processes; rank 0 writes them (and shows the loss)."""
         keys = sorted(record)
-        values = torch.stack([_scalar(record[k], self.device) for k in keys])
-        values = reduce_mean(values).tolist()
+        means = reduce_mean(torch.stack([_scalar(record[k], self.device) for k in keys])).tolist()
         line = {
             "step": self.global_step,
             "epoch": epoch,
             "iteration": i,
             # wall-clock seconds since this process started (or resumed) fitting: throughput from the log
             "elapsed_s": round(time.perf_counter() - self._fit_started, 3),
-            **dict(zip(keys, values, strict=True)),
+            **dict(zip(keys, means, strict=True)),
         }
         for n, group in enumerate(self.optimizer.param_groups):
             line[f"lr/{group.get('name', n)}"] = group["lr"]

@@ -259,7 +259,8 @@ def write_final(trainer: Trainer, summary: str) -> Path | None:
     module = _trained_module(trainer)
     extra = _weights_metadata(module)
     if hasattr(module, "inference_module"):
-        module = module.inference_module()
+        # the model's own method: torch types nn.Module's unknown attributes as Tensor | Module
+        module = module.inference_module()  # type: ignore[operator]
     path = trainer.run.path / RUN_WEIGHTS
     checkpointing.write_weights(
         path, module, trainer.model_kind, trainer.model_config, trainer.config, extra, trainer.global_step
@@ -277,5 +278,6 @@ def _weights_metadata(module: nn.Module) -> dict[str, str]:
     """The strings the model's ``weights_metadata()`` method adds to its weights' metadata (``{}``
     without one): in the final weights file and, under `checkpointing.WEIGHTS_METADATA_KEY`, in every
     training checkpoint."""
-    extra = module.weights_metadata() if hasattr(module, "weights_metadata") else {}
+    # the model's own method: torch types nn.Module's unknown attributes as Tensor | Module
+    extra = module.weights_metadata() if hasattr(module, "weights_metadata") else {}  # type: ignore[operator]
     return {str(key): str(value) for key, value in extra.items()}

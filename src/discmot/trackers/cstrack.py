@@ -30,6 +30,8 @@ Differences from the original, on purpose:
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import torch
 
@@ -157,7 +159,7 @@ class CSTrackTracker:
             a ``device``/``dtype`` the model is not in.
     """
 
-    detects = True  # end to end: the engine calls update(frame)
+    detects: ClassVar[bool] = True  # end to end: the engine calls update(frame)
 
     def __init__(
         self,

@@ -40,6 +40,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import islice
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -231,7 +232,7 @@ class FDTATracker:
             ``device``/``dtype`` the model is not in.
     """
 
-    detects = True  # end to end: the engine calls update(frame)
+    detects: ClassVar[bool] = True  # end to end: the engine calls update(frame)
 
     def __init__(
         self,
