@@ -15,6 +15,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -140,7 +141,8 @@ def boxes_out_of_range(boxes: np.ndarray) -> np.ndarray:
     low = boxes[:, :2] - boxes[:, 2:] / 2
     high = boxes[:, :2] + boxes[:, 2:] / 2
     outside = (low >= 1) | (high <= 0) | (low < -MAX_OUTSIDE) | (high > 1 + MAX_OUTSIDE)
-    return outside.any(axis=1)
+    # numpy's stubs do not track rank: reducing the (n, 2) array over axis 1 is an (n,) array, never a scalar
+    return cast(np.ndarray, outside.any(axis=1))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ class JDEKey(NamedTuple):
     """A sample of one epoch: what `jde_sampler_factory` yields and `JDEDataset` accepts."""
 
     epoch: int
-    index: int
+    index: int  # type: ignore[assignment]  # the public field name deliberately shadows tuple.index
 
 
 class JDEDataset:

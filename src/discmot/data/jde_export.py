@@ -191,6 +191,7 @@ def export_jde(sequences: Iterable[Path], out: str | Path, name: str, split: str
     listed: list[str] = []
     boxes, next_identity = 0, 1
     for folder, info, table, images, *_ in read:
+        assert info.width is not None and info.height is not None  # `_read_sequence` refused them missing
         _warn_of_earlier_files(out, split, folder, images)
         gt_ids = np.unique(table[:, 1].astype(np.int64))
         identities = np.searchsorted(gt_ids, table[:, 1].astype(np.int64)) + next_identity
@@ -212,9 +213,9 @@ def export_jde(sequences: Iterable[Path], out: str | Path, name: str, split: str
     key = list_key(name, split)
     list_file = list_file_for(out, key)
     atomic_write_text(list_file, "\n".join(listed) + "\n")
-    identities = next_identity - 1
-    log.info("%s: %d images, %d boxes, %d identities", list_file, len(listed), boxes, identities)
-    return JDEExport(list_file, len(listed), boxes, identities, key)
+    num_identities = next_identity - 1
+    log.info("%s: %d images, %d boxes, %d identities", list_file, len(listed), boxes, num_identities)
+    return JDEExport(list_file, len(listed), boxes, num_identities, key)
 
 
 def _entries(split: str, folder: Path, image: Path) -> tuple[str, str]:

@@ -55,11 +55,11 @@ def _resample_axis(image, out_size: int, axis: int):
     then the 22 fixed-point bits dropped. In place where possible: as fast as numpy on one core."""
     import torch
 
-    index, weight = _bilinear_coefficients(image.shape[axis], out_size)
+    taps, weights = _bilinear_coefficients(image.shape[axis], out_size)
     shape = [1] * image.ndim
     shape[axis] = out_size
-    index = torch.tensor(index.T, device=image.device)  # [K, out_size]: one row per tap
-    weight = torch.tensor(weight.T, device=image.device)
+    index = torch.tensor(taps.T, device=image.device)  # [K, out_size]: one row per tap
+    weight = torch.tensor(weights.T, device=image.device)
     total = torch.full((), 1 << (_PRECISION_BITS - 1), dtype=torch.int32, device=image.device)  # + 0.5
     for tap in range(index.shape[0]):
         term = image.index_select(axis, index[tap]).to(torch.int32).mul_(weight[tap].view(shape))

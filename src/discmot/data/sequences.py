@@ -180,6 +180,7 @@ class SequenceIndex:
                     # a whole set made at another size (or from EXIF-turned frames), found mid-epoch
                     # otherwise; one decode a sequence (a still image's map, and each later frame's, is
                     # checked against its image when read)
+                    assert size is not None  # `_png_header` reads a size from every PNG it names
                     bad.append((depth, f"{size[0]}x{size[1]}, its image {image_size[0]}x{image_size[1]}"))
         return bad
 

@@ -175,8 +175,10 @@ def resize_for_eval(frames: ClipFrames, config: AugmentConfig) -> ClipFrames:
 def draw_color_jitter(rng: np.random.Generator, config: AugmentConfig) -> ColorJitter:
     """Draws the order (a permutation of the four operations) then the four factors."""
     order = tuple(int(i) for i in rng.permutation(4))
-    factors = [float(rng.uniform(*r)) for r in (config.brightness, config.contrast, config.saturation)]
-    return ColorJitter(order, *factors, hue=float(rng.uniform(*config.hue)))
+    brightness, contrast, saturation = [
+        float(rng.uniform(*r)) for r in (config.brightness, config.contrast, config.saturation)
+    ]
+    return ColorJitter(order, brightness, contrast, saturation, hue=float(rng.uniform(*config.hue)))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -312,9 +314,15 @@ def _single(frames: ClipFrames, index: int) -> ClipFrames:
 
 
 def _concat(parts: list[ClipFrames], with_depth: bool) -> ClipFrames:
+    depths: list[np.ndarray] | None = None
+    if with_depth:
+        depths = []
+        for p in parts:
+            assert p.depths is not None  # each part is one frame of a clip that has depth maps
+            depths.append(p.depths[0])
     return ClipFrames(
         images=[p.images[0] for p in parts],
-        depths=[p.depths[0] for p in parts] if with_depth else None,
+        depths=depths,
         boxes=[p.boxes[0] for p in parts],
         ids=[p.ids[0] for p in parts],
     )

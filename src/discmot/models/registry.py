@@ -9,6 +9,7 @@ from the torch-free config modules.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ from discmot.messages import require_path
 
 if TYPE_CHECKING:
     import torch
+    from torch import nn
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +172,7 @@ def _check_weights_are_the_latest(weights, final: Path, latest: Path | None) -> 
 
     written_at = weights_step(final)
     checkpoint_at = checkpoint_step(latest) if latest is not None and written_at is not None else None
-    if checkpoint_at is not None and checkpoint_at > written_at:
+    if checkpoint_at is not None and written_at is not None and checkpoint_at > written_at:
         raise ValueError(
             f"{weights}: its {final.name} was written at step {written_at}, before its latest checkpoint "
             f"(step {checkpoint_at}, {latest}): the run went on and has not finished; give that "
@@ -204,6 +206,7 @@ def _load_kind(kind: str, weights: str | Path, preset: str | None):
     from discmot.io.checkpoint_files import guess_file_kind
     from discmot.io.checkpoints import CheckpointError
 
+    load: Callable[[str | Path, str | None], nn.Module]  # either kind's loader
     if kind == "fdta":
         from discmot.models.fdta.checkpoint import load_fdta as load
     else:

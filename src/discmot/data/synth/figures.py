@@ -142,7 +142,8 @@ def to_fixed(shapes: list[Primitive]) -> list[tuple]:
         else:
             numbers += [*shape[2], *shape[3]]
     ints = np.clip(np.rint(np.asarray(numbers) * _ONE), -_LIMIT, _LIMIT).astype(np.int64).tolist()
-    fixed, at = [], 0
+    fixed: list[tuple] = []
+    at = 0
     for shape in shapes:
         kind, key = shape[0], shape[1]
         if kind == "poly":
@@ -179,7 +180,11 @@ def paint(canvas: np.ndarray, fixed: list[tuple], colors: dict | None, value=Non
     dx, dy = origin[0] * _ONE, origin[1] * _ONE
     for shape in fixed:
         kind, key = shape[0], shape[1]
-        color = value if value is not None else colors[key]
+        if value is not None:
+            color = value
+        else:
+            assert colors is not None  # without one ``value``, every shape is drawn in its own colour
+            color = colors[key]
         if kind == "poly":
             points = shape[2] - np.array([dx, dy], np.int32) if (dx or dy) else shape[2]
             cv2.fillConvexPoly(canvas, points, color, cv2.LINE_8, _SHIFT)

@@ -101,7 +101,8 @@ def _texture(rng: np.random.Generator, height: int, width: int, strength: float)
 
 
 def _finish(background: np.ndarray, rng: np.random.Generator, strength: float = 10.0) -> np.ndarray:
-    noisy = background.astype(np.float32) + _texture(rng, *background.shape[:2], strength)
+    height, width = background.shape[:2]
+    noisy = background.astype(np.float32) + _texture(rng, height, width, strength)
     return np.clip(noisy, 0, 255).astype(np.uint8)
 
 

@@ -7,7 +7,7 @@ the position encoding has no parameters.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import torch
 import torch.nn.functional as F
@@ -58,11 +58,11 @@ class BackboneWithPosition(nn.Sequential):
     @property
     def num_channels(self) -> tuple[int, int, int]:
         """Channels of the three levels (512, 1024, 2048 for ResNet-50)."""
-        return self[0].num_channels
+        return cast(BackboneBody, self[0]).num_channels  # nn.Sequential indexing is typed as any Module
 
     @property
     def strides(self) -> tuple[int, int, int]:
-        return self[0].strides
+        return cast(BackboneBody, self[0]).strides
 
     def position_encoding(self, mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         """``mask [B, H_l, W_l]`` -> ``[B, hidden_dim, H_l, W_l]``; DETR reuses it for its extra level."""

@@ -29,6 +29,12 @@ class FrozenBatchNorm2d(nn.Module):
     it has no ``num_batches_tracked``; such a key in a loaded state dict is dropped.
     """
 
+    # Buffers, registered in __init__ (declared here so type checkers see tensors, not Module attributes).
+    weight: torch.Tensor
+    bias: torch.Tensor
+    running_mean: torch.Tensor
+    running_var: torch.Tensor
+
     def __init__(self, num_features: int, eps: float = 1e-5):
         super().__init__()
         self.num_features = num_features
@@ -124,6 +130,12 @@ class ResNet(nn.Module):
     bottlenecks of width ``config.width * 2**(i-1)``; stages 2-4 start with stride 2. Only parameters of
     ``layer2..4`` are trainable (the stem and ``layer1`` stay frozen, as in DETR); batch norms are buffers.
     """
+
+    # Stages, added by name in __init__ (declared here so type checkers see modules they can call).
+    layer1: nn.Sequential
+    layer2: nn.Sequential
+    layer3: nn.Sequential
+    layer4: nn.Sequential
 
     def __init__(self, config: ResNetConfig):
         super().__init__()

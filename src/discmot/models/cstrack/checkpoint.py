@@ -127,7 +127,7 @@ def load_official_state(model: CSTrack, state: Mapping[str, torch.Tensor], sourc
         state[HEAD_K_KEY] = expected[HEAD_K_KEY]
     guess = infer_cstrack_preset(state)
     if guess is not None and guess != model.config.name:
-        hint = f"this looks like a CSTrack {guess} checkpoint; use that preset"
+        hint: str | None = f"this looks like a CSTrack {guess} checkpoint; use that preset"
     else:
         hint = checkpoints.config_mismatch(model, state, CONFIG_PROBES, model.config.name)
     checkpoints.load_strict(model, state, source, kind="CSTrack", hint=hint)

@@ -81,7 +81,12 @@ class CSTrackConfig:
     @property
     def level_channels(self) -> tuple[int, int, int]:
         """Channels of the P3, P4, P5 neck outputs (= REN widths, Detect inputs, SAAN inputs)."""
-        return tuple(scale_width(c, self.width_multiple) for c in BASE_LEVEL_CHANNELS)
+        p3, p4, p5 = BASE_LEVEL_CHANNELS
+        return (
+            scale_width(p3, self.width_multiple),
+            scale_width(p4, self.width_multiple),
+            scale_width(p5, self.width_multiple),
+        )
 
     @property
     def num_anchors(self) -> int:

@@ -13,6 +13,7 @@ no gradient, stays 10 and then selects the standard decoding.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 from torch import nn
@@ -22,6 +23,10 @@ from discmot.models.cstrack.config import CSTrackConfig
 
 class DetectionHead(nn.Module):
     """Detect: detection features ``(D3, D4, D5)`` -> raw predictions per level ``[B, A, H_i, W_i, 5+nc]``."""
+
+    # Buffers, registered in __init__ (declared here so type checkers see tensors, not Module attributes).
+    anchors: torch.Tensor
+    anchor_grid: torch.Tensor
 
     def __init__(self, config: CSTrackConfig):
         super().__init__()
@@ -42,7 +47,8 @@ class DetectionHead(nn.Module):
     def _init_biases(self, num_classes: int) -> None:
         """YOLOv5's prior on top of the default init: ~8 objects per 640x640 image, class prob ~0.6."""
         for conv, stride in zip(self.m, self.strides, strict=True):
-            bias = conv.bias.view(self.num_anchors, -1)
+            # each conv of ``m`` is an nn.Conv2d with its default bias (ModuleList items are typed as Module)
+            bias = cast(torch.Tensor, conv.bias).view(self.num_anchors, -1)
             bias[:, 4] += math.log(8 / (640 / stride) ** 2)
             bias[:, 5:] += math.log(0.6 / (num_classes - 0.99))
 

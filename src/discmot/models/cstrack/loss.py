@@ -327,6 +327,8 @@ class CSTrackLoss(nn.Module):
     3, not saved with the model). The code's BatchNorm1d "bottleneck" is never used and is left out.
     """
 
+    anchors: torch.Tensor  # a buffer, registered in __init__
+
     def __init__(self, config: CSTrackLossConfig) -> None:
         super().__init__()
         self.config = config
@@ -350,7 +352,7 @@ class CSTrackLoss(nn.Module):
             detached scalars ``box``, ``obj``, ``cls`` (weighted as they enter the sum), ``id`` (the
             unweighted cross-entropy) and ``total``.
         """
-        grid_sizes = [tuple(p.shape[2:4]) for p in predictions]
+        grid_sizes = [(p.shape[2], p.shape[3]) for p in predictions]
         anchors = self.anchors.to(targets.dtype)
         level_positives = assign_targets(targets, grid_sizes, anchors, self.config.anchor_ratio_threshold)
         box, obj, cls = self._detection_terms(predictions, targets, level_positives)

@@ -15,7 +15,7 @@ Each stage is an explicit method on plain tensors: `CSTrack.features`, `CSTrack.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import torch
 from torch import nn
@@ -62,7 +62,7 @@ class CSTrack(nn.Module):
     @property
     def head(self) -> DetectionHead:
         """Layer 28, the detection head (anchors, strides, ``k``)."""
-        return self.model[HEAD_LAYER]
+        return cast(DetectionHead, self.model[HEAD_LAYER])  # nn.ModuleList indexing is typed as any Module
 
     def features(self, images: torch.Tensor) -> Levels:
         """Backbone + neck: ``images [B, 3, H, W]`` (RGB in [0, 1], H and W multiples of 32) -> P3, P4, P5

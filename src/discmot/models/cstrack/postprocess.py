@@ -296,5 +296,6 @@ def embeddings_at_boxes(embedding_map: torch.Tensor, boxes: torch.Tensor, stride
     Read **before** `scale_boxes_to_original`, with boxes in network-input pixels. Not normalised: the
     tracker L2-normalises each feature (§7.3).
     """
-    rows, cols = embedding_cells(boxes, tuple(embedding_map.shape[:2]), stride)
+    height, width = embedding_map.shape[:2]
+    rows, cols = embedding_cells(boxes, (height, width), stride)
     return embedding_map[rows, cols]

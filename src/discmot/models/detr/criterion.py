@@ -19,6 +19,8 @@ mean GT count).
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -46,7 +48,8 @@ LOSS_WEIGHTS = loss_weights(5)
 
 def weighted_total(losses: dict[str, torch.Tensor], weights: dict[str, float]) -> torch.Tensor:
     """``sum(weights[k] * losses[k])`` over the keys present in both (unweighted keys are logs only)."""
-    return sum(losses[key] * weights[key] for key in losses if key in weights)
+    # sum() starts from the int 0: a tensor as soon as one term is weighted (the DETR terms always are)
+    return cast(torch.Tensor, sum(losses[key] * weights[key] for key in losses if key in weights))
 
 
 def count_boxes(targets: list[dict]) -> float:

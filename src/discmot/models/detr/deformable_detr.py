@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import math
+from typing import cast
 
 import torch
 from torch import nn
@@ -61,7 +62,7 @@ def build_input_projections(
         in_channels = hidden_dim
     for conv in projections:
         nn.init.xavier_uniform_(conv.weight, gain=1)
-        nn.init.constant_(conv.bias, 0)
+        nn.init.constant_(cast(torch.Tensor, conv.bias), 0)  # nn.Conv2d's default: with a bias
     return nn.ModuleList(nn.Sequential(conv, nn.GroupNorm(groups, hidden_dim)) for conv in projections)
 
 
@@ -83,7 +84,9 @@ class DeformableDETR(nn.Module):
         self.class_embed = self.cloned(self.initial_class_head(hidden, detr.num_classes), detr.dec_layers)
         self.bbox_embed = self.cloned(self.initial_box_head(hidden), detr.dec_layers)
         # The first layer refines a point, not a box: start its boxes small (sigmoid(-2) = 0.12).
-        nn.init.constant_(self.bbox_embed[0].layers[-1].bias[2:], -2.0)
+        # (ModuleList indexing is typed as any Module: the heads are MLPs, their layers nn.Linear)
+        first_box_head = cast(MLP, self.bbox_embed[0])
+        nn.init.constant_(cast(nn.Linear, first_box_head.layers[-1]).bias[2:], -2.0)
         self.query_embed = nn.Embedding(detr.num_queries, 2 * hidden)
         self.input_proj = build_input_projections(
             config.backbone.out_channels, detr.num_feature_levels, hidden, detr.group_norm_groups
@@ -103,8 +106,9 @@ class DeformableDETR(nn.Module):
     def initial_box_head(hidden_dim: int) -> MLP:
         """3-layer box MLP whose last layer is zero (initial boxes = the reference boxes)."""
         head = MLP(hidden_dim, hidden_dim, 4, 3)
-        nn.init.constant_(head.layers[-1].weight, 0)
-        nn.init.constant_(head.layers[-1].bias, 0)
+        last = cast(nn.Linear, head.layers[-1])  # ModuleList indexing is typed as any Module
+        nn.init.constant_(last.weight, 0)
+        nn.init.constant_(last.bias, 0)
         return head
 
     @staticmethod

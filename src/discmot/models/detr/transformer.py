@@ -175,8 +175,8 @@ class DeformableDecoderLayer(nn.Module):
         self.cross_attn = MSDeformAttn(d_model, config.num_feature_levels, heads, config.dec_points)
         self.dropout_cross = nn.Dropout(config.dropout)
         self.norm1 = nn.LayerNorm(d_model)
-        self.cross_attn_depth = None
-        self.norm_depth = None
+        self.cross_attn_depth: nn.MultiheadAttention | None = None
+        self.norm_depth: nn.LayerNorm | None = None
         if depth_cross_attention:
             self.cross_attn_depth = nn.MultiheadAttention(d_model, heads, dropout=config.dropout)
             self.dropout_depth = nn.Dropout(config.dropout)
@@ -200,6 +200,8 @@ class DeformableDecoderLayer(nn.Module):
         self, tgt: torch.Tensor, depth_memory: torch.Tensor, depth_padding_mask: torch.Tensor | None
     ) -> torch.Tensor:
         """Into the depth memory ``[H8*W8, B, D]``; the query is ``tgt`` alone (no position, as official)."""
+        # called only for a layer built with depth_cross_attention
+        assert self.cross_attn_depth is not None and self.norm_depth is not None
         attended = self.cross_attn_depth(
             sequence_first(tgt),
             depth_memory,
@@ -247,10 +249,13 @@ class DeformableDecoderLayer(nn.Module):
         )
         tgt = self.norm1(tgt + self.dropout_cross(attended))
         if self.cross_attn_depth is not None:
+            assert depth_memory is not None  # the transformer checks it is given with depth cross-attention
             tgt = self.depth_attention(tgt, depth_memory, depth_padding_mask)
         return self.norm3(tgt + self.feed_forward(tgt))
 
-    feed_forward = DeformableEncoderLayer.feed_forward
+    def feed_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The encoder layer's FFN (`DeformableEncoderLayer.feed_forward`) on this layer's modules."""
+        return self.dropout_ffn_out(self.linear2(self.dropout_ffn(F.relu(self.linear1(x)))))
 
 
 class DeformableDecoder(nn.Module):

@@ -45,7 +45,8 @@ class ResNetConfig:
     @property
     def out_channels(self) -> tuple[int, int, int]:
         """Channels of layer2, layer3, layer4 outputs (the three levels DETR uses)."""
-        return tuple(self.width * self.expansion * 2**i for i in (1, 2, 3))
+        base = self.width * self.expansion
+        return (base * 2, base * 4, base * 8)
 
 
 @dataclass(frozen=True)

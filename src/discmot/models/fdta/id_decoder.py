@@ -22,6 +22,8 @@ in the official checkpoints (``USE_AUX_LOSS: False``); `IDDecoder` refuses to lo
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -65,7 +67,7 @@ class IDDecoder(nn.Module):
     @property
     def embed_to_word(self) -> nn.Linear:
         """The ID classifier ``Linear(id_dim -> K + 1)``, the module behind every ``embed_to_word_layers``."""
-        return self.embed_to_word_layers[0]
+        return cast(nn.Linear, self.embed_to_word_layers[0])  # nn.ModuleList indexing is typed as any Module
 
     @property
     def newborn_label(self) -> int:

@@ -183,8 +183,10 @@ def _model(base: FDTAConfig, values: dict) -> FDTAConfig:
                 f"model.{name}", f"model.{name}: not a sub-config of FDTAConfig ({', '.join(subs)})"
             )
         shared.check_scalar_types(type(current), fields, f"model.{name}")
-        changes[name] = replace(current, **fields)
-    return replace(base, **changes)
+        # is_dataclass() narrows to "an instance or a class"; an attribute of a config instance is an instance
+        changes[name] = replace(current, **fields)  # type: ignore[type-var]
+    # the sub-configs are chosen by name at runtime, each of its own field's type: mypy cannot match them
+    return replace(base, **changes)  # type: ignore[arg-type]
 
 
 def _augment(values: dict) -> AugmentConfig:
