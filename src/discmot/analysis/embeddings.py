@@ -371,7 +371,7 @@ def fdta_detections(
     """FDTA's queries with score > ``score_threshold`` on one BGR frame (see `select_queries`)."""
     import torch
 
-    from discmot.trackers.fdta import preprocess_frame
+    from discmot.trackers.fdta_frames import preprocess_frame
 
     image, _ = preprocess_frame(image_bgr, model.config.runtime, input_size)
     with torch.inference_mode():

@@ -138,7 +138,7 @@ class FDTAExtractor:
     def network_input(self, frame_size: tuple[int, int] | None) -> tuple[tuple[int, int] | None, str]:
         """``((h, w) or None, origin)``: the network input for frames of ``frame_size = (w, h)`` (None:
         unknown, then only the rule is known) and where it comes from."""
-        from discmot.trackers.fdta import resized_size
+        from discmot.trackers.fdta_frames import resized_size
 
         if self.input_size is not None:
             return tuple(self.input_size), "given"

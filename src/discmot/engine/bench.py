@@ -197,7 +197,7 @@ def _network_input(tracker, frame: np.ndarray) -> list[int]:
     """The ``[h, w]`` the network sees for ``frame``."""
     if getattr(tracker, "input_size", None) is not None:
         return [int(side) for side in tracker.input_size]
-    from discmot.trackers.fdta import resized_size
+    from discmot.trackers.fdta_frames import resized_size
 
     runtime = tracker.runtime
     return list(resized_size(frame.shape[1], frame.shape[0], runtime.shorter_side, runtime.max_longer_side))

@@ -131,7 +131,7 @@ def firing_network(
     preset = preset or DEFAULT_PRESETS[kind]
     if kind == "fdta":
         from discmot.models.fdta.model import build_fdta
-        from discmot.trackers.fdta import preprocess_frame
+        from discmot.trackers.fdta_frames import preprocess_frame
 
         torch.manual_seed(0)
         model = build_fdta(preset).to(device).eval()
