@@ -10,6 +10,7 @@ import math
 
 import pytest
 import torch
+from fdta_loss_references import identity_cfe, reference_ia_loss
 
 from discmot.models.detr.criterion import (
     LOSS_WEIGHTS,
@@ -277,36 +278,6 @@ def test_foreground_mask_matches_official_slicing():
 
 
 # ------------------------------------------------------------------------------- identity adapter
-
-
-def identity_cfe(dim: int = 2) -> IdentityAdapter:
-    """A CFE that is the identity on non-negative inputs (identity weights, zero biases)."""
-    adapter = IdentityAdapter(dim)
-    with torch.no_grad():
-        for layer in adapter.layers:
-            layer.weight.copy_(torch.eye(dim))
-            layer.bias.zero_()
-    return adapter
-
-
-def reference_ia_loss(z: list[list[float]], ids: list[int], q: list[float], tau: float) -> float:
-    """Spec §3.3 steps 5-7 with loops on already-normalised vectors."""
-
-    def s(i, k):
-        return sum(a * b for a, b in zip(z[i], z[k], strict=True)) / tau
-
-    anchor_losses = []
-    for i in range(len(z)):
-        positives = [j for j in range(len(z)) if j != i and ids[j] == ids[i]]
-        if not positives:
-            continue
-        negatives = sum(math.exp(s(i, k)) for k in range(len(z)) if ids[k] != ids[i])
-        terms = [
-            2 * q[i] * q[j] / (q[i] + q[j]) * (-s(i, j) + math.log(math.exp(s(i, j)) + negatives))
-            for j in positives
-        ]
-        anchor_losses.append(sum(terms) / len(terms))
-    return tau * sum(anchor_losses) / max(1, len(anchor_losses))
 
 
 THREE = torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]])
