@@ -1,7 +1,8 @@
 """Edge cases of the JDE reader (`discmot.data.jde`, spec ``cstrack.md`` §6.1-6.3) that the contract tests
 leave open: the exact limits of the box range check (wholly outside at an edge; at most one image size
 past it), a zero height, entries whose label path cannot be derived, datasets whose label files are all
-empty, and the default identity mapping.
+empty, the default identity mapping, and the hint naming the image lists a data root does have
+(`check_image_lists`).
 
 Boxes use binary-exact fractions (1/8 steps) so every edge lands exactly on its limit.
 """
@@ -9,6 +10,7 @@ Boxes use binary-exact fractions (1/8 steps) so every edge lands exactly on its 
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +20,13 @@ from discmot.data.jde import (
     JDEDataError,
     JDEIndex,
     JDESource,
+    check_image_lists,
+    image_lists,
     label_path_for,
     parse_labels,
     read_image_list,
 )
+from discmot.models.cstrack.recipe import CSTrackDataConfig
 
 
 def write_dataset(root: Path, name: str, labels: dict[str, str]) -> Path:
@@ -150,3 +155,80 @@ def test_the_default_mapping_is_the_clean_one(tmp_path):
     assert index[0].labels[:, 1].tolist() == [1, 0] and index.num_identities == 2
     with pytest.raises(dataclasses.FrozenInstanceError):
         index[0].dataset = 1  # records are frozen: shared by the loader's workers
+
+
+# --------------------------------------------------------------------------------------------------
+# finding the image lists a data root does have (§6.2: key <name>_<split> <-> file <name>.<split>)
+
+
+def test_image_lists_are_the_files_whose_first_entry_is_an_image(tmp_path):
+    """`image_lists`: files ``<name>.<split>`` whose *first* entry ends in .jpg / .png (any case). A
+    one-entry list counts; an empty file, a file whose image path is only its second word, a file without
+    a suffix and a ``.txt`` file do not."""
+    (tmp_path / "one.train").write_text("A/images/1.jpg\n")
+    (tmp_path / "b.val").write_text("B/images/2.PNG\nB/images/3.png\n")
+    (tmp_path / "empty.train").write_text("")
+    (tmp_path / "notes.log").write_text("see A/images/1.jpg\n")
+    (tmp_path / "LIST").write_text("A/images/1.jpg\n")
+    (tmp_path / "labels.txt").write_text("A/images/1.jpg\n")
+    assert image_lists(tmp_path) == [tmp_path / "b.val", tmp_path / "one.train"]
+
+
+def write_list(folder: Path, name: str, entry: str) -> Path:
+    """A one-entry list ``folder/name`` naming ``entry`` (relative to ``folder``), with the image file."""
+    (folder / entry).parent.mkdir(parents=True, exist_ok=True)
+    (folder / entry).write_bytes(b"")
+    (folder / name).write_text(entry + "\n")
+    return folder / name
+
+
+def suggested_flags(data: CSTrackDataConfig, data_root: Path) -> tuple[str, list[str]]:
+    """The error of a recipe whose lists are missing: its message and the ``--set`` words it suggests."""
+    with pytest.raises(FileNotFoundError, match="image list not found") as caught:
+        check_image_lists(data, data_root, "test")
+    message = str(caught.value)
+    return message, shlex.split(message.split(" with ", 1)[1])
+
+
+def test_the_hint_names_the_train_lists_only_and_no_folder_the_recipe_already_reads(tmp_path):
+    """Lists in the recipe's own ``lists_dir`` whose entries lie under its ``root`` (both ``jde``): the
+    hint names both lists found but trains on the ``.train`` one only, and sets neither folder."""
+    data = CSTrackDataConfig(datasets=("synth_mot_train",), lists_dir="jde", root="jde")
+    (tmp_path / "jde").mkdir()
+    write_list(tmp_path / "jde", "mine.train", "M/images/1.jpg")
+    write_list(tmp_path / "jde", "mine.val", "M/images/2.jpg")
+    message, flags = suggested_flags(data, tmp_path)
+    assert "has mine.train, mine.val: train on them" in message
+    assert flags == ["--set", "data.datasets=[mine_train]"]
+
+
+def test_a_folder_of_val_lists_only_is_trained_on_as_it_is(tmp_path):
+    """No ``.train`` list: the hint falls back to every list found."""
+    data = CSTrackDataConfig(datasets=("synth_mot_train",), lists_dir="jde", root="jde")
+    (tmp_path / "jde").mkdir()
+    write_list(tmp_path / "jde", "mine.val", "M/images/2.jpg")
+    message, flags = suggested_flags(data, tmp_path)
+    assert "has mine.val: train on it" in message
+    assert flags == ["--set", "data.datasets=[mine_val]"]
+
+
+def test_the_entry_root_is_set_only_when_the_entries_lie_below_the_lists_folder(tmp_path):
+    """Lists in ``jde`` (the recipe's ``lists_dir``) whose entries are relative to the data root (the
+    recipe's ``root`` ".") need no ``data.root`` flag; lists found in ``own`` whose entries lie below
+    ``own`` need ``data.lists_dir=own`` and ``data.root=own``."""
+    data = CSTrackDataConfig(datasets=("synth_mot_train",), lists_dir="jde", root=".")
+    (tmp_path / "jde").mkdir()
+    (tmp_path / "jde" / "mine.train").write_text("jde/M/images/1.jpg\n")
+    (tmp_path / "jde" / "M" / "images").mkdir(parents=True)
+    (tmp_path / "jde" / "M" / "images" / "1.jpg").write_bytes(b"")
+    assert suggested_flags(data, tmp_path)[1] == ["--set", "data.datasets=[mine_train]"]
+
+    data = CSTrackDataConfig(datasets=("synth_mot_train",), lists_dir="own", root=".")
+    (tmp_path / "own").mkdir()
+    write_list(tmp_path / "own", "yours.train", "Y/images/1.jpg")
+    assert suggested_flags(data, tmp_path)[1] == [
+        "--set",
+        "data.datasets=[yours_train]",
+        "--set",
+        "data.root=own",
+    ]
