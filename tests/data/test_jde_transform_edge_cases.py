@@ -209,6 +209,15 @@ def test_scale_is_about_the_image_centre(end, gain):
     np.testing.assert_allclose(matrix, expected, atol=1e-12)
 
 
+def about_centre(linear: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The 3x3 homogeneous matrix of the 2x2 map ``linear`` applied about the image centre."""
+    centre = np.array([width / 2, height / 2])
+    matrix = np.eye(3)
+    matrix[:2, :2] = linear
+    matrix[:2, 2] = centre - linear @ centre
+    return matrix
+
+
 @pytest.mark.parametrize(("end", "degrees"), [("low", -30.0), ("high", 30.0)])
 def test_rotation_angle_takes_both_signs(end, degrees):
     """OpenCV's ``getRotationMatrix2D`` convention: ``[[cos, sin], [-sin, cos]]`` for the angle in degrees,
@@ -216,11 +225,7 @@ def test_rotation_angle_takes_both_signs(end, degrees):
     matrix, _ = perspective_matrix(ScriptedRng(end), only(degrees=30.0), 100, 50)
     c, s = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
     linear = np.array([[c, s], [-s, c]])
-    centre = np.array([50.0, 25.0])
-    expected = np.eye(3)
-    expected[:2, :2] = linear
-    expected[:2, 2] = centre - linear @ centre
-    np.testing.assert_allclose(matrix, expected, atol=1e-12)
+    np.testing.assert_allclose(matrix, about_centre(linear, 100, 50), atol=1e-12)
 
 
 def test_shear_is_given_in_degrees():
@@ -229,11 +234,7 @@ def test_shear_is_given_in_degrees():
     matrix, _ = perspective_matrix(ScriptedRng("high"), only(shear=30.0), 100, 50)
     t = 1 / math.sqrt(3)
     linear = np.array([[1, t], [t, 1]])
-    centre = np.array([50.0, 25.0])
-    expected = np.eye(3)
-    expected[:2, :2] = linear
-    expected[:2, 2] = centre - linear @ centre
-    np.testing.assert_allclose(matrix, expected, atol=1e-12)
+    np.testing.assert_allclose(matrix, about_centre(linear, 100, 50), atol=1e-12)
 
 
 def test_perspective_warp_divides_by_the_homogeneous_coordinate():
