@@ -42,8 +42,9 @@ EARLY_END_LENGTH_SHARE = 0.90
 def early_end(data: SequenceData, tracker: FrameGroupedRows) -> EarlyEnd | None:
     """How a result file ends early, or None: it ends early when its last frame (a row of the file, also
     one that preprocessing removed) comes before frame ``EARLY_END_LENGTH_SHARE`` x the sequence's length
-    (before frame 90 of 100) and at least ``EARLY_END_GT_SHARE`` of the scored gt boxes lie after it. An empty file is not one (it has its
-    own warning). Scores are untouched: the boxes after it are misses, as TrackEval counts them."""
+    (before frame 90 of 100) and at least ``EARLY_END_GT_SHARE`` of the scored gt boxes lie after it. An
+    empty file is not one (it has its own warning). Scores are untouched: the boxes after it are misses,
+    as TrackEval counts them."""
     with_rows = np.flatnonzero(np.diff(tracker.offsets))
     with_gt = np.flatnonzero(np.diff(data.gt_offsets))
     if with_rows.size == 0 or with_gt.size == 0:
