@@ -217,7 +217,7 @@ def write_benchmark(root: Path, trackers: dict[str, list[str]], seqmap: bool = T
     for tracker, rows in trackers.items():
         data = trackers_folder / "MOT17-train" / tracker / "data"
         data.mkdir(parents=True)
-        (data / "seq-a.txt").write_text("".join(row + "\n" for row in rows))
+        write_lines(data / "seq-a.txt", rows)
     return gt_folder, trackers_folder
 
 
@@ -233,3 +233,9 @@ def write_frames(folder: Path, numbers) -> Path:
         cv2.rectangle(image, (10 + k % 20, 10), (40 + k % 20, 60), (200, 180, 160), -1)
         cv2.imwrite(str(folder / f"{k:06d}.jpg"), image)
     return folder
+
+
+def write_lines(path: Path, lines: list[str], newline: str = "\n") -> Path:
+    """``lines`` written to ``path`` as bytes, each ended by ``newline`` (no platform translation)."""
+    path.write_bytes("".join(line + newline for line in lines).encode())
+    return path

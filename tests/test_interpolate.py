@@ -18,6 +18,7 @@ from discmot.data.synth.writer import generate_dataset, gt_rows
 from discmot.eval.runner import evaluate_files
 from discmot.io.mot import MotFormatError, read_mot_table
 from discmot.postprocess import DEFAULT_MAX_GAP, interpolate_results, interpolate_tracks
+from helpers import write_lines
 
 
 def row(frame, track, x, y, w, h, score=1.0, *rest):
@@ -119,11 +120,6 @@ def test_an_id_twice_in_a_frame_or_rows_of_the_wrong_shape_are_refused():
 # Files
 
 
-def write(path, lines: list[str], newline: str = "\n"):
-    path.write_bytes("".join(line + newline for line in lines).encode())
-    return path
-
-
 def test_the_files_untouched_rows_keep_their_text_and_the_inserted_ones_are_the_writers(tmp_path):
     lines = [
         "3,1,12.000001,20.5,30,40,0.93,-1,-1,-1",  # any formatting of the input survives as it is
@@ -131,7 +127,7 @@ def test_the_files_untouched_rows_keep_their_text_and_the_inserted_ones_are_the_
         "1,2,1e2,5,10,10,0.5,-1,-1,-1",
         "2,2,101.5,5,10,10,0.25,-1,-1,-1",
     ]
-    source = write(tmp_path / "in.txt", lines)
+    source = write_lines(tmp_path / "in.txt", lines)
 
     [summary] = interpolate_results(source, tmp_path / "out.txt", max_gap=20)
 
@@ -147,7 +143,7 @@ def test_the_files_untouched_rows_keep_their_text_and_the_inserted_ones_are_the_
 
 def test_the_output_is_read_back_as_interpolate_tracks_makes_it(tmp_path):
     rows = np.array([row(1, 1, 10, 20, 30, 40, 0.9), row(5, 1, 18, 28, 30, 40, 0.5), row(2, 9, 0, 0, 5, 5)])
-    source = write(tmp_path / "in.txt", [",".join(repr(v) for v in r) for r in rows.tolist()])
+    source = write_lines(tmp_path / "in.txt", [",".join(repr(v) for v in r) for r in rows.tolist()])
 
     interpolate_results(source, tmp_path / "out.txt", max_gap=3)
 
@@ -157,7 +153,7 @@ def test_the_output_is_read_back_as_interpolate_tracks_makes_it(tmp_path):
 
 
 def test_a_space_delimited_file_with_crlf_line_ends_keeps_its_delimiter_line_ends_and_extra_columns(tmp_path):
-    source = write(
+    source = write_lines(
         tmp_path / "in.txt", ["1 4 10 20 30 40 1 1 0.75", "3 4 12 20 30 40 1 2 0.5"], newline="\r\n"
     )
 
@@ -171,7 +167,7 @@ def test_a_space_delimited_file_with_crlf_line_ends_keeps_its_delimiter_line_end
 def test_a_file_with_lone_cr_line_ends_keeps_them(tmp_path):
     """An old Mac file (CR alone ends its lines, read by TrackEval's universal newlines) comes back with
     CR line ends, as the docs promise "the input's line ends" (it used to come back with LF)."""
-    source = write(tmp_path / "in.txt", ["1,4,10,20,30,40,1", "3,4,12,20,30,40,1"], newline="\r")
+    source = write_lines(tmp_path / "in.txt", ["1,4,10,20,30,40,1", "3,4,12,20,30,40,1"], newline="\r")
 
     interpolate_results(source, tmp_path / "out.txt")
 
@@ -181,7 +177,7 @@ def test_a_file_with_lone_cr_line_ends_keeps_them(tmp_path):
 
 
 def test_an_empty_results_file_gives_an_empty_file(tmp_path):
-    source = write(tmp_path / "in.txt", [])
+    source = write_lines(tmp_path / "in.txt", [])
 
     [summary] = interpolate_results(source, tmp_path / "out.txt")
 
@@ -191,10 +187,10 @@ def test_an_empty_results_file_gives_an_empty_file(tmp_path):
 def test_a_folder_of_results_gives_a_folder_of_the_same_names(tmp_path):
     results = tmp_path / "jde" / "data"
     results.mkdir(parents=True)
-    write(results / "SEQ-01.txt", ["1,1,0,0,5,5,1,-1,-1,-1"])
-    write(results / "SEQ-02.txt", ["1,1,0,0,5,5,1,-1,-1,-1", "3,1,2,0,5,5,1,-1,-1,-1"])
-    write(results / ".SEQ-03.txt.tmp-x", ["not results"])  # a half-written file of another tool
-    write(results / "notes.md", ["not results"])
+    write_lines(results / "SEQ-01.txt", ["1,1,0,0,5,5,1,-1,-1,-1"])
+    write_lines(results / "SEQ-02.txt", ["1,1,0,0,5,5,1,-1,-1,-1", "3,1,2,0,5,5,1,-1,-1,-1"])
+    write_lines(results / ".SEQ-03.txt.tmp-x", ["not results"])  # a half-written file of another tool
+    write_lines(results / "notes.md", ["not results"])
     out = tmp_path / "jde-interpolated" / "data"
 
     summaries = interpolate_results(results, out, max_gap=20)
@@ -207,8 +203,10 @@ def test_a_folder_of_results_gives_a_folder_of_the_same_names(tmp_path):
 def test_a_bad_file_of_a_folder_names_its_line_and_nothing_is_written(tmp_path):
     results = tmp_path / "data"
     results.mkdir()
-    write(results / "A.txt", ["1,1,0,0,5,5,1,-1,-1,-1", "3,1,2,0,5,5,1,-1,-1,-1"])
-    write(results / "B.txt", ["1,1,0,0,5,5,1,-1,-1,-1", "2,1,0,0,5,5,1,-1,-1,-1", "3,1,0,x,5,5,1,-1,-1,-1"])
+    write_lines(results / "A.txt", ["1,1,0,0,5,5,1,-1,-1,-1", "3,1,2,0,5,5,1,-1,-1,-1"])
+    write_lines(
+        results / "B.txt", ["1,1,0,0,5,5,1,-1,-1,-1", "2,1,0,0,5,5,1,-1,-1,-1", "3,1,0,x,5,5,1,-1,-1,-1"]
+    )
 
     with pytest.raises(MotFormatError, match=r"B\.txt:3: column 4 is not a number: 'x'"):
         interpolate_results(results, tmp_path / "out")
@@ -226,12 +224,12 @@ def test_a_bad_file_of_a_folder_names_its_line_and_nothing_is_written(tmp_path):
 )
 def test_a_results_file_discmot_eval_would_refuse_is_refused_naming_the_line(tmp_path, lines, message):
     with pytest.raises(MotFormatError, match=message):
-        interpolate_results(write(tmp_path / "in.txt", lines), tmp_path / "out.txt")
+        interpolate_results(write_lines(tmp_path / "in.txt", lines), tmp_path / "out.txt")
     assert not (tmp_path / "out.txt").exists()
 
 
 def test_writing_over_an_input_is_refused_and_it_stays_as_it_was(tmp_path):
-    source = write(tmp_path / "in.txt", ["1,1,0,0,5,5,1", "3,1,2,0,5,5,1"])
+    source = write_lines(tmp_path / "in.txt", ["1,1,0,0,5,5,1", "3,1,2,0,5,5,1"])
     os.symlink(source, tmp_path / "link.txt")
 
     for out in (source, tmp_path / "link.txt", tmp_path / "." / "in.txt"):
@@ -243,7 +241,7 @@ def test_writing_over_an_input_is_refused_and_it_stays_as_it_was(tmp_path):
 
 
 def test_an_out_of_the_wrong_kind_or_no_results_are_refused(tmp_path):
-    source = write(tmp_path / "in.txt", ["1,1,0,0,5,5,1"])
+    source = write_lines(tmp_path / "in.txt", ["1,1,0,0,5,5,1"])
     (tmp_path / "folder").mkdir()
     with pytest.raises(ValueError, match="is a folder: with one results file, --out names the output file"):
         interpolate_results(source, tmp_path / "folder")
@@ -270,7 +268,7 @@ def test_a_results_folder_that_discmot_eval_has_scored_is_interpolated_without_i
     gappy = gt[~((gt[:, 1] == 1) & (gt[:, 0] == 4))]  # id 1 misses frame 4
     results = tmp_path / "results"
     results.mkdir()
-    write(
+    write_lines(
         results / f"{sequence.name}.txt",
         [f"{int(r[0])},{int(r[1])},{r[2]:g},{r[3]:g},{r[4]:g},{r[5]:g},1" for r in gappy],
     )
@@ -303,7 +301,9 @@ def test_a_results_folder_that_discmot_eval_has_scored_is_interpolated_without_i
 
 
 def test_the_verb_writes_the_output_and_logs_one_line_per_file(tmp_path, caplog):
-    source = write(tmp_path / "in.txt", ["1,1,0,0,5,5,1", "4,1,3,0,5,5,1", "1,2,0,0,5,5,1", "9,2,0,0,5,5,1"])
+    source = write_lines(
+        tmp_path / "in.txt", ["1,1,0,0,5,5,1", "4,1,3,0,5,5,1", "1,2,0,0,5,5,1", "9,2,0,0,5,5,1"]
+    )
 
     with caplog.at_level("INFO", logger="discmot"):
         status = cli.main(["interpolate", str(source), "--out", str(tmp_path / "out.txt"), "--max-gap", "2"])
@@ -324,7 +324,7 @@ def test_the_verbs_default_max_gap_is_the_librarys():
 
 
 def test_the_verb_reports_an_input_error_in_one_line(tmp_path, capsys):
-    source = write(tmp_path / "in.txt", ["1,1,0,0,5,5,1"])
+    source = write_lines(tmp_path / "in.txt", ["1,1,0,0,5,5,1"])
 
     assert cli.main(["interpolate", str(source), "--out", str(source)]) == 2
     err = capsys.readouterr().err
@@ -340,12 +340,12 @@ def test_the_verb_reports_an_input_error_in_one_line(tmp_path, capsys):
 
 def test_filling_gaps_dropped_from_synthetic_tracks_raises_hota_and_mota(tmp_path):
     gt_text = "".join(gt_rows(frame) for frame in render_sequence("tiny", seed=3, num_frames=30))
-    gt = read_mot_table(write(tmp_path / "gt.txt", gt_text.splitlines())).values
+    gt = read_mot_table(write_lines(tmp_path / "gt.txt", gt_text.splitlines())).values
     # tracks 2-4 (of frames 1-21, 1-26, 1-30) lose every 4th frame (1-frame gaps) and frames 10-12
     dropped = np.isin(gt[:, 1], [2, 3, 4]) & ((gt[:, 0] % 4 == 0) | ((gt[:, 0] >= 10) & (gt[:, 0] <= 12)))
     assert dropped.sum() == 24
     results = np.concatenate([gt[~dropped, :6], np.ones((int((~dropped).sum()), 1))], axis=1)
-    write(tmp_path / "gappy.txt", [",".join(repr(v) for v in r) for r in results.tolist()])
+    write_lines(tmp_path / "gappy.txt", [",".join(repr(v) for v in r) for r in results.tolist()])
 
     interpolate_results(tmp_path / "gappy.txt", tmp_path / "filled.txt", max_gap=5)
 

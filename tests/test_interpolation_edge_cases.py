@@ -17,12 +17,7 @@ import numpy as np
 import pytest
 
 from discmot.postprocess import interpolate_results, interpolate_tracks
-
-
-def write(path, lines, newline="\n"):
-    path.write_bytes("".join(line + newline for line in lines).encode())
-    return path
-
+from helpers import write_lines
 
 # --------------------------------------------------------------------------------------------------
 # Arrays
@@ -62,8 +57,8 @@ def test_a_folder_leaves_out_hidden_files_and_folders_named_like_results(tmp_pat
     half-written file, not even valid) and a sub-folder ``c.txt``, only ``a.txt`` is read and written."""
     folder = tmp_path / "data"
     folder.mkdir()
-    write(folder / "a.txt", ["1,4,10,20,30,40,1", "3,4,12,20,30,40,1"])
-    write(folder / ".b.txt", ["not a results row"])
+    write_lines(folder / "a.txt", ["1,4,10,20,30,40,1", "3,4,12,20,30,40,1"])
+    write_lines(folder / ".b.txt", ["not a results row"])
     (folder / "c.txt").mkdir()
 
     summaries = interpolate_results(folder, tmp_path / "out")
@@ -75,7 +70,7 @@ def test_a_folder_leaves_out_hidden_files_and_folders_named_like_results(tmp_pat
 def test_an_out_that_is_a_hard_link_to_the_input_is_refused(tmp_path):
     """ "Refuses an out that is the input (also through a link)": a hard link is the same file under
     another name, so it is refused and the input stays as it was."""
-    source = write(tmp_path / "in.txt", ["1,4,10,20,30,40,1", "3,4,12,20,30,40,1"])
+    source = write_lines(tmp_path / "in.txt", ["1,4,10,20,30,40,1", "3,4,12,20,30,40,1"])
     os.link(source, tmp_path / "link.txt")
     before = source.read_bytes()
 
@@ -90,7 +85,7 @@ def test_the_later_columns_of_a_line_with_a_trailing_delimiter_are_read_as_track
     frame 2 takes the earlier box's later columns as read (``-1,-1,-1``, not ``-1,-1,-1,``):
     ``2,4,11.00,20.00,30.00,40.00,1,-1,-1,-1``."""
     lines = ["1,4,10,20,30,40,1,-1,-1,-1,", "3,4,12,20,30,40,1,-1,-1,-1,"]
-    source = write(tmp_path / "in.txt", lines)
+    source = write_lines(tmp_path / "in.txt", lines)
 
     interpolate_results(source, tmp_path / "out.txt")
 
@@ -106,7 +101,7 @@ def test_the_later_columns_of_a_space_padded_line_are_read_as_trackeval_reads_th
     The inserted row takes the earlier line's columns 8-10 (``1 2 0.75``), joined by one space:
     ``2 4 11.00 20.00 30.00 40.00 1 1 2 0.75``."""
     lines = ["1  4  10  20  30  40  1  1  2  0.75", "3  4  12  20  30  40  1  5  6  0.5"]
-    source = write(tmp_path / "in.txt", lines)
+    source = write_lines(tmp_path / "in.txt", lines)
 
     interpolate_results(source, tmp_path / "out.txt")
 

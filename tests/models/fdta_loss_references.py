@@ -9,6 +9,23 @@ import torch
 from discmot.models.fdta.losses import IdentityAdapter
 
 
+def sigmoid_focal(logit: float, positive: bool, alpha: float = 0.25, gamma: float = 2.0) -> float:
+    """Deformable DETR's elementwise sigmoid focal BCE of one logit; ``alpha < 0``: no class weighting."""
+    p = 1 / (1 + math.exp(-logit))
+    p_t = p if positive else 1 - p
+    loss = -math.log(p_t) * (1 - p_t) ** gamma
+    if alpha >= 0:
+        loss *= alpha if positive else 1 - alpha
+    return loss
+
+
+def softmax_focal(logits: list[float], cls: int, gamma: float = 2.0, alpha: float = 0.25) -> float:
+    """Spec §3.1.4 step 3 at one pixel: ``sum_k y_k (-alpha (1 - P_k)^gamma log P_k)``, y = one_hot + 1e-6."""
+    exps = [math.exp(v) for v in logits]
+    probs = [e / sum(exps) for e in exps]
+    return sum(((k == cls) + 1e-6) * -alpha * (1 - p) ** gamma * math.log(p) for k, p in enumerate(probs))
+
+
 def identity_cfe(dim: int = 2) -> IdentityAdapter:
     """A CFE that is the identity on non-negative inputs (identity weights, zero biases)."""
     adapter = IdentityAdapter(dim)

@@ -11,7 +11,7 @@ import math
 
 import pytest
 import torch
-from fdta_loss_references import identity_cfe, reference_ia_loss
+from fdta_loss_references import identity_cfe, reference_ia_loss, sigmoid_focal, softmax_focal
 
 from discmot.models.detr.criterion import LOSS_WEIGHTS, loss_weights, sigmoid_focal_loss
 from discmot.models.detr.matcher import HungarianMatcher, Match
@@ -24,16 +24,6 @@ from discmot.models.fdta.losses import (
     identity_adapter_loss,
     softmax_focal_loss,
 )
-
-ALPHA = 0.25
-
-
-def hand_softmax_focal(logits: list[float], cls: int, gamma: float = 2.0) -> float:
-    """Spec §3.1.4 step 3: ``sum_k y_k (-alpha (1 - P_k)^gamma log P_k)``, ``y = one_hot + 1e-6``."""
-    exps = [math.exp(v) for v in logits]
-    probs = [e / sum(exps) for e in exps]
-    return sum(((k == cls) + 1e-6) * -ALPHA * (1 - p) ** gamma * math.log(p) for k, p in enumerate(probs))
-
 
 # -------------------------------------------------------------------------------------- depth loss
 
@@ -52,7 +42,7 @@ def test_softmax_focal_loss_defaults_are_alpha_quarter_gamma_two():
     where gamma changes the value)."""
     values = [0.5, -1.0, 2.0]
     loss = softmax_focal_loss(torch.tensor(values).reshape(1, 3, 1, 1), torch.tensor([[[0]]]))
-    torch.testing.assert_close(loss, torch.tensor([[[hand_softmax_focal(values, 0)]]]))
+    torch.testing.assert_close(loss, torch.tensor([[[softmax_focal(values, 0)]]]))
 
 
 def test_depth_loss_resizes_the_depth_map_with_align_corners_false():
@@ -70,7 +60,7 @@ def test_depth_loss_resizes_the_depth_map_with_align_corners_false():
     depth = torch.tensor([[[[0.0, 200.0]]]])
     loss = depth_loss(logits, depth, [torch.zeros(0, 4)], 6.0, 2, 1e-3, 256.0, num_boxes=1)
     # one pixel, background weight 1, pixel mean over 1 pixel, one frame, num_boxes 1
-    torch.testing.assert_close(loss, torch.tensor(hand_softmax_focal(values, cls)))
+    torch.testing.assert_close(loss, torch.tensor(softmax_focal(values, cls)))
 
 
 # ------------------------------------------------------------------------------- identity adapter
@@ -171,16 +161,6 @@ def test_fdta_criterion_without_depth_maps_has_no_depth_loss():
 # ------------------------------------------------------------------------------------- DETR losses
 
 
-def hand_sigmoid_focal(logit: float, positive: bool, alpha: float, gamma: float) -> float:
-    """Deformable DETR's elementwise focal BCE; ``alpha < 0`` means no class weighting."""
-    p = 1 / (1 + math.exp(-logit))
-    p_t = p if positive else 1 - p
-    loss = -math.log(p_t) * (1 - p_t) ** gamma
-    if alpha >= 0:
-        loss *= alpha if positive else 1 - alpha
-    return loss
-
-
 @pytest.mark.parametrize(
     "kwargs, alpha, gamma",
     [({}, 0.25, 2.0), ({"gamma": 1.0}, 0.25, 1.0), ({"alpha": -1.0}, -1.0, 2.0), ({"alpha": 0.0}, 0.0, 2.0)],
@@ -190,7 +170,7 @@ def test_sigmoid_focal_loss_defaults_odd_gamma_and_alpha_switch(kwargs, alpha, g
     alpha switches the class weighting off and alpha 0 (>= 0) still applies it (Deformable DETR)."""
     logits = torch.tensor([[[0.7], [-0.4], [1.3]]])  # 1 frame, 3 queries, 1 class
     targets = torch.tensor([[[1.0], [0.0], [0.0]]])
-    terms = [hand_sigmoid_focal(v, t, alpha, gamma) for v, t in [(0.7, True), (-0.4, False), (1.3, False)]]
+    terms = [sigmoid_focal(v, t, alpha, gamma) for v, t in [(0.7, True), (-0.4, False), (1.3, False)]]
     loss = sigmoid_focal_loss(logits, targets, num_boxes=2.0, **kwargs)
     torch.testing.assert_close(loss, torch.tensor(sum(terms) / 3 / 2))  # mean over queries, / num_boxes
 

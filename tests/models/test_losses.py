@@ -10,7 +10,7 @@ import math
 
 import pytest
 import torch
-from fdta_loss_references import identity_cfe, reference_ia_loss
+from fdta_loss_references import identity_cfe, reference_ia_loss, sigmoid_focal, softmax_focal
 
 from discmot.models.detr.criterion import (
     LOSS_WEIGHTS,
@@ -39,14 +39,6 @@ ALPHA = 0.25
 
 def sigmoid(x: float) -> float:
     return 1 / (1 + math.exp(-x))
-
-
-def focal_term(logit: float, positive: bool) -> float:
-    """Sigmoid focal loss (alpha 0.25, gamma 2) of one logit."""
-    p = sigmoid(logit)
-    if positive:
-        return -ALPHA * (1 - p) ** 2 * math.log(p)
-    return -(1 - ALPHA) * p**2 * math.log(1 - p)
 
 
 def giou_xyxy(a, b) -> float:
@@ -126,7 +118,7 @@ TINY_TARGET = [0.5, 0.5, 0.2, 0.25]
 def test_detr_losses_against_formulas(num_boxes):
     losses, matches = DETRCriterion()(tiny_outputs(), [target([TINY_TARGET])], num_boxes)
     predicted = [0.52, 0.48, 0.2, 0.3]
-    ce = focal_term(0.7, True) + focal_term(-0.4, False)
+    ce = sigmoid_focal(0.7, True) + sigmoid_focal(-0.4, False)
     l1 = sum(abs(a - b) for a, b in zip(predicted, TINY_TARGET, strict=True))
     giou = giou_xyxy(xyxy(predicted), xyxy(TINY_TARGET))
     assert matches[0].queries.tolist() == [0]
@@ -146,7 +138,12 @@ def test_detr_losses_sum_over_frames():
     losses, matches = DETRCriterion()(outputs, [target([TINY_TARGET]), target([second])], 2.0)
     assert [m.queries.tolist() for m in matches] == [[0], [0]]
     frame0, frame1 = [0.52, 0.48, 0.2, 0.3], [0.1, 0.1, 0.05, 0.05]
-    ce = focal_term(0.7, True) + focal_term(-0.4, False) + focal_term(-0.4, True) + focal_term(0.7, False)
+    ce = (
+        sigmoid_focal(0.7, True)
+        + sigmoid_focal(-0.4, False)
+        + sigmoid_focal(-0.4, True)
+        + sigmoid_focal(0.7, False)
+    )
     l1 = sum(abs(a - b) for a, b in zip(frame0 + frame1, TINY_TARGET + second, strict=True))
     giou = giou_xyxy(xyxy(frame0), xyxy(TINY_TARGET)) + giou_xyxy(xyxy(frame1), xyxy(second))
     torch.testing.assert_close(losses["loss_ce"], torch.tensor(ce / 2))
@@ -189,13 +186,6 @@ def test_lid_targets_of_spec_depths():
     assert classes.tolist() == [150, 8, 12, 29, 66, 93, 105, 132, 149, 149, 150]
 
 
-def hand_focal(logits: list[float], cls: int) -> float:
-    """Softmax focal loss of one pixel with the one-hot + 1e-6 targets."""
-    exps = [math.exp(v) for v in logits]
-    probs = [e / sum(exps) for e in exps]
-    return sum(((k == cls) + 1e-6) * -ALPHA * (1 - p) ** 2 * math.log(p) for k, p in enumerate(probs))
-
-
 # 2 bins (+ out of range) over 1e-3..256: 50 -> class 0, 200 -> class 1, 0 -> class 2
 BINS, DMIN, DMAX = 2, 1e-3, 256.0
 PIXEL_LOGITS = [[0.5, -1.0, 2.0], [1.5, 0.0, -0.5], [-2.0, 1.0, 0.3], [0.0, 0.0, 0.0]]  # row-major 2x2
@@ -215,7 +205,7 @@ def depth_inputs() -> tuple[torch.Tensor, torch.Tensor]:
 def test_depth_loss_hand_2x2():
     logits, depth = depth_inputs()
     classes = [0, 1, 2, 0]
-    per_pixel = [hand_focal(v, c) for v, c in zip(PIXEL_LOGITS, classes, strict=True)]
+    per_pixel = [softmax_focal(v, c) for v, c in zip(PIXEL_LOGITS, classes, strict=True)]
     # box covering the top-left pixel only, and one covering the top row
     cases = {
         (0.25, 0.25, 0.5, 0.5): [2, 1, 1, 1],
@@ -235,7 +225,7 @@ def test_softmax_focal_keeps_one_hot_eps():
     # A confident, correct pixel: the true class contributes ~0, the 1e-6 on the others dominates.
     logits = torch.tensor([20.0, -30.0, -30.0]).reshape(1, 3, 1, 1)
     loss = softmax_focal_loss(logits, torch.zeros(1, 1, 1, dtype=torch.int64))
-    torch.testing.assert_close(loss, torch.tensor([[[hand_focal([20.0, -30.0, -30.0], 0)]]]))
+    torch.testing.assert_close(loss, torch.tensor([[[softmax_focal([20.0, -30.0, -30.0], 0)]]]))
     assert loss.item() == pytest.approx(2 * 1e-6 * ALPHA * 50, rel=1e-3)
 
 
