@@ -36,10 +36,10 @@ def execution_providers(device: str, available: list[str]) -> list:
     CUDA falls back to CPU only for operators CUDA lacks; asking for CUDA where onnxruntime has no CUDA
     provider is an error rather than a silent CPU run, so timings and device choices are never a surprise.
     """
-    kind, _, index = device.partition(":")
-    if kind == "cpu" and not index:
+    kind, colon, index = device.partition(":")
+    if kind == "cpu" and not colon:
         return ["CPUExecutionProvider"]
-    if kind != "cuda" or (index and not index.isdigit()):
+    if kind != "cuda" or (colon and not index.isdigit()):
         raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
     if "CUDAExecutionProvider" not in available:
         raise RuntimeError(
