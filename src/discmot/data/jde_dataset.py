@@ -102,7 +102,7 @@ def collate_jde(samples: list[dict]) -> dict:
         targets.append(rows)
     return {
         "images": torch.stack([s["image"] for s in samples]),
-        "targets": torch.cat(targets) if targets else torch.zeros(0, 6),
+        "targets": torch.cat(targets),
         "paths": [s["path"] for s in samples],
         "original_sizes": [s["original_size"] for s in samples],
     }
