@@ -104,14 +104,19 @@ def _two_sizes(text: str, expected: str, largest: int) -> tuple[int, int]:
 
 
 def frame_rate(text: str) -> float:
-    """Frames per second: a finite number >= 0 (0: not given)."""
+    """Frames per second: 0 (not given) or a finite rate of at least 0.01.
+
+    Below 0.01 frames per second (one frame every 100 s) a value is taken for a typo rather than a
+    time-lapse: the tracker's memory scales with the rate and would round to nothing.
+    """
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected frames per second, got {text!r}") from None
     if not math.isfinite(value) or value < 0 or 0 < value < 0.01:
         raise argparse.ArgumentTypeError(
-            f"a frame rate must be a positive number of frames per second, got {text}"
+            "a frame rate must be a positive number of frames per second, at least 0.01 "
+            f"(or 0: not given), got {text}"
         )
     return value
 

@@ -77,7 +77,7 @@ def add_track(verbs) -> None:
         "--frame-rate",
         type=frame_rate,
         metavar="FPS",
-        help="frame rate (default: the source's, rounded to a whole number, else 30)",
+        help="frame rate, at least 0.01 (default: the source's, rounded to a whole number, else 30)",
     )
     p.add_argument(
         "--max-frames",
