@@ -235,6 +235,47 @@ def write_frames(folder: Path, numbers) -> Path:
     return folder
 
 
+def write_gt_sequence(root: Path, name: str, gt: str, frames: int = 2, size=(100, 50)) -> Path:
+    """``root/train/name``: ``frames`` grey ``size`` (w, h) jpg frames in img1/, ``gt`` as gt/gt.txt and a
+    seqinfo.ini (30 fps); returns the sequence folder."""
+    from discmot.io.seqinfo import SeqInfo, write_seqinfo  # lazily, as in random_official_checkpoint
+
+    folder = root / "train" / name
+    (folder / "img1").mkdir(parents=True)
+    (folder / "gt").mkdir()
+    for frame in range(1, frames + 1):
+        cv2.imwrite(str(folder / "img1" / f"{frame:06d}.jpg"), np.full((size[1], size[0], 3), 9, np.uint8))
+    (folder / "gt" / "gt.txt").write_text(gt)
+    write_seqinfo(folder / "seqinfo.ini", SeqInfo(name, frames, 30, size[0], size[1]))
+    return folder
+
+
+@contextlib.contextmanager
+def importable_classes(modules: dict[str, tuple[str, ...]]):
+    """Registers each named module in ``sys.modules`` with empty ``nn.Module`` subclasses of the given names,
+    as the original code's classes are importable while a checkpoint is pickled; yields ``{class name:
+    class}`` and puts back whatever those module names meant before."""
+    from torch import nn  # lazily: most tests that use this module need no torch
+
+    saved = {name: sys.modules.get(name) for name in modules}
+    classes = {}
+    for name, class_names in modules.items():
+        module = ModuleType(name)
+        for class_name in class_names:
+            cls = type(class_name, (nn.Module,), {"__module__": name, "__qualname__": class_name})
+            setattr(module, class_name, cls)
+            classes[class_name] = cls
+        sys.modules[name] = module
+    try:
+        yield classes
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+
+
 def write_lines(path: Path, lines: list[str], newline: str = "\n") -> Path:
     """``lines`` written to ``path`` as bytes, each ended by ``newline`` (no platform translation)."""
     path.write_bytes("".join(line + newline for line in lines).encode())

@@ -10,13 +10,10 @@ spaces), written out by hand below.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import errno
 import json
 import os
 import stat
-import sys
-import types
 
 import numpy as np
 import pytest
@@ -33,29 +30,12 @@ from discmot.io.safetensors_format import (
     stored_config,
     write_safetensors,
 )
-from helpers import os_error_past_a_file_size_limit
+from helpers import importable_classes, os_error_past_a_file_size_limit
 
 
-@contextlib.contextmanager
 def toy_classes():
     """``models.toy.Block`` and ``models.toy.Net``, importable only while pickling (as the original code)."""
-    names = ("models", "models.toy")
-    saved = {name: sys.modules.get(name) for name in names}
-    package, module = types.ModuleType("models"), types.ModuleType("models.toy")
-    classes = {}
-    for class_name in ("Block", "Net"):
-        cls = type(class_name, (nn.Module,), {"__module__": "models.toy", "__qualname__": class_name})
-        setattr(module, class_name, cls)
-        classes[class_name] = cls
-    sys.modules.update({"models": package, "models.toy": module})
-    try:
-        yield classes
-    finally:
-        for name, old in saved.items():
-            if old is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = old
+    return importable_classes({"models": (), "models.toy": ("Block", "Net")})
 
 
 class _Call:

@@ -10,25 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
 from discmot.data.jde import read_image_list, read_labels
 from discmot.data.jde_export import export_jde, kept_rows
-from discmot.io.seqinfo import SeqInfo, write_seqinfo
-
-
-def make_sequence(root: Path, name: str, gt: str, frames: int = 2, size=(100, 50)) -> Path:
-    """``root/train/name`` with ``frames`` grey ``size`` (w, h) jpg frames, ``gt`` and a seqinfo.ini."""
-    folder = root / "train" / name
-    (folder / "img1").mkdir(parents=True)
-    (folder / "gt").mkdir()
-    for frame in range(1, frames + 1):
-        cv2.imwrite(str(folder / "img1" / f"{frame:06d}.jpg"), np.full((size[1], size[0], 3), 9, np.uint8))
-    (folder / "gt" / "gt.txt").write_text(gt)
-    write_seqinfo(folder / "seqinfo.ini", SeqInfo(name, frames, 30, size[0], size[1]))
-    return folder
+from helpers import write_gt_sequence
 
 
 def exported_labels(done, out: Path) -> list[np.ndarray]:
@@ -41,14 +28,14 @@ def exported_labels(done, out: Path) -> list[np.ndarray]:
 
 
 def test_an_out_path_that_is_a_file_is_refused_by_name(tmp_path):
-    seq = make_sequence(tmp_path / "data", "S", "1,1,0,0,10,10,1,1,1\n")
+    seq = write_gt_sequence(tmp_path / "data", "S", "1,1,0,0,10,10,1,1,1\n")
     (tmp_path / "jde").write_text("not a folder")
     with pytest.raises(NotADirectoryError, match=r"jde: a file, not a folder for the JDE layout \(--out\)"):
         export_jde([seq], tmp_path / "jde", "s", "train")
 
 
 def test_a_sequence_without_its_image_folder_is_named(tmp_path):
-    seq = make_sequence(tmp_path / "data", "S", "1,1,0,0,10,10,1,1,1\n")
+    seq = write_gt_sequence(tmp_path / "data", "S", "1,1,0,0,10,10,1,1,1\n")
     for image in (seq / "img1").iterdir():
         image.unlink()
     (seq / "img1").rmdir()
@@ -63,7 +50,7 @@ def test_a_sequence_without_its_image_folder_is_named(tmp_path):
 def test_a_gt_with_a_consider_column_and_no_class_column_filters_by_consider_only(tmp_path):
     """Seven columns: the 7th is the consider flag, there is no 8th (class) to read. The considered
     box (10, 10, 20, 30) in a 100x50 frame is ``0 1 0.2 0.5 0.2 0.6``; the consider=0 row is dropped."""
-    seq = make_sequence(tmp_path / "data", "S", "1,4,10,10,20,30,1\n1,5,50,10,20,30,0\n", frames=1)
+    seq = write_gt_sequence(tmp_path / "data", "S", "1,4,10,10,20,30,1\n1,5,50,10,20,30,0\n", frames=1)
     done = export_jde([seq], tmp_path / "jde", "s", "train")
     assert (done.boxes, done.identities) == (1, 1)
     np.testing.assert_allclose(exported_labels(done, tmp_path / "jde")[0], [[0, 1, 0.2, 0.5, 0.2, 0.6]])
@@ -73,7 +60,7 @@ def test_class_13_is_a_motchallenge_class_and_not_warned_about(tmp_path, caplog)
     """MOTChallenge's classes are 1-13 (13: crowd, MOT20): a class-13 row is dropped (not a pedestrian)
     without the warning about class numbers outside 1-13."""
     gt = "1,1,10,10,20,30,1,1,1\n1,2,50,10,20,30,1,13,1\n2,1,12,10,20,30,1,1,1\n"
-    seq = make_sequence(tmp_path / "data", "S", gt)
+    seq = write_gt_sequence(tmp_path / "data", "S", gt)
     with caplog.at_level("WARNING"):
         done = export_jde([seq], tmp_path / "jde", "s", "train")
     assert (done.boxes, done.identities) == (2, 1)
@@ -87,12 +74,12 @@ def test_class_13_is_a_motchallenge_class_and_not_warned_about(tmp_path, caplog)
 def test_boxes_on_exactly_half_the_frames_are_not_warned_about(tmp_path, caplog):
     """The module docstring: a sequence "with boxes on fewer than half its frames is warned about":
     1 of 2 frames is half, not fewer (no warning); 1 of 3 is fewer (warned), with two people in it."""
-    half = make_sequence(tmp_path / "data", "HALF", "1,1,0,0,10,10,1,1,1\n", frames=2)
+    half = write_gt_sequence(tmp_path / "data", "HALF", "1,1,0,0,10,10,1,1,1\n", frames=2)
     with caplog.at_level("WARNING"):
         export_jde([half], tmp_path / "jde", "h", "train")
     assert "frames have a box" not in caplog.text
     two_people = "2,1,0,0,10,10,1,1,1\n2,2,20,0,10,10,1,1,1\n"  # frames are counted, not people
-    third = make_sequence(tmp_path / "data", "THIRD", two_people, frames=3)
+    third = write_gt_sequence(tmp_path / "data", "THIRD", two_people, frames=3)
     with caplog.at_level("WARNING"):
         export_jde([third], tmp_path / "jde2", "t", "train")
     assert "THIRD: only 1 of its 3 frames have a box" in caplog.text
@@ -100,7 +87,7 @@ def test_boxes_on_exactly_half_the_frames_are_not_warned_about(tmp_path, caplog)
 
 def test_a_one_frame_sequence_exports(tmp_path):
     """seqLength=1 is a sequence (one training image), not "no frames to export"."""
-    seq = make_sequence(tmp_path / "data", "ONE", "1,1,0,0,10,10,1,1,1\n", frames=1)
+    seq = write_gt_sequence(tmp_path / "data", "ONE", "1,1,0,0,10,10,1,1,1\n", frames=1)
     done = export_jde([seq], tmp_path / "jde", "o", "train")
     assert (done.images, done.boxes) == (1, 1)
 
@@ -108,7 +95,7 @@ def test_a_one_frame_sequence_exports(tmp_path):
 @pytest.mark.parametrize("missing", ["imWidth", "imHeight"])
 def test_a_seqinfo_without_the_image_size_is_refused(tmp_path, missing):
     """JDE labels are normalised by the image size (§6.1): imWidth and imHeight are both needed."""
-    seq = make_sequence(tmp_path / "data", "S", "1,1,0,0,10,10,1,1,1\n")
+    seq = write_gt_sequence(tmp_path / "data", "S", "1,1,0,0,10,10,1,1,1\n")
     ini = seq / "seqinfo.ini"
     ini.write_text("".join(line for line in ini.read_text().splitlines(True) if not line.startswith(missing)))
     with pytest.raises(ValueError, match=r"seqinfo.ini: imWidth and imHeight are needed for JDE labels"):
@@ -118,13 +105,13 @@ def test_a_seqinfo_without_the_image_size_is_refused(tmp_path, missing):
 def test_mot15_gt_is_said_to_have_no_class_column(tmp_path, caplog):
     """A column 8 of -1 on every row is MOT15's world coordinate, not a class: said at INFO level; a
     gt of 6 or 7 columns has no column 8 to explain and is not."""
-    mot15 = make_sequence(tmp_path / "data", "PETS", "1,1,10,10,20,30,1,-1,-1,-1\n")
+    mot15 = write_gt_sequence(tmp_path / "data", "PETS", "1,1,10,10,20,30,1,-1,-1,-1\n")
     with caplog.at_level("INFO", logger="discmot"):
         export_jde([mot15], tmp_path / "jde", "m", "train")
     assert "no class column (MOT15 layout: world coordinates in column 8)" in caplog.text
     caplog.clear()
     for columns, row in ((6, "1,1,10,10,20,30\n"), (7, "1,1,10,10,20,30,1\n")):
-        short = make_sequence(tmp_path / "data", f"C{columns}", row)
+        short = write_gt_sequence(tmp_path / "data", f"C{columns}", row)
         with caplog.at_level("INFO", logger="discmot"):
             done = export_jde([short], tmp_path / f"jde{columns}", "s", "train")
         assert done.boxes == 1 and "no class column" not in caplog.text
@@ -148,7 +135,7 @@ def test_kept_rows_reads_the_class_column_itself_when_not_told():
 def test_a_one_row_gt_still_has_a_class_column(tmp_path):
     """A gt of a single row is filtered like any other: its one box is class 7 (static person), so
     nothing is exported, which is an error naming the sequence."""
-    seq = make_sequence(tmp_path / "data", "ONE", "1,1,0,0,10,10,1,7,1\n")
+    seq = write_gt_sequence(tmp_path / "data", "ONE", "1,1,0,0,10,10,1,7,1\n")
     with pytest.raises(
         ValueError, match=r"no box to export from .*ONE: every gt row has consider=0 or a class"
     ):
@@ -160,7 +147,7 @@ def test_a_mot15_column_with_some_whole_numbers_is_still_world_coordinates(tmp_p
     mixing an unknown position (-1) and a real one (-4.1554) are world coordinates, and both considered
     boxes are exported."""
     gt = "1,1,10,10,20,30,1,-1,-1,-1\n2,1,12,10,20,30,1,-4.1554,-7.3591,0\n"
-    seq = make_sequence(tmp_path / "data", "P", gt)
+    seq = write_gt_sequence(tmp_path / "data", "P", gt)
     done = export_jde([seq], tmp_path / "jde", "p", "train")
     assert (done.boxes, done.identities) == (2, 1)
 
@@ -168,7 +155,7 @@ def test_a_mot15_column_with_some_whole_numbers_is_still_world_coordinates(tmp_p
 def test_other_files_in_the_image_folder_are_not_images(tmp_path):
     """Only .jpg/.png frames are listed, and only a .jpeg/.JPG image is refused: a note or a thumbnail
     database beside the frames is not an image and does not stop the export."""
-    seq = make_sequence(tmp_path / "data", "S", "1,1,0,0,10,10,1,1,1\n2,1,0,0,10,10,1,1,1\n")
+    seq = write_gt_sequence(tmp_path / "data", "S", "1,1,0,0,10,10,1,1,1\n2,1,0,0,10,10,1,1,1\n")
     (seq / "img1" / "notes.txt").write_text("shot on a Tuesday")
     (seq / "img1" / "Thumbs.db").write_bytes(b"\0")
     done = export_jde([seq], tmp_path / "jde", "s", "train")
@@ -180,7 +167,7 @@ def test_one_class_of_minus_1_does_not_make_the_column_world_coordinates(tmp_pat
     one -1 among MOT17 classes is an odd class, warned about by line, and the class filter stays on
     (the class-7 and class -1 rows dropped)."""
     gt = "1,1,10,10,20,30,1,1,1\n1,2,50,10,20,30,1,7,1\n2,1,12,10,20,30,1,1,1\n2,3,70,10,20,30,1,-1,1\n"
-    seq = make_sequence(tmp_path / "data", "S", gt)
+    seq = write_gt_sequence(tmp_path / "data", "S", gt)
     with caplog.at_level("WARNING"):
         done = export_jde([seq], tmp_path / "jde", "s", "train")
     assert (done.boxes, done.identities) == (2, 1)

@@ -10,13 +10,11 @@ paths (``models.mot.cstrack.Model``, ``models.mot.common.Conv``...), cast to fp1
 from __future__ import annotations
 
 import builtins
-import contextlib
 import dataclasses
 import logging
 import os
 import subprocess
 import sys
-import types
 import warnings
 
 import numpy as np
@@ -31,7 +29,7 @@ from discmot.io.checkpoints import CheckpointError
 from discmot.io.pickled import read_pickled_model
 from discmot.models.cstrack.checkpoint import convert, infer_cstrack_preset, load_cstrack
 from discmot.models.cstrack.model import build_cstrack
-from helpers import random_official_checkpoint
+from helpers import importable_classes, random_official_checkpoint
 
 ORIGINAL_MODULES = {
     "models.mot.cstrack": ("Model", "Detect", "CCN", "SAAN", "SAAN_Attention"),
@@ -68,27 +66,9 @@ def random_state(shapes: dict[str, tuple[int, ...]], seed: int = 0) -> dict[str,
     return state
 
 
-@contextlib.contextmanager
 def original_classes():
     """Registers ``models``, ``models.mot`` and the original class modules in ``sys.modules`` for pickling."""
-    names = ["models", "models.mot", *ORIGINAL_MODULES]
-    saved = {name: sys.modules.get(name) for name in names}
-    classes = {}
-    for name in names:
-        module = types.ModuleType(name)
-        for class_name in ORIGINAL_MODULES.get(name, ()):
-            cls = type(class_name, (nn.Module,), {"__module__": name, "__qualname__": class_name})
-            setattr(module, class_name, cls)
-            classes[class_name] = cls
-        sys.modules[name] = module
-    try:
-        yield classes
-    finally:
-        for name, module in saved.items():
-            if module is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = module
+    return importable_classes({"models": (), "models.mot": (), **ORIGINAL_MODULES})
 
 
 def pickled_model(state: dict[str, torch.Tensor], classes: dict[str, type]) -> nn.Module:

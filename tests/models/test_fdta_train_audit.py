@@ -6,40 +6,9 @@ Each test pins a rule where discmot deviated from the spec, on hand-made inputs.
 from __future__ import annotations
 
 import torch
-from torch import nn
+from fdta_step_doubles import Holder
 
 from discmot.models.fdta.training import StepConfig, _detect_all
-
-
-class RecordingDetector(nn.Module):
-    """A stand-in for `FDTA.detect` that remembers which frames ran with gradients.
-
-    Frame ``f`` is the constant image ``f``, so the output tells which frame each row came from.
-    """
-
-    def __init__(self):
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(()))
-        self.with_grad: list[int] = []
-
-    def detect(self, frames: torch.Tensor, masks: torch.Tensor) -> dict:
-        ids = frames[:, 0, 0, 0].long().tolist()
-        if torch.is_grad_enabled():
-            self.with_grad += ids
-        values = frames[:, :1, 0, :1] * self.weight  # [n, 1, 1]: the frame's number
-        return {
-            "pred_logits": values,
-            "pred_boxes": values.expand(-1, 1, 4),
-            "outputs": values,
-            "aux_outputs": [],
-        }
-
-
-class Holder(nn.Module):
-    def __init__(self, step: StepConfig):
-        super().__init__()
-        self.model = RecordingDetector()
-        self.step = step
 
 
 def test_gradient_frames_are_chosen_per_clip_at_the_same_times():
