@@ -144,6 +144,13 @@ def os_error_past_a_file_size_limit(code: str, limit: int, *args: str, cwd: Path
     return tuple(json.loads(raised[-1]))
 
 
+def process_umask() -> int:
+    """The process's umask, read here, not through the code's own cached `atomic.current_umask`."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def unwritable_folder(tmp_path: Path) -> Path:
     """An existing folder in which this process cannot create a file: a ``chmod 555`` one, or, for root
     (whom permissions do not stop), sysfs's top folder, which refuses new files to everyone. Skips the

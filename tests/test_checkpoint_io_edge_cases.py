@@ -30,7 +30,7 @@ from discmot.io.safetensors_format import (
     stored_config,
     write_safetensors,
 )
-from helpers import importable_classes, os_error_past_a_file_size_limit
+from helpers import importable_classes, os_error_past_a_file_size_limit, process_umask
 
 
 def toy_classes():
@@ -213,13 +213,6 @@ def test_a_stored_config_that_is_no_json_object_is_refused(text):
 
 # --------------------------------------------------------------------------------------------------
 # discmot.io.atomic
-
-
-def process_umask() -> int:
-    """Read here, not through the code's own cached `atomic.current_umask`."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def test_atomic_open_refuses_modes_other_than_w_and_wb(tmp_path):

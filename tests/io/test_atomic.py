@@ -9,14 +9,7 @@ import stat
 import pytest
 
 from discmot.io import atomic
-from helpers import os_error_past_a_file_size_limit, unwritable_folder
-
-
-def process_umask() -> int:
-    """Read here, not through the code's own cached `atomic.current_umask`."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+from helpers import os_error_past_a_file_size_limit, process_umask, unwritable_folder
 
 
 def make_folder(path, text: str):

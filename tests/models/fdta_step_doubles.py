@@ -1,14 +1,19 @@
-"""A stand-in for `FDTA.detect` shared by the tests of the training step's frame handling (§4.1 steps 5-7).
-
-Frame ``f`` is the constant image ``f``, so each call's frame numbers and each output row's frame can be
-read off the values.
+"""What the tests of FDTA's training step share: a stand-in for `FDTA.detect` for the frame handling
+(§4.1 steps 5-7; frame ``f`` is the constant image ``f``, so each call's frame numbers and each output row's
+frame can be read off the values), and training clips of a tiny synthetic scene.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
 
+from discmot.data.clips import ClipConfig, ClipDataset, SequenceIndex
+from discmot.data.synth import generate_dataset
+from discmot.data.transforms import AugmentConfig
+from discmot.models.fdta.config import FDTAConfig
 from discmot.models.fdta.training import StepConfig
 
 
@@ -44,3 +49,16 @@ class Holder(nn.Module):
         super().__init__()
         self.model = RecordingDetector()
         self.step = step
+
+
+def tiny_training_clips(root: Path, frames: int, config: FDTAConfig) -> ClipDataset:
+    """Training-mode 3-frame clips (1 group, ``config``'s ID labels, frames about 64 pixels high) of one
+    ``frames``-long sequence of the tiny synthetic preset, written to ``root``."""
+    generate_dataset(root, "tiny", split="train", sequences=1, frames=frames, seed=1)
+    clips = ClipConfig(
+        sample_length=3,
+        num_groups=1,
+        num_id_vocabulary=config.id_decoder.num_id_vocabulary,
+        augment=AugmentConfig().rescaled((64,), max_size=112),
+    )
+    return ClipDataset(SequenceIndex.from_root(root, "train"), clips, train=True)

@@ -11,14 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from fdta_step_doubles import Holder
+from fdta_step_doubles import Holder, tiny_training_clips
 from torch import nn
 
 import discmot.models.fdta.training as training_module
-from discmot.data.clips import Clip, ClipConfig, ClipDataset, SequenceIndex, collate_clips
+from discmot.data.clips import Clip, SequenceIndex, collate_clips
 from discmot.data.sequences import records_from_rows
 from discmot.data.synth import generate_dataset
-from discmot.data.transforms import AugmentConfig
 from discmot.engine.step import StepContext
 from discmot.models.detr.matcher import Match
 from discmot.models.fdta.config import preset
@@ -40,15 +39,7 @@ CONFIG = preset("tiny")
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory) -> dict:
     """One 3-frame clip of a tiny synthetic scene, 1 group, frames about 64 pixels high."""
-    root: Path = tmp_path_factory.mktemp("fdta_step")
-    generate_dataset(root, "tiny", split="train", sequences=1, frames=6, seed=1)
-    clips = ClipConfig(
-        sample_length=3,
-        num_groups=1,
-        num_id_vocabulary=CONFIG.id_decoder.num_id_vocabulary,
-        augment=AugmentConfig().rescaled((64,), max_size=112),
-    )
-    dataset = ClipDataset(SequenceIndex.from_root(root, "train"), clips, train=True)
+    dataset = tiny_training_clips(tmp_path_factory.mktemp("fdta_step"), 6, CONFIG)
     return collate_clips([dataset[Clip(0, (0, 1, 2), epoch=0)]])
 
 

@@ -6,7 +6,7 @@ Each test pins a rule where discmot deviated from the spec, on hand-made inputs.
 from __future__ import annotations
 
 import torch
-from fdta_step_doubles import Holder
+from fdta_step_doubles import Holder, tiny_training_clips
 
 from discmot.models.fdta.training import StepConfig, _detect_all
 
@@ -55,23 +55,14 @@ def test_single_frame_clips_all_get_gradients():
 
 def test_a_step_over_two_clips_gives_each_clip_its_gradient_frames(tmp_path):
     """`fdta_step` with ``train.batch_size: 2``: each clip's ``train_frames`` run with gradients."""
-    from discmot.data.clips import Clip, ClipConfig, ClipDataset, SequenceIndex, collate_clips
-    from discmot.data.synth import generate_dataset
-    from discmot.data.transforms import AugmentConfig
+    from discmot.data.clips import Clip, collate_clips
     from discmot.engine.step import StepContext
     from discmot.models.fdta.config import preset
     from discmot.models.fdta.model import FDTA
     from discmot.models.fdta.training import FDTATraining, fdta_step
 
-    generate_dataset(tmp_path, "tiny", split="train", sequences=1, frames=8, seed=1)
     config = preset("tiny")
-    clips = ClipConfig(
-        sample_length=3,
-        num_groups=1,
-        num_id_vocabulary=config.id_decoder.num_id_vocabulary,
-        augment=AugmentConfig().rescaled((64,), max_size=112),
-    )
-    dataset = ClipDataset(SequenceIndex.from_root(tmp_path, "train"), clips, train=True)
+    dataset = tiny_training_clips(tmp_path, 8, config)
     batch = collate_clips([dataset[Clip(0, (0, 1, 2))], dataset[Clip(0, (3, 4, 5))]])
     torch.manual_seed(0)
     net = FDTATraining(FDTA(config), StepConfig(train_frames=1, checkpoint_frames=0))

@@ -104,11 +104,8 @@ def _two_sizes(text: str, expected: str, largest: int) -> tuple[int, int]:
 
 
 def frame_rate(text: str) -> float:
-    """Frames per second: 0 (not given) or a finite rate of at least 0.01.
-
-    Below 0.01 frames per second (one frame every 100 s) a value is taken for a typo rather than a
-    time-lapse: the tracker's memory scales with the rate and would round to nothing.
-    """
+    """Frames per second: 0 (not given) or a finite rate of at least 0.01 (one frame every 100 s); a
+    smaller positive rate is taken for a mistake and refused."""
     try:
         value = float(text)
     except ValueError:
