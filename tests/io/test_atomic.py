@@ -45,6 +45,23 @@ def test_publish_folder_keeps_the_old_folder_when_the_move_fails(tmp_path, monke
     assert sorted(p.name for p in tmp_path.iterdir()) == [".seq.tmp-1", "seq"]
 
 
+def test_publish_folder_succeeds_when_the_old_folder_cannot_be_deleted(tmp_path, monkeypatch):
+    """Once the new folder is in place the publish has succeeded: a failure while deleting the old one
+    (a file that cannot be removed) leaves it beside the target but raises nothing."""
+    target = make_folder(tmp_path / "seq", "old")
+    staging = make_folder(tmp_path / ".seq.tmp-1", "new")
+
+    def unlink(*args, **kwargs):
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(atomic.os, "unlink", unlink)
+    atomic.publish_folder(staging, target)
+    monkeypatch.undo()
+    assert (target / "a.txt").read_text() == "new"
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name != "seq")
+    assert len(left) == 1 and left[0].startswith(".seq.old-")
+
+
 def test_publish_folder_into_a_new_place(tmp_path):
     atomic.publish_folder(make_folder(tmp_path / ".seq.tmp-1", "new"), tmp_path / "seq")
     assert (tmp_path / "seq" / "a.txt").read_text() == "new"
