@@ -64,15 +64,14 @@ def read_torch(path: str | Path):
     """What a ``.pth``/``.pt`` file holds, loaded safely (tensors and plain values only) on the CPU.
 
     Raises:
-        UnreadableFileError: no file, a folder, an empty file, a safetensors file, a damaged archive.
+        UnreadableFileError: no file, a folder, an empty file, a file that may not be read, a safetensors
+            file, a damaged archive.
         CheckpointError: a file ``weights_only`` refuses (a pickled model object, arbitrary code).
     """
     path = Path(path)
     check_readable_file(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except PermissionError:
-        raise UnreadableFileError(f"{path}: cannot read the checkpoint (permission denied)") from None
     except (*UNREADABLE, OSError) as error:  # a truncated zip archive can raise EINVAL
         reason = str(error).splitlines()[0] if str(error) else error.__class__.__name__
         text = text_start(path)
@@ -125,9 +124,13 @@ def check_zip_archive(path: Path) -> None:
     word and gave wrong weights; a download cut short failed with miniz's "failed finding central
     directory". Legacy (pre-1.6) files are plain pickle streams without checksums and are not checked.
     """
-    with path.open("rb") as file:
-        if file.read(4) != ZIP_MAGIC:
-            return
+    try:
+        with path.open("rb") as file:
+            magic = file.read(4)
+    except PermissionError:  # raised here, before torch.load: a CheckpointError like the others
+        raise UnreadableFileError(f"{path}: cannot read the checkpoint (permission denied)") from None
+    if magic != ZIP_MAGIC:
+        return
     try:
         with zipfile.ZipFile(path) as archive:
             damaged = archive.testzip()
