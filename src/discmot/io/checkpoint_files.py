@@ -33,6 +33,10 @@ def guess_file_kind(path: str | Path) -> str:
 
     Files that do not load with ``weights_only=True`` are read with the allow-listed unpickler: a pickled
     model object (not a state dict) is CSTrack's released format.
+
+    Raises:
+        CheckpointError: a file no discmot reader reads (a safetensors file without discmot metadata, a
+            damaged or unreadable file): it is not "unknown" but unusable, and the error says why.
     """
     path = Path(path)
     if path.suffix.lower() == ".safetensors":
