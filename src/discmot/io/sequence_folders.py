@@ -162,7 +162,7 @@ def _unnumbered_hint(image_dir: Path, suffix: str) -> str:
 
 def _other_format_hint(image_dir: Path, suffix: str, info: SeqInfo | None) -> str:
     """``"; ... this folder has .png images: ..."`` when the folder holds frames of another format."""
-    suffixes = {path.suffix for path in image_dir.glob("*")}
+    suffixes = {path.suffix for path in image_dir.glob("*") if not path.name.startswith(".")}  # ._ copies
     others = sorted(s for s in suffixes if s.lower() in IMAGE_SUFFIXES and s != suffix)
     if not others:
         return ""
