@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import sys
 
 import cv2
 import numpy as np
 import pytest
 
+from depth_stand_in import StandInProcessor, install_stand_in_transformers
 from discmot.cli import main
 from discmot.data.synth import generate_dataset
 from discmot.io.depth import write_depth_maps
@@ -147,52 +147,12 @@ def test_a_bad_later_sequence_stops_the_run_before_any_map_is_written(tmp_path):
     assert not list((first / "depth").glob("*.png"))
 
 
-class _StandInDepthModel:
-    """What `depth_anything` calls of ``transformers`` (the optional extra, absent in CI): the
-    "depth" it predicts is the image's brightness, so the written map shows the image it was given."""
-
-    class Output:
-        def __init__(self, depth):
-            self.predicted_depth = depth
-
-    config = type("Config", (), {"depth_estimation_type": "relative"})()
-
-    @classmethod
-    def from_pretrained(cls, path, local_files_only):
-        return cls()
-
-    def to(self, device):
-        return self
-
-    def eval(self):
-        return self
-
-    def __call__(self, images):
-        return self.Output(images.mean(dim=-1)[None])  # [1, H, W]
-
-
-class _StandInProcessor:
-    @classmethod
-    def from_pretrained(cls, path, local_files_only):
-        return cls()
-
-    def __call__(self, images, return_tensors):
-        import torch
-
-        tensor = torch.from_numpy(np.ascontiguousarray(images)).float()
-        return type("Inputs", (dict,), {"to": lambda self, device: self})({"images": tensor})
-
-
 def test_depth_anything_reads_frames_as_training_does_ignoring_exif(tmp_path, monkeypatch):
     """FDTA training reads frames as PIL does, without turning them by their EXIF orientation; the
     maps came from cv2.imread, which turns them: upside down, or the wrong size, against their frame."""
-    import types
-
     import helpers
 
-    fake = types.ModuleType("transformers")
-    fake.AutoImageProcessor, fake.AutoModelForDepthEstimation = _StandInProcessor, _StandInDepthModel
-    monkeypatch.setitem(sys.modules, "transformers", fake)
+    install_stand_in_transformers(monkeypatch)
     sequence = generate_dataset(tmp_path / "data", "tiny", sequences=1, frames=2, seed=3)[0]
     frame = sequence / "img1" / "00000001.jpg"
     stored = cv2.imread(str(frame), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
@@ -214,16 +174,13 @@ def test_depth_anything_reads_frames_as_training_does_ignoring_exif(tmp_path, mo
 
 def test_depth_anything_without_an_image_package_is_the_missing_extra_error(tmp_path, monkeypatch, capsys):
     """transformers' image processor needs Pillow, which transformers does not install: a traceback."""
-    import types
 
-    class NeedsPillow(_StandInProcessor):
+    class NeedsPillow(StandInProcessor):
         @classmethod
-        def from_pretrained(cls, path, local_files_only):
+        def from_pretrained(cls, path, **kwargs):
             raise ImportError("\nAutoImageProcessor requires the PIL library but it was not found.\nmore")
 
-    fake = types.ModuleType("transformers")
-    fake.AutoImageProcessor, fake.AutoModelForDepthEstimation = NeedsPillow, _StandInDepthModel
-    monkeypatch.setitem(sys.modules, "transformers", fake)
+    install_stand_in_transformers(monkeypatch, processor=NeedsPillow)
     generate_dataset(tmp_path / "data", "tiny", sequences=1, frames=1, seed=3)
     (tmp_path / "weights").mkdir()
 

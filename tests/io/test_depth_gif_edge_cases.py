@@ -4,8 +4,6 @@ the exact bytes of the GIF89a format."""
 
 from __future__ import annotations
 
-import sys
-import types
 import warnings
 
 import cv2
@@ -13,6 +11,7 @@ import numpy as np
 import pytest
 
 import helpers
+from depth_stand_in import StandInDepthModel, install_stand_in_transformers
 from discmot.io.depth import DepthAccumulator, depth_anything, inverse_depth, sequences_of
 from discmot.io.gif import build_palette, encode_gif, write_gif
 
@@ -109,55 +108,10 @@ def test_the_split_hint_names_a_split_holding_any_sequence(tmp_path):
 # --- depth: Depth Anything loader (a stand-in for the optional transformers) ------------------------
 
 
-class _Model:
-    loaded: list[dict] = []
-    kind = "relative"
-    error: Exception | None = None
-
-    class Output:
-        def __init__(self, depth):
-            self.predicted_depth = depth
-
-    def __init__(self):
-        self.config = types.SimpleNamespace(depth_estimation_type=self.kind)
-
-    @classmethod
-    def from_pretrained(cls, path, **kwargs):
-        cls.loaded.append(kwargs)
-        if cls.error is not None:
-            raise cls.error
-        return cls()
-
-    def to(self, device):
-        return self
-
-    def eval(self):
-        return self
-
-    def __call__(self, images):
-        return self.Output(images.mean(dim=-1)[None])
-
-
-class _Processor:
-    @classmethod
-    def from_pretrained(cls, path, **kwargs):
-        _Model.loaded.append(kwargs)
-        return cls()
-
-    def __call__(self, images, return_tensors):
-        import torch
-
-        tensor = torch.from_numpy(np.ascontiguousarray(images)).float()
-        return type("Inputs", (dict,), {"to": lambda self, device: self})({"images": tensor})
-
-
 @pytest.fixture()
 def stand_in(monkeypatch, tmp_path):
     """A fake ``transformers`` whose model predicts the image's brightness; yields the weights folder."""
-    fake = types.ModuleType("transformers")
-    fake.AutoImageProcessor, fake.AutoModelForDepthEstimation = _Processor, _Model
-    monkeypatch.setitem(sys.modules, "transformers", fake)
-    monkeypatch.setattr(_Model, "loaded", [])
+    install_stand_in_transformers(monkeypatch)
     (tmp_path / "weights").mkdir()
     return tmp_path / "weights"
 
@@ -165,18 +119,18 @@ def stand_in(monkeypatch, tmp_path):
 def test_depth_anything_loads_local_files_only(stand_in):
     """ "From local weights only": nothing is downloaded, both loaders get local_files_only=True."""
     depth_anything(stand_in)
-    assert _Model.loaded == [{"local_files_only": True}, {"local_files_only": True}]
+    assert StandInDepthModel.loaded == [{"local_files_only": True}, {"local_files_only": True}]
 
 
 def test_a_metric_depth_anything_model_is_refused(stand_in, monkeypatch):
     """Metric models give depth (larger = farther); §8.2's maps need inverse depth (larger = nearer)."""
-    monkeypatch.setattr(_Model, "kind", "metric")
+    monkeypatch.setattr(StandInDepthModel, "kind", "metric")
     with pytest.raises(ValueError, match="a metric Depth Anything model"):
         depth_anything(stand_in)
 
 
 def test_a_folder_that_is_no_model_names_the_loaders_first_line(stand_in, monkeypatch):
-    monkeypatch.setattr(_Model, "error", OSError("no config.json in it"))
+    monkeypatch.setattr(StandInDepthModel, "error", OSError("no config.json in it"))
     with pytest.raises(
         FileNotFoundError, match=r"not a Depth Anything model folder \(no config.json in it\)"
     ):
