@@ -195,6 +195,30 @@ def pairs_dataset(n: int = 12):
     return torch.utils.data.TensorDataset(x, y)
 
 
+def mse_step(model, batch, context):
+    """The training step of the engine's toy-model tests: mean squared error, logged as ``mse``."""
+    from torch import nn
+
+    x, y = batch
+    loss = nn.functional.mse_loss(model(x), y)
+    return loss, {"mse": loss.detach()}
+
+
+def decode_gif_with_ffmpeg(path: Path) -> list[np.ndarray]:
+    """A GIF's frames as FFmpeg (through PyAV: an independent decoder) composites them, BGR."""
+    import av
+
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="bgr24") for frame in container.decode(video=0)]
+
+
+def safetensors_file_bytes(header: dict, data: bytes, pad: int = 0) -> bytes:
+    """A safetensors file by the format, written by hand: 8-byte little-endian header length, the JSON
+    header followed by ``pad`` spaces, the tensor bytes."""
+    text = json.dumps(header).encode() + b" " * pad
+    return len(text).to_bytes(8, "little") + text + data
+
+
 # --------------------------------------------------------------------------------------------------
 # A small MOTChallenge benchmark for the eval tests
 

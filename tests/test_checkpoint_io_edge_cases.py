@@ -30,7 +30,7 @@ from discmot.io.safetensors_format import (
     stored_config,
     write_safetensors,
 )
-from helpers import importable_classes, os_error_past_a_file_size_limit, process_umask
+from helpers import importable_classes, os_error_past_a_file_size_limit, process_umask, safetensors_file_bytes
 
 
 def toy_classes():
@@ -140,19 +140,13 @@ def test_a_stand_in_whose_state_is_no_mapping_has_no_keys():
 # discmot.io.safetensors_format
 
 
-def safetensors_bytes(header: dict, data: bytes, pad: int = 0) -> bytes:
-    """A safetensors file by the format: 8-byte little-endian header length, JSON header, tensor bytes."""
-    text = json.dumps(header).encode() + b" " * pad
-    return len(text).to_bytes(8, "little") + text + data
-
-
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6, 7, 8, 9])
 def test_the_canonical_header_is_sorted_compact_json_padded_with_spaces_to_8_bytes(n):
     """`canonical_safetensors`: keys sorted, no spaces, padded with spaces to the next multiple of 8 (fewer
     than 8 spaces); the tensor bytes stay as they were."""
     data = bytes(range(4 * n))
     header = {"z": {"dtype": "F32", "shape": [n], "data_offsets": [0, 4 * n]}, "__metadata__": {"b": "x" * n}}
-    canonical = canonical_safetensors(safetensors_bytes(header, data, pad=3))
+    canonical = canonical_safetensors(safetensors_file_bytes(header, data, pad=3))
     compact = (
         '{"__metadata__":{"b":"' + "x" * n + '"},"z":{"data_offsets":[0,' + str(4 * n) + '],"dtype":"F32",'
         '"shape":[' + str(n) + "]}}"

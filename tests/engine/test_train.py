@@ -46,7 +46,7 @@ from discmot.engine.train import (
 )
 from discmot.io.checkpoints import CheckpointError
 from discmot.io.safetensors_format import read_safetensors
-from helpers import pairs_dataset
+from helpers import mse_step, pairs_dataset
 
 TOY_SCRIPT = Path(__file__).with_name("toy_train.py")
 
@@ -225,12 +225,6 @@ class NamedToy(nn.Module):
         h = torch.tanh(self.backbone(x))
         h = self.detr["reference_points"](h) + self.detr["sampling_offsets"](h)
         return self.criterion(self.word_to_embed(self.detr["head"](h)))
-
-
-def mse_step(model, batch, context):
-    x, y = batch
-    loss = nn.functional.mse_loss(model(x), y)
-    return loss, {"mse": loss.detach()}
 
 
 def _config(**overrides) -> TrainConfig:

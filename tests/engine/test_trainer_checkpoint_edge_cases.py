@@ -20,7 +20,7 @@ from discmot.engine import checkpointing, trainer_checkpoint
 from discmot.engine.optim import ParamGroupRule
 from discmot.engine.train import TrainConfig, Trainer
 from discmot.engine.train_config import cstrack_train_config, fdta_train_config
-from helpers import pairs_dataset
+from helpers import mse_step, pairs_dataset
 
 
 class OwnCopies(nn.Module):
@@ -126,12 +126,6 @@ def test_a_saved_copy_of_a_parameter_no_longer_trained_as_own_is_not_put_back():
 
 # --------------------------------------------------------------------------------------------------
 # In-process resumes of a toy model
-
-
-def mse_step(model, batch, context):
-    x, y = batch
-    loss = nn.functional.mse_loss(model(x), y)
-    return loss, {"mse": loss.detach()}
 
 
 def toy_fit(run_dir, resume=None, **config) -> Trainer:

@@ -25,7 +25,7 @@ from discmot.io import checkpoint_kinds, checkpoints, detr_pretrain, training_ch
 from discmot.io.checkpoint_files import carried_metadata, guess_file_kind, save_model
 from discmot.io.checkpoints import CheckpointError, UnreadableFileError
 from discmot.io.safetensors_format import read_safetensors
-from helpers import importable_classes
+from helpers import importable_classes, safetensors_file_bytes
 
 
 class Shared(nn.Module):
@@ -52,7 +52,7 @@ def shared_state(**overrides):
     return state
 
 
-def safetensors_bytes(header_length: int, rest: bytes = b"{}") -> bytes:
+def safetensors_head(header_length: int, rest: bytes = b"{}") -> bytes:
     """What a safetensors file starts with: its header's length (8 bytes, little-endian), then the header."""
     return header_length.to_bytes(8, "little") + rest
 
@@ -110,7 +110,7 @@ def test_a_character_cut_by_the_end_of_the_block_is_still_text(tmp_path):
 def test_a_safetensors_header_length_is_at_least_2_and_below_2_to_the_32(tmp_path, length, expected):
     """`looks_like_safetensors`: 8 little-endian bytes with ``2 <= length < 2**32``, then ``{``."""
     path = tmp_path / "w.bin"
-    path.write_bytes(safetensors_bytes(length, b'{"a": 1}'))
+    path.write_bytes(safetensors_head(length, b'{"a": 1}'))
     assert checkpoints.looks_like_safetensors(path) is expected
 
 
@@ -118,11 +118,11 @@ def test_safetensors_needs_nine_bytes_and_a_brace_ninth(tmp_path):
     """`looks_like_safetensors`: a 9-byte file is enough; 8 bytes, another ninth byte, a folder or a
     missing file are not safetensors."""
     path = tmp_path / "w.bin"
-    path.write_bytes(safetensors_bytes(2, b"{"))
+    path.write_bytes(safetensors_head(2, b"{"))
     assert checkpoints.looks_like_safetensors(path)
-    path.write_bytes(safetensors_bytes(2, b""))
+    path.write_bytes(safetensors_head(2, b""))
     assert not checkpoints.looks_like_safetensors(path)
-    path.write_bytes(safetensors_bytes(2, b"[]"))
+    path.write_bytes(safetensors_head(2, b"[]"))
     assert not checkpoints.looks_like_safetensors(path)
     assert checkpoints.looks_like_safetensors(tmp_path) is False
     assert checkpoints.looks_like_safetensors(tmp_path / "missing") is False
@@ -139,12 +139,12 @@ def test_readable_file_checks_name_each_kind_of_unreadable_file(tmp_path):
         tmp_path / "weights.pth": "a safetensors file, not a PyTorch one: name it .safetensors",
     }
     (tmp_path / "empty.pth").write_bytes(b"")
-    (tmp_path / "weights.pth").write_bytes(safetensors_bytes(2, b"{}"))
+    (tmp_path / "weights.pth").write_bytes(safetensors_head(2, b"{}"))
     for path, reason in cases.items():
         with pytest.raises(UnreadableFileError) as error:
             checkpoints.check_readable_file(path)
         assert reason in str(error.value) and str(path) in str(error.value)
-    (tmp_path / "weights.SafeTensors").write_bytes(safetensors_bytes(2, b"{}"))
+    (tmp_path / "weights.SafeTensors").write_bytes(safetensors_head(2, b"{}"))
     checkpoints.check_readable_file(tmp_path / "weights.SafeTensors")
     (tmp_path / "one.pth").write_bytes(b"x")
     checkpoints.check_readable_file(tmp_path / "one.pth")
@@ -513,9 +513,8 @@ def _safetensors_file(path, metadata: dict | None, keys=("a",)):
     }
     if metadata is not None:
         header["__metadata__"] = metadata
-    text = json.dumps(header).encode()
-    text += b" " * (-len(text) % 8)
-    path.write_bytes(len(text).to_bytes(8, "little") + text + b"\x00" * (4 * len(keys)))
+    pad = -len(json.dumps(header).encode()) % 8
+    path.write_bytes(safetensors_file_bytes(header, b"\x00" * (4 * len(keys)), pad=pad))
     return path
 
 

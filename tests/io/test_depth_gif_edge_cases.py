@@ -150,14 +150,6 @@ def test_the_depth_anything_estimator_finds_the_frames_itself_or_takes_the_given
 # --- GIF89a (discmot.io.gif) ----------------------------------------------------------------------------
 
 
-def decode_gif(path) -> list[np.ndarray]:
-    """The frames as FFmpeg (an independent decoder) composites them, BGR."""
-    import av
-
-    with av.open(str(path)) as container:
-        return [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
-
-
 def graphic_controls(data: bytes) -> list[tuple[int, int, int]]:
     """``(packed flags, delay, transparent index)`` of every Graphic Control Extension (21 F9 04)."""
     found, start = [], 0
@@ -211,7 +203,7 @@ def test_a_colour_within_the_tolerance_keeps_the_shown_one_at_exactly_the_tolera
     second[:, :3, 0] = 12
     for tolerance, expected in ((8.0, first), (7.9, second)):
         path = write_gif(tmp_path / f"t{tolerance}.gif", [first, second], fps=10, tolerance=tolerance)
-        decoded = decode_gif(path)
+        decoded = helpers.decode_gif_with_ffmpeg(path)
         np.testing.assert_array_equal(decoded[1], expected, err_msg=f"tolerance {tolerance}")
 
 

@@ -6,14 +6,12 @@ changes and table resets (random pixels fill the 4096-code table many times per 
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import av
 import cv2
 import numpy as np
 import pytest
 
 from discmot.io.gif import build_palette, encode_gif, lzw_encode, write_gif
+from helpers import decode_gif_with_ffmpeg
 
 
 def palette_frames(rng, count: int, shape=(90, 120), colors: int = 200) -> list[np.ndarray]:
@@ -23,16 +21,11 @@ def palette_frames(rng, count: int, shape=(90, 120), colors: int = 200) -> list[
     return [palette[rng.integers(0, colors, shape)] for _ in range(count)]
 
 
-def decode_with_ffmpeg(path: Path) -> list[np.ndarray]:
-    with av.open(str(path)) as container:
-        return [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
-
-
 def test_random_frames_round_trip_exactly_through_ffmpeg_and_opencv(tmp_path):
     rng = np.random.default_rng(0)
     frames = palette_frames(rng, 3) + [np.zeros((90, 120, 3), np.uint8)]  # a flat frame: long runs
     path = write_gif(tmp_path / "a.gif", frames, fps=10)
-    decoded = decode_with_ffmpeg(path)
+    decoded = decode_gif_with_ffmpeg(path)
     assert len(decoded) == len(frames)
     for got, want in zip(decoded, frames, strict=True):
         np.testing.assert_array_equal(got, want)
@@ -50,7 +43,7 @@ def test_code_width_boundaries_decode(tmp_path):
         indices = rng.integers(0, 255, pixels)
         frame = palette[indices].reshape(1, pixels, 3)
         path = write_gif(tmp_path / f"w{pixels}.gif", [frame], fps=5)
-        (decoded,) = decode_with_ffmpeg(path)
+        (decoded,) = decode_gif_with_ffmpeg(path)
         np.testing.assert_array_equal(decoded, frame, err_msg=f"{pixels} pixels")
 
 
@@ -65,7 +58,7 @@ def test_unchanged_pixels_are_transparent_and_composite_back(tmp_path):
         frame[10 + 3 * k : 20 + 3 * k, 5 + 6 * k : 15 + 6 * k] = (36, 100, 228)
         frames.append(frame)
     path = write_gif(tmp_path / "m.gif", frames, fps=10)
-    for got, want in zip(decode_with_ffmpeg(path), frames, strict=True):
+    for got, want in zip(decode_gif_with_ffmpeg(path), frames, strict=True):
         np.testing.assert_array_equal(got, want)
     first_only = len(encode_gif(frames[:1], fps=10))
     assert path.stat().st_size < first_only + 5 * 0.25 * first_only  # later frames cost a fraction
