@@ -306,7 +306,3 @@ def _raised_outside_discmot(error: BaseException) -> str | None:
 #: Where an error of a worker process (a DataLoader worker, `evaluate`'s process pool) is raised again
 #: in the main process: discmot's own checks come through these too.
 _RERAISED_FROM_WORKERS = ("torch._utils", "concurrent.futures._base", "multiprocessing.pool")
-
-
-if __name__ == "__main__":
-    sys.exit(main())
