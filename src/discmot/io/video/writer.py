@@ -86,7 +86,7 @@ class VideoWriter:
         log.warning(
             "%s: no usable H.264 encoder in PyAV; writing MPEG-4 part 2 (mp4v) with OpenCV", self.path
         )
-        return _OpenCVEncoder(tmp, self.fps, self.size)
+        return _OpenCVEncoder(tmp, self.fps, self.size, name=self.path)
 
     def write(self, frame: np.ndarray) -> None:
         """Appends one ``(H, W, 3)`` uint8 BGR frame."""
@@ -172,13 +172,15 @@ class _PyAVEncoder:
 class _OpenCVEncoder:
     backend = "opencv-mp4v"
 
-    def __init__(self, path: Path, fps: float, size: tuple[int, int]):
+    def __init__(self, path: Path, fps: float, size: tuple[int, int], name: Path):
+        """Writes to ``path`` (the temporary file); its errors name ``name``, the video asked for, as the
+        temporary is gone by the time anyone reads them."""
         import cv2
 
         even = (size[0] + size[0] % 2, size[1] + size[1] % 2)
         self.writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, even)
         if not self.writer.isOpened():
-            raise ValueError(f"{path}: cannot write video (OpenCV mp4v writer failed to open)")
+            raise ValueError(f"{name}: cannot write video (OpenCV mp4v writer failed to open)")
 
     def write(self, frame: np.ndarray) -> None:
         self.writer.write(frame)
