@@ -266,6 +266,22 @@ def write_frames(folder: Path, numbers) -> Path:
     return folder
 
 
+def write_image_sequence(folder: Path, length: int, images=(), size=None) -> Path:
+    """A sequence folder ``folder``: a seqinfo.ini (``seqLength`` ``length``, imDir img1, .jpg, 25 fps;
+    ``size`` = ``(imWidth, imHeight)``, either entry left out when None) and, when ``images`` (file names)
+    are given, ``img1/`` holding them as grey 32 x 24 JPEGs."""
+    folder.mkdir(parents=True)
+    width, height = size or (None, None)
+    lines = [f"[Sequence]\nname={folder.name}\nimDir=img1\nframeRate=25\nseqLength={length}\nimExt=.jpg\n"]
+    lines += [f"imWidth={width}\n"] if width is not None else []
+    lines += [f"imHeight={height}\n"] if height is not None else []
+    (folder / "seqinfo.ini").write_text("".join(lines))
+    for image in images:
+        (folder / "img1").mkdir(exist_ok=True)
+        cv2.imwrite(str(folder / "img1" / image), np.full((24, 32, 3), 99, np.uint8))
+    return folder
+
+
 def write_gt_sequence(root: Path, name: str, gt: str, frames: int = 2, size=(100, 50)) -> Path:
     """``root/train/name``: ``frames`` grey ``size`` (w, h) jpg frames in img1/, ``gt`` as gt/gt.txt and a
     seqinfo.ini (30 fps); returns the sequence folder."""

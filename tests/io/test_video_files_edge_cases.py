@@ -30,6 +30,7 @@ from discmot.io.video import (
     open_source,
     read_image,
 )
+from helpers import write_image_sequence
 
 
 def _images(folder: Path, names: list[str], size=(32, 24)) -> Path:
@@ -37,16 +38,6 @@ def _images(folder: Path, names: list[str], size=(32, 24)) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for k, name in enumerate(names):
         cv2.imwrite(str(folder / name), np.full((size[1], size[0], 3), 20 + 20 * k, np.uint8))
-    return folder
-
-
-def _sequence(folder: Path, length: int, numbers) -> Path:
-    """A sequence folder: a seqinfo.ini of ``seqLength`` ``length`` and ``img1/`` holding ``numbers``."""
-    folder.mkdir(parents=True)
-    (folder / "seqinfo.ini").write_text(
-        f"[Sequence]\nname={folder.name}\nimDir=img1\nframeRate=25\nseqLength={length}\nimExt=.jpg\n"
-    )
-    _images(folder / "img1", [f"{k:06d}.jpg" for k in numbers])
     return folder
 
 
@@ -87,7 +78,7 @@ def test_first_frames_keep_the_image_of_their_last_frame_number(tmp_path):
 def test_a_sequences_frame_numbers_include_image_1_and_the_image_of_its_seqlength(tmp_path):
     """``frame_numbers`` of a sequence folder: its numbered images in ``1..seqLength``, both ends
     included (frames 1..seqLength are read)."""
-    source = SequenceFrames(_sequence(tmp_path / "seq", 3, [1, 2, 3]))
+    source = SequenceFrames(write_image_sequence(tmp_path / "seq", 3, [f"{k:06d}.jpg" for k in (1, 2, 3)]))
     assert frame_numbers(source) == [1, 2, 3]
     assert frames_yielded(source) == 3
 

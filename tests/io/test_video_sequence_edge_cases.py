@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import logging
 
-import cv2
-import numpy as np
 import pytest
 
 from discmot.io.video import skipped_clauses, skipped_summary
 from discmot.io.video.sequence import SequenceFrames
 from discmot.io.video.skips import frame_ranges
+from helpers import write_image_sequence
 
 
 def test_eight_runs_are_all_shown_and_a_ninth_folds_them():
@@ -93,26 +92,10 @@ def test_one_frame_is_said_in_the_singular_with_its_file():
 # discmot.io.video.sequence
 
 
-def _sequence(tmp_path, length: int, images=(), size=None, name: str = "seq"):
-    """A sequence folder: seqinfo.ini (``size`` = ``(imWidth, imHeight)`` entries, either may be left out)
-    and, when ``images`` are given, ``img1/`` holding them as 32 x 24 JPEGs."""
-    folder = tmp_path / name
-    folder.mkdir()
-    width, height = size or (None, None)
-    lines = [f"[Sequence]\nname={name}\nimDir=img1\nframeRate=25\nseqLength={length}\nimExt=.jpg\n"]
-    lines += [f"imWidth={width}\n"] if width is not None else []
-    lines += [f"imHeight={height}\n"] if height is not None else []
-    (folder / "seqinfo.ini").write_text("".join(lines))
-    for image in images:
-        (folder / "img1").mkdir(exist_ok=True)
-        cv2.imwrite(str(folder / "img1" / image), np.full((24, 32, 3), 99, np.uint8))
-    return folder
-
-
 def test_a_sequence_without_images_yields_none_for_each_frame_of_its_seqlength(tmp_path):
     """Without an image folder (precomputed detections need none): ``(k, None)`` for ``k = 1..seqLength``,
     no image, first frame 1, and nothing skipped."""
-    source = SequenceFrames(_sequence(tmp_path, 3, size=(640, 480)))
+    source = SequenceFrames(write_image_sequence(tmp_path / "seq", 3, size=(640, 480)))
     assert list(source) == [(1, None), (2, None), (3, None)]
     assert not source.has_images and source.first_number == 1 and source.skipped == []
     assert source.size == (640, 480) and source.num_frames == 3 and source.frame_path(1) is None
@@ -123,13 +106,15 @@ def test_a_sequence_without_images_yields_none_for_each_frame_of_its_seqlength(t
 def test_a_sequence_without_both_sizes_in_its_seqinfo_takes_its_first_images(tmp_path, size):
     """``size`` is ``(imWidth, imHeight)`` when seqinfo.ini gives both, otherwise the first image's
     ``(width, height)``."""
-    assert SequenceFrames(_sequence(tmp_path, 2, ["000001.jpg"], size)).size == (32, 24)
-    assert SequenceFrames(_sequence(tmp_path, 2, ["000001.jpg"], (640, 480), "both")).size == (640, 480)
+    assert SequenceFrames(write_image_sequence(tmp_path / "seq", 2, ["000001.jpg"], size)).size == (32, 24)
+    both = write_image_sequence(tmp_path / "both", 2, ["000001.jpg"], (640, 480))
+    assert SequenceFrames(both).size == (640, 480)
 
 
 def test_a_sequence_whose_images_start_later_says_its_first_number(tmp_path):
     """``first_number`` is the smallest image number; frames before it are still frames (skipped)."""
-    source = SequenceFrames(_sequence(tmp_path, 5, ["000003.jpg", "000004.jpg", "000005.jpg"]))
+    images = ["000003.jpg", "000004.jpg", "000005.jpg"]
+    source = SequenceFrames(write_image_sequence(tmp_path / "seq", 5, images))
     assert source.first_number == 3
     assert [k for k, _ in source] == [3, 4, 5] and source.skipped == [1, 2]
 
@@ -137,7 +122,7 @@ def test_a_sequence_whose_images_start_later_says_its_first_number(tmp_path):
 def test_frames_stop_at_the_seqlength_or_before_it(tmp_path, caplog):
     """`frames_up_to` stops at ``min(last, seqLength)``; a missing image is skipped, said with the folder
     (there is no file to name)."""
-    folder = _sequence(tmp_path, 3, ["000001.jpg", "000003.jpg"])
+    folder = write_image_sequence(tmp_path / "seq", 3, ["000001.jpg", "000003.jpg"])
     with caplog.at_level(logging.WARNING, logger="discmot.io.video"):
         assert [k for k, _ in SequenceFrames(folder).frames_up_to(9)] == [1, 3]
     assert [r.getMessage() for r in caplog.records] == [f"{folder}: frame 2 has no image file; skipped"]
@@ -147,7 +132,7 @@ def test_frames_stop_at_the_seqlength_or_before_it(tmp_path, caplog):
 def test_only_images_numbered_past_the_seqlength_are_said_untracked(tmp_path, caplog):
     """Images numbered ``seqLength + 1`` on are counted in the warning; the one numbered ``seqLength`` is a
     frame like the others."""
-    folder = _sequence(tmp_path, 3, [f"{k:06d}.jpg" for k in range(1, 6)])
+    folder = write_image_sequence(tmp_path / "seq", 3, [f"{k:06d}.jpg" for k in range(1, 6)])
     with caplog.at_level(logging.WARNING, logger="discmot.io.video"):
         source = SequenceFrames(folder)
     assert [r.getMessage() for r in caplog.records] == [
@@ -159,7 +144,8 @@ def test_only_images_numbered_past_the_seqlength_are_said_untracked(tmp_path, ca
 def test_numbered_images_beside_other_names_keep_their_numbers(tmp_path):
     """One image named by a number is enough for frame numbers from names (the others are ignored); only
     when none is do frames follow the names' natural order from 1."""
-    numbered = SequenceFrames(_sequence(tmp_path, 3, ["000002.jpg", "000003.jpg", "cover.jpg"]))
+    images = ["000002.jpg", "000003.jpg", "cover.jpg"]
+    numbered = SequenceFrames(write_image_sequence(tmp_path / "seq", 3, images))
     assert numbered.frame_path(1) is None and numbered.frame_path(2).name == "000002.jpg"
-    named = SequenceFrames(_sequence(tmp_path, 2, ["b.jpg", "a.jpg"], name="named"))
+    named = SequenceFrames(write_image_sequence(tmp_path / "named", 2, ["b.jpg", "a.jpg"]))
     assert [named.frame_path(k).name for k in (1, 2)] == ["a.jpg", "b.jpg"]
