@@ -345,6 +345,34 @@ def test_seqinfo_is_written_in_motchallenge_key_order_and_reads_back(tmp_path):
     assert read_seqinfo_extra(path) == {"Seed": "3", "kind": "synthetic"}
 
 
+def test_the_discmot_section_keeps_a_percent_sign_as_written(tmp_path):
+    """write_seqinfo writes values verbatim, so the reader takes them verbatim: ``%`` is a character,
+    not configparser's interpolation (which refused ``50%`` on read), as in [Sequence]."""
+    path = tmp_path / "seqinfo.ini"
+    write_seqinfo(path, SeqInfo("S", 5), extra={"note": "50% of 100%", "Mixed": "a %(b)s c"})
+    assert read_seqinfo_extra(path) == {"note": "50% of 100%", "Mixed": "a %(b)s c"}
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("not an ini file\n", 1, "text before the [Sequence] header"),
+        ("[Sequence]\nseqLength=3\n[discmot]\nseed 4\n", 4, "not a key=value line: 'seed 4'"),
+        ("[discmot]\nseed=1\nseed=2\n", 3, "seed given twice in [discmot]"),
+    ],
+)
+def test_a_seqinfo_that_is_no_ini_file_is_a_format_error_naming_file_and_line(tmp_path, text, line, words):
+    """The [discmot] reader reports a broken file as read_seqinfo does: `MotFormatError` (a ValueError,
+    which callers such as ``discmot synth``'s replace check catch) with ``path:line`` and the fault in
+    words, not configparser's own exception."""
+    path = tmp_path / "seqinfo.ini"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(MotFormatError) as caught:
+        read_seqinfo_extra(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:{line}") and words in message
+
+
 def test_seqinfo_without_a_rate_or_a_full_size_writes_neither(tmp_path):
     """No frameRate line without a rate; imWidth/imHeight only as a pair; no [discmot] section."""
     path = tmp_path / "seqinfo.ini"

@@ -42,8 +42,6 @@ def _dataset_benchmark(split) -> str | None:
     ROOT's name when it names one (``MOT15/train``: MOT15's gt has no classes, which MOT17's rules
     refuse), else the `discmot synth` preset its sequences' ``seqinfo.ini`` record, when they agree;
     ``None`` for MOT17 (eval's default) and for a dataset of no known benchmark."""
-    import configparser
-
     from discmot.eval.motchallenge import PRESETS
     from discmot.io.seqinfo import read_seqinfo_extra
 
@@ -51,7 +49,7 @@ def _dataset_benchmark(split) -> str | None:
     if named is None:
         try:
             presets = {read_seqinfo_extra(ini).get("synthPreset") for ini in split.glob("*/seqinfo.ini")}
-        except (OSError, UnicodeError, configparser.Error):  # a sequence the split left out: no guess
+        except (OSError, ValueError):  # a sequence the split left out, unreadable or no ini: no guess
             presets = set()
         preset = presets.pop() if len(presets) == 1 else None  # None too when they record none
         named = None if preset is None else SYNTH_BENCHMARKS.get(preset)

@@ -45,6 +45,23 @@ def _ini_problem(error: configparser.Error, lines: list[str]) -> tuple[str, int 
     return f"not a valid ini file ({error.__class__.__name__})", None
 
 
+def _parse_ini(path: Path, keep_key_case: bool = False) -> configparser.ConfigParser:
+    """The parsed ini file at ``path``; `MotFormatError` naming the file and line when it is not UTF-8
+    or not an ini file. Keys are matched case-blind (as TrackEval reads ``seqLength``) unless
+    ``keep_key_case``."""
+    text = utf8_text(path.read_bytes(), path)
+    if text.startswith("\ufeff"):  # configparser would call it text before any section
+        raise MotFormatError(path, BOM_REFUSED, line=1)
+    parser = configparser.ConfigParser(interpolation=None)  # a '%' in a name is just a character
+    if keep_key_case:  # typeshed declares optionxform a method, though the docs say to assign it
+        parser.optionxform = str  # type: ignore[method-assign, assignment]
+    try:
+        parser.read_string(text, source=str(path))
+    except configparser.Error as error:
+        raise MotFormatError(path, *_ini_problem(error, text.splitlines())) from None
+    return parser
+
+
 def read_seqinfo(path: str | Path) -> SeqInfo:
     """Reads ``seqinfo.ini``; only ``seqLength`` is required (as in TrackEval)."""
     path = Path(path)
@@ -54,14 +71,7 @@ def read_seqinfo(path: str | Path) -> SeqInfo:
             "seqinfo.ini not found (it gives the sequence length, seqLength, and imWidth, imHeight, "
             "frameRate: docs/datasets.md has a template)",
         )
-    text = utf8_text(path.read_bytes(), path)
-    if text.startswith("\ufeff"):  # configparser would call it text before any section
-        raise MotFormatError(path, BOM_REFUSED, line=1)
-    parser = configparser.ConfigParser(interpolation=None)  # a '%' in a name is just a character
-    try:
-        parser.read_string(text, source=str(path))
-    except configparser.Error as error:
-        raise MotFormatError(path, *_ini_problem(error, text.splitlines())) from None
+    parser = _parse_ini(path)
     if not parser.has_section("Sequence"):
         raise MotFormatError(path, "no [Sequence] section")
     section = parser["Sequence"]
@@ -131,9 +141,7 @@ def write_seqinfo(path: str | Path, info: SeqInfo, extra: dict[str, str] | None 
 
 
 def read_seqinfo_extra(path: str | Path) -> dict[str, str]:
-    """The ``[discmot]`` section of a ``seqinfo.ini`` (empty when absent)."""
-    parser = configparser.ConfigParser()
-    # keep key case; typeshed declares optionxform a method, though the docs say to assign it
-    parser.optionxform = str  # type: ignore[method-assign, assignment]
-    parser.read_string(Path(path).read_text(encoding="utf-8"), source=str(path))
+    """The ``[discmot]`` section of a ``seqinfo.ini`` (empty when absent), keys in their written case;
+    `MotFormatError` (a `ValueError`) naming the file and line when it is not an ini file."""
+    parser = _parse_ini(Path(path), keep_key_case=True)
     return dict(parser["discmot"]) if parser.has_section("discmot") else {}

@@ -144,7 +144,7 @@ def _refuse_to_replace_what_synth_did_not_write(folder: Path) -> None:
     seqinfo = folder / "seqinfo.ini"
     try:
         made_by_synth = seqinfo.is_file() and "synthPreset" in read_seqinfo_extra(seqinfo)
-    except (OSError, ValueError):  # unreadable or not an ini file: not one synth wrote
+    except (OSError, ValueError):  # unreadable or not an ini file (MotFormatError): not one synth wrote
         made_by_synth = False
     if not made_by_synth:
         raise FileExistsError(
