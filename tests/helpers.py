@@ -282,6 +282,31 @@ def write_image_sequence(folder: Path, length: int, images=(), size=None) -> Pat
     return folder
 
 
+def write_mjpeg(path: Path, frames: list[np.ndarray], streams: int = 1, rotation: int | None = None) -> Path:
+    """A video at ``path`` (the container from its suffix) of ``streams`` MJPEG streams at 10 fps, each
+    holding the BGR ``frames`` (one JPEG per frame, so a test can damage single frames), with a display
+    ``rotation`` in degrees when given (skipped where PyAV cannot write one: PyAV < 18)."""
+    import av  # lazily: most test modules importing this file never write a video
+
+    with av.open(str(path), "w") as container:
+        added = []
+        for _ in range(streams):
+            stream = container.add_stream("mjpeg", rate=10)
+            stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuvj420p"
+            if rotation is not None:
+                if not hasattr(stream, "set_display_rotation"):
+                    pytest.skip(f"PyAV {av.__version__} cannot write a display rotation (PyAV >= 18)")
+                stream.set_display_rotation(rotation)
+            added.append(stream)
+        for stream in added:
+            for k, frame in enumerate(frames):
+                picture = av.VideoFrame.from_ndarray(frame, format="bgr24").reformat(format="yuvj420p")
+                picture.pts = k
+                container.mux(stream.encode(picture))
+            container.mux(stream.encode(None))
+    return path
+
+
 def write_gt_sequence(root: Path, name: str, gt: str, frames: int = 2, size=(100, 50)) -> Path:
     """``root/train/name``: ``frames`` grey ``size`` (w, h) jpg frames in img1/, ``gt`` as gt/gt.txt and a
     seqinfo.ini (30 fps); returns the sequence folder."""

@@ -31,7 +31,7 @@ from discmot.io.video import (
     read_image,
 )
 from discmot.io.video.webcam import _opencv_log_level_functions
-from helpers import os_error_past_a_file_size_limit, shared_file
+from helpers import os_error_past_a_file_size_limit, shared_file, write_mjpeg
 
 
 def gray_frames(count: int, size=(64, 48)) -> list[np.ndarray]:
@@ -192,14 +192,7 @@ def test_natural_key():
 def test_corrupt_video_packet_is_skipped_and_numbering_stays_aligned(tmp_path, caplog):
     """An MJPEG AVI whose 5th frame is zeroed: frame 5 is skipped, frames 6-10 keep their numbers."""
     path = tmp_path / "clip.avi"
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("mjpeg", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuvj420p"
-        for k, frame in enumerate(gray_frames(10)):
-            picture = av.VideoFrame.from_ndarray(frame, format="bgr24")
-            picture.pts = k
-            container.mux(stream.encode(picture))
-        container.mux(stream.encode(None))
+    write_mjpeg(path, gray_frames(10))
     data = bytearray(path.read_bytes())
     starts = [i for i in range(len(data) - 1) if data[i : i + 2] == b"\xff\xd8"]
     data[starts[4] : starts[5] - 8] = bytes(starts[5] - 8 - starts[4])

@@ -17,7 +17,6 @@ import wave
 from fractions import Fraction
 from types import SimpleNamespace
 
-import av
 import cv2
 import numpy as np
 import pytest
@@ -33,6 +32,7 @@ from discmot.io.video.video_file import (
     _orientation,
 )
 from discmot.io.video.webcam import _OPENCV_LOG_LEVEL_ERROR, Webcam, _open_camera_quietly
+from helpers import write_mjpeg
 
 VIDEO_LOG = "discmot.io.video"
 
@@ -437,20 +437,7 @@ def test_an_audio_file_is_a_file_with_no_video_stream(tmp_path):
 
 def _mjpeg(path, streams: int, frames: int = 2):
     """An MKV of ``streams`` MJPEG video streams of ``frames`` grey 32x24 frames each."""
-    with av.open(str(path), "w") as container:
-        added = []
-        for _ in range(streams):
-            stream = container.add_stream("mjpeg", rate=10)
-            stream.width, stream.height, stream.pix_fmt = 32, 24, "yuvj420p"
-            added.append(stream)
-        for stream in added:
-            for k in range(frames):
-                picture = av.VideoFrame.from_ndarray(np.full((24, 32, 3), 60 * k, np.uint8), format="bgr24")
-                picture = picture.reformat(format="yuvj420p")
-                picture.pts = k
-                container.mux(stream.encode(picture))
-            container.mux(stream.encode(None))
-    return path
+    return write_mjpeg(path, [np.full((24, 32, 3), 60 * k, np.uint8) for k in range(frames)], streams)
 
 
 def test_a_video_of_several_streams_says_which_it_reads_and_one_stream_says_nothing(tmp_path, caplog):
@@ -489,18 +476,7 @@ def _stored_frame() -> np.ndarray:
 def _damaged_mjpeg(path, count: int, damaged=(), rotation=None):
     """``count`` MJPEG frames (`_stored_frame`) with a display rotation; the JPEGs of the frames at the
     0-based indices ``damaged`` are zeroed from their start to their end marker (they cannot decode)."""
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("mjpeg", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuvj420p"
-        if rotation is not None:
-            if not hasattr(stream, "set_display_rotation"):
-                pytest.skip(f"PyAV {av.__version__} cannot write a display rotation (PyAV >= 18)")
-            stream.set_display_rotation(rotation)
-        for k in range(count):
-            picture = av.VideoFrame.from_ndarray(_stored_frame(), format="bgr24").reformat(format="yuvj420p")
-            picture.pts = k
-            container.mux(stream.encode(picture))
-        container.mux(stream.encode(None))
+    write_mjpeg(path, [_stored_frame()] * count, rotation=rotation)
     data = bytearray(path.read_bytes())
     starts = [i for i in range(len(data) - 1) if data[i : i + 2] == b"\xff\xd8"]
     assert len(starts) == count
